@@ -1,0 +1,311 @@
+//! The command line: clap definitions, global flags, dispatch, and the
+//! mapping of results to output and exit codes (SPEC §3, §6).
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::{CommandFactory, Parser, Subcommand};
+use serde_json::{json, Map, Value};
+
+use crate::commands::{self, Context};
+use crate::error::{describe, user, Exit};
+use crate::git::Repo;
+use crate::settings::Settings;
+use crate::ui::{ColorChoice, Outcome, TerminalPrompter, Ui};
+
+/// Get back to a known-good state in one command, and get the good work back
+/// out afterwards, without losing a byte.
+#[derive(Debug, Parser)]
+#[command(
+    name = "git-rollback-sprint",
+    bin_name = "git rollback-sprint",
+    version,
+    about,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    /// Run as if started in <PATH> (like git -C)
+    #[arg(short = 'C', value_name = "PATH", global = true)]
+    pub dir: Option<PathBuf>,
+    /// Machine output: exactly one JSON object on stdout
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Print the plan and change nothing
+    #[arg(short = 'n', long, global = true)]
+    pub dry_run: bool,
+    /// Answer yes to confirmations; never prompt
+    #[arg(short = 'y', long, global = true)]
+    pub yes: bool,
+    /// Print only errors
+    #[arg(short = 'q', long, global = true)]
+    pub quiet: bool,
+    /// Colour: auto follows the terminal and NO_COLOR
+    #[arg(long, value_enum, value_name = "WHEN", default_value = "auto", global = true)]
+    pub color: ColorChoice,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Set, show, verify and share the baseline tag
+    Baseline(commands::baseline::Args),
+    /// Tag the current state before a sprint; list and prune checkpoints
+    Checkpoint(commands::checkpoint::Args),
+    /// Level 1: stash everything and reset to the baseline now
+    Emergency(commands::emergency::Args),
+    /// Start, roll back (Level 2) or finish a sprint
+    Sprint(commands::sprint::Args),
+    /// Level 3: put chosen files back to their baseline content
+    Files(commands::files::Args),
+    /// Cherry-pick the good commits out of a failed branch
+    Recover(commands::recover::Args),
+    /// Pre-sprint safety checks (and the pre-commit hook's fast mode)
+    Check(commands::check::Args),
+    /// Install or remove the pre-commit safety hook
+    Hook(commands::hook::Args),
+    /// Write a post-rollback analysis
+    Analyze(commands::reports::AnalyzeArgs),
+    /// Print the team notification for the latest rollback
+    Notify(commands::reports::NotifyArgs),
+    /// Decide which rollback level fits
+    Triage(commands::reports::TriageArgs),
+    /// Rollback statistics; record a manual entry
+    Metrics(commands::metrics::Args),
+    /// The operation journal, newest first
+    Log(commands::log::Args),
+    /// Undo the latest operation (or ID) exactly; undoing an undo redoes
+    Undo(commands::undo::Args),
+    /// Baseline, checkpoints, sprint, operations in progress
+    Status(commands::status::Args),
+    /// Run the whole tour in a sandbox repository
+    Demo(commands::demo::Args),
+    /// Print shell completions
+    Completions(commands::completions::Args),
+}
+
+impl Command {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Baseline(_) => "baseline",
+            Command::Checkpoint(_) => "checkpoint",
+            Command::Emergency(_) => "emergency",
+            Command::Sprint(_) => "sprint",
+            Command::Files(_) => "files",
+            Command::Recover(_) => "recover",
+            Command::Check(_) => "check",
+            Command::Hook(_) => "hook",
+            Command::Analyze(_) => "analyze",
+            Command::Notify(_) => "notify",
+            Command::Triage(_) => "triage",
+            Command::Metrics(_) => "metrics",
+            Command::Log(_) => "log",
+            Command::Undo(_) => "undo",
+            Command::Status(_) => "status",
+            Command::Demo(_) => "demo",
+            Command::Completions(_) => "completions",
+        }
+    }
+
+    /// Commands that never need a repository.
+    fn standalone(&self) -> bool {
+        matches!(self, Command::Completions(_) | Command::Demo(_))
+    }
+
+    /// Commands that only read: they warn about an interrupted operation
+    /// instead of refusing to run.
+    fn reads_only(&self) -> bool {
+        match self {
+            Command::Baseline(a) => a.reads_only(),
+            Command::Checkpoint(a) => a.reads_only(),
+            Command::Log(_) | Command::Status(_) | Command::Notify(_) | Command::Triage(_) => true,
+            Command::Metrics(a) => a.reads_only(),
+            _ => false,
+        }
+    }
+}
+
+/// The whole program; returns the exit code.
+pub fn main() -> i32 {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    run_with_args(args)
+}
+
+pub fn run_with_args(args: Vec<OsString>) -> i32 {
+    let wants_json = args.iter().skip(1).any(|a| a == "--json");
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e, wants_json),
+    };
+    let ui = Ui::new(cli.json, cli.quiet, cli.yes, cli.dry_run, cli.color);
+    let name = cli.command.name();
+    let result = dispatch(&cli, &ui, &args);
+    match result {
+        Ok(outcome) => print_outcome(&ui, name, outcome),
+        Err(err) => print_error(&ui, name, &err),
+    }
+}
+
+fn usage_error(e: clap::Error, json: bool) -> i32 {
+    use clap::error::ErrorKind;
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        let _ = e.print();
+        return 0;
+    }
+    if matches!(e.kind(), ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand) {
+        let _ = e.print();
+        return Exit::Usage.code();
+    }
+    if json {
+        let message = e
+            .to_string()
+            .lines()
+            .next()
+            .unwrap_or("usage error")
+            .trim_start_matches("error: ")
+            .to_string();
+        let obj = json!({"ok": false, "command": null,
+            "error": {"message": message, "exit_code": Exit::Usage.code()}});
+        println!("{obj}");
+    } else {
+        let _ = e.print();
+    }
+    Exit::Usage.code()
+}
+
+fn dispatch(cli: &Cli, ui: &Ui, args: &[OsString]) -> anyhow::Result<Outcome> {
+    if let Some(dir) = &cli.dir {
+        std::env::set_current_dir(dir).map_err(|e| {
+            user(format!("cannot change to {}: {e}", dir.display()))
+                .hint("-C takes an existing directory")
+                .exit(Exit::Usage)
+        })?;
+    }
+    match &cli.command {
+        Command::Completions(a) => return commands::completions::run(a, Cli::command()),
+        Command::Demo(a) => return commands::demo::run(a, ui),
+        _ => {}
+    }
+    debug_assert!(!cli.command.standalone());
+    let cwd = std::env::current_dir().map_err(|e| user(format!("cannot read the current directory: {e}")))?;
+    let repo = Repo::discover(&cwd)?;
+    let settings = Settings::load(&repo)?;
+    if cli.command.reads_only() {
+        if let Some(op) = crate::journal::interrupted(&repo)? {
+            ui.warn(&crate::journal::interrupted_message(&op));
+        }
+    }
+    let ctx = Context {
+        repo,
+        settings,
+        ui: ui.clone(),
+        command_line: command_line(args),
+        prompter: Box::new(TerminalPrompter),
+    };
+    match &cli.command {
+        Command::Baseline(a) => commands::baseline::run(&ctx, a),
+        Command::Checkpoint(a) => commands::checkpoint::run(&ctx, a),
+        Command::Emergency(a) => commands::emergency::run(&ctx, a),
+        Command::Sprint(a) => commands::sprint::run(&ctx, a),
+        Command::Files(a) => commands::files::run(&ctx, a),
+        Command::Recover(a) => commands::recover::run(&ctx, a),
+        Command::Check(a) => commands::check::run(&ctx, a),
+        Command::Hook(a) => commands::hook::run(&ctx, a),
+        Command::Analyze(a) => commands::reports::analyze(&ctx, a),
+        Command::Notify(a) => commands::reports::notify(&ctx, a),
+        Command::Triage(a) => commands::reports::triage(&ctx, a),
+        Command::Metrics(a) => commands::metrics::run(&ctx, a),
+        Command::Log(a) => commands::log::run(&ctx, a),
+        Command::Undo(a) => commands::undo::run(&ctx, a),
+        Command::Status(a) => commands::status::run(&ctx, a),
+        Command::Demo(_) | Command::Completions(_) => unreachable!("handled above"),
+    }
+}
+
+/// `git rollback-sprint checkpoint -m "before sprint 3"`, quoted as a shell would need.
+fn command_line(args: &[OsString]) -> String {
+    let mut words = vec!["git rollback-sprint".to_string()];
+    for arg in args.iter().skip(1) {
+        let text = arg.to_string_lossy();
+        let plain = !text.is_empty()
+            && text
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_./=:@,+".contains(c));
+        if plain {
+            words.push(text.into_owned());
+        } else {
+            words.push(format!("'{}'", text.replace('\'', r"'\''")));
+        }
+    }
+    words.join(" ")
+}
+
+fn print_outcome(ui: &Ui, name: &str, outcome: Outcome) -> i32 {
+    let exit = outcome.exit.unwrap_or(Exit::Success);
+    let mut out = std::io::stdout().lock();
+    if ui.json {
+        let mut obj = Map::new();
+        obj.insert("ok".into(), Value::Bool(exit == Exit::Success));
+        obj.insert("command".into(), Value::String(name.to_string()));
+        if ui.dry_run {
+            obj.insert("dry_run".into(), Value::Bool(true));
+        }
+        for (k, v) in outcome.fields {
+            obj.insert(k, v);
+        }
+        if exit != Exit::Success && !obj.contains_key("error") {
+            let message = outcome
+                .lines
+                .iter()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .cloned()
+                .unwrap_or_default();
+            obj.insert(
+                "error".into(),
+                json!({"message": strip_ansi(&message), "exit_code": exit.code()}),
+            );
+        }
+        let _ = writeln!(out, "{}", Value::Object(obj));
+    } else if !ui.quiet || exit != Exit::Success {
+        for line in &outcome.lines {
+            // A closed pipe (`| head`) is not an error.
+            if writeln!(out, "{line}").is_err() {
+                break;
+            }
+        }
+    }
+    exit.code()
+}
+
+fn print_error(ui: &Ui, name: &str, err: &anyhow::Error) -> i32 {
+    let (exit, message) = describe(err);
+    if ui.json {
+        let obj = json!({"ok": false, "command": name,
+            "error": {"message": message, "exit_code": exit.code()}});
+        println!("{obj}");
+    } else {
+        let label = ui.paint("error:", "31;1");
+        let _ = writeln!(std::io::stderr(), "{label} {message}");
+    }
+    exit.code()
+}
+
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::new();
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            for c in chars.by_ref() {
+                if c == 'm' {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}

@@ -1,0 +1,85 @@
+//! `baseline verify`: the baseline's tests, run on its tree in a temporary
+//! directory (the user's work tree is not touched), cached by tree id.
+
+use std::time::Duration;
+
+use super::super::Context;
+use crate::error::Exit;
+use crate::testrun::{self, VerifyCache};
+use crate::ui::Outcome;
+
+#[derive(Debug, clap::Args)]
+pub struct VerifyArgs {
+    /// Run the tests even when a result for this tree is cached
+    #[arg(long)]
+    pub rerun: bool,
+}
+
+pub fn run(ctx: &Context, args: &VerifyArgs) -> anyhow::Result<Outcome> {
+    let repo = &ctx.repo;
+    let baseline = super::resolve(repo, &ctx.settings)?;
+    let tree = repo.commit_tree(baseline.commit)?;
+    let command = testrun::test_command(repo, ctx.settings.test_command.as_deref(), tree)?;
+    let mut outcome = Outcome::new();
+    outcome
+        .field("baseline", baseline.name.as_str())
+        .field("commit", baseline.commit.to_string())
+        .field("tree", tree.to_string())
+        .field("test_command", command.as_str());
+
+    let cache = VerifyCache::load(repo);
+    let cached = if args.rerun { None } else { cache.get(tree, &command).cloned() };
+    if ctx.ui.dry_run {
+        match &cached {
+            Some(c) => outcome.line(format!(
+                "Would use the cached result for tree {} ({}).",
+                repo.short_id(tree),
+                c.run.summary()
+            )),
+            None => outcome.line(format!(
+                "Would write tree {} to a temporary directory and run `{command}` there.",
+                repo.short_id(tree)
+            )),
+        };
+        return Ok(outcome);
+    }
+    let (run, from_cache) = match cached {
+        Some(c) => (c.run, true),
+        None => {
+            ctx.ui.note(&format!(
+                "Running `{command}` on the baseline {} in a temporary directory…",
+                repo.short_id(baseline.commit)
+            ));
+            let timeout = Duration::from_secs(ctx.settings.test_timeout_secs);
+            let run = testrun::verify_tree(repo, tree, &command, timeout)?;
+            VerifyCache::store(repo, tree, &run)?;
+            (run, false)
+        }
+    };
+    outcome
+        .field("passed", run.passed)
+        .field("failed", run.failed)
+        .field("exit_code", run.exit_code)
+        .field("timed_out", run.timed_out)
+        .field("cached", from_cache)
+        .field("succeeded", run.succeeded());
+    let mark = if run.succeeded() { ctx.ui.good("✓") } else { ctx.ui.bad("✗") };
+    outcome.line(format!(
+        "{mark} baseline `{}` ({}): `{command}` {}{}",
+        baseline.name,
+        repo.short_id(baseline.commit),
+        run.summary(),
+        if from_cache { " [cached]" } else { "" }
+    ));
+    if !run.succeeded() {
+        if !from_cache {
+            let tail: Vec<&str> = run.output.lines().rev().take(15).collect();
+            for line in tail.into_iter().rev() {
+                outcome.line(format!("    {line}"));
+            }
+        }
+        outcome.line("The baseline's tests do not pass: fix the baseline or set another one.");
+        outcome.exit_with(Exit::SafetyCheck);
+    }
+    Ok(outcome)
+}

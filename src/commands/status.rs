@@ -1,0 +1,127 @@
+//! `status`: baseline, newest checkpoint, current sprint, operations in
+//! progress, latest rollback (SPEC §5.11).
+
+use super::Context;
+use crate::clock;
+use crate::journal::{self, Journal};
+use crate::ui::Outcome;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {}
+
+/// Kinds of operation that count as rollbacks.
+const ROLLBACK_KINDS: &[&str] = &["emergency", "sprint rollback", "files"];
+
+pub fn run(ctx: &Context, _args: &Args) -> anyhow::Result<Outcome> {
+    let repo = &ctx.repo;
+    let now = clock::now();
+    let mut outcome = Outcome::new();
+
+    match super::baseline::find(repo, &ctx.settings)? {
+        Some(b) => {
+            let info = repo.commit_info(b.commit)?;
+            let when = b.tag.as_ref().map_or(info.time, |t| t.time);
+            outcome.line(format!(
+                "baseline:    {} at {} {} (set {})",
+                b.name,
+                repo.short_id(b.commit),
+                info.summary,
+                clock::age(when, &now)
+            ));
+            outcome.field(
+                "baseline",
+                serde_json::json!({"name": b.name, "commit": b.commit.to_string()}),
+            );
+        }
+        None => {
+            outcome.line(format!(
+                "baseline:    `{}` does not exist (create it with `git rollback-sprint baseline set`)",
+                ctx.settings.baseline
+            ));
+            outcome.field("baseline", serde_json::Value::Null);
+        }
+    }
+
+    let mut tags = repo.tags_with_prefix(&ctx.settings.checkpoint_prefix)?;
+    tags.sort_by(|a, b| b.time.cmp(&a.time).then(b.name.cmp(&a.name)));
+    match tags.first() {
+        Some(t) => {
+            outcome.line(format!(
+                "checkpoint:  {} ({} checkpoint(s) in all)",
+                t.name,
+                tags.len()
+            ));
+            outcome.field("latest_checkpoint", t.name.as_str());
+        }
+        None => {
+            outcome.line("checkpoint:  none");
+            outcome.field("latest_checkpoint", serde_json::Value::Null);
+        }
+    }
+
+    let head = repo.head_state()?;
+    let branch = repo.current_branch()?;
+    let sprint = branch.as_deref().and_then(sprint_number);
+    outcome.line(format!(
+        "HEAD:        {}{}",
+        head.describe(),
+        sprint.map_or(String::new(), |n| format!(" (sprint {n})"))
+    ));
+    outcome.field("branch", branch.clone()).field("sprint", sprint);
+
+    let mut in_progress = Vec::new();
+    if let Some(p) = repo.git_operation_in_progress() {
+        in_progress.push(format!("{} — {}", p.what, p.hint));
+    }
+    if let Some(op) = journal::interrupted(repo)? {
+        in_progress.push(journal::interrupted_message(&op));
+    }
+    if in_progress.is_empty() {
+        outcome.line("in progress: nothing");
+    }
+    for item in &in_progress {
+        outcome.line(format!("in progress: {item}"));
+    }
+    outcome.field("in_progress", in_progress);
+
+    let ops = Journal::for_repo(repo).operations()?;
+    let latest = ops
+        .iter()
+        .rev()
+        .find(|o| ROLLBACK_KINDS.contains(&o.begin.kind.as_str()));
+    match latest {
+        Some(op) => {
+            outcome.line(format!("rollback:    {} `{}` ({})", op.begin.time, op.begin.command, op.id()));
+            outcome.field("latest_rollback", op.id());
+        }
+        None => {
+            outcome.line("rollback:    none recorded");
+            outcome.field("latest_rollback", serde_json::Value::Null);
+        }
+    }
+    outcome.field("operations", ops.len());
+    Ok(outcome)
+}
+
+/// The sprint number in a branch name like `refactor/sprint-3-retry`.
+pub fn sprint_number(branch: &str) -> Option<u32> {
+    let at = branch.rfind("sprint-")?;
+    let digits: String = branch[at + "sprint-".len()..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sprint_number;
+
+    #[test]
+    fn sprint_numbers_from_branch_names() {
+        assert_eq!(sprint_number("refactor/sprint-3"), Some(3));
+        assert_eq!(sprint_number("refactor/sprint-12-retry"), Some(12));
+        assert_eq!(sprint_number("main"), None);
+        assert_eq!(sprint_number("sprint-x"), None);
+    }
+}

@@ -1,0 +1,172 @@
+//! The index file: held locked for a whole operation, saved byte for byte,
+//! restored byte for byte, and its objects kept alive for `git gc`.
+//!
+//! libgit2 reports "locked" only after it has rewritten the work tree
+//! (`LIBGIT2-PITFALLS.md` P2), so the lock is taken by us, before anything
+//! is touched, and a held `index.lock` is refused up front. A staged-only
+//! change can be silently dropped by a checkout (P5), so the index is saved
+//! as a file, not reconstructed.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{ErrorKind, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use git2::{FileMode, Index, Oid};
+
+use super::Repo;
+use crate::error::user;
+
+/// `index.lock`, created exclusively and held for the whole operation.
+pub struct IndexLock {
+    path: PathBuf,
+    file: Option<File>,
+}
+
+impl IndexLock {
+    pub fn acquire(repo: &Repo) -> anyhow::Result<IndexLock> {
+        let path = repo.git_dir().join("index.lock");
+        match OpenOptions::new().write(true).create_new(true).open(&path) {
+            Ok(file) => Ok(IndexLock {
+                path,
+                file: Some(file),
+            }),
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => Err(index_lock_error(&path).into()),
+            Err(e) => Err(e).with_context(|| format!("could not create {}", path.display())),
+        }
+    }
+
+    /// Replace the index with `bytes` (or remove it), releasing the lock the
+    /// way git does: write the lock file, then rename it over the index.
+    pub fn commit(mut self, bytes: Option<&[u8]>) -> anyhow::Result<()> {
+        let index = self.path.with_file_name("index");
+        match bytes {
+            Some(bytes) => {
+                let mut file = self.file.take().context("index lock already released")?;
+                file.write_all(bytes).context("could not write the index")?;
+                file.sync_all().context("could not sync the index")?;
+                drop(file);
+                fs::rename(&self.path, &index).context("could not replace the index")?;
+            }
+            None => {
+                match fs::remove_file(&index) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == ErrorKind::NotFound => {}
+                    Err(e) => return Err(e).context("could not remove the index"),
+                }
+                self.release();
+            }
+        }
+        Ok(())
+    }
+
+    fn release(&mut self) {
+        if self.file.take().is_some() {
+            let _ = fs::remove_file(&self.path);
+        }
+    }
+}
+
+impl Drop for IndexLock {
+    fn drop(&mut self) {
+        self.release();
+    }
+}
+
+pub fn index_lock_error(path: &Path) -> crate::error::UserError {
+    user(format!("{} exists: another git process is using this repository", path.display()))
+        .hint("wait for it to finish; if no git process is running, remove that file")
+}
+
+/// Refuse when another git process holds the index lock.
+pub fn check_index_unlocked(repo: &Repo) -> anyhow::Result<()> {
+    let path = repo.git_dir().join("index.lock");
+    if fs::symlink_metadata(&path).is_ok() {
+        return Err(index_lock_error(&path).into());
+    }
+    Ok(())
+}
+
+/// The index file's bytes, or `None` when there is no index yet.
+pub fn read_index_file(repo: &Repo) -> anyhow::Result<Option<Vec<u8>>> {
+    match fs::read(repo.git_dir().join("index")) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).context("could not read the index"),
+    }
+}
+
+/// The trees that describe an index: the tree of its stage-0 entries (what
+/// `git write-tree` would give, conflicts left out), and a tree that holds
+/// every object the index names, conflict stages included, so that `git gc`
+/// keeps them while a journal entry needs them.
+pub struct IndexTrees {
+    pub stage0: Oid,
+    pub keepalive: Oid,
+    pub has_conflicts: bool,
+    pub sparse: bool,
+}
+
+pub fn index_trees(repo: &Repo) -> anyhow::Result<IndexTrees> {
+    let path = repo.git_dir().join("index");
+    // A separate in-memory instance: clearing its conflicts must not affect
+    // the repository's cached index.
+    let mut index = if path.exists() {
+        Index::open(&path).context("could not read the index")?
+    } else {
+        Index::new().context("could not create an empty index")?
+    };
+    let mut extra = Vec::new();
+    let mut sparse = false;
+    let has_conflicts = index.has_conflicts();
+    for entry in index.iter() {
+        let stage = (entry.flags >> 12) & 3;
+        if entry.flags_extended & SKIP_WORKTREE != 0 {
+            sparse = true;
+        }
+        if stage != 0 && entry.mode != u32::from(FileMode::Commit) {
+            extra.push(entry.id);
+        }
+    }
+    if has_conflicts {
+        let mut paths = Vec::new();
+        for conflict in index.conflicts().context("could not read the index's conflicts")? {
+            let conflict = conflict.context("could not read the index's conflicts")?;
+            let entry = conflict.our.or(conflict.their).or(conflict.ancestor);
+            if let Some(entry) = entry {
+                paths.push(entry.path);
+            }
+        }
+        for path in paths {
+            index
+                .conflict_remove(std::path::Path::new(std::ffi::OsStr::from_bytes(&path)))
+                .context("could not read the index's conflicts")?;
+        }
+    }
+    let stage0 = index
+        .write_tree_to(&repo.inner)
+        .context("could not write the index as a tree")?;
+    let keepalive = if extra.is_empty() {
+        stage0
+    } else {
+        let mut conflicts = repo.inner.treebuilder(None)?;
+        for (n, id) in extra.iter().enumerate() {
+            conflicts.insert(format!("{n:06}"), *id, FileMode::Blob.into())?;
+        }
+        let conflicts = conflicts.write()?;
+        let mut top = repo.inner.treebuilder(None)?;
+        top.insert("stage0", stage0, FileMode::Tree.into())?;
+        top.insert("conflicts", conflicts, FileMode::Tree.into())?;
+        top.write()?
+    };
+    Ok(IndexTrees {
+        stage0,
+        keepalive,
+        has_conflicts,
+        sparse,
+    })
+}
+
+/// `GIT_INDEX_ENTRY_SKIP_WORKTREE` in `flags_extended`.
+pub const SKIP_WORKTREE: u16 = 1 << 14;

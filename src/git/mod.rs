@@ -1,0 +1,27 @@
+//! Every libgit2 call goes through this module, so all git access can be
+//! audited in one place. Commands see [`Repo`] and plain data; "not found"
+//! is an `Option`, real failures carry context.
+//!
+//! libgit2's own stash, reset and checkout are not used for the work tree:
+//! they can delete ignored files, write through symlinks and report "locked"
+//! after changing files (`LIBGIT2-PITFALLS.md` P1–P6). [`snapshot`] builds
+//! snapshots from objects we write ourselves and [`writer`] changes exactly
+//! the paths a plan names, one by one.
+
+mod path;
+mod refs;
+mod repo;
+pub mod cli;
+pub mod index;
+pub mod snapshot;
+pub mod writer;
+
+pub use git2::Oid;
+pub use path::RepoPath;
+pub use refs::HeadState;
+pub use repo::{CommitInfo, InProgress, Repo, TagInfo};
+
+/// Parse a full object id recorded in the journal.
+pub fn parse_oid(text: &str) -> anyhow::Result<Oid> {
+    Oid::from_str(text).map_err(|_| anyhow::anyhow!("not an object id: {text:?}"))
+}

@@ -1,0 +1,183 @@
+//! HEAD and refs: reading them, and moving them with compare-and-swap so a
+//! concurrent change is never clobbered silently.
+
+use anyhow::Context as _;
+use git2::{ErrorCode, Oid};
+use serde::{Deserialize, Serialize};
+
+use super::Repo;
+use crate::error::user;
+
+/// What HEAD is: a branch (possibly unborn) or a detached commit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HeadState {
+    Symbolic(String),
+    Detached(String),
+}
+
+impl HeadState {
+    pub fn describe(&self) -> String {
+        match self {
+            HeadState::Symbolic(r) => r.trim_start_matches("refs/heads/").to_string(),
+            HeadState::Detached(id) => format!("detached at {}", &id[..id.len().min(8)]),
+        }
+    }
+}
+
+impl Repo {
+    pub fn head_state(&self) -> anyhow::Result<HeadState> {
+        let head = self
+            .inner
+            .find_reference("HEAD")
+            .context("could not read HEAD")?;
+        if let Some(target) = head.symbolic_target().ok().flatten() {
+            return Ok(HeadState::Symbolic(target.to_string()));
+        }
+        match head.target() {
+            Some(id) => Ok(HeadState::Detached(id.to_string())),
+            None => Err(anyhow::anyhow!("HEAD is neither symbolic nor a commit")),
+        }
+    }
+
+    /// Point HEAD at a branch (which may be unborn) or detach it. The work
+    /// tree and index are not touched.
+    pub fn set_head_state(&self, state: &HeadState, message: &str) -> anyhow::Result<()> {
+        match state {
+            HeadState::Symbolic(target) => {
+                self.inner
+                    .reference_symbolic("HEAD", target, true, message)
+                    .with_context(|| format!("could not point HEAD at {target}"))?;
+            }
+            HeadState::Detached(id) => {
+                let id = super::parse_oid(id)?;
+                self.inner
+                    .reference("HEAD", id, true, message)
+                    .context("could not detach HEAD")?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The object a ref points at (peeling symbolic refs); `None` if absent.
+    pub fn ref_target(&self, name: &str) -> anyhow::Result<Option<Oid>> {
+        match self.inner.find_reference(name) {
+            Ok(r) => match r.target() {
+                Some(id) => Ok(Some(id)),
+                None => Ok(r.resolve().ok().and_then(|r| r.target())),
+            },
+            Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
+            Err(e) if e.code() == ErrorCode::InvalidSpec => Ok(None),
+            Err(e) => Err(e).with_context(|| format!("could not read {name}")),
+        }
+    }
+
+    /// Create, move or delete a ref, only if it still has the value `expected`.
+    pub fn update_ref(
+        &self,
+        name: &str,
+        expected: Option<Oid>,
+        new: Option<Oid>,
+        message: &str,
+    ) -> anyhow::Result<()> {
+        let current = self.ref_target(name)?;
+        if current != expected {
+            return Err(user(format!(
+                "{name} changed while this command ran (expected {}, found {})",
+                describe(expected),
+                describe(current)
+            ))
+            .hint("another process is changing the repository; run the command again")
+            .into());
+        }
+        match (expected, new) {
+            (_, Some(new)) if expected == Some(new) => Ok(()),
+            (None, Some(new)) => {
+                self.inner
+                    .reference(name, new, false, message)
+                    .with_context(|| format!("could not create {name}"))?;
+                Ok(())
+            }
+            (Some(old), Some(new)) => {
+                self.inner
+                    .reference_matching(name, new, true, old, message)
+                    .with_context(|| format!("could not move {name}"))?;
+                Ok(())
+            }
+            (Some(_), None) => {
+                let mut r = self
+                    .inner
+                    .find_reference(name)
+                    .with_context(|| format!("could not read {name}"))?;
+                r.delete().with_context(|| format!("could not delete {name}"))?;
+                Ok(())
+            }
+            (None, None) => Ok(()),
+        }
+    }
+
+    /// Set or delete a ref whatever its value (restoring a journal snapshot).
+    pub fn force_ref(&self, name: &str, value: Option<Oid>, message: &str) -> anyhow::Result<()> {
+        match value {
+            Some(id) => {
+                self.inner
+                    .reference(name, id, true, message)
+                    .with_context(|| format!("could not set {name}"))?;
+            }
+            None => match self.inner.find_reference(name) {
+                Ok(mut r) => r.delete().with_context(|| format!("could not delete {name}"))?,
+                Err(e) if e.code() == ErrorCode::NotFound => {}
+                Err(e) => return Err(e).with_context(|| format!("could not read {name}")),
+            },
+        }
+        Ok(())
+    }
+
+    /// Every direct ref whose full name starts with `prefix`, sorted by name.
+    pub fn refs_with_prefix(&self, prefix: &str) -> anyhow::Result<Vec<(String, Oid)>> {
+        let mut out = Vec::new();
+        let glob = format!("{prefix}*");
+        for r in self
+            .inner
+            .references_glob(&glob)
+            .context("could not list refs")?
+        {
+            let r = r.context("could not read a ref")?;
+            if let (Some(name), Some(target)) = (r.name().ok(), r.target()) {
+                if name.starts_with(prefix) {
+                    out.push((name.to_string(), target));
+                }
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// A name under `refs/…` that does not exist yet: `base`, `base-2`, …
+    pub fn unused_ref_name(&self, prefix: &str, base: &str) -> anyhow::Result<String> {
+        let mut n = 1;
+        loop {
+            let candidate = if n == 1 {
+                base.to_string()
+            } else {
+                format!("{base}-{n}")
+            };
+            if self.ref_target(&format!("{prefix}{candidate}"))?.is_none()
+                && self
+                    .inner
+                    .find_reference(&format!("{prefix}{candidate}"))
+                    .is_err()
+            {
+                return Ok(candidate);
+            }
+            n += 1;
+        }
+    }
+}
+
+fn describe(id: Option<Oid>) -> String {
+    match id {
+        Some(id) => id.to_string()[..8].to_string(),
+        None => "nothing".to_string(),
+    }
+}

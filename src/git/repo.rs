@@ -1,0 +1,419 @@
+//! Opening a repository, reading config, resolving revisions, commits and tags.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use git2::{ErrorCode, ObjectType, Oid, Repository, RepositoryState};
+
+use crate::error::{user, Exit};
+
+/// A repository with a work tree.
+pub struct Repo {
+    pub(crate) inner: Repository,
+    workdir: PathBuf,
+    git_dir: PathBuf,
+    common_dir: PathBuf,
+}
+
+/// A git operation in progress that blocks ours.
+#[derive(Debug, Clone)]
+pub struct InProgress {
+    pub what: &'static str,
+    pub hint: &'static str,
+}
+
+#[derive(Debug, Clone)]
+pub struct CommitInfo {
+    pub id: Oid,
+    pub summary: String,
+    pub author: String,
+    pub time: i64,
+    pub offset_minutes: i32,
+    pub tree: Oid,
+}
+
+#[derive(Debug, Clone)]
+pub struct TagInfo {
+    /// The short name (`checkpoint-20261121_100405`).
+    pub name: String,
+    /// What the ref points at: a tag object, or a commit for a lightweight tag.
+    pub target: Oid,
+    pub commit: Oid,
+    pub annotated: bool,
+    pub message: String,
+    /// The tagger's time, or the commit's for a lightweight tag.
+    pub time: i64,
+}
+
+impl Repo {
+    /// Discover the repository containing `start`, refusing a bare one.
+    pub fn discover(start: &Path) -> anyhow::Result<Repo> {
+        let inner = match Repository::discover(start) {
+            Ok(repo) => repo,
+            Err(e) if e.code() == ErrorCode::NotFound => {
+                return Err(user(format!(
+                    "not a git repository: {}",
+                    start.display()
+                ))
+                .hint("run this inside a git work tree, or pass -C <path>")
+                .into())
+            }
+            Err(e) if e.class() == git2::ErrorClass::Config || e.code() == ErrorCode::Owner => {
+                return Err(user(format!("cannot open the repository: {}", e.message()))
+                    .hint("git's safe.directory rules apply; see `git help config`")
+                    .into())
+            }
+            Err(e) => return Err(e).context("could not open the repository"),
+        };
+        if inner.is_bare() {
+            return Err(user("this is a bare repository: there is no work tree to roll back")
+                .hint("run git rollback-sprint inside a clone with a work tree")
+                .into());
+        }
+        let workdir = inner
+            .workdir()
+            .map(Path::to_path_buf)
+            .ok_or_else(|| user("this repository has no work tree"))?;
+        let git_dir = inner.path().to_path_buf();
+        let common_dir = inner.commondir().to_path_buf();
+        Ok(Repo {
+            inner,
+            workdir,
+            git_dir,
+            common_dir,
+        })
+    }
+
+    pub fn workdir(&self) -> &Path {
+        &self.workdir
+    }
+
+    /// This work tree's git directory (`.git`, or `.git/worktrees/<name>`).
+    pub fn git_dir(&self) -> &Path {
+        &self.git_dir
+    }
+
+    /// The git directory shared by all work trees.
+    pub fn common_dir(&self) -> &Path {
+        &self.common_dir
+    }
+
+    pub fn config_string(&self, key: &str) -> anyhow::Result<Option<String>> {
+        let config = self.inner.config().context("could not read git config")?;
+        match config.get_string(key) {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
+            Err(e) => Err(user(format!("git config {key}: {}", e.message()))
+                .hint("fix the value with `git config`")
+                .into()),
+        }
+    }
+
+    pub fn config_i64(&self, key: &str) -> anyhow::Result<Option<i64>> {
+        let config = self.inner.config().context("could not read git config")?;
+        match config.get_i64(key) {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
+            Err(e) => Err(user(format!("git config {key} is not a number: {}", e.message()))
+                .hint("fix the value with `git config`")
+                .into()),
+        }
+    }
+
+    pub fn config_bool(&self, key: &str) -> anyhow::Result<Option<bool>> {
+        let config = self.inner.config().context("could not read git config")?;
+        match config.get_bool(key) {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
+            Err(e) => Err(user(format!("git config {key} is not a boolean: {}", e.message()))
+                .hint("use true or false")
+                .into()),
+        }
+    }
+
+    pub fn config_multi(&self, key: &str) -> anyhow::Result<Vec<String>> {
+        let config = self.inner.config().context("could not read git config")?;
+        let mut values = Vec::new();
+        let mut entries = config
+            .multivar(key, None)
+            .with_context(|| format!("could not read git config {key}"))?;
+        while let Some(entry) = entries.next() {
+            let entry = entry.with_context(|| format!("could not read git config {key}"))?;
+            if let Ok(v) = entry.value() {
+                values.push(v.to_string());
+            }
+        }
+        Ok(values)
+    }
+
+    /// A merge, rebase, cherry-pick, revert or bisect that git has in progress.
+    pub fn git_operation_in_progress(&self) -> Option<InProgress> {
+        let (what, hint) = match self.inner.state() {
+            RepositoryState::Clean => return None,
+            RepositoryState::Merge => (
+                "a merge is in progress",
+                "finish it with `git commit` or stop it with `git merge --abort`",
+            ),
+            RepositoryState::Revert | RepositoryState::RevertSequence => (
+                "a revert is in progress",
+                "finish it with `git revert --continue` or stop it with `git revert --abort`",
+            ),
+            RepositoryState::CherryPick | RepositoryState::CherryPickSequence => (
+                "a cherry-pick is in progress",
+                "finish it with `git cherry-pick --continue` or stop it with `git cherry-pick --abort`",
+            ),
+            RepositoryState::Bisect => (
+                "a bisect is in progress",
+                "end it with `git bisect reset`",
+            ),
+            RepositoryState::Rebase
+            | RepositoryState::RebaseInteractive
+            | RepositoryState::RebaseMerge
+            | RepositoryState::ApplyMailbox
+            | RepositoryState::ApplyMailboxOrRebase => (
+                "a rebase (or `git am`) is in progress",
+                "finish it with `git rebase --continue` or stop it with `git rebase --abort` (`git am --abort`)",
+            ),
+        };
+        Some(InProgress { what, hint })
+    }
+
+    /// Resolve a revision to a commit, with a user error when it does not.
+    pub fn resolve_commit(&self, rev: &str) -> anyhow::Result<Oid> {
+        self.try_resolve_commit(rev)?.ok_or_else(|| {
+            user(format!("unknown revision `{rev}`"))
+                .hint("name a commit, branch or tag that exists (see `git log --oneline`)")
+                .into()
+        })
+    }
+
+    /// Resolve a revision to a commit; `None` when it does not exist.
+    pub fn try_resolve_commit(&self, rev: &str) -> anyhow::Result<Option<Oid>> {
+        if rev.starts_with('-') || rev.is_empty() {
+            return Ok(None);
+        }
+        let object = match self.inner.revparse_single(rev) {
+            Ok(o) => o,
+            Err(e)
+                if matches!(
+                    e.code(),
+                    ErrorCode::NotFound | ErrorCode::InvalidSpec | ErrorCode::Ambiguous
+                ) || e.class() == git2::ErrorClass::Reference =>
+            {
+                return Ok(None)
+            }
+            Err(e) => return Err(e).with_context(|| format!("could not resolve `{rev}`")),
+        };
+        match object.peel(ObjectType::Commit) {
+            Ok(c) => Ok(Some(c.id())),
+            Err(_) => Err(user(format!("`{rev}` does not name a commit"))
+                .hint("name a commit, branch or tag")
+                .into()),
+        }
+    }
+
+    pub fn head_commit(&self) -> anyhow::Result<Option<Oid>> {
+        match self.inner.head() {
+            Ok(r) => Ok(r.target()),
+            Err(e) if matches!(e.code(), ErrorCode::UnbornBranch | ErrorCode::NotFound) => {
+                Ok(None)
+            }
+            Err(e) => Err(e).context("could not read HEAD"),
+        }
+    }
+
+    /// The current branch's short name, if HEAD is on a branch.
+    pub fn current_branch(&self) -> anyhow::Result<Option<String>> {
+        let head = self
+            .inner
+            .find_reference("HEAD")
+            .context("could not read HEAD")?;
+        Ok(head
+            .symbolic_target()
+            .ok()
+            .flatten()
+            .and_then(|t| t.strip_prefix("refs/heads/"))
+            .map(str::to_string))
+    }
+
+    pub fn commit_info(&self, id: Oid) -> anyhow::Result<CommitInfo> {
+        let commit = self
+            .inner
+            .find_commit(id)
+            .with_context(|| format!("could not find commit {id}"))?;
+        let author = commit.author();
+        Ok(CommitInfo {
+            id,
+            summary: String::from_utf8_lossy(commit.summary_bytes().unwrap_or_default())
+                .into_owned(),
+            author: String::from_utf8_lossy(author.name_bytes()).into_owned(),
+            time: commit.time().seconds(),
+            offset_minutes: commit.time().offset_minutes(),
+            tree: commit.tree_id(),
+        })
+    }
+
+    /// Number of commits reachable from `to` and not from `from`.
+    pub fn count_commits(&self, from: Oid, to: Oid) -> anyhow::Result<usize> {
+        let mut walk = self.inner.revwalk().context("could not walk history")?;
+        walk.push(to).context("could not walk history")?;
+        walk.hide(from).context("could not walk history")?;
+        Ok(walk.count())
+    }
+
+    /// Files that differ between two commits' trees.
+    pub fn files_changed(&self, from: Oid, to: Oid) -> anyhow::Result<usize> {
+        let a = self.inner.find_commit(from)?.tree()?;
+        let b = self.inner.find_commit(to)?.tree()?;
+        let diff = self
+            .inner
+            .diff_tree_to_tree(Some(&a), Some(&b), None)
+            .context("could not diff trees")?;
+        Ok(diff.deltas().len())
+    }
+
+    pub fn is_descendant_of(&self, commit: Oid, ancestor: Oid) -> anyhow::Result<bool> {
+        if commit == ancestor {
+            return Ok(true);
+        }
+        Ok(self.inner.graph_descendant_of(commit, ancestor)?)
+    }
+
+    pub fn short_id(&self, id: Oid) -> String {
+        let text = id.to_string();
+        text[..text.len().min(8)].to_string()
+    }
+
+    /// The signature for objects this tool writes: git's identity settings
+    /// (environment first, like git), with this tool's clock.
+    pub fn signature(&self) -> anyhow::Result<git2::Signature<'static>> {
+        let config = self.inner.config().context("could not read git config")?;
+        let pick = |env: &str, key: &str| {
+            std::env::var(env)
+                .ok()
+                .filter(|v| !v.is_empty())
+                .or_else(|| config.get_string(key).ok())
+        };
+        let name = pick("GIT_COMMITTER_NAME", "user.name");
+        let email = pick("GIT_COMMITTER_EMAIL", "user.email");
+        let (Some(name), Some(email)) = (name, email) else {
+            return Err(user("git does not know who you are (user.name and user.email)")
+                .hint("set them: git config --global user.name \"Your Name\"; git config --global user.email you@example.com")
+                .exit(Exit::Error)
+                .into());
+        };
+        let now = crate::clock::now();
+        let time = git2::Time::new(now.timestamp(), now.offset().local_minus_utc() / 60);
+        git2::Signature::new(&name, &email, &time).context("could not build a signature")
+    }
+
+    /// Whether `refs/tags/<name>` is a valid tag name.
+    pub fn valid_tag_name(name: &str) -> bool {
+        !name.starts_with('-') && git2::Reference::is_valid_name(&format!("refs/tags/{name}"))
+    }
+
+    /// Whether `refs/heads/<name>` is a valid branch name.
+    pub fn valid_branch_name(name: &str) -> bool {
+        !name.starts_with('-') && git2::Reference::is_valid_name(&format!("refs/heads/{name}"))
+    }
+
+    /// Write an annotated tag object (no ref): the ref is moved separately,
+    /// with a compare-and-swap, by the journal's transaction.
+    pub fn write_tag_object(&self, name: &str, target: Oid, message: &str) -> anyhow::Result<Oid> {
+        let object = self
+            .inner
+            .find_object(target, None)
+            .with_context(|| format!("could not find {target}"))?;
+        let sig = self.signature()?;
+        let mut message = message.to_string();
+        if !message.ends_with('\n') {
+            message.push('\n');
+        }
+        self.inner
+            .tag_annotation_create(name, &object, &sig, &message)
+            .with_context(|| format!("could not write tag object {name}"))
+    }
+
+    /// Read a tag by short name.
+    pub fn tag_info(&self, name: &str) -> anyhow::Result<Option<TagInfo>> {
+        let refname = format!("refs/tags/{name}");
+        let Some(target) = self.ref_target(&refname)? else {
+            return Ok(None);
+        };
+        self.describe_tag(name, target).map(Some)
+    }
+
+    fn describe_tag(&self, name: &str, target: Oid) -> anyhow::Result<TagInfo> {
+        let object = self
+            .inner
+            .find_object(target, None)
+            .with_context(|| format!("could not find the object of tag {name}"))?;
+        let commit = object
+            .peel(ObjectType::Commit)
+            .with_context(|| format!("tag {name} does not point at a commit"))?;
+        let commit = commit
+            .into_commit()
+            .map_err(|_| anyhow::anyhow!("tag {name} does not point at a commit"))?;
+        match object.as_tag() {
+            Some(tag) => Ok(TagInfo {
+                name: name.to_string(),
+                target,
+                commit: commit.id(),
+                annotated: true,
+                message: String::from_utf8_lossy(tag.message_bytes().unwrap_or_default())
+                    .trim_end()
+                    .to_string(),
+                time: tag
+                    .tagger()
+                    .map(|t| t.when().seconds())
+                    .unwrap_or_else(|| commit.time().seconds()),
+            }),
+            None => Ok(TagInfo {
+                name: name.to_string(),
+                target,
+                commit: commit.id(),
+                annotated: false,
+                message: String::from_utf8_lossy(commit.summary_bytes().unwrap_or_default())
+                    .into_owned(),
+                time: commit.time().seconds(),
+            }),
+        }
+    }
+
+    /// Every tag whose short name starts with `prefix`.
+    pub fn tags_with_prefix(&self, prefix: &str) -> anyhow::Result<Vec<TagInfo>> {
+        let mut tags = Vec::new();
+        for (refname, target) in self.refs_with_prefix(&format!("refs/tags/{prefix}"))? {
+            let name = refname.trim_start_matches("refs/tags/").to_string();
+            tags.push(self.describe_tag(&name, target)?);
+        }
+        Ok(tags)
+    }
+
+    /// The tree of a commit.
+    pub fn commit_tree(&self, commit: Oid) -> anyhow::Result<Oid> {
+        Ok(self
+            .inner
+            .find_commit(commit)
+            .with_context(|| format!("could not find commit {commit}"))?
+            .tree_id())
+    }
+
+    /// Whether the object database has this object.
+    pub fn has_object(&self, id: Oid) -> bool {
+        self.inner
+            .odb()
+            .map(|odb| odb.exists(id))
+            .unwrap_or(false)
+    }
+}
+
+impl Repo {
+    /// Whether a commit's tree has an entry at `path`.
+    pub fn tree_has_path(&self, tree: Oid, path: &str) -> bool {
+        self.inner
+            .find_tree(tree)
+            .and_then(|t| t.get_path(Path::new(path)))
+            .is_ok()
+    }
+}

@@ -1,0 +1,313 @@
+//! A snapshot of the work tree as git objects, from one status scan.
+//!
+//! The snapshot tree starts from the index's tree and takes, for every path
+//! whose work-tree content differs from the index (and every untracked,
+//! non-ignored file), the raw bytes on disk as a blob — never filtered, so
+//! `core.autocrlf` and `.gitattributes` cannot change a byte (P8). Ignored
+//! files are not read. Empty directories and file permissions a tree cannot
+//! hold are returned beside the tree, for the journal to keep (P11).
+//!
+//! libgit2's stash is not used: it is slow on large trees and deletes ignored
+//! files inside untracked directories (P1; PERFORMANCE-NOTES item 4).
+
+use std::fs;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use anyhow::Context as _;
+use git2::build::TreeUpdateBuilder;
+use git2::{FileMode, Oid, Status, StatusOptions};
+use serde::{Deserialize, Serialize};
+
+use super::{index, Repo, RepoPath};
+use crate::error::user;
+
+/// Permission bits a git tree cannot record (anything but 644/755 after the
+/// umask), kept so that undo gives every file back its exact mode.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModeRecord {
+    pub path: RepoPath,
+    pub mode: u32,
+}
+
+/// The result of one scan of the work tree.
+#[derive(Debug, Clone)]
+pub struct WorktreeScan {
+    /// The whole work tree (tracked and untracked, not ignored) as a tree.
+    pub tree: Oid,
+    /// The index's stage-0 tree.
+    pub index_tree: Oid,
+    /// A tree holding every object the index names (conflicts included).
+    pub index_keepalive: Oid,
+    /// Untracked, non-ignored files.
+    pub untracked: Vec<RepoPath>,
+    /// Tracked paths whose work-tree content differs from the index.
+    pub modified: Vec<RepoPath>,
+    /// Tracked paths deleted from the work tree.
+    pub deleted: Vec<RepoPath>,
+    /// Whether the index differs from HEAD.
+    pub staged: bool,
+    pub empty_dirs: Vec<RepoPath>,
+    pub modes: Vec<ModeRecord>,
+    /// Untracked nested repositories: never snapshotted, never touched.
+    pub nested_repos: Vec<RepoPath>,
+    pub has_conflicts: bool,
+    pub sparse: bool,
+}
+
+impl WorktreeScan {
+    pub fn is_dirty(&self) -> bool {
+        self.staged
+            || !self.untracked.is_empty()
+            || !self.modified.is_empty()
+            || !self.deleted.is_empty()
+    }
+}
+
+/// The process umask, read once.
+pub fn umask() -> u32 {
+    static UMASK: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *UMASK.get_or_init(|| {
+        // Reading the umask means setting it; put it straight back.
+        // SAFETY: umask(2) cannot fail; this runs before any other thread
+        // creates files.
+        unsafe {
+            let old = libc::umask(0o022);
+            libc::umask(old);
+            old as u32
+        }
+    })
+}
+
+/// The permission bits a file written by git (or by our writer) gets.
+pub fn default_perms(executable: bool) -> u32 {
+    (if executable { 0o777 } else { 0o666 }) & !umask()
+}
+
+/// Scan the work tree and write its snapshot objects.
+pub fn scan_worktree(repo: &Repo) -> anyhow::Result<WorktreeScan> {
+    let trees = index::index_trees(repo)?;
+    let mut opts = StatusOptions::new();
+    opts.include_untracked(true)
+        .recurse_untracked_dirs(true)
+        .include_ignored(false)
+        .exclude_submodules(true)
+        .renames_head_to_index(false)
+        .renames_index_to_workdir(false)
+        .include_unmodified(false)
+        .update_index(false);
+    let statuses = repo
+        .inner
+        .statuses(Some(&mut opts))
+        .context("could not read the status of the work tree")?;
+
+    let root = repo.workdir();
+    let mut updates = TreeUpdateBuilder::new();
+    let mut scan = WorktreeScan {
+        tree: trees.stage0,
+        index_tree: trees.stage0,
+        index_keepalive: trees.keepalive,
+        untracked: Vec::new(),
+        modified: Vec::new(),
+        deleted: Vec::new(),
+        staged: false,
+        empty_dirs: Vec::new(),
+        modes: Vec::new(),
+        nested_repos: Vec::new(),
+        has_conflicts: trees.has_conflicts,
+        sparse: trees.sparse,
+    };
+    let index_bits = Status::INDEX_NEW
+        | Status::INDEX_MODIFIED
+        | Status::INDEX_DELETED
+        | Status::INDEX_RENAMED
+        | Status::INDEX_TYPECHANGE;
+    let mut changes = 0usize;
+    for entry in statuses.iter() {
+        let status = entry.status();
+        let path = RepoPath::from_bytes(entry.path_bytes());
+        if status.intersects(index_bits) {
+            scan.staged = true;
+        }
+        if status.contains(Status::WT_UNREADABLE) {
+            return Err(user(format!("cannot read {path}"))
+                .hint("fix its permissions so the snapshot can save it, then run the command again")
+                .into());
+        }
+        let in_worktree = status.intersects(
+            Status::WT_NEW | Status::WT_MODIFIED | Status::WT_TYPECHANGE | Status::CONFLICTED,
+        );
+        if status.contains(Status::WT_DELETED) && !status.contains(Status::WT_NEW) {
+            updates.remove(path.as_bytes());
+            scan.deleted.push(path);
+            changes += 1;
+            continue;
+        }
+        if !in_worktree {
+            continue;
+        }
+        if path.as_bytes().ends_with(b"/") {
+            // libgit2 reports an untracked nested repository as `dir/`.
+            let trimmed = &path.as_bytes()[..path.as_bytes().len() - 1];
+            scan.nested_repos.push(RepoPath::from_bytes(trimmed));
+            continue;
+        }
+        match snapshot_file(repo, root, &path)? {
+            Some((id, mode, perms)) => {
+                updates.upsert(path.as_bytes(), id, mode);
+                if let Some(perms) = perms {
+                    scan.modes.push(ModeRecord {
+                        path: path.clone(),
+                        mode: perms,
+                    });
+                }
+                changes += 1;
+                if status.contains(Status::WT_NEW) && !status.intersects(index_bits) {
+                    scan.untracked.push(path);
+                } else {
+                    scan.modified.push(path);
+                }
+            }
+            None => {
+                // Gone since the status scan, or a conflict with no file.
+                updates.remove(path.as_bytes());
+                if status.contains(Status::CONFLICTED) {
+                    scan.deleted.push(path);
+                }
+            }
+        }
+    }
+    if changes > 0 {
+        let base = repo
+            .inner
+            .find_tree(trees.stage0)
+            .context("could not read the index tree")?;
+        scan.tree = updates
+            .create_updated(&repo.inner, &base)
+            .context("could not write the snapshot tree")?;
+    }
+    scan.empty_dirs = empty_dirs(repo)?;
+    Ok(scan)
+}
+
+/// One work-tree file as a blob: its id, its git mode, and its permission
+/// bits when a tree cannot record them. `None` when the file is gone.
+fn snapshot_file(
+    repo: &Repo,
+    root: &Path,
+    path: &RepoPath,
+) -> anyhow::Result<Option<(Oid, FileMode, Option<u32>)>> {
+    let full = path.under(root);
+    let meta = match fs::symlink_metadata(&full) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).with_context(|| format!("could not read {path}")),
+    };
+    let file_type = meta.file_type();
+    if file_type.is_symlink() {
+        let target = fs::read_link(&full).with_context(|| format!("could not read {path}"))?;
+        let id = repo
+            .inner
+            .blob(target.as_os_str().as_bytes())
+            .with_context(|| format!("could not save {path}"))?;
+        return Ok(Some((id, FileMode::Link, None)));
+    }
+    if !file_type.is_file() {
+        return Ok(None);
+    }
+    let bytes = fs::read(&full).map_err(|e| {
+        anyhow::Error::from(
+            user(format!("cannot read {path}: {e}"))
+                .hint("fix its permissions so the snapshot can save it, then run the command again"),
+        )
+    })?;
+    let id = repo
+        .inner
+        .blob(&bytes)
+        .with_context(|| format!("could not save {path}"))?;
+    let perms = meta.permissions().mode() & 0o7777;
+    let executable = perms & 0o100 != 0;
+    let mode = if executable {
+        FileMode::BlobExecutable
+    } else {
+        FileMode::Blob
+    };
+    let unusual = (perms != default_perms(executable)).then_some(perms);
+    Ok(Some((id, mode, unusual)))
+}
+
+/// The current permission bits of paths (for files an operation overwrites
+/// or deletes), when they are not what a fresh write would give.
+pub fn unusual_modes(root: &Path, paths: &[RepoPath]) -> Vec<ModeRecord> {
+    paths
+        .iter()
+        .filter_map(|path| {
+            let meta = fs::symlink_metadata(path.under(root)).ok()?;
+            if !meta.file_type().is_file() {
+                return None;
+            }
+            let perms = meta.permissions().mode() & 0o7777;
+            (perms != default_perms(perms & 0o100 != 0)).then(|| ModeRecord {
+                path: path.clone(),
+                mode: perms,
+            })
+        })
+        .collect()
+}
+
+/// Empty directories outside ignored ones, nested repositories and `.git`.
+fn empty_dirs(repo: &Repo) -> anyhow::Result<Vec<RepoPath>> {
+    let root = repo.workdir();
+    let mut found = Vec::new();
+    let mut walk = walkdir::WalkDir::new(root).min_depth(1).into_iter();
+    while let Some(entry) = walk.next() {
+        let entry = match entry {
+            Ok(e) => e,
+            // Unreadable directories are left to the status scan to report.
+            Err(_) => continue,
+        };
+        if !entry.file_type().is_dir() {
+            continue;
+        }
+        let rel = entry.path().strip_prefix(root).unwrap_or(entry.path());
+        if rel.as_os_str().as_bytes() == b".git" || entry.path().join(".git").exists() {
+            walk.skip_current_dir();
+            continue;
+        }
+        if repo.inner.is_path_ignored(rel).unwrap_or(false) {
+            walk.skip_current_dir();
+            continue;
+        }
+        let is_empty = fs::read_dir(entry.path())
+            .map(|mut d| d.next().is_none())
+            .unwrap_or(false);
+        if is_empty {
+            found.push(RepoPath::from_bytes(rel.as_os_str().as_bytes()));
+        }
+    }
+    Ok(found)
+}
+
+/// Write a commit holding a snapshot tree; its parent is HEAD when there is one.
+pub fn commit_snapshot(
+    repo: &Repo,
+    tree: Oid,
+    parents: &[Oid],
+    message: &str,
+) -> anyhow::Result<Oid> {
+    let sig = repo.signature()?;
+    let tree = repo
+        .inner
+        .find_tree(tree)
+        .context("could not read the snapshot tree")?;
+    let parents: Vec<git2::Commit> = parents
+        .iter()
+        .map(|id| repo.inner.find_commit(*id))
+        .collect::<Result<_, _>>()
+        .context("could not read the snapshot's parent")?;
+    let parent_refs: Vec<&git2::Commit> = parents.iter().collect();
+    repo.inner
+        .commit(None, &sig, &sig, message, &tree, &parent_refs)
+        .context("could not write the snapshot commit")
+}

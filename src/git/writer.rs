@@ -1,0 +1,303 @@
+//! Changing the work tree path by path, never through a symlink.
+//!
+//! libgit2's reset and FORCE checkout write through a symlinked directory to
+//! outside the repository (P3), fail halfway on directory↔file changes (P6)
+//! and delete ignored files (P1). This writer is given an exact list of
+//! changes (computed by diffing snapshot trees, so it never guesses), removes
+//! before it writes, checks every parent component with `lstat`, writes each
+//! file to a temporary name and renames it into place, and hands anything
+//! unexpected in the way (an ignored file, a directory with ignored content)
+//! to the caller to move aside — it never deletes what it was not told to.
+
+use std::collections::BTreeSet;
+use std::ffi::OsStr;
+use std::fs::{self, OpenOptions};
+use std::io::{ErrorKind, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use git2::{Delta, DiffOptions, FileMode, Oid};
+
+use super::snapshot::ModeRecord;
+use super::{Repo, RepoPath};
+
+/// One path's new state: a blob with a git mode, or absent.
+#[derive(Debug, Clone)]
+pub struct Change {
+    pub path: RepoPath,
+    pub new: Option<(Oid, u32)>,
+}
+
+/// What a target state needs beyond its tree.
+#[derive(Debug, Default, Clone)]
+pub struct Extras<'a> {
+    /// Empty directories in the current state (removed unless wanted).
+    pub current_empty_dirs: &'a [RepoPath],
+    /// Empty directories the target state has.
+    pub target_empty_dirs: &'a [RepoPath],
+    /// Permission bits of the target state that a tree cannot hold.
+    pub target_modes: &'a [ModeRecord],
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct Applied {
+    pub written: usize,
+    pub deleted: usize,
+}
+
+/// The changes that turn tree `from` into tree `to` (submodules left out).
+pub fn tree_changes(repo: &Repo, from: Oid, to: Oid) -> anyhow::Result<Vec<Change>> {
+    if from == to {
+        return Ok(Vec::new());
+    }
+    let a = repo.inner.find_tree(from).context("could not read a tree")?;
+    let b = repo.inner.find_tree(to).context("could not read a tree")?;
+    let mut opts = DiffOptions::new();
+    opts.ignore_submodules(true);
+    let diff = repo
+        .inner
+        .diff_tree_to_tree(Some(&a), Some(&b), Some(&mut opts))
+        .context("could not compare trees")?;
+    let gitlink = u32::from(FileMode::Commit);
+    let mut changes = Vec::new();
+    for delta in diff.deltas() {
+        match delta.status() {
+            Delta::Deleted => {
+                let old = delta.old_file();
+                if u32::from(old.mode()) == gitlink {
+                    continue;
+                }
+                if let Some(p) = old.path_bytes() {
+                    changes.push(Change {
+                        path: RepoPath::from_bytes(p),
+                        new: None,
+                    });
+                }
+            }
+            Delta::Added | Delta::Modified | Delta::Typechange => {
+                let new = delta.new_file();
+                if u32::from(new.mode()) == gitlink {
+                    continue;
+                }
+                if let Some(p) = new.path_bytes() {
+                    changes.push(Change {
+                        path: RepoPath::from_bytes(p),
+                        new: Some((new.id(), u32::from(new.mode()))),
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(changes)
+}
+
+/// Apply `changes` to the work tree. `aside` is called for anything in the
+/// way that is not part of the change (it must move it out of the way and
+/// remember where); nothing else is ever deleted.
+pub fn apply(
+    repo: &Repo,
+    changes: &[Change],
+    extras: &Extras<'_>,
+    aside: &mut dyn FnMut(&RepoPath) -> anyhow::Result<()>,
+    progress: &indicatif::ProgressBar,
+) -> anyhow::Result<Applied> {
+    let root = repo.workdir();
+    let mut applied = Applied::default();
+    let mut touched_dirs = BTreeSet::new();
+
+    // 1. Removals first, so that a directory can become a file and back.
+    for change in changes.iter().filter(|c| c.new.is_none()) {
+        check_parents_are_dirs(root, &change.path)?;
+        let full = change.path.under(root);
+        match fs::symlink_metadata(&full) {
+            Ok(meta) if meta.is_dir() => {
+                // A directory where a file was recorded: it changed since the
+                // snapshot. Leave it; the caller's snapshot has the rest.
+            }
+            Ok(_) => {
+                fs::remove_file(&full).with_context(|| format!("could not remove {}", change.path))?;
+                applied.deleted += 1;
+            }
+            Err(e) if e.kind() == ErrorKind::NotFound => {}
+            Err(e) => return Err(e).with_context(|| format!("could not read {}", change.path)),
+        }
+        touched_dirs.extend(change.path.ancestors());
+        progress.inc(1);
+    }
+    let wanted: BTreeSet<&RepoPath> = extras.target_empty_dirs.iter().collect();
+    for dir in extras.current_empty_dirs {
+        if !wanted.contains(dir) {
+            touched_dirs.insert(dir.clone());
+        }
+    }
+    remove_empty_dirs(root, touched_dirs)?;
+
+    // 2. Writes, each through a temporary name in its own directory.
+    let mut counter = 0u64;
+    for change in changes {
+        let Some((id, mode)) = change.new else { continue };
+        ensure_parent_dirs(root, &change.path, aside)?;
+        let full = change.path.under(root);
+        if let Ok(meta) = fs::symlink_metadata(&full) {
+            if meta.is_dir() && fs::remove_dir(&full).is_err() {
+                aside(&change.path)?;
+            }
+        }
+        let blob = repo
+            .inner
+            .find_blob(id)
+            .with_context(|| format!("could not read the content of {}", change.path))?;
+        counter += 1;
+        write_entry(&full, blob.content(), mode, counter)
+            .with_context(|| format!("could not write {}", change.path))?;
+        applied.written += 1;
+        progress.inc(1);
+    }
+
+    // 3. Empty directories and permission bits of the target.
+    for dir in extras.target_empty_dirs {
+        ensure_parent_dirs(root, dir, aside)?;
+        let full = dir.under(root);
+        match fs::symlink_metadata(&full) {
+            Ok(meta) if meta.is_dir() => {}
+            Ok(_) => {
+                aside(dir)?;
+                fs::create_dir(&full).with_context(|| format!("could not create {dir}"))?;
+            }
+            Err(_) => fs::create_dir(&full).with_context(|| format!("could not create {dir}"))?,
+        }
+    }
+    for record in extras.target_modes {
+        if check_parents_are_dirs(root, &record.path).is_err() {
+            continue;
+        }
+        let full = record.path.under(root);
+        if fs::symlink_metadata(&full).is_ok_and(|m| m.is_file()) {
+            fs::set_permissions(&full, fs::Permissions::from_mode(record.mode))
+                .with_context(|| format!("could not set the mode of {}", record.path))?;
+        }
+    }
+    Ok(applied)
+}
+
+/// Refuse to touch a path whose parent is not a real directory (a symlink
+/// could lead out of the work tree).
+fn check_parents_are_dirs(root: &Path, path: &RepoPath) -> anyhow::Result<()> {
+    for parent in path.ancestors() {
+        match fs::symlink_metadata(parent.under(root)) {
+            Ok(meta) if meta.is_dir() => {}
+            Ok(_) => {
+                anyhow::bail!(
+                    "{parent} is not a directory (a symlink or a file changed while this command ran)"
+                )
+            }
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e).with_context(|| format!("could not read {parent}")),
+        }
+    }
+    Ok(())
+}
+
+/// Create missing parent directories; anything else in their place (a
+/// symlink, an ignored file) is moved aside first, never followed.
+fn ensure_parent_dirs(
+    root: &Path,
+    path: &RepoPath,
+    aside: &mut dyn FnMut(&RepoPath) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    for parent in path.ancestors() {
+        let full = parent.under(root);
+        match fs::symlink_metadata(&full) {
+            Ok(meta) if meta.is_dir() => continue,
+            Ok(_) => aside(&parent)?,
+            Err(e) if e.kind() == ErrorKind::NotFound => {}
+            Err(e) => return Err(e).with_context(|| format!("could not read {parent}")),
+        }
+        fs::create_dir(&full).with_context(|| format!("could not create {parent}"))?;
+    }
+    Ok(())
+}
+
+/// Remove directories that became empty, deepest first.
+fn remove_empty_dirs(root: &Path, dirs: BTreeSet<RepoPath>) -> anyhow::Result<()> {
+    let mut dirs: Vec<RepoPath> = dirs.into_iter().collect();
+    dirs.sort_by_key(|d| std::cmp::Reverse(d.as_bytes().iter().filter(|b| **b == b'/').count()));
+    for dir in dirs {
+        let full = dir.under(root);
+        if fs::symlink_metadata(&full).is_ok_and(|m| m.is_dir()) {
+            // Fails (and is left alone) when something is still inside.
+            let _ = fs::remove_dir(&full);
+        }
+    }
+    Ok(())
+}
+
+fn write_entry(full: &Path, content: &[u8], mode: u32, counter: u64) -> anyhow::Result<()> {
+    let tmp = temp_name(full, counter);
+    let _ = fs::remove_file(&tmp);
+    if mode == u32::from(FileMode::Link) {
+        std::os::unix::fs::symlink(OsStr::from_bytes(content), &tmp)?;
+    } else {
+        let executable = mode == u32::from(FileMode::BlobExecutable);
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(if executable { 0o777 } else { 0o666 })
+            .open(&tmp)?;
+        if let Err(e) = file.write_all(content) {
+            drop(file);
+            let _ = fs::remove_file(&tmp);
+            return Err(e.into());
+        }
+    }
+    if let Err(e) = fs::rename(&tmp, full) {
+        let _ = fs::remove_file(&tmp);
+        return Err(e.into());
+    }
+    Ok(())
+}
+
+fn temp_name(full: &Path, counter: u64) -> PathBuf {
+    let name = format!(".rollback-sprint-{}-{counter}.tmp", std::process::id());
+    full.with_file_name(name)
+}
+
+/// Write a tree's files into an empty directory outside the repository
+/// (the baseline's tests run there; submodules are left out).
+pub fn export_tree(repo: &Repo, tree: Oid, dest: &Path) -> anyhow::Result<usize> {
+    let tree = repo.inner.find_tree(tree).context("could not read the tree")?;
+    let mut count = 0usize;
+    let mut failure: Option<anyhow::Error> = None;
+    tree.walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
+        let mode = entry.filemode() as u32;
+        let name = OsStr::from_bytes(entry.name_bytes());
+        let full = dest.join(dir).join(name);
+        let result: anyhow::Result<()> = (|| {
+            match entry.kind() {
+                Some(git2::ObjectType::Tree) => fs::create_dir_all(&full)?,
+                Some(git2::ObjectType::Blob) => {
+                    let blob = repo.inner.find_blob(entry.id())?;
+                    count += 1;
+                    write_entry(&full, blob.content(), mode, count as u64)?;
+                }
+                _ => {}
+            }
+            Ok(())
+        })();
+        match result {
+            Ok(()) => git2::TreeWalkResult::Ok,
+            Err(e) => {
+                failure = Some(e.context(format!("could not write {}", full.display())));
+                git2::TreeWalkResult::Abort
+            }
+        }
+    })
+    .ok();
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    Ok(count)
+}

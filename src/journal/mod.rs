@@ -1,0 +1,502 @@
+//! The operation journal: SPEC §2, invariants I1, I2, I4, I5 and I7.
+//!
+//! One append-only file, `<git-dir>/rollback/journal.jsonl`, one JSON record
+//! a line, fsynced before the command changes anything:
+//!
+//! * `begin` — who, what, and everything needed to put the repository back:
+//!   HEAD, the old value of each ref the command will touch, the index (a
+//!   byte copy in `ops/<id>/index`), the work tree (a snapshot commit), the
+//!   stash reflog (a byte copy). Objects are kept alive under
+//!   `refs/rollback/<id>/…` so `git gc` never drops them.
+//! * `moved` — a path moved aside (ignored files, things in the way), written
+//!   before the rename, so a crash never loses track of it.
+//! * `end` — done, failed or dismissed, with the refs' new values.
+//!
+//! A `begin` without an `end` (and no live process holding the lock) is an
+//! interrupted operation: every command reports it, and `undo` restores the
+//! state before it. Undo is an operation like any other, so undoing an undo
+//! is a redo. Each work tree (linked worktrees included) has its own journal,
+//! because each has its own HEAD and index.
+
+mod lock;
+mod transaction;
+pub mod undo;
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{user, Exit};
+use crate::git::snapshot::ModeRecord;
+use crate::git::{HeadState, Repo, RepoPath};
+
+pub use lock::{lock_holder, LockInfo};
+pub use transaction::{dismiss, Intent, Transaction};
+
+/// The journal format version this build writes and reads.
+pub const VERSION: u32 = 1;
+
+/// What an operation may change; decides what its `begin` record saves.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Scope {
+    #[serde(default)]
+    pub head: bool,
+    #[serde(default)]
+    pub index: bool,
+    #[serde(default)]
+    pub worktree: bool,
+    #[serde(default)]
+    pub stash: bool,
+    #[serde(default)]
+    pub refs: Vec<String>,
+}
+
+impl Scope {
+    pub fn refs(refs: Vec<String>) -> Scope {
+        Scope {
+            refs,
+            ..Scope::default()
+        }
+    }
+
+    pub fn overlaps(&self, other: &Scope) -> bool {
+        (self.head && other.head)
+            || ((self.index || self.worktree) && (other.index || other.worktree))
+            || (self.stash && other.stash)
+            || self.refs.iter().any(|r| other.refs.contains(r))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefValue {
+    pub name: String,
+    pub value: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SavedIndex {
+    /// Whether there was an index file (a fresh repository has none).
+    pub existed: bool,
+    /// A tree holding every object the index names (see `git::index`).
+    pub keepalive: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SavedWorktree {
+    /// A commit whose tree is the whole work tree (not ignored files).
+    pub snapshot: String,
+    pub tree: String,
+    #[serde(default)]
+    pub empty_dirs: Vec<RepoPath>,
+    #[serde(default)]
+    pub modes: Vec<ModeRecord>,
+    #[serde(default)]
+    pub untracked: usize,
+    #[serde(default)]
+    pub dirty: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SavedStash {
+    pub value: Option<String>,
+    /// Whether `logs/refs/stash` existed (copied to `ops/<id>/stash-reflog`).
+    pub reflog: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Begin {
+    pub v: u32,
+    pub id: String,
+    pub time: String,
+    /// The command's name (`checkpoint`, `undo`, …).
+    pub kind: String,
+    /// The command line as typed.
+    pub command: String,
+    pub pid: u32,
+    pub head: HeadState,
+    pub scope: Scope,
+    pub refs: Vec<RefValue>,
+    #[serde(default)]
+    pub index: Option<SavedIndex>,
+    #[serde(default)]
+    pub worktree: Option<SavedWorktree>,
+    #[serde(default)]
+    pub stash: Option<SavedStash>,
+    #[serde(default)]
+    pub plan: Vec<String>,
+    #[serde(default)]
+    pub undoes: Option<String>,
+}
+
+/// Where a moved path is: in the work tree, or set aside under
+/// `<git-dir>/rollback/` (a path relative to that folder).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Location {
+    Worktree(RepoPath),
+    Aside(RepoPath),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Moved {
+    pub v: u32,
+    pub id: String,
+    pub from: Location,
+    pub to: Location,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndOutcome {
+    Done,
+    Failed,
+    /// An interrupted operation the user chose to keep as it is.
+    Dismissed,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct End {
+    pub v: u32,
+    pub id: String,
+    pub time: String,
+    pub outcome: EndOutcome,
+    #[serde(default)]
+    pub error: Option<String>,
+    pub head: Option<HeadState>,
+    #[serde(default)]
+    pub refs: Vec<RefValue>,
+    #[serde(default)]
+    pub duration_ms: u64,
+    /// Anything the command wants to remember (metrics entry, branches…).
+    #[serde(default)]
+    pub details: serde_json::Map<String, serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Record {
+    Begin(Begin),
+    Moved(Moved),
+    End(End),
+}
+
+impl Record {
+    fn version(&self) -> u32 {
+        match self {
+            Record::Begin(b) => b.v,
+            Record::Moved(m) => m.v,
+            Record::End(e) => e.v,
+        }
+    }
+}
+
+/// One operation as read back from the journal.
+#[derive(Debug, Clone)]
+pub struct Operation {
+    pub begin: Begin,
+    pub moved: Vec<Moved>,
+    pub end: Option<End>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpStatus {
+    Done,
+    Failed,
+    Interrupted,
+    Dismissed,
+    /// Began, and a live process still holds the lock.
+    Running,
+}
+
+impl OpStatus {
+    pub fn label(self) -> &'static str {
+        match self {
+            OpStatus::Done => "done",
+            OpStatus::Failed => "failed",
+            OpStatus::Interrupted => "interrupted",
+            OpStatus::Dismissed => "dismissed",
+            OpStatus::Running => "running",
+        }
+    }
+}
+
+impl Operation {
+    pub fn id(&self) -> &str {
+        &self.begin.id
+    }
+
+    pub fn status(&self, running_pid: Option<u32>) -> OpStatus {
+        match &self.end {
+            Some(end) => match end.outcome {
+                EndOutcome::Done => OpStatus::Done,
+                EndOutcome::Failed => OpStatus::Failed,
+                EndOutcome::Dismissed => OpStatus::Dismissed,
+            },
+            None if running_pid == Some(self.begin.pid) => OpStatus::Running,
+            None => OpStatus::Interrupted,
+        }
+    }
+
+    /// Refs this operation created (they did not exist before it).
+    pub fn refs_created(&self) -> Vec<String> {
+        let Some(end) = &self.end else {
+            return Vec::new();
+        };
+        self.begin
+            .refs
+            .iter()
+            .filter(|old| old.value.is_none())
+            .filter(|old| {
+                end.refs
+                    .iter()
+                    .any(|new| new.name == old.name && new.value.is_some())
+            })
+            .map(|r| r.name.clone())
+            .collect()
+    }
+}
+
+/// The journal of one work tree.
+pub struct Journal {
+    dir: PathBuf,
+}
+
+impl Journal {
+    pub fn for_repo(repo: &Repo) -> Journal {
+        Journal {
+            dir: repo.git_dir().join("rollback"),
+        }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn file(&self) -> PathBuf {
+        self.dir.join("journal.jsonl")
+    }
+
+    /// `<git-dir>/rollback/ops/<id>`: the operation's saved files.
+    pub fn op_dir(&self, id: &str) -> PathBuf {
+        self.dir.join("ops").join(id)
+    }
+
+    /// Every operation, oldest first. A torn last line (a crash while
+    /// appending, before the fsync) is ignored; any other unreadable line,
+    /// or a record from a newer version, is refused rather than guessed at.
+    pub fn operations(&self) -> anyhow::Result<Vec<Operation>> {
+        let mut text = String::new();
+        match File::open(self.file()) {
+            Ok(mut f) => {
+                f.read_to_string(&mut text).map_err(|e| {
+                    user(format!("cannot read the journal {}: {e}", self.file().display()))
+                        .hint("the journal must be UTF-8 JSON lines; restore it from a backup or move it aside")
+                })?;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => {
+                return Err(e)
+                    .with_context(|| format!("could not read {}", self.file().display()))
+            }
+        }
+        let complete = text.ends_with('\n');
+        let lines: Vec<&str> = text.lines().collect();
+        let mut ops: Vec<Operation> = Vec::new();
+        for (n, line) in lines.iter().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let record: Record = match serde_json::from_str(line) {
+                Ok(r) => r,
+                Err(_) if n + 1 == lines.len() && !complete => break,
+                Err(e) => {
+                    if let Some(v) = newer_version(line) {
+                        return Err(newer_journal(&self.file(), v).into());
+                    }
+                    return Err(user(format!(
+                        "the journal {} is corrupt at line {}: {e}",
+                        self.file().display(),
+                        n + 1
+                    ))
+                    .hint("nothing was changed; move the file aside to start a new journal (its snapshots stay under refs/rollback/)")
+                    .into());
+                }
+            };
+            if record.version() > VERSION {
+                return Err(newer_journal(&self.file(), record.version()).into());
+            }
+            match record {
+                Record::Begin(begin) => ops.push(Operation {
+                    begin,
+                    moved: Vec::new(),
+                    end: None,
+                }),
+                Record::Moved(moved) => {
+                    if let Some(op) = ops.iter_mut().rev().find(|o| o.begin.id == moved.id) {
+                        op.moved.push(moved);
+                    }
+                }
+                Record::End(end) => {
+                    if let Some(op) = ops.iter_mut().rev().find(|o| o.begin.id == end.id) {
+                        op.end = Some(end);
+                    }
+                }
+            }
+        }
+        Ok(ops)
+    }
+
+    /// Append one record and make it durable before returning.
+    pub fn append(&self, record: &Record) -> anyhow::Result<()> {
+        let created = create_dir_durable(&self.dir)?;
+        let path = self.file();
+        let existed = path.exists();
+        let mut line = serde_json::to_string(record).context("could not encode a journal record")?;
+        line.push('\n');
+        let mut file = OpenOptions::new()
+            .create(true)
+            .read(true)
+            .append(true)
+            .open(&path)
+            .with_context(|| format!("could not open {}", path.display()))?;
+        drop_torn_tail(&mut file, &path)?;
+        file.write_all(line.as_bytes())
+            .with_context(|| format!("could not write {}", path.display()))?;
+        file.sync_all()
+            .with_context(|| format!("could not sync {}", path.display()))?;
+        if created || !existed {
+            sync_dir(&self.dir)?;
+        }
+        Ok(())
+    }
+}
+
+fn newer_version(line: &str) -> Option<u32> {
+    let value: serde_json::Value = serde_json::from_str(line).ok()?;
+    let v = value.get("v")?.as_u64()? as u32;
+    (v > VERSION).then_some(v)
+}
+
+fn newer_journal(path: &Path, v: u32) -> crate::error::UserError {
+    user(format!(
+        "the journal {} was written by a newer git-rollback-sprint (format {v}, this one reads {VERSION})",
+        path.display()
+    ))
+    .hint("upgrade git-rollback-sprint; nothing was changed")
+    .exit(Exit::Error)
+}
+
+/// A journal whose last line has no newline was torn by a crash before its
+/// fsync; cut it off so the next record starts on a line of its own.
+fn drop_torn_tail(file: &mut File, path: &Path) -> anyhow::Result<()> {
+    use std::io::{Seek, SeekFrom};
+    let len = file.metadata()?.len();
+    if len == 0 {
+        return Ok(());
+    }
+    let mut last = [0u8; 1];
+    file.seek(SeekFrom::Start(len - 1))?;
+    file.read_exact(&mut last)?;
+    if last[0] == b'\n' {
+        return Ok(());
+    }
+    let mut text = Vec::new();
+    file.seek(SeekFrom::Start(0))?;
+    file.read_to_end(&mut text)?;
+    let keep = text.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+    file.set_len(keep as u64)
+        .with_context(|| format!("could not repair {}", path.display()))?;
+    Ok(())
+}
+
+/// Create a directory (and its parents), syncing the parent when created.
+pub(crate) fn create_dir_durable(dir: &Path) -> anyhow::Result<bool> {
+    if dir.is_dir() {
+        return Ok(false);
+    }
+    fs::create_dir_all(dir).with_context(|| format!("could not create {}", dir.display()))?;
+    if let Some(parent) = dir.parent() {
+        sync_dir(parent)?;
+    }
+    Ok(true)
+}
+
+pub(crate) fn sync_dir(dir: &Path) -> anyhow::Result<()> {
+    let f = File::open(dir).with_context(|| format!("could not open {}", dir.display()))?;
+    f.sync_all()
+        .with_context(|| format!("could not sync {}", dir.display()))
+}
+
+/// Write a file and sync it.
+pub(crate) fn write_durable(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    if let Some(parent) = path.parent() {
+        create_dir_durable(parent)?;
+    }
+    let mut f = File::create(path).with_context(|| format!("could not create {}", path.display()))?;
+    f.write_all(bytes)
+        .with_context(|| format!("could not write {}", path.display()))?;
+    f.sync_all()
+        .with_context(|| format!("could not sync {}", path.display()))
+}
+
+/// Flush everything written to the repository's filesystem (the snapshot's
+/// objects and refs) in one call: cheaper than an fsync per object.
+pub(crate) fn sync_filesystem(dir: &Path) -> anyhow::Result<()> {
+    let f = File::open(dir).with_context(|| format!("could not open {}", dir.display()))?;
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        // SAFETY: the descriptor is valid for the life of `f`.
+        let rc = unsafe { libc::syncfs(f.as_raw_fd()) };
+        if rc != 0 {
+            return Err(std::io::Error::last_os_error()).context("could not sync the filesystem");
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        drop(f);
+        // SAFETY: sync(2) takes no arguments and cannot fail.
+        unsafe { libc::sync() };
+    }
+    Ok(())
+}
+
+/// A test-only crash point: with `GIT_ROLLBACK_SPRINT_FAULT=<name>`, the
+/// process kills itself with SIGKILL here. Compiled out of release builds.
+#[inline]
+pub fn fault_point(name: &str) {
+    #[cfg(debug_assertions)]
+    {
+        if std::env::var("GIT_ROLLBACK_SPRINT_FAULT").is_ok_and(|v| v == name) {
+            // SAFETY: sending a signal to ourselves.
+            unsafe {
+                libc::kill(libc::getpid(), libc::SIGKILL);
+            }
+        }
+    }
+    #[cfg(not(debug_assertions))]
+    let _ = name;
+}
+
+/// The interrupted operation, if any (the newest one without an end whose
+/// process is gone).
+pub fn interrupted(repo: &Repo) -> anyhow::Result<Option<Operation>> {
+    let journal = Journal::for_repo(repo);
+    let running = lock_holder(journal.dir()).filter(|h| h.alive).map(|h| h.info.pid);
+    let ops = journal.operations()?;
+    Ok(ops
+        .into_iter()
+        .rev()
+        .find(|op| op.status(running) == OpStatus::Interrupted))
+}
+
+/// The one-line report of an interrupted operation, with what to do.
+pub fn interrupted_message(op: &Operation) -> String {
+    format!(
+        "operation {} (`{}`, started {}) was interrupted — run `git rollback-sprint undo` to restore the state before it, or `git rollback-sprint undo --dismiss` to keep things as they are",
+        op.begin.id, op.begin.command, op.begin.time
+    )
+}

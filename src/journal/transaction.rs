@@ -1,0 +1,460 @@
+//! One transaction for every change: lock → save → journal → mutate → end.
+//!
+//! [`Transaction::begin`] takes the lock, refuses when something else is in
+//! progress, saves everything the [`Scope`] names (HEAD, refs, index, work
+//! tree, stash), keeps the saved objects alive under `refs/rollback/<id>/`,
+//! flushes them to disk and appends the fsynced `begin` record. Only then may
+//! the command change anything, through the transaction's methods, which
+//! check that each ref is in scope and move it with a compare-and-swap.
+
+use std::fs;
+use std::time::Instant;
+
+use anyhow::Context as _;
+
+use super::lock::{self, Lock};
+use super::{
+    create_dir_durable, fault_point, sync_filesystem, write_durable, Begin, End, EndOutcome,
+    Journal, Location, Moved, OpStatus, Operation, Record, RefValue, SavedIndex, SavedStash,
+    SavedWorktree, Scope, VERSION,
+};
+use crate::error::{user, Exit};
+use crate::git::index::{self, IndexLock};
+use crate::git::snapshot::{self, ModeRecord, WorktreeScan};
+use crate::git::{parse_oid, HeadState, Oid, Repo, RepoPath};
+use crate::ui::Ui;
+
+/// What a command is about to do, for the journal.
+#[derive(Debug, Clone)]
+pub struct Intent {
+    pub kind: String,
+    pub command: String,
+    pub scope: Scope,
+    pub plan: Vec<String>,
+    pub undoes: Option<String>,
+    /// `undo` may run while an operation is interrupted (that is its job).
+    pub allow_interrupted: bool,
+    /// Permission bits of paths the command will overwrite or delete that a
+    /// tree cannot hold (the scan records those of changed files itself).
+    pub extra_modes: Vec<ModeRecord>,
+}
+
+impl Intent {
+    pub fn new(kind: &str, command: &str, scope: Scope) -> Intent {
+        Intent {
+            kind: kind.to_string(),
+            command: command.to_string(),
+            scope,
+            plan: Vec::new(),
+            undoes: None,
+            allow_interrupted: false,
+            extra_modes: Vec::new(),
+        }
+    }
+
+    pub fn plan(mut self, plan: Vec<String>) -> Intent {
+        self.plan = plan;
+        self
+    }
+}
+
+pub struct Transaction<'r> {
+    repo: &'r Repo,
+    journal: Journal,
+    begin: Begin,
+    scan: Option<WorktreeScan>,
+    index_lock: Option<IndexLock>,
+    _lock: Lock,
+    started: Instant,
+    details: serde_json::Map<String, serde_json::Value>,
+}
+
+impl<'r> Transaction<'r> {
+    pub fn begin(repo: &'r Repo, ui: &Ui, intent: Intent) -> anyhow::Result<Transaction<'r>> {
+        let started = Instant::now();
+        let journal = Journal::for_repo(repo);
+        let (lock, stale) = lock::acquire(journal.dir(), &intent.command)?;
+        if let Some(stale) = stale {
+            ui.warn(&format!(
+                "removed a stale lock left by git-rollback-sprint pid {} (`{}`)",
+                stale.pid, stale.command
+            ));
+        }
+        let ops = journal.operations()?;
+        if !intent.allow_interrupted {
+            if let Some(op) = ops.iter().rev().find(|o| o.status(None) == OpStatus::Interrupted) {
+                return Err(user(super::interrupted_message(op)).exit(Exit::Stopped).into());
+            }
+        }
+        if let Some(p) = repo.git_operation_in_progress() {
+            return Err(user(p.what).hint(p.hint).into());
+        }
+        index::check_index_unlocked(repo)?;
+        let scope = intent.scope.clone();
+        let index_lock = if scope.index || scope.worktree {
+            Some(IndexLock::acquire(repo)?)
+        } else {
+            None
+        };
+
+        let id = new_id();
+        let keep = |suffix: &str, target: Oid| -> anyhow::Result<()> {
+            repo.force_ref(
+                &format!("refs/rollback/{id}/{suffix}"),
+                Some(target),
+                "rollback-sprint: keep snapshot",
+            )
+        };
+        let head = repo.head_state()?;
+        let mut refs = Vec::new();
+        for (n, name) in scope.refs.iter().enumerate() {
+            let value = repo.ref_target(name)?;
+            if let Some(old) = value {
+                keep(&format!("ref/{n}"), old)?;
+            }
+            refs.push(RefValue {
+                name: name.clone(),
+                value: value.map(|v| v.to_string()),
+            });
+        }
+
+        let mut scan = None;
+        let mut worktree = None;
+        if scope.worktree {
+            let found = snapshot::scan_worktree(repo)?;
+            let parents: Vec<Oid> = repo.head_commit()?.into_iter().collect();
+            let commit = snapshot::commit_snapshot(
+                repo,
+                found.tree,
+                &parents,
+                &format!("rollback-sprint snapshot before `{}`\n\noperation {id}\n", intent.command),
+            )?;
+            keep("worktree", commit)?;
+            let mut modes = found.modes.clone();
+            for extra in &intent.extra_modes {
+                if !modes.iter().any(|m| m.path == extra.path) {
+                    modes.push(extra.clone());
+                }
+            }
+            worktree = Some(SavedWorktree {
+                snapshot: commit.to_string(),
+                tree: found.tree.to_string(),
+                empty_dirs: found.empty_dirs.clone(),
+                modes,
+                untracked: found.untracked.len(),
+                dirty: found.is_dirty(),
+            });
+            scan = Some(found);
+        }
+
+        let mut saved_index = None;
+        if scope.index {
+            let bytes = index::read_index_file(repo)?;
+            let keepalive = match &scan {
+                Some(s) => s.index_keepalive,
+                None => index::index_trees(repo)?.keepalive,
+            };
+            keep("index", keepalive_commit(repo, keepalive)?)?;
+            if let Some(bytes) = &bytes {
+                write_durable(&journal.op_dir(&id).join("index"), bytes)?;
+            }
+            saved_index = Some(SavedIndex {
+                existed: bytes.is_some(),
+                keepalive: Some(keepalive.to_string()),
+            });
+        }
+
+        let mut stash = None;
+        if scope.stash {
+            let value = repo.ref_target("refs/stash")?;
+            let reflog_path = repo.common_dir().join("logs/refs/stash");
+            let reflog = match fs::read(&reflog_path) {
+                Ok(bytes) => {
+                    write_durable(&journal.op_dir(&id).join("stash-reflog"), &bytes)?;
+                    keep_stash_entries(repo, &id, &bytes)?;
+                    true
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+                Err(e) => return Err(e).context("could not read the stash reflog"),
+            };
+            stash = Some(SavedStash {
+                value: value.map(|v| v.to_string()),
+                reflog,
+            });
+        }
+
+        sync_filesystem(repo.git_dir())?;
+        let begin = Begin {
+            v: VERSION,
+            id: id.clone(),
+            time: crate::clock::now().to_rfc3339(),
+            kind: intent.kind.clone(),
+            command: intent.command.clone(),
+            pid: std::process::id(),
+            head,
+            scope,
+            refs,
+            index: saved_index,
+            worktree,
+            stash,
+            plan: intent.plan.clone(),
+            undoes: intent.undoes.clone(),
+        };
+        fault_point("before-begin");
+        journal.append(&Record::Begin(begin.clone()))?;
+        fault_point("after-begin");
+        Ok(Transaction {
+            repo,
+            journal,
+            begin,
+            scan,
+            index_lock,
+            _lock: lock,
+            started,
+            details: serde_json::Map::new(),
+        })
+    }
+
+    pub fn id(&self) -> &str {
+        &self.begin.id
+    }
+
+    pub fn repo(&self) -> &'r Repo {
+        self.repo
+    }
+
+    pub fn journal(&self) -> &Journal {
+        &self.journal
+    }
+
+    /// The work-tree scan taken before the operation (when in scope).
+    pub fn scan(&self) -> Option<&WorktreeScan> {
+        self.scan.as_ref()
+    }
+
+    pub fn begin_record(&self) -> &Begin {
+        &self.begin
+    }
+
+    /// Remember something about the operation in its `end` record.
+    pub fn detail(&mut self, key: &str, value: impl Into<serde_json::Value>) {
+        self.details.insert(key.to_string(), value.into());
+    }
+
+    /// Move a ref with compare-and-swap; the ref must be in scope.
+    pub fn update_ref(
+        &self,
+        name: &str,
+        expected: Option<Oid>,
+        new: Option<Oid>,
+    ) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            self.begin.scope.refs.iter().any(|r| r == name),
+            "internal error: {name} is not in the operation's scope"
+        );
+        self.repo.update_ref(name, expected, new, &self.reflog_message())?;
+        fault_point("after-ref");
+        Ok(())
+    }
+
+    /// Set or delete a ref whatever its value (restoring a snapshot).
+    pub fn force_ref(&self, name: &str, value: Option<Oid>) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            self.begin.scope.refs.iter().any(|r| r == name),
+            "internal error: {name} is not in the operation's scope"
+        );
+        self.repo.force_ref(name, value, &self.reflog_message())
+    }
+
+    pub fn set_head(&self, state: &HeadState) -> anyhow::Result<()> {
+        anyhow::ensure!(self.begin.scope.head, "internal error: HEAD is not in scope");
+        self.repo.set_head_state(state, &self.reflog_message())
+    }
+
+    /// Replace the index with these bytes (or remove it), releasing our lock.
+    pub fn write_index(&mut self, bytes: Option<&[u8]>) -> anyhow::Result<()> {
+        anyhow::ensure!(self.begin.scope.index, "internal error: the index is not in scope");
+        let lock = self
+            .index_lock
+            .take()
+            .context("internal error: the index was already written")?;
+        lock.commit(bytes)?;
+        fault_point("after-index");
+        Ok(())
+    }
+
+    /// Move a work-tree path aside under `<git-dir>/rollback/ops/<id>/aside/`,
+    /// journaling the move before making it.
+    pub fn move_aside(&self, path: &RepoPath) -> anyhow::Result<()> {
+        let rel = RepoPath::from_bytes(
+            &[
+                format!("ops/{}/aside/", self.begin.id).as_bytes(),
+                path.as_bytes(),
+            ]
+            .concat(),
+        );
+        self.move_path(Location::Worktree(path.clone()), Location::Aside(rel))
+    }
+
+    /// Move a path between the work tree and the aside area, journaled first.
+    pub fn move_path(&self, from: Location, to: Location) -> anyhow::Result<()> {
+        let src = self.location_path(&from);
+        let dst = self.location_path(&to);
+        if fs::symlink_metadata(&src).is_err() {
+            return Ok(());
+        }
+        self.journal.append(&Record::Moved(Moved {
+            v: VERSION,
+            id: self.begin.id.clone(),
+            from,
+            to,
+        }))?;
+        if let Some(parent) = dst.parent() {
+            create_dir_durable(parent)?;
+        }
+        fs::rename(&src, &dst).with_context(|| {
+            format!("could not move {} to {}", src.display(), dst.display())
+        })?;
+        fault_point("after-move");
+        Ok(())
+    }
+
+    fn location_path(&self, location: &Location) -> std::path::PathBuf {
+        match location {
+            Location::Worktree(p) => p.under(self.repo.workdir()),
+            Location::Aside(p) => p.under(self.journal.dir()),
+        }
+    }
+
+    fn reflog_message(&self) -> String {
+        format!("rollback-sprint: {}", self.begin.command)
+    }
+
+    /// Record success.
+    pub fn finish(self) -> anyhow::Result<String> {
+        self.end(EndOutcome::Done, None)?;
+        Ok(self.begin.id.clone())
+    }
+
+    /// Record failure and return the error, with how to undo what happened.
+    pub fn fail(self, err: anyhow::Error) -> anyhow::Error {
+        let (_, message) = crate::error::describe(&err);
+        let id = self.begin.id.clone();
+        if let Err(e) = self.end(EndOutcome::Failed, Some(message.clone())) {
+            return e.context(message);
+        }
+        user(format!("{message} (operation {id} stopped part-way)"))
+            .hint(format!(
+                "run `git rollback-sprint undo {id}` to restore the state before it"
+            ))
+            .into()
+    }
+
+    /// Run `body`; record success or failure.
+    pub fn run<T>(
+        mut self,
+        body: impl FnOnce(&mut Transaction<'r>) -> anyhow::Result<T>,
+    ) -> anyhow::Result<(T, String)> {
+        match body(&mut self) {
+            Ok(value) => {
+                let id = self.finish()?;
+                Ok((value, id))
+            }
+            Err(e) => Err(self.fail(e)),
+        }
+    }
+
+    fn end(&self, outcome: EndOutcome, error: Option<String>) -> anyhow::Result<()> {
+        fault_point("before-end");
+        let mut refs = Vec::new();
+        for name in &self.begin.scope.refs {
+            refs.push(RefValue {
+                name: name.clone(),
+                value: self.repo.ref_target(name)?.map(|v| v.to_string()),
+            });
+        }
+        self.journal.append(&Record::End(End {
+            v: VERSION,
+            id: self.begin.id.clone(),
+            time: crate::clock::now().to_rfc3339(),
+            outcome,
+            error,
+            head: self.repo.head_state().ok(),
+            refs,
+            duration_ms: self.started.elapsed().as_millis() as u64,
+            details: self.details.clone(),
+        }))
+    }
+}
+
+/// Mark an interrupted operation as dismissed: the state stays as it is and
+/// the operation can still be undone by id.
+pub fn dismiss(repo: &Repo, op: &Operation, command: &str) -> anyhow::Result<()> {
+    let journal = Journal::for_repo(repo);
+    let (_lock, _) = lock::acquire(journal.dir(), command)?;
+    journal.append(&Record::End(End {
+        v: VERSION,
+        id: op.begin.id.clone(),
+        time: crate::clock::now().to_rfc3339(),
+        outcome: EndOutcome::Dismissed,
+        error: None,
+        head: repo.head_state().ok(),
+        refs: Vec::new(),
+        duration_ms: 0,
+        details: serde_json::Map::new(),
+    }))?;
+    // A crash while we held git's index lock leaves it behind.
+    if op.begin.scope.index || op.begin.scope.worktree {
+        let _ = fs::remove_file(repo.git_dir().join("index.lock"));
+    }
+    Ok(())
+}
+
+/// Trees cannot be the target of some tools' ref listings; wrap the index's
+/// keep-alive tree in a commit so the ref is an ordinary commit ref.
+fn keepalive_commit(repo: &Repo, tree: Oid) -> anyhow::Result<Oid> {
+    snapshot::commit_snapshot(repo, tree, &[], "rollback-sprint: objects of the saved index\n")
+}
+
+/// Stash entries are reachable through the stash reflog only; keep them
+/// alive by a ref each, so undo can bring back a dropped entry after gc.
+fn keep_stash_entries(repo: &Repo, id: &str, reflog: &[u8]) -> anyhow::Result<()> {
+    let text = String::from_utf8_lossy(reflog);
+    for (n, line) in text.lines().enumerate() {
+        if let Some(new) = line.split(' ').nth(1) {
+            if let Ok(oid) = parse_oid(new) {
+                if !oid.is_zero() && repo.has_object(oid) {
+                    repo.force_ref(
+                        &format!("refs/rollback/{id}/stash/{n}"),
+                        Some(oid),
+                        "rollback-sprint: keep stash entry",
+                    )?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `YYYYMMDD_HHMMSS-xxxxxx`: sortable, and unique across work trees.
+fn new_id() -> String {
+    let mut bytes = [0u8; 3];
+    let random = fs::File::open("/dev/urandom")
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut bytes))
+        .is_ok();
+    if !random {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0)
+            ^ std::process::id();
+        bytes = [(nanos >> 16) as u8, (nanos >> 8) as u8, nanos as u8];
+    }
+    format!(
+        "{}-{:02x}{:02x}{:02x}",
+        crate::clock::stamp(&crate::clock::now()),
+        bytes[0],
+        bytes[1],
+        bytes[2]
+    )
+}

@@ -1,0 +1,304 @@
+//! Undo: put back exactly what an operation's `begin` record saved (I2).
+//!
+//! Undo is itself a transaction with the same scope as the operation it
+//! undoes, so the state it replaces is saved first — work done since the
+//! operation is never lost, and undoing the undo is a redo. Reports under
+//! the reports folder are left as they are (I8).
+
+use std::fs;
+
+use anyhow::Context as _;
+
+use super::{Intent, Location, OpStatus, Operation, Transaction};
+use crate::error::{user, Exit};
+use crate::git::writer::{self, Extras};
+use crate::git::{parse_oid, Repo, RepoPath};
+use crate::ui::Ui;
+
+/// What undo found to be in the way, unless forced.
+#[derive(Debug, Default)]
+pub struct Blockers {
+    pub lines: Vec<String>,
+}
+
+/// Which operation `undo [ID]` means.
+pub fn select<'a>(ops: &'a [Operation], id: Option<&str>) -> anyhow::Result<&'a Operation> {
+    match id {
+        None => ops.last().ok_or_else(|| {
+            user("there is nothing to undo: the journal is empty")
+                .hint("operations appear in `git rollback-sprint log` once you run one")
+                .into()
+        }),
+        Some(id) => {
+            let matches: Vec<&Operation> =
+                ops.iter().filter(|o| o.begin.id.starts_with(id)).collect();
+            match matches.as_slice() {
+                [one] => Ok(one),
+                [] => Err(user(format!("no operation `{id}` in the journal"))
+                    .hint("see the ids in `git rollback-sprint log`")
+                    .into()),
+                _ => Err(user(format!("`{id}` names {} operations", matches.len()))
+                    .hint("give more characters of the id (see `git rollback-sprint log`)")
+                    .into()),
+            }
+        }
+    }
+}
+
+/// The operation that undid `op`, if it was undone and that undo still stands.
+pub fn undone_by<'a>(ops: &'a [Operation], op: &Operation) -> Option<&'a Operation> {
+    ops.iter().rev().find(|u| {
+        u.begin.undoes.as_deref() == Some(op.id())
+            && u.status(None) == OpStatus::Done
+            && undone_by(ops, u).is_none()
+    })
+}
+
+/// Reasons not to undo without `--force`.
+pub fn blockers(repo: &Repo, ops: &[Operation], target: &Operation) -> anyhow::Result<Blockers> {
+    let mut blockers = Blockers::default();
+    if let Some(by) = undone_by(ops, target) {
+        blockers.lines.push(format!(
+            "{} was already undone by {} (undo that to redo it)",
+            target.id(),
+            by.id()
+        ));
+    }
+    if let Some(end) = &target.end {
+        for after in &end.refs {
+            let now = repo.ref_target(&after.name)?.map(|v| v.to_string());
+            if now != after.value {
+                let before = target
+                    .begin
+                    .refs
+                    .iter()
+                    .find(|r| r.name == after.name)
+                    .and_then(|r| r.value.clone());
+                let what = if before.is_none() {
+                    "was created by it and has changed since (new commits would be left only in the journal)"
+                } else {
+                    "has moved since"
+                };
+                blockers.lines.push(format!("{} {what}", after.name));
+            }
+        }
+    }
+    let position = ops.iter().position(|o| o.id() == target.id()).unwrap_or(0);
+    for later in &ops[position + 1..] {
+        if later.begin.undoes.as_deref() == Some(target.id()) || undone_by(ops, later).is_some() {
+            continue;
+        }
+        if later.begin.undoes.is_some() {
+            // An undo of something else: its own scope counts like any other.
+        }
+        if later.begin.scope.overlaps(&target.begin.scope) {
+            blockers.lines.push(format!(
+                "a later operation, {} (`{}`), changed the same things",
+                later.id(),
+                later.begin.command
+            ));
+        }
+    }
+    Ok(blockers)
+}
+
+/// The plan of an undo, for `--dry-run` and the journal.
+pub fn plan(repo: &Repo, target: &Operation) -> anyhow::Result<Vec<String>> {
+    let begin = &target.begin;
+    let mut plan = Vec::new();
+    if let Some(wt) = &begin.worktree {
+        let now = current_differences(repo, &wt.tree)?;
+        plan.push(format!(
+            "restore the work tree to snapshot {} ({now} path(s) differ now; the current state is saved first)",
+            &wt.snapshot[..8]
+        ));
+    }
+    if !target.moved.is_empty() {
+        plan.push(format!(
+            "move the {} path(s) it set aside back into place",
+            target.moved.len()
+        ));
+    }
+    if let Some(index) = &begin.index {
+        plan.push(if index.existed {
+            "restore the index file byte for byte".to_string()
+        } else {
+            "remove the index (there was none)".to_string()
+        });
+    }
+    if let Some(stash) = &begin.stash {
+        plan.push(format!(
+            "restore the stash list (refs/stash {})",
+            stash.value.as_deref().map_or("absent".to_string(), |v| v[..8].to_string())
+        ));
+    }
+    for r in &begin.refs {
+        let now = repo.ref_target(&r.name)?.map(|v| v.to_string());
+        if now == r.value {
+            continue;
+        }
+        plan.push(match &r.value {
+            Some(v) => format!("set {} to {}", r.name, &v[..8]),
+            None => format!("delete {}", r.name),
+        });
+    }
+    if begin.scope.head && repo.head_state()? != begin.head {
+        plan.push(format!("point HEAD at {}", begin.head.describe()));
+    }
+    if plan.is_empty() {
+        plan.push("nothing differs from the state before it".to_string());
+    }
+    Ok(plan)
+}
+
+/// How many paths of the work tree differ from a snapshot tree, computed
+/// without writing anything (for the dry run).
+fn current_differences(repo: &Repo, tree: &str) -> anyhow::Result<usize> {
+    let tree = repo.inner.find_tree(parse_oid(tree)?).context("the snapshot tree is missing")?;
+    let mut opts = git2::DiffOptions::new();
+    opts.include_untracked(true)
+        .recurse_untracked_dirs(true)
+        .ignore_submodules(true);
+    let diff = repo
+        .inner
+        .diff_tree_to_workdir(Some(&tree), Some(&mut opts))
+        .context("could not compare the work tree with the snapshot")?;
+    Ok(diff.deltas().len())
+}
+
+/// Check that every object the operation's records name is still there.
+pub fn check_objects(repo: &Repo, target: &Operation) -> anyhow::Result<()> {
+    let mut missing = Vec::new();
+    if let Some(wt) = &target.begin.worktree {
+        for id in [&wt.snapshot, &wt.tree] {
+            if !repo.has_object(parse_oid(id)?) {
+                missing.push(id.clone());
+            }
+        }
+    }
+    for r in &target.begin.refs {
+        if let Some(v) = &r.value {
+            if !repo.has_object(parse_oid(v)?) {
+                missing.push(v.clone());
+            }
+        }
+    }
+    if !missing.is_empty() {
+        return Err(user(format!(
+            "operation {} cannot be undone: its snapshot objects are missing ({})",
+            target.id(),
+            missing.join(", ")
+        ))
+        .hint("the refs under refs/rollback/ were deleted and the objects pruned; nothing was changed")
+        .into());
+    }
+    Ok(())
+}
+
+/// Undo `target`. The caller has checked blockers (or the user forced).
+pub fn undo(
+    repo: &Repo,
+    ui: &Ui,
+    target: &Operation,
+    command: &str,
+    reports_dir: &str,
+) -> anyhow::Result<(String, Vec<String>)> {
+    check_objects(repo, target)?;
+    let plan = plan(repo, target)?;
+    let mut intent = Intent::new("undo", command, target.begin.scope.clone()).plan(plan.clone());
+    intent.undoes = Some(target.id().to_string());
+    intent.allow_interrupted = true;
+    let tx = Transaction::begin(repo, ui, intent)?;
+    let (_, id) = tx.run(|tx| restore(tx, target, reports_dir, ui))?;
+    Ok((id, plan))
+}
+
+fn restore(tx: &mut Transaction<'_>, target: &Operation, reports_dir: &str, ui: &Ui) -> anyhow::Result<()> {
+    let repo = tx.repo();
+    let begin = &target.begin;
+    let journal_dir = tx.journal().dir().to_path_buf();
+
+    if let Some(saved) = &begin.worktree {
+        let current = tx
+            .scan()
+            .context("internal error: undo has no snapshot of the current work tree")?
+            .clone();
+        let reports = RepoPath::from_bytes(format!("{}/", reports_dir.trim_end_matches('/')).as_bytes());
+        let changes: Vec<_> = writer::tree_changes(repo, current.tree, parse_oid(&saved.tree)?)?
+            .into_iter()
+            .filter(|c| !c.path.as_bytes().starts_with(reports.as_bytes()))
+            .collect();
+        let bar = ui.progress(changes.len() as u64, "restoring the work tree");
+        let extras = Extras {
+            current_empty_dirs: &current.empty_dirs,
+            target_empty_dirs: &saved.empty_dirs,
+            target_modes: &saved.modes,
+        };
+        writer::apply(repo, &changes, &extras, &mut |p| tx.move_aside(p), &bar)?;
+        bar.finish_and_clear();
+    }
+    // Paths the operation moved, moved back, newest first.
+    for m in target.moved.iter().rev() {
+        if let Location::Worktree(dest) = &m.from {
+            if fs::symlink_metadata(dest.under(repo.workdir())).is_ok() {
+                tx.move_aside(dest)?;
+            }
+        }
+        tx.move_path(m.to.clone(), m.from.clone())?;
+    }
+    if let Some(saved) = &begin.index {
+        let bytes = if saved.existed {
+            let path = journal_dir.join("ops").join(target.id()).join("index");
+            Some(fs::read(&path).with_context(|| {
+                format!("the saved index {} is missing", path.display())
+            })?)
+        } else {
+            None
+        };
+        tx.write_index(bytes.as_deref())?;
+    }
+    if let Some(stash) = &begin.stash {
+        restore_stash(tx, target, stash, &journal_dir)?;
+    }
+    for r in &begin.refs {
+        let value = r.value.as_deref().map(parse_oid).transpose()?;
+        tx.force_ref(&r.name, value)?;
+    }
+    if begin.scope.head {
+        tx.set_head(&begin.head)?;
+    }
+    Ok(())
+}
+
+fn restore_stash(
+    tx: &Transaction<'_>,
+    target: &Operation,
+    stash: &super::SavedStash,
+    journal_dir: &std::path::Path,
+) -> anyhow::Result<()> {
+    let repo = tx.repo();
+    let value = stash.value.as_deref().map(parse_oid).transpose()?;
+    repo.force_ref("refs/stash", value, "rollback-sprint: restore the stash")?;
+    let log = repo.common_dir().join("logs/refs/stash");
+    if stash.reflog {
+        let saved = journal_dir.join("ops").join(target.id()).join("stash-reflog");
+        let bytes = fs::read(&saved)
+            .with_context(|| format!("the saved stash list {} is missing", saved.display()))?;
+        super::write_durable(&log, &bytes)?;
+    } else if log.exists() {
+        fs::remove_file(&log).context("could not remove the stash reflog")?;
+    }
+    Ok(())
+}
+
+/// Refuse with the blockers as one line.
+pub fn blocked_error(target: &Operation, blockers: &Blockers) -> anyhow::Error {
+    user(format!(
+        "not undoing {}: {}",
+        target.id(),
+        blockers.lines.join("; ")
+    ))
+    .hint("pass --force to undo it anyway (what is there now is saved first, so that too can be undone)")
+    .exit(Exit::Error)
+    .into()
+}

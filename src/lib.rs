@@ -1,0 +1,17 @@
+//! git-rollback-sprint: a team's refactor-rollback runbook as one safe command.
+//!
+//! The library owns everything; `main.rs` only calls [`cli::main`]. Every
+//! command that changes a repository goes through [`journal::Transaction`],
+//! which snapshots what the command may touch before it touches it, so that
+//! `undo`, `log`, crash recovery and dry runs all come from one mechanism.
+//! All libgit2 access lives in [`git`], so it can be audited in one place.
+
+pub mod cli;
+pub mod clock;
+pub mod commands;
+pub mod error;
+pub mod git;
+pub mod journal;
+pub mod settings;
+pub mod testrun;
+pub mod ui;

@@ -1,0 +1,3 @@
+fn main() {
+    std::process::exit(git_rollback_sprint::cli::main());
+}

@@ -1,0 +1,104 @@
+//! Settings of SPEC §4, read from git config only.
+//!
+//! Never from a tracked file: a cloned repository must not be able to make
+//! this tool run a command. Every key is a named constant here, so the README
+//! table and the code cannot drift apart silently.
+
+use crate::error::user;
+use crate::git::Repo;
+
+pub const BASELINE: &str = "rollback.baseline";
+pub const CHECKPOINT_PREFIX: &str = "rollback.checkpointPrefix";
+pub const REPORTS_DIR: &str = "rollback.reportsDir";
+pub const TEST_COMMAND: &str = "rollback.testCommand";
+pub const TEST_PATTERN: &str = "rollback.testPattern";
+pub const FILE_TEST_COMMAND: &str = "rollback.fileTestCommand";
+pub const STOP_COMMAND: &str = "rollback.stopCommand";
+pub const START_COMMAND: &str = "rollback.startCommand";
+pub const SETUP_COMMAND: &str = "rollback.setupCommand";
+pub const DISK_THRESHOLD: &str = "rollback.diskThreshold";
+pub const HOOK_TESTS: &str = "rollback.hookTests";
+/// Not in SPEC §4: how long a test run may take before it is stopped.
+pub const TEST_TIMEOUT: &str = "rollback.testTimeout";
+
+pub const DEFAULT_BASELINE: &str = "baseline";
+pub const DEFAULT_CHECKPOINT_PREFIX: &str = "checkpoint-";
+pub const DEFAULT_REPORTS_DIR: &str = "rollbacks";
+pub const DEFAULT_TEST_PATTERN: &str = "tests/unit/test_{name}";
+pub const DEFAULT_DISK_THRESHOLD: u8 = 90;
+pub const DEFAULT_TEST_TIMEOUT_SECS: u64 = 1800;
+
+/// The merged settings of one invocation.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub baseline: String,
+    pub checkpoint_prefix: String,
+    pub reports_dir: String,
+    pub test_command: Option<String>,
+    pub test_patterns: Vec<String>,
+    pub file_test_command: Option<String>,
+    pub stop_command: Option<String>,
+    pub start_command: Option<String>,
+    pub setup_command: Option<String>,
+    pub disk_threshold: u8,
+    pub hook_tests: bool,
+    pub test_timeout_secs: u64,
+}
+
+impl Settings {
+    pub fn load(repo: &Repo) -> anyhow::Result<Settings> {
+        let get = |key: &str| repo.config_string(key);
+        let baseline = get(BASELINE)?.unwrap_or_else(|| DEFAULT_BASELINE.to_string());
+        if baseline.trim().is_empty() {
+            return Err(user(format!("git config {BASELINE} is empty"))
+                .hint(format!("set it to a tag name: git config {BASELINE} baseline"))
+                .into());
+        }
+        let disk_threshold = match repo.config_i64(DISK_THRESHOLD)? {
+            None => DEFAULT_DISK_THRESHOLD,
+            Some(n) if (1..=100).contains(&n) => n as u8,
+            Some(n) => {
+                return Err(user(format!("git config {DISK_THRESHOLD} is {n}"))
+                    .hint("use a percentage from 1 to 100")
+                    .into())
+            }
+        };
+        let test_timeout_secs = match repo.config_i64(TEST_TIMEOUT)? {
+            None => DEFAULT_TEST_TIMEOUT_SECS,
+            Some(n) if n > 0 => n as u64,
+            Some(n) => {
+                return Err(user(format!("git config {TEST_TIMEOUT} is {n}"))
+                    .hint("use a number of seconds greater than 0")
+                    .into())
+            }
+        };
+        let mut test_patterns = repo.config_multi(TEST_PATTERN)?;
+        if test_patterns.is_empty() {
+            test_patterns.push(DEFAULT_TEST_PATTERN.to_string());
+        }
+        Ok(Settings {
+            baseline,
+            checkpoint_prefix: get(CHECKPOINT_PREFIX)?
+                .unwrap_or_else(|| DEFAULT_CHECKPOINT_PREFIX.to_string()),
+            reports_dir: get(REPORTS_DIR)?.unwrap_or_else(|| DEFAULT_REPORTS_DIR.to_string()),
+            test_command: non_empty(get(TEST_COMMAND)?),
+            test_patterns,
+            file_test_command: non_empty(get(FILE_TEST_COMMAND)?),
+            stop_command: non_empty(get(STOP_COMMAND)?),
+            start_command: non_empty(get(START_COMMAND)?),
+            setup_command: non_empty(get(SETUP_COMMAND)?),
+            disk_threshold,
+            hook_tests: repo.config_bool(HOOK_TESTS)?.unwrap_or(false),
+            test_timeout_secs,
+        })
+    }
+
+    /// The paths of `rollback.stage.<name>.path`.
+    pub fn stage_paths(repo: &Repo, name: &str) -> anyhow::Result<Vec<String>> {
+        repo.config_multi(&format!("rollback.stage.{name}.path"))
+    }
+}
+
+fn non_empty(value: Option<String>) -> Option<String> {
+    value.filter(|v| !v.trim().is_empty())
+}

@@ -1,0 +1,296 @@
+//! Running the project's tests: which command, how, and what it said.
+//!
+//! The command comes from git config (`rollback.testCommand`) or is detected
+//! from the files of the tree under test; it runs with `sh -c` in its own
+//! process group (so a timeout stops all of it), with the variables that
+//! would point git at another repository removed, its output captured to a
+//! file. Passed and failed counts are read from the summaries of the common
+//! runners (cargo test, pytest, jest/npm, go test, and the plain
+//! "N passed, N failed" line).
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use serde::{Deserialize, Serialize};
+
+use crate::error::user;
+use crate::git::{Oid, Repo};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TestRun {
+    pub command: String,
+    pub exit_code: Option<i32>,
+    pub passed: Option<u64>,
+    pub failed: Option<u64>,
+    pub timed_out: bool,
+    pub duration_seconds: f64,
+    #[serde(skip)]
+    pub output: String,
+}
+
+impl TestRun {
+    pub fn succeeded(&self) -> bool {
+        !self.timed_out && self.exit_code == Some(0) && self.failed.unwrap_or(0) == 0
+    }
+
+    pub fn summary(&self) -> String {
+        let counts = match (self.passed, self.failed) {
+            (Some(p), Some(f)) => format!("{p} passed, {f} failed"),
+            (Some(p), None) => format!("{p} passed"),
+            (None, Some(f)) => format!("{f} failed"),
+            (None, None) => "no counts reported".to_string(),
+        };
+        if self.timed_out {
+            format!("timed out after {:.0} s ({counts})", self.duration_seconds)
+        } else {
+            match self.exit_code {
+                Some(0) => format!("passed ({counts})"),
+                Some(c) => format!("failed with exit code {c} ({counts})"),
+                None => format!("stopped by a signal ({counts})"),
+            }
+        }
+    }
+}
+
+/// The test command for a tree: the configured one, or one detected from
+/// the tree's files.
+pub fn test_command(repo: &Repo, configured: Option<&str>, tree: Oid) -> anyhow::Result<String> {
+    if let Some(cmd) = configured {
+        return Ok(cmd.to_string());
+    }
+    let detected = [
+        ("Cargo.toml", "cargo test"),
+        ("package.json", "npm test"),
+        ("go.mod", "go test ./..."),
+        ("pytest.ini", "pytest"),
+        ("pyproject.toml", "pytest"),
+        ("setup.py", "pytest"),
+        ("setup.cfg", "pytest"),
+        ("conftest.py", "pytest"),
+        ("Makefile", "make test"),
+    ]
+    .iter()
+    .find(|(file, _)| repo.tree_has_path(tree, file))
+    .map(|(_, cmd)| cmd.to_string());
+    detected.ok_or_else(|| {
+        user("no test command is configured and none could be detected")
+            .hint("set one: git config rollback.testCommand 'make check'")
+            .into()
+    })
+}
+
+/// Run `command` in `dir`, stopping it after `timeout`.
+pub fn run_tests(command: &str, dir: &Path, timeout: Duration) -> anyhow::Result<TestRun> {
+    let log = tempfile::NamedTempFile::new().context("could not create a file for the test output")?;
+    let out: File = log.reopen().context("could not open the test output file")?;
+    let err = out.try_clone().context("could not open the test output file")?;
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg(command)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(out))
+        .stderr(Stdio::from(err))
+        .process_group(0);
+    for var in crate::git::cli::REPO_ENV {
+        cmd.env_remove(var);
+    }
+    let started = Instant::now();
+    let mut child = cmd
+        .spawn()
+        .with_context(|| format!("could not run `{command}`"))?;
+    let mut timed_out = false;
+    let status = loop {
+        if let Some(status) = child.try_wait().context("could not wait for the tests")? {
+            break Some(status);
+        }
+        if started.elapsed() > timeout {
+            timed_out = true;
+            // SAFETY: signalling the process group we created.
+            unsafe {
+                libc::kill(-(child.id() as libc::pid_t), libc::SIGKILL);
+            }
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let output = String::from_utf8_lossy(&std::fs::read(log.path()).unwrap_or_default()).into_owned();
+    let (passed, failed) = parse_counts(&output);
+    Ok(TestRun {
+        command: command.to_string(),
+        exit_code: status.and_then(|s| s.code()),
+        passed,
+        failed,
+        timed_out,
+        duration_seconds: started.elapsed().as_secs_f64(),
+        output,
+    })
+}
+
+/// Passed and failed counts from a test runner's output.
+pub fn parse_counts(output: &str) -> (Option<u64>, Option<u64>) {
+    // cargo test: one "test result:" line per test binary; add them up.
+    let cargo: Vec<&str> = output.lines().filter(|l| l.trim_start().starts_with("test result:")).collect();
+    if !cargo.is_empty() {
+        let mut passed = 0;
+        let mut failed = 0;
+        for line in cargo {
+            let counts = counts_in_line(line);
+            passed += counts.get("passed").copied().unwrap_or(0);
+            failed += counts.get("failed").copied().unwrap_or(0);
+        }
+        return (Some(passed), Some(failed));
+    }
+    // go test -v: one line per test.
+    let go_pass = output.lines().filter(|l| l.trim_start().starts_with("--- PASS")).count() as u64;
+    let go_fail = output.lines().filter(|l| l.trim_start().starts_with("--- FAIL")).count() as u64;
+    if go_pass + go_fail > 0 {
+        return (Some(go_pass), Some(go_fail));
+    }
+    // pytest, jest ("Tests: 1 failed, 5 passed, 6 total"), and the plain
+    // "N passed, N failed" line: the last line that has such counts.
+    for line in output.lines().rev() {
+        let counts = counts_in_line(line);
+        if counts.contains_key("passed") || counts.contains_key("failed") {
+            let failed = counts.get("failed").copied().or(Some(0));
+            return (Some(counts.get("passed").copied().unwrap_or(0)), failed);
+        }
+    }
+    // go test without -v: package lines.
+    let ok_pkgs = output.lines().filter(|l| l.starts_with("ok ")).count() as u64;
+    let fail_pkgs = output.lines().filter(|l| l.starts_with("FAIL\t") || l.starts_with("FAIL ")).count() as u64;
+    if ok_pkgs + fail_pkgs > 0 {
+        return (Some(ok_pkgs), Some(fail_pkgs));
+    }
+    (None, None)
+}
+
+/// "3 passed; 1 failed" → {passed: 3, failed: 1}.
+fn counts_in_line(line: &str) -> BTreeMap<&'static str, u64> {
+    let words: Vec<String> = line
+        .split(|c: char| c.is_whitespace() || ",;:=()[]".contains(c))
+        .filter(|w| !w.is_empty())
+        .map(|w| w.to_ascii_lowercase())
+        .collect();
+    let mut counts = BTreeMap::new();
+    for pair in words.windows(2) {
+        let Ok(n) = pair[0].parse::<u64>() else { continue };
+        let key = match pair[1].as_str() {
+            "passed" | "passing" => "passed",
+            "failed" | "failing" | "failures" | "errors" | "error" => "failed",
+            _ => continue,
+        };
+        *counts.entry(key).or_insert(0) += n;
+    }
+    counts
+}
+
+/// Results of baseline test runs, by tree and command, shared by all work
+/// trees (`<common-dir>/rollback/verify-cache.json`).
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct VerifyCache {
+    #[serde(default)]
+    pub entries: BTreeMap<String, CachedRun>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CachedRun {
+    pub tree: String,
+    pub run: TestRun,
+    pub time: String,
+}
+
+impl VerifyCache {
+    fn path(repo: &Repo) -> std::path::PathBuf {
+        repo.common_dir().join("rollback").join("verify-cache.json")
+    }
+
+    fn key(tree: Oid, command: &str) -> String {
+        format!("{tree} {command}")
+    }
+
+    pub fn load(repo: &Repo) -> VerifyCache {
+        std::fs::read(Self::path(repo))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
+    }
+
+    pub fn get(&self, tree: Oid, command: &str) -> Option<&CachedRun> {
+        self.entries.get(&Self::key(tree, command))
+    }
+
+    /// Remember a run (written atomically: temp file and rename).
+    pub fn store(repo: &Repo, tree: Oid, run: &TestRun) -> anyhow::Result<()> {
+        let mut cache = Self::load(repo);
+        cache.entries.insert(
+            Self::key(tree, &run.command),
+            CachedRun {
+                tree: tree.to_string(),
+                run: run.clone(),
+                time: crate::clock::now().to_rfc3339(),
+            },
+        );
+        let path = Self::path(repo);
+        let dir = path.parent().context("cache path has no folder")?;
+        std::fs::create_dir_all(dir).context("could not create the cache folder")?;
+        let tmp = tempfile::NamedTempFile::new_in(dir).context("could not write the cache")?;
+        serde_json::to_writer_pretty(tmp.as_file(), &cache).context("could not write the cache")?;
+        tmp.persist(&path).context("could not write the cache")?;
+        Ok(())
+    }
+}
+
+/// Run a tree's tests in a temporary directory holding its files; the
+/// user's work tree is never touched.
+pub fn verify_tree(repo: &Repo, tree: Oid, command: &str, timeout: Duration) -> anyhow::Result<TestRun> {
+    let dir = tempfile::Builder::new()
+        .prefix("rollback-sprint-verify-")
+        .tempdir()
+        .context("could not create a temporary directory")?;
+    crate::git::writer::export_tree(repo, tree, dir.path())?;
+    run_tests(command, dir.path(), timeout)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_counts;
+
+    #[test]
+    fn cargo_results_are_added_up() {
+        let out = "test result: ok. 5 passed; 0 failed; 1 ignored\n\ntest result: FAILED. 2 passed; 3 failed; 0 ignored\n";
+        assert_eq!(parse_counts(out), (Some(7), Some(3)));
+    }
+
+    #[test]
+    fn pytest_and_jest_summaries() {
+        assert_eq!(
+            parse_counts("==== 2 failed, 10 passed in 0.31s ====\n"),
+            (Some(10), Some(2))
+        );
+        assert_eq!(
+            parse_counts("Tests:       1 failed, 5 passed, 6 total\nTime: 1s\n"),
+            (Some(5), Some(1))
+        );
+        assert_eq!(parse_counts("===== 4 passed in 0.1s =====\n"), (Some(4), Some(0)));
+    }
+
+    #[test]
+    fn go_test_verbose_and_packages() {
+        let v = "=== RUN A\n--- PASS: A (0.00s)\n--- FAIL: B (0.00s)\nFAIL\n";
+        assert_eq!(parse_counts(v), (Some(1), Some(1)));
+        let p = "ok  \texample.com/a\t0.01s\nFAIL\texample.com/b\t0.02s\n";
+        assert_eq!(parse_counts(p), (Some(1), Some(1)));
+    }
+
+    #[test]
+    fn no_counts_is_none() {
+        assert_eq!(parse_counts("all good\n"), (None, None));
+    }
+}

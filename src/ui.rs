@@ -1,0 +1,192 @@
+//! Output: human text or one JSON object, colour, progress bars and prompts.
+//!
+//! Commands never print directly. They return an [`Outcome`] (human lines and
+//! JSON fields built side by side), report warnings through [`Ui::warn`], and
+//! show progress through [`Ui::progress`], which is hidden unless stderr is a
+//! terminal and the output is human. Prompts go through the [`Prompter`]
+//! trait, and only when stdin and stderr are terminals and `--yes` was not
+//! given (SPEC §2 I6).
+
+use std::io::{IsTerminal, Write};
+
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::{Map, Value};
+
+use crate::error::{user, Exit};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+/// How this invocation talks to the user.
+#[derive(Debug, Clone)]
+pub struct Ui {
+    pub json: bool,
+    pub quiet: bool,
+    pub yes: bool,
+    pub dry_run: bool,
+    color: bool,
+    interactive: bool,
+    progress: bool,
+}
+
+impl Ui {
+    pub fn new(json: bool, quiet: bool, yes: bool, dry_run: bool, color: ColorChoice) -> Ui {
+        let stdout_tty = std::io::stdout().is_terminal();
+        let stderr_tty = std::io::stderr().is_terminal();
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let color = match color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => stdout_tty && !no_color && !json,
+        };
+        Ui {
+            json,
+            quiet,
+            yes,
+            dry_run,
+            color,
+            interactive: std::io::stdin().is_terminal() && stderr_tty && !yes,
+            progress: stderr_tty && !quiet && !json,
+        }
+    }
+
+    /// A warning on stderr (kept out of stdout so `--json` stays one object).
+    pub fn warn(&self, message: &str) {
+        if !self.quiet {
+            let label = self.paint("warning:", "33;1");
+            let _ = writeln!(std::io::stderr(), "{label} {message}");
+        }
+    }
+
+    /// A note on stderr while work is under way.
+    pub fn note(&self, message: &str) {
+        if !self.quiet && !self.json {
+            let _ = writeln!(std::io::stderr(), "{message}");
+        }
+    }
+
+    pub fn progress(&self, len: u64, message: &str) -> ProgressBar {
+        if !self.progress {
+            return ProgressBar::hidden();
+        }
+        let bar = ProgressBar::new(len);
+        if let Ok(style) =
+            ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len} ({elapsed})")
+        {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.set_message(message.to_string());
+        bar
+    }
+
+    pub fn can_prompt(&self) -> bool {
+        self.interactive
+    }
+
+    /// Ask for a yes/no confirmation; `--yes` answers yes, no terminal is an
+    /// error naming the flag.
+    pub fn confirm(&self, prompter: &dyn Prompter, question: &str) -> anyhow::Result<bool> {
+        if self.yes {
+            return Ok(true);
+        }
+        if !self.interactive {
+            return Err(user(format!("{question} needs an answer and there is no terminal"))
+                .hint("pass --yes to confirm")
+                .exit(Exit::Usage)
+                .into());
+        }
+        prompter.confirm(question)
+    }
+
+    pub fn paint(&self, text: &str, ansi: &str) -> String {
+        if self.color {
+            format!("\x1b[{ansi}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+
+    pub fn good(&self, text: &str) -> String {
+        self.paint(text, "32")
+    }
+
+    pub fn bad(&self, text: &str) -> String {
+        self.paint(text, "31")
+    }
+
+    pub fn bold(&self, text: &str) -> String {
+        self.paint(text, "1")
+    }
+
+    pub fn color_enabled(&self) -> bool {
+        self.color
+    }
+}
+
+/// What a command produced: human lines and JSON fields, built together.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub lines: Vec<String>,
+    pub fields: Map<String, Value>,
+    pub exit: Option<Exit>,
+}
+
+impl Outcome {
+    pub fn new() -> Outcome {
+        Outcome::default()
+    }
+
+    pub fn line(&mut self, line: impl Into<String>) -> &mut Self {
+        self.lines.push(line.into());
+        self
+    }
+
+    pub fn field(&mut self, key: &str, value: impl Into<Value>) -> &mut Self {
+        self.fields.insert(key.to_string(), value.into());
+        self
+    }
+
+    /// Finish with a non-zero exit that is not an error (a failed check).
+    pub fn exit_with(&mut self, exit: Exit) -> &mut Self {
+        self.exit = Some(exit);
+        self
+    }
+}
+
+/// Interactive questions; dialoguer on a terminal.
+pub trait Prompter {
+    fn confirm(&self, question: &str) -> anyhow::Result<bool>;
+    fn multi_select(&self, prompt: &str, items: &[String]) -> anyhow::Result<Vec<usize>>;
+    fn select(&self, prompt: &str, items: &[String]) -> anyhow::Result<usize>;
+}
+
+/// The terminal prompter.
+pub struct TerminalPrompter;
+
+impl Prompter for TerminalPrompter {
+    fn confirm(&self, question: &str) -> anyhow::Result<bool> {
+        Ok(dialoguer::Confirm::new()
+            .with_prompt(question)
+            .default(false)
+            .interact()?)
+    }
+
+    fn multi_select(&self, prompt: &str, items: &[String]) -> anyhow::Result<Vec<usize>> {
+        Ok(dialoguer::MultiSelect::new()
+            .with_prompt(prompt)
+            .items(items)
+            .interact()?)
+    }
+
+    fn select(&self, prompt: &str, items: &[String]) -> anyhow::Result<usize> {
+        Ok(dialoguer::Select::new()
+            .with_prompt(prompt)
+            .items(items)
+            .default(0)
+            .interact()?)
+    }
+}
