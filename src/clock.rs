@@ -17,6 +17,11 @@ pub fn now() -> DateTime<FixedOffset> {
     Local::now().fixed_offset()
 }
 
+/// RFC 3339 to the second, with the offset: `2026-11-21T10:04:05+01:00`.
+pub fn rfc3339(t: &DateTime<FixedOffset>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+}
+
 /// `YYYYMMDD_HHMMSS` in the clock's local time (SPEC §5).
 pub fn stamp(t: &DateTime<FixedOffset>) -> String {
     t.format("%Y%m%d_%H%M%S").to_string()
@@ -42,7 +47,7 @@ pub fn format_unix(secs: i64, offset_minutes: i32) -> String {
     let offset = FixedOffset::east_opt(offset_minutes * 60)
         .unwrap_or_else(|| FixedOffset::east_opt(0).expect("zero offset"));
     match DateTime::from_timestamp(secs, 0) {
-        Some(t) => t.with_timezone(&offset).to_rfc3339(),
+        Some(t) => rfc3339(&t.with_timezone(&offset)),
         None => secs.to_string(),
     }
 }

@@ -12,6 +12,7 @@ pub mod commands;
 pub mod error;
 pub mod git;
 pub mod journal;
+pub mod metrics;
 pub mod settings;
 pub mod testrun;
 pub mod ui;

@@ -234,7 +234,7 @@ impl VerifyCache {
             CachedRun {
                 tree: tree.to_string(),
                 run: run.clone(),
-                time: crate::clock::now().to_rfc3339(),
+                time: crate::clock::rfc3339(&crate::clock::now()),
             },
         );
         let path = Self::path(repo);

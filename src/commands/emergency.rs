@@ -1,6 +1,22 @@
 //! Level 1 — immediate full rollback (SPEC §5.3).
+//!
+//! The runbook's `git stash push -u && git reset --hard baseline &&
+//! git clean -fdx`, in one pass over the work tree and without losing a
+//! byte: the snapshot scan that the journal needs anyway yields the stash
+//! entry, the changes to write are the difference between the snapshot tree
+//! and the target tree (so untracked files go in the same pass), ignored
+//! files are only ever moved aside, and everything is journaled for `undo`.
 
-use super::{not_available, Context};
+use std::collections::HashSet;
+use std::time::Instant;
+
+use super::{baseline, status::sprint_number, Context};
+use crate::clock;
+use crate::error::user;
+use crate::git::{self, snapshot, stash, writer, HeadState, Oid, RepoPath};
+use crate::journal::{Intent, Scope, Transaction};
+use crate::metrics::{self, MetricsFile};
+use crate::testrun;
 use crate::ui::Outcome;
 
 #[derive(Debug, clap::Args)]
@@ -14,11 +30,349 @@ pub struct Args {
     /// Why (recorded in the metrics)
     #[arg(long, value_name = "TEXT")]
     pub reason: Option<String>,
-    /// critical, high, medium or low (P0–P3 accepted)
+    /// critical, high, medium or low (P0–P3 accepted; default critical)
     #[arg(long, value_name = "S")]
     pub severity: Option<String>,
+    /// Record this recovery time in the metrics instead of the measured one
+    #[arg(long, value_name = "MINUTES")]
+    pub recovery_minutes: Option<f64>,
 }
 
-pub fn run(_ctx: &Context, _args: &Args) -> anyhow::Result<Outcome> {
-    Err(not_available("emergency"))
+/// Everything decided before anything changes.
+struct Plan {
+    target: Oid,
+    target_name: String,
+    head: Oid,
+    head_state: HeadState,
+    branch_ref: Option<String>,
+    backup: Option<String>,
+    stash_message: String,
+    stamp: String,
+    steps: Vec<String>,
+}
+
+pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
+    let started = Instant::now();
+    let severity = metrics::parse_severity(args.severity.as_deref().unwrap_or("critical"))?;
+    if let Some(m) = args.recovery_minutes {
+        if !(m.is_finite() && m >= 0.0) {
+            return Err(user("--recovery-minutes must be a number of minutes, 0 or more").into());
+        }
+    }
+    let plan = plan(ctx, args)?;
+    let mut outcome = Outcome::new();
+    outcome
+        .field("target", plan.target.to_string())
+        .field("target_name", plan.target_name.as_str())
+        .field("backup_branch", plan.backup.clone());
+    if ctx.ui.dry_run {
+        outcome.line("Would:");
+        for step in &plan.steps {
+            outcome.line(format!("  {step}"));
+        }
+        outcome.field("plan", plan.steps.clone());
+        return Ok(outcome);
+    }
+
+    // 1. Stop services before anything is saved, so their files are too.
+    if let Some(cmd) = &ctx.settings.stop_command {
+        run_hook_command(ctx, "stop", cmd, &mut outcome);
+    }
+
+    let repo = &ctx.repo;
+    let mut refs = Vec::new();
+    refs.extend(plan.branch_ref.clone());
+    refs.extend(plan.backup.iter().map(|b| format!("refs/heads/{b}")));
+    let scope = Scope {
+        head: true,
+        index: true,
+        worktree: true,
+        stash: true,
+        refs,
+    };
+    // Tracked files that are clean but will be overwritten: their modes.
+    let head_tree = repo.commit_tree(plan.head)?;
+    let target_tree = repo.commit_tree(plan.target)?;
+    let overwritten: Vec<RepoPath> = writer::tree_changes(repo, head_tree, target_tree)?
+        .into_iter()
+        .map(|c| c.path)
+        .collect();
+    let mut intent = Intent::new("emergency", &ctx.command_line, scope).plan(plan.steps.clone());
+    intent.extra_modes = snapshot::unusual_modes(repo.workdir(), &overwritten);
+    intent.scan_ignored = args.clean_ignored;
+    let tx = Transaction::begin(repo, &ctx.ui, intent)?;
+    let reports = reports_prefix(&ctx.settings.reports_dir);
+
+    let (done, id) = tx.run(|tx| {
+        let scan = tx.scan().cloned().expect("emergency scans the work tree");
+        // 2. Stash every uncommitted change, untracked files included.
+        let mut stashed = false;
+        if scan.is_dirty() {
+            let branch = plan
+                .branch_ref
+                .as_deref()
+                .map(|b| b.trim_start_matches("refs/heads/").to_string())
+                .unwrap_or_else(|| "(no branch)".to_string());
+            let w = stash::build_stash_commit(repo, &scan, plan.head, &branch, &plan.stash_message)?;
+            stash::push(repo, w, &format!("On {branch}: {}", plan.stash_message))?;
+            crate::journal::fault_point("after-stash");
+            stashed = true;
+        }
+        // 3. Back up the old HEAD.
+        if let Some(backup) = &plan.backup {
+            tx.update_ref(&format!("refs/heads/{backup}"), None, Some(plan.head))?;
+        }
+        // 4–5. Reset the work tree to the target in one pass: tracked changes
+        // and untracked files together (they are in the stash).
+        let changes: Vec<writer::Change> = writer::tree_changes(repo, scan.tree, target_tree)?
+            .into_iter()
+            .filter(|c| !c.path.as_bytes().starts_with(reports.as_bytes()))
+            .collect();
+        let bar = ctx.ui.progress(changes.len() as u64, "resetting the work tree");
+        let extras = writer::Extras {
+            current_empty_dirs: &scan.empty_dirs,
+            target_empty_dirs: &[],
+            target_modes: &[],
+        };
+        writer::apply(repo, &changes, &extras, &mut |p| tx.move_aside(p), &bar)?;
+        bar.finish_and_clear();
+        crate::journal::fault_point("after-worktree");
+        let written: HashSet<Vec<u8>> = changes
+            .iter()
+            .filter(|c| c.new.is_some())
+            .map(|c| c.path.as_bytes().to_vec())
+            .collect();
+        let index = git::index::index_for_tree(repo, target_tree, &written)?;
+        tx.write_index(Some(&index))?;
+        match &plan.branch_ref {
+            Some(branch) => {
+                let current = repo.ref_target(branch)?;
+                tx.update_ref(branch, current, Some(plan.target))?;
+            }
+            None => tx.set_head(&HeadState::Detached(plan.target.to_string()))?,
+        }
+        // 5. Ignored files: moved aside, never deleted.
+        let mut moved_ignored = 0usize;
+        if args.clean_ignored {
+            for path in &scan.ignored {
+                if path.as_bytes().starts_with(reports.as_bytes())
+                    || path.as_bytes() == reports.as_bytes().strip_suffix(b"/").unwrap_or(b"")
+                {
+                    continue;
+                }
+                tx.move_aside(path)?;
+                moved_ignored += 1;
+            }
+            writer::prune_empty_parents(repo.workdir(), &scan.ignored)?;
+        }
+        // 6. Metrics, inside the operation so its id is recorded.
+        let minutes = args
+            .recovery_minutes
+            .unwrap_or(started.elapsed().as_secs_f64() / 60.0);
+        let sprint = plan
+            .branch_ref
+            .as_deref()
+            .and_then(|b| sprint_number(b.trim_start_matches("refs/heads/")));
+        let backup_ref = plan.backup.as_ref().map(|b| format!("refs/heads/{b}"));
+        let cause = args.reason.clone().unwrap_or_else(|| "emergency rollback".to_string());
+        let file = MetricsFile::new(repo.workdir(), &ctx.settings.reports_dir);
+        let (mut doc, set_aside) = file.read_or_set_aside(&plan.stamp)?;
+        let entry = metrics::entry(
+            &clock::rfc3339(&clock::now()),
+            sprint,
+            severity,
+            &cause,
+            minutes,
+            "emergency",
+            Some(tx.id()),
+            started.elapsed().as_secs_f64(),
+            changes.len(),
+            backup_ref.as_deref(),
+        );
+        metrics::append(&mut doc, entry);
+        file.write(doc)?;
+        tx.detail("metrics", true);
+        tx.detail("stashed", stashed);
+        Ok(Done {
+            stashed,
+            files_changed: changes.len(),
+            moved_ignored,
+            untracked: scan.untracked.len(),
+            metrics_set_aside: set_aside,
+        })
+    })?;
+
+    // 6. Restart services.
+    if let Some(cmd) = &ctx.settings.start_command {
+        run_hook_command(ctx, "start", cmd, &mut outcome);
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    if let Some(aside) = &done.metrics_set_aside {
+        ctx.ui.warn(&format!(
+            "the metrics file was corrupt; it was moved to {} and a new one started",
+            aside.display()
+        ));
+        outcome.field("metrics_set_aside", aside.display().to_string());
+    }
+    outcome
+        .field("operation_id", id.as_str())
+        .field("stash", done.stashed.then(|| "stash@{0}".to_string()))
+        .field("stash_message", done.stashed.then(|| plan.stash_message.clone()))
+        .field("files_changed", done.files_changed)
+        .field("untracked_removed", done.untracked)
+        .field("ignored_moved_aside", done.moved_ignored)
+        .field("duration_seconds", metrics::round2(seconds))
+        .field("undo_command", format!("git rollback-sprint undo {id}"));
+    outcome.line(format!(
+        "{} {} is now at {} ({}).",
+        ctx.ui.good("Rolled back:"),
+        plan.head_state.describe(),
+        repo.short_id(plan.target),
+        plan.target_name
+    ));
+    if done.stashed {
+        outcome.line(format!(
+            "  your uncommitted work: stash@{{0}} \"{}\" ({} untracked file(s) included)",
+            plan.stash_message, done.untracked
+        ));
+    } else {
+        outcome.line("  there was no uncommitted work to stash");
+    }
+    if let Some(b) = &plan.backup {
+        outcome.line(format!("  the old HEAD: branch {b} ({})", repo.short_id(plan.head)));
+    }
+    if done.moved_ignored > 0 {
+        outcome.line(format!(
+            "  {} ignored path(s) moved aside under .git/rollback/ops/{id}/",
+            done.moved_ignored
+        ));
+    }
+    outcome.line(format!("  {} file(s) changed in {:.2} s", done.files_changed, seconds));
+    outcome.line(format!("Undo everything with: git rollback-sprint undo {id}"));
+    Ok(outcome)
+}
+
+struct Done {
+    stashed: bool,
+    files_changed: usize,
+    moved_ignored: usize,
+    untracked: usize,
+    metrics_set_aside: Option<std::path::PathBuf>,
+}
+
+fn plan(ctx: &Context, args: &Args) -> anyhow::Result<Plan> {
+    let repo = &ctx.repo;
+    if let Some(p) = repo.git_operation_in_progress() {
+        return Err(user(p.what).hint(p.hint).into());
+    }
+    git::index::check_index_unlocked(repo)?;
+    let head_state = repo.head_state()?;
+    let Some(head) = repo.head_commit()? else {
+        return Err(user("HEAD has no commit yet: there is nothing to roll back from")
+            .hint("commit first; emergency resets a branch that has history")
+            .into());
+    };
+    let (target, target_name) = match &args.to {
+        Some(rev) => (repo.resolve_commit(rev)?, rev.clone()),
+        None => {
+            let b = baseline::resolve(repo, &ctx.settings)?;
+            (b.commit, format!("baseline `{}`", b.name))
+        }
+    };
+    let sparse = repo.config_bool("core.sparseCheckout")?.unwrap_or(false);
+    if sparse {
+        return Err(user("this work tree uses a sparse checkout, which emergency does not handle yet")
+            .hint("run `git sparse-checkout disable` first, or roll back with git directly")
+            .into());
+    }
+    let branch_ref = match &head_state {
+        HeadState::Symbolic(r) => Some(r.clone()),
+        HeadState::Detached(_) => None,
+    };
+    let now = clock::now();
+    let stamp = clock::stamp(&now);
+    let backup = if head != target {
+        Some(repo.unused_ref_name("refs/heads/", &format!("backup/emergency-{stamp}"))?)
+    } else {
+        None
+    };
+    let stash_message = format!("EMERGENCY: State before rollback {stamp}");
+    let preview = snapshot::preview(repo, args.clean_ignored)?;
+    let mut steps = Vec::new();
+    if let Some(cmd) = &ctx.settings.stop_command {
+        steps.push(format!("run the stop command: sh -c {cmd:?}"));
+    }
+    if preview.is_dirty() {
+        steps.push(format!(
+            "stash {} staged, {} modified, {} deleted and {} untracked path(s) as \"{stash_message}\"",
+            preview.staged, preview.modified, preview.deleted, preview.untracked
+        ));
+    } else {
+        steps.push("nothing uncommitted to stash".to_string());
+    }
+    if let Some(b) = &backup {
+        steps.push(format!("create branch {b} at {}", repo.short_id(head)));
+    }
+    let differ = repo.files_changed(head, target)?;
+    steps.push(format!(
+        "reset {} from {} to {} ({target_name}): {differ} tracked path(s) differ",
+        head_state.describe(),
+        repo.short_id(head),
+        repo.short_id(target)
+    ));
+    if preview.untracked > 0 {
+        steps.push(format!("remove {} untracked file(s) (kept in the stash)", preview.untracked));
+    }
+    if args.clean_ignored {
+        steps.push(format!(
+            "move {} ignored path(s) aside under .git/rollback/ (undo moves them back)",
+            preview.ignored.len()
+        ));
+    }
+    steps.push(format!(
+        "record the rollback in {}/metrics.json",
+        ctx.settings.reports_dir
+    ));
+    if let Some(cmd) = &ctx.settings.start_command {
+        steps.push(format!("run the start command: sh -c {cmd:?}"));
+    }
+    Ok(Plan {
+        target,
+        target_name,
+        head,
+        head_state,
+        branch_ref,
+        backup,
+        stash_message,
+        stamp,
+        steps,
+    })
+}
+
+/// `rollbacks/` as a path prefix: reports survive every rollback (I8).
+pub fn reports_prefix(reports_dir: &str) -> RepoPath {
+    RepoPath::from_bytes(format!("{}/", reports_dir.trim_matches('/')).as_bytes())
+}
+
+/// Run the stop or start command; a failure is reported, not fatal: the
+/// rollback itself matters more than a service script.
+fn run_hook_command(ctx: &Context, which: &str, cmd: &str, outcome: &mut Outcome) {
+    ctx.ui.note(&format!("Running the {which} command…"));
+    let timeout = std::time::Duration::from_secs(ctx.settings.test_timeout_secs);
+    match testrun::run_tests(cmd, ctx.repo.workdir(), timeout) {
+        Ok(run) if run.exit_code == Some(0) => {
+            outcome.field(&format!("{which}_command"), "ok");
+        }
+        Ok(run) => {
+            ctx.ui.warn(&format!(
+                "the {which} command `{cmd}` {}",
+                if run.timed_out { "timed out".to_string() } else { format!("exited with {:?}", run.exit_code) }
+            ));
+            outcome.field(&format!("{which}_command"), "failed");
+        }
+        Err(e) => {
+            ctx.ui.warn(&format!("could not run the {which} command: {e}"));
+            outcome.field(&format!("{which}_command"), "failed");
+        }
+    }
 }

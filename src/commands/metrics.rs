@@ -1,6 +1,14 @@
-//! rollbacks/metrics.json: statistics and manual entries (SPEC §5.10).
+//! `metrics` and `metrics record` (SPEC §5.10): the statistics table, a bar
+//! chart of rollbacks per sprint, and manual entries in the team's format.
 
-use super::{not_available, Context};
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use super::Context;
+use crate::clock;
+use crate::error::user;
+use crate::metrics::{self, MetricsFile};
 use crate::ui::Outcome;
 
 #[derive(Debug, clap::Args)]
@@ -13,12 +21,16 @@ pub struct Args {
 pub enum Action {
     /// Add a manual entry
     Record {
+        /// The sprint number (leave out for none)
         #[arg(long)]
         sprint: Option<u32>,
+        /// critical, high, medium or low (P0–P3 accepted)
         #[arg(long)]
         severity: String,
+        /// What caused the rollback
         #[arg(long)]
         cause: String,
+        /// How long the recovery took, in minutes
         #[arg(long)]
         minutes: f64,
     },
@@ -30,6 +42,109 @@ impl Args {
     }
 }
 
-pub fn run(_ctx: &Context, _args: &Args) -> anyhow::Result<Outcome> {
-    Err(not_available("metrics"))
+pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
+    let file = MetricsFile::new(ctx.repo.workdir(), &ctx.settings.reports_dir);
+    match &args.action {
+        None => show(ctx, &file),
+        Some(Action::Record {
+            sprint,
+            severity,
+            cause,
+            minutes,
+        }) => record(ctx, &file, *sprint, severity, cause, *minutes),
+    }
+}
+
+fn show(ctx: &Context, file: &MetricsFile) -> anyhow::Result<Outcome> {
+    let mut doc = file.read_strict()?;
+    metrics::recompute_statistics(&mut doc);
+    let stats = doc["statistics"].clone();
+    let live = metrics::live_entries(&doc);
+    let mut outcome = Outcome::new();
+    outcome.field("statistics", stats.clone());
+    if live.is_empty() {
+        outcome.line(format!(
+            "No rollbacks recorded in {}.",
+            ctx.settings.reports_dir.trim_end_matches('/').to_string() + "/metrics.json"
+        ));
+        outcome.field("per_sprint", serde_json::json!({}));
+        return Ok(outcome);
+    }
+    outcome.line(ctx.ui.bold("Rollback statistics"));
+    outcome.line(format!("  total rollbacks        {}", stats["total_rollbacks"]));
+    outcome.line(format!(
+        "  average recovery time  {} min",
+        stats["average_recovery_time"]
+    ));
+    for (title, key) in [("by severity", "by_severity"), ("by cause", "by_cause")] {
+        outcome.line(format!("  {title}:"));
+        if let Some(map) = stats[key].as_object() {
+            for (name, count) in map {
+                outcome.line(format!("    {name:<24} {count}"));
+            }
+        }
+    }
+    // Rollbacks per sprint, as a bar chart.
+    let mut per_sprint: BTreeMap<Option<u64>, u64> = BTreeMap::new();
+    for entry in &live {
+        *per_sprint
+            .entry(entry.get("sprint").and_then(Value::as_u64))
+            .or_default() += 1;
+    }
+    let widest = per_sprint.values().copied().max().unwrap_or(1).max(1);
+    outcome.line(ctx.ui.bold("Rollbacks per sprint"));
+    for (sprint, count) in &per_sprint {
+        let label = sprint.map_or("no sprint".to_string(), |n| format!("sprint {n}"));
+        let width = ((*count as f64 / widest as f64) * 40.0).round().max(1.0) as usize;
+        outcome.line(format!("  {label:<10} {} {count}", "█".repeat(width)));
+    }
+    let json_per_sprint: serde_json::Map<String, Value> = per_sprint
+        .iter()
+        .map(|(s, c)| (s.map_or("none".to_string(), |n| n.to_string()), Value::from(*c)))
+        .collect();
+    outcome.field("per_sprint", Value::Object(json_per_sprint));
+    Ok(outcome)
+}
+
+fn record(
+    ctx: &Context,
+    file: &MetricsFile,
+    sprint: Option<u32>,
+    severity: &str,
+    cause: &str,
+    minutes: f64,
+) -> anyhow::Result<Outcome> {
+    let severity = metrics::parse_severity(severity)?;
+    if !(minutes.is_finite() && minutes >= 0.0) {
+        return Err(user("--minutes must be a number of minutes, 0 or more")
+            .exit(crate::error::Exit::Usage)
+            .into());
+    }
+    if cause.trim().is_empty() {
+        return Err(user("--cause must not be empty")
+            .exit(crate::error::Exit::Usage)
+            .into());
+    }
+    let mut doc = file.read_strict()?;
+    let mut entry = serde_json::Map::new();
+    entry.insert("timestamp".into(), Value::from(clock::rfc3339(&clock::now())));
+    entry.insert("sprint".into(), serde_json::json!(sprint));
+    entry.insert("severity".into(), Value::from(severity));
+    entry.insert("cause".into(), Value::from(cause));
+    entry.insert("recovery_time_minutes".into(), serde_json::json!(minutes));
+    entry.insert("kind".into(), Value::from("manual"));
+    entry.insert("undone".into(), Value::Bool(false));
+    let mut outcome = Outcome::new();
+    outcome.field("entry", Value::Object(entry.clone()));
+    if ctx.ui.dry_run {
+        outcome.line(format!("Would add to {}: {}", file.path.display(), Value::Object(entry)));
+        return Ok(outcome);
+    }
+    metrics::append(&mut doc, entry);
+    file.write(doc)?;
+    outcome.line(format!(
+        "Recorded a {severity} rollback ({cause}, {minutes} min) in {}.",
+        file.path.display()
+    ));
+    Ok(outcome)
 }

@@ -170,3 +170,71 @@ pub fn index_trees(repo: &Repo) -> anyhow::Result<IndexTrees> {
 
 /// `GIT_INDEX_ENTRY_SKIP_WORKTREE` in `flags_extended`.
 pub const SKIP_WORKTREE: u16 = 1 << 14;
+
+/// The bytes of an index holding `tree` (as `git reset --hard` leaves it),
+/// with stat data so that git does not re-read every file: taken from the
+/// work tree for `written` paths, and copied from the current index for
+/// entries whose content is unchanged.
+pub fn index_for_tree(
+    repo: &Repo,
+    tree: Oid,
+    written: &std::collections::HashSet<Vec<u8>>,
+) -> anyhow::Result<Vec<u8>> {
+    use std::os::unix::fs::MetadataExt;
+    let old_path = repo.git_dir().join("index");
+    let old = if old_path.exists() {
+        Some(Index::open(&old_path).context("could not read the index")?)
+    } else {
+        None
+    };
+    let dir = repo.git_dir().join("rollback");
+    fs::create_dir_all(&dir).context("could not create the rollback folder")?;
+    let tmp = tempfile::Builder::new()
+        .prefix("index-")
+        .tempfile_in(&dir)
+        .context("could not create a temporary index")?;
+    let tmp_path = tmp.path().to_path_buf();
+    drop(tmp);
+    let mut index = Index::open(&tmp_path).context("could not create a temporary index")?;
+    let tree = repo.inner.find_tree(tree).context("could not read the tree")?;
+    index.read_tree(&tree).context("could not read the tree into the index")?;
+    let root = repo.workdir();
+    let entries: Vec<git2::IndexEntry> = index.iter().collect();
+    for mut entry in entries {
+        let mut changed = false;
+        if written.contains(&entry.path) {
+            let full = root.join(std::ffi::OsStr::from_bytes(&entry.path));
+            if let Ok(meta) = fs::symlink_metadata(&full) {
+                entry.ctime = git2::IndexTime::new(meta.ctime() as i32, meta.ctime_nsec() as u32);
+                entry.mtime = git2::IndexTime::new(meta.mtime() as i32, meta.mtime_nsec() as u32);
+                entry.dev = meta.dev() as u32;
+                entry.ino = meta.ino() as u32;
+                entry.uid = meta.uid();
+                entry.gid = meta.gid();
+                entry.file_size = meta.size() as u32;
+                changed = true;
+            }
+        } else if let Some(prev) = old
+            .as_ref()
+            .and_then(|o| o.get_path(std::path::Path::new(std::ffi::OsStr::from_bytes(&entry.path)), 0))
+        {
+            if prev.id == entry.id && prev.mode == entry.mode {
+                entry.ctime = prev.ctime;
+                entry.mtime = prev.mtime;
+                entry.dev = prev.dev;
+                entry.ino = prev.ino;
+                entry.uid = prev.uid;
+                entry.gid = prev.gid;
+                entry.file_size = prev.file_size;
+                changed = true;
+            }
+        }
+        if changed {
+            index.add(&entry).context("could not update an index entry")?;
+        }
+    }
+    index.write().context("could not write the temporary index")?;
+    let bytes = fs::read(&tmp_path).context("could not read the temporary index")?;
+    let _ = fs::remove_file(&tmp_path);
+    Ok(bytes)
+}

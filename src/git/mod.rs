@@ -14,6 +14,7 @@ mod repo;
 pub mod cli;
 pub mod index;
 pub mod snapshot;
+pub mod stash;
 pub mod writer;
 
 pub use git2::Oid;

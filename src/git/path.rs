@@ -42,6 +42,16 @@ impl RepoPath {
             .collect()
     }
 
+    /// `self/name`.
+    pub fn join(&self, name: &[u8]) -> RepoPath {
+        let mut bytes = self.0.clone();
+        if !bytes.is_empty() {
+            bytes.push(b'/');
+        }
+        bytes.extend_from_slice(name);
+        RepoPath(bytes)
+    }
+
     pub fn display(&self) -> String {
         String::from_utf8_lossy(&self.0).into_owned()
     }

@@ -52,6 +52,8 @@ pub struct WorktreeScan {
     pub modes: Vec<ModeRecord>,
     /// Untracked nested repositories: never snapshotted, never touched.
     pub nested_repos: Vec<RepoPath>,
+    /// Ignored paths (only when asked for; a directory as one path).
+    pub ignored: Vec<RepoPath>,
     pub has_conflicts: bool,
     pub sparse: bool,
 }
@@ -87,11 +89,21 @@ pub fn default_perms(executable: bool) -> u32 {
 
 /// Scan the work tree and write its snapshot objects.
 pub fn scan_worktree(repo: &Repo) -> anyhow::Result<WorktreeScan> {
+    scan(repo, false)
+}
+
+/// Scan, also listing ignored paths (an ignored directory as one path).
+pub fn scan_worktree_with_ignored(repo: &Repo) -> anyhow::Result<WorktreeScan> {
+    scan(repo, true)
+}
+
+fn scan(repo: &Repo, with_ignored: bool) -> anyhow::Result<WorktreeScan> {
     let trees = index::index_trees(repo)?;
     let mut opts = StatusOptions::new();
     opts.include_untracked(true)
         .recurse_untracked_dirs(true)
-        .include_ignored(false)
+        .include_ignored(with_ignored)
+        .recurse_ignored_dirs(false)
         .exclude_submodules(true)
         .renames_head_to_index(false)
         .renames_index_to_workdir(false)
@@ -115,6 +127,7 @@ pub fn scan_worktree(repo: &Repo) -> anyhow::Result<WorktreeScan> {
         empty_dirs: Vec::new(),
         modes: Vec::new(),
         nested_repos: Vec::new(),
+        ignored: Vec::new(),
         has_conflicts: trees.has_conflicts,
         sparse: trees.sparse,
     };
@@ -127,6 +140,12 @@ pub fn scan_worktree(repo: &Repo) -> anyhow::Result<WorktreeScan> {
     for entry in statuses.iter() {
         let status = entry.status();
         let path = RepoPath::from_bytes(entry.path_bytes());
+        if status.contains(Status::IGNORED) {
+            let bytes = entry.path_bytes();
+            let trimmed = bytes.strip_suffix(b"/").unwrap_or(bytes);
+            scan.ignored.push(RepoPath::from_bytes(trimmed));
+            continue;
+        }
         if status.intersects(index_bits) {
             scan.staged = true;
         }
@@ -310,4 +329,60 @@ pub fn commit_snapshot(
     repo.inner
         .commit(None, &sig, &sig, message, &tree, &parent_refs)
         .context("could not write the snapshot commit")
+}
+
+/// What a scan would find, without writing any object (for dry runs).
+#[derive(Debug, Default, Clone)]
+pub struct Preview {
+    pub staged: usize,
+    pub modified: usize,
+    pub deleted: usize,
+    pub untracked: usize,
+    pub ignored: Vec<RepoPath>,
+}
+
+impl Preview {
+    pub fn is_dirty(&self) -> bool {
+        self.staged + self.modified + self.deleted + self.untracked > 0
+    }
+}
+
+pub fn preview(repo: &Repo, with_ignored: bool) -> anyhow::Result<Preview> {
+    let mut opts = StatusOptions::new();
+    opts.include_untracked(true)
+        .recurse_untracked_dirs(true)
+        .include_ignored(with_ignored)
+        .recurse_ignored_dirs(false)
+        .exclude_submodules(true)
+        .update_index(false);
+    let statuses = repo
+        .inner
+        .statuses(Some(&mut opts))
+        .context("could not read the status of the work tree")?;
+    let mut p = Preview::default();
+    for entry in statuses.iter() {
+        let s = entry.status();
+        if s.contains(Status::IGNORED) {
+            let bytes = entry.path_bytes();
+            p.ignored.push(RepoPath::from_bytes(bytes.strip_suffix(b"/").unwrap_or(bytes)));
+            continue;
+        }
+        if s.intersects(
+            Status::INDEX_NEW
+                | Status::INDEX_MODIFIED
+                | Status::INDEX_DELETED
+                | Status::INDEX_RENAMED
+                | Status::INDEX_TYPECHANGE,
+        ) {
+            p.staged += 1;
+        }
+        if s.contains(Status::WT_NEW) {
+            p.untracked += 1;
+        } else if s.contains(Status::WT_DELETED) {
+            p.deleted += 1;
+        } else if s.intersects(Status::WT_MODIFIED | Status::WT_TYPECHANGE | Status::CONFLICTED) {
+            p.modified += 1;
+        }
+    }
+    Ok(p)
 }

@@ -221,9 +221,20 @@ fn ensure_parent_dirs(
     Ok(())
 }
 
-/// Remove directories that became empty, deepest first.
+/// Remove the parent directories of `paths` that are now empty.
+pub fn prune_empty_parents(root: &Path, paths: &[RepoPath]) -> anyhow::Result<()> {
+    let dirs: BTreeSet<RepoPath> = paths.iter().flat_map(|p| p.ancestors()).collect();
+    remove_empty_dirs(root, dirs)
+}
+
+/// Remove directories that became empty (and then their parents), deepest
+/// first.
 fn remove_empty_dirs(root: &Path, dirs: BTreeSet<RepoPath>) -> anyhow::Result<()> {
-    let mut dirs: Vec<RepoPath> = dirs.into_iter().collect();
+    let mut all = dirs.clone();
+    for d in &dirs {
+        all.extend(d.ancestors());
+    }
+    let mut dirs: Vec<RepoPath> = all.into_iter().collect();
     dirs.sort_by_key(|d| std::cmp::Reverse(d.as_bytes().iter().filter(|b| **b == b'/').count()));
     for dir in dirs {
         let full = dir.under(root);

@@ -22,6 +22,9 @@ pub struct LockInfo {
     pub host: String,
     pub command: String,
     pub since: String,
+    /// Whether this process holds git's `index.lock` too.
+    #[serde(default)]
+    pub holds_index_lock: bool,
 }
 
 pub struct Holder {
@@ -32,6 +35,19 @@ pub struct Holder {
 /// The held lock; released when dropped.
 pub struct Lock {
     path: PathBuf,
+    info: LockInfo,
+}
+
+impl Lock {
+    /// Record (durably) whether we hold git's index lock.
+    pub fn mark_index_lock(&mut self, held: bool) -> anyhow::Result<()> {
+        self.info.holds_index_lock = held;
+        let text = serde_json::to_string(&self.info)?;
+        let tmp = self.path.with_extension("tmp");
+        super::write_durable(&tmp, text.as_bytes())?;
+        fs::rename(&tmp, &self.path).context("could not update the lock")?;
+        Ok(())
+    }
 }
 
 impl Drop for Lock {
@@ -58,6 +74,7 @@ pub fn lock_holder(dir: &Path) -> Option<Holder> {
                     host: String::new(),
                     command: "another git-rollback-sprint".to_string(),
                     since: String::new(),
+                    holds_index_lock: false,
                 },
                 alive: true,
             })
@@ -81,13 +98,14 @@ pub fn acquire(dir: &Path, command: &str) -> anyhow::Result<(Lock, Option<LockIn
                     start: process_start(pid),
                     host: hostname(),
                     command: command.to_string(),
-                    since: crate::clock::now().to_rfc3339(),
+                    since: crate::clock::rfc3339(&crate::clock::now()),
+                    holds_index_lock: false,
                 };
                 let text = serde_json::to_string(&info)?;
                 file.write_all(text.as_bytes())
                     .and_then(|_| file.sync_all())
                     .with_context(|| format!("could not write {}", path.display()))?;
-                return Ok((Lock { path }, stale));
+                return Ok((Lock { path, info }, stale));
             }
             Err(e) if e.kind() == ErrorKind::AlreadyExists => {
                 let holder = lock_holder(dir);

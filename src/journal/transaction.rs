@@ -37,6 +37,8 @@ pub struct Intent {
     /// Permission bits of paths the command will overwrite or delete that a
     /// tree cannot hold (the scan records those of changed files itself).
     pub extra_modes: Vec<ModeRecord>,
+    /// List ignored paths in the scan (for `--clean-ignored`).
+    pub scan_ignored: bool,
 }
 
 impl Intent {
@@ -49,6 +51,7 @@ impl Intent {
             undoes: None,
             allow_interrupted: false,
             extra_modes: Vec::new(),
+            scan_ignored: false,
         }
     }
 
@@ -73,12 +76,15 @@ impl<'r> Transaction<'r> {
     pub fn begin(repo: &'r Repo, ui: &Ui, intent: Intent) -> anyhow::Result<Transaction<'r>> {
         let started = Instant::now();
         let journal = Journal::for_repo(repo);
-        let (lock, stale) = lock::acquire(journal.dir(), &intent.command)?;
+        let (mut lock, stale) = lock::acquire(journal.dir(), &intent.command)?;
         if let Some(stale) = stale {
             ui.warn(&format!(
                 "removed a stale lock left by git-rollback-sprint pid {} (`{}`)",
                 stale.pid, stale.command
             ));
+            if stale.holds_index_lock {
+                let _ = fs::remove_file(repo.git_dir().join("index.lock"));
+            }
         }
         let ops = journal.operations()?;
         if !intent.allow_interrupted {
@@ -92,7 +98,16 @@ impl<'r> Transaction<'r> {
         index::check_index_unlocked(repo)?;
         let scope = intent.scope.clone();
         let index_lock = if scope.index || scope.worktree {
-            Some(IndexLock::acquire(repo)?)
+            // Say so in our lock first: if we are killed while holding git's
+            // index lock, the next command knows the index lock is ours.
+            lock.mark_index_lock(true)?;
+            match IndexLock::acquire(repo) {
+                Ok(l) => Some(l),
+                Err(e) => {
+                    lock.mark_index_lock(false)?;
+                    return Err(e);
+                }
+            }
         } else {
             None
         };
@@ -121,7 +136,11 @@ impl<'r> Transaction<'r> {
         let mut scan = None;
         let mut worktree = None;
         if scope.worktree {
-            let found = snapshot::scan_worktree(repo)?;
+            let found = if intent.scan_ignored {
+                snapshot::scan_worktree_with_ignored(repo)?
+            } else {
+                snapshot::scan_worktree(repo)?
+            };
             let parents: Vec<Oid> = repo.head_commit()?.into_iter().collect();
             let commit = snapshot::commit_snapshot(
                 repo,
@@ -187,7 +206,7 @@ impl<'r> Transaction<'r> {
         let begin = Begin {
             v: VERSION,
             id: id.clone(),
-            time: crate::clock::now().to_rfc3339(),
+            time: crate::clock::rfc3339(&crate::clock::now()),
             kind: intent.kind.clone(),
             command: intent.command.clone(),
             pid: std::process::id(),
@@ -286,14 +305,55 @@ impl<'r> Transaction<'r> {
     /// Move a work-tree path aside under `<git-dir>/rollback/ops/<id>/aside/`,
     /// journaling the move before making it.
     pub fn move_aside(&self, path: &RepoPath) -> anyhow::Result<()> {
-        let rel = RepoPath::from_bytes(
-            &[
-                format!("ops/{}/aside/", self.begin.id).as_bytes(),
-                path.as_bytes(),
-            ]
-            .concat(),
-        );
+        let base = format!("ops/{}/aside", self.begin.id);
+        let mut n = 1;
+        let rel = loop {
+            let dir = if n == 1 { base.clone() } else { format!("{base}-{n}") };
+            let rel = RepoPath::from_bytes(dir.as_bytes()).join(path.as_bytes());
+            if fs::symlink_metadata(rel.under(self.journal.dir())).is_err() {
+                break rel;
+            }
+            n += 1;
+        };
         self.move_path(Location::Worktree(path.clone()), Location::Aside(rel))
+    }
+
+    /// Move a path back to where an operation took it from. When both are
+    /// directories, their contents are merged path by path; anything in the
+    /// way in the work tree is moved aside first (never overwritten).
+    pub fn move_back(&self, now: &Location, back_to: &Location) -> anyhow::Result<()> {
+        let src = self.location_path(now);
+        let dst = self.location_path(back_to);
+        let Ok(src_meta) = fs::symlink_metadata(&src) else {
+            return Ok(());
+        };
+        match fs::symlink_metadata(&dst) {
+            Err(_) => self.move_path(now.clone(), back_to.clone()),
+            Ok(dst_meta) if dst_meta.is_dir() && src_meta.is_dir() => {
+                let mut names: Vec<std::ffi::OsString> = fs::read_dir(&src)
+                    .with_context(|| format!("could not read {}", src.display()))?
+                    .filter_map(|e| e.ok().map(|e| e.file_name()))
+                    .collect();
+                names.sort();
+                for name in names {
+                    use std::os::unix::ffi::OsStrExt;
+                    let child = |l: &Location| match l {
+                        Location::Worktree(p) => Location::Worktree(p.join(name.as_bytes())),
+                        Location::Aside(p) => Location::Aside(p.join(name.as_bytes())),
+                    };
+                    self.move_back(&child(now), &child(back_to))?;
+                }
+                let _ = fs::remove_dir(&src);
+                Ok(())
+            }
+            Ok(_) => {
+                match back_to {
+                    Location::Worktree(p) => self.move_aside(p)?,
+                    Location::Aside(_) => anyhow::bail!("{} is in the way", dst.display()),
+                }
+                self.move_path(now.clone(), back_to.clone())
+            }
+        }
     }
 
     /// Move a path between the work tree and the aside area, journaled first.
@@ -376,7 +436,7 @@ impl<'r> Transaction<'r> {
         self.journal.append(&Record::End(End {
             v: VERSION,
             id: self.begin.id.clone(),
-            time: crate::clock::now().to_rfc3339(),
+            time: crate::clock::rfc3339(&crate::clock::now()),
             outcome,
             error,
             head: self.repo.head_state().ok(),
@@ -395,7 +455,7 @@ pub fn dismiss(repo: &Repo, op: &Operation, command: &str) -> anyhow::Result<()>
     journal.append(&Record::End(End {
         v: VERSION,
         id: op.begin.id.clone(),
-        time: crate::clock::now().to_rfc3339(),
+        time: crate::clock::rfc3339(&crate::clock::now()),
         outcome: EndOutcome::Dismissed,
         error: None,
         head: repo.head_state().ok(),

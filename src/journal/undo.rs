@@ -9,7 +9,7 @@ use std::fs;
 
 use anyhow::Context as _;
 
-use super::{Intent, Location, OpStatus, Operation, Transaction};
+use super::{Intent, OpStatus, Operation, Transaction};
 use crate::error::{user, Exit};
 use crate::git::writer::{self, Extras};
 use crate::git::{parse_oid, Repo, RepoPath};
@@ -239,12 +239,7 @@ fn restore(tx: &mut Transaction<'_>, target: &Operation, reports_dir: &str, ui: 
     }
     // Paths the operation moved, moved back, newest first.
     for m in target.moved.iter().rev() {
-        if let Location::Worktree(dest) = &m.from {
-            if fs::symlink_metadata(dest.under(repo.workdir())).is_ok() {
-                tx.move_aside(dest)?;
-            }
-        }
-        tx.move_path(m.to.clone(), m.from.clone())?;
+        tx.move_back(&m.to, &m.from)?;
     }
     if let Some(saved) = &begin.index {
         let bytes = if saved.existed {
@@ -267,7 +262,37 @@ fn restore(tx: &mut Transaction<'_>, target: &Operation, reports_dir: &str, ui: 
     if begin.scope.head {
         tx.set_head(&begin.head)?;
     }
+    mark_metrics(tx, target, reports_dir, ui);
     Ok(())
+}
+
+/// Undoing a rollback marks its metrics entry `"undone": true` (redoing it
+/// sets it back); entries are never removed (I8).
+fn mark_metrics(tx: &mut Transaction<'_>, target: &Operation, reports_dir: &str, ui: &Ui) {
+    let (op, undone) = match &target.begin.undoes {
+        Some(original) => (original.clone(), false),
+        None => (target.id().to_string(), true),
+    };
+    let file = crate::metrics::MetricsFile::new(tx.repo().workdir(), reports_dir);
+    if !file.path.exists() {
+        return;
+    }
+    match file.read() {
+        Ok(Ok(mut doc)) => {
+            if crate::metrics::mark_undone(&mut doc, &op, undone) {
+                match file.write(doc) {
+                    Ok(()) => tx.detail("metrics_marked", op),
+                    Err(e) => ui.warn(&format!("could not update the metrics: {e:#}")),
+                }
+            }
+        }
+        Ok(Err(c)) => ui.warn(&format!(
+            "{} is corrupt ({}); its entry for {op} was not marked",
+            file.path.display(),
+            c.reason
+        )),
+        Err(e) => ui.warn(&format!("could not read the metrics: {e:#}")),
+    }
 }
 
 fn restore_stash(

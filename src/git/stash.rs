@@ -1,0 +1,83 @@
+//! A real stash entry built from a snapshot scan, without libgit2's stash
+//! (which deletes ignored files in untracked directories, P1, and is 2.8×
+//! slower than git on large trees).
+//!
+//! The entry has git's shape, so `git stash list/show/pop --index` work on
+//! it: W (the work tree's tracked files) with parents HEAD, I (the index)
+//! and, when there are untracked files, U (only the untracked files).
+
+use anyhow::Context as _;
+use git2::build::TreeUpdateBuilder;
+use git2::Oid;
+
+use super::snapshot::{commit_snapshot, WorktreeScan};
+use super::Repo;
+
+/// Write the stash commits for `scan`; returns W.
+pub fn build_stash_commit(
+    repo: &Repo,
+    scan: &WorktreeScan,
+    head: Oid,
+    branch: &str,
+    message: &str,
+) -> anyhow::Result<Oid> {
+    let info = repo.commit_info(head)?;
+    let summary = format!("{} {}", repo.short_id(head), info.summary);
+    let i = commit_snapshot(
+        repo,
+        scan.index_tree,
+        &[head],
+        &format!("index on {branch}: {summary}\n"),
+    )?;
+    let snapshot = repo
+        .inner
+        .find_tree(scan.tree)
+        .context("could not read the snapshot tree")?;
+    let mut parents = vec![head, i];
+    let mut tracked = TreeUpdateBuilder::new();
+    if !scan.untracked.is_empty() {
+        let empty = repo.inner.treebuilder(None)?.write()?;
+        let empty = repo.inner.find_tree(empty)?;
+        let mut only_untracked = TreeUpdateBuilder::new();
+        for path in &scan.untracked {
+            let entry = snapshot
+                .get_path(std::path::Path::new(path.as_os_str()))
+                .with_context(|| format!("{path} is missing from the snapshot"))?;
+            only_untracked.upsert(path.as_bytes(), entry.id(), entry_mode(entry.filemode()));
+            tracked.remove(path.as_bytes());
+        }
+        let u_tree = only_untracked.create_updated(&repo.inner, &empty)?;
+        let u = commit_snapshot(
+            repo,
+            u_tree,
+            &[],
+            &format!("untracked files on {branch}: {summary}\n"),
+        )?;
+        parents.push(u);
+    }
+    let w_tree = if scan.untracked.is_empty() {
+        scan.tree
+    } else {
+        tracked.create_updated(&repo.inner, &snapshot)?
+    };
+    commit_snapshot(repo, w_tree, &parents, &format!("On {branch}: {message}\n"))
+}
+
+fn entry_mode(mode: i32) -> git2::FileMode {
+    match mode {
+        0o100755 => git2::FileMode::BlobExecutable,
+        0o120000 => git2::FileMode::Link,
+        _ => git2::FileMode::Blob,
+    }
+}
+
+/// Push W onto the stash list, as `git stash` does (ref and reflog entry).
+pub fn push(repo: &Repo, w: Oid, reflog_message: &str) -> anyhow::Result<()> {
+    repo.inner
+        .reference_ensure_log("refs/stash")
+        .context("could not create the stash reflog")?;
+    repo.inner
+        .reference("refs/stash", w, true, reflog_message)
+        .context("could not update refs/stash")?;
+    Ok(())
+}

@@ -1,0 +1,261 @@
+//! `rollbacks/metrics.json` (SPEC §5.10), in the team's existing format.
+//!
+//! The file is read as JSON values, not into a struct, so a file written by
+//! the team's own script keeps its shape, its field order and any fields we
+//! do not know: entries are appended and `statistics` is recomputed, nothing
+//! else is rewritten. Writes are atomic (a temporary file and a rename). A
+//! file that cannot be read as metrics is never overwritten.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use serde_json::{json, Map, Value};
+
+use crate::error::user;
+
+/// Severity names, with the P0–P3 aliases of SPEC §5.9.
+pub fn parse_severity(text: &str) -> anyhow::Result<&'static str> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "critical" | "p0" => Ok("critical"),
+        "high" | "p1" => Ok("high"),
+        "medium" | "p2" => Ok("medium"),
+        "low" | "p3" => Ok("low"),
+        other => Err(user(format!("unknown severity `{other}`"))
+            .hint("use critical, high, medium or low (or P0, P1, P2, P3)")
+            .exit(crate::error::Exit::Usage)
+            .into()),
+    }
+}
+
+/// The metrics file of a work tree.
+pub struct MetricsFile {
+    pub path: PathBuf,
+}
+
+/// The file could not be read as metrics.
+#[derive(Debug)]
+pub struct Corrupt {
+    pub reason: String,
+}
+
+impl MetricsFile {
+    pub fn new(workdir: &Path, reports_dir: &str) -> MetricsFile {
+        MetricsFile {
+            path: workdir.join(reports_dir).join("metrics.json"),
+        }
+    }
+
+    /// The document, or an empty one when there is no file yet.
+    pub fn read(&self) -> anyhow::Result<Result<Value, Corrupt>> {
+        let bytes = match fs::read(&self.path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(Ok(json!({"rollbacks": [], "statistics": {}})))
+            }
+            Err(e) => return Err(e).with_context(|| format!("could not read {}", self.path.display())),
+        };
+        let doc: Value = match serde_json::from_slice(&bytes) {
+            Ok(v) => v,
+            Err(e) => return Ok(Err(Corrupt { reason: format!("not valid JSON ({e})") })),
+        };
+        let Some(obj) = doc.as_object() else {
+            return Ok(Err(Corrupt { reason: "not a JSON object".into() }));
+        };
+        match obj.get("rollbacks") {
+            None | Some(Value::Array(_)) => {}
+            Some(_) => return Ok(Err(Corrupt { reason: "`rollbacks` is not a list".into() })),
+        }
+        if let Some(Value::Array(entries)) = obj.get("rollbacks") {
+            if entries.iter().any(|e| !e.is_object()) {
+                return Ok(Err(Corrupt { reason: "an entry of `rollbacks` is not an object".into() }));
+            }
+        }
+        Ok(Ok(doc))
+    }
+
+    /// Read for a change; a corrupt file is an error that changes nothing.
+    pub fn read_strict(&self) -> anyhow::Result<Value> {
+        match self.read()? {
+            Ok(doc) => Ok(doc),
+            Err(c) => Err(user(format!("{} is corrupt: {}", self.path.display(), c.reason))
+                .hint("fix it or move it aside; it was not changed")
+                .into()),
+        }
+    }
+
+    /// Read for a rollback, which must not fail on metrics: a corrupt file
+    /// is moved aside (never overwritten) and a new one is started.
+    pub fn read_or_set_aside(&self, stamp: &str) -> anyhow::Result<(Value, Option<PathBuf>)> {
+        match self.read()? {
+            Ok(doc) => Ok((doc, None)),
+            Err(_) => {
+                let aside = self.path.with_file_name(format!("metrics.json.corrupt-{stamp}"));
+                let aside = unused_path(aside);
+                fs::rename(&self.path, &aside)
+                    .with_context(|| format!("could not move {} aside", self.path.display()))?;
+                Ok((json!({"rollbacks": [], "statistics": {}}), Some(aside)))
+            }
+        }
+    }
+
+    /// Write atomically, with the statistics recomputed.
+    pub fn write(&self, mut doc: Value) -> anyhow::Result<()> {
+        recompute_statistics(&mut doc);
+        let dir = self.path.parent().context("metrics path has no folder")?;
+        fs::create_dir_all(dir).with_context(|| format!("could not create {}", dir.display()))?;
+        let tmp = tempfile::Builder::new()
+            .prefix(".metrics.json.")
+            .tempfile_in(dir)
+            .with_context(|| format!("could not write in {}", dir.display()))?;
+        let mut text = serde_json::to_string_pretty(&doc)?;
+        text.push('\n');
+        fs::write(tmp.path(), text).context("could not write the metrics")?;
+        tmp.as_file().sync_all().context("could not sync the metrics")?;
+        tmp.persist(&self.path)
+            .with_context(|| format!("could not replace {}", self.path.display()))?;
+        Ok(())
+    }
+}
+
+fn unused_path(path: PathBuf) -> PathBuf {
+    if !path.exists() {
+        return path;
+    }
+    (2..)
+        .map(|n| PathBuf::from(format!("{}-{n}", path.display())))
+        .find(|p| !p.exists())
+        .unwrap_or(path)
+}
+
+/// Append an entry.
+pub fn append(doc: &mut Value, entry: Map<String, Value>) {
+    if let Some(obj) = doc.as_object_mut() {
+        let list = obj.entry("rollbacks").or_insert_with(|| json!([]));
+        if let Some(list) = list.as_array_mut() {
+            list.push(Value::Object(entry));
+        }
+    }
+}
+
+/// Set `undone` on the entry of an operation; true when there was one.
+pub fn mark_undone(doc: &mut Value, operation_id: &str, undone: bool) -> bool {
+    let mut found = false;
+    if let Some(list) = doc.get_mut("rollbacks").and_then(Value::as_array_mut) {
+        for entry in list.iter_mut().filter_map(Value::as_object_mut) {
+            if entry.get("operation_id").and_then(Value::as_str) == Some(operation_id) {
+                entry.insert("undone".into(), Value::Bool(undone));
+                found = true;
+            }
+        }
+    }
+    found
+}
+
+/// Entries that count: those not undone.
+pub fn live_entries(doc: &Value) -> Vec<&Map<String, Value>> {
+    doc.get("rollbacks")
+        .and_then(Value::as_array)
+        .map(|list| {
+            list.iter()
+                .filter_map(Value::as_object)
+                .filter(|e| e.get("undone").and_then(Value::as_bool) != Some(true))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `statistics`, recomputed from the entries that were not undone.
+pub fn recompute_statistics(doc: &mut Value) {
+    let live = live_entries(doc);
+    let mut by_cause: BTreeMap<String, u64> = BTreeMap::new();
+    let mut by_severity: BTreeMap<String, u64> = BTreeMap::new();
+    let mut minutes = Vec::new();
+    for entry in &live {
+        let cause = entry.get("cause").and_then(Value::as_str).unwrap_or("unknown");
+        *by_cause.entry(cause.to_string()).or_default() += 1;
+        let severity = entry.get("severity").and_then(Value::as_str).unwrap_or("unknown");
+        *by_severity.entry(severity.to_string()).or_default() += 1;
+        if let Some(m) = entry.get("recovery_time_minutes").and_then(Value::as_f64) {
+            minutes.push(m);
+        }
+    }
+    let average = if minutes.is_empty() {
+        0.0
+    } else {
+        round2(minutes.iter().sum::<f64>() / minutes.len() as f64)
+    };
+    let stats = json!({
+        "total_rollbacks": live.len(),
+        "by_cause": by_cause,
+        "by_severity": by_severity,
+        "average_recovery_time": average,
+    });
+    if let Some(obj) = doc.as_object_mut() {
+        obj.insert("statistics".into(), stats);
+    }
+}
+
+pub fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+/// A new entry: the team script's five fields first, then ours.
+#[allow(clippy::too_many_arguments)]
+pub fn entry(
+    timestamp: &str,
+    sprint: Option<u32>,
+    severity: &str,
+    cause: &str,
+    recovery_minutes: f64,
+    kind: &str,
+    operation_id: Option<&str>,
+    duration_seconds: f64,
+    files_changed: usize,
+    backup_ref: Option<&str>,
+) -> Map<String, Value> {
+    let mut e = Map::new();
+    e.insert("timestamp".into(), json!(timestamp));
+    e.insert("sprint".into(), json!(sprint));
+    e.insert("severity".into(), json!(severity));
+    e.insert("cause".into(), json!(cause));
+    e.insert("recovery_time_minutes".into(), json!(round_minutes(recovery_minutes)));
+    e.insert("kind".into(), json!(kind));
+    e.insert("operation_id".into(), json!(operation_id));
+    e.insert("duration_seconds".into(), json!(round2(duration_seconds)));
+    e.insert("files_changed".into(), json!(files_changed));
+    e.insert("backup_ref".into(), json!(backup_ref));
+    e.insert("undone".into(), json!(false));
+    e
+}
+
+fn round_minutes(m: f64) -> f64 {
+    (m * 1000.0).round() / 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statistics_leave_out_undone_entries() {
+        let mut doc = json!({"rollbacks": [
+            {"timestamp": "t", "sprint": 1, "severity": "high", "cause": "tests", "recovery_time_minutes": 2.0},
+            {"timestamp": "t", "sprint": 2, "severity": "low", "cause": "perf", "recovery_time_minutes": 4.0,
+             "operation_id": "x", "undone": false},
+        ]});
+        assert!(mark_undone(&mut doc, "x", true));
+        recompute_statistics(&mut doc);
+        assert_eq!(doc["statistics"]["total_rollbacks"], 1);
+        assert_eq!(doc["statistics"]["by_cause"], json!({"tests": 1}));
+        assert_eq!(doc["statistics"]["average_recovery_time"], 2.0);
+    }
+
+    #[test]
+    fn severities_and_aliases() {
+        assert_eq!(parse_severity("P0").unwrap(), "critical");
+        assert_eq!(parse_severity("High").unwrap(), "high");
+        assert!(parse_severity("urgent").is_err());
+    }
+}
