@@ -27,10 +27,7 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
     if args.dismiss {
         let target = match &args.id {
             Some(id) => undo::select(&ops, Some(id))?,
-            None => ops
-                .iter()
-                .rev()
-                .find(|o| o.status(running) == OpStatus::Interrupted)
+            None => journal::pending_interrupted(&ops, running)
                 .ok_or_else(|| user("there is no interrupted operation to dismiss"))?,
         };
         if target.status(running) != OpStatus::Interrupted {

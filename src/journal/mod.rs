@@ -487,10 +487,14 @@ pub fn interrupted(repo: &Repo) -> anyhow::Result<Option<Operation>> {
     let journal = Journal::for_repo(repo);
     let running = lock_holder(journal.dir()).filter(|h| h.alive).map(|h| h.info.pid);
     let ops = journal.operations()?;
-    Ok(ops
-        .into_iter()
-        .rev()
-        .find(|op| op.status(running) == OpStatus::Interrupted))
+    Ok(pending_interrupted(&ops, running).cloned())
+}
+
+/// The newest interrupted operation that has not been undone since.
+pub fn pending_interrupted(ops: &[Operation], running: Option<u32>) -> Option<&Operation> {
+    ops.iter().rev().find(|op| {
+        op.status(running) == OpStatus::Interrupted && undo::undone_by(ops, op).is_none()
+    })
 }
 
 /// The one-line report of an interrupted operation, with what to do.

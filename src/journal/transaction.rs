@@ -15,7 +15,7 @@ use anyhow::Context as _;
 use super::lock::{self, Lock};
 use super::{
     create_dir_durable, fault_point, sync_filesystem, write_durable, Begin, End, EndOutcome,
-    Journal, Location, Moved, OpStatus, Operation, Record, RefValue, SavedIndex, SavedStash,
+    Journal, Location, Moved, Operation, Record, RefValue, SavedIndex, SavedStash,
     SavedWorktree, Scope, VERSION,
 };
 use crate::error::{user, Exit};
@@ -88,7 +88,7 @@ impl<'r> Transaction<'r> {
         }
         let ops = journal.operations()?;
         if !intent.allow_interrupted {
-            if let Some(op) = ops.iter().rev().find(|o| o.status(None) == OpStatus::Interrupted) {
+            if let Some(op) = super::pending_interrupted(&ops, None) {
                 return Err(user(super::interrupted_message(op)).exit(Exit::Stopped).into());
             }
         }
