@@ -1,0 +1,32 @@
+//! Shared harness for the integration tests.
+//!
+//! `git-rollback-sprint` promises never to lose a byte, so the tests must be
+//! able to see every byte: they run the tool and the real `git` command line
+//! against throw-away repositories in temporary directories ([`TestRepo`]),
+//! capture a repository's whole state before and after ([`RepoState`]), and
+//! print a readable list of every difference when something changed.
+//!
+//! Everything runs in a sandbox (temporary `HOME`, empty global config, no
+//! system config, no inherited `GIT_*` variables, fixed identities, dates and
+//! tool clock) so that results, including commit ids, are deterministic and
+//! never depend on the developer's machine.
+//!
+//! Not every test file uses every helper, hence the `dead_code` allowance.
+#![allow(dead_code)]
+// Re-exports below are for test modules; not every one is used by each.
+#![allow(unused_imports)]
+
+pub mod capture;
+pub mod fixtures;
+mod repo;
+mod tool;
+
+pub use capture::{
+    assert_same_dir, assert_same_state, assert_unchanged_by, capture_dir, capture_repo, show_bytes,
+    DirState, EntryKind, FsEntry, IndexEntryState, IndexState, RepoState, IGNORED_REF_PREFIX,
+};
+pub use fixtures::{commit_history, dirty_everything, odd_names};
+pub use repo::{
+    plain_git, scrub_env, TestRepo, BASE_COMMIT_DATE, DEFAULT_NOW, TOOL_BIN, USER_EMAIL, USER_NAME,
+};
+pub use tool::ToolOutput;
