@@ -15,4 +15,5 @@ pub mod journal;
 pub mod metrics;
 pub mod settings;
 pub mod testrun;
+pub mod trace;
 pub mod ui;

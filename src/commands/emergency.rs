@@ -115,9 +115,11 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
                 .unwrap_or_else(|| "(no branch)".to_string());
             let w = stash::build_stash_commit(repo, &scan, plan.head, &branch, &plan.stash_message)?;
             stash::push(repo, w, &format!("On {branch}: {}", plan.stash_message))?;
+        crate::trace::phase("emergency: crate::journal::fault_point('after-stash");
             crate::journal::fault_point("after-stash");
             stashed = true;
         }
+        crate::trace::phase("emergency: // 3. Back up the old HEAD.");
         // 3. Back up the old HEAD.
         if let Some(backup) = &plan.backup {
             tx.update_ref(&format!("refs/heads/{backup}"), None, Some(plan.head))?;
@@ -128,6 +130,7 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
             .into_iter()
             .filter(|c| !c.path.as_bytes().starts_with(reports.as_bytes()))
             .collect();
+        crate::trace::phase("emergency: let bar = ctx.ui.progress(changes.len() ");
         let bar = ctx.ui.progress(changes.len() as u64, "resetting the work tree");
         let extras = writer::Extras {
             current_empty_dirs: &scan.empty_dirs,
@@ -142,7 +145,9 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
             .filter(|c| c.new.is_some())
             .map(|c| c.path.as_bytes().to_vec())
             .collect();
+        crate::trace::phase("emergency: let index = git::index::index_for_tree(r");
         let index = git::index::index_for_tree(repo, target_tree, &written)?;
+        crate::trace::phase("emergency: tx.write_index(Some(&index))?;");
         tx.write_index(Some(&index))?;
         match &plan.branch_ref {
             Some(branch) => {
@@ -165,6 +170,7 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
             }
             writer::prune_empty_parents(repo.workdir(), &scan.ignored)?;
         }
+        crate::trace::phase("emergency: // 6. Metrics, inside the operation so i");
         // 6. Metrics, inside the operation so its id is recorded.
         let minutes = args
             .recovery_minutes
@@ -297,18 +303,26 @@ fn plan(ctx: &Context, args: &Args) -> anyhow::Result<Plan> {
         None
     };
     let stash_message = format!("EMERGENCY: State before rollback {stamp}");
-    let preview = snapshot::preview(repo, args.clean_ignored)?;
+    // Counting the changes costs a status scan; a real run gets them from
+    // the snapshot scan instead, so only a dry run counts here.
+    let preview = if ctx.ui.dry_run {
+        Some(snapshot::preview(repo, args.clean_ignored)?)
+    } else {
+        None
+    };
     let mut steps = Vec::new();
     if let Some(cmd) = &ctx.settings.stop_command {
         steps.push(format!("run the stop command: sh -c {cmd:?}"));
     }
-    if preview.is_dirty() {
-        steps.push(format!(
+    match &preview {
+        Some(p) if p.is_dirty() => steps.push(format!(
             "stash {} staged, {} modified, {} deleted and {} untracked path(s) as \"{stash_message}\"",
-            preview.staged, preview.modified, preview.deleted, preview.untracked
-        ));
-    } else {
-        steps.push("nothing uncommitted to stash".to_string());
+            p.staged, p.modified, p.deleted, p.untracked
+        )),
+        Some(_) => steps.push("nothing uncommitted to stash".to_string()),
+        None => steps.push(format!(
+            "stash all uncommitted changes, untracked files included, as \"{stash_message}\""
+        )),
     }
     if let Some(b) = &backup {
         steps.push(format!("create branch {b} at {}", repo.short_id(head)));
@@ -320,13 +334,20 @@ fn plan(ctx: &Context, args: &Args) -> anyhow::Result<Plan> {
         repo.short_id(head),
         repo.short_id(target)
     ));
-    if preview.untracked > 0 {
-        steps.push(format!("remove {} untracked file(s) (kept in the stash)", preview.untracked));
+    match &preview {
+        Some(p) if p.untracked > 0 => steps.push(format!(
+            "remove {} untracked file(s) (kept in the stash)",
+            p.untracked
+        )),
+        Some(_) => {}
+        None => steps.push("remove untracked files (kept in the stash)".to_string()),
     }
     if args.clean_ignored {
+        let count = preview
+            .as_ref()
+            .map_or("the".to_string(), |p| p.ignored.len().to_string());
         steps.push(format!(
-            "move {} ignored path(s) aside under .git/rollback/ (undo moves them back)",
-            preview.ignored.len()
+            "move {count} ignored path(s) aside under .git/rollback/ (undo moves them back)"
         ));
     }
     steps.push(format!(

@@ -98,7 +98,9 @@ pub fn scan_worktree_with_ignored(repo: &Repo) -> anyhow::Result<WorktreeScan> {
 }
 
 fn scan(repo: &Repo, with_ignored: bool) -> anyhow::Result<WorktreeScan> {
+    crate::trace::phase("scan: index trees");
     let trees = index::index_trees(repo)?;
+    crate::trace::phase("scan: status");
     let mut opts = StatusOptions::new();
     opts.include_untracked(true)
         .recurse_untracked_dirs(true)
@@ -114,6 +116,7 @@ fn scan(repo: &Repo, with_ignored: bool) -> anyhow::Result<WorktreeScan> {
         .statuses(Some(&mut opts))
         .context("could not read the status of the work tree")?;
 
+    crate::trace::phase("scan: blobs");
     let root = repo.workdir();
     let mut updates = TreeUpdateBuilder::new();
     let mut scan = WorktreeScan {
@@ -206,7 +209,9 @@ fn scan(repo: &Repo, with_ignored: bool) -> anyhow::Result<WorktreeScan> {
             .create_updated(&repo.inner, &base)
             .context("could not write the snapshot tree")?;
     }
+    crate::trace::phase("scan: empty directories");
     scan.empty_dirs = empty_dirs(repo)?;
+    crate::trace::phase("scan: done");
     Ok(scan)
 }
 

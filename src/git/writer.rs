@@ -246,13 +246,50 @@ fn remove_empty_dirs(root: &Path, dirs: BTreeSet<RepoPath>) -> anyhow::Result<()
     Ok(())
 }
 
+/// Write one file. An existing regular file with a single link is
+/// rewritten in place (no new inode: creating inodes dominates the cost of a
+/// large reset on ext4); a new file is created directly; a symlink, or a
+/// file with other hard links, is replaced through a temporary name.
 fn write_entry(full: &Path, content: &[u8], mode: u32, counter: u64) -> anyhow::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let is_link = mode == u32::from(FileMode::Link);
+    let executable = mode == u32::from(FileMode::BlobExecutable);
+    if !is_link {
+        match fs::symlink_metadata(full) {
+            Ok(meta) if meta.is_file() && meta.nlink() == 1 => {
+                // A read-only file cannot be opened for writing (unless we
+                // are root): replace it through a temporary name instead.
+                if let Ok(mut file) = OpenOptions::new()
+                    .write(true)
+                    .truncate(true)
+                    .custom_flags(libc::O_NOFOLLOW)
+                    .open(full)
+                {
+                    file.write_all(content)?;
+                    let perms = super::snapshot::default_perms(executable);
+                    if meta.permissions().mode() & 0o7777 != perms {
+                        file.set_permissions(fs::Permissions::from_mode(perms))?;
+                    }
+                    return Ok(());
+                }
+            }
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                let mut file = OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(if executable { 0o777 } else { 0o666 })
+                    .open(full)?;
+                file.write_all(content)?;
+                return Ok(());
+            }
+            _ => {}
+        }
+    }
     let tmp = temp_name(full, counter);
     let _ = fs::remove_file(&tmp);
-    if mode == u32::from(FileMode::Link) {
+    if is_link {
         std::os::unix::fs::symlink(OsStr::from_bytes(content), &tmp)?;
     } else {
-        let executable = mode == u32::from(FileMode::BlobExecutable);
         let mut file = OpenOptions::new()
             .write(true)
             .create_new(true)

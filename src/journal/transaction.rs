@@ -202,7 +202,9 @@ impl<'r> Transaction<'r> {
             });
         }
 
+        crate::trace::phase("begin: sync");
         sync_filesystem(repo.git_dir())?;
+        crate::trace::phase("begin: journal");
         let begin = Begin {
             v: VERSION,
             id: id.clone(),
