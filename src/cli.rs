@@ -42,7 +42,13 @@ pub struct Cli {
     #[arg(short = 'q', long, global = true)]
     pub quiet: bool,
     /// Colour: auto follows the terminal and NO_COLOR
-    #[arg(long, value_enum, value_name = "WHEN", default_value = "auto", global = true)]
+    #[arg(
+        long,
+        value_enum,
+        value_name = "WHEN",
+        default_value = "auto",
+        global = true
+    )]
     pub color: ColorChoice,
     #[command(subcommand)]
     pub command: Command,
@@ -154,7 +160,10 @@ fn usage_error(e: clap::Error, json: bool) -> i32 {
         let _ = e.print();
         return 0;
     }
-    if matches!(e.kind(), ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand) {
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
         let _ = e.print();
         return Exit::Usage.code();
     }
@@ -189,7 +198,8 @@ fn dispatch(cli: &Cli, ui: &Ui, args: &[OsString]) -> anyhow::Result<Outcome> {
         _ => {}
     }
     debug_assert!(!cli.command.standalone());
-    let cwd = std::env::current_dir().map_err(|e| user(format!("cannot read the current directory: {e}")))?;
+    let cwd = std::env::current_dir()
+        .map_err(|e| user(format!("cannot read the current directory: {e}")))?;
     let repo = Repo::discover(&cwd)?;
     let settings = Settings::load(&repo)?;
     if cli.command.reads_only() {

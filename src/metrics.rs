@@ -54,22 +54,36 @@ impl MetricsFile {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Ok(Ok(json!({"rollbacks": [], "statistics": {}})))
             }
-            Err(e) => return Err(e).with_context(|| format!("could not read {}", self.path.display())),
+            Err(e) => {
+                return Err(e).with_context(|| format!("could not read {}", self.path.display()))
+            }
         };
         let doc: Value = match serde_json::from_slice(&bytes) {
             Ok(v) => v,
-            Err(e) => return Ok(Err(Corrupt { reason: format!("not valid JSON ({e})") })),
+            Err(e) => {
+                return Ok(Err(Corrupt {
+                    reason: format!("not valid JSON ({e})"),
+                }))
+            }
         };
         let Some(obj) = doc.as_object() else {
-            return Ok(Err(Corrupt { reason: "not a JSON object".into() }));
+            return Ok(Err(Corrupt {
+                reason: "not a JSON object".into(),
+            }));
         };
         match obj.get("rollbacks") {
             None | Some(Value::Array(_)) => {}
-            Some(_) => return Ok(Err(Corrupt { reason: "`rollbacks` is not a list".into() })),
+            Some(_) => {
+                return Ok(Err(Corrupt {
+                    reason: "`rollbacks` is not a list".into(),
+                }))
+            }
         }
         if let Some(Value::Array(entries)) = obj.get("rollbacks") {
             if entries.iter().any(|e| !e.is_object()) {
-                return Ok(Err(Corrupt { reason: "an entry of `rollbacks` is not an object".into() }));
+                return Ok(Err(Corrupt {
+                    reason: "an entry of `rollbacks` is not an object".into(),
+                }));
             }
         }
         Ok(Ok(doc))
@@ -79,9 +93,11 @@ impl MetricsFile {
     pub fn read_strict(&self) -> anyhow::Result<Value> {
         match self.read()? {
             Ok(doc) => Ok(doc),
-            Err(c) => Err(user(format!("{} is corrupt: {}", self.path.display(), c.reason))
-                .hint("fix it or move it aside; it was not changed")
-                .into()),
+            Err(c) => Err(
+                user(format!("{} is corrupt: {}", self.path.display(), c.reason))
+                    .hint("fix it or move it aside; it was not changed")
+                    .into(),
+            ),
         }
     }
 
@@ -91,7 +107,9 @@ impl MetricsFile {
         match self.read()? {
             Ok(doc) => Ok((doc, None)),
             Err(_) => {
-                let aside = self.path.with_file_name(format!("metrics.json.corrupt-{stamp}"));
+                let aside = self
+                    .path
+                    .with_file_name(format!("metrics.json.corrupt-{stamp}"));
                 let aside = unused_path(aside);
                 fs::rename(&self.path, &aside)
                     .with_context(|| format!("could not move {} aside", self.path.display()))?;
@@ -112,7 +130,9 @@ impl MetricsFile {
         let mut text = serde_json::to_string_pretty(&doc)?;
         text.push('\n');
         fs::write(tmp.path(), text).context("could not write the metrics")?;
-        tmp.as_file().sync_all().context("could not sync the metrics")?;
+        tmp.as_file()
+            .sync_all()
+            .context("could not sync the metrics")?;
         tmp.persist(&self.path)
             .with_context(|| format!("could not replace {}", self.path.display()))?;
         Ok(())
@@ -173,9 +193,15 @@ pub fn recompute_statistics(doc: &mut Value) {
     let mut by_severity: BTreeMap<String, u64> = BTreeMap::new();
     let mut minutes = Vec::new();
     for entry in &live {
-        let cause = entry.get("cause").and_then(Value::as_str).unwrap_or("unknown");
+        let cause = entry
+            .get("cause")
+            .and_then(Value::as_str)
+            .unwrap_or("unknown");
         *by_cause.entry(cause.to_string()).or_default() += 1;
-        let severity = entry.get("severity").and_then(Value::as_str).unwrap_or("unknown");
+        let severity = entry
+            .get("severity")
+            .and_then(Value::as_str)
+            .unwrap_or("unknown");
         *by_severity.entry(severity.to_string()).or_default() += 1;
         if let Some(m) = entry.get("recovery_time_minutes").and_then(Value::as_f64) {
             minutes.push(m);
@@ -220,7 +246,10 @@ pub fn entry(
     e.insert("sprint".into(), json!(sprint));
     e.insert("severity".into(), json!(severity));
     e.insert("cause".into(), json!(cause));
-    e.insert("recovery_time_minutes".into(), json!(round_minutes(recovery_minutes)));
+    e.insert(
+        "recovery_time_minutes".into(),
+        json!(round_minutes(recovery_minutes)),
+    );
     e.insert("kind".into(), json!(kind));
     e.insert("operation_id".into(), json!(operation_id));
     e.insert("duration_seconds".into(), json!(round2(duration_seconds)));

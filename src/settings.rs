@@ -51,7 +51,9 @@ impl Settings {
         let baseline = get(BASELINE)?.unwrap_or_else(|| DEFAULT_BASELINE.to_string());
         if baseline.trim().is_empty() {
             return Err(user(format!("git config {BASELINE} is empty"))
-                .hint(format!("set it to a tag name: git config {BASELINE} baseline"))
+                .hint(format!(
+                    "set it to a tag name: git config {BASELINE} baseline"
+                ))
                 .into());
         }
         let disk_threshold = match repo.config_i64(DISK_THRESHOLD)? {

@@ -49,6 +49,9 @@ impl TestRun {
             format!("timed out after {:.0} s ({counts})", self.duration_seconds)
         } else {
             match self.exit_code {
+                Some(0) if self.failed.unwrap_or(0) > 0 => {
+                    format!("failed: tests failed although the command exited 0 ({counts})")
+                }
                 Some(0) => format!("passed ({counts})"),
                 Some(c) => format!("failed with exit code {c} ({counts})"),
                 None => format!("stopped by a signal ({counts})"),
@@ -86,9 +89,14 @@ pub fn test_command(repo: &Repo, configured: Option<&str>, tree: Oid) -> anyhow:
 
 /// Run `command` in `dir`, stopping it after `timeout`.
 pub fn run_tests(command: &str, dir: &Path, timeout: Duration) -> anyhow::Result<TestRun> {
-    let log = tempfile::NamedTempFile::new().context("could not create a file for the test output")?;
-    let out: File = log.reopen().context("could not open the test output file")?;
-    let err = out.try_clone().context("could not open the test output file")?;
+    let log =
+        tempfile::NamedTempFile::new().context("could not create a file for the test output")?;
+    let out: File = log
+        .reopen()
+        .context("could not open the test output file")?;
+    let err = out
+        .try_clone()
+        .context("could not open the test output file")?;
     let mut cmd = Command::new("sh");
     cmd.arg("-c")
         .arg(command)
@@ -120,7 +128,8 @@ pub fn run_tests(command: &str, dir: &Path, timeout: Duration) -> anyhow::Result
         }
         std::thread::sleep(Duration::from_millis(20));
     };
-    let output = String::from_utf8_lossy(&std::fs::read(log.path()).unwrap_or_default()).into_owned();
+    let output =
+        String::from_utf8_lossy(&std::fs::read(log.path()).unwrap_or_default()).into_owned();
     let (passed, failed) = parse_counts(&output);
     Ok(TestRun {
         command: command.to_string(),
@@ -136,7 +145,10 @@ pub fn run_tests(command: &str, dir: &Path, timeout: Duration) -> anyhow::Result
 /// Passed and failed counts from a test runner's output.
 pub fn parse_counts(output: &str) -> (Option<u64>, Option<u64>) {
     // cargo test: one "test result:" line per test binary; add them up.
-    let cargo: Vec<&str> = output.lines().filter(|l| l.trim_start().starts_with("test result:")).collect();
+    let cargo: Vec<&str> = output
+        .lines()
+        .filter(|l| l.trim_start().starts_with("test result:"))
+        .collect();
     if !cargo.is_empty() {
         let mut passed = 0;
         let mut failed = 0;
@@ -148,8 +160,14 @@ pub fn parse_counts(output: &str) -> (Option<u64>, Option<u64>) {
         return (Some(passed), Some(failed));
     }
     // go test -v: one line per test.
-    let go_pass = output.lines().filter(|l| l.trim_start().starts_with("--- PASS")).count() as u64;
-    let go_fail = output.lines().filter(|l| l.trim_start().starts_with("--- FAIL")).count() as u64;
+    let go_pass = output
+        .lines()
+        .filter(|l| l.trim_start().starts_with("--- PASS"))
+        .count() as u64;
+    let go_fail = output
+        .lines()
+        .filter(|l| l.trim_start().starts_with("--- FAIL"))
+        .count() as u64;
     if go_pass + go_fail > 0 {
         return (Some(go_pass), Some(go_fail));
     }
@@ -164,7 +182,10 @@ pub fn parse_counts(output: &str) -> (Option<u64>, Option<u64>) {
     }
     // go test without -v: package lines.
     let ok_pkgs = output.lines().filter(|l| l.starts_with("ok ")).count() as u64;
-    let fail_pkgs = output.lines().filter(|l| l.starts_with("FAIL\t") || l.starts_with("FAIL ")).count() as u64;
+    let fail_pkgs = output
+        .lines()
+        .filter(|l| l.starts_with("FAIL\t") || l.starts_with("FAIL "))
+        .count() as u64;
     if ok_pkgs + fail_pkgs > 0 {
         return (Some(ok_pkgs), Some(fail_pkgs));
     }
@@ -180,7 +201,9 @@ fn counts_in_line(line: &str) -> BTreeMap<&'static str, u64> {
         .collect();
     let mut counts = BTreeMap::new();
     for pair in words.windows(2) {
-        let Ok(n) = pair[0].parse::<u64>() else { continue };
+        let Ok(n) = pair[0].parse::<u64>() else {
+            continue;
+        };
         let key = match pair[1].as_str() {
             "passed" | "passing" => "passed",
             "failed" | "failing" | "failures" | "errors" | "error" => "failed",
@@ -249,7 +272,12 @@ impl VerifyCache {
 
 /// Run a tree's tests in a temporary directory holding its files; the
 /// user's work tree is never touched.
-pub fn verify_tree(repo: &Repo, tree: Oid, command: &str, timeout: Duration) -> anyhow::Result<TestRun> {
+pub fn verify_tree(
+    repo: &Repo,
+    tree: Oid,
+    command: &str,
+    timeout: Duration,
+) -> anyhow::Result<TestRun> {
     let dir = tempfile::Builder::new()
         .prefix("rollback-sprint-verify-")
         .tempdir()
@@ -278,7 +306,10 @@ mod tests {
             parse_counts("Tests:       1 failed, 5 passed, 6 total\nTime: 1s\n"),
             (Some(5), Some(1))
         );
-        assert_eq!(parse_counts("===== 4 passed in 0.1s =====\n"), (Some(4), Some(0)));
+        assert_eq!(
+            parse_counts("===== 4 passed in 0.1s =====\n"),
+            (Some(4), Some(0))
+        );
     }
 
     #[test]

@@ -7,15 +7,16 @@ use std::time::Instant;
 fn start() -> Option<&'static Instant> {
     static START: OnceLock<Option<Instant>> = OnceLock::new();
     START
-        .get_or_init(|| {
-            std::env::var_os("GIT_ROLLBACK_SPRINT_TRACE").map(|_| Instant::now())
-        })
+        .get_or_init(|| std::env::var_os("GIT_ROLLBACK_SPRINT_TRACE").map(|_| Instant::now()))
         .as_ref()
 }
 
 /// Print the time since the first phase, and this phase's name.
 pub fn phase(name: &str) {
     if let Some(start) = start() {
-        eprintln!("[trace {:>8.1} ms] {name}", start.elapsed().as_secs_f64() * 1000.0);
+        eprintln!(
+            "[trace {:>8.1} ms] {name}",
+            start.elapsed().as_secs_f64() * 1000.0
+        );
     }
 }

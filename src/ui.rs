@@ -94,10 +94,12 @@ impl Ui {
             return Ok(true);
         }
         if !self.interactive {
-            return Err(user(format!("{question} needs an answer and there is no terminal"))
-                .hint("pass --yes to confirm")
-                .exit(Exit::Usage)
-                .into());
+            return Err(user(format!(
+                "{question} needs an answer and there is no terminal"
+            ))
+            .hint("pass --yes to confirm")
+            .exit(Exit::Usage)
+            .into());
         }
         prompter.confirm(question)
     }

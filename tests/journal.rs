@@ -124,7 +124,11 @@ fn dry_run_undo_changes_nothing_and_writes_no_journal_entry() {
     let before = repo.capture();
     let journal = fs::read(journal_path(&repo)).unwrap();
     let out = repo.tool_ok(&["-n", "undo"]);
-    assert!(out.stdout.contains("delete refs/tags/checkpoint-"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("delete refs/tags/checkpoint-"),
+        "{}",
+        out.stdout
+    );
     assert_same_state(&before, &repo.capture());
     assert_eq!(journal, fs::read(journal_path(&repo)).unwrap());
 }
@@ -133,7 +137,10 @@ fn dry_run_undo_changes_nothing_and_writes_no_journal_entry() {
 fn a_second_invocation_while_one_runs_fails_naming_the_holder() {
     let repo = repo_with_baseline();
     // A live process holds the lock (another invocation in progress).
-    let mut holder = std::process::Command::new("sleep").arg("30").spawn().unwrap();
+    let mut holder = std::process::Command::new("sleep")
+        .arg("30")
+        .spawn()
+        .unwrap();
     let host = fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
     let lock = serde_json::json!({"pid": holder.id(), "host": host.trim(),
         "command": "git rollback-sprint emergency", "since": "2026-11-21T10:00:00+00:00"});
@@ -181,7 +188,10 @@ fn a_held_index_lock_is_refused_before_anything_changes() {
     assert!(out.stderr.contains("index.lock"), "{}", out.stderr);
     assert_same_state(&before, &repo.capture());
     assert_eq!(journal, fs::read(journal_path(&repo)).unwrap());
-    assert!(repo.git_dir().join("index.lock").exists(), "not ours to remove");
+    assert!(
+        repo.git_dir().join("index.lock").exists(),
+        "not ours to remove"
+    );
 }
 
 #[test]
@@ -215,8 +225,16 @@ fn sigkill_at_every_step_is_reported_and_undone() {
         );
         assert_eq!(out.code, -1, "{point}: killed by the signal: {out:?}");
         let status = repo.tool_ok(&["status"]);
-        assert!(status.stderr.contains("interrupted"), "{point}: {}", status.stderr);
-        assert!(status.stdout.contains("interrupted"), "{point}: {}", status.stdout);
+        assert!(
+            status.stderr.contains("interrupted"),
+            "{point}: {}",
+            status.stderr
+        );
+        assert!(
+            status.stdout.contains("interrupted"),
+            "{point}: {}",
+            status.stdout
+        );
         let refused = repo.tool(&["checkpoint"]);
         refused.assert_code(3);
         assert!(refused.stderr.contains("undo"), "{}", refused.stderr);
@@ -226,7 +244,11 @@ fn sigkill_at_every_step_is_reported_and_undone() {
         assert_eq!(log["operations"][1]["outcome"], "interrupted", "{point}");
         // Nothing is reported any more.
         let status = repo.tool_ok(&["status"]);
-        assert!(!status.stderr.contains("interrupted"), "{point}: {}", status.stderr);
+        assert!(
+            !status.stderr.contains("interrupted"),
+            "{point}: {}",
+            status.stderr
+        );
     }
 }
 
@@ -263,7 +285,11 @@ fn a_corrupt_journal_is_refused_and_left_alone() {
     for args in [&["undo"][..], &["log"], &["checkpoint"]] {
         let out = repo.tool(args);
         out.assert_code(1);
-        assert!(out.stderr.contains("corrupt at line 1"), "{args:?}: {}", out.stderr);
+        assert!(
+            out.stderr.contains("corrupt at line 1"),
+            "{args:?}: {}",
+            out.stderr
+        );
     }
     assert_eq!(fs::read_to_string(&path).unwrap(), text);
     assert_same_state(&before, &repo.capture());
@@ -278,7 +304,11 @@ fn a_journal_from_a_newer_version_is_refused() {
     fs::write(&path, &text).unwrap();
     let out = repo.tool(&["undo"]);
     out.assert_code(1);
-    assert!(out.stderr.contains("newer git-rollback-sprint"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("newer git-rollback-sprint"),
+        "{}",
+        out.stderr
+    );
     assert_eq!(fs::read_to_string(&path).unwrap(), text);
 }
 

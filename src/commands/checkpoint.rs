@@ -75,7 +75,10 @@ fn create(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
         }
     });
     let what = if args.wip {
-        format!("a commit of the whole working tree (parent {})", repo.short_id(head))
+        format!(
+            "a commit of the whole working tree (parent {})",
+            repo.short_id(head)
+        )
     } else {
         format!("HEAD ({})", repo.short_id(head))
     };
@@ -87,8 +90,12 @@ fn create(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
         outcome.field("plan", plan);
         return Ok(outcome);
     }
-    let intent = Intent::new("checkpoint", &ctx.command_line, Scope::refs(vec![refname.clone()]))
-        .plan(plan);
+    let intent = Intent::new(
+        "checkpoint",
+        &ctx.command_line,
+        Scope::refs(vec![refname.clone()]),
+    )
+    .plan(plan);
     let tx = Transaction::begin(repo, &ctx.ui, intent)?;
     let (target, id) = tx.run(|tx| {
         let target = if args.wip {
@@ -122,10 +129,30 @@ fn create(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
 }
 
 /// Checkpoints, newest first (by tag date, then name).
-fn checkpoints(ctx: &Context) -> anyhow::Result<Vec<TagInfo>> {
+pub fn checkpoints(ctx: &Context) -> anyhow::Result<Vec<TagInfo>> {
     let mut tags = ctx.repo.tags_with_prefix(&ctx.settings.checkpoint_prefix)?;
-    tags.sort_by(|a, b| b.time.cmp(&a.time).then(b.name.cmp(&a.name)));
+    sort_newest_first(&mut tags);
     Ok(tags)
+}
+
+/// Newest first: by date, then by name with a `-N` suffix compared as a
+/// number (`-10` is newer than `-9`, and both newer than no suffix).
+pub fn sort_newest_first(tags: &mut [TagInfo]) {
+    fn key(name: &str) -> (&str, u64) {
+        match name.rsplit_once('-') {
+            Some((base, n))
+                if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) && n.len() < 6 =>
+            {
+                (base, n.parse().unwrap_or(1))
+            }
+            _ => (name, 1),
+        }
+    }
+    tags.sort_by(|a, b| {
+        b.time
+            .cmp(&a.time)
+            .then_with(|| key(&b.name).cmp(&key(&a.name)))
+    });
 }
 
 fn list(ctx: &Context) -> anyhow::Result<Outcome> {
@@ -171,7 +198,13 @@ fn prune(ctx: &Context, keep: Option<usize>, older_than: Option<u64>) -> anyhow:
         .enumerate()
         .filter(|(i, _)| keep.is_none_or(|k| *i >= k))
         .filter(|(_, t)| {
-            older_than.is_none_or(|days| now.timestamp() - t.time > (days as i64) * 86_400)
+            older_than.is_none_or(|days| {
+                // A span too long to represent: nothing is that old.
+                i64::try_from(days)
+                    .ok()
+                    .and_then(|d| d.checked_mul(86_400))
+                    .is_some_and(|secs| now.timestamp() - t.time > secs)
+            })
         })
         .map(|(_, t)| t)
         .collect();
@@ -199,7 +232,11 @@ fn prune(ctx: &Context, keep: Option<usize>, older_than: Option<u64>) -> anyhow:
         .map(|t| (format!("refs/tags/{}", t.name), t.target))
         .collect();
     let scope = Scope::refs(refs.iter().map(|(n, _)| n.clone()).collect());
-    let tx = Transaction::begin(repo, &ctx.ui, Intent::new("checkpoint prune", &ctx.command_line, scope).plan(plan))?;
+    let tx = Transaction::begin(
+        repo,
+        &ctx.ui,
+        Intent::new("checkpoint prune", &ctx.command_line, scope).plan(plan),
+    )?;
     let ((), id) = tx.run(|tx| {
         for (name, target) in &refs {
             tx.update_ref(name, Some(*target), None)?;
@@ -207,7 +244,11 @@ fn prune(ctx: &Context, keep: Option<usize>, older_than: Option<u64>) -> anyhow:
         Ok(())
     })?;
     outcome.field("operation_id", id.as_str());
-    outcome.line(format!("Deleted {} checkpoint(s): {}", names.len(), names.join(", ")));
+    outcome.line(format!(
+        "Deleted {} checkpoint(s): {}",
+        names.len(),
+        names.join(", ")
+    ));
     outcome.line(format!("Undo with: git rollback-sprint undo {id}"));
     Ok(outcome)
 }

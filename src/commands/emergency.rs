@@ -113,9 +113,10 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
                 .as_deref()
                 .map(|b| b.trim_start_matches("refs/heads/").to_string())
                 .unwrap_or_else(|| "(no branch)".to_string());
-            let w = stash::build_stash_commit(repo, &scan, plan.head, &branch, &plan.stash_message)?;
+            let w =
+                stash::build_stash_commit(repo, &scan, plan.head, &branch, &plan.stash_message)?;
             stash::push(repo, w, &format!("On {branch}: {}", plan.stash_message))?;
-        crate::trace::phase("emergency: crate::journal::fault_point('after-stash");
+            crate::trace::phase("emergency: crate::journal::fault_point('after-stash");
             crate::journal::fault_point("after-stash");
             stashed = true;
         }
@@ -131,7 +132,9 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
             .filter(|c| !c.path.as_bytes().starts_with(reports.as_bytes()))
             .collect();
         crate::trace::phase("emergency: let bar = ctx.ui.progress(changes.len() ");
-        let bar = ctx.ui.progress(changes.len() as u64, "resetting the work tree");
+        let bar = ctx
+            .ui
+            .progress(changes.len() as u64, "resetting the work tree");
         let extras = writer::Extras {
             current_empty_dirs: &scan.empty_dirs,
             target_empty_dirs: &[],
@@ -180,7 +183,10 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
             .as_deref()
             .and_then(|b| sprint_number(b.trim_start_matches("refs/heads/")));
         let backup_ref = plan.backup.as_ref().map(|b| format!("refs/heads/{b}"));
-        let cause = args.reason.clone().unwrap_or_else(|| "emergency rollback".to_string());
+        let cause = args
+            .reason
+            .clone()
+            .unwrap_or_else(|| "emergency rollback".to_string());
         let file = MetricsFile::new(repo.workdir(), &ctx.settings.reports_dir);
         let (mut doc, set_aside) = file.read_or_set_aside(&plan.stamp)?;
         let entry = metrics::entry(
@@ -223,7 +229,10 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
     outcome
         .field("operation_id", id.as_str())
         .field("stash", done.stashed.then(|| "stash@{0}".to_string()))
-        .field("stash_message", done.stashed.then(|| plan.stash_message.clone()))
+        .field(
+            "stash_message",
+            done.stashed.then(|| plan.stash_message.clone()),
+        )
         .field("files_changed", done.files_changed)
         .field("untracked_removed", done.untracked)
         .field("ignored_moved_aside", done.moved_ignored)
@@ -245,7 +254,10 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
         outcome.line("  there was no uncommitted work to stash");
     }
     if let Some(b) = &plan.backup {
-        outcome.line(format!("  the old HEAD: branch {b} ({})", repo.short_id(plan.head)));
+        outcome.line(format!(
+            "  the old HEAD: branch {b} ({})",
+            repo.short_id(plan.head)
+        ));
     }
     if done.moved_ignored > 0 {
         outcome.line(format!(
@@ -253,8 +265,13 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
             done.moved_ignored
         ));
     }
-    outcome.line(format!("  {} file(s) changed in {:.2} s", done.files_changed, seconds));
-    outcome.line(format!("Undo everything with: git rollback-sprint undo {id}"));
+    outcome.line(format!(
+        "  {} file(s) changed in {:.2} s",
+        done.files_changed, seconds
+    ));
+    outcome.line(format!(
+        "Undo everything with: git rollback-sprint undo {id}"
+    ));
     Ok(outcome)
 }
 
@@ -274,9 +291,11 @@ fn plan(ctx: &Context, args: &Args) -> anyhow::Result<Plan> {
     git::index::check_index_unlocked(repo)?;
     let head_state = repo.head_state()?;
     let Some(head) = repo.head_commit()? else {
-        return Err(user("HEAD has no commit yet: there is nothing to roll back from")
-            .hint("commit first; emergency resets a branch that has history")
-            .into());
+        return Err(
+            user("HEAD has no commit yet: there is nothing to roll back from")
+                .hint("commit first; emergency resets a branch that has history")
+                .into(),
+        );
     };
     let (target, target_name) = match &args.to {
         Some(rev) => (repo.resolve_commit(rev)?, rev.clone()),
@@ -287,9 +306,11 @@ fn plan(ctx: &Context, args: &Args) -> anyhow::Result<Plan> {
     };
     let sparse = repo.config_bool("core.sparseCheckout")?.unwrap_or(false);
     if sparse {
-        return Err(user("this work tree uses a sparse checkout, which emergency does not handle yet")
-            .hint("run `git sparse-checkout disable` first, or roll back with git directly")
-            .into());
+        return Err(user(
+            "this work tree uses a sparse checkout, which emergency does not handle yet",
+        )
+        .hint("run `git sparse-checkout disable` first, or roll back with git directly")
+        .into());
     }
     let branch_ref = match &head_state {
         HeadState::Symbolic(r) => Some(r.clone()),
@@ -387,12 +408,17 @@ fn run_hook_command(ctx: &Context, which: &str, cmd: &str, outcome: &mut Outcome
         Ok(run) => {
             ctx.ui.warn(&format!(
                 "the {which} command `{cmd}` {}",
-                if run.timed_out { "timed out".to_string() } else { format!("exited with {:?}", run.exit_code) }
+                if run.timed_out {
+                    "timed out".to_string()
+                } else {
+                    format!("exited with {:?}", run.exit_code)
+                }
             ));
             outcome.field(&format!("{which}_command"), "failed");
         }
         Err(e) => {
-            ctx.ui.warn(&format!("could not run the {which} command: {e}"));
+            ctx.ui
+                .warn(&format!("could not run the {which} command: {e}"));
             outcome.field(&format!("{which}_command"), "failed");
         }
     }

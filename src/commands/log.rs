@@ -14,7 +14,9 @@ pub struct Args {
 pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
     let journal = Journal::for_repo(&ctx.repo);
     let ops = journal.operations()?;
-    let running = lock_holder(journal.dir()).filter(|h| h.alive).map(|h| h.info.pid);
+    let running = lock_holder(journal.dir())
+        .filter(|h| h.alive)
+        .map(|h| h.info.pid);
     let mut outcome = Outcome::new();
     let mut rows = Vec::new();
     if ops.is_empty() {
@@ -35,7 +37,11 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
         outcome.line(format!(
             "{}  {}  {}  [{}]",
             ctx.ui.bold(op.id()),
-            op.begin.time.get(..19).unwrap_or(&op.begin.time).replace('T', " "),
+            op.begin
+                .time
+                .get(..19)
+                .unwrap_or(&op.begin.time)
+                .replace('T', " "),
             op.begin.command,
             mark
         ));

@@ -71,7 +71,10 @@ fn show(ctx: &Context, file: &MetricsFile) -> anyhow::Result<Outcome> {
         return Ok(outcome);
     }
     outcome.line(ctx.ui.bold("Rollback statistics"));
-    outcome.line(format!("  total rollbacks        {}", stats["total_rollbacks"]));
+    outcome.line(format!(
+        "  total rollbacks        {}",
+        stats["total_rollbacks"]
+    ));
     outcome.line(format!(
         "  average recovery time  {} min",
         stats["average_recovery_time"]
@@ -100,7 +103,12 @@ fn show(ctx: &Context, file: &MetricsFile) -> anyhow::Result<Outcome> {
     }
     let json_per_sprint: serde_json::Map<String, Value> = per_sprint
         .iter()
-        .map(|(s, c)| (s.map_or("none".to_string(), |n| n.to_string()), Value::from(*c)))
+        .map(|(s, c)| {
+            (
+                s.map_or("none".to_string(), |n| n.to_string()),
+                Value::from(*c),
+            )
+        })
         .collect();
     outcome.field("per_sprint", Value::Object(json_per_sprint));
     Ok(outcome)
@@ -127,7 +135,10 @@ fn record(
     }
     let mut doc = file.read_strict()?;
     let mut entry = serde_json::Map::new();
-    entry.insert("timestamp".into(), Value::from(clock::rfc3339(&clock::now())));
+    entry.insert(
+        "timestamp".into(),
+        Value::from(clock::rfc3339(&clock::now())),
+    );
     entry.insert("sprint".into(), serde_json::json!(sprint));
     entry.insert("severity".into(), Value::from(severity));
     entry.insert("cause".into(), Value::from(cause));
@@ -137,7 +148,11 @@ fn record(
     let mut outcome = Outcome::new();
     outcome.field("entry", Value::Object(entry.clone()));
     if ctx.ui.dry_run {
-        outcome.line(format!("Would add to {}: {}", file.path.display(), Value::Object(entry)));
+        outcome.line(format!(
+            "Would add to {}: {}",
+            file.path.display(),
+            Value::Object(entry)
+        ));
         return Ok(outcome);
     }
     metrics::append(&mut doc, entry);

@@ -42,8 +42,7 @@ pub fn run(ctx: &Context, _args: &Args) -> anyhow::Result<Outcome> {
         }
     }
 
-    let mut tags = repo.tags_with_prefix(&ctx.settings.checkpoint_prefix)?;
-    tags.sort_by(|a, b| b.time.cmp(&a.time).then(b.name.cmp(&a.name)));
+    let tags = super::checkpoint::checkpoints(ctx)?;
     match tags.first() {
         Some(t) => {
             outcome.line(format!(
@@ -67,7 +66,9 @@ pub fn run(ctx: &Context, _args: &Args) -> anyhow::Result<Outcome> {
         head.describe(),
         sprint.map_or(String::new(), |n| format!(" (sprint {n})"))
     ));
-    outcome.field("branch", branch.clone()).field("sprint", sprint);
+    outcome
+        .field("branch", branch.clone())
+        .field("sprint", sprint);
 
     let mut in_progress = Vec::new();
     if let Some(p) = repo.git_operation_in_progress() {
@@ -91,7 +92,12 @@ pub fn run(ctx: &Context, _args: &Args) -> anyhow::Result<Outcome> {
         .find(|o| ROLLBACK_KINDS.contains(&o.begin.kind.as_str()));
     match latest {
         Some(op) => {
-            outcome.line(format!("rollback:    {} `{}` ({})", op.begin.time, op.begin.command, op.id()));
+            outcome.line(format!(
+                "rollback:    {} `{}` ({})",
+                op.begin.time,
+                op.begin.command,
+                op.id()
+            ));
             outcome.field("latest_rollback", op.id());
         }
         None => {

@@ -21,7 +21,9 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
     let repo = &ctx.repo;
     let journal = Journal::for_repo(repo);
     let ops = journal.operations()?;
-    let running = lock_holder(journal.dir()).filter(|h| h.alive).map(|h| h.info.pid);
+    let running = lock_holder(journal.dir())
+        .filter(|h| h.alive)
+        .map(|h| h.info.pid);
     let mut outcome = Outcome::new();
 
     if args.dismiss {
@@ -31,13 +33,18 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
                 .ok_or_else(|| user("there is no interrupted operation to dismiss"))?,
         };
         if target.status(running) != OpStatus::Interrupted {
-            return Err(user(format!("operation {} was not interrupted", target.id()))
-                .hint("--dismiss only applies to an interrupted operation")
-                .into());
+            return Err(
+                user(format!("operation {} was not interrupted", target.id()))
+                    .hint("--dismiss only applies to an interrupted operation")
+                    .into(),
+            );
         }
         outcome.field("dismissed", target.id());
         if ctx.ui.dry_run {
-            outcome.line(format!("Would mark {} as dismissed and keep the current state.", target.id()));
+            outcome.line(format!(
+                "Would mark {} as dismissed and keep the current state.",
+                target.id()
+            ));
             return Ok(outcome);
         }
         journal::dismiss(repo, target, &ctx.command_line)?;
@@ -64,25 +71,47 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
         .field("undone_command", target.begin.command.as_str());
     if ctx.ui.dry_run {
         let plan = undo::plan(repo, target)?;
-        outcome.line(format!("Would undo {} (`{}`):", target.id(), target.begin.command));
+        outcome.line(format!(
+            "Would undo {} (`{}`):",
+            target.id(),
+            target.begin.command
+        ));
         for step in &plan {
             outcome.line(format!("  {step}"));
         }
         outcome.field("plan", plan);
         return Ok(outcome);
     }
-    let (id, plan) = undo::undo(repo, &ctx.ui, target, &ctx.command_line, &ctx.settings.reports_dir)
-        .map_err(|e| {
-            // A missing object or a refusal is the user's to act on; keep its code.
-            if e.downcast_ref::<crate::error::UserError>().is_some() {
-                e
-            } else {
-                anyhow::Error::from(user(format!("undo failed: {}", crate::error::describe(&e).1)).exit(Exit::Error))
-            }
-        })?;
-    outcome.field("operation_id", id.as_str()).field("plan", plan.clone());
-    let what = if target.begin.undoes.is_some() { "Redid" } else { "Undid" };
-    outcome.line(format!("{what} {} (`{}`):", target.id(), target.begin.command));
+    let (id, plan) = undo::undo(
+        repo,
+        &ctx.ui,
+        target,
+        &ctx.command_line,
+        &ctx.settings.reports_dir,
+    )
+    .map_err(|e| {
+        // A missing object or a refusal is the user's to act on; keep its code.
+        if e.downcast_ref::<crate::error::UserError>().is_some() {
+            e
+        } else {
+            anyhow::Error::from(
+                user(format!("undo failed: {}", crate::error::describe(&e).1)).exit(Exit::Error),
+            )
+        }
+    })?;
+    outcome
+        .field("operation_id", id.as_str())
+        .field("plan", plan.clone());
+    let what = if target.begin.undoes.is_some() {
+        "Redid"
+    } else {
+        "Undid"
+    };
+    outcome.line(format!(
+        "{what} {} (`{}`):",
+        target.id(),
+        target.begin.command
+    ));
     for step in &plan {
         outcome.line(format!("  {step}"));
     }

@@ -75,8 +75,11 @@ impl Drop for IndexLock {
 }
 
 pub fn index_lock_error(path: &Path) -> crate::error::UserError {
-    user(format!("{} exists: another git process is using this repository", path.display()))
-        .hint("wait for it to finish; if no git process is running, remove that file")
+    user(format!(
+        "{} exists: another git process is using this repository",
+        path.display()
+    ))
+    .hint("wait for it to finish; if no git process is running, remove that file")
 }
 
 /// Refuse when another git process holds the index lock.
@@ -131,7 +134,10 @@ pub fn index_trees(repo: &Repo) -> anyhow::Result<IndexTrees> {
     }
     if has_conflicts {
         let mut paths = Vec::new();
-        for conflict in index.conflicts().context("could not read the index's conflicts")? {
+        for conflict in index
+            .conflicts()
+            .context("could not read the index's conflicts")?
+        {
             let conflict = conflict.context("could not read the index's conflicts")?;
             let entry = conflict.our.or(conflict.their).or(conflict.ancestor);
             if let Some(entry) = entry {
@@ -196,8 +202,13 @@ pub fn index_for_tree(
     let tmp_path = tmp.path().to_path_buf();
     drop(tmp);
     let mut index = Index::open(&tmp_path).context("could not create a temporary index")?;
-    let tree = repo.inner.find_tree(tree).context("could not read the tree")?;
-    index.read_tree(&tree).context("could not read the tree into the index")?;
+    let tree = repo
+        .inner
+        .find_tree(tree)
+        .context("could not read the tree")?;
+    index
+        .read_tree(&tree)
+        .context("could not read the tree into the index")?;
     let root = repo.workdir();
     let entries: Vec<git2::IndexEntry> = index.iter().collect();
     for mut entry in entries {
@@ -214,10 +225,12 @@ pub fn index_for_tree(
                 entry.file_size = meta.size() as u32;
                 changed = true;
             }
-        } else if let Some(prev) = old
-            .as_ref()
-            .and_then(|o| o.get_path(std::path::Path::new(std::ffi::OsStr::from_bytes(&entry.path)), 0))
-        {
+        } else if let Some(prev) = old.as_ref().and_then(|o| {
+            o.get_path(
+                std::path::Path::new(std::ffi::OsStr::from_bytes(&entry.path)),
+                0,
+            )
+        }) {
             if prev.id == entry.id && prev.mode == entry.mode {
                 entry.ctime = prev.ctime;
                 entry.mtime = prev.mtime;
@@ -230,10 +243,14 @@ pub fn index_for_tree(
             }
         }
         if changed {
-            index.add(&entry).context("could not update an index entry")?;
+            index
+                .add(&entry)
+                .context("could not update an index entry")?;
         }
     }
-    index.write().context("could not write the temporary index")?;
+    index
+        .write()
+        .context("could not write the temporary index")?;
     let bytes = fs::read(&tmp_path).context("could not read the temporary index")?;
     let _ = fs::remove_file(&tmp_path);
     Ok(bytes)

@@ -8,11 +8,11 @@
 //! snapshots from objects we write ourselves and [`writer`] changes exactly
 //! the paths a plan names, one by one.
 
+pub mod cli;
+pub mod index;
 mod path;
 mod refs;
 mod repo;
-pub mod cli;
-pub mod index;
 pub mod snapshot;
 pub mod stash;
 pub mod writer;

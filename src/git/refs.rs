@@ -109,7 +109,8 @@ impl Repo {
                     .inner
                     .find_reference(name)
                     .with_context(|| format!("could not read {name}"))?;
-                r.delete().with_context(|| format!("could not delete {name}"))?;
+                r.delete()
+                    .with_context(|| format!("could not delete {name}"))?;
                 Ok(())
             }
             (None, None) => Ok(()),
@@ -125,7 +126,9 @@ impl Repo {
                     .with_context(|| format!("could not set {name}"))?;
             }
             None => match self.inner.find_reference(name) {
-                Ok(mut r) => r.delete().with_context(|| format!("could not delete {name}"))?,
+                Ok(mut r) => r
+                    .delete()
+                    .with_context(|| format!("could not delete {name}"))?,
                 Err(e) if e.code() == ErrorCode::NotFound => {}
                 Err(e) => return Err(e).with_context(|| format!("could not read {name}")),
             },

@@ -51,12 +51,9 @@ impl Repo {
         let inner = match Repository::discover(start) {
             Ok(repo) => repo,
             Err(e) if e.code() == ErrorCode::NotFound => {
-                return Err(user(format!(
-                    "not a git repository: {}",
-                    start.display()
-                ))
-                .hint("run this inside a git work tree, or pass -C <path>")
-                .into())
+                return Err(user(format!("not a git repository: {}", start.display()))
+                    .hint("run this inside a git work tree, or pass -C <path>")
+                    .into())
             }
             Err(e) if e.class() == git2::ErrorClass::Config || e.code() == ErrorCode::Owner => {
                 return Err(user(format!("cannot open the repository: {}", e.message()))
@@ -66,9 +63,11 @@ impl Repo {
             Err(e) => return Err(e).context("could not open the repository"),
         };
         if inner.is_bare() {
-            return Err(user("this is a bare repository: there is no work tree to roll back")
-                .hint("run git rollback-sprint inside a clone with a work tree")
-                .into());
+            return Err(
+                user("this is a bare repository: there is no work tree to roll back")
+                    .hint("run git rollback-sprint inside a clone with a work tree")
+                    .into(),
+            );
         }
         let workdir = inner
             .workdir()
@@ -114,9 +113,11 @@ impl Repo {
         match config.get_i64(key) {
             Ok(v) => Ok(Some(v)),
             Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
-            Err(e) => Err(user(format!("git config {key} is not a number: {}", e.message()))
-                .hint("fix the value with `git config`")
-                .into()),
+            Err(e) => Err(
+                user(format!("git config {key} is not a number: {}", e.message()))
+                    .hint("fix the value with `git config`")
+                    .into(),
+            ),
         }
     }
 
@@ -125,9 +126,12 @@ impl Repo {
         match config.get_bool(key) {
             Ok(v) => Ok(Some(v)),
             Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
-            Err(e) => Err(user(format!("git config {key} is not a boolean: {}", e.message()))
-                .hint("use true or false")
-                .into()),
+            Err(e) => Err(user(format!(
+                "git config {key} is not a boolean: {}",
+                e.message()
+            ))
+            .hint("use true or false")
+            .into()),
         }
     }
 
@@ -215,9 +219,7 @@ impl Repo {
     pub fn head_commit(&self) -> anyhow::Result<Option<Oid>> {
         match self.inner.head() {
             Ok(r) => Ok(r.target()),
-            Err(e) if matches!(e.code(), ErrorCode::UnbornBranch | ErrorCode::NotFound) => {
-                Ok(None)
-            }
+            Err(e) if matches!(e.code(), ErrorCode::UnbornBranch | ErrorCode::NotFound) => Ok(None),
             Err(e) => Err(e).context("could not read HEAD"),
         }
     }
@@ -401,10 +403,7 @@ impl Repo {
 
     /// Whether the object database has this object.
     pub fn has_object(&self, id: Oid) -> bool {
-        self.inner
-            .odb()
-            .map(|odb| odb.exists(id))
-            .unwrap_or(false)
+        self.inner.odb().map(|odb| odb.exists(id)).unwrap_or(false)
     }
 }
 

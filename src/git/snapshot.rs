@@ -240,12 +240,12 @@ fn snapshot_file(
     if !file_type.is_file() {
         return Ok(None);
     }
-    let bytes = fs::read(&full).map_err(|e| {
-        anyhow::Error::from(
-            user(format!("cannot read {path}: {e}"))
-                .hint("fix its permissions so the snapshot can save it, then run the command again"),
-        )
-    })?;
+    let bytes =
+        fs::read(&full).map_err(|e| {
+            anyhow::Error::from(user(format!("cannot read {path}: {e}")).hint(
+                "fix its permissions so the snapshot can save it, then run the command again",
+            ))
+        })?;
     let id = repo
         .inner
         .blob(&bytes)
@@ -369,7 +369,9 @@ pub fn preview(repo: &Repo, with_ignored: bool) -> anyhow::Result<Preview> {
         let s = entry.status();
         if s.contains(Status::IGNORED) {
             let bytes = entry.path_bytes();
-            p.ignored.push(RepoPath::from_bytes(bytes.strip_suffix(b"/").unwrap_or(bytes)));
+            p.ignored.push(RepoPath::from_bytes(
+                bytes.strip_suffix(b"/").unwrap_or(bytes),
+            ));
             continue;
         }
         if s.intersects(

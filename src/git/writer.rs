@@ -52,7 +52,10 @@ pub fn tree_changes(repo: &Repo, from: Oid, to: Oid) -> anyhow::Result<Vec<Chang
     if from == to {
         return Ok(Vec::new());
     }
-    let a = repo.inner.find_tree(from).context("could not read a tree")?;
+    let a = repo
+        .inner
+        .find_tree(from)
+        .context("could not read a tree")?;
     let b = repo.inner.find_tree(to).context("could not read a tree")?;
     let mut opts = DiffOptions::new();
     opts.ignore_submodules(true);
@@ -118,7 +121,8 @@ pub fn apply(
                 // snapshot. Leave it; the caller's snapshot has the rest.
             }
             Ok(_) => {
-                fs::remove_file(&full).with_context(|| format!("could not remove {}", change.path))?;
+                fs::remove_file(&full)
+                    .with_context(|| format!("could not remove {}", change.path))?;
                 applied.deleted += 1;
             }
             Err(e) if e.kind() == ErrorKind::NotFound => {}
@@ -138,7 +142,9 @@ pub fn apply(
     // 2. Writes, each through a temporary name in its own directory.
     let mut counter = 0u64;
     for change in changes {
-        let Some((id, mode)) = change.new else { continue };
+        let Some((id, mode)) = change.new else {
+            continue;
+        };
         ensure_parent_dirs(root, &change.path, aside)?;
         let full = change.path.under(root);
         if let Ok(meta) = fs::symlink_metadata(&full) {
@@ -316,7 +322,10 @@ fn temp_name(full: &Path, counter: u64) -> PathBuf {
 /// Write a tree's files into an empty directory outside the repository
 /// (the baseline's tests run there; submodules are left out).
 pub fn export_tree(repo: &Repo, tree: Oid, dest: &Path) -> anyhow::Result<usize> {
-    let tree = repo.inner.find_tree(tree).context("could not read the tree")?;
+    let tree = repo
+        .inner
+        .find_tree(tree)
+        .context("could not read the tree")?;
     let mut count = 0usize;
     let mut failure: Option<anyhow::Error> = None;
     tree.walk(git2::TreeWalkMode::PreOrder, |dir, entry| {

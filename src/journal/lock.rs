@@ -140,7 +140,9 @@ pub fn acquire(dir: &Path, command: &str) -> anyhow::Result<(Lock, Option<LockIn
                     None => {}
                 }
             }
-            Err(e) => return Err(e).with_context(|| format!("could not create {}", path.display())),
+            Err(e) => {
+                return Err(e).with_context(|| format!("could not create {}", path.display()))
+            }
         }
     }
     Err(user("could not take the lock of this repository")

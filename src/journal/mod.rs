@@ -298,8 +298,7 @@ impl Journal {
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => {
-                return Err(e)
-                    .with_context(|| format!("could not read {}", self.file().display()))
+                return Err(e).with_context(|| format!("could not read {}", self.file().display()))
             }
         }
         let complete = text.ends_with('\n');
@@ -354,7 +353,8 @@ impl Journal {
         let created = create_dir_durable(&self.dir)?;
         let path = self.file();
         let existed = path.exists();
-        let mut line = serde_json::to_string(record).context("could not encode a journal record")?;
+        let mut line =
+            serde_json::to_string(record).context("could not encode a journal record")?;
         line.push('\n');
         let mut file = OpenOptions::new()
             .create(true)
@@ -435,7 +435,8 @@ pub(crate) fn write_durable(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     if let Some(parent) = path.parent() {
         create_dir_durable(parent)?;
     }
-    let mut f = File::create(path).with_context(|| format!("could not create {}", path.display()))?;
+    let mut f =
+        File::create(path).with_context(|| format!("could not create {}", path.display()))?;
     f.write_all(bytes)
         .with_context(|| format!("could not write {}", path.display()))?;
     f.sync_all()
@@ -485,7 +486,9 @@ pub fn fault_point(name: &str) {
 /// process is gone).
 pub fn interrupted(repo: &Repo) -> anyhow::Result<Option<Operation>> {
     let journal = Journal::for_repo(repo);
-    let running = lock_holder(journal.dir()).filter(|h| h.alive).map(|h| h.info.pid);
+    let running = lock_holder(journal.dir())
+        .filter(|h| h.alive)
+        .map(|h| h.info.pid);
     let ops = journal.operations()?;
     Ok(pending_interrupted(&ops, running).cloned())
 }

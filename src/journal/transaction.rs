@@ -15,8 +15,8 @@ use anyhow::Context as _;
 use super::lock::{self, Lock};
 use super::{
     create_dir_durable, fault_point, sync_filesystem, write_durable, Begin, End, EndOutcome,
-    Journal, Location, Moved, Operation, Record, RefValue, SavedIndex, SavedStash,
-    SavedWorktree, Scope, VERSION,
+    Journal, Location, Moved, Operation, Record, RefValue, SavedIndex, SavedStash, SavedWorktree,
+    Scope, VERSION,
 };
 use crate::error::{user, Exit};
 use crate::git::index::{self, IndexLock};
@@ -76,6 +76,28 @@ impl<'r> Transaction<'r> {
     pub fn begin(repo: &'r Repo, ui: &Ui, intent: Intent) -> anyhow::Result<Transaction<'r>> {
         let started = Instant::now();
         let journal = Journal::for_repo(repo);
+        // A process of ours killed while holding git's index lock left it
+        // behind; its (stale) lock says so.
+        if let Some(holder) = lock::lock_holder(journal.dir()) {
+            if !holder.alive && holder.info.holds_index_lock {
+                let _ = fs::remove_file(repo.git_dir().join("index.lock"));
+            }
+        }
+        // Refusals first, before anything (even our folder) is created.
+        if let Some(p) = repo.git_operation_in_progress() {
+            return Err(user(p.what).hint(p.hint).into());
+        }
+        index::check_index_unlocked(repo)?;
+        if !intent.allow_interrupted {
+            let running = lock::lock_holder(journal.dir())
+                .filter(|h| h.alive)
+                .map(|h| h.info.pid);
+            if let Some(op) = super::pending_interrupted(&journal.operations()?, running) {
+                return Err(user(super::interrupted_message(op))
+                    .exit(Exit::Stopped)
+                    .into());
+            }
+        }
         let (mut lock, stale) = lock::acquire(journal.dir(), &intent.command)?;
         if let Some(stale) = stale {
             ui.warn(&format!(
@@ -89,7 +111,9 @@ impl<'r> Transaction<'r> {
         let ops = journal.operations()?;
         if !intent.allow_interrupted {
             if let Some(op) = super::pending_interrupted(&ops, None) {
-                return Err(user(super::interrupted_message(op)).exit(Exit::Stopped).into());
+                return Err(user(super::interrupted_message(op))
+                    .exit(Exit::Stopped)
+                    .into());
             }
         }
         if let Some(p) = repo.git_operation_in_progress() {
@@ -146,7 +170,10 @@ impl<'r> Transaction<'r> {
                 repo,
                 found.tree,
                 &parents,
-                &format!("rollback-sprint snapshot before `{}`\n\noperation {id}\n", intent.command),
+                &format!(
+                    "rollback-sprint snapshot before `{}`\n\noperation {id}\n",
+                    intent.command
+                ),
             )?;
             keep("worktree", commit)?;
             let mut modes = found.modes.clone();
@@ -273,7 +300,8 @@ impl<'r> Transaction<'r> {
             self.begin.scope.refs.iter().any(|r| r == name),
             "internal error: {name} is not in the operation's scope"
         );
-        self.repo.update_ref(name, expected, new, &self.reflog_message())?;
+        self.repo
+            .update_ref(name, expected, new, &self.reflog_message())?;
         fault_point("after-ref");
         Ok(())
     }
@@ -288,13 +316,19 @@ impl<'r> Transaction<'r> {
     }
 
     pub fn set_head(&self, state: &HeadState) -> anyhow::Result<()> {
-        anyhow::ensure!(self.begin.scope.head, "internal error: HEAD is not in scope");
+        anyhow::ensure!(
+            self.begin.scope.head,
+            "internal error: HEAD is not in scope"
+        );
         self.repo.set_head_state(state, &self.reflog_message())
     }
 
     /// Replace the index with these bytes (or remove it), releasing our lock.
     pub fn write_index(&mut self, bytes: Option<&[u8]>) -> anyhow::Result<()> {
-        anyhow::ensure!(self.begin.scope.index, "internal error: the index is not in scope");
+        anyhow::ensure!(
+            self.begin.scope.index,
+            "internal error: the index is not in scope"
+        );
         let lock = self
             .index_lock
             .take()
@@ -310,7 +344,11 @@ impl<'r> Transaction<'r> {
         let base = format!("ops/{}/aside", self.begin.id);
         let mut n = 1;
         let rel = loop {
-            let dir = if n == 1 { base.clone() } else { format!("{base}-{n}") };
+            let dir = if n == 1 {
+                base.clone()
+            } else {
+                format!("{base}-{n}")
+            };
             let rel = RepoPath::from_bytes(dir.as_bytes()).join(path.as_bytes());
             if fs::symlink_metadata(rel.under(self.journal.dir())).is_err() {
                 break rel;
@@ -374,9 +412,8 @@ impl<'r> Transaction<'r> {
         if let Some(parent) = dst.parent() {
             create_dir_durable(parent)?;
         }
-        fs::rename(&src, &dst).with_context(|| {
-            format!("could not move {} to {}", src.display(), dst.display())
-        })?;
+        fs::rename(&src, &dst)
+            .with_context(|| format!("could not move {} to {}", src.display(), dst.display()))?;
         fault_point("after-move");
         Ok(())
     }
@@ -475,7 +512,12 @@ pub fn dismiss(repo: &Repo, op: &Operation, command: &str) -> anyhow::Result<()>
 /// Trees cannot be the target of some tools' ref listings; wrap the index's
 /// keep-alive tree in a commit so the ref is an ordinary commit ref.
 fn keepalive_commit(repo: &Repo, tree: Oid) -> anyhow::Result<Oid> {
-    snapshot::commit_snapshot(repo, tree, &[], "rollback-sprint: objects of the saved index\n")
+    snapshot::commit_snapshot(
+        repo,
+        tree,
+        &[],
+        "rollback-sprint: objects of the saved index\n",
+    )
 }
 
 /// Stash entries are reachable through the stash reflog only; keep them

@@ -129,7 +129,10 @@ pub fn plan(repo: &Repo, target: &Operation) -> anyhow::Result<Vec<String>> {
     if let Some(stash) = &begin.stash {
         plan.push(format!(
             "restore the stash list (refs/stash {})",
-            stash.value.as_deref().map_or("absent".to_string(), |v| v[..8].to_string())
+            stash
+                .value
+                .as_deref()
+                .map_or("absent".to_string(), |v| v[..8].to_string())
         ));
     }
     for r in &begin.refs {
@@ -154,7 +157,10 @@ pub fn plan(repo: &Repo, target: &Operation) -> anyhow::Result<Vec<String>> {
 /// How many paths of the work tree differ from a snapshot tree, computed
 /// without writing anything (for the dry run).
 fn current_differences(repo: &Repo, tree: &str) -> anyhow::Result<usize> {
-    let tree = repo.inner.find_tree(parse_oid(tree)?).context("the snapshot tree is missing")?;
+    let tree = repo
+        .inner
+        .find_tree(parse_oid(tree)?)
+        .context("the snapshot tree is missing")?;
     let mut opts = git2::DiffOptions::new();
     opts.include_untracked(true)
         .recurse_untracked_dirs(true)
@@ -213,7 +219,12 @@ pub fn undo(
     Ok((id, plan))
 }
 
-fn restore(tx: &mut Transaction<'_>, target: &Operation, reports_dir: &str, ui: &Ui) -> anyhow::Result<()> {
+fn restore(
+    tx: &mut Transaction<'_>,
+    target: &Operation,
+    reports_dir: &str,
+    ui: &Ui,
+) -> anyhow::Result<()> {
     let repo = tx.repo();
     let begin = &target.begin;
     let journal_dir = tx.journal().dir().to_path_buf();
@@ -223,7 +234,8 @@ fn restore(tx: &mut Transaction<'_>, target: &Operation, reports_dir: &str, ui: 
             .scan()
             .context("internal error: undo has no snapshot of the current work tree")?
             .clone();
-        let reports = RepoPath::from_bytes(format!("{}/", reports_dir.trim_end_matches('/')).as_bytes());
+        let reports =
+            RepoPath::from_bytes(format!("{}/", reports_dir.trim_end_matches('/')).as_bytes());
         let changes: Vec<_> = writer::tree_changes(repo, current.tree, parse_oid(&saved.tree)?)?
             .into_iter()
             .filter(|c| !c.path.as_bytes().starts_with(reports.as_bytes()))
@@ -244,9 +256,10 @@ fn restore(tx: &mut Transaction<'_>, target: &Operation, reports_dir: &str, ui: 
     if let Some(saved) = &begin.index {
         let bytes = if saved.existed {
             let path = journal_dir.join("ops").join(target.id()).join("index");
-            Some(fs::read(&path).with_context(|| {
-                format!("the saved index {} is missing", path.display())
-            })?)
+            Some(
+                fs::read(&path)
+                    .with_context(|| format!("the saved index {} is missing", path.display()))?,
+            )
         } else {
             None
         };
@@ -306,7 +319,10 @@ fn restore_stash(
     repo.force_ref("refs/stash", value, "rollback-sprint: restore the stash")?;
     let log = repo.common_dir().join("logs/refs/stash");
     if stash.reflog {
-        let saved = journal_dir.join("ops").join(target.id()).join("stash-reflog");
+        let saved = journal_dir
+            .join("ops")
+            .join(target.id())
+            .join("stash-reflog");
         let bytes = fs::read(&saved)
             .with_context(|| format!("the saved stash list {} is missing", saved.display()))?;
         super::write_durable(&log, &bytes)?;

@@ -34,7 +34,10 @@ pub enum Action {
 
 impl Args {
     pub fn reads_only(&self) -> bool {
-        matches!(self.action, Action::Show | Action::Verify(_) | Action::Push(_))
+        matches!(
+            self.action,
+            Action::Show | Action::Verify(_) | Action::Push(_)
+        )
     }
 }
 

@@ -23,9 +23,11 @@ pub fn run(ctx: &Context, args: &SetArgs) -> anyhow::Result<Outcome> {
     let repo = &ctx.repo;
     let name = &ctx.settings.baseline;
     if !Repo::valid_tag_name(name) {
-        return Err(user(format!("rollback.baseline `{name}` is not a valid tag name"))
-            .hint("`baseline set` creates a tag; set git config rollback.baseline to a tag name")
-            .into());
+        return Err(user(format!(
+            "rollback.baseline `{name}` is not a valid tag name"
+        ))
+        .hint("`baseline set` creates a tag; set git config rollback.baseline to a tag name")
+        .into());
     }
     let rev = args.rev.as_deref().unwrap_or("HEAD");
     if rev == "HEAD" && repo.head_commit()?.is_none() {
@@ -52,7 +54,8 @@ pub fn run(ctx: &Context, args: &SetArgs) -> anyhow::Result<Outcome> {
             ))
             .into());
         }
-        let prev = repo.unused_ref_name("refs/tags/", &format!("{name}-prev-{}", clock::stamp(&now)))?;
+        let prev =
+            repo.unused_ref_name("refs/tags/", &format!("{name}-prev-{}", clock::stamp(&now)))?;
         plan.push(format!(
             "keep the old baseline ({}) as tag {prev}",
             repo.short_id(old.commit)

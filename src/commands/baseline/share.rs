@@ -50,7 +50,9 @@ pub fn push(ctx: &Context, args: &PushArgs) -> anyhow::Result<Outcome> {
         if args.force { "+" } else { "" }
     );
     let mut outcome = Outcome::new();
-    outcome.field("remote", remote.as_str()).field("baseline", name.as_str());
+    outcome
+        .field("remote", remote.as_str())
+        .field("baseline", name.as_str());
     if ctx.ui.dry_run {
         outcome.line(format!("Would run: git push {remote} {spec}"));
         return Ok(outcome);
@@ -58,13 +60,21 @@ pub fn push(ctx: &Context, args: &PushArgs) -> anyhow::Result<Outcome> {
     let out = cli::run(repo, &["push", "--no-verify", "--", &remote, &spec])?;
     if !out.success {
         let rejected = out.stderr.contains("rejected") || out.stderr.contains("already exists");
-        let first = out.stderr.lines().find(|l| !l.trim().is_empty()).unwrap_or("git push failed").trim().to_string();
+        let first = out
+            .stderr
+            .lines()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("git push failed")
+            .trim()
+            .to_string();
         let hint = if rejected {
             format!("the remote has a different `{name}`; fetch it with `git rollback-sprint baseline pull`, or replace it with --force")
         } else {
             "check the remote and your access to it".to_string()
         };
-        return Err(user(format!("git push to {remote} failed: {first}")).hint(hint).into());
+        return Err(user(format!("git push to {remote} failed: {first}"))
+            .hint(hint)
+            .into());
     }
     outcome.line(format!("Pushed the baseline `{name}` to {remote}."));
     Ok(outcome)
@@ -77,7 +87,9 @@ pub fn pull(ctx: &Context, args: &PullArgs) -> anyhow::Result<Outcome> {
     let refname = format!("refs/tags/{name}");
     let incoming = format!("refs/rollback/incoming/{name}");
     let mut outcome = Outcome::new();
-    outcome.field("remote", remote.as_str()).field("baseline", name.as_str());
+    outcome
+        .field("remote", remote.as_str())
+        .field("baseline", name.as_str());
     if ctx.ui.dry_run {
         outcome.line(format!(
             "Would fetch {refname} from {remote} and set the local `{name}` to it if it is new or (with --force) different."
@@ -87,15 +99,33 @@ pub fn pull(ctx: &Context, args: &PullArgs) -> anyhow::Result<Outcome> {
     // Fetch into our own namespace; the local tag moves only in a journaled
     // transaction below.
     let spec = format!("+{refname}:{incoming}");
-    let out = cli::run(repo, &["fetch", "--no-tags", "--no-write-fetch-head", "--", &remote, &spec])?;
+    let out = cli::run(
+        repo,
+        &[
+            "fetch",
+            "--no-tags",
+            "--no-write-fetch-head",
+            "--",
+            &remote,
+            &spec,
+        ],
+    )?;
     if !out.success {
-        let first = out.stderr.lines().find(|l| !l.trim().is_empty()).unwrap_or("git fetch failed").trim().to_string();
+        let first = out
+            .stderr
+            .lines()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("git fetch failed")
+            .trim()
+            .to_string();
         let hint = if first.contains("couldn't find remote ref") {
             format!("the remote has no `{name}` yet; share yours with `git rollback-sprint baseline push`")
         } else {
             "check the remote and your access to it".to_string()
         };
-        return Err(user(format!("git fetch from {remote} failed: {first}")).hint(hint).into());
+        return Err(user(format!("git fetch from {remote} failed: {first}"))
+            .hint(hint)
+            .into());
     }
     let fetched = repo
         .ref_target(&incoming)?
@@ -104,7 +134,9 @@ pub fn pull(ctx: &Context, args: &PullArgs) -> anyhow::Result<Outcome> {
     let local = repo.ref_target(&refname)?;
     outcome.field("fetched", fetched.to_string());
     if local == Some(fetched) {
-        outcome.line(format!("The baseline `{name}` is already the same as on {remote}."));
+        outcome.line(format!(
+            "The baseline `{name}` is already the same as on {remote}."
+        ));
         outcome.field("changed", false);
         return Ok(outcome);
     }
@@ -118,12 +150,18 @@ pub fn pull(ctx: &Context, args: &PullArgs) -> anyhow::Result<Outcome> {
             .hint("pass --force to take the remote one (yours is kept as <name>-prev-<timestamp>)")
             .into());
         }
-        let prev = repo.unused_ref_name("refs/tags/", &format!("{name}-prev-{}", clock::stamp(&clock::now())))?;
+        let prev = repo.unused_ref_name(
+            "refs/tags/",
+            &format!("{name}-prev-{}", clock::stamp(&clock::now())),
+        )?;
         refs.push(format!("refs/tags/{prev}"));
         keep_as = Some((prev, old));
     }
-    let intent = Intent::new("baseline pull", &ctx.command_line, Scope::refs(refs))
-        .plan(vec![format!("set tag {name} to {} from {remote}", repo.short_id(fetched))]);
+    let intent =
+        Intent::new("baseline pull", &ctx.command_line, Scope::refs(refs)).plan(vec![format!(
+            "set tag {name} to {} from {remote}",
+            repo.short_id(fetched)
+        )]);
     let tx = Transaction::begin(repo, &ctx.ui, intent)?;
     let ((), id) = tx.run(|tx| {
         if let Some((prev, old)) = &keep_as {
@@ -131,8 +169,13 @@ pub fn pull(ctx: &Context, args: &PullArgs) -> anyhow::Result<Outcome> {
         }
         tx.update_ref(&refname, local, Some(fetched))
     })?;
-    outcome.field("operation_id", id.as_str()).field("changed", true);
-    outcome.line(format!("The baseline `{name}` is now {} (from {remote}).", repo.short_id(fetched)));
+    outcome
+        .field("operation_id", id.as_str())
+        .field("changed", true);
+    outcome.line(format!(
+        "The baseline `{name}` is now {} (from {remote}).",
+        repo.short_id(fetched)
+    ));
     if let Some((prev, _)) = &keep_as {
         outcome.line(format!("Your previous baseline is kept as `{prev}`."));
         outcome.field("previous", prev.as_str());

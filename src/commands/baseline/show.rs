@@ -15,8 +15,14 @@ pub fn run(ctx: &Context) -> anyhow::Result<Outcome> {
         .field("baseline", baseline.name.as_str())
         .field("commit", baseline.commit.to_string())
         .field("subject", info.summary.as_str())
-        .field("annotated", baseline.tag.as_ref().is_some_and(|t| t.annotated))
-        .field("set_at", clock::format_unix(set_at, now.offset().local_minus_utc() / 60))
+        .field(
+            "annotated",
+            baseline.tag.as_ref().is_some_and(|t| t.annotated),
+        )
+        .field(
+            "set_at",
+            clock::format_unix(set_at, now.offset().local_minus_utc() / 60),
+        )
         .field("age_seconds", now.timestamp() - set_at);
     outcome.line(format!(
         "{} {} {}",
@@ -25,8 +31,15 @@ pub fn run(ctx: &Context) -> anyhow::Result<Outcome> {
         info.summary
     ));
     outcome.line(format!("  set {}", clock::age(set_at, &now)));
-    if let Some(tag) = baseline.tag.as_ref().filter(|t| t.annotated && !t.message.is_empty()) {
-        outcome.line(format!("  message: {}", tag.message.lines().next().unwrap_or("")));
+    if let Some(tag) = baseline
+        .tag
+        .as_ref()
+        .filter(|t| t.annotated && !t.message.is_empty())
+    {
+        outcome.line(format!(
+            "  message: {}",
+            tag.message.lines().next().unwrap_or("")
+        ));
         outcome.field("message", tag.message.as_str());
     }
     match repo.head_commit()? {

@@ -28,7 +28,11 @@ pub fn run(ctx: &Context, args: &VerifyArgs) -> anyhow::Result<Outcome> {
         .field("test_command", command.as_str());
 
     let cache = VerifyCache::load(repo);
-    let cached = if args.rerun { None } else { cache.get(tree, &command).cloned() };
+    let cached = if args.rerun {
+        None
+    } else {
+        cache.get(tree, &command).cloned()
+    };
     if ctx.ui.dry_run {
         match &cached {
             Some(c) => outcome.line(format!(
@@ -63,7 +67,11 @@ pub fn run(ctx: &Context, args: &VerifyArgs) -> anyhow::Result<Outcome> {
         .field("timed_out", run.timed_out)
         .field("cached", from_cache)
         .field("succeeded", run.succeeded());
-    let mark = if run.succeeded() { ctx.ui.good("✓") } else { ctx.ui.bad("✗") };
+    let mark = if run.succeeded() {
+        ctx.ui.good("✓")
+    } else {
+        ctx.ui.bad("✗")
+    };
     outcome.line(format!(
         "{mark} baseline `{}` ({}): `{command}` {}{}",
         baseline.name,

@@ -1,0 +1,12 @@
+//! The integration tests: one test binary, a file per command, and the
+//! shared harness in `common/`.
+
+mod common;
+
+mod baseline;
+mod checkpoint;
+mod cli;
+mod emergency;
+mod harness;
+mod journal;
+mod metrics;
