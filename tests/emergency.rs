@@ -396,7 +396,6 @@ fn p3_symlinked_tracked_dir_never_writes_outside_the_repo() {
 }
 
 #[test]
-#[ignore = "bug: the work-tree snapshot fails (`cannot replace 'tree' with 'blob'`) when a tracked dir is a symlink"]
 fn p3_symlinked_tracked_dir_round_trip() {
     let Setup { repo, .. } = setup();
     let outside = symlink_docs_outside(&repo);
@@ -492,7 +491,6 @@ fn p6_directory_becomes_file_with_untracked_files_inside() {
 }
 
 #[test]
-#[ignore = "bug: the work-tree snapshot fails (`D/F conflict when updating tree`) when a tracked file is now a directory"]
 fn p6_file_becomes_directory_with_untracked_files_inside() {
     let Setup { repo, base, .. } = dir_file_setup();
     // The user replaced the tracked file `mod` by a directory of untracked
@@ -593,7 +591,6 @@ fn untracked_file_where_the_baseline_has_a_tracked_one() {
 }
 
 #[test]
-#[ignore = "bug: an ignored file where the baseline has a tracked file is overwritten, and undo cannot bring it back (I3)"]
 fn ignored_file_where_the_baseline_has_a_tracked_file_is_not_lost() {
     let repo = TestRepo::with_commits();
     repo.write("keep.log", "baseline's tracked log\n");
@@ -637,7 +634,6 @@ fn tracked_file_replaced_by_a_directory_of_ignored_files() {
 }
 
 #[test]
-#[ignore = "bug: a file ignored only by HEAD's .gitignore is deleted by undo (it looks untracked under the baseline's rules)"]
 fn file_ignored_only_by_heads_gitignore_survives_emergency_and_undo() {
     let repo = TestRepo::with_commits();
     let base = repo.head();
@@ -893,7 +889,6 @@ fn undo_redo_undo(repo: &TestRepo) {
 }
 
 #[test]
-#[ignore = "bug: undo does not record unusual modes of clean files it overwrites, so undoing a redo loses a 0600 mode"]
 fn undo_of_undo_redoes_and_a_third_undo_restores_the_original() {
     let Setup { repo, .. } = setup();
     dirty_everything(&repo);
@@ -910,7 +905,6 @@ fn undo_of_undo_redoes_when_no_file_has_an_unusual_mode() {
 }
 
 #[test]
-#[ignore = "bug: undo does not record unusual modes of clean files it overwrites, so undoing a redo loses a 0600 mode"]
 fn unusual_mode_of_a_clean_tracked_file_survives_undo_redo_undo() {
     // Minimal form of the bug: one clean tracked file with mode 0600 whose
     // content differs in the baseline.
@@ -981,7 +975,6 @@ fn metrics_sprint_number_comes_from_the_branch() {
 }
 
 #[test]
-#[ignore = "bug: undoing a redo does not mark the emergency's metrics entry undone again"]
 fn metrics_follow_undo_redo_undo() {
     let Setup { repo, .. } = setup();
     dirty_everything(&repo);
@@ -1333,7 +1326,6 @@ fn second_emergency_gets_a_numbered_backup_branch() {
 }
 
 #[test]
-#[ignore = "bug: with core.autocrlf=true the baseline's files are written with LF, not CRLF as `git reset --hard` writes them"]
 fn autocrlf_baseline_files_are_written_like_git_reset_writes_them() {
     let Setup { repo, .. } = setup();
     repo.git(&["config", "core.autocrlf", "true"]);
@@ -1353,7 +1345,6 @@ fn autocrlf_baseline_files_are_written_like_git_reset_writes_them() {
 }
 
 #[test]
-#[ignore = "bug: undo fails (`cannot replace 'tree' with 'blob'`) when a tracked dir became a file after the emergency"]
 fn undo_works_after_a_tracked_dir_became_a_file() {
     let Setup { repo, .. } = setup();
     dirty_everything(&repo);
@@ -1398,7 +1389,6 @@ fn staged_removal_with_the_file_kept_round_trips() {
 }
 
 #[test]
-#[ignore = "bug: a locally modified skip-worktree file is not in the snapshot; emergency overwrites it and undo cannot bring it back"]
 fn skip_worktree_file_with_local_changes_is_not_lost() {
     let Setup { repo, .. } = setup();
     repo.git(&["update-index", "--skip-worktree", "config/settings.toml"]);
@@ -1419,7 +1409,6 @@ fn skip_worktree_file_with_local_changes_is_not_lost() {
 }
 
 #[test]
-#[ignore = "bug: a locally modified assume-unchanged file is not in the snapshot; emergency overwrites it and undo cannot bring it back"]
 fn assume_unchanged_file_with_local_changes_is_not_lost() {
     let Setup { repo, .. } = setup();
     repo.git(&["update-index", "--assume-unchanged", "config/settings.toml"]);
@@ -1463,7 +1452,6 @@ fn linked_worktree_round_trip() {
 }
 
 #[test]
-#[ignore = "bug: with a branch named `backup`, emergency fails part-way (stash pushed) creating refs/heads/backup/emergency-<ts>"]
 fn a_branch_named_backup_does_not_break_the_emergency() {
     // `refs/heads/backup` makes `refs/heads/backup/emergency-…` impossible:
     // that must be found before anything changes (or another name used).
@@ -1522,7 +1510,6 @@ fn two_emergencies(repo: &TestRepo) -> (RepoState, RepoState, String) {
 }
 
 #[test]
-#[ignore = "bug: `undo <first>` is blocked by the undo of a later, already-undone operation (needs --force)"]
 fn two_emergencies_undone_newest_first() {
     let Setup { repo, .. } = setup();
     let (original, between, first) = two_emergencies(&repo);

@@ -90,15 +90,11 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
         stash: true,
         refs,
     };
-    // Tracked files that are clean but will be overwritten: their modes.
-    let head_tree = repo.commit_tree(plan.head)?;
     let target_tree = repo.commit_tree(plan.target)?;
-    let overwritten: Vec<RepoPath> = writer::tree_changes(repo, head_tree, target_tree)?
-        .into_iter()
-        .map(|c| c.path)
-        .collect();
+    let filters = repo.has_checkout_filters(target_tree)?;
     let mut intent = Intent::new("emergency", &ctx.command_line, scope).plan(plan.steps.clone());
-    intent.extra_modes = snapshot::unusual_modes(repo.workdir(), &overwritten);
+    // The modes of the files it will overwrite are saved with the snapshot.
+    intent.overwrite_with = Some(target_tree);
     intent.scan_ignored = args.clean_ignored;
     let tx = Transaction::begin(repo, &ctx.ui, intent)?;
     let reports = reports_prefix(&ctx.settings.reports_dir);
@@ -139,6 +135,8 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
             current_empty_dirs: &scan.empty_dirs,
             target_empty_dirs: &[],
             target_modes: &[],
+            current_untracked: &scan.untracked,
+            smudge: filters,
         };
         writer::apply(repo, &changes, &extras, &mut |p| tx.move_aside(p), &bar)?;
         bar.finish_and_clear();
@@ -319,7 +317,18 @@ fn plan(ctx: &Context, args: &Args) -> anyhow::Result<Plan> {
     let now = clock::now();
     let stamp = clock::stamp(&now);
     let backup = if head != target {
-        Some(repo.unused_ref_name("refs/heads/", &format!("backup/emergency-{stamp}"))?)
+        let wanted = format!("backup/emergency-{stamp}");
+        match repo.blocking_parent(&format!("refs/heads/{wanted}")) {
+            None => Some(repo.unused_ref_name("refs/heads/", &wanted)?),
+            // A branch named `backup` blocks `backup/…`: an emergency must
+            // not fail over a name, so use a name beside it.
+            Some(blocker) => {
+                ctx.ui.warn(&format!(
+                    "{blocker} exists, so the backup branch is named backup-emergency-{stamp} instead"
+                ));
+                Some(repo.unused_ref_name("refs/heads/", &format!("backup-emergency-{stamp}"))?)
+            }
+        }
     } else {
         None
     };

@@ -85,6 +85,7 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
     let (id, plan) = undo::undo(
         repo,
         &ctx.ui,
+        &ops,
         target,
         &ctx.command_line,
         &ctx.settings.reports_dir,

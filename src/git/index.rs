@@ -105,6 +105,9 @@ pub fn read_index_file(repo: &Repo) -> anyhow::Result<Option<Vec<u8>>> {
 /// every object the index names, conflict stages included, so that `git gc`
 /// keeps them while a journal entry needs them.
 pub struct IndexTrees {
+    /// Stage-0 entries git's status does not look at (skip-worktree or
+    /// assume-unchanged): path, object and mode.
+    pub flagged: Vec<(Vec<u8>, Oid, u32)>,
     pub stage0: Oid,
     pub keepalive: Oid,
     pub has_conflicts: bool,
@@ -121,12 +124,18 @@ pub fn index_trees(repo: &Repo) -> anyhow::Result<IndexTrees> {
         Index::new().context("could not create an empty index")?
     };
     let mut extra = Vec::new();
+    let mut flagged = Vec::new();
     let mut sparse = false;
     let has_conflicts = index.has_conflicts();
     for entry in index.iter() {
         let stage = (entry.flags >> 12) & 3;
         if entry.flags_extended & SKIP_WORKTREE != 0 {
             sparse = true;
+        }
+        if stage == 0
+            && (entry.flags_extended & SKIP_WORKTREE != 0 || entry.flags & ASSUME_VALID != 0)
+        {
+            flagged.push((entry.path.clone(), entry.id, entry.mode));
         }
         if stage != 0 && entry.mode != u32::from(FileMode::Commit) {
             extra.push(entry.id);
@@ -167,6 +176,7 @@ pub fn index_trees(repo: &Repo) -> anyhow::Result<IndexTrees> {
         top.write()?
     };
     Ok(IndexTrees {
+        flagged,
         stage0,
         keepalive,
         has_conflicts,
@@ -176,6 +186,8 @@ pub fn index_trees(repo: &Repo) -> anyhow::Result<IndexTrees> {
 
 /// `GIT_INDEX_ENTRY_SKIP_WORKTREE` in `flags_extended`.
 pub const SKIP_WORKTREE: u16 = 1 << 14;
+/// `GIT_INDEX_ENTRY_VALID` (assume-unchanged) in `flags`.
+pub const ASSUME_VALID: u16 = 0x8000;
 
 /// The bytes of an index holding `tree` (as `git reset --hard` leaves it),
 /// with stat data so that git does not re-read every file: taken from the

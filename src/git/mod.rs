@@ -9,6 +9,7 @@
 //! the paths a plan names, one by one.
 
 pub mod cli;
+mod filter;
 pub mod index;
 mod path;
 mod refs;

@@ -136,6 +136,32 @@ impl Repo {
         Ok(())
     }
 
+    /// Whether a ref of this name can be created: none exists with the name,
+    /// as a parent of it (`refs/heads/backup` blocks `refs/heads/backup/x`),
+    /// or below it.
+    pub fn ref_name_available(&self, name: &str) -> anyhow::Result<bool> {
+        if self.inner.find_reference(name).is_ok() || self.blocking_parent(name).is_some() {
+            return Ok(false);
+        }
+        Ok(self.refs_with_prefix(&format!("{name}/"))?.is_empty())
+    }
+
+    /// An existing ref that is a parent path of `name`, which makes `name`
+    /// impossible to create (`refs/heads/backup` for `refs/heads/backup/x`).
+    pub fn blocking_parent(&self, name: &str) -> Option<String> {
+        let mut parent = name;
+        while let Some((dir, _)) = parent.rsplit_once('/') {
+            if dir.matches('/').count() < 2 {
+                return None;
+            }
+            if self.inner.find_reference(dir).is_ok() {
+                return Some(dir.to_string());
+            }
+            parent = dir;
+        }
+        None
+    }
+
     /// Every direct ref whose full name starts with `prefix`, sorted by name.
     pub fn refs_with_prefix(&self, prefix: &str) -> anyhow::Result<Vec<(String, Oid)>> {
         let mut out = Vec::new();
@@ -158,6 +184,13 @@ impl Repo {
 
     /// A name under `refs/…` that does not exist yet: `base`, `base-2`, …
     pub fn unused_ref_name(&self, prefix: &str, base: &str) -> anyhow::Result<String> {
+        if let Some(blocker) = self.blocking_parent(&format!("{prefix}{base}")) {
+            return Err(user(format!(
+                "the ref {blocker} exists, so {prefix}{base} cannot be created"
+            ))
+            .hint(format!("rename or delete {blocker}"))
+            .into());
+        }
         let mut n = 1;
         loop {
             let candidate = if n == 1 {
@@ -165,12 +198,7 @@ impl Repo {
             } else {
                 format!("{base}-{n}")
             };
-            if self.ref_target(&format!("{prefix}{candidate}"))?.is_none()
-                && self
-                    .inner
-                    .find_reference(&format!("{prefix}{candidate}"))
-                    .is_err()
-            {
+            if self.ref_name_available(&format!("{prefix}{candidate}"))? {
                 return Ok(candidate);
             }
             n += 1;

@@ -118,7 +118,7 @@ fn scan(repo: &Repo, with_ignored: bool) -> anyhow::Result<WorktreeScan> {
 
     crate::trace::phase("scan: blobs");
     let root = repo.workdir();
-    let mut updates = TreeUpdateBuilder::new();
+    let mut updates = TreeChanges::default();
     let mut scan = WorktreeScan {
         tree: trees.stage0,
         index_tree: trees.stage0,
@@ -161,7 +161,7 @@ fn scan(repo: &Repo, with_ignored: bool) -> anyhow::Result<WorktreeScan> {
             Status::WT_NEW | Status::WT_MODIFIED | Status::WT_TYPECHANGE | Status::CONFLICTED,
         );
         if status.contains(Status::WT_DELETED) && !status.contains(Status::WT_NEW) {
-            updates.remove(path.as_bytes());
+            updates.remove(&path);
             scan.deleted.push(path);
             changes += 1;
             continue;
@@ -177,7 +177,7 @@ fn scan(repo: &Repo, with_ignored: bool) -> anyhow::Result<WorktreeScan> {
         }
         match snapshot_file(repo, root, &path)? {
             Some((id, mode, perms)) => {
-                updates.upsert(path.as_bytes(), id, mode);
+                updates.upsert(&path, id, mode);
                 if let Some(perms) = perms {
                     scan.modes.push(ModeRecord {
                         path: path.clone(),
@@ -193,26 +193,112 @@ fn scan(repo: &Repo, with_ignored: bool) -> anyhow::Result<WorktreeScan> {
             }
             None => {
                 // Gone since the status scan, or a conflict with no file.
-                updates.remove(path.as_bytes());
+                updates.remove(&path);
                 if status.contains(Status::CONFLICTED) {
                     scan.deleted.push(path);
                 }
             }
         }
     }
+    // Entries status does not look at (skip-worktree, assume-unchanged):
+    // what is on disk is saved all the same, or it could be overwritten.
+    for (bytes, id, mode) in &trees.flagged {
+        let path = RepoPath::from_bytes(bytes);
+        if let Some((disk_id, disk_mode, perms)) = snapshot_file(repo, root, &path)? {
+            if disk_id != *id || u32::from(disk_mode) != *mode {
+                updates.upsert(&path, disk_id, disk_mode);
+                if let Some(perms) = perms {
+                    scan.modes.push(ModeRecord {
+                        path: path.clone(),
+                        mode: perms,
+                    });
+                }
+                scan.modified.push(path);
+                changes += 1;
+            }
+        }
+    }
     if changes > 0 {
-        let base = repo
-            .inner
-            .find_tree(trees.stage0)
-            .context("could not read the index tree")?;
-        scan.tree = updates
-            .create_updated(&repo.inner, &base)
-            .context("could not write the snapshot tree")?;
+        scan.tree = updates.apply(repo, trees.stage0)?;
     }
     crate::trace::phase("scan: empty directories");
     scan.empty_dirs = empty_dirs(repo)?;
     crate::trace::phase("scan: done");
     Ok(scan)
+}
+
+/// Path updates to a tree, applied so that a path may change between file
+/// and directory: libgit2's tree updater cannot replace a tree with a blob
+/// (or the reverse) in one pass.
+#[derive(Default)]
+struct TreeChanges {
+    removals: Vec<RepoPath>,
+    upserts: Vec<(RepoPath, Oid, FileMode)>,
+}
+
+impl TreeChanges {
+    fn remove(&mut self, path: &RepoPath) {
+        self.removals.push(path.clone());
+    }
+
+    fn upsert(&mut self, path: &RepoPath, id: Oid, mode: FileMode) {
+        self.upserts.push((path.clone(), id, mode));
+    }
+
+    fn apply(self, repo: &Repo, base: Oid) -> anyhow::Result<Oid> {
+        let write = |base: Oid,
+                     removals: &[RepoPath],
+                     upserts: &[(RepoPath, Oid, FileMode)]|
+         -> anyhow::Result<Oid> {
+            let mut b = TreeUpdateBuilder::new();
+            for r in removals {
+                b.remove(r.as_bytes());
+            }
+            for (p, id, mode) in upserts {
+                b.upsert(p.as_bytes(), *id, *mode);
+            }
+            let base = repo
+                .inner
+                .find_tree(base)
+                .context("could not read a tree")?;
+            b.create_updated(&repo.inner, &base)
+                .context("could not write the snapshot tree")
+        };
+        let mut tree = base;
+        if !self.removals.is_empty() {
+            tree = write(tree, &self.removals, &[])?;
+        }
+        // What is still in the way of an upsert: a blob where a directory
+        // is needed, or a directory where a file goes.
+        let current = repo
+            .inner
+            .find_tree(tree)
+            .context("could not read a tree")?;
+        let mut blocking = Vec::new();
+        for (path, _, _) in &self.upserts {
+            for parent in path.ancestors() {
+                if let Ok(entry) = current.get_path(std::path::Path::new(parent.as_os_str())) {
+                    if entry.kind() != Some(git2::ObjectType::Tree) {
+                        blocking.push(parent);
+                    }
+                }
+            }
+            if let Ok(entry) = current.get_path(std::path::Path::new(path.as_os_str())) {
+                if entry.kind() == Some(git2::ObjectType::Tree) {
+                    blocking.push(path.clone());
+                }
+            }
+        }
+        if !blocking.is_empty() {
+            blocking.sort();
+            blocking.dedup();
+            tree = write(tree, &blocking, &[])?;
+        }
+        if !self.upserts.is_empty() {
+            tree = write(tree, &[], &self.upserts)?;
+        }
+        Ok(tree)
+    }
 }
 
 /// One work-tree file as a blob: its id, its git mode, and its permission

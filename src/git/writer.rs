@@ -28,6 +28,9 @@ use super::{Repo, RepoPath};
 pub struct Change {
     pub path: RepoPath,
     pub new: Option<(Oid, u32)>,
+    /// Whether the source tree had this path (so what is on disk there is
+    /// in the snapshot and may be overwritten).
+    pub old_present: bool,
 }
 
 /// What a target state needs beyond its tree.
@@ -39,6 +42,13 @@ pub struct Extras<'a> {
     pub target_empty_dirs: &'a [RepoPath],
     /// Permission bits of the target state that a tree cannot hold.
     pub target_modes: &'a [ModeRecord],
+    /// Untracked files of the current state: their removal waits until the
+    /// target's files (its `.gitignore`s) are written, and a file the
+    /// target's rules ignore is kept — ignored files are never deleted.
+    pub current_untracked: &'a [RepoPath],
+    /// Write content taken from a commit through git's checkout filters
+    /// (end-of-line conversion); snapshots are always written raw.
+    pub smudge: bool,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -76,6 +86,7 @@ pub fn tree_changes(repo: &Repo, from: Oid, to: Oid) -> anyhow::Result<Vec<Chang
                     changes.push(Change {
                         path: RepoPath::from_bytes(p),
                         new: None,
+                        old_present: true,
                     });
                 }
             }
@@ -88,6 +99,7 @@ pub fn tree_changes(repo: &Repo, from: Oid, to: Oid) -> anyhow::Result<Vec<Chang
                     changes.push(Change {
                         path: RepoPath::from_bytes(p),
                         new: Some((new.id(), u32::from(new.mode()))),
+                        old_present: delta.status() != Delta::Added,
                     });
                 }
             }
@@ -110,9 +122,21 @@ pub fn apply(
     let root = repo.workdir();
     let mut applied = Applied::default();
     let mut touched_dirs = BTreeSet::new();
+    let untracked: std::collections::HashSet<&RepoPath> = extras.current_untracked.iter().collect();
+    // A path removed and written again (its type changes) is replaced now.
+    let rewritten: std::collections::HashSet<&RepoPath> = changes
+        .iter()
+        .filter(|c| c.new.is_some())
+        .map(|c| &c.path)
+        .collect();
+    let mut deferred = Vec::new();
 
     // 1. Removals first, so that a directory can become a file and back.
     for change in changes.iter().filter(|c| c.new.is_none()) {
+        if untracked.contains(&change.path) && !rewritten.contains(&change.path) {
+            deferred.push(change.path.clone());
+            continue;
+        }
         check_parents_are_dirs(root, &change.path)?;
         let full = change.path.under(root);
         match fs::symlink_metadata(&full) {
@@ -148,7 +172,12 @@ pub fn apply(
         ensure_parent_dirs(root, &change.path, aside)?;
         let full = change.path.under(root);
         if let Ok(meta) = fs::symlink_metadata(&full) {
-            if meta.is_dir() && fs::remove_dir(&full).is_err() {
+            if meta.is_dir() {
+                if fs::remove_dir(&full).is_err() {
+                    aside(&change.path)?;
+                }
+            } else if !change.old_present {
+                // Not in the snapshot (an ignored file): keep it aside.
                 aside(&change.path)?;
             }
         }
@@ -157,11 +186,39 @@ pub fn apply(
             .find_blob(id)
             .with_context(|| format!("could not read the content of {}", change.path))?;
         counter += 1;
-        write_entry(&full, blob.content(), mode, counter)
+        let content = if extras.smudge && mode != u32::from(FileMode::Link) {
+            super::filter::smudge(repo, &blob, &change.path)?
+        } else {
+            std::borrow::Cow::Borrowed(blob.content())
+        };
+        write_entry(&full, &content, mode, counter)
             .with_context(|| format!("could not write {}", change.path))?;
         applied.written += 1;
         progress.inc(1);
     }
+
+    // 2b. Untracked files the target's rules do not ignore go now.
+    let mut removed = Vec::new();
+    for path in deferred {
+        if repo
+            .inner
+            .is_path_ignored(path.as_os_str())
+            .unwrap_or(false)
+        {
+            continue;
+        }
+        if check_parents_are_dirs(root, &path).is_err() {
+            continue;
+        }
+        let full = path.under(root);
+        if fs::symlink_metadata(&full).is_ok_and(|m| !m.is_dir()) {
+            fs::remove_file(&full).with_context(|| format!("could not remove {path}"))?;
+            applied.deleted += 1;
+            removed.push(path);
+        }
+        progress.inc(1);
+    }
+    prune_empty_parents(root, &removed)?;
 
     // 3. Empty directories and permission bits of the target.
     for dir in extras.target_empty_dirs {

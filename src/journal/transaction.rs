@@ -39,6 +39,9 @@ pub struct Intent {
     pub extra_modes: Vec<ModeRecord>,
     /// List ignored paths in the scan (for `--clean-ignored`).
     pub scan_ignored: bool,
+    /// The tree the command will write over the work tree: the permission
+    /// bits a tree cannot hold are saved for every path that will change.
+    pub overwrite_with: Option<Oid>,
 }
 
 impl Intent {
@@ -52,6 +55,7 @@ impl Intent {
             allow_interrupted: false,
             extra_modes: Vec::new(),
             scan_ignored: false,
+            overwrite_with: None,
         }
     }
 
@@ -177,7 +181,16 @@ impl<'r> Transaction<'r> {
             )?;
             keep("worktree", commit)?;
             let mut modes = found.modes.clone();
-            for extra in &intent.extra_modes {
+            let mut extra_modes = intent.extra_modes.clone();
+            if let Some(target) = intent.overwrite_with {
+                let paths: Vec<RepoPath> =
+                    crate::git::writer::tree_changes(repo, found.tree, target)?
+                        .into_iter()
+                        .map(|c| c.path)
+                        .collect();
+                extra_modes.extend(snapshot::unusual_modes(repo.workdir(), &paths));
+            }
+            for extra in &extra_modes {
                 if !modes.iter().any(|m| m.path == extra.path) {
                     modes.push(extra.clone());
                 }

@@ -88,8 +88,13 @@ pub fn blockers(repo: &Repo, ops: &[Operation], target: &Operation) -> anyhow::R
         if later.begin.undoes.as_deref() == Some(target.id()) || undone_by(ops, later).is_some() {
             continue;
         }
-        if later.begin.undoes.is_some() {
-            // An undo of something else: its own scope counts like any other.
+        // An undo of an operation later than the target cancels that
+        // operation out: neither of them is in the way.
+        if let Some(undone) = &later.begin.undoes {
+            let undone_at = ops.iter().position(|o| o.id() == undone);
+            if undone_at.is_some_and(|at| at > position) {
+                continue;
+            }
         }
         if later.begin.scope.overlaps(&target.begin.scope) {
             blockers.lines.push(format!(
@@ -205,6 +210,7 @@ pub fn check_objects(repo: &Repo, target: &Operation) -> anyhow::Result<()> {
 pub fn undo(
     repo: &Repo,
     ui: &Ui,
+    ops: &[Operation],
     target: &Operation,
     command: &str,
     reports_dir: &str,
@@ -214,13 +220,17 @@ pub fn undo(
     let mut intent = Intent::new("undo", command, target.begin.scope.clone()).plan(plan.clone());
     intent.undoes = Some(target.id().to_string());
     intent.allow_interrupted = true;
+    if let Some(wt) = &target.begin.worktree {
+        intent.overwrite_with = Some(parse_oid(&wt.tree)?);
+    }
     let tx = Transaction::begin(repo, ui, intent)?;
-    let (_, id) = tx.run(|tx| restore(tx, target, reports_dir, ui))?;
+    let (_, id) = tx.run(|tx| restore(tx, ops, target, reports_dir, ui))?;
     Ok((id, plan))
 }
 
 fn restore(
     tx: &mut Transaction<'_>,
+    ops: &[Operation],
     target: &Operation,
     reports_dir: &str,
     ui: &Ui,
@@ -245,6 +255,8 @@ fn restore(
             current_empty_dirs: &current.empty_dirs,
             target_empty_dirs: &saved.empty_dirs,
             target_modes: &saved.modes,
+            current_untracked: &current.untracked,
+            smudge: false,
         };
         writer::apply(repo, &changes, &extras, &mut |p| tx.move_aside(p), &bar)?;
         bar.finish_and_clear();
@@ -275,17 +287,33 @@ fn restore(
     if begin.scope.head {
         tx.set_head(&begin.head)?;
     }
-    mark_metrics(tx, target, reports_dir, ui);
+    mark_metrics(tx, ops, target, reports_dir, ui);
     Ok(())
 }
 
 /// Undoing a rollback marks its metrics entry `"undone": true` (redoing it
 /// sets it back); entries are never removed (I8).
-fn mark_metrics(tx: &mut Transaction<'_>, target: &Operation, reports_dir: &str, ui: &Ui) {
-    let (op, undone) = match &target.begin.undoes {
-        Some(original) => (original.clone(), false),
-        None => (target.id().to_string(), true),
-    };
+fn mark_metrics(
+    tx: &mut Transaction<'_>,
+    ops: &[Operation],
+    target: &Operation,
+    reports_dir: &str,
+    ui: &Ui,
+) {
+    // Follow the chain of undos back to the original operation: undoing it
+    // an even number of hops away undoes it, an odd number redoes it.
+    let mut original = target;
+    let mut hops = 0usize;
+    while let Some(next) = original
+        .begin
+        .undoes
+        .as_deref()
+        .and_then(|id| ops.iter().find(|o| o.id() == id))
+    {
+        original = next;
+        hops += 1;
+    }
+    let (op, undone) = (original.id().to_string(), hops % 2 == 0);
     let file = crate::metrics::MetricsFile::new(tx.repo().workdir(), reports_dir);
     if !file.path.exists() {
         return;

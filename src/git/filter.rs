@@ -1,0 +1,112 @@
+//! git's checkout conversions (end-of-line, `ident`) for content written
+//! from a commit, through libgit2's `git_blob_filter`, which git2 does not
+//! wrap. Snapshot content is never filtered (P8): only files that come from
+//! a commit, as `git reset --hard` would write them.
+
+use std::borrow::Cow;
+use std::ffi::CString;
+
+use anyhow::Context as _;
+use git2::Binding;
+use libgit2_sys as raw;
+
+use super::{Repo, RepoPath};
+
+/// `git_blob_filter_options` of libgit2 1.9.
+#[repr(C)]
+struct BlobFilterOptions {
+    version: libc::c_int,
+    flags: u32,
+    commit_id: *mut raw::git_oid,
+    attr_commit_id: raw::git_oid,
+}
+
+const GIT_BLOB_FILTER_OPTIONS_VERSION: libc::c_uint = 1;
+const GIT_BLOB_FILTER_CHECK_FOR_BINARY: u32 = 1;
+
+extern "C" {
+    fn git_blob_filter_options_init(
+        opts: *mut BlobFilterOptions,
+        version: libc::c_uint,
+    ) -> libc::c_int;
+    fn git_blob_filter(
+        out: *mut raw::git_buf,
+        blob: *mut raw::git_blob,
+        as_path: *const libc::c_char,
+        opts: *mut BlobFilterOptions,
+    ) -> libc::c_int;
+}
+
+/// The blob's content as git would write it at `path`.
+pub fn smudge<'b>(
+    _repo: &Repo,
+    blob: &'b git2::Blob<'_>,
+    path: &RepoPath,
+) -> anyhow::Result<Cow<'b, [u8]>> {
+    let c_path = CString::new(path.as_bytes()).context("a path contains a NUL byte")?;
+    // SAFETY: the options are initialised by libgit2 for the version we
+    // declare; the buffer is disposed of before returning; the blob outlives
+    // the call.
+    unsafe {
+        let mut opts: BlobFilterOptions = std::mem::zeroed();
+        if git_blob_filter_options_init(&mut opts, GIT_BLOB_FILTER_OPTIONS_VERSION) != 0 {
+            anyhow::bail!("could not initialise libgit2's filter options");
+        }
+        opts.flags = GIT_BLOB_FILTER_CHECK_FOR_BINARY;
+        let mut buf = raw::git_buf {
+            ptr: std::ptr::null_mut(),
+            reserved: 0,
+            size: 0,
+        };
+        let rc = git_blob_filter(&mut buf, blob.raw(), c_path.as_ptr(), &mut opts);
+        if rc != 0 {
+            raw::git_buf_dispose(&mut buf);
+            anyhow::bail!("could not convert {path} for checkout (libgit2 error {rc})");
+        }
+        let out = if buf.ptr.is_null() {
+            Vec::new()
+        } else {
+            std::slice::from_raw_parts(buf.ptr as *const u8, buf.size).to_vec()
+        };
+        raw::git_buf_dispose(&mut buf);
+        if out == blob.content() {
+            Ok(Cow::Borrowed(blob.content()))
+        } else {
+            Ok(Cow::Owned(out))
+        }
+    }
+}
+
+impl Repo {
+    /// Whether checkouts in this repository convert content at all: end of
+    /// line settings or attribute files. Without them, filtering is skipped
+    /// (libgit2's attribute lookup costs a `realpath` per file).
+    pub fn has_checkout_filters(&self, tree: git2::Oid) -> anyhow::Result<bool> {
+        let autocrlf = self.config_string("core.autocrlf")?;
+        if autocrlf.is_some_and(|v| v != "false") {
+            return Ok(true);
+        }
+        if self.config_string("core.eol")?.is_some()
+            || self.config_string("core.attributesFile")?.is_some()
+        {
+            return Ok(true);
+        }
+        if self.common_dir().join("info/attributes").exists() {
+            return Ok(true);
+        }
+        let tree = self
+            .inner
+            .find_tree(tree)
+            .context("could not read a tree")?;
+        let mut found = false;
+        tree.walk(git2::TreeWalkMode::PreOrder, |_, entry| {
+            if entry.name_bytes() == b".gitattributes" {
+                found = true;
+                return git2::TreeWalkResult::Abort;
+            }
+            git2::TreeWalkResult::Ok
+        })
+        .ok();
+        Ok(found)
+    }
+}
