@@ -150,6 +150,7 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
         let index = git::index::index_for_tree(repo, target_tree, &written)?;
         crate::trace::phase("emergency: tx.write_index(Some(&index))?;");
         tx.write_index(Some(&index))?;
+        git::index::remember_tree(repo, target_tree);
         match &plan.branch_ref {
             Some(branch) => {
                 let current = repo.ref_target(branch)?;

@@ -70,7 +70,7 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
         .field("undoes", target.id())
         .field("undone_command", target.begin.command.as_str());
     if ctx.ui.dry_run {
-        let plan = undo::plan(repo, target)?;
+        let plan = undo::plan(repo, target, true)?;
         outcome.line(format!(
             "Would undo {} (`{}`):",
             target.id(),

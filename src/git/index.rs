@@ -116,6 +116,15 @@ pub struct IndexTrees {
 
 pub fn index_trees(repo: &Repo) -> anyhow::Result<IndexTrees> {
     let path = repo.git_dir().join("index");
+    if let Some(tree) = remembered_tree(repo) {
+        return Ok(IndexTrees {
+            flagged: Vec::new(),
+            stage0: tree,
+            keepalive: tree,
+            has_conflicts: false,
+            sparse: false,
+        });
+    }
     // A separate in-memory instance: clearing its conflicts must not affect
     // the repository's cached index.
     let mut index = if path.exists() {
@@ -266,4 +275,46 @@ pub fn index_for_tree(
     let bytes = fs::read(&tmp_path).context("could not read the temporary index")?;
     let _ = fs::remove_file(&tmp_path);
     Ok(bytes)
+}
+
+/// Where the tree of an index this tool wrote is remembered, by the index
+/// file's trailing checksum: an index built from a tree has no cache-tree
+/// extension once its stat data are filled in, and recomputing its tree
+/// costs a tenth of a second per 100,000 files on the next command.
+fn remembered_path(repo: &Repo) -> std::path::PathBuf {
+    repo.git_dir().join("rollback").join("index-tree")
+}
+
+fn index_checksum(repo: &Repo) -> Option<Vec<u8>> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = fs::File::open(repo.git_dir().join("index")).ok()?;
+    let len = f.metadata().ok()?.len();
+    if len < 32 {
+        return None;
+    }
+    f.seek(SeekFrom::End(-20)).ok()?;
+    let mut sum = vec![0u8; 20];
+    f.read_exact(&mut sum).ok()?;
+    Some(sum)
+}
+
+/// Remember that the index file now in place (written from `tree`, without
+/// conflicts or flagged entries) has that tree.
+pub fn remember_tree(repo: &Repo, tree: Oid) {
+    if let Some(sum) = index_checksum(repo) {
+        let hex: String = sum.iter().map(|b| format!("{b:02x}")).collect();
+        let _ = fs::write(remembered_path(repo), format!("{hex} {tree}\n"));
+    }
+}
+
+fn remembered_tree(repo: &Repo) -> Option<Oid> {
+    let text = fs::read_to_string(remembered_path(repo)).ok()?;
+    let (hex, tree) = text.trim().split_once(' ')?;
+    let sum = index_checksum(repo)?;
+    let now: String = sum.iter().map(|b| format!("{b:02x}")).collect();
+    if now != hex {
+        return None;
+    }
+    let tree = Oid::from_str(tree).ok()?;
+    repo.has_object(tree).then_some(tree)
 }

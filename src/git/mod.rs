@@ -8,6 +8,7 @@
 //! snapshots from objects we write ourselves and [`writer`] changes exactly
 //! the paths a plan names, one by one.
 
+mod batch;
 pub mod cli;
 mod filter;
 pub mod index;

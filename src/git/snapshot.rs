@@ -20,6 +20,7 @@ use git2::build::TreeUpdateBuilder;
 use git2::{FileMode, Oid, Status, StatusOptions};
 use serde::{Deserialize, Serialize};
 
+use super::batch::{with_blob_sink, BlobSink, BATCH_FROM};
 use super::{index, Repo, RepoPath};
 use crate::error::user;
 
@@ -101,20 +102,7 @@ fn scan(repo: &Repo, with_ignored: bool) -> anyhow::Result<WorktreeScan> {
     crate::trace::phase("scan: index trees");
     let trees = index::index_trees(repo)?;
     crate::trace::phase("scan: status");
-    let mut opts = StatusOptions::new();
-    opts.include_untracked(true)
-        .recurse_untracked_dirs(true)
-        .include_ignored(with_ignored)
-        .recurse_ignored_dirs(false)
-        .exclude_submodules(true)
-        .renames_head_to_index(false)
-        .renames_index_to_workdir(false)
-        .include_unmodified(false)
-        .update_index(false);
-    let statuses = repo
-        .inner
-        .statuses(Some(&mut opts))
-        .context("could not read the status of the work tree")?;
+    let statuses = worktree_statuses(repo, with_ignored)?;
 
     crate::trace::phase("scan: blobs");
     let root = repo.workdir();
@@ -134,90 +122,88 @@ fn scan(repo: &Repo, with_ignored: bool) -> anyhow::Result<WorktreeScan> {
         has_conflicts: trees.has_conflicts,
         sparse: trees.sparse,
     };
-    let index_bits = Status::INDEX_NEW
-        | Status::INDEX_MODIFIED
-        | Status::INDEX_DELETED
-        | Status::INDEX_RENAMED
-        | Status::INDEX_TYPECHANGE;
-    let mut changes = 0usize;
-    for entry in statuses.iter() {
-        let status = entry.status();
-        let path = RepoPath::from_bytes(entry.path_bytes());
-        if status.contains(Status::IGNORED) {
-            let bytes = entry.path_bytes();
-            let trimmed = bytes.strip_suffix(b"/").unwrap_or(bytes);
-            scan.ignored.push(RepoPath::from_bytes(trimmed));
-            continue;
-        }
-        if status.intersects(index_bits) {
-            scan.staged = true;
-        }
-        if status.contains(Status::WT_UNREADABLE) {
-            return Err(user(format!("cannot read {path}"))
-                .hint("fix its permissions so the snapshot can save it, then run the command again")
-                .into());
-        }
-        let in_worktree = status.intersects(
-            Status::WT_NEW | Status::WT_MODIFIED | Status::WT_TYPECHANGE | Status::CONFLICTED,
-        );
-        if status.contains(Status::WT_DELETED) && !status.contains(Status::WT_NEW) {
-            updates.remove(&path);
-            scan.deleted.push(path);
-            changes += 1;
-            continue;
-        }
-        if !in_worktree {
-            continue;
-        }
-        if path.as_bytes().ends_with(b"/") {
-            // libgit2 reports an untracked nested repository as `dir/`.
-            let trimmed = &path.as_bytes()[..path.as_bytes().len() - 1];
-            scan.nested_repos.push(RepoPath::from_bytes(trimmed));
-            continue;
-        }
-        match snapshot_file(repo, root, &path)? {
-            Some((id, mode, perms)) => {
-                updates.upsert(&path, id, mode);
-                if let Some(perms) = perms {
-                    scan.modes.push(ModeRecord {
-                        path: path.clone(),
-                        mode: perms,
-                    });
-                }
-                changes += 1;
-                if status.contains(Status::WT_NEW) && !status.intersects(index_bits) {
-                    scan.untracked.push(path);
-                } else {
-                    scan.modified.push(path);
-                }
+    let index_bits = INDEX_BITS;
+    let batch = statuses.len() + trees.flagged.len() >= BATCH_FROM;
+    let changes = with_blob_sink(repo, batch, |sink| {
+        let mut changes = 0usize;
+        for entry in statuses.iter() {
+            let status = entry.status();
+            let path = RepoPath::from_bytes(entry.path_bytes());
+            if status.contains(Status::IGNORED) {
+                scan.ignored.push(without_slash(entry.path_bytes()));
+                continue;
             }
-            None => {
-                // Gone since the status scan, or a conflict with no file.
+            if status.intersects(index_bits) {
+                scan.staged = true;
+            }
+            if status.contains(Status::WT_UNREADABLE) {
+                return Err(user(format!("cannot read {path}"))
+                    .hint("fix its permissions so the snapshot can save it, then run the command again")
+                    .into());
+            }
+            let in_worktree = status.intersects(
+                Status::WT_NEW | Status::WT_MODIFIED | Status::WT_TYPECHANGE | Status::CONFLICTED,
+            );
+            if status.contains(Status::WT_DELETED) && !status.contains(Status::WT_NEW) {
                 updates.remove(&path);
-                if status.contains(Status::CONFLICTED) {
-                    scan.deleted.push(path);
-                }
-            }
-        }
-    }
-    // Entries status does not look at (skip-worktree, assume-unchanged):
-    // what is on disk is saved all the same, or it could be overwritten.
-    for (bytes, id, mode) in &trees.flagged {
-        let path = RepoPath::from_bytes(bytes);
-        if let Some((disk_id, disk_mode, perms)) = snapshot_file(repo, root, &path)? {
-            if disk_id != *id || u32::from(disk_mode) != *mode {
-                updates.upsert(&path, disk_id, disk_mode);
-                if let Some(perms) = perms {
-                    scan.modes.push(ModeRecord {
-                        path: path.clone(),
-                        mode: perms,
-                    });
-                }
-                scan.modified.push(path);
+                scan.deleted.push(path);
                 changes += 1;
+                continue;
+            }
+            if !in_worktree {
+                continue;
+            }
+            if path.as_bytes().ends_with(b"/") {
+                // libgit2 reports an untracked nested repository as `dir/`.
+                let trimmed = &path.as_bytes()[..path.as_bytes().len() - 1];
+                scan.nested_repos.push(RepoPath::from_bytes(trimmed));
+                continue;
+            }
+            match snapshot_file(sink, root, &path)? {
+                Some((id, mode, perms)) => {
+                    updates.upsert(&path, id, mode);
+                    if let Some(perms) = perms {
+                        scan.modes.push(ModeRecord {
+                            path: path.clone(),
+                            mode: perms,
+                        });
+                    }
+                    changes += 1;
+                    if status.contains(Status::WT_NEW) && !status.intersects(index_bits) {
+                        scan.untracked.push(path);
+                    } else {
+                        scan.modified.push(path);
+                    }
+                }
+                None => {
+                    // Gone since the status scan, or a conflict with no file.
+                    updates.remove(&path);
+                    if status.contains(Status::CONFLICTED) {
+                        scan.deleted.push(path);
+                    }
+                }
             }
         }
-    }
+        // Entries status does not look at (skip-worktree, assume-unchanged):
+        // what is on disk is saved all the same, or it could be overwritten.
+        for (bytes, id, mode) in &trees.flagged {
+            let path = RepoPath::from_bytes(bytes);
+            if let Some((disk_id, disk_mode, perms)) = snapshot_file(sink, root, &path)? {
+                if disk_id != *id || u32::from(disk_mode) != *mode {
+                    updates.upsert(&path, disk_id, disk_mode);
+                    if let Some(perms) = perms {
+                        scan.modes.push(ModeRecord {
+                            path: path.clone(),
+                            mode: perms,
+                        });
+                    }
+                    scan.modified.push(path);
+                    changes += 1;
+                }
+            }
+        }
+        Ok(changes)
+    })?;
     if changes > 0 {
         scan.tree = updates.apply(repo, trees.stage0)?;
     }
@@ -225,6 +211,37 @@ fn scan(repo: &Repo, with_ignored: bool) -> anyhow::Result<WorktreeScan> {
     scan.empty_dirs = empty_dirs(repo)?;
     crate::trace::phase("scan: done");
     Ok(scan)
+}
+
+/// Status bits that mean "the index differs from HEAD".
+const INDEX_BITS: Status = Status::INDEX_NEW
+    .union(Status::INDEX_MODIFIED)
+    .union(Status::INDEX_DELETED)
+    .union(Status::INDEX_RENAMED)
+    .union(Status::INDEX_TYPECHANGE);
+
+/// The work tree's status as the snapshot needs it: untracked files one by
+/// one, ignored ones (when asked) as their topmost directory, no renames, no
+/// submodules, and the index left as it is.
+fn worktree_statuses(repo: &Repo, with_ignored: bool) -> anyhow::Result<git2::Statuses<'_>> {
+    let mut opts = StatusOptions::new();
+    opts.include_untracked(true)
+        .recurse_untracked_dirs(true)
+        .include_ignored(with_ignored)
+        .recurse_ignored_dirs(false)
+        .exclude_submodules(true)
+        .renames_head_to_index(false)
+        .renames_index_to_workdir(false)
+        .include_unmodified(false)
+        .update_index(false);
+    repo.inner
+        .statuses(Some(&mut opts))
+        .context("could not read the status of the work tree")
+}
+
+/// libgit2 reports a directory as `dir/`.
+fn without_slash(bytes: &[u8]) -> RepoPath {
+    RepoPath::from_bytes(bytes.strip_suffix(b"/").unwrap_or(bytes))
 }
 
 /// Path updates to a tree, applied so that a path may change between file
@@ -304,7 +321,7 @@ impl TreeChanges {
 /// One work-tree file as a blob: its id, its git mode, and its permission
 /// bits when a tree cannot record them. `None` when the file is gone.
 fn snapshot_file(
-    repo: &Repo,
+    sink: &mut BlobSink<'_>,
     root: &Path,
     path: &RepoPath,
 ) -> anyhow::Result<Option<(Oid, FileMode, Option<u32>)>> {
@@ -317,9 +334,8 @@ fn snapshot_file(
     let file_type = meta.file_type();
     if file_type.is_symlink() {
         let target = fs::read_link(&full).with_context(|| format!("could not read {path}"))?;
-        let id = repo
-            .inner
-            .blob(target.as_os_str().as_bytes())
+        let id = sink
+            .write(target.as_os_str().as_bytes())
             .with_context(|| format!("could not save {path}"))?;
         return Ok(Some((id, FileMode::Link, None)));
     }
@@ -332,9 +348,8 @@ fn snapshot_file(
                 "fix its permissions so the snapshot can save it, then run the command again",
             ))
         })?;
-    let id = repo
-        .inner
-        .blob(&bytes)
+    let id = sink
+        .write(&bytes)
         .with_context(|| format!("could not save {path}"))?;
     let perms = meta.permissions().mode() & 0o7777;
     let executable = perms & 0o100 != 0;
@@ -439,34 +454,15 @@ impl Preview {
 }
 
 pub fn preview(repo: &Repo, with_ignored: bool) -> anyhow::Result<Preview> {
-    let mut opts = StatusOptions::new();
-    opts.include_untracked(true)
-        .recurse_untracked_dirs(true)
-        .include_ignored(with_ignored)
-        .recurse_ignored_dirs(false)
-        .exclude_submodules(true)
-        .update_index(false);
-    let statuses = repo
-        .inner
-        .statuses(Some(&mut opts))
-        .context("could not read the status of the work tree")?;
+    let statuses = worktree_statuses(repo, with_ignored)?;
     let mut p = Preview::default();
     for entry in statuses.iter() {
         let s = entry.status();
         if s.contains(Status::IGNORED) {
-            let bytes = entry.path_bytes();
-            p.ignored.push(RepoPath::from_bytes(
-                bytes.strip_suffix(b"/").unwrap_or(bytes),
-            ));
+            p.ignored.push(without_slash(entry.path_bytes()));
             continue;
         }
-        if s.intersects(
-            Status::INDEX_NEW
-                | Status::INDEX_MODIFIED
-                | Status::INDEX_DELETED
-                | Status::INDEX_RENAMED
-                | Status::INDEX_TYPECHANGE,
-        ) {
+        if s.intersects(INDEX_BITS) {
             p.staged += 1;
         }
         if s.contains(Status::WT_NEW) {

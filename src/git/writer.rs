@@ -163,22 +163,28 @@ pub fn apply(
     }
     remove_empty_dirs(root, touched_dirs)?;
 
-    // 2. Writes, each through a temporary name in its own directory.
+    // 2. Writes.
     let mut counter = 0u64;
+    // Directories verified (by lstat) or created during this pass: parent
+    // components are checked once, not once per file.
+    let mut known_dirs = std::collections::HashSet::new();
     for change in changes {
         let Some((id, mode)) = change.new else {
             continue;
         };
-        ensure_parent_dirs(root, &change.path, aside)?;
+        ensure_parent_dirs(root, &change.path, aside, &mut known_dirs)?;
         let full = change.path.under(root);
-        if let Ok(meta) = fs::symlink_metadata(&full) {
+        let mut existing = fs::symlink_metadata(&full).ok();
+        if let Some(meta) = &existing {
             if meta.is_dir() {
                 if fs::remove_dir(&full).is_err() {
                     aside(&change.path)?;
                 }
+                existing = None;
             } else if !change.old_present {
                 // Not in the snapshot (an ignored file): keep it aside.
                 aside(&change.path)?;
+                existing = None;
             }
         }
         let blob = repo
@@ -191,7 +197,7 @@ pub fn apply(
         } else {
             std::borrow::Cow::Borrowed(blob.content())
         };
-        write_entry(&full, &content, mode, counter)
+        write_entry(&full, existing.as_ref(), &content, mode, counter)
             .with_context(|| format!("could not write {}", change.path))?;
         applied.written += 1;
         progress.inc(1);
@@ -222,7 +228,7 @@ pub fn apply(
 
     // 3. Empty directories and permission bits of the target.
     for dir in extras.target_empty_dirs {
-        ensure_parent_dirs(root, dir, aside)?;
+        ensure_parent_dirs(root, dir, aside, &mut known_dirs)?;
         let full = dir.under(root);
         match fs::symlink_metadata(&full) {
             Ok(meta) if meta.is_dir() => {}
@@ -270,16 +276,24 @@ fn ensure_parent_dirs(
     root: &Path,
     path: &RepoPath,
     aside: &mut dyn FnMut(&RepoPath) -> anyhow::Result<()>,
+    known: &mut std::collections::HashSet<RepoPath>,
 ) -> anyhow::Result<()> {
     for parent in path.ancestors() {
+        if known.contains(&parent) {
+            continue;
+        }
         let full = parent.under(root);
         match fs::symlink_metadata(&full) {
-            Ok(meta) if meta.is_dir() => continue,
+            Ok(meta) if meta.is_dir() => {
+                known.insert(parent);
+                continue;
+            }
             Ok(_) => aside(&parent)?,
             Err(e) if e.kind() == ErrorKind::NotFound => {}
             Err(e) => return Err(e).with_context(|| format!("could not read {parent}")),
         }
         fs::create_dir(&full).with_context(|| format!("could not create {parent}"))?;
+        known.insert(parent);
     }
     Ok(())
 }
@@ -313,13 +327,20 @@ fn remove_empty_dirs(root: &Path, dirs: BTreeSet<RepoPath>) -> anyhow::Result<()
 /// rewritten in place (no new inode: creating inodes dominates the cost of a
 /// large reset on ext4); a new file is created directly; a symlink, or a
 /// file with other hard links, is replaced through a temporary name.
-fn write_entry(full: &Path, content: &[u8], mode: u32, counter: u64) -> anyhow::Result<()> {
+/// `existing` is the path's `lstat` when it exists (`None` when it does not).
+fn write_entry(
+    full: &Path,
+    existing: Option<&fs::Metadata>,
+    content: &[u8],
+    mode: u32,
+    counter: u64,
+) -> anyhow::Result<()> {
     use std::os::unix::fs::MetadataExt;
     let is_link = mode == u32::from(FileMode::Link);
     let executable = mode == u32::from(FileMode::BlobExecutable);
     if !is_link {
-        match fs::symlink_metadata(full) {
-            Ok(meta) if meta.is_file() && meta.nlink() == 1 => {
+        match existing {
+            Some(meta) if meta.is_file() && meta.nlink() == 1 => {
                 // A read-only file cannot be opened for writing (unless we
                 // are root): replace it through a temporary name instead.
                 if let Ok(mut file) = OpenOptions::new()
@@ -336,7 +357,7 @@ fn write_entry(full: &Path, content: &[u8], mode: u32, counter: u64) -> anyhow::
                     return Ok(());
                 }
             }
-            Err(e) if e.kind() == ErrorKind::NotFound => {
+            None => {
                 let mut file = OpenOptions::new()
                     .write(true)
                     .create_new(true)
@@ -395,7 +416,7 @@ pub fn export_tree(repo: &Repo, tree: Oid, dest: &Path) -> anyhow::Result<usize>
                 Some(git2::ObjectType::Blob) => {
                     let blob = repo.inner.find_blob(entry.id())?;
                     count += 1;
-                    write_entry(&full, blob.content(), mode, count as u64)?;
+                    write_entry(&full, None, blob.content(), mode, count as u64)?;
                 }
                 _ => {}
             }

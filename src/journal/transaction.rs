@@ -180,6 +180,7 @@ impl<'r> Transaction<'r> {
                 ),
             )?;
             keep("worktree", commit)?;
+            crate::trace::phase("begin: modes of overwritten files");
             let mut modes = found.modes.clone();
             let mut extra_modes = intent.extra_modes.clone();
             if let Some(target) = intent.overwrite_with {
@@ -206,6 +207,7 @@ impl<'r> Transaction<'r> {
             scan = Some(found);
         }
 
+        crate::trace::phase("begin: saving the index");
         let mut saved_index = None;
         if scope.index {
             let bytes = index::read_index_file(repo)?;

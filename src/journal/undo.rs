@@ -108,13 +108,22 @@ pub fn blockers(repo: &Repo, ops: &[Operation], target: &Operation) -> anyhow::R
 }
 
 /// The plan of an undo, for `--dry-run` and the journal.
-pub fn plan(repo: &Repo, target: &Operation) -> anyhow::Result<Vec<String>> {
+/// With `count`, the number of paths that differ now is computed (a full
+/// comparison of the work tree, so only for dry runs).
+pub fn plan(repo: &Repo, target: &Operation, count: bool) -> anyhow::Result<Vec<String>> {
     let begin = &target.begin;
     let mut plan = Vec::new();
     if let Some(wt) = &begin.worktree {
-        let now = current_differences(repo, &wt.tree)?;
+        let differ = if count {
+            format!(
+                "{} path(s) differ now; ",
+                current_differences(repo, &wt.tree)?
+            )
+        } else {
+            String::new()
+        };
         plan.push(format!(
-            "restore the work tree to snapshot {} ({now} path(s) differ now; the current state is saved first)",
+            "restore the work tree to snapshot {} ({differ}the current state is saved first)",
             &wt.snapshot[..8]
         ));
     }
@@ -216,7 +225,7 @@ pub fn undo(
     reports_dir: &str,
 ) -> anyhow::Result<(String, Vec<String>)> {
     check_objects(repo, target)?;
-    let plan = plan(repo, target)?;
+    let plan = plan(repo, target, false)?;
     let mut intent = Intent::new("undo", command, target.begin.scope.clone()).plan(plan.clone());
     intent.undoes = Some(target.id().to_string());
     intent.allow_interrupted = true;
@@ -250,6 +259,7 @@ fn restore(
             .into_iter()
             .filter(|c| !c.path.as_bytes().starts_with(reports.as_bytes()))
             .collect();
+        crate::trace::phase("undo: writing the work tree");
         let bar = ui.progress(changes.len() as u64, "restoring the work tree");
         let extras = Extras {
             current_empty_dirs: &current.empty_dirs,
@@ -261,10 +271,12 @@ fn restore(
         writer::apply(repo, &changes, &extras, &mut |p| tx.move_aside(p), &bar)?;
         bar.finish_and_clear();
     }
+    crate::trace::phase("undo: moving back");
     // Paths the operation moved, moved back, newest first.
     for m in target.moved.iter().rev() {
         tx.move_back(&m.to, &m.from)?;
     }
+    crate::trace::phase("undo: index");
     if let Some(saved) = &begin.index {
         let bytes = if saved.existed {
             let path = journal_dir.join("ops").join(target.id()).join("index");
@@ -287,7 +299,9 @@ fn restore(
     if begin.scope.head {
         tx.set_head(&begin.head)?;
     }
+    crate::trace::phase("undo: metrics");
     mark_metrics(tx, ops, target, reports_dir, ui);
+    crate::trace::phase("undo: done");
     Ok(())
 }
 

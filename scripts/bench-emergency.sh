@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# bench-emergency.sh — time the Level 1 rollback (`emergency --yes`) and its
+# `undo` against the git command line, on fresh copies of the generated
+# 100k-file repository (HEAD on refactor/sprint-1 with a dirty work tree;
+# the emergency goes back to the `baseline` tag, the tool's default).
+#
+#   scripts/bench-emergency.sh
+#   RUNS=3 ONLY=git scripts/bench-emergency.sh   # git side only (no tool needed)
+#   FILES_DIRS=20 FILES_PER_DIR=20 RUNS=2 scripts/bench-emergency.sh   # smoke test
+#
+# See lib-bench.sh for all knobs. Results: scripts/out/results.md.
+set -euo pipefail
+
+# shellcheck source-path=SCRIPTDIR source=lib-bench.sh
+source "$(dirname -- "${BASH_SOURCE[0]}")/lib-bench.sh"
+
+bench_setup "bench-emergency"
+
+# HEAD before the rollback: the same in every copy (the template is fixed).
+OLD_HEAD=$(git -C "$TEMPLATE" rev-parse --verify HEAD)
+export OLD_HEAD
+
+# Run by hyperfine's bash, which expands the exported variables: single
+# quotes are intended.
+# shellcheck disable=SC2016
+{
+    COPY='fresh_copy "$TEMPLATE" "$WORK"'
+    # stash everything incl. untracked, hard reset to baseline, remove leftovers
+    GIT_EMERGENCY='cd "$WORK" && git stash push -u -q && git reset -q --hard baseline && git clean -fdq'
+    # back to the old HEAD, then re-apply the stash with its index
+    GIT_UNDO='cd "$WORK" && git reset -q --hard "$OLD_HEAD" && git stash pop -q --index'
+    TOOL_EMERGENCY='"$TOOL" -C "$WORK" emergency --yes'
+    TOOL_UNDO='"$TOOL" -C "$WORK" undo'
+}
+
+bench_pair "emergency --yes (Level 1 rollback to baseline)" \
+    "$COPY" \
+    "$TOOL_EMERGENCY" \
+    "$GIT_EMERGENCY"
+
+bench_pair "undo of emergency" \
+    "$COPY && $TOOL_EMERGENCY >/dev/null" \
+    "$TOOL_UNDO" \
+    "$GIT_UNDO" \
+    "$COPY && ( $GIT_EMERGENCY )"
+
+bench_log "results appended to $BENCH_RESULTS"

@@ -1,0 +1,373 @@
+# shellcheck shell=bash
+# lib-bench.sh — shared functions for the bench-*.sh scripts. Source it:
+#
+#   source "$(dirname "${BASH_SOURCE[0]}")/lib-bench.sh"
+#
+# Environment (all optional):
+#   TOOL           tool binary   (default: <repo>/target/release/git-rollback-sprint)
+#   RUNS           hyperfine runs per command (default 5)
+#   ONLY           both | git | tool — which side(s) to time (default both)
+#   BENCH_DATA     scratch area outside the repo (default /work/bench-data)
+#   FILES_DIRS, FILES_PER_DIR
+#                  size of the generated repository (defaults 1000 x 100); a
+#                  non-default size gets its own template directory
+#   TEMPLATE       template repository (default $BENCH_DATA/template, or
+#                  $BENCH_DATA/template-<dirs>x<files> for non-default sizes)
+#   WORK           the copy each run works in (default $BENCH_DATA/work)
+#   PREFLIGHT      1 (default): run each side once, with its output shown and
+#                  the resulting repository state recorded, before timing
+#   SYNC           1 (default): `sync` after each copy so that write-back of
+#                  the copy does not land in the timed run
+#   INTERLEAVE     1 (default): with both sides, alternate git and tool run by
+#                  run (one hyperfine call per round); 0: one hyperfine call
+#
+# Results: scripts/out/results.md (markdown rows), scripts/out/<name>.json
+# (hyperfine export) and scripts/out/<name>.state.txt (state after preflight).
+
+# Not `set -euo pipefail` here: the caller sets its own options; the functions
+# below are also run by hyperfine's bash, where they check errors themselves.
+
+BENCH_SCRIPTS_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
+BENCH_REPO_ROOT=$(git -C "$BENCH_SCRIPTS_DIR" rev-parse --show-toplevel 2>/dev/null \
+    || dirname -- "$BENCH_SCRIPTS_DIR")
+
+export BENCH_DATA=${BENCH_DATA:-/work/bench-data}
+export RUNS=${RUNS:-5}
+export ONLY=${ONLY:-both}
+export TOOL=${TOOL:-$BENCH_REPO_ROOT/target/release/git-rollback-sprint}
+export FILES_DIRS=${FILES_DIRS:-1000}
+export FILES_PER_DIR=${FILES_PER_DIR:-100}
+if [[ -z ${TEMPLATE:-} ]]; then
+    if [[ $FILES_DIRS == 1000 && $FILES_PER_DIR == 100 ]]; then
+        TEMPLATE=$BENCH_DATA/template
+    else
+        TEMPLATE=$BENCH_DATA/template-${FILES_DIRS}x${FILES_PER_DIR}
+    fi
+fi
+export TEMPLATE
+export WORK=${WORK:-$BENCH_DATA/work}
+export BENCH_TRASH=$BENCH_DATA/trash
+export PREFLIGHT=${PREFLIGHT:-1}
+export SYNC=${SYNC:-1}
+BENCH_OUT_DIR=$BENCH_SCRIPTS_DIR/out
+BENCH_RESULTS=$BENCH_OUT_DIR/results.md
+BENCH_GENERATOR=$BENCH_SCRIPTS_DIR/make-large-repo.sh
+
+bench_die() { printf '%s: error: %s\n' "${0##*/}" "$*" >&2; exit 1; }
+bench_log() { printf '==> %s\n' "$*" >&2; }
+
+case $ONLY in
+    both | git | tool) ;;
+    *) bench_die "ONLY must be both, git or tool (got '$ONLY')" ;;
+esac
+[[ $RUNS =~ ^[1-9][0-9]*$ ]] || bench_die "RUNS must be a positive integer (got '$RUNS')"
+
+# The same, empty git configuration for git and the tool (libgit2 reads
+# $HOME/.gitconfig, git also honours GIT_CONFIG_GLOBAL), so that neither side
+# picks up the caller's settings (fsmonitor, untracked cache, hooks path, …).
+# Identity comes from the generated repository's own config.
+bench_sandbox_env() {
+    local home=$BENCH_DATA/home
+    mkdir -p -- "$home/xdg"
+    : >"$home/.gitconfig"
+    export HOME=$home XDG_CONFIG_HOME=$home/xdg
+    export GIT_CONFIG_GLOBAL=$home/.gitconfig GIT_CONFIG_NOSYSTEM=1
+    export LC_ALL=C
+    local var
+    while IFS= read -r var; do
+        case $var in
+            GIT_CONFIG_GLOBAL | GIT_CONFIG_NOSYSTEM) ;;
+            *) unset "$var" ;;
+        esac
+    done < <(compgen -e | grep -E '^GIT_' || true)
+}
+
+# ensure_hyperfine: install Debian's hyperfine if it is missing.
+ensure_hyperfine() {
+    command -v hyperfine >/dev/null 2>&1 && return 0
+    bench_log "installing hyperfine (Debian package)"
+    local sudo=()
+    if [[ $(id -u) -ne 0 ]]; then
+        command -v sudo >/dev/null 2>&1 || bench_die "hyperfine is missing and we are not root: apt-get install hyperfine"
+        sudo=(sudo)
+    fi
+    if ! { "${sudo[@]}" apt-get update -qq >/dev/null \
+        && "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hyperfine >/dev/null; }; then
+        bench_die "could not install hyperfine with apt-get"
+    fi
+    command -v hyperfine >/dev/null 2>&1 || bench_die "hyperfine still not found after apt-get install"
+}
+
+# require_tool: fail clearly unless the tool binary exists (skipped for ONLY=git).
+require_tool() {
+    [[ $ONLY == git ]] && return 0
+    if [[ ! -x $TOOL ]]; then
+        bench_die "tool binary not found or not executable: $TOOL
+  build it first:  cargo build --release   (in $BENCH_REPO_ROOT)
+  or point TOOL=/path/to/git-rollback-sprint at one,
+  or time only the git side:  ONLY=git ${0##*/}"
+    fi
+}
+
+# Checksum that identifies a template: the generator's bytes plus its knobs.
+bench_template_sum() {
+    { cat -- "$BENCH_GENERATOR"; printf 'FILES_DIRS=%s FILES_PER_DIR=%s SEED=%s\n' \
+        "$FILES_DIRS" "$FILES_PER_DIR" "${SEED:-default}"; } | sha256sum | cut -d' ' -f1
+}
+
+# template_repo: build the benchmark repository once at $TEMPLATE, unless it
+# exists and its stamp ($TEMPLATE.stamp, beside it so that it is not copied
+# into the work copies) matches the generator's checksum.
+template_repo() {
+    local sum stamp=$TEMPLATE.stamp
+    sum=$(bench_template_sum)
+    if [[ -d $TEMPLATE && -f $stamp && $(<"$stamp") == "$sum" ]]; then
+        bench_log "template up to date: $TEMPLATE"
+        return 0
+    fi
+    bench_log "building template repository $TEMPLATE (${FILES_DIRS}x${FILES_PER_DIR} files)"
+    rm -f -- "$stamp"
+    bench_discard "$TEMPLATE"
+    bench_discard "$TEMPLATE.tmp"
+    bash "$BENCH_GENERATOR" "$TEMPLATE.tmp" || bench_die "make-large-repo.sh failed"
+    mv -- "$TEMPLATE.tmp" "$TEMPLATE"
+    printf '%s\n' "$sum" >"$stamp"
+}
+
+# bench_discard DIR: get DIR out of the way at once. Deleting 100k files takes
+# several seconds on this filesystem, so DIR is renamed into $BENCH_TRASH and
+# really deleted by bench_empty_trash, outside the timed runs.
+bench_discard() {
+    [[ -e $1 ]] || return 0
+    mkdir -p -- "$BENCH_TRASH" || return 1
+    mv -- "$1" "$(mktemp -d "$BENCH_TRASH/XXXXXXXX")/" || rm -rf -- "$1"
+}
+
+bench_empty_trash() {
+    [[ -d $BENCH_TRASH ]] || return 0
+    bench_log "deleting old copies in $BENCH_TRASH"
+    rm -rf -- "$BENCH_TRASH"
+}
+
+# fresh_copy SRC DST: DST becomes an identical copy of SRC, with a valid index.
+# `cp -a` keeps contents and mtimes but not ctimes or inode numbers, so every
+# index entry would look stat-dirty and the first command to read the index
+# (git or the tool) would re-hash all files; `update-index --refresh` restores
+# valid stat data, as in the user's own repository, before anything is timed.
+fresh_copy() {
+    local src=$1 dst=$2
+    [[ -d $src ]] || { echo "fresh_copy: no such directory: $src" >&2; return 1; }
+    bench_discard "$dst" || return 1
+    cp -a -- "$src" "$dst" || return 1
+    git -C "$dst" update-index -q --refresh >/dev/null || true
+    if [[ $SYNC == 1 ]]; then sync; fi
+}
+
+# bench_state DIR: a short description of a repository's state.
+bench_state() {
+    local dir=$1
+    git -C "$dir" --no-optional-locks -c core.quotePath=false status --porcelain=v1 \
+        --untracked-files=all --no-renames 2>/dev/null \
+        | cut -c1-2 | sort | uniq -c \
+        | awk '{ printf "%s[%s]=%d", sep, substr($0, length($0) - 1), $1; sep = " " } END { print "" }' \
+        | sed 's/^/  status: /'
+    printf '  HEAD: %s %s\n' "$(git -C "$dir" symbolic-ref -q HEAD || echo detached)" \
+        "$(git -C "$dir" rev-parse --short HEAD)"
+    printf '  baseline: %s\n' "$(git -C "$dir" rev-parse --short 'baseline^{commit}' 2>/dev/null || echo -)"
+    printf '  stash entries: %s\n' "$(git -C "$dir" stash list | wc -l)"
+    printf '  refs (not main/sprint/baseline): %s\n' "$(git -C "$dir" for-each-ref \
+        --format='%(refname:short)' | grep -v -x -E 'main|refactor/sprint-1|baseline' | tr '\n' ' ')"
+    printf '  files in target/: %s\n' "$(find "$dir/target" -type f 2>/dev/null | wc -l)"
+}
+
+export -f bench_discard fresh_copy
+
+bench_slug() { printf '%s' "$1" | tr -c 'A-Za-z0-9._-' '-' | tr -s '-' | sed 's/^-//; s/-$//'; }
+
+# bench_results_header TITLE: start a new table in results.md for this run.
+bench_results_header() {
+    mkdir -p -- "$BENCH_OUT_DIR"
+    local tool_version=-
+    if [[ $ONLY != git && -x $TOOL ]]; then
+        tool_version=$(git -C "$BENCH_REPO_ROOT" describe --always --dirty 2>/dev/null || echo '?')
+    fi
+    {
+        printf '\n### %s — %s\n\n' "$1" "$(date -u '+%Y-%m-%d %H:%M UTC')"
+        printf 'RUNS=%s, ONLY=%s, repository %sx%s files, git %s, tool %s (%s), %s cores\n\n' \
+            "$RUNS" "$ONLY" "$FILES_DIRS" "$FILES_PER_DIR" "$(git --version | cut -d' ' -f3)" \
+            "$TOOL" "$tool_version" "$(nproc)"
+        printf '| benchmark | git median | tool median | ratio tool/git |\n'
+        printf '| --- | --- | --- | --- |\n'
+    } >>"$BENCH_RESULTS"
+}
+
+# bench_preflight NAME SIDE PREPARE CMD: run one side once, showing its output,
+# and record the resulting state; a failure here stops the script with the
+# command's own error message instead of hyperfine's bare exit code.
+bench_preflight() {
+    local name=$1 side=$2 prepare=$3 cmd=$4 state=$5
+    bench_log "preflight ($side): $name"
+    bash -c "$prepare" >/dev/null || bench_die "preflight ($side) of '$name': prepare command failed: $prepare"
+    if ! bash -c "$cmd"; then
+        bench_die "preflight ($side) of '$name': command failed: $cmd"
+    fi
+    { printf '%s after one run:\n' "$side"; bench_state "$WORK"; } >>"$state"
+}
+
+# bench_hyperfine_quiet LABEL ARGS...: hyperfine with its output kept in a log,
+# shown only on failure; its warning about commands under 5 ms (where the
+# shell start-up correction is imprecise) is reported once per benchmark.
+bench_hyperfine_quiet() {
+    local label=$1 log
+    shift
+    log=$(mktemp)
+    if ! hyperfine "$@" >"$log" 2>&1; then
+        cat -- "$log" >&2
+        rm -f -- "$log"
+        bench_die "hyperfine failed for '$label'"
+    fi
+    if grep -q 'less than 5 ms' "$log" && [[ $BENCH_WARNED_5MS != "${label% (round*}" ]]; then
+        BENCH_WARNED_5MS=${label% (round*}
+        bench_log "note: a command took < 5 ms; hyperfine's shell start-up correction is imprecise there"
+    fi
+    rm -f -- "$log"
+}
+BENCH_WARNED_5MS=
+
+# bench_pair NAME PREPARE_CMD TOOL_CMD GIT_CMD [GIT_PREPARE_CMD]
+#
+# Times GIT_CMD and TOOL_CMD with hyperfine ($RUNS runs each, bash as the
+# shell), re-creating the starting copy with a prepare command before every
+# single run: PREPARE_CMD before each tool run, GIT_PREPARE_CMD (default:
+# PREPARE_CMD) before each git run. Commands can use $WORK, $TEMPLATE, $TOOL
+# and the exported functions fresh_copy/bench_discard.
+#
+# With both sides and INTERLEAVE=1 (the default) the two commands really
+# alternate: hyperfine is called once per round with --runs 1 for each
+# command, git first in odd rounds and the tool first in even ones, so that
+# the machine's slow spells (disk I/O here is noisy) hit both sides alike;
+# the rounds are merged into out/NAME.json. INTERLEAVE=0 makes it one
+# hyperfine call (all git runs, then all tool runs).
+#
+# Prints and appends `| NAME | git median | tool median | ratio tool/git |`
+# to results.md. ONLY=git / ONLY=tool time one side only ("—" for the other).
+bench_pair() {
+    local name=$1 prepare=$2 tool_cmd=$3 git_cmd=$4 git_prepare=${5:-$2}
+    local slug json state row
+    slug=$(bench_slug "$name")
+    mkdir -p -- "$BENCH_OUT_DIR"
+    json=$BENCH_OUT_DIR/$slug.json
+    state=$BENCH_OUT_DIR/$slug.state.txt
+    bench_log "benchmark: $name"
+
+    if [[ $PREFLIGHT == 1 ]]; then
+        : >"$state"
+        { printf '%s\n' "$name"; printf 'template:\n'; bench_state "$TEMPLATE"; } >>"$state"
+        if [[ $ONLY != tool ]]; then bench_preflight "$name" git "$git_prepare" "$git_cmd" "$state"; fi
+        if [[ $ONLY != git ]]; then bench_preflight "$name" tool "$prepare" "$tool_cmd" "$state"; fi
+        sed 's/^/    /' "$state" >&2
+    fi
+
+    local -a git_args=(--prepare "$git_prepare" -n git "$git_cmd")
+    local -a tool_args=(--prepare "$prepare" -n tool "$tool_cmd")
+    local -a common=(--shell=bash --warmup 0)
+    rm -f -- "$json" "$BENCH_OUT_DIR/$slug".round*.json
+    if [[ $ONLY == both && ${INTERLEAVE:-1} == 1 ]]; then
+        local i round
+        local -a rounds=()
+        for (( i = 1; i <= RUNS; i++ )); do
+            round=$BENCH_OUT_DIR/$slug.round$i.json
+            rounds+=("$round")
+            if (( i % 2 )); then
+                bench_hyperfine_quiet "$name (round $i)" "${common[@]}" --style basic --runs 1 \
+                    --export-json "$round" "${git_args[@]}" "${tool_args[@]}"
+            else
+                bench_hyperfine_quiet "$name (round $i)" "${common[@]}" --style basic --runs 1 \
+                    --export-json "$round" "${tool_args[@]}" "${git_args[@]}"
+            fi
+            python3 - "$round" "$i" "$RUNS" >&2 <<'PY'
+import json, sys
+r = {x["command"]: x["times"][0] for x in json.load(open(sys.argv[1]))["results"]}
+print(f"  round {sys.argv[2]}/{sys.argv[3]}: git {r['git']:.3f} s, tool {r['tool']:.3f} s")
+PY
+        done
+        python3 - "$json" "${rounds[@]}" <<'PY' || bench_die "could not merge the rounds of '$name'"
+import json, statistics, sys
+out, paths = sys.argv[1], sys.argv[2:]
+runs = {}
+for p in paths:
+    for r in json.load(open(p))["results"]:
+        d = runs.setdefault(r["command"], {"times": [], "user": [], "system": [], "exit_codes": []})
+        d["times"] += r["times"]
+        d["user"].append(r["user"])
+        d["system"].append(r["system"])
+        d["exit_codes"] += r.get("exit_codes", [])
+results = []
+for cmd in ("git", "tool"):
+    d = runs[cmd]
+    t = d["times"]
+    results.append({
+        "command": cmd, "mean": statistics.fmean(t),
+        "stddev": statistics.stdev(t) if len(t) > 1 else None,
+        "median": statistics.median(t), "user": statistics.fmean(d["user"]),
+        "system": statistics.fmean(d["system"]), "min": min(t), "max": max(t),
+        "times": t, "exit_codes": d["exit_codes"],
+    })
+json.dump({"mode": "interleaved", "results": results}, open(out, "w"), indent=2)
+PY
+        rm -f -- "${rounds[@]}"
+    else
+        local -a sides=()
+        case $ONLY in
+            git) sides=("${git_args[@]}") ;;
+            tool) sides=("${tool_args[@]}") ;;
+            both) sides=("${git_args[@]}" "${tool_args[@]}") ;;
+        esac
+        hyperfine "${common[@]}" --runs "$RUNS" --export-json "$json" "${sides[@]}" \
+            || bench_die "hyperfine failed for '$name'"
+    fi
+
+    row=$(python3 - "$json" "$name" <<'PY'
+import json, sys
+path, name = sys.argv[1], sys.argv[2]
+res = {r["command"]: r for r in json.load(open(path))["results"]}
+
+def fmt(sec):
+    ms = sec * 1000
+    if ms < 10:
+        return f"{ms:.2f} ms"
+    if ms < 1000:
+        return f"{ms:.1f} ms"
+    return f"{sec:.3f} s"
+
+def cell(side):
+    r = res.get(side)
+    if r is None:
+        return "—", None
+    m = r["median"]
+    return f"{fmt(m)} (min {fmt(r['min'])}, max {fmt(r['max'])}, n={len(r['times'])})", m
+
+g, gm = cell("git")
+t, tm = cell("tool")
+ratio = f"{tm / gm:.2f}" if gm and tm is not None else "—"
+print(f"| {name} | {g} | {t} | {ratio} |")
+PY
+    ) || bench_die "could not read $json"
+    printf '%s\n' "$row" >>"$BENCH_RESULTS"
+    printf '%s\n' "$row"
+}
+
+# bench_setup TITLE: common start of a bench script.
+bench_setup() {
+    bench_sandbox_env
+    ensure_hyperfine
+    require_tool
+    mkdir -p -- "$BENCH_OUT_DIR" "$BENCH_DATA"
+    if ! grep -qsx 'out/' "$BENCH_SCRIPTS_DIR/.gitignore"; then
+        bench_log "warning: scripts/.gitignore should list out/"
+    fi
+    bench_empty_trash
+    template_repo
+    trap bench_empty_trash EXIT
+    bench_results_header "$1"
+}
