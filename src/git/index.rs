@@ -125,9 +125,14 @@ pub fn index_trees(repo: &Repo) -> anyhow::Result<IndexTrees> {
             sparse: false,
         });
     }
-    // A separate in-memory instance: clearing its conflicts must not affect
-    // the repository's cached index.
-    let mut index = if path.exists() {
+    // The repository's own index (status reads the same one); with
+    // conflicts, a separate in-memory copy, whose conflicts are cleared
+    // without touching the repository's.
+    let shared = repo.inner.index().context("could not read the index")?;
+    let has_conflicts = shared.has_conflicts();
+    let mut index = if !has_conflicts {
+        shared
+    } else if path.exists() {
         Index::open(&path).context("could not read the index")?
     } else {
         Index::new().context("could not create an empty index")?
@@ -135,7 +140,6 @@ pub fn index_trees(repo: &Repo) -> anyhow::Result<IndexTrees> {
     let mut extra = Vec::new();
     let mut flagged = Vec::new();
     let mut sparse = false;
-    let has_conflicts = index.has_conflicts();
     for entry in index.iter() {
         let stage = (entry.flags >> 12) & 3;
         if entry.flags_extended & SKIP_WORKTREE != 0 {
@@ -209,8 +213,9 @@ pub fn index_for_tree(
 ) -> anyhow::Result<Vec<u8>> {
     use std::os::unix::fs::MetadataExt;
     let old_path = repo.git_dir().join("index");
+    // The repository's cached index is the current one (read-only here).
     let old = if old_path.exists() {
-        Some(Index::open(&old_path).context("could not read the index")?)
+        Some(repo.inner.index().context("could not read the index")?)
     } else {
         None
     };

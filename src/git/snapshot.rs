@@ -17,7 +17,7 @@ use std::path::Path;
 
 use anyhow::Context as _;
 use git2::build::TreeUpdateBuilder;
-use git2::{FileMode, Oid, Status, StatusOptions};
+use git2::{Delta, FileMode, Oid, Status, StatusOptions};
 use serde::{Deserialize, Serialize};
 
 use super::batch::{with_blob_sink, BlobSink, BATCH_FROM};
@@ -102,7 +102,18 @@ fn scan(repo: &Repo, with_ignored: bool) -> anyhow::Result<WorktreeScan> {
     crate::trace::phase("scan: index trees");
     let trees = index::index_trees(repo)?;
     crate::trace::phase("scan: status");
-    let statuses = worktree_statuses(repo, with_ignored)?;
+    // Index against work tree only: whether the index differs from HEAD is
+    // one comparison of tree ids, not a second walk (git's status does both).
+    let diff = worktree_diff(repo, with_ignored)?;
+    let head_tree = match repo.head_commit()? {
+        Some(head) => Some(repo.commit_tree(head)?),
+        None => None,
+    };
+
+    let staged = match head_tree {
+        Some(head) => trees.has_conflicts || head != trees.stage0,
+        None => trees.has_conflicts || !is_empty_tree(repo, trees.stage0),
+    };
 
     crate::trace::phase("scan: blobs");
     let root = repo.workdir();
@@ -114,7 +125,7 @@ fn scan(repo: &Repo, with_ignored: bool) -> anyhow::Result<WorktreeScan> {
         untracked: Vec::new(),
         modified: Vec::new(),
         deleted: Vec::new(),
-        staged: false,
+        staged,
         empty_dirs: Vec::new(),
         modes: Vec::new(),
         nested_repos: Vec::new(),
@@ -122,41 +133,41 @@ fn scan(repo: &Repo, with_ignored: bool) -> anyhow::Result<WorktreeScan> {
         has_conflicts: trees.has_conflicts,
         sparse: trees.sparse,
     };
-    let index_bits = INDEX_BITS;
-    let batch = statuses.len() + trees.flagged.len() >= BATCH_FROM;
+    let batch = diff.deltas().len() + trees.flagged.len() >= BATCH_FROM;
     let changes = with_blob_sink(repo, batch, |sink| {
         let mut changes = 0usize;
-        for entry in statuses.iter() {
-            let status = entry.status();
-            let path = RepoPath::from_bytes(entry.path_bytes());
-            if status.contains(Status::IGNORED) {
-                scan.ignored.push(without_slash(entry.path_bytes()));
+        for delta in diff.deltas() {
+            let status = delta.status();
+            let Some(bytes) = delta
+                .new_file()
+                .path_bytes()
+                .or(delta.old_file().path_bytes())
+            else {
                 continue;
+            };
+            let path = RepoPath::from_bytes(bytes);
+            match status {
+                Delta::Ignored => {
+                    scan.ignored.push(without_slash(bytes));
+                    continue;
+                }
+                Delta::Unreadable => {
+                    return Err(user(format!("cannot read {path}"))
+                        .hint("fix its permissions so the snapshot can save it, then run the command again")
+                        .into());
+                }
+                Delta::Deleted => {
+                    updates.remove(&path);
+                    scan.deleted.push(path);
+                    changes += 1;
+                    continue;
+                }
+                Delta::Untracked | Delta::Modified | Delta::Typechange | Delta::Conflicted => {}
+                _ => continue,
             }
-            if status.intersects(index_bits) {
-                scan.staged = true;
-            }
-            if status.contains(Status::WT_UNREADABLE) {
-                return Err(user(format!("cannot read {path}"))
-                    .hint("fix its permissions so the snapshot can save it, then run the command again")
-                    .into());
-            }
-            let in_worktree = status.intersects(
-                Status::WT_NEW | Status::WT_MODIFIED | Status::WT_TYPECHANGE | Status::CONFLICTED,
-            );
-            if status.contains(Status::WT_DELETED) && !status.contains(Status::WT_NEW) {
-                updates.remove(&path);
-                scan.deleted.push(path);
-                changes += 1;
-                continue;
-            }
-            if !in_worktree {
-                continue;
-            }
-            if path.as_bytes().ends_with(b"/") {
+            if bytes.ends_with(b"/") {
                 // libgit2 reports an untracked nested repository as `dir/`.
-                let trimmed = &path.as_bytes()[..path.as_bytes().len() - 1];
-                scan.nested_repos.push(RepoPath::from_bytes(trimmed));
+                scan.nested_repos.push(without_slash(bytes));
                 continue;
             }
             match snapshot_file(sink, root, &path)? {
@@ -169,16 +180,16 @@ fn scan(repo: &Repo, with_ignored: bool) -> anyhow::Result<WorktreeScan> {
                         });
                     }
                     changes += 1;
-                    if status.contains(Status::WT_NEW) && !status.intersects(index_bits) {
+                    if status == Delta::Untracked {
                         scan.untracked.push(path);
                     } else {
                         scan.modified.push(path);
                     }
                 }
                 None => {
-                    // Gone since the status scan, or a conflict with no file.
+                    // Gone since the scan, or a conflict with no file.
                     updates.remove(&path);
-                    if status.contains(Status::CONFLICTED) {
+                    if status == Delta::Conflicted {
                         scan.deleted.push(path);
                     }
                 }
@@ -219,6 +230,31 @@ const INDEX_BITS: Status = Status::INDEX_NEW
     .union(Status::INDEX_DELETED)
     .union(Status::INDEX_RENAMED)
     .union(Status::INDEX_TYPECHANGE);
+
+/// The index against the work tree, as the snapshot needs it: untracked
+/// files one by one, ignored ones (when asked) as their topmost directory,
+/// type changes as such, no submodules, and the index left as it is.
+fn worktree_diff(repo: &Repo, with_ignored: bool) -> anyhow::Result<git2::Diff<'_>> {
+    let mut opts = git2::DiffOptions::new();
+    opts.include_untracked(true)
+        .recurse_untracked_dirs(true)
+        .include_ignored(with_ignored)
+        .recurse_ignored_dirs(false)
+        .include_typechange(true)
+        .include_unreadable(true)
+        .ignore_submodules(true)
+        .update_index(false);
+    repo.inner
+        .diff_index_to_workdir(None, Some(&mut opts))
+        .context("could not read the status of the work tree")
+}
+
+fn is_empty_tree(repo: &Repo, tree: Oid) -> bool {
+    repo.inner
+        .find_tree(tree)
+        .map(|t| t.is_empty())
+        .unwrap_or(false)
+}
 
 /// The work tree's status as the snapshot needs it: untracked files one by
 /// one, ignored ones (when asked) as their topmost directory, no renames, no

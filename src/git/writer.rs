@@ -163,45 +163,81 @@ pub fn apply(
     }
     remove_empty_dirs(root, touched_dirs)?;
 
-    // 2. Writes.
+    // 2. Writes. This thread checks each path and reads its content; a
+    // second thread writes the files (the two overlap on two cores). Every
+    // check and directory creation happens here, in order, before the file
+    // is handed over, and the writer only ever creates or rewrites that one
+    // file.
     let mut counter = 0u64;
     // Directories verified (by lstat) or created during this pass: parent
     // components are checked once, not once per file.
     let mut known_dirs = std::collections::HashSet::new();
-    for change in changes {
-        let Some((id, mode)) = change.new else {
-            continue;
-        };
-        ensure_parent_dirs(root, &change.path, aside, &mut known_dirs)?;
-        let full = change.path.under(root);
-        let mut existing = fs::symlink_metadata(&full).ok();
-        if let Some(meta) = &existing {
-            if meta.is_dir() {
-                if fs::remove_dir(&full).is_err() {
-                    aside(&change.path)?;
-                }
-                existing = None;
-            } else if !change.old_present {
-                // Not in the snapshot (an ignored file): keep it aside.
-                aside(&change.path)?;
-                existing = None;
+    let written = std::thread::scope(|scope| -> anyhow::Result<usize> {
+        let (jobs, inbox) = std::sync::mpsc::sync_channel::<WriteJob>(512);
+        let writer = scope.spawn(move || -> anyhow::Result<usize> {
+            let mut n = 0;
+            for job in inbox {
+                write_entry(
+                    &job.full,
+                    job.existing.as_ref(),
+                    &job.content,
+                    job.mode,
+                    job.counter,
+                )
+                .with_context(|| format!("could not write {}", job.path))?;
+                n += 1;
             }
+            Ok(n)
+        });
+        for change in changes {
+            let Some((id, mode)) = change.new else {
+                continue;
+            };
+            ensure_parent_dirs(root, &change.path, aside, &mut known_dirs)?;
+            let full = change.path.under(root);
+            let mut existing = fs::symlink_metadata(&full).ok();
+            if let Some(meta) = &existing {
+                if meta.is_dir() {
+                    if fs::remove_dir(&full).is_err() {
+                        aside(&change.path)?;
+                    }
+                    existing = None;
+                } else if !change.old_present {
+                    // Not in the snapshot (an ignored file): keep it aside.
+                    aside(&change.path)?;
+                    existing = None;
+                }
+            }
+            let blob = repo
+                .inner
+                .find_blob(id)
+                .with_context(|| format!("could not read the content of {}", change.path))?;
+            counter += 1;
+            let content = if extras.smudge && mode != u32::from(FileMode::Link) {
+                super::filter::smudge(repo, &blob, &change.path)?
+            } else {
+                std::borrow::Cow::Borrowed(blob.content())
+            };
+            let job = WriteJob {
+                path: change.path.clone(),
+                full,
+                existing,
+                content: content.into_owned(),
+                mode,
+                counter,
+            };
+            if jobs.send(job).is_err() {
+                // The writer stopped on an error; it is reported below.
+                break;
+            }
+            progress.inc(1);
         }
-        let blob = repo
-            .inner
-            .find_blob(id)
-            .with_context(|| format!("could not read the content of {}", change.path))?;
-        counter += 1;
-        let content = if extras.smudge && mode != u32::from(FileMode::Link) {
-            super::filter::smudge(repo, &blob, &change.path)?
-        } else {
-            std::borrow::Cow::Borrowed(blob.content())
-        };
-        write_entry(&full, existing.as_ref(), &content, mode, counter)
-            .with_context(|| format!("could not write {}", change.path))?;
-        applied.written += 1;
-        progress.inc(1);
-    }
+        drop(jobs);
+        writer
+            .join()
+            .map_err(|_| anyhow::anyhow!("the file writer thread panicked"))?
+    })?;
+    applied.written += written;
 
     // 2b. Untracked files the target's rules do not ignore go now.
     let mut removed = Vec::new();
@@ -327,6 +363,16 @@ fn remove_empty_dirs(root: &Path, dirs: BTreeSet<RepoPath>) -> anyhow::Result<()
 /// rewritten in place (no new inode: creating inodes dominates the cost of a
 /// large reset on ext4); a new file is created directly; a symlink, or a
 /// file with other hard links, is replaced through a temporary name.
+/// One file for the writer thread.
+struct WriteJob {
+    path: RepoPath,
+    full: PathBuf,
+    existing: Option<fs::Metadata>,
+    content: Vec<u8>,
+    mode: u32,
+    counter: u64,
+}
+
 /// `existing` is the path's `lstat` when it exists (`None` when it does not).
 fn write_entry(
     full: &Path,
