@@ -753,6 +753,8 @@ fn sigkill_at_arbitrary_moments_on_a_large_tree_is_always_recoverable() {
     // spread-out moments inside it whatever the machine's speed.
     let template = big_repo();
     let probe = template.copy();
+    // A copy's index has stale stat data; git status refreshes it.
+    probe.git(&["status", "--porcelain"]);
     let started = std::time::Instant::now();
     probe.tool_ok(&["emergency"]);
     let whole = started.elapsed().as_secs_f64();
@@ -760,6 +762,7 @@ fn sigkill_at_arbitrary_moments_on_a_large_tree_is_always_recoverable() {
     for fraction in [0.2, 0.35, 0.5, 0.6, 0.7, 0.8, 0.9, 0.97] {
         let delay = Duration::from_secs_f64(whole * fraction);
         let repo = template.copy();
+        repo.git(&["status", "--porcelain"]);
         let before = repo.capture();
         let mut child = repo
             .tool_command(&["emergency"])
