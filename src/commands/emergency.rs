@@ -8,6 +8,8 @@
 //! files are only ever moved aside, and everything is journaled for `undo`.
 
 use std::collections::HashSet;
+
+use anyhow::Context as _;
 use std::time::Instant;
 
 use super::{baseline, status::sprint_number, Context};
@@ -100,7 +102,10 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
     let reports = reports_prefix(&ctx.settings.reports_dir);
 
     let (done, id) = tx.run(|tx| {
-        let scan = tx.scan().cloned().expect("emergency scans the work tree");
+        let scan = tx
+            .scan()
+            .cloned()
+            .context("internal error: emergency has no snapshot of the work tree")?;
         // 2. Stash every uncommitted change, untracked files included.
         let mut stashed = false;
         if scan.is_dirty() {
@@ -112,11 +117,10 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
             let w =
                 stash::build_stash_commit(repo, &scan, plan.head, &branch, &plan.stash_message)?;
             stash::push(repo, w, &format!("On {branch}: {}", plan.stash_message))?;
-            crate::trace::phase("emergency: crate::journal::fault_point('after-stash");
             crate::journal::fault_point("after-stash");
             stashed = true;
         }
-        crate::trace::phase("emergency: // 3. Back up the old HEAD.");
+        crate::trace::phase("emergency: backup branch");
         // 3. Back up the old HEAD.
         if let Some(backup) = &plan.backup {
             tx.update_ref(&format!("refs/heads/{backup}"), None, Some(plan.head))?;
@@ -127,7 +131,7 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
             .into_iter()
             .filter(|c| !c.path.as_bytes().starts_with(reports.as_bytes()))
             .collect();
-        crate::trace::phase("emergency: let bar = ctx.ui.progress(changes.len() ");
+        crate::trace::phase("emergency: writing the work tree");
         let bar = ctx
             .ui
             .progress(changes.len() as u64, "resetting the work tree");
@@ -146,9 +150,9 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
             .filter(|c| c.new.is_some())
             .map(|c| c.path.as_bytes().to_vec())
             .collect();
-        crate::trace::phase("emergency: let index = git::index::index_for_tree(r");
+        crate::trace::phase("emergency: building the index");
         let index = git::index::index_for_tree(repo, target_tree, &written)?;
-        crate::trace::phase("emergency: tx.write_index(Some(&index))?;");
+        crate::trace::phase("emergency: writing the index");
         tx.write_index(Some(&index))?;
         git::index::remember_tree(repo, target_tree);
         match &plan.branch_ref {
@@ -172,7 +176,7 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
             }
             writer::prune_empty_parents(repo.workdir(), &scan.ignored)?;
         }
-        crate::trace::phase("emergency: // 6. Metrics, inside the operation so i");
+        crate::trace::phase("emergency: metrics");
         // 6. Metrics, inside the operation so its id is recorded.
         let minutes = args
             .recovery_minutes

@@ -24,6 +24,11 @@ pub use path::RepoPath;
 pub use refs::HeadState;
 pub use repo::{CommitInfo, InProgress, Repo, TagInfo};
 
+/// The first 8 characters of an object id (all of it, if shorter).
+pub fn short(id: &str) -> &str {
+    id.get(..8).unwrap_or(id)
+}
+
 /// Parse a full object id recorded in the journal.
 pub fn parse_oid(text: &str) -> anyhow::Result<Oid> {
     Oid::from_str(text).map_err(|_| anyhow::anyhow!("not an object id: {text:?}"))

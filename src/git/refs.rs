@@ -5,7 +5,7 @@ use anyhow::Context as _;
 use git2::{ErrorCode, Oid};
 use serde::{Deserialize, Serialize};
 
-use super::Repo;
+use super::{short, Repo};
 use crate::error::user;
 
 /// What HEAD is: a branch (possibly unborn) or a detached commit.
@@ -208,7 +208,7 @@ impl Repo {
 
 fn describe(id: Option<Oid>) -> String {
     match id {
-        Some(id) => id.to_string()[..8].to_string(),
+        Some(id) => short(&id.to_string()).to_string(),
         None => "nothing".to_string(),
     }
 }

@@ -12,7 +12,7 @@ use anyhow::Context as _;
 use super::{Intent, OpStatus, Operation, Transaction};
 use crate::error::{user, Exit};
 use crate::git::writer::{self, Extras};
-use crate::git::{parse_oid, Repo, RepoPath};
+use crate::git::{parse_oid, short, Repo, RepoPath};
 use crate::ui::Ui;
 
 /// What undo found to be in the way, unless forced.
@@ -124,7 +124,7 @@ pub fn plan(repo: &Repo, target: &Operation, count: bool) -> anyhow::Result<Vec<
         };
         plan.push(format!(
             "restore the work tree to snapshot {} ({differ}the current state is saved first)",
-            &wt.snapshot[..8]
+            short(&wt.snapshot)
         ));
     }
     if !target.moved.is_empty() {
@@ -146,7 +146,7 @@ pub fn plan(repo: &Repo, target: &Operation, count: bool) -> anyhow::Result<Vec<
             stash
                 .value
                 .as_deref()
-                .map_or("absent".to_string(), |v| v[..8].to_string())
+                .map_or("absent".to_string(), |v| short(v).to_string())
         ));
     }
     for r in &begin.refs {
@@ -155,7 +155,7 @@ pub fn plan(repo: &Repo, target: &Operation, count: bool) -> anyhow::Result<Vec<
             continue;
         }
         plan.push(match &r.value {
-            Some(v) => format!("set {} to {}", r.name, &v[..8]),
+            Some(v) => format!("set {} to {}", r.name, short(v)),
             None => format!("delete {}", r.name),
         });
     }
