@@ -757,10 +757,18 @@ fn sigkill_at_arbitrary_moments_on_a_large_tree_is_always_recoverable() {
     probe.git(&["status", "--porcelain"]);
     let started = std::time::Instant::now();
     probe.tool_ok(&["emergency"]);
-    let whole = started.elapsed().as_secs_f64();
+    let whole = started.elapsed();
+    // Kill at k × step for k = 1, 2, … until a run completes before its
+    // kill: the kills sweep the whole run even when this machine is slower
+    // now than during the probe.
+    let step = (whole / 8).max(Duration::from_millis(10));
     let mut interrupted = 0;
-    for fraction in [0.2, 0.35, 0.5, 0.6, 0.7, 0.8, 0.9, 0.97] {
-        let delay = Duration::from_secs_f64(whole * fraction);
+    let mut completed = false;
+    for k in 1..=48u32 {
+        if completed {
+            break;
+        }
+        let delay = step * k;
         let repo = template.copy();
         repo.git(&["status", "--porcelain"]);
         let before = repo.capture();
@@ -771,24 +779,29 @@ fn sigkill_at_arbitrary_moments_on_a_large_tree_is_always_recoverable() {
             .spawn()
             .expect("spawn the tool");
         std::thread::sleep(delay);
-        let finished = child.try_wait().expect("wait").is_some();
-        if !finished {
+        if child.try_wait().expect("wait").is_none() {
             child.kill().expect("SIGKILL");
         }
         let _ = child.wait();
-        let status = repo.tool_ok(&["status"]);
-        match (finished, status.stderr.contains("interrupted")) {
-            (_, true) => {
+        // What the journal says happened decides what must hold.
+        let log = repo.tool_ok(&["--json", "log"]).json();
+        let outcome = log["operations"][0]["outcome"].as_str().map(str::to_string);
+        match outcome.as_deref() {
+            // Killed before its journal entry: nothing may have changed.
+            None => {}
+            Some("interrupted") => {
                 interrupted += 1;
+                let status = repo.tool_ok(&["status"]);
+                assert!(status.stderr.contains("interrupted"), "{}", status.stderr);
                 repo.tool(&["checkpoint"]).assert_code(3);
                 undo(&repo);
             }
             // It completed before the kill: an ordinary undo.
-            (true, false) => {
+            Some("done") => {
+                completed = true;
                 undo(&repo);
             }
-            // Killed before its journal entry: nothing may have changed.
-            (false, false) => {}
+            Some(other) => panic!("unexpected outcome {other}"),
         }
         assert_same_except_reports(&before, &repo.capture());
         // Either way the repository is usable: no stale git lock.
