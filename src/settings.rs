@@ -101,6 +101,12 @@ impl Settings {
     }
 }
 
+/// The reports folder as a path prefix (`rollbacks/`): nothing under it is
+/// reverted by a rollback or an undo (SPEC §2 I8).
+pub fn reports_prefix(reports_dir: &str) -> crate::git::RepoPath {
+    crate::git::RepoPath::from_bytes(format!("{}/", reports_dir.trim_matches('/')).as_bytes())
+}
+
 fn non_empty(value: Option<String>) -> Option<String> {
     value.filter(|v| !v.trim().is_empty())
 }

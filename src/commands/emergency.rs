@@ -15,9 +15,10 @@ use std::time::Instant;
 use super::{baseline, status::sprint_number, Context};
 use crate::clock;
 use crate::error::user;
-use crate::git::{self, snapshot, stash, writer, HeadState, Oid, RepoPath};
+use crate::git::{self, snapshot, stash, writer, HeadState, Oid};
 use crate::journal::{Intent, Scope, Transaction};
 use crate::metrics::{self, MetricsFile};
+use crate::settings;
 use crate::testrun;
 use crate::ui::Outcome;
 
@@ -99,7 +100,7 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
     intent.overwrite_with = Some(target_tree);
     intent.scan_ignored = args.clean_ignored;
     let tx = Transaction::begin(repo, &ctx.ui, intent)?;
-    let reports = reports_prefix(&ctx.settings.reports_dir);
+    let reports = settings::reports_prefix(&ctx.settings.reports_dir);
 
     let (done, id) = tx.run(|tx| {
         let scan = tx
@@ -127,9 +128,11 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
         }
         // 4–5. Reset the work tree to the target in one pass: tracked changes
         // and untracked files together (they are in the stash).
-        let changes: Vec<writer::Change> = writer::tree_changes(repo, scan.tree, target_tree)?
-            .into_iter()
+        let changes: Vec<writer::Change> = tx
+            .overwrite_changes()
+            .iter()
             .filter(|c| !c.path.as_bytes().starts_with(reports.as_bytes()))
+            .cloned()
             .collect();
         crate::trace::phase("emergency: writing the work tree");
         let bar = ctx
@@ -403,11 +406,6 @@ fn plan(ctx: &Context, args: &Args) -> anyhow::Result<Plan> {
         stamp,
         steps,
     })
-}
-
-/// `rollbacks/` as a path prefix: reports survive every rollback (I8).
-pub fn reports_prefix(reports_dir: &str) -> RepoPath {
-    RepoPath::from_bytes(format!("{}/", reports_dir.trim_matches('/')).as_bytes())
 }
 
 /// Run the stop or start command; a failure is reported, not fatal: the

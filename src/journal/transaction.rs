@@ -70,6 +70,8 @@ pub struct Transaction<'r> {
     journal: Journal,
     begin: Begin,
     scan: Option<WorktreeScan>,
+    /// The changes from the scanned work tree to `Intent::overwrite_with`.
+    overwrite_changes: Vec<crate::git::writer::Change>,
     index_lock: Option<IndexLock>,
     _lock: Lock,
     started: Instant,
@@ -163,6 +165,7 @@ impl<'r> Transaction<'r> {
 
         let mut scan = None;
         let mut worktree = None;
+        let mut overwrite_changes = Vec::new();
         if scope.worktree {
             let found = if intent.scan_ignored {
                 snapshot::scan_worktree_with_ignored(repo)?
@@ -184,11 +187,9 @@ impl<'r> Transaction<'r> {
             let mut modes = found.modes.clone();
             let mut extra_modes = intent.extra_modes.clone();
             if let Some(target) = intent.overwrite_with {
+                overwrite_changes = crate::git::writer::tree_changes(repo, found.tree, target)?;
                 let paths: Vec<RepoPath> =
-                    crate::git::writer::tree_changes(repo, found.tree, target)?
-                        .into_iter()
-                        .map(|c| c.path)
-                        .collect();
+                    overwrite_changes.iter().map(|c| c.path.clone()).collect();
                 extra_modes.extend(snapshot::unusual_modes(repo.workdir(), &paths));
             }
             for extra in &extra_modes {
@@ -271,6 +272,7 @@ impl<'r> Transaction<'r> {
             journal,
             begin,
             scan,
+            overwrite_changes,
             index_lock,
             _lock: lock,
             started,
@@ -293,6 +295,12 @@ impl<'r> Transaction<'r> {
     /// The work-tree scan taken before the operation (when in scope).
     pub fn scan(&self) -> Option<&WorktreeScan> {
         self.scan.as_ref()
+    }
+
+    /// The path changes that turn the work tree as scanned into the tree
+    /// named by `Intent::overwrite_with` (computed once, in `begin`).
+    pub fn overwrite_changes(&self) -> &[crate::git::writer::Change] {
+        &self.overwrite_changes
     }
 
     pub fn begin_record(&self) -> &Begin {

@@ -12,7 +12,7 @@ use anyhow::Context as _;
 use super::{Intent, OpStatus, Operation, Transaction};
 use crate::error::{user, Exit};
 use crate::git::writer::{self, Extras};
-use crate::git::{parse_oid, short, Repo, RepoPath};
+use crate::git::{parse_oid, short, Repo};
 use crate::ui::Ui;
 
 /// What undo found to be in the way, unless forced.
@@ -253,11 +253,12 @@ fn restore(
             .scan()
             .context("internal error: undo has no snapshot of the current work tree")?
             .clone();
-        let reports =
-            RepoPath::from_bytes(format!("{}/", reports_dir.trim_end_matches('/')).as_bytes());
-        let changes: Vec<_> = writer::tree_changes(repo, current.tree, parse_oid(&saved.tree)?)?
-            .into_iter()
+        let reports = crate::settings::reports_prefix(reports_dir);
+        let changes: Vec<_> = tx
+            .overwrite_changes()
+            .iter()
             .filter(|c| !c.path.as_bytes().starts_with(reports.as_bytes()))
+            .cloned()
             .collect();
         crate::trace::phase("undo: writing the work tree");
         let bar = ui.progress(changes.len() as u64, "restoring the work tree");
