@@ -375,3 +375,18 @@ fn each_work_tree_has_its_own_journal() {
     repo.tool_in(&other, &["undo"]).assert_ok();
     assert!(repo.git(&["tag", "--list", "checkpoint-*"]).is_empty());
 }
+
+#[test]
+fn undo_refuses_before_changing_anything_when_a_saved_file_is_gone() {
+    let repo = repo_with_baseline();
+    repo.write("CHANGES.md", "dirty\n");
+    repo.tool_ok(&["emergency"]);
+    let log = repo.tool_ok(&["--json", "log"]).json();
+    let id = log["operations"][0]["id"].as_str().unwrap().to_string();
+    fs::remove_file(repo.git_dir().join("rollback/ops").join(&id).join("index")).unwrap();
+    let before = repo.capture();
+    let out = repo.tool(&["undo"]);
+    out.assert_code(1);
+    assert!(out.stderr.contains("saved file"), "{}", out.stderr);
+    assert_same_state(&before, &repo.capture());
+}

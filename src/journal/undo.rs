@@ -203,6 +203,26 @@ pub fn check_objects(repo: &Repo, target: &Operation) -> anyhow::Result<()> {
             }
         }
     }
+    // The saved files, too: a missing one would stop the undo half-way.
+    let op_dir = super::Journal::for_repo(repo).op_dir(target.id());
+    let mut files = Vec::new();
+    if target.begin.index.as_ref().is_some_and(|i| i.existed) {
+        files.push(op_dir.join("index"));
+    }
+    if target.begin.stash.as_ref().is_some_and(|s| s.reflog) {
+        files.push(op_dir.join("stash-reflog"));
+    }
+    for file in files {
+        if !file.exists() {
+            return Err(user(format!(
+                "operation {} cannot be undone: its saved file {} is missing",
+                target.id(),
+                file.display()
+            ))
+            .hint("it was deleted from the journal's folder; nothing was changed")
+            .into());
+        }
+    }
     if !missing.is_empty() {
         return Err(user(format!(
             "operation {} cannot be undone: its snapshot objects are missing ({})",
