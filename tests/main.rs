@@ -7,6 +7,7 @@ mod baseline;
 mod checkpoint;
 mod cli;
 mod emergency;
+mod files;
 mod harness;
 mod journal;
 mod metrics;

@@ -1,19 +1,35 @@
 //! Level 3 — selective file rollback (SPEC §5.5).
+//!
+//! `git checkout <baseline> -- PATH…`, journaled: each path gets its
+//! baseline content back in the index and the work tree; paths the baseline
+//! does not have are left alone with a warning (or removed with
+//! `--delete-new`, recoverably). Paths are literal and must stay inside the
+//! work tree, never through a symlink, never into `.git`. Then the tests
+//! mapped from those paths run.
 
-use super::{not_available, Context};
+use std::path::{Component, Path, PathBuf};
+
+use anyhow::Context as _;
+
+use super::Context;
+use crate::error::{user, Exit};
+use crate::git::{snapshot, writer, Oid, RepoPath};
+use crate::journal::{Intent, Scope, Transaction};
+use crate::settings::{self, Settings};
+use crate::testrun;
 use crate::ui::Outcome;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Files, directories or literal pathspecs
-    pub paths: Vec<std::path::PathBuf>,
+    /// Files, directories or literal paths (a `*` in a name is a name)
+    pub paths: Vec<PathBuf>,
     /// A path group from rollback.stage.<NAME>.path
     #[arg(long, value_name = "NAME")]
     pub stage: Option<String>,
     /// Take the content from this revision instead of the baseline
     #[arg(long, value_name = "REV")]
     pub from: Option<String>,
-    /// Remove paths that do not exist in the baseline
+    /// Remove paths that do not exist in the baseline (undo brings them back)
     #[arg(long)]
     pub delete_new: bool,
     /// Do not run the mapped tests
@@ -21,6 +37,495 @@ pub struct Args {
     pub no_tests: bool,
 }
 
-pub fn run(_ctx: &Context, _args: &Args) -> anyhow::Result<Outcome> {
-    Err(not_available("files"))
+/// What will be done, decided before anything changes.
+struct Plan {
+    source_name: String,
+    /// Files to set: path, object, mode.
+    set: Vec<(RepoPath, Oid, u32)>,
+    /// Paths the source does not have (warned about, or removed).
+    new_paths: Vec<RepoPath>,
+    steps: Vec<String>,
+}
+
+pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
+    let repo = &ctx.repo;
+    let mut raw: Vec<PathBuf> = args.paths.clone();
+    if let Some(stage) = &args.stage {
+        let configured = Settings::stage_paths(repo, stage)?;
+        if configured.is_empty() {
+            return Err(
+                user(format!("no paths are configured for the stage `{stage}`"))
+                    .hint(format!(
+                        "add some: git config --add rollback.stage.{stage}.path <path>"
+                    ))
+                    .into(),
+            );
+        }
+        // Stage paths are relative to the work tree root.
+        raw.extend(configured.iter().map(|p| repo.workdir().join(p)));
+    }
+    if raw.is_empty() {
+        return Err(user("name the paths to roll back")
+            .hint("git rollback-sprint files <path>… (or --stage <name>)")
+            .exit(Exit::Usage)
+            .into());
+    }
+    let cwd = std::env::current_dir().context("could not read the current directory")?;
+    let mut paths = Vec::new();
+    for p in &raw {
+        let rel = repo_path(repo.workdir(), &cwd, p)?;
+        if !paths.contains(&rel) {
+            paths.push(rel);
+        }
+    }
+    let (source, source_name) = match &args.from {
+        Some(rev) => (repo.resolve_commit(rev)?, rev.clone()),
+        None => {
+            let b = super::baseline::resolve(repo, &ctx.settings)?;
+            (b.commit, format!("baseline `{}`", b.name))
+        }
+    };
+    if let Some(p) = repo.git_operation_in_progress() {
+        return Err(user(p.what).hint(p.hint).into());
+    }
+    crate::git::index::check_index_unlocked(repo)?;
+    let source_tree = repo.commit_tree(source)?;
+    let plan = plan(ctx, &paths, source_tree, source_name, args.delete_new)?;
+
+    let mut outcome = Outcome::new();
+    let names = |v: &[RepoPath]| v.iter().map(|p| p.display()).collect::<Vec<_>>();
+    outcome
+        .field("source", plan.source_name.as_str())
+        .field(
+            "restored",
+            plan.set
+                .iter()
+                .map(|(p, _, _)| p.display())
+                .collect::<Vec<_>>(),
+        )
+        .field("new_paths", names(&plan.new_paths))
+        .field(
+            "deleted",
+            if args.delete_new {
+                names(&plan.new_paths)
+            } else {
+                Vec::new()
+            },
+        );
+    for p in &plan.new_paths {
+        if !args.delete_new {
+            ctx.ui.warn(&format!(
+                "{p} does not exist in {}: left as it is (pass --delete-new to remove it)",
+                plan.source_name
+            ));
+        }
+    }
+    if ctx.ui.dry_run {
+        outcome.line("Would:");
+        for step in &plan.steps {
+            outcome.line(format!("  {step}"));
+        }
+        outcome.field("plan", plan.steps.clone());
+        return Ok(outcome);
+    }
+
+    let removals: Vec<RepoPath> = if args.delete_new {
+        plan.new_paths.clone()
+    } else {
+        Vec::new()
+    };
+    let touched: Vec<RepoPath> = plan
+        .set
+        .iter()
+        .map(|(p, _, _)| p.clone())
+        .chain(removals.iter().cloned())
+        .collect();
+    let scope = Scope {
+        index: true,
+        worktree: true,
+        ..Scope::default()
+    };
+    let mut intent = Intent::new("files", &ctx.command_line, scope).plan(plan.steps.clone());
+    intent.extra_modes = snapshot::unusual_modes(repo.workdir(), &touched);
+    let filters = repo.has_checkout_filters(source_tree)?;
+    let tx = Transaction::begin(repo, &ctx.ui, intent)?;
+    let reports = settings::reports_prefix(&ctx.settings.reports_dir);
+    let (written, id) = tx.run(|tx| {
+        let scan = tx
+            .scan()
+            .cloned()
+            .context("internal error: files has no snapshot of the work tree")?;
+        // The work tree as it should be: the snapshot with these paths set.
+        let mut edit = snapshot::TreeChanges::default();
+        for (path, oid, mode) in &plan.set {
+            edit.upsert(path, *oid, file_mode(*mode));
+        }
+        for path in &removals {
+            edit.remove(path);
+        }
+        let target = edit.apply(repo, scan.tree)?;
+        let changes: Vec<writer::Change> = writer::tree_changes(repo, scan.tree, target)?
+            .into_iter()
+            .filter(|c| !c.path.as_bytes().starts_with(reports.as_bytes()))
+            .collect();
+        let bar = ctx.ui.progress(changes.len() as u64, "restoring files");
+        let extras = writer::Extras {
+            current_empty_dirs: &[],
+            target_empty_dirs: &[],
+            target_modes: &[],
+            current_untracked: &[],
+            smudge: filters,
+        };
+        writer::apply(repo, &changes, &extras, &mut |p| tx.move_aside(p), &bar)?;
+        bar.finish_and_clear();
+        let set: Vec<(Vec<u8>, Oid, u32)> = plan
+            .set
+            .iter()
+            .map(|(p, o, m)| (p.as_bytes().to_vec(), *o, *m))
+            .collect();
+        let remove: Vec<Vec<u8>> = removals.iter().map(|p| p.as_bytes().to_vec()).collect();
+        let index = crate::git::index::index_with_paths(repo, &set, &remove)?;
+        tx.write_index(Some(&index))?;
+        Ok(changes.len())
+    })?;
+    outcome
+        .field("operation_id", id.as_str())
+        .field("files_changed", written);
+    outcome.line(format!(
+        "Restored {} file(s) from {} ({} changed on disk).",
+        plan.set.len(),
+        plan.source_name,
+        written
+    ));
+    if args.delete_new && !removals.is_empty() {
+        outcome.line(format!(
+            "Removed {} path(s) that are new since then.",
+            removals.len()
+        ));
+    }
+    outcome.line(format!("Undo with: git rollback-sprint undo {id}"));
+
+    if !args.no_tests {
+        run_mapped_tests(ctx, &plan.set, &mut outcome)?;
+    }
+    Ok(outcome)
+}
+
+fn plan(
+    ctx: &Context,
+    paths: &[RepoPath],
+    source_tree: Oid,
+    source_name: String,
+    delete_new: bool,
+) -> anyhow::Result<Plan> {
+    let repo = &ctx.repo;
+    let mut set = Vec::new();
+    let mut new_paths = Vec::new();
+    let mut steps = Vec::new();
+    // What the index has under each path, to find what is new since.
+    let index_paths = current_paths(repo)?;
+    for path in paths {
+        let from_source = repo.entries_under(source_tree, path)?;
+        let under = |p: &RepoPath| {
+            path.as_bytes().is_empty()
+                || p == path
+                || p.as_bytes().starts_with(&[path.as_bytes(), b"/"].concat())
+        };
+        match &from_source {
+            Some(entries) => {
+                steps.push(format!(
+                    "restore {} from {source_name} ({} file(s)) in the index and the work tree",
+                    shown(path),
+                    entries.len()
+                ));
+                for e in entries {
+                    if !set.iter().any(|(p, _, _)| p == &e.0) {
+                        set.push(e.clone());
+                    }
+                }
+            }
+            None => {
+                let exists = index_paths.iter().any(&under)
+                    || std::fs::symlink_metadata(path.under(repo.workdir())).is_ok();
+                if !exists {
+                    return Err(user(format!(
+                        "{} is neither in {source_name} nor in the work tree",
+                        shown(path)
+                    ))
+                    .hint("check the path (paths are literal: `*` and `?` are not patterns)")
+                    .into());
+                }
+            }
+        }
+        // Tracked paths under it that the source does not have.
+        let in_source: std::collections::HashSet<&RepoPath> =
+            from_source.iter().flatten().map(|(p, _, _)| p).collect();
+        for p in index_paths.iter().filter(|p| under(p)) {
+            if !in_source.contains(p) && !new_paths.contains(p) {
+                new_paths.push(p.clone());
+            }
+        }
+        if from_source.is_none()
+            && !index_paths.iter().any(&under)
+            && !new_paths.contains(path)
+        {
+            // Untracked, and not in the source.
+            new_paths.push(path.clone());
+        }
+    }
+    for p in &new_paths {
+        steps.push(if delete_new {
+            format!("remove {p} (not in {source_name})")
+        } else {
+            format!("leave {p} as it is (not in {source_name}; --delete-new removes it)")
+        });
+    }
+    Ok(Plan {
+        source_name,
+        set,
+        new_paths,
+        steps,
+    })
+}
+
+/// Paths in the index (stage 0 or conflicted).
+fn current_paths(repo: &crate::git::Repo) -> anyhow::Result<Vec<RepoPath>> {
+    let mut paths: Vec<RepoPath> = repo.index_paths()?;
+    paths.dedup();
+    Ok(paths)
+}
+
+fn shown(path: &RepoPath) -> String {
+    if path.as_bytes().is_empty() {
+        ".".to_string()
+    } else {
+        path.display()
+    }
+}
+
+fn file_mode(mode: u32) -> git2::FileMode {
+    match mode {
+        0o100755 => git2::FileMode::BlobExecutable,
+        0o120000 => git2::FileMode::Link,
+        _ => git2::FileMode::Blob,
+    }
+}
+
+/// A user's path as a path relative to the work tree root: refused when it
+/// leaves the work tree (`..`, an absolute path elsewhere, a symlinked
+/// parent directory) or names git's own directory.
+pub fn repo_path(workdir: &Path, cwd: &Path, arg: &Path) -> anyhow::Result<RepoPath> {
+    let shown = arg.display().to_string();
+    let refuse = |why: &str| -> anyhow::Error {
+        user(format!("{shown}: {why}"))
+            .hint("name paths inside this repository's work tree")
+            .into()
+    };
+    let root = std::fs::canonicalize(workdir).context("could not resolve the work tree")?;
+    let absolute = if arg.is_absolute() {
+        arg.to_path_buf()
+    } else {
+        cwd.join(arg)
+    };
+    let mut parts: Vec<std::ffi::OsString> = Vec::new();
+    for component in absolute.components() {
+        match component {
+            Component::RootDir | Component::Prefix(_) => parts.clear(),
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if parts.pop().is_none() {
+                    return Err(refuse("is outside the repository"));
+                }
+            }
+            Component::Normal(name) => parts.push(name.to_os_string()),
+        }
+    }
+    let normal: PathBuf = std::iter::once(std::ffi::OsString::from("/"))
+        .chain(parts)
+        .collect();
+    let rel = match normal.strip_prefix(&root) {
+        Ok(rel) => rel.to_path_buf(),
+        Err(_) => return Err(refuse("is outside the repository")),
+    };
+    let mut current = root.clone();
+    let count = rel.components().count();
+    for (i, component) in rel.components().enumerate() {
+        let name = component.as_os_str().to_string_lossy();
+        if name.eq_ignore_ascii_case(".git") || name.eq_ignore_ascii_case("git~1") {
+            return Err(refuse("is inside git's own directory"));
+        }
+        current.push(component);
+        if i + 1 < count {
+            if let Ok(meta) = std::fs::symlink_metadata(&current) {
+                if meta.file_type().is_symlink() {
+                    return Err(refuse("goes through a symlink"));
+                }
+            }
+        }
+    }
+    use std::os::unix::ffi::OsStrExt;
+    Ok(RepoPath::from_bytes(rel.as_os_str().as_bytes()))
+}
+
+/// Run the tests mapped from the restored files (`rollback.testPattern`).
+fn run_mapped_tests(
+    ctx: &Context,
+    set: &[(RepoPath, Oid, u32)],
+    outcome: &mut Outcome,
+) -> anyhow::Result<()> {
+    let repo = &ctx.repo;
+    let candidates = current_paths(repo)?;
+    let mut tests: Vec<String> = Vec::new();
+    for (path, _, _) in set {
+        for pattern in &ctx.settings.test_patterns {
+            for t in map_pattern(pattern, path, &candidates, repo.workdir()) {
+                if !tests.contains(&t) {
+                    tests.push(t);
+                }
+            }
+        }
+    }
+    if tests.is_empty() {
+        outcome.line("No tests are mapped to these files (see git config rollback.testPattern).");
+        outcome.field("tests", serde_json::Value::Null);
+        return Ok(());
+    }
+    let quoted: Vec<String> = tests.iter().map(|t| shell_quote(t)).collect();
+    let command = match &ctx.settings.file_test_command {
+        Some(cmd) if cmd.contains("{tests}") => cmd.replace("{tests}", &quoted.join(" ")),
+        Some(cmd) => format!("{cmd} {}", quoted.join(" ")),
+        None => {
+            let head_tree = match repo.head_commit()? {
+                Some(h) => repo.commit_tree(h)?,
+                None => return Ok(()),
+            };
+            let base =
+                testrun::test_command(repo, ctx.settings.test_command.as_deref(), head_tree)?;
+            format!("{base} {}", quoted.join(" "))
+        }
+    };
+    ctx.ui.note(&format!("Running `{command}`…"));
+    let timeout = std::time::Duration::from_secs(ctx.settings.test_timeout_secs);
+    let run = testrun::run_tests(&command, repo.workdir(), timeout)?;
+    let mark = if run.succeeded() {
+        ctx.ui.good("✓")
+    } else {
+        ctx.ui.bad("✗")
+    };
+    outcome.line(format!(
+        "{mark} tests ({}): {}",
+        tests.join(", "),
+        run.summary()
+    ));
+    outcome.field(
+        "tests",
+        serde_json::json!({"files": tests, "command": command, "passed": run.passed,
+            "failed": run.failed, "exit_code": run.exit_code, "succeeded": run.succeeded()}),
+    );
+    if !run.succeeded() {
+        outcome.line("The mapped tests fail: the files are restored; `git rollback-sprint undo` puts them back.");
+        outcome.exit_with(Exit::SafetyCheck);
+    }
+    Ok(())
+}
+
+/// The test files a pattern maps a source file to: placeholders `{path}`
+/// (`src/a/foo.py`), `{dir}` (`src/a`), `{name}` (`foo.py`), `{stem}`
+/// (`foo`), `{ext}` (`py`); `*` and `?` match within one path component,
+/// against tracked files and files on disk.
+pub fn map_pattern(
+    pattern: &str,
+    path: &RepoPath,
+    candidates: &[RepoPath],
+    root: &Path,
+) -> Vec<String> {
+    let text = path.display();
+    let (dir, name) = match text.rsplit_once('/') {
+        Some((d, n)) => (d.to_string(), n.to_string()),
+        None => (String::new(), text.clone()),
+    };
+    let (stem, ext) = match name.rsplit_once('.') {
+        Some((s, e)) if !s.is_empty() => (s.to_string(), e.to_string()),
+        _ => (name.clone(), String::new()),
+    };
+    let expanded = pattern
+        .replace("{path}", &text)
+        .replace("{dir}", &dir)
+        .replace("{name}", &name)
+        .replace("{stem}", &stem)
+        .replace("{ext}", &ext);
+    let expanded = expanded
+        .trim_start_matches("./")
+        .trim_start_matches('/')
+        .to_string();
+    if !expanded.contains(['*', '?']) {
+        return if root.join(&expanded).is_file() {
+            vec![expanded]
+        } else {
+            Vec::new()
+        };
+    }
+    let mut found: Vec<String> = candidates
+        .iter()
+        .map(|c| c.display())
+        .filter(|c| glob_match(&expanded, c) && root.join(c).is_file())
+        .collect();
+    found.sort();
+    found
+}
+
+/// `*` (any run of characters but `/`) and `?` (one character but `/`).
+fn glob_match(pattern: &str, text: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let t: Vec<char> = text.chars().collect();
+    let (mut pi, mut ti) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' && t[ti] != '/' || p[pi] == t[ti] && p[pi] != '*') {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some((pi, ti));
+            pi += 1;
+        } else if let Some((sp, st)) = star {
+            if t[st] == '/' {
+                return false;
+            }
+            pi = sp + 1;
+            ti = st + 1;
+            star = Some((sp, st + 1));
+        } else {
+            return false;
+        }
+    }
+    while pi < p.len() && p[pi] == '*' {
+        pi += 1;
+    }
+    pi == p.len()
+}
+
+fn shell_quote(text: &str) -> String {
+    if !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:@,+".contains(c))
+    {
+        text.to_string()
+    } else {
+        format!("'{}'", text.replace('\'', r"'\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::glob_match;
+
+    #[test]
+    fn globs_stay_within_one_component() {
+        assert!(glob_match("tests/unit/test_*.py", "tests/unit/test_foo.py"));
+        assert!(!glob_match("tests/*.py", "tests/unit/test_foo.py"));
+        assert!(glob_match("a?c", "abc"));
+        assert!(!glob_match("a?c", "a/c"));
+        assert!(glob_match("*", "foo"));
+    }
 }

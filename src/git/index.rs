@@ -323,3 +323,86 @@ fn remembered_tree(repo: &Repo) -> Option<Oid> {
     let tree = Oid::from_str(tree).ok()?;
     repo.has_object(tree).then_some(tree)
 }
+
+/// The bytes of the current index with some paths set (as `git checkout
+/// <rev> -- <path>` sets them: stage 0, any conflict at the path resolved,
+/// stat data from the file just written) and others removed.
+pub fn index_with_paths(
+    repo: &Repo,
+    set: &[(Vec<u8>, Oid, u32)],
+    remove: &[Vec<u8>],
+) -> anyhow::Result<Vec<u8>> {
+    use std::os::unix::fs::MetadataExt;
+    let dir = repo.git_dir().join("rollback");
+    fs::create_dir_all(&dir).context("could not create the rollback folder")?;
+    let tmp = tempfile::Builder::new()
+        .prefix("index-")
+        .tempfile_in(&dir)
+        .context("could not create a temporary index")?;
+    let tmp_path = tmp.path().to_path_buf();
+    drop(tmp);
+    if let Some(bytes) = read_index_file(repo)? {
+        fs::write(&tmp_path, bytes).context("could not copy the index")?;
+    } else {
+        let _ = fs::remove_file(&tmp_path);
+    }
+    let result = (|| -> anyhow::Result<Vec<u8>> {
+        let mut index = Index::open(&tmp_path).context("could not read the index")?;
+        let as_path = |p: &[u8]| std::path::Path::new(std::ffi::OsStr::from_bytes(p)).to_path_buf();
+        for path in remove {
+            let p = as_path(path);
+            let _ = index.conflict_remove(&p);
+            let _ = index.remove_path(&p);
+        }
+        for (path, id, mode) in set {
+            let p = as_path(path);
+            let _ = index.conflict_remove(&p);
+            let meta = fs::symlink_metadata(repo.workdir().join(&p)).ok();
+            let stat = |f: &dyn Fn(&fs::Metadata) -> i64| meta.as_ref().map_or(0, f);
+            let entry = git2::IndexEntry {
+                ctime: git2::IndexTime::new(
+                    stat(&|m| m.ctime()) as i32,
+                    stat(&|m| m.ctime_nsec()) as u32,
+                ),
+                mtime: git2::IndexTime::new(
+                    stat(&|m| m.mtime()) as i32,
+                    stat(&|m| m.mtime_nsec()) as u32,
+                ),
+                dev: stat(&|m| m.dev() as i64) as u32,
+                ino: stat(&|m| m.ino() as i64) as u32,
+                mode: *mode,
+                uid: stat(&|m| i64::from(m.uid())) as u32,
+                gid: stat(&|m| i64::from(m.gid())) as u32,
+                file_size: stat(&|m| m.size() as i64) as u32,
+                id: *id,
+                flags: path.len().min(0xfff) as u16,
+                flags_extended: 0,
+                path: path.clone(),
+            };
+            index
+                .add(&entry)
+                .context("could not update an index entry")?;
+        }
+        index
+            .write()
+            .context("could not write the temporary index")?;
+        fs::read(&tmp_path).context("could not read the temporary index")
+    })();
+    let _ = fs::remove_file(&tmp_path);
+    result
+}
+
+impl Repo {
+    /// The paths in the index file as it is on disk (all stages), in order.
+    pub fn index_paths(&self) -> anyhow::Result<Vec<super::RepoPath>> {
+        let path = self.git_dir().join("index");
+        if !path.exists() {
+            return Ok(Vec::new());
+        }
+        let index = Index::open(&path).context("could not read the index")?;
+        Ok(index
+            .iter()
+            .map(|e| super::RepoPath::from_bytes(&e.path))
+            .collect())
+    }
+}

@@ -416,3 +416,58 @@ impl Repo {
             .is_ok()
     }
 }
+
+impl Repo {
+    /// Every file (blob or symlink) of `tree` at or under `path`, with its
+    /// object and mode; `None` when the tree has nothing there. The empty
+    /// path is the whole tree. Submodules are left out.
+    pub fn entries_under(
+        &self,
+        tree: Oid,
+        path: &super::RepoPath,
+    ) -> anyhow::Result<Option<Vec<(super::RepoPath, Oid, u32)>>> {
+        let root = self
+            .inner
+            .find_tree(tree)
+            .context("could not read a tree")?;
+        let subtree = if path.as_bytes().is_empty() {
+            root
+        } else {
+            let entry = match root.get_path(Path::new(path.as_os_str())) {
+                Ok(e) => e,
+                Err(e) if e.code() == ErrorCode::NotFound => return Ok(None),
+                Err(e) => return Err(e).context("could not read a tree"),
+            };
+            match entry.kind() {
+                Some(ObjectType::Blob) => {
+                    return Ok(Some(vec![(
+                        path.clone(),
+                        entry.id(),
+                        entry.filemode() as u32,
+                    )]))
+                }
+                Some(ObjectType::Tree) => self
+                    .inner
+                    .find_tree(entry.id())
+                    .context("could not read a tree")?,
+                _ => return Ok(Some(Vec::new())),
+            }
+        };
+        let mut out = Vec::new();
+        subtree
+            .walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
+                if entry.kind() == Some(ObjectType::Blob) {
+                    let rel = [dir.as_bytes(), entry.name_bytes()].concat();
+                    let full = if path.as_bytes().is_empty() {
+                        super::RepoPath::from_bytes(&rel)
+                    } else {
+                        path.join(&rel)
+                    };
+                    out.push((full, entry.id(), entry.filemode() as u32));
+                }
+                git2::TreeWalkResult::Ok
+            })
+            .context("could not walk a tree")?;
+        Ok(Some(out))
+    }
+}

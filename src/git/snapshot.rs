@@ -284,21 +284,21 @@ fn without_slash(bytes: &[u8]) -> RepoPath {
 /// and directory: libgit2's tree updater cannot replace a tree with a blob
 /// (or the reverse) in one pass.
 #[derive(Default)]
-struct TreeChanges {
+pub struct TreeChanges {
     removals: Vec<RepoPath>,
     upserts: Vec<(RepoPath, Oid, FileMode)>,
 }
 
 impl TreeChanges {
-    fn remove(&mut self, path: &RepoPath) {
+    pub fn remove(&mut self, path: &RepoPath) {
         self.removals.push(path.clone());
     }
 
-    fn upsert(&mut self, path: &RepoPath, id: Oid, mode: FileMode) {
+    pub fn upsert(&mut self, path: &RepoPath, id: Oid, mode: FileMode) {
         self.upserts.push((path.clone(), id, mode));
     }
 
-    fn apply(self, repo: &Repo, base: Oid) -> anyhow::Result<Oid> {
+    pub fn apply(self, repo: &Repo, base: Oid) -> anyhow::Result<Oid> {
         let write = |base: Oid,
                      removals: &[RepoPath],
                      upserts: &[(RepoPath, Oid, FileMode)]|

@@ -1,0 +1,291 @@
+//! `files`: Level 3 selective rollback, differentially against
+//! `git checkout <baseline> -- <paths>`, with undo, dry run and path safety.
+
+use crate::common::{assert_same_state, RepoState, TestRepo};
+
+/// A baseline, then a commit that changes content, deletes and adds files,
+/// flips an exec bit and turns a symlink into a file; then dirty state.
+fn setup() -> TestRepo {
+    let repo = TestRepo::with_commits();
+    repo.write("app/a.txt", "a\n");
+    repo.write("app/sub/b.txt", "b\n");
+    repo.write("app/sub/c.txt", "c\n");
+    repo.write_exec("app/run.sh", "#!/bin/sh\necho run\n");
+    repo.symlink("app/link", "a.txt");
+    repo.write("x*", "a file named x-star\n");
+    repo.write("xy", "xy\n");
+    repo.commit_all("app");
+    repo.git(&["tag", "-a", "-m", "known good", "baseline"]);
+    repo.write("app/a.txt", "a, sprint\n");
+    repo.remove("app/sub/c.txt");
+    repo.write("app/sub/new.txt", "new in the sprint\n");
+    repo.chmod("app/run.sh", 0o644);
+    repo.remove("app/link");
+    repo.write("app/link", "no longer a link\n");
+    repo.write("x*", "x-star, sprint\n");
+    repo.write("xy", "xy, sprint\n");
+    repo.commit_all("sprint");
+    // Dirty: staged and unstaged edits, an untracked file.
+    repo.write("app/sub/b.txt", "b, staged\n");
+    repo.git(&["add", "app/sub/b.txt"]);
+    repo.write("app/sub/b.txt", "b, unstaged\n");
+    repo.write("app/untracked.txt", "mine\n");
+    repo
+}
+
+/// Index and work tree (without the tool's reports) of a state.
+fn view(state: &RepoState) -> (Vec<String>, Vec<String>) {
+    let index = state
+        .index
+        .entries
+        .iter()
+        .map(|e| {
+            format!(
+                "{:?} {:o} {} {}",
+                String::from_utf8_lossy(&e.path),
+                e.mode,
+                e.oid,
+                e.stage
+            )
+        })
+        .collect();
+    let files = state
+        .files
+        .entries
+        .iter()
+        .filter(|(k, _)| !k.starts_with(b"rollbacks"))
+        .map(|(k, v)| {
+            format!(
+                "{:?} {:?} {:o} {:?}",
+                String::from_utf8_lossy(k),
+                v.kind,
+                v.mode,
+                v.data
+            )
+        })
+        .collect();
+    (index, files)
+}
+
+/// Run `files` on the repo and `git checkout baseline -- paths` on a copy;
+/// the index and every file must be the same; then undo restores exactly.
+fn differential(repo: &TestRepo, paths: &[&str]) {
+    let copy = repo.copy();
+    let before = repo.capture();
+    let mut args = vec!["files", "--no-tests"];
+    args.extend_from_slice(paths);
+    repo.tool_ok(&args);
+    let mut git_args = vec!["checkout", "baseline", "--"];
+    git_args.extend_from_slice(paths);
+    copy.git(&git_args);
+    let (tool_index, tool_files) = view(&repo.capture());
+    let (git_index, git_files) = view(&copy.capture());
+    assert_eq!(tool_index, git_index, "index differs from git checkout's");
+    assert_eq!(
+        tool_files, git_files,
+        "work tree differs from git checkout's"
+    );
+    repo.tool_ok(&["undo"]);
+    assert_same_state(&before, &repo.capture());
+}
+
+#[test]
+fn one_file_is_like_git_checkout() {
+    differential(&setup(), &["app/a.txt"]);
+}
+
+#[test]
+fn a_directory_with_deleted_added_and_dirty_files_is_like_git_checkout() {
+    differential(&setup(), &["app/sub"]);
+}
+
+#[test]
+fn exec_bit_and_symlink_changes_are_like_git_checkout() {
+    differential(&setup(), &["app/run.sh", "app/link"]);
+}
+
+#[test]
+fn several_paths_and_the_whole_app_folder_are_like_git_checkout() {
+    differential(&setup(), &["app", "README.md"]);
+}
+
+#[test]
+fn glob_characters_are_literal() {
+    let repo = setup();
+    let copy = repo.copy();
+    repo.tool_ok(&["files", "--no-tests", "x*"]);
+    copy.git(&["checkout", "baseline", "--", ":(literal)x*"]);
+    assert_eq!(repo.read_string("x*"), "a file named x-star\n");
+    assert_eq!(
+        repo.read_string("xy"),
+        "xy, sprint\n",
+        "x* must not match xy"
+    );
+    assert_eq!(view(&repo.capture()), view(&copy.capture()));
+}
+
+#[test]
+fn a_path_new_since_the_baseline_is_a_warning_or_removed_with_delete_new() {
+    let repo = setup();
+    let before = repo.capture();
+    let out = repo.tool_ok(&["--json", "files", "--no-tests", "app/sub"]);
+    assert!(
+        out.stderr.contains("app/sub/new.txt does not exist"),
+        "{}",
+        out.stderr
+    );
+    assert!(repo.exists("app/sub/new.txt"));
+    assert_eq!(out.json()["new_paths"][0], "app/sub/new.txt");
+    repo.tool_ok(&["undo"]);
+    assert_same_state(&before, &repo.capture());
+    let out = repo.tool_ok(&["--json", "files", "--no-tests", "--delete-new", "app/sub"]);
+    assert_eq!(out.json()["deleted"][0], "app/sub/new.txt");
+    assert!(!repo.exists("app/sub/new.txt"));
+    assert!(repo.git(&["ls-files", "app/sub/new.txt"]).is_empty());
+    repo.tool_ok(&["undo"]);
+    assert_same_state(&before, &repo.capture());
+}
+
+#[test]
+fn from_takes_another_revision() {
+    let repo = setup();
+    let first = repo.rev("HEAD~1");
+    let copy = repo.copy();
+    repo.tool_ok(&["files", "--no-tests", "--from", &first, "app/a.txt"]);
+    copy.git(&["checkout", &first, "--", "app/a.txt"]);
+    assert_eq!(view(&repo.capture()), view(&copy.capture()));
+}
+
+#[test]
+fn stage_groups_come_from_git_config() {
+    let repo = setup();
+    repo.git(&["config", "--add", "rollback.stage.core.path", "app/a.txt"]);
+    repo.git(&["config", "--add", "rollback.stage.core.path", "app/run.sh"]);
+    let copy = repo.copy();
+    repo.tool_ok(&["files", "--no-tests", "--stage", "core"]);
+    copy.git(&["checkout", "baseline", "--", "app/a.txt", "app/run.sh"]);
+    assert_eq!(view(&repo.capture()), view(&copy.capture()));
+    let out = repo.tool(&["files", "--stage", "missing"]);
+    out.assert_code(1);
+    assert!(
+        out.stderr.contains("rollback.stage.missing.path"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn paths_are_relative_to_the_current_directory() {
+    let repo = setup();
+    let copy = repo.copy();
+    repo.tool_in(
+        &repo.path().join("app"),
+        &["files", "--no-tests", "sub/b.txt"],
+    )
+    .assert_ok();
+    copy.git(&["checkout", "baseline", "--", "app/sub/b.txt"]);
+    assert_eq!(view(&repo.capture()), view(&copy.capture()));
+}
+
+#[test]
+fn dry_run_changes_nothing() {
+    let repo = setup();
+    let before = repo.capture();
+    let out = repo.tool_ok(&["-n", "files", "app"]);
+    assert!(
+        out.stdout.contains("restore app from baseline"),
+        "{}",
+        out.stdout
+    );
+    assert_same_state(&before, &repo.capture());
+    assert!(!repo.git_dir().join("rollback/journal.jsonl").exists());
+}
+
+#[test]
+fn paths_that_leave_the_work_tree_are_refused_before_anything_changes() {
+    let repo = setup();
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("f.txt"), "outside\n").unwrap();
+    repo.symlink("escape", outside.path());
+    repo.commit_all("a symlink to outside");
+    let before = repo.capture();
+    let outside_file = outside.path().join("f.txt");
+    for bad in [
+        "../outside.txt",
+        "app/../../x",
+        outside_file.to_str().unwrap(),
+        "escape/f.txt",
+        ".git/config",
+        ".GIT/HEAD",
+        "app/.git/x",
+        "git~1/config",
+    ] {
+        let out = repo.tool(&["files", "--no-tests", bad]);
+        out.assert_code(1);
+        assert!(out.stderr.starts_with("error:"), "{bad}: {}", out.stderr);
+        assert_eq!(out.stderr.lines().count(), 1, "{bad}: {}", out.stderr);
+        assert_same_state(&before, &repo.capture());
+    }
+    assert_eq!(std::fs::read_to_string(&outside_file).unwrap(), "outside\n");
+}
+
+#[test]
+fn bad_input_is_refused_with_a_hint() {
+    let repo = setup();
+    let before = repo.capture();
+    repo.tool(&["files"]).assert_code(2);
+    let out = repo.tool(&["files", "--from", "nope", "app"]);
+    out.assert_code(1);
+    assert!(out.stderr.contains("unknown revision"), "{}", out.stderr);
+    let out = repo.tool(&["files", "no/such/path"]);
+    out.assert_code(1);
+    assert!(out.stderr.contains("neither in"), "{}", out.stderr);
+    repo.git(&["tag", "-d", "baseline"]);
+    let out = repo.tool(&["files", "app"]);
+    out.assert_code(1);
+    assert!(out.stderr.contains("baseline set"), "{}", out.stderr);
+    repo.git(&["tag", "-a", "-m", "again", "baseline", "HEAD~1"]);
+    let mut before = before;
+    before.refs = repo.capture().refs;
+    assert_same_state(&before, &repo.capture());
+}
+
+#[test]
+fn mapped_tests_run_and_their_failure_exits_4() {
+    let repo = setup();
+    repo.write("tests/unit/test_a.txt", "test for a\n");
+    repo.commit_all("a test");
+    let log = repo.tmp_dir().join("ran.txt");
+    let script = repo.tmp_dir().join("run-tests.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "echo \"$@\" >> {}\necho '1 passed, 0 failed'\n",
+            log.display()
+        ),
+    )
+    .unwrap();
+    let cmd = format!("sh {} {{tests}}", script.display());
+    repo.git(&["config", "rollback.fileTestCommand", &cmd]);
+    let out = repo.tool_ok(&["--json", "files", "app/a.txt"]);
+    let v = out.json();
+    assert_eq!(v["tests"]["files"][0], "tests/unit/test_a.txt");
+    assert_eq!(v["tests"]["passed"], 1);
+    assert_eq!(
+        std::fs::read_to_string(&log).unwrap().trim(),
+        "tests/unit/test_a.txt"
+    );
+    repo.git(&[
+        "config",
+        "rollback.fileTestCommand",
+        "echo '0 passed, 2 failed'; exit 1",
+    ]);
+    let out = repo.tool(&["files", "app/a.txt"]);
+    out.assert_code(4);
+    assert!(out.stdout.contains("✗ tests"), "{}", out.stdout);
+    // --no-tests runs nothing.
+    std::fs::remove_file(&log).unwrap();
+    repo.git(&["config", "rollback.fileTestCommand", &cmd]);
+    repo.tool_ok(&["files", "--no-tests", "app/a.txt"]);
+    assert!(!log.exists());
+}
