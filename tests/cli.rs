@@ -100,7 +100,6 @@ fn commands_not_built_yet_say_so_and_change_nothing() {
     repo.tool_ok(&["baseline", "set"]);
     let cases: &[&[&str]] = &[
         &["sprint", "start", "1"],
-        &["files", "src/lib.rs"],
         &["recover", "main"],
         &["check"],
         &["hook", "install"],
