@@ -289,3 +289,16 @@ fn mapped_tests_run_and_their_failure_exits_4() {
     repo.tool_ok(&["files", "--no-tests", "app/a.txt"]);
     assert!(!log.exists());
 }
+
+#[test]
+fn undo_of_files_leaves_work_done_elsewhere_since_alone() {
+    let repo = setup();
+    repo.tool_ok(&["files", "--no-tests", "app/a.txt"]);
+    // Work elsewhere after the rollback: an edit and a new file.
+    repo.write("README.md", "edited after the rollback\n");
+    repo.write("notes.txt", "new after the rollback\n");
+    repo.tool_ok(&["undo"]);
+    assert_eq!(repo.read_string("app/a.txt"), "a, sprint\n");
+    assert_eq!(repo.read_string("README.md"), "edited after the rollback\n");
+    assert_eq!(repo.read_string("notes.txt"), "new after the rollback\n");
+}

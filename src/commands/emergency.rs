@@ -92,6 +92,7 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
         worktree: true,
         stash: true,
         refs,
+        paths: Vec::new(),
     };
     let target_tree = repo.commit_tree(plan.target)?;
     let filters = repo.has_checkout_filters(target_tree)?;

@@ -140,9 +140,16 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
         .map(|(p, _, _)| p.clone())
         .chain(removals.iter().cloned())
         .collect();
+    // The snapshot covers the named paths only (the rest of the work tree
+    // is not touched), so its cost follows the paths, not the repository.
     let scope = Scope {
         index: true,
         worktree: true,
+        paths: if paths.iter().any(|p| p.as_bytes().is_empty()) {
+            Vec::new()
+        } else {
+            paths.clone()
+        },
         ..Scope::default()
     };
     let mut intent = Intent::new("files", &ctx.command_line, scope).plan(plan.steps.clone());
@@ -164,9 +171,11 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
             edit.remove(path);
         }
         let target = edit.apply(repo, scan.tree)?;
+        let limits = &tx.begin_record().scope.paths;
         let changes: Vec<writer::Change> = writer::tree_changes(repo, scan.tree, target)?
             .into_iter()
             .filter(|c| !c.path.as_bytes().starts_with(reports.as_bytes()))
+            .filter(|c| limits.is_empty() || limits.iter().any(|p| c.path.is_at_or_under(p)))
             .collect();
         let bar = ctx.ui.progress(changes.len() as u64, "restoring files");
         let extras = writer::Extras {
@@ -265,10 +274,7 @@ fn plan(
                 new_paths.push(p.clone());
             }
         }
-        if from_source.is_none()
-            && !index_paths.iter().any(&under)
-            && !new_paths.contains(path)
-        {
+        if from_source.is_none() && !index_paths.iter().any(&under) && !new_paths.contains(path) {
             // Untracked, and not in the source.
             new_paths.push(path.clone());
         }

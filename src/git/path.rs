@@ -42,6 +42,14 @@ impl RepoPath {
             .collect()
     }
 
+    /// Whether this path is `prefix` or inside it (the empty prefix is the
+    /// whole tree).
+    pub fn is_at_or_under(&self, prefix: &RepoPath) -> bool {
+        prefix.0.is_empty()
+            || self.0 == prefix.0
+            || (self.0.starts_with(&prefix.0) && self.0.get(prefix.0.len()) == Some(&b'/'))
+    }
+
     /// `self/name`.
     pub fn join(&self, name: &[u8]) -> RepoPath {
         let mut bytes = self.0.clone();

@@ -90,21 +90,28 @@ pub fn default_perms(executable: bool) -> u32 {
 
 /// Scan the work tree and write its snapshot objects.
 pub fn scan_worktree(repo: &Repo) -> anyhow::Result<WorktreeScan> {
-    scan(repo, false)
+    scan(repo, false, &[])
+}
+
+/// Scan only at and under `paths` (all of it when empty): the snapshot tree
+/// is the index's tree with the work-tree changes of those paths, so a
+/// command that touches a few paths does not read the whole work tree.
+pub fn scan_paths(repo: &Repo, paths: &[RepoPath]) -> anyhow::Result<WorktreeScan> {
+    scan(repo, false, paths)
 }
 
 /// Scan, also listing ignored paths (an ignored directory as one path).
 pub fn scan_worktree_with_ignored(repo: &Repo) -> anyhow::Result<WorktreeScan> {
-    scan(repo, true)
+    scan(repo, true, &[])
 }
 
-fn scan(repo: &Repo, with_ignored: bool) -> anyhow::Result<WorktreeScan> {
+fn scan(repo: &Repo, with_ignored: bool, paths: &[RepoPath]) -> anyhow::Result<WorktreeScan> {
     crate::trace::phase("scan: index trees");
     let trees = index::index_trees(repo)?;
     crate::trace::phase("scan: status");
     // Index against work tree only: whether the index differs from HEAD is
     // one comparison of tree ids, not a second walk (git's status does both).
-    let diff = worktree_diff(repo, with_ignored)?;
+    let diff = worktree_diff(repo, with_ignored, paths)?;
     let head_tree = match repo.head_commit()? {
         Some(head) => Some(repo.commit_tree(head)?),
         None => None,
@@ -199,6 +206,9 @@ fn scan(repo: &Repo, with_ignored: bool) -> anyhow::Result<WorktreeScan> {
         // what is on disk is saved all the same, or it could be overwritten.
         for (bytes, id, mode) in &trees.flagged {
             let path = RepoPath::from_bytes(bytes);
+            if !paths.is_empty() && !paths.iter().any(|p| path.is_at_or_under(p)) {
+                continue;
+            }
             if let Some((disk_id, disk_mode, perms)) = snapshot_file(sink, root, &path)? {
                 if disk_id != *id || u32::from(disk_mode) != *mode {
                     updates.upsert(&path, disk_id, disk_mode);
@@ -219,7 +229,18 @@ fn scan(repo: &Repo, with_ignored: bool) -> anyhow::Result<WorktreeScan> {
         scan.tree = updates.apply(repo, trees.stage0)?;
     }
     crate::trace::phase("scan: empty directories");
-    scan.empty_dirs = empty_dirs(repo)?;
+    scan.empty_dirs = if paths.is_empty() {
+        empty_dirs(repo, repo.workdir())?
+    } else {
+        let mut found = Vec::new();
+        for p in paths {
+            let dir = p.under(repo.workdir());
+            if fs::symlink_metadata(&dir).is_ok_and(|m| m.is_dir()) {
+                found.extend(empty_dirs(repo, &dir)?);
+            }
+        }
+        found
+    };
     crate::trace::phase("scan: done");
     Ok(scan)
 }
@@ -234,8 +255,18 @@ const INDEX_BITS: Status = Status::INDEX_NEW
 /// The index against the work tree, as the snapshot needs it: untracked
 /// files one by one, ignored ones (when asked) as their topmost directory,
 /// type changes as such, no submodules, and the index left as it is.
-fn worktree_diff(repo: &Repo, with_ignored: bool) -> anyhow::Result<git2::Diff<'_>> {
+fn worktree_diff<'r>(
+    repo: &'r Repo,
+    with_ignored: bool,
+    paths: &[RepoPath],
+) -> anyhow::Result<git2::Diff<'r>> {
     let mut opts = git2::DiffOptions::new();
+    if !paths.is_empty() {
+        opts.disable_pathspec_match(true);
+        for p in paths {
+            opts.pathspec(p.as_bytes());
+        }
+    }
     opts.include_untracked(true)
         .recurse_untracked_dirs(true)
         .include_ignored(with_ignored)
@@ -418,10 +449,10 @@ pub fn unusual_modes(root: &Path, paths: &[RepoPath]) -> Vec<ModeRecord> {
 }
 
 /// Empty directories outside ignored ones, nested repositories and `.git`.
-fn empty_dirs(repo: &Repo) -> anyhow::Result<Vec<RepoPath>> {
+fn empty_dirs(repo: &Repo, under: &Path) -> anyhow::Result<Vec<RepoPath>> {
     let root = repo.workdir();
     let mut found = Vec::new();
-    let mut walk = walkdir::WalkDir::new(root).min_depth(1).into_iter();
+    let mut walk = walkdir::WalkDir::new(under).min_depth(1).into_iter();
     while let Some(entry) = walk.next() {
         let entry = match entry {
             Ok(e) => e,

@@ -52,6 +52,10 @@ pub struct Scope {
     pub stash: bool,
     #[serde(default)]
     pub refs: Vec<String>,
+    /// Limits the work tree (and what undo restores of it) to these paths;
+    /// empty means the whole work tree.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub paths: Vec<RepoPath>,
 }
 
 impl Scope {
@@ -178,7 +182,7 @@ pub struct End {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Record {
-    Begin(Begin),
+    Begin(Box<Begin>),
     Moved(Moved),
     End(End),
 }
@@ -329,7 +333,7 @@ impl Journal {
             }
             match record {
                 Record::Begin(begin) => ops.push(Operation {
-                    begin,
+                    begin: *begin,
                     moved: Vec::new(),
                     end: None,
                 }),

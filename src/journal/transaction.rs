@@ -170,7 +170,7 @@ impl<'r> Transaction<'r> {
             let found = if intent.scan_ignored {
                 snapshot::scan_worktree_with_ignored(repo)?
             } else {
-                snapshot::scan_worktree(repo)?
+                snapshot::scan_paths(repo, &scope.paths)?
             };
             let parents: Vec<Oid> = repo.head_commit()?.into_iter().collect();
             let commit = snapshot::commit_snapshot(
@@ -188,6 +188,10 @@ impl<'r> Transaction<'r> {
             let mut extra_modes = intent.extra_modes.clone();
             if let Some(target) = intent.overwrite_with {
                 overwrite_changes = crate::git::writer::tree_changes(repo, found.tree, target)?;
+                if !scope.paths.is_empty() {
+                    overwrite_changes
+                        .retain(|c| scope.paths.iter().any(|p| c.path.is_at_or_under(p)));
+                }
                 let paths: Vec<RepoPath> =
                     overwrite_changes.iter().map(|c| c.path.clone()).collect();
                 extra_modes.extend(snapshot::unusual_modes(repo.workdir(), &paths));
@@ -265,7 +269,7 @@ impl<'r> Transaction<'r> {
             undoes: intent.undoes.clone(),
         };
         fault_point("before-begin");
-        journal.append(&Record::Begin(begin.clone()))?;
+        journal.append(&Record::Begin(Box::new(begin.clone())))?;
         fault_point("after-begin");
         Ok(Transaction {
             repo,
