@@ -82,7 +82,10 @@ impl Settings {
             baseline,
             checkpoint_prefix: get(CHECKPOINT_PREFIX)?
                 .unwrap_or_else(|| DEFAULT_CHECKPOINT_PREFIX.to_string()),
-            reports_dir: get(REPORTS_DIR)?.unwrap_or_else(|| DEFAULT_REPORTS_DIR.to_string()),
+            // An empty folder would be the whole work tree: use the default.
+            reports_dir: get(REPORTS_DIR)?
+                .filter(|v| !v.trim().trim_matches('/').is_empty())
+                .unwrap_or_else(|| DEFAULT_REPORTS_DIR.to_string()),
             test_command: non_empty(get(TEST_COMMAND)?),
             test_patterns,
             file_test_command: non_empty(get(FILE_TEST_COMMAND)?),
@@ -101,10 +104,10 @@ impl Settings {
     }
 }
 
-/// The reports folder as a path prefix (`rollbacks/`): nothing under it is
-/// reverted by a rollback or an undo (SPEC §2 I8).
-pub fn reports_prefix(reports_dir: &str) -> crate::git::RepoPath {
-    crate::git::RepoPath::from_bytes(format!("{}/", reports_dir.trim_matches('/')).as_bytes())
+/// The reports folder as a repository path (`rollbacks`): nothing under it
+/// is reverted by a rollback or an undo (SPEC §2 I8).
+pub fn reports_path(reports_dir: &str) -> crate::git::RepoPath {
+    crate::git::RepoPath::from_bytes(reports_dir.trim_matches('/').as_bytes())
 }
 
 fn non_empty(value: Option<String>) -> Option<String> {

@@ -100,8 +100,9 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
     // The modes of the files it will overwrite are saved with the snapshot.
     intent.overwrite_with = Some(target_tree);
     intent.scan_ignored = args.clean_ignored;
+    let reports = settings::reports_path(&ctx.settings.reports_dir);
+    intent.preserve = vec![reports.clone()];
     let tx = Transaction::begin(repo, &ctx.ui, intent)?;
-    let reports = settings::reports_prefix(&ctx.settings.reports_dir);
 
     let (done, id) = tx.run(|tx| {
         let scan = tx
@@ -129,12 +130,7 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
         }
         // 4–5. Reset the work tree to the target in one pass: tracked changes
         // and untracked files together (they are in the stash).
-        let changes: Vec<writer::Change> = tx
-            .overwrite_changes()
-            .iter()
-            .filter(|c| !c.path.as_bytes().starts_with(reports.as_bytes()))
-            .cloned()
-            .collect();
+        let changes = tx.overwrite_changes().to_vec();
         crate::trace::phase("emergency: writing the work tree");
         let bar = ctx
             .ui
@@ -170,9 +166,7 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
         let mut moved_ignored = 0usize;
         if args.clean_ignored {
             for path in &scan.ignored {
-                if path.as_bytes().starts_with(reports.as_bytes())
-                    || path.as_bytes() == reports.as_bytes().strip_suffix(b"/").unwrap_or(b"")
-                {
+                if path.is_at_or_under(&reports) {
                     continue;
                 }
                 tx.move_aside(path)?;

@@ -155,8 +155,8 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
     let mut intent = Intent::new("files", &ctx.command_line, scope).plan(plan.steps.clone());
     intent.extra_modes = snapshot::unusual_modes(repo.workdir(), &touched);
     let filters = repo.has_checkout_filters(source_tree)?;
+    intent.preserve = vec![settings::reports_path(&ctx.settings.reports_dir)];
     let tx = Transaction::begin(repo, &ctx.ui, intent)?;
-    let reports = settings::reports_prefix(&ctx.settings.reports_dir);
     let (written, id) = tx.run(|tx| {
         let scan = tx
             .scan()
@@ -165,18 +165,13 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
         // The work tree as it should be: the snapshot with these paths set.
         let mut edit = snapshot::TreeChanges::default();
         for (path, oid, mode) in &plan.set {
-            edit.upsert(path, *oid, file_mode(*mode));
+            edit.upsert_mode(path, *oid, *mode);
         }
         for path in &removals {
             edit.remove(path);
         }
         let target = edit.apply(repo, scan.tree)?;
-        let limits = &tx.begin_record().scope.paths;
-        let changes: Vec<writer::Change> = writer::tree_changes(repo, scan.tree, target)?
-            .into_iter()
-            .filter(|c| !c.path.as_bytes().starts_with(reports.as_bytes()))
-            .filter(|c| limits.is_empty() || limits.iter().any(|p| c.path.is_at_or_under(p)))
-            .collect();
+        let changes = tx.changes_to(target)?;
         let bar = ctx.ui.progress(changes.len() as u64, "restoring files");
         let extras = writer::Extras {
             current_empty_dirs: &[],
@@ -306,14 +301,6 @@ fn shown(path: &RepoPath) -> String {
         ".".to_string()
     } else {
         path.display()
-    }
-}
-
-fn file_mode(mode: u32) -> git2::FileMode {
-    match mode {
-        0o100755 => git2::FileMode::BlobExecutable,
-        0o120000 => git2::FileMode::Link,
-        _ => git2::FileMode::Blob,
     }
 }
 

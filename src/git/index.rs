@@ -211,7 +211,6 @@ pub fn index_for_tree(
     tree: Oid,
     written: &std::collections::HashSet<Vec<u8>>,
 ) -> anyhow::Result<Vec<u8>> {
-    use std::os::unix::fs::MetadataExt;
     let old_path = repo.git_dir().join("index");
     // The repository's cached index is the current one (read-only here).
     let old = if old_path.exists() {
@@ -219,6 +218,59 @@ pub fn index_for_tree(
     } else {
         None
     };
+    let tree = repo
+        .inner
+        .find_tree(tree)
+        .context("could not read the tree")?;
+    let root = repo.workdir();
+    build_index(repo, None, |index| {
+        index
+            .read_tree(&tree)
+            .context("could not read the tree into the index")?;
+        let entries: Vec<git2::IndexEntry> = index.iter().collect();
+        for mut entry in entries {
+            let mut changed = false;
+            if written.contains(&entry.path) {
+                let full = root.join(std::ffi::OsStr::from_bytes(&entry.path));
+                if let Ok(meta) = fs::symlink_metadata(&full) {
+                    set_stat(&mut entry, &meta);
+                    changed = true;
+                }
+            } else if let Some(prev) = old.as_ref().and_then(|o| {
+                o.get_path(
+                    std::path::Path::new(std::ffi::OsStr::from_bytes(&entry.path)),
+                    0,
+                )
+            }) {
+                if prev.id == entry.id && prev.mode == entry.mode {
+                    entry.ctime = prev.ctime;
+                    entry.mtime = prev.mtime;
+                    entry.dev = prev.dev;
+                    entry.ino = prev.ino;
+                    entry.uid = prev.uid;
+                    entry.gid = prev.gid;
+                    entry.file_size = prev.file_size;
+                    changed = true;
+                }
+            }
+            if changed {
+                index
+                    .add(&entry)
+                    .context("could not update an index entry")?;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Build an index in a temporary file beside the journal (never the
+/// repository's own), starting from `initial` bytes or empty, and return
+/// the bytes libgit2 wrote; the temporary file is always removed.
+fn build_index(
+    repo: &Repo,
+    initial: Option<Vec<u8>>,
+    fill: impl FnOnce(&mut Index) -> anyhow::Result<()>,
+) -> anyhow::Result<Vec<u8>> {
     let dir = repo.git_dir().join("rollback");
     fs::create_dir_all(&dir).context("could not create the rollback folder")?;
     let tmp = tempfile::Builder::new()
@@ -227,59 +279,34 @@ pub fn index_for_tree(
         .context("could not create a temporary index")?;
     let tmp_path = tmp.path().to_path_buf();
     drop(tmp);
-    let mut index = Index::open(&tmp_path).context("could not create a temporary index")?;
-    let tree = repo
-        .inner
-        .find_tree(tree)
-        .context("could not read the tree")?;
-    index
-        .read_tree(&tree)
-        .context("could not read the tree into the index")?;
-    let root = repo.workdir();
-    let entries: Vec<git2::IndexEntry> = index.iter().collect();
-    for mut entry in entries {
-        let mut changed = false;
-        if written.contains(&entry.path) {
-            let full = root.join(std::ffi::OsStr::from_bytes(&entry.path));
-            if let Ok(meta) = fs::symlink_metadata(&full) {
-                entry.ctime = git2::IndexTime::new(meta.ctime() as i32, meta.ctime_nsec() as u32);
-                entry.mtime = git2::IndexTime::new(meta.mtime() as i32, meta.mtime_nsec() as u32);
-                entry.dev = meta.dev() as u32;
-                entry.ino = meta.ino() as u32;
-                entry.uid = meta.uid();
-                entry.gid = meta.gid();
-                entry.file_size = meta.size() as u32;
-                changed = true;
-            }
-        } else if let Some(prev) = old.as_ref().and_then(|o| {
-            o.get_path(
-                std::path::Path::new(std::ffi::OsStr::from_bytes(&entry.path)),
-                0,
-            )
-        }) {
-            if prev.id == entry.id && prev.mode == entry.mode {
-                entry.ctime = prev.ctime;
-                entry.mtime = prev.mtime;
-                entry.dev = prev.dev;
-                entry.ino = prev.ino;
-                entry.uid = prev.uid;
-                entry.gid = prev.gid;
-                entry.file_size = prev.file_size;
-                changed = true;
+    let result = (|| -> anyhow::Result<Vec<u8>> {
+        match initial {
+            Some(bytes) => fs::write(&tmp_path, bytes).context("could not copy the index")?,
+            None => {
+                let _ = fs::remove_file(&tmp_path);
             }
         }
-        if changed {
-            index
-                .add(&entry)
-                .context("could not update an index entry")?;
-        }
-    }
-    index
-        .write()
-        .context("could not write the temporary index")?;
-    let bytes = fs::read(&tmp_path).context("could not read the temporary index")?;
+        let mut index = Index::open(&tmp_path).context("could not create a temporary index")?;
+        fill(&mut index)?;
+        index
+            .write()
+            .context("could not write the temporary index")?;
+        fs::read(&tmp_path).context("could not read the temporary index")
+    })();
     let _ = fs::remove_file(&tmp_path);
-    Ok(bytes)
+    result
+}
+
+/// An entry's stat data from the file on disk, as git records them.
+fn set_stat(entry: &mut git2::IndexEntry, meta: &fs::Metadata) {
+    use std::os::unix::fs::MetadataExt;
+    entry.ctime = git2::IndexTime::new(meta.ctime() as i32, meta.ctime_nsec() as u32);
+    entry.mtime = git2::IndexTime::new(meta.mtime() as i32, meta.mtime_nsec() as u32);
+    entry.dev = meta.dev() as u32;
+    entry.ino = meta.ino() as u32;
+    entry.uid = meta.uid();
+    entry.gid = meta.gid();
+    entry.file_size = meta.size() as u32;
 }
 
 /// Where the tree of an index this tool wrote is remembered, by the index
@@ -332,23 +359,8 @@ pub fn index_with_paths(
     set: &[(Vec<u8>, Oid, u32)],
     remove: &[Vec<u8>],
 ) -> anyhow::Result<Vec<u8>> {
-    use std::os::unix::fs::MetadataExt;
-    let dir = repo.git_dir().join("rollback");
-    fs::create_dir_all(&dir).context("could not create the rollback folder")?;
-    let tmp = tempfile::Builder::new()
-        .prefix("index-")
-        .tempfile_in(&dir)
-        .context("could not create a temporary index")?;
-    let tmp_path = tmp.path().to_path_buf();
-    drop(tmp);
-    if let Some(bytes) = read_index_file(repo)? {
-        fs::write(&tmp_path, bytes).context("could not copy the index")?;
-    } else {
-        let _ = fs::remove_file(&tmp_path);
-    }
-    let result = (|| -> anyhow::Result<Vec<u8>> {
-        let mut index = Index::open(&tmp_path).context("could not read the index")?;
-        let as_path = |p: &[u8]| std::path::Path::new(std::ffi::OsStr::from_bytes(p)).to_path_buf();
+    let as_path = |p: &[u8]| std::path::Path::new(std::ffi::OsStr::from_bytes(p)).to_path_buf();
+    build_index(repo, read_index_file(repo)?, |index| {
         for path in remove {
             let p = as_path(path);
             let _ = index.conflict_remove(&p);
@@ -357,39 +369,30 @@ pub fn index_with_paths(
         for (path, id, mode) in set {
             let p = as_path(path);
             let _ = index.conflict_remove(&p);
-            let meta = fs::symlink_metadata(repo.workdir().join(&p)).ok();
-            let stat = |f: &dyn Fn(&fs::Metadata) -> i64| meta.as_ref().map_or(0, f);
-            let entry = git2::IndexEntry {
-                ctime: git2::IndexTime::new(
-                    stat(&|m| m.ctime()) as i32,
-                    stat(&|m| m.ctime_nsec()) as u32,
-                ),
-                mtime: git2::IndexTime::new(
-                    stat(&|m| m.mtime()) as i32,
-                    stat(&|m| m.mtime_nsec()) as u32,
-                ),
-                dev: stat(&|m| m.dev() as i64) as u32,
-                ino: stat(&|m| m.ino() as i64) as u32,
+            let zero = git2::IndexTime::new(0, 0);
+            let mut entry = git2::IndexEntry {
+                ctime: zero,
+                mtime: zero,
+                dev: 0,
+                ino: 0,
                 mode: *mode,
-                uid: stat(&|m| i64::from(m.uid())) as u32,
-                gid: stat(&|m| i64::from(m.gid())) as u32,
-                file_size: stat(&|m| m.size() as i64) as u32,
+                uid: 0,
+                gid: 0,
+                file_size: 0,
                 id: *id,
                 flags: path.len().min(0xfff) as u16,
                 flags_extended: 0,
                 path: path.clone(),
             };
+            if let Ok(meta) = fs::symlink_metadata(repo.workdir().join(&p)) {
+                set_stat(&mut entry, &meta);
+            }
             index
                 .add(&entry)
                 .context("could not update an index entry")?;
         }
-        index
-            .write()
-            .context("could not write the temporary index")?;
-        fs::read(&tmp_path).context("could not read the temporary index")
-    })();
-    let _ = fs::remove_file(&tmp_path);
-    result
+        Ok(())
+    })
 }
 
 impl Repo {

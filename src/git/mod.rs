@@ -24,6 +24,15 @@ pub use path::RepoPath;
 pub use refs::HeadState;
 pub use repo::{CommitInfo, InProgress, Repo, TagInfo};
 
+/// A blob's git mode number as libgit2's file mode.
+pub(crate) fn file_mode(mode: u32) -> git2::FileMode {
+    match mode {
+        0o100755 => git2::FileMode::BlobExecutable,
+        0o120000 => git2::FileMode::Link,
+        _ => git2::FileMode::Blob,
+    }
+}
+
 /// The first 8 characters of an object id (all of it, if shorter).
 pub fn short(id: &str) -> &str {
     id.get(..8).unwrap_or(id)

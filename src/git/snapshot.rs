@@ -325,6 +325,11 @@ impl TreeChanges {
         self.removals.push(path.clone());
     }
 
+    /// Set a path from a git mode number (`0o100644`, `0o100755`, `0o120000`).
+    pub fn upsert_mode(&mut self, path: &RepoPath, id: Oid, mode: u32) {
+        self.upsert(path, id, super::file_mode(mode));
+    }
+
     pub fn upsert(&mut self, path: &RepoPath, id: Oid, mode: FileMode) {
         self.upserts.push((path.clone(), id, mode));
     }
@@ -541,4 +546,22 @@ pub fn preview(repo: &Repo, with_ignored: bool) -> anyhow::Result<Preview> {
         }
     }
     Ok(p)
+}
+
+/// How many paths of the work tree differ from a snapshot tree, without
+/// writing anything (a full comparison: for dry runs only).
+pub fn paths_differing_from(repo: &Repo, tree: Oid) -> anyhow::Result<usize> {
+    let tree = repo
+        .inner
+        .find_tree(tree)
+        .context("the snapshot tree is missing")?;
+    let mut opts = git2::DiffOptions::new();
+    opts.include_untracked(true)
+        .recurse_untracked_dirs(true)
+        .ignore_submodules(true);
+    let diff = repo
+        .inner
+        .diff_tree_to_workdir(Some(&tree), Some(&mut opts))
+        .context("could not compare the work tree with the snapshot")?;
+    Ok(diff.deltas().len())
 }

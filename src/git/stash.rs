@@ -43,7 +43,11 @@ pub fn build_stash_commit(
             let entry = snapshot
                 .get_path(std::path::Path::new(path.as_os_str()))
                 .with_context(|| format!("{path} is missing from the snapshot"))?;
-            only_untracked.upsert(path.as_bytes(), entry.id(), entry_mode(entry.filemode()));
+            only_untracked.upsert(
+                path.as_bytes(),
+                entry.id(),
+                super::file_mode(entry.filemode() as u32),
+            );
             tracked.remove(path.as_bytes());
         }
         let u_tree = only_untracked.create_updated(&repo.inner, &empty)?;
@@ -61,14 +65,6 @@ pub fn build_stash_commit(
         tracked.create_updated(&repo.inner, &snapshot)?
     };
     commit_snapshot(repo, w_tree, &parents, &format!("On {branch}: {message}\n"))
-}
-
-fn entry_mode(mode: i32) -> git2::FileMode {
-    match mode {
-        0o100755 => git2::FileMode::BlobExecutable,
-        0o120000 => git2::FileMode::Link,
-        _ => git2::FileMode::Blob,
-    }
 }
 
 /// Push W onto the stash list, as `git stash` does (ref and reflog entry).

@@ -42,6 +42,9 @@ pub struct Intent {
     /// The tree the command will write over the work tree: the permission
     /// bits a tree cannot hold are saved for every path that will change.
     pub overwrite_with: Option<Oid>,
+    /// Paths no work-tree change of the command may touch: the reports
+    /// folder, which survives every rollback and undo (SPEC §2 I8).
+    pub preserve: Vec<RepoPath>,
 }
 
 impl Intent {
@@ -56,6 +59,7 @@ impl Intent {
             extra_modes: Vec::new(),
             scan_ignored: false,
             overwrite_with: None,
+            preserve: Vec::new(),
         }
     }
 
@@ -72,6 +76,7 @@ pub struct Transaction<'r> {
     scan: Option<WorktreeScan>,
     /// The changes from the scanned work tree to `Intent::overwrite_with`.
     overwrite_changes: Vec<crate::git::writer::Change>,
+    preserve: Vec<RepoPath>,
     index_lock: Option<IndexLock>,
     _lock: Lock,
     started: Instant,
@@ -187,11 +192,8 @@ impl<'r> Transaction<'r> {
             let mut modes = found.modes.clone();
             let mut extra_modes = intent.extra_modes.clone();
             if let Some(target) = intent.overwrite_with {
-                overwrite_changes = crate::git::writer::tree_changes(repo, found.tree, target)?;
-                if !scope.paths.is_empty() {
-                    overwrite_changes
-                        .retain(|c| scope.paths.iter().any(|p| c.path.is_at_or_under(p)));
-                }
+                overwrite_changes =
+                    changes_within(repo, found.tree, target, &scope.paths, &intent.preserve)?;
                 let paths: Vec<RepoPath> =
                     overwrite_changes.iter().map(|c| c.path.clone()).collect();
                 extra_modes.extend(snapshot::unusual_modes(repo.workdir(), &paths));
@@ -277,6 +279,7 @@ impl<'r> Transaction<'r> {
             begin,
             scan,
             overwrite_changes,
+            preserve: intent.preserve.clone(),
             index_lock,
             _lock: lock,
             started,
@@ -305,6 +308,22 @@ impl<'r> Transaction<'r> {
     /// named by `Intent::overwrite_with` (computed once, in `begin`).
     pub fn overwrite_changes(&self) -> &[crate::git::writer::Change] {
         &self.overwrite_changes
+    }
+
+    /// The path changes that turn the work tree as scanned into `target`,
+    /// within the operation's paths and outside the preserved ones.
+    pub fn changes_to(&self, target: Oid) -> anyhow::Result<Vec<crate::git::writer::Change>> {
+        let scan = self
+            .scan
+            .as_ref()
+            .context("internal error: the operation has no snapshot of the work tree")?;
+        changes_within(
+            self.repo,
+            scan.tree,
+            target,
+            &self.begin.scope.paths,
+            &self.preserve,
+        )
     }
 
     pub fn begin_record(&self) -> &Begin {
@@ -511,6 +530,22 @@ impl<'r> Transaction<'r> {
             details: self.details.clone(),
         }))
     }
+}
+
+/// `from` → `to`, kept to `paths` (all when empty) and away from `preserve`.
+fn changes_within(
+    repo: &Repo,
+    from: Oid,
+    to: Oid,
+    paths: &[RepoPath],
+    preserve: &[RepoPath],
+) -> anyhow::Result<Vec<crate::git::writer::Change>> {
+    let mut changes = crate::git::writer::tree_changes(repo, from, to)?;
+    changes.retain(|c| {
+        (paths.is_empty() || paths.iter().any(|p| c.path.is_at_or_under(p)))
+            && !preserve.iter().any(|p| c.path.is_at_or_under(p))
+    });
+    Ok(changes)
 }
 
 /// Mark an interrupted operation as dismissed: the state stays as it is and

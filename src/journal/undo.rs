@@ -171,19 +171,7 @@ pub fn plan(repo: &Repo, target: &Operation, count: bool) -> anyhow::Result<Vec<
 /// How many paths of the work tree differ from a snapshot tree, computed
 /// without writing anything (for the dry run).
 fn current_differences(repo: &Repo, tree: &str) -> anyhow::Result<usize> {
-    let tree = repo
-        .inner
-        .find_tree(parse_oid(tree)?)
-        .context("the snapshot tree is missing")?;
-    let mut opts = git2::DiffOptions::new();
-    opts.include_untracked(true)
-        .recurse_untracked_dirs(true)
-        .ignore_submodules(true);
-    let diff = repo
-        .inner
-        .diff_tree_to_workdir(Some(&tree), Some(&mut opts))
-        .context("could not compare the work tree with the snapshot")?;
-    Ok(diff.deltas().len())
+    crate::git::snapshot::paths_differing_from(repo, parse_oid(tree)?)
 }
 
 /// Check that every object the operation's records name is still there.
@@ -251,6 +239,7 @@ pub fn undo(
     intent.allow_interrupted = true;
     if let Some(wt) = &target.begin.worktree {
         intent.overwrite_with = Some(parse_oid(&wt.tree)?);
+        intent.preserve = vec![crate::settings::reports_path(reports_dir)];
     }
     let tx = Transaction::begin(repo, ui, intent)?;
     let (_, id) = tx.run(|tx| restore(tx, ops, target, reports_dir, ui))?;
@@ -273,13 +262,7 @@ fn restore(
             .scan()
             .context("internal error: undo has no snapshot of the current work tree")?
             .clone();
-        let reports = crate::settings::reports_prefix(reports_dir);
-        let changes: Vec<_> = tx
-            .overwrite_changes()
-            .iter()
-            .filter(|c| !c.path.as_bytes().starts_with(reports.as_bytes()))
-            .cloned()
-            .collect();
+        let changes = tx.overwrite_changes().to_vec();
         crate::trace::phase("undo: writing the work tree");
         let bar = ui.progress(changes.len() as u64, "restoring the work tree");
         let extras = Extras {
