@@ -1,5 +1,5 @@
-//! Writing many blobs at once into one pack instead of one loose object
-//! file each.
+//! Writing many blobs (and the trees that hold them) at once into one pack
+//! instead of one loose object file each.
 //!
 //! A snapshot of a dirty tree writes thousands of blobs; as loose objects
 //! each costs a new file (a compressed temporary file and a rename), and new
@@ -24,12 +24,52 @@ const FLUSH_BYTES: usize = 256 << 20;
 pub struct BlobSink<'a> {
     odb: &'a git2::Odb<'a>,
     batch: Option<(&'a git2::Repository, &'a git2::Mempack<'a>)>,
+    /// The object database on disk, without the in-memory objects.
+    disk: Option<&'a git2::Odb<'a>>,
     pending: usize,
     /// Blobs written to memory since the last flush.
     written: Vec<Oid>,
+    /// Roots of trees written to memory since the last flush.
+    trees: Vec<Oid>,
 }
 
 impl BlobSink<'_> {
+    /// The handle to write other objects (trees) through, when batching.
+    pub fn object_repo(&self) -> Option<&git2::Repository> {
+        self.batch.map(|(repo, _)| repo)
+    }
+
+    /// A tree written through [`BlobSink::object_repo`]: its new subtrees
+    /// go into the pack with the blobs.
+    pub fn add_tree(&mut self, root: Oid) {
+        if self.batch.is_some() {
+            self.trees.push(root);
+        }
+    }
+
+    /// The trees under `root` that are not on disk yet (unchanged subtrees
+    /// are, and are not descended into).
+    fn new_trees(&self, repo: &git2::Repository, disk: &git2::Odb) -> anyhow::Result<Vec<Oid>> {
+        let mut found = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut stack = self.trees.clone();
+        while let Some(id) = stack.pop() {
+            if !seen.insert(id) || disk.exists(id) {
+                continue;
+            }
+            found.push(id);
+            let tree = repo
+                .find_tree(id)
+                .context("could not read a snapshot tree")?;
+            for entry in tree.iter() {
+                if entry.kind() == Some(ObjectType::Tree) {
+                    stack.push(entry.id());
+                }
+            }
+        }
+        Ok(found)
+    }
+
     pub fn write(&mut self, bytes: &[u8]) -> anyhow::Result<Oid> {
         let id = self
             .odb
@@ -49,9 +89,14 @@ impl BlobSink<'_> {
         let Some((repo, mempack)) = self.batch else {
             return Ok(());
         };
-        if self.written.is_empty() {
+        if self.written.is_empty() && self.trees.is_empty() {
             return Ok(());
         }
+        let trees = match self.disk {
+            Some(disk) => self.new_trees(repo, disk)?,
+            None => Vec::new(),
+        };
+        self.trees.clear();
         // libgit2's mempack dump packs commits only: build the pack of the
         // blobs ourselves (the side handle's object database reads them
         // from memory).
@@ -60,7 +105,7 @@ impl BlobSink<'_> {
             .packbuilder()
             .context("could not pack the snapshot's objects")?;
         builder.set_threads(1);
-        for id in self.written.drain(..) {
+        for id in self.written.drain(..).chain(trees) {
             builder
                 .insert_object(id, None)
                 .context("could not pack the snapshot's objects")?;
@@ -75,8 +120,10 @@ impl BlobSink<'_> {
         if buf.len() > 32 {
             let mut writer = self.odb.packwriter().context("could not write a pack")?;
             writer.write_all(&buf).context("could not write a pack")?;
+            crate::trace::phase("batch: indexing the pack");
             writer.commit().context("could not write a pack")?;
         }
+        crate::trace::phase("batch: reset");
         mempack
             .reset()
             .context("could not reset the in-memory objects")?;
@@ -100,24 +147,53 @@ pub fn with_blob_sink<T>(
         let mut sink = BlobSink {
             odb: &odb,
             batch: None,
+            disk: None,
             pending: 0,
             written: Vec::new(),
+            trees: Vec::new(),
         };
         return f(&mut sink);
     }
     let side =
         git2::Repository::open(repo.common_dir()).context("could not open the object database")?;
+    without_delta_search(&side);
     let odb = side.odb().context("could not open the object database")?;
     let mempack = odb
         .add_new_mempack_backend(1000)
         .context("could not open an in-memory object store")?;
+    let disk = repo
+        .inner
+        .odb()
+        .context("could not open the object database")?;
     let mut sink = BlobSink {
         odb: &odb,
         batch: Some((&side, &mempack)),
+        disk: Some(&disk),
         pending: 0,
         written: Vec::new(),
+        trees: Vec::new(),
     };
     let value = f(&mut sink)?;
     sink.flush()?;
     Ok(value)
+}
+
+/// Pack the snapshot's blobs without searching for deltas: the search is
+/// most of the packing time (0.36 s of 0.96 s for 1,700 files) and saves
+/// little on a pack the next `git gc` repacks anyway. libgit2 leaves objects
+/// larger than its big-file threshold out of the search, and reads that
+/// threshold from `pack.deltaCacheSize`; a configuration of its own on the
+/// side handle (never the user's files) sets it to one byte. Should this
+/// not apply, packing is slower, never wrong.
+fn without_delta_search(side: &git2::Repository) {
+    let set = || -> anyhow::Result<()> {
+        let mut file = tempfile::NamedTempFile::new()?;
+        file.write_all(b"[pack]\n\tdeltaCacheSize = 1\n")?;
+        file.flush()?;
+        let mut config = git2::Config::new()?;
+        config.add_file(file.path(), git2::ConfigLevel::App, false)?;
+        side.set_config(&config)?;
+        Ok(())
+    };
+    let _ = set();
 }
