@@ -99,7 +99,6 @@ fn commands_not_built_yet_say_so_and_change_nothing() {
     let repo = TestRepo::with_commits();
     repo.tool_ok(&["baseline", "set"]);
     let cases: &[&[&str]] = &[
-        &["sprint", "start", "1"],
         &["recover", "main"],
         &["check"],
         &["hook", "install"],

@@ -11,3 +11,4 @@ mod files;
 mod harness;
 mod journal;
 mod metrics;
+mod sprint;

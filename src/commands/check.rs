@@ -1,7 +1,21 @@
 //! Pre-sprint safety checks (SPEC §5.7).
+//!
+//! The checklist is shared: `sprint start` runs it before it creates
+//! anything. Every check only reads; the baseline's tests run on an export of
+//! its tree in a temporary directory and their result is cached by tree id,
+//! so the user's work tree is never touched and the second run is free.
 
-use super::{not_available, Context};
-use crate::ui::Outcome;
+use std::ffi::CString;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use super::{baseline, not_available, Context};
+use crate::git::snapshot;
+use crate::testrun::{self, VerifyCache};
+use crate::ui::{Outcome, Ui};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -18,4 +32,298 @@ pub struct Args {
 
 pub fn run(_ctx: &Context, _args: &Args) -> anyhow::Result<Outcome> {
     Err(not_available("check"))
+}
+
+/// How one check came out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Pass,
+    Fail,
+    /// Not run (`--no-tests`, a dry run, or nothing configured).
+    Skipped,
+}
+
+#[derive(Debug, Clone)]
+pub struct CheckLine {
+    pub name: &'static str,
+    pub verdict: Verdict,
+    pub detail: String,
+    pub hint: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Checklist {
+    pub lines: Vec<CheckLine>,
+}
+
+impl Checklist {
+    fn push(&mut self, name: &'static str, verdict: Verdict, detail: impl Into<String>) {
+        self.lines.push(CheckLine {
+            name,
+            verdict,
+            detail: detail.into(),
+            hint: None,
+        });
+    }
+
+    fn fail(&mut self, name: &'static str, detail: impl Into<String>, hint: impl Into<String>) {
+        self.lines.push(CheckLine {
+            name,
+            verdict: Verdict::Fail,
+            detail: detail.into(),
+            hint: Some(hint.into()),
+        });
+    }
+
+    pub fn passed(&self) -> bool {
+        self.lines.iter().all(|l| l.verdict != Verdict::Fail)
+    }
+
+    /// The checklist as human lines (✓/✗, a hint under each failure) and as
+    /// the JSON `checks` array.
+    pub fn report(&self, ui: &Ui, outcome: &mut Outcome) {
+        let mut json = Vec::new();
+        for line in &self.lines {
+            let mark = match line.verdict {
+                Verdict::Pass => ui.good("✓"),
+                Verdict::Fail => ui.bad("✗"),
+                Verdict::Skipped => "-".to_string(),
+            };
+            outcome.line(format!("{mark} {}", line.detail));
+            if let Some(hint) = &line.hint {
+                outcome.line(format!("    {hint}"));
+            }
+            json.push(json!({
+                "name": line.name,
+                "ok": line.verdict != Verdict::Fail,
+                "skipped": line.verdict == Verdict::Skipped,
+                "detail": line.detail,
+                "hint": line.hint,
+            }));
+        }
+        outcome.field("checks", Value::Array(json));
+    }
+}
+
+/// Checks 1–6 of SPEC §5.7: baseline, its tests, a clean tree, nothing in
+/// progress, disk space, the setup command. In a dry run nothing is run:
+/// the tests show their cached result or are skipped, the setup command is
+/// skipped.
+pub fn pre_sprint(ctx: &Context, run_tests: bool) -> anyhow::Result<Checklist> {
+    let repo = &ctx.repo;
+    let mut list = Checklist::default();
+
+    // 1. The baseline exists.
+    let found = baseline::find(repo, &ctx.settings)?;
+    match &found {
+        Some(b) => list.push(
+            "baseline",
+            Verdict::Pass,
+            format!(
+                "baseline `{}` exists ({} {})",
+                b.name,
+                repo.short_id(b.commit),
+                repo.commit_info(b.commit)?.summary
+            ),
+        ),
+        None => list.fail(
+            "baseline",
+            format!("baseline `{}` does not exist", ctx.settings.baseline),
+            "create it with `git rollback-sprint baseline set`",
+        ),
+    }
+
+    // 2. Its tests pass.
+    match (&found, run_tests) {
+        (_, false) => list.push(
+            "baseline_tests",
+            Verdict::Skipped,
+            "baseline tests not run (--no-tests)",
+        ),
+        (None, true) => list.push(
+            "baseline_tests",
+            Verdict::Skipped,
+            "baseline tests not run: there is no baseline",
+        ),
+        (Some(b), true) => baseline_tests(ctx, b, &mut list)?,
+    }
+
+    // 3. No uncommitted changes.
+    let reports = crate::settings::reports_path(&ctx.settings.reports_dir);
+    let preview = snapshot::preview(repo, false, Some(&reports))?;
+    if preview.is_dirty() {
+        list.fail(
+            "clean_tree",
+            format!(
+                "uncommitted changes: {} modified, {} deleted, {} untracked{}",
+                preview.modified,
+                preview.deleted,
+                preview.untracked,
+                if preview.staged > 0 {
+                    ", staged changes"
+                } else {
+                    ""
+                }
+            ),
+            "commit them, or save them with `git rollback-sprint checkpoint --wip` and clean up",
+        );
+    } else {
+        list.push("clean_tree", Verdict::Pass, "no uncommitted changes");
+    }
+
+    // 4. Nothing in progress: git's own operations and ours.
+    if let Some(p) = repo.git_operation_in_progress() {
+        list.fail("in_progress", p.what, p.hint);
+    } else if let Some(op) = crate::journal::interrupted(repo)? {
+        list.fail(
+            "in_progress",
+            format!(
+                "operation {} (`{}`) was interrupted",
+                op.id(),
+                op.begin.command
+            ),
+            "restore the state before it with `git rollback-sprint undo`, or keep things as they are with `git rollback-sprint undo --dismiss`",
+        );
+    } else {
+        list.push(
+            "in_progress",
+            Verdict::Pass,
+            "no merge, rebase, cherry-pick or interrupted operation in progress",
+        );
+    }
+
+    // 5. Disk space.
+    let threshold = ctx.settings.disk_threshold;
+    match disk_used_percent(repo.workdir()) {
+        Ok(used) if used > f64::from(threshold) => list.fail(
+            "disk",
+            format!("disk {used:.0}% used, above the {threshold}% threshold"),
+            "free some space (or raise git config rollback.diskThreshold)",
+        ),
+        Ok(used) => list.push(
+            "disk",
+            Verdict::Pass,
+            format!("disk {used:.0}% used (threshold {threshold}%)"),
+        ),
+        Err(e) => list.fail(
+            "disk",
+            format!("could not read the disk usage: {e:#}"),
+            "check that the work tree's filesystem is mounted and readable",
+        ),
+    }
+
+    // 6. The setup command.
+    match &ctx.settings.setup_command {
+        None => list.push(
+            "setup",
+            Verdict::Skipped,
+            "no setup command configured (rollback.setupCommand)",
+        ),
+        Some(cmd) if ctx.ui.dry_run => list.push(
+            "setup",
+            Verdict::Skipped,
+            format!("setup command `{cmd}` not run (dry run)"),
+        ),
+        Some(cmd) => {
+            ctx.ui.note(&format!("Running the setup command `{cmd}`…"));
+            let timeout = Duration::from_secs(ctx.settings.test_timeout_secs);
+            let run = testrun::run_tests(cmd, repo.workdir(), timeout)?;
+            if run.exit_code == Some(0) && !run.timed_out {
+                list.push(
+                    "setup",
+                    Verdict::Pass,
+                    format!("setup command `{cmd}` succeeded"),
+                );
+            } else {
+                let last = run.output.lines().last().unwrap_or("").trim().to_string();
+                list.fail(
+                    "setup",
+                    format!("setup command `{cmd}` {}", run.summary()),
+                    if last.is_empty() {
+                        "fix the project's setup, then run again".to_string()
+                    } else {
+                        format!("it said: {last}")
+                    },
+                );
+            }
+        }
+    }
+    Ok(list)
+}
+
+fn baseline_tests(
+    ctx: &Context,
+    b: &baseline::Baseline,
+    list: &mut Checklist,
+) -> anyhow::Result<()> {
+    let repo = &ctx.repo;
+    let tree = repo.commit_tree(b.commit)?;
+    let command = match testrun::test_command(repo, ctx.settings.test_command.as_deref(), tree) {
+        Ok(c) => c,
+        Err(_) => {
+            list.push(
+                "baseline_tests",
+                Verdict::Skipped,
+                "baseline tests not run: no test command configured or detected (rollback.testCommand)",
+            );
+            return Ok(());
+        }
+    };
+    let cached = VerifyCache::load(repo).get(tree, &command).cloned();
+    let (run, from_cache) = match cached {
+        Some(c) => (c.run, true),
+        None if ctx.ui.dry_run => {
+            list.push(
+                "baseline_tests",
+                Verdict::Skipped,
+                format!("baseline tests not run (dry run): would run `{command}` on a copy of the baseline"),
+            );
+            return Ok(());
+        }
+        None => {
+            ctx.ui.note(&format!(
+                "Running `{command}` on the baseline {} in a temporary directory…",
+                repo.short_id(b.commit)
+            ));
+            let timeout = Duration::from_secs(ctx.settings.test_timeout_secs);
+            let run = testrun::verify_tree(repo, tree, &command, timeout)?;
+            VerifyCache::store(repo, tree, &run)?;
+            (run, false)
+        }
+    };
+    let detail = format!(
+        "baseline tests: `{command}` {}{}",
+        run.summary(),
+        if from_cache { " [cached]" } else { "" }
+    );
+    if run.succeeded() {
+        list.push("baseline_tests", Verdict::Pass, detail);
+    } else {
+        list.fail(
+            "baseline_tests",
+            detail,
+            "fix the baseline, or set another one with `git rollback-sprint baseline set --force`",
+        );
+    }
+    Ok(())
+}
+
+/// Percent of the filesystem's space in use, as `df` counts it (space
+/// reserved for root counts as neither used nor available).
+fn disk_used_percent(path: &Path) -> anyhow::Result<f64> {
+    let c_path = CString::new(path.as_os_str().as_bytes())?;
+    // SAFETY: statvfs writes into the zeroed struct we own; the path is a
+    // valid NUL-terminated string.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::statvfs(c_path.as_ptr(), &mut st) };
+    if rc != 0 {
+        return Err(std::io::Error::last_os_error().into());
+    }
+    let frsize = st.f_frsize as f64;
+    let used = (st.f_blocks.saturating_sub(st.f_bfree)) as f64 * frsize;
+    let avail = st.f_bavail as f64 * frsize;
+    if used + avail <= 0.0 {
+        return Ok(0.0);
+    }
+    Ok(used * 100.0 / (used + avail))
 }

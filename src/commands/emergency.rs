@@ -12,7 +12,7 @@ use std::collections::HashSet;
 use anyhow::Context as _;
 use std::time::Instant;
 
-use super::{baseline, status::sprint_number, Context};
+use super::{baseline, new_branch_name, status::sprint_number, Context};
 use crate::clock;
 use crate::error::user;
 use crate::git::{self, snapshot, stash, writer, HeadState, Oid};
@@ -320,18 +320,7 @@ fn plan(ctx: &Context, args: &Args) -> anyhow::Result<Plan> {
     let now = clock::now();
     let stamp = clock::stamp(&now);
     let backup = if head != target {
-        let wanted = format!("backup/emergency-{stamp}");
-        match repo.blocking_parent(&format!("refs/heads/{wanted}")) {
-            None => Some(repo.unused_ref_name("refs/heads/", &wanted)?),
-            // A branch named `backup` blocks `backup/…`: an emergency must
-            // not fail over a name, so use a name beside it.
-            Some(blocker) => {
-                ctx.ui.warn(&format!(
-                    "{blocker} exists, so the backup branch is named backup-emergency-{stamp} instead"
-                ));
-                Some(repo.unused_ref_name("refs/heads/", &format!("backup-emergency-{stamp}"))?)
-            }
-        }
+        Some(new_branch_name(ctx, &format!("backup/emergency-{stamp}"))?)
     } else {
         None
     };
@@ -339,7 +328,7 @@ fn plan(ctx: &Context, args: &Args) -> anyhow::Result<Plan> {
     // Counting the changes costs a status scan; a real run gets them from
     // the snapshot scan instead, so only a dry run counts here.
     let preview = if ctx.ui.dry_run {
-        Some(snapshot::preview(repo, args.clean_ignored)?)
+        Some(snapshot::preview(repo, args.clean_ignored, None)?)
     } else {
         None
     };

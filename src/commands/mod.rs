@@ -40,3 +40,22 @@ pub fn not_available(command: &str) -> anyhow::Error {
         .hint("see the README for the commands this version has")
         .into()
 }
+
+/// A name for a new branch from `wanted`, with `-2`, `-3`… when it is taken
+/// (SPEC §5). A rollback must not fail over a name: when a branch named
+/// like one of its folders blocks it (`backup` blocks `backup/…`), the
+/// slashes become dashes, with a warning.
+pub fn new_branch_name(ctx: &Context, wanted: &str) -> anyhow::Result<String> {
+    let repo = &ctx.repo;
+    match repo.blocking_parent(&format!("refs/heads/{wanted}")) {
+        None => repo.unused_ref_name("refs/heads/", wanted),
+        Some(blocker) => {
+            let flat = wanted.replace('/', "-");
+            let name = repo.unused_ref_name("refs/heads/", &flat)?;
+            ctx.ui.warn(&format!(
+                "{blocker} exists, so the branch is named {name} instead of {wanted}"
+            ));
+            Ok(name)
+        }
+    }
+}

@@ -141,7 +141,7 @@ fn scan(repo: &Repo, with_ignored: bool, paths: &[RepoPath]) -> anyhow::Result<W
         sparse: trees.sparse,
     };
     let batch = diff.deltas().len() + trees.flagged.len() >= BATCH_FROM;
-    let changes = with_blob_sink(repo, batch, |sink| {
+    with_blob_sink(repo, batch, |sink| {
         let mut changes = 0usize;
         for delta in diff.deltas() {
             let status = delta.status();
@@ -223,11 +223,15 @@ fn scan(repo: &Repo, with_ignored: bool, paths: &[RepoPath]) -> anyhow::Result<W
                 }
             }
         }
+        // The trees go into the same pack as the blobs.
+        if changes > 0 {
+            crate::trace::phase("scan: tree");
+            let tree = updates.apply_in(sink.object_repo().unwrap_or(&repo.inner), trees.stage0)?;
+            sink.add_tree(tree);
+            scan.tree = tree;
+        }
         Ok(changes)
     })?;
-    if changes > 0 {
-        scan.tree = updates.apply(repo, trees.stage0)?;
-    }
     crate::trace::phase("scan: empty directories");
     scan.empty_dirs = if paths.is_empty() {
         empty_dirs(repo, repo.workdir())?
@@ -335,6 +339,12 @@ impl TreeChanges {
     }
 
     pub fn apply(self, repo: &Repo, base: Oid) -> anyhow::Result<Oid> {
+        self.apply_in(&repo.inner, base)
+    }
+
+    /// [`TreeChanges::apply`], writing the trees through `repo` (a handle
+    /// whose new objects go to a batch).
+    pub(super) fn apply_in(self, repo: &git2::Repository, base: Oid) -> anyhow::Result<Oid> {
         let write = |base: Oid,
                      removals: &[RepoPath],
                      upserts: &[(RepoPath, Oid, FileMode)]|
@@ -346,11 +356,8 @@ impl TreeChanges {
             for (p, id, mode) in upserts {
                 b.upsert(p.as_bytes(), *id, *mode);
             }
-            let base = repo
-                .inner
-                .find_tree(base)
-                .context("could not read a tree")?;
-            b.create_updated(&repo.inner, &base)
+            let base = repo.find_tree(base).context("could not read a tree")?;
+            b.create_updated(repo, &base)
                 .context("could not write the snapshot tree")
         };
         let mut tree = base;
@@ -359,10 +366,8 @@ impl TreeChanges {
         }
         // What is still in the way of an upsert: a blob where a directory
         // is needed, or a directory where a file goes.
-        let current = repo
-            .inner
-            .find_tree(tree)
-            .context("could not read a tree")?;
+        crate::trace::phase("tree: blocking");
+        let current = repo.find_tree(tree).context("could not read a tree")?;
         let mut blocking = Vec::new();
         for (path, _, _) in &self.upserts {
             for parent in path.ancestors() {
@@ -383,6 +388,7 @@ impl TreeChanges {
             blocking.dedup();
             tree = write(tree, &blocking, &[])?;
         }
+        crate::trace::phase("tree: upserts");
         if !self.upserts.is_empty() {
             tree = write(tree, &[], &self.upserts)?;
         }
@@ -525,10 +531,21 @@ impl Preview {
     }
 }
 
-pub fn preview(repo: &Repo, with_ignored: bool) -> anyhow::Result<Preview> {
+/// `except`, when given, is left out of the counts (the reports folder: the
+/// tool's own output is not the user's uncommitted work).
+pub fn preview(
+    repo: &Repo,
+    with_ignored: bool,
+    except: Option<&RepoPath>,
+) -> anyhow::Result<Preview> {
     let statuses = worktree_statuses(repo, with_ignored)?;
     let mut p = Preview::default();
     for entry in statuses.iter() {
+        if let Some(except) = except {
+            if without_slash(entry.path_bytes()).is_at_or_under(except) {
+                continue;
+            }
+        }
         let s = entry.status();
         if s.contains(Status::IGNORED) {
             p.ignored.push(without_slash(entry.path_bytes()));

@@ -6,6 +6,8 @@ mod share;
 mod show;
 mod verify;
 
+pub use set::Move;
+
 use super::Context;
 use crate::error::user;
 use crate::git::{Oid, Repo, TagInfo};

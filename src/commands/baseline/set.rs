@@ -3,7 +3,7 @@
 use super::super::Context;
 use crate::clock;
 use crate::error::user;
-use crate::git::Repo;
+use crate::git::{Oid, Repo};
 use crate::journal::{Intent, Scope, Transaction};
 use crate::ui::Outcome;
 
@@ -37,12 +37,7 @@ pub fn run(ctx: &Context, args: &SetArgs) -> anyhow::Result<Outcome> {
     }
     let target = repo.resolve_commit(rev)?;
     let info = repo.commit_info(target)?;
-    let refname = format!("refs/tags/{name}");
     let existing = repo.tag_info(name)?;
-    let now = clock::now();
-    let mut plan = Vec::new();
-    let mut refs = vec![refname.clone()];
-    let mut keep_as = None;
     if let Some(old) = &existing {
         if !args.force {
             return Err(user(format!(
@@ -54,24 +49,14 @@ pub fn run(ctx: &Context, args: &SetArgs) -> anyhow::Result<Outcome> {
             ))
             .into());
         }
-        let prev =
-            repo.unused_ref_name("refs/tags/", &format!("{name}-prev-{}", clock::stamp(&now)))?;
-        plan.push(format!(
-            "keep the old baseline ({}) as tag {prev}",
-            repo.short_id(old.commit)
-        ));
-        refs.push(format!("refs/tags/{prev}"));
-        keep_as = Some(prev);
     }
-    plan.push(format!(
-        "tag {} ({}) as `{name}`",
-        repo.short_id(target),
-        info.summary
-    ));
     let message = args
         .message
         .clone()
         .unwrap_or_else(|| format!("Baseline: {}", info.summary));
+    let moving = Move::plan(repo, name, target, &message)?;
+    let plan = moving.steps(repo, &info.summary);
+    let keep_as = moving.keep_as.clone();
 
     let mut outcome = Outcome::new();
     outcome
@@ -87,17 +72,14 @@ pub fn run(ctx: &Context, args: &SetArgs) -> anyhow::Result<Outcome> {
         return Ok(outcome);
     }
 
-    let intent = Intent::new("baseline set", &ctx.command_line, Scope::refs(refs)).plan(plan);
+    let intent = Intent::new(
+        "baseline set",
+        &ctx.command_line,
+        Scope::refs(moving.refs()),
+    )
+    .plan(plan);
     let tx = Transaction::begin(repo, &ctx.ui, intent)?;
-    let ((), id) = tx.run(|tx| {
-        let old_target = existing.as_ref().map(|t| t.target);
-        if let (Some(prev), Some(old)) = (&keep_as, old_target) {
-            tx.update_ref(&format!("refs/tags/{prev}"), None, Some(old))?;
-        }
-        let tag = repo.write_tag_object(name, target, &message)?;
-        tx.update_ref(&refname, old_target, Some(tag))?;
-        Ok(())
-    })?;
+    let ((), id) = tx.run(|tx| moving.apply(tx))?;
     outcome.field("operation_id", id.as_str());
     outcome.line(format!(
         "Baseline `{name}` is now {} {}",
@@ -109,4 +91,77 @@ pub fn run(ctx: &Context, args: &SetArgs) -> anyhow::Result<Outcome> {
     }
     outcome.line(format!("Undo with: git rollback-sprint undo {id}"));
     Ok(outcome)
+}
+
+/// Moving (or creating) the baseline tag, the old one kept as
+/// `<name>-prev-<ts>`: planned before the transaction, applied inside it.
+pub struct Move {
+    pub name: String,
+    pub refname: String,
+    pub target: Oid,
+    pub message: String,
+    /// The tag object the baseline ref points at now, and its commit.
+    pub old: Option<(Oid, Oid)>,
+    pub keep_as: Option<String>,
+}
+
+impl Move {
+    pub fn plan(repo: &Repo, name: &str, target: Oid, message: &str) -> anyhow::Result<Move> {
+        if !Repo::valid_tag_name(name) {
+            return Err(user(format!(
+                "rollback.baseline `{name}` is not a valid tag name"
+            ))
+            .hint("the baseline is a tag; set git config rollback.baseline to a tag name")
+            .into());
+        }
+        let old = repo.tag_info(name)?.map(|t| (t.target, t.commit));
+        let keep_as = match old {
+            Some(_) => Some(repo.unused_ref_name(
+                "refs/tags/",
+                &format!("{name}-prev-{}", clock::stamp(&clock::now())),
+            )?),
+            None => None,
+        };
+        Ok(Move {
+            name: name.to_string(),
+            refname: format!("refs/tags/{name}"),
+            target,
+            message: message.to_string(),
+            old,
+            keep_as,
+        })
+    }
+
+    pub fn refs(&self) -> Vec<String> {
+        let mut refs = vec![self.refname.clone()];
+        refs.extend(self.keep_as.iter().map(|p| format!("refs/tags/{p}")));
+        refs
+    }
+
+    pub fn steps(&self, repo: &Repo, summary: &str) -> Vec<String> {
+        let mut steps = Vec::new();
+        if let (Some(prev), Some((_, commit))) = (&self.keep_as, self.old) {
+            steps.push(format!(
+                "keep the old baseline ({}) as tag {prev}",
+                repo.short_id(commit)
+            ));
+        }
+        steps.push(format!(
+            "tag {} ({summary}) as `{}`",
+            repo.short_id(self.target),
+            self.name
+        ));
+        steps
+    }
+
+    pub fn apply(&self, tx: &Transaction) -> anyhow::Result<()> {
+        let repo = tx.repo();
+        let old_tag = self.old.map(|(tag, _)| tag);
+        if let (Some(prev), Some(old)) = (&self.keep_as, old_tag) {
+            tx.update_ref(&format!("refs/tags/{prev}"), None, Some(old))?;
+        }
+        let tag = repo.write_tag_object(&self.name, self.target, &self.message)?;
+        tx.update_ref(&self.refname, old_tag, Some(tag))?;
+        Ok(())
+    }
 }

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# bench-sprint.sh — time the Level 2 rollback (`sprint rollback --no-tests`)
+# against the runbook's shell sequence, on fresh copies of the generated
+# 100k-file repository (HEAD on refactor/sprint-1 with a dirty work tree):
+#
+#   git add -A && git commit -m WIP && git branch backup/… &&
+#   git checkout baseline && git checkout -b refactor/sprint-1-retry
+#
+# Neither side runs the tests (they would dominate both).
+#
+#   scripts/bench-sprint.sh
+#   FILES_DIRS=20 FILES_PER_DIR=20 RUNS=2 scripts/bench-sprint.sh   # smoke test
+#
+# See lib-bench.sh for all knobs. Results: scripts/out/results.md.
+set -euo pipefail
+
+# shellcheck source-path=SCRIPTDIR source=lib-bench.sh
+source "$(dirname -- "${BASH_SOURCE[0]}")/lib-bench.sh"
+
+bench_setup "bench-sprint"
+
+# Run by hyperfine's bash, which expands the exported variables: single
+# quotes are intended.
+# shellcheck disable=SC2016
+{
+    COPY='fresh_copy "$TEMPLATE" "$WORK"'
+    GIT_SPRINT='cd "$WORK" && git add -A && git commit -q -m "WIP: Sprint 1 before rollback" && git branch backup/sprint-1-bench && git checkout -q baseline && git checkout -q -b refactor/sprint-1-retry'
+    TOOL_SPRINT='"$TOOL" -C "$WORK" sprint rollback 1 --no-tests >/dev/null'
+}
+
+bench_pair "sprint rollback (Level 2: WIP commit, backup branch, retry branch at the baseline)" \
+    "$COPY" \
+    "$TOOL_SPRINT" \
+    "$GIT_SPRINT"
+
+bench_log "results appended to $BENCH_RESULTS"
