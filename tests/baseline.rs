@@ -818,3 +818,26 @@ fn pull_dry_run_changes_nothing_at_all() {
     assert_same_dir(&before.1, &capture_dir(&mate.join(".git")));
     assert!(repo.git_in(&mate, &["tag", "-l"]).is_empty());
 }
+
+/// Each ecosystem's marker file names its runner (SPEC §4), seen in a dry
+/// run so that nothing runs.
+#[test]
+fn verify_detects_each_common_runner() {
+    for (file, command) in [
+        ("Cargo.toml", "cargo test"),
+        ("package.json", "npm test"),
+        ("go.mod", "go test ./..."),
+        ("pytest.ini", "pytest"),
+        ("pyproject.toml", "pytest"),
+        ("Makefile", "make test"),
+    ] {
+        let repo = TestRepo::with_commits();
+        repo.write(file, "\n");
+        repo.commit_all(&format!("add {file}"));
+        repo.tool_ok(&["baseline", "set"]);
+        let v = repo
+            .tool_ok(&["--json", "-n", "baseline", "verify"])
+            .json();
+        assert_eq!(v["test_command"], command, "{file}");
+    }
+}
