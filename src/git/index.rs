@@ -222,45 +222,80 @@ pub fn index_for_tree(
         .inner
         .find_tree(tree)
         .context("could not read the tree")?;
-    let root = repo.workdir();
     build_index(repo, None, |index| {
         index
             .read_tree(&tree)
             .context("could not read the tree into the index")?;
         let entries: Vec<git2::IndexEntry> = index.iter().collect();
-        for mut entry in entries {
-            let mut changed = false;
-            if written.contains(&entry.path) {
-                let full = root.join(std::ffi::OsStr::from_bytes(&entry.path));
-                if let Ok(meta) = fs::symlink_metadata(&full) {
-                    set_stat(&mut entry, &meta);
-                    changed = true;
-                }
-            } else if let Some(prev) = old.as_ref().and_then(|o| {
-                o.get_path(
-                    std::path::Path::new(std::ffi::OsStr::from_bytes(&entry.path)),
-                    0,
-                )
-            }) {
-                if prev.id == entry.id && prev.mode == entry.mode {
-                    entry.ctime = prev.ctime;
-                    entry.mtime = prev.mtime;
-                    entry.dev = prev.dev;
-                    entry.ino = prev.ino;
-                    entry.uid = prev.uid;
-                    entry.gid = prev.gid;
-                    entry.file_size = prev.file_size;
-                    changed = true;
-                }
+        fill_stat(repo, index, entries, old.as_ref(), written)
+    })
+}
+
+/// The bytes of an index holding `entries` (conflict stages allowed), with
+/// stat data as [`index_for_tree`] fills them in.
+pub fn index_for_entries(
+    repo: &Repo,
+    entries: Vec<git2::IndexEntry>,
+    written: &std::collections::HashSet<Vec<u8>>,
+) -> anyhow::Result<Vec<u8>> {
+    let old = if repo.git_dir().join("index").exists() {
+        Some(repo.inner.index().context("could not read the index")?)
+    } else {
+        None
+    };
+    build_index(repo, None, |index| {
+        for e in &entries {
+            index.add(e).context("could not add an index entry")?;
+        }
+        fill_stat(repo, index, entries, old.as_ref(), written)
+    })
+}
+
+/// Stat data for stage-0 entries: from the work tree for `written` paths,
+/// from the old index where the content is the same.
+fn fill_stat(
+    repo: &Repo,
+    index: &mut Index,
+    entries: Vec<git2::IndexEntry>,
+    old: Option<&Index>,
+    written: &std::collections::HashSet<Vec<u8>>,
+) -> anyhow::Result<()> {
+    let root = repo.workdir();
+    for mut entry in entries {
+        if entry.flags & 0x3000 != 0 {
+            continue;
+        }
+        let mut changed = false;
+        if written.contains(&entry.path) {
+            let full = root.join(std::ffi::OsStr::from_bytes(&entry.path));
+            if let Ok(meta) = fs::symlink_metadata(&full) {
+                set_stat(&mut entry, &meta);
+                changed = true;
             }
-            if changed {
-                index
-                    .add(&entry)
-                    .context("could not update an index entry")?;
+        } else if let Some(prev) = old.and_then(|o| {
+            o.get_path(
+                std::path::Path::new(std::ffi::OsStr::from_bytes(&entry.path)),
+                0,
+            )
+        }) {
+            if prev.id == entry.id && prev.mode == entry.mode {
+                entry.ctime = prev.ctime;
+                entry.mtime = prev.mtime;
+                entry.dev = prev.dev;
+                entry.ino = prev.ino;
+                entry.uid = prev.uid;
+                entry.gid = prev.gid;
+                entry.file_size = prev.file_size;
+                changed = true;
             }
         }
-        Ok(())
-    })
+        if changed {
+            index
+                .add(&entry)
+                .context("could not update an index entry")?;
+        }
+    }
+    Ok(())
 }
 
 /// Build an index in a temporary file beside the journal (never the

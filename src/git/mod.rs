@@ -13,6 +13,7 @@ pub mod cli;
 mod filter;
 pub mod index;
 mod path;
+pub mod pick;
 mod refs;
 mod repo;
 pub mod snapshot;
