@@ -174,6 +174,15 @@ pub fn pre_sprint(ctx: &Context, run_tests: bool) -> anyhow::Result<Checklist> {
     // 4. Nothing in progress: git's own operations and ours.
     if let Some(p) = repo.git_operation_in_progress() {
         list.fail("in_progress", p.what, p.hint);
+    } else if let Some((branch, commit)) = super::recover::in_progress(repo) {
+        list.fail(
+            "in_progress",
+            format!(
+                "a recovery onto {branch} stopped at a conflict in {}",
+                crate::git::short(&commit)
+            ),
+            "finish it: `git rollback-sprint recover --continue`, `--skip` or `--abort`",
+        );
     } else if let Some(op) = crate::journal::interrupted(repo)? {
         list.fail(
             "in_progress",
@@ -188,7 +197,7 @@ pub fn pre_sprint(ctx: &Context, run_tests: bool) -> anyhow::Result<Checklist> {
         list.push(
             "in_progress",
             Verdict::Pass,
-            "no merge, rebase, cherry-pick or interrupted operation in progress",
+            "no merge, rebase, cherry-pick, recovery or interrupted operation in progress",
         );
     }
 

@@ -77,6 +77,12 @@ pub fn run(ctx: &Context, _args: &Args) -> anyhow::Result<Outcome> {
     if let Some(op) = journal::interrupted(repo)? {
         in_progress.push(journal::interrupted_message(&op));
     }
+    if let Some((branch, commit)) = super::recover::in_progress(repo) {
+        in_progress.push(format!(
+            "a recovery onto {branch} stopped at a conflict in {} — resolve, `git add`, then `git rollback-sprint recover --continue` (or --skip, --abort)",
+            crate::git::short(&commit)
+        ));
+    }
     if in_progress.is_empty() {
         outcome.line("in progress: nothing");
     }

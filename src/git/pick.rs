@@ -162,7 +162,24 @@ impl Repo {
         if commit.parent_count() > 1 {
             return Ok(None);
         }
-        let diff = self.commit_diff(&commit)?;
+        // Binary data in the patch, so that two different changes to the
+        // same binary file do not share the id of "Binary files differ".
+        let tree = commit.tree().context("could not read a commit's tree")?;
+        let parent = match commit.parent_count() {
+            0 => None,
+            _ => Some(
+                commit
+                    .parent(0)
+                    .and_then(|p| p.tree())
+                    .context("could not read a commit's parent")?,
+            ),
+        };
+        let mut opts = DiffOptions::new();
+        opts.ignore_submodules(true).show_binary(true);
+        let diff = self
+            .inner
+            .diff_tree_to_tree(parent.as_ref(), Some(&tree), Some(&mut opts))
+            .context("could not diff a commit")?;
         if diff.deltas().len() == 0 {
             return Ok(None);
         }
@@ -340,7 +357,23 @@ impl Repo {
                 continue;
             };
             paths.push(RepoPath::from_bytes(&any.path));
+            let binary = |e: Option<&git2::IndexEntry>| {
+                e.is_some_and(|e| {
+                    self.inner
+                        .find_blob(e.id)
+                        .map(|b| b.is_binary())
+                        .unwrap_or(false)
+                })
+            };
+            let any_binary = binary(ours) || binary(theirs) || binary(conflict.ancestor.as_ref());
             let entry = match (ours, theirs) {
+                // A binary file cannot hold conflict markers: like git,
+                // leave our version in the work tree.
+                (Some(o), Some(_)) if any_binary => {
+                    let mut e = copy_entry(o);
+                    e.flags &= !STAGE_MASK;
+                    e
+                }
                 (Some(o), Some(t)) => {
                     let mut opts = git2::MergeFileOptions::new();
                     opts.our_label("HEAD").their_label(&their_label);
