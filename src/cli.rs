@@ -126,7 +126,11 @@ impl Command {
         match self {
             Command::Baseline(a) => a.reads_only(),
             Command::Checkpoint(a) => a.reads_only(),
-            Command::Log(_) | Command::Status(_) | Command::Notify(_) | Command::Triage(_) => true,
+            Command::Log(_)
+            | Command::Status(_)
+            | Command::Notify(_)
+            | Command::Triage(_)
+            | Command::Analyze(_) => true,
             Command::Metrics(a) => a.reads_only(),
             _ => false,
         }

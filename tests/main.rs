@@ -11,4 +11,6 @@ mod files;
 mod harness;
 mod journal;
 mod metrics;
+mod recover;
+mod reports;
 mod sprint;

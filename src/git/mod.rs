@@ -43,3 +43,9 @@ pub fn short(id: &str) -> &str {
 pub fn parse_oid(text: &str) -> anyhow::Result<Oid> {
     Oid::from_str(text).map_err(|_| anyhow::anyhow!("not an object id: {text:?}"))
 }
+
+/// The libgit2 version this build links (`1.9.0`).
+pub fn libgit2_version() -> String {
+    let (major, minor, rev) = git2::Version::get().libgit2_version();
+    format!("{major}.{minor}.{rev}")
+}
