@@ -835,9 +835,7 @@ fn verify_detects_each_common_runner() {
         repo.write(file, "\n");
         repo.commit_all(&format!("add {file}"));
         repo.tool_ok(&["baseline", "set"]);
-        let v = repo
-            .tool_ok(&["--json", "-n", "baseline", "verify"])
-            .json();
+        let v = repo.tool_ok(&["--json", "-n", "baseline", "verify"]).json();
         assert_eq!(v["test_command"], command, "{file}");
     }
 }
