@@ -128,7 +128,11 @@ pub fn index_trees(repo: &Repo) -> anyhow::Result<IndexTrees> {
     // The repository's own index (status reads the same one); with
     // conflicts, a separate in-memory copy, whose conflicts are cleared
     // without touching the repository's.
-    let shared = repo.inner.index().context("could not read the index")?;
+    let mut shared = repo.inner.index().context("could not read the index")?;
+    // Loaded earlier (before the index lock was taken) and changed since:
+    // read it again.
+    shared.read(false).context("could not read the index")?;
+    crate::trace::phase("index trees: index read");
     let has_conflicts = shared.has_conflicts();
     let mut index = if !has_conflicts {
         shared
@@ -172,6 +176,7 @@ pub fn index_trees(repo: &Repo) -> anyhow::Result<IndexTrees> {
                 .context("could not read the index's conflicts")?;
         }
     }
+    crate::trace::phase("index trees: write tree");
     let stage0 = index
         .write_tree_to(&repo.inner)
         .context("could not write the index as a tree")?;
@@ -396,16 +401,42 @@ pub fn index_with_paths(
 }
 
 impl Repo {
-    /// The paths in the index file as it is on disk (all stages), in order.
-    pub fn index_paths(&self) -> anyhow::Result<Vec<super::RepoPath>> {
-        let path = self.git_dir().join("index");
-        if !path.exists() {
+    /// The paths in the index at or under `path` (everything for the empty
+    /// path), each once whatever its stages, in index order. Reads the
+    /// repository's own index (re-read when the file changed on disk), so
+    /// that the scan after it does not parse the index again.
+    pub fn index_paths_under(
+        &self,
+        path: &super::RepoPath,
+    ) -> anyhow::Result<Vec<super::RepoPath>> {
+        if !self.git_dir().join("index").exists() {
             return Ok(Vec::new());
         }
-        let index = Index::open(&path).context("could not read the index")?;
-        Ok(index
-            .iter()
-            .map(|e| super::RepoPath::from_bytes(&e.path))
-            .collect())
+        let mut index = self.inner.index().context("could not read the index")?;
+        index.read(false).context("could not read the index")?;
+        let prefix = path.as_bytes();
+        // Entries are sorted by path: those starting with `path` (the path
+        // itself, `path.x`, `path/…`) are one run, found by bisection.
+        let start = if prefix.is_empty() {
+            0
+        } else {
+            match index.find_prefix(prefix) {
+                Ok(pos) => pos,
+                Err(e) if e.code() == git2::ErrorCode::NotFound => return Ok(Vec::new()),
+                Err(e) => return Err(e).context("could not read the index"),
+            }
+        };
+        let mut out: Vec<super::RepoPath> = Vec::new();
+        for pos in start..index.len() {
+            let Some(entry) = index.get(pos) else { break };
+            if !entry.path.starts_with(prefix) {
+                break;
+            }
+            let p = super::RepoPath::from_bytes(&entry.path);
+            if p.is_at_or_under(path) && out.last() != Some(&p) {
+                out.push(p);
+            }
+        }
+        Ok(out)
     }
 }
