@@ -217,17 +217,14 @@ impl<'r> Transaction<'r> {
         crate::trace::phase("begin: saving the index");
         let mut saved_index = None;
         if scope.index {
-            let bytes = index::read_index_file(repo)?;
             let keepalive = match &scan {
                 Some(s) => s.index_keepalive,
                 None => index::index_trees(repo)?.keepalive,
             };
             keep("index", keepalive_commit(repo, keepalive)?)?;
-            if let Some(bytes) = &bytes {
-                write_durable(&journal.op_dir(&id).join("index"), bytes)?;
-            }
+            let existed = save_index_copy(repo, &journal.op_dir(&id).join("index"))?;
             saved_index = Some(SavedIndex {
-                existed: bytes.is_some(),
+                existed,
                 keepalive: Some(keepalive.to_string()),
             });
         }
@@ -569,6 +566,41 @@ pub fn dismiss(repo: &Repo, op: &Operation, command: &str) -> anyhow::Result<()>
         let _ = fs::remove_file(repo.git_dir().join("index.lock"));
     }
     Ok(())
+}
+
+/// Keep the index file as it is at `dest`; false when there is no index.
+///
+/// A hard link when possible: git, libgit2 and this tool never write an
+/// index in place but write a new file and rename it over the old one, so
+/// the linked file keeps the old bytes once the index is replaced, at no
+/// cost for a large index. Its directory entry and (through the
+/// transaction's filesystem sync) its data are durable before the `begin`
+/// record. Where a link cannot be made (another filesystem, no hard links,
+/// the index a symlink), the bytes are copied and synced.
+fn save_index_copy(repo: &Repo, dest: &std::path::Path) -> anyhow::Result<bool> {
+    let path = repo.git_dir().join("index");
+    let regular = match fs::symlink_metadata(&path) {
+        Ok(meta) => meta.file_type().is_file(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(e).context("could not read the index"),
+    };
+    if let Some(dir) = dest.parent() {
+        create_dir_durable(dir)?;
+    }
+    if regular && fs::hard_link(&path, dest).is_ok() {
+        if let Some(dir) = dest.parent() {
+            super::sync_dir(dir)?;
+        }
+        return Ok(true);
+    }
+    let _ = fs::remove_file(dest);
+    match index::read_index_file(repo)? {
+        Some(bytes) => {
+            write_durable(dest, &bytes)?;
+            Ok(true)
+        }
+        None => Ok(false),
+    }
 }
 
 /// Trees cannot be the target of some tools' ref listings; wrap the index's
