@@ -89,6 +89,9 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
         return Err(user(p.what).hint(p.hint).into());
     }
     crate::git::index::check_index_unlocked(repo)?;
+    // The index is parsed once, for the plan, the snapshot and the new
+    // index alike (checked under the lock to be still the index).
+    let mut edited = crate::git::index::EditableIndex::open(repo)?;
     let source_tree = repo.commit_tree(source)?;
     crate::trace::phase("files: plan");
     let plan = plan(ctx, &paths, source_tree, source_name, args.delete_new)?;
@@ -158,6 +161,7 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
     intent.extra_modes = snapshot::unusual_modes(repo.workdir(), &touched);
     let filters = repo.has_checkout_filters_for(source_tree, &touched)?;
     intent.preserve = vec![settings::reports_path(&ctx.settings.reports_dir)];
+    intent.index_source = Some(edited.source().clone());
     let tx = Transaction::begin(repo, &ctx.ui, intent)?;
     crate::trace::phase("files: target tree");
     let (written, id) = tx.run(|tx| {
@@ -194,9 +198,10 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
             .collect();
         let remove: Vec<Vec<u8>> = removals.iter().map(|p| p.as_bytes().to_vec()).collect();
         crate::trace::phase("files: building the index");
-        let index = crate::git::index::index_with_paths(repo, &set, &remove)?;
+        crate::git::index::set_paths(edited.index_mut(), repo.workdir(), &set, &remove)?;
         crate::trace::phase("files: writing the index");
-        tx.write_index(Some(&index))?;
+        let path = edited.write()?;
+        tx.write_index_file(path)?;
         crate::trace::phase("files: end record");
         Ok(changes.len())
     })?;

@@ -45,6 +45,10 @@ pub struct Intent {
     /// Paths no work-tree change of the command may touch: the reports
     /// folder, which survives every rollback and undo (SPEC §2 I8).
     pub preserve: Vec<RepoPath>,
+    /// The repository's index was read before the lock was taken (an
+    /// [`index::EditableIndex`]): refuse, before anything is saved, if the
+    /// index file was replaced in the meantime.
+    pub index_source: Option<index::IndexSource>,
 }
 
 impl Intent {
@@ -60,6 +64,7 @@ impl Intent {
             scan_ignored: false,
             overwrite_with: None,
             preserve: Vec::new(),
+            index_source: None,
         }
     }
 
@@ -146,6 +151,17 @@ impl<'r> Transaction<'r> {
         } else {
             None
         };
+        if let Some(source) = &intent.index_source {
+            if !source.is_current(repo)? {
+                drop(index_lock);
+                lock.mark_index_lock(false)?;
+                return Err(user(
+                    "the index changed while the command was being prepared: nothing was changed",
+                )
+                .hint("run the command again")
+                .into());
+            }
+        }
 
         let id = new_id();
         let keep = |suffix: &str, target: Oid| -> anyhow::Result<()> {
@@ -377,6 +393,22 @@ impl<'r> Transaction<'r> {
             .take()
             .context("internal error: the index was already written")?;
         lock.commit(bytes)?;
+        fault_point("after-index");
+        Ok(())
+    }
+
+    /// Replace the index with the file at `path` (see
+    /// [`IndexLock::commit_file`]), releasing our lock.
+    pub fn write_index_file(&mut self, path: &std::path::Path) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            self.begin.scope.index,
+            "internal error: the index is not in scope"
+        );
+        let lock = self
+            .index_lock
+            .take()
+            .context("internal error: the index was already written")?;
+        lock.commit_file(path)?;
         fault_point("after-index");
         Ok(())
     }
