@@ -192,9 +192,13 @@ pub fn index_trees(repo: &Repo) -> anyhow::Result<IndexTrees> {
         }
     }
     crate::trace::phase("index trees: write tree");
-    let stage0 = index
-        .write_tree_to(&repo.inner)
-        .context("could not write the index as a tree")?;
+    // The entries' objects are the index's own: libgit2's check that each
+    // exists with the right type (a pack header read per entry, 60 ms for
+    // the 20,000 entries of 200 changed directories) adds nothing here.
+    git2::opts::strict_object_creation(false);
+    let stage0 = index.write_tree_to(&repo.inner);
+    git2::opts::strict_object_creation(true);
+    let stage0 = stage0.context("could not write the index as a tree")?;
     let keepalive = if extra.is_empty() {
         stage0
     } else {
