@@ -153,7 +153,10 @@ pub fn run_with_args(args: Vec<OsString>) -> i32 {
     let name = cli.command.name();
     let result = dispatch(&cli, &ui, &args);
     match result {
-        Ok(outcome) => print_outcome(&ui, name, outcome),
+        Ok(outcome) => {
+            crate::trace::phase("done");
+            print_outcome(&ui, name, outcome)
+        }
         Err(err) => print_error(&ui, name, &err),
     }
 }
@@ -189,6 +192,7 @@ fn usage_error(e: clap::Error, json: bool) -> i32 {
 }
 
 fn dispatch(cli: &Cli, ui: &Ui, args: &[OsString]) -> anyhow::Result<Outcome> {
+    crate::trace::phase("start");
     if let Some(dir) = &cli.dir {
         std::env::set_current_dir(dir).map_err(|e| {
             user(format!("cannot change to {}: {e}", dir.display()))
@@ -206,6 +210,7 @@ fn dispatch(cli: &Cli, ui: &Ui, args: &[OsString]) -> anyhow::Result<Outcome> {
         .map_err(|e| user(format!("cannot read the current directory: {e}")))?;
     let repo = Repo::discover(&cwd)?;
     let settings = Settings::load(&repo)?;
+    crate::trace::phase("repository and settings loaded");
     if cli.command.reads_only() {
         if let Some(op) = crate::journal::interrupted(&repo)? {
             ui.warn(&crate::journal::interrupted_message(&op));

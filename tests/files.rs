@@ -302,3 +302,40 @@ fn undo_of_files_leaves_work_done_elsewhere_since_alone() {
     assert_eq!(repo.read_string("README.md"), "edited after the rollback\n");
     assert_eq!(repo.read_string("notes.txt"), "new after the rollback\n");
 }
+
+/// The journal keeps the index file as it was (a hard link where possible):
+/// rewriting the index must leave that copy alone, and undo must put the
+/// very same bytes back, extensions and stat data included.
+#[test]
+fn undo_of_files_restores_the_index_file_byte_for_byte() {
+    let repo = setup();
+    let index = repo.git_dir().join("index");
+    let before = std::fs::read(&index).unwrap();
+    let out = repo.tool_ok(&["--json", "files", "--no-tests", "app/a.txt", "app/sub"]);
+    let id = out.json()["operation_id"].as_str().unwrap().to_string();
+    assert_ne!(
+        std::fs::read(&index).unwrap(),
+        before,
+        "files changed no index entry"
+    );
+    let saved = repo.git_dir().join("rollback/ops").join(&id).join("index");
+    assert_eq!(
+        std::fs::read(&saved).unwrap(),
+        before,
+        "the saved index changed"
+    );
+    // A second index write (git's own) must not reach the saved copy either.
+    repo.git(&["add", "app/untracked.txt"]);
+    repo.git(&["reset", "-q", "app/untracked.txt"]);
+    assert_eq!(
+        std::fs::read(&saved).unwrap(),
+        before,
+        "the saved index changed"
+    );
+    repo.tool_ok(&["undo", &id]);
+    assert_eq!(
+        std::fs::read(&index).unwrap(),
+        before,
+        "undo did not restore the index bytes"
+    );
+}

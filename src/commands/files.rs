@@ -89,7 +89,11 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
         return Err(user(p.what).hint(p.hint).into());
     }
     crate::git::index::check_index_unlocked(repo)?;
+    // The index is parsed once, for the plan, the snapshot and the new
+    // index alike (checked under the lock to be still the index).
+    let mut edited = crate::git::index::EditableIndex::open(repo)?;
     let source_tree = repo.commit_tree(source)?;
+    crate::trace::phase("files: plan");
     let plan = plan(ctx, &paths, source_tree, source_name, args.delete_new)?;
 
     let mut outcome = Outcome::new();
@@ -152,11 +156,14 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
         },
         ..Scope::default()
     };
+    crate::trace::phase("files: modes, filters");
     let mut intent = Intent::new("files", &ctx.command_line, scope).plan(plan.steps.clone());
     intent.extra_modes = snapshot::unusual_modes(repo.workdir(), &touched);
-    let filters = repo.has_checkout_filters(source_tree)?;
+    let filters = repo.has_checkout_filters_for(source_tree, &touched)?;
     intent.preserve = vec![settings::reports_path(&ctx.settings.reports_dir)];
+    intent.index_source = Some(edited.source().clone());
     let tx = Transaction::begin(repo, &ctx.ui, intent)?;
+    crate::trace::phase("files: target tree");
     let (written, id) = tx.run(|tx| {
         let scan = tx
             .scan()
@@ -171,7 +178,9 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
             edit.remove(path);
         }
         let target = edit.apply(repo, scan.tree)?;
+        crate::trace::phase("files: changes");
         let changes = tx.changes_to(target)?;
+        crate::trace::phase("files: writing the work tree");
         let bar = ctx.ui.progress(changes.len() as u64, "restoring files");
         let extras = writer::Extras {
             current_empty_dirs: &[],
@@ -188,10 +197,15 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
             .map(|(p, o, m)| (p.as_bytes().to_vec(), *o, *m))
             .collect();
         let remove: Vec<Vec<u8>> = removals.iter().map(|p| p.as_bytes().to_vec()).collect();
-        let index = crate::git::index::index_with_paths(repo, &set, &remove)?;
-        tx.write_index(Some(&index))?;
+        crate::trace::phase("files: building the index");
+        crate::git::index::set_paths(edited.index_mut(), repo.workdir(), &set, &remove)?;
+        crate::trace::phase("files: writing the index");
+        let path = edited.write()?;
+        tx.write_index_file(path)?;
+        crate::trace::phase("files: end record");
         Ok(changes.len())
     })?;
+    crate::trace::phase("files: finished");
     outcome
         .field("operation_id", id.as_str())
         .field("files_changed", written);
@@ -226,15 +240,12 @@ fn plan(
     let mut set = Vec::new();
     let mut new_paths = Vec::new();
     let mut steps = Vec::new();
-    // What the index has under each path, to find what is new since.
-    let index_paths = current_paths(repo)?;
+    let mut in_set = std::collections::HashSet::new();
+    let mut in_new = std::collections::HashSet::new();
     for path in paths {
         let from_source = repo.entries_under(source_tree, path)?;
-        let under = |p: &RepoPath| {
-            path.as_bytes().is_empty()
-                || p == path
-                || p.as_bytes().starts_with(&[path.as_bytes(), b"/"].concat())
-        };
+        // What the index has at and under the path, to find what is new since.
+        let tracked = repo.index_paths_under(path)?;
         match &from_source {
             Some(entries) => {
                 steps.push(format!(
@@ -243,13 +254,13 @@ fn plan(
                     entries.len()
                 ));
                 for e in entries {
-                    if !set.iter().any(|(p, _, _)| p == &e.0) {
+                    if in_set.insert(e.0.clone()) {
                         set.push(e.clone());
                     }
                 }
             }
             None => {
-                let exists = index_paths.iter().any(&under)
+                let exists = !tracked.is_empty()
                     || std::fs::symlink_metadata(path.under(repo.workdir())).is_ok();
                 if !exists {
                     return Err(user(format!(
@@ -264,12 +275,12 @@ fn plan(
         // Tracked paths under it that the source does not have.
         let in_source: std::collections::HashSet<&RepoPath> =
             from_source.iter().flatten().map(|(p, _, _)| p).collect();
-        for p in index_paths.iter().filter(|p| under(p)) {
-            if !in_source.contains(p) && !new_paths.contains(p) {
+        for p in &tracked {
+            if !in_source.contains(p) && in_new.insert(p.clone()) {
                 new_paths.push(p.clone());
             }
         }
-        if from_source.is_none() && !index_paths.iter().any(&under) && !new_paths.contains(path) {
+        if from_source.is_none() && tracked.is_empty() && in_new.insert(path.clone()) {
             // Untracked, and not in the source.
             new_paths.push(path.clone());
         }
@@ -291,9 +302,7 @@ fn plan(
 
 /// Paths in the index (stage 0 or conflicted).
 fn current_paths(repo: &crate::git::Repo) -> anyhow::Result<Vec<RepoPath>> {
-    let mut paths: Vec<RepoPath> = repo.index_paths()?;
-    paths.dedup();
-    Ok(paths)
+    repo.index_paths_under(&RepoPath::from_bytes(b""))
 }
 
 fn shown(path: &RepoPath) -> String {

@@ -82,16 +82,7 @@ impl Repo {
     /// line settings or attribute files. Without them, filtering is skipped
     /// (libgit2's attribute lookup costs a `realpath` per file).
     pub fn has_checkout_filters(&self, tree: git2::Oid) -> anyhow::Result<bool> {
-        let autocrlf = self.config_string("core.autocrlf")?;
-        if autocrlf.is_some_and(|v| v != "false") {
-            return Ok(true);
-        }
-        if self.config_string("core.eol")?.is_some()
-            || self.config_string("core.attributesFile")?.is_some()
-        {
-            return Ok(true);
-        }
-        if self.common_dir().join("info/attributes").exists() {
+        if self.has_filter_settings()? {
             return Ok(true);
         }
         let tree = self
@@ -108,5 +99,67 @@ impl Repo {
         })
         .ok();
         Ok(found)
+    }
+
+    /// Whether writing these paths from `tree` may convert content: the
+    /// settings above, or a `.gitattributes` in a directory above one of
+    /// them, in `tree`, on disk or in the index (where libgit2's filters
+    /// look). Attribute files elsewhere cannot apply to these paths, so the
+    /// whole tree is not walked.
+    pub fn has_checkout_filters_for(
+        &self,
+        tree: git2::Oid,
+        paths: &[RepoPath],
+    ) -> anyhow::Result<bool> {
+        if self.has_filter_settings()? {
+            return Ok(true);
+        }
+        let tree = self
+            .inner
+            .find_tree(tree)
+            .context("could not read a tree")?;
+        let index = self.inner.index().context("could not read the index")?;
+        let mut dirs = std::collections::HashSet::new();
+        for path in paths {
+            let bytes = path.as_bytes();
+            dirs.insert(&bytes[..0]);
+            for (i, b) in bytes.iter().enumerate() {
+                if *b == b'/' {
+                    dirs.insert(&bytes[..i]);
+                }
+            }
+        }
+        for dir in dirs {
+            let file = if dir.is_empty() {
+                RepoPath::from_bytes(b".gitattributes")
+            } else {
+                RepoPath::from_bytes(dir).join(b".gitattributes")
+            };
+            let as_path = std::path::Path::new(file.as_os_str());
+            if tree.get_path(as_path).is_ok()
+                || index.get_path(as_path, 0).is_some()
+                || std::fs::symlink_metadata(file.under(self.workdir())).is_ok()
+            {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Settings that convert content whatever the attribute files say.
+    fn has_filter_settings(&self) -> anyhow::Result<bool> {
+        let autocrlf = self.config_string("core.autocrlf")?;
+        if autocrlf.is_some_and(|v| v != "false") {
+            return Ok(true);
+        }
+        if self.config_string("core.eol")?.is_some()
+            || self.config_string("core.attributesFile")?.is_some()
+        {
+            return Ok(true);
+        }
+        if self.common_dir().join("info/attributes").exists() {
+            return Ok(true);
+        }
+        Ok(false)
     }
 }

@@ -45,6 +45,10 @@ pub struct Intent {
     /// Paths no work-tree change of the command may touch: the reports
     /// folder, which survives every rollback and undo (SPEC §2 I8).
     pub preserve: Vec<RepoPath>,
+    /// The repository's index was read before the lock was taken (an
+    /// [`index::EditableIndex`]): refuse, before anything is saved, if the
+    /// index file was replaced in the meantime.
+    pub index_source: Option<index::IndexSource>,
 }
 
 impl Intent {
@@ -60,6 +64,7 @@ impl Intent {
             scan_ignored: false,
             overwrite_with: None,
             preserve: Vec::new(),
+            index_source: None,
         }
     }
 
@@ -146,6 +151,17 @@ impl<'r> Transaction<'r> {
         } else {
             None
         };
+        if let Some(source) = &intent.index_source {
+            if !source.is_current(repo)? {
+                drop(index_lock);
+                lock.mark_index_lock(false)?;
+                return Err(user(
+                    "the index changed while the command was being prepared: nothing was changed",
+                )
+                .hint("run the command again")
+                .into());
+            }
+        }
 
         let id = new_id();
         let keep = |suffix: &str, target: Oid| -> anyhow::Result<()> {
@@ -217,17 +233,14 @@ impl<'r> Transaction<'r> {
         crate::trace::phase("begin: saving the index");
         let mut saved_index = None;
         if scope.index {
-            let bytes = index::read_index_file(repo)?;
             let keepalive = match &scan {
                 Some(s) => s.index_keepalive,
                 None => index::index_trees(repo)?.keepalive,
             };
             keep("index", keepalive_commit(repo, keepalive)?)?;
-            if let Some(bytes) = &bytes {
-                write_durable(&journal.op_dir(&id).join("index"), bytes)?;
-            }
+            let existed = save_index_copy(repo, &journal.op_dir(&id).join("index"))?;
             saved_index = Some(SavedIndex {
-                existed: bytes.is_some(),
+                existed,
                 keepalive: Some(keepalive.to_string()),
             });
         }
@@ -380,6 +393,22 @@ impl<'r> Transaction<'r> {
             .take()
             .context("internal error: the index was already written")?;
         lock.commit(bytes)?;
+        fault_point("after-index");
+        Ok(())
+    }
+
+    /// Replace the index with the file at `path` (see
+    /// [`IndexLock::commit_file`]), releasing our lock.
+    pub fn write_index_file(&mut self, path: &std::path::Path) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            self.begin.scope.index,
+            "internal error: the index is not in scope"
+        );
+        let lock = self
+            .index_lock
+            .take()
+            .context("internal error: the index was already written")?;
+        lock.commit_file(path)?;
         fault_point("after-index");
         Ok(())
     }
@@ -569,6 +598,41 @@ pub fn dismiss(repo: &Repo, op: &Operation, command: &str) -> anyhow::Result<()>
         let _ = fs::remove_file(repo.git_dir().join("index.lock"));
     }
     Ok(())
+}
+
+/// Keep the index file as it is at `dest`; false when there is no index.
+///
+/// A hard link when possible: git, libgit2 and this tool never write an
+/// index in place but write a new file and rename it over the old one, so
+/// the linked file keeps the old bytes once the index is replaced, at no
+/// cost for a large index. Its directory entry and (through the
+/// transaction's filesystem sync) its data are durable before the `begin`
+/// record. Where a link cannot be made (another filesystem, no hard links,
+/// the index a symlink), the bytes are copied and synced.
+fn save_index_copy(repo: &Repo, dest: &std::path::Path) -> anyhow::Result<bool> {
+    let path = repo.git_dir().join("index");
+    let regular = match fs::symlink_metadata(&path) {
+        Ok(meta) => meta.file_type().is_file(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(e).context("could not read the index"),
+    };
+    if let Some(dir) = dest.parent() {
+        create_dir_durable(dir)?;
+    }
+    if regular && fs::hard_link(&path, dest).is_ok() {
+        if let Some(dir) = dest.parent() {
+            super::sync_dir(dir)?;
+        }
+        return Ok(true);
+    }
+    let _ = fs::remove_file(dest);
+    match index::read_index_file(repo)? {
+        Some(bytes) => {
+            write_durable(dest, &bytes)?;
+            Ok(true)
+        }
+        None => Ok(false),
+    }
 }
 
 /// Trees cannot be the target of some tools' ref listings; wrap the index's
