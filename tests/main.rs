@@ -4,6 +4,7 @@
 mod common;
 
 mod baseline;
+mod check;
 mod checkpoint;
 mod cli;
 mod emergency;

@@ -12,7 +12,8 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use super::{baseline, not_available, Context};
+use super::{baseline, checkpoint, files, Context};
+use crate::error::Exit;
 use crate::git::snapshot;
 use crate::testrun::{self, VerifyCache};
 use crate::ui::{Outcome, Ui};
@@ -30,8 +31,169 @@ pub struct Args {
     pub hook: bool,
 }
 
-pub fn run(_ctx: &Context, _args: &Args) -> anyhow::Result<Outcome> {
-    Err(not_available("check"))
+pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
+    if args.hook {
+        return hook(ctx);
+    }
+    let mut outcome = Outcome::new();
+    let list = pre_sprint(ctx, !args.no_tests)?;
+    list.report(&ctx.ui, &mut outcome);
+    if !list.passed() {
+        outcome.line(format!(
+            "{} fix what is marked ✗ before starting a sprint (no checkpoint was made).",
+            ctx.ui.bad("Not ready:")
+        ));
+        outcome.field("checkpoint", Value::Null);
+        outcome.exit_with(Exit::SafetyCheck);
+        return Ok(outcome);
+    }
+    if args.no_checkpoint {
+        outcome.field("checkpoint", Value::Null);
+        outcome.line(format!("{} every check passed.", ctx.ui.good("Ready:")));
+        return Ok(outcome);
+    }
+    let (name, id) = checkpoint::tag_head(ctx, "Checkpoint after the pre-sprint checks")?;
+    outcome
+        .field("checkpoint", name.as_str())
+        .field("operation_id", id.clone());
+    match id {
+        Some(id) => outcome.line(format!(
+            "{} every check passed; checkpoint `{name}` tags HEAD (undo with `git rollback-sprint undo {id}`).",
+            ctx.ui.good("Ready:")
+        )),
+        None => outcome.line(format!(
+            "{} every check passed; would tag HEAD as checkpoint `{name}`.",
+            ctx.ui.good("Ready:")
+        )),
+    };
+    Ok(outcome)
+}
+
+/// The pre-commit mode: fast, and only what a commit must not carry.
+///
+/// * conflict markers in the staged version of text files (file:line);
+/// * the index still has conflicts, or an operation of this tool was
+///   interrupted — but a merge, rebase or cherry-pick of git's own in
+///   progress is fine: committing is how those end;
+/// * a warning (not a failure) when HEAD does not descend from the baseline;
+/// * the tests mapped from the staged files, when `rollback.hookTests`.
+fn hook(ctx: &Context) -> anyhow::Result<Outcome> {
+    let repo = &ctx.repo;
+    let mut outcome = Outcome::new();
+    let mut failures: Vec<String> = Vec::new();
+    let staged = repo.staged()?;
+    let mut markers = Vec::new();
+    let mut unmerged = Vec::new();
+    for s in &staged {
+        if s.stage != 0 {
+            let p = s.path.to_string();
+            if !unmerged.contains(&p) {
+                unmerged.push(p);
+            }
+            continue;
+        }
+        let Some(id) = s.id else { continue };
+        if s.mode == 0o120000 || s.mode == 0o160000 {
+            continue;
+        }
+        let bytes = repo.blob_bytes(id)?;
+        for line in conflict_markers(&bytes) {
+            markers.push(format!("{}:{line}", s.path));
+        }
+    }
+    if !unmerged.is_empty() {
+        failures.push(format!("unmerged paths: {}", unmerged.join(", ")));
+    }
+    if !markers.is_empty() {
+        failures.push(format!(
+            "conflict markers in staged files: {}",
+            markers.join(", ")
+        ));
+    }
+    if let Some(op) = crate::journal::interrupted(repo)? {
+        failures.push(format!(
+            "operation {} (`{}`) was interrupted; run `git rollback-sprint undo` or `undo --dismiss`",
+            op.id(),
+            op.begin.command
+        ));
+    }
+    if let (Some(b), Some(head)) = (baseline::find(repo, &ctx.settings)?, repo.head_commit()?) {
+        if !repo.is_descendant_of(head, b.commit)? {
+            ctx.ui.warn(&format!(
+                "HEAD does not descend from the baseline `{}` ({})",
+                b.name,
+                repo.short_id(b.commit)
+            ));
+            outcome.field("descends_from_baseline", false);
+        } else {
+            outcome.field("descends_from_baseline", true);
+        }
+    }
+    outcome
+        .field("staged", staged.len())
+        .field("conflict_markers", markers.clone())
+        .field("unmerged", unmerged.clone());
+    if !failures.is_empty() {
+        for f in &failures {
+            outcome.line(format!("{} {f}", ctx.ui.bad("✗")));
+        }
+        outcome.line(
+            "The commit is stopped. Fix the above (or commit with --no-verify to skip the check).",
+        );
+        outcome.field("failures", failures);
+        outcome.exit_with(Exit::SafetyCheck);
+        return Ok(outcome);
+    }
+    if ctx.settings.hook_tests {
+        let paths: Vec<_> = staged
+            .iter()
+            .filter(|s| s.id.is_some())
+            .map(|s| s.path.clone())
+            .collect();
+        files::run_mapped_tests(
+            ctx,
+            &paths,
+            &mut outcome,
+            "The mapped tests of the staged files fail: the commit is stopped.",
+        )?;
+    }
+    if !ctx.ui.quiet {
+        outcome.line(format!(
+            "{} {} staged path(s) checked",
+            ctx.ui.good("✓"),
+            staged.len()
+        ));
+    }
+    Ok(outcome)
+}
+
+/// Line numbers (1-based) of conflict markers in a text file's bytes: a
+/// line starting with `<<<<<<<` or `>>>>>>>` (then a space or the end of
+/// the line), and `=======` after an opening marker. Binary content (a NUL
+/// in the first 8,000 bytes, as git decides) has none.
+pub fn conflict_markers(bytes: &[u8]) -> Vec<usize> {
+    if bytes[..bytes.len().min(8000)].contains(&0) {
+        return Vec::new();
+    }
+    let marker = |line: &[u8], c: u8| {
+        line.len() >= 7
+            && line[..7].iter().all(|&b| b == c)
+            && matches!(line.get(7), None | Some(b' ') | Some(b'\r') | Some(b'\t'))
+    };
+    let mut found = Vec::new();
+    let mut open = false;
+    for (n, line) in bytes.split(|&b| b == b'\n').enumerate() {
+        if marker(line, b'<') {
+            open = true;
+            found.push(n + 1);
+        } else if marker(line, b'>') {
+            open = false;
+            found.push(n + 1);
+        } else if open && marker(line, b'=') && line.len() <= 8 {
+            found.push(n + 1);
+        }
+    }
+    found
 }
 
 /// How one check came out.
@@ -335,4 +497,23 @@ fn disk_used_percent(path: &Path) -> anyhow::Result<f64> {
         return Ok(0.0);
     }
     Ok(used * 100.0 / (used + avail))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::conflict_markers;
+
+    #[test]
+    fn markers_are_found_by_line() {
+        let text = b"a\n<<<<<<< HEAD\nours\n=======\ntheirs\n>>>>>>> 1234567 (x)\n";
+        assert_eq!(conflict_markers(text), vec![2, 4, 6]);
+    }
+
+    #[test]
+    fn headings_and_binary_are_not_markers() {
+        assert!(conflict_markers(b"Title\n=======\n\ntext\n").is_empty());
+        assert!(conflict_markers(b"<<<<<<<<<< not a marker\n").is_empty());
+        assert!(conflict_markers(b"\0bin\n<<<<<<< HEAD\n").is_empty());
+        assert_eq!(conflict_markers(b">>>>>>>\n"), vec![1]);
+    }
 }

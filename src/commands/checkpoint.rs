@@ -252,3 +252,41 @@ fn prune(ctx: &Context, keep: Option<usize>, older_than: Option<u64>) -> anyhow:
     outcome.line(format!("Undo with: git rollback-sprint undo {id}"));
     Ok(outcome)
 }
+
+/// Tag HEAD as a new checkpoint (a journaled operation): its name, and the
+/// operation id (`None` in a dry run, which only names it).
+pub fn tag_head(ctx: &Context, message: &str) -> anyhow::Result<(String, Option<String>)> {
+    let repo = &ctx.repo;
+    let prefix = &ctx.settings.checkpoint_prefix;
+    let Some(head) = repo.head_commit()? else {
+        return Err(user("HEAD has no commit yet")
+            .hint("commit something first; a checkpoint tags a commit")
+            .into());
+    };
+    let name = repo.unused_ref_name(
+        "refs/tags/",
+        &format!("{prefix}{}", clock::stamp(&clock::now())),
+    )?;
+    if !crate::git::Repo::valid_tag_name(&name) {
+        return Err(user(format!("`{name}` is not a valid tag name"))
+            .hint("fix git config rollback.checkpointPrefix")
+            .into());
+    }
+    if ctx.ui.dry_run {
+        return Ok((name, None));
+    }
+    let refname = format!("refs/tags/{name}");
+    let plan = vec![format!("tag HEAD ({}) as `{name}`", repo.short_id(head))];
+    let intent = Intent::new(
+        "checkpoint",
+        &ctx.command_line,
+        Scope::refs(vec![refname.clone()]),
+    )
+    .plan(plan);
+    let tx = Transaction::begin(repo, &ctx.ui, intent)?;
+    let ((), id) = tx.run(|tx| {
+        let tag = repo.write_tag_object(&name, head, message)?;
+        tx.update_ref(&refname, None, Some(tag))
+    })?;
+    Ok((name, Some(id)))
+}

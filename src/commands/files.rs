@@ -224,7 +224,13 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
     outcome.line(format!("Undo with: git rollback-sprint undo {id}"));
 
     if !args.no_tests {
-        run_mapped_tests(ctx, &plan.set, &mut outcome)?;
+        let paths: Vec<RepoPath> = plan.set.iter().map(|(p, _, _)| p.clone()).collect();
+        run_mapped_tests(
+            ctx,
+            &paths,
+            &mut outcome,
+            "The mapped tests fail: the files are restored; `git rollback-sprint undo` puts them back.",
+        )?;
     }
     Ok(outcome)
 }
@@ -370,15 +376,18 @@ pub fn repo_path(workdir: &Path, cwd: &Path, arg: &Path) -> anyhow::Result<RepoP
 }
 
 /// Run the tests mapped from the restored files (`rollback.testPattern`).
-fn run_mapped_tests(
+/// Run the tests `rollback.testPattern` maps `paths` to, report them, and
+/// exit 4 (with `failed_line`) when they fail.
+pub(crate) fn run_mapped_tests(
     ctx: &Context,
-    set: &[(RepoPath, Oid, u32)],
+    paths: &[RepoPath],
     outcome: &mut Outcome,
+    failed_line: &str,
 ) -> anyhow::Result<()> {
     let repo = &ctx.repo;
     let candidates = current_paths(repo)?;
     let mut tests: Vec<String> = Vec::new();
-    for (path, _, _) in set {
+    for path in paths {
         for pattern in &ctx.settings.test_patterns {
             for t in map_pattern(pattern, path, &candidates, repo.workdir()) {
                 if !tests.contains(&t) {
@@ -425,7 +434,7 @@ fn run_mapped_tests(
             "failed": run.failed, "exit_code": run.exit_code, "succeeded": run.succeeded()}),
     );
     if !run.succeeded() {
-        outcome.line("The mapped tests fail: the files are restored; `git rollback-sprint undo` puts them back.");
+        outcome.line(failed_line);
         outcome.exit_with(Exit::SafetyCheck);
     }
     Ok(())

@@ -17,6 +17,7 @@ pub mod pick;
 mod refs;
 mod repo;
 pub mod snapshot;
+pub mod staged;
 pub mod stash;
 pub mod writer;
 

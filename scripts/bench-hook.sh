@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# bench-hook.sh — time the pre-commit check (`check --hook`, no tests) against
+# `git diff --cached --quiet` on the generated 100k-file repository with 50
+# staged files. Both only read, so one prepared copy serves every run.
+#
+#   scripts/bench-hook.sh
+#   FILES_DIRS=20 FILES_PER_DIR=20 RUNS=20 scripts/bench-hook.sh   # smoke test
+#
+# See lib-bench.sh for all knobs. Results: scripts/out/results.md.
+set -euo pipefail
+
+# shellcheck source-path=SCRIPTDIR source=lib-bench.sh
+source "$(dirname -- "${BASH_SOURCE[0]}")/lib-bench.sh"
+
+RUNS=${HOOK_RUNS:-30}
+bench_setup "bench-hook"
+
+HOOK_WORK=$BENCH_DATA/work-hook
+fresh_copy "$TEMPLATE" "$HOOK_WORK"
+(
+    cd "$HOOK_WORK"
+    git checkout -q -f main
+    git clean -q -fdx
+    git ls-files | awk 'NR % 1999 == 0' | head -n 50 | while IFS= read -r f; do
+        printf 'staged change\n' >>"$f"
+        git add -- "$f"
+    done
+    git diff --cached --name-only | wc -l | sed 's/^/staged files: /'
+)
+export HOOK_WORK
+
+# Run by hyperfine's bash, which expands the exported variables: single
+# quotes are intended.
+# shellcheck disable=SC2016
+{
+    GIT_HOOK='git -C "$HOOK_WORK" diff --cached --quiet; test $? -eq 1'
+    TOOL_HOOK='"$TOOL" -C "$HOOK_WORK" check --hook >/dev/null'
+}
+
+bench_log "timing (warm cache, $RUNS runs each)"
+hyperfine -N --warmup 3 --runs "$RUNS" --export-json "$BENCH_OUT_DIR/check-hook.json" \
+    -n git "bash -c '$GIT_HOOK'" -n tool "bash -c '$TOOL_HOOK'" >&2 || bench_die "hyperfine failed"
+python3 - "$BENCH_OUT_DIR/check-hook.json" "$BENCH_RESULTS" <<'PY'
+import json, sys
+r = {x["command"]: x for x in json.load(open(sys.argv[1]))["results"]}
+g, t = r["git"], r["tool"]
+ms = lambda x: f"{x * 1000:.1f} ms"
+row = (f"| check --hook, 50 staged files (no tests) | {ms(g['median'])} (min {ms(g['min'])}, n={len(g['times'])}) "
+       f"| {ms(t['median'])} (min {ms(t['min'])}, n={len(t['times'])}) | {t['median'] / g['median']:.2f} |")
+print(row)
+open(sys.argv[2], "a").write(row + "\n")
+PY

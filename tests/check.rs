@@ -1,0 +1,377 @@
+//! Tests of `check` (SPEC §5.7): the pre-sprint checklist and its
+//! checkpoint, and the pre-commit mode `check --hook`.
+//!
+//! The staged paths the hook looks at come from its own reading of the
+//! index file and its cache-tree; they are compared with what
+//! `git diff --cached` says, over index versions 2 and 4, valid and invalid
+//! cache-trees, file↔directory changes and an unborn HEAD, by putting
+//! conflict markers in every file and comparing the files the hook names.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+use crate::common::{assert_same_dir, assert_same_state, capture_dir, TestRepo};
+
+const MARKERS: &str = "start\n<<<<<<< HEAD\nours\n=======\ntheirs\n>>>>>>> 1234567 (x)\nend\n";
+
+fn runs_file(repo: &TestRepo) -> PathBuf {
+    repo.tmp_dir().join("runs.txt")
+}
+
+fn runs(repo: &TestRepo) -> usize {
+    fs::read_to_string(runs_file(repo))
+        .unwrap_or_default()
+        .lines()
+        .count()
+}
+
+/// A repository with a baseline and a counting, passing test command.
+fn ready_repo() -> TestRepo {
+    let repo = TestRepo::with_commits();
+    repo.tool_ok(&["baseline", "set"]);
+    let cmd = format!(
+        "echo run >> '{}'; echo '3 passed'",
+        runs_file(&repo).display()
+    );
+    repo.git(&["config", "rollback.testCommand", &cmd]);
+    repo
+}
+
+fn checkpoints(repo: &TestRepo) -> Vec<String> {
+    repo.git(&["tag", "--list", "checkpoint-*"])
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+#[track_caller]
+fn assert_check_fails(repo: &TestRepo, needle: &str) -> Value {
+    let before = repo.capture();
+    let out = repo.tool(&["--json", "check"]);
+    out.assert_code(4);
+    let v = out.json();
+    assert_eq!(v["ok"], false, "{v}");
+    let failed: Vec<&Value> = v["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .filter(|c| c["ok"] == false)
+        .collect();
+    assert!(
+        failed
+            .iter()
+            .any(|c| c["detail"].as_str().unwrap_or("").contains(needle)),
+        "no failed check mentions {needle:?}: {v}"
+    );
+    assert!(checkpoints(repo).is_empty(), "a checkpoint was made");
+    assert_same_state(&before, &repo.capture());
+    v
+}
+
+#[test]
+fn a_clean_repository_passes_and_gets_a_checkpoint() {
+    let repo = ready_repo();
+    let before = repo.capture();
+    let out = repo.tool_ok(&["check"]);
+    assert!(out.stdout.contains("✓ baseline"), "{out}");
+    let v = repo.tool_ok(&["--json", "check", "--no-checkpoint"]).json();
+    assert_eq!(v["checkpoint"], Value::Null);
+    let tags = checkpoints(&repo);
+    assert_eq!(tags, ["checkpoint-20261121_100405"], "one checkpoint");
+    assert_eq!(repo.rev("checkpoint-20261121_100405^{commit}"), repo.head());
+    // Its undo leaves the repository as it was.
+    repo.tool_ok(&["undo"]);
+    assert_same_state(&before, &repo.capture());
+}
+
+#[test]
+fn the_second_check_uses_the_cached_baseline_result() {
+    let repo = ready_repo();
+    repo.tool_ok(&["check", "--no-checkpoint"]);
+    assert_eq!(runs(&repo), 1);
+    let out = repo.tool_ok(&["check", "--no-checkpoint"]);
+    assert_eq!(runs(&repo), 1, "the tests ran again\n{out}");
+    assert!(out.stdout.contains("[cached]"), "{out}");
+    // `baseline verify` shares the cache.
+    repo.tool_ok(&["baseline", "verify"]);
+    assert_eq!(runs(&repo), 1);
+    // A new baseline tree is tested again.
+    repo.write("new.txt", "x\n");
+    repo.commit_all("more");
+    repo.tool_ok(&["baseline", "set", "--force"]);
+    repo.tool_ok(&["check", "--no-checkpoint"]);
+    assert_eq!(runs(&repo), 2);
+}
+
+#[test]
+fn the_baseline_tests_never_touch_the_work_tree() {
+    let repo = ready_repo();
+    // A test command that would change the tree it runs in.
+    repo.git(&[
+        "config",
+        "rollback.testCommand",
+        "echo scribble > scribble.txt; rm -f README.md; echo '1 passed'",
+    ]);
+    repo.write("notes.txt", "ignored by nobody\n");
+    repo.git(&["add", "notes.txt"]);
+    repo.git(&["commit", "-q", "-m", "notes"]);
+    repo.tool_ok(&["baseline", "set", "--force"]);
+    let before = repo.capture();
+    repo.tool_ok(&["check", "--no-checkpoint"]);
+    assert_same_state(&before, &repo.capture());
+}
+
+#[test]
+fn a_dirty_tree_fails_without_a_checkpoint() {
+    let repo = ready_repo();
+    repo.write("README.md", "changed\n");
+    assert_check_fails(&repo, "uncommitted changes");
+}
+
+#[test]
+fn failing_baseline_tests_fail_without_a_checkpoint() {
+    let repo = ready_repo();
+    repo.git(&[
+        "config",
+        "rollback.testCommand",
+        "echo '1 passed, 2 failed'; exit 1",
+    ]);
+    assert_check_fails(&repo, "baseline tests");
+}
+
+#[test]
+fn a_merge_in_progress_fails_without_a_checkpoint() {
+    let repo = ready_repo();
+    let base = repo.head();
+    let main = repo.git(&["rev-parse", "--abbrev-ref", "HEAD"]);
+    repo.write("README.md", "one side\n");
+    repo.commit_all("one");
+    repo.git(&["checkout", "-q", "-b", "other", &base]);
+    repo.write("README.md", "other side\n");
+    repo.commit_all("other");
+    let out = repo.git_output(&["merge", "-q", main.trim()]);
+    assert!(!out.status.success(), "the merge should conflict");
+    assert!(repo.git_dir().join("MERGE_HEAD").exists());
+    assert_check_fails(&repo, "merge");
+}
+
+#[test]
+fn a_full_disk_fails_without_a_checkpoint() {
+    let repo = ready_repo();
+    repo.git(&["config", "rollback.diskThreshold", "1"]);
+    assert_check_fails(&repo, "threshold");
+}
+
+#[test]
+fn a_failing_setup_command_fails_without_a_checkpoint() {
+    let repo = ready_repo();
+    repo.git(&[
+        "config",
+        "rollback.setupCommand",
+        "echo 'node_modules missing'; exit 3",
+    ]);
+    let v = assert_check_fails(&repo, "setup command");
+    assert!(v.to_string().contains("node_modules missing"), "{v}");
+}
+
+#[test]
+fn dry_run_changes_nothing() {
+    let repo = ready_repo();
+    let before = (repo.capture(), capture_dir(&repo.git_dir()));
+    let out = repo.tool_ok(&["-n", "check"]);
+    assert!(out.stdout.contains("would tag HEAD"), "{out}");
+    assert_eq!(runs(&repo), 0, "a dry run ran the tests");
+    assert_same_state(&before.0, &repo.capture());
+    assert_same_dir(&before.1, &capture_dir(&repo.git_dir()));
+}
+
+// ----- check --hook ----------------------------------------------------------------
+
+/// Files the hook names for conflict markers.
+fn hook_marked(repo: &TestRepo) -> BTreeSet<String> {
+    let out = repo.tool(&["--json", "check", "--hook"]);
+    let v = out.json();
+    v["conflict_markers"]
+        .as_array()
+        .expect("conflict_markers")
+        .iter()
+        .map(|m| {
+            let s = m.as_str().expect("a string");
+            s[..s.rfind(':').expect("file:line")].to_string()
+        })
+        .collect()
+}
+
+/// Files git says are staged (added, modified, type-changed).
+fn git_staged(repo: &TestRepo) -> BTreeSet<String> {
+    repo.git(&[
+        "diff",
+        "--cached",
+        "--name-only",
+        "--no-renames",
+        "--diff-filter=AMT",
+    ])
+    .lines()
+    .map(str::to_string)
+    .collect()
+}
+
+/// Stage marked content in a spread of places and compare.
+fn stage_everywhere(repo: &TestRepo) {
+    for d in 0..6 {
+        for f in 0..5 {
+            repo.write(format!("tree/d{d}/sub/f{f}.txt"), format!("{d} {f}\n"));
+        }
+    }
+    repo.write("top.txt", "top\n");
+    repo.write("swap", "a file that becomes a directory\n");
+    repo.mkdir("gone");
+    repo.write("gone/x.txt", "x\n");
+    repo.commit_all("layout");
+    repo.write("tree/d1/sub/f2.txt", MARKERS);
+    repo.write("tree/d4/new.txt", MARKERS);
+    repo.write("top.txt", MARKERS);
+    repo.remove("swap");
+    repo.write("swap/inner.txt", MARKERS);
+    repo.remove("gone/x.txt");
+    fs::remove_dir(repo.abs("gone")).expect("remove the empty directory");
+    repo.write("gone", MARKERS);
+    repo.write("tree/d5/sub/f0.txt", "no markers, still staged\n");
+    repo.git(&["add", "-A"]);
+}
+
+#[test]
+fn hook_names_exactly_the_staged_files_git_names() {
+    let repo = TestRepo::with_commits();
+    stage_everywhere(&repo);
+    let git: BTreeSet<String> = git_staged(&repo)
+        .into_iter()
+        .filter(|p| p != "tree/d5/sub/f0.txt")
+        .collect();
+    assert_eq!(hook_marked(&repo), git, "index v2 with git's cache-tree");
+
+    // The same index as version 4 (prefix-compressed paths).
+    repo.git(&["update-index", "--index-version", "4"]);
+    assert_eq!(hook_marked(&repo), git, "index v4");
+
+    // An index without a valid cache-tree.
+    repo.git(&["read-tree", "HEAD"]);
+    repo.git(&["add", "-A"]);
+    assert_eq!(hook_marked(&repo), git, "invalidated cache-tree");
+}
+
+#[test]
+fn hook_on_an_unborn_head_sees_every_file_as_staged() {
+    let repo = TestRepo::new();
+    repo.write("a.txt", MARKERS);
+    repo.write("dir/b.txt", MARKERS);
+    repo.write("c.txt", "clean\n");
+    repo.git(&["add", "-A"]);
+    let marked = hook_marked(&repo);
+    assert_eq!(
+        marked,
+        BTreeSet::from(["a.txt".to_string(), "dir/b.txt".to_string()])
+    );
+}
+
+#[test]
+fn hook_passes_a_clean_commit_and_stops_one_with_markers() {
+    let repo = TestRepo::with_commits();
+    repo.tool_ok(&["baseline", "set"]);
+    repo.write("README.md", "clean change\n");
+    repo.git(&["add", "README.md"]);
+    let out = repo.tool_ok(&["check", "--hook"]);
+    assert!(out.stdout.contains("1 staged path"), "{out}");
+
+    repo.write("src/lib.rs", MARKERS);
+    repo.git(&["add", "src/lib.rs"]);
+    let before = repo.capture();
+    let out = repo.tool(&["check", "--hook"]);
+    out.assert_code(4);
+    assert!(out.stdout.contains("src/lib.rs:2"), "{out}");
+    assert!(out.stdout.contains("src/lib.rs:4"), "{out}");
+    assert!(out.stdout.contains("src/lib.rs:6"), "{out}");
+    assert_same_state(&before, &repo.capture());
+}
+
+#[test]
+fn hook_reads_the_staged_version_not_the_work_tree() {
+    let repo = TestRepo::with_commits();
+    repo.write("README.md", MARKERS);
+    repo.git(&["add", "README.md"]);
+    // Fixed in the work tree but not staged: the commit would carry markers.
+    repo.write("README.md", "fixed\n");
+    repo.tool(&["check", "--hook"]).assert_code(4);
+    // Markers only in the work tree: the commit is clean.
+    repo.git(&["add", "README.md"]);
+    repo.write("README.md", MARKERS);
+    repo.tool_ok(&["check", "--hook"]);
+}
+
+#[test]
+fn hook_ignores_binary_files_and_heading_underlines() {
+    let repo = TestRepo::with_commits();
+    let mut binary = b"\0\x01binary\n".to_vec();
+    binary.extend_from_slice(MARKERS.as_bytes());
+    repo.write("blob.bin", &binary);
+    repo.write("doc.rst", "Title\n=======\n\nText.\n");
+    repo.git(&["add", "-A"]);
+    repo.tool_ok(&["check", "--hook"]);
+}
+
+#[test]
+fn hook_allows_concluding_a_merge_but_not_unmerged_paths() {
+    let repo = TestRepo::with_commits();
+    let base = repo.head();
+    let main = repo.git(&["rev-parse", "--abbrev-ref", "HEAD"]);
+    repo.write("README.md", "one side\n");
+    repo.commit_all("one");
+    repo.git(&["checkout", "-q", "-b", "other", &base]);
+    repo.write("README.md", "other side\n");
+    repo.commit_all("other");
+    let merge = repo.git_output(&["merge", "-q", main.trim()]);
+    assert!(!merge.status.success(), "the merge should conflict");
+    // Unmerged: stopped, the path named.
+    let out = repo.tool(&["check", "--hook"]);
+    out.assert_code(4);
+    assert!(out.stdout.contains("README.md"), "{out}");
+    // Resolved and staged: committing the merge is allowed.
+    repo.write("README.md", "both sides\n");
+    repo.git(&["add", "README.md"]);
+    repo.tool_ok(&["check", "--hook"]);
+}
+
+#[test]
+fn hook_warns_when_head_leaves_the_baseline() {
+    let repo = TestRepo::with_commits();
+    repo.write("x.txt", "x\n");
+    repo.commit_all("ahead");
+    repo.tool_ok(&["baseline", "set"]);
+    repo.git(&["checkout", "-q", "HEAD~1"]);
+    let out = repo.tool_ok(&["--json", "check", "--hook"]);
+    assert!(out.stderr.contains("does not descend"), "{out}");
+    assert_eq!(out.json()["descends_from_baseline"], false);
+}
+
+#[test]
+fn hook_runs_the_mapped_tests_when_asked() {
+    let repo = TestRepo::with_commits();
+    repo.write("tests/unit/test_lib.rs", "// tests of lib.rs\n");
+    repo.commit_all("tests");
+    repo.git(&[
+        "config",
+        "rollback.fileTestCommand",
+        "echo '0 passed, 1 failed' {tests}; exit 1",
+    ]);
+    repo.write("src/lib.rs", "// changed\n");
+    repo.git(&["add", "src/lib.rs"]);
+    // Off by default.
+    repo.tool_ok(&["check", "--hook"]);
+    repo.git(&["config", "rollback.hookTests", "true"]);
+    let out = repo.tool(&["check", "--hook"]);
+    out.assert_code(4);
+    assert!(out.stdout.contains("tests/unit/test_lib.rs"), "{out}");
+}
