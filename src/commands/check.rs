@@ -81,7 +81,9 @@ fn hook(ctx: &Context) -> anyhow::Result<Outcome> {
     let repo = &ctx.repo;
     let mut outcome = Outcome::new();
     let mut failures: Vec<String> = Vec::new();
+    crate::trace::phase("hook: staged paths");
     let staged = repo.staged()?;
+    crate::trace::phase("hook: conflict markers");
     let mut markers = Vec::new();
     let mut unmerged = Vec::new();
     for s in &staged {
@@ -110,6 +112,7 @@ fn hook(ctx: &Context) -> anyhow::Result<Outcome> {
             markers.join(", ")
         ));
     }
+    crate::trace::phase("hook: journal");
     if let Some(op) = crate::journal::interrupted(repo)? {
         failures.push(format!(
             "operation {} (`{}`) was interrupted; run `git rollback-sprint undo` or `undo --dismiss`",
@@ -117,6 +120,7 @@ fn hook(ctx: &Context) -> anyhow::Result<Outcome> {
             op.begin.command
         ));
     }
+    crate::trace::phase("hook: baseline");
     if let (Some(b), Some(head)) = (baseline::find(repo, &ctx.settings)?, repo.head_commit()?) {
         if !repo.is_descendant_of(head, b.commit)? {
             ctx.ui.warn(&format!(

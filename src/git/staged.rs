@@ -27,8 +27,8 @@ pub struct Staged {
     pub stage: u8,
 }
 
-struct Entry {
-    path: Vec<u8>,
+struct Entry<'a> {
+    path: std::borrow::Cow<'a, [u8]>,
     id: Oid,
     mode: u32,
     stage: u8,
@@ -45,7 +45,16 @@ impl Repo {
     /// The paths whose index version differs from HEAD's (all of them when
     /// HEAD is unborn), conflicts included, in index order.
     pub fn staged(&self) -> anyhow::Result<Vec<Staged>> {
-        let path = self.git_dir().join("index");
+        // `git commit -a` and `git commit <paths>` run the pre-commit hook
+        // with GIT_INDEX_FILE naming a temporary index: that index, not
+        // `.git/index`, is what is about to be committed. A relative value
+        // is relative to the current directory, as git reads it.
+        let path = match std::env::var_os("GIT_INDEX_FILE") {
+            Some(file) if !file.is_empty() => std::env::current_dir()
+                .context("could not read the current directory")?
+                .join(file),
+            _ => self.git_dir().join("index"),
+        };
         let bytes = match std::fs::read(&path) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
@@ -67,7 +76,10 @@ impl Repo {
             }
             return Ok(out);
         }
-        match parse(&bytes) {
+        crate::trace::phase("staged: parse the index");
+        let parsed = parse(&bytes);
+        crate::trace::phase("staged: compare");
+        match parsed {
             Some((entries, cache)) => {
                 let mut out = Vec::new();
                 self.compare(
@@ -79,7 +91,7 @@ impl Repo {
                 )?;
                 Ok(out)
             }
-            None => self.staged_by_diff(head_tree.as_ref()),
+            None => self.staged_by_diff(head_tree.as_ref(), &path),
         }
     }
 
@@ -89,7 +101,7 @@ impl Repo {
         &self,
         tree: Option<&git2::Tree<'_>>,
         dir: &[u8],
-        entries: &[Entry],
+        entries: &[Entry<'_>],
         cache: Option<&CacheNode>,
         out: &mut Vec<Staged>,
     ) -> anyhow::Result<()> {
@@ -128,14 +140,13 @@ impl Repo {
                         }
                     }
                     // A directory in HEAD replaced by this file: all deleted.
-                    if let (Some(here), Some(t)) = (&here, tree) {
+                    if let Some(here) = &here {
                         if here.kind() == Some(ObjectType::Tree) {
                             let sub = here
                                 .to_object(&self.inner)
                                 .and_then(|o| o.peel_to_tree())
                                 .context("could not read a tree")?;
-                            let _ = t;
-                            let mut prefix = entries[i].path.clone();
+                            let mut prefix = entries[i].path.to_vec();
                             prefix.push(b'/');
                             self.all_deleted(&sub, &prefix, out)?;
                         }
@@ -148,11 +159,17 @@ impl Repo {
                     let mut prefix = dir.to_vec();
                     prefix.extend_from_slice(&name);
                     prefix.push(b'/');
-                    let mut j = i;
-                    while j < entries.len() && entries[j].path.starts_with(&prefix) {
-                        j += 1;
-                    }
+                    let j = i + entries[i..].partition_point(|e| e.path.starts_with(&prefix));
                     let here = tree.and_then(|t| t.get_name_bytes(&name));
+                    let child = cache.and_then(|c| c.children.get(&name));
+                    // Unchanged by the cache-tree: not even loaded.
+                    if let (Some(e), Some(CacheNode { id: Some(id), .. })) = (&here, child) {
+                        if e.id() == *id && e.kind() == Some(ObjectType::Tree) {
+                            seen.push(name);
+                            i = j;
+                            continue;
+                        }
+                    }
                     let sub = match &here {
                         Some(e) if e.kind() == Some(ObjectType::Tree) => Some(
                             e.to_object(&self.inner)
@@ -171,7 +188,6 @@ impl Repo {
                         }
                         None => None,
                     };
-                    let child = cache.and_then(|c| c.children.get(&name));
                     self.compare(sub.as_ref(), &prefix, &entries[i..j], child, out)?;
                     seen.push(name);
                     i = j;
@@ -236,8 +252,12 @@ impl Repo {
     }
 
     /// The same through libgit2's diff (an index this reader does not know).
-    fn staged_by_diff(&self, tree: Option<&git2::Tree<'_>>) -> anyhow::Result<Vec<Staged>> {
-        let index = self.inner.index().context("could not read the index")?;
+    fn staged_by_diff(
+        &self,
+        tree: Option<&git2::Tree<'_>>,
+        path: &std::path::Path,
+    ) -> anyhow::Result<Vec<Staged>> {
+        let index = git2::Index::open(path).context("could not read the index")?;
         let mut opts = git2::DiffOptions::new();
         opts.ignore_submodules(true);
         let diff = self
@@ -279,7 +299,7 @@ impl Repo {
 /// The index's entries and its cache-tree; `None` for what this reader
 /// does not handle (another version, SHA-256, a split or sparse index, a
 /// damaged file).
-fn parse(bytes: &[u8]) -> Option<(Vec<Entry>, CacheNode)> {
+fn parse(bytes: &[u8]) -> Option<(Vec<Entry<'_>>, CacheNode)> {
     if bytes.len() < 12 + 20 || &bytes[..4] != b"DIRC" {
         return None;
     }
@@ -290,7 +310,7 @@ fn parse(bytes: &[u8]) -> Option<(Vec<Entry>, CacheNode)> {
     let count = u32::from_be_bytes(bytes[8..12].try_into().ok()?) as usize;
     let end = bytes.len() - 20;
     let mut pos = 12;
-    let mut entries: Vec<Entry> = Vec::with_capacity(count);
+    let mut entries: Vec<Entry<'_>> = Vec::with_capacity(count);
     let mut previous: Vec<u8> = Vec::new();
     for _ in 0..count {
         let start = pos;
@@ -315,13 +335,13 @@ fn parse(bytes: &[u8]) -> Option<(Vec<Entry>, CacheNode)> {
             pos += used;
             let nul = bytes.get(pos..end)?.iter().position(|&b| b == 0)?;
             let keep = previous.len().checked_sub(strip)?;
-            let mut path = previous[..keep].to_vec();
-            path.extend_from_slice(&bytes[pos..pos + nul]);
+            previous.truncate(keep);
+            previous.extend_from_slice(&bytes[pos..pos + nul]);
             pos += nul + 1;
-            path
+            std::borrow::Cow::Owned(previous.clone())
         } else {
             let nul = bytes.get(pos..end)?.iter().position(|&b| b == 0)?;
-            let path = bytes[pos..pos + nul].to_vec();
+            let path = std::borrow::Cow::Borrowed(&bytes[pos..pos + nul]);
             // Padded with 1–8 NULs to a multiple of 8.
             let len = pos + nul - start;
             pos = start + (len + 8) / 8 * 8;
@@ -330,7 +350,6 @@ fn parse(bytes: &[u8]) -> Option<(Vec<Entry>, CacheNode)> {
         if mode == 0o040000 {
             return None;
         }
-        previous.clone_from(&path);
         entries.push(Entry {
             path,
             id,
