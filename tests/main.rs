@@ -10,6 +10,7 @@ mod cli;
 mod emergency;
 mod files;
 mod harness;
+mod hook;
 mod journal;
 mod metrics;
 mod recover;

@@ -11,6 +11,7 @@
 mod batch;
 pub mod cli;
 mod filter;
+pub mod hooks;
 pub mod index;
 mod path;
 pub mod pick;
