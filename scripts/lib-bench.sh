@@ -146,7 +146,10 @@ bench_discard() {
 bench_empty_trash() {
     [[ -d $BENCH_TRASH ]] || return 0
     bench_log "deleting old copies in $BENCH_TRASH"
-    rm -rf -- "$BENCH_TRASH"
+    # Another benchmark may be emptying it at the same moment: a second
+    # attempt, then a warning, never a failed run.
+    rm -rf -- "$BENCH_TRASH" 2>/dev/null || rm -rf -- "$BENCH_TRASH" \
+        || bench_log "warning: could not empty $BENCH_TRASH"
 }
 
 # fresh_copy SRC DST: DST becomes an identical copy of SRC, with a valid index.
