@@ -7,12 +7,10 @@
 //! and the target tree (so untracked files go in the same pass), ignored
 //! files are only ever moved aside, and everything is journaled for `undo`.
 
-use std::collections::HashSet;
-
 use anyhow::Context as _;
 use std::time::Instant;
 
-use super::{baseline, new_branch_name, status::sprint_number, Context};
+use super::{baseline, new_branch_name, reset_to_tree, status::sprint_number, Context};
 use crate::clock;
 use crate::error::user;
 use crate::git::{self, snapshot, stash, writer, HeadState, Oid};
@@ -95,7 +93,6 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
         paths: Vec::new(),
     };
     let target_tree = repo.commit_tree(plan.target)?;
-    let filters = repo.has_checkout_filters(target_tree)?;
     let mut intent = Intent::new("emergency", &ctx.command_line, scope).plan(plan.steps.clone());
     // The modes of the files it will overwrite are saved with the snapshot.
     intent.overwrite_with = Some(target_tree);
@@ -130,31 +127,7 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
         }
         // 4–5. Reset the work tree to the target in one pass: tracked changes
         // and untracked files together (they are in the stash).
-        let changes = tx.overwrite_changes().to_vec();
-        crate::trace::phase("emergency: writing the work tree");
-        let bar = ctx
-            .ui
-            .progress(changes.len() as u64, "resetting the work tree");
-        let extras = writer::Extras {
-            current_empty_dirs: &scan.empty_dirs,
-            target_empty_dirs: &[],
-            target_modes: &[],
-            current_untracked: &scan.untracked,
-            smudge: filters,
-        };
-        writer::apply(repo, &changes, &extras, &mut |p| tx.move_aside(p), &bar)?;
-        bar.finish_and_clear();
-        crate::journal::fault_point("after-worktree");
-        let written: HashSet<Vec<u8>> = changes
-            .iter()
-            .filter(|c| c.new.is_some())
-            .map(|c| c.path.as_bytes().to_vec())
-            .collect();
-        crate::trace::phase("emergency: building the index");
-        let index = git::index::index_for_tree(repo, target_tree, &written)?;
-        crate::trace::phase("emergency: writing the index");
-        tx.write_index(Some(&index))?;
-        git::index::remember_tree(repo, target_tree);
+        let files_changed = reset_to_tree(ctx, tx, &scan, target_tree, "resetting the work tree")?;
         match &plan.branch_ref {
             Some(branch) => {
                 let current = repo.ref_target(branch)?;
@@ -199,7 +172,7 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
             "emergency",
             Some(tx.id()),
             started.elapsed().as_secs_f64(),
-            changes.len(),
+            files_changed,
             backup_ref.as_deref(),
         );
         metrics::append(&mut doc, entry);
@@ -208,7 +181,7 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
         tx.detail("stashed", stashed);
         Ok(Done {
             stashed,
-            files_changed: changes.len(),
+            files_changed,
             moved_ignored,
             untracked: scan.untracked.len(),
             metrics_set_aside: set_aside,

@@ -59,3 +59,42 @@ pub fn new_branch_name(ctx: &Context, wanted: &str) -> anyhow::Result<String> {
         }
     }
 }
+
+/// Reset the index and the work tree to `target` (the tree the transaction
+/// was begun to overwrite with): write only the paths that differ, remove
+/// the untracked files (they are in the snapshot), then write the index
+/// with stat data. Returns the number of paths changed.
+pub(crate) fn reset_to_tree(
+    ctx: &Context,
+    tx: &mut crate::journal::Transaction<'_>,
+    scan: &crate::git::snapshot::WorktreeScan,
+    target: crate::git::Oid,
+    what: &str,
+) -> anyhow::Result<usize> {
+    use crate::git::{index, writer};
+    let repo = &ctx.repo;
+    let changes = tx.overwrite_changes().to_vec();
+    crate::trace::phase("reset: writing the work tree");
+    let bar = ctx.ui.progress(changes.len() as u64, what);
+    let extras = writer::Extras {
+        current_empty_dirs: &scan.empty_dirs,
+        target_empty_dirs: &[],
+        target_modes: &[],
+        current_untracked: &scan.untracked,
+        smudge: repo.has_checkout_filters(target)?,
+    };
+    writer::apply(repo, &changes, &extras, &mut |p| tx.move_aside(p), &bar)?;
+    bar.finish_and_clear();
+    crate::journal::fault_point("after-worktree");
+    let written: std::collections::HashSet<Vec<u8>> = changes
+        .iter()
+        .filter(|c| c.new.is_some())
+        .map(|c| c.path.as_bytes().to_vec())
+        .collect();
+    crate::trace::phase("reset: building the index");
+    let bytes = index::index_for_tree(repo, target, &written)?;
+    crate::trace::phase("reset: writing the index");
+    tx.write_index(Some(&bytes))?;
+    index::remember_tree(repo, target);
+    Ok(changes.len())
+}

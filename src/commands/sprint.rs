@@ -14,10 +14,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 
-use super::{baseline, check, new_branch_name, status::sprint_number, Context};
+use super::reports::markdown::{md_code, md_text};
+use super::{baseline, check, new_branch_name, reset_to_tree, status::sprint_number, Context};
 use crate::clock;
 use crate::error::{user, Exit};
-use crate::git::{self, snapshot, writer, HeadState, Oid};
+use crate::git::{self, snapshot, HeadState, Oid};
 use crate::journal::{Intent, Scope, Transaction};
 use crate::metrics::{self, MetricsFile};
 use crate::settings;
@@ -270,7 +271,6 @@ fn rollback(ctx: &Context, args: &RollbackArgs) -> anyhow::Result<Outcome> {
         refs: vec![backup_ref.clone(), retry_ref.clone()],
         paths: Vec::new(),
     };
-    let filters = repo.has_checkout_filters(plan.baseline_tree)?;
     let mut intent =
         Intent::new("sprint rollback", &ctx.command_line, scope).plan(plan.steps.clone());
     intent.overwrite_with = Some(plan.baseline_tree);
@@ -310,30 +310,7 @@ fn rollback(ctx: &Context, args: &RollbackArgs) -> anyhow::Result<Outcome> {
 
         // 3. The retry branch at the baseline: only the paths that differ are
         // written, untracked files removed (they are in the WIP commit).
-        crate::trace::phase("sprint: writing the work tree");
-        let changes = tx.overwrite_changes().to_vec();
-        let bar = ctx
-            .ui
-            .progress(changes.len() as u64, "switching to the baseline");
-        let extras = writer::Extras {
-            current_empty_dirs: &scan.empty_dirs,
-            target_empty_dirs: &[],
-            target_modes: &[],
-            current_untracked: &scan.untracked,
-            smudge: filters,
-        };
-        writer::apply(repo, &changes, &extras, &mut |p| tx.move_aside(p), &bar)?;
-        bar.finish_and_clear();
-        crate::journal::fault_point("after-worktree");
-        let written: std::collections::HashSet<Vec<u8>> = changes
-            .iter()
-            .filter(|c| c.new.is_some())
-            .map(|c| c.path.as_bytes().to_vec())
-            .collect();
-        crate::trace::phase("sprint: index");
-        let index = git::index::index_for_tree(repo, plan.baseline_tree, &written)?;
-        tx.write_index(Some(&index))?;
-        git::index::remember_tree(repo, plan.baseline_tree);
+        let written = reset_to_tree(ctx, tx, &scan, plan.baseline_tree, "switching to the baseline")?;
         crate::trace::phase("sprint: refs and metrics");
         tx.update_ref(&retry_ref, None, Some(plan.baseline.commit))?;
         tx.set_head(&HeadState::Symbolic(retry_ref.clone()))?;
@@ -341,8 +318,8 @@ fn rollback(ctx: &Context, args: &RollbackArgs) -> anyhow::Result<Outcome> {
         crate::trace::phase("sprint: reports");
         let (stat, files_changed) = match stat.join() {
             Ok(Ok(found)) => found,
-            Ok(Err(e)) => (format!("The diff stat could not be computed: {e:#}\n"), changes.len()),
-            Err(_) => ("The diff stat could not be computed.\n".to_string(), changes.len()),
+            Ok(Err(e)) => (format!("The diff stat could not be computed: {e:#}\n"), written),
+            Err(_) => ("The diff stat could not be computed.\n".to_string(), written),
         };
         let op_id = tx.id().to_string();
         let cause = args.reason.clone().unwrap_or_else(|| {
@@ -389,7 +366,7 @@ fn rollback(ctx: &Context, args: &RollbackArgs) -> anyhow::Result<Outcome> {
         Ok(RollbackDone {
             wip,
             files_changed,
-            written: changes.len(),
+            written,
             untracked: scan.untracked.len(),
             metrics_set_aside: set_aside,
         })
@@ -739,45 +716,6 @@ fn short(id: Oid) -> String {
     git::short(&id.to_string()).to_string()
 }
 
-/// Text that stays plain text inside a markdown table cell: on one line,
-/// every character markdown or HTML would act on escaped.
-fn md_text(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '\r' | '\n' => out.push(' '),
-            '\\' | '`' | '*' | '_' | '{' | '}' | '[' | ']' | '(' | ')' | '#' | '+' | '-' | '.'
-            | '!' | '|' | '<' | '>' | '~' | '$' | '&' => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if c.is_control() => out.push(' '),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// A code span that holds any text (branch names may contain backticks).
-fn md_code(text: &str) -> String {
-    let one_line: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect::<String>()
-        .replace('|', "\\|");
-    let longest = one_line
-        .split(|c| c != '`')
-        .map(str::len)
-        .max()
-        .unwrap_or(0);
-    let fence = "`".repeat(longest + 1);
-    if one_line.starts_with('`') || one_line.ends_with('`') {
-        format!("{fence} {one_line} {fence}")
-    } else {
-        format!("{fence}{one_line}{fence}")
-    }
-}
-
 // ----- sprint finish ------------------------------------------------------------
 
 fn finish(ctx: &Context, n: Option<u32>) -> anyhow::Result<Outcome> {
@@ -894,25 +832,4 @@ fn finish(ctx: &Context, n: Option<u32>) -> anyhow::Result<Outcome> {
     outcome.line(format!("  tagged `{done_tag}`"));
     outcome.line(format!("Undo with: git rollback-sprint undo {id}"));
     Ok(outcome)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{md_code, md_text};
-
-    #[test]
-    fn markdown_text_stays_on_its_line_and_inert() {
-        assert_eq!(md_text("a\nb"), "a b");
-        assert_eq!(md_text("$(rm -rf /)"), "\\$\\(rm \\-rf /\\)");
-        assert_eq!(md_text("| x |"), "\\| x \\|");
-        assert_eq!(md_text("`cmd`"), "\\`cmd\\`");
-    }
-
-    #[test]
-    fn code_spans_hold_backticks() {
-        assert_eq!(md_code("main"), "`main`");
-        assert_eq!(md_code("a`b"), "``a`b``");
-        assert_eq!(md_code("`x"), "`` `x ``");
-        assert_eq!(md_code("a|b"), "`a\\|b`");
-    }
 }

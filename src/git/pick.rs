@@ -136,6 +136,14 @@ impl Repo {
     }
 
     fn commit_diff(&self, commit: &git2::Commit<'_>) -> anyhow::Result<git2::Diff<'_>> {
+        self.commit_diff_with(commit, false)
+    }
+
+    fn commit_diff_with(
+        &self,
+        commit: &git2::Commit<'_>,
+        binary: bool,
+    ) -> anyhow::Result<git2::Diff<'_>> {
         let tree = commit.tree().context("could not read a commit's tree")?;
         let parent = match commit.parent_count() {
             0 => None,
@@ -147,7 +155,7 @@ impl Repo {
             ),
         };
         let mut opts = DiffOptions::new();
-        opts.ignore_submodules(true);
+        opts.ignore_submodules(true).show_binary(binary);
         self.inner
             .diff_tree_to_tree(parent.as_ref(), Some(&tree), Some(&mut opts))
             .context("could not diff a commit")
@@ -164,22 +172,7 @@ impl Repo {
         }
         // Binary data in the patch, so that two different changes to the
         // same binary file do not share the id of "Binary files differ".
-        let tree = commit.tree().context("could not read a commit's tree")?;
-        let parent = match commit.parent_count() {
-            0 => None,
-            _ => Some(
-                commit
-                    .parent(0)
-                    .and_then(|p| p.tree())
-                    .context("could not read a commit's parent")?,
-            ),
-        };
-        let mut opts = DiffOptions::new();
-        opts.ignore_submodules(true).show_binary(true);
-        let diff = self
-            .inner
-            .diff_tree_to_tree(parent.as_ref(), Some(&tree), Some(&mut opts))
-            .context("could not diff a commit")?;
+        let diff = self.commit_diff_with(&commit, true)?;
         if diff.deltas().len() == 0 {
             return Ok(None);
         }

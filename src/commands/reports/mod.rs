@@ -14,7 +14,7 @@
 mod analyze;
 mod environment;
 mod history;
-mod markdown;
+pub(crate) mod markdown;
 mod notify;
 mod triage;
 
