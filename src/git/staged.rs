@@ -197,26 +197,8 @@ impl Repo {
         // What HEAD has here that the index does not: deleted.
         if let Some(tree) = tree {
             for e in tree.iter() {
-                let name = e.name_bytes();
-                if seen.iter().any(|s| s == name) {
-                    continue;
-                }
-                let mut path = dir.to_vec();
-                path.extend_from_slice(name);
-                if e.kind() == Some(ObjectType::Tree) {
-                    let sub = e
-                        .to_object(&self.inner)
-                        .and_then(|o| o.peel_to_tree())
-                        .context("could not read a tree")?;
-                    path.push(b'/');
-                    self.all_deleted(&sub, &path, out)?;
-                } else {
-                    out.push(Staged {
-                        path: RepoPath::from_bytes(&path),
-                        id: None,
-                        mode: e.filemode() as u32,
-                        stage: 0,
-                    });
+                if !seen.iter().any(|s| s == e.name_bytes()) {
+                    self.deleted(&e, dir, out)?;
                 }
             }
         }
@@ -230,25 +212,37 @@ impl Repo {
         out: &mut Vec<Staged>,
     ) -> anyhow::Result<()> {
         for e in tree.iter() {
-            let mut path = prefix.to_vec();
-            path.extend_from_slice(e.name_bytes());
-            if e.kind() == Some(ObjectType::Tree) {
-                let sub = e
-                    .to_object(&self.inner)
-                    .and_then(|o| o.peel_to_tree())
-                    .context("could not read a tree")?;
-                path.push(b'/');
-                self.all_deleted(&sub, &path, out)?;
-            } else {
-                out.push(Staged {
-                    path: RepoPath::from_bytes(&path),
-                    id: None,
-                    mode: e.filemode() as u32,
-                    stage: 0,
-                });
-            }
+            self.deleted(&e, prefix, out)?;
         }
         Ok(())
+    }
+
+    /// HEAD's entry `e` under `dir` is not in the index: it, or every file
+    /// below it, is deleted.
+    fn deleted(
+        &self,
+        e: &git2::TreeEntry<'_>,
+        dir: &[u8],
+        out: &mut Vec<Staged>,
+    ) -> anyhow::Result<()> {
+        let mut path = dir.to_vec();
+        path.extend_from_slice(e.name_bytes());
+        if e.kind() == Some(ObjectType::Tree) {
+            let sub = e
+                .to_object(&self.inner)
+                .and_then(|o| o.peel_to_tree())
+                .context("could not read a tree")?;
+            path.push(b'/');
+            self.all_deleted(&sub, &path, out)
+        } else {
+            out.push(Staged {
+                path: RepoPath::from_bytes(&path),
+                id: None,
+                mode: e.filemode() as u32,
+                stage: 0,
+            });
+            Ok(())
+        }
     }
 
     /// The same through libgit2's diff (an index this reader does not know).
