@@ -44,6 +44,12 @@ struct Plan {
     set: Vec<(RepoPath, Oid, u32)>,
     /// Paths the source does not have (warned about, or removed).
     new_paths: Vec<RepoPath>,
+    /// Of those, the ones in the way of a restored file: a file where the
+    /// source has a directory, or inside a directory where it has a file.
+    /// Like `git checkout`, they always go (the snapshot keeps them).
+    in_the_way: Vec<RepoPath>,
+    /// New paths that are index entries (the others are untracked).
+    from_index: std::collections::HashSet<RepoPath>,
     steps: Vec<String>,
 }
 
@@ -113,11 +119,11 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
             if args.delete_new {
                 names(&plan.new_paths)
             } else {
-                Vec::new()
+                names(&plan.in_the_way)
             },
         );
     for p in &plan.new_paths {
-        if !args.delete_new {
+        if !args.delete_new && !plan.in_the_way.contains(p) {
             ctx.ui.warn(&format!(
                 "{p} does not exist in {}: left as it is (pass --delete-new to remove it)",
                 plan.source_name
@@ -136,7 +142,7 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
     let removals: Vec<RepoPath> = if args.delete_new {
         plan.new_paths.clone()
     } else {
-        Vec::new()
+        plan.in_the_way.clone()
     };
     let touched: Vec<RepoPath> = plan
         .set
@@ -175,6 +181,11 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
             edit.upsert_mode(path, *oid, *mode);
         }
         for path in &removals {
+            // An index entry whose place in the work tree is now a directory
+            // (of untracked files): only the entry goes, like git.
+            if plan.from_index.contains(path) && repo.tree_has_dir(scan.tree, path) {
+                continue;
+            }
             edit.remove(path);
         }
         let target = edit.apply(repo, scan.tree)?;
@@ -215,7 +226,7 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
         plan.source_name,
         written
     ));
-    if args.delete_new && !removals.is_empty() {
+    if !removals.is_empty() {
         outcome.line(format!(
             "Removed {} path(s) that are new since then.",
             removals.len()
@@ -248,6 +259,7 @@ fn plan(
     let mut steps = Vec::new();
     let mut in_set = std::collections::HashSet::new();
     let mut in_new = std::collections::HashSet::new();
+    let mut from_index = std::collections::HashSet::new();
     for path in paths {
         let from_source = repo.entries_under(source_tree, path)?;
         // What the index has at and under the path, to find what is new since.
@@ -284,6 +296,7 @@ fn plan(
         for p in &tracked {
             if !in_source.contains(p) && in_new.insert(p.clone()) {
                 new_paths.push(p.clone());
+                from_index.insert(p.clone());
             }
         }
         if from_source.is_none() && tracked.is_empty() && in_new.insert(path.clone()) {
@@ -291,8 +304,20 @@ fn plan(
             new_paths.push(path.clone());
         }
     }
+    // A new path that a restored file needs the place of goes, as with
+    // `git checkout`: the index cannot hold both `a` and `a/x`.
+    let files: std::collections::HashSet<&RepoPath> = set.iter().map(|(p, _, _)| p).collect();
+    let dirs: std::collections::HashSet<RepoPath> =
+        set.iter().flat_map(|(p, _, _)| p.ancestors()).collect();
+    let in_the_way: Vec<RepoPath> = new_paths
+        .iter()
+        .filter(|p| dirs.contains(*p) || p.ancestors().iter().any(|a| files.contains(a)))
+        .cloned()
+        .collect();
     for p in &new_paths {
-        steps.push(if delete_new {
+        steps.push(if in_the_way.contains(p) {
+            format!("remove {p} (in the way of a file from {source_name})")
+        } else if delete_new {
             format!("remove {p} (not in {source_name})")
         } else {
             format!("leave {p} as it is (not in {source_name}; --delete-new removes it)")
@@ -302,6 +327,8 @@ fn plan(
         source_name,
         set,
         new_paths,
+        in_the_way,
+        from_index,
         steps,
     })
 }

@@ -455,6 +455,14 @@ impl Repo {
             .and_then(|t| t.get_path(Path::new(path)))
             .is_ok()
     }
+
+    /// Whether a tree has a directory at `path`.
+    pub fn tree_has_dir(&self, tree: Oid, path: &super::RepoPath) -> bool {
+        self.inner
+            .find_tree(tree)
+            .and_then(|t| t.get_path(Path::new(path.as_os_str())))
+            .is_ok_and(|e| e.kind() == Some(ObjectType::Tree))
+    }
 }
 
 impl Repo {

@@ -233,18 +233,35 @@ fn scan(repo: &Repo, with_ignored: bool, paths: &[RepoPath]) -> anyhow::Result<W
         Ok(changes)
     })?;
     crate::trace::phase("scan: empty directories");
-    scan.empty_dirs = if paths.is_empty() {
-        empty_dirs(repo, repo.workdir())?
-    } else {
-        let mut found = Vec::new();
-        for p in paths {
-            let dir = p.under(repo.workdir());
-            if fs::symlink_metadata(&dir).is_ok_and(|m| m.is_dir()) {
-                found.extend(empty_dirs(repo, &dir)?);
+    scan.empty_dirs =
+        if paths.is_empty() {
+            empty_dirs(repo, repo.workdir(), false)?
+        } else {
+            let mut found = Vec::new();
+            for p in paths {
+                let dir = p.under(repo.workdir());
+                if fs::symlink_metadata(&dir).is_ok_and(|m| m.is_dir()) {
+                    // The named directory itself may be the empty one.
+                    found.extend(empty_dirs(repo, &dir, true)?);
+                } else if let Some(parent) = p.ancestors().into_iter().rev().find(|a| {
+                    fs::symlink_metadata(a.under(repo.workdir())).is_ok_and(|m| m.is_dir())
+                }) {
+                    // A path that is not a directory: the directory it is in
+                    // may be empty now (and be pruned by an undo).
+                    let empty = fs::read_dir(parent.under(repo.workdir()))
+                        .is_ok_and(|mut d| d.next().is_none());
+                    if empty
+                        && !repo
+                            .inner
+                            .is_path_ignored(parent.as_os_str())
+                            .unwrap_or(false)
+                    {
+                        found.push(parent);
+                    }
+                }
             }
-        }
-        found
-    };
+            found
+        };
     crate::trace::phase("scan: done");
     Ok(scan)
 }
@@ -361,8 +378,16 @@ impl TreeChanges {
                 .context("could not write the snapshot tree")
         };
         let mut tree = base;
-        if !self.removals.is_empty() {
-            tree = write(tree, &self.removals, &[])?;
+        // libgit2 fails on the removal of a path the tree does not have
+        // (say, under what is now a file): there is nothing to remove.
+        let base_tree = repo.find_tree(base).context("could not read a tree")?;
+        let removals: Vec<RepoPath> = self
+            .removals
+            .into_iter()
+            .filter(|p| base_tree.get_path(Path::new(p.as_os_str())).is_ok())
+            .collect();
+        if !removals.is_empty() {
+            tree = write(tree, &removals, &[])?;
         }
         // What is still in the way of an upsert: a blob where a directory
         // is needed, or a directory where a file goes.
@@ -406,7 +431,15 @@ fn snapshot_file(
     let full = path.under(root);
     let meta = match fs::symlink_metadata(&full) {
         Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        // Gone, or a parent is a file now: either way not there.
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+            ) =>
+        {
+            return Ok(None)
+        }
         Err(e) => return Err(e).with_context(|| format!("could not read {path}")),
     };
     let file_type = meta.file_type();
@@ -459,11 +492,15 @@ pub fn unusual_modes(root: &Path, paths: &[RepoPath]) -> Vec<ModeRecord> {
         .collect()
 }
 
-/// Empty directories outside ignored ones, nested repositories and `.git`.
-fn empty_dirs(repo: &Repo, under: &Path) -> anyhow::Result<Vec<RepoPath>> {
+/// Empty directories outside ignored ones, nested repositories and `.git`,
+/// under `under` (and `under` itself with `with_self`).
+fn empty_dirs(repo: &Repo, under: &Path, with_self: bool) -> anyhow::Result<Vec<RepoPath>> {
     let root = repo.workdir();
     let mut found = Vec::new();
-    let mut walk = walkdir::WalkDir::new(under).min_depth(1).into_iter();
+    let min_depth = if with_self { 0 } else { 1 };
+    let mut walk = walkdir::WalkDir::new(under)
+        .min_depth(min_depth)
+        .into_iter();
     while let Some(entry) = walk.next() {
         let entry = match entry {
             Ok(e) => e,

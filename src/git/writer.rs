@@ -262,8 +262,13 @@ pub fn apply(
     }
     prune_empty_parents(root, &removed)?;
 
-    // 3. Empty directories and permission bits of the target.
+    // 3. Empty directories and permission bits of the target. One where a
+    // file was just written (at it or at a parent) stays gone: the file
+    // needs the place, and the snapshot keeps the directory.
     for dir in extras.target_empty_dirs {
+        if rewritten.contains(dir) || dir.ancestors().iter().any(|a| rewritten.contains(a)) {
+            continue;
+        }
         ensure_parent_dirs(root, dir, aside, &mut known_dirs)?;
         let full = dir.under(root);
         match fs::symlink_metadata(&full) {

@@ -536,6 +536,26 @@ impl TestRepo {
         out.stdout
     }
 
+    /// Run git in the repository with `input` on stdin (e.g. `fast-import`);
+    /// panics unless it succeeds. Returns stdout like [`Self::git`].
+    #[track_caller]
+    pub fn git_with_stdin<S: AsRef<OsStr>>(&self, args: &[S], input: &[u8]) -> String {
+        use std::io::Write;
+        let mut child = self
+            .git_command(&self.path, args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run git {}: {e}", show_args(args)));
+        let mut stdin = child.stdin.take().expect("piped stdin");
+        stdin.write_all(input).expect("write git's stdin");
+        drop(stdin);
+        let out = child.wait_with_output().expect("wait for git");
+        check_git(&self.path, args, &out);
+        String::from_utf8_lossy(&out.stdout).trim_end().to_string()
+    }
+
     /// Run git in the repository without checking the exit status.
     pub fn git_output<S: AsRef<OsStr>>(&self, args: &[S]) -> Output {
         self.run_git(&self.path, args)
