@@ -85,7 +85,6 @@ pub(crate) fn reset_to_tree(
     };
     writer::apply(repo, &changes, &extras, &mut |p| tx.move_aside(p), &bar)?;
     bar.finish_and_clear();
-    crate::journal::fault_point("after-worktree");
     let written: std::collections::HashSet<Vec<u8>> = changes
         .iter()
         .filter(|c| c.new.is_some())

@@ -162,6 +162,7 @@ pub fn apply(
         }
     }
     remove_empty_dirs(root, touched_dirs)?;
+    crate::journal::fault_point("after-remove");
 
     // 2. Writes. This thread checks each path and reads its content; a
     // second thread writes the files (the two overlap on two cores). Every
@@ -238,6 +239,7 @@ pub fn apply(
             .map_err(|_| anyhow::anyhow!("the file writer thread panicked"))?
     })?;
     applied.written += written;
+    crate::journal::fault_point("after-write");
 
     // 2b. Untracked files the target's rules do not ignore go now.
     let mut removed = Vec::new();
@@ -261,6 +263,7 @@ pub fn apply(
         progress.inc(1);
     }
     prune_empty_parents(root, &removed)?;
+    crate::journal::fault_point("after-clean");
 
     // 3. Empty directories and permission bits of the target.
     for dir in extras.target_empty_dirs {
@@ -285,6 +288,7 @@ pub fn apply(
                 .with_context(|| format!("could not set the mode of {}", record.path))?;
         }
     }
+    crate::journal::fault_point("after-worktree");
     Ok(applied)
 }
 
