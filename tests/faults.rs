@@ -1,0 +1,466 @@
+//! Crash safety (SPEC §2 I4), systematically: every mutating command is
+//! killed with SIGKILL at every step boundary it reaches, one run per
+//! boundary.
+//!
+//! A test build of the tool names each boundary it reaches
+//! (`GIT_ROLLBACK_SPRINT_FAULT=list:<file>`), and kills itself at the k-th
+//! one (`GIT_ROLLBACK_SPRINT_FAULT=#<k>`). For each command the boundaries
+//! are listed on a prepared repository, then, for every k, a fresh copy of
+//! that repository is killed at k and the state it is left in is checked:
+//!
+//! * killed before the journal's `begin` record: nothing changed at all,
+//!   no operation is reported, and the command runs again (its stale locks,
+//!   `index.lock` included, are cleared) and is undone exactly;
+//! * killed between `begin` and `end`: `status` reports the interrupted
+//!   operation, a mutating command refuses with exit 3, `undo` restores the
+//!   whole-repository capture (the reports folder excepted, which survives
+//!   by design, I8) and leaves no `index.lock`;
+//! * killed after `end`: the operation is complete and `undo` undoes it.
+//!
+//! The templates are built once per test and copied (`cp -a`) for each run.
+
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+use crate::common::{assert_same_state, dirty_everything, RepoState, TestRepo, ToolOutput};
+
+const FAULT: &str = "GIT_ROLLBACK_SPRINT_FAULT";
+
+// ----- the state compared --------------------------------------------------------
+
+/// The whole repository, plus the recovery's own state file (the list of
+/// commits still to pick lives there, outside what git shows).
+#[derive(Debug, Clone)]
+struct State {
+    repo: RepoState,
+    recover_state: Option<Vec<u8>>,
+}
+
+impl State {
+    fn of(repo: &TestRepo) -> State {
+        State {
+            repo: repo.capture(),
+            recover_state: std::fs::read(recover_state_path(repo)).ok(),
+        }
+    }
+}
+
+fn recover_state_path(repo: &TestRepo) -> PathBuf {
+    repo.git_dir().join("rollback/recover.json")
+}
+
+fn without_reports(state: &RepoState) -> RepoState {
+    let mut s = state.clone();
+    s.files
+        .entries
+        .retain(|k, _| k != b"rollbacks" && !k.starts_with(b"rollbacks/"));
+    s
+}
+
+#[track_caller]
+fn assert_same(before: &State, after: &State, reports_too: bool, what: &str) {
+    if reports_too {
+        let diff = before.repo.diff(&after.repo);
+        assert!(
+            diff.is_empty(),
+            "{what}: the state differs:\n{}",
+            diff.join("\n")
+        );
+    } else {
+        let (b, a) = (without_reports(&before.repo), without_reports(&after.repo));
+        let diff = b.diff(&a);
+        assert!(
+            diff.is_empty(),
+            "{what}: the state differs:\n{}",
+            diff.join("\n")
+        );
+        assert_same_state(&b, &a);
+    }
+    assert_eq!(
+        before.recover_state.as_deref().map(String::from_utf8_lossy),
+        after.recover_state.as_deref().map(String::from_utf8_lossy),
+        "{what}: the recovery state file differs"
+    );
+}
+
+/// Metrics entries that still count (not marked undone).
+fn counted_metrics(repo: &TestRepo) -> usize {
+    let Ok(bytes) = std::fs::read(repo.abs("rollbacks/metrics.json")) else {
+        return 0;
+    };
+    let doc: Value = serde_json::from_slice(&bytes).expect("metrics.json is JSON");
+    doc["rollbacks"]
+        .as_array()
+        .expect("`rollbacks` is a list")
+        .iter()
+        .filter(|e| e["undone"] != true)
+        .count()
+}
+
+// ----- enumerating and killing -------------------------------------------------------
+
+/// The names of the fault points an uninterrupted run of `args` reaches,
+/// in order (the run is made on a copy and must exit with `exit`).
+fn fault_points(template: &TestRepo, args: &[&str], exit: i32) -> Vec<String> {
+    let repo = template.copy();
+    let list = repo.tmp_dir().join("fault-points.txt");
+    let out = repo.tool_with_env(args, &[(FAULT, &format!("list:{}", list.display()))]);
+    out.assert_code(exit);
+    let text = std::fs::read_to_string(&list).unwrap_or_default();
+    let points: Vec<String> = text.lines().map(str::to_string).collect();
+    for needed in [
+        "after-lock",
+        "before-begin",
+        "after-begin",
+        "before-end",
+        "after-end",
+    ] {
+        assert!(
+            points.iter().any(|p| p == needed),
+            "{args:?} never reached {needed}: {points:?}"
+        );
+    }
+    points
+}
+
+/// Run `args` on a fresh copy, killed at the k-th fault point (1-based).
+fn killed_at(template: &TestRepo, args: &[&str], k: usize, name: &str) -> (TestRepo, String) {
+    let repo = template.copy();
+    let what = format!("{args:?} killed at #{k} ({name})");
+    let out = repo.tool_with_env(args, &[(FAULT, &format!("#{k}"))]);
+    assert_eq!(out.code, -1, "{what}: expected a SIGKILL\n{out}");
+    (repo, what)
+}
+
+/// Where in its single transaction a command was killed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    BeforeJournal,
+    Interrupted,
+    Complete,
+}
+
+fn phase(points: &[String], k: usize) -> Phase {
+    let begun = points
+        .iter()
+        .position(|p| p == "after-begin")
+        .expect("an after-begin point");
+    let ended = points
+        .iter()
+        .rposition(|p| p == "after-end")
+        .expect("an after-end point");
+    match k - 1 {
+        i if i < begun => Phase::BeforeJournal,
+        i if i < ended => Phase::Interrupted,
+        _ => Phase::Complete,
+    }
+}
+
+#[track_caller]
+fn assert_reports_interruption(repo: &TestRepo, what: &str) {
+    let status = repo.tool(&["status"]);
+    status.assert_ok();
+    assert!(
+        status.stderr.contains("interrupted"),
+        "{what}: status does not report the interrupted operation\n{status}"
+    );
+    let refused = repo.tool(&["checkpoint"]);
+    assert_eq!(
+        refused.code, 3,
+        "{what}: a mutating command must stop\n{refused}"
+    );
+    assert!(refused.stderr.contains("interrupted"), "{what}\n{refused}");
+    assert!(
+        refused.stderr.contains("undo"),
+        "{what}: the message says how to restore\n{refused}"
+    );
+}
+
+#[track_caller]
+fn assert_no_interruption(repo: &TestRepo, what: &str) {
+    let status = repo.tool(&["status"]);
+    status.assert_ok();
+    assert!(
+        !status.stderr.contains("interrupted"),
+        "{what}: nothing is interrupted\n{status}"
+    );
+}
+
+#[track_caller]
+fn assert_no_index_lock(repo: &TestRepo, what: &str) {
+    assert!(
+        !repo.git_dir().join("index.lock").exists(),
+        "{what}: index.lock is left behind"
+    );
+    repo.git(&["status", "--porcelain"]);
+}
+
+#[track_caller]
+fn undo(repo: &TestRepo, what: &str) -> ToolOutput {
+    let out = repo.tool(&["undo"]);
+    assert_eq!(out.code, 0, "{what}: undo failed\n{out}");
+    out
+}
+
+/// Kill `args` at every fault point of a run on `template`, and check each
+/// state as the module documentation says. Returns the fault points.
+fn kill_at_every_point(template: &TestRepo, args: &[&str], exit: i32) -> Vec<String> {
+    let points = fault_points(template, args, exit);
+    let before = State::of(template);
+    let counted = counted_metrics(template);
+    for (i, name) in points.iter().enumerate() {
+        let k = i + 1;
+        let (repo, what) = killed_at(template, args, k, name);
+        match phase(&points, k) {
+            Phase::BeforeJournal => {
+                assert_no_interruption(&repo, &what);
+                assert_same(&before, &State::of(&repo), true, &what);
+                let again = repo.tool(args);
+                assert_eq!(again.code, exit, "{what}: the command runs again\n{again}");
+                undo(&repo, &what);
+            }
+            Phase::Interrupted => {
+                assert_reports_interruption(&repo, &what);
+                undo(&repo, &what);
+                assert_no_interruption(&repo, &what);
+            }
+            Phase::Complete => {
+                assert_no_interruption(&repo, &what);
+                undo(&repo, &what);
+            }
+        }
+        assert_same(&before, &State::of(&repo), false, &what);
+        assert_eq!(
+            counted_metrics(&repo),
+            counted,
+            "{what}: a metrics entry of the undone operation still counts"
+        );
+        assert_no_index_lock(&repo, &what);
+    }
+    points
+}
+
+// ----- templates -------------------------------------------------------------------
+
+/// A sprint branch two commits past the baseline, a few checkpoints, a
+/// metrics file, and every kind of uncommitted change (`dirty_everything`).
+fn sprint_template() -> TestRepo {
+    let repo = TestRepo::with_commits();
+    repo.git(&["tag", "-a", "baseline", "-m", "known good", "HEAD"]);
+    for (n, day) in ["20261101_090000", "20261110_090000", "20261115_090000"]
+        .iter()
+        .enumerate()
+    {
+        repo.git(&[
+            "tag",
+            "-a",
+            &format!("checkpoint-{day}"),
+            "-m",
+            &format!("cp {n}"),
+        ]);
+    }
+    repo.git(&["config", "rollback.testCommand", "echo '1 passed'"]);
+    repo.git(&["checkout", "-q", "-b", "refactor/sprint-3"]);
+    repo.write("src/feature.rs", "pub fn feature() -> u8 {\n    7\n}\n");
+    repo.write("config/settings.toml", "[server]\nport = 9090\n");
+    repo.commit_all("sprint: half-done refactor");
+    repo.write("feature/flag.txt", "on\n");
+    repo.remove("link");
+    repo.commit_all("sprint: wire the feature in");
+    repo.tool_ok(&[
+        "metrics",
+        "record",
+        "--sprint",
+        "2",
+        "--severity",
+        "low",
+        "--cause",
+        "flaky",
+        "--minutes",
+        "3",
+    ]);
+    dirty_everything(&repo);
+    repo
+}
+
+/// A clean repository with a baseline, ready for `sprint start`.
+fn clean_template() -> TestRepo {
+    let repo = TestRepo::with_commits();
+    repo.git(&["tag", "-a", "baseline", "-m", "known good", "HEAD"]);
+    repo.git(&["config", "rollback.testCommand", "echo '1 passed'"]);
+    repo
+}
+
+/// `main` and a `failed` branch; with `conflict`, its second commit
+/// conflicts with `main`. Untracked and ignored files lie around.
+fn recover_template(conflict: bool) -> TestRepo {
+    let repo = TestRepo::with_commits();
+    repo.git(&["tag", "-a", "baseline", "-m", "known good", "HEAD"]);
+    repo.git(&["checkout", "-q", "-b", "failed"]);
+    repo.write("src/a.rs", "pub const A: u8 = 1;\n");
+    repo.commit_all("add a");
+    repo.write("README.md", "# Demo project\n\nThe sprint's wording.\n");
+    repo.commit_all("readme: the sprint's wording");
+    repo.write("src/c.rs", "pub const C: u8 = 3;\n");
+    repo.remove("docs/guide.md");
+    repo.commit_all("add c, drop the guide");
+    repo.git(&["checkout", "-q", "main"]);
+    if conflict {
+        repo.write("README.md", "# Demo project\n\nMain's wording.\n");
+        repo.commit_all("main: wording");
+    }
+    repo.write("scratch/notes.txt", "my notes\n");
+    repo.write("debug.log", "ignored log\n");
+    repo.mkdir("empty/dir");
+    repo
+}
+
+/// A recovery stopped at its conflict (exit 3).
+fn stopped_recovery() -> TestRepo {
+    let repo = recover_template(true);
+    repo.tool(&["recover", "failed", "--all", "--no-tests"])
+        .assert_code(3);
+    repo
+}
+
+// ----- one test per command ------------------------------------------------------------
+
+#[test]
+fn emergency_killed_at_every_step() {
+    let t = sprint_template();
+    kill_at_every_point(&t, &["emergency", "--to", "baseline"], 0);
+}
+
+#[test]
+fn emergency_clean_ignored_killed_at_every_step() {
+    let t = sprint_template();
+    let points = kill_at_every_point(&t, &["emergency", "--clean-ignored"], 0);
+    assert!(points.iter().any(|p| p == "before-move"), "{points:?}");
+}
+
+#[test]
+fn sprint_rollback_killed_at_every_step() {
+    let t = sprint_template();
+    let points = kill_at_every_point(&t, &["sprint", "rollback"], 0);
+    assert!(points.iter().any(|p| p == "after-reports"), "{points:?}");
+    assert!(points.iter().any(|p| p == "after-metrics"), "{points:?}");
+}
+
+#[test]
+fn sprint_start_killed_at_every_step() {
+    let t = clean_template();
+    kill_at_every_point(&t, &["sprint", "start", "4", "--no-tests"], 0);
+}
+
+#[test]
+fn sprint_finish_killed_at_every_step() {
+    let t = clean_template();
+    t.git(&["checkout", "-q", "-b", "refactor/sprint-5"]);
+    t.write("src/feature.rs", "pub fn feature() {}\n");
+    t.commit_all("sprint 5: the feature");
+    kill_at_every_point(&t, &["sprint", "finish"], 0);
+}
+
+#[test]
+fn files_killed_at_every_step() {
+    let t = sprint_template();
+    kill_at_every_point(&t, &["files", "src", "docs", "bin", "--no-tests"], 0);
+}
+
+#[test]
+fn files_delete_new_killed_at_every_step() {
+    let t = sprint_template();
+    kill_at_every_point(
+        &t,
+        &["files", "src", "feature", "--delete-new", "--no-tests"],
+        0,
+    );
+}
+
+#[test]
+fn checkpoints_killed_at_every_step() {
+    let t = sprint_template();
+    kill_at_every_point(&t, &["checkpoint", "-m", "before lunch"], 0);
+    kill_at_every_point(&t, &["checkpoint", "--wip"], 0);
+    kill_at_every_point(&t, &["checkpoint", "prune", "--keep", "1"], 0);
+}
+
+#[test]
+fn baseline_set_killed_at_every_step() {
+    let t = sprint_template();
+    kill_at_every_point(&t, &["baseline", "set", "--force"], 0);
+}
+
+/// `metrics record` changes nothing but `metrics.json`, which it replaces
+/// atomically (temporary file, then rename) and which no undo reverts (I8):
+/// killed anywhere, the file holds the old entries or the new one, never a
+/// torn document, and nothing else changed.
+#[test]
+fn metrics_record_killed_at_every_step() {
+    let t = sprint_template();
+    let args = [
+        "metrics",
+        "record",
+        "--sprint",
+        "3",
+        "--severity",
+        "high",
+        "--cause",
+        "tests",
+        "--minutes",
+        "5",
+    ];
+    let before = State::of(&t);
+    let list = t.tmp_dir().join("metrics-points.txt");
+    let probe = t.copy();
+    probe
+        .tool_with_env(&args, &[(FAULT, &format!("list:{}", list.display()))])
+        .assert_ok();
+    let points: Vec<String> = std::fs::read_to_string(&list)
+        .expect("the fault points were listed")
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert!(points.iter().any(|p| p == "after-metrics"), "{points:?}");
+    for (i, name) in points.iter().enumerate() {
+        let (repo, what) = killed_at(&t, &args, i + 1, name);
+        assert_no_interruption(&repo, &what);
+        assert_same(&before, &State::of(&repo), false, &what);
+        let n = counted_metrics(&repo);
+        assert!(n == 1 || n == 2, "{what}: {n} entries");
+        let leftovers: Vec<_> = std::fs::read_dir(repo.abs("rollbacks"))
+            .expect("the reports folder")
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name() != "metrics.json")
+            .map(|e| e.file_name())
+            .collect();
+        assert!(leftovers.is_empty(), "{what}: {leftovers:?}");
+    }
+}
+
+#[test]
+fn recover_killed_at_every_step() {
+    let t = recover_template(false);
+    let points = kill_at_every_point(&t, &["recover", "failed", "--all", "--no-tests"], 0);
+    assert!(
+        points.iter().filter(|p| *p == "after-ref").count() >= 3,
+        "one ref move per pick: {points:?}"
+    );
+}
+
+#[test]
+fn recover_stopping_at_a_conflict_killed_at_every_step() {
+    let t = recover_template(true);
+    let points = kill_at_every_point(&t, &["recover", "failed", "--all", "--no-tests"], 3);
+    assert!(points.iter().any(|p| p == "after-state"), "{points:?}");
+}
+
+#[test]
+fn recover_continue_and_skip_killed_at_every_step() {
+    let t = stopped_recovery();
+    kill_at_every_point(&t, &["recover", "--skip", "--no-tests"], 0);
+    t.write("README.md", "# Demo project\n\nBoth wordings.\n");
+    t.git(&["add", "README.md"]);
+    kill_at_every_point(&t, &["recover", "--continue", "--no-tests"], 0);
+}
