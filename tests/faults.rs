@@ -464,3 +464,237 @@ fn recover_continue_and_skip_killed_at_every_step() {
     t.git(&["add", "README.md"]);
     kill_at_every_point(&t, &["recover", "--continue", "--no-tests"], 0);
 }
+
+/// `recover --abort` undoes the recovery's operations. Killed, it leaves an
+/// interrupted undo: `undo` puts back the state the abort started from (the
+/// conflict, the state file), and `recover --abort` again finishes the job
+/// (or, killed after its last undo, finds nothing left to abort).
+#[test]
+fn recover_abort_killed_at_every_step() {
+    let t = recover_template(true);
+    let before_recover = State::of(&t);
+    t.tool(&["recover", "failed", "--all", "--no-tests"])
+        .assert_code(3);
+    let stopped = State::of(&t);
+    let points = fault_points(&t, &["recover", "--abort"], 0);
+    for (i, name) in points.iter().enumerate() {
+        let (repo, what) = killed_at(&t, &["recover", "--abort"], i + 1, name);
+        match phase(&points, i + 1) {
+            Phase::BeforeJournal => {
+                assert_no_interruption(&repo, &what);
+                assert_same(&stopped, &State::of(&repo), true, &what);
+            }
+            Phase::Interrupted => {
+                assert_reports_interruption(&repo, &what);
+                undo(&repo, &what);
+                assert_same(&stopped, &State::of(&repo), false, &what);
+            }
+            Phase::Complete => assert_no_interruption(&repo, &what),
+        }
+        let again = repo.tool(&["recover", "--abort"]);
+        assert!(
+            again.code == 0 || again.stderr.contains("no recovery is in progress"),
+            "{what}: abort again\n{again}"
+        );
+        assert_same(&before_recover, &State::of(&repo), false, &what);
+        assert_no_index_lock(&repo, &what);
+    }
+}
+
+/// A killed `undo` is an interrupted operation like any other: the next
+/// `undo` undoes it, which puts back the state the killed undo started from
+/// (the rollback still in place, exactly). Undoing the rollback is then
+/// `undo <its id>` (a plain `undo` would now undo the latest operation, the
+/// undo of the killed undo, which is a redo of the half-done state).
+#[test]
+fn undo_killed_at_every_step() {
+    let t = sprint_template();
+    let before_rollback = State::of(&t);
+    let emergency = t
+        .tool_ok(&["--json", "emergency", "--to", "baseline"])
+        .json();
+    let emergency = emergency["operation_id"]
+        .as_str()
+        .expect("an operation id")
+        .to_string();
+    let rolled_back = State::of(&t);
+    let points = fault_points(&t, &["undo"], 0);
+    for (i, name) in points.iter().enumerate() {
+        let (repo, what) = killed_at(&t, &["undo"], i + 1, name);
+        match phase(&points, i + 1) {
+            Phase::BeforeJournal => {
+                assert_no_interruption(&repo, &what);
+                assert_same(&rolled_back, &State::of(&repo), true, &what);
+                undo(&repo, &what);
+            }
+            Phase::Interrupted => {
+                assert_reports_interruption(&repo, &what);
+                undo(&repo, &what);
+                assert_no_interruption(&repo, &what);
+                assert_same(&rolled_back, &State::of(&repo), false, &what);
+                assert_eq!(counted_metrics(&repo), counted_metrics(&t), "{what}");
+                let out = repo.tool(&["undo", &emergency]);
+                assert_eq!(out.code, 0, "{what}: undo of the rollback\n{out}");
+            }
+            Phase::Complete => assert_no_interruption(&repo, &what),
+        }
+        assert_same(&before_rollback, &State::of(&repo), false, &what);
+        assert_eq!(
+            counted_metrics(&repo),
+            counted_metrics(&t) - 1,
+            "{what}: the emergency's metrics entry is marked undone"
+        );
+        assert_no_index_lock(&repo, &what);
+    }
+}
+
+// ----- a full or read-only object store while snapshotting -------------------------
+
+/// A small tmpfs mounted over `.git/objects`, holding a copy of the
+/// objects, unmounted (objects copied back) on drop. `None` where mounting
+/// is not allowed.
+struct SmallObjectStore {
+    objects: PathBuf,
+}
+
+impl SmallObjectStore {
+    fn mount(repo: &TestRepo) -> Option<SmallObjectStore> {
+        let objects = repo.git_dir().join("objects");
+        let saved = repo.git_dir().join("objects.saved");
+        std::fs::rename(&objects, &saved).expect("move the objects");
+        std::fs::create_dir(&objects).expect("a mount point");
+        let mounted = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=4m", "tmpfs"])
+            .arg(&objects)
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !mounted {
+            std::fs::remove_dir(&objects).expect("remove the mount point");
+            std::fs::rename(&saved, &objects).expect("put the objects back");
+            return None;
+        }
+        let cp = std::process::Command::new("cp")
+            .arg("-a")
+            .arg(saved.join("."))
+            .arg(&objects)
+            .status()
+            .expect("cp");
+        assert!(cp.success());
+        std::fs::remove_dir_all(&saved).expect("remove the copy");
+        Some(SmallObjectStore { objects })
+    }
+
+    /// Fill the store up to `spare` bytes.
+    fn fill(&self, spare: u64) {
+        use std::io::Write as _;
+        let path = self.objects.join("filler");
+        let mut f = std::fs::File::create(&path).expect("filler");
+        let chunk = vec![0x5au8; 16 * 1024];
+        while f.write_all(&chunk).is_ok() {}
+        let len = f.metadata().expect("filler size").len();
+        f.set_len(len.saturating_sub(spare))
+            .expect("truncate the filler");
+    }
+
+    fn remount(&self, option: &str) {
+        let ok = std::process::Command::new("mount")
+            .args(["-o", &format!("remount,{option}")])
+            .arg(&self.objects)
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "remount {option}");
+    }
+}
+
+impl Drop for SmallObjectStore {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg(&self.objects)
+            .status();
+    }
+}
+
+/// Random bytes git cannot compress.
+fn incompressible(n: usize) -> Vec<u8> {
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+/// The snapshot cannot be written: the command stops before anything is
+/// changed, with one line saying why, and leaves no operation to undo, no
+/// lock and no `index.lock`.
+#[track_caller]
+fn assert_refused_before_anything(repo: &TestRepo, before: &State, args: &[&str], cause: &str) {
+    let out = repo.tool(args);
+    assert_eq!(out.code, 1, "{args:?}: {cause}\n{out}");
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "one line: {out}");
+    assert!(lines[0].starts_with("error:"), "{out}");
+    assert!(
+        out.stderr.contains(cause),
+        "{args:?}: the error names the cause ({cause})\n{out}"
+    );
+    assert!(!out.stderr.contains("panicked"), "{out}");
+    assert_same(
+        before,
+        &State::of(repo),
+        true,
+        &format!("{args:?} ({cause})"),
+    );
+    assert_no_interruption(repo, cause);
+    assert!(!repo.git_dir().join("index.lock").exists());
+    let journal =
+        std::fs::read_to_string(repo.git_dir().join("rollback/journal.jsonl")).unwrap_or_default();
+    assert!(
+        !journal.contains("\"emergency\"") && !journal.contains("\"sprint rollback\""),
+        "no journal entry was begun: {journal}"
+    );
+}
+
+/// A real ENOSPC: the object store is a 4 MiB tmpfs, filled so that the
+/// snapshot of a 1 MiB untracked file cannot be written; then the same
+/// store read-only (EROFS: an unwritable git directory, which root's
+/// bypassing of permission bits cannot hide). Skipped, saying so, where
+/// the sandbox does not allow mounting.
+#[test]
+fn snapshot_that_cannot_be_written_changes_nothing() {
+    let t = sprint_template();
+    let repo = t.copy();
+    repo.write("assets/big.bin", incompressible(1024 * 1024));
+    let Some(store) = SmallObjectStore::mount(&repo) else {
+        eprintln!("skipped: mounting a tmpfs is not allowed here");
+        return;
+    };
+    store.fill(64 * 1024);
+    let before = State::of(&repo);
+    for args in [
+        &["emergency"][..],
+        &["sprint", "rollback", "--no-tests"][..],
+    ] {
+        assert_refused_before_anything(&repo, &before, args, "No space left on device");
+    }
+    store.remount("ro");
+    for args in [
+        &["emergency"][..],
+        &["sprint", "rollback", "--no-tests"][..],
+    ] {
+        assert_refused_before_anything(&repo, &before, args, "Read-only file system");
+    }
+    store.remount("rw");
+    std::fs::remove_file(store.objects.join("filler")).expect("free the store");
+    repo.tool_ok(&["emergency"]);
+    repo.tool_ok(&["undo"]);
+    assert_same(
+        &before,
+        &State::of(&repo),
+        false,
+        "after the store has room again",
+    );
+}
