@@ -698,3 +698,54 @@ fn snapshot_that_cannot_be_written_changes_nothing() {
         "after the store has room again",
     );
 }
+
+// ----- a file changed by another process between the snapshot and the reset ----------
+
+/// The edits of "another process": a modified file the reset overwrites, a
+/// clean tracked file it deletes, an untracked file it removes.
+const LATE_EDITS: &str = "printf 'late edit\\n' > src/main.rs && printf 'late feature\\n' > src/feature.rs && printf 'late notes\\n' > notes/private.txt";
+
+/// The edits run at an exact moment, after the snapshot and before the
+/// work tree is touched (`GIT_ROLLBACK_SPRINT_FAULT_EXEC`), so the race is
+/// deterministic. Nothing is lost: each changed file is moved aside instead
+/// of being overwritten or removed, a warning names it, and `undo` brings
+/// the new content back, the rest exactly as before.
+#[test]
+fn files_changed_during_a_rollback_are_kept_and_reported() {
+    let t = sprint_template();
+    let expected = t.copy();
+    let out = std::process::Command::new("sh")
+        .args(["-c", LATE_EDITS])
+        .current_dir(expected.path())
+        .status()
+        .expect("sh");
+    assert!(out.success());
+    let expected = State::of(&expected);
+    for args in [
+        &["emergency", "--to", "baseline"][..],
+        &["sprint", "rollback", "--no-tests"][..],
+    ] {
+        let repo = t.copy();
+        let exec = format!("after-begin:{LATE_EDITS}");
+        let out = repo.tool_with_env(args, &[("GIT_ROLLBACK_SPRINT_FAULT_EXEC", &exec)]);
+        assert_eq!(out.code, 0, "{args:?}\n{out}");
+        for path in ["src/main.rs", "src/feature.rs", "notes/private.txt"] {
+            assert!(
+                out.stderr
+                    .lines()
+                    .any(|l| l.contains(path) && l.contains("changed while")),
+                "{args:?}: {path} is reported\n{out}"
+            );
+        }
+        assert!(
+            !repo.exists("src/feature.rs"),
+            "{args:?}: the reset went on"
+        );
+        assert!(!repo.exists("notes/private.txt"), "{args:?}");
+        undo(&repo, &format!("{args:?}"));
+        assert_eq!(repo.read_string("src/main.rs"), "late edit\n");
+        assert_eq!(repo.read_string("src/feature.rs"), "late feature\n");
+        assert_eq!(repo.read_string("notes/private.txt"), "late notes\n");
+        assert_same(&expected, &State::of(&repo), false, &format!("{args:?}"));
+    }
+}

@@ -457,6 +457,7 @@ fn sequence(
         target_modes: &[],
         current_untracked: &[],
         smudge: repo.has_checkout_filters(target)?,
+        changed_after: Some(tx.scan_started()),
     };
     let bar = ctx
         .ui

@@ -85,12 +85,14 @@ pub struct Transaction<'r> {
     index_lock: Option<IndexLock>,
     _lock: Lock,
     started: Instant,
+    scan_started: std::time::SystemTime,
     details: serde_json::Map<String, serde_json::Value>,
 }
 
 impl<'r> Transaction<'r> {
     pub fn begin(repo: &'r Repo, ui: &Ui, intent: Intent) -> anyhow::Result<Transaction<'r>> {
         let started = Instant::now();
+        let scan_started = std::time::SystemTime::now();
         let journal = Journal::for_repo(repo);
         // A process of ours killed while holding git's index lock left it
         // behind; its (stale) lock says so.
@@ -318,6 +320,7 @@ impl<'r> Transaction<'r> {
             index_lock,
             _lock: lock,
             started,
+            scan_started,
             details: serde_json::Map::new(),
         })
     }
@@ -359,6 +362,12 @@ impl<'r> Transaction<'r> {
             &self.begin.scope.paths,
             &self.preserve,
         )
+    }
+
+    /// When `begin` started, before the work tree was scanned: a file
+    /// changed after this may not be what the snapshot holds.
+    pub fn scan_started(&self) -> std::time::SystemTime {
+        self.scan_started
     }
 
     pub fn begin_record(&self) -> &Begin {

@@ -274,8 +274,15 @@ fn restore(
             target_modes: &saved.modes,
             current_untracked: &current.untracked,
             smudge: false,
+            changed_after: Some(tx.scan_started()),
         };
-        writer::apply(repo, &changes, &extras, &mut |p| tx.move_aside(p), &bar)?;
+        let applied = writer::apply(repo, &changes, &extras, &mut |p| tx.move_aside(p), &bar)?;
+        for path in &applied.changed_meanwhile {
+            ui.warn(&format!(
+                "{path} changed while undo ran; that content was moved aside under .git/rollback/ops/{}/ and undoing this undo puts it back",
+                tx.id()
+            ));
+        }
         bar.finish_and_clear();
     }
     crate::trace::phase("undo: moving back");
