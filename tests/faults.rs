@@ -109,6 +109,11 @@ fn fault_points(template: &TestRepo, args: &[&str], exit: i32) -> Vec<String> {
     out.assert_code(exit);
     let text = std::fs::read_to_string(&list).unwrap_or_default();
     let points: Vec<String> = text.lines().map(str::to_string).collect();
+    eprintln!(
+        "{args:?}: {} fault points: {}",
+        points.len(),
+        points.join(" ")
+    );
     for needed in [
         "after-lock",
         "before-begin",
