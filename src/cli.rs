@@ -211,9 +211,15 @@ fn dispatch(cli: &Cli, ui: &Ui, args: &[OsString]) -> anyhow::Result<Outcome> {
     let repo = Repo::discover(&cwd)?;
     let settings = Settings::load(&repo)?;
     crate::trace::phase("repository and settings loaded");
-    if cli.command.reads_only() {
-        if let Some(op) = crate::journal::interrupted(&repo)? {
-            ui.warn(&crate::journal::interrupted_message(&op));
+    if let Some(op) = crate::journal::interrupted(&repo)? {
+        let message = crate::journal::interrupted_message(&op);
+        if cli.command.reads_only() {
+            ui.warn(&message);
+        } else if !matches!(cli.command, Command::Undo(_) | Command::Check(_)) {
+            // Before the command's own checks: an interrupted operation can
+            // leave what they look at half-done (HEAD naming a branch the
+            // operation had deleted), and their error would hide the cause.
+            return Err(user(message).exit(Exit::Stopped).into());
         }
     }
     let ctx = Context {

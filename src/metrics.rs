@@ -135,6 +135,7 @@ impl MetricsFile {
             .context("could not sync the metrics")?;
         tmp.persist(&self.path)
             .with_context(|| format!("could not replace {}", self.path.display()))?;
+        crate::journal::fault_point("after-metrics");
         Ok(())
     }
 }

@@ -8,6 +8,7 @@ mod check;
 mod checkpoint;
 mod cli;
 mod emergency;
+mod faults;
 mod files;
 mod harness;
 mod hook;

@@ -13,7 +13,7 @@ use std::time::Instant;
 use super::{baseline, new_branch_name, reset_to_tree, status::sprint_number, Context};
 use crate::clock;
 use crate::error::user;
-use crate::git::{self, snapshot, stash, writer, HeadState, Oid};
+use crate::git::{snapshot, stash, writer, HeadState, Oid};
 use crate::journal::{Intent, Scope, Transaction};
 use crate::metrics::{self, MetricsFile};
 use crate::settings;
@@ -90,7 +90,7 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
         worktree: true,
         stash: true,
         refs,
-        paths: Vec::new(),
+        ..Scope::default()
     };
     let target_tree = repo.commit_tree(plan.target)?;
     let mut intent = Intent::new("emergency", &ctx.command_line, scope).plan(plan.steps.clone());
@@ -262,7 +262,7 @@ fn plan(ctx: &Context, args: &Args) -> anyhow::Result<Plan> {
     if let Some(p) = repo.git_operation_in_progress() {
         return Err(user(p.what).hint(p.hint).into());
     }
-    git::index::check_index_unlocked(repo)?;
+    crate::journal::check_index_unlocked(repo)?;
     let head_state = repo.head_state()?;
     let Some(head) = repo.head_commit()? else {
         return Err(

@@ -94,7 +94,7 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
     if let Some(p) = repo.git_operation_in_progress() {
         return Err(user(p.what).hint(p.hint).into());
     }
-    crate::git::index::check_index_unlocked(repo)?;
+    crate::journal::check_index_unlocked(repo)?;
     // The index is parsed once, for the plan, the snapshot and the new
     // index alike (checked under the lock to be still the index).
     let mut edited = crate::git::index::EditableIndex::open(repo)?;
@@ -199,8 +199,10 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
             target_modes: &[],
             current_untracked: &[],
             smudge: filters,
+            changed_after: Some(tx.scan_started()),
         };
-        writer::apply(repo, &changes, &extras, &mut |p| tx.move_aside(p), &bar)?;
+        let applied = writer::apply(repo, &changes, &extras, &mut |p| tx.move_aside(p), &bar)?;
+        super::warn_changed_meanwhile(ctx, tx.id(), &applied.changed_meanwhile);
         bar.finish_and_clear();
         let set: Vec<(Vec<u8>, Oid, u32)> = plan
             .set

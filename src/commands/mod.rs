@@ -82,10 +82,11 @@ pub(crate) fn reset_to_tree(
         target_modes: &[],
         current_untracked: &scan.untracked,
         smudge: repo.has_checkout_filters(target)?,
+        changed_after: Some(tx.scan_started()),
     };
-    writer::apply(repo, &changes, &extras, &mut |p| tx.move_aside(p), &bar)?;
+    let applied = writer::apply(repo, &changes, &extras, &mut |p| tx.move_aside(p), &bar)?;
     bar.finish_and_clear();
-    crate::journal::fault_point("after-worktree");
+    warn_changed_meanwhile(ctx, tx.id(), &applied.changed_meanwhile);
     let written: std::collections::HashSet<Vec<u8>> = changes
         .iter()
         .filter(|c| c.new.is_some())
@@ -97,4 +98,14 @@ pub(crate) fn reset_to_tree(
     tx.write_index(Some(&bytes))?;
     index::remember_tree(repo, target);
     Ok(changes.len())
+}
+
+/// Tell the user about files another process changed while the command ran:
+/// their new content was moved aside, not lost, and undo puts it back.
+pub(crate) fn warn_changed_meanwhile(ctx: &Context, id: &str, paths: &[crate::git::RepoPath]) {
+    for path in paths {
+        ctx.ui.warn(&format!(
+            "{path} changed while this command ran; that content was moved aside under .git/rollback/ops/{id}/ and `git rollback-sprint undo {id}` puts it back"
+        ));
+    }
 }

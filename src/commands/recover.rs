@@ -84,8 +84,12 @@ struct PickedRecord {
 
 const STATE_VERSION: u32 = 1;
 
+/// The recovery's state, in the journal's folder; saved and restored by
+/// the journal with each of the recovery's operations.
+const STATE_FILE: &str = "recover.json";
+
 fn state_path(repo: &Repo) -> PathBuf {
-    Journal::for_repo(repo).dir().join("recover.json")
+    Journal::for_repo(repo).dir().join(STATE_FILE)
 }
 
 fn load_state(repo: &Repo) -> anyhow::Result<Option<State>> {
@@ -112,15 +116,19 @@ fn load_state(repo: &Repo) -> anyhow::Result<Option<State>> {
 
 fn save_state(repo: &Repo, state: &State) -> anyhow::Result<()> {
     let text = serde_json::to_vec_pretty(state).context("could not write the recovery state")?;
-    journal::write_durable(&state_path(repo), &text)
+    journal::write_durable(&state_path(repo), &text)?;
+    journal::fault_point("after-state");
+    Ok(())
 }
 
 fn clear_state(repo: &Repo) -> anyhow::Result<()> {
     match std::fs::remove_file(state_path(repo)) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(e).context("could not remove the recovery state"),
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).context("could not remove the recovery state"),
     }
+    journal::fault_point("after-state");
+    Ok(())
 }
 
 /// A recovery stopped at a conflict, for the pre-sprint checks and status:
@@ -179,7 +187,7 @@ fn start(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
     if let Some(p) = repo.git_operation_in_progress() {
         return Err(user(p.what).hint(p.hint).into());
     }
-    git::index::check_index_unlocked(repo)?;
+    journal::check_index_unlocked(repo)?;
     let Some(head) = repo.head_commit()? else {
         return Err(user("HEAD has no commit yet")
             .hint("commit something first, or pass --onto REV")
@@ -286,6 +294,7 @@ fn scope(branch: &str) -> Scope {
         stash: false,
         refs: vec![branch.to_string()],
         paths: Vec::new(),
+        files: vec![STATE_FILE.to_string()],
     }
 }
 
@@ -448,6 +457,7 @@ fn sequence(
         target_modes: &[],
         current_untracked: &[],
         smudge: repo.has_checkout_filters(target)?,
+        changed_after: Some(tx.scan_started()),
     };
     let bar = ctx
         .ui

@@ -269,7 +269,7 @@ fn rollback(ctx: &Context, args: &RollbackArgs) -> anyhow::Result<Outcome> {
         worktree: true,
         stash: false,
         refs: vec![backup_ref.clone(), retry_ref.clone()],
-        paths: Vec::new(),
+        ..Scope::default()
     };
     let mut intent =
         Intent::new("sprint rollback", &ctx.command_line, scope).plan(plan.steps.clone());
@@ -340,6 +340,7 @@ fn rollback(ctx: &Context, args: &RollbackArgs) -> anyhow::Result<Outcome> {
             time: clock::rfc3339(&clock::now()),
         };
         write_reports(repo.workdir(), &plan.report_dir, &report, &log, &stat)?;
+        crate::journal::fault_point("after-reports");
         tx.detail("reports_dir", plan.report_dir.display().to_string());
 
         // 4. Metrics, inside the operation so its id is recorded.
@@ -456,7 +457,7 @@ fn plan_rollback(ctx: &Context, args: &RollbackArgs) -> anyhow::Result<Plan> {
     if let Some(p) = repo.git_operation_in_progress() {
         return Err(user(p.what).hint(p.hint).into());
     }
-    git::index::check_index_unlocked(repo)?;
+    crate::journal::check_index_unlocked(repo)?;
     let head = head_commit(ctx, "a sprint rollback saves the sprint's commits")?;
     let head_state = repo.head_state()?;
     let branch = repo.current_branch()?;

@@ -31,6 +31,8 @@ pub struct Change {
     /// Whether the source tree had this path (so what is on disk there is
     /// in the snapshot and may be overwritten).
     pub old_present: bool,
+    /// The snapshot's blob and mode at this path, when it had one.
+    pub old: Option<(Oid, u32)>,
 }
 
 /// What a target state needs beyond its tree.
@@ -49,12 +51,19 @@ pub struct Extras<'a> {
     /// Write content taken from a commit through git's checkout filters
     /// (end-of-line conversion); snapshots are always written raw.
     pub smudge: bool,
+    /// When the snapshot was started: a file about to be overwritten or
+    /// removed whose inode changed since then (ctime) and whose content is
+    /// no longer the snapshot's was changed by another process meanwhile.
+    /// It is moved aside instead (undo puts it back) and reported.
+    pub changed_after: Option<std::time::SystemTime>,
 }
 
 #[derive(Debug, Default, Clone)]
 pub struct Applied {
     pub written: usize,
     pub deleted: usize,
+    /// Files changed by another process after the snapshot, moved aside.
+    pub changed_meanwhile: Vec<RepoPath>,
 }
 
 /// The changes that turn tree `from` into tree `to` (submodules left out).
@@ -87,6 +96,7 @@ pub fn tree_changes(repo: &Repo, from: Oid, to: Oid) -> anyhow::Result<Vec<Chang
                         path: RepoPath::from_bytes(p),
                         new: None,
                         old_present: true,
+                        old: Some((old.id(), u32::from(old.mode()))),
                     });
                 }
             }
@@ -96,10 +106,13 @@ pub fn tree_changes(repo: &Repo, from: Oid, to: Oid) -> anyhow::Result<Vec<Chang
                     continue;
                 }
                 if let Some(p) = new.path_bytes() {
+                    let old = delta.old_file();
+                    let old_present = delta.status() != Delta::Added;
                     changes.push(Change {
                         path: RepoPath::from_bytes(p),
                         new: Some((new.id(), u32::from(new.mode()))),
-                        old_present: delta.status() != Delta::Added,
+                        old_present,
+                        old: old_present.then(|| (old.id(), u32::from(old.mode()))),
                     });
                 }
             }
@@ -130,6 +143,11 @@ pub fn apply(
         .map(|c| &c.path)
         .collect();
     let mut deferred = Vec::new();
+    let olds: std::collections::HashMap<&RepoPath, (Oid, u32)> = changes
+        .iter()
+        .filter_map(|c| c.old.map(|old| (&c.path, old)))
+        .collect();
+    let mut meanwhile = Vec::new();
 
     // 1. Removals first, so that a directory can become a file and back.
     for change in changes.iter().filter(|c| c.new.is_none()) {
@@ -144,10 +162,20 @@ pub fn apply(
                 // A directory where a file was recorded: it changed since the
                 // snapshot. Leave it; the caller's snapshot has the rest.
             }
-            Ok(_) => {
-                fs::remove_file(&full)
-                    .with_context(|| format!("could not remove {}", change.path))?;
-                applied.deleted += 1;
+            Ok(meta) => {
+                if !aside_if_changed(
+                    repo,
+                    extras,
+                    &olds,
+                    &change.path,
+                    &meta,
+                    aside,
+                    &mut meanwhile,
+                )? {
+                    fs::remove_file(&full)
+                        .with_context(|| format!("could not remove {}", change.path))?;
+                    applied.deleted += 1;
+                }
             }
             Err(e) if e.kind() == ErrorKind::NotFound => {}
             Err(e) => return Err(e).with_context(|| format!("could not read {}", change.path)),
@@ -162,6 +190,7 @@ pub fn apply(
         }
     }
     remove_empty_dirs(root, touched_dirs)?;
+    crate::journal::fault_point("after-remove");
 
     // 2. Writes. This thread checks each path and reads its content; a
     // second thread writes the files (the two overlap on two cores). Every
@@ -206,6 +235,16 @@ pub fn apply(
                     // Not in the snapshot (an ignored file): keep it aside.
                     aside(&change.path)?;
                     existing = None;
+                } else if aside_if_changed(
+                    repo,
+                    extras,
+                    &olds,
+                    &change.path,
+                    meta,
+                    aside,
+                    &mut meanwhile,
+                )? {
+                    existing = None;
                 }
             }
             let blob = repo
@@ -238,6 +277,7 @@ pub fn apply(
             .map_err(|_| anyhow::anyhow!("the file writer thread panicked"))?
     })?;
     applied.written += written;
+    crate::journal::fault_point("after-write");
 
     // 2b. Untracked files the target's rules do not ignore go now.
     let mut removed = Vec::new();
@@ -253,14 +293,19 @@ pub fn apply(
             continue;
         }
         let full = path.under(root);
-        if fs::symlink_metadata(&full).is_ok_and(|m| !m.is_dir()) {
+        let meta = match fs::symlink_metadata(&full) {
+            Ok(meta) if !meta.is_dir() => meta,
+            _ => continue,
+        };
+        if !aside_if_changed(repo, extras, &olds, &path, &meta, aside, &mut meanwhile)? {
             fs::remove_file(&full).with_context(|| format!("could not remove {path}"))?;
             applied.deleted += 1;
-            removed.push(path);
         }
+        removed.push(path);
         progress.inc(1);
     }
     prune_empty_parents(root, &removed)?;
+    crate::journal::fault_point("after-clean");
 
     // 3. Empty directories and permission bits of the target. One where a
     // file was just written (at it or at a parent) stays gone: the file
@@ -290,7 +335,82 @@ pub fn apply(
                 .with_context(|| format!("could not set the mode of {}", record.path))?;
         }
     }
+    applied.changed_meanwhile = meanwhile;
+    crate::journal::fault_point("after-worktree");
     Ok(applied)
+}
+
+/// Move a file about to be overwritten or removed aside when another
+/// process changed it after the snapshot (see `Extras::changed_after`).
+fn aside_if_changed(
+    repo: &Repo,
+    extras: &Extras<'_>,
+    olds: &std::collections::HashMap<&RepoPath, (Oid, u32)>,
+    path: &RepoPath,
+    meta: &fs::Metadata,
+    aside: &mut dyn FnMut(&RepoPath) -> anyhow::Result<()>,
+    meanwhile: &mut Vec<RepoPath>,
+) -> anyhow::Result<bool> {
+    let Some(since) = extras.changed_after else {
+        return Ok(false);
+    };
+    let old = olds.get(path).copied();
+    if !changed_since_snapshot(repo.workdir(), path, meta, old, since) {
+        return Ok(false);
+    }
+    // The snapshot of an unmodified tracked file is the index's blob, which
+    // checkout filters (end-of-line conversion) may make differ from the
+    // bytes on disk: compare through the filters before calling it changed.
+    let full = path.under(repo.workdir());
+    if extras.smudge
+        && meta.is_file()
+        && old.is_some_and(|(id, _)| repo.inner.blob_path(&full).ok() == Some(id))
+    {
+        return Ok(false);
+    }
+    aside(path)?;
+    meanwhile.push(path.clone());
+    Ok(true)
+}
+
+/// Whether the file at `path` (its `lstat` is `meta`) is no longer what the
+/// snapshot saved (`old`). Only an inode changed at or after `since` is
+/// read, so a run with no concurrent writer reads nothing more than before;
+/// `since` is rounded down to the second, for filesystems with coarse
+/// timestamps.
+fn changed_since_snapshot(
+    root: &Path,
+    path: &RepoPath,
+    meta: &fs::Metadata,
+    old: Option<(Oid, u32)>,
+    since: std::time::SystemTime,
+) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let since = since
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    if meta.ctime() < since {
+        return false;
+    }
+    let Some((id, mode)) = old else {
+        return true;
+    };
+    let full = path.under(root);
+    let is_link = mode == u32::from(FileMode::Link);
+    let now = if meta.file_type().is_symlink() {
+        if !is_link {
+            return true;
+        }
+        fs::read_link(&full)
+            .ok()
+            .and_then(|t| Oid::hash_object(git2::ObjectType::Blob, t.as_os_str().as_bytes()).ok())
+    } else {
+        if is_link {
+            return true;
+        }
+        Oid::hash_file(git2::ObjectType::Blob, &full).ok()
+    };
+    now != Some(id)
 }
 
 /// Refuse to touch a path whose parent is not a real directory (a symlink

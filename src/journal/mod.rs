@@ -18,6 +18,7 @@
 //! is a redo. Each work tree (linked worktrees included) has its own journal,
 //! because each has its own HEAD and index.
 
+mod fault;
 mod lock;
 mod transaction;
 pub mod undo;
@@ -33,6 +34,7 @@ use crate::error::{user, Exit};
 use crate::git::snapshot::ModeRecord;
 use crate::git::{HeadState, Repo, RepoPath};
 
+pub use fault::fault_point;
 pub use lock::{lock_holder, LockInfo};
 pub use transaction::{dismiss, Intent, Transaction};
 
@@ -56,6 +58,11 @@ pub struct Scope {
     /// empty means the whole work tree.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub paths: Vec<RepoPath>,
+    /// The tool's own state files, relative to the journal's folder (the
+    /// list of commits a recovery has still to pick): saved in `begin`,
+    /// put back by undo like the index.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<String>,
 }
 
 impl Scope {
@@ -71,6 +78,7 @@ impl Scope {
             || ((self.index || self.worktree) && (other.index || other.worktree))
             || (self.stash && other.stash)
             || self.refs.iter().any(|r| other.refs.contains(r))
+            || self.files.iter().any(|f| other.files.contains(f))
     }
 }
 
@@ -110,6 +118,14 @@ pub struct SavedStash {
     pub reflog: bool,
 }
 
+/// One of the scope's state files: whether it existed (then its bytes are
+/// in `ops/<id>/files/<name>`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SavedFile {
+    pub name: String,
+    pub existed: bool,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Begin {
     pub v: u32,
@@ -133,6 +149,8 @@ pub struct Begin {
     pub plan: Vec<String>,
     #[serde(default)]
     pub undoes: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<SavedFile>,
 }
 
 /// Where a moved path is: in the work tree, or set aside under
@@ -469,21 +487,17 @@ pub(crate) fn sync_filesystem(dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A test-only crash point: with `GIT_ROLLBACK_SPRINT_FAULT=<name>`, the
-/// process kills itself with SIGKILL here. Compiled out of release builds.
-#[inline]
-pub fn fault_point(name: &str) {
-    #[cfg(debug_assertions)]
-    {
-        if std::env::var("GIT_ROLLBACK_SPRINT_FAULT").is_ok_and(|v| v == name) {
-            // SAFETY: sending a signal to ourselves.
-            unsafe {
-                libc::kill(libc::getpid(), libc::SIGKILL);
-            }
-        }
+/// Refuse when another git process holds `index.lock` — but not when the
+/// lock was left by a process of ours killed while holding it (our own lock
+/// says so): the next transaction removes it, so a command killed while it
+/// snapshotted does not leave every later command refusing.
+pub fn check_index_unlocked(repo: &Repo) -> anyhow::Result<()> {
+    let ours = lock_holder(Journal::for_repo(repo).dir())
+        .is_some_and(|h| !h.alive && h.info.holds_index_lock);
+    if ours {
+        return Ok(());
     }
-    #[cfg(not(debug_assertions))]
-    let _ = name;
+    crate::git::index::check_index_unlocked(repo)
 }
 
 /// The interrupted operation, if any (the newest one without an end whose

@@ -15,8 +15,8 @@ use anyhow::Context as _;
 use super::lock::{self, Lock};
 use super::{
     create_dir_durable, fault_point, sync_filesystem, write_durable, Begin, End, EndOutcome,
-    Journal, Location, Moved, Operation, Record, RefValue, SavedIndex, SavedStash, SavedWorktree,
-    Scope, VERSION,
+    Journal, Location, Moved, Operation, Record, RefValue, SavedFile, SavedIndex, SavedStash,
+    SavedWorktree, Scope, VERSION,
 };
 use crate::error::{user, Exit};
 use crate::git::index::{self, IndexLock};
@@ -85,12 +85,14 @@ pub struct Transaction<'r> {
     index_lock: Option<IndexLock>,
     _lock: Lock,
     started: Instant,
+    scan_started: std::time::SystemTime,
     details: serde_json::Map<String, serde_json::Value>,
 }
 
 impl<'r> Transaction<'r> {
     pub fn begin(repo: &'r Repo, ui: &Ui, intent: Intent) -> anyhow::Result<Transaction<'r>> {
         let started = Instant::now();
+        let scan_started = std::time::SystemTime::now();
         let journal = Journal::for_repo(repo);
         // A process of ours killed while holding git's index lock left it
         // behind; its (stale) lock says so.
@@ -151,6 +153,7 @@ impl<'r> Transaction<'r> {
         } else {
             None
         };
+        fault_point("after-lock");
         if let Some(source) = &intent.index_source {
             if !source.is_current(repo)? {
                 drop(index_lock);
@@ -204,6 +207,7 @@ impl<'r> Transaction<'r> {
                 ),
             )?;
             keep("worktree", commit)?;
+            fault_point("after-snapshot");
             crate::trace::phase("begin: modes of overwritten files");
             let mut modes = found.modes.clone();
             let mut extra_modes = intent.extra_modes.clone();
@@ -264,6 +268,25 @@ impl<'r> Transaction<'r> {
             });
         }
 
+        let mut files = Vec::new();
+        for name in &scope.files {
+            let path = journal.dir().join(name);
+            let existed = match fs::read(&path) {
+                Ok(bytes) => {
+                    write_durable(&journal.op_dir(&id).join("files").join(name), &bytes)?;
+                    true
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+                Err(e) => {
+                    return Err(e).with_context(|| format!("could not read {}", path.display()))
+                }
+            };
+            files.push(SavedFile {
+                name: name.clone(),
+                existed,
+            });
+        }
+        fault_point("after-save");
         crate::trace::phase("begin: sync");
         sync_filesystem(repo.git_dir())?;
         crate::trace::phase("begin: journal");
@@ -282,6 +305,7 @@ impl<'r> Transaction<'r> {
             stash,
             plan: intent.plan.clone(),
             undoes: intent.undoes.clone(),
+            files,
         };
         fault_point("before-begin");
         journal.append(&Record::Begin(Box::new(begin.clone())))?;
@@ -296,6 +320,7 @@ impl<'r> Transaction<'r> {
             index_lock,
             _lock: lock,
             started,
+            scan_started,
             details: serde_json::Map::new(),
         })
     }
@@ -339,6 +364,12 @@ impl<'r> Transaction<'r> {
         )
     }
 
+    /// When `begin` started, before the work tree was scanned: a file
+    /// changed after this may not be what the snapshot holds.
+    pub fn scan_started(&self) -> std::time::SystemTime {
+        self.scan_started
+    }
+
     pub fn begin_record(&self) -> &Begin {
         &self.begin
     }
@@ -371,7 +402,9 @@ impl<'r> Transaction<'r> {
             self.begin.scope.refs.iter().any(|r| r == name),
             "internal error: {name} is not in the operation's scope"
         );
-        self.repo.force_ref(name, value, &self.reflog_message())
+        self.repo.force_ref(name, value, &self.reflog_message())?;
+        fault_point("after-ref");
+        Ok(())
     }
 
     pub fn set_head(&self, state: &HeadState) -> anyhow::Result<()> {
@@ -379,7 +412,9 @@ impl<'r> Transaction<'r> {
             self.begin.scope.head,
             "internal error: HEAD is not in scope"
         );
-        self.repo.set_head_state(state, &self.reflog_message())
+        self.repo.set_head_state(state, &self.reflog_message())?;
+        fault_point("after-head");
+        Ok(())
     }
 
     /// Replace the index with these bytes (or remove it), releasing our lock.
@@ -484,6 +519,7 @@ impl<'r> Transaction<'r> {
             from,
             to,
         }))?;
+        fault_point("before-move");
         if let Some(parent) = dst.parent() {
             create_dir_durable(parent)?;
         }
@@ -557,7 +593,9 @@ impl<'r> Transaction<'r> {
             refs,
             duration_ms: self.started.elapsed().as_millis() as u64,
             details: self.details.clone(),
-        }))
+        }))?;
+        fault_point("after-end");
+        Ok(())
     }
 }
 

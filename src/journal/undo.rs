@@ -200,6 +200,9 @@ pub fn check_objects(repo: &Repo, target: &Operation) -> anyhow::Result<()> {
     if target.begin.stash.as_ref().is_some_and(|s| s.reflog) {
         files.push(op_dir.join("stash-reflog"));
     }
+    for saved in target.begin.files.iter().filter(|f| f.existed) {
+        files.push(op_dir.join("files").join(&saved.name));
+    }
     for file in files {
         if !file.exists() {
             return Err(user(format!(
@@ -271,8 +274,15 @@ fn restore(
             target_modes: &saved.modes,
             current_untracked: &current.untracked,
             smudge: false,
+            changed_after: Some(tx.scan_started()),
         };
-        writer::apply(repo, &changes, &extras, &mut |p| tx.move_aside(p), &bar)?;
+        let applied = writer::apply(repo, &changes, &extras, &mut |p| tx.move_aside(p), &bar)?;
+        for path in &applied.changed_meanwhile {
+            ui.warn(&format!(
+                "{path} changed while undo ran; that content was moved aside under .git/rollback/ops/{}/ and undoing this undo puts it back",
+                tx.id()
+            ));
+        }
         bar.finish_and_clear();
     }
     crate::trace::phase("undo: moving back");
@@ -295,6 +305,9 @@ fn restore(
     }
     if let Some(stash) = &begin.stash {
         restore_stash(tx, target, stash, &journal_dir)?;
+    }
+    for saved in &begin.files {
+        restore_file(target, saved, &journal_dir)?;
     }
     for r in &begin.refs {
         let value = r.value.as_deref().map(parse_oid).transpose()?;
@@ -363,6 +376,7 @@ fn restore_stash(
     let repo = tx.repo();
     let value = stash.value.as_deref().map(parse_oid).transpose()?;
     repo.force_ref("refs/stash", value, "rollback-sprint: restore the stash")?;
+    super::fault_point("after-stash-ref");
     let log = repo.common_dir().join("logs/refs/stash");
     if stash.reflog {
         let saved = journal_dir
@@ -375,6 +389,36 @@ fn restore_stash(
     } else if log.exists() {
         fs::remove_file(&log).context("could not remove the stash reflog")?;
     }
+    super::fault_point("after-stash");
+    Ok(())
+}
+
+/// Put one of the tool's state files back as the operation found it.
+fn restore_file(
+    target: &Operation,
+    saved: &super::SavedFile,
+    journal_dir: &std::path::Path,
+) -> anyhow::Result<()> {
+    let path = journal_dir.join(&saved.name);
+    if saved.existed {
+        let copy = journal_dir
+            .join("ops")
+            .join(target.id())
+            .join("files")
+            .join(&saved.name);
+        let bytes =
+            fs::read(&copy).with_context(|| format!("the saved {} is missing", copy.display()))?;
+        super::write_durable(&path, &bytes)?;
+    } else {
+        match fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(e).with_context(|| format!("could not remove {}", path.display()))
+            }
+        }
+    }
+    super::fault_point("after-state");
     Ok(())
 }
 
