@@ -262,6 +262,7 @@ fn plan(ctx: &Context, args: &Args) -> anyhow::Result<Plan> {
     if let Some(p) = repo.git_operation_in_progress() {
         return Err(user(p.what).hint(p.hint).into());
     }
+    crate::journal::refuse_interrupted(repo)?;
     git::index::check_index_unlocked(repo)?;
     let head_state = repo.head_state()?;
     let Some(head) = repo.head_commit()? else {
@@ -278,14 +279,8 @@ fn plan(ctx: &Context, args: &Args) -> anyhow::Result<Plan> {
             (b.commit, format!("baseline `{}`", b.name))
         }
     };
-    let sparse = repo.config_bool("core.sparseCheckout")?.unwrap_or(false);
-    if sparse {
-        return Err(user(
-            "this work tree uses a sparse checkout, which emergency does not handle yet",
-        )
-        .hint("run `git sparse-checkout disable` first, or roll back with git directly")
-        .into());
-    }
+    super::refuse_filter_drivers(repo, repo.commit_tree(target)?)?;
+    super::refuse_sparse(repo, "emergency")?;
     let branch_ref = match &head_state {
         HeadState::Symbolic(r) => Some(r.clone()),
         HeadState::Detached(_) => None,

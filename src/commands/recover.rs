@@ -179,6 +179,7 @@ fn start(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
     if let Some(p) = repo.git_operation_in_progress() {
         return Err(user(p.what).hint(p.hint).into());
     }
+    crate::journal::refuse_interrupted(repo)?;
     git::index::check_index_unlocked(repo)?;
     let Some(head) = repo.head_commit()? else {
         return Err(user("HEAD has no commit yet")
@@ -186,12 +187,16 @@ fn start(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
             .into());
     };
     refuse_tracked_changes(ctx)?;
+    super::refuse_sparse(repo, "recover")?;
     let failed = repo.resolve_commit(failed_name)?;
     let onto = match &args.onto {
         Some(rev) => repo.resolve_commit(rev)?,
         None => head,
     };
     let base = baseline::resolve(repo, &ctx.settings)?;
+    for tree in [repo.commit_tree(onto)?, repo.commit_tree(failed)?] {
+        super::refuse_filter_drivers(repo, tree)?;
+    }
     let candidates = repo.pick_candidates(base.commit, failed, onto)?;
     if candidates.is_empty() {
         return Err(user(format!(

@@ -497,6 +497,16 @@ pub fn interrupted(repo: &Repo) -> anyhow::Result<Option<Operation>> {
     Ok(pending_interrupted(&ops, running).cloned())
 }
 
+/// Refuse while an operation of ours is interrupted, as every command that
+/// changes things does. Commands call this before their own checks, so the
+/// `index.lock` that a killed run left behind is reported as what it is.
+pub fn refuse_interrupted(repo: &Repo) -> anyhow::Result<()> {
+    match interrupted(repo)? {
+        Some(op) => Err(user(interrupted_message(&op)).exit(Exit::Stopped).into()),
+        None => Ok(()),
+    }
+}
+
 /// The newest interrupted operation that has not been undone since.
 pub fn pending_interrupted(ops: &[Operation], running: Option<u32>) -> Option<&Operation> {
     ops.iter().rev().find(|op| {
