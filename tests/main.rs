@@ -13,6 +13,7 @@ mod harness;
 mod hook;
 mod journal;
 mod metrics;
+mod odd;
 mod recover;
 mod reports;
 mod sprint;
