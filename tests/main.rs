@@ -14,6 +14,7 @@ mod harness;
 mod hook;
 mod journal;
 mod metrics;
+mod odd;
 mod properties;
 mod recover;
 mod reports;

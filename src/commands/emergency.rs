@@ -278,14 +278,8 @@ fn plan(ctx: &Context, args: &Args) -> anyhow::Result<Plan> {
             (b.commit, format!("baseline `{}`", b.name))
         }
     };
-    let sparse = repo.config_bool("core.sparseCheckout")?.unwrap_or(false);
-    if sparse {
-        return Err(user(
-            "this work tree uses a sparse checkout, which emergency does not handle yet",
-        )
-        .hint("run `git sparse-checkout disable` first, or roll back with git directly")
-        .into());
-    }
+    super::refuse_filter_drivers(repo, repo.commit_tree(target)?)?;
+    super::refuse_sparse(repo, "emergency")?;
     let branch_ref = match &head_state {
         HeadState::Symbolic(r) => Some(r.clone()),
         HeadState::Detached(_) => None,

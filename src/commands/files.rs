@@ -99,6 +99,7 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
     // index alike (checked under the lock to be still the index).
     let mut edited = crate::git::index::EditableIndex::open(repo)?;
     let source_tree = repo.commit_tree(source)?;
+    super::refuse_filter_drivers(repo, source_tree)?;
     crate::trace::phase("files: plan");
     let plan = plan(ctx, &paths, source_tree, source_name, args.delete_new)?;
 
@@ -165,6 +166,7 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
     crate::trace::phase("files: modes, filters");
     let mut intent = Intent::new("files", &ctx.command_line, scope).plan(plan.steps.clone());
     intent.extra_modes = snapshot::unusual_modes(repo.workdir(), &touched);
+    intent.overwrite_paths = touched.clone();
     let filters = repo.has_checkout_filters_for(source_tree, &touched)?;
     intent.preserve = vec![settings::reports_path(&ctx.settings.reports_dir)];
     intent.index_source = Some(edited.source().clone());
@@ -248,6 +250,31 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
     Ok(outcome)
 }
 
+/// `files` restores files, not submodules: a path whose submodule commit
+/// differs in the source is refused rather than half-restored (the
+/// submodule's own work tree is never touched either way).
+fn refuse_submodule_change(
+    repo: &crate::git::Repo,
+    source_tree: Oid,
+    source_name: &str,
+    path: &RepoPath,
+) -> anyhow::Result<()> {
+    let (in_source, in_index) = repo.gitlinks_under(source_tree, path)?;
+    if in_source == in_index {
+        return Ok(());
+    }
+    let sub = in_source
+        .iter()
+        .chain(&in_index)
+        .find(|link| !in_source.contains(link) || !in_index.contains(link))
+        .map_or_else(|| path.display(), |(p, _)| p.display());
+    Err(user(format!(
+        "the submodule {sub} differs in {source_name}, and files does not restore submodules"
+    ))
+    .hint("leave it out of the paths, or restore it with `git checkout REV -- PATH` and `git submodule update`")
+    .into())
+}
+
 fn plan(
     ctx: &Context,
     paths: &[RepoPath],
@@ -263,6 +290,7 @@ fn plan(
     let mut in_new = std::collections::HashSet::new();
     let mut from_index = std::collections::HashSet::new();
     for path in paths {
+        refuse_submodule_change(repo, source_tree, &source_name, path)?;
         let from_source = repo.entries_under(source_tree, path)?;
         // What the index has at and under the path, to find what is new since.
         let tracked = repo.index_paths_under(path)?;

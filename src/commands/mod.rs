@@ -60,6 +60,42 @@ pub fn new_branch_name(ctx: &Context, wanted: &str) -> anyhow::Result<String> {
     }
 }
 
+/// Refuse a whole-tree reset in a sparse checkout, or with any
+/// skip-worktree entry: the new index would lose those bits and the files
+/// kept out of the work tree would be written (`LIBGIT2-PITFALLS.md` P7).
+pub(crate) fn refuse_sparse(repo: &Repo, command: &str) -> anyhow::Result<()> {
+    if repo.config_bool("core.sparseCheckout")?.unwrap_or(false) {
+        return Err(user(format!(
+            "this work tree uses a sparse checkout, which {command} does not handle yet"
+        ))
+        .hint("run `git sparse-checkout disable` first, or roll back with git directly")
+        .into());
+    }
+    if crate::git::index::has_skip_worktree(repo)? {
+        return Err(user(format!(
+            "the index has skip-worktree entries, which {command} does not handle yet"
+        ))
+        .hint("list them with `git ls-files -t | grep '^S'` and clear them with `git update-index --no-skip-worktree`")
+        .into());
+    }
+    Ok(())
+}
+
+/// Refuse to write files from `tree` when one of them needs a filter
+/// driver from git config (git-lfs, a `filter.<name>.smudge` command): git
+/// would run it, libgit2 cannot, and an unfiltered file is not what the
+/// user's git would have written.
+pub(crate) fn refuse_filter_drivers(repo: &Repo, tree: crate::git::Oid) -> anyhow::Result<()> {
+    match repo.filter_driver_in(tree)? {
+        None => Ok(()),
+        Some((driver, path)) => Err(user(format!(
+            "{path} uses the filter driver `{driver}` (filter.{driver}.* in git config), which this tool does not run"
+        ))
+        .hint("roll back with git itself, or remove that filter from git config first")
+        .into()),
+    }
+}
+
 /// Reset the index and the work tree to `target` (the tree the transaction
 /// was begun to overwrite with): write only the paths that differ, remove
 /// the untracked files (they are in the snapshot), then write the index

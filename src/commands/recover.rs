@@ -194,12 +194,16 @@ fn start(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
             .into());
     };
     refuse_tracked_changes(ctx)?;
+    super::refuse_sparse(repo, "recover")?;
     let failed = repo.resolve_commit(failed_name)?;
     let onto = match &args.onto {
         Some(rev) => repo.resolve_commit(rev)?,
         None => head,
     };
     let base = baseline::resolve(repo, &ctx.settings)?;
+    for tree in [repo.commit_tree(onto)?, repo.commit_tree(failed)?] {
+        super::refuse_filter_drivers(repo, tree)?;
+    }
     let candidates = repo.pick_candidates(base.commit, failed, onto)?;
     if candidates.is_empty() {
         return Err(user(format!(

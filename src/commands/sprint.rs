@@ -463,15 +463,10 @@ fn plan_rollback(ctx: &Context, args: &RollbackArgs) -> anyhow::Result<Plan> {
     let branch = repo.current_branch()?;
     let n = sprint_of(args.n, branch.as_deref(), "sprint rollback")?;
     let baseline = baseline::resolve(repo, &ctx.settings)?;
-    if repo.config_bool("core.sparseCheckout")?.unwrap_or(false) {
-        return Err(user(
-            "this work tree uses a sparse checkout, which sprint rollback does not handle yet",
-        )
-        .hint("run `git sparse-checkout disable` first")
-        .into());
-    }
+    super::refuse_sparse(repo, "sprint rollback")?;
     let head_tree = repo.commit_tree(head)?;
     let baseline_tree = repo.commit_tree(baseline.commit)?;
+    super::refuse_filter_drivers(repo, baseline_tree)?;
     let stamp = clock::stamp(&clock::now());
     let backup = new_branch_name(ctx, &format!("backup/sprint-{n}-{stamp}"))?;
     let retry = new_branch_name(ctx, &format!("refactor/sprint-{n}-retry"))?;

@@ -66,6 +66,7 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
     if !blockers.lines.is_empty() && !args.force {
         return Err(undo::blocked_error(target, &blockers));
     }
+    undo::check_other_worktrees(repo, target)?;
     outcome
         .field("undoes", target.id())
         .field("undone_command", target.begin.command.as_str());

@@ -146,6 +146,67 @@ impl Repo {
         Ok(false)
     }
 
+    /// A path of `tree` whose `filter` attribute names a filter driver
+    /// configured in git config (`filter.<name>.clean`, `.smudge` or
+    /// `.process`), with that driver's name. git runs such a command when
+    /// it writes or reads the file; libgit2 cannot, so a command that would
+    /// write the file refuses instead of writing it unfiltered. Without a
+    /// configured driver the tree is not walked.
+    pub fn filter_driver_in(&self, tree: git2::Oid) -> anyhow::Result<Option<(String, RepoPath)>> {
+        let drivers = self.filter_drivers()?;
+        if drivers.is_empty() {
+            return Ok(None);
+        }
+        let tree = self
+            .inner
+            .find_tree(tree)
+            .context("could not read a tree")?;
+        let mut found = None;
+        tree.walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
+            if entry.kind() != Some(git2::ObjectType::Blob) {
+                return git2::TreeWalkResult::Ok;
+            }
+            let path = RepoPath::from_bytes(&[dir.as_bytes(), entry.name_bytes()].concat());
+            let attr = self.inner.get_attr_bytes(
+                std::path::Path::new(path.as_os_str()),
+                "filter",
+                git2::AttrCheckFlags::FILE_THEN_INDEX,
+            );
+            if let Ok(Some(name)) = attr {
+                if let Some(driver) = drivers.iter().find(|d| d.as_bytes() == name) {
+                    found = Some((driver.clone(), path));
+                    return git2::TreeWalkResult::Abort;
+                }
+            }
+            git2::TreeWalkResult::Ok
+        })
+        .ok();
+        Ok(found)
+    }
+
+    /// The names of the filter drivers git config defines a command for.
+    fn filter_drivers(&self) -> anyhow::Result<Vec<String>> {
+        let config = self.inner.config().context("could not read git config")?;
+        let mut entries = config
+            .entries(Some(r"^filter\..*\.(clean|smudge|process)$"))
+            .context("could not read git config")?;
+        let mut names = Vec::new();
+        while let Some(entry) = entries.next() {
+            let entry = entry.context("could not read git config")?;
+            let Ok(name) = entry.name() else { continue };
+            let driver = name
+                .strip_prefix("filter.")
+                .and_then(|rest| rest.rsplit_once('.'))
+                .map(|(driver, _)| driver.to_string());
+            if let Some(driver) = driver {
+                if !names.contains(&driver) {
+                    names.push(driver);
+                }
+            }
+        }
+        Ok(names)
+    }
+
     /// Settings that convert content whatever the attribute files say.
     fn has_filter_settings(&self) -> anyhow::Result<bool> {
         let autocrlf = self.config_string("core.autocrlf")?;

@@ -221,6 +221,28 @@ pub fn index_trees(repo: &Repo) -> anyhow::Result<IndexTrees> {
     })
 }
 
+/// The stage-0 paths git's status does not look at: skip-worktree or
+/// assume-unchanged entries.
+pub fn flagged_paths(repo: &Repo) -> anyhow::Result<std::collections::HashSet<Vec<u8>>> {
+    let index = repo.inner.index().context("could not read the index")?;
+    Ok(index
+        .iter()
+        .filter(|e| {
+            (e.flags >> 12) & 3 == 0
+                && (e.flags_extended & SKIP_WORKTREE != 0 || e.flags & ASSUME_VALID != 0)
+        })
+        .map(|e| e.path)
+        .collect())
+}
+
+/// Whether any index entry is marked skip-worktree (a sparse checkout, or
+/// `git update-index --skip-worktree`).
+pub fn has_skip_worktree(repo: &Repo) -> anyhow::Result<bool> {
+    let index = repo.inner.index().context("could not read the index")?;
+    let found = index.iter().any(|e| e.flags_extended & SKIP_WORKTREE != 0);
+    Ok(found)
+}
+
 /// `GIT_INDEX_ENTRY_SKIP_WORKTREE` in `flags_extended`.
 pub const SKIP_WORKTREE: u16 = 1 << 14;
 /// `GIT_INDEX_ENTRY_VALID` (assume-unchanged) in `flags`.

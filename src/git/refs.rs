@@ -1,6 +1,9 @@
 //! HEAD and refs: reading them, and moving them with compare-and-swap so a
 //! concurrent change is never clobbered silently.
 
+use std::fs;
+use std::path::PathBuf;
+
 use anyhow::Context as _;
 use git2::{ErrorCode, Oid};
 use serde::{Deserialize, Serialize};
@@ -38,6 +41,59 @@ impl Repo {
             Some(id) => Ok(HeadState::Detached(id.to_string())),
             None => Err(anyhow::anyhow!("HEAD is neither symbolic nor a commit")),
         }
+    }
+
+    /// The branches that the repository's other work trees have checked
+    /// out, each with that work tree's path. git refuses to
+    /// delete, move or check out such a branch (`git branch -D`, `git
+    /// switch`); so does this tool.
+    pub fn branches_checked_out_elsewhere(&self) -> anyhow::Result<Vec<(String, PathBuf)>> {
+        let mut heads = Vec::new();
+        if self.common_dir().join("HEAD") != self.git_dir().join("HEAD") {
+            heads.push(self.common_dir().to_path_buf());
+        }
+        let linked = self.common_dir().join("worktrees");
+        match fs::read_dir(&linked) {
+            Ok(entries) => {
+                for entry in entries {
+                    let entry =
+                        entry.with_context(|| format!("could not list {}", linked.display()))?;
+                    heads.push(entry.path());
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(e).with_context(|| format!("could not list {}", linked.display()))
+            }
+        }
+        let mut out = Vec::new();
+        for dir in heads {
+            if dir == self.git_dir() {
+                continue;
+            }
+            // A missing or unreadable HEAD is a work tree git cannot use
+            // either; it holds no branch.
+            let Ok(head) = fs::read(dir.join("HEAD")) else {
+                continue;
+            };
+            let Some(branch) = head
+                .strip_prefix(b"ref: ")
+                .and_then(|r| std::str::from_utf8(r).ok())
+            else {
+                continue;
+            };
+            // The work tree's own path, for the message: the main one is
+            // beside its git directory, a linked one names its `.git` file.
+            let worktree = if dir == self.common_dir() {
+                dir.parent().map(PathBuf::from)
+            } else {
+                fs::read_to_string(dir.join("gitdir"))
+                    .ok()
+                    .and_then(|g| PathBuf::from(g.trim_end()).parent().map(PathBuf::from))
+            };
+            out.push((branch.trim_end().to_string(), worktree.unwrap_or(dir)));
+        }
+        Ok(out)
     }
 
     /// Point HEAD at a branch (which may be unborn) or detach it. The work

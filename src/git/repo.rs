@@ -520,6 +520,45 @@ impl Repo {
     }
 }
 
+/// Submodule commits by path.
+pub type Gitlinks = Vec<(super::RepoPath, Oid)>;
+
+impl Repo {
+    /// The submodule commits (gitlinks) at or under `path`, in `tree` and in
+    /// the index, each sorted by path.
+    pub fn gitlinks_under(
+        &self,
+        tree: Oid,
+        path: &super::RepoPath,
+    ) -> anyhow::Result<(Gitlinks, Gitlinks)> {
+        let root = self
+            .inner
+            .find_tree(tree)
+            .context("could not read a tree")?;
+        let mut in_tree = Vec::new();
+        root.walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
+            if entry.kind() == Some(ObjectType::Commit) {
+                let p = super::RepoPath::from_bytes(&[dir.as_bytes(), entry.name_bytes()].concat());
+                if p.is_at_or_under(path) {
+                    in_tree.push((p, entry.id()));
+                }
+            }
+            git2::TreeWalkResult::Ok
+        })
+        .context("could not walk a tree")?;
+        let index = self.inner.index().context("could not read the index")?;
+        let mut in_index: Vec<_> = index
+            .iter()
+            .filter(|e| e.mode == 0o160000)
+            .map(|e| (super::RepoPath::from_bytes(&e.path), e.id))
+            .filter(|(p, _)| p.is_at_or_under(path))
+            .collect();
+        in_tree.sort();
+        in_index.sort();
+        Ok((in_tree, in_index))
+    }
+}
+
 fn diff_stat_of(repo: &Repository, from: Oid, to: Oid) -> anyhow::Result<(String, usize)> {
     let a = repo.find_tree(from).context("could not read a tree")?;
     let b = repo.find_tree(to).context("could not read a tree")?;

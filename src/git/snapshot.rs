@@ -57,6 +57,10 @@ pub struct WorktreeScan {
     pub ignored: Vec<RepoPath>,
     pub has_conflicts: bool,
     pub sparse: bool,
+    /// Skip-worktree (or assume-unchanged) entries with no file on disk:
+    /// in the snapshot tree as the index has them (they are not deleted
+    /// work), and absent again after an undo.
+    pub absent_flagged: Vec<RepoPath>,
 }
 
 impl WorktreeScan {
@@ -139,8 +143,14 @@ fn scan(repo: &Repo, with_ignored: bool, paths: &[RepoPath]) -> anyhow::Result<W
         ignored: Vec::new(),
         has_conflicts: trees.has_conflicts,
         sparse: trees.sparse,
+        absent_flagged: Vec::new(),
     };
     let batch = diff.deltas().len() + trees.flagged.len() >= BATCH_FROM;
+    // libgit2's diff does not honour these flags: a skip-worktree file
+    // absent from disk (outside a sparse cone) is not a deletion. They are
+    // read below, as git's status would treat them.
+    let flagged: std::collections::HashSet<&[u8]> =
+        trees.flagged.iter().map(|(p, _, _)| p.as_slice()).collect();
     with_blob_sink(repo, batch, |sink| {
         let mut changes = 0usize;
         for delta in diff.deltas() {
@@ -152,6 +162,9 @@ fn scan(repo: &Repo, with_ignored: bool, paths: &[RepoPath]) -> anyhow::Result<W
             else {
                 continue;
             };
+            if flagged.contains(bytes) {
+                continue;
+            }
             let path = RepoPath::from_bytes(bytes);
             match status {
                 Delta::Ignored => {
@@ -209,18 +222,20 @@ fn scan(repo: &Repo, with_ignored: bool, paths: &[RepoPath]) -> anyhow::Result<W
             if !paths.is_empty() && !paths.iter().any(|p| path.is_at_or_under(p)) {
                 continue;
             }
-            if let Some((disk_id, disk_mode, perms)) = snapshot_file(sink, root, &path)? {
-                if disk_id != *id || u32::from(disk_mode) != *mode {
-                    updates.upsert(&path, disk_id, disk_mode);
-                    if let Some(perms) = perms {
-                        scan.modes.push(ModeRecord {
-                            path: path.clone(),
-                            mode: perms,
-                        });
-                    }
-                    scan.modified.push(path);
-                    changes += 1;
+            let Some((disk_id, disk_mode, perms)) = snapshot_file(sink, root, &path)? else {
+                scan.absent_flagged.push(path);
+                continue;
+            };
+            if disk_id != *id || u32::from(disk_mode) != *mode {
+                updates.upsert(&path, disk_id, disk_mode);
+                if let Some(perms) = perms {
+                    scan.modes.push(ModeRecord {
+                        path: path.clone(),
+                        mode: perms,
+                    });
                 }
+                scan.modified.push(path);
+                changes += 1;
             }
         }
         // The trees go into the same pack as the blobs.
@@ -325,6 +340,62 @@ fn worktree_statuses(repo: &Repo, with_ignored: bool) -> anyhow::Result<git2::St
     repo.inner
         .statuses(Some(&mut opts))
         .context("could not read the status of the work tree")
+}
+
+/// `tree` with the bytes on disk of `paths` wherever they differ from the
+/// blob the tree has there. A tracked file whose stat data is clean is
+/// taken from the index by the scan; with end-of-line conversion or
+/// `ident` its bytes on disk are not its blob's, so a file about to be
+/// overwritten is read, for undo to write back exactly those bytes.
+pub fn with_disk_bytes(repo: &Repo, tree: Oid, paths: &[RepoPath]) -> anyhow::Result<Oid> {
+    let root = repo
+        .inner
+        .find_tree(tree)
+        .context("could not read the snapshot tree")?;
+    let mut updates = TreeChanges::default();
+    let mut changed = false;
+    for path in paths {
+        let Ok(entry) = root.get_path(Path::new(path.as_os_str())) else {
+            continue;
+        };
+        let mode = entry.filemode() as u32;
+        if mode != 0o100644 && mode != 0o100755 {
+            continue;
+        }
+        let full = path.under(repo.workdir());
+        if !fs::symlink_metadata(&full).is_ok_and(|m| m.is_file()) {
+            continue;
+        }
+        let bytes = fs::read(&full).map_err(|e| {
+            anyhow::Error::from(user(format!("cannot read {path}: {e}")).hint(
+                "fix its permissions so the snapshot can save it, then run the command again",
+            ))
+        })?;
+        let id = repo
+            .inner
+            .blob(&bytes)
+            .with_context(|| format!("could not save {path}"))?;
+        if id != entry.id() {
+            updates.upsert(path, id, super::file_mode(mode));
+            changed = true;
+        }
+    }
+    if !changed {
+        return Ok(tree);
+    }
+    updates.apply_in(&repo.inner, tree)
+}
+
+/// `tree` without `paths`.
+pub fn without_paths(repo: &Repo, tree: Oid, paths: &[RepoPath]) -> anyhow::Result<Oid> {
+    if paths.is_empty() {
+        return Ok(tree);
+    }
+    let mut updates = TreeChanges::default();
+    for path in paths {
+        updates.remove(path);
+    }
+    updates.apply_in(&repo.inner, tree)
 }
 
 /// libgit2 reports a directory as `dir/`.
@@ -576,8 +647,14 @@ pub fn preview(
     except: Option<&RepoPath>,
 ) -> anyhow::Result<Preview> {
     let statuses = worktree_statuses(repo, with_ignored)?;
+    let flagged = index::flagged_paths(repo)?;
     let mut p = Preview::default();
     for entry in statuses.iter() {
+        // As git's status: a skip-worktree or assume-unchanged entry is
+        // not a change (the scan reads them from disk all the same).
+        if flagged.contains(entry.path_bytes()) {
+            continue;
+        }
         if let Some(except) = except {
             if without_slash(entry.path_bytes()).is_at_or_under(except) {
                 continue;

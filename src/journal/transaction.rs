@@ -42,6 +42,10 @@ pub struct Intent {
     /// The tree the command will write over the work tree: the permission
     /// bits a tree cannot hold are saved for every path that will change.
     pub overwrite_with: Option<Oid>,
+    /// Paths the command will write over, when it computes its target only
+    /// after the snapshot (`files`): like the changes of `overwrite_with`,
+    /// their bytes on disk are kept for undo where git converts them.
+    pub overwrite_paths: Vec<RepoPath>,
     /// Paths no work-tree change of the command may touch: the reports
     /// folder, which survives every rollback and undo (SPEC §2 I8).
     pub preserve: Vec<RepoPath>,
@@ -63,6 +67,7 @@ impl Intent {
             extra_modes: Vec::new(),
             scan_ignored: false,
             overwrite_with: None,
+            overwrite_paths: Vec::new(),
             preserve: Vec::new(),
             index_source: None,
         }
@@ -196,10 +201,39 @@ impl<'r> Transaction<'r> {
             } else {
                 snapshot::scan_paths(repo, &scope.paths)?
             };
+            crate::trace::phase("begin: modes of overwritten files");
+            let mut modes = found.modes.clone();
+            let mut extra_modes = intent.extra_modes.clone();
+            // What undo writes back: the snapshot, with the bytes on disk of
+            // the clean files the operation overwrites when git converts
+            // them (end of line, `ident`): those differ from their blobs.
+            let mut undo_tree = found.tree;
+            let mut overwritten = intent.overwrite_paths.clone();
+            if let Some(target) = intent.overwrite_with {
+                overwrite_changes =
+                    changes_within(repo, found.tree, target, &scope.paths, &intent.preserve)?;
+                let paths: Vec<RepoPath> =
+                    overwrite_changes.iter().map(|c| c.path.clone()).collect();
+                extra_modes.extend(snapshot::unusual_modes(repo.workdir(), &paths));
+                overwritten.extend(
+                    overwrite_changes
+                        .iter()
+                        .filter(|c| c.old_present)
+                        .map(|c| c.path.clone()),
+                );
+            }
+            if !overwritten.is_empty() && repo.has_checkout_filters(found.tree)? {
+                let read: std::collections::HashSet<&RepoPath> =
+                    found.modified.iter().chain(&found.untracked).collect();
+                overwritten.retain(|p| !read.contains(p));
+                undo_tree = snapshot::with_disk_bytes(repo, found.tree, &overwritten)?;
+            }
+            // Files kept out of the work tree (sparse checkout) stay out.
+            undo_tree = snapshot::without_paths(repo, undo_tree, &found.absent_flagged)?;
             let parents: Vec<Oid> = repo.head_commit()?.into_iter().collect();
             let commit = snapshot::commit_snapshot(
                 repo,
-                found.tree,
+                undo_tree,
                 &parents,
                 &format!(
                     "rollback-sprint snapshot before `{}`\n\noperation {id}\n",
@@ -208,16 +242,6 @@ impl<'r> Transaction<'r> {
             )?;
             keep("worktree", commit)?;
             fault_point("after-snapshot");
-            crate::trace::phase("begin: modes of overwritten files");
-            let mut modes = found.modes.clone();
-            let mut extra_modes = intent.extra_modes.clone();
-            if let Some(target) = intent.overwrite_with {
-                overwrite_changes =
-                    changes_within(repo, found.tree, target, &scope.paths, &intent.preserve)?;
-                let paths: Vec<RepoPath> =
-                    overwrite_changes.iter().map(|c| c.path.clone()).collect();
-                extra_modes.extend(snapshot::unusual_modes(repo.workdir(), &paths));
-            }
             for extra in &extra_modes {
                 if !modes.iter().any(|m| m.path == extra.path) {
                     modes.push(extra.clone());
@@ -225,7 +249,7 @@ impl<'r> Transaction<'r> {
             }
             worktree = Some(SavedWorktree {
                 snapshot: commit.to_string(),
-                tree: found.tree.to_string(),
+                tree: undo_tree.to_string(),
                 empty_dirs: found.empty_dirs.clone(),
                 modes,
                 untracked: found.untracked.len(),

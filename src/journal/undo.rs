@@ -12,7 +12,7 @@ use anyhow::Context as _;
 use super::{Intent, OpStatus, Operation, Transaction};
 use crate::error::{user, Exit};
 use crate::git::writer::{self, Extras};
-use crate::git::{parse_oid, short, Repo};
+use crate::git::{parse_oid, short, HeadState, Repo};
 use crate::ui::Ui;
 
 /// What undo found to be in the way, unless forced.
@@ -236,6 +236,7 @@ pub fn undo(
     reports_dir: &str,
 ) -> anyhow::Result<(String, Vec<String>)> {
     check_objects(repo, target)?;
+    check_other_worktrees(repo, target)?;
     let plan = plan(repo, target, false)?;
     let mut intent = Intent::new("undo", command, target.begin.scope.clone()).plan(plan.clone());
     intent.undoes = Some(target.id().to_string());
@@ -419,6 +420,49 @@ fn restore_file(
         }
     }
     super::fault_point("after-state");
+    Ok(())
+}
+
+/// Refuse an undo that would delete, move or check out a branch that
+/// another work tree has checked out: git never leaves a work tree on a
+/// branch that is gone or shared, and neither does undo, even forced.
+pub fn check_other_worktrees(repo: &Repo, target: &Operation) -> anyhow::Result<()> {
+    let elsewhere = repo.branches_checked_out_elsewhere()?;
+    if elsewhere.is_empty() {
+        return Ok(());
+    }
+    let holder = |name: &str| {
+        elsewhere
+            .iter()
+            .find(|(branch, _)| branch == name)
+            .map(|(_, path)| path.display().to_string())
+    };
+    let refuse = |what: String, path: String| -> anyhow::Error {
+        user(format!(
+            "not undoing {}: it would {what}, which the worktree {path} has checked out",
+            target.id()
+        ))
+        .hint("switch that worktree to another branch (or remove it with `git worktree remove`), then undo again")
+        .into()
+    };
+    let begin = &target.begin;
+    for r in &begin.refs {
+        let now = repo.ref_target(&r.name)?.map(|v| v.to_string());
+        if now == r.value {
+            continue;
+        }
+        if let Some(path) = holder(&r.name) {
+            let verb = if r.value.is_none() { "delete" } else { "move" };
+            return Err(refuse(format!("{verb} {}", r.name), path));
+        }
+    }
+    if let HeadState::Symbolic(name) = &begin.head {
+        if begin.scope.head && repo.head_state()? != begin.head {
+            if let Some(path) = holder(name) {
+                return Err(refuse(format!("check out {name}"), path));
+            }
+        }
+    }
     Ok(())
 }
 
