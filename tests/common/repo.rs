@@ -260,18 +260,24 @@ impl TestRepo {
     /// `git init -b main` in a fresh sandbox, with `user.name`, `user.email`
     /// and `core.autocrlf=false` in the repository config. No commits.
     pub fn new() -> TestRepo {
-        Self::init(false)
+        Self::init(false, "repo")
+    }
+
+    /// Like [`Self::new`], in a work tree directory called `name` (for
+    /// examples that `cd` into a named project).
+    pub fn named(name: &str) -> TestRepo {
+        Self::init(false, name)
     }
 
     /// A bare repository (`git init --bare -b main`); `path()` is the bare
     /// repository itself and `capture()` records no work-tree files.
     pub fn new_bare() -> TestRepo {
-        Self::init(true)
+        Self::init(true, "repo")
     }
 
-    fn init(bare: bool) -> TestRepo {
+    fn init(bare: bool, name: &str) -> TestRepo {
         let (dir, root, home, tmp) = make_root();
-        let path = root.join("repo");
+        let path = root.join(name);
         let repo = TestRepo {
             _root: dir,
             root: root.clone(),
@@ -286,7 +292,7 @@ impl TestRepo {
         if bare {
             args.push("--bare");
         }
-        args.push("repo");
+        args.push(name);
         repo.git_in(&root, &args);
         repo.git(&["config", "user.name", USER_NAME]);
         repo.git(&["config", "user.email", USER_EMAIL]);
