@@ -7,6 +7,7 @@
 //! work tree, never through a symlink, never into `.git`. Then the tests
 //! mapped from those paths run.
 
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 
 use anyhow::Context as _;
@@ -355,6 +356,11 @@ pub fn repo_path(workdir: &Path, cwd: &Path, arg: &Path) -> anyhow::Result<RepoP
         Ok(rel) => rel.to_path_buf(),
         Err(_) => return Err(refuse("is outside the repository")),
     };
+    // `link/` and `link/.` name the directory a symlink points to.
+    let names_dir = {
+        let bytes = arg.as_os_str().as_bytes();
+        bytes.ends_with(b"/") || bytes.ends_with(b"/.")
+    };
     let mut current = root.clone();
     let count = rel.components().count();
     for (i, component) in rel.components().enumerate() {
@@ -363,7 +369,7 @@ pub fn repo_path(workdir: &Path, cwd: &Path, arg: &Path) -> anyhow::Result<RepoP
             return Err(refuse("is inside git's own directory"));
         }
         current.push(component);
-        if i + 1 < count {
+        if i + 1 < count || names_dir {
             if let Ok(meta) = std::fs::symlink_metadata(&current) {
                 if meta.file_type().is_symlink() {
                     return Err(refuse("goes through a symlink"));
@@ -371,7 +377,6 @@ pub fn repo_path(workdir: &Path, cwd: &Path, arg: &Path) -> anyhow::Result<RepoP
             }
         }
     }
-    use std::os::unix::ffi::OsStrExt;
     Ok(RepoPath::from_bytes(rel.as_os_str().as_bytes()))
 }
 
