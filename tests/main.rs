@@ -11,6 +11,7 @@ mod emergency;
 mod files;
 mod harness;
 mod hook;
+mod hostile;
 mod journal;
 mod metrics;
 mod recover;
