@@ -704,3 +704,207 @@ fn undo_names_the_refs_and_objects_a_journal_points_at_that_are_gone() {
     assert_same_state(&before, &repo.capture());
     assert_eq!(fs::read_to_string(&path).unwrap(), edited);
 }
+
+// ----- the readers on mutated bytes ------------------------------------------------
+
+mod readers {
+    //! The journal and metrics readers fed real files, cut, flipped and
+    //! spliced: they answer with operations or a clear error, never a panic.
+    //! `fuzz/` runs the same readers for as long as one likes; these cases
+    //! run on every test run.
+
+    use std::sync::OnceLock;
+
+    use git_rollback_sprint::journal::{self, JournalError};
+    use git_rollback_sprint::metrics;
+    use proptest::prelude::*;
+
+    use crate::common::TestRepo;
+
+    /// A real journal and real metrics files, written by the tool.
+    struct Samples {
+        journals: Vec<Vec<u8>>,
+        metrics: Vec<Vec<u8>>,
+    }
+
+    fn samples() -> &'static Samples {
+        static SAMPLES: OnceLock<Samples> = OnceLock::new();
+        SAMPLES.get_or_init(|| {
+            let repo = TestRepo::with_commits();
+            repo.tool_ok(&["baseline", "set"]);
+            repo.write("src/lib.rs", "// sprint\n");
+            repo.write("café/naïve.txt", "non-ASCII names\n");
+            repo.write("build.log", "ignored\n");
+            repo.tool_ok(&["checkpoint", "-m", "before | the # sprint — ü"]);
+            repo.tool_ok(&["emergency", "--yes", "--clean-ignored", "--reason=r"]);
+            repo.tool_ok(&["undo"]);
+            repo.tool_ok(&["undo"]);
+            repo.tool_ok(&["undo"]);
+            repo.tool_ok(&["files", "--no-tests", "src/lib.rs"]);
+            repo.tool_ok(&[
+                "metrics",
+                "record",
+                "--sprint=2",
+                "--severity=P1",
+                "--cause=c",
+                "--minutes=3",
+            ]);
+            let journal = std::fs::read(repo.git_dir().join("rollback/journal.jsonl")).unwrap();
+            let ops = journal::parse_operations(&journal).expect("the tool's journal reads back");
+            assert!(ops.len() >= 6, "{}", String::from_utf8_lossy(&journal));
+            let team = std::fs::read(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/fixtures/team-metrics.json"
+            ))
+            .unwrap();
+            Samples {
+                journals: vec![journal],
+                metrics: vec![repo.read("rollbacks/metrics.json"), team],
+            }
+        })
+    }
+
+    #[derive(Debug, Clone)]
+    enum Mutation {
+        Truncate(usize),
+        Flip(usize, u8),
+        Insert(usize, Vec<u8>),
+        Remove(usize, usize),
+        RepeatLine(usize),
+    }
+
+    fn mutation() -> impl Strategy<Value = Mutation> {
+        let interesting = prop::sample::select(vec![
+            b"\n".to_vec(),
+            b"\xff\xfe".to_vec(),
+            b"\"".to_vec(),
+            b"{".to_vec(),
+            b"[[[[[[[[".to_vec(),
+            b"\"v\":99,".to_vec(),
+            b"\"undoes\":\"x\",".to_vec(),
+            b"\0".to_vec(),
+            b"}\n{".to_vec(),
+        ]);
+        prop_oneof![
+            any::<usize>().prop_map(Mutation::Truncate),
+            (any::<usize>(), 1u8..=255).prop_map(|(at, bits)| Mutation::Flip(at, bits)),
+            (
+                any::<usize>(),
+                prop_oneof![interesting, prop::collection::vec(any::<u8>(), 1..16)]
+            )
+                .prop_map(|(at, bytes)| Mutation::Insert(at, bytes)),
+            (any::<usize>(), 1usize..64).prop_map(|(at, n)| Mutation::Remove(at, n)),
+            any::<usize>().prop_map(Mutation::RepeatLine),
+        ]
+    }
+
+    fn apply(mut bytes: Vec<u8>, mutations: &[Mutation]) -> Vec<u8> {
+        for m in mutations {
+            let len = bytes.len().max(1);
+            match m {
+                Mutation::Truncate(at) => bytes.truncate(at % len),
+                Mutation::Flip(at, bits) => {
+                    if let Some(b) = bytes.get_mut(at % len) {
+                        *b ^= bits;
+                    }
+                }
+                Mutation::Insert(at, more) => {
+                    let at = (at % len).min(bytes.len());
+                    bytes.splice(at..at, more.iter().copied());
+                }
+                Mutation::Remove(at, n) => {
+                    let at = (at % len).min(bytes.len());
+                    let end = (at + n).min(bytes.len());
+                    bytes.drain(at..end);
+                }
+                Mutation::RepeatLine(at) => {
+                    let lines: Vec<Vec<u8>> = bytes
+                        .split_inclusive(|b| *b == b'\n')
+                        .map(<[u8]>::to_vec)
+                        .collect();
+                    if !lines.is_empty() {
+                        let line = lines[at % lines.len()].clone();
+                        bytes.extend_from_slice(&line);
+                    }
+                }
+            }
+        }
+        bytes
+    }
+
+    /// The journal reader's answer is operations or an error a user can act
+    /// on: a corrupt line that exists, or a newer format.
+    fn check_journal(bytes: &[u8]) -> Result<(), TestCaseError> {
+        match journal::parse_operations(bytes) {
+            Ok(ops) => {
+                for op in &ops {
+                    let _ = journal::undo::undone_by(&ops, op);
+                }
+                let _ = journal::pending_interrupted(&ops, None);
+            }
+            Err(JournalError::Corrupt { line, detail }) => {
+                let lines = bytes.split(|b| *b == b'\n').count();
+                prop_assert!(line >= 1 && line <= lines, "line {line} of {lines}");
+                prop_assert!(!detail.is_empty());
+            }
+            Err(JournalError::Newer { version }) => {
+                prop_assert!(version > u64::from(journal::VERSION));
+            }
+        }
+        Ok(())
+    }
+
+    /// The metrics reader accepts a document it can extend and write back,
+    /// or says why not.
+    fn check_metrics(bytes: &[u8]) -> Result<(), TestCaseError> {
+        match metrics::parse(bytes) {
+            Ok(mut doc) => {
+                prop_assert!(doc.is_object());
+                metrics::recompute_statistics(&mut doc);
+                metrics::append(&mut doc, serde_json::Map::new());
+                let text = serde_json::to_vec(&doc).unwrap();
+                prop_assert!(metrics::parse(&text).is_ok());
+            }
+            Err(corrupt) => prop_assert!(!corrupt.reason.is_empty()),
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn mutated_journals_are_read_or_refused(
+            mutations in prop::collection::vec(mutation(), 1..5),
+        ) {
+            check_journal(&apply(samples().journals[0].clone(), &mutations))?;
+        }
+
+        #[test]
+        fn a_journal_cut_anywhere_loses_at_most_its_torn_last_record(cut in any::<usize>()) {
+            let journal = &samples().journals[0];
+            let all = journal::parse_operations(journal).unwrap();
+            let ops = journal::parse_operations(&journal[..cut % (journal.len() + 1)])
+                .map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
+            prop_assert!(ops.len() <= all.len());
+            for (op, original) in ops.iter().zip(&all) {
+                prop_assert_eq!(op.id(), original.id());
+            }
+        }
+
+        #[test]
+        fn mutated_metrics_files_are_read_or_refused(
+            which in any::<prop::sample::Index>(),
+            mutations in prop::collection::vec(mutation(), 1..5),
+        ) {
+            let sample = which.get(&samples().metrics).clone();
+            check_metrics(&apply(sample, &mutations))?;
+        }
+
+        #[test]
+        fn random_bytes_never_panic_either_reader(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
+            check_journal(&bytes)?;
+            check_metrics(&bytes)?;
+        }
+    }
+}
