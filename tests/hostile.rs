@@ -204,6 +204,12 @@ fn hostile_values_in_refused_arguments_run_nothing_and_stay_on_one_line() {
                 "--all".into(),
                 format!("--onto={v}"),
             ],
+            vec![
+                "recover".into(),
+                "main".into(),
+                "--no-tests".into(),
+                format!("--pick={v}"),
+            ],
             vec!["undo".into(), "--".into(), v.clone()],
             vec!["triage".into(), format!("--severity={v}")],
             vec![
@@ -289,6 +295,9 @@ fn hostile_messages_and_reasons_are_stored_literally_and_reports_stay_intact() {
     // An emergency whose reason is markdown and shell: the notice keeps
     // every field on its line.
     let reason = values[5].clone();
+    repo.tool_ok(&["baseline", "set", "--force", &format!("--message={reason}")]);
+    let body = repo.git(&["cat-file", "tag", "baseline"]);
+    assert!(body.contains(reason.trim_end()), "{body}");
     repo.tool_ok(&["emergency", "--yes", &format!("--reason={reason}")]);
     let notice = repo.tool_ok(&["notify"]).stdout;
     assert_no_line_starts_with_injected(&notice);
