@@ -917,3 +917,26 @@ mod readers {
         }
     }
 }
+
+#[test]
+fn a_lock_naming_an_impossible_pid_is_stale_not_held_forever() {
+    let repo = repo_with_baseline();
+    repo.tool_ok(&["checkpoint"]);
+    let host = fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default();
+    let lock = repo.git_dir().join("rollback/lock");
+    for pid in ["4294967295", "2147483648"] {
+        fs::write(
+            &lock,
+            format!(r#"{{"pid":{pid},"host":"{host}","command":"x","since":"t"}}"#),
+        )
+        .unwrap();
+        repo.set_now(&format!("2026-11-21T11:{}:05+00:00", &pid[..2]));
+        repo.tool_ok(&["checkpoint"]);
+        assert!(
+            !lock.exists(),
+            "the lock of a finished command stays behind"
+        );
+    }
+}
