@@ -940,3 +940,67 @@ fn a_lock_naming_an_impossible_pid_is_stale_not_held_forever() {
         );
     }
 }
+
+#[test]
+fn mapped_test_files_with_shell_characters_reach_the_test_command_as_operands() {
+    let repo = TestRepo::with_commits();
+    // One path component each: the test command runs in the work tree,
+    // where `touch pwned` would leave the marker.
+    let m = "pwned";
+    let names = [
+        format!("$(touch {m})"),
+        format!("`touch {m}`"),
+        format!("x; touch {m}"),
+        format!("it's \"quoted\" {m}"),
+        format!("new\nline {m}"),
+        "-rf".to_string(),
+        "--version".to_string(),
+    ];
+    for name in &names {
+        repo.write(format!("app/{name}"), "v1\n");
+        repo.write(format!("tests/unit/test_{name}"), "a test\n");
+    }
+    repo.commit_all("names that look like shell");
+    repo.git(&["tag", "-a", "-m", "known good", "baseline"]);
+    for name in &names {
+        repo.write(format!("app/{name}"), "v2\n");
+    }
+    repo.commit_all("sprint");
+    let ran = repo.root().join("ran.txt");
+    repo.git(&[
+        "config",
+        "rollback.fileTestCommand",
+        &format!("printf '[%s]\\n' {{tests}} > {}", ran.display()),
+    ]);
+    repo.git(&[
+        "config",
+        "--add",
+        "rollback.testPattern",
+        "tests/unit/test_{name}",
+    ]);
+    repo.git(&["config", "--add", "rollback.testPattern", "{name}"]);
+    for name in ["-rf", "--version"] {
+        repo.write(name, "a file at the top whose name looks like an option\n");
+    }
+    repo.commit_all("top-level files");
+    let paths: Vec<String> = names.iter().map(|n| format!("app/{n}")).collect();
+    let mut args = vec!["--json", "files", "--"];
+    args.extend(paths.iter().map(String::as_str));
+    let v = repo.tool_ok(&args).json();
+    assert_eq!(v["tests"]["succeeded"], true, "{v}");
+    let printed = fs::read_to_string(&ran).unwrap();
+    let mut expected: Vec<String> = names
+        .iter()
+        .map(|n| format!("[tests/unit/test_{n}]"))
+        .collect();
+    expected.push("[./-rf]".into());
+    expected.push("[./--version]".into());
+    let mut got: Vec<String> = printed
+        .split_inclusive("]\n")
+        .map(|s| s.trim_end_matches('\n').to_string())
+        .collect();
+    got.sort();
+    expected.sort();
+    assert_eq!(got, expected, "{printed}");
+    assert_nothing_ran(&repo);
+}

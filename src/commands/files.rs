@@ -406,7 +406,7 @@ pub(crate) fn run_mapped_tests(
         outcome.field("tests", serde_json::Value::Null);
         return Ok(());
     }
-    let quoted: Vec<String> = tests.iter().map(|t| shell_quote(t)).collect();
+    let quoted: Vec<String> = tests.iter().map(|t| shell_quote(&as_operand(t))).collect();
     let command = match &ctx.settings.file_test_command {
         Some(cmd) if cmd.contains("{tests}") => cmd.replace("{tests}", &quoted.join(" ")),
         Some(cmd) => format!("{cmd} {}", quoted.join(" ")),
@@ -518,6 +518,16 @@ fn glob_match(pattern: &str, text: &str) -> bool {
         pi += 1;
     }
     pi == p.len()
+}
+
+/// A repository path as a command's operand: `./-rf`, not `-rf`, so a file
+/// name can never be read as an option of the test command.
+fn as_operand(path: &str) -> String {
+    if path.starts_with('-') {
+        format!("./{path}")
+    } else {
+        path.to_string()
+    }
 }
 
 fn shell_quote(text: &str) -> String {
