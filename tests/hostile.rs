@@ -1004,3 +1004,52 @@ fn mapped_test_files_with_shell_characters_reach_the_test_command_as_operands() 
     assert_eq!(got, expected, "{printed}");
     assert_nothing_ran(&repo);
 }
+
+#[test]
+fn a_reports_folder_outside_the_work_tree_or_in_git_is_refused() {
+    let repo = repo_with_baseline();
+    let before = repo.capture();
+    let git_dir = repo.git_dir();
+    let outside = repo.root().join("outside");
+    for dir in [
+        "../outside",
+        "rollbacks/../../outside",
+        outside.to_str().unwrap(),
+        ".git",
+        ".GIT/reports",
+        "sub/.git",
+        "git~1",
+    ] {
+        repo.git(&["config", "rollback.reportsDir", dir]);
+        let mut before = before.clone();
+        before.git_files = repo.capture().git_files;
+        for args in [
+            &[
+                "metrics",
+                "record",
+                "--severity=low",
+                "--cause=c",
+                "--minutes=1",
+            ][..],
+            &["emergency", "--yes"],
+        ] {
+            let out = repo.tool(args);
+            assert_refused(&out, 1, dir);
+            assert!(out.stderr.contains("rollback.reportsDir"), "{out}");
+            assert_same_state(&before, &repo.capture());
+        }
+        assert!(!outside.exists(), "{dir}: wrote outside the work tree");
+        assert!(!git_dir.join("metrics.json").exists(), "{dir}");
+        assert!(!git_dir.join("reports").exists(), "{dir}");
+    }
+    // A folder below the top is fine.
+    repo.git(&["config", "rollback.reportsDir", "ops/reports/"]);
+    repo.tool_ok(&[
+        "metrics",
+        "record",
+        "--severity=low",
+        "--cause=c",
+        "--minutes=1",
+    ]);
+    assert!(repo.exists("ops/reports/metrics.json"));
+}
