@@ -1053,3 +1053,66 @@ fn a_reports_folder_outside_the_work_tree_or_in_git_is_refused() {
     ]);
     assert!(repo.exists("ops/reports/metrics.json"));
 }
+
+#[test]
+fn a_journal_that_points_outside_its_folders_is_refused_before_undo_moves_anything() {
+    let repo = repo_with_baseline();
+    repo.write("build.log", "ignored output\n");
+    repo.tool_ok(&["emergency", "--yes", "--clean-ignored"]);
+    let path = journal_path(&repo);
+    let original = fs::read_to_string(&path).unwrap();
+    let moved = original
+        .lines()
+        .find(|l| l.contains("\"type\":\"moved\""))
+        .unwrap_or_else(|| panic!("no moved record:\n{original}"))
+        .to_string();
+    let secret = repo.root().join("secret.txt");
+    fs::write(&secret, "not the repository's\n").unwrap();
+    let record: serde_json::Value = serde_json::from_str(&moved).unwrap();
+    let id = record["id"].as_str().unwrap().to_string();
+    let aside = record["to"]["aside"].as_str().unwrap().to_string();
+    // `<repo>/.git/rollback/../../../secret.txt` is the sandbox's secret.
+    let cases = [
+        (
+            "an aside path that climbs out",
+            moved.replace(&aside, "../../../secret.txt"),
+        ),
+        (
+            "an absolute aside path",
+            moved.replace(&aside, secret.to_str().unwrap()),
+        ),
+        (
+            "a work-tree path that climbs out",
+            moved.replace(
+                "\"worktree\":\"build.log\"",
+                "\"worktree\":\"../escaped.log\"",
+            ),
+        ),
+        ("an id that is a path", original.replace(&id, "../../../x")),
+    ];
+    for (what, replacement) in cases {
+        let copy = repo.copy();
+        let text = if replacement.contains("\"type\":\"begin\"") {
+            replacement.clone()
+        } else {
+            original.replace(&moved, &replacement)
+        };
+        assert_ne!(text, original, "{what}");
+        let journal = journal_path(&copy);
+        fs::write(&journal, &text).unwrap();
+        let secret = copy.root().join("secret.txt");
+        fs::write(&secret, "not the repository's\n").unwrap();
+        let before = copy.capture();
+        let out = copy.tool(&["undo"]);
+        assert_refused(&out, 1, what);
+        assert!(out.stderr.contains("corrupt at line"), "{what}\n{out}");
+        assert_same_state(&before, &copy.capture());
+        assert_eq!(
+            fs::read_to_string(&secret).unwrap(),
+            "not the repository's\n",
+            "{what}"
+        );
+        assert!(!copy.root().join("escaped.log").exists(), "{what}");
+        assert_eq!(fs::read_to_string(&journal).unwrap(), text, "{what}");
+    }
+}

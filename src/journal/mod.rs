@@ -398,6 +398,11 @@ pub fn parse_operations(bytes: &[u8]) -> Result<Vec<Operation>, JournalError> {
                     line: n + 1,
                     detail,
                 };
+                // The id names a folder (`ops/<id>`) and refs
+                // (`refs/rollback/<id>/…`): one path component, as written.
+                if !valid_id(&begin.id) {
+                    return Err(corrupt(format!("`{}` is not an operation id", begin.id)));
+                }
                 if !ids.insert(begin.id.clone()) {
                     return Err(corrupt(format!("operation {} begins twice", begin.id)));
                 }
@@ -428,6 +433,17 @@ pub fn parse_operations(bytes: &[u8]) -> Result<Vec<Operation>, JournalError> {
         }
     }
     Ok(ops)
+}
+
+/// `YYYYMMDD_HHMMSS-xxxxxx` as written; checked loosely (ASCII letters,
+/// digits, `_`, `-`), for what matters: it is a safe path component.
+fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && !id.starts_with('-')
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 /// The format version of a line this build cannot read, when it is newer.
