@@ -1116,3 +1116,46 @@ fn a_journal_that_points_outside_its_folders_is_refused_before_undo_moves_anythi
         assert_eq!(fs::read_to_string(&journal).unwrap(), text, "{what}");
     }
 }
+
+#[test]
+fn a_journal_whose_head_or_refs_git_could_not_have_written_is_refused() {
+    let repo = repo_with_baseline();
+    repo.tool_ok(&["emergency", "--yes"]);
+    let path = journal_path(&repo);
+    let original = fs::read_to_string(&path).unwrap();
+    let cases = [
+        // Cut inside a character when shown as `detached at <8 bytes>`.
+        (
+            "{\"symbolic\":\"refs/heads/main\"}",
+            "{\"detached\":\"aéééé\"}",
+        ),
+        (
+            "{\"symbolic\":\"refs/heads/main\"}",
+            "{\"symbolic\":\"../../config\"}",
+        ),
+        (
+            "{\"symbolic\":\"refs/heads/main\"}",
+            "{\"symbolic\":\"refs/heads/a..b\"}",
+        ),
+        ("\"name\":\"refs/heads/main\"", "\"name\":\"HEAD/../../x\""),
+        (
+            "\"name\":\"refs/heads/main\"",
+            "\"name\":\"refs/heads/with space\"",
+        ),
+    ];
+    for (from, to) in cases {
+        assert!(original.contains(from), "{from}\n{original}");
+        let text = original.replacen(from, to, 1);
+        let copy = repo.copy();
+        let journal = journal_path(&copy);
+        fs::write(&journal, &text).unwrap();
+        let before = copy.capture();
+        for args in [&["undo"][..], &["log"], &["status"], &["notify"]] {
+            let out = copy.tool(args);
+            assert_refused(&out, 1, &format!("{to}: {args:?}"));
+            assert!(out.stderr.contains("corrupt at line 1"), "{to}\n{out}");
+        }
+        assert_same_state(&before, &copy.capture());
+        assert_eq!(fs::read_to_string(&journal).unwrap(), text);
+    }
+}

@@ -14,6 +14,10 @@ fuzz_target!(|data: &[u8]| {
     for op in &ops {
         let _ = op.status(Some(op.begin.pid));
         let _ = op.refs_created();
+        let _ = op.begin.head.describe();
+        if let Some(head) = op.end.as_ref().and_then(|e| e.head.as_ref()) {
+            let _ = head.describe();
+        }
         let _ = undo::undone_by(&ops, op);
     }
     let _ = journal::pending_interrupted(&ops, None);

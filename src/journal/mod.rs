@@ -196,6 +196,32 @@ impl Record {
             Record::End(e) => e.v,
         }
     }
+
+    /// What in a record that parsed is not something git could have (undo
+    /// would point HEAD or move refs to it), if anything.
+    fn malformed(&self) -> Option<String> {
+        let (head, refs) = match self {
+            Record::Begin(b) => (Some(&b.head), &b.refs),
+            Record::End(e) => (e.head.as_ref(), &e.refs),
+            Record::Moved(_) => return None,
+        };
+        if let Some(head) = head.filter(|h| !h.is_well_formed()) {
+            return Some(format!("HEAD {head:?} is neither a ref nor an object id"));
+        }
+        refs.iter().find_map(|r| {
+            if !crate::git::is_ref_name(&r.name) {
+                Some(format!("`{}` is not a ref name", r.name))
+            } else if r
+                .value
+                .as_deref()
+                .is_some_and(|v| !crate::git::is_object_id(v))
+            {
+                Some(format!("the value of {} is not an object id", r.name))
+            } else {
+                None
+            }
+        })
+    }
 }
 
 /// One operation as read back from the journal.
@@ -387,6 +413,12 @@ pub fn parse_operations(bytes: &[u8]) -> Result<Vec<Operation>, JournalError> {
         if record.version() > VERSION {
             return Err(JournalError::Newer {
                 version: record.version().into(),
+            });
+        }
+        if let Some(detail) = record.malformed() {
+            return Err(JournalError::Corrupt {
+                line: n + 1,
+                detail,
             });
         }
         match record {
