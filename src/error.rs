@@ -72,9 +72,9 @@ pub fn user(message: impl Into<String>) -> UserError {
 /// The exit code and the one-line message for any error.
 pub fn describe(err: &anyhow::Error) -> (Exit, String) {
     if let Some(user) = err.downcast_ref::<UserError>() {
-        return (user.exit, user.to_string());
+        return (user.exit, crate::ui::one_line(&user.to_string()));
     }
     // Internal errors: the whole cause chain, on one line.
     let chain: Vec<String> = err.chain().map(|c| c.to_string()).collect();
-    (Exit::Error, chain.join(": "))
+    (Exit::Error, crate::ui::one_line(&chain.join(": ")))
 }

@@ -58,35 +58,7 @@ impl MetricsFile {
                 return Err(e).with_context(|| format!("could not read {}", self.path.display()))
             }
         };
-        let doc: Value = match serde_json::from_slice(&bytes) {
-            Ok(v) => v,
-            Err(e) => {
-                return Ok(Err(Corrupt {
-                    reason: format!("not valid JSON ({e})"),
-                }))
-            }
-        };
-        let Some(obj) = doc.as_object() else {
-            return Ok(Err(Corrupt {
-                reason: "not a JSON object".into(),
-            }));
-        };
-        match obj.get("rollbacks") {
-            None | Some(Value::Array(_)) => {}
-            Some(_) => {
-                return Ok(Err(Corrupt {
-                    reason: "`rollbacks` is not a list".into(),
-                }))
-            }
-        }
-        if let Some(Value::Array(entries)) = obj.get("rollbacks") {
-            if entries.iter().any(|e| !e.is_object()) {
-                return Ok(Err(Corrupt {
-                    reason: "an entry of `rollbacks` is not an object".into(),
-                }));
-            }
-        }
-        Ok(Ok(doc))
+        Ok(parse(&bytes))
     }
 
     /// Read for a change; a corrupt file is an error that changes nothing.
@@ -137,6 +109,30 @@ impl MetricsFile {
             .with_context(|| format!("could not replace {}", self.path.display()))?;
         crate::journal::fault_point("after-metrics");
         Ok(())
+    }
+}
+
+/// A metrics document from the bytes of `metrics.json`: a JSON object whose
+/// `rollbacks`, when present, is a list of objects. Anything else is
+/// [`Corrupt`], with the reason.
+pub fn parse(bytes: &[u8]) -> Result<Value, Corrupt> {
+    let doc: Value = serde_json::from_slice(bytes).map_err(|e| Corrupt {
+        reason: format!("not valid JSON ({e})"),
+    })?;
+    let Some(obj) = doc.as_object() else {
+        return Err(Corrupt {
+            reason: "not a JSON object".into(),
+        });
+    };
+    match obj.get("rollbacks") {
+        None => Ok(doc),
+        Some(Value::Array(entries)) if entries.iter().any(|e| !e.is_object()) => Err(Corrupt {
+            reason: "an entry of `rollbacks` is not an object".into(),
+        }),
+        Some(Value::Array(_)) => Ok(doc),
+        Some(_) => Err(Corrupt {
+            reason: "`rollbacks` is not a list".into(),
+        }),
     }
 }
 

@@ -74,6 +74,15 @@ impl Settings {
                     .into())
             }
         };
+        // An empty folder would be the whole work tree: use the default.
+        let reports_dir = get(REPORTS_DIR)?
+            .filter(|v| !v.trim().trim_matches('/').is_empty())
+            .unwrap_or_else(|| DEFAULT_REPORTS_DIR.to_string());
+        if !inside_work_tree(&reports_dir) {
+            return Err(user(format!("git config {REPORTS_DIR} is `{reports_dir}`"))
+                .hint("use a folder inside the work tree, relative to its top, outside .git (the default is `rollbacks`)")
+                .into());
+        }
         let mut test_patterns = repo.config_multi(TEST_PATTERN)?;
         if test_patterns.is_empty() {
             test_patterns.push(DEFAULT_TEST_PATTERN.to_string());
@@ -82,10 +91,7 @@ impl Settings {
             baseline,
             checkpoint_prefix: get(CHECKPOINT_PREFIX)?
                 .unwrap_or_else(|| DEFAULT_CHECKPOINT_PREFIX.to_string()),
-            // An empty folder would be the whole work tree: use the default.
-            reports_dir: get(REPORTS_DIR)?
-                .filter(|v| !v.trim().trim_matches('/').is_empty())
-                .unwrap_or_else(|| DEFAULT_REPORTS_DIR.to_string()),
+            reports_dir,
             test_command: non_empty(get(TEST_COMMAND)?),
             test_patterns,
             file_test_command: non_empty(get(FILE_TEST_COMMAND)?),
@@ -102,6 +108,18 @@ impl Settings {
     pub fn stage_paths(repo: &Repo, name: &str) -> anyhow::Result<Vec<String>> {
         repo.config_multi(&format!("rollback.stage.{name}.path"))
     }
+}
+
+/// Whether a configured folder stays inside the work tree: relative, no
+/// `..`, and not git's own directory (reports are written there, and a
+/// rollback must never write outside the work tree or into `.git`).
+fn inside_work_tree(dir: &str) -> bool {
+    !dir.starts_with('/')
+        && dir.split('/').all(|part| {
+            part != ".."
+                && !part.eq_ignore_ascii_case(".git")
+                && !part.eq_ignore_ascii_case("git~1")
+        })
 }
 
 /// The reports folder as a repository path (`rollbacks`): nothing under it

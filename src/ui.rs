@@ -14,6 +14,25 @@ use serde_json::{Map, Value};
 
 use crate::error::{user, Exit};
 
+/// Text for one line of the terminal, control characters escaped (`\n`,
+/// `\u{1b}`): messages quote what the user typed or the repository holds (a
+/// path, a revision, a cause), and a newline or a terminal escape in it must
+/// not forge another line or repaint the screen.
+pub fn one_line(text: &str) -> String {
+    if !text.chars().any(char::is_control) {
+        return text.to_string();
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ColorChoice {
     Auto,
@@ -58,7 +77,7 @@ impl Ui {
     pub fn warn(&self, message: &str) {
         if !self.quiet {
             let label = self.paint("warning:", "33;1");
-            let _ = writeln!(std::io::stderr(), "{label} {message}");
+            let _ = writeln!(std::io::stderr(), "{label} {}", one_line(message));
         }
     }
 

@@ -12,6 +12,7 @@ mod faults;
 mod files;
 mod harness;
 mod hook;
+mod hostile;
 mod journal;
 mod metrics;
 mod odd;

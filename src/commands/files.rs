@@ -7,6 +7,7 @@
 //! work tree, never through a symlink, never into `.git`. Then the tests
 //! mapped from those paths run.
 
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 
 use anyhow::Context as _;
@@ -412,6 +413,11 @@ pub fn repo_path(workdir: &Path, cwd: &Path, arg: &Path) -> anyhow::Result<RepoP
         Ok(rel) => rel.to_path_buf(),
         Err(_) => return Err(refuse("is outside the repository")),
     };
+    // `link/` and `link/.` name the directory a symlink points to.
+    let names_dir = {
+        let bytes = arg.as_os_str().as_bytes();
+        bytes.ends_with(b"/") || bytes.ends_with(b"/.")
+    };
     let mut current = root.clone();
     let count = rel.components().count();
     for (i, component) in rel.components().enumerate() {
@@ -420,7 +426,7 @@ pub fn repo_path(workdir: &Path, cwd: &Path, arg: &Path) -> anyhow::Result<RepoP
             return Err(refuse("is inside git's own directory"));
         }
         current.push(component);
-        if i + 1 < count {
+        if i + 1 < count || names_dir {
             if let Ok(meta) = std::fs::symlink_metadata(&current) {
                 if meta.file_type().is_symlink() {
                     return Err(refuse("goes through a symlink"));
@@ -428,7 +434,6 @@ pub fn repo_path(workdir: &Path, cwd: &Path, arg: &Path) -> anyhow::Result<RepoP
             }
         }
     }
-    use std::os::unix::ffi::OsStrExt;
     Ok(RepoPath::from_bytes(rel.as_os_str().as_bytes()))
 }
 
@@ -458,7 +463,7 @@ pub(crate) fn run_mapped_tests(
         outcome.field("tests", serde_json::Value::Null);
         return Ok(());
     }
-    let quoted: Vec<String> = tests.iter().map(|t| shell_quote(t)).collect();
+    let quoted: Vec<String> = tests.iter().map(|t| shell_quote(&as_operand(t))).collect();
     let command = match &ctx.settings.file_test_command {
         Some(cmd) if cmd.contains("{tests}") => cmd.replace("{tests}", &quoted.join(" ")),
         Some(cmd) => format!("{cmd} {}", quoted.join(" ")),
@@ -570,6 +575,16 @@ fn glob_match(pattern: &str, text: &str) -> bool {
         pi += 1;
     }
     pi == p.len()
+}
+
+/// A repository path as a command's operand: `./-rf`, not `-rf`, so a file
+/// name can never be read as an option of the test command.
+fn as_operand(path: &str) -> String {
+    if path.starts_with('-') {
+        format!("./{path}")
+    } else {
+        path.to_string()
+    }
 }
 
 fn shell_quote(text: &str) -> String {

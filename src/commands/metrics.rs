@@ -83,6 +83,7 @@ fn show(ctx: &Context, file: &MetricsFile) -> anyhow::Result<Outcome> {
         outcome.line(format!("  {title}:"));
         if let Some(map) = stats[key].as_object() {
             for (name, count) in map {
+                let name = crate::ui::one_line(name);
                 outcome.line(format!("    {name:<24} {count}"));
             }
         }

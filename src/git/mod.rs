@@ -24,7 +24,7 @@ pub mod writer;
 
 pub use git2::Oid;
 pub use path::RepoPath;
-pub use refs::HeadState;
+pub use refs::{is_object_id, is_ref_name, HeadState};
 pub use repo::{CommitInfo, InProgress, Repo, TagInfo};
 
 /// A blob's git mode number as libgit2's file mode.

@@ -96,12 +96,22 @@ impl Serialize for RepoPath {
     }
 }
 
+/// A path read back (from the journal, a saved plan) is used under a root
+/// folder to restore, move and chmod files: one that is absolute or climbs
+/// out with `..` is refused as it is read, never followed.
 impl<'de> Deserialize<'de> for RepoPath {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(match Encoded::deserialize(d)? {
+        let path = match Encoded::deserialize(d)? {
             Encoded::Text(text) => RepoPath(text.into_bytes()),
             Encoded::Bytes { bytes } => RepoPath(bytes),
-        })
+        };
+        let escapes = path.0.starts_with(b"/") || path.0.split(|b| *b == b'/').any(|c| c == b"..");
+        if escapes {
+            return Err(serde::de::Error::custom(format!(
+                "the path `{path}` leaves its folder"
+            )));
+        }
+        Ok(path)
     }
 }
 
@@ -116,6 +126,21 @@ mod tests {
         assert_eq!(serde_json::from_str::<RepoPath>(&json).unwrap(), path);
         let text = RepoPath::from_bytes("dir/ünï".as_bytes());
         assert_eq!(serde_json::to_string(&text).unwrap(), "\"dir/ünï\"");
+    }
+
+    #[test]
+    fn paths_that_leave_their_folder_are_not_read_back() {
+        for json in [
+            r#""/etc/passwd""#,
+            r#""../x""#,
+            r#""a/../../x""#,
+            r#"{"bytes":[46,46]}"#,
+        ] {
+            assert!(serde_json::from_str::<RepoPath>(json).is_err(), "{json}");
+        }
+        for json in [r#""a/..b""#, r#""...""#, r#""a/b""#] {
+            assert!(serde_json::from_str::<RepoPath>(json).is_ok(), "{json}");
+        }
     }
 
     #[test]

@@ -23,9 +23,28 @@ impl HeadState {
     pub fn describe(&self) -> String {
         match self {
             HeadState::Symbolic(r) => r.trim_start_matches("refs/heads/").to_string(),
-            HeadState::Detached(id) => format!("detached at {}", &id[..id.len().min(8)]),
+            HeadState::Detached(id) => format!("detached at {}", id.get(..8).unwrap_or(id)),
         }
     }
+
+    /// Whether git could have written this: a ref name under `refs/`, or a
+    /// full object id. A journal is checked with it before undo trusts it.
+    pub fn is_well_formed(&self) -> bool {
+        match self {
+            HeadState::Symbolic(name) => is_ref_name(name),
+            HeadState::Detached(id) => is_object_id(id),
+        }
+    }
+}
+
+/// A full ref name git accepts, under `refs/`.
+pub fn is_ref_name(name: &str) -> bool {
+    name.starts_with("refs/") && git2::Reference::is_valid_name(name)
+}
+
+/// A full object id in hex (SHA-1 or SHA-256).
+pub fn is_object_id(text: &str) -> bool {
+    matches!(text.len(), 40 | 64) && text.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 impl Repo {

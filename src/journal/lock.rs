@@ -162,16 +162,21 @@ fn process_start(pid: u32) -> Option<u64> {
     let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name may contain spaces and parentheses: fields start after
     // the last ')'.
-    let rest = &stat[stat.rfind(')')? + 2..];
+    let rest = stat.get(stat.rfind(')')? + 2..)?;
     rest.split_whitespace().nth(19)?.parse().ok()
 }
 
 fn process_alive(pid: u32, start: Option<u64>) -> bool {
-    if pid == 0 {
+    // A pid beyond pid_t would wrap to a negative number, which kill(2)
+    // reads as a process group (-1: every process), never as the holder.
+    let Ok(pid_t) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    if pid_t <= 0 {
         return false;
     }
     // SAFETY: signal 0 only checks whether the process exists.
-    let exists = unsafe { libc::kill(pid as libc::pid_t, 0) } == 0
+    let exists = unsafe { libc::kill(pid_t, 0) } == 0
         || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
     if !exists {
         return false;
@@ -179,5 +184,18 @@ fn process_alive(pid: u32, start: Option<u64>) -> bool {
     match (start, process_start(pid)) {
         (Some(recorded), Some(now)) => recorded == now,
         _ => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pid_that_is_no_process_is_not_alive() {
+        assert!(process_alive(std::process::id(), None));
+        for pid in [0, u32::MAX, 1 << 31] {
+            assert!(!process_alive(pid, None), "pid {pid}");
+        }
     }
 }

@@ -23,6 +23,7 @@ mod lock;
 mod transaction;
 pub mod undo;
 
+use std::collections::HashSet;
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -213,6 +214,32 @@ impl Record {
             Record::End(e) => e.v,
         }
     }
+
+    /// What in a record that parsed is not something git could have (undo
+    /// would point HEAD or move refs to it), if anything.
+    fn malformed(&self) -> Option<String> {
+        let (head, refs) = match self {
+            Record::Begin(b) => (Some(&b.head), &b.refs),
+            Record::End(e) => (e.head.as_ref(), &e.refs),
+            Record::Moved(_) => return None,
+        };
+        if let Some(head) = head.filter(|h| !h.is_well_formed()) {
+            return Some(format!("HEAD {head:?} is neither a ref nor an object id"));
+        }
+        refs.iter().find_map(|r| {
+            if !crate::git::is_ref_name(&r.name) {
+                Some(format!("`{}` is not a ref name", r.name))
+            } else if r
+                .value
+                .as_deref()
+                .is_some_and(|v| !crate::git::is_object_id(v))
+            {
+                Some(format!("the value of {} is not an object id", r.name))
+            } else {
+                None
+            }
+        })
+    }
 }
 
 /// One operation as read back from the journal.
@@ -306,68 +333,17 @@ impl Journal {
         self.dir.join("ops").join(id)
     }
 
-    /// Every operation, oldest first. A torn last line (a crash while
-    /// appending, before the fsync) is ignored; any other unreadable line,
-    /// or a record from a newer version, is refused rather than guessed at.
+    /// Every operation, oldest first (see [`parse_operations`]); a journal
+    /// that cannot be read is refused rather than guessed at.
     pub fn operations(&self) -> anyhow::Result<Vec<Operation>> {
-        let mut text = String::new();
-        match File::open(self.file()) {
-            Ok(mut f) => {
-                f.read_to_string(&mut text).map_err(|e| {
-                    user(format!("cannot read the journal {}: {e}", self.file().display()))
-                        .hint("the journal must be UTF-8 JSON lines; restore it from a backup or move it aside")
-                })?;
-            }
+        let bytes = match fs::read(self.file()) {
+            Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => {
                 return Err(e).with_context(|| format!("could not read {}", self.file().display()))
             }
-        }
-        let complete = text.ends_with('\n');
-        let lines: Vec<&str> = text.lines().collect();
-        let mut ops: Vec<Operation> = Vec::new();
-        for (n, line) in lines.iter().enumerate() {
-            if line.trim().is_empty() {
-                continue;
-            }
-            let record: Record = match serde_json::from_str(line) {
-                Ok(r) => r,
-                Err(_) if n + 1 == lines.len() && !complete => break,
-                Err(e) => {
-                    if let Some(v) = newer_version(line) {
-                        return Err(newer_journal(&self.file(), v).into());
-                    }
-                    return Err(user(format!(
-                        "the journal {} is corrupt at line {}: {e}",
-                        self.file().display(),
-                        n + 1
-                    ))
-                    .hint("nothing was changed; move the file aside to start a new journal (its snapshots stay under refs/rollback/)")
-                    .into());
-                }
-            };
-            if record.version() > VERSION {
-                return Err(newer_journal(&self.file(), record.version()).into());
-            }
-            match record {
-                Record::Begin(begin) => ops.push(Operation {
-                    begin: *begin,
-                    moved: Vec::new(),
-                    end: None,
-                }),
-                Record::Moved(moved) => {
-                    if let Some(op) = ops.iter_mut().rev().find(|o| o.begin.id == moved.id) {
-                        op.moved.push(moved);
-                    }
-                }
-                Record::End(end) => {
-                    if let Some(op) = ops.iter_mut().rev().find(|o| o.begin.id == end.id) {
-                        op.end = Some(end);
-                    }
-                }
-            }
-        }
-        Ok(ops)
+        };
+        parse_operations(&bytes).map_err(|e| e.for_file(&self.file()).into())
     }
 
     /// Append one record and make it durable before returning.
@@ -396,19 +372,135 @@ impl Journal {
     }
 }
 
-fn newer_version(line: &str) -> Option<u32> {
-    let value: serde_json::Value = serde_json::from_str(line).ok()?;
-    let v = value.get("v")?.as_u64()? as u32;
-    (v > VERSION).then_some(v)
+/// Why a journal could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JournalError {
+    /// A line (1-based) that is not a record this build understands.
+    Corrupt { line: usize, detail: String },
+    /// A record written by a newer format.
+    Newer { version: u64 },
 }
 
-fn newer_journal(path: &Path, v: u32) -> crate::error::UserError {
-    user(format!(
-        "the journal {} was written by a newer git-rollback-sprint (format {v}, this one reads {VERSION})",
-        path.display()
-    ))
-    .hint("upgrade git-rollback-sprint; nothing was changed")
-    .exit(Exit::Error)
+impl JournalError {
+    fn for_file(&self, path: &Path) -> crate::error::UserError {
+        match self {
+            JournalError::Corrupt { line, detail } => user(format!(
+                "the journal {} is corrupt at line {line}: {detail}",
+                path.display()
+            ))
+            .hint("nothing was changed; move the file aside to start a new journal (its snapshots stay under refs/rollback/)"),
+            JournalError::Newer { version } => user(format!(
+                "the journal {} was written by a newer git-rollback-sprint (format {version}, this one reads {VERSION})",
+                path.display()
+            ))
+            .hint("upgrade git-rollback-sprint; nothing was changed")
+            .exit(Exit::Error),
+        }
+    }
+}
+
+/// The operations in a journal's bytes, oldest first.
+///
+/// One JSON record a line. A torn last line (a crash while appending, before
+/// the fsync; it may end inside a multi-byte character) is ignored; any
+/// other unreadable line, or a record from a newer version, is an error:
+/// the journal is what undo trusts, so it is never guessed at.
+pub fn parse_operations(bytes: &[u8]) -> Result<Vec<Operation>, JournalError> {
+    let complete = bytes.last().is_none_or(|b| *b == b'\n');
+    let lines: Vec<&[u8]> = bytes.split(|b| *b == b'\n').collect();
+    let last = lines.len() - 1;
+    let mut ops: Vec<Operation> = Vec::new();
+    let mut ids: HashSet<String> = HashSet::new();
+    for (n, line) in lines.iter().enumerate() {
+        if line.trim_ascii().is_empty() {
+            continue;
+        }
+        let record: Record = match serde_json::from_slice(line) {
+            Ok(r) => r,
+            Err(_) if n == last && !complete => break,
+            Err(e) => {
+                if let Some(version) = newer_version(line) {
+                    return Err(JournalError::Newer { version });
+                }
+                return Err(JournalError::Corrupt {
+                    line: n + 1,
+                    detail: e.to_string(),
+                });
+            }
+        };
+        if record.version() > VERSION {
+            return Err(JournalError::Newer {
+                version: record.version().into(),
+            });
+        }
+        if let Some(detail) = record.malformed() {
+            return Err(JournalError::Corrupt {
+                line: n + 1,
+                detail,
+            });
+        }
+        match record {
+            Record::Begin(begin) => {
+                // Undo chains are followed back to the original operation;
+                // they must end, so ids are unique and an undo names an
+                // operation before it.
+                let corrupt = |detail: String| JournalError::Corrupt {
+                    line: n + 1,
+                    detail,
+                };
+                // The id names a folder (`ops/<id>`) and refs
+                // (`refs/rollback/<id>/…`): one path component, as written.
+                if !valid_id(&begin.id) {
+                    return Err(corrupt(format!("`{}` is not an operation id", begin.id)));
+                }
+                if !ids.insert(begin.id.clone()) {
+                    return Err(corrupt(format!("operation {} begins twice", begin.id)));
+                }
+                if let Some(undone) = &begin.undoes {
+                    if undone == &begin.id || !ids.contains(undone) {
+                        return Err(corrupt(format!(
+                            "operation {} undoes {undone}, which is not an earlier operation",
+                            begin.id
+                        )));
+                    }
+                }
+                ops.push(Operation {
+                    begin: *begin,
+                    moved: Vec::new(),
+                    end: None,
+                });
+            }
+            Record::Moved(moved) => {
+                if let Some(op) = ops.iter_mut().rev().find(|o| o.begin.id == moved.id) {
+                    op.moved.push(moved);
+                }
+            }
+            Record::End(end) => {
+                if let Some(op) = ops.iter_mut().rev().find(|o| o.begin.id == end.id) {
+                    op.end = Some(end);
+                }
+            }
+        }
+    }
+    Ok(ops)
+}
+
+/// `YYYYMMDD_HHMMSS-xxxxxx` as written; checked loosely (ASCII letters,
+/// digits, `_`, `-`), for what matters: it is a safe path component.
+fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && !id.starts_with('-')
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// The format version of a line this build cannot read, when it is newer.
+fn newer_version(line: &[u8]) -> Option<u64> {
+    let value: serde_json::Value = serde_json::from_slice(line).ok()?;
+    let v = value.get("v")?.as_u64()?;
+    (v > u64::from(VERSION)).then_some(v)
 }
 
 /// A journal whose last line has no newline was torn by a crash before its
