@@ -17,6 +17,7 @@ mod journal;
 mod metrics;
 mod odd;
 mod properties;
+mod readme;
 mod recover;
 mod reports;
 mod sprint;

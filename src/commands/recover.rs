@@ -214,6 +214,13 @@ fn start(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
         .into());
     }
     let chosen = choose(ctx, args, &candidates)?;
+    if chosen.is_empty() && args.all {
+        return Err(user(format!(
+            "every commit of {failed_name} since the baseline is already on the target or a merge, so there is nothing to recover"
+        ))
+        .hint("see them with `git cherry -v <target> BRANCH` (`-` means already applied)")
+        .into());
+    }
     if chosen.is_empty() {
         return Err(user("no commit was chosen, so nothing was recovered")
             .hint("pick some with --pick SHA…, or all of them with --all")
