@@ -19,6 +19,7 @@
 //! The user's current repository is never opened.
 
 use std::fs;
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
@@ -474,17 +475,18 @@ impl Tour {
             verification: String::new(),
         };
         let ran = self.spawn(args);
-        let checked = ran.and_then(|(code, stdout, stderr)| {
-            step.exit_code = Some(code);
-            step.output = stdout.lines().map(str::to_string).collect();
-            if code != 0 {
-                let why = stderr
+        let checked = ran.and_then(|ran| {
+            step.exit_code = ran.code;
+            step.output = ran.stdout.lines().map(str::to_string).collect();
+            if ran.code != Some(0) {
+                let why = ran
+                    .stderr
                     .lines()
-                    .chain(stdout.lines())
+                    .chain(ran.stdout.lines())
                     .rev()
                     .find(|l| !l.trim().is_empty())
                     .unwrap_or("no output");
-                anyhow::bail!("exited with {code}: {why}");
+                anyhow::bail!("{}: {why}", ran.ended);
             }
             verify(&self.open()?)
         });
@@ -557,9 +559,8 @@ impl Tour {
         result
     }
 
-    /// Run the tool in the sandbox, isolated from the user's git setup;
-    /// returns the exit code, stdout and stderr.
-    fn spawn(&self, args: &[&str]) -> anyhow::Result<(i32, String, String)> {
+    /// Run the tool in the sandbox, isolated from the user's git setup.
+    fn spawn(&self, args: &[&str]) -> anyhow::Result<Ran> {
         let mut cmd = Command::new(&self.exe);
         // Started in the sandbox rather than with `-C`, so that the journal,
         // `log` and `undo` show the command as the user would type it.
@@ -585,12 +586,27 @@ impl Tour {
         let out = cmd
             .output()
             .with_context(|| format!("could not run {}", self.exe.display()))?;
-        Ok((
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        ))
+        let ended = match (out.status.code(), out.status.signal()) {
+            (Some(code), _) => format!("exited with {code}"),
+            (None, Some(signal)) => format!("was killed by signal {signal}"),
+            (None, None) => "ended without an exit code".to_string(),
+        };
+        Ok(Ran {
+            code: out.status.code(),
+            ended,
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        })
     }
+}
+
+/// How one run of the tool ended.
+struct Ran {
+    code: Option<i32>,
+    /// "exited with 4", "was killed by signal 9".
+    ended: String,
+    stdout: String,
+    stderr: String,
 }
 
 /// Variables that would bring the user's git config into the sandbox.
