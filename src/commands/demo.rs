@@ -391,7 +391,8 @@ impl Tour {
             exe,
             home,
             tmp,
-            color: ui.color_enabled(),
+            // JSON carries the steps' output as plain text.
+            color: ui.color_enabled() && !ui.json,
             steps: Vec::new(),
         })
     }
