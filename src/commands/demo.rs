@@ -7,11 +7,11 @@
 //!
 //! Each step runs this very binary as a child process, started in the
 //! sandbox with the arguments the user would type (plus `--yes`), so the
-//! demo shows the real commands and not a re-enactment of them. After each step the
-//! sandbox is opened afresh and checked against what the step promises
-//! (the work tree equals the baseline, the stash entry exists, the files
-//! are back byte for byte, …); the demo succeeds only when every check
-//! holds, and otherwise names the step that did not.
+//! demo shows the real commands and not a re-enactment of them. After
+//! each step the sandbox is opened afresh and checked against what the
+//! step promises (the work tree equals the baseline, the stash entry
+//! exists, the files are back byte for byte, …); the demo succeeds only
+//! when every check holds, and otherwise names the step that did not.
 //!
 //! The children run with their own `HOME`, an empty global git config, no
 //! system config and their own `TMPDIR`, so the user's git setup cannot
