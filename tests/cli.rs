@@ -94,35 +94,6 @@ fn help_lists_every_spec_command() {
     }
 }
 
-#[test]
-fn commands_not_built_yet_say_so_and_change_nothing() {
-    let repo = TestRepo::with_commits();
-    repo.tool_ok(&["baseline", "set"]);
-    let cases: &[&[&str]] = &[&["demo"]];
-    for args in cases {
-        let before = repo.capture();
-        let out = repo.tool(args);
-        out.assert_code(1);
-        assert_one_line_error(&out);
-        assert!(
-            out.stderr.contains("not available in this version yet"),
-            "{args:?}\n{out}"
-        );
-        assert!(
-            out.stderr.contains(args[0]),
-            "{args:?}: names the command\n{out}"
-        );
-        assert_same_state(&before, &repo.capture());
-
-        let mut json_args = vec!["--json"];
-        json_args.extend_from_slice(args);
-        let v = one_json_line(&repo.tool(&json_args));
-        assert_eq!(v["ok"], false, "{args:?}");
-        assert_eq!(v["command"], args[0], "{args:?}");
-        assert_eq!(v["error"]["exit_code"], 1, "{args:?}");
-    }
-}
-
 // ----- errors -----------------------------------------------------------------
 
 #[test]

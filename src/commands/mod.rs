@@ -34,13 +34,6 @@ pub struct Context {
     pub prompter: Box<dyn Prompter>,
 }
 
-/// The answer of commands that a later release builds.
-pub fn not_available(command: &str) -> anyhow::Error {
-    user(format!("`{command}` is not available in this version yet"))
-        .hint("see the README for the commands this version has")
-        .into()
-}
-
 /// A name for a new branch from `wanted`, with `-2`, `-3`… when it is taken
 /// (SPEC §5). A rollback must not fail over a name: when a branch named
 /// like one of its folders blocks it (`backup` blocks `backup/…`), the

@@ -17,6 +17,7 @@ mod path;
 pub mod pick;
 mod refs;
 mod repo;
+pub mod sample;
 pub mod snapshot;
 pub mod staged;
 pub mod stash;
