@@ -39,9 +39,12 @@ struct Step {
     shown: Vec<String>,
 }
 
+/// A shell block: its line, its info string and its test marker.
+type ShellBlock = (usize, String, Option<String>);
+
 /// The fenced blocks of the README: console blocks with their steps, and
-/// (line, info, marker) of every other fence that looks like a shell.
-fn parse(readme: &str) -> (Vec<Block>, Vec<(usize, String, Option<String>)>) {
+/// every other fence that looks like a shell.
+fn parse(readme: &str) -> (Vec<Block>, Vec<ShellBlock>) {
     let lines: Vec<&str> = readme.lines().collect();
     let mut blocks = Vec::new();
     let mut shells = Vec::new();
@@ -150,12 +153,7 @@ const TEST_SH: &str = "#!/bin/sh\n# The project's tests: the parser splits on co
 /// untracked file and an ignored `.env`.
 fn setup(name: &str) -> TestRepo {
     let repo = TestRepo::named("my-project");
-    repo.git(&[
-        "config",
-        "--global",
-        "rollback.testCommand",
-        "sh test.sh",
-    ]);
+    repo.git(&["config", "--global", "rollback.testCommand", "sh test.sh"]);
     repo.write(".gitignore", ".env\n*.log\nbuild/\n");
     repo.write("README.md", "# my-project\n");
     repo.write("test.sh", TEST_SH);
@@ -248,7 +246,11 @@ fn read(path: &Path) -> String {
 #[test]
 fn every_console_block_names_its_setup_and_every_shell_block_is_run_by_ci() {
     let (blocks, shells) = parse(README);
-    assert!(blocks.len() >= 7, "the README has {} example sessions", blocks.len());
+    assert!(
+        blocks.len() >= 7,
+        "the README has {} example sessions",
+        blocks.len()
+    );
     for b in &blocks {
         assert!(
             !b.setup.is_empty(),
@@ -284,8 +286,14 @@ fn the_ci_script_runs_the_readmes_two_commands() {
 
 #[test]
 fn the_matcher_wants_each_piece_in_order() {
-    assert!(line_matches("Stashed … as stash@{0}", "Stashed 4 files as stash@{0}"));
-    assert!(!line_matches("as stash@{0} … Stashed", "Stashed 4 files as stash@{0}"));
+    assert!(line_matches(
+        "Stashed … as stash@{0}",
+        "Stashed 4 files as stash@{0}"
+    ));
+    assert!(!line_matches(
+        "as stash@{0} … Stashed",
+        "Stashed 4 files as stash@{0}"
+    ));
     assert!(line_matches("…", "anything"));
     let shown = vec!["one".to_string(), "three".to_string()];
     assert_eq!(first_missing(&shown, "one\ntwo\nthree\n"), None);

@@ -434,9 +434,11 @@ fn rollback(ctx: &Context, args: &RollbackArgs) -> anyhow::Result<Outcome> {
         plan.report_dir.display(),
         done.files_changed
     ));
+    // The sprint branch did not move and holds only the commits; the backup
+    // adds the WIP commit on top, which `recover --all` would bring back.
     outcome.line(format!(
         "  bring good commits back with: git rollback-sprint recover {}",
-        plan.backup
+        plan.branch.as_deref().unwrap_or(&plan.backup)
     ));
     outcome.line(format!(
         "Undo everything with: git rollback-sprint undo {id}"
