@@ -22,7 +22,9 @@
 #                  run (one hyperfine call per round); 0: one hyperfine call
 #
 # Results: scripts/out/results.md (markdown rows), scripts/out/<name>.json
-# (hyperfine export) and scripts/out/<name>.state.txt (state after preflight).
+# (hyperfine export), scripts/out/<name>.meta.json (what was run, when, on
+# which repository and with which tool commit and git; read by
+# gen-benchmarks.py) and scripts/out/<name>.state.txt (state after preflight).
 
 # Not `set -euo pipefail` here: the caller sets its own options; the functions
 # below are also run by hyperfine's bash, where they check errors themselves.
@@ -204,6 +206,31 @@ bench_results_header() {
     } >>"$BENCH_RESULTS"
 }
 
+# bench_write_meta JSON NAME TOOL_CMD GIT_CMD: record beside JSON (as
+# <name>.meta.json) what produced it, so that BENCHMARKS.md can say which run
+# each number comes from and refuse numbers from a smaller smoke-test repository.
+bench_write_meta() {
+    local json=$1 name=$2 tool_cmd=$3 git_cmd=$4 tool_commit=-
+    if [[ $ONLY != git ]]; then
+        tool_commit=$(git -C "$BENCH_REPO_ROOT" describe --always --dirty 2>/dev/null || echo '?')
+    fi
+    python3 - "${json%.json}.meta.json" "$name" "${0##*/}" "$RUNS" "$ONLY" \
+        "${FILES_DIRS}x${FILES_PER_DIR}" "$(git --version | cut -d' ' -f3)" \
+        "$tool_commit" "$TOOL" "$tool_cmd" "$git_cmd" "$(nproc)" <<'PY' \
+        || bench_die "could not write the record of $json"
+import json, sys, time
+(out, name, script, runs, only, size, git, commit, tool, tool_cmd, git_cmd,
+ cores) = sys.argv[1:]
+json.dump({
+    "name": name, "script": script,
+    "measured": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    "runs": int(runs), "only": only, "repository": size, "git": git,
+    "tool_commit": commit, "tool": tool, "cores": int(cores),
+    "commands": {"tool": tool_cmd, "git": git_cmd},
+}, open(out, "w"), indent=2)
+PY
+}
+
 # bench_preflight NAME SIDE PREPARE CMD: run one side once, showing its output,
 # and record the resulting state; a failure here stops the script with the
 # command's own error message instead of hyperfine's bare exit code.
@@ -274,7 +301,7 @@ bench_pair() {
     local -a git_args=(--prepare "$git_prepare" -n git "$git_cmd")
     local -a tool_args=(--prepare "$prepare" -n tool "$tool_cmd")
     local -a common=(--shell=bash --warmup 0)
-    rm -f -- "$json" "$BENCH_OUT_DIR/$slug".round*.json
+    rm -f -- "$json" "${json%.json}.meta.json" "$BENCH_OUT_DIR/$slug".round*.json
     if [[ $ONLY == both && ${INTERLEAVE:-1} == 1 ]]; then
         local i round
         local -a rounds=()
@@ -329,6 +356,7 @@ PY
         hyperfine "${common[@]}" --runs "$RUNS" --export-json "$json" "${sides[@]}" \
             || bench_die "hyperfine failed for '$name'"
     fi
+    bench_write_meta "$json" "$name" "$tool_cmd" "$git_cmd"
 
     row=$(python3 - "$json" "$name" <<'PY'
 import json, sys

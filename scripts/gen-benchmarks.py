@@ -1,0 +1,588 @@
+#!/usr/bin/env python3
+"""gen-benchmarks.py — build BENCHMARKS.md, its chart and README's summary
+from the hyperfine results in scripts/out/.
+
+Run by scripts/benchmarks.sh; python3's standard library only.
+
+Why it is shaped so: the numbers must never be copied by hand. Every timing
+comes from a hyperfine export (scripts/out/<name>.json, whose commands are
+named `git` and `tool` by the bench scripts); what the operation is, which
+git command line it is compared with and its goal come from OPERATIONS below;
+which run produced a result comes from the <name>.meta.json the bench
+scripts write beside it (or, for results older than those records, from the
+matching row of scripts/out/results.md). The prose lives in
+scripts/BENCHMARKS.in.md, whose placeholders this script fills:
+
+  {{chart}} {{results}} {{goals}} {{machine}} {{runs}}
+  {{ratio:KEY}} {{tool:KEY}} {{git:KEY}} {{goal:KEY}}
+  <!-- if missed: KEY --> … <!-- end -->   kept only while KEY misses its goal
+  <!-- if any missed --> … <!-- end -->    kept only while some goal is missed
+
+The machine section is read when the file is generated, on the machine the
+bench scripts run on.
+"""
+
+import argparse
+import html
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# The repository every result must come from (make-large-repo.sh defaults);
+# results of a smoke test on a smaller one are left out.
+FULL_REPOSITORY = "1000x100"
+
+
+@dataclass
+class Operation:
+    key: str            # used by the template's placeholders
+    stem: str           # scripts/out/<stem>.json
+    label: str          # BENCHMARKS.md
+    chart: str          # the chart's row label
+    readme: str         # README's row label
+    git: str            # the git command line it is compared with
+    readme_git: str     # the same, short
+    goal_ratio: float | None = None       # tool ÷ git must be ≤ this
+    goal_seconds: float | None = None     # and the tool's median < this
+    comparable: bool = True               # False: no ratio, not charted
+    note: str = ""
+
+
+OPERATIONS = [
+    Operation(
+        "emergency", "emergency-yes-Level-1-rollback-to-baseline",
+        "Level 1 rollback (`emergency`)", "emergency (Level 1)", "`emergency`",
+        "`git stash push -u && git reset --hard baseline && git clean -fd`",
+        "`git stash push -u && git reset --hard baseline && git clean -fd`"),
+    Operation(
+        "emergency-undo", "undo-of-emergency",
+        "undo of the rollback", "undo of emergency", "its `undo`",
+        "`git reset --hard <old HEAD> && git stash pop --index`",
+        "`git reset --hard <old> && git stash pop --index`"),
+    Operation(
+        "sprint",
+        "sprint-rollback-Level-2-WIP-commit-backup-branch-retry-branch-at-the-baseline",
+        "Level 2 rollback (`sprint rollback --no-tests`)", "sprint rollback (Level 2)",
+        "`sprint rollback`",
+        "`git add -A && git commit && git branch backup/… && git checkout baseline"
+        " && git checkout -b refactor/sprint-1-retry`",
+        "`git add -A && git commit && git branch … && git checkout baseline && git checkout -b …`",
+        goal_ratio=0.7),
+    Operation(
+        "files", "files-200-paths-back-to-the-baseline",
+        "Level 3: 200 paths back to the baseline (`files`)", "files: 200 paths (Level 3)",
+        "`files`, 200 paths",
+        "`git checkout baseline -- <200 paths>`", "`git checkout baseline -- <paths>`",
+        goal_ratio=1.0),
+    Operation(
+        "recover", "recover-all-200-commits-onto-the-baseline",
+        "recover 200 commits onto the baseline (`recover --all`)", "recover: 200 commits",
+        "`recover --all`, 200 commits",
+        "`git checkout -b … && git cherry-pick baseline..failed-200`",
+        "`git cherry-pick baseline..failed`",
+        goal_ratio=0.5),
+    Operation(
+        "hook", "check-hook",
+        "pre-commit check, 50 staged files (`check --hook`)", "check --hook: 50 staged",
+        "`check --hook`, 50 staged files",
+        "`git diff --cached --quiet`", "`git diff --cached --quiet`",
+        goal_ratio=1.5, goal_seconds=0.050),
+    Operation(
+        "checkpoint", "checkpoint-wip",
+        "checkpoint of the working tree (`checkpoint --wip`)", "checkpoint --wip",
+        "`checkpoint --wip`",
+        "`GIT_INDEX_FILE=tmp git add -A && git write-tree && git commit-tree && git tag -a`",
+        "`git add -A` to a temporary index, `write-tree`, `commit-tree`, `tag -a`"),
+    Operation(
+        "checkpoint-undo", "undo-of-checkpoint-wip-rough-git-side-is-only-tag-d",
+        "undo of that checkpoint", "undo of checkpoint", "its `undo`",
+        "`git tag -d` (rough: git's side does no journal work)", "`git tag -d`",
+        comparable=False,
+        note="The undo of the checkpoint has no ratio: git's side only deletes the tag "
+             "and does none of the tool's journal work"),
+]
+
+
+@dataclass
+class Result:
+    op: Operation
+    git: dict | None = None       # hyperfine's result for the command named `git`
+    tool: dict | None = None
+    run: dict = field(default_factory=dict)   # measured, script, runs, tool_commit, git, source
+    problem: str = ""             # why the result is left out
+
+    @property
+    def ok(self):
+        return not self.problem and self.git is not None and self.tool is not None
+
+    @property
+    def ratio(self):
+        if not self.ok or not self.op.comparable:
+            return None
+        return self.tool["median"] / self.git["median"]
+
+    def goal_met(self):
+        """True/False for an operation with a goal, None otherwise."""
+        op = self.op
+        if op.goal_ratio is None and op.goal_seconds is None:
+            return None
+        if not self.ok:
+            return None
+        met = True
+        if op.goal_ratio is not None:
+            met &= self.ratio <= op.goal_ratio
+        if op.goal_seconds is not None:
+            met &= self.tool["median"] < op.goal_seconds
+        return met
+
+
+# ---------------------------------------------------------------- reading
+
+def slug(text):
+    s = re.sub(r"[^A-Za-z0-9._-]", "-", text)
+    return re.sub(r"-+", "-", s).strip("-")
+
+
+def lib_bench_format(sec):
+    """The two ways the bench scripts print a median into results.md."""
+    ms = sec * 1000
+    if ms < 10:
+        a = f"{ms:.2f} ms"
+    elif ms < 1000:
+        a = f"{ms:.1f} ms"
+    else:
+        a = f"{sec:.3f} s"
+    return {a, f"{ms:.1f} ms"}
+
+
+def parse_results_md(path):
+    """Rows of results.md with the header of the run they belong to."""
+    rows = []
+    if not path.exists():
+        return rows
+    head = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        m = re.match(r"^### (\S+) — (.+)$", line)
+        if m:
+            head = {"script": m.group(1) + ".sh", "measured": m.group(2)}
+            continue
+        m = re.match(r"^RUNS=(\d+), ONLY=(\w+), repository (\S+) files, git (\S+), "
+                     r"tool .* \(([^()]*)\), (\d+) cores$", line)
+        if m and head:
+            head.update(runs=int(m.group(1)), only=m.group(2), repository=m.group(3),
+                        git=m.group(4), tool_commit=m.group(5), cores=int(m.group(6)))
+            continue
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("| ") and len(cells) == 4 and cells[0] not in ("benchmark", "---"):
+            rows.append({"name": cells[0], "git": cells[1], "tool": cells[2], **head})
+    return rows
+
+
+def run_from_results_md(rows, stem, tool_median):
+    """The last results.md row that printed this very result."""
+    printed = lib_bench_format(tool_median)
+    for row in reversed(rows):
+        s = slug(row["name"])
+        if (s == stem or s.startswith(stem + "-")) and \
+                any(row["tool"].startswith(p) for p in printed):
+            return {k: row[k] for k in ("script", "measured", "runs", "repository",
+                                        "git", "tool_commit") if k in row} | {
+                "source": "results.md"}
+    return None
+
+
+def load_results(out_dir):
+    md_rows = parse_results_md(out_dir / "results.md")
+    results = []
+    for op in OPERATIONS:
+        r = Result(op)
+        results.append(r)
+        path = out_dir / f"{op.stem}.json"
+        if not path.exists():
+            r.problem = f"not measured: {path.name} is missing"
+            continue
+        try:
+            data = json.loads(path.read_text())
+            by_cmd = {x["command"]: x for x in data["results"]}
+        except (ValueError, KeyError) as e:
+            r.problem = f"unreadable {path.name}: {e}"
+            continue
+        r.git, r.tool = by_cmd.get("git"), by_cmd.get("tool")
+        meta_path = out_dir / f"{op.stem}.meta.json"
+        if meta_path.exists():
+            r.run = json.loads(meta_path.read_text()) | {"source": meta_path.name}
+        elif r.tool is not None:
+            r.run = run_from_results_md(md_rows, op.stem, r.tool["median"]) or {}
+        if not r.run:
+            r.problem = f"{path.name}: no record of the run that produced it"
+        elif r.run.get("repository") != FULL_REPOSITORY:
+            r.problem = (f"{path.name} was measured on a {r.run.get('repository')} "
+                         f"repository, not {FULL_REPOSITORY}")
+        elif r.git is None or r.tool is None:
+            r.problem = f"{path.name} times only one side (ONLY={r.run.get('only')})"
+    return results
+
+
+def command_output(*args):
+    try:
+        return subprocess.run(args, capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+
+
+def machine(root, bench_data, outputs):
+    """The machine, read now; `outputs` are the files this script writes."""
+    info = {}
+    cpu = ""
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    info["cores"] = f"{os.cpu_count()}" + (f" ({cpu})" if cpu else "")
+    try:
+        kib = int(re.search(r"MemTotal:\s+(\d+)", open("/proc/meminfo").read()).group(1))
+        info["memory"] = f"{kib / 1024 / 1024:.0f} GiB"
+    except (OSError, AttributeError):
+        info["memory"] = "?"
+    target = bench_data if Path(bench_data).exists() else root
+    fs = command_output("findmnt", "-n", "-o", "FSTYPE", "-T", str(target)) \
+        or command_output("stat", "-f", "-c", "%T", str(target)) or "?"
+    info["filesystem"] = f"{fs} (`{target}`)"
+    info["kernel"] = f"{platform.system()} {platform.release()}"
+    info["git"] = command_output("git", "--version").removeprefix("git version ") or "?"
+    lock = (root / "Cargo.lock").read_text() if (root / "Cargo.lock").exists() else ""
+
+    def locked(name):
+        m = re.search(r'name = "' + re.escape(name) + r'"\nversion = "([^"]+)"', lock)
+        return m.group(1) if m else "?"
+    sys_version = locked("libgit2-sys")
+    vendored = "vendored-libgit2" in (root / "Cargo.toml").read_text()
+    info["libgit2"] = (f"{sys_version.split('+')[-1]} (git2 {locked('git2')}, libgit2-sys "
+                       f"{sys_version.split('+')[0]}{', vendored' if vendored else ''})")
+    version = re.search(r'^version = "([^"]+)"', (root / "Cargo.toml").read_text(), re.M)
+    commit = command_output("git", "-C", str(root), "rev-parse", "--short", "HEAD")
+    if commit and command_output("git", "-C", str(root), "status", "--porcelain",
+                                 "--untracked-files=no", "--", ".", *(f":!{p}" for p in outputs)):
+        commit += "-dirty"      # changed sources; the files written here do not count
+    info["tool"] = (f"{version.group(1) if version else '?'}, source tree at {commit or '?'} "
+                    "when this file was generated")
+    return info
+
+
+# ---------------------------------------------------------------- formatting
+
+def fmt(sec):
+    if sec < 0.1:
+        return f"{sec * 1000:.1f} ms"
+    if sec < 1:
+        return f"{sec:.3f} s"
+    return f"{sec:.2f} s"
+
+
+def fmt_goal(op):
+    parts = []
+    if op.goal_seconds is not None:
+        parts.append(f"< {op.goal_seconds * 1000:.0f} ms")
+    if op.goal_ratio is not None:
+        parts.append(f"≤ {op.goal_ratio:.1f}")
+    return ", ".join(parts) or "—"
+
+
+def results_table(results):
+    lines = ["| operation | git command line | git | git-rollback-sprint | ratio | goal | runs |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
+    notes = []
+    for r in results:
+        op = r.op
+        if not r.ok:
+            lines.append(f"| {op.label} | {op.git} | — | — | — | {fmt_goal(op)} | — |")
+            notes.append(f"{op.label}: {r.problem}.")
+            continue
+        ratio = r.ratio
+        if ratio is None:
+            ratio_cell = "—"
+            notes.append(f"{op.note}.")
+        else:
+            ratio_cell = f"**{ratio:.2f}**" if ratio < 1 else f"{ratio:.2f}"
+        met = r.goal_met()
+        goal = fmt_goal(op) + ("" if met is None else (": met" if met else ": not met"))
+        n = len(r.tool["times"])
+        lines.append(f"| {op.label} | {op.git} | {fmt(r.git['median'])} | "
+                     f"{fmt(r.tool['median'])} | {ratio_cell} | {goal} | {n} |")
+    out = "\n".join(lines)
+    if notes:
+        out += "\n\n" + "\n".join(f"* {n}" for n in notes)
+    return out
+
+
+def goals_list(results):
+    lines = []
+    for r in results:
+        met = r.goal_met()
+        if r.op.goal_ratio is None and r.op.goal_seconds is None:
+            continue
+        if met is None:
+            lines.append(f"* {r.op.label}: goal {fmt_goal(r.op)}; not measured.")
+            continue
+        measured = f"{r.ratio:.2f}"
+        if r.op.goal_seconds is not None:
+            measured = f"{fmt(r.tool['median'])}, {measured}"
+        lines.append(f"* {r.op.label}: goal {fmt_goal(r.op)}, measured {measured} — "
+                     + ("**met**." if met else "not met yet."))
+    return "\n".join(lines)
+
+
+def machine_list(info):
+    names = [("cores", "cores"), ("memory", "memory"), ("filesystem", "filesystem of the benchmark copies"),
+             ("kernel", "kernel"), ("git", "git"), ("libgit2", "libgit2"), ("tool", "git-rollback-sprint")]
+    return "\n".join(f"* {label}: {info[key]}" for key, label in names)
+
+
+def runs_table(results):
+    lines = ["| operation | measured | script | tool commit | git | record |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for r in results:
+        if not r.run:
+            lines.append(f"| {r.op.label} | — | — | — | — | — |")
+            continue
+        run = r.run
+        lines.append(f"| {r.op.label} | {run.get('measured', '?')} | `{run.get('script', '?')}` | "
+                     f"{run.get('tool_commit', '?')} | {run.get('git', '?')} | "
+                     f"`scripts/out/{run['source']}` |")
+    return "\n".join(lines)
+
+
+def readme_block(results, info, svg_rel):
+    cores = info["cores"].split()[0]
+    lines = [f"![git-rollback-sprint ÷ git per operation, median time]({svg_rel})", "",
+             "On a generated 100,000-file repository with a failed sprint and a dirty work",
+             f"tree ({cores} cores, medians, tool ÷ git; below 1.00 the tool is faster):", "",
+             "| operation | against | tool | git | ratio |", "| --- | --- | --- | --- | --- |"]
+    for r in results:
+        if r.ratio is None:
+            continue
+        lines.append(f"| {r.op.readme} | {r.op.readme_git} | {fmt(r.tool['median'])} | "
+                     f"{fmt(r.git['median'])} | {r.ratio:.2f} |")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- the chart
+
+FONT = "DejaVu Sans, Verdana, Helvetica, Arial, sans-serif"
+FASTER, SLOWER, GOAL = "#2b6cb0", "#dd6b20", "#9b2c2c"
+
+
+def text_width(s, size):
+    return len(s) * size * 0.6      # DejaVu Sans is wide; err on the wide side
+
+
+def esc(s):
+    return html.escape(s, quote=True)
+
+
+def svg_chart(results, info):
+    rows = [r for r in results if r.ratio is not None]
+    label_size, value_size = 14, 13
+    left = 24 + max(text_width(r.op.chart, label_size) for r in rows)
+    plot_w = 440
+    times = [f"tool {fmt(r.tool['median'])} · git {fmt(r.git['median'])}" for r in rows]
+    right = 32 + max(text_width(t, value_size) for t in times + ["median times"])
+    top, row_h, bar_h = 118, 46, 22
+    width = int(left + plot_w + right + 24)
+    height = int(top + row_h * len(rows) + 108)
+    top_ratio = max([1.0] + [r.ratio for r in rows] + [r.op.goal_ratio or 0 for r in rows])
+    limit = 0.5 * int((top_ratio + 0.2) / 0.5 + 1)   # room for the largest value's label
+
+    def x(ratio):
+        return left + plot_w * min(ratio, limit) / limit
+
+    plot_bottom = top + row_h * len(rows)
+    subtitle = (f"100,000-file repository · {info['cores'].split()[0]} cores · "
+                f"{info['filesystem'].split()[0]} · git {info['git']} · "
+                f"libgit2 {info['libgit2'].split()[0]}")
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+           f'viewBox="0 0 {width} {height}" font-family="{FONT}" role="img">',
+           f'<title>git-rollback-sprint ÷ git, median time per operation</title>',
+           f'<rect width="{width}" height="{height}" fill="#ffffff"/>',
+           f'<text x="24" y="34" font-size="20" font-weight="bold" fill="#1a202c">'
+           f'git-rollback-sprint ÷ git, median time per operation</text>',
+           f'<text x="24" y="58" font-size="13" fill="#4a5568">'
+           f'{esc(subtitle)}</text>']
+    one = x(1.0)
+    # the two halves of the plot
+    out.append(f'<rect x="{left}" y="{top - 12}" width="{one - left}" '
+               f'height="{plot_bottom - top + 12}" fill="#ebf4ff"/>')
+    out.append(f'<rect x="{one}" y="{top - 12}" width="{x(limit) - one}" '
+               f'height="{plot_bottom - top + 12}" fill="#fffaf0"/>')
+    out.append(f'<text x="{one - 8}" y="{top - 20}" font-size="13" fill="{FASTER}" '
+               f'text-anchor="end">← tool faster</text>')
+    out.append(f'<text x="{one + 8}" y="{top - 20}" font-size="13" fill="{SLOWER}">'
+               f'git faster →</text>')
+    # grid and axis
+    step = 0.25 if limit <= 2 else 0.5
+    tick = 0.0
+    while tick <= limit + 1e-9:
+        tx = x(tick)
+        if abs(tick - 1.0) > 1e-9:
+            out.append(f'<line x1="{tx}" y1="{top - 12}" x2="{tx}" y2="{plot_bottom}" '
+                       f'stroke="#cbd5e0" stroke-width="1"/>')
+        out.append(f'<text x="{tx}" y="{plot_bottom + 20}" font-size="12" fill="#4a5568" '
+                   f'text-anchor="middle">{tick:g}</text>')
+        tick += step
+    out.append(f'<text x="{left + plot_w / 2}" y="{plot_bottom + 42}" font-size="13" '
+               f'fill="#2d3748" text-anchor="middle">tool time ÷ git time (median)</text>')
+    column = x(limit) + 16          # the times, in a column right of the plot
+    out.append(f'<text x="{column}" y="{top - 20}" font-size="13" fill="#4a5568">'
+               f'median times</text>')
+    for i, (r, times_text) in enumerate(zip(rows, times)):
+        y = top + row_h * i + (row_h - bar_h) / 2
+        mid = y + bar_h / 2
+        colour = FASTER if r.ratio < 1 else SLOWER
+        out.append(f'<text x="{left - 12}" y="{mid + 5}" font-size="{label_size}" '
+                   f'fill="#1a202c" text-anchor="end">{esc(r.op.chart)}</text>')
+        out.append(f'<rect x="{left}" y="{y}" width="{x(r.ratio) - left}" height="{bar_h}" '
+                   f'fill="{colour}"/>')
+        end = x(r.ratio)
+        if r.op.goal_ratio is not None:
+            gx = x(r.op.goal_ratio)
+            out.append(f'<line x1="{gx}" y1="{y - 5}" x2="{gx}" y2="{y + bar_h + 5}" '
+                       f'stroke="{GOAL}" stroke-width="3"/>')
+            if gx >= end - 2:
+                end = gx
+        ratio_text = f"{r.ratio:.2f}"
+        label_x = end + 8
+        if label_x < one + 4 and label_x + text_width(ratio_text, value_size) > one - 4:
+            label_x = one + 8       # never across the git line
+        out.append(f'<text x="{label_x}" y="{mid + 5}" font-size="{value_size}" '
+                   f'font-weight="bold" fill="#1a202c">{ratio_text}</text>')
+        out.append(f'<text x="{column}" y="{mid + 5}" font-size="{value_size}" '
+                   f'fill="#4a5568">{esc(times_text)}</text>')
+    # the git reference, drawn over the bars
+    out.append(f'<line x1="{one}" y1="{top - 12}" x2="{one}" y2="{plot_bottom}" '
+               f'stroke="#1a202c" stroke-width="2" stroke-dasharray="6 4"/>')
+    out.append(f'<text x="{one}" y="{top - 40}" font-size="13" font-weight="bold" '
+               f'fill="#1a202c" text-anchor="middle">git = 1.0</text>')
+    # legend
+    ly = plot_bottom + 72
+    out.append(f'<rect x="24" y="{ly - 11}" width="14" height="14" fill="{FASTER}"/>')
+    out.append(f'<text x="44" y="{ly}" font-size="13" fill="#2d3748">tool faster</text>')
+    out.append(f'<rect x="144" y="{ly - 11}" width="14" height="14" fill="{SLOWER}"/>')
+    out.append(f'<text x="164" y="{ly}" font-size="13" fill="#2d3748">git faster</text>')
+    out.append(f'<line x1="262" y1="{ly - 13}" x2="262" y2="{ly + 4}" stroke="{GOAL}" '
+               f'stroke-width="3"/>')
+    out.append(f'<text x="272" y="{ly}" font-size="13" fill="#2d3748">goal (ratio)</text>')
+    measured = sorted({r.run.get("measured", "?")[:10] for r in rows})
+    out.append(f'<text x="24" y="{ly + 24}" font-size="12" fill="#718096">'
+               f'{esc("measured " + ", ".join(measured) + " · see BENCHMARKS.md for each run")}'
+               f'</text>')
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
+# ---------------------------------------------------------------- filling in
+
+def fill(template, results, blocks):
+    by_key = {r.op.key: r for r in results}
+
+    def missed(key):
+        if key not in by_key:
+            sys.exit(f"gen-benchmarks.py: the template names an unknown operation '{key}'")
+        return by_key[key].goal_met() is False
+
+    def condition(m):
+        cond, body = m.group(1).strip(), m.group(2)
+        if cond == "any missed":
+            keep = any(r.goal_met() is False for r in results)
+        elif cond.startswith("missed:"):
+            keep = missed(cond.split(":", 1)[1].strip())
+        else:
+            sys.exit(f"gen-benchmarks.py: unknown condition '<!-- if {cond} -->' in the template")
+        return body if keep else ""
+
+    text = re.sub(r"<!-- if ([^>]*?) -->\n?(.*?)<!-- end -->\n?", condition, template, flags=re.S)
+
+    def value(m):
+        kind, key = m.group(1), m.group(2)
+        if kind is None:
+            return blocks[key]
+        r = by_key.get(key)
+        if r is None:
+            sys.exit(f"gen-benchmarks.py: the template names an unknown operation '{key}'")
+        if kind == "goal":
+            return fmt_goal(r.op)
+        if not r.ok:
+            return "(not measured)"
+        if kind == "ratio":
+            return f"{r.ratio:.2f}"
+        return fmt(r.tool["median"] if kind == "tool" else r.git["median"])
+
+    text = re.sub(r"\{\{(?:(ratio|tool|git|goal):)?([a-z-]+)\}\}", value, text)
+    left = re.findall(r"\{\{[^}]*\}\}", text)
+    if left:
+        sys.exit(f"gen-benchmarks.py: unknown placeholders in the template: {', '.join(left)}")
+    return text
+
+
+def replace_between_markers(path, start, end, body):
+    text = path.read_text(encoding="utf-8")
+    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.S)
+    if not pattern.search(text):
+        sys.exit(f"gen-benchmarks.py: {path} has no {start} … {end} block")
+    new = pattern.sub(lambda _: f"{start}\n{body}\n{end}", text, count=1)
+    path.write_text(new, encoding="utf-8")
+
+
+def main():
+    root = Path(__file__).resolve().parent.parent
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out-dir", type=Path, default=root / "scripts/out")
+    ap.add_argument("--template", type=Path, default=root / "scripts/BENCHMARKS.in.md")
+    ap.add_argument("--output", type=Path, default=root / "BENCHMARKS.md")
+    ap.add_argument("--svg", type=Path, default=root / "docs/benchmarks.svg")
+    ap.add_argument("--readme", type=Path, default=root / "README.md")
+    ap.add_argument("--bench-data", default=os.environ.get("BENCH_DATA", "/work/bench-data"))
+    args = ap.parse_args()
+
+    results = load_results(args.out_dir)
+    for r in results:
+        if r.problem:
+            print(f"gen-benchmarks.py: warning: {r.op.label}: {r.problem}", file=sys.stderr)
+    if not any(r.ratio is not None for r in results):
+        sys.exit(f"gen-benchmarks.py: no usable results in {args.out_dir}; "
+                 "run scripts/benchmarks.sh --run first")
+    outputs = [os.path.relpath(p.resolve(), root) for p in (args.output, args.svg, args.readme)]
+    info = machine(root, args.bench_data, outputs)
+    svg_rel = os.path.relpath(args.svg, args.output.parent)
+    blocks = {
+        "chart": f"![git-rollback-sprint ÷ git per operation, median time]({svg_rel})",
+        "results": results_table(results),
+        "goals": goals_list(results),
+        "machine": machine_list(info),
+        "runs": runs_table(results),
+    }
+    generated = ("<!-- Generated by scripts/benchmarks.sh from scripts/BENCHMARKS.in.md and "
+                 "scripts/out/*.json; edit those, not this file. -->\n")
+    args.svg.parent.mkdir(parents=True, exist_ok=True)
+    args.svg.write_text(svg_chart(results, info), encoding="utf-8")
+    args.output.write_text(generated + fill(args.template.read_text(encoding="utf-8"),
+                                            results, blocks), encoding="utf-8")
+    if args.readme.exists():
+        replace_between_markers(args.readme, "<!-- benchmarks:start -->", "<!-- benchmarks:end -->",
+                                readme_block(results, info,
+                                             os.path.relpath(args.svg, args.readme.parent)))
+    for p in (args.output, args.svg, args.readme):
+        p = p.resolve()
+        print(f"wrote {p.relative_to(root) if p.is_relative_to(root) else p}")
+
+
+if __name__ == "__main__":
+    main()
