@@ -27,7 +27,9 @@ use crate::ui::{ColorChoice, Outcome, TerminalPrompter, Ui};
 )]
 pub struct Cli {
     /// Run as if started in <PATH> (like git -C)
-    #[arg(short = 'C', value_name = "PATH", global = true)]
+    // A global flag's id is shared with every subcommand: named `dir`, it
+    // would take the value of a subcommand's own `--dir`.
+    #[arg(short = 'C', id = "chdir", value_name = "PATH", global = true)]
     pub dir: Option<PathBuf>,
     /// Machine output: exactly one JSON object on stdout
     #[arg(long, global = true)]
