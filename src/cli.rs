@@ -5,7 +5,7 @@ use std::ffi::OsString;
 use std::io::Write;
 use std::path::PathBuf;
 
-use clap::{CommandFactory, Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand, ValueHint};
 use serde_json::{json, Map, Value};
 
 use crate::commands::{self, Context};
@@ -29,7 +29,13 @@ pub struct Cli {
     /// Run as if started in <PATH> (like git -C)
     // A global flag's id is shared with every subcommand: named `dir`, it
     // would take the value of a subcommand's own `--dir`.
-    #[arg(short = 'C', id = "chdir", value_name = "PATH", global = true)]
+    #[arg(
+        short = 'C',
+        id = "chdir",
+        value_name = "PATH",
+        value_hint = ValueHint::DirPath,
+        global = true
+    )]
     pub dir: Option<PathBuf>,
     /// Machine output: exactly one JSON object on stdout
     #[arg(long, global = true)]

@@ -7,6 +7,7 @@ mod baseline;
 mod check;
 mod checkpoint;
 mod cli;
+mod completions;
 mod emergency;
 mod faults;
 mod files;

@@ -6,7 +6,7 @@ use crate::ui::{Outcome, Ui};
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Build the sandbox here and keep it
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", value_hint = clap::ValueHint::DirPath)]
     pub dir: Option<std::path::PathBuf>,
 }
 
