@@ -10,22 +10,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use crate::common::{TestRepo, ToolOutput};
-
-/// The subcommands `args --help` lists, without clap's `help`.
-pub fn listed_commands(repo: &TestRepo, args: &[&str]) -> Vec<String> {
-    let mut full = args.to_vec();
-    full.push("--help");
-    let out = repo.tool_ok(&full);
-    out.stdout
-        .lines()
-        .skip_while(|l| !l.starts_with("Commands:"))
-        .skip(1)
-        .take_while(|l| !l.trim().is_empty())
-        .filter_map(|l| l.split_whitespace().next())
-        .filter(|name| *name != "help")
-        .map(str::to_string)
-        .collect()
-}
+use crate::man::listed_commands;
 
 fn have(program: &str) -> bool {
     Command::new("sh")
@@ -148,6 +133,7 @@ fn bash_script_loads_and_completes_commands_flags_and_values() {
         ["auto", "always", "never"]
     );
     assert_eq!(complete("git-rollback-sprint completions f"), ["fish"]);
+    assert_eq!(complete("git-rollback-sprint man --i"), ["--install"]);
 }
 
 /// git's bash completion calls `_git_rollback_sprint` for

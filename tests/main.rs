@@ -14,6 +14,7 @@ mod files;
 mod harness;
 mod hook;
 mod journal;
+mod man;
 mod metrics;
 mod odd;
 mod properties;
