@@ -5,7 +5,7 @@ use std::ffi::OsString;
 use std::io::Write;
 use std::path::PathBuf;
 
-use clap::{CommandFactory, Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand, ValueHint};
 use serde_json::{json, Map, Value};
 
 use crate::commands::{self, Context};
@@ -27,7 +27,15 @@ use crate::ui::{ColorChoice, Outcome, TerminalPrompter, Ui};
 )]
 pub struct Cli {
     /// Run as if started in <PATH> (like git -C)
-    #[arg(short = 'C', value_name = "PATH", global = true)]
+    // A global flag's id is shared with every subcommand: named `dir`, it
+    // would take the value of a subcommand's own `--dir`.
+    #[arg(
+        short = 'C',
+        id = "chdir",
+        value_name = "PATH",
+        value_hint = ValueHint::DirPath,
+        global = true
+    )]
     pub dir: Option<PathBuf>,
     /// Machine output: exactly one JSON object on stdout
     #[arg(long, global = true)]
@@ -90,6 +98,8 @@ pub enum Command {
     Demo(commands::demo::Args),
     /// Print shell completions
     Completions(commands::completions::Args),
+    /// Print or install the manual pages
+    Man(commands::man::Args),
 }
 
 impl Command {
@@ -112,12 +122,16 @@ impl Command {
             Command::Status(_) => "status",
             Command::Demo(_) => "demo",
             Command::Completions(_) => "completions",
+            Command::Man(_) => "man",
         }
     }
 
     /// Commands that never need a repository.
     fn standalone(&self) -> bool {
-        matches!(self, Command::Completions(_) | Command::Demo(_))
+        matches!(
+            self,
+            Command::Completions(_) | Command::Demo(_) | Command::Man(_)
+        )
     }
 
     /// Commands that only read: they warn about an interrupted operation
@@ -203,6 +217,7 @@ fn dispatch(cli: &Cli, ui: &Ui, args: &[OsString]) -> anyhow::Result<Outcome> {
     match &cli.command {
         Command::Completions(a) => return commands::completions::run(a, Cli::command()),
         Command::Demo(a) => return commands::demo::run(a, ui),
+        Command::Man(a) => return commands::man::run(a, ui, Cli::command()),
         _ => {}
     }
     debug_assert!(!cli.command.standalone());
@@ -245,7 +260,9 @@ fn dispatch(cli: &Cli, ui: &Ui, args: &[OsString]) -> anyhow::Result<Outcome> {
         Command::Log(a) => commands::log::run(&ctx, a),
         Command::Undo(a) => commands::undo::run(&ctx, a),
         Command::Status(a) => commands::status::run(&ctx, a),
-        Command::Demo(_) | Command::Completions(_) => unreachable!("handled above"),
+        Command::Demo(_) | Command::Completions(_) | Command::Man(_) => {
+            unreachable!("handled above")
+        }
     }
 }
 

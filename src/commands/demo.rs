@@ -37,8 +37,7 @@ use crate::ui::{Outcome, Ui};
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Build the sandbox here and keep it (an empty or new directory)
-    // Its own id: the global `-C` is `dir` too, and clap would fill both.
-    #[arg(long = "dir", id = "sandbox_dir", value_name = "DIR")]
+    #[arg(long, value_name = "DIR", value_hint = clap::ValueHint::DirPath)]
     pub dir: Option<PathBuf>,
 }
 

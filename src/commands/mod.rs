@@ -12,6 +12,7 @@ pub mod emergency;
 pub mod files;
 pub mod hook;
 pub mod log;
+pub mod man;
 pub mod metrics;
 pub mod recover;
 pub mod reports;
