@@ -17,6 +17,7 @@ use crate::common::{
     assert_same_dir, assert_same_state, capture_dir, dirty_everything, odd_names, RepoState,
     TestRepo, ToolOutput,
 };
+use crate::common::{assert_same_except_reports, without_reports};
 
 /// `GIT_ROLLBACK_SPRINT_NOW` of the harness (`DEFAULT_NOW`) as a name stamp.
 const STAMP: &str = "20261121_100405";
@@ -29,24 +30,6 @@ fn stash_subject(branch: &str) -> String {
 }
 
 // ----- helpers -----------------------------------------------------------------
-
-/// Whether a work-tree key is the reports folder or inside it.
-fn is_reports(key: &[u8]) -> bool {
-    key == b"rollbacks" || key.starts_with(b"rollbacks/")
-}
-
-/// The state without the reports folder, which emergency and undo leave
-/// as it is (I8).
-fn without_reports(state: &RepoState) -> RepoState {
-    let mut s = state.clone();
-    s.files.entries.retain(|k, _| !is_reports(k));
-    s
-}
-
-#[track_caller]
-fn assert_same_except_reports(before: &RepoState, after: &RepoState) {
-    assert_same_state(&without_reports(before), &without_reports(after));
-}
 
 /// Only what `git reset --hard` + `git clean -fd` decide: HEAD (and the
 /// branch it names), the index and the work tree (reports left out).

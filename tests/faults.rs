@@ -23,6 +23,7 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
+use crate::common::without_reports;
 use crate::common::{assert_same_state, dirty_everything, RepoState, TestRepo, ToolOutput};
 
 const FAULT: &str = "GIT_ROLLBACK_SPRINT_FAULT";
@@ -48,14 +49,6 @@ impl State {
 
 fn recover_state_path(repo: &TestRepo) -> PathBuf {
     repo.git_dir().join("rollback/recover.json")
-}
-
-fn without_reports(state: &RepoState) -> RepoState {
-    let mut s = state.clone();
-    s.files
-        .entries
-        .retain(|k, _| k != b"rollbacks" && !k.starts_with(b"rollbacks/"));
-    s
 }
 
 #[track_caller]

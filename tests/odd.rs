@@ -16,8 +16,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use crate::common::assert_same_except_reports;
 use crate::common::{
-    assert_same_state, capture_dir, capture_repo, odd_names, RepoState, TestRepo, ToolOutput,
+    assert_same_state, capture_dir, capture_repo, odd_names, TestRepo, ToolOutput,
 };
 
 const SPRINT: &str = "refactor/sprint-3";
@@ -31,22 +32,6 @@ const RECOVER: &[&str] = &[
 ];
 
 // ----- helpers -----------------------------------------------------------------
-
-fn is_reports(key: &[u8]) -> bool {
-    key == b"rollbacks" || key.starts_with(b"rollbacks/")
-}
-
-/// The reports folder survives every operation and its undo (I8).
-fn without_reports(state: &RepoState) -> RepoState {
-    let mut s = state.clone();
-    s.files.entries.retain(|k, _| !is_reports(k));
-    s
-}
-
-#[track_caller]
-fn assert_same_except_reports(before: &RepoState, after: &RepoState) {
-    assert_same_state(&without_reports(before), &without_reports(after));
-}
 
 /// A clean refusal: exit 1, one line on stderr with a hint, no panic.
 #[track_caller]

@@ -22,7 +22,8 @@ use std::path::Path;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence};
 
-use crate::common::{assert_same_state, RepoState, TestRepo, ToolOutput};
+use crate::common::without_reports;
+use crate::common::{assert_same_state, TestRepo, ToolOutput};
 
 /// Tracked paths are drawn from these: parents of one another so that files
 /// become directories and back, a space and a non-ASCII name.
@@ -414,18 +415,6 @@ fn config() -> Config {
         max_shrink_iters: 400,
         ..Config::default()
     }
-}
-
-fn is_reports(key: &[u8]) -> bool {
-    key == b"rollbacks" || key.starts_with(b"rollbacks/")
-}
-
-/// The state without the reports folder, which rollbacks and undo leave as
-/// they are (I8).
-fn without_reports(state: &RepoState) -> RepoState {
-    let mut s = state.clone();
-    s.files.entries.retain(|k, _| !is_reports(k));
-    s
 }
 
 fn check(cond: bool, what: &str, out: &ToolOutput) -> Result<(), TestCaseError> {

@@ -655,6 +655,25 @@ fn fail_with(what: &str, lines: &[String]) -> ! {
     panic!("{msg}");
 }
 
+/// Whether a work-tree key is the reports folder (`rollbacks/`) or inside it.
+pub fn is_reports(key: &[u8]) -> bool {
+    key == b"rollbacks" || key.starts_with(b"rollbacks/")
+}
+
+/// The state without the reports folder, which rollbacks and undo leave as
+/// it is (SPEC I8).
+pub fn without_reports(state: &RepoState) -> RepoState {
+    let mut s = state.clone();
+    s.files.entries.retain(|k, _| !is_reports(k));
+    s
+}
+
+/// [`assert_same_state`] with the reports folder left out.
+#[track_caller]
+pub fn assert_same_except_reports(before: &RepoState, after: &RepoState) {
+    assert_same_state(&without_reports(before), &without_reports(after));
+}
+
 /// Panics listing every difference (up to 50 lines) between two captures.
 #[track_caller]
 pub fn assert_same_state(before: &RepoState, after: &RepoState) {
