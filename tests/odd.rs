@@ -963,7 +963,7 @@ fn a_read_only_tracked_file_is_rewritten_and_restored_with_its_mode() {
 }
 
 #[test]
-fn an_unreadable_untracked_directory_is_refused_before_anything_changes() {
+fn an_unreadable_untracked_directory_is_left_in_place_and_named() {
     if skip_unless_root() {
         return;
     }
@@ -974,17 +974,46 @@ fn an_unreadable_untracked_directory_is_refused_before_anything_changes() {
         repo.chmod("private", 0o000);
         let before = repo.capture();
         let out = as_nobody(&repo, &args).unwrap();
-        eprintln!("{args:?}: {out}");
-        if out.success() {
-            // Handled: it cannot be saved, so it is left exactly as it was.
-            assert_eq!(repo.mode("private"), 0o000, "{args:?}");
-            let undo = as_nobody(&repo, &["undo"]).unwrap();
-            undo.assert_ok();
-            assert_same_except_reports(&before, &repo.capture());
-        } else {
-            assert_refusal(&out, "private");
-            assert_same_state(&before, &repo.capture());
+        out.assert_ok();
+        // It cannot be saved, so it is left exactly as it was, and a
+        // command that scans the whole tree says so.
+        assert_eq!(repo.mode("private"), 0o000, "{args:?}");
+        if args[0] != "files" {
+            assert!(
+                out.stderr
+                    .contains("warning: cannot read the untracked directory private/"),
+                "{args:?}: expected a warning naming private/\n{out}"
+            );
         }
+        let undo = as_nobody(&repo, &["undo"]).unwrap();
+        undo.assert_ok();
+        assert_same_except_reports(&before, &repo.capture());
+    }
+}
+
+#[test]
+fn an_unreadable_directory_of_tracked_files_is_refused_before_anything_changes() {
+    if skip_unless_root() {
+        return;
+    }
+    for args in commands() {
+        let repo = fixture();
+        dirty(&repo, !args.contains(&"recover"));
+        // Unlisted, `docs/guide.md` would look deleted to the scan.
+        repo.chmod("docs", 0o000);
+        let before = repo.capture();
+        let out = as_nobody(&repo, &args).unwrap();
+        // `files` warns about the new path it would leave before it gets
+        // to the snapshot; the refusal is the one error line.
+        let mut refusal = out.clone();
+        refusal.stderr = out
+            .stderr
+            .lines()
+            .filter(|l| !l.starts_with("warning: src/feature.rs does not exist"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        assert_refusal(&refusal, "cannot read docs/, which holds tracked files");
+        assert_same_state(&before, &repo.capture());
     }
 }
 

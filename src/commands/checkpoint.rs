@@ -100,6 +100,12 @@ fn create(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
     let (target, id) = tx.run(|tx| {
         let target = if args.wip {
             let scan = snapshot::scan_worktree(repo)?;
+            for dir in &scan.unreadable {
+                ctx.ui.warn(&format!(
+                    "cannot read the untracked directory {dir}/: it is not in the checkpoint \
+                     (chmod u+rx {dir} to have it saved)"
+                ));
+            }
             let commit = snapshot::commit_snapshot(
                 repo,
                 scan.tree,

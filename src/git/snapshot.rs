@@ -53,6 +53,10 @@ pub struct WorktreeScan {
     pub modes: Vec<ModeRecord>,
     /// Untracked nested repositories: never snapshotted, never touched.
     pub nested_repos: Vec<RepoPath>,
+    /// Untracked directories the scan could not read: not in the snapshot,
+    /// and left where they are (a directory holding tracked files is
+    /// refused instead).
+    pub unreadable: Vec<RepoPath>,
     /// Ignored paths (only when asked for; a directory as one path).
     pub ignored: Vec<RepoPath>,
     pub has_conflicts: bool,
@@ -140,6 +144,7 @@ fn scan(repo: &Repo, with_ignored: bool, paths: &[RepoPath]) -> anyhow::Result<W
         empty_dirs: Vec::new(),
         modes: Vec::new(),
         nested_repos: Vec::new(),
+        unreadable: Vec::new(),
         ignored: Vec::new(),
         has_conflicts: trees.has_conflicts,
         sparse: trees.sparse,
@@ -177,6 +182,9 @@ fn scan(repo: &Repo, with_ignored: bool, paths: &[RepoPath]) -> anyhow::Result<W
                         .into());
                 }
                 Delta::Deleted => {
+                    if let Some(dir) = unreadable_dir_above(root, &path) {
+                        return Err(unreadable_tracked(&dir));
+                    }
                     updates.remove(&path);
                     scan.deleted.push(path);
                     changes += 1;
@@ -248,16 +256,17 @@ fn scan(repo: &Repo, with_ignored: bool, paths: &[RepoPath]) -> anyhow::Result<W
         Ok(changes)
     })?;
     crate::trace::phase("scan: empty directories");
+    let mut unreadable = Vec::new();
     scan.empty_dirs =
         if paths.is_empty() {
-            empty_dirs(repo, repo.workdir(), false)?
+            empty_dirs(repo, repo.workdir(), false, &mut unreadable)?
         } else {
             let mut found = Vec::new();
             for p in paths {
                 let dir = p.under(repo.workdir());
                 if fs::symlink_metadata(&dir).is_ok_and(|m| m.is_dir()) {
                     // The named directory itself may be the empty one.
-                    found.extend(empty_dirs(repo, &dir, true)?);
+                    found.extend(empty_dirs(repo, &dir, true, &mut unreadable)?);
                 } else if let Some(parent) = p.ancestors().into_iter().rev().find(|a| {
                     fs::symlink_metadata(a.under(repo.workdir())).is_ok_and(|m| m.is_dir())
                 }) {
@@ -277,6 +286,22 @@ fn scan(repo: &Repo, with_ignored: bool, paths: &[RepoPath]) -> anyhow::Result<W
             }
             found
         };
+    // A directory that cannot be listed hides its files from the status
+    // scan: tracked ones would look deleted (and be saved so), untracked
+    // ones are simply not seen. The first is refused; the second is left
+    // where it is, and the command says so.
+    if !unreadable.is_empty() {
+        let index_tree = repo
+            .inner
+            .find_tree(trees.stage0)
+            .context("could not read the index's tree")?;
+        for dir in unreadable {
+            if index_tree.get_path(Path::new(dir.as_os_str())).is_ok() {
+                return Err(unreadable_tracked(&dir));
+            }
+            scan.unreadable.push(dir);
+        }
+    }
     crate::trace::phase("scan: done");
     Ok(scan)
 }
@@ -565,7 +590,13 @@ pub fn unusual_modes(root: &Path, paths: &[RepoPath]) -> Vec<ModeRecord> {
 
 /// Empty directories outside ignored ones, nested repositories and `.git`,
 /// under `under` (and `under` itself with `with_self`).
-fn empty_dirs(repo: &Repo, under: &Path, with_self: bool) -> anyhow::Result<Vec<RepoPath>> {
+/// Directories that cannot be listed go to `unreadable`.
+fn empty_dirs(
+    repo: &Repo,
+    under: &Path,
+    with_self: bool,
+    unreadable: &mut Vec<RepoPath>,
+) -> anyhow::Result<Vec<RepoPath>> {
     let root = repo.workdir();
     let mut found = Vec::new();
     let min_depth = if with_self { 0 } else { 1 };
@@ -575,8 +606,19 @@ fn empty_dirs(repo: &Repo, under: &Path, with_self: bool) -> anyhow::Result<Vec<
     while let Some(entry) = walk.next() {
         let entry = match entry {
             Ok(e) => e,
-            // Unreadable directories are left to the status scan to report.
-            Err(_) => continue,
+            Err(e) => {
+                let denied = e
+                    .io_error()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::PermissionDenied);
+                if let (true, Some(path)) = (denied, e.path()) {
+                    if let Ok(rel) = path.strip_prefix(root) {
+                        if !rel.as_os_str().is_empty() {
+                            unreadable.push(RepoPath::from_bytes(rel.as_os_str().as_bytes()));
+                        }
+                    }
+                }
+                continue;
+            }
         };
         if !entry.file_type().is_dir() {
             continue;
@@ -598,6 +640,28 @@ fn empty_dirs(repo: &Repo, under: &Path, with_self: bool) -> anyhow::Result<Vec<
         }
     }
     Ok(found)
+}
+
+/// The directory above `path` that cannot be listed, when that is why
+/// `path` looks deleted: its files are hidden, not gone.
+fn unreadable_dir_above(root: &Path, path: &RepoPath) -> Option<RepoPath> {
+    let denied = |e: &std::io::Error| e.kind() == std::io::ErrorKind::PermissionDenied;
+    if !fs::symlink_metadata(path.under(root)).is_err_and(|e| denied(&e)) {
+        return None;
+    }
+    path.ancestors().into_iter().find(|dir| {
+        let full = dir.under(root);
+        fs::symlink_metadata(&full).is_ok_and(|m| m.is_dir())
+            && fs::read_dir(&full).is_err_and(|e| denied(&e))
+    })
+}
+
+fn unreadable_tracked(dir: &RepoPath) -> anyhow::Error {
+    user(format!("cannot read {dir}/, which holds tracked files"))
+        .hint(format!(
+            "fix its permissions (chmod u+rx {dir}) so the snapshot can save it, then run the command again"
+        ))
+        .into()
 }
 
 /// Write a commit holding a snapshot tree; its parent is HEAD when there is one.
@@ -671,6 +735,10 @@ pub fn preview(
         if s.contains(Status::WT_NEW) {
             p.untracked += 1;
         } else if s.contains(Status::WT_DELETED) {
+            let path = RepoPath::from_bytes(entry.path_bytes());
+            if let Some(dir) = unreadable_dir_above(repo.workdir(), &path) {
+                return Err(unreadable_tracked(&dir));
+            }
             p.deleted += 1;
         } else if s.intersects(Status::WT_MODIFIED | Status::WT_TYPECHANGE | Status::CONFLICTED) {
             p.modified += 1;

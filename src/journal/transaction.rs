@@ -201,6 +201,12 @@ impl<'r> Transaction<'r> {
             } else {
                 snapshot::scan_paths(repo, &scope.paths)?
             };
+            for dir in &found.unreadable {
+                ui.warn(&format!(
+                    "cannot read the untracked directory {dir}/: it is left where it is, \
+                     but not saved (chmod u+rx {dir} to have it saved)"
+                ));
+            }
             crate::trace::phase("begin: modes of overwritten files");
             let mut modes = found.modes.clone();
             let mut extra_modes = intent.extra_modes.clone();
