@@ -168,6 +168,13 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
     let mut intent = Intent::new("files", &ctx.command_line, scope).plan(plan.steps.clone());
     intent.extra_modes = snapshot::unusual_modes(repo.workdir(), &touched);
     intent.overwrite_paths = touched.clone();
+    // A directory it may not write in is refused up front, not part-way.
+    intent.writes = plan
+        .set
+        .iter()
+        .map(|(p, _, mode)| (p.clone(), writer::is_regular_mode(*mode)))
+        .chain(removals.iter().map(|p| (p.clone(), false)))
+        .collect();
     let filters = repo.has_checkout_filters_for(source_tree, &touched)?;
     intent.preserve = vec![settings::reports_path(&ctx.settings.reports_dir)];
     intent.index_source = Some(edited.source().clone());

@@ -133,6 +133,12 @@ pub fn apply(
     progress: &indicatif::ProgressBar,
 ) -> anyhow::Result<Applied> {
     let root = repo.workdir();
+    if let Some(dir) = unwritable_dir(
+        root,
+        changes.iter().map(|c| (&c.path, writes_regular_file(c))),
+    ) {
+        return Err(unwritable_error(&dir));
+    }
     let mut applied = Applied::default();
     let mut touched_dirs = BTreeSet::new();
     let untracked: std::collections::HashSet<&RepoPath> = extras.current_untracked.iter().collect();
@@ -457,6 +463,88 @@ fn ensure_parent_dirs(
         known.insert(parent);
     }
     Ok(())
+}
+
+/// The first directory that writing `paths` would change and this process
+/// may not write in (permissions, a read-only mount), found before anything
+/// is written so that it is a refusal, not a stop part-way. The flag says
+/// whether the path gets a regular file: an existing one this process may
+/// write is rewritten in place, without touching its directory; anything
+/// else adds or removes a directory entry.
+pub fn unwritable_dir<'a>(
+    root: &Path,
+    paths: impl IntoIterator<Item = (&'a RepoPath, bool)>,
+) -> Option<RepoPath> {
+    use std::os::unix::fs::MetadataExt;
+    let may = |full: &Path, what: libc::c_int| {
+        std::ffi::CString::new(full.as_os_str().as_bytes())
+            .is_ok_and(|c| unsafe { libc::access(c.as_ptr(), what) } == 0)
+    };
+    let mut writable = std::collections::HashSet::new();
+    for (path, writes_file) in paths {
+        let parent = path
+            .ancestors()
+            .pop()
+            .unwrap_or_else(|| RepoPath::from_bytes(b""));
+        if writable.contains(&parent) {
+            continue;
+        }
+        let full = path.under(root);
+        let existing = fs::symlink_metadata(&full).ok();
+        if existing.is_none() && !writes_file {
+            continue; // nothing to remove
+        }
+        if writes_file
+            && existing
+                .as_ref()
+                .is_some_and(|m| m.is_file() && m.nlink() == 1)
+            && may(&full, libc::W_OK)
+        {
+            continue; // rewritten in place
+        }
+        // The directory the entry goes in: the nearest one that exists
+        // (the writer creates the rest).
+        let mut dir = parent.clone();
+        while !dir.as_bytes().is_empty()
+            && !fs::symlink_metadata(dir.under(root)).is_ok_and(|m| m.is_dir())
+        {
+            dir = dir
+                .ancestors()
+                .pop()
+                .unwrap_or_else(|| RepoPath::from_bytes(b""));
+        }
+        if !may(&dir.under(root), libc::W_OK | libc::X_OK) {
+            return Some(dir);
+        }
+        writable.insert(parent);
+    }
+    None
+}
+
+/// Whether a change leaves a regular file at its path.
+pub fn writes_regular_file(change: &Change) -> bool {
+    change.new.is_some_and(|(_, mode)| is_regular_mode(mode))
+}
+
+/// Whether a git mode is a regular file's (executable or not).
+pub fn is_regular_mode(mode: u32) -> bool {
+    mode == u32::from(FileMode::Blob) || mode == u32::from(FileMode::BlobExecutable)
+}
+
+/// The refusal for [`unwritable_dir`]'s answer.
+pub fn unwritable_error(dir: &RepoPath) -> anyhow::Error {
+    let (name, chmod) = if dir.as_bytes().is_empty() {
+        ("the top of the work tree".to_string(), ".".to_string())
+    } else {
+        (format!("{dir}/"), dir.to_string())
+    };
+    crate::error::user(format!(
+        "cannot write in {name}, which this command must change"
+    ))
+    .hint(format!(
+        "make it writable (chmod u+w {chmod}), then run the command again"
+    ))
+    .into()
 }
 
 /// Remove the parent directories of `paths` that are now empty.

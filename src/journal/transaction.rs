@@ -46,6 +46,11 @@ pub struct Intent {
     /// after the snapshot (`files`): like the changes of `overwrite_with`,
     /// their bytes on disk are kept for undo where git converts them.
     pub overwrite_paths: Vec<RepoPath>,
+    /// The same paths for the check that every directory they need is
+    /// writable, each with whether it gets a regular file
+    /// ([`crate::git::writer::unwritable_dir`]); made after the snapshot
+    /// scan, so that an unreadable directory is named as such first.
+    pub writes: Vec<(RepoPath, bool)>,
     /// Paths no work-tree change of the command may touch: the reports
     /// folder, which survives every rollback and undo (SPEC §2 I8).
     pub preserve: Vec<RepoPath>,
@@ -68,6 +73,7 @@ impl Intent {
             scan_ignored: false,
             overwrite_with: None,
             overwrite_paths: Vec::new(),
+            writes: Vec::new(),
             preserve: Vec::new(),
             index_source: None,
         }
@@ -215,9 +221,23 @@ impl<'r> Transaction<'r> {
             // them (end of line, `ident`): those differ from their blobs.
             let mut undo_tree = found.tree;
             let mut overwritten = intent.overwrite_paths.clone();
+            if let Some(dir) = crate::git::writer::unwritable_dir(
+                repo.workdir(),
+                intent.writes.iter().map(|(p, regular)| (p, *regular)),
+            ) {
+                return Err(crate::git::writer::unwritable_error(&dir));
+            }
             if let Some(target) = intent.overwrite_with {
                 overwrite_changes =
                     changes_within(repo, found.tree, target, &scope.paths, &intent.preserve)?;
+                if let Some(dir) = crate::git::writer::unwritable_dir(
+                    repo.workdir(),
+                    overwrite_changes
+                        .iter()
+                        .map(|c| (&c.path, crate::git::writer::writes_regular_file(c))),
+                ) {
+                    return Err(crate::git::writer::unwritable_error(&dir));
+                }
                 let paths: Vec<RepoPath> =
                     overwrite_changes.iter().map(|c| c.path.clone()).collect();
                 extra_modes.extend(snapshot::unusual_modes(repo.workdir(), &paths));
