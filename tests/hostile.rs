@@ -1159,3 +1159,45 @@ fn a_journal_whose_head_or_refs_git_could_not_have_written_is_refused() {
         assert_eq!(fs::read_to_string(&journal).unwrap(), text);
     }
 }
+
+/// A conflicted index entry `a/x/deep` while `a` is a symlink: the entry is
+/// not in the work tree (git never follows a symlink to a tracked path), so
+/// no snapshot reads through the link, whether it leads out of the work tree
+/// or to a name too long to resolve; the round trip is exact.
+#[test]
+fn a_conflicted_entry_under_a_symlink_is_never_read_through_it() {
+    let long_target = "y".repeat(300);
+    for target in ["outside", long_target.as_str()] {
+        let repo = repo_with_baseline();
+        let outside = repo.tmp_dir().join("outside");
+        fs::create_dir_all(outside.join("x")).unwrap();
+        fs::write(outside.join("x/deep"), "OUTSIDE\n").unwrap();
+        let one = repo.git_with_stdin(&["hash-object", "-w", "--stdin"], b"one\n");
+        let two = repo.git_with_stdin(&["hash-object", "-w", "--stdin"], b"two\n");
+        let stages = format!(
+            "100644 {one} 1\ta/x/deep\n100644 {two} 2\ta/x/deep\n100644 {one} 3\ta/x/deep\n"
+        );
+        repo.git_with_stdin(&["update-index", "--index-info"], stages.as_bytes());
+        let link = if target == "outside" {
+            outside.display().to_string()
+        } else {
+            target.to_string()
+        };
+        repo.symlink("a", &link);
+        let before = repo.capture();
+
+        let out = repo.tool(&["--json", "emergency"]);
+        out.assert_ok();
+        let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+        let id = v["operation_id"].as_str().unwrap().to_string();
+        let saved = repo.git(&["ls-tree", "-r", &format!("refs/rollback/{id}/worktree")]);
+        assert!(
+            !saved.contains("a/x/deep"),
+            "{target}: read through the link\n{saved}"
+        );
+        assert_eq!(fs::read(outside.join("x/deep")).unwrap(), b"OUTSIDE\n");
+
+        repo.tool(&["undo"]).assert_ok();
+        crate::common::assert_same_except_reports(&before, &repo.capture());
+    }
+}

@@ -1614,6 +1614,11 @@ fn conflict_like_git(kinds: &[&str]) {
                 repo.write("assets/data.bin", &sprint_bin);
                 paths.push("assets/data.bin");
             }
+            "symlink" => {
+                repo.remove("link");
+                repo.symlink("link", "docs/sprint.md");
+                paths.push("link");
+            }
             _ => {
                 repo.write("new.txt", "sprint's new file\nsame line\n");
                 paths.push("new.txt");
@@ -1631,6 +1636,10 @@ fn conflict_like_git(kinds: &[&str]) {
         match *kind {
             "modify/delete" => repo.remove("docs/guide.md"),
             "binary" => repo.write("assets/data.bin", &main_bin),
+            "symlink" => {
+                repo.remove("link");
+                repo.symlink("link", "docs/main.md");
+            }
             _ => repo.write("new.txt", "main's new file\nsame line\n"),
         }
     }
@@ -1648,6 +1657,14 @@ fn conflict_like_git(kinds: &[&str]) {
 
     assert_git_stopped(&git_recover(&copy, "main", &commits));
     for path in &paths {
+        if *path == "link" {
+            assert_eq!(
+                repo.read_link(path),
+                copy.read_link(path),
+                "{path} in the work tree is as git leaves it"
+            );
+            continue;
+        }
         assert_eq!(
             repo.read(path),
             copy.read(path),
@@ -1664,6 +1681,11 @@ fn conflict_like_git(kinds: &[&str]) {
                 "binary" => {
                     r.write("assets/data.bin", &sprint_bin);
                     r.git(&["add", "assets/data.bin"])
+                }
+                "symlink" => {
+                    r.remove("link");
+                    r.symlink("link", "docs/both.md");
+                    r.git(&["add", "link"])
                 }
                 _ => {
                     r.write("new.txt", "both new files\nsame line\n");
@@ -1691,6 +1713,12 @@ fn an_add_add_conflict_is_left_as_git_leaves_it() {
 #[test]
 fn a_binary_conflict_is_left_as_git_leaves_it() {
     conflict_like_git(&["binary"]);
+}
+
+#[test]
+fn a_symlink_conflict_is_left_as_git_leaves_it() {
+    // Two symlinks cannot be merged: git keeps ours, with the three stages.
+    conflict_like_git(&["symlink"]);
 }
 
 #[test]

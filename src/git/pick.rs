@@ -359,10 +359,13 @@ impl Repo {
                 })
             };
             let any_binary = binary(ours) || binary(theirs) || binary(conflict.ancestor.as_ref());
+            let link =
+                |e: Option<&git2::IndexEntry>| e.is_some_and(|e| e.mode & 0o170000 == 0o120000);
+            let any_link = link(ours) || link(theirs) || link(conflict.ancestor.as_ref());
             let entry = match (ours, theirs) {
-                // A binary file cannot hold conflict markers: like git,
-                // leave our version in the work tree.
-                (Some(o), Some(_)) if any_binary => {
+                // A binary file or a symlink cannot hold conflict markers:
+                // like git, leave our version in the work tree.
+                (Some(o), Some(_)) if any_binary || any_link => {
                     let mut e = copy_entry(o);
                     e.flags &= !STAGE_MASK;
                     e

@@ -158,6 +158,7 @@ fn scan(repo: &Repo, with_ignored: bool, paths: &[RepoPath]) -> anyhow::Result<W
         trees.flagged.iter().map(|(p, _, _)| p.as_slice()).collect();
     with_blob_sink(repo, batch, |sink| {
         let mut changes = 0usize;
+        let mut real_dirs = std::collections::HashMap::new();
         for delta in diff.deltas() {
             let status = delta.status();
             let Some(bytes) = delta
@@ -198,7 +199,16 @@ fn scan(repo: &Repo, with_ignored: bool, paths: &[RepoPath]) -> anyhow::Result<W
                 scan.nested_repos.push(without_slash(bytes));
                 continue;
             }
-            match snapshot_file(sink, root, &path)? {
+            // A conflicted entry is looked up by name, not found by the
+            // walk: under a symlink or a file it is not in the work tree
+            // (git never follows a symlink to a tracked path).
+            let found =
+                if status == Delta::Conflicted && beyond_non_dir(root, &path, &mut real_dirs) {
+                    None
+                } else {
+                    snapshot_file(sink, root, &path)?
+                };
+            match found {
                 Some((id, mode, perms)) => {
                     updates.upsert(&path, id, mode);
                     if let Some(perms) = perms {
@@ -230,7 +240,12 @@ fn scan(repo: &Repo, with_ignored: bool, paths: &[RepoPath]) -> anyhow::Result<W
             if !paths.is_empty() && !paths.iter().any(|p| path.is_at_or_under(p)) {
                 continue;
             }
-            let Some((disk_id, disk_mode, perms)) = snapshot_file(sink, root, &path)? else {
+            let on_disk = if beyond_non_dir(root, &path, &mut real_dirs) {
+                None
+            } else {
+                snapshot_file(sink, root, &path)?
+            };
+            let Some((disk_id, disk_mode, perms)) = on_disk else {
                 scan.absent_flagged.push(path);
                 continue;
             };
@@ -519,6 +534,30 @@ impl TreeChanges {
 
 /// One work-tree file as a blob: its id, its git mode, and its permission
 /// bits when a tree cannot record them. `None` when the file is gone.
+/// Whether a parent of `path` is not a real directory (a symlink, a file,
+/// or nothing), so that `path` is not in the work tree. `seen` keeps the
+/// answer for each parent looked at.
+fn beyond_non_dir(
+    root: &Path,
+    path: &RepoPath,
+    seen: &mut std::collections::HashMap<RepoPath, bool>,
+) -> bool {
+    for parent in path.ancestors() {
+        let is_dir = match seen.get(&parent) {
+            Some(&known) => known,
+            None => {
+                let is_dir = fs::symlink_metadata(parent.under(root)).is_ok_and(|m| m.is_dir());
+                seen.insert(parent, is_dir);
+                is_dir
+            }
+        };
+        if !is_dir {
+            return true;
+        }
+    }
+    false
+}
+
 fn snapshot_file(
     sink: &mut BlobSink<'_>,
     root: &Path,
