@@ -1721,6 +1721,80 @@ fn a_symlink_conflict_is_left_as_git_leaves_it() {
     conflict_like_git(&["symlink"]);
 }
 
+/// A file on one side and a symlink on the other ("distinct types"): git
+/// moves the regular file aside to `path~HEAD` or `path~<short> (<subject>)`
+/// with its stage. Compared with `git cherry-pick` on a copy at the stop,
+/// after `--continue` with the same resolution, and `--abort` is exact.
+fn distinct_types_like_git(ours_is_link: bool, in_baseline: bool) {
+    let repo = TestRepo::with_commits();
+    if in_baseline {
+        repo.symlink("kind", "README.md");
+        repo.commit_all("base");
+    }
+    tag_baseline(&repo, "HEAD");
+    let side = |r: &TestRepo, link: bool, name: &str| {
+        if link {
+            r.symlink("kind", name);
+        } else {
+            r.write("kind", format!("{name}\n"));
+        }
+    };
+    repo.git(&["checkout", "-q", "-b", "failed"]);
+    side(&repo, !ours_is_link, "theirs/target");
+    repo.write("src/b.rs", "pub const B: u8 = 2;\n");
+    let b = commit_as(&repo, BOB, "their kind/of change");
+    repo.git(&["checkout", "-q", "main"]);
+    side(&repo, ours_is_link, "ours");
+    repo.commit_all("main: our kind");
+    let before = repo.capture();
+    let copy = repo.copy();
+
+    let out = repo.tool(&["--json", "recover", "failed", "--all", "--no-tests"]);
+    out.assert_code(3);
+    assert_git_stopped(&git_recover(&copy, "main", std::slice::from_ref(&b)));
+    assert_same_as_git(&repo, &copy);
+    let v = json_of(&out);
+    let named = strings(&v["conflict"]["paths"]);
+    let aside = if ours_is_link {
+        format!("kind~{} (their kind_of change)", &b[..7])
+    } else {
+        "kind~HEAD".to_string()
+    };
+    assert_eq!(named, vec!["kind".to_string(), aside.clone()], "{out}");
+
+    // Undone exactly.
+    let undo_copy = repo.copy();
+    undo_copy.tool(&["recover", "--abort"]).assert_ok();
+    crate::common::assert_same_except_reports(&before, &undo_copy.capture());
+
+    // Resolved the same way in both: keep the symlink, drop the file.
+    for r in [&repo, &copy] {
+        r.git(&["rm", "-q", "--cached", &aside]);
+        r.remove(&aside);
+        r.git(&["add", "kind"]);
+    }
+    repo.tool(&["recover", "--continue"]).assert_ok();
+    git_now_ok(&copy, &["cherry-pick", "--continue"]);
+    assert_eq!(describe(&copy, "main..HEAD"), describe(&repo, "main..HEAD"));
+    assert_same_as_git(&repo, &copy);
+}
+
+#[test]
+fn our_symlink_against_their_file_is_left_as_git_leaves_it() {
+    distinct_types_like_git(true, true);
+}
+
+#[test]
+fn our_file_against_their_symlink_is_left_as_git_leaves_it() {
+    distinct_types_like_git(false, true);
+}
+
+#[test]
+fn a_file_and_a_symlink_added_on_each_side_are_left_as_git_leaves_them() {
+    distinct_types_like_git(false, false);
+    distinct_types_like_git(true, false);
+}
+
 #[test]
 fn three_conflicts_in_one_commit_are_left_as_git_leaves_them() {
     conflict_like_git(&["modify/delete", "binary", "add/add"]);

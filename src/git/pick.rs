@@ -331,7 +331,9 @@ impl Repo {
             .unwrap_or_else(|| super::short(&c.id().to_string()).to_string());
         let summary = String::from_utf8_lossy(c.summary_bytes().unwrap_or_default()).into_owned();
         let their_label = format!("{short} ({summary})");
-        let entries: Vec<git2::IndexEntry> = merged.iter().collect();
+        let mut entries: Vec<git2::IndexEntry> = merged.iter().collect();
+        // Names a side renamed aside must not take.
+        let mut taken: HashSet<Vec<u8>> = entries.iter().map(|e| e.path.clone()).collect();
         // The work tree: every stage-0 entry, and each conflicting path as
         // git writes it.
         let mut worktree = git2::Index::new().context("could not build an index")?;
@@ -362,6 +364,39 @@ impl Repo {
             let link =
                 |e: Option<&git2::IndexEntry>| e.is_some_and(|e| e.mode & 0o170000 == 0o120000);
             let any_link = link(ours) || link(theirs) || link(conflict.ancestor.as_ref());
+            // A file on one side and a symlink on the other: like git's
+            // "distinct types" conflict, the regular file (ours when both
+            // are) moves aside to `path~HEAD` or `path~<short> (<subject>)`
+            // with its stage, so that each side is in the work tree.
+            if let (Some(o), Some(t)) = (ours, theirs) {
+                if kind(o.mode) != kind(t.mode)
+                    && kind(o.mode) != GITLINK
+                    && kind(t.mode) != GITLINK
+                {
+                    let rename_ours = kind(o.mode) == REGULAR;
+                    let rename_theirs = !rename_ours && kind(t.mode) == REGULAR;
+                    for (side, label, side_stage, rename) in [
+                        (o, "HEAD", 2, rename_ours),
+                        (t, their_label.as_str(), 3, rename_theirs),
+                    ] {
+                        let mut w = copy_entry(side);
+                        w.flags &= !STAGE_MASK;
+                        if rename {
+                            let aside = unique_path(&side.path, label, &mut taken);
+                            if let Some(e) = entries
+                                .iter_mut()
+                                .find(|e| e.path == side.path && stage(e) == side_stage)
+                            {
+                                e.path = aside.clone();
+                            }
+                            paths.push(RepoPath::from_bytes(&aside));
+                            w.path = aside;
+                        }
+                        worktree.add(&w).context("could not build an index")?;
+                    }
+                    continue;
+                }
+            }
             let entry = match (ours, theirs) {
                 // A binary file or a symlink cannot hold conflict markers:
                 // like git, leave our version in the work tree.
@@ -478,6 +513,31 @@ fn copy_entry(e: &git2::IndexEntry) -> git2::IndexEntry {
         flags_extended: e.flags_extended,
         path: e.path.clone(),
     }
+}
+
+const REGULAR: u32 = 0o100000;
+const GITLINK: u32 = 0o160000;
+
+/// The type bits of a git mode.
+fn kind(mode: u32) -> u32 {
+    mode & 0o170000
+}
+
+/// `path~label` (a `/` in the label as `_`), with `_0`, `_1`… until no
+/// entry has the name: git's name for a side moved aside.
+fn unique_path(path: &[u8], label: &str, taken: &mut HashSet<Vec<u8>>) -> Vec<u8> {
+    let mut base = path.to_vec();
+    base.push(b'~');
+    base.extend(label.bytes().map(|b| if b == b'/' { b'_' } else { b }));
+    let mut name = base.clone();
+    let mut n = 0;
+    while taken.contains(&name) {
+        name = base.clone();
+        name.extend(format!("_{n}").bytes());
+        n += 1;
+    }
+    taken.insert(name.clone());
+    name
 }
 
 fn stage(e: &git2::IndexEntry) -> u16 {
