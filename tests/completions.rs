@@ -192,6 +192,57 @@ fn zsh_script_loads_and_registers_its_function() {
     assert!(text.contains("'-C+[Run as if started in <PATH> (like git -C)]:PATH:_files -/'"));
 }
 
+/// zsh's own git completion calls `_git-rollback-sprint` for
+/// `git rollback-sprint …`: typed into an interactive zsh in a
+/// pseudo-terminal (zsh's zpty), TAB completes through the script.
+#[test]
+fn zsh_completes_the_git_subcommand_form() {
+    let repo = TestRepo::new();
+    let (_, path) = script(&repo, "zsh");
+    if !have("zsh") {
+        eprintln!("note: zsh is not installed; skipped");
+        return;
+    }
+    let fpath = repo.tmp_dir().join("zfunc");
+    std::fs::create_dir_all(&fpath).expect("mkdir");
+    std::fs::copy(&path, fpath.join("_git-rollback-sprint")).expect("copy the script");
+    let complete = |typed: &str| -> String {
+        // TAB, then go to the start of the line and make it print itself;
+        // `DONE-$((1+1))` tells the output from the echo of the input.
+        let driver = format!(
+            r#"zmodload zsh/zpty
+zpty z 'zsh -f -i'
+zpty -w z 'PS1="> "; fpath=({fpath} $fpath); autoload -U compinit; compinit -u -d {dump}; setopt nobeep'
+zpty -w -n z {typed}$'\t\C-aprint -r -- DONE-$((1+1)) \n'
+zpty -r z out "*DONE-2 *"$'\n'
+zpty -d z
+print -r -- "${{${{out##*DONE-2 }}%%$'\r'*}}""#,
+            fpath = path_str(&fpath),
+            dump = path_str(&repo.tmp_dir().join("zcompdump")),
+            typed = format!("'{typed}'"),
+        );
+        let mut cmd = Command::new("timeout");
+        cmd.args(["60", "zsh", "-f", "-c", &driver])
+            .current_dir(repo.path());
+        repo.apply_env(&mut cmd);
+        let out = ToolOutput::from_output(cmd.stdin(Stdio::null()).output().expect("run zsh"));
+        out.assert_ok();
+        out.stdout.trim_end().to_string()
+    };
+    assert_eq!(
+        complete("git rollback-sprint spr"),
+        "git rollback-sprint sprint"
+    );
+    assert_eq!(
+        complete("git rollback-sprint sprint rollback --rea"),
+        "git rollback-sprint sprint rollback --reason"
+    );
+    assert_eq!(
+        complete("git rollback-sprint --color al"),
+        "git rollback-sprint --color always"
+    );
+}
+
 #[test]
 fn fish_script_loads_and_completes_commands_and_flags() {
     let repo = TestRepo::new();
