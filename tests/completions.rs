@@ -219,7 +219,6 @@ zpty -d z
 print -r -- "${{${{out##*DONE-2 }}%%$'\r'*}}""#,
             fpath = path_str(&fpath),
             dump = path_str(&repo.tmp_dir().join("zcompdump")),
-            typed = format!("'{typed}'"),
         );
         let mut cmd = Command::new("timeout");
         cmd.args(["60", "zsh", "-f", "-c", &driver])
