@@ -213,7 +213,7 @@ fn zsh_completes_the_git_subcommand_form() {
             r#"zmodload zsh/zpty
 zpty z 'zsh -f -i'
 zpty -w z 'PS1="> "; fpath=({fpath} $fpath); autoload -U compinit; compinit -u -d {dump}; setopt nobeep'
-zpty -w -n z {typed}$'\t\C-aprint -r -- DONE-$((1+1)) \n'
+zpty -w -n z '{typed}'$'\t\C-aprint -r -- DONE-$((1+1)) \n'
 zpty -r z out "*DONE-2 *"$'\n'
 zpty -d z
 print -r -- "${{${{out##*DONE-2 }}%%$'\r'*}}""#,
