@@ -1795,6 +1795,33 @@ fn a_file_and_a_symlink_added_on_each_side_are_left_as_git_leaves_them() {
     distinct_types_like_git(true, false);
 }
 
+/// A conflicted `c/d` (deleted on both sides: main moved it, the sprint
+/// made it a directory) next to the picked `c/d/e`: the index holds both,
+/// and `--abort` must remove `c/d/e` too.
+#[test]
+fn a_file_that_became_a_directory_in_a_conflict_is_aborted_exactly() {
+    let repo = TestRepo::with_commits();
+    repo.write("c/d", "same\n");
+    repo.commit_all("c/d is a file");
+    tag_baseline(&repo, "HEAD");
+    repo.git(&["checkout", "-q", "-b", "failed"]);
+    repo.remove("c/d");
+    repo.write("moved.txt", "sprint\n");
+    repo.write("c/d/e", "sprint\n");
+    commit_as(&repo, ALICE, "c/d becomes a directory");
+    repo.git(&["checkout", "-q", "main"]);
+    repo.remove("c/d");
+    repo.write("moved.txt", "same\n");
+    repo.commit_all("main: c/d moved");
+    let before = repo.capture();
+
+    let out = repo.tool(&["recover", "failed", "--all", "--no-tests"]);
+    out.assert_code(3);
+    assert!(repo.exists("c/d/e"), "{out}");
+    repo.tool(&["recover", "--abort"]).assert_ok();
+    crate::common::assert_same_except_reports(&before, &repo.capture());
+}
+
 #[test]
 fn three_conflicts_in_one_commit_are_left_as_git_leaves_them() {
     conflict_like_git(&["modify/delete", "binary", "add/add"]);

@@ -156,6 +156,10 @@ fn scan(repo: &Repo, with_ignored: bool, paths: &[RepoPath]) -> anyhow::Result<W
     // read below, as git's status would treat them.
     let flagged: std::collections::HashSet<&[u8]> =
         trees.flagged.iter().map(|(p, _, _)| p.as_slice()).collect();
+    let index_stage0 = repo
+        .inner
+        .find_tree(trees.stage0)
+        .context("could not read the index's tree")?;
     with_blob_sink(repo, batch, |sink| {
         let mut changes = 0usize;
         let mut real_dirs = std::collections::HashMap::new();
@@ -225,8 +229,17 @@ fn scan(repo: &Repo, with_ignored: bool, paths: &[RepoPath]) -> anyhow::Result<W
                     }
                 }
                 None => {
-                    // Gone since the scan, or a conflict with no file.
-                    updates.remove(&path);
+                    // Gone since the scan, or a conflict with no file. A
+                    // conflicted `c/d` next to a resolved `c/d/e` (a
+                    // file/directory conflict) is a directory in the
+                    // index's tree: removing it would drop `c/d/e`.
+                    let subtree = status == Delta::Conflicted
+                        && index_stage0
+                            .get_path(Path::new(path.as_os_str()))
+                            .is_ok_and(|e| e.kind() == Some(git2::ObjectType::Tree));
+                    if !subtree {
+                        updates.remove(&path);
+                    }
                     if status == Delta::Conflicted {
                         scan.deleted.push(path);
                     }
