@@ -473,6 +473,14 @@ fn sequence(
     let bar = ctx
         .ui
         .progress(changes.len() as u64, "writing the work tree");
+    // The target is known only now, after the picks: checked before the
+    // first file is written.
+    writer::check_writable(
+        repo.workdir(),
+        changes
+            .iter()
+            .map(|c| (&c.path, writer::writes_regular_file(c))),
+    )?;
     writer::apply(repo, &changes, &extras, &mut |p| tx.move_aside(p), &bar)?;
     bar.finish_and_clear();
     let written: HashSet<Vec<u8>> = changes

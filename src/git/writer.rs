@@ -133,12 +133,6 @@ pub fn apply(
     progress: &indicatif::ProgressBar,
 ) -> anyhow::Result<Applied> {
     let root = repo.workdir();
-    if let Some(dir) = unwritable_dir(
-        root,
-        changes.iter().map(|c| (&c.path, writes_regular_file(c))),
-    ) {
-        return Err(unwritable_error(&dir));
-    }
     let mut applied = Applied::default();
     let mut touched_dirs = BTreeSet::new();
     let untracked: std::collections::HashSet<&RepoPath> = extras.current_untracked.iter().collect();
@@ -471,7 +465,7 @@ fn ensure_parent_dirs(
 /// whether the path gets a regular file: an existing one this process may
 /// write is rewritten in place, without touching its directory; anything
 /// else adds or removes a directory entry.
-pub fn unwritable_dir<'a>(
+fn unwritable_dir<'a>(
     root: &Path,
     paths: impl IntoIterator<Item = (&'a RepoPath, bool)>,
 ) -> Option<RepoPath> {
@@ -531,8 +525,19 @@ pub fn is_regular_mode(mode: u32) -> bool {
     mode == u32::from(FileMode::Blob) || mode == u32::from(FileMode::BlobExecutable)
 }
 
+/// [`unwritable_dir`] as a refusal.
+pub fn check_writable<'a>(
+    root: &Path,
+    paths: impl IntoIterator<Item = (&'a RepoPath, bool)>,
+) -> anyhow::Result<()> {
+    match unwritable_dir(root, paths) {
+        Some(dir) => Err(unwritable_error(&dir)),
+        None => Ok(()),
+    }
+}
+
 /// The refusal for [`unwritable_dir`]'s answer.
-pub fn unwritable_error(dir: &RepoPath) -> anyhow::Error {
+fn unwritable_error(dir: &RepoPath) -> anyhow::Error {
     let (name, chmod) = if dir.as_bytes().is_empty() {
         ("the top of the work tree".to_string(), ".".to_string())
     } else {

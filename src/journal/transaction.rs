@@ -48,7 +48,7 @@ pub struct Intent {
     pub overwrite_paths: Vec<RepoPath>,
     /// The same paths for the check that every directory they need is
     /// writable, each with whether it gets a regular file
-    /// ([`crate::git::writer::unwritable_dir`]); made after the snapshot
+    /// ([`crate::git::writer::check_writable`]); made after the snapshot
     /// scan, so that an unreadable directory is named as such first.
     pub writes: Vec<(RepoPath, bool)>,
     /// Paths no work-tree change of the command may touch: the reports
@@ -221,23 +221,9 @@ impl<'r> Transaction<'r> {
             // them (end of line, `ident`): those differ from their blobs.
             let mut undo_tree = found.tree;
             let mut overwritten = intent.overwrite_paths.clone();
-            if let Some(dir) = crate::git::writer::unwritable_dir(
-                repo.workdir(),
-                intent.writes.iter().map(|(p, regular)| (p, *regular)),
-            ) {
-                return Err(crate::git::writer::unwritable_error(&dir));
-            }
             if let Some(target) = intent.overwrite_with {
                 overwrite_changes =
                     changes_within(repo, found.tree, target, &scope.paths, &intent.preserve)?;
-                if let Some(dir) = crate::git::writer::unwritable_dir(
-                    repo.workdir(),
-                    overwrite_changes
-                        .iter()
-                        .map(|c| (&c.path, crate::git::writer::writes_regular_file(c))),
-                ) {
-                    return Err(crate::git::writer::unwritable_error(&dir));
-                }
                 let paths: Vec<RepoPath> =
                     overwrite_changes.iter().map(|c| c.path.clone()).collect();
                 extra_modes.extend(snapshot::unusual_modes(repo.workdir(), &paths));
@@ -248,6 +234,20 @@ impl<'r> Transaction<'r> {
                         .map(|c| c.path.clone()),
                 );
             }
+            // A directory the command must write in and cannot is refused
+            // now, before anything changes, not part-way.
+            crate::git::writer::check_writable(
+                repo.workdir(),
+                intent
+                    .writes
+                    .iter()
+                    .map(|(p, regular)| (p, *regular))
+                    .chain(
+                        overwrite_changes
+                            .iter()
+                            .map(|c| (&c.path, crate::git::writer::writes_regular_file(c))),
+                    ),
+            )?;
             if !overwritten.is_empty() && repo.has_checkout_filters(found.tree)? {
                 let read: std::collections::HashSet<&RepoPath> =
                     found.modified.iter().chain(&found.untracked).collect();
