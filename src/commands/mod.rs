@@ -56,7 +56,7 @@ pub fn new_branch_name(ctx: &Context, wanted: &str) -> anyhow::Result<String> {
 
 /// Refuse a whole-tree reset in a sparse checkout, or with any
 /// skip-worktree entry: the new index would lose those bits and the files
-/// kept out of the work tree would be written (`LIBGIT2-PITFALLS.md` P7).
+/// kept out of the work tree would be written (`docs/libgit2-pitfalls.md` P7).
 pub(crate) fn refuse_sparse(repo: &Repo, command: &str) -> anyhow::Result<()> {
     if repo.config_bool("core.sparseCheckout")?.unwrap_or(false) {
         return Err(user(format!(

@@ -2,7 +2,7 @@
 //! restored byte for byte, and its objects kept alive for `git gc`.
 //!
 //! libgit2 reports "locked" only after it has rewritten the work tree
-//! (`LIBGIT2-PITFALLS.md` P2), so the lock is taken by us, before anything
+//! (`docs/libgit2-pitfalls.md` P2), so the lock is taken by us, before anything
 //! is touched, and a held `index.lock` is refused up front. A staged-only
 //! change can be silently dropped by a checkout (P5), so the index is saved
 //! as a file, not reconstructed.

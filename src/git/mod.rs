@@ -4,7 +4,7 @@
 //!
 //! libgit2's own stash, reset and checkout are not used for the work tree:
 //! they can delete ignored files, write through symlinks and report "locked"
-//! after changing files (`LIBGIT2-PITFALLS.md` P1–P6). [`snapshot`] builds
+//! after changing files (`docs/libgit2-pitfalls.md` P1–P6). [`snapshot`] builds
 //! snapshots from objects we write ourselves and [`writer`] changes exactly
 //! the paths a plan names, one by one.
 

@@ -1,6 +1,6 @@
 //! Repository-relative paths as bytes.
 //!
-//! Git paths are bytes, not UTF-8 (`LIBGIT2-PITFALLS.md` P10). In the journal
+//! Git paths are bytes, not UTF-8 (`docs/libgit2-pitfalls.md` P10). In the journal
 //! a path is a JSON string when it is valid UTF-8, and `{"bytes": [..]}`
 //! otherwise, so every name survives the round trip.
 

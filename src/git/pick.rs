@@ -1,7 +1,7 @@
 //! Cherry-picking in memory: no work tree, no index, no sequencer files.
 //!
 //! libgit2 has no sequencer, and its `cherrypick` leaves a conflicted index
-//! and `CHERRY_PICK_HEAD` behind (`LIBGIT2-PITFALLS.md` P12). Here a pick is
+//! and `CHERRY_PICK_HEAD` behind (`docs/libgit2-pitfalls.md` P12). Here a pick is
 //! a new tree and a new commit: the commit's own change (its parent's tree
 //! against its tree) is replayed onto the target tree wherever the target
 //! still has the parent's version of a path — the result a three-way merge
