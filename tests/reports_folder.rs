@@ -662,3 +662,24 @@ fn undo_is_refused_while_the_reports_folder_is_a_symlink() {
     repo.tool_ok(&["undo"]);
     assert_eq!(repo.read_string("src/main.rs"), "fn main() { /* wip */ }\n");
 }
+
+#[test]
+fn reports_dir_spelled_with_dot_slash_is_the_same_folder() {
+    let repo = repo_one_past_baseline();
+    repo.git(&["config", "rollback.reportsDir", "./rollbacks/"]);
+    // Left by an earlier version: not ignored yet.
+    repo.write(
+        "rollbacks/metrics.json",
+        "{\"rollbacks\": [{\"cause\": \"earlier\"}]}\n",
+    );
+    repo.write("src/main.rs", "fn main() { /* wip */ }\n");
+    repo.write("mine.txt", "untracked\n");
+    repo.tool_ok(&["emergency"]);
+    for rev in ["stash@{0}", "stash@{0}^2", "stash@{0}^3"] {
+        assert!(tree_paths(&repo, rev)
+            .iter()
+            .all(|p| !p.starts_with("rollbacks")));
+    }
+    assert_eq!(metrics_causes(&repo), ["earlier", "emergency rollback"]);
+    assert!(repo.exists("rollbacks/.gitignore"));
+}
