@@ -76,7 +76,7 @@ impl Settings {
         };
         // An empty folder would be the whole work tree: use the default.
         let reports_dir = get(REPORTS_DIR)?
-            .filter(|v| !v.trim().trim_matches('/').is_empty())
+            .filter(|v| !v.trim().is_empty() && !reports_path(v).as_bytes().is_empty())
             .unwrap_or_else(|| DEFAULT_REPORTS_DIR.to_string());
         if !inside_work_tree(&reports_dir) {
             return Err(user(format!("git config {REPORTS_DIR} is `{reports_dir}`"))
@@ -124,8 +124,14 @@ fn inside_work_tree(dir: &str) -> bool {
 
 /// The reports folder as a repository path (`rollbacks`): nothing under it
 /// is reverted by a rollback or an undo (SPEC §2 I8).
+/// Empty and `.` components are dropped (`./rollbacks/` is `rollbacks`), so
+/// that it names the folder as trees and the index do.
 pub fn reports_path(reports_dir: &str) -> crate::git::RepoPath {
-    crate::git::RepoPath::from_bytes(reports_dir.trim_matches('/').as_bytes())
+    let parts: Vec<&str> = reports_dir
+        .split('/')
+        .filter(|part| !part.is_empty() && *part != ".")
+        .collect();
+    crate::git::RepoPath::from_bytes(parts.join("/").as_bytes())
 }
 
 fn non_empty(value: Option<String>) -> Option<String> {

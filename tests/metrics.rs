@@ -109,10 +109,12 @@ fn record_starts_a_file_with_the_team_fields_first() {
         json!({"total_rollbacks": 1, "by_cause": {"tests failing": 1},
                "by_severity": {"high": 1}, "average_recovery_time": 12.5})
     );
-    // Recording is not a git operation: no commit, no index change.
+    // Recording is not a git operation: no commit, no index change; and the
+    // folder the tool made stays out of `git status` (SPEC I8).
+    assert_eq!(repo.git(&["status", "--porcelain"]), "");
     assert!(repo
-        .git(&["status", "--porcelain"])
-        .contains("?? rollbacks/"));
+        .git(&["status", "--porcelain", "--ignored"])
+        .contains("!! rollbacks/"));
 }
 
 #[test]
@@ -172,12 +174,14 @@ fn record_extends_the_team_file_without_reshaping_it() {
     );
     assert_eq!(doc["statistics"]["by_severity"], json!({"high": 2}));
     assert_eq!(doc["statistics"]["average_recovery_time"], 7.75);
-    // The write is atomic: nothing else is left in the folder.
-    let names: Vec<String> = std::fs::read_dir(repo.abs("rollbacks"))
+    // The write is atomic: nothing else is left in the folder but the
+    // `.gitignore` that keeps it out of `git status`.
+    let mut names: Vec<String> = std::fs::read_dir(repo.abs("rollbacks"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(names, ["metrics.json"]);
+    names.sort();
+    assert_eq!(names, [".gitignore", "metrics.json"]);
 }
 
 #[test]

@@ -705,6 +705,13 @@ fn tree_of_work_tree(repo: &TestRepo) -> String {
     copy.git(&["write-tree"])
 }
 
+/// [`tree_of_work_tree`] with the reports folder as the index has it.
+fn tree_of_work_tree_without_reports(repo: &TestRepo) -> String {
+    let copy = repo.copy();
+    copy.git(&["add", "-A", "--", ".", ":(exclude)rollbacks"]);
+    copy.git(&["write-tree"])
+}
+
 /// What git gives for "switch to a new branch `retry` at the baseline,
 /// dropping every change, and remove untracked files": on a copy.
 fn git_reference(repo: &TestRepo, retry: &str) -> TestRepo {
@@ -1206,7 +1213,7 @@ fn tracked_metrics_lose_no_entry_through_two_rollbacks() {
     // Second rollback, from the retry branch, at another time.
     repo.set_now("2026-11-21T11:30:00+00:00");
     repo.write("src/lib.rs", "// retry attempt\n");
-    let wip_tree = tree_of_work_tree(&repo);
+    let wip_tree = tree_of_work_tree_without_reports(&repo);
     let before_second = repo.capture();
     let v2 = rollback(&repo, &["--reason", "second rollback"]);
     let id2 = op_id(&v2);
@@ -1218,10 +1225,14 @@ fn tracked_metrics_lose_no_entry_through_two_rollbacks() {
         repo.capture().head,
         "ref: refs/heads/refactor/sprint-2-retry-2"
     );
-    // The second WIP holds the first rollback's reports and metrics as they
-    // were, but not its own.
+    // The second WIP holds the user's work only: the reports folder is the
+    // tool's, so the WIP commit has it as its parent has it (SPEC I8).
     let wip = repo.rev("refs/heads/backup/sprint-2-20261121_113000");
     assert_eq!(repo.rev(&format!("{wip}^{{tree}}")), wip_tree);
+    assert_eq!(
+        repo.rev(&format!("{wip}:rollbacks")),
+        repo.rev(&format!("{wip}^:rollbacks"))
+    );
 
     assert_eq!(
         causes(&repo),

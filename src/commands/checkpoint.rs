@@ -99,7 +99,14 @@ fn create(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
     let tx = Transaction::begin(repo, &ctx.ui, intent)?;
     let (target, id) = tx.run(|tx| {
         let target = if args.wip {
-            let scan = snapshot::scan_worktree(repo)?;
+            // The reports folder is the tool's, not the user's work: the
+            // checkpoint keeps it as HEAD has it (SPEC I8).
+            let reports = crate::settings::reports_path(&ctx.settings.reports_dir);
+            let scan = snapshot::scan_worktree(repo)?.without_folder(
+                repo,
+                Some(repo.commit_tree(head)?),
+                &reports,
+            )?;
             for dir in &scan.unreadable {
                 ctx.ui.warn(&format!(
                     "cannot read the untracked directory {dir}/: it is not in the checkpoint \

@@ -106,16 +106,21 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
             .scan()
             .cloned()
             .context("internal error: emergency has no snapshot of the work tree")?;
-        // 2. Stash every uncommitted change, untracked files included.
+        // 2. Stash every uncommitted change, untracked files included. The
+        // reports folder is the tool's, not the user's work: the stash
+        // leaves it as HEAD has it, so that popping the entry never meets
+        // the metrics written since (SPEC I8).
+        let head_tree = repo.commit_tree(plan.head)?;
+        let work = scan.without_folder(repo, Some(head_tree), &reports)?;
         let mut stashed = false;
-        if scan.is_dirty() {
+        if work.is_dirty() {
             let branch = plan
                 .branch_ref
                 .as_deref()
                 .map(|b| b.trim_start_matches("refs/heads/").to_string())
                 .unwrap_or_else(|| "(no branch)".to_string());
             let w =
-                stash::build_stash_commit(repo, &scan, plan.head, &branch, &plan.stash_message)?;
+                stash::build_stash_commit(repo, &work, plan.head, &branch, &plan.stash_message)?;
             stash::push(repo, w, &format!("On {branch}: {}", plan.stash_message))?;
             crate::journal::fault_point("after-stash");
             stashed = true;
@@ -139,11 +144,7 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
         let mut moved_ignored = 0usize;
         if args.clean_ignored {
             for path in &scan.ignored {
-                if path.is_at_or_under(&reports) {
-                    continue;
-                }
-                tx.move_aside(path)?;
-                moved_ignored += 1;
+                moved_ignored += move_aside_except(tx, path, &reports)?;
             }
             writer::prune_empty_parents(repo.workdir(), &scan.ignored)?;
         }
@@ -161,6 +162,7 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
             .reason
             .clone()
             .unwrap_or_else(|| "emergency rollback".to_string());
+        crate::reports_folder::prepare(repo, &ctx.settings.reports_dir)?;
         let file = MetricsFile::new(repo.workdir(), &ctx.settings.reports_dir);
         let (mut doc, set_aside) = file.read_or_set_aside(&plan.stamp)?;
         let entry = metrics::entry(
@@ -183,7 +185,7 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
             stashed,
             files_changed,
             moved_ignored,
-            untracked: scan.untracked.len(),
+            untracked: work.untracked.len(),
             metrics_set_aside: set_aside,
         })
     })?;
@@ -263,6 +265,7 @@ fn plan(ctx: &Context, args: &Args) -> anyhow::Result<Plan> {
         return Err(user(p.what).hint(p.hint).into());
     }
     crate::journal::check_index_unlocked(repo)?;
+    crate::reports_folder::check(repo.workdir(), &ctx.settings.reports_dir)?;
     let head_state = repo.head_state()?;
     let Some(head) = repo.head_commit()? else {
         return Err(
@@ -295,7 +298,8 @@ fn plan(ctx: &Context, args: &Args) -> anyhow::Result<Plan> {
     // Counting the changes costs a status scan; a real run gets them from
     // the snapshot scan instead, so only a dry run counts here.
     let preview = if ctx.ui.dry_run {
-        Some(snapshot::preview(repo, args.clean_ignored, None)?)
+        let reports = settings::reports_path(&ctx.settings.reports_dir);
+        Some(snapshot::preview(repo, args.clean_ignored, Some(&reports))?)
     } else {
         None
     };
@@ -357,6 +361,35 @@ fn plan(ctx: &Context, args: &Args) -> anyhow::Result<Plan> {
         stamp,
         steps,
     })
+}
+
+/// Move an ignored path aside, except the reports folder: an ignored
+/// directory that holds it has everything else under it moved. Returns
+/// the number of paths moved.
+fn move_aside_except(
+    tx: &Transaction<'_>,
+    path: &crate::git::RepoPath,
+    reports: &crate::git::RepoPath,
+) -> anyhow::Result<usize> {
+    use std::os::unix::ffi::OsStrExt;
+    if path.is_at_or_under(reports) {
+        return Ok(0);
+    }
+    if !reports.is_at_or_under(path) {
+        tx.move_aside(path)?;
+        return Ok(1);
+    }
+    let full = path.under(tx.repo().workdir());
+    let mut names: Vec<std::ffi::OsString> = std::fs::read_dir(&full)
+        .with_context(|| format!("could not read {path}"))?
+        .filter_map(|e| e.ok().map(|e| e.file_name()))
+        .collect();
+    names.sort();
+    let mut moved = 0;
+    for name in names {
+        moved += move_aside_except(tx, &path.join(name.as_bytes()), reports)?;
+    }
+    Ok(moved)
 }
 
 /// Run the stop or start command; a failure is reported, not fatal: the

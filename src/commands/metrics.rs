@@ -134,6 +134,7 @@ fn record(
             .exit(crate::error::Exit::Usage)
             .into());
     }
+    crate::reports_folder::check(ctx.repo.workdir(), &ctx.settings.reports_dir)?;
     let mut doc = file.read_strict()?;
     let mut entry = serde_json::Map::new();
     entry.insert(
@@ -157,6 +158,7 @@ fn record(
         return Ok(outcome);
     }
     metrics::append(&mut doc, entry);
+    crate::reports_folder::prepare(&ctx.repo, &ctx.settings.reports_dir)?;
     file.write(doc)?;
     outcome.line(format!(
         "Recorded a {severity} rollback ({cause}, {minutes} min) in {}.",

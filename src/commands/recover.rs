@@ -72,6 +72,9 @@ struct State {
     remaining: Vec<String>,
     picked: Vec<PickedRecord>,
     skipped: Vec<String>,
+    /// Picked commits whose changes to the reports folder were left out.
+    #[serde(default)]
+    reports_left: Vec<String>,
     test_each: bool,
     no_tests: bool,
 }
@@ -239,15 +242,21 @@ fn start(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
         "create branch {branch_name} at {} and switch to it",
         repo.short_id(onto)
     )];
+    let reports = crate::settings::reports_path(&ctx.settings.reports_dir);
     for c in &chosen {
         steps.push(format!(
-            "cherry-pick {} {}{}",
+            "cherry-pick {} {}{}{}",
             repo.short_id(c.id),
             c.summary,
             if c.already_applied {
                 " (already applied: may be empty)"
             } else {
                 ""
+            },
+            if repo.changes_folder(c.id, &reports)? {
+                format!(" (its changes to {reports}/ are left out)")
+            } else {
+                String::new()
             }
         ));
     }
@@ -281,11 +290,12 @@ fn start(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
         remaining: chosen.iter().map(|c| c.id.to_string()).collect(),
         picked: Vec::new(),
         skipped: Vec::new(),
+        reports_left: Vec::new(),
         test_each: args.test_each,
         no_tests: args.no_tests,
     };
     let head_state = repo.head_state()?;
-    let intent = Intent::new("recover", &ctx.command_line, scope(&branch)).plan(steps);
+    let intent = intent(ctx, scope(&branch), steps);
     let tx = Transaction::begin(repo, &ctx.ui, intent)?;
     let (stop, id) = tx.run(|tx| {
         state.ops.push(tx.id().to_string());
@@ -295,6 +305,14 @@ fn start(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
         sequence(ctx, tx, &mut state, onto)
     })?;
     finish(ctx, &state, stop, id, outcome)
+}
+
+/// A step of the recovery for the journal: the reports folder is never
+/// written by it (SPEC I8), whatever the picked commits hold there.
+fn intent(ctx: &Context, scope: Scope, plan: Vec<String>) -> Intent {
+    let mut intent = Intent::new("recover", &ctx.command_line, scope).plan(plan);
+    intent.preserve = vec![crate::settings::reports_path(&ctx.settings.reports_dir)];
+    intent
 }
 
 fn scope(branch: &str) -> Scope {
@@ -420,6 +438,7 @@ fn sequence(
 ) -> anyhow::Result<Stop> {
     let repo = &ctx.repo;
     let committer = repo.signature()?;
+    let reports = crate::settings::reports_path(&ctx.settings.reports_dir);
     let timeout = Duration::from_secs(ctx.settings.test_timeout_secs);
     let bar = ctx
         .ui
@@ -427,7 +446,10 @@ fn sequence(
     let mut conflict = None;
     while !state.remaining.is_empty() {
         let commit = parse_oid(&state.remaining.remove(0))?;
-        match repo.pick(commit, tip, &committer)? {
+        if repo.changes_folder(commit, &reports)? {
+            state.reports_left.push(commit.to_string());
+        }
+        match repo.pick(commit, tip, &committer, &reports)? {
             Picked::Commit(new) => {
                 tx.update_ref(&state.branch, Some(tip), Some(new))?;
                 state.picked.push(PickedRecord {
@@ -581,6 +603,7 @@ fn finish(
         .field("branch", branch_name)
         .field("picked", picked)
         .field("skipped", state.skipped.clone())
+        .field("reports_left", state.reports_left.clone())
         .field("remaining", state.remaining.len());
     for p in &state.picked {
         let summary = parse_oid(&p.to)
@@ -597,6 +620,14 @@ fn finish(
         outcome.line(format!(
             "  skipped {}: its change is already on {branch_name}",
             git::short(s)
+        ));
+    }
+    if !state.reports_left.is_empty() {
+        let shorts: Vec<&str> = state.reports_left.iter().map(|s| git::short(s)).collect();
+        outcome.line(format!(
+            "  left the reports folder {}/ as it is: {} changed it, and reports are not recovered",
+            ctx.settings.reports_dir.trim_end_matches('/'),
+            shorts.join(", ")
         ));
     }
     match stop {
@@ -725,7 +756,7 @@ fn resume(ctx: &Context, skip: bool) -> anyhow::Result<Outcome> {
         outcome.field("plan", plan);
         return Ok(outcome);
     }
-    let intent = Intent::new("recover", &ctx.command_line, scope(&state.branch)).plan(plan);
+    let intent = intent(ctx, scope(&state.branch), plan);
     let tx = Transaction::begin(repo, &ctx.ui, intent)?;
     let (stop, id) = tx.run(|tx| {
         state.ops.push(tx.id().to_string());
@@ -735,7 +766,8 @@ fn resume(ctx: &Context, skip: bool) -> anyhow::Result<Outcome> {
             state.skipped.push(current.to_string());
         } else {
             let committer = repo.signature()?;
-            match repo.commit_index_like(current, tip, &committer)? {
+            let reports = crate::settings::reports_path(&ctx.settings.reports_dir);
+            match repo.commit_index_like(current, tip, &committer, &reports)? {
                 Some((new, _)) if new != tip => {
                     tx.update_ref(&state.branch, Some(tip), Some(new))?;
                     state.picked.push(PickedRecord {

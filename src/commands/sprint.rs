@@ -275,7 +275,7 @@ fn rollback(ctx: &Context, args: &RollbackArgs) -> anyhow::Result<Outcome> {
         Intent::new("sprint rollback", &ctx.command_line, scope).plan(plan.steps.clone());
     intent.overwrite_with = Some(plan.baseline_tree);
     let reports = settings::reports_path(&ctx.settings.reports_dir);
-    intent.preserve = vec![reports];
+    intent.preserve = vec![reports.clone()];
     let tx = Transaction::begin(repo, &ctx.ui, intent)?;
 
     let (done, id) = tx.run(|tx| {
@@ -287,16 +287,19 @@ fn rollback(ctx: &Context, args: &RollbackArgs) -> anyhow::Result<Outcome> {
         // twice, so it runs beside the switch and the reports are written
         // when it is done.
         crate::trace::phase("sprint: log");
-        let stat = repo.diff_stat_in_background(plan.baseline_tree, scan.tree);
+        // The user's work, without the tool's reports folder (SPEC I8): it
+        // never goes into the WIP commit, which keeps it as HEAD has it.
+        let work = scan.without_folder(repo, Some(plan.head_tree), &reports)?;
+        let stat = repo.diff_stat_in_background(plan.baseline_tree, work.tree);
         let log = repo.log_oneline(plan.baseline.commit, plan.head)?;
 
         // 2. The work in progress, untracked files included, on the backup
         // branch; the sprint branch stays where it is.
         crate::trace::phase("sprint: WIP commit");
-        let wip = if scan.tree != plan.head_tree {
+        let wip = if work.tree != plan.head_tree {
             Some(snapshot::commit_snapshot(
                 repo,
-                scan.tree,
+                work.tree,
                 &[plan.head],
                 &format!(
                     "WIP: Sprint {} before rollback\n\nSaved by git-rollback-sprint before rolling back to {}.\n",
@@ -339,6 +342,7 @@ fn rollback(ctx: &Context, args: &RollbackArgs) -> anyhow::Result<Outcome> {
             operation_id: &op_id,
             time: clock::rfc3339(&clock::now()),
         };
+        crate::reports_folder::prepare(repo, &ctx.settings.reports_dir)?;
         write_reports(repo.workdir(), &plan.report_dir, &report, &log, &stat)?;
         crate::journal::fault_point("after-reports");
         tx.detail("reports_dir", plan.report_dir.display().to_string());
@@ -368,7 +372,7 @@ fn rollback(ctx: &Context, args: &RollbackArgs) -> anyhow::Result<Outcome> {
             wip,
             files_changed,
             written,
-            untracked: scan.untracked.len(),
+            untracked: work.untracked.len(),
             metrics_set_aside: set_aside,
         })
     })?;
@@ -464,6 +468,7 @@ fn plan_rollback(ctx: &Context, args: &RollbackArgs) -> anyhow::Result<Plan> {
     let head_state = repo.head_state()?;
     let branch = repo.current_branch()?;
     let n = sprint_of(args.n, branch.as_deref(), "sprint rollback")?;
+    crate::reports_folder::check(repo.workdir(), &ctx.settings.reports_dir)?;
     let baseline = baseline::resolve(repo, &ctx.settings)?;
     super::refuse_sparse(repo, "sprint rollback")?;
     let head_tree = repo.commit_tree(head)?;

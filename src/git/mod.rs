@@ -28,11 +28,13 @@ pub use path::RepoPath;
 pub use refs::{is_object_id, is_ref_name, HeadState};
 pub use repo::{CommitInfo, InProgress, Repo, TagInfo};
 
-/// A blob's git mode number as libgit2's file mode.
+/// A tree entry's git mode number as libgit2's file mode.
 pub(crate) fn file_mode(mode: u32) -> git2::FileMode {
     match mode {
         0o100755 => git2::FileMode::BlobExecutable,
         0o120000 => git2::FileMode::Link,
+        0o040000 => git2::FileMode::Tree,
+        0o160000 => git2::FileMode::Commit,
         _ => git2::FileMode::Blob,
     }
 }

@@ -182,16 +182,27 @@ impl Repo {
     /// Cherry-pick `commit` onto `onto` without touching the work tree or
     /// the index: the new commit keeps the original author and message;
     /// the committer is `committer` (the user, now), as with git.
+    ///
+    /// What the commit changes at or under `keep` (the tool's reports
+    /// folder) is left out: the new commit has the target's version there.
     pub fn pick(
         &self,
         commit: Oid,
         onto: Oid,
         committer: &git2::Signature<'_>,
+        keep: &RepoPath,
     ) -> anyhow::Result<Picked> {
-        let c = self
+        let original = self
             .inner
             .find_commit(commit)
             .context("could not read a commit")?;
+        let c = match self.without_change_at(&original, keep)? {
+            Some(stripped) => self
+                .inner
+                .find_commit(stripped)
+                .context("could not read a commit")?,
+            None => original.clone(),
+        };
         let onto_commit = self
             .inner
             .find_commit(onto)
@@ -205,7 +216,7 @@ impl Repo {
                     .cherrypick_commit(&c, &onto_commit, 0, None)
                     .with_context(|| format!("could not cherry-pick {commit}"))?;
                 if merged.has_conflicts() {
-                    return Ok(Picked::Conflict(self.conflict(&c, &merged)?));
+                    return Ok(Picked::Conflict(self.conflict(&original, &merged)?));
                 }
                 merged
                     .write_tree_to(&self.inner)
@@ -215,7 +226,62 @@ impl Repo {
         if tree == onto_tree {
             return Ok(Picked::Empty);
         }
-        Ok(Picked::Commit(self.commit_like(&c, tree, onto, committer)?))
+        Ok(Picked::Commit(
+            self.commit_like(&original, tree, onto, committer)?,
+        ))
+    }
+
+    /// Whether a (non-merge) commit changes anything at or under `folder`.
+    pub fn changes_folder(&self, commit: Oid, folder: &RepoPath) -> anyhow::Result<bool> {
+        let c = self
+            .inner
+            .find_commit(commit)
+            .context("could not read a commit")?;
+        Ok(self.without_change_at(&c, folder)?.is_some())
+    }
+
+    /// A commit like `c` whose tree has `folder` as `c`'s parent has it,
+    /// when `c` changes something there (`None` when it does not): what a
+    /// pick replays then leaves the folder alone. The commit is written
+    /// only to be picked from; nothing refers to it.
+    fn without_change_at(
+        &self,
+        c: &git2::Commit<'_>,
+        folder: &RepoPath,
+    ) -> anyhow::Result<Option<Oid>> {
+        if c.parent_count() > 1 {
+            return Ok(None);
+        }
+        let parent = match c.parent_count() {
+            0 => None,
+            _ => Some(c.parent_id(0).context("could not read a commit's parent")?),
+        };
+        let parent_tree = match parent {
+            Some(p) => Some(self.commit_tree(p)?),
+            None => None,
+        };
+        let tree = super::snapshot::with_folder_from(self, c.tree_id(), parent_tree, folder)?;
+        if tree == c.tree_id() {
+            return Ok(None);
+        }
+        let mut raw = format!("tree {tree}\n").into_bytes();
+        if let Some(p) = parent {
+            raw.extend_from_slice(format!("parent {p}\n").as_bytes());
+        }
+        raw.extend_from_slice(b"author ");
+        raw.extend_from_slice(&signature_line(&c.author()));
+        raw.extend_from_slice(b"\ncommitter ");
+        raw.extend_from_slice(&signature_line(&c.committer()));
+        raw.extend_from_slice(b"\n\n");
+        raw.extend_from_slice(c.message_raw_bytes());
+        let odb = self
+            .inner
+            .odb()
+            .context("could not open the object database")?;
+        let id = odb
+            .write(ObjectType::Commit, &raw)
+            .context("could not write a commit to pick from")?;
+        Ok(Some(id))
     }
 
     /// The commit's change replayed onto `target` where no path changed on
@@ -456,11 +522,13 @@ impl Repo {
     /// The commit a pick of `commit` would make from the index as it is
     /// now (after the user resolved a conflict): the index's tree, `c`'s
     /// author and message. `None` when the index still has conflicts.
+    /// `keep` (the reports folder) is taken from `parent`, not the index.
     pub fn commit_index_like(
         &self,
         commit: Oid,
         parent: Oid,
         committer: &git2::Signature<'_>,
+        keep: &RepoPath,
     ) -> anyhow::Result<Option<(Oid, Oid)>> {
         let mut index = self.inner.index().context("could not read the index")?;
         index.read(true).context("could not read the index")?;
@@ -475,6 +543,7 @@ impl Repo {
             .find_commit(commit)
             .context("could not read a commit")?;
         let parent_tree = self.commit_tree(parent)?;
+        let tree = super::snapshot::with_folder_from(self, tree, Some(parent_tree), keep)?;
         if tree == parent_tree {
             return Ok(Some((parent, tree)));
         }

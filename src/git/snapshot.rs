@@ -451,6 +451,72 @@ pub fn without_paths(repo: &Repo, tree: Oid, paths: &[RepoPath]) -> anyhow::Resu
     updates.apply_in(&repo.inner, tree)
 }
 
+/// `tree` with whatever it holds at `folder` replaced by what `base` holds
+/// there (nothing, when `base` is `None` or has nothing there): a commit of
+/// this tree on top of `base` changes nothing under `folder`. Used to keep
+/// the reports folder out of the commits that hold the user's work (SPEC I8).
+pub fn with_folder_from(
+    repo: &Repo,
+    tree: Oid,
+    base: Option<Oid>,
+    folder: &RepoPath,
+) -> anyhow::Result<Oid> {
+    let entry_at = |t: Oid| -> anyhow::Result<Option<(Oid, i32)>> {
+        let t = repo.inner.find_tree(t).context("could not read a tree")?;
+        match t.get_path(Path::new(folder.as_os_str())) {
+            Ok(e) => Ok(Some((e.id(), e.filemode()))),
+            Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
+            Err(e) => Err(e).context("could not read a tree"),
+        }
+    };
+    let wanted = match base {
+        Some(b) => entry_at(b)?,
+        None => None,
+    };
+    if entry_at(tree)? == wanted {
+        return Ok(tree);
+    }
+    let mut updates = TreeChanges::default();
+    updates.remove(folder);
+    if let Some((id, mode)) = wanted {
+        updates.upsert_mode(folder, id, mode as u32);
+    }
+    updates.apply_in(&repo.inner, tree)
+}
+
+impl WorktreeScan {
+    /// The user's work in this scan: `folder` (the tool's reports) as HEAD's
+    /// tree `head` has it, in the work tree's tree and the index's tree,
+    /// and left out of the lists of changed and untracked paths.
+    pub fn without_folder(
+        &self,
+        repo: &Repo,
+        head: Option<Oid>,
+        folder: &RepoPath,
+    ) -> anyhow::Result<WorktreeScan> {
+        let outside = |paths: &[RepoPath]| -> Vec<RepoPath> {
+            paths
+                .iter()
+                .filter(|p| !p.is_at_or_under(folder))
+                .cloned()
+                .collect()
+        };
+        let mut scan = self.clone();
+        scan.tree = with_folder_from(repo, self.tree, head, folder)?;
+        scan.index_tree = with_folder_from(repo, self.index_tree, head, folder)?;
+        scan.untracked = outside(&self.untracked);
+        scan.modified = outside(&self.modified);
+        scan.deleted = outside(&self.deleted);
+        scan.empty_dirs = outside(&self.empty_dirs);
+        scan.modes.retain(|m| !m.path.is_at_or_under(folder));
+        scan.staged = match head {
+            Some(head) => self.has_conflicts || scan.index_tree != head,
+            None => self.has_conflicts || !is_empty_tree(repo, scan.index_tree),
+        };
+        Ok(scan)
+    }
+}
+
 /// libgit2 reports a directory as `dir/`.
 fn without_slash(bytes: &[u8]) -> RepoPath {
     RepoPath::from_bytes(bytes.strip_suffix(b"/").unwrap_or(bytes))

@@ -237,6 +237,15 @@ pub fn undo(
 ) -> anyhow::Result<(String, Vec<String>)> {
     check_objects(repo, target)?;
     check_other_worktrees(repo, target)?;
+    // Its metrics entry is marked: never through a symlinked folder.
+    let (original, _) = original_of(ops, target);
+    let metrics = original
+        .end
+        .as_ref()
+        .is_some_and(|end| end.details.get("metrics") == Some(&serde_json::Value::Bool(true)));
+    if metrics {
+        crate::reports_folder::check(repo.workdir(), reports_dir)?;
+    }
     let plan = plan(repo, target, false)?;
     let mut intent = Intent::new("undo", command, target.begin.scope.clone()).plan(plan.clone());
     intent.undoes = Some(target.id().to_string());
@@ -323,17 +332,9 @@ fn restore(
     Ok(())
 }
 
-/// Undoing a rollback marks its metrics entry `"undone": true` (redoing it
-/// sets it back); entries are never removed (I8).
-fn mark_metrics(
-    tx: &mut Transaction<'_>,
-    ops: &[Operation],
-    target: &Operation,
-    reports_dir: &str,
-    ui: &Ui,
-) {
-    // Follow the chain of undos back to the original operation: undoing it
-    // an even number of hops away undoes it, an odd number redoes it.
+/// The operation at the start of `target`'s chain of undos, and how many
+/// undos away from it `target` is.
+fn original_of<'o>(ops: &'o [Operation], target: &'o Operation) -> (&'o Operation, usize) {
     let mut original = target;
     let mut hops = 0usize;
     while let Some(next) = original
@@ -345,15 +346,34 @@ fn mark_metrics(
         original = next;
         hops += 1;
     }
+    (original, hops)
+}
+
+/// Undoing a rollback marks its metrics entry `"undone": true` (redoing it
+/// sets it back); entries are never removed (I8).
+fn mark_metrics(
+    tx: &mut Transaction<'_>,
+    ops: &[Operation],
+    target: &Operation,
+    reports_dir: &str,
+    ui: &Ui,
+) {
+    // Undoing the original an even number of hops away undoes it, an odd
+    // number redoes it.
+    let (original, hops) = original_of(ops, target);
     let (op, undone) = (original.id().to_string(), hops % 2 == 0);
     let file = crate::metrics::MetricsFile::new(tx.repo().workdir(), reports_dir);
-    if !file.path.exists() {
+    if crate::reports_folder::check(tx.repo().workdir(), reports_dir).is_err()
+        || !file.path.exists()
+    {
         return;
     }
     match file.read() {
         Ok(Ok(mut doc)) => {
             if crate::metrics::mark_undone(&mut doc, &op, undone) {
-                match file.write(doc) {
+                let written = crate::reports_folder::prepare(tx.repo(), reports_dir)
+                    .and_then(|_| file.write(doc));
+                match written {
                     Ok(()) => tx.detail("metrics_marked", op),
                     Err(e) => ui.warn(&format!("could not update the metrics: {e:#}")),
                 }

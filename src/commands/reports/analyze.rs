@@ -163,6 +163,9 @@ pub fn analyze(ctx: &Context, args: &AnalyzeArgs) -> anyhow::Result<Outcome> {
     let environment = environment_text(ctx.repo.workdir(), &time, test_command.as_deref());
     let analysis = facts.markdown(ctx, &time, tests.as_ref(), args.no_tests);
 
+    if !target.fixed {
+        crate::reports_folder::prepare(&ctx.repo, &ctx.settings.reports_dir)?;
+    }
     let dir = target.create()?;
     let write = |name: &str, text: &str| -> anyhow::Result<()> {
         let path = dir.join(name);
@@ -366,6 +369,7 @@ impl Target {
                 fixed: true,
             });
         }
+        crate::reports_folder::check(ctx.repo.workdir(), &ctx.settings.reports_dir)?;
         let reports = ctx.settings.reports_dir.trim_end_matches('/');
         let name = unused_name(
             &ctx.repo.workdir().join(reports),
