@@ -23,4 +23,5 @@ mod properties;
 mod readme;
 mod recover;
 mod reports;
+mod seams;
 mod sprint;
