@@ -8,10 +8,13 @@
 //! the git directory where the journal lives); every change is undone and
 //! compared with the capture from before it.
 
+use std::path::{Path, PathBuf};
+
 use serde_json::Value;
 
 use crate::common::{
-    assert_same_dir, assert_same_state, capture_dir, DirState, RepoState, TestRepo, ToolOutput,
+    assert_same_dir, assert_same_except_reports, assert_same_state, capture_dir, capture_repo,
+    DirState, RepoState, TestRepo, ToolOutput,
 };
 
 // ----- helpers -----------------------------------------------------------------
@@ -149,4 +152,87 @@ fn recover_with_commas_between_commits_says_to_use_spaces() {
         2,
     );
     out.assert_stderr_contains("--pick A B");
+}
+
+// ----- 4. a branch checked out in another worktree -------------------------------------
+
+/// `with_commits()`, the baseline at its first commit, dirty files, and
+/// `main` also checked out (forced, as git allows with `-f`) in a linked
+/// worktree beside the repository. Returns the worktree's path.
+fn shared_branch_fixture() -> (TestRepo, PathBuf) {
+    let repo = TestRepo::with_commits();
+    tag_baseline(&repo, "HEAD~1");
+    repo.write("README.md", "edited, not committed\n");
+    repo.write("notes.txt", "untracked\n");
+    let wt = repo.root().join("second");
+    repo.git(&[
+        "worktree",
+        "add",
+        "-q",
+        "-f",
+        "--no-checkout",
+        path_str(&wt),
+        "main",
+    ]);
+    repo.git_in(&wt, &["reset", "-q", "--hard"]);
+    (repo, wt)
+}
+
+fn path_str(p: &Path) -> &str {
+    p.to_str()
+        .unwrap_or_else(|| panic!("not UTF-8: {}", p.display()))
+}
+
+#[test]
+fn emergency_refuses_to_move_a_branch_another_worktree_has_checked_out() {
+    let (repo, wt) = shared_branch_fixture();
+    let other = capture_repo(&wt);
+    let out = refused(&repo, &["emergency", "--yes"], 1);
+    out.assert_stderr_contains("branch main, which the worktree");
+    out.assert_stderr_contains(path_str(&wt));
+    out.assert_stderr_contains("git worktree remove");
+    assert_same_state(&other, &capture_repo(&wt));
+
+    // From the linked worktree, the same branch held by the main one.
+    let main_state = everything(&repo);
+    let out = repo.tool_in(&wt, &["emergency", "--yes"]);
+    out.assert_code(1);
+    out.assert_stderr_contains("branch main, which the worktree");
+    out.assert_stderr_contains(path_str(repo.path()));
+    assert_same_state(&other, &capture_repo(&wt));
+    assert_nothing_changed(&repo, &main_state);
+
+    // Detached here, nothing shared is moved: it goes ahead, and undoes.
+    repo.git(&["switch", "-q", "--detach"]);
+    let before = repo.capture();
+    let main = repo.rev("main");
+    repo.tool_ok(&["emergency", "--yes"]);
+    assert_eq!(repo.rev("main"), main);
+    assert_eq!(repo.git_in(&wt, &["status", "--porcelain"]), "");
+    repo.tool_ok(&["undo"]);
+    assert_same_except_reports(&before, &repo.capture());
+}
+
+#[test]
+fn recover_continue_refuses_when_another_worktree_has_the_recovery_branch() {
+    let repo = TestRepo::with_commits();
+    tag_baseline(&repo, "HEAD");
+    repo.git(&["checkout", "-q", "-b", "failed"]);
+    repo.write("README.md", "the sprint's readme\n");
+    let a = repo.commit_all("readme: sprint");
+    repo.git(&["checkout", "-q", "main"]);
+    repo.write("README.md", "main's readme\n");
+    repo.commit_all("readme: main");
+    let out = repo.tool(&["recover", "failed", "--no-tests", "--pick", &a]);
+    out.assert_code(3);
+    let branch = repo.git(&["branch", "--show-current"]);
+    repo.write("README.md", "resolved\n");
+    repo.git(&["add", "README.md"]);
+    let wt = repo.root().join("second");
+    repo.git(&["worktree", "add", "-q", "-f", path_str(&wt), &branch]);
+    let out = refused(&repo, &["recover", "--continue"], 1);
+    out.assert_stderr_contains("which the worktree");
+    // Once that worktree is gone, --continue goes on.
+    repo.git(&["worktree", "remove", "--force", path_str(&wt)]);
+    repo.tool_ok(&["recover", "--continue"]);
 }

@@ -284,6 +284,9 @@ fn plan(ctx: &Context, args: &Args) -> anyhow::Result<Plan> {
         HeadState::Symbolic(r) => Some(r.clone()),
         HeadState::Detached(_) => None,
     };
+    if let Some(branch) = &branch_ref {
+        super::refuse_branch_checked_out_elsewhere(repo, branch, "emergency")?;
+    }
     let now = clock::now();
     let stamp = clock::stamp(&now);
     let backup = if head != target {

@@ -75,6 +75,28 @@ pub(crate) fn refuse_sparse(repo: &Repo, command: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Refuse to move `branch` (a full ref name) when another work tree has it
+/// checked out, as git refuses to update a branch checked out elsewhere:
+/// that work tree's files and index would silently stop matching its HEAD.
+pub(crate) fn refuse_branch_checked_out_elsewhere(
+    repo: &Repo,
+    branch: &str,
+    command: &str,
+) -> anyhow::Result<()> {
+    let elsewhere = repo.branches_checked_out_elsewhere()?;
+    let Some((_, path)) = elsewhere.iter().find(|(b, _)| b == branch) else {
+        return Ok(());
+    };
+    let short = branch.strip_prefix("refs/heads/").unwrap_or(branch);
+    Err(user(format!(
+        "{command} would move the branch {}, which the worktree {} also has checked out",
+        crate::ui::quote(short),
+        crate::ui::quote(&path.display().to_string())
+    ))
+    .hint("switch that worktree to another branch (or remove it with `git worktree remove`), or detach HEAD here with `git switch --detach`, then run it again")
+    .into())
+}
+
 /// Refuse to write files from `tree` when one of them needs a filter
 /// driver from git config (git-lfs, a `filter.<name>.smudge` command): git
 /// would run it, libgit2 cannot, and an unfiltered file is not what the

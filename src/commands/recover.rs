@@ -730,6 +730,7 @@ fn resume(ctx: &Context, skip: bool) -> anyhow::Result<Outcome> {
         return Err(user("the recovery has nothing left to do").into());
     };
     let current = parse_oid(&current)?;
+    super::refuse_branch_checked_out_elsewhere(repo, &state.branch, &format!("recover {what}"))?;
     let tip = repo
         .ref_target(&state.branch)?
         .context("the recovery branch is gone")?;
