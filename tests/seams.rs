@@ -8,6 +8,7 @@
 //! the git directory where the journal lives); every change is undone and
 //! compared with the capture from before it.
 
+use std::fs;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
@@ -39,6 +40,9 @@ fn assert_nothing_changed(repo: &TestRepo, before: &(RepoState, DirState)) {
 /// nothing at all; returns the output.
 #[track_caller]
 fn refused(repo: &TestRepo, args: &[&str], code: i32) -> ToolOutput {
+    // Every run makes sure the (empty) journal folder exists: not a change.
+    let journal = repo.git_dir().join("rollback");
+    fs::create_dir_all(&journal).unwrap_or_else(|e| panic!("{}: {e}", journal.display()));
     let before = everything(repo);
     let out = repo.tool(args);
     out.assert_code(code);
@@ -235,4 +239,121 @@ fn recover_continue_refuses_when_another_worktree_has_the_recovery_branch() {
     // Once that worktree is gone, --continue goes on.
     repo.git(&["worktree", "remove", "--force", path_str(&wt)]);
     repo.tool_ok(&["recover", "--continue"]);
+}
+
+// ----- 3. every check before the first change ---------------------------------------
+
+/// A baseline with `src/lib.rs` and its test `tests/test_lib.py`, then a
+/// commit that changes `src/lib.rs`. No test command is configured and
+/// none can be detected (no Cargo.toml, Makefile, …).
+fn mapped_tests_fixture() -> TestRepo {
+    let repo = TestRepo::new();
+    repo.write("src/lib.py", "def add(a, b):\n    return a + b\n");
+    repo.write("tests/test_lib.py", "def test_add():\n    pass\n");
+    repo.commit_all("library and its test");
+    tag_baseline(&repo, "HEAD");
+    repo.write("src/lib.py", "def add(a, b):\n    return a - b\n");
+    repo.commit_all("break it");
+    repo.git(&["config", "rollback.testPattern", "tests/test_{stem}.py"]);
+    repo
+}
+
+#[test]
+fn files_with_mapped_tests_and_no_test_command_is_refused_before_restoring() {
+    let repo = mapped_tests_fixture();
+    repo.write("src/lib.py", "edited, not committed\n");
+    let out = refused(&repo, &["files", "src/lib.py"], 1);
+    out.assert_stderr_contains("no test command");
+    out.assert_stderr_contains("--no-tests");
+    assert_eq!(repo.read_string("src/lib.py"), "edited, not committed\n");
+    // Dry run says the same, and also changes nothing.
+    refused(&repo, &["-n", "files", "src/lib.py"], 1);
+    // With --no-tests it restores, and undo puts the edit back.
+    let before = repo.capture();
+    repo.tool_ok(&["files", "--no-tests", "src/lib.py"]);
+    assert_eq!(
+        repo.read_string("src/lib.py"),
+        "def add(a, b):\n    return a + b\n"
+    );
+    repo.tool_ok(&["undo"]);
+    assert_same_state(&before, &repo.capture());
+    // With a test command, the mapped test runs after the restore.
+    repo.git(&["config", "rollback.testCommand", "true"]);
+    let before = repo.capture();
+    let out = repo.tool(&["--json", "files", "src/lib.py"]);
+    out.assert_ok();
+    assert_eq!(
+        out.json()["tests"]["files"][0],
+        "tests/test_lib.py",
+        "{out}"
+    );
+    repo.tool_ok(&["undo"]);
+    assert_same_state(&before, &repo.capture());
+}
+
+#[test]
+fn files_counts_a_test_file_it_restores_as_mapped() {
+    // The test file is gone from the work tree; restoring the directory
+    // brings it back, so its test is mapped and needs a command.
+    let repo = mapped_tests_fixture();
+    repo.git(&["rm", "-q", "tests/test_lib.py"]);
+    repo.commit_all("drop the test");
+    let out = refused(&repo, &["files", "src", "tests"], 1);
+    out.assert_stderr_contains("no test command");
+}
+
+/// A reports folder that is a file: the metrics cannot be written there.
+#[test]
+fn emergency_and_sprint_rollback_refuse_a_file_where_the_reports_folder_goes() {
+    let repo = TestRepo::with_commits();
+    tag_baseline(&repo, "HEAD~1");
+    repo.git(&["checkout", "-q", "-b", "refactor/sprint-2"]);
+    repo.write("README.md", "edited, not committed\n");
+    repo.write("rollbacks", "a file, not a folder\n");
+    for args in [
+        vec!["emergency", "--yes"],
+        vec!["sprint", "rollback", "--no-tests", "--yes"],
+    ] {
+        let out = refused(&repo, &args, 1);
+        out.assert_stderr_contains("rollbacks is a file");
+        out.assert_stderr_contains("rollback.reportsDir");
+    }
+    // A nested reports folder under a file is refused the same way.
+    repo.git(&["config", "rollback.reportsDir", "rollbacks/team"]);
+    let out = refused(&repo, &["emergency", "--yes"], 1);
+    out.assert_stderr_contains("rollbacks is a file");
+    // Once the file is moved away, it goes ahead and undoes exactly.
+    repo.git(&["config", "--unset", "rollback.reportsDir"]);
+    repo.remove("rollbacks");
+    let before = repo.capture();
+    repo.tool_ok(&["emergency", "--yes"]);
+    repo.tool_ok(&["undo"]);
+    assert_same_except_reports(&before, &repo.capture());
+}
+
+#[test]
+fn emergency_does_not_run_the_stop_command_while_another_run_holds_the_lock() {
+    let repo = TestRepo::with_commits();
+    tag_baseline(&repo, "HEAD~1");
+    let marker = repo.tmp_dir().join("stopped");
+    repo.git(&[
+        "config",
+        "rollback.stopCommand",
+        &format!("touch '{}'", path_str(&marker)),
+    ]);
+    let mut holder = std::process::Command::new("sleep")
+        .arg("30")
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot spawn sleep: {e}"));
+    let host = fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let lock = serde_json::json!({"pid": holder.id(), "host": host.trim(),
+        "command": "git rollback-sprint sprint rollback", "since": "2026-11-21T10:00:00+00:00"});
+    let lock_path = repo.git_dir().join("rollback/lock");
+    fs::create_dir_all(repo.git_dir().join("rollback")).unwrap_or_else(|e| panic!("{e}"));
+    fs::write(&lock_path, lock.to_string()).unwrap_or_else(|e| panic!("{e}"));
+    let out = refused(&repo, &["emergency", "--yes"], 1);
+    let _ = holder.kill();
+    let _ = holder.wait();
+    out.assert_stderr_contains("sprint rollback");
+    assert!(!marker.exists(), "the stop command ran\n{out}");
 }

@@ -75,8 +75,11 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
         return Ok(outcome);
     }
 
-    // 1. Stop services before anything is saved, so their files are too.
+    // 1. Stop services before anything is saved, so their files are too;
+    // but not when another run holds the repository, which would refuse
+    // this one after the services were stopped.
     if let Some(cmd) = &ctx.settings.stop_command {
+        crate::journal::check_not_running(&ctx.repo)?;
         run_hook_command(ctx, "stop", cmd, &mut outcome);
     }
 
@@ -280,6 +283,7 @@ fn plan(ctx: &Context, args: &Args) -> anyhow::Result<Plan> {
     };
     super::refuse_filter_drivers(repo, repo.commit_tree(target)?)?;
     super::refuse_sparse(repo, "emergency")?;
+    MetricsFile::new(repo.workdir(), &ctx.settings.reports_dir).check_folder(repo.workdir())?;
     let branch_ref = match &head_state {
         HeadState::Symbolic(r) => Some(r.clone()),
         HeadState::Detached(_) => None,

@@ -466,6 +466,7 @@ fn plan_rollback(ctx: &Context, args: &RollbackArgs) -> anyhow::Result<Plan> {
     let n = sprint_of(args.n, branch.as_deref(), "sprint rollback")?;
     let baseline = baseline::resolve(repo, &ctx.settings)?;
     super::refuse_sparse(repo, "sprint rollback")?;
+    MetricsFile::new(repo.workdir(), &ctx.settings.reports_dir).check_folder(repo.workdir())?;
     let head_tree = repo.commit_tree(head)?;
     let baseline_tree = repo.commit_tree(baseline.commit)?;
     super::refuse_filter_drivers(repo, baseline_tree)?;

@@ -592,6 +592,12 @@ pub fn check_index_unlocked(repo: &Repo) -> anyhow::Result<()> {
     crate::git::index::check_index_unlocked(repo)
 }
 
+/// Refuse when another git-rollback-sprint is running in this repository
+/// (see [`lock::check_not_held`]).
+pub fn check_not_running(repo: &Repo) -> anyhow::Result<()> {
+    lock::check_not_held(Journal::for_repo(repo).dir())
+}
+
 /// The interrupted operation, if any (the newest one without an end whose
 /// process is gone).
 pub fn interrupted(repo: &Repo) -> anyhow::Result<Option<Operation>> {
