@@ -357,3 +357,87 @@ fn emergency_does_not_run_the_stop_command_while_another_run_holds_the_lock() {
     out.assert_stderr_contains("sprint rollback");
     assert!(!marker.exists(), "the stop command ran\n{out}");
 }
+
+// ----- 2. --clean-ignored across filesystems ------------------------------------------
+
+/// A folder on another filesystem than the test repositories (`/dev/shm`,
+/// a tmpfs, on Linux), or `None` with the reason printed.
+fn other_filesystem(repo: &TestRepo) -> Option<tempfile::TempDir> {
+    use std::os::unix::fs::MetadataExt;
+    let ours = fs::metadata(repo.root()).ok()?.dev();
+    for candidate in ["/dev/shm", "/run/shm", "/tmp", "/var/tmp"] {
+        let Ok(meta) = fs::metadata(candidate) else {
+            continue;
+        };
+        if meta.dev() == ours {
+            continue;
+        }
+        if let Ok(dir) = tempfile::Builder::new()
+            .prefix("seams-")
+            .tempdir_in(candidate)
+        {
+            return Some(dir);
+        }
+    }
+    eprintln!(
+        "skipped: no writable folder on another filesystem than {} (tried /dev/shm, /run/shm, /tmp, /var/tmp)",
+        repo.root().display()
+    );
+    None
+}
+
+#[test]
+fn clean_ignored_in_a_worktree_on_another_filesystem_is_refused_before_anything_changes() {
+    let repo = TestRepo::with_commits();
+    tag_baseline(&repo, "HEAD~1");
+    let Some(elsewhere) = other_filesystem(&repo) else {
+        return;
+    };
+    let wt = elsewhere.path().join("wt");
+    repo.git(&["worktree", "add", "-q", "-b", "side", path_str(&wt), "HEAD"]);
+    fs::write(wt.join("README.md"), "edited, not committed\n").unwrap_or_else(|e| panic!("{e}"));
+    fs::write(wt.join(".env"), "SECRET=1\n").unwrap_or_else(|e| panic!("{e}"));
+    fs::create_dir_all(wt.join("target/debug")).unwrap_or_else(|e| panic!("{e}"));
+    fs::write(wt.join("target/debug/app"), "binary\n").unwrap_or_else(|e| panic!("{e}"));
+    let wt_git_dir = repo.git_dir().join("worktrees/wt");
+    fs::create_dir_all(wt_git_dir.join("rollback")).unwrap_or_else(|e| panic!("{e}"));
+
+    for args in [
+        vec!["emergency", "--yes", "--clean-ignored"],
+        vec!["-n", "emergency", "--clean-ignored"],
+    ] {
+        let before = (capture_repo(&wt), capture_dir(&repo.git_dir()));
+        let out = repo.tool_in(&wt, &args);
+        out.assert_code(1);
+        assert_eq!(out.stderr.trim_end().lines().count(), 1, "{out}");
+        out.assert_stderr_contains("on another filesystem");
+        out.assert_stderr_contains("without --clean-ignored");
+        assert_same_state(&before.0, &capture_repo(&wt));
+        assert_same_dir(&before.1, &capture_dir(&repo.git_dir()));
+    }
+
+    // Without --clean-ignored the ignored files stay, and undo is exact.
+    let before = capture_repo(&wt);
+    repo.tool_in(&wt, &["emergency", "--yes"]).assert_ok();
+    assert_eq!(
+        fs::read_to_string(wt.join(".env")).ok().as_deref(),
+        Some("SECRET=1\n")
+    );
+    repo.tool_in(&wt, &["undo"]).assert_ok();
+    assert_same_except_reports(&before, &capture_repo(&wt));
+}
+
+#[test]
+fn clean_ignored_in_a_worktree_on_the_same_filesystem_moves_them_aside_and_back() {
+    let repo = TestRepo::with_commits();
+    tag_baseline(&repo, "HEAD~1");
+    let wt = repo.root().join("wt");
+    repo.git(&["worktree", "add", "-q", "-b", "side", path_str(&wt), "HEAD"]);
+    fs::write(wt.join(".env"), "SECRET=1\n").unwrap_or_else(|e| panic!("{e}"));
+    let before = capture_repo(&wt);
+    repo.tool_in(&wt, &["emergency", "--yes", "--clean-ignored"])
+        .assert_ok();
+    assert!(!wt.join(".env").exists());
+    repo.tool_in(&wt, &["undo"]).assert_ok();
+    assert_same_except_reports(&before, &capture_repo(&wt));
+}

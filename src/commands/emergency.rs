@@ -306,6 +306,9 @@ fn plan(ctx: &Context, args: &Args) -> anyhow::Result<Plan> {
     } else {
         None
     };
+    if args.clean_ignored {
+        refuse_aside_across_filesystems(ctx, preview.as_ref())?;
+    }
     let mut steps = Vec::new();
     if let Some(cmd) = &ctx.settings.stop_command {
         steps.push(format!("run the stop command: sh -c {cmd:?}"));
@@ -364,6 +367,41 @@ fn plan(ctx: &Context, args: &Args) -> anyhow::Result<Plan> {
         stamp,
         steps,
     })
+}
+
+/// `--clean-ignored` moves ignored files aside with a rename, which cannot
+/// cross filesystems (see `journal::refuse_aside_across_filesystems`, which
+/// the transaction runs on its own scan). Checked here too, before the stop
+/// command runs: with the dry run's preview, or, when the work tree is on
+/// another filesystem than the git directory (a linked worktree elsewhere),
+/// with a scan of its ignored files.
+fn refuse_aside_across_filesystems(
+    ctx: &Context,
+    preview: Option<&snapshot::Preview>,
+) -> anyhow::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let repo = &ctx.repo;
+    let aside = crate::journal::Journal::for_repo(repo).dir().to_path_buf();
+    let dev = |p: &std::path::Path| {
+        p.ancestors()
+            .find_map(|d| std::fs::metadata(d).ok())
+            .map(|m| m.dev())
+    };
+    let scanned;
+    let ignored = match preview {
+        Some(p) => &p.ignored,
+        None if dev(repo.workdir()) != dev(&aside) => {
+            scanned = snapshot::preview(repo, true, None)?;
+            &scanned.ignored
+        }
+        None => return Ok(()),
+    };
+    crate::journal::refuse_aside_across_filesystems(
+        repo,
+        &aside,
+        ignored,
+        &[settings::reports_path(&ctx.settings.reports_dir)],
+    )
 }
 
 /// Run the stop or start command; a failure is reported, not fatal: the

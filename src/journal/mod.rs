@@ -37,6 +37,7 @@ use crate::git::{HeadState, Repo, RepoPath};
 
 pub use fault::fault_point;
 pub use lock::{lock_holder, LockInfo};
+pub(crate) use transaction::refuse_aside_across_filesystems;
 pub use transaction::{dismiss, Intent, Transaction};
 
 /// The journal format version this build writes and reads.
