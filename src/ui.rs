@@ -137,7 +137,7 @@ impl Ui {
     /// A note on stderr while work is under way.
     pub fn note(&self, message: &str) {
         if !self.quiet && !self.json {
-            let _ = writeln!(std::io::stderr(), "{message}");
+            let _ = writeln!(std::io::stderr(), "{}", one_line(message));
         }
     }
 

@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::common::{
-    assert_same_dir, assert_same_except_reports, assert_same_state, capture_dir, capture_repo,
-    DirState, RepoState, TestRepo, ToolOutput,
+    assert_same_dir, assert_same_except_reports, assert_same_state, assert_unchanged_by,
+    capture_dir, capture_repo, DirState, RepoState, TestRepo, ToolOutput,
 };
 
 // ----- helpers -----------------------------------------------------------------
@@ -440,4 +440,164 @@ fn clean_ignored_in_a_worktree_on_the_same_filesystem_moves_them_aside_and_back(
     assert!(!wt.join(".env").exists());
     repo.tool_in(&wt, &["undo"]).assert_ok();
     assert_same_except_reports(&before, &capture_repo(&wt));
+}
+
+// ----- 5. control characters in names ----------------------------------------------------
+
+/// Names a repository can hold that must not reach a terminal raw.
+const ODD: [&str; 3] = ["a\nb.txt", "tab\there.txt", "\x1b[31mred.txt"];
+/// The same names as human output shows them.
+const ODD_SHOWN: [&str; 3] = [
+    r#""a\nb.txt""#,
+    r#""tab\there.txt""#,
+    r#""\033[31mred.txt""#,
+];
+
+/// Nothing in the output is a control character but the line ends.
+#[track_caller]
+fn assert_no_raw_controls(out: &ToolOutput) {
+    for (name, text) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+        for line in text.lines() {
+            assert!(
+                !line.chars().any(char::is_control),
+                "a control character reached {name}: {line:?}\n{out}"
+            );
+        }
+    }
+}
+
+/// A line of output holding `shown` (so a raw newline did not split it).
+#[track_caller]
+fn assert_shows(text: &str, shown: &str) {
+    assert!(
+        text.lines().any(|l| l.contains(shown)),
+        "{shown} is not shown:\n{text}"
+    );
+}
+
+#[test]
+fn check_hook_quotes_staged_paths_with_control_characters() {
+    let repo = TestRepo::with_commits();
+    tag_baseline(&repo, "HEAD");
+    let conflicted = "<<<<<<< HEAD\nours\n=======\ntheirs\n>>>>>>> other\n";
+    for name in ODD {
+        repo.write(name, conflicted);
+    }
+    repo.git(&["add", "-A"]);
+    let out = assert_unchanged_by(&repo, || repo.tool(&["check", "--hook"]));
+    out.assert_code(4);
+    assert_no_raw_controls(&out);
+    for shown in ODD_SHOWN {
+        assert_shows(&out.stdout, &format!("{shown}:1"));
+    }
+    // JSON keeps the names as they are (JSON escapes them itself).
+    let out = repo.tool(&["--json", "check", "--hook"]);
+    let v = out.json();
+    let markers: Vec<&str> = v["conflict_markers"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no conflict_markers\n{out}"))
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    for name in ODD {
+        assert!(
+            markers.contains(&format!("{name}:1").as_str()),
+            "{markers:?}"
+        );
+    }
+}
+
+#[test]
+fn emergency_and_status_never_print_control_characters_raw() {
+    let repo = TestRepo::with_commits();
+    repo.write("odd.txt", "base\n");
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", "\x1b[31mbaseline\tsubject"]);
+    tag_baseline(&repo, "HEAD");
+    let out = repo.tool_ok(&["status"]);
+    assert_no_raw_controls(&out);
+    assert_shows(&out.stdout, r#""\033[31mbaseline\tsubject""#);
+
+    repo.write("odd.txt", "sprint\n");
+    repo.commit_all("sprint");
+    for name in ODD {
+        repo.write(name, "untracked\n");
+    }
+    repo.write("README.md", "edited\n");
+    let before = repo.capture();
+    let out = repo.tool_ok(&["emergency", "--yes"]);
+    assert_no_raw_controls(&out);
+    for name in ODD {
+        assert!(!repo.exists(name), "{name:?} is still there");
+    }
+    let out = repo.tool_ok(&["status"]);
+    assert_no_raw_controls(&out);
+    let out = repo.tool_ok(&["undo"]);
+    assert_no_raw_controls(&out);
+    assert_same_except_reports(&before, &repo.capture());
+}
+
+#[test]
+fn files_quotes_paths_with_control_characters_and_undoes_them() {
+    let repo = TestRepo::with_commits();
+    for name in ODD {
+        repo.write(name, "baseline\n");
+    }
+    repo.commit_all("odd names");
+    tag_baseline(&repo, "HEAD");
+    for name in ODD {
+        repo.write(name, "sprint\n");
+    }
+    repo.commit_all("sprint");
+    for name in ODD {
+        repo.write(name, "edited\n");
+    }
+    let new = format!("new{}", ODD[0]);
+    repo.write(&new, "not in the baseline\n");
+    let mut args = vec!["files", "--no-tests"];
+    args.extend(ODD);
+    args.push(&new);
+
+    let mut dry = vec!["-n"];
+    dry.extend(&args);
+    let out = assert_unchanged_by(&repo, || repo.tool_ok(&dry));
+    assert_no_raw_controls(&out);
+    for shown in ODD_SHOWN {
+        assert_shows(&out.stdout, &format!("restore {shown}"));
+    }
+    assert_shows(&out.stdout, r#"leave "newa\nb.txt" as it is"#);
+
+    let before = repo.capture();
+    let out = repo.tool_ok(&args);
+    assert_no_raw_controls(&out);
+    assert_shows(&out.stderr, r#""newa\nb.txt" does not exist in"#);
+    for name in ODD {
+        assert_eq!(repo.read_string(name), "baseline\n");
+    }
+    // The journal keeps the command line as the shell would quote it.
+    let out = repo.tool_ok(&["log"]);
+    assert_no_raw_controls(&out);
+    assert_shows(
+        &out.stdout,
+        r"files --no-tests $'a\nb.txt' $'tab\there.txt' $'\x1b[31mred.txt'",
+    );
+    let out = repo.tool_ok(&["undo"]);
+    assert_no_raw_controls(&out);
+    assert_same_state(&before, &repo.capture());
+
+    // JSON keeps the raw names.
+    let mut json = vec!["--json"];
+    json.extend(&args);
+    let out = repo.tool_ok(&json);
+    let restored = out.json()["restored"].clone();
+    for name in ODD {
+        assert!(
+            restored
+                .as_array()
+                .is_some_and(|a| a.iter().any(|v| v == name)),
+            "{restored}"
+        );
+    }
+    repo.tool_ok(&["undo"]);
+    assert_same_state(&before, &repo.capture());
 }

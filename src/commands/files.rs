@@ -127,7 +127,8 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
     for p in &plan.new_paths {
         if !args.delete_new && !plan.in_the_way.contains(p) {
             ctx.ui.warn(&format!(
-                "{p} does not exist in {}: left as it is (pass --delete-new to remove it)",
+                "{} does not exist in {}: left as it is (pass --delete-new to remove it)",
+                p.quoted(),
                 plan.source_name
             ));
         }
@@ -278,7 +279,7 @@ fn refuse_submodule_change(
         .iter()
         .chain(&in_index)
         .find(|link| !in_source.contains(link) || !in_index.contains(link))
-        .map_or_else(|| path.display(), |(p, _)| p.display());
+        .map_or_else(|| path.quoted(), |(p, _)| p.quoted());
     Err(user(format!(
         "the submodule {sub} differs in {source_name}, and files does not restore submodules"
     ))
@@ -357,11 +358,17 @@ fn plan(
         .collect();
     for p in &new_paths {
         steps.push(if in_the_way.contains(p) {
-            format!("remove {p} (in the way of a file from {source_name})")
+            format!(
+                "remove {} (in the way of a file from {source_name})",
+                p.quoted()
+            )
         } else if delete_new {
-            format!("remove {p} (not in {source_name})")
+            format!("remove {} (not in {source_name})", p.quoted())
         } else {
-            format!("leave {p} as it is (not in {source_name}; --delete-new removes it)")
+            format!(
+                "leave {} as it is (not in {source_name}; --delete-new removes it)",
+                p.quoted()
+            )
         });
     }
     Ok(Plan {
@@ -383,7 +390,7 @@ fn shown(path: &RepoPath) -> String {
     if path.as_bytes().is_empty() {
         ".".to_string()
     } else {
-        path.display()
+        path.quoted()
     }
 }
 
@@ -542,7 +549,11 @@ pub(crate) fn run_mapped_tests(
     };
     outcome.line(format!(
         "{mark} tests ({}): {}",
-        tests.join(", "),
+        tests
+            .iter()
+            .map(|t| crate::ui::quote(t))
+            .collect::<Vec<_>>()
+            .join(", "),
         run.summary()
     ));
     outcome.field(

@@ -105,7 +105,8 @@ pub(crate) fn refuse_filter_drivers(repo: &Repo, tree: crate::git::Oid) -> anyho
     match repo.filter_driver_in(tree)? {
         None => Ok(()),
         Some((driver, path)) => Err(user(format!(
-            "{path} uses the filter driver `{driver}` (filter.{driver}.* in git config), which this tool does not run"
+            "{} uses the filter driver `{driver}` (filter.{driver}.* in git config), which this tool does not run",
+            path.quoted()
         ))
         .hint("roll back with git itself, or remove that filter from git config first")
         .into()),
@@ -157,7 +158,8 @@ pub(crate) fn reset_to_tree(
 pub(crate) fn warn_changed_meanwhile(ctx: &Context, id: &str, paths: &[crate::git::RepoPath]) {
     for path in paths {
         ctx.ui.warn(&format!(
-            "{path} changed while this command ran; that content was moved aside under .git/rollback/ops/{id}/ and `git rollback-sprint undo {id}` puts it back"
+            "{} changed while this command ran; that content was moved aside under .git/rollback/ops/{id}/ and `git rollback-sprint undo {id}` puts it back",
+            path.quoted()
         ));
     }
 }

@@ -237,7 +237,7 @@ fn start(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
         steps.push(format!(
             "cherry-pick {} {}{}",
             repo.short_id(c.id),
-            c.summary,
+            crate::ui::quote(&c.summary),
             if c.already_applied {
                 " (already applied: may be empty)"
             } else {
@@ -441,8 +441,8 @@ fn describe(repo: &Repo, c: &Candidate) -> String {
     format!(
         "{} {} — {}, {}, {} file(s) +{} -{}{}",
         repo.short_id(c.id),
-        c.summary,
-        c.author,
+        crate::ui::quote(&c.summary),
+        crate::ui::quote(&c.author),
         date,
         c.files,
         c.insertions,
@@ -663,10 +663,15 @@ fn finish(
                 )
                 .field("tests", serde_json::Value::Null);
             outcome.line(format!(
-                "{} cherry-picking {} {summary} conflicts in: {}",
+                "{} cherry-picking {} {} conflicts in: {}",
                 ctx.ui.bad("Stopped:"),
                 repo.short_id(commit),
-                paths.join(", ")
+                crate::ui::quote(&summary),
+                paths
+                    .iter()
+                    .map(|p| crate::ui::quote(p))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ));
             outcome.line(format!(
                 "  {} commit(s) left after it. Resolve the files, `git add` them, then `git rollback-sprint recover --continue`",
@@ -737,7 +742,7 @@ fn resume(ctx: &Context, skip: bool) -> anyhow::Result<Outcome> {
     if !skip {
         let conflicts = repo.index_conflicts()?;
         if !conflicts.is_empty() {
-            let names: Vec<String> = conflicts.iter().map(|p| p.to_string()).collect();
+            let names: Vec<String> = conflicts.iter().map(|p| p.quoted()).collect();
             return Err(user(format!("still unresolved: {}", names.join(", ")))
                 .hint(
                     "edit them, `git add` them, then run `git rollback-sprint recover --continue`",

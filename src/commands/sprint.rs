@@ -814,7 +814,7 @@ fn finish(ctx: &Context, n: Option<u32>) -> anyhow::Result<Outcome> {
         "{} sprint {n} is done at {} {}.",
         ctx.ui.good("Finished:"),
         repo.short_id(head),
-        info.summary
+        crate::ui::quote(&info.summary)
     ));
     match &moving {
         Some(m) => outcome.line(format!(

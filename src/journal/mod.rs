@@ -621,6 +621,8 @@ pub fn pending_interrupted(ops: &[Operation], running: Option<u32>) -> Option<&O
 pub fn interrupted_message(op: &Operation) -> String {
     format!(
         "operation {} (`{}`, started {}) was interrupted — run `git rollback-sprint undo` to restore the state before it, or `git rollback-sprint undo --dismiss` to keep things as they are",
-        op.begin.id, op.begin.command, op.begin.time
+        op.begin.id,
+        crate::ui::one_line(&op.begin.command),
+        op.begin.time
     )
 }

@@ -208,6 +208,7 @@ impl<'r> Transaction<'r> {
                 snapshot::scan_paths(repo, &scope.paths)?
             };
             for dir in &found.unreadable {
+                let dir = dir.quoted();
                 ui.warn(&format!(
                     "cannot read the untracked directory {dir}/: it is left where it is, \
                      but not saved (chmod u+rx {dir} to have it saved)"
