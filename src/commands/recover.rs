@@ -34,7 +34,7 @@ pub struct Args {
     /// Create the recovery branch here (default HEAD)
     #[arg(long, value_name = "REV")]
     pub onto: Option<String>,
-    /// Pick these commits (in history order)
+    /// Pick these commits (in history order); a branch after them is the failed branch
     #[arg(long, value_name = "SHA", num_args = 1..)]
     pub pick: Vec<String>,
     /// Pick every commit
