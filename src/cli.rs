@@ -277,11 +277,39 @@ fn command_line(args: &[OsString]) -> String {
                 .all(|c| c.is_ascii_alphanumeric() || "-_./=:@,+".contains(c));
         if plain {
             words.push(text.into_owned());
+        } else if text.chars().any(char::is_control) {
+            words.push(ansi_c_quote(&text));
         } else {
             words.push(format!("'{}'", text.replace('\'', r"'\''")));
         }
     }
     words.join(" ")
+}
+
+/// A word with control characters as the shell's `$'…'` quoting writes it
+/// (`$'a\nb'`): the command line is shown by `log`, `status` and `undo`
+/// and kept in reflogs, so a path typed with a newline or an escape
+/// sequence must not reach a terminal raw, and the line stays one to paste.
+fn ansi_c_quote(text: &str) -> String {
+    let mut out = String::from("$'");
+    for c in text.chars() {
+        match c {
+            '\'' => out.push_str("\\'"),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() => {
+                let mut buf = [0u8; 4];
+                for b in c.encode_utf8(&mut buf).bytes() {
+                    out.push_str(&format!("\\x{b:02x}"));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
+    out
 }
 
 fn print_outcome(ui: &Ui, name: &str, outcome: Outcome) -> i32 {

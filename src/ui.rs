@@ -33,6 +33,59 @@ pub fn one_line(text: &str) -> String {
         .collect()
 }
 
+/// A repository path, ref name or commit subject as human output shows it:
+/// unchanged when it is plain, otherwise C-quoted as git quotes paths
+/// (`core.quotePath`): `"a\nb"`, `"tab\there"`, `"\033[31m"`. A name
+/// can hold any byte but `/` and NUL, so a newline in it must not forge
+/// another line, nor an escape sequence repaint the terminal. Printable
+/// non-ASCII text stays readable (as git with `core.quotePath=false`);
+/// bytes that are not UTF-8, and C1 controls, are written in octal. JSON
+/// output keeps the raw name: JSON escapes it itself.
+pub fn quote(text: &str) -> std::borrow::Cow<'_, str> {
+    quote_bytes(text.as_bytes())
+}
+
+/// [`quote`] for a name that may not be UTF-8.
+pub fn quote_bytes(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+    use std::borrow::Cow;
+    use std::fmt::Write as _;
+    let plain = |c: char| !(c.is_control() || c == '"' || c == '\\');
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        if text.chars().all(plain) {
+            return Cow::Borrowed(text);
+        }
+    }
+    let mut out = String::with_capacity(bytes.len() + 2);
+    out.push('"');
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                '\x07' => out.push_str("\\a"),
+                '\x08' => out.push_str("\\b"),
+                '\t' => out.push_str("\\t"),
+                '\n' => out.push_str("\\n"),
+                '\x0b' => out.push_str("\\v"),
+                '\x0c' => out.push_str("\\f"),
+                '\r' => out.push_str("\\r"),
+                c if c.is_control() => {
+                    let mut buf = [0u8; 4];
+                    for b in c.encode_utf8(&mut buf).bytes() {
+                        let _ = write!(out, "\\{b:03o}");
+                    }
+                }
+                c => out.push(c),
+            }
+        }
+        for b in chunk.invalid() {
+            let _ = write!(out, "\\{b:03o}");
+        }
+    }
+    out.push('"');
+    Cow::Owned(out)
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ColorChoice {
     Auto,
@@ -84,7 +137,7 @@ impl Ui {
     /// A note on stderr while work is under way.
     pub fn note(&self, message: &str) {
         if !self.quiet && !self.json {
-            let _ = writeln!(std::io::stderr(), "{message}");
+            let _ = writeln!(std::io::stderr(), "{}", one_line(message));
         }
     }
 
@@ -209,5 +262,34 @@ impl Prompter for TerminalPrompter {
             .items(items)
             .default(0)
             .interact()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{quote, quote_bytes};
+
+    #[test]
+    fn plain_names_are_left_alone() {
+        for name in ["src/lib.rs", "dir with space/ünï.txt", "feature/x-1", ""] {
+            assert_eq!(quote(name), name);
+        }
+    }
+
+    #[test]
+    fn control_characters_are_c_quoted_as_git_does() {
+        assert_eq!(quote("a\nb"), r#""a\nb""#);
+        assert_eq!(quote("tab\there"), r#""tab\there""#);
+        assert_eq!(quote("\x1b[31mred"), r#""\033[31mred""#);
+        assert_eq!(quote("q\"uote\\d"), r#""q\"uote\\d""#);
+        assert_eq!(quote("del\x7f"), r#""del\177""#);
+        assert_eq!(quote("c1\u{9b}"), r#""c1\302\233""#);
+        assert_eq!(quote_bytes(b"bad\xff.txt"), r#""bad\377.txt""#);
+    }
+
+    #[test]
+    fn quoted_text_holds_no_control_character() {
+        let q = quote("x\x1b]0;title\x07\r\n");
+        assert!(!q.chars().any(char::is_control), "{q}");
     }
 }

@@ -24,4 +24,5 @@ mod readme;
 mod recover;
 mod reports;
 mod reports_folder;
+mod seams;
 mod sprint;

@@ -84,13 +84,17 @@ fn hook(ctx: &Context) -> anyhow::Result<Outcome> {
     crate::trace::phase("hook: staged paths");
     let staged = repo.staged()?;
     crate::trace::phase("hook: conflict markers");
+    // Paths as they are (for JSON) and as the terminal shows them.
     let mut markers = Vec::new();
-    let mut unmerged = Vec::new();
+    let mut markers_shown = Vec::new();
+    let mut unmerged: Vec<String> = Vec::new();
+    let mut unmerged_shown = Vec::new();
     for s in &staged {
         if s.stage != 0 {
-            let p = s.path.to_string();
+            let p = s.path.display();
             if !unmerged.contains(&p) {
                 unmerged.push(p);
+                unmerged_shown.push(s.path.quoted());
             }
             continue;
         }
@@ -100,16 +104,17 @@ fn hook(ctx: &Context) -> anyhow::Result<Outcome> {
         }
         let bytes = repo.blob_bytes(id)?;
         for line in conflict_markers(&bytes) {
-            markers.push(format!("{}:{line}", s.path));
+            markers.push(format!("{}:{line}", s.path.display()));
+            markers_shown.push(format!("{}:{line}", s.path.quoted()));
         }
     }
     if !unmerged.is_empty() {
-        failures.push(format!("unmerged paths: {}", unmerged.join(", ")));
+        failures.push(format!("unmerged paths: {}", unmerged_shown.join(", ")));
     }
     if !markers.is_empty() {
         failures.push(format!(
             "conflict markers in staged files: {}",
-            markers.join(", ")
+            markers_shown.join(", ")
         ));
     }
     crate::trace::phase("hook: journal");
@@ -117,7 +122,7 @@ fn hook(ctx: &Context) -> anyhow::Result<Outcome> {
         failures.push(format!(
             "operation {} (`{}`) was interrupted; run `git rollback-sprint undo` or `undo --dismiss`",
             op.id(),
-            op.begin.command
+            crate::ui::one_line(&op.begin.command)
         ));
     }
     crate::trace::phase("hook: baseline");
@@ -355,7 +360,7 @@ pub fn pre_sprint(ctx: &Context, run_tests: bool) -> anyhow::Result<Checklist> {
             format!(
                 "operation {} (`{}`) was interrupted",
                 op.id(),
-                op.begin.command
+                crate::ui::one_line(&op.begin.command)
             ),
             "restore the state before it with `git rollback-sprint undo`, or keep things as they are with `git rollback-sprint undo --dismiss`",
         );

@@ -186,7 +186,7 @@ fn list(ctx: &Context) -> anyhow::Result<Outcome> {
             tag.name,
             &date[..19.min(date.len())].replace('T', " "),
             repo.short_id(tag.commit),
-            first
+            crate::ui::quote(&first)
         ));
         rows.push(serde_json::json!({
             "name": tag.name, "date": date, "commit": tag.commit.to_string(), "message": tag.message,

@@ -75,8 +75,11 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
         return Ok(outcome);
     }
 
-    // 1. Stop services before anything is saved, so their files are too.
+    // 1. Stop services before anything is saved, so their files are too;
+    // but not when another run holds the repository, which would refuse
+    // this one after the services were stopped.
     if let Some(cmd) = &ctx.settings.stop_command {
+        crate::journal::check_not_running(&ctx.repo)?;
         run_hook_command(ctx, "stop", cmd, &mut outcome);
     }
 
@@ -283,10 +286,14 @@ fn plan(ctx: &Context, args: &Args) -> anyhow::Result<Plan> {
     };
     super::refuse_filter_drivers(repo, repo.commit_tree(target)?)?;
     super::refuse_sparse(repo, "emergency")?;
+    MetricsFile::new(repo.workdir(), &ctx.settings.reports_dir).check_folder(repo.workdir())?;
     let branch_ref = match &head_state {
         HeadState::Symbolic(r) => Some(r.clone()),
         HeadState::Detached(_) => None,
     };
+    if let Some(branch) = &branch_ref {
+        super::refuse_branch_checked_out_elsewhere(repo, branch, "emergency")?;
+    }
     let now = clock::now();
     let stamp = clock::stamp(&now);
     let backup = if head != target {
@@ -303,6 +310,9 @@ fn plan(ctx: &Context, args: &Args) -> anyhow::Result<Plan> {
     } else {
         None
     };
+    if args.clean_ignored {
+        refuse_aside_across_filesystems(ctx, preview.as_ref())?;
+    }
     let mut steps = Vec::new();
     if let Some(cmd) = &ctx.settings.stop_command {
         steps.push(format!("run the stop command: sh -c {cmd:?}"));
@@ -390,6 +400,41 @@ fn move_aside_except(
         moved += move_aside_except(tx, &path.join(name.as_bytes()), reports)?;
     }
     Ok(moved)
+}
+
+/// `--clean-ignored` moves ignored files aside with a rename, which cannot
+/// cross filesystems (see `journal::refuse_aside_across_filesystems`, which
+/// the transaction runs on its own scan). Checked here too, before the stop
+/// command runs: with the dry run's preview, or, when the work tree is on
+/// another filesystem than the git directory (a linked worktree elsewhere),
+/// with a scan of its ignored files.
+fn refuse_aside_across_filesystems(
+    ctx: &Context,
+    preview: Option<&snapshot::Preview>,
+) -> anyhow::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let repo = &ctx.repo;
+    let aside = crate::journal::Journal::for_repo(repo).dir().to_path_buf();
+    let dev = |p: &std::path::Path| {
+        p.ancestors()
+            .find_map(|d| std::fs::metadata(d).ok())
+            .map(|m| m.dev())
+    };
+    let scanned;
+    let ignored = match preview {
+        Some(p) => &p.ignored,
+        None if dev(repo.workdir()) != dev(&aside) => {
+            scanned = snapshot::preview(repo, true, None)?;
+            &scanned.ignored
+        }
+        None => return Ok(()),
+    };
+    crate::journal::refuse_aside_across_filesystems(
+        repo,
+        &aside,
+        ignored,
+        &[settings::reports_path(&ctx.settings.reports_dir)],
+    )
 }
 
 /// Run the stop or start command; a failure is reported, not fatal: the

@@ -127,10 +127,15 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
     for p in &plan.new_paths {
         if !args.delete_new && !plan.in_the_way.contains(p) {
             ctx.ui.warn(&format!(
-                "{p} does not exist in {}: left as it is (pass --delete-new to remove it)",
+                "{} does not exist in {}: left as it is (pass --delete-new to remove it)",
+                p.quoted(),
                 plan.source_name
             ));
         }
+    }
+    let restored: Vec<RepoPath> = plan.set.iter().map(|(p, _, _)| p.clone()).collect();
+    if !args.no_tests {
+        check_mapped_tests_runnable(ctx, &restored, &restored)?;
     }
     if ctx.ui.dry_run {
         outcome.line("Would:");
@@ -247,10 +252,9 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
     outcome.line(format!("Undo with: git rollback-sprint undo {id}"));
 
     if !args.no_tests {
-        let paths: Vec<RepoPath> = plan.set.iter().map(|(p, _, _)| p.clone()).collect();
         run_mapped_tests(
             ctx,
-            &paths,
+            &restored,
             &mut outcome,
             "The mapped tests fail: the files are restored; `git rollback-sprint undo` puts them back.",
         )?;
@@ -275,7 +279,7 @@ fn refuse_submodule_change(
         .iter()
         .chain(&in_index)
         .find(|link| !in_source.contains(link) || !in_index.contains(link))
-        .map_or_else(|| path.display(), |(p, _)| p.display());
+        .map_or_else(|| path.quoted(), |(p, _)| p.quoted());
     Err(user(format!(
         "the submodule {sub} differs in {source_name}, and files does not restore submodules"
     ))
@@ -354,11 +358,17 @@ fn plan(
         .collect();
     for p in &new_paths {
         steps.push(if in_the_way.contains(p) {
-            format!("remove {p} (in the way of a file from {source_name})")
+            format!(
+                "remove {} (in the way of a file from {source_name})",
+                p.quoted()
+            )
         } else if delete_new {
-            format!("remove {p} (not in {source_name})")
+            format!("remove {} (not in {source_name})", p.quoted())
         } else {
-            format!("leave {p} as it is (not in {source_name}; --delete-new removes it)")
+            format!(
+                "leave {} as it is (not in {source_name}; --delete-new removes it)",
+                p.quoted()
+            )
         });
     }
     Ok(Plan {
@@ -380,7 +390,7 @@ fn shown(path: &RepoPath) -> String {
     if path.as_bytes().is_empty() {
         ".".to_string()
     } else {
-        path.display()
+        path.quoted()
     }
 }
 
@@ -444,7 +454,73 @@ pub fn repo_path(workdir: &Path, cwd: &Path, arg: &Path) -> anyhow::Result<RepoP
     Ok(RepoPath::from_bytes(rel.as_os_str().as_bytes()))
 }
 
-/// Run the tests mapped from the restored files (`rollback.testPattern`).
+/// The test files `rollback.testPattern` maps `paths` to, among the index
+/// entries and files on disk, plus `coming`: files about to be written,
+/// counted as present.
+fn mapped_tests(
+    ctx: &Context,
+    paths: &[RepoPath],
+    coming: &[RepoPath],
+) -> anyhow::Result<Vec<String>> {
+    let repo = &ctx.repo;
+    let mut candidates = current_paths(repo)?;
+    candidates.extend(coming.iter().cloned());
+    let coming: std::collections::HashSet<String> = coming.iter().map(|p| p.display()).collect();
+    let exists = |rel: &str| coming.contains(rel) || repo.workdir().join(rel).is_file();
+    let mut tests: Vec<String> = Vec::new();
+    for path in paths {
+        for pattern in &ctx.settings.test_patterns {
+            for t in map_pattern(pattern, path, &candidates, &exists) {
+                if !tests.contains(&t) {
+                    tests.push(t);
+                }
+            }
+        }
+    }
+    Ok(tests)
+}
+
+/// The command that runs `tests`: `rollback.fileTestCommand` with them, or
+/// the test command (configured or detected from HEAD) followed by them;
+/// `None` when HEAD has no commit to detect it from.
+fn mapped_test_command(ctx: &Context, tests: &[String]) -> anyhow::Result<Option<String>> {
+    let repo = &ctx.repo;
+    let quoted: Vec<String> = tests.iter().map(|t| shell_quote(&as_operand(t))).collect();
+    Ok(Some(match &ctx.settings.file_test_command {
+        Some(cmd) if cmd.contains("{tests}") => cmd.replace("{tests}", &quoted.join(" ")),
+        Some(cmd) => format!("{cmd} {}", quoted.join(" ")),
+        None => {
+            let head_tree = match repo.head_commit()? {
+                Some(h) => repo.commit_tree(h)?,
+                None => return Ok(None),
+            };
+            let base =
+                testrun::test_command(repo, ctx.settings.test_command.as_deref(), head_tree)?;
+            format!("{base} {}", quoted.join(" "))
+        }
+    }))
+}
+
+/// Before anything changes: when tests will be mapped from `paths` (with
+/// `coming` about to be written), there must be a command to run them. A
+/// missing one is refused now, not after the files were restored.
+pub(crate) fn check_mapped_tests_runnable(
+    ctx: &Context,
+    paths: &[RepoPath],
+    coming: &[RepoPath],
+) -> anyhow::Result<()> {
+    let tests = mapped_tests(ctx, paths, coming)?;
+    if !tests.is_empty() {
+        mapped_test_command(ctx, &tests).map_err(|e| match e.downcast::<crate::error::UserError>() {
+            Ok(u) => u
+                .hint("set one (git config rollback.testCommand 'make check'), or pass --no-tests; nothing was changed")
+                .into(),
+            Err(e) => e,
+        })?;
+    }
+    Ok(())
+}
+
 /// Run the tests `rollback.testPattern` maps `paths` to, report them, and
 /// exit 4 (with `failed_line`) when they fail.
 pub(crate) fn run_mapped_tests(
@@ -454,35 +530,14 @@ pub(crate) fn run_mapped_tests(
     failed_line: &str,
 ) -> anyhow::Result<()> {
     let repo = &ctx.repo;
-    let candidates = current_paths(repo)?;
-    let mut tests: Vec<String> = Vec::new();
-    for path in paths {
-        for pattern in &ctx.settings.test_patterns {
-            for t in map_pattern(pattern, path, &candidates, repo.workdir()) {
-                if !tests.contains(&t) {
-                    tests.push(t);
-                }
-            }
-        }
-    }
+    let tests = mapped_tests(ctx, paths, &[])?;
     if tests.is_empty() {
         outcome.line("No tests are mapped to these files (see git config rollback.testPattern).");
         outcome.field("tests", serde_json::Value::Null);
         return Ok(());
     }
-    let quoted: Vec<String> = tests.iter().map(|t| shell_quote(&as_operand(t))).collect();
-    let command = match &ctx.settings.file_test_command {
-        Some(cmd) if cmd.contains("{tests}") => cmd.replace("{tests}", &quoted.join(" ")),
-        Some(cmd) => format!("{cmd} {}", quoted.join(" ")),
-        None => {
-            let head_tree = match repo.head_commit()? {
-                Some(h) => repo.commit_tree(h)?,
-                None => return Ok(()),
-            };
-            let base =
-                testrun::test_command(repo, ctx.settings.test_command.as_deref(), head_tree)?;
-            format!("{base} {}", quoted.join(" "))
-        }
+    let Some(command) = mapped_test_command(ctx, &tests)? else {
+        return Ok(());
     };
     ctx.ui.note(&format!("Running `{command}`…"));
     let timeout = std::time::Duration::from_secs(ctx.settings.test_timeout_secs);
@@ -494,7 +549,11 @@ pub(crate) fn run_mapped_tests(
     };
     outcome.line(format!(
         "{mark} tests ({}): {}",
-        tests.join(", "),
+        tests
+            .iter()
+            .map(|t| crate::ui::quote(t))
+            .collect::<Vec<_>>()
+            .join(", "),
         run.summary()
     ));
     outcome.field(
@@ -517,7 +576,7 @@ pub fn map_pattern(
     pattern: &str,
     path: &RepoPath,
     candidates: &[RepoPath],
-    root: &Path,
+    exists: &dyn Fn(&str) -> bool,
 ) -> Vec<String> {
     let text = path.display();
     let (dir, name) = match text.rsplit_once('/') {
@@ -539,7 +598,7 @@ pub fn map_pattern(
         .trim_start_matches('/')
         .to_string();
     if !expanded.contains(['*', '?']) {
-        return if root.join(&expanded).is_file() {
+        return if exists(&expanded) {
             vec![expanded]
         } else {
             Vec::new()
@@ -548,9 +607,10 @@ pub fn map_pattern(
     let mut found: Vec<String> = candidates
         .iter()
         .map(|c| c.display())
-        .filter(|c| glob_match(&expanded, c) && root.join(c).is_file())
+        .filter(|c| glob_match(&expanded, c) && exists(c))
         .collect();
     found.sort();
+    found.dedup();
     found
 }
 

@@ -42,7 +42,7 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
                 .get(..19)
                 .unwrap_or(&op.begin.time)
                 .replace('T', " "),
-            op.begin.command,
+            crate::ui::one_line(&op.begin.command),
             mark
         ));
         for r in &created {
@@ -52,7 +52,7 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
             outcome.line(format!("    undoes {target}"));
         }
         if let Some(err) = op.end.as_ref().and_then(|e| e.error.as_ref()) {
-            outcome.line(format!("    error: {err}"));
+            outcome.line(format!("    error: {}", crate::ui::one_line(err)));
         }
         rows.push(serde_json::json!({
             "id": op.id(),

@@ -75,6 +75,28 @@ pub(crate) fn refuse_sparse(repo: &Repo, command: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Refuse to move `branch` (a full ref name) when another work tree has it
+/// checked out, as git refuses to update a branch checked out elsewhere:
+/// that work tree's files and index would silently stop matching its HEAD.
+pub(crate) fn refuse_branch_checked_out_elsewhere(
+    repo: &Repo,
+    branch: &str,
+    command: &str,
+) -> anyhow::Result<()> {
+    let elsewhere = repo.branches_checked_out_elsewhere()?;
+    let Some((_, path)) = elsewhere.iter().find(|(b, _)| b == branch) else {
+        return Ok(());
+    };
+    let short = branch.strip_prefix("refs/heads/").unwrap_or(branch);
+    Err(user(format!(
+        "{command} would move the branch {}, which the worktree {} also has checked out",
+        crate::ui::quote(short),
+        crate::ui::quote(&path.display().to_string())
+    ))
+    .hint("switch that worktree to another branch (or remove it with `git worktree remove`), or detach HEAD here with `git switch --detach`, then run it again")
+    .into())
+}
+
 /// Refuse to write files from `tree` when one of them needs a filter
 /// driver from git config (git-lfs, a `filter.<name>.smudge` command): git
 /// would run it, libgit2 cannot, and an unfiltered file is not what the
@@ -83,7 +105,8 @@ pub(crate) fn refuse_filter_drivers(repo: &Repo, tree: crate::git::Oid) -> anyho
     match repo.filter_driver_in(tree)? {
         None => Ok(()),
         Some((driver, path)) => Err(user(format!(
-            "{path} uses the filter driver `{driver}` (filter.{driver}.* in git config), which this tool does not run"
+            "{} uses the filter driver `{driver}` (filter.{driver}.* in git config), which this tool does not run",
+            path.quoted()
         ))
         .hint("roll back with git itself, or remove that filter from git config first")
         .into()),
@@ -135,7 +158,8 @@ pub(crate) fn reset_to_tree(
 pub(crate) fn warn_changed_meanwhile(ctx: &Context, id: &str, paths: &[crate::git::RepoPath]) {
     for path in paths {
         ctx.ui.warn(&format!(
-            "{path} changed while this command ran; that content was moved aside under .git/rollback/ops/{id}/ and `git rollback-sprint undo {id}` puts it back"
+            "{} changed while this command ran; that content was moved aside under .git/rollback/ops/{id}/ and `git rollback-sprint undo {id}` puts it back",
+            path.quoted()
         ));
     }
 }

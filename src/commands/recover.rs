@@ -34,7 +34,7 @@ pub struct Args {
     /// Create the recovery branch here (default HEAD)
     #[arg(long, value_name = "REV")]
     pub onto: Option<String>,
-    /// Pick these commits (in history order)
+    /// Pick these commits (in history order); a branch after them is the failed branch
     #[arg(long, value_name = "SHA", num_args = 1..)]
     pub pick: Vec<String>,
     /// Pick every commit
@@ -168,14 +168,8 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
 
 fn start(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
     let repo = &ctx.repo;
-    let Some(failed_name) = &args.failed_branch else {
-        return Err(user("name the failed branch to recover commits from")
-            .hint(
-                "git rollback-sprint recover backup/sprint-3-<ts> (or --continue, --skip, --abort)",
-            )
-            .exit(Exit::Usage)
-            .into());
-    };
+    let (failed_name, picks) = failed_and_picks(repo, args)?;
+    let failed_name = &failed_name;
     if let Some(state) = load_state(repo)? {
         if live(repo, &state) {
             return Err(user(format!(
@@ -216,7 +210,7 @@ fn start(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
         .hint("nothing to recover; check the branch name with `git log baseline..BRANCH`")
         .into());
     }
-    let chosen = choose(ctx, args, &candidates)?;
+    let chosen = choose(ctx, args, &picks, &candidates)?;
     if chosen.is_empty() && args.all {
         return Err(user(format!(
             "every commit of {failed_name} since the baseline is already on the target or a merge, so there is nothing to recover"
@@ -247,7 +241,7 @@ fn start(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
         steps.push(format!(
             "cherry-pick {} {}{}{}",
             repo.short_id(c.id),
-            c.summary,
+            crate::ui::quote(&c.summary),
             if c.already_applied {
                 " (already applied: may be empty)"
             } else {
@@ -272,7 +266,7 @@ fn start(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
         outcome.field("plan", steps);
         return Ok(outcome);
     }
-    if !ctx.ui.yes && ctx.ui.can_prompt() && args.pick.is_empty() && !args.all {
+    if !ctx.ui.yes && ctx.ui.can_prompt() && picks.is_empty() && !args.all {
         let question = format!("Recover {} commit(s) onto {branch_name}?", chosen.len());
         if !ctx.ui.confirm(ctx.prompter.as_ref(), &question)? {
             outcome.line("Nothing was changed.");
@@ -315,6 +309,52 @@ fn intent(ctx: &Context, scope: Scope, plan: Vec<String>) -> Intent {
     intent
 }
 
+/// The failed branch and the commits to pick. `--pick` takes every value up
+/// to the next flag, so in `recover --pick A B FAILED` it also took the
+/// branch: when no branch was given on its own and the last value after
+/// `--pick` names a branch, that value is the failed branch, as the user
+/// meant. `recover FAILED --pick A B` and `--pick A B -- FAILED` say it
+/// without guessing.
+fn failed_and_picks(repo: &Repo, args: &Args) -> anyhow::Result<(String, Vec<String>)> {
+    if let Some(failed) = &args.failed_branch {
+        return Ok((failed.clone(), args.pick.clone()));
+    }
+    let usage = |what: String| -> anyhow::Error {
+        user(what)
+            .hint("type `git rollback-sprint recover FAILED_BRANCH --pick SHA…` (or --continue, --skip, --abort)")
+            .exit(Exit::Usage)
+            .into()
+    };
+    let Some((last, commits)) = args.pick.split_last() else {
+        return Err(usage(
+            "name the failed branch to recover commits from".to_string(),
+        ));
+    };
+    if !names_branch(repo, last) {
+        return Err(usage(format!(
+            "name the failed branch to recover commits from: {} after --pick is not a branch",
+            crate::ui::quote(last)
+        )));
+    }
+    if commits.is_empty() {
+        return Err(usage(format!(
+            "--pick names no commit: {} is the failed branch",
+            crate::ui::quote(last)
+        )));
+    }
+    Ok((last.clone(), commits.to_vec()))
+}
+
+/// Whether `name` is a local or remote-tracking branch, as git resolves a
+/// short name (`refs/heads/NAME`, `refs/remotes/NAME`) or a full one.
+fn names_branch(repo: &Repo, name: &str) -> bool {
+    let exists = |r: &str| matches!(repo.ref_target(r), Ok(Some(_)));
+    if name.starts_with("refs/heads/") || name.starts_with("refs/remotes/") {
+        return exists(name);
+    }
+    exists(&format!("refs/heads/{name}")) || exists(&format!("refs/remotes/{name}"))
+}
+
 fn scope(branch: &str) -> Scope {
     Scope {
         head: true,
@@ -347,7 +387,12 @@ fn refuse_tracked_changes(ctx: &Context) -> anyhow::Result<()> {
 }
 
 /// The commits to pick: `--all`, `--pick`, or chosen on the terminal.
-fn choose(ctx: &Context, args: &Args, candidates: &[Candidate]) -> anyhow::Result<Vec<Candidate>> {
+fn choose(
+    ctx: &Context,
+    args: &Args,
+    picks: &[String],
+    candidates: &[Candidate],
+) -> anyhow::Result<Vec<Candidate>> {
     let repo = &ctx.repo;
     if args.all {
         return Ok(candidates
@@ -356,9 +401,15 @@ fn choose(ctx: &Context, args: &Args, candidates: &[Candidate]) -> anyhow::Resul
             .cloned()
             .collect());
     }
-    if !args.pick.is_empty() {
+    if !picks.is_empty() {
         let mut wanted = HashSet::new();
-        for sha in &args.pick {
+        for sha in picks {
+            if sha.contains(',') && repo.try_resolve_commit(sha)?.is_none() {
+                return Err(user(format!("unknown revision `{sha}`"))
+                    .hint("separate the commits with spaces or repeat the flag: --pick A B, or --pick A --pick B")
+                    .exit(Exit::Usage)
+                    .into());
+            }
             let id = repo.resolve_commit(sha)?;
             let Some(c) = candidates.iter().find(|c| c.id == id) else {
                 return Err(user(format!(
@@ -408,8 +459,8 @@ fn describe(repo: &Repo, c: &Candidate) -> String {
     format!(
         "{} {} — {}, {}, {} file(s) +{} -{}{}",
         repo.short_id(c.id),
-        c.summary,
-        c.author,
+        crate::ui::quote(&c.summary),
+        crate::ui::quote(&c.author),
         date,
         c.files,
         c.insertions,
@@ -643,10 +694,15 @@ fn finish(
                 )
                 .field("tests", serde_json::Value::Null);
             outcome.line(format!(
-                "{} cherry-picking {} {summary} conflicts in: {}",
+                "{} cherry-picking {} {} conflicts in: {}",
                 ctx.ui.bad("Stopped:"),
                 repo.short_id(commit),
-                paths.join(", ")
+                crate::ui::quote(&summary),
+                paths
+                    .iter()
+                    .map(|p| crate::ui::quote(p))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ));
             outcome.line(format!(
                 "  {} commit(s) left after it. Resolve the files, `git add` them, then `git rollback-sprint recover --continue`",
@@ -710,13 +766,14 @@ fn resume(ctx: &Context, skip: bool) -> anyhow::Result<Outcome> {
         return Err(user("the recovery has nothing left to do").into());
     };
     let current = parse_oid(&current)?;
+    super::refuse_branch_checked_out_elsewhere(repo, &state.branch, &format!("recover {what}"))?;
     let tip = repo
         .ref_target(&state.branch)?
         .context("the recovery branch is gone")?;
     if !skip {
         let conflicts = repo.index_conflicts()?;
         if !conflicts.is_empty() {
-            let names: Vec<String> = conflicts.iter().map(|p| p.to_string()).collect();
+            let names: Vec<String> = conflicts.iter().map(|p| p.quoted()).collect();
             return Err(user(format!("still unresolved: {}", names.join(", ")))
                 .hint(
                     "edit them, `git add` them, then run `git rollback-sprint recover --continue`",

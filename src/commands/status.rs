@@ -25,7 +25,7 @@ pub fn run(ctx: &Context, _args: &Args) -> anyhow::Result<Outcome> {
                 "baseline:    {} at {} {} (set {})",
                 b.name,
                 repo.short_id(b.commit),
-                info.summary,
+                crate::ui::quote(&info.summary),
                 clock::age(when, &now)
             ));
             outcome.field(
@@ -87,7 +87,7 @@ pub fn run(ctx: &Context, _args: &Args) -> anyhow::Result<Outcome> {
         outcome.line("in progress: nothing");
     }
     for item in &in_progress {
-        outcome.line(format!("in progress: {item}"));
+        outcome.line(format!("in progress: {}", crate::ui::one_line(item)));
     }
     outcome.field("in_progress", in_progress);
 
@@ -101,7 +101,7 @@ pub fn run(ctx: &Context, _args: &Args) -> anyhow::Result<Outcome> {
             outcome.line(format!(
                 "rollback:    {} `{}` ({})",
                 op.begin.time,
-                op.begin.command,
+                crate::ui::one_line(&op.begin.command),
                 op.id()
             ));
             outcome.field("latest_rollback", op.id());

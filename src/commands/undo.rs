@@ -75,7 +75,7 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
         outcome.line(format!(
             "Would undo {} (`{}`):",
             target.id(),
-            target.begin.command
+            crate::ui::one_line(&target.begin.command)
         ));
         for step in &plan {
             outcome.line(format!("  {step}"));
@@ -112,7 +112,7 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
     outcome.line(format!(
         "{what} {} (`{}`):",
         target.id(),
-        target.begin.command
+        crate::ui::one_line(&target.begin.command)
     ));
     for step in &plan {
         outcome.line(format!("  {step}"));

@@ -63,6 +63,12 @@ impl RepoPath {
     pub fn display(&self) -> String {
         String::from_utf8_lossy(&self.0).into_owned()
     }
+
+    /// The path for human output, C-quoted when it holds a control
+    /// character, a quote or a byte that is not UTF-8 (`crate::ui::quote`).
+    pub fn quoted(&self) -> String {
+        crate::ui::quote_bytes(&self.0).into_owned()
+    }
 }
 
 impl fmt::Debug for RepoPath {

@@ -84,6 +84,41 @@ pub fn lock_holder(dir: &Path) -> Option<Holder> {
     Some(Holder { info, alive })
 }
 
+/// The refusal when a live `holder` has the lock at `path`.
+fn busy(h: &Holder, path: &Path) -> anyhow::Error {
+    let who = if h.info.pid == 0 {
+        "another git-rollback-sprint is starting".to_string()
+    } else {
+        format!(
+            "git-rollback-sprint (pid {}{}, `{}`, since {}) is running",
+            h.info.pid,
+            if h.info.host == hostname() {
+                String::new()
+            } else {
+                format!(" on {}", h.info.host)
+            },
+            h.info.command,
+            h.info.since
+        )
+    };
+    user(format!("{who} in this repository"))
+        .hint(format!(
+            "wait for it to finish; if it is not running, remove {}",
+            path.display()
+        ))
+        .into()
+}
+
+/// Refuse when a live process holds the lock, without taking it: for a
+/// command that acts before its transaction begins (emergency's stop
+/// command), so that it does not act and then find it cannot go on.
+pub fn check_not_held(dir: &Path) -> anyhow::Result<()> {
+    match lock_holder(dir) {
+        Some(h) if h.alive => Err(busy(&h, &lock_path(dir))),
+        _ => Ok(()),
+    }
+}
+
 /// Take the lock, replacing a stale one. Returns the stale holder, if any.
 pub fn acquire(dir: &Path, command: &str) -> anyhow::Result<(Lock, Option<LockInfo>)> {
     super::create_dir_durable(dir)?;
@@ -110,29 +145,7 @@ pub fn acquire(dir: &Path, command: &str) -> anyhow::Result<(Lock, Option<LockIn
             Err(e) if e.kind() == ErrorKind::AlreadyExists => {
                 let holder = lock_holder(dir);
                 match holder {
-                    Some(h) if h.alive => {
-                        let who = if h.info.pid == 0 {
-                            "another git-rollback-sprint is starting".to_string()
-                        } else {
-                            format!(
-                                "git-rollback-sprint (pid {}{}, `{}`, since {}) is running",
-                                h.info.pid,
-                                if h.info.host == hostname() {
-                                    String::new()
-                                } else {
-                                    format!(" on {}", h.info.host)
-                                },
-                                h.info.command,
-                                h.info.since
-                            )
-                        };
-                        return Err(user(format!("{who} in this repository"))
-                            .hint(format!(
-                                "wait for it to finish; if it is not running, remove {}",
-                                path.display()
-                            ))
-                            .into());
-                    }
+                    Some(h) if h.alive => return Err(busy(&h, &path)),
                     Some(h) => {
                         stale = Some(h.info);
                         let _ = fs::remove_file(&path);

@@ -37,6 +37,7 @@ use crate::git::{HeadState, Repo, RepoPath};
 
 pub use fault::fault_point;
 pub use lock::{lock_holder, LockInfo};
+pub(crate) use transaction::refuse_aside_across_filesystems;
 pub use transaction::{dismiss, Intent, Transaction};
 
 /// The journal format version this build writes and reads.
@@ -592,6 +593,12 @@ pub fn check_index_unlocked(repo: &Repo) -> anyhow::Result<()> {
     crate::git::index::check_index_unlocked(repo)
 }
 
+/// Refuse when another git-rollback-sprint is running in this repository
+/// (see [`lock::check_not_held`]).
+pub fn check_not_running(repo: &Repo) -> anyhow::Result<()> {
+    lock::check_not_held(Journal::for_repo(repo).dir())
+}
+
 /// The interrupted operation, if any (the newest one without an end whose
 /// process is gone).
 pub fn interrupted(repo: &Repo) -> anyhow::Result<Option<Operation>> {
@@ -614,6 +621,8 @@ pub fn pending_interrupted(ops: &[Operation], running: Option<u32>) -> Option<&O
 pub fn interrupted_message(op: &Operation) -> String {
     format!(
         "operation {} (`{}`, started {}) was interrupted — run `git rollback-sprint undo` to restore the state before it, or `git rollback-sprint undo --dismiss` to keep things as they are",
-        op.begin.id, op.begin.command, op.begin.time
+        op.begin.id,
+        crate::ui::one_line(&op.begin.command),
+        op.begin.time
     )
 }

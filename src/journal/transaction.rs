@@ -208,6 +208,7 @@ impl<'r> Transaction<'r> {
                 snapshot::scan_paths(repo, &scope.paths)?
             };
             for dir in &found.unreadable {
+                let dir = dir.quoted();
                 ui.warn(&format!(
                     "cannot read the untracked directory {dir}/: it is left where it is, \
                      but not saved (chmod u+rx {dir} to have it saved)"
@@ -233,6 +234,14 @@ impl<'r> Transaction<'r> {
                         .filter(|c| c.old_present)
                         .map(|c| c.path.clone()),
                 );
+            }
+            if intent.scan_ignored {
+                refuse_aside_across_filesystems(
+                    repo,
+                    journal.dir(),
+                    &found.ignored,
+                    &intent.preserve,
+                )?;
             }
             // A directory the command must write in and cannot is refused
             // now, before anything changes, not part-way.
@@ -663,6 +672,63 @@ fn changes_within(
             && !preserve.iter().any(|p| c.path.is_at_or_under(p))
     });
     Ok(changes)
+}
+
+/// Ignored files are moved aside under `<git-dir>/rollback/` with a rename
+/// (SPEC I3): instant, and nothing is copied or deleted. A rename cannot
+/// cross filesystems, and a linked worktree (or a folder mounted inside the
+/// work tree) can be on another one than the git directory: found at the
+/// first move, after the reset, it stopped the command part-way. Refused
+/// here instead, before anything changes, naming the first such path.
+pub(crate) fn refuse_aside_across_filesystems(
+    repo: &Repo,
+    aside_root: &std::path::Path,
+    ignored: &[RepoPath],
+    preserve: &[RepoPath],
+) -> anyhow::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    if ignored.is_empty() {
+        return Ok(());
+    }
+    // The aside folder may not exist yet: the nearest folder that does.
+    let Some(target) = aside_root
+        .ancestors()
+        .find_map(|dir| fs::metadata(dir).ok())
+        .map(|m| m.dev())
+    else {
+        return Ok(());
+    };
+    let mut parents = std::collections::HashMap::new();
+    for path in ignored {
+        if preserve.iter().any(|p| path.is_at_or_under(p)) {
+            continue;
+        }
+        let full = path.under(repo.workdir());
+        let parent = full.parent().map(std::path::Path::to_path_buf);
+        let parent_dev = match &parent {
+            Some(dir) => *parents
+                .entry(dir.clone())
+                .or_insert_with(|| fs::metadata(dir).map(|m| m.dev()).ok()),
+            None => None,
+        };
+        // The path itself too: a folder that is a mount point is on its
+        // own filesystem and cannot be renamed away either.
+        let own_dev = fs::symlink_metadata(&full).map(|m| m.dev()).ok();
+        if [parent_dev, own_dev]
+            .iter()
+            .flatten()
+            .any(|dev| *dev != target)
+        {
+            return Err(user(format!(
+                "--clean-ignored cannot move the ignored {} aside: it is on another filesystem than {}, and moving it there is a rename",
+                path.quoted(),
+                crate::ui::quote(&aside_root.display().to_string())
+            ))
+            .hint("run it without --clean-ignored (ignored files then stay where they are); nothing was changed")
+            .into());
+        }
+    }
+    Ok(())
 }
 
 /// Mark an interrupted operation as dismissed: the state stays as it is and

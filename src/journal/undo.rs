@@ -289,7 +289,8 @@ fn restore(
         let applied = writer::apply(repo, &changes, &extras, &mut |p| tx.move_aside(p), &bar)?;
         for path in &applied.changed_meanwhile {
             ui.warn(&format!(
-                "{path} changed while undo ran; that content was moved aside under .git/rollback/ops/{}/ and undoing this undo puts it back",
+                "{} changed while undo ran; that content was moved aside under .git/rollback/ops/{}/ and undoing this undo puts it back",
+                path.quoted(),
                 tx.id()
             ));
         }

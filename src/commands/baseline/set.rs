@@ -84,7 +84,7 @@ pub fn run(ctx: &Context, args: &SetArgs) -> anyhow::Result<Outcome> {
     outcome.line(format!(
         "Baseline `{name}` is now {} {}",
         repo.short_id(target),
-        info.summary
+        crate::ui::quote(&info.summary)
     ));
     if let Some(prev) = &keep_as {
         outcome.line(format!("The previous baseline is kept as `{prev}`."));

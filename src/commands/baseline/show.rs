@@ -28,7 +28,7 @@ pub fn run(ctx: &Context) -> anyhow::Result<Outcome> {
         "{} {} {}",
         ctx.ui.bold(&format!("Baseline `{}`:", baseline.name)),
         repo.short_id(baseline.commit),
-        info.summary
+        crate::ui::quote(&info.summary)
     ));
     outcome.line(format!("  set {}", clock::age(set_at, &now)));
     if let Some(tag) = baseline
