@@ -47,39 +47,6 @@ impl MetricsFile {
         }
     }
 
-    /// Refuse, before a rollback changes anything, a reports folder it
-    /// could not record its metrics in: a file where the folder, or one of
-    /// the folders above it in the work tree, should be. Found only after
-    /// the reset, it stopped the rollback part-way.
-    pub fn check_folder(&self, workdir: &Path) -> anyhow::Result<()> {
-        let Some(rel) = self
-            .path
-            .parent()
-            .and_then(|d| d.strip_prefix(workdir).ok())
-        else {
-            return Ok(());
-        };
-        let mut current = workdir.to_path_buf();
-        for part in rel.components() {
-            current.push(part);
-            match fs::metadata(&current) {
-                Ok(meta) if meta.is_dir() => {}
-                Ok(_) => {
-                    let shown = current.strip_prefix(workdir).unwrap_or(&current);
-                    return Err(user(format!(
-                        "{} is a file, where the reports folder {} should be: the metrics could not be recorded",
-                        crate::ui::quote(&shown.display().to_string()),
-                        crate::ui::quote(&rel.display().to_string())
-                    ))
-                    .hint("move that file away, or set git config rollback.reportsDir to another folder; nothing was changed")
-                    .into());
-                }
-                Err(_) => break,
-            }
-        }
-        Ok(())
-    }
-
     /// The document, or an empty one when there is no file yet.
     pub fn read(&self) -> anyhow::Result<Result<Value, Corrupt>> {
         let bytes = match fs::read(&self.path) {

@@ -315,13 +315,15 @@ fn emergency_and_sprint_rollback_refuse_a_file_where_the_reports_folder_goes() {
         vec!["sprint", "rollback", "--no-tests", "--yes"],
     ] {
         let out = refused(&repo, &args, 1);
-        out.assert_stderr_contains("rollbacks is a file");
+        out.assert_stderr_contains("rollbacks is not a directory");
         out.assert_stderr_contains("rollback.reportsDir");
     }
     // A nested reports folder under a file is refused the same way.
     repo.git(&["config", "rollback.reportsDir", "rollbacks/team"]);
     let out = refused(&repo, &["emergency", "--yes"], 1);
-    out.assert_stderr_contains("rollbacks is a file");
+    out.assert_stderr_contains(
+        "rollbacks, which holds the reports folder rollbacks/team, is not a directory",
+    );
     // Once the file is moved away, it goes ahead and undoes exactly.
     repo.git(&["config", "--unset", "rollback.reportsDir"]);
     repo.remove("rollbacks");

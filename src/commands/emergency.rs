@@ -286,7 +286,6 @@ fn plan(ctx: &Context, args: &Args) -> anyhow::Result<Plan> {
     };
     super::refuse_filter_drivers(repo, repo.commit_tree(target)?)?;
     super::refuse_sparse(repo, "emergency")?;
-    MetricsFile::new(repo.workdir(), &ctx.settings.reports_dir).check_folder(repo.workdir())?;
     let branch_ref = match &head_state {
         HeadState::Symbolic(r) => Some(r.clone()),
         HeadState::Detached(_) => None,

@@ -471,7 +471,6 @@ fn plan_rollback(ctx: &Context, args: &RollbackArgs) -> anyhow::Result<Plan> {
     crate::reports_folder::check(repo.workdir(), &ctx.settings.reports_dir)?;
     let baseline = baseline::resolve(repo, &ctx.settings)?;
     super::refuse_sparse(repo, "sprint rollback")?;
-    MetricsFile::new(repo.workdir(), &ctx.settings.reports_dir).check_folder(repo.workdir())?;
     let head_tree = repo.commit_tree(head)?;
     let baseline_tree = repo.commit_tree(baseline.commit)?;
     super::refuse_filter_drivers(repo, baseline_tree)?;
