@@ -10,6 +10,7 @@
 
 mod batch;
 pub mod cli;
+pub mod discover;
 mod filter;
 pub mod hooks;
 pub mod index;

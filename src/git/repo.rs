@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use git2::{ErrorCode, ObjectType, Oid, Repository, RepositoryState};
 
+use super::discover::{self, Env};
 use crate::error::{user, Exit};
 
 /// A repository with a work tree.
@@ -46,35 +47,51 @@ pub struct TagInfo {
 }
 
 impl Repo {
-    /// Discover the repository containing `start`, refusing a bare one.
+    /// The repository git would use when started in `start`, in this
+    /// process's environment (SPEC I10; see [`super::discover`]), refusing
+    /// a bare one.
     pub fn discover(start: &Path) -> anyhow::Result<Repo> {
+        Self::open_found(start, Env::Process)
+    }
+
+    /// The repository whose work tree is `dir`, whatever the environment
+    /// says (`GIT_DIR`, `GIT_WORK_TREE` …): for the demo's own sandbox.
+    pub fn open_ignoring_env(dir: &Path) -> anyhow::Result<Repo> {
+        Self::open_found(dir, Env::Ignored)
+    }
+
+    fn open_found(start: &Path, env: Env) -> anyhow::Result<Repo> {
         // As git: objects are not re-hashed on every read, and a tree built
         // from entries this tool just read or wrote is not re-validated
         // entry by entry (0.5 s for a snapshot of a 100,000-file tree).
         // `git fsck` and the journal's object check stay the integrity tests.
         git2::opts::strict_hash_verification(false);
         git2::opts::strict_object_creation(false);
-        let inner = match Repository::discover(start) {
-            Ok(repo) => repo,
-            Err(e) if e.code() == ErrorCode::NotFound => {
-                return Err(user(format!("not a git repository: {}", start.display()))
-                    .hint("run this inside a git work tree, or pass -C <path>")
-                    .into())
-            }
-            Err(e) if e.class() == git2::ErrorClass::Config || e.code() == ErrorCode::Owner => {
-                return Err(user(format!("cannot open the repository: {}", e.message()))
-                    .hint("git's safe.directory rules apply; see `git help config`")
-                    .into())
-            }
-            Err(e) => return Err(e).context("could not open the repository"),
-        };
-        if inner.is_bare() {
+        let location = discover::locate(start, env)?;
+        if location.work_tree.is_none() {
             return Err(
                 user("this is a bare repository: there is no work tree to roll back")
                     .hint("run git rollback-sprint inside a clone with a work tree")
                     .into(),
             );
         }
+        let inner = match discover::open(&location, env) {
+            Ok(repo) => repo,
+            Err(e) if e.class() == git2::ErrorClass::Config || e.code() == ErrorCode::Owner => {
+                return Err(user(format!("cannot open the repository: {}", e.message()))
+                    .hint("git's safe.directory rules apply; see `git help config`")
+                    .into())
+            }
+            Err(e) => {
+                return Err(user(format!(
+                    "cannot open the repository at {}: {}",
+                    location.git_dir.display(),
+                    e.message()
+                ))
+                .hint("check it with `git status` and `git fsck`")
+                .into())
+            }
+        };
         let workdir = inner
             .workdir()
             .map(Path::to_path_buf)
@@ -87,6 +104,16 @@ impl Repo {
             git_dir,
             common_dir,
         })
+    }
+
+    /// Another libgit2 handle on the same git directory and work tree (for
+    /// work on a thread of its own).
+    pub(crate) fn reopen(&self) -> anyhow::Result<Repository> {
+        let repo = discover::open_git_dir(&self.git_dir, Env::Process)
+            .context("could not open the repository")?;
+        repo.set_workdir(&self.workdir, false)
+            .context("could not open the repository")?;
+        Ok(repo)
     }
 
     pub fn workdir(&self) -> &Path {
@@ -307,11 +334,8 @@ impl Repo {
         from: Oid,
         to: Oid,
     ) -> std::thread::JoinHandle<anyhow::Result<(String, usize)>> {
-        let git_dir = self.git_dir().to_path_buf();
-        std::thread::spawn(move || {
-            let inner = Repository::open(&git_dir).context("could not open the repository")?;
-            diff_stat_of(&inner, from, to)
-        })
+        let inner = self.reopen();
+        std::thread::spawn(move || diff_stat_of(&inner?, from, to))
     }
 
     pub fn is_descendant_of(&self, commit: Oid, ancestor: Oid) -> anyhow::Result<bool> {
