@@ -79,6 +79,11 @@ pub fn locate(cwd: &Path, env: Env) -> anyhow::Result<Location> {
     let explicit = env.var("GIT_DIR").is_some();
     let core = core_settings(&git_dir)?;
     let work_tree = if let Some(tree) = env.var("GIT_WORK_TREE") {
+        if tree.is_empty() {
+            return Err(user("GIT_WORK_TREE is set but empty")
+                .hint("point GIT_WORK_TREE at the work tree, or unset it")
+                .into());
+        }
         Some(existing_dir(&cwd.join(tree), "GIT_WORK_TREE")?)
     } else if core.bare == Some(true) {
         None
@@ -99,6 +104,14 @@ pub fn locate(cwd: &Path, env: Env) -> anyhow::Result<Location> {
 /// Open the git directory found with libgit2 (ownership validation on, as
 /// always), with the work tree set to the one found.
 pub fn open(location: &Location, env: Env) -> Result<Repository, git2::Error> {
+    // libgit2 reads a relative GIT_WORK_TREE from the git directory, git
+    // from the current directory: hand it (and any child) the absolute
+    // work tree already found. The process is single-threaded here.
+    if let (Env::Process, Some(tree)) = (env, &location.work_tree) {
+        if std::env::var_os("GIT_WORK_TREE").is_some() {
+            std::env::set_var("GIT_WORK_TREE", tree);
+        }
+    }
     let repo = open_git_dir(&location.git_dir, env)?;
     if let Some(tree) = &location.work_tree {
         repo.set_workdir(tree, false)?;

@@ -1,0 +1,428 @@
+//! The repository git would use (SPEC I10, issue 14): every layout git
+//! knows — `.git` files (`--separate-git-dir`), `core.worktree`, linked
+//! worktrees, submodules, `GIT_DIR`/`GIT_WORK_TREE`, ceilings, `-C`, a
+//! subdirectory — is found exactly as `git rev-parse --show-toplevel
+//! --absolute-git-dir` finds it in the same directory and environment, and
+//! an `emergency` there and its `undo` give back the whole state while
+//! nothing outside the work tree and the git directory is touched.
+//!
+//! Then what the environment brings: `git -c` / `GIT_CONFIG_PARAMETERS` /
+//! `GIT_CONFIG_COUNT` for every `rollback.*` key, the identities and dates
+//! of the commits and tags the tool writes, and the formats and
+//! environment it refuses before anything changes.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use crate::common::{
+    assert_same_dir, assert_same_except_reports, capture_dir, capture_repo_with_env, DirState,
+    TestRepo, ToolOutput,
+};
+
+type Envs<'a> = &'a [(&'a str, &'a str)];
+
+// ----- helpers -----------------------------------------------------------------
+
+/// git in `dir`, in the sandbox plus `envs`; panics unless it succeeds.
+#[track_caller]
+fn git(repo: &TestRepo, dir: &Path, envs: Envs, args: &[&str]) -> String {
+    let mut cmd = Command::new("git");
+    repo.apply_env(&mut cmd);
+    cmd.envs(envs.iter().copied())
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null());
+    let out = cmd.output().expect("run git");
+    assert!(
+        out.status.success(),
+        "git {args:?} in {} failed: {}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    repo.tick();
+    String::from_utf8_lossy(&out.stdout).trim_end().to_string()
+}
+
+/// The tool in `dir`, in the sandbox plus `envs`.
+fn tool(repo: &TestRepo, dir: &Path, envs: Envs, args: &[&str]) -> ToolOutput {
+    let mut cmd = repo.tool_command(args);
+    cmd.current_dir(dir).envs(envs.iter().copied());
+    ToolOutput::from_output(cmd.output().expect("run the tool"))
+}
+
+fn canonical(path: &str) -> PathBuf {
+    fs::canonicalize(path).unwrap_or_else(|e| panic!("canonicalize {path}: {e}"))
+}
+
+/// (work tree, git dir) as git sees them.
+fn git_view(repo: &TestRepo, dir: &Path, envs: Envs) -> (PathBuf, PathBuf) {
+    let out = git(
+        repo,
+        dir,
+        envs,
+        &["rev-parse", "--show-toplevel", "--absolute-git-dir"],
+    );
+    let mut lines = out.lines();
+    let top = canonical(lines.next().expect("toplevel"));
+    let git_dir = canonical(lines.next().expect("git dir"));
+    (top, git_dir)
+}
+
+/// (work tree, git dir) as the tool sees them (`status --json`).
+fn tool_view(repo: &TestRepo, dir: &Path, envs: Envs) -> (PathBuf, PathBuf) {
+    let out = tool(repo, dir, envs, &["--json", "status"]);
+    out.assert_ok();
+    let v = out.json();
+    let field = |k: &str| canonical(v[k].as_str().unwrap_or_else(|| panic!("{k} in {v}")));
+    (field("work_tree"), field("git_dir"))
+}
+
+#[track_caller]
+fn assert_same_view(repo: &TestRepo, dir: &Path, envs: Envs) -> (PathBuf, PathBuf) {
+    let git = git_view(repo, dir, envs);
+    assert_eq!(
+        tool_view(repo, dir, envs),
+        git,
+        "tool vs git in {}",
+        dir.display()
+    );
+    git
+}
+
+/// Two commits in `work_tree` (the baseline tag on the first), then a
+/// staged change, a modified file and an untracked file.
+fn history_and_dirt(repo: &TestRepo, dir: &Path, work_tree: &Path, envs: Envs) {
+    fs::create_dir_all(work_tree.join("src")).unwrap();
+    fs::write(work_tree.join("README.md"), "v1\n").unwrap();
+    fs::write(work_tree.join("src/lib.rs"), "lib v1\n").unwrap();
+    git(repo, dir, envs, &["add", "-A"]);
+    git(repo, dir, envs, &["commit", "-q", "-m", "first"]);
+    git(
+        repo,
+        dir,
+        envs,
+        &["tag", "-a", "baseline", "-m", "known good"],
+    );
+    fs::write(work_tree.join("README.md"), "v2\n").unwrap();
+    fs::write(work_tree.join("src/new.rs"), "new\n").unwrap();
+    git(repo, dir, envs, &["add", "-A"]);
+    git(repo, dir, envs, &["commit", "-q", "-m", "second"]);
+    fs::write(work_tree.join("src/lib.rs"), "lib staged\n").unwrap();
+    git(repo, dir, envs, &["add", "src/lib.rs"]);
+    fs::write(work_tree.join("README.md"), "v3 edited\n").unwrap();
+    fs::write(work_tree.join("untracked.txt"), "mine\n").unwrap();
+}
+
+/// The root's entries, without those under the given directories.
+fn outside(root: &Path, inside: &[&Path]) -> DirState {
+    let mut state = capture_dir(root);
+    let prefixes: Vec<Vec<u8>> = inside
+        .iter()
+        .map(|p| {
+            use std::os::unix::ffi::OsStrExt;
+            let rel = p.strip_prefix(root).expect("under the root");
+            rel.as_os_str().as_bytes().to_vec()
+        })
+        .collect();
+    state.entries.retain(|k, _| {
+        !prefixes
+            .iter()
+            .any(|p| k == p || (k.starts_with(p) && k.get(p.len()) == Some(&b'/')))
+    });
+    state
+}
+
+/// `emergency` and `undo` from `dir`: the work tree goes to the baseline,
+/// undo gives back the whole state, and nothing outside the work tree and
+/// the git directories changes at any point.
+fn round_trip(repo: &TestRepo, dir: &Path, envs: Envs) {
+    let (work_tree, git_dir) = assert_same_view(repo, dir, envs);
+    let common = canonical(&git(
+        repo,
+        dir,
+        envs,
+        &["rev-parse", "--path-format=absolute", "--git-common-dir"],
+    ));
+    let inside = [work_tree.as_path(), git_dir.as_path(), common.as_path()];
+    let root_before = outside(repo.root(), &inside);
+    let before = capture_repo_with_env(dir, envs);
+
+    tool(repo, dir, envs, &["--yes", "emergency"]).assert_ok();
+    assert_eq!(
+        fs::read_to_string(work_tree.join("README.md")).unwrap(),
+        "v1\n"
+    );
+    assert!(!work_tree.join("untracked.txt").exists());
+    assert!(!work_tree.join("src/new.rs").exists());
+    assert_same_dir(&root_before, &outside(repo.root(), &inside));
+
+    tool(repo, dir, envs, &["--yes", "undo"]).assert_ok();
+    assert_same_except_reports(&before, &capture_repo_with_env(dir, envs));
+    assert_same_dir(&root_before, &outside(repo.root(), &inside));
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("UTF-8 temporary path")
+}
+
+// ----- layouts -----------------------------------------------------------------
+
+#[test]
+fn plain_repository_from_a_subdirectory_and_with_dash_c() {
+    let repo = TestRepo::new();
+    history_and_dirt(&repo, repo.path(), repo.path(), &[]);
+    let sub = repo.path().join("src");
+    assert_same_view(&repo, &sub, &[]);
+    let out = tool(
+        &repo,
+        repo.root(),
+        &[],
+        &["-C", "repo/src", "--json", "status"],
+    );
+    out.assert_ok();
+    assert_eq!(
+        canonical(out.json()["work_tree"].as_str().unwrap()),
+        canonical(s(repo.path()))
+    );
+    round_trip(&repo, &sub, &[]);
+}
+
+/// `git init --separate-git-dir`: the `.git` in the work tree is a file.
+/// The work tree is the directory holding it, never the git directory's
+/// parent (where libgit2 put it: a rollback there deleted files outside
+/// the repository).
+#[test]
+fn separate_git_dir_init_is_the_directory_holding_the_git_file() {
+    let repo = TestRepo::new();
+    let store = repo.root().join("store");
+    fs::create_dir_all(&store).unwrap();
+    fs::write(store.join("outside.txt"), "not in any repository\n").unwrap();
+    let git_dir = store.join("sep.git");
+    repo.git_in(
+        repo.root(),
+        &[
+            "init",
+            "-q",
+            "-b",
+            "main",
+            "--separate-git-dir",
+            s(&git_dir),
+            "sep",
+        ],
+    );
+    let wt = repo.root().join("sep");
+    assert!(wt.join(".git").is_file());
+    history_and_dirt(&repo, &wt, &wt, &[]);
+    assert_eq!(
+        assert_same_view(&repo, &wt, &[]),
+        (canonical(s(&wt)), canonical(s(&git_dir)))
+    );
+
+    let before = capture_dir(repo.root());
+    let plan = tool(&repo, &wt, &[], &["--dry-run", "emergency"]);
+    plan.assert_ok();
+    assert!(
+        plan.stdout
+            .contains("1 staged, 1 modified, 0 deleted and 1 untracked path(s)"),
+        "{plan}"
+    );
+    assert!(plan.stdout.contains("remove 1 untracked file(s)"), "{plan}");
+    assert!(!plan.stdout.contains("outside"), "{plan}");
+    assert_same_dir(&before, &capture_dir(repo.root()));
+
+    round_trip(&repo, &wt, &[]);
+    round_trip(&repo, &wt.join("src"), &[]);
+}
+
+#[test]
+fn separate_git_dir_clone_round_trips() {
+    let repo = TestRepo::new();
+    history_and_dirt(&repo, repo.path(), repo.path(), &[]);
+    git(&repo, repo.path(), &[], &["stash", "-u", "-q"]);
+    let git_dir = repo.root().join("clone.git");
+    repo.git_in(
+        repo.root(),
+        &[
+            "clone",
+            "-q",
+            "--separate-git-dir",
+            s(&git_dir),
+            "repo",
+            "clone",
+        ],
+    );
+    let wt = repo.root().join("clone");
+    git(
+        &repo,
+        &wt,
+        &[],
+        &["fetch", "-q", "origin", "refs/tags/*:refs/tags/*"],
+    );
+    fs::write(wt.join("README.md"), "edited in the clone\n").unwrap();
+    fs::write(wt.join("untracked.txt"), "mine\n").unwrap();
+    round_trip(&repo, &wt, &[]);
+}
+
+/// A `.git` file pointing at a git directory whose `core.worktree`
+/// (relative to the git directory) names the work tree.
+#[test]
+fn core_worktree_relative_to_the_git_directory() {
+    let repo = TestRepo::new();
+    let wt = repo.root().join("tree");
+    fs::create_dir_all(&wt).unwrap();
+    let git_dir = repo.root().join("meta/tree.git");
+    repo.git_in(
+        repo.root(),
+        &["init", "-q", "-b", "main", "--bare", "meta/tree.git"],
+    );
+    repo.git_in(&git_dir, &["config", "core.bare", "false"]);
+    repo.git_in(&git_dir, &["config", "core.worktree", "../../tree"]);
+    fs::write(wt.join(".git"), "gitdir: ../meta/tree.git\n").unwrap();
+    history_and_dirt(&repo, &wt, &wt, &[]);
+    round_trip(&repo, &wt.join("src"), &[]);
+    // The same through GIT_DIR, from outside the work tree.
+    let envs = [("GIT_DIR", s(&git_dir))];
+    assert_same_view(&repo, repo.root(), &envs);
+}
+
+#[test]
+fn linked_worktree_uses_its_own_git_dir_and_the_common_one() {
+    let repo = TestRepo::new();
+    history_and_dirt(&repo, repo.path(), repo.path(), &[]);
+    git(&repo, repo.path(), &[], &["stash", "-u", "-q"]);
+    git(
+        &repo,
+        repo.path(),
+        &[],
+        &["worktree", "add", "-q", "../linked", "-b", "feature"],
+    );
+    let wt = repo.root().join("linked");
+    fs::write(wt.join("README.md"), "edited in the linked worktree\n").unwrap();
+    fs::write(wt.join("untracked.txt"), "mine\n").unwrap();
+    let (_, git_dir) = assert_same_view(&repo, &wt, &[]);
+    assert!(
+        git_dir.ends_with(".git/worktrees/linked"),
+        "{}",
+        git_dir.display()
+    );
+    round_trip(&repo, &wt, &[]);
+}
+
+#[test]
+fn submodule_git_file_points_into_the_superprojects_modules() {
+    let repo = TestRepo::new();
+    let lib = repo.root().join("lib");
+    repo.git_in(repo.root(), &["init", "-q", "-b", "main", "lib"]);
+    history_and_dirt(&repo, &lib, &lib, &[]);
+    git(&repo, &lib, &[], &["stash", "-u", "-q"]);
+    repo.write("top.txt", "top\n");
+    repo.commit_all("top");
+    repo.git(&[
+        "-c",
+        "protocol.file.allow=always",
+        "submodule",
+        "add",
+        "-q",
+        s(&lib),
+        "sub",
+    ]);
+    repo.commit_all("add sub");
+    let sub = repo.path().join("sub");
+    git(
+        &repo,
+        &sub,
+        &[],
+        &["fetch", "-q", "origin", "refs/tags/*:refs/tags/*"],
+    );
+    fs::write(sub.join("README.md"), "edited in the submodule\n").unwrap();
+    fs::write(sub.join("untracked.txt"), "mine\n").unwrap();
+    let (top, git_dir) = assert_same_view(&repo, &sub.join("src"), &[]);
+    assert_eq!(top, canonical(s(&sub)));
+    assert!(
+        git_dir.ends_with(".git/modules/sub"),
+        "{}",
+        git_dir.display()
+    );
+    round_trip(&repo, &sub, &[]);
+}
+
+#[test]
+fn git_dir_and_git_work_tree_from_outside_the_work_tree() {
+    let repo = TestRepo::new();
+    history_and_dirt(&repo, repo.path(), repo.path(), &[]);
+    let elsewhere = repo.root().join("elsewhere");
+    fs::create_dir_all(&elsewhere).unwrap();
+    fs::write(elsewhere.join("keep.txt"), "not the work tree\n").unwrap();
+    let git_dir = repo.path().join(".git");
+    let envs = [("GIT_DIR", s(&git_dir)), ("GIT_WORK_TREE", s(repo.path()))];
+    round_trip(&repo, &elsewhere, &envs);
+    // Relative values are relative to the current directory.
+    let envs = [("GIT_DIR", "../repo/.git"), ("GIT_WORK_TREE", "../repo")];
+    assert_same_view(&repo, &elsewhere, &envs);
+}
+
+/// `GIT_DIR` alone: the current directory is the top of the work tree.
+#[test]
+fn git_dir_alone_takes_the_current_directory_as_the_work_tree() {
+    let repo = TestRepo::new();
+    let store = repo.root().join("store.git");
+    repo.git_in(
+        repo.root(),
+        &["init", "-q", "-b", "main", "--bare", "store.git"],
+    );
+    repo.git_in(&store, &["config", "core.bare", "false"]);
+    let wt = repo.root().join("wt");
+    fs::create_dir_all(&wt).unwrap();
+    let envs = [("GIT_DIR", s(&store))];
+    history_and_dirt(&repo, &wt, &wt, &envs);
+    assert_eq!(assert_same_view(&repo, &wt, &envs).0, canonical(s(&wt)));
+    round_trip(&repo, &wt, &envs);
+}
+
+#[test]
+fn ceiling_directories_stop_the_search_like_git() {
+    let repo = TestRepo::new();
+    history_and_dirt(&repo, repo.path(), repo.path(), &[]);
+    let deep = repo.path().join("src/deep");
+    fs::create_dir_all(&deep).unwrap();
+    let ceiling = s(&repo.path().join("src")).to_string();
+    let envs = [("GIT_CEILING_DIRECTORIES", ceiling.as_str())];
+    let mut cmd = Command::new("git");
+    repo.apply_env(&mut cmd);
+    let git_out = cmd
+        .envs(envs)
+        .args(["rev-parse", "--show-toplevel"])
+        .current_dir(&deep)
+        .output()
+        .expect("run git");
+    assert!(
+        !git_out.status.success(),
+        "git found a repository above the ceiling"
+    );
+    let before = repo.capture();
+    let out = tool(&repo, &deep, &envs, &["--yes", "emergency"]);
+    out.assert_code(1);
+    assert!(out.stderr.contains("not a git repository"), "{out}");
+    crate::common::assert_same_state(&before, &repo.capture());
+    // A ceiling at the work tree's own parent still lets it be found.
+    let envs = [("GIT_CEILING_DIRECTORIES", s(repo.root()))];
+    assert_same_view(&repo, &deep, &envs);
+}
+
+/// A `.git` directory that is not a repository is passed over (as git
+/// does), and a `.git` file that names nothing is a one-line error.
+#[test]
+fn a_broken_git_file_is_refused_in_one_line() {
+    let repo = TestRepo::new();
+    history_and_dirt(&repo, repo.path(), repo.path(), &[]);
+    let nested = repo.path().join("nested");
+    fs::create_dir_all(&nested).unwrap();
+    fs::write(nested.join(".git"), "gitdir: ../nowhere\n").unwrap();
+    let before = repo.capture();
+    let out = tool(&repo, &nested, &[], &["--yes", "emergency"]);
+    out.assert_code(1);
+    assert_eq!(out.stderr.trim_end().lines().count(), 1, "{out}");
+    assert!(out.stderr.contains("not a git repository"), "{out}");
+    crate::common::assert_same_state(&before, &repo.capture());
+}
