@@ -10,9 +10,11 @@
 
 mod batch;
 pub mod cli;
+mod cmdline_config;
 pub mod discover;
 mod filter;
 pub mod hooks;
+pub mod ident;
 pub mod index;
 mod path;
 pub mod pick;

@@ -5,8 +5,9 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use git2::{ErrorCode, ObjectType, Oid, Repository, RepositoryState};
 
+use super::cmdline_config::CommandLineConfig;
 use super::discover::{self, Env};
-use crate::error::{user, Exit};
+use crate::error::user;
 
 /// A repository with a work tree.
 pub struct Repo {
@@ -14,6 +15,8 @@ pub struct Repo {
     workdir: PathBuf,
     git_dir: PathBuf,
     common_dir: PathBuf,
+    /// `git -c` settings, which outrank every config file.
+    cmdline: CommandLineConfig,
 }
 
 /// A git operation in progress that blocks ours.
@@ -68,6 +71,10 @@ impl Repo {
         git2::opts::strict_hash_verification(false);
         git2::opts::strict_object_creation(false);
         let location = discover::locate(start, env)?;
+        let cmdline = match env {
+            Env::Process => CommandLineConfig::from_env()?,
+            Env::Ignored => CommandLineConfig::default(),
+        };
         if location.work_tree.is_none() {
             return Err(
                 user("this is a bare repository: there is no work tree to roll back")
@@ -103,6 +110,7 @@ impl Repo {
             workdir,
             git_dir,
             common_dir,
+            cmdline,
         })
     }
 
@@ -130,7 +138,12 @@ impl Repo {
         &self.common_dir
     }
 
+    /// A single-valued setting: `git -c` first (the last one given; a key
+    /// given without a value reads as empty), then the config files.
     pub fn config_string(&self, key: &str) -> anyhow::Result<Option<String>> {
+        if let Some(value) = self.cmdline.last(key) {
+            return Ok(Some(value.unwrap_or_default().to_string()));
+        }
         let config = self.inner.config().context("could not read git config")?;
         match config.get_string(key) {
             Ok(v) => Ok(Some(v)),
@@ -142,32 +155,47 @@ impl Repo {
     }
 
     pub fn config_i64(&self, key: &str) -> anyhow::Result<Option<i64>> {
+        let not_a_number = |message: &str| {
+            user(format!("git config {key} is not a number: {message}"))
+                .hint("fix the value with `git config`")
+        };
+        if let Some(value) = self.cmdline.last(key) {
+            let text = value.ok_or_else(|| not_a_number("it has no value"))?;
+            return git2::Config::parse_i64(text)
+                .map(Some)
+                .map_err(|e| not_a_number(e.message()).into());
+        }
         let config = self.inner.config().context("could not read git config")?;
         match config.get_i64(key) {
             Ok(v) => Ok(Some(v)),
             Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
-            Err(e) => Err(
-                user(format!("git config {key} is not a number: {}", e.message()))
-                    .hint("fix the value with `git config`")
-                    .into(),
-            ),
+            Err(e) => Err(not_a_number(e.message()).into()),
         }
     }
 
+    /// A boolean setting; a `git -c key` without a value is true, as in git.
     pub fn config_bool(&self, key: &str) -> anyhow::Result<Option<bool>> {
+        let not_a_bool = |message: &str| {
+            user(format!("git config {key} is not a boolean: {message}")).hint("use true or false")
+        };
+        if let Some(value) = self.cmdline.last(key) {
+            return match value {
+                None => Ok(Some(true)),
+                Some(text) => git2::Config::parse_bool(text)
+                    .map(Some)
+                    .map_err(|e| not_a_bool(e.message()).into()),
+            };
+        }
         let config = self.inner.config().context("could not read git config")?;
         match config.get_bool(key) {
             Ok(v) => Ok(Some(v)),
             Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
-            Err(e) => Err(user(format!(
-                "git config {key} is not a boolean: {}",
-                e.message()
-            ))
-            .hint("use true or false")
-            .into()),
+            Err(e) => Err(not_a_bool(e.message()).into()),
         }
     }
 
+    /// Every value of a multi-valued setting: the config files' in their
+    /// order, then those given with `git -c`.
     pub fn config_multi(&self, key: &str) -> anyhow::Result<Vec<String>> {
         let config = self.inner.config().context("could not read git config")?;
         let mut values = Vec::new();
@@ -180,6 +208,12 @@ impl Repo {
                 values.push(v.to_string());
             }
         }
+        values.extend(
+            self.cmdline
+                .all(key)
+                .into_iter()
+                .map(|v| v.unwrap_or_default().to_string()),
+        );
         Ok(values)
     }
 
@@ -350,27 +384,10 @@ impl Repo {
         text[..text.len().min(8)].to_string()
     }
 
-    /// The signature for objects this tool writes: git's identity settings
-    /// (environment first, like git), with this tool's clock.
+    /// The committer signature, which git also puts on tag objects (see
+    /// [`super::ident`]).
     pub fn signature(&self) -> anyhow::Result<git2::Signature<'static>> {
-        let config = self.inner.config().context("could not read git config")?;
-        let pick = |env: &str, key: &str| {
-            std::env::var(env)
-                .ok()
-                .filter(|v| !v.is_empty())
-                .or_else(|| config.get_string(key).ok())
-        };
-        let name = pick("GIT_COMMITTER_NAME", "user.name");
-        let email = pick("GIT_COMMITTER_EMAIL", "user.email");
-        let (Some(name), Some(email)) = (name, email) else {
-            return Err(user("git does not know who you are (user.name and user.email)")
-                .hint("set them: git config --global user.name \"Your Name\"; git config --global user.email you@example.com")
-                .exit(Exit::Error)
-                .into());
-        };
-        let now = crate::clock::now();
-        let time = git2::Time::new(now.timestamp(), now.offset().local_minus_utc() / 60);
-        git2::Signature::new(&name, &email, &time).context("could not build a signature")
+        self.identity(super::ident::Role::Committer)
     }
 
     /// Whether `refs/tags/<name>` is a valid tag name.
