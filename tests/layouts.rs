@@ -426,3 +426,287 @@ fn a_broken_git_file_is_refused_in_one_line() {
     assert!(out.stderr.contains("not a git repository"), "{out}");
     crate::common::assert_same_state(&before, &repo.capture());
 }
+
+// ----- settings from git's command line and environment ------------------------
+
+/// The tool in `dir` with `envs` set and `removed` unset.
+fn tool_without(
+    repo: &TestRepo,
+    dir: &Path,
+    envs: Envs,
+    removed: &[&str],
+    args: &[&str],
+) -> ToolOutput {
+    let mut cmd = repo.tool_command(args);
+    cmd.current_dir(dir).envs(envs.iter().copied());
+    for name in removed {
+        cmd.env_remove(name);
+    }
+    ToolOutput::from_output(cmd.output().expect("run the tool"))
+}
+
+/// `git config <args>` in the repository with `envs`; `None` when unset.
+fn git_config(repo: &TestRepo, envs: Envs, args: &[&str]) -> Option<String> {
+    let mut cmd = Command::new("git");
+    repo.apply_env(&mut cmd);
+    let out = cmd
+        .envs(envs.iter().copied())
+        .arg("config")
+        .args(args)
+        .current_dir(repo.path())
+        .output()
+        .expect("run git config");
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim_end().to_string())
+}
+
+fn settings(repo: &TestRepo, envs: Envs) -> serde_json::Value {
+    let out = tool(repo, repo.path(), envs, &["--json", "status"]);
+    out.assert_ok();
+    out.json()["settings"].clone()
+}
+
+/// For every `rollback.*` key, what the tool uses is what `git config
+/// --get` (`--get-all`) says under the same environment, or the default.
+#[track_caller]
+fn assert_settings_like_git(repo: &TestRepo, envs: Envs) {
+    let v = settings(repo, envs);
+    let strings = [
+        ("rollback.baseline", Some("baseline")),
+        ("rollback.checkpointPrefix", Some("checkpoint-")),
+        ("rollback.reportsDir", Some("rollbacks")),
+        ("rollback.testCommand", None),
+        ("rollback.fileTestCommand", None),
+        ("rollback.stopCommand", None),
+        ("rollback.startCommand", None),
+        ("rollback.setupCommand", None),
+    ];
+    for (key, default) in strings {
+        let git = git_config(repo, envs, &["--get", key]).filter(|v| !v.is_empty());
+        let expected = git.as_deref().or(default);
+        assert_eq!(v[key].as_str(), expected, "{key} with {envs:?}: {v}");
+    }
+    let threshold = git_config(
+        repo,
+        envs,
+        &["--type=int", "--get", "rollback.diskThreshold"],
+    );
+    assert_eq!(
+        v["rollback.diskThreshold"].as_u64(),
+        Some(threshold.map_or(90, |t| t.parse().unwrap())),
+        "diskThreshold: {v}"
+    );
+    let hook = git_config(repo, envs, &["--type=bool", "--get", "rollback.hookTests"]);
+    assert_eq!(
+        v["rollback.hookTests"].as_bool(),
+        Some(hook.as_deref() == Some("true")),
+        "hookTests: {v}"
+    );
+    let patterns: Vec<String> = git_config(repo, envs, &["--get-all", "rollback.testPattern"])
+        .map(|all| all.lines().map(str::to_string).collect())
+        .unwrap_or_else(|| vec!["tests/unit/test_{name}".to_string()]);
+    let tool_patterns: Vec<String> = v["rollback.testPattern"]
+        .as_array()
+        .expect("patterns")
+        .iter()
+        .map(|p| p.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(tool_patterns, patterns, "testPattern with {envs:?}");
+}
+
+#[test]
+fn git_dash_c_and_config_count_outrank_the_config_files_like_git() {
+    let repo = TestRepo::new();
+    history_and_dirt(&repo, repo.path(), repo.path(), &[]);
+    repo.git(&["config", "rollback.baseline", "from-file"]);
+    repo.git(&["config", "rollback.testPattern", "file/{name}"]);
+    repo.git(&["config", "rollback.diskThreshold", "80"]);
+    fs::write(
+        repo.home().join(".gitconfig"),
+        "[rollback]\n\tcheckpointPrefix = global-\n\ttestPattern = global/{name}\n",
+    )
+    .unwrap();
+    assert_settings_like_git(&repo, &[]);
+    // New-style quoting, case rules, a key without a value, and the
+    // counted pairs (read first, so the parameters win).
+    let params = "'ROLLBACK.Baseline'='from-params' 'rollback.hooktests' \
+                  'rollback.testpattern'='params/{stem}' 'rollback.testCommand'='echo '\\''it'\\''s'";
+    let envs = [
+        ("GIT_CONFIG_PARAMETERS", params),
+        ("GIT_CONFIG_COUNT", "3"),
+        ("GIT_CONFIG_KEY_0", "rollback.baseline"),
+        ("GIT_CONFIG_VALUE_0", "from-count"),
+        ("GIT_CONFIG_KEY_1", "Rollback.DiskThreshold"),
+        ("GIT_CONFIG_VALUE_1", "1k"),
+        ("GIT_CONFIG_KEY_2", "rollback.setupCommand"),
+        ("GIT_CONFIG_VALUE_2", "make deps"),
+    ];
+    // 1k is over 100: the tool refuses it as git config --type=int reads it.
+    let out = tool(&repo, repo.path(), &envs, &["--json", "status"]);
+    out.assert_code(1);
+    assert!(
+        out.stdout.contains("rollback.diskThreshold is 1024"),
+        "{out}"
+    );
+    let envs = [
+        ("GIT_CONFIG_PARAMETERS", params),
+        ("GIT_CONFIG_COUNT", "3"),
+        ("GIT_CONFIG_KEY_0", "rollback.baseline"),
+        ("GIT_CONFIG_VALUE_0", "from-count"),
+        ("GIT_CONFIG_KEY_1", "Rollback.DiskThreshold"),
+        ("GIT_CONFIG_VALUE_1", "75"),
+        ("GIT_CONFIG_KEY_2", "rollback.setupCommand"),
+        ("GIT_CONFIG_VALUE_2", "make deps"),
+    ];
+    assert_settings_like_git(&repo, &envs);
+    assert_eq!(settings(&repo, &envs)["rollback.baseline"], "from-params");
+    // The old one-word form.
+    let envs = [(
+        "GIT_CONFIG_PARAMETERS",
+        "'rollback.baseline=old-style' 'rollback.reportsDir=out'",
+    )];
+    assert_settings_like_git(&repo, &envs);
+    assert_eq!(settings(&repo, &envs)["rollback.reportsDir"], "out");
+}
+
+#[test]
+fn a_stage_subsection_is_case_sensitive_and_gets_command_line_paths_appended() {
+    let repo = TestRepo::new();
+    history_and_dirt(&repo, repo.path(), repo.path(), &[]);
+    repo.git(&["config", "rollback.stage.Api.path", "README.md"]);
+    repo.git(&["config", "rollback.stage.api.path", "src/new.rs"]);
+    let stage = |name: &str, envs: Envs| -> Vec<String> {
+        let out = tool(
+            &repo,
+            repo.path(),
+            envs,
+            &[
+                "--json",
+                "--dry-run",
+                "files",
+                "--no-tests",
+                "--stage",
+                name,
+            ],
+        );
+        out.assert_ok();
+        let mut v: Vec<String> = out.json()["restored"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p.as_str().unwrap().to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(stage("Api", &[]), vec!["README.md"]);
+    let envs = [(
+        "GIT_CONFIG_PARAMETERS",
+        "'ROLLBACK.Api.x=1' 'Rollback.stage.Api.PATH'='src/lib.rs'",
+    )];
+    assert_eq!(
+        git_config(&repo, &envs, &["--get-all", "rollback.stage.Api.path"]).unwrap(),
+        "README.md\nsrc/lib.rs"
+    );
+    assert_eq!(stage("Api", &envs), vec!["README.md", "src/lib.rs"]);
+}
+
+/// `git -c key=value rollback-sprint …`: the encoding the installed git
+/// really produces.
+#[test]
+fn real_git_dash_c_reaches_the_tool() {
+    let repo = TestRepo::new();
+    history_and_dirt(&repo, repo.path(), repo.path(), &[]);
+    let bin = Path::new(crate::common::TOOL_BIN).parent().unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let envs = [("PATH", path.as_str())];
+    let out = git(
+        &repo,
+        repo.path(),
+        &envs,
+        &[
+            "-c",
+            "rollback.baseline=other",
+            "-c",
+            "Rollback.hookTests",
+            "-c",
+            "rollback.testCommand=echo 'quoted' \"and\" !bang",
+            "-c",
+            "rollback.testPattern=",
+            "rollback-sprint",
+            "--json",
+            "status",
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    let s = &v["settings"];
+    assert_eq!(s["rollback.baseline"], "other", "{v}");
+    assert_eq!(s["rollback.hookTests"], true, "{v}");
+    assert_eq!(
+        s["rollback.testCommand"], "echo 'quoted' \"and\" !bang",
+        "{v}"
+    );
+    assert_eq!(s["rollback.testPattern"], serde_json::json!([""]), "{v}");
+}
+
+#[test]
+fn git_config_global_system_and_nosystem_are_honoured() {
+    let repo = TestRepo::new();
+    history_and_dirt(&repo, repo.path(), repo.path(), &[]);
+    fs::write(
+        repo.home().join(".gitconfig"),
+        "[rollback]\n\tcheckpointPrefix = home-\n",
+    )
+    .unwrap();
+    let global = repo.root().join("other-global");
+    fs::write(&global, "[rollback]\n\tcheckpointPrefix = other-\n").unwrap();
+    let system = repo.root().join("system");
+    fs::write(&system, "[rollback]\n\tsetupCommand = from-system\n").unwrap();
+    let envs = [
+        ("GIT_CONFIG_GLOBAL", s(&global)),
+        ("GIT_CONFIG_SYSTEM", s(&system)),
+        ("GIT_CONFIG_NOSYSTEM", "0"),
+    ];
+    assert_settings_like_git(&repo, &envs);
+    let v = settings(&repo, &envs);
+    assert_eq!(v["rollback.checkpointPrefix"], "other-");
+    assert_eq!(v["rollback.setupCommand"], "from-system");
+    let envs = [
+        ("GIT_CONFIG_GLOBAL", s(&global)),
+        ("GIT_CONFIG_SYSTEM", s(&system)),
+        ("GIT_CONFIG_NOSYSTEM", "1"),
+    ];
+    assert_settings_like_git(&repo, &envs);
+    assert_eq!(
+        settings(&repo, &envs)["rollback.setupCommand"],
+        serde_json::Value::Null
+    );
+}
+
+#[test]
+fn bogus_command_line_config_is_one_line_and_changes_nothing() {
+    let repo = TestRepo::new();
+    history_and_dirt(&repo, repo.path(), repo.path(), &[]);
+    for envs in [
+        [
+            ("GIT_CONFIG_PARAMETERS", "'unterminated"),
+            ("GIT_CONFIG_COUNT", "0"),
+        ],
+        [("GIT_CONFIG_PARAMETERS", ""), ("GIT_CONFIG_COUNT", "2")],
+        [
+            ("GIT_CONFIG_PARAMETERS", "'nodot=1'"),
+            ("GIT_CONFIG_COUNT", ""),
+        ],
+    ] {
+        let before = repo.capture();
+        let out = tool(&repo, repo.path(), &envs, &["--yes", "emergency"]);
+        out.assert_code(1);
+        assert_eq!(out.stderr.trim_end().lines().count(), 1, "{out}");
+        crate::common::assert_same_state(&before, &repo.capture());
+    }
+}

@@ -13,6 +13,7 @@ pub mod cli;
 mod cmdline_config;
 pub mod discover;
 mod filter;
+mod formats;
 pub mod hooks;
 pub mod ident;
 pub mod index;
