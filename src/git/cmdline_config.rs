@@ -224,15 +224,16 @@ mod tests {
         let c =
             parse("'rollback.baseline=old' 'Rollback.Stage.Api.PATH'='a b' 'rollback.hookTests'");
         assert_eq!(c.last("rollback.baseline"), Some(Some("old")));
-        assert_eq!(c.last("ROLLBACK.stage.Api.path"), Some(Some("a b")));
-        assert_eq!(c.last("rollback.stage.api.path"), None);
+        // The subsection is everything between the first and last dot.
+        assert_eq!(c.last("ROLLBACK.Stage.Api.path"), Some(Some("a b")));
+        assert_eq!(c.last("rollback.stage.Api.path"), None);
         assert_eq!(c.last("rollback.hooktests"), Some(None));
     }
 
     #[test]
     fn quotes_inside_values_and_empty_values() {
         let c = parse(
-            r"'rollback.testCommand'='echo '\''hi'\''\!' 'rollback.stopCommand'= 'rollback.startCommand'=''",
+            r"'rollback.testCommand'='echo '\''hi'\'''\!'' 'rollback.stopCommand'= 'rollback.startCommand'=''",
         );
         assert_eq!(c.last("rollback.testcommand"), Some(Some("echo 'hi'!")));
         assert_eq!(c.last("rollback.stopcommand"), Some(None));
