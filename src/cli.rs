@@ -234,6 +234,7 @@ fn dispatch(cli: &Cli, ui: &Ui, args: &[OsString]) -> anyhow::Result<Outcome> {
             repo.refuse_foreign_index()?;
         }
         repo.refuse_split_index()?;
+        crate::git::ident::check_dates()?;
     }
     crate::trace::phase("repository and settings loaded");
     if let Some(op) = crate::journal::interrupted(&repo)? {

@@ -710,3 +710,167 @@ fn bogus_command_line_config_is_one_line_and_changes_nothing() {
         crate::common::assert_same_state(&before, &repo.capture());
     }
 }
+
+// ----- identities and dates ------------------------------------------------------
+
+/// The `author …` and `committer …` lines of a commit (or `tagger …` of a tag).
+fn ident_lines(repo: &TestRepo, object: &str) -> Vec<String> {
+    repo.git(&["cat-file", "-p", object])
+        .lines()
+        .take_while(|l| !l.is_empty())
+        .filter(|l| {
+            l.starts_with("author ") || l.starts_with("committer ") || l.starts_with("tagger ")
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+/// The ident lines `git commit-tree` writes under `envs` (with `removed`
+/// unset and `config` given with -c).
+fn git_ident_lines(repo: &TestRepo, envs: Envs, removed: &[&str], config: &[&str]) -> Vec<String> {
+    let mut cmd = Command::new("git");
+    repo.apply_env(&mut cmd);
+    cmd.envs(envs.iter().copied());
+    for name in removed {
+        cmd.env_remove(name);
+    }
+    for c in config {
+        cmd.args(["-c", c]);
+    }
+    let tree = repo.rev("HEAD^{tree}");
+    let out = cmd
+        .args(["commit-tree", &tree, "-m", "compare"])
+        .current_dir(repo.path())
+        .output()
+        .expect("run git commit-tree");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let id = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    ident_lines(repo, &id)
+}
+
+fn wip_commit_lines(
+    repo: &TestRepo,
+    envs: Envs,
+    removed: &[&str],
+    args: &[&str],
+) -> (Vec<String>, Vec<String>) {
+    let out = tool_without(repo, repo.path(), envs, removed, args);
+    out.assert_ok();
+    let tag = out.json()["tag"].as_str().expect("tag").to_string();
+    let commit = ident_lines(repo, &format!("{tag}^{{commit}}"));
+    let tagger = ident_lines(repo, &tag);
+    (commit, tagger)
+}
+
+#[test]
+fn wip_commits_and_tags_take_identities_and_dates_from_the_environment_like_git() {
+    let repo = TestRepo::new();
+    history_and_dirt(&repo, repo.path(), repo.path(), &[]);
+    for (author_date, committer_date) in [
+        ("@1795000000 +0130", "1795003600 -0230"),
+        (
+            "Thu, 19 Nov 2026 10:00:00 +0100",
+            "2026-11-25T08:00:00-05:00",
+        ),
+        ("2026-11-25 08:00:00 -0500", "2026-11-25T08:00:00Z"),
+    ] {
+        let envs = [
+            ("GIT_AUTHOR_NAME", "Ann Author"),
+            ("GIT_AUTHOR_EMAIL", "ann@example.com"),
+            ("GIT_AUTHOR_DATE", author_date),
+            ("GIT_COMMITTER_NAME", "Cid Committer"),
+            ("GIT_COMMITTER_EMAIL", "cid@example.com"),
+            ("GIT_COMMITTER_DATE", committer_date),
+        ];
+        let (commit, tagger) =
+            wip_commit_lines(&repo, &envs, &[], &["--json", "checkpoint", "--wip"]);
+        let git = git_ident_lines(&repo, &envs, &[], &[]);
+        assert_eq!(commit, git, "dates {author_date:?} / {committer_date:?}");
+        // A tag is by the committer.
+        assert_eq!(tagger, vec![git[1].replacen("committer ", "tagger ", 1)]);
+    }
+}
+
+#[test]
+fn identities_from_config_and_email_like_git() {
+    let repo = TestRepo::new();
+    history_and_dirt(&repo, repo.path(), repo.path(), &[]);
+    repo.git(&["config", "author.name", "Config Author"]);
+    repo.git(&["config", "--unset", "user.email"]);
+    // (git leaves the author's email empty when committer.email is set and
+    // user.email is not; this tool asks for an email instead.)
+    let envs = [
+        ("EMAIL", "from-env@example.com"),
+        ("GIT_CONFIG_PARAMETERS", "'committer.name'='Cli Committer'"),
+    ];
+    let removed = [
+        "GIT_AUTHOR_NAME",
+        "GIT_AUTHOR_EMAIL",
+        "GIT_COMMITTER_NAME",
+        "GIT_COMMITTER_EMAIL",
+    ];
+    let (commit, _) = wip_commit_lines(&repo, &envs, &removed, &["--json", "checkpoint", "--wip"]);
+    // Dates differ (the tool's clock, git's commit clock): compare who.
+    let who = |lines: &[String]| -> Vec<String> {
+        lines
+            .iter()
+            .map(|l| l[..l.find('>').expect("an email") + 1].to_string())
+            .collect()
+    };
+    let git = git_ident_lines(
+        &repo,
+        &[("EMAIL", "from-env@example.com")],
+        &removed,
+        &["committer.name=Cli Committer"],
+    );
+    assert_eq!(who(&commit), who(&git));
+    assert_eq!(
+        who(&commit),
+        vec![
+            "author Config Author <from-env@example.com>",
+            "committer Cli Committer <from-env@example.com>"
+        ]
+    );
+}
+
+#[test]
+fn the_emergency_stash_commit_takes_the_environments_identities() {
+    let repo = TestRepo::new();
+    history_and_dirt(&repo, repo.path(), repo.path(), &[]);
+    let envs = [
+        ("GIT_AUTHOR_NAME", "Ann Author"),
+        ("GIT_AUTHOR_EMAIL", "ann@example.com"),
+        ("GIT_AUTHOR_DATE", "@1795000000 +0130"),
+        ("GIT_COMMITTER_NAME", "Cid Committer"),
+        ("GIT_COMMITTER_EMAIL", "cid@example.com"),
+        ("GIT_COMMITTER_DATE", "@1795003600 -0230"),
+    ];
+    tool(&repo, repo.path(), &envs, &["--yes", "emergency"]).assert_ok();
+    assert_eq!(
+        ident_lines(&repo, "refs/stash"),
+        git_ident_lines(&repo, &envs, &[], &[])
+    );
+}
+
+#[test]
+fn an_unreadable_date_is_refused_in_one_line_before_anything_changes() {
+    let repo = TestRepo::new();
+    history_and_dirt(&repo, repo.path(), repo.path(), &[]);
+    for args in [&["checkpoint", "--wip"][..], &["--yes", "emergency"][..]] {
+        let before = capture_dir(repo.root());
+        let out = tool(
+            &repo,
+            repo.path(),
+            &[("GIT_COMMITTER_DATE", "next blue moon")],
+            args,
+        );
+        out.assert_code(1);
+        assert_eq!(out.stderr.trim_end().lines().count(), 1, "{out}");
+        assert!(out.stderr.contains("GIT_COMMITTER_DATE"), "{out}");
+        assert_same_dir(&before, &capture_dir(repo.root()));
+    }
+}

@@ -75,10 +75,7 @@ impl Repo {
         };
         let var = format!("GIT_{}_DATE", role.env());
         let (secs, offset) = match std::env::var(&var).ok().filter(|v| !v.trim().is_empty()) {
-            Some(text) => parse_date(&text).ok_or_else(|| {
-                user(format!("{var} is `{text}`, a date git would not read"))
-                    .hint("use `@<seconds> +0000`, RFC 2822 or ISO 8601 (2026-11-21T10:04:05+01:00), or unset it")
-            })?,
+            Some(text) => parse_date(&text).ok_or_else(|| bad_date(&var, &text))?,
             None => {
                 let now = crate::clock::now();
                 (now.timestamp(), now.offset().local_minus_utc() / 60)
@@ -94,6 +91,26 @@ impl Repo {
             .into()
         })
     }
+}
+
+/// Refuse an unreadable `GIT_AUTHOR_DATE` / `GIT_COMMITTER_DATE` before a
+/// command changes anything (the first commit it writes may come late).
+pub fn check_dates() -> anyhow::Result<()> {
+    for role in [Role::Author, Role::Committer] {
+        let var = format!("GIT_{}_DATE", role.env());
+        if let Some(text) = std::env::var(&var).ok().filter(|v| !v.trim().is_empty()) {
+            if parse_date(&text).is_none() {
+                return Err(bad_date(&var, &text).into());
+            }
+        }
+    }
+    Ok(())
+}
+
+fn bad_date(var: &str, text: &str) -> crate::error::UserError {
+    user(format!("{var} is `{text}`, a date git would not read")).hint(
+        "use `@<seconds> +0000`, RFC 2822 or ISO 8601 (2026-11-21T10:04:05+01:00), or unset it",
+    )
 }
 
 /// A date in one of the formats git reads for `GIT_AUTHOR_DATE` and
