@@ -874,3 +874,133 @@ fn an_unreadable_date_is_refused_in_one_line_before_anything_changes() {
         assert_same_dir(&before, &capture_dir(repo.root()));
     }
 }
+
+// ----- refused before anything changes --------------------------------------------
+
+/// A clean refusal: exit 1, one line on stderr naming `needle`, no raw
+/// libgit2 text, and not one byte changed under the sandbox root.
+#[track_caller]
+fn assert_refused(repo: &TestRepo, dir: &Path, envs: Envs, args: &[&str], needle: &str) {
+    let before = capture_dir(repo.root());
+    let out = tool(repo, dir, envs, args);
+    out.assert_code(1);
+    let err = out.stderr.trim_end();
+    assert_eq!(err.lines().count(), 1, "expected one line\n{out}");
+    assert!(err.contains(needle), "expected {needle:?}\n{out}");
+    assert!(!err.contains("class=") && !err.contains("code="), "raw libgit2 text\n{out}");
+    assert_same_dir(&before, &capture_dir(repo.root()));
+}
+
+/// A repository made by `git init <extra>` in `<root>/<name>`, with
+/// history and a dirty tree; `None` when the installed git cannot.
+fn made_with(repo: &TestRepo, name: &str, extra: &[&str]) -> Option<PathBuf> {
+    let mut cmd = Command::new("git");
+    repo.apply_env(&mut cmd);
+    let out = cmd
+        .args(["init", "-q", "-b", "main"])
+        .args(extra)
+        .arg(name)
+        .current_dir(repo.root())
+        .output()
+        .expect("run git init");
+    if !out.status.success() {
+        return None;
+    }
+    let dir = repo.root().join(name);
+    history_and_dirt(repo, &dir, &dir, &[]);
+    Some(dir)
+}
+
+#[test]
+fn sha256_repositories_are_refused() {
+    let repo = TestRepo::new();
+    let dir = made_with(&repo, "sha256", &["--object-format=sha256"]).expect("git supports sha256");
+    for args in [&["--yes", "emergency"][..], &["checkpoint", "--wip"], &["status"]] {
+        assert_refused(&repo, &dir, &[], args, "sha256 object names");
+    }
+}
+
+#[test]
+fn reftable_repositories_are_refused() {
+    let repo = TestRepo::new();
+    let Some(dir) = made_with(&repo, "reftable", &["--ref-format=reftable"]) else {
+        eprintln!("skipped: this git cannot create a reftable repository");
+        return;
+    };
+    for args in [&["--yes", "emergency"][..], &["sprint", "rollback", "1"], &["status"]] {
+        assert_refused(&repo, &dir, &[], args, "git refs migrate --ref-format=files");
+    }
+}
+
+/// A split index is refused by every command that changes the repository
+/// or reads the index; read-only commands still work.
+#[test]
+fn a_split_index_is_refused_with_the_command_that_joins_it() {
+    let repo = TestRepo::new();
+    history_and_dirt(&repo, repo.path(), repo.path(), &[]);
+    repo.git(&["update-index", "--split-index"]);
+    fs::write(repo.path().join("src/lib.rs"), "split\n").unwrap();
+    repo.git(&["add", "src/lib.rs"]);
+    for args in [
+        &["--yes", "emergency"][..],
+        &["checkpoint", "--wip"],
+        &["files", "--no-tests", "README.md"],
+        &["check", "--hook"],
+    ] {
+        assert_refused(&repo, repo.path(), &[], args, "git update-index --no-split-index");
+    }
+    tool(&repo, repo.path(), &[], &["status"]).assert_ok();
+    repo.git(&["update-index", "--no-split-index"]);
+    tool(&repo, repo.path(), &[], &["checkpoint", "--wip"]).assert_ok();
+}
+
+#[test]
+fn git_index_file_elsewhere_is_read_by_read_only_commands_and_refused_by_changes() {
+    let repo = TestRepo::new();
+    history_and_dirt(&repo, repo.path(), repo.path(), &[]);
+    let other = repo.root().join("other-index");
+    fs::copy(repo.path().join(".git/index"), &other).unwrap();
+    let envs = [("GIT_INDEX_FILE", s(&other))];
+    for args in [&["--yes", "emergency"][..], &["checkpoint", "--wip"], &["files", "--no-tests", "README.md"]] {
+        assert_refused(&repo, repo.path(), &envs, args, "GIT_INDEX_FILE");
+    }
+    tool(&repo, repo.path(), &envs, &["status"]).assert_ok();
+    let hook = tool(&repo, repo.path(), &envs, &["check", "--hook"]);
+    assert!(!hook.stderr.contains("GIT_INDEX_FILE"), "{hook}");
+    // Naming the repository's own index, even relatively, is no redirect.
+    let envs = [("GIT_INDEX_FILE", ".git/index")];
+    tool(&repo, repo.path(), &envs, &["--json", "checkpoint", "--wip"]).assert_ok();
+}
+
+#[test]
+fn git_namespace_object_directory_and_common_dir_are_refused() {
+    let repo = TestRepo::new();
+    history_and_dirt(&repo, repo.path(), repo.path(), &[]);
+    let objects = repo.path().join(".git/objects");
+    for (name, value) in [
+        ("GIT_NAMESPACE", "team"),
+        ("GIT_OBJECT_DIRECTORY", s(&objects)),
+        ("GIT_COMMON_DIR", s(&repo.path().join(".git"))),
+    ] {
+        assert_refused(&repo, repo.path(), &[(name, value)], &["--yes", "emergency"], name);
+    }
+}
+
+/// Failures inside libgit2 reach the user as its plain message.
+#[test]
+fn no_raw_libgit2_message_reaches_the_user() {
+    let repo = TestRepo::new();
+    history_and_dirt(&repo, repo.path(), repo.path(), &[]);
+    // A config file libgit2 cannot parse.
+    let config = repo.path().join(".git/config");
+    let saved = fs::read(&config).unwrap();
+    fs::write(&config, "[core\n\tbroken = \n").unwrap();
+    assert_refused(&repo, repo.path(), &[], &["status"], "config");
+    fs::write(&config, &saved).unwrap();
+    // A loose ref that is not an object id.
+    fs::write(repo.path().join(".git/refs/tags/baseline"), "not an id\n").unwrap();
+    for args in [&["--yes", "emergency"][..], &["status"], &["log"]] {
+        let out = tool(&repo, repo.path(), &[], args);
+        assert!(!out.stderr.contains("class=") && !out.stdout.contains("class="), "{out}");
+    }
+}
