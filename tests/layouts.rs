@@ -887,7 +887,10 @@ fn assert_refused(repo: &TestRepo, dir: &Path, envs: Envs, args: &[&str], needle
     let err = out.stderr.trim_end();
     assert_eq!(err.lines().count(), 1, "expected one line\n{out}");
     assert!(err.contains(needle), "expected {needle:?}\n{out}");
-    assert!(!err.contains("class=") && !err.contains("code="), "raw libgit2 text\n{out}");
+    assert!(
+        !err.contains("class=") && !err.contains("code="),
+        "raw libgit2 text\n{out}"
+    );
     assert_same_dir(&before, &capture_dir(repo.root()));
 }
 
@@ -915,7 +918,11 @@ fn made_with(repo: &TestRepo, name: &str, extra: &[&str]) -> Option<PathBuf> {
 fn sha256_repositories_are_refused() {
     let repo = TestRepo::new();
     let dir = made_with(&repo, "sha256", &["--object-format=sha256"]).expect("git supports sha256");
-    for args in [&["--yes", "emergency"][..], &["checkpoint", "--wip"], &["status"]] {
+    for args in [
+        &["--yes", "emergency"][..],
+        &["checkpoint", "--wip"],
+        &["status"],
+    ] {
         assert_refused(&repo, &dir, &[], args, "sha256 object names");
     }
 }
@@ -927,8 +934,18 @@ fn reftable_repositories_are_refused() {
         eprintln!("skipped: this git cannot create a reftable repository");
         return;
     };
-    for args in [&["--yes", "emergency"][..], &["sprint", "rollback", "1"], &["status"]] {
-        assert_refused(&repo, &dir, &[], args, "git refs migrate --ref-format=files");
+    for args in [
+        &["--yes", "emergency"][..],
+        &["sprint", "rollback", "1"],
+        &["status"],
+    ] {
+        assert_refused(
+            &repo,
+            &dir,
+            &[],
+            args,
+            "git refs migrate --ref-format=files",
+        );
     }
 }
 
@@ -947,7 +964,13 @@ fn a_split_index_is_refused_with_the_command_that_joins_it() {
         &["files", "--no-tests", "README.md"],
         &["check", "--hook"],
     ] {
-        assert_refused(&repo, repo.path(), &[], args, "git update-index --no-split-index");
+        assert_refused(
+            &repo,
+            repo.path(),
+            &[],
+            args,
+            "git update-index --no-split-index",
+        );
     }
     tool(&repo, repo.path(), &[], &["status"]).assert_ok();
     repo.git(&["update-index", "--no-split-index"]);
@@ -961,7 +984,11 @@ fn git_index_file_elsewhere_is_read_by_read_only_commands_and_refused_by_changes
     let other = repo.root().join("other-index");
     fs::copy(repo.path().join(".git/index"), &other).unwrap();
     let envs = [("GIT_INDEX_FILE", s(&other))];
-    for args in [&["--yes", "emergency"][..], &["checkpoint", "--wip"], &["files", "--no-tests", "README.md"]] {
+    for args in [
+        &["--yes", "emergency"][..],
+        &["checkpoint", "--wip"],
+        &["files", "--no-tests", "README.md"],
+    ] {
         assert_refused(&repo, repo.path(), &envs, args, "GIT_INDEX_FILE");
     }
     tool(&repo, repo.path(), &envs, &["status"]).assert_ok();
@@ -969,7 +996,13 @@ fn git_index_file_elsewhere_is_read_by_read_only_commands_and_refused_by_changes
     assert!(!hook.stderr.contains("GIT_INDEX_FILE"), "{hook}");
     // Naming the repository's own index, even relatively, is no redirect.
     let envs = [("GIT_INDEX_FILE", ".git/index")];
-    tool(&repo, repo.path(), &envs, &["--json", "checkpoint", "--wip"]).assert_ok();
+    tool(
+        &repo,
+        repo.path(),
+        &envs,
+        &["--json", "checkpoint", "--wip"],
+    )
+    .assert_ok();
 }
 
 #[test]
@@ -982,7 +1015,13 @@ fn git_namespace_object_directory_and_common_dir_are_refused() {
         ("GIT_OBJECT_DIRECTORY", s(&objects)),
         ("GIT_COMMON_DIR", s(&repo.path().join(".git"))),
     ] {
-        assert_refused(&repo, repo.path(), &[(name, value)], &["--yes", "emergency"], name);
+        assert_refused(
+            &repo,
+            repo.path(),
+            &[(name, value)],
+            &["--yes", "emergency"],
+            name,
+        );
     }
 }
 
@@ -1001,6 +1040,99 @@ fn no_raw_libgit2_message_reaches_the_user() {
     fs::write(repo.path().join(".git/refs/tags/baseline"), "not an id\n").unwrap();
     for args in [&["--yes", "emergency"][..], &["status"], &["log"]] {
         let out = tool(&repo, repo.path(), &[], args);
-        assert!(!out.stderr.contains("class=") && !out.stdout.contains("class="), "{out}");
+        assert!(
+            !out.stderr.contains("class=") && !out.stdout.contains("class="),
+            "{out}"
+        );
     }
+}
+
+#[test]
+fn a_partial_clone_missing_the_baselines_files_is_refused() {
+    let repo = TestRepo::new();
+    history_and_dirt(&repo, repo.path(), repo.path(), &[]);
+    git(&repo, repo.path(), &[], &["stash", "-u", "-q"]);
+    repo.git(&["config", "uploadpack.allowFilter", "true"]);
+    let url = format!("file://{}", repo.path().display());
+    repo.git_in(
+        repo.root(),
+        &[
+            "clone",
+            "-q",
+            "--filter=blob:none",
+            "--no-checkout",
+            &url,
+            "partial",
+        ],
+    );
+    let clone = repo.root().join("partial");
+    git(&repo, &clone, &[], &["checkout", "-q", "main"]);
+    git(
+        &repo,
+        &clone,
+        &[],
+        &["fetch", "-q", "origin", "refs/tags/*:refs/tags/*"],
+    );
+    fs::write(clone.join("untracked.txt"), "mine\n").unwrap();
+    // Any command makes the tool's own folder in the git dir; from here
+    // on, nothing may change.
+    tool(&repo, &clone, &[], &["status"]).assert_ok();
+    for args in [
+        &["--yes", "emergency"][..],
+        &["sprint", "rollback", "1", "--no-tests"],
+        &["files", "--no-tests", "README.md"],
+    ] {
+        assert_refused(&repo, &clone, &[], args, "partial clone lacks");
+    }
+    // Once git has fetched them, the rollback runs (and undoes).
+    git(
+        &repo,
+        &clone,
+        &[],
+        &["checkout", "-q", "baseline", "--", "."],
+    );
+    git(&repo, &clone, &[], &["reset", "-q", "--hard"]);
+    fs::write(clone.join("untracked.txt"), "mine\n").unwrap();
+    let before = capture_repo_with_env(&clone, &[]);
+    tool(&repo, &clone, &[], &["--yes", "emergency"]).assert_ok();
+    tool(&repo, &clone, &[], &["--yes", "undo"]).assert_ok();
+    assert_same_except_reports(&before, &capture_repo_with_env(&clone, &[]));
+}
+
+#[test]
+fn a_replace_ref_on_the_baselines_files_is_refused_unless_replacements_are_off() {
+    let repo = TestRepo::new();
+    history_and_dirt(&repo, repo.path(), repo.path(), &[]);
+    let original = repo.rev("baseline:README.md");
+    let other = repo.git_with_stdin(&["hash-object", "-w", "--stdin"], b"replaced\n");
+    repo.git(&["replace", &original, &other]);
+    tool(&repo, repo.path(), &[], &["status"]).assert_ok();
+    for args in [
+        &["--yes", "emergency"][..],
+        &["files", "--no-tests", "README.md"],
+    ] {
+        assert_refused(&repo, repo.path(), &[], args, "replace ref");
+    }
+    // With replacements off, git and libgit2 read the same objects.
+    let envs = [("GIT_NO_REPLACE_OBJECTS", "1")];
+    let before = capture_repo_with_env(repo.path(), &envs);
+    tool(&repo, repo.path(), &envs, &["--yes", "emergency"]).assert_ok();
+    assert_eq!(
+        fs::read_to_string(repo.path().join("README.md")).unwrap(),
+        "v1\n"
+    );
+    tool(&repo, repo.path(), &envs, &["--yes", "undo"]).assert_ok();
+    assert_same_except_reports(&before, &capture_repo_with_env(repo.path(), &envs));
+    // A replacement of a commit by one with the same tree (git replace
+    // --graft) changes nothing a reset writes.
+    repo.git(&["replace", "-d", &original]);
+    let head = repo.head();
+    repo.git(&["replace", "--graft", &head]);
+    let out = tool(
+        &repo,
+        repo.path(),
+        &[],
+        &["--dry-run", "emergency", "--to", &head],
+    );
+    out.assert_ok();
 }
