@@ -1136,3 +1136,61 @@ fn a_replace_ref_on_the_baselines_files_is_refused_unless_replacements_are_off()
     );
     out.assert_ok();
 }
+
+/// git's ownership rule applies to the work tree it finds (libgit2 checks
+/// the git directory, and the work tree it guesses): another user's work
+/// tree is refused unless `safe.directory` lists it.
+#[test]
+fn a_work_tree_owned_by_someone_else_needs_safe_directory() {
+    let repo = TestRepo::new();
+    history_and_dirt(&repo, repo.path(), repo.path(), &[]);
+    if std::os::unix::fs::chown(repo.path(), Some(65534), None).is_err() {
+        eprintln!("skipped: cannot give the work tree to another user (not root)");
+        return;
+    }
+    let git_refuses = {
+        let mut cmd = Command::new("git");
+        repo.apply_env(&mut cmd);
+        !cmd.args(["status"])
+            .current_dir(repo.path())
+            .output()
+            .unwrap()
+            .status
+            .success()
+    };
+    assert!(git_refuses, "git accepted another user's work tree");
+    for args in [&["status"][..], &["--yes", "emergency"]] {
+        assert_refused(&repo, repo.path(), &[], args, "safe.directory");
+    }
+    let global = format!("[safe]\n\tdirectory = {}\n", s(repo.path()));
+    fs::write(repo.home().join(".gitconfig"), global).unwrap();
+    tool(&repo, repo.path(), &[], &["status"]).assert_ok();
+}
+
+/// The same for a `.git` file layout, where libgit2 checks the git
+/// directory's parent, not the work tree: the tool checks the work tree.
+#[test]
+fn a_separate_git_dirs_work_tree_owned_by_someone_else_is_refused() {
+    let repo = TestRepo::new();
+    let git_dir = repo.root().join("store/sep.git");
+    fs::create_dir_all(repo.root().join("store")).unwrap();
+    repo.git_in(
+        repo.root(),
+        &[
+            "init",
+            "-q",
+            "-b",
+            "main",
+            "--separate-git-dir",
+            s(&git_dir),
+            "sep",
+        ],
+    );
+    let wt = repo.root().join("sep");
+    history_and_dirt(&repo, &wt, &wt, &[]);
+    if std::os::unix::fs::chown(&wt, Some(65534), None).is_err() {
+        eprintln!("skipped: cannot give the work tree to another user (not root)");
+        return;
+    }
+    assert_refused(&repo, &wt, &[], &["--yes", "emergency"], "safe.directory");
+}

@@ -105,13 +105,92 @@ impl Repo {
             .ok_or_else(|| user("this repository has no work tree"))?;
         let git_dir = inner.path().to_path_buf();
         let common_dir = inner.commondir().to_path_buf();
-        Ok(Repo {
+        let repo = Repo {
             inner,
             workdir,
             git_dir,
             common_dir,
             cmdline,
-        })
+        };
+        repo.validate_work_tree_owner(&location)?;
+        Ok(repo)
+    }
+
+    /// git's ownership rule for the work tree it found (libgit2 checked the
+    /// git directory, and the work tree it guessed): the work tree and its
+    /// `.git` file must be the user's, or the work tree listed in
+    /// `safe.directory` (system, global or command-line config only).
+    fn validate_work_tree_owner(&self, location: &discover::Location) -> anyhow::Result<()> {
+        use std::os::unix::fs::MetadataExt;
+        let Some(tree) = &location.work_tree else {
+            return Ok(());
+        };
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let me = unsafe { libc::geteuid() };
+        let owned = |p: &Path| std::fs::metadata(p).map_or(true, |m| m.uid() == me);
+        let dot_git = tree.join(".git");
+        let gitfile = std::fs::symlink_metadata(&dot_git).is_ok_and(|m| m.is_file());
+        if owned(tree) && (!gitfile || owned(&dot_git)) {
+            return Ok(());
+        }
+        let mut allowed: Vec<String> = Vec::new();
+        if let Ok(config) = self.inner.config() {
+            for level in [
+                git2::ConfigLevel::System,
+                git2::ConfigLevel::XDG,
+                git2::ConfigLevel::Global,
+            ] {
+                let Ok(level) = config.open_level(level) else {
+                    continue;
+                };
+                let values: Vec<String> = match level.multivar("safe.directory", None) {
+                    Ok(mut entries) => {
+                        let mut values = Vec::new();
+                        while let Some(Ok(entry)) = entries.next() {
+                            if let Ok(v) = entry.value() {
+                                values.push(v.to_string());
+                            }
+                        }
+                        values
+                    }
+                    Err(_) => Vec::new(),
+                };
+                for v in values {
+                    if v.is_empty() {
+                        allowed.clear();
+                    } else {
+                        allowed.push(v);
+                    }
+                }
+            }
+        }
+        allowed.extend(
+            self.cmdline
+                .all("safe.directory")
+                .into_iter()
+                .flatten()
+                .map(str::to_string),
+        );
+        let tree_text = tree.to_string_lossy();
+        let listed = allowed.iter().any(|a| {
+            let a = a.trim_end_matches('/');
+            a == "*"
+                || a == tree_text
+                || a.strip_suffix("/*")
+                    .is_some_and(|prefix| tree.starts_with(prefix))
+        });
+        if listed {
+            return Ok(());
+        }
+        Err(user(format!(
+            "the work tree {} is not owned by you",
+            tree.display()
+        ))
+        .hint(format!(
+            "git's safe.directory rules apply: if you trust it, git config --global --add safe.directory {}",
+            tree.display()
+        ))
+        .into())
     }
 
     /// Another libgit2 handle on the same git directory and work tree (for
