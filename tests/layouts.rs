@@ -1194,3 +1194,22 @@ fn a_separate_git_dirs_work_tree_owned_by_someone_else_is_refused() {
     }
     assert_refused(&repo, &wt, &[], &["--yes", "emergency"], "safe.directory");
 }
+
+#[test]
+fn hook_install_uses_a_hooks_path_given_with_git_dash_c() {
+    let repo = TestRepo::new();
+    history_and_dirt(&repo, repo.path(), repo.path(), &[]);
+    let hooks = repo.root().join("myhooks");
+    let param = format!("'core.hooksPath'='{}'", s(&hooks));
+    let envs = [("GIT_CONFIG_PARAMETERS", param.as_str())];
+    let git_hooks = git(
+        &repo,
+        repo.path(),
+        &envs,
+        &["rev-parse", "--git-path", "hooks"],
+    );
+    assert_eq!(Path::new(&git_hooks), hooks);
+    tool(&repo, repo.path(), &envs, &["hook", "install"]).assert_ok();
+    assert!(hooks.join("pre-commit").is_file());
+    assert!(!repo.path().join(".git/hooks/pre-commit").exists());
+}

@@ -217,6 +217,12 @@ impl Repo {
         &self.common_dir
     }
 
+    /// The last value `git -c` gave `key`, if any (`Some(None)`: given
+    /// without a value).
+    pub(crate) fn command_line_config(&self, key: &str) -> Option<Option<&str>> {
+        self.cmdline.last(key)
+    }
+
     /// A single-valued setting: `git -c` first (the last one given; a key
     /// given without a value reads as empty), then the config files.
     pub fn config_string(&self, key: &str) -> anyhow::Result<Option<String>> {
