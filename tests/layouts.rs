@@ -1213,3 +1213,48 @@ fn hook_install_uses_a_hooks_path_given_with_git_dash_c() {
     assert!(hooks.join("pre-commit").is_file());
     assert!(!repo.path().join(".git/hooks/pre-commit").exists());
 }
+
+#[test]
+fn inside_the_git_directory_is_not_a_work_tree() {
+    let repo = TestRepo::new();
+    history_and_dirt(&repo, repo.path(), repo.path(), &[]);
+    tool(&repo, repo.path(), &[], &["status"]).assert_ok();
+    assert_refused(
+        &repo,
+        &repo.path().join(".git"),
+        &[],
+        &["--yes", "emergency"],
+        "inside a git directory",
+    );
+}
+
+/// A filter driver given with `git -c` is one git would run: refused like
+/// one from the config files.
+#[test]
+fn a_filter_driver_given_with_git_dash_c_is_refused() {
+    let repo = TestRepo::new();
+    history_and_dirt(&repo, repo.path(), repo.path(), &[]);
+    fs::write(repo.path().join(".gitattributes"), "*.md filter=crypt\n").unwrap();
+    git(&repo, repo.path(), &[], &["add", ".gitattributes"]);
+    git(
+        &repo,
+        repo.path(),
+        &[],
+        &["commit", "-q", "-m", "attributes"],
+    );
+    git(
+        &repo,
+        repo.path(),
+        &[],
+        &["tag", "-f", "-a", "baseline", "-m", "known good"],
+    );
+    tool(&repo, repo.path(), &[], &["status"]).assert_ok();
+    let envs = [("GIT_CONFIG_PARAMETERS", "'filter.crypt.smudge'='cat'")];
+    assert_refused(
+        &repo,
+        repo.path(),
+        &envs,
+        &["--yes", "emergency"],
+        "filter driver `crypt`",
+    );
+}

@@ -150,6 +150,29 @@ impl CommandLineConfig {
     }
 }
 
+impl CommandLineConfig {
+    /// Names of filter drivers given a command (`filter.<name>.smudge`).
+    pub fn filter_drivers(&self) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        for (key, value) in &self.entries {
+            let Some(rest) = key.strip_prefix("filter.") else {
+                continue;
+            };
+            let Some((name, what)) = rest.rsplit_once('.') else {
+                continue;
+            };
+            let command = value.as_deref().is_some_and(|v| !v.is_empty());
+            if command
+                && matches!(what, "clean" | "smudge" | "process")
+                && !names.iter().any(|n| n == name)
+            {
+                names.push(name.to_string());
+            }
+        }
+        names
+    }
+}
+
 /// git's canonical form of a key: section and name in lower case, the
 /// subsection as given; `None` for a key git would reject.
 pub fn canonical_key(key: &str) -> Option<String> {
@@ -252,6 +275,12 @@ mod tests {
             let mut c = CommandLineConfig::default();
             assert!(c.read_parameters(text).is_err(), "{text}");
         }
+    }
+
+    #[test]
+    fn filter_drivers_with_a_command() {
+        let c = parse("'filter.lfs.smudge'='git-lfs smudge' 'filter.Crypt.clean=enc' 'filter.off.smudge=' 'filter.x.required=true'");
+        assert_eq!(c.filter_drivers(), vec!["lfs", "Crypt"]);
     }
 
     #[test]

@@ -75,6 +75,13 @@ impl Repo {
             Env::Process => CommandLineConfig::from_env()?,
             Env::Ignored => CommandLineConfig::default(),
         };
+        let inside_dot_git = location.git_dir.file_name() == Some(std::ffi::OsStr::new(".git"))
+            && std::fs::canonicalize(start).is_ok_and(|s| s.starts_with(&location.git_dir));
+        if location.work_tree.is_none() && inside_dot_git {
+            return Err(user("this is inside a git directory, not a work tree")
+                .hint("run git rollback-sprint in the work tree (the directory holding .git)")
+                .into());
+        }
         if location.work_tree.is_none() {
             return Err(
                 user("this is a bare repository: there is no work tree to roll back")
@@ -221,6 +228,12 @@ impl Repo {
     /// without a value).
     pub(crate) fn command_line_config(&self, key: &str) -> Option<Option<&str>> {
         self.cmdline.last(key)
+    }
+
+    /// The filter drivers `git -c filter.<name>.clean|smudge|process=…`
+    /// defines a command for.
+    pub(crate) fn command_line_filter_drivers(&self) -> Vec<String> {
+        self.cmdline.filter_drivers()
     }
 
     /// A single-valued setting: `git -c` first (the last one given; a key
