@@ -1258,3 +1258,36 @@ fn a_filter_driver_given_with_git_dash_c_is_refused() {
         "filter driver `crypt`",
     );
 }
+
+/// Without GIT_DISCOVERY_ACROSS_FILESYSTEM the search stops where the file
+/// system changes, as git's does; with it, it goes on. Needs a directory
+/// on another file system than its parent (`/dev/shm` usually is).
+#[test]
+fn discovery_stops_at_a_file_system_boundary_unless_told_otherwise() {
+    use std::os::unix::fs::MetadataExt;
+    let shm = Path::new("/dev/shm");
+    let separate = fs::metadata(shm)
+        .and_then(|m| Ok(m.dev() != fs::metadata("/dev")?.dev()))
+        .unwrap_or(false);
+    let Ok(dir) = tempfile::Builder::new().prefix("grs-fs-").tempdir_in(shm) else {
+        eprintln!("skipped: no writable /dev/shm");
+        return;
+    };
+    if !separate {
+        eprintln!("skipped: /dev/shm is not a file system of its own here");
+        return;
+    }
+    let repo = TestRepo::new();
+    let out = tool(&repo, dir.path(), &[], &["status"]);
+    out.assert_code(1);
+    assert!(out.stderr.contains("mount point /dev"), "{out}");
+    let out = tool(
+        &repo,
+        dir.path(),
+        &[("GIT_DISCOVERY_ACROSS_FILESYSTEM", "1")],
+        &["status"],
+    );
+    out.assert_code(1);
+    assert!(!out.stderr.contains("mount point"), "{out}");
+    assert!(out.stderr.contains("not a git repository"), "{out}");
+}

@@ -192,7 +192,7 @@ fn search(cwd: &Path, env: Env) -> anyhow::Result<(PathBuf, Option<PathBuf>)> {
         if !across && device.is_some() && fs::metadata(&parent).map(|m| m.dev()).ok() != device {
             return Err(not_a_repository(format!(
                 "not a git repository (or any parent up to the mount point {})",
-                dir.display()
+                parent.display()
             ))
             .hint("git stops at file system boundaries unless GIT_DISCOVERY_ACROSS_FILESYSTEM is set; run inside a work tree, or pass -C <path>")
             .into());
