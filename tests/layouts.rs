@@ -1291,3 +1291,38 @@ fn discovery_stops_at_a_file_system_boundary_unless_told_otherwise() {
     assert!(!out.stderr.contains("mount point"), "{out}");
     assert!(out.stderr.contains("not a git repository"), "{out}");
 }
+
+#[test]
+fn the_sprint_rollback_wip_commit_takes_the_environments_identities() {
+    let repo = TestRepo::new();
+    history_and_dirt(&repo, repo.path(), repo.path(), &[]);
+    git(
+        &repo,
+        repo.path(),
+        &[],
+        &["checkout", "-q", "-b", "refactor/sprint-2"],
+    );
+    let envs = [
+        ("GIT_AUTHOR_NAME", "Ann Author"),
+        ("GIT_AUTHOR_EMAIL", "ann@example.com"),
+        ("GIT_AUTHOR_DATE", "2026-11-25 08:00:00 +0530"),
+        ("GIT_COMMITTER_NAME", "Cid Committer"),
+        ("GIT_COMMITTER_EMAIL", "cid@example.com"),
+        ("GIT_COMMITTER_DATE", "Wed, 25 Nov 2026 09:30:00 -0800"),
+    ];
+    let out = tool(
+        &repo,
+        repo.path(),
+        &envs,
+        &["--json", "sprint", "rollback", "--no-tests"],
+    );
+    out.assert_ok();
+    let wip = out.json()["wip_commit"]
+        .as_str()
+        .expect("a WIP commit")
+        .to_string();
+    assert_eq!(
+        ident_lines(&repo, &wip),
+        git_ident_lines(&repo, &envs, &[], &[])
+    );
+}
