@@ -225,6 +225,17 @@ fn dispatch(cli: &Cli, ui: &Ui, args: &[OsString]) -> anyhow::Result<Outcome> {
         .map_err(|e| user(format!("cannot read the current directory: {e}")))?;
     let repo = Repo::discover(&cwd)?;
     let settings = Settings::load(&repo)?;
+    // Read-only commands (and `check --hook`, which reads the index git is
+    // about to commit) work with GIT_INDEX_FILE; nothing that changes the
+    // repository runs with an index it cannot handle exactly.
+    let hook_check = matches!(&cli.command, Command::Check(a) if a.hook);
+    if !cli.command.reads_only() {
+        if !hook_check {
+            repo.refuse_foreign_index()?;
+        }
+        repo.refuse_split_index()?;
+        crate::git::ident::check_dates()?;
+    }
     crate::trace::phase("repository and settings loaded");
     if let Some(op) = crate::journal::interrupted(&repo)? {
         let message = crate::journal::interrupted_message(&op);

@@ -74,7 +74,17 @@ pub fn describe(err: &anyhow::Error) -> (Exit, String) {
     if let Some(user) = err.downcast_ref::<UserError>() {
         return (user.exit, crate::ui::one_line(&user.to_string()));
     }
-    // Internal errors: the whole cause chain, on one line.
-    let chain: Vec<String> = err.chain().map(|c| c.to_string()).collect();
+    // Internal errors: the whole cause chain, on one line. A libgit2 error
+    // shows its message only, never its `class=…; code=…` suffix.
+    let mut chain: Vec<String> = Vec::new();
+    for cause in err.chain() {
+        let text = match cause.downcast_ref::<git2::Error>() {
+            Some(e) => e.message().to_string(),
+            None => cause.to_string(),
+        };
+        if chain.last() != Some(&text) {
+            chain.push(text);
+        }
+    }
     (Exit::Error, crate::ui::one_line(&chain.join(": ")))
 }

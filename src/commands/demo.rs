@@ -529,7 +529,7 @@ impl Tour {
     /// The sandbox, opened afresh, and only the sandbox: discovery must
     /// not find a repository around it.
     fn open(&self) -> anyhow::Result<Repo> {
-        let repo = Repo::discover(&self.dir)?;
+        let repo = Repo::open_ignoring_env(&self.dir)?;
         ensure!(
             fs::canonicalize(repo.workdir()).ok() == fs::canonicalize(&self.dir).ok(),
             "the sandbox {} is no longer a repository",

@@ -284,6 +284,7 @@ fn plan(ctx: &Context, args: &Args) -> anyhow::Result<Plan> {
             (b.commit, format!("baseline `{}`", b.name))
         }
     };
+    repo.refuse_inexact_commit(target, &target_name)?;
     super::refuse_filter_drivers(repo, repo.commit_tree(target)?)?;
     super::refuse_sparse(repo, "emergency")?;
     let branch_ref = match &head_state {

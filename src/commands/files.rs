@@ -92,6 +92,7 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
             (b.commit, format!("baseline `{}`", b.name))
         }
     };
+    repo.refuse_inexact_commit(source, &source_name)?;
     if let Some(p) = repo.git_operation_in_progress() {
         return Err(user(p.what).hint(p.hint).into());
     }

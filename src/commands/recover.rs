@@ -198,6 +198,8 @@ fn start(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
         None => head,
     };
     let base = baseline::resolve(repo, &ctx.settings)?;
+    repo.refuse_inexact_commit(onto, "the commit to recover onto")?;
+    repo.refuse_inexact_commit(failed, failed_name)?;
     for tree in [repo.commit_tree(onto)?, repo.commit_tree(failed)?] {
         super::refuse_filter_drivers(repo, tree)?;
     }

@@ -473,6 +473,10 @@ fn plan_rollback(ctx: &Context, args: &RollbackArgs) -> anyhow::Result<Plan> {
     super::refuse_sparse(repo, "sprint rollback")?;
     let head_tree = repo.commit_tree(head)?;
     let baseline_tree = repo.commit_tree(baseline.commit)?;
+    repo.refuse_inexact_commit(
+        baseline.commit,
+        &format!("the baseline `{}`", baseline.name),
+    )?;
     super::refuse_filter_drivers(repo, baseline_tree)?;
     let stamp = clock::stamp(&clock::now());
     let backup = new_branch_name(ctx, &format!("backup/sprint-{n}-{stamp}"))?;

@@ -112,7 +112,42 @@ pub fn run(ctx: &Context, _args: &Args) -> anyhow::Result<Outcome> {
         }
     }
     outcome.field("operations", ops.len());
+    // Where the tool acts, as `git rev-parse --show-toplevel
+    // --absolute-git-dir` would say, and the settings it reads: JSON only,
+    // so scripts (and the layout tests) can compare them with git's.
+    outcome
+        .field("work_tree", plain_path(repo.workdir()))
+        .field("git_dir", plain_path(repo.git_dir()))
+        .field("settings", settings_json(&ctx.settings));
     Ok(outcome)
+}
+
+/// A directory without the trailing `/` libgit2 gives it.
+fn plain_path(path: &std::path::Path) -> String {
+    let text = path.to_string_lossy();
+    match text.trim_end_matches('/') {
+        "" => "/".to_string(),
+        trimmed => trimmed.to_string(),
+    }
+}
+
+/// The `rollback.*` settings in effect, by git config key.
+fn settings_json(s: &crate::settings::Settings) -> serde_json::Value {
+    use crate::settings as k;
+    serde_json::json!({
+        k::BASELINE: s.baseline,
+        k::CHECKPOINT_PREFIX: s.checkpoint_prefix,
+        k::REPORTS_DIR: s.reports_dir,
+        k::TEST_COMMAND: s.test_command,
+        k::TEST_PATTERN: s.test_patterns,
+        k::FILE_TEST_COMMAND: s.file_test_command,
+        k::STOP_COMMAND: s.stop_command,
+        k::START_COMMAND: s.start_command,
+        k::SETUP_COMMAND: s.setup_command,
+        k::DISK_THRESHOLD: s.disk_threshold,
+        k::HOOK_TESTS: s.hook_tests,
+        k::TEST_TIMEOUT: s.test_timeout_secs,
+    })
 }
 
 /// The sprint number in a branch name like `refactor/sprint-3-retry`.

@@ -154,8 +154,8 @@ pub fn with_blob_sink<T>(
         };
         return f(&mut sink);
     }
-    let side =
-        git2::Repository::open(repo.common_dir()).context("could not open the object database")?;
+    let side = super::discover::open_git_dir(repo.common_dir(), super::discover::Env::Process)
+        .context("could not open the object database")?;
     without_delta_search(&side);
     let odb = side.odb().context("could not open the object database")?;
     let mempack = odb

@@ -204,6 +204,12 @@ impl Repo {
                 }
             }
         }
+        // And those given with `git -c filter.<name>.smudge=…`.
+        for driver in self.command_line_filter_drivers() {
+            if !names.contains(&driver) {
+                names.push(driver);
+            }
+        }
         Ok(names)
     }
 

@@ -27,14 +27,34 @@ pub struct HooksDir {
     pub configured: Option<String>,
 }
 
+/// `~` and `~/…` from HOME, as git expands a path setting; `None` for
+/// `~user/…`.
+fn expand_home(raw: &str) -> Option<PathBuf> {
+    let home = || std::env::var_os("HOME").map(PathBuf::from);
+    match raw.strip_prefix('~') {
+        None => Some(PathBuf::from(raw)),
+        Some("") => home(),
+        Some(rest) => match rest.strip_prefix('/') {
+            Some(rest) => Some(home()?.join(rest)),
+            None => None,
+        },
+    }
+}
+
 /// The hooks directory git uses for this repository.
 pub fn hooks_dir(repo: &Repo) -> anyhow::Result<HooksDir> {
     let config = repo.inner.config().context("could not read git config")?;
-    let raw = match config.get_entry(HOOKS_PATH) {
-        Ok(entry) if !entry.has_value() => Some(String::new()),
-        Ok(entry) => Some(String::from_utf8_lossy(entry.value_bytes()).into_owned()),
-        Err(e) if e.code() == ErrorCode::NotFound => None,
-        Err(e) => return Err(e).with_context(|| format!("could not read git config {HOOKS_PATH}")),
+    let raw = match repo.command_line_config(HOOKS_PATH) {
+        // `git -c core.hooksPath=…` outranks the files, as in git.
+        Some(value) => Some(value.unwrap_or_default().to_string()),
+        None => match config.get_entry(HOOKS_PATH) {
+            Ok(entry) if !entry.has_value() => Some(String::new()),
+            Ok(entry) => Some(String::from_utf8_lossy(entry.value_bytes()).into_owned()),
+            Err(e) if e.code() == ErrorCode::NotFound => None,
+            Err(e) => {
+                return Err(e).with_context(|| format!("could not read git config {HOOKS_PATH}"))
+            }
+        },
     };
     let Some(raw) = raw else {
         return Ok(HooksDir {
@@ -56,11 +76,18 @@ pub fn hooks_dir(repo: &Repo) -> anyhow::Result<HooksDir> {
         .hint("set it to an absolute path")
         .into());
     }
-    // `get_path` expands `~/` as git does (and refuses `~user/`).
-    let expanded = config.get_path(HOOKS_PATH).map_err(|e| {
-        user(format!("git config {HOOKS_PATH}: {}", e.message()))
+    let bad_path = |message: &str| {
+        user(format!("git config {HOOKS_PATH}: {message}"))
             .hint("use an absolute path, a path starting with ~/, or one relative to the work tree")
-    })?;
+    };
+    let expanded = if repo.command_line_config(HOOKS_PATH).is_some() {
+        expand_home(&raw).ok_or_else(|| bad_path("only ~/ is expanded, not ~user/"))?
+    } else {
+        // `get_path` expands `~/` as git does (and refuses `~user/`).
+        config
+            .get_path(HOOKS_PATH)
+            .map_err(|e| bad_path(e.message()))?
+    };
     let path = if expanded.is_absolute() {
         expanded
     } else {

@@ -10,8 +10,12 @@
 
 mod batch;
 pub mod cli;
+mod cmdline_config;
+pub mod discover;
 mod filter;
+mod formats;
 pub mod hooks;
+pub mod ident;
 pub mod index;
 mod path;
 pub mod pick;

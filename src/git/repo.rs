@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use git2::{ErrorCode, ObjectType, Oid, Repository, RepositoryState};
 
-use crate::error::{user, Exit};
+use super::cmdline_config::CommandLineConfig;
+use super::discover::{self, Env};
+use crate::error::user;
 
 /// A repository with a work tree.
 pub struct Repo {
@@ -13,6 +15,8 @@ pub struct Repo {
     workdir: PathBuf,
     git_dir: PathBuf,
     common_dir: PathBuf,
+    /// `git -c` settings, which outrank every config file.
+    cmdline: CommandLineConfig,
 }
 
 /// A git operation in progress that blocks ours.
@@ -46,47 +50,164 @@ pub struct TagInfo {
 }
 
 impl Repo {
-    /// Discover the repository containing `start`, refusing a bare one.
+    /// The repository git would use when started in `start`, in this
+    /// process's environment (SPEC I10; see [`super::discover`]), refusing
+    /// a bare one.
     pub fn discover(start: &Path) -> anyhow::Result<Repo> {
+        Self::open_found(start, Env::Process)
+    }
+
+    /// The repository whose work tree is `dir`, whatever the environment
+    /// says (`GIT_DIR`, `GIT_WORK_TREE` …): for the demo's own sandbox.
+    pub fn open_ignoring_env(dir: &Path) -> anyhow::Result<Repo> {
+        Self::open_found(dir, Env::Ignored)
+    }
+
+    fn open_found(start: &Path, env: Env) -> anyhow::Result<Repo> {
         // As git: objects are not re-hashed on every read, and a tree built
         // from entries this tool just read or wrote is not re-validated
         // entry by entry (0.5 s for a snapshot of a 100,000-file tree).
         // `git fsck` and the journal's object check stay the integrity tests.
         git2::opts::strict_hash_verification(false);
         git2::opts::strict_object_creation(false);
-        let inner = match Repository::discover(start) {
-            Ok(repo) => repo,
-            Err(e) if e.code() == ErrorCode::NotFound => {
-                return Err(user(format!("not a git repository: {}", start.display()))
-                    .hint("run this inside a git work tree, or pass -C <path>")
-                    .into())
-            }
-            Err(e) if e.class() == git2::ErrorClass::Config || e.code() == ErrorCode::Owner => {
-                return Err(user(format!("cannot open the repository: {}", e.message()))
-                    .hint("git's safe.directory rules apply; see `git help config`")
-                    .into())
-            }
-            Err(e) => return Err(e).context("could not open the repository"),
+        let location = discover::locate(start, env)?;
+        let cmdline = match env {
+            Env::Process => CommandLineConfig::from_env()?,
+            Env::Ignored => CommandLineConfig::default(),
         };
-        if inner.is_bare() {
+        let inside_dot_git = location.git_dir.file_name() == Some(std::ffi::OsStr::new(".git"))
+            && std::fs::canonicalize(start).is_ok_and(|s| s.starts_with(&location.git_dir));
+        if location.work_tree.is_none() && inside_dot_git {
+            return Err(user("this is inside a git directory, not a work tree")
+                .hint("run git rollback-sprint in the work tree (the directory holding .git)")
+                .into());
+        }
+        if location.work_tree.is_none() {
             return Err(
                 user("this is a bare repository: there is no work tree to roll back")
                     .hint("run git rollback-sprint inside a clone with a work tree")
                     .into(),
             );
         }
+        let inner = match discover::open(&location, env) {
+            Ok(repo) => repo,
+            Err(e) if e.class() == git2::ErrorClass::Config || e.code() == ErrorCode::Owner => {
+                return Err(user(format!("cannot open the repository: {}", e.message()))
+                    .hint("git's safe.directory rules apply; see `git help config`")
+                    .into())
+            }
+            Err(e) => {
+                return Err(user(format!(
+                    "cannot open the repository at {}: {}",
+                    location.git_dir.display(),
+                    e.message()
+                ))
+                .hint("check it with `git status` and `git fsck`")
+                .into())
+            }
+        };
         let workdir = inner
             .workdir()
             .map(Path::to_path_buf)
             .ok_or_else(|| user("this repository has no work tree"))?;
         let git_dir = inner.path().to_path_buf();
         let common_dir = inner.commondir().to_path_buf();
-        Ok(Repo {
+        let repo = Repo {
             inner,
             workdir,
             git_dir,
             common_dir,
-        })
+            cmdline,
+        };
+        repo.validate_work_tree_owner(&location)?;
+        Ok(repo)
+    }
+
+    /// git's ownership rule for the work tree it found (libgit2 checked the
+    /// git directory, and the work tree it guessed): the work tree and its
+    /// `.git` file must be the user's, or the work tree listed in
+    /// `safe.directory` (system, global or command-line config only).
+    fn validate_work_tree_owner(&self, location: &discover::Location) -> anyhow::Result<()> {
+        use std::os::unix::fs::MetadataExt;
+        let Some(tree) = &location.work_tree else {
+            return Ok(());
+        };
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let me = unsafe { libc::geteuid() };
+        let owned = |p: &Path| std::fs::metadata(p).map_or(true, |m| m.uid() == me);
+        let dot_git = tree.join(".git");
+        let gitfile = std::fs::symlink_metadata(&dot_git).is_ok_and(|m| m.is_file());
+        if owned(tree) && (!gitfile || owned(&dot_git)) {
+            return Ok(());
+        }
+        let mut allowed: Vec<String> = Vec::new();
+        if let Ok(config) = self.inner.config() {
+            for level in [
+                git2::ConfigLevel::System,
+                git2::ConfigLevel::XDG,
+                git2::ConfigLevel::Global,
+            ] {
+                let Ok(level) = config.open_level(level) else {
+                    continue;
+                };
+                let values: Vec<String> = match level.multivar("safe.directory", None) {
+                    Ok(mut entries) => {
+                        let mut values = Vec::new();
+                        while let Some(Ok(entry)) = entries.next() {
+                            if let Ok(v) = entry.value() {
+                                values.push(v.to_string());
+                            }
+                        }
+                        values
+                    }
+                    Err(_) => Vec::new(),
+                };
+                for v in values {
+                    if v.is_empty() {
+                        allowed.clear();
+                    } else {
+                        allowed.push(v);
+                    }
+                }
+            }
+        }
+        allowed.extend(
+            self.cmdline
+                .all("safe.directory")
+                .into_iter()
+                .flatten()
+                .map(str::to_string),
+        );
+        let tree_text = tree.to_string_lossy();
+        let listed = allowed.iter().any(|a| {
+            let a = a.trim_end_matches('/');
+            a == "*"
+                || a == tree_text
+                || a.strip_suffix("/*")
+                    .is_some_and(|prefix| tree.starts_with(prefix))
+        });
+        if listed {
+            return Ok(());
+        }
+        Err(user(format!(
+            "the work tree {} is not owned by you",
+            tree.display()
+        ))
+        .hint(format!(
+            "git's safe.directory rules apply: if you trust it, git config --global --add safe.directory {}",
+            tree.display()
+        ))
+        .into())
+    }
+
+    /// Another libgit2 handle on the same git directory and work tree (for
+    /// work on a thread of its own).
+    pub(crate) fn reopen(&self) -> anyhow::Result<Repository> {
+        let repo = discover::open_git_dir(&self.git_dir, Env::Process)
+            .context("could not open the repository")?;
+        repo.set_workdir(&self.workdir, false)
+            .context("could not open the repository")?;
+        Ok(repo)
     }
 
     pub fn workdir(&self) -> &Path {
@@ -103,7 +224,24 @@ impl Repo {
         &self.common_dir
     }
 
+    /// The last value `git -c` gave `key`, if any (`Some(None)`: given
+    /// without a value).
+    pub(crate) fn command_line_config(&self, key: &str) -> Option<Option<&str>> {
+        self.cmdline.last(key)
+    }
+
+    /// The filter drivers `git -c filter.<name>.clean|smudge|process=…`
+    /// defines a command for.
+    pub(crate) fn command_line_filter_drivers(&self) -> Vec<String> {
+        self.cmdline.filter_drivers()
+    }
+
+    /// A single-valued setting: `git -c` first (the last one given; a key
+    /// given without a value reads as empty), then the config files.
     pub fn config_string(&self, key: &str) -> anyhow::Result<Option<String>> {
+        if let Some(value) = self.cmdline.last(key) {
+            return Ok(Some(value.unwrap_or_default().to_string()));
+        }
         let config = self.inner.config().context("could not read git config")?;
         match config.get_string(key) {
             Ok(v) => Ok(Some(v)),
@@ -115,32 +253,47 @@ impl Repo {
     }
 
     pub fn config_i64(&self, key: &str) -> anyhow::Result<Option<i64>> {
+        let not_a_number = |message: &str| {
+            user(format!("git config {key} is not a number: {message}"))
+                .hint("fix the value with `git config`")
+        };
+        if let Some(value) = self.cmdline.last(key) {
+            let text = value.ok_or_else(|| not_a_number("it has no value"))?;
+            return git2::Config::parse_i64(text)
+                .map(Some)
+                .map_err(|e| not_a_number(e.message()).into());
+        }
         let config = self.inner.config().context("could not read git config")?;
         match config.get_i64(key) {
             Ok(v) => Ok(Some(v)),
             Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
-            Err(e) => Err(
-                user(format!("git config {key} is not a number: {}", e.message()))
-                    .hint("fix the value with `git config`")
-                    .into(),
-            ),
+            Err(e) => Err(not_a_number(e.message()).into()),
         }
     }
 
+    /// A boolean setting; a `git -c key` without a value is true, as in git.
     pub fn config_bool(&self, key: &str) -> anyhow::Result<Option<bool>> {
+        let not_a_bool = |message: &str| {
+            user(format!("git config {key} is not a boolean: {message}")).hint("use true or false")
+        };
+        if let Some(value) = self.cmdline.last(key) {
+            return match value {
+                None => Ok(Some(true)),
+                Some(text) => git2::Config::parse_bool(text)
+                    .map(Some)
+                    .map_err(|e| not_a_bool(e.message()).into()),
+            };
+        }
         let config = self.inner.config().context("could not read git config")?;
         match config.get_bool(key) {
             Ok(v) => Ok(Some(v)),
             Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
-            Err(e) => Err(user(format!(
-                "git config {key} is not a boolean: {}",
-                e.message()
-            ))
-            .hint("use true or false")
-            .into()),
+            Err(e) => Err(not_a_bool(e.message()).into()),
         }
     }
 
+    /// Every value of a multi-valued setting: the config files' in their
+    /// order, then those given with `git -c`.
     pub fn config_multi(&self, key: &str) -> anyhow::Result<Vec<String>> {
         let config = self.inner.config().context("could not read git config")?;
         let mut values = Vec::new();
@@ -153,6 +306,12 @@ impl Repo {
                 values.push(v.to_string());
             }
         }
+        values.extend(
+            self.cmdline
+                .all(key)
+                .into_iter()
+                .map(|v| v.unwrap_or_default().to_string()),
+        );
         Ok(values)
     }
 
@@ -307,11 +466,8 @@ impl Repo {
         from: Oid,
         to: Oid,
     ) -> std::thread::JoinHandle<anyhow::Result<(String, usize)>> {
-        let git_dir = self.git_dir().to_path_buf();
-        std::thread::spawn(move || {
-            let inner = Repository::open(&git_dir).context("could not open the repository")?;
-            diff_stat_of(&inner, from, to)
-        })
+        let inner = self.reopen();
+        std::thread::spawn(move || diff_stat_of(&inner?, from, to))
     }
 
     pub fn is_descendant_of(&self, commit: Oid, ancestor: Oid) -> anyhow::Result<bool> {
@@ -326,27 +482,10 @@ impl Repo {
         text[..text.len().min(8)].to_string()
     }
 
-    /// The signature for objects this tool writes: git's identity settings
-    /// (environment first, like git), with this tool's clock.
+    /// The committer signature, which git also puts on tag objects (see
+    /// [`super::ident`]).
     pub fn signature(&self) -> anyhow::Result<git2::Signature<'static>> {
-        let config = self.inner.config().context("could not read git config")?;
-        let pick = |env: &str, key: &str| {
-            std::env::var(env)
-                .ok()
-                .filter(|v| !v.is_empty())
-                .or_else(|| config.get_string(key).ok())
-        };
-        let name = pick("GIT_COMMITTER_NAME", "user.name");
-        let email = pick("GIT_COMMITTER_EMAIL", "user.email");
-        let (Some(name), Some(email)) = (name, email) else {
-            return Err(user("git does not know who you are (user.name and user.email)")
-                .hint("set them: git config --global user.name \"Your Name\"; git config --global user.email you@example.com")
-                .exit(Exit::Error)
-                .into());
-        };
-        let now = crate::clock::now();
-        let time = git2::Time::new(now.timestamp(), now.offset().local_minus_utc() / 60);
-        git2::Signature::new(&name, &email, &time).context("could not build a signature")
+        self.identity(super::ident::Role::Committer)
     }
 
     /// Whether `refs/tags/<name>` is a valid tag name.

@@ -789,7 +789,8 @@ pub fn commit_snapshot(
     parents: &[Oid],
     message: &str,
 ) -> anyhow::Result<Oid> {
-    let sig = repo.signature()?;
+    let author = repo.identity(super::ident::Role::Author)?;
+    let committer = repo.identity(super::ident::Role::Committer)?;
     let tree = repo
         .inner
         .find_tree(tree)
@@ -801,7 +802,7 @@ pub fn commit_snapshot(
         .context("could not read the snapshot's parent")?;
     let parent_refs: Vec<&git2::Commit> = parents.iter().collect();
     repo.inner
-        .commit(None, &sig, &sig, message, &tree, &parent_refs)
+        .commit(None, &author, &committer, message, &tree, &parent_refs)
         .context("could not write the snapshot commit")
 }
 

@@ -306,6 +306,14 @@ pub struct RepoState {
 /// Capture the repository whose work tree (or bare directory) is at
 /// `work_tree` (a subdirectory works too: the top level is found).
 pub fn capture_repo(work_tree: &Path) -> RepoState {
+    capture_repo_with_env(work_tree, &[])
+}
+
+/// [`capture_repo`] for a repository git finds only through its
+/// environment (`GIT_DIR`, `GIT_WORK_TREE`): `envs` are set on every git
+/// command the capture runs.
+pub fn capture_repo_with_env(work_tree: &Path, envs: &[(&str, &str)]) -> RepoState {
+    let run = |dir: &Path, args: &[&str]| run_with_env(dir, args, envs);
     let info = run(
         work_tree,
         &[
@@ -417,9 +425,10 @@ pub fn capture_repo(work_tree: &Path) -> RepoState {
     }
 }
 
-/// Run a read-only git command in `dir` and return its stdout.
-fn run(dir: &Path, args: &[&str]) -> Vec<u8> {
+/// Run a read-only git command in `dir` (with `envs`) and return its stdout.
+fn run_with_env(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Vec<u8> {
     let out = plain_git(dir)
+        .envs(envs.iter().copied())
         .args(args)
         .output()
         .unwrap_or_else(|e| panic!("cannot run git {args:?}: {e}"));

@@ -64,6 +64,8 @@ impl Pty {
         let mut cmd = Command::new(TOOL_BIN);
         cmd.args(args).current_dir(dir);
         repo.apply_env(&mut cmd);
+        cmd.env_remove("GIT_AUTHOR_DATE")
+            .env_remove("GIT_COMMITTER_DATE");
         cmd.env("TERM", "xterm-256color")
             .env("COLUMNS", COLS.to_string())
             .env("LINES", ROWS.to_string());

@@ -723,6 +723,11 @@ impl TestRepo {
         let mut cmd = Command::new(TOOL_BIN);
         cmd.args(args).current_dir(dir).stdin(Stdio::null());
         self.apply_env(&mut cmd);
+        // The commit clock is git's; the tool dates what it writes by its
+        // own clock (GIT_ROLLBACK_SPRINT_NOW) unless a test sets
+        // GIT_AUTHOR_DATE / GIT_COMMITTER_DATE on purpose.
+        cmd.env_remove("GIT_AUTHOR_DATE")
+            .env_remove("GIT_COMMITTER_DATE");
         cmd
     }
 
