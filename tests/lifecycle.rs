@@ -149,8 +149,115 @@ fn start_command_runs_when_a_refusal_follows_the_stop() {
     std::fs::remove_file(repo.git_dir().join("index.lock")).unwrap();
 }
 
-#[allow(dead_code)]
-fn _uses(out: &ToolOutput) -> Value {
-    let _ = journal_lines;
-    out.json()
+// ----- I11: files ------------------------------------------------------------------
+
+#[test]
+fn files_whose_paths_already_match_do_nothing() {
+    let repo = at_baseline();
+    repo.write("notes.txt", "untracked, outside the paths\n");
+    assert_nothing_to_do(&repo, &["files", "src", "docs/guide.md", "--no-tests"]);
+    assert_nothing_to_do(&repo, &["files", ".", "--no-tests"]);
+    // A change under a directory named is something to do.
+    repo.write("src/lib.rs", "changed\n");
+    for args in [["files", "src", "--no-tests"], ["files", ".", "--no-tests"]] {
+        let mut dry = vec!["--dry-run", "--json"];
+        dry.extend_from_slice(&args);
+        let out = repo.tool(&dry);
+        out.assert_ok();
+        assert_eq!(out.json()["changed"], true, "{args:?}\n{out}");
+    }
+}
+
+#[test]
+fn files_with_a_staged_only_difference_is_not_nothing() {
+    let repo = at_baseline();
+    repo.write("src/lib.rs", "staged\n");
+    repo.git(&["add", "src/lib.rs"]);
+    repo.write(
+        "src/lib.rs",
+        "pub fn add(a: i32, b: i32) -> i32 {\n    a + b\n}\n",
+    );
+    let before = repo.capture();
+    let out = repo.tool(&["--json", "files", "src/lib.rs", "--no-tests"]);
+    out.assert_ok();
+    assert_eq!(out.json()["changed"], true, "{out}");
+    assert_eq!(repo.git(&["status", "--porcelain", "src"]), "");
+    repo.tool_ok(&["undo"]);
+    assert_same_except_reports(&before, &repo.capture());
+}
+
+#[test]
+fn files_delete_new_of_absent_paths_does_nothing() {
+    let repo = at_baseline();
+    assert_nothing_to_do(&repo, &["files", "--delete-new", "--no-tests", "gone.txt"]);
+    assert_nothing_to_do(
+        &repo,
+        &["files", "--delete-new", "--no-tests", "gone.txt", "src"],
+    );
+    // Without --delete-new an absent path is still a mistake to report.
+    let out = assert_unchanged_by(&repo, || repo.tool(&["files", "--no-tests", "gone.txt"]));
+    out.assert_code(1);
+}
+
+// ----- I11: check, checkpoint prune, recover --------------------------------------------
+
+#[test]
+fn check_makes_a_checkpoint_only_when_head_has_none() {
+    let repo = at_baseline();
+    repo.git(&["stash", "drop", "-q"]);
+    let out = repo.tool(&["--json", "check"]);
+    out.assert_ok();
+    let v = out.json();
+    let first = v["checkpoint"].as_str().expect("a checkpoint").to_string();
+    assert!(v["operation_id"].is_string(), "{out}");
+    repo.tick();
+    let out = assert_unchanged_by(&repo, || {
+        let dry = repo.tool(&["--dry-run", "check"]);
+        dry.assert_ok();
+        assert!(dry.stdout.contains("Nothing to do"), "{dry}");
+        repo.tool(&["--json", "check"])
+    });
+    out.assert_ok();
+    let v = out.json();
+    assert_eq!(v["checkpoint"], first.as_str(), "{out}");
+    assert_eq!(v["changed"], false, "{out}");
+    assert!(v["operation_id"].is_null(), "{out}");
+    assert_eq!(
+        repo.git(&["tag", "--list", "checkpoint-*"]).lines().count(),
+        1
+    );
+    // A new commit has none yet: it gets one.
+    repo.write("src/new.rs", "pub fn new() {}\n");
+    repo.commit_all("more work");
+    let before = repo.capture();
+    let v = repo.tool_ok(&["--json", "check"]).json();
+    assert_ne!(v["checkpoint"], first.as_str());
+    assert_eq!(
+        repo.git(&["tag", "--list", "checkpoint-*"]).lines().count(),
+        2
+    );
+    repo.tool_ok(&["undo"]);
+    assert_same_except_reports(&before, &repo.capture());
+}
+
+#[test]
+fn checkpoint_prune_with_nothing_to_prune_does_nothing() {
+    let repo = at_baseline();
+    repo.tool_ok(&["checkpoint", "-m", "one"]);
+    assert_nothing_to_do(&repo, &["checkpoint", "prune", "--keep", "5"]);
+    assert_nothing_to_do(&repo, &["checkpoint", "prune", "--older-than", "30"]);
+}
+
+#[test]
+fn recover_with_nothing_to_pick_does_nothing() {
+    let repo = at_baseline();
+    repo.git(&["branch", "empty"]);
+    assert_nothing_to_do(&repo, &["recover", "empty", "--all", "--no-tests"]);
+    // Every commit of the branch already made on HEAD.
+    repo.git(&["checkout", "-q", "-b", "done"]);
+    repo.write("src/extra.rs", "pub fn extra() {}\n");
+    let extra = repo.commit_all("extra");
+    repo.git(&["checkout", "-q", "main"]);
+    repo.git(&["cherry-pick", &extra]);
+    assert_nothing_to_do(&repo, &["recover", "done", "--all", "--no-tests"]);
 }

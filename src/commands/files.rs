@@ -132,6 +132,30 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
             ));
         }
     }
+    let removals: Vec<RepoPath> = if args.delete_new {
+        plan.new_paths.clone()
+    } else {
+        plan.in_the_way.clone()
+    };
+    // Nothing for nothing (SPEC I11): paths that already match in the
+    // index and the work tree, and nothing to remove.
+    if removals.is_empty()
+        && crate::git::index::holds_entries(edited.index_mut(), &plan.set)
+        && snapshot::worktree_matches_index(repo, &paths)?
+    {
+        outcome.nothing_to_do(format!(
+            "{} already match{} {} in the index and the work tree",
+            if paths.len() == 1 {
+                shown(&paths[0])
+            } else {
+                format!("the {} paths", paths.len())
+            },
+            if paths.len() == 1 { "es" } else { "" },
+            plan.source_name
+        ));
+        return Ok(outcome);
+    }
+    outcome.field("changed", true);
     if ctx.ui.dry_run {
         outcome.line("Would:");
         for step in &plan.steps {
@@ -141,11 +165,6 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
         return Ok(outcome);
     }
 
-    let removals: Vec<RepoPath> = if args.delete_new {
-        plan.new_paths.clone()
-    } else {
-        plan.in_the_way.clone()
-    };
     let touched: Vec<RepoPath> = plan
         .set
         .iter()
@@ -318,6 +337,14 @@ fn plan(
             None => {
                 let exists = !tracked.is_empty()
                     || std::fs::symlink_metadata(path.under(repo.workdir())).is_ok();
+                if !exists && delete_new {
+                    // Already as --delete-new would leave it: absent.
+                    steps.push(format!(
+                        "leave {} alone: it is in neither {source_name} nor the work tree",
+                        shown(path)
+                    ));
+                    continue;
+                }
                 if !exists {
                     return Err(user(format!(
                         "{} is neither in {source_name} nor in the work tree",
