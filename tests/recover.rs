@@ -974,6 +974,27 @@ fn continue_with_the_conflict_unresolved_refuses_and_changes_nothing() {
 }
 
 #[test]
+fn skip_says_skipped_not_already_applied() {
+    let (repo, c) = conflict_fixture();
+    repo.tool(&["recover", "failed", "--all", "--no-tests"])
+        .assert_code(3);
+    let out = repo.tool(&["recover", "--skip"]);
+    out.assert_code(3);
+    let line = out
+        .stdout
+        .lines()
+        .find(|l| l.contains(&c[1][..7]))
+        .unwrap_or_else(|| panic!("no line names the skipped commit\n{out}"));
+    assert!(
+        line.contains("skipped") && line.contains("recover --skip"),
+        "{out}"
+    );
+    assert!(!line.contains("already"), "{out}");
+    let v = json_of(&repo.tool(&["--json", "recover", "--abort"]));
+    assert_eq!(v["ok"], true);
+}
+
+#[test]
 fn skip_drops_the_conflicting_commit_like_git() {
     let (repo, c) = conflict_fixture();
     let copy = repo.copy();
