@@ -615,7 +615,7 @@ fn save_and_record(
             None => index::index_trees(repo)?.keepalive,
         };
         keep("index", keepalive_commit(repo, keepalive)?)?;
-        let existed = save_index_copy(repo, &journal.op_dir(&id).join("index"))?;
+        let existed = save_index_copy(repo, &journal.op_dir(id).join("index"))?;
         saved_index = Some(SavedIndex {
             existed,
             keepalive: Some(keepalive.to_string()),
@@ -628,8 +628,8 @@ fn save_and_record(
         let reflog_path = repo.common_dir().join("logs/refs/stash");
         let reflog = match fs::read(&reflog_path) {
             Ok(bytes) => {
-                write_durable(&journal.op_dir(&id).join("stash-reflog"), &bytes)?;
-                keep_stash_entries(repo, &id, &bytes)?;
+                write_durable(&journal.op_dir(id).join("stash-reflog"), &bytes)?;
+                keep_stash_entries(repo, id, &bytes)?;
                 true
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
@@ -646,7 +646,7 @@ fn save_and_record(
         let path = journal.dir().join(name);
         let existed = match fs::read(&path) {
             Ok(bytes) => {
-                write_durable(&journal.op_dir(&id).join("files").join(name), &bytes)?;
+                write_durable(&journal.op_dir(id).join("files").join(name), &bytes)?;
                 true
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
