@@ -8,9 +8,7 @@
 //! which holds the whole repository, the reports folder (so the metrics)
 //! and the journal unchanged.
 
-use serde_json::Value;
-
-use crate::common::{assert_same_except_reports, assert_unchanged_by, TestRepo, ToolOutput};
+use crate::common::{assert_same_except_reports, assert_unchanged_by, TestRepo};
 
 // ----- helpers -----------------------------------------------------------------
 
@@ -75,12 +73,6 @@ fn assert_nothing_to_do(repo: &TestRepo, args: &[&str]) {
         assert_eq!(v["changed"], false, "{json:?}\n{out}");
         assert!(v["operation_id"].is_null(), "{json:?}\n{out}");
     });
-}
-
-fn journal_lines(repo: &TestRepo) -> usize {
-    std::fs::read_to_string(repo.git_dir().join("rollback/journal.jsonl"))
-        .map(|s| s.lines().count())
-        .unwrap_or(0)
 }
 
 // ----- I11: emergency ------------------------------------------------------------
@@ -260,4 +252,86 @@ fn recover_with_nothing_to_pick_does_nothing() {
     repo.git(&["checkout", "-q", "main"]);
     repo.git(&["cherry-pick", &extra]);
     assert_nothing_to_do(&repo, &["recover", "done", "--all", "--no-tests"]);
+}
+
+// ----- sprint finish ------------------------------------------------------------------
+
+/// The baseline at `with_commits()`'s HEAD and `refactor/sprint-3` one
+/// commit past it, with `test_command`.
+fn sprint_done(test_command: &str) -> TestRepo {
+    let repo = TestRepo::with_commits();
+    repo.git(&["tag", "-a", "baseline", "-m", "known good", "HEAD"]);
+    repo.git(&["config", "rollback.testCommand", test_command]);
+    repo.git(&["checkout", "-q", "-b", "refactor/sprint-3"]);
+    repo.write("src/feature.rs", "pub fn feature() {}\n");
+    repo.commit_all("sprint 3: the feature");
+    repo
+}
+
+#[test]
+fn finish_refuses_with_exit_4_when_the_tests_fail() {
+    let repo = sprint_done("echo '1 passed, 2 failed'; exit 1");
+    let out = assert_unchanged_by(&repo, || repo.tool(&["sprint", "finish"]));
+    out.assert_code(4);
+    assert!(out.stdout.contains("Not finished"), "{out}");
+    assert!(out.stdout.contains("nothing was changed"), "{out}");
+    let out = assert_unchanged_by(&repo, || repo.tool(&["--json", "sprint", "finish"]));
+    out.assert_code(4);
+    let v = out.json();
+    assert_eq!(v["ok"], false, "{out}");
+    assert_eq!(v["tests"]["succeeded"], false, "{out}");
+    assert_eq!(
+        v["tests"]["cached"], true,
+        "the second run reuses the result\n{out}"
+    );
+    assert!(repo.git(&["tag", "-l", "sprint-3-done"]).is_empty());
+}
+
+#[test]
+fn finish_runs_the_tests_on_heads_tree_once_then_moves_the_baseline() {
+    // The test command sees HEAD's tree, not the work tree: it passes only
+    // where src/feature.rs exists, which an uncommitted deletion hides.
+    let repo = sprint_done("test -e src/feature.rs && echo '3 passed'");
+    repo.remove("src/feature.rs");
+    let head = repo.head();
+    let before = repo.capture();
+    let out = repo.tool(&["--json", "sprint", "finish"]);
+    out.assert_ok();
+    let v = out.json();
+    assert_eq!(v["tests"]["succeeded"], true, "{out}");
+    assert_eq!(v["tests"]["passed"], 3, "{out}");
+    assert_eq!(v["tests"]["cached"], false, "{out}");
+    assert_eq!(repo.rev("baseline^{commit}"), head);
+    assert_eq!(repo.rev("sprint-3-done^{commit}"), head);
+    assert!(repo.git(&["tag", "-l", "baseline-prev-*"]).lines().count() == 1);
+    repo.tool_ok(&["undo"]);
+    assert_same_except_reports(&before, &repo.capture());
+    // The same tree again: the cached result, no second run.
+    let out = repo.tool(&["sprint", "finish"]);
+    out.assert_ok();
+    assert!(out.stdout.contains("[cached]"), "{out}");
+    repo.tool_ok(&["undo"]);
+    assert_same_except_reports(&before, &repo.capture());
+}
+
+#[test]
+fn finish_no_tests_says_so_in_the_output_and_the_journal() {
+    let repo = sprint_done("exit 1");
+    let before = repo.capture();
+    let out = repo.tool(&["sprint", "finish", "--no-tests"]);
+    out.assert_ok();
+    assert!(out.stdout.contains("--no-tests"), "{out}");
+    assert!(out.stdout.contains("not run"), "{out}");
+    let log = repo.tool_ok(&["log"]);
+    assert!(log.stdout.contains("sprint finish --no-tests"), "{log}");
+    let v = repo.tool_ok(&["--json", "log"]).json();
+    let journal = std::fs::read_to_string(repo.git_dir().join("rollback/journal.jsonl")).unwrap();
+    assert!(
+        journal.contains("skip the tests on HEAD (--no-tests)"),
+        "{journal}"
+    );
+    assert!(journal.contains("skipped (--no-tests)"), "{journal}");
+    assert!(v.to_string().contains("--no-tests"), "{v}");
+    repo.tool_ok(&["undo"]);
+    assert_same_except_reports(&before, &repo.capture());
 }

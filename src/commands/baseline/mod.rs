@@ -7,6 +7,7 @@ mod show;
 mod verify;
 
 pub use set::Move;
+pub use verify::tested_tree;
 
 use super::Context;
 use crate::error::user;
