@@ -335,3 +335,57 @@ fn finish_no_tests_says_so_in_the_output_and_the_journal() {
     repo.tool_ok(&["undo"]);
     assert_same_except_reports(&before, &repo.capture());
 }
+
+// ----- undone rollbacks in status and notify ---------------------------------------------
+
+/// `with_commits()`, the baseline, and a sprint commit past it.
+fn past_baseline() -> TestRepo {
+    let repo = TestRepo::with_commits();
+    repo.git(&["tag", "-a", "baseline", "-m", "known good", "HEAD"]);
+    repo.write("src/feature.rs", "pub fn feature() {}\n");
+    repo.commit_all("sprint work");
+    repo
+}
+
+fn emergency_id(repo: &TestRepo, reason: &str) -> String {
+    let v = repo
+        .tool_ok(&["--json", "emergency", "--reason", reason])
+        .json();
+    v["operation_id"]
+        .as_str()
+        .expect("an operation id")
+        .to_string()
+}
+
+#[test]
+fn status_and_notify_skip_an_undone_rollback() {
+    let repo = past_baseline();
+    let kept = emergency_id(&repo, "first, kept");
+    repo.tick();
+    repo.write("src/more.rs", "pub fn more() {}\n");
+    repo.commit_all("more work");
+    let undone = emergency_id(&repo, "second, undone");
+    repo.tool_ok(&["undo"]);
+
+    let v = repo.tool_ok(&["--json", "status"]).json();
+    assert_eq!(v["latest_rollback"], kept.as_str(), "{v}");
+    let out = repo.tool_ok(&["--json", "notify"]);
+    let v = out.json();
+    assert_eq!(v["operation_id"], kept.as_str(), "{out}");
+    assert!(!out.stdout.contains("second, undone"), "{out}");
+    assert_ne!(v["operation_id"], undone.as_str());
+
+    // A metrics entry marked undone counts as undone for both.
+    let path = "rollbacks/metrics.json";
+    let mut doc: serde_json::Value = serde_json::from_slice(&repo.read(path)).unwrap();
+    for e in doc["rollbacks"].as_array_mut().unwrap() {
+        e["undone"] = serde_json::Value::Bool(true);
+    }
+    repo.write(path, serde_json::to_vec_pretty(&doc).unwrap());
+    let out = repo.tool_ok(&["--json", "status"]);
+    assert!(out.json()["latest_rollback"].is_null(), "{out}");
+    assert!(repo.tool_ok(&["status"]).stdout.contains("none recorded"));
+    let out = repo.tool(&["notify"]);
+    out.assert_code(1);
+    assert!(out.stderr.contains("no rollback"), "{out}");
+}
