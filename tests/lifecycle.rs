@@ -389,3 +389,92 @@ fn status_and_notify_skip_an_undone_rollback() {
     out.assert_code(1);
     assert!(out.stderr.contains("no rollback"), "{out}");
 }
+
+// ----- baseline names ------------------------------------------------------------------
+
+/// A one-line refusal (`error: … — hint`) naming `needle`, exit 1.
+#[track_caller]
+fn assert_one_line_refusal(out: &crate::common::ToolOutput, needle: &str) {
+    out.assert_code(1);
+    let err = out.stderr.trim_end();
+    assert_eq!(err.lines().count(), 1, "one line\n{out}");
+    assert!(err.starts_with("error:") && err.contains(" — "), "{out}");
+    assert!(err.contains(needle), "names {needle:?}\n{out}");
+    assert!(!out.stderr.contains("panicked"), "{out}");
+}
+
+#[test]
+fn a_full_tag_ref_baseline_is_that_tag_for_set_and_finish() {
+    let repo = sprint_done("echo '1 passed'");
+    repo.git(&["config", "rollback.baseline", "refs/tags/known-good"]);
+    repo.git(&["tag", "-a", "known-good", "-m", "good", "HEAD~1"]);
+    let old = repo.rev("refs/tags/known-good");
+    let before = repo.capture();
+    let v = repo
+        .tool_ok(&["--json", "baseline", "set", "--force"])
+        .json();
+    assert_eq!(repo.rev("known-good^{commit}"), repo.head());
+    let prev = v["previous"]
+        .as_str()
+        .expect("the old one kept")
+        .to_string();
+    assert!(prev.starts_with("known-good-prev-"), "{v}");
+    assert_eq!(repo.rev(&format!("refs/tags/{prev}")), old);
+    assert!(
+        repo.git(&["tag", "-l", "refs/*"]).is_empty(),
+        "no tag named refs/…"
+    );
+    repo.tool_ok(&["undo"]);
+    assert_same_except_reports(&before, &repo.capture());
+
+    let v = repo.tool_ok(&["--json", "sprint", "finish"]).json();
+    assert_eq!(repo.rev("known-good^{commit}"), repo.head(), "{v}");
+    assert_eq!(repo.rev("sprint-3-done^{commit}"), repo.head());
+    repo.tool_ok(&["undo"]);
+    assert_same_except_reports(&before, &repo.capture());
+}
+
+#[test]
+fn a_branch_ref_baseline_is_refused_by_set_and_finish() {
+    let repo = sprint_done("echo ran >> \"$TMPDIR/tests.log\"; echo '1 passed'");
+    repo.git(&["branch", "stable", "HEAD~1"]);
+    repo.git(&["config", "rollback.baseline", "refs/heads/stable"]);
+    for args in [
+        &["baseline", "set", "--force"][..],
+        &["baseline", "set"],
+        &["sprint", "finish"],
+    ] {
+        let out = assert_unchanged_by(&repo, || repo.tool(args));
+        assert_one_line_refusal(&out, "refs/heads/stable");
+        assert!(out.stderr.contains("not a tag"), "{out}");
+    }
+    assert!(!repo.tmp_dir().join("tests.log").exists(), "no test ran");
+    // As a revision to roll back to it still works.
+    let v = repo.tool_ok(&["--json", "baseline", "show"]).json();
+    assert_eq!(v["commit"], repo.rev("stable").as_str(), "{v}");
+}
+
+#[test]
+fn head_and_names_git_refuses_for_tags_are_refused_in_one_line() {
+    let repo = sprint_done("echo '1 passed'");
+    for name in ["HEAD", "a..b", "refs/tags/HEAD", "refs/tags/x..y"] {
+        repo.git(&["config", "rollback.baseline", name]);
+        for args in [
+            &["baseline", "set", "--force"][..],
+            &["baseline", "set"],
+            &["sprint", "finish"],
+        ] {
+            let out = assert_unchanged_by(&repo, || repo.tool(args));
+            assert_one_line_refusal(&out, &format!("`{name}`"));
+            assert!(out.stderr.contains("git config rollback.baseline"), "{out}");
+        }
+    }
+}
+
+#[test]
+fn baseline_set_where_it_already_is_does_nothing() {
+    let repo = at_baseline();
+    assert_nothing_to_do(&repo, &["baseline", "set"]);
+    assert_nothing_to_do(&repo, &["baseline", "set", "--force"]);
+    assert_nothing_to_do(&repo, &["baseline", "set", "HEAD"]);
+}

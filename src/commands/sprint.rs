@@ -724,6 +724,8 @@ fn finish(ctx: &Context, n: Option<u32>, run_tests: bool) -> anyhow::Result<Outc
     let head = head_commit(ctx, "a sprint finishes on a commit")?;
     let branch = repo.current_branch()?;
     let n = sprint_of(n, branch.as_deref(), "sprint finish")?;
+    // Only a tag is moved: any other name is refused before anything runs.
+    baseline::tag_name(&ctx.settings.baseline)?;
     let current = baseline::resolve(repo, &ctx.settings)?;
     if current.tag.is_none() {
         return Err(user(format!(
