@@ -478,3 +478,46 @@ fn baseline_set_where_it_already_is_does_nothing() {
     assert_nothing_to_do(&repo, &["baseline", "set", "--force"]);
     assert_nothing_to_do(&repo, &["baseline", "set", "HEAD"]);
 }
+
+// ----- one piece of advice after a sprint rollback -----------------------------------------
+
+#[test]
+fn console_report_and_analysis_advise_the_same_recover_command() {
+    let repo = sprint_done("echo '1 passed'");
+    repo.write("src/feature.rs", "pub fn feature() { /* half done */ }\n");
+    let out = repo.tool_ok(&["sprint", "rollback", "--no-tests"]);
+    let line = out
+        .stdout
+        .lines()
+        .find(|l| l.contains("bring good commits back with: "))
+        .unwrap_or_else(|| panic!("no advice on the console\n{out}"));
+    let command = line
+        .split("bring good commits back with: ")
+        .nth(1)
+        .unwrap()
+        .trim()
+        .to_string();
+    assert!(
+        command.starts_with("git rollback-sprint recover backup/sprint-3-"),
+        "{command}"
+    );
+    let report = repo.read_string("rollbacks/sprint-3/report.md");
+    assert!(report.contains(&format!("`{command}`")), "{report}");
+
+    repo.tool_ok(&["analyze"]);
+    let dir = std::fs::read_dir(repo.abs("rollbacks"))
+        .unwrap()
+        .flatten()
+        .find(|e| e.file_name().to_string_lossy().starts_with("analysis-"))
+        .expect("an analysis folder");
+    let analysis = std::fs::read_to_string(dir.path().join("analysis.md")).unwrap();
+    assert!(analysis.contains(&format!("`{command}`")), "{analysis}");
+    let notice = repo.tool_ok(&["notify"]).stdout;
+    assert!(notice.contains(&format!("`{command}`")), "{notice}");
+    // Every recover command any of them names is that one.
+    for text in [&report, &analysis, &notice, &out.stdout] {
+        for found in text.match_indices("git rollback-sprint recover ") {
+            assert!(text[found.0..].starts_with(&command), "{text}");
+        }
+    }
+}

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 
-use super::reports::markdown::{md_code, md_text};
+use super::reports::markdown::{md_code, md_text, recover_command};
 use super::{baseline, check, new_branch_name, reset_to_tree, status::sprint_number, Context};
 use crate::clock;
 use crate::error::{user, Exit};
@@ -437,11 +437,9 @@ fn rollback(ctx: &Context, args: &RollbackArgs) -> anyhow::Result<Outcome> {
         plan.report_dir.display(),
         done.files_changed
     ));
-    // The sprint branch did not move and holds only the commits; the backup
-    // adds the WIP commit on top, which `recover --all` would bring back.
     outcome.line(format!(
-        "  bring good commits back with: git rollback-sprint recover {}",
-        plan.branch.as_deref().unwrap_or(&plan.backup)
+        "  bring good commits back with: {}",
+        recover_command(&plan.backup)
     ));
     outcome.line(format!(
         "Undo everything with: git rollback-sprint undo {id}"
@@ -696,8 +694,8 @@ fn report_markdown(r: &Report) -> String {
     }
     s.push_str("\n## Next steps\n\n");
     s.push_str(&format!(
-        "* Bring the good commits back: `git rollback-sprint recover {}`\n",
-        plan.backup.replace('`', "")
+        "* Bring the good commits back: {}\n",
+        md_code(&recover_command(&plan.backup))
     ));
     s.push_str(&format!(
         "* Undo this rollback: `git rollback-sprint undo {}`\n",

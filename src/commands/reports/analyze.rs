@@ -867,7 +867,7 @@ impl Facts {
             ));
             out.push(format!(
                 "Bring the good commits back onto a recovery branch: {}",
-                code(format!("{tool} recover {bad}"))
+                code(super::markdown::recover_command(&f.branch.name))
             ));
         }
         if let Some(r) = self.records.latest() {

@@ -62,6 +62,16 @@ pub fn shell_word(word: &str) -> String {
     }
 }
 
+/// The one command advised, everywhere (console, `report.md`,
+/// `analysis.md`, `notify`), to bring good commits back after a rollback:
+/// `recover` of the rollback's backup branch, which holds the failed work
+/// whole (the sprint's commits, and its uncommitted work as a last
+/// commit) and which only the tool made, so it is still there after the
+/// sprint branch is moved or deleted.
+pub fn recover_command(backup_branch: &str) -> String {
+    format!("git rollback-sprint recover {}", shell_word(backup_branch))
+}
+
 /// A timestamp as it is when it is one; escaped when it is anything else.
 pub fn plain_time(text: &str) -> String {
     if chrono::DateTime::parse_from_rfc3339(text).is_ok() {

@@ -7,7 +7,7 @@
 
 use serde_json::{json, Value};
 
-use super::markdown::{md_code, md_text, plain_severity, plain_time, shell_word};
+use super::markdown::{md_code, md_text, plain_severity, plain_time};
 use super::{newest_branch, BranchAt, Context, Records, Rollback};
 use crate::commands::baseline;
 use crate::error::user;
@@ -269,10 +269,7 @@ impl Notice<'_> {
             )),
             (None, Some(b)) if b.commit.is_some() => s.push_str(&format!(
                 "* **Recovery:** none yet — bring the good commits back with {}\n",
-                md_code(&format!(
-                    "git rollback-sprint recover {}",
-                    shell_word(&b.name)
-                ))
+                md_code(&super::markdown::recover_command(&b.name))
             )),
             (None, _) => s.push_str("* **Recovery:** none\n"),
         }
