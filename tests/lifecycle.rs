@@ -497,10 +497,7 @@ fn console_report_and_analysis_advise_the_same_recover_command() {
         .unwrap()
         .trim()
         .to_string();
-    assert!(
-        command.starts_with("git rollback-sprint recover backup/sprint-3-"),
-        "{command}"
-    );
+    assert_eq!(command, "git rollback-sprint recover refactor/sprint-3");
     let report = repo.read_string("rollbacks/sprint-3/report.md");
     assert!(report.contains(&format!("`{command}`")), "{report}");
 

@@ -439,7 +439,7 @@ fn rollback(ctx: &Context, args: &RollbackArgs) -> anyhow::Result<Outcome> {
     ));
     outcome.line(format!(
         "  bring good commits back with: {}",
-        recover_command(&plan.backup)
+        recover_command(plan.branch.as_deref().unwrap_or(&plan.backup))
     ));
     outcome.line(format!(
         "Undo everything with: git rollback-sprint undo {id}"
@@ -695,7 +695,9 @@ fn report_markdown(r: &Report) -> String {
     s.push_str("\n## Next steps\n\n");
     s.push_str(&format!(
         "* Bring the good commits back: {}\n",
-        md_code(&recover_command(&plan.backup))
+        md_code(&recover_command(
+            plan.branch.as_deref().unwrap_or(&plan.backup)
+        ))
     ));
     s.push_str(&format!(
         "* Undo this rollback: `git rollback-sprint undo {}`\n",

@@ -64,12 +64,13 @@ pub fn shell_word(word: &str) -> String {
 
 /// The one command advised, everywhere (console, `report.md`,
 /// `analysis.md`, `notify`), to bring good commits back after a rollback:
-/// `recover` of the rollback's backup branch, which holds the failed work
-/// whole (the sprint's commits, and its uncommitted work as a last
-/// commit) and which only the tool made, so it is still there after the
-/// sprint branch is moved or deleted.
-pub fn recover_command(backup_branch: &str) -> String {
-    format!("git rollback-sprint recover {}", shell_word(backup_branch))
+/// `recover` of the sprint branch the rollback left (it did not move and
+/// holds the sprint's commits only; the backup branch adds the work in
+/// progress as a WIP commit on top), or of the backup branch when there is
+/// no sprint branch (a detached HEAD, an emergency, the branch deleted
+/// since).
+pub fn recover_command(branch: &str) -> String {
+    format!("git rollback-sprint recover {}", shell_word(branch))
 }
 
 /// A timestamp as it is when it is one; escaped when it is anything else.
