@@ -153,6 +153,17 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
             if paths.len() == 1 { "es" } else { "" },
             plan.source_name
         ));
+        // The mapped tests still say whether those files are good: running
+        // them changes nothing.
+        if !args.no_tests && !ctx.ui.dry_run {
+            let paths: Vec<RepoPath> = plan.set.iter().map(|(p, _, _)| p.clone()).collect();
+            run_mapped_tests(
+                ctx,
+                &paths,
+                &mut outcome,
+                "The mapped tests fail on the files as they are.",
+            )?;
+        }
         return Ok(outcome);
     }
     outcome.field("changed", true);
