@@ -24,7 +24,7 @@ use std::path::PathBuf;
 use serde_json::Value;
 
 use crate::common::{assert_same_state, dirty_everything, RepoState, TestRepo, ToolOutput};
-use crate::common::{capture_repo_with_orphans, without_reports};
+use crate::common::{capture_after_early_kill, without_reports};
 
 const FAULT: &str = "GIT_ROLLBACK_SPRINT_FAULT";
 
@@ -46,28 +46,11 @@ impl State {
         }
     }
 
-    /// The state after a kill before the `begin` record: keep-alive refs
-    /// of the killed operation may be left (no journal entry names them),
-    /// each of an operation marked as being prepared, which the next
-    /// operation removes.
+    /// The state after a kill before the `begin` record (see
+    /// [`capture_after_early_kill`]).
     #[track_caller]
-    fn after_early_kill(repo: &TestRepo, what: &str) -> State {
-        let (state, orphans) = capture_repo_with_orphans(repo.path());
-        for name in &orphans {
-            let id = name
-                .trim_start_matches("refs/rollback/")
-                .split('/')
-                .next()
-                .unwrap_or_default();
-            assert!(
-                repo.git_dir()
-                    .join("rollback/ops")
-                    .join(id)
-                    .join("preparing")
-                    .exists(),
-                "{what}: {name} belongs to no operation being prepared"
-            );
-        }
+    fn after_early_kill(repo: &TestRepo, _what: &str) -> State {
+        let state = capture_after_early_kill(repo);
         State {
             repo: state,
             recover_state: std::fs::read(recover_state_path(repo)).ok(),
@@ -508,7 +491,12 @@ fn recover_abort_killed_at_every_step() {
         match phase(&points, i + 1) {
             Phase::BeforeJournal => {
                 assert_no_interruption(&repo, &what);
-                assert_same(&stopped, &State::of(&repo), true, &what);
+                assert_same(
+                    &stopped,
+                    &State::after_early_kill(&repo, &what),
+                    true,
+                    &what,
+                );
             }
             Phase::Interrupted => {
                 assert_reports_interruption(&repo, &what);
@@ -550,7 +538,12 @@ fn undo_killed_at_every_step() {
         match phase(&points, i + 1) {
             Phase::BeforeJournal => {
                 assert_no_interruption(&repo, &what);
-                assert_same(&rolled_back, &State::of(&repo), true, &what);
+                assert_same(
+                    &rolled_back,
+                    &State::after_early_kill(&repo, &what),
+                    true,
+                    &what,
+                );
                 undo(&repo, &what);
             }
             Phase::Interrupted => {

@@ -563,10 +563,6 @@ fn refusals_change_nothing() {
             "no-such-branch",
         ),
         (
-            vec!["recover".into(), "nothing-new".into(), "--all".into()],
-            "nothing-new",
-        ),
-        (
             vec![
                 "recover".into(),
                 "failed".into(),
@@ -599,6 +595,15 @@ fn refusals_change_nothing() {
         assert_nothing_changed(&repo, &before);
     }
     assert_eq!(c.len(), 5);
+    // A branch with nothing new is not a mistake: nothing to do (SPEC I11).
+    let before = everything(&repo);
+    let out = repo.tool(&["recover", "nothing-new", "--all"]);
+    out.assert_ok();
+    assert!(
+        out.stdout.contains("Nothing to do") && out.stdout.contains("nothing-new"),
+        "{out}"
+    );
+    assert_nothing_changed(&repo, &before);
 }
 
 #[test]

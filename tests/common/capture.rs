@@ -459,6 +459,31 @@ pub fn capture_repo_with_orphans(work_tree: &Path) -> (RepoState, Vec<String>) {
     (state, orphans)
 }
 
+/// The state after the tool was killed before its journal's `begin`
+/// record: keep-alive refs of the killed operation may be left (no journal
+/// entry names them, and the next operation removes them); each must be of
+/// an operation marked as being prepared (`ops/<id>/preparing`).
+#[track_caller]
+pub fn capture_after_early_kill(repo: &TestRepo) -> RepoState {
+    let (state, orphans) = capture_repo_with_orphans(repo.path());
+    for name in &orphans {
+        let id = name[IGNORED_REF_PREFIX.len()..]
+            .split('/')
+            .next()
+            .unwrap_or_default();
+        let marker = repo
+            .git_dir()
+            .join("rollback/ops")
+            .join(id)
+            .join("preparing");
+        assert!(
+            marker.exists(),
+            "{name} belongs to no recorded operation nor one being prepared"
+        );
+    }
+    state
+}
+
 /// The ids of the `begin` records in the journals of every work tree of
 /// the repository (the main one and each linked one). Lines that are not
 /// JSON are skipped: a corrupt journal is the tool's to report.
