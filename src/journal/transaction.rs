@@ -188,7 +188,10 @@ impl<'r> Transaction<'r> {
         // kept: refs left by a crash before the `begin` record are then
         // known to be ours, and the next operation removes them.
         create_dir_durable(&journal.op_dir(&id))?;
-        write_durable(&journal.op_dir(&id).join(PREPARING), b"")?;
+        if let Err(e) = write_durable(&journal.op_dir(&id).join(PREPARING), b"") {
+            let _ = fs::remove_dir_all(journal.op_dir(&id));
+            return Err(e);
+        }
         let (begin, scan, overwrite_changes) =
             match save_and_record(repo, ui, &intent, &scope, &journal, &id) {
                 Ok(saved) => saved,
