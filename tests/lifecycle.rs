@@ -518,3 +518,40 @@ fn console_report_and_analysis_advise_the_same_recover_command() {
         }
     }
 }
+
+// ----- a refusal inside begin leaves no ref -------------------------------------------------
+
+#[test]
+fn a_failure_while_begin_saves_leaves_no_keepalive_ref_and_no_journal_entry() {
+    let repo = TestRepo::with_commits();
+    repo.git(&["tag", "-a", "baseline", "-m", "known good", "HEAD"]);
+    repo.write("src/feature.rs", "pub fn feature() {}\n");
+    repo.commit_all("sprint work");
+    repo.write("notes.txt", "uncommitted\n");
+    // After the snapshot (the branch's old value and the work tree are
+    // kept under refs/rollback/<id>/ by then), the index copy cannot be
+    // written: a directory is in its place.
+    let exec = format!(
+        "after-snapshot:for d in '{}'/rollback/ops/*/; do mkdir \"$d/index\"; done",
+        repo.git_dir().display()
+    );
+    let out = assert_unchanged_by(&repo, || {
+        repo.tool_with_env(
+            &["emergency"],
+            &[("GIT_ROLLBACK_SPRINT_FAULT_EXEC", exec.as_str())],
+        )
+    });
+    out.assert_code(1);
+    assert!(!out.stderr.contains("panicked"), "{out}");
+    assert_eq!(repo.git(&["for-each-ref", "refs/rollback/"]), "", "{out}");
+    let ops = repo.git_dir().join("rollback/ops");
+    let left: Vec<_> = std::fs::read_dir(&ops)
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "operation folders left: {left:?}");
+    // And the next run works.
+    let before = repo.capture();
+    repo.tool_ok(&["emergency"]);
+    repo.tool_ok(&["undo"]);
+    assert_same_except_reports(&before, &repo.capture());
+}
