@@ -224,6 +224,14 @@ impl Outcome {
         self
     }
 
+    /// The command would change nothing, so it records nothing (SPEC §2
+    /// I11): says so in one line, and `"changed": false` in JSON. A dry run
+    /// says the same.
+    pub fn nothing_to_do(&mut self, why: impl AsRef<str>) -> &mut Self {
+        self.field("changed", false);
+        self.line(format!("Nothing to do: {}.", why.as_ref()))
+    }
+
     /// Finish with a non-zero exit that is not an error (a failed check).
     pub fn exit_with(&mut self, exit: Exit) -> &mut Self {
         self.exit = Some(exit);

@@ -23,8 +23,8 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
-use crate::common::without_reports;
 use crate::common::{assert_same_state, dirty_everything, RepoState, TestRepo, ToolOutput};
+use crate::common::{capture_after_early_kill, without_reports};
 
 const FAULT: &str = "GIT_ROLLBACK_SPRINT_FAULT";
 
@@ -42,6 +42,17 @@ impl State {
     fn of(repo: &TestRepo) -> State {
         State {
             repo: repo.capture(),
+            recover_state: std::fs::read(recover_state_path(repo)).ok(),
+        }
+    }
+
+    /// The state after a kill before the `begin` record (see
+    /// [`capture_after_early_kill`]).
+    #[track_caller]
+    fn after_early_kill(repo: &TestRepo, _what: &str) -> State {
+        let state = capture_after_early_kill(repo);
+        State {
+            repo: state,
             recover_state: std::fs::read(recover_state_path(repo)).ok(),
         }
     }
@@ -213,7 +224,7 @@ fn kill_at_every_point(template: &TestRepo, args: &[&str], exit: i32) -> Vec<Str
         match phase(&points, k) {
             Phase::BeforeJournal => {
                 assert_no_interruption(&repo, &what);
-                assert_same(&before, &State::of(&repo), true, &what);
+                assert_same(&before, &State::after_early_kill(&repo, &what), true, &what);
                 let again = repo.tool(args);
                 assert_eq!(again.code, exit, "{what}: the command runs again\n{again}");
                 undo(&repo, &what);
@@ -482,7 +493,12 @@ fn recover_abort_killed_at_every_step() {
         match phase(&points, i + 1) {
             Phase::BeforeJournal => {
                 assert_no_interruption(&repo, &what);
-                assert_same(&stopped, &State::of(&repo), true, &what);
+                assert_same(
+                    &stopped,
+                    &State::after_early_kill(&repo, &what),
+                    true,
+                    &what,
+                );
             }
             Phase::Interrupted => {
                 assert_reports_interruption(&repo, &what);
@@ -524,7 +540,12 @@ fn undo_killed_at_every_step() {
         match phase(&points, i + 1) {
             Phase::BeforeJournal => {
                 assert_no_interruption(&repo, &what);
-                assert_same(&rolled_back, &State::of(&repo), true, &what);
+                assert_same(
+                    &rolled_back,
+                    &State::after_early_kill(&repo, &what),
+                    true,
+                    &what,
+                );
                 undo(&repo, &what);
             }
             Phase::Interrupted => {

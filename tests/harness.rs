@@ -11,9 +11,9 @@ use std::path::Path;
 use std::process::Command;
 
 use crate::common::{
-    assert_same_dir, assert_same_state, assert_unchanged_by, capture_dir, capture_repo,
-    commit_history, dirty_everything, odd_names, EntryKind, RepoState, TestRepo, ToolOutput,
-    BASE_COMMIT_DATE, DEFAULT_NOW, TOOL_BIN,
+    assert_same_dir, assert_same_except_reports, assert_same_state, assert_unchanged_by,
+    capture_dir, capture_repo, capture_repo_with_orphans, commit_history, dirty_everything,
+    odd_names, EntryKind, RepoState, TestRepo, ToolOutput, BASE_COMMIT_DATE, DEFAULT_NOW, TOOL_BIN,
 };
 
 /// Assert that exactly the expected kind of difference shows up: the diff is
@@ -207,12 +207,38 @@ fn new_moved_and_deleted_refs_are_detected() {
 }
 
 #[test]
-fn rollback_refs_are_not_captured() {
+fn rollback_refs_are_not_compared_but_orphans_are_caught() {
     let repo = TestRepo::with_commits();
+    repo.git(&["tag", "-a", "baseline", "-m", "base"]);
+    repo.write("scratch.txt", "x\n");
     let before = repo.capture();
-    repo.git(&["update-ref", "refs/rollback/keep/1", "HEAD"]);
-    assert_same_state(&before, &repo.capture());
-    // ... but a near miss is.
+    // The keep-alive refs of a recorded operation are not a difference...
+    repo.tool_ok(&["checkpoint", "--wip"]);
+    repo.tool_ok(&["undo"]);
+    assert!(!repo
+        .git(&["for-each-ref", "refs/rollback/"])
+        .trim()
+        .is_empty());
+    assert_same_except_reports(&before, &repo.capture());
+    // ... a ref of no recorded operation is an orphan, caught on capture...
+    repo.git(&[
+        "update-ref",
+        "refs/rollback/20990101_000000-abcdef/worktree",
+        "HEAD",
+    ]);
+    let (_, orphans) = capture_repo_with_orphans(repo.path());
+    assert_eq!(
+        orphans,
+        vec!["refs/rollback/20990101_000000-abcdef/worktree".to_string()]
+    );
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| repo.capture()));
+    assert!(caught.is_err(), "capture must fail on an orphan ref");
+    repo.git(&[
+        "update-ref",
+        "-d",
+        "refs/rollback/20990101_000000-abcdef/worktree",
+    ]);
+    // ... and a near miss is an ordinary ref.
     repo.git(&["update-ref", "refs/rollbackx", "HEAD"]);
     assert_diff_names(&before, &repo.capture(), &["ref refs/rollbackx: new after"]);
 }

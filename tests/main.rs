@@ -17,6 +17,7 @@ mod hook;
 mod hostile;
 mod journal;
 mod layouts;
+mod lifecycle;
 mod man;
 mod metrics;
 mod odd;

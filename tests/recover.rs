@@ -563,10 +563,6 @@ fn refusals_change_nothing() {
             "no-such-branch",
         ),
         (
-            vec!["recover".into(), "nothing-new".into(), "--all".into()],
-            "nothing-new",
-        ),
-        (
             vec![
                 "recover".into(),
                 "failed".into(),
@@ -599,6 +595,15 @@ fn refusals_change_nothing() {
         assert_nothing_changed(&repo, &before);
     }
     assert_eq!(c.len(), 5);
+    // A branch with nothing new is not a mistake: nothing to do (SPEC I11).
+    let before = everything(&repo);
+    let out = repo.tool(&["recover", "nothing-new", "--all"]);
+    out.assert_ok();
+    assert!(
+        out.stdout.contains("Nothing to do") && out.stdout.contains("nothing-new"),
+        "{out}"
+    );
+    assert_nothing_changed(&repo, &before);
 }
 
 #[test]
@@ -971,6 +976,27 @@ fn continue_with_the_conflict_unresolved_refuses_and_changes_nothing() {
         assert_eq!(v["error"]["exit_code"], 3, "{out}");
         assert_nothing_changed(&repo, &before);
     }
+}
+
+#[test]
+fn skip_says_skipped_not_already_applied() {
+    let (repo, c) = conflict_fixture();
+    repo.tool(&["recover", "failed", "--all", "--no-tests"])
+        .assert_code(3);
+    let out = repo.tool(&["recover", "--skip"]);
+    out.assert_code(3);
+    let line = out
+        .stdout
+        .lines()
+        .find(|l| l.contains(&c[1][..7]))
+        .unwrap_or_else(|| panic!("no line names the skipped commit\n{out}"));
+    assert!(
+        line.contains("skipped") && line.contains("recover --skip"),
+        "{out}"
+    );
+    assert!(!line.contains("already"), "{out}");
+    let v = json_of(&repo.tool(&["--json", "recover", "--abort"]));
+    assert_eq!(v["ok"], true);
 }
 
 #[test]

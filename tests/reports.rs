@@ -298,7 +298,8 @@ fn analyze_writes_every_file_after_a_sprint_rollback() {
             .to_string(),
         "- [x] Configuration changed: `config/settings.toml`".to_string(),
         "- [ ] Dependencies changed: nothing found".to_string(),
-        format!("`git rollback-sprint recover {BACKUP_SPRINT}`"),
+        // The same advice as the console and report.md: the sprint branch.
+        "`git rollback-sprint recover refactor/sprint-3`".to_string(),
         format!("`git log --oneline baseline..{BACKUP_SPRINT}`"),
         "`git rollback-sprint notify`".to_string(),
     ] {

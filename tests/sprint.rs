@@ -1602,9 +1602,11 @@ fn rollback_killed_before_end() {
 // ----- sprint finish -------------------------------------------------------------------
 
 /// A baseline at `with_commits()`'s HEAD, the branch `refactor/sprint-3`
-/// with two commits on top, clean.
+/// with two commits on top, clean, and a test command that passes (finish
+/// runs it on HEAD's tree).
 fn finish_repo() -> (TestRepo, String) {
     let repo = TestRepo::with_commits();
+    repo.git(&["config", "rollback.testCommand", PASSING_TESTS]);
     tag_baseline(&repo, "HEAD");
     let old = repo.rev("refs/tags/baseline");
     repo.git(&["checkout", "-q", "-b", SPRINT3]);
@@ -1664,6 +1666,7 @@ fn finish_moves_the_baseline_and_tags_the_sprint_done() {
 #[test]
 fn finish_with_explicit_n_on_main() {
     let repo = TestRepo::with_commits();
+    repo.git(&["config", "rollback.testCommand", PASSING_TESTS]);
     tag_baseline(&repo, "HEAD~1");
     let old = repo.rev("refs/tags/baseline");
     let before = repo.capture();
@@ -1682,6 +1685,7 @@ fn finish_with_explicit_n_on_main() {
 #[test]
 fn finish_at_the_baseline_keeps_no_previous() {
     let repo = TestRepo::with_commits();
+    repo.git(&["config", "rollback.testCommand", PASSING_TESTS]);
     tag_baseline(&repo, "HEAD");
     let old = repo.rev("refs/tags/baseline");
     repo.git(&["checkout", "-q", "-b", "refactor/sprint-4"]);
@@ -1708,6 +1712,7 @@ fn finish_at_the_baseline_keeps_no_previous() {
 #[test]
 fn finish_without_a_sprint_number_is_refused() {
     let repo = TestRepo::with_commits();
+    repo.git(&["config", "rollback.testCommand", PASSING_TESTS]);
     tag_baseline(&repo, "HEAD~1");
     for detach in [false, true] {
         if detach {

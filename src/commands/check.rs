@@ -52,6 +52,27 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
         outcome.line(format!("{} every check passed.", ctx.ui.good("Ready:")));
         return Ok(outcome);
     }
+    // One checkpoint a commit (SPEC I11): checking again at the same HEAD
+    // adds no tag.
+    if let Some(head) = ctx.repo.head_commit()? {
+        if let Some(existing) = checkpoint::checkpoints(ctx)?
+            .into_iter()
+            .find(|t| t.commit == head)
+        {
+            outcome
+                .field("checkpoint", existing.name.as_str())
+                .field("operation_id", Value::Null)
+                .field("changed", false);
+            outcome.line(format!(
+                "{} every check passed; HEAD already has the checkpoint `{}`, so no new one is made.",
+                ctx.ui.good("Ready:"),
+                existing.name
+            ));
+            outcome.line("Nothing to do: no new checkpoint.");
+            return Ok(outcome);
+        }
+    }
+    outcome.field("changed", true);
     let (name, id) = checkpoint::tag_head(ctx, "Checkpoint after the pre-sprint checks")?;
     outcome
         .field("checkpoint", name.as_str())

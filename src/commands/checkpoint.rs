@@ -225,9 +225,10 @@ fn prune(ctx: &Context, keep: Option<usize>, older_than: Option<u64>) -> anyhow:
     let names: Vec<String> = victims.iter().map(|t| t.name.clone()).collect();
     outcome.field("deleted", names.clone());
     if victims.is_empty() {
-        outcome.line("No checkpoint to delete.");
+        outcome.nothing_to_do("no checkpoint matches, so none is deleted");
         return Ok(outcome);
     }
+    outcome.field("changed", true);
     let plan: Vec<String> = victims
         .iter()
         .map(|t| format!("delete tag {} ({})", t.name, repo.short_id(t.commit)))

@@ -50,6 +50,8 @@ struct Plan {
     stash_message: String,
     stamp: String,
     steps: Vec<String>,
+    /// Why the rollback would change nothing, when it would not.
+    nothing: Option<String>,
 }
 
 pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
@@ -66,6 +68,13 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
         .field("target", plan.target.to_string())
         .field("target_name", plan.target_name.as_str())
         .field("backup_branch", plan.backup.clone());
+    if let Some(why) = &plan.nothing {
+        // Nothing for nothing (SPEC I11): no stop/start command, no stash
+        // entry, no journal or metrics entry.
+        outcome.nothing_to_do(why);
+        return Ok(outcome);
+    }
+    outcome.field("changed", true);
     if ctx.ui.dry_run {
         outcome.line("Would:");
         for step in &plan.steps {
@@ -78,11 +87,35 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
     // 1. Stop services before anything is saved, so their files are too;
     // but not when another run holds the repository, which would refuse
     // this one after the services were stopped.
-    if let Some(cmd) = &ctx.settings.stop_command {
-        crate::journal::check_not_running(&ctx.repo)?;
-        run_hook_command(ctx, "stop", cmd, &mut outcome);
+    let stopped = match &ctx.settings.stop_command {
+        Some(cmd) => {
+            crate::journal::check_not_running(&ctx.repo)?;
+            run_hook_command(ctx, "stop", cmd, &mut outcome);
+            true
+        }
+        None => false,
+    };
+    let rolled_back = roll_back(ctx, args, &plan, started, severity);
+    // 6. Restart services: on every path once they were stopped (a refusal
+    // or a failure after the stop must not leave them down).
+    if stopped || rolled_back.is_ok() {
+        if let Some(cmd) = &ctx.settings.start_command {
+            run_hook_command(ctx, "start", cmd, &mut outcome);
+        }
     }
+    let (done, id) = rolled_back?;
+    announce(ctx, &plan, &done, &id, started, &mut outcome);
+    Ok(outcome)
+}
 
+/// Steps 2–6 of the runbook, in one journaled operation.
+fn roll_back(
+    ctx: &Context,
+    args: &Args,
+    plan: &Plan,
+    started: Instant,
+    severity: &str,
+) -> anyhow::Result<(Done, String)> {
     let repo = &ctx.repo;
     let mut refs = Vec::new();
     refs.extend(plan.branch_ref.clone());
@@ -104,7 +137,7 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
     intent.preserve = vec![reports.clone()];
     let tx = Transaction::begin(repo, &ctx.ui, intent)?;
 
-    let (done, id) = tx.run(|tx| {
+    tx.run(|tx| {
         let scan = tx
             .scan()
             .cloned()
@@ -191,12 +224,19 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
             untracked: work.untracked.len(),
             metrics_set_aside: set_aside,
         })
-    })?;
+    })
+}
 
-    // 6. Restart services.
-    if let Some(cmd) = &ctx.settings.start_command {
-        run_hook_command(ctx, "start", cmd, &mut outcome);
-    }
+/// What the rollback did, and how to undo it.
+fn announce(
+    ctx: &Context,
+    plan: &Plan,
+    done: &Done,
+    id: &str,
+    started: Instant,
+    outcome: &mut Outcome,
+) {
+    let repo = &ctx.repo;
     let seconds = started.elapsed().as_secs_f64();
     if let Some(aside) = &done.metrics_set_aside {
         ctx.ui.warn(&format!(
@@ -206,7 +246,7 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
         outcome.field("metrics_set_aside", aside.display().to_string());
     }
     outcome
-        .field("operation_id", id.as_str())
+        .field("operation_id", id)
         .field("stash", done.stashed.then(|| "stash@{0}".to_string()))
         .field(
             "stash_message",
@@ -251,7 +291,6 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
     outcome.line(format!(
         "Undo everything with: git rollback-sprint undo {id}"
     ));
-    Ok(outcome)
 }
 
 struct Done {
@@ -303,14 +342,28 @@ fn plan(ctx: &Context, args: &Args) -> anyhow::Result<Plan> {
     };
     let stash_message = format!("EMERGENCY: State before rollback {stamp}");
     // Counting the changes costs a status scan; a real run gets them from
-    // the snapshot scan instead, so only a dry run counts here.
-    let preview = if ctx.ui.dry_run {
-        let reports = settings::reports_path(&ctx.settings.reports_dir);
+    // the snapshot scan instead, so only a dry run counts here, and a run
+    // at the target, which may have nothing to do.
+    let reports = settings::reports_path(&ctx.settings.reports_dir);
+    let preview = if ctx.ui.dry_run || head == target {
         Some(snapshot::preview(repo, args.clean_ignored, Some(&reports))?)
     } else {
         None
     };
-    if args.clean_ignored {
+    let nothing = match &preview {
+        Some(p) if head == target && !p.is_dirty() && p.ignored.is_empty() => Some(format!(
+            "{} is already at {} ({target_name}) and there is nothing uncommitted{}",
+            head_state.describe(),
+            repo.short_id(target),
+            if args.clean_ignored {
+                " and no ignored file"
+            } else {
+                ""
+            }
+        )),
+        _ => None,
+    };
+    if args.clean_ignored && nothing.is_none() {
         refuse_aside_across_filesystems(ctx, preview.as_ref())?;
     }
     let mut steps = Vec::new();
@@ -370,6 +423,7 @@ fn plan(ctx: &Context, args: &Args) -> anyhow::Result<Plan> {
         stash_message,
         stamp,
         steps,
+        nothing,
     })
 }
 

@@ -138,6 +138,41 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
     if !args.no_tests {
         check_mapped_tests_runnable(ctx, &restored, &restored)?;
     }
+    let removals: Vec<RepoPath> = if args.delete_new {
+        plan.new_paths.clone()
+    } else {
+        plan.in_the_way.clone()
+    };
+    // Nothing for nothing (SPEC I11): paths that already match in the
+    // index and the work tree, and nothing to remove.
+    if removals.is_empty()
+        && crate::git::index::holds_entries(edited.index_mut(), &plan.set)
+        && snapshot::worktree_matches_index(repo, &paths)?
+    {
+        outcome.nothing_to_do(format!(
+            "{} already match{} {} in the index and the work tree",
+            if paths.len() == 1 {
+                shown(&paths[0])
+            } else {
+                format!("the {} paths", paths.len())
+            },
+            if paths.len() == 1 { "es" } else { "" },
+            plan.source_name
+        ));
+        // The mapped tests still say whether those files are good: running
+        // them changes nothing.
+        if !args.no_tests && !ctx.ui.dry_run {
+            let paths: Vec<RepoPath> = plan.set.iter().map(|(p, _, _)| p.clone()).collect();
+            run_mapped_tests(
+                ctx,
+                &paths,
+                &mut outcome,
+                "The mapped tests fail on the files as they are.",
+            )?;
+        }
+        return Ok(outcome);
+    }
+    outcome.field("changed", true);
     if ctx.ui.dry_run {
         outcome.line("Would:");
         for step in &plan.steps {
@@ -147,11 +182,6 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
         return Ok(outcome);
     }
 
-    let removals: Vec<RepoPath> = if args.delete_new {
-        plan.new_paths.clone()
-    } else {
-        plan.in_the_way.clone()
-    };
     let touched: Vec<RepoPath> = plan
         .set
         .iter()
@@ -323,6 +353,14 @@ fn plan(
             None => {
                 let exists = !tracked.is_empty()
                     || std::fs::symlink_metadata(path.under(repo.workdir())).is_ok();
+                if !exists && delete_new {
+                    // Already as --delete-new would leave it: absent.
+                    steps.push(format!(
+                        "leave {} alone: it is in neither {source_name} nor the work tree",
+                        shown(path)
+                    ));
+                    continue;
+                }
                 if !exists {
                     return Err(user(format!(
                         "{} is neither in {source_name} nor in the work tree",

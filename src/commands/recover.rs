@@ -71,10 +71,14 @@ struct State {
     current: Option<String>,
     remaining: Vec<String>,
     picked: Vec<PickedRecord>,
+    /// Commits not picked: already applied, or skipped by `recover --skip`.
     skipped: Vec<String>,
     /// Picked commits whose changes to the reports folder were left out.
     #[serde(default)]
     reports_left: Vec<String>,
+    /// Of those, the ones `recover --skip` dropped.
+    #[serde(default)]
+    dropped: Vec<String>,
     test_each: bool,
     no_tests: bool,
 }
@@ -204,21 +208,22 @@ fn start(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
         super::refuse_filter_drivers(repo, tree)?;
     }
     let candidates = repo.pick_candidates(base.commit, failed, onto)?;
+    // Nothing to pick, nothing recorded (SPEC I11): no branch, no journal.
     if candidates.is_empty() {
-        return Err(user(format!(
-            "{failed_name} has no commits since the baseline `{}`",
-            base.name
-        ))
-        .hint("nothing to recover; check the branch name with `git log baseline..BRANCH`")
-        .into());
+        let mut outcome = Outcome::new();
+        outcome.nothing_to_do(format!(
+            "{failed_name} has no commits since the baseline `{}`, so there is nothing to recover (see `git log {}..{failed_name}`)",
+            base.name, base.name
+        ));
+        return Ok(outcome);
     }
     let chosen = choose(ctx, args, &picks, &candidates)?;
     if chosen.is_empty() && args.all {
-        return Err(user(format!(
-            "every commit of {failed_name} since the baseline is already on the target or a merge, so there is nothing to recover"
-        ))
-        .hint("see them with `git cherry -v <target> BRANCH` (`-` means already applied)")
-        .into());
+        let mut outcome = Outcome::new();
+        outcome.nothing_to_do(format!(
+            "every commit of {failed_name} since the baseline is already on the target or a merge, so there is nothing to recover (see `git cherry -v HEAD {failed_name}`)"
+        ));
+        return Ok(outcome);
     }
     if chosen.is_empty() {
         return Err(user("no commit was chosen, so nothing was recovered")
@@ -287,6 +292,7 @@ fn start(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
         picked: Vec::new(),
         skipped: Vec::new(),
         reports_left: Vec::new(),
+        dropped: Vec::new(),
         test_each: args.test_each,
         no_tests: args.no_tests,
     };
@@ -669,11 +675,19 @@ fn finish(
             git::short(&p.to)
         ));
     }
+    outcome.field("skipped_by_user", state.dropped.clone());
     for s in &state.skipped {
-        outcome.line(format!(
-            "  skipped {}: its change is already on {branch_name}",
-            git::short(s)
-        ));
+        if state.dropped.contains(s) {
+            outcome.line(format!(
+                "  skipped {}: dropped by `recover --skip`",
+                git::short(s)
+            ));
+        } else {
+            outcome.line(format!(
+                "  skipped {}: its change is already on {branch_name}",
+                git::short(s)
+            ));
+        }
     }
     if !state.reports_left.is_empty() {
         let shorts: Vec<&str> = state.reports_left.iter().map(|s| git::short(s)).collect();
@@ -823,6 +837,7 @@ fn resume(ctx: &Context, skip: bool) -> anyhow::Result<Outcome> {
         let mut tip = tip;
         if skip {
             state.skipped.push(current.to_string());
+            state.dropped.push(current.to_string());
         } else {
             let committer = repo.signature()?;
             let reports = crate::settings::reports_path(&ctx.settings.reports_dir);

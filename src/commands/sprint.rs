@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 
-use super::reports::markdown::{md_code, md_text};
+use super::reports::markdown::{md_code, md_text, recover_command};
 use super::{baseline, check, new_branch_name, reset_to_tree, status::sprint_number, Context};
 use crate::clock;
 use crate::error::{user, Exit};
@@ -43,10 +43,13 @@ pub enum Action {
     },
     /// Document the failure, back up the work, start a retry branch
     Rollback(RollbackArgs),
-    /// The sprint succeeded: move the baseline to HEAD
+    /// The sprint succeeded: test HEAD, move the baseline to it
     Finish {
         /// The sprint number (default: from the branch name)
         n: Option<u32>,
+        /// Do not run the tests on HEAD's tree first
+        #[arg(long)]
+        no_tests: bool,
     },
 }
 
@@ -72,7 +75,7 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
     match &args.action {
         Action::Start { n, no_tests } => start(ctx, *n, !no_tests),
         Action::Rollback(a) => rollback(ctx, a),
-        Action::Finish { n } => finish(ctx, *n),
+        Action::Finish { n, no_tests } => finish(ctx, *n, !no_tests),
     }
 }
 
@@ -438,11 +441,9 @@ fn rollback(ctx: &Context, args: &RollbackArgs) -> anyhow::Result<Outcome> {
         plan.report_dir.display(),
         done.files_changed
     ));
-    // The sprint branch did not move and holds only the commits; the backup
-    // adds the WIP commit on top, which `recover --all` would bring back.
     outcome.line(format!(
-        "  bring good commits back with: git rollback-sprint recover {}",
-        plan.branch.as_deref().unwrap_or(&plan.backup)
+        "  bring good commits back with: {}",
+        recover_command(plan.branch.as_deref().unwrap_or(&plan.backup))
     ));
     outcome.line(format!(
         "Undo everything with: git rollback-sprint undo {id}"
@@ -702,8 +703,10 @@ fn report_markdown(r: &Report) -> String {
     }
     s.push_str("\n## Next steps\n\n");
     s.push_str(&format!(
-        "* Bring the good commits back: `git rollback-sprint recover {}`\n",
-        plan.backup.replace('`', "")
+        "* Bring the good commits back: {}\n",
+        md_code(&recover_command(
+            plan.branch.as_deref().unwrap_or(&plan.backup)
+        ))
     ));
     s.push_str(&format!(
         "* Undo this rollback: `git rollback-sprint undo {}`\n",
@@ -725,11 +728,13 @@ fn short(id: Oid) -> String {
 
 // ----- sprint finish ------------------------------------------------------------
 
-fn finish(ctx: &Context, n: Option<u32>) -> anyhow::Result<Outcome> {
+fn finish(ctx: &Context, n: Option<u32>, run_tests: bool) -> anyhow::Result<Outcome> {
     let repo = &ctx.repo;
     let head = head_commit(ctx, "a sprint finishes on a commit")?;
     let branch = repo.current_branch()?;
     let n = sprint_of(n, branch.as_deref(), "sprint finish")?;
+    // Only a tag is moved: any other name is refused before anything runs.
+    baseline::tag_name(&ctx.settings.baseline)?;
     let current = baseline::resolve(repo, &ctx.settings)?;
     if current.tag.is_none() {
         return Err(user(format!(
@@ -791,6 +796,61 @@ fn finish(ctx: &Context, n: Option<u32>) -> anyhow::Result<Outcome> {
         .field("commit", head.to_string())
         .field("previous", moving.as_ref().and_then(|m| m.keep_as.clone()))
         .field("tag", done_tag.as_str());
+    // The sprint is done only when its tests pass: on HEAD's tree, in a
+    // temporary worktree, cached by tree id (as `baseline verify`).
+    let tested = if run_tests {
+        let tree = repo.commit_tree(head)?;
+        let command = testrun::test_command(repo, ctx.settings.test_command.as_deref(), tree)?;
+        let what = format!("HEAD {}", repo.short_id(head));
+        match baseline::tested_tree(ctx, tree, &command, &what)? {
+            Some((run, cached)) => {
+                let line = format!(
+                    "tests on HEAD's tree {}: `{command}` {}{}",
+                    repo.short_id(tree),
+                    run.summary(),
+                    if cached { " [cached]" } else { "" }
+                );
+                outcome.field(
+                    "tests",
+                    serde_json::json!({"command": command, "passed": run.passed,
+                        "failed": run.failed, "exit_code": run.exit_code,
+                        "timed_out": run.timed_out, "cached": cached,
+                        "succeeded": run.succeeded()}),
+                );
+                if !run.succeeded() {
+                    outcome.line(format!("{} {line}", ctx.ui.bad("✗")));
+                    if !cached {
+                        let tail: Vec<&str> = run.output.lines().rev().take(15).collect();
+                        for l in tail.into_iter().rev() {
+                            outcome.line(format!("    {l}"));
+                        }
+                    }
+                    outcome.line(format!(
+                        "{} the tests fail on HEAD, so sprint {n} is not finished; nothing was changed (fix them, or pass --no-tests to finish anyway).",
+                        ctx.ui.bad("Not finished:")
+                    ));
+                    outcome.exit_with(Exit::SafetyCheck);
+                    return Ok(outcome);
+                }
+                steps.insert(0, format!("{line} (passed)"));
+                Some(line)
+            }
+            None => {
+                steps.insert(
+                    0,
+                    format!(
+                        "run `{command}` on HEAD's tree {} in a temporary directory; stop if it fails",
+                        repo.short_id(tree)
+                    ),
+                );
+                None
+            }
+        }
+    } else {
+        outcome.field("tests", serde_json::Value::Null);
+        steps.insert(0, "skip the tests on HEAD (--no-tests)".to_string());
+        None
+    };
     if ctx.ui.dry_run {
         outcome.line("Would:");
         for step in &steps {
@@ -806,6 +866,14 @@ fn finish(ctx: &Context, n: Option<u32>) -> anyhow::Result<Outcome> {
     let intent = Intent::new("sprint finish", &ctx.command_line, Scope::refs(refs)).plan(steps);
     let tx = Transaction::begin(repo, &ctx.ui, intent)?;
     let ((), id) = tx.run(|tx| {
+        tx.detail(
+            "tests",
+            if run_tests {
+                "passed"
+            } else {
+                "skipped (--no-tests)"
+            },
+        );
         if let Some(m) = &moving {
             m.apply(tx)?;
         }
@@ -837,6 +905,10 @@ fn finish(ctx: &Context, n: Option<u32>) -> anyhow::Result<Outcome> {
         )),
     };
     outcome.line(format!("  tagged `{done_tag}`"));
+    match &tested {
+        Some(line) => outcome.line(format!("  {line}")),
+        None => outcome.line("  the tests were not run (--no-tests)"),
+    };
     outcome.line(format!("Undo with: git rollback-sprint undo {id}"));
     Ok(outcome)
 }

@@ -92,10 +92,14 @@ pub fn run(ctx: &Context, _args: &Args) -> anyhow::Result<Outcome> {
     outcome.field("in_progress", in_progress);
 
     let ops = Journal::for_repo(repo).operations()?;
-    let latest = ops
-        .iter()
-        .rev()
-        .find(|o| ROLLBACK_KINDS.contains(&o.begin.kind.as_str()));
+    // An undone rollback is not the latest rollback: undone in the journal,
+    // or its metrics entry marked `"undone": true`.
+    let marked_undone = undone_in_metrics(ctx);
+    let latest = ops.iter().rev().find(|o| {
+        ROLLBACK_KINDS.contains(&o.begin.kind.as_str())
+            && journal::undo::undone_by(&ops, o).is_none()
+            && !marked_undone.iter().any(|id| id == o.id())
+    });
     match latest {
         Some(op) => {
             outcome.line(format!(
@@ -148,6 +152,23 @@ fn settings_json(s: &crate::settings::Settings) -> serde_json::Value {
         k::HOOK_TESTS: s.hook_tests,
         k::TEST_TIMEOUT: s.test_timeout_secs,
     })
+}
+
+/// The operation ids of the metrics entries marked `"undone": true` (none
+/// when the metrics file is missing or corrupt: status only reports).
+fn undone_in_metrics(ctx: &Context) -> Vec<String> {
+    let file = crate::metrics::MetricsFile::new(ctx.repo.workdir(), &ctx.settings.reports_dir);
+    let Ok(Ok(doc)) = file.read() else {
+        return Vec::new();
+    };
+    doc.get("rollbacks")
+        .and_then(serde_json::Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|e| e.get("undone").and_then(serde_json::Value::as_bool) == Some(true))
+        .filter_map(|e| e.get("operation_id").and_then(serde_json::Value::as_str))
+        .map(str::to_string)
+        .collect()
 }
 
 /// The sprint number in a branch name like `refactor/sprint-3-retry`.

@@ -490,7 +490,10 @@ impl Repo {
 
     /// Whether `refs/tags/<name>` is a valid tag name.
     pub fn valid_tag_name(name: &str) -> bool {
-        !name.starts_with('-') && git2::Reference::is_valid_name(&format!("refs/tags/{name}"))
+        // git refuses `HEAD` as a tag name too (`git tag HEAD`).
+        !name.starts_with('-')
+            && name != "HEAD"
+            && git2::Reference::is_valid_name(&format!("refs/tags/{name}"))
     }
 
     /// Whether `refs/heads/<name>` is a valid branch name.

@@ -883,3 +883,27 @@ pub fn paths_differing_from(repo: &Repo, tree: Oid) -> anyhow::Result<usize> {
         .context("could not compare the work tree with the snapshot")?;
     Ok(diff.deltas().len())
 }
+
+/// Whether the work-tree files of the tracked paths at or under `paths`
+/// match the index (as `git status` compares them: a stat-clean file is
+/// not read). Untracked files are not looked at.
+pub fn worktree_matches_index(repo: &Repo, paths: &[RepoPath]) -> anyhow::Result<bool> {
+    let mut opts = StatusOptions::new();
+    opts.include_untracked(false)
+        .include_ignored(false)
+        .exclude_submodules(true)
+        .renames_head_to_index(false)
+        .renames_index_to_workdir(false)
+        .include_unmodified(false)
+        .update_index(false)
+        .disable_pathspec_match(true);
+    for p in paths.iter().filter(|p| !p.as_bytes().is_empty()) {
+        opts.pathspec(p.as_os_str());
+    }
+    let statuses = repo
+        .inner
+        .statuses(Some(&mut opts))
+        .context("could not read the status of the work tree")?;
+    let wt = Status::WT_MODIFIED | Status::WT_DELETED | Status::WT_TYPECHANGE | Status::CONFLICTED;
+    Ok(!statuses.iter().any(|e| e.status().intersects(wt)))
+}

@@ -347,6 +347,13 @@ impl Journal {
         parse_operations(&bytes).map_err(|e| e.for_file(&self.file()).into())
     }
 
+    /// Whether the journal holds the `begin` record of operation `id`
+    /// (false when it cannot be read).
+    pub fn records(&self, id: &str) -> bool {
+        self.operations()
+            .is_ok_and(|ops| ops.iter().any(|op| op.id() == id))
+    }
+
     /// Append one record and make it durable before returning.
     pub fn append(&self, record: &Record) -> anyhow::Result<()> {
         let created = create_dir_durable(&self.dir)?;

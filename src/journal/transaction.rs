@@ -24,6 +24,11 @@ use crate::git::snapshot::{self, ModeRecord, WorktreeScan};
 use crate::git::{parse_oid, HeadState, Oid, Repo, RepoPath};
 use crate::ui::Ui;
 
+/// The marker of an operation whose `begin` record is not written yet, in
+/// `ops/<id>/`: created before its first keep-alive ref, removed once the
+/// record is durable.
+const PREPARING: &str = "preparing";
+
 /// What a command is about to do, for the journal.
 #[derive(Debug, Clone)]
 pub struct Intent {
@@ -138,6 +143,7 @@ impl<'r> Transaction<'r> {
             }
         }
         let ops = journal.operations()?;
+        sweep_unrecorded(repo, &journal, &ops);
         if !intent.allow_interrupted {
             if let Some(op) = super::pending_interrupted(&ops, None) {
                 return Err(user(super::interrupted_message(op))
@@ -178,196 +184,27 @@ impl<'r> Transaction<'r> {
         }
 
         let id = new_id();
-        let keep = |suffix: &str, target: Oid| -> anyhow::Result<()> {
-            repo.force_ref(
-                &format!("refs/rollback/{id}/{suffix}"),
-                Some(target),
-                "rollback-sprint: keep snapshot",
-            )
-        };
-        let head = repo.head_state()?;
-        let mut refs = Vec::new();
-        for (n, name) in scope.refs.iter().enumerate() {
-            let value = repo.ref_target(name)?;
-            if let Some(old) = value {
-                keep(&format!("ref/{n}"), old)?;
-            }
-            refs.push(RefValue {
-                name: name.clone(),
-                value: value.map(|v| v.to_string()),
-            });
+        // Mark the operation as being prepared before the first ref is
+        // kept: refs left by a crash before the `begin` record are then
+        // known to be ours, and the next operation removes them.
+        create_dir_durable(&journal.op_dir(&id))?;
+        if let Err(e) = write_durable(&journal.op_dir(&id).join(PREPARING), b"") {
+            let _ = fs::remove_dir_all(journal.op_dir(&id));
+            return Err(e);
         }
-
-        let mut scan = None;
-        let mut worktree = None;
-        let mut overwrite_changes = Vec::new();
-        if scope.worktree {
-            let found = if intent.scan_ignored {
-                snapshot::scan_worktree_with_ignored(repo)?
-            } else {
-                snapshot::scan_paths(repo, &scope.paths)?
-            };
-            for dir in &found.unreadable {
-                let dir = dir.quoted();
-                ui.warn(&format!(
-                    "cannot read the untracked directory {dir}/: it is left where it is, \
-                     but not saved (chmod u+rx {dir} to have it saved)"
-                ));
-            }
-            crate::trace::phase("begin: modes of overwritten files");
-            let mut modes = found.modes.clone();
-            let mut extra_modes = intent.extra_modes.clone();
-            // What undo writes back: the snapshot, with the bytes on disk of
-            // the clean files the operation overwrites when git converts
-            // them (end of line, `ident`): those differ from their blobs.
-            let mut undo_tree = found.tree;
-            let mut overwritten = intent.overwrite_paths.clone();
-            if let Some(target) = intent.overwrite_with {
-                overwrite_changes =
-                    changes_within(repo, found.tree, target, &scope.paths, &intent.preserve)?;
-                let paths: Vec<RepoPath> =
-                    overwrite_changes.iter().map(|c| c.path.clone()).collect();
-                extra_modes.extend(snapshot::unusual_modes(repo.workdir(), &paths));
-                overwritten.extend(
-                    overwrite_changes
-                        .iter()
-                        .filter(|c| c.old_present)
-                        .map(|c| c.path.clone()),
-                );
-            }
-            if intent.scan_ignored {
-                refuse_aside_across_filesystems(
-                    repo,
-                    journal.dir(),
-                    &found.ignored,
-                    &intent.preserve,
-                )?;
-            }
-            // A directory the command must write in and cannot is refused
-            // now, before anything changes, not part-way.
-            crate::git::writer::check_writable(
-                repo.workdir(),
-                intent
-                    .writes
-                    .iter()
-                    .map(|(p, regular)| (p, *regular))
-                    .chain(
-                        overwrite_changes
-                            .iter()
-                            .map(|c| (&c.path, crate::git::writer::writes_regular_file(c))),
-                    ),
-            )?;
-            if !overwritten.is_empty() && repo.has_checkout_filters(found.tree)? {
-                let read: std::collections::HashSet<&RepoPath> =
-                    found.modified.iter().chain(&found.untracked).collect();
-                overwritten.retain(|p| !read.contains(p));
-                undo_tree = snapshot::with_disk_bytes(repo, found.tree, &overwritten)?;
-            }
-            // Files kept out of the work tree (sparse checkout) stay out.
-            undo_tree = snapshot::without_paths(repo, undo_tree, &found.absent_flagged)?;
-            let parents: Vec<Oid> = repo.head_commit()?.into_iter().collect();
-            let commit = snapshot::commit_snapshot(
-                repo,
-                undo_tree,
-                &parents,
-                &format!(
-                    "rollback-sprint snapshot before `{}`\n\noperation {id}\n",
-                    intent.command
-                ),
-            )?;
-            keep("worktree", commit)?;
-            fault_point("after-snapshot");
-            for extra in &extra_modes {
-                if !modes.iter().any(|m| m.path == extra.path) {
-                    modes.push(extra.clone());
-                }
-            }
-            worktree = Some(SavedWorktree {
-                snapshot: commit.to_string(),
-                tree: undo_tree.to_string(),
-                empty_dirs: found.empty_dirs.clone(),
-                modes,
-                untracked: found.untracked.len(),
-                dirty: found.is_dirty(),
-            });
-            scan = Some(found);
-        }
-
-        crate::trace::phase("begin: saving the index");
-        let mut saved_index = None;
-        if scope.index {
-            let keepalive = match &scan {
-                Some(s) => s.index_keepalive,
-                None => index::index_trees(repo)?.keepalive,
-            };
-            keep("index", keepalive_commit(repo, keepalive)?)?;
-            let existed = save_index_copy(repo, &journal.op_dir(&id).join("index"))?;
-            saved_index = Some(SavedIndex {
-                existed,
-                keepalive: Some(keepalive.to_string()),
-            });
-        }
-
-        let mut stash = None;
-        if scope.stash {
-            let value = repo.ref_target("refs/stash")?;
-            let reflog_path = repo.common_dir().join("logs/refs/stash");
-            let reflog = match fs::read(&reflog_path) {
-                Ok(bytes) => {
-                    write_durable(&journal.op_dir(&id).join("stash-reflog"), &bytes)?;
-                    keep_stash_entries(repo, &id, &bytes)?;
-                    true
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
-                Err(e) => return Err(e).context("could not read the stash reflog"),
-            };
-            stash = Some(SavedStash {
-                value: value.map(|v| v.to_string()),
-                reflog,
-            });
-        }
-
-        let mut files = Vec::new();
-        for name in &scope.files {
-            let path = journal.dir().join(name);
-            let existed = match fs::read(&path) {
-                Ok(bytes) => {
-                    write_durable(&journal.op_dir(&id).join("files").join(name), &bytes)?;
-                    true
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+        let (begin, scan, overwrite_changes) =
+            match save_and_record(repo, ui, &intent, &scope, &journal, &id) {
+                Ok(saved) => saved,
                 Err(e) => {
-                    return Err(e).with_context(|| format!("could not read {}", path.display()))
+                    // A refusal (or failure) before the `begin` record
+                    // leaves nothing behind: no keep-alive ref, no files.
+                    if !journal.records(&id) {
+                        discard_unrecorded(repo, &journal, &id);
+                    }
+                    return Err(e);
                 }
             };
-            files.push(SavedFile {
-                name: name.clone(),
-                existed,
-            });
-        }
-        fault_point("after-save");
-        crate::trace::phase("begin: sync");
-        sync_filesystem(repo.git_dir())?;
-        crate::trace::phase("begin: journal");
-        let begin = Begin {
-            v: VERSION,
-            id: id.clone(),
-            time: crate::clock::rfc3339(&crate::clock::now()),
-            kind: intent.kind.clone(),
-            command: intent.command.clone(),
-            pid: std::process::id(),
-            head,
-            scope,
-            refs,
-            index: saved_index,
-            worktree,
-            stash,
-            plan: intent.plan.clone(),
-            undoes: intent.undoes.clone(),
-            files,
-        };
-        fault_point("before-begin");
-        journal.append(&Record::Begin(Box::new(begin.clone())))?;
+        let _ = fs::remove_file(journal.op_dir(&id).join(PREPARING));
         fault_point("after-begin");
         Ok(Transaction {
             repo,
@@ -655,6 +492,238 @@ impl<'r> Transaction<'r> {
         }))?;
         fault_point("after-end");
         Ok(())
+    }
+}
+
+/// Save everything the scope names, keep it alive under
+/// `refs/rollback/<id>/`, and append the fsynced `begin` record.
+fn save_and_record(
+    repo: &Repo,
+    ui: &Ui,
+    intent: &Intent,
+    scope: &Scope,
+    journal: &Journal,
+    id: &str,
+) -> anyhow::Result<(Begin, Option<WorktreeScan>, Vec<crate::git::writer::Change>)> {
+    let keep = |suffix: &str, target: Oid| -> anyhow::Result<()> {
+        repo.force_ref(
+            &format!("refs/rollback/{id}/{suffix}"),
+            Some(target),
+            "rollback-sprint: keep snapshot",
+        )
+    };
+    let head = repo.head_state()?;
+    let mut refs = Vec::new();
+    for (n, name) in scope.refs.iter().enumerate() {
+        let value = repo.ref_target(name)?;
+        if let Some(old) = value {
+            keep(&format!("ref/{n}"), old)?;
+        }
+        refs.push(RefValue {
+            name: name.clone(),
+            value: value.map(|v| v.to_string()),
+        });
+    }
+
+    let mut scan = None;
+    let mut worktree = None;
+    let mut overwrite_changes = Vec::new();
+    if scope.worktree {
+        let found = if intent.scan_ignored {
+            snapshot::scan_worktree_with_ignored(repo)?
+        } else {
+            snapshot::scan_paths(repo, &scope.paths)?
+        };
+        for dir in &found.unreadable {
+            let dir = dir.quoted();
+            ui.warn(&format!(
+                "cannot read the untracked directory {dir}/: it is left where it is, \
+                 but not saved (chmod u+rx {dir} to have it saved)"
+            ));
+        }
+        crate::trace::phase("begin: modes of overwritten files");
+        let mut modes = found.modes.clone();
+        let mut extra_modes = intent.extra_modes.clone();
+        // What undo writes back: the snapshot, with the bytes on disk of
+        // the clean files the operation overwrites when git converts
+        // them (end of line, `ident`): those differ from their blobs.
+        let mut undo_tree = found.tree;
+        let mut overwritten = intent.overwrite_paths.clone();
+        if let Some(target) = intent.overwrite_with {
+            overwrite_changes =
+                changes_within(repo, found.tree, target, &scope.paths, &intent.preserve)?;
+            let paths: Vec<RepoPath> = overwrite_changes.iter().map(|c| c.path.clone()).collect();
+            extra_modes.extend(snapshot::unusual_modes(repo.workdir(), &paths));
+            overwritten.extend(
+                overwrite_changes
+                    .iter()
+                    .filter(|c| c.old_present)
+                    .map(|c| c.path.clone()),
+            );
+        }
+        if intent.scan_ignored {
+            refuse_aside_across_filesystems(repo, journal.dir(), &found.ignored, &intent.preserve)?;
+        }
+        // A directory the command must write in and cannot is refused
+        // now, before anything changes, not part-way.
+        crate::git::writer::check_writable(
+            repo.workdir(),
+            intent
+                .writes
+                .iter()
+                .map(|(p, regular)| (p, *regular))
+                .chain(
+                    overwrite_changes
+                        .iter()
+                        .map(|c| (&c.path, crate::git::writer::writes_regular_file(c))),
+                ),
+        )?;
+        if !overwritten.is_empty() && repo.has_checkout_filters(found.tree)? {
+            let read: std::collections::HashSet<&RepoPath> =
+                found.modified.iter().chain(&found.untracked).collect();
+            overwritten.retain(|p| !read.contains(p));
+            undo_tree = snapshot::with_disk_bytes(repo, found.tree, &overwritten)?;
+        }
+        // Files kept out of the work tree (sparse checkout) stay out.
+        undo_tree = snapshot::without_paths(repo, undo_tree, &found.absent_flagged)?;
+        let parents: Vec<Oid> = repo.head_commit()?.into_iter().collect();
+        let commit = snapshot::commit_snapshot(
+            repo,
+            undo_tree,
+            &parents,
+            &format!(
+                "rollback-sprint snapshot before `{}`\n\noperation {id}\n",
+                intent.command
+            ),
+        )?;
+        keep("worktree", commit)?;
+        fault_point("after-snapshot");
+        for extra in &extra_modes {
+            if !modes.iter().any(|m| m.path == extra.path) {
+                modes.push(extra.clone());
+            }
+        }
+        worktree = Some(SavedWorktree {
+            snapshot: commit.to_string(),
+            tree: undo_tree.to_string(),
+            empty_dirs: found.empty_dirs.clone(),
+            modes,
+            untracked: found.untracked.len(),
+            dirty: found.is_dirty(),
+        });
+        scan = Some(found);
+    }
+
+    crate::trace::phase("begin: saving the index");
+    let mut saved_index = None;
+    if scope.index {
+        let keepalive = match &scan {
+            Some(s) => s.index_keepalive,
+            None => index::index_trees(repo)?.keepalive,
+        };
+        keep("index", keepalive_commit(repo, keepalive)?)?;
+        let existed = save_index_copy(repo, &journal.op_dir(id).join("index"))?;
+        saved_index = Some(SavedIndex {
+            existed,
+            keepalive: Some(keepalive.to_string()),
+        });
+    }
+
+    let mut stash = None;
+    if scope.stash {
+        let value = repo.ref_target("refs/stash")?;
+        let reflog_path = repo.common_dir().join("logs/refs/stash");
+        let reflog = match fs::read(&reflog_path) {
+            Ok(bytes) => {
+                write_durable(&journal.op_dir(id).join("stash-reflog"), &bytes)?;
+                keep_stash_entries(repo, id, &bytes)?;
+                true
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+            Err(e) => return Err(e).context("could not read the stash reflog"),
+        };
+        stash = Some(SavedStash {
+            value: value.map(|v| v.to_string()),
+            reflog,
+        });
+    }
+
+    let mut files = Vec::new();
+    for name in &scope.files {
+        let path = journal.dir().join(name);
+        let existed = match fs::read(&path) {
+            Ok(bytes) => {
+                write_durable(&journal.op_dir(id).join("files").join(name), &bytes)?;
+                true
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+            Err(e) => return Err(e).with_context(|| format!("could not read {}", path.display())),
+        };
+        files.push(SavedFile {
+            name: name.clone(),
+            existed,
+        });
+    }
+    fault_point("after-save");
+    crate::trace::phase("begin: sync");
+    sync_filesystem(repo.git_dir())?;
+    crate::trace::phase("begin: journal");
+    let begin = Begin {
+        v: VERSION,
+        id: id.to_string(),
+        time: crate::clock::rfc3339(&crate::clock::now()),
+        kind: intent.kind.clone(),
+        command: intent.command.clone(),
+        pid: std::process::id(),
+        head,
+        scope: scope.clone(),
+        refs,
+        index: saved_index,
+        worktree,
+        stash,
+        plan: intent.plan.clone(),
+        undoes: intent.undoes.clone(),
+        files,
+    };
+    fault_point("before-begin");
+    journal.append(&Record::Begin(Box::new(begin.clone())))?;
+    Ok((begin, scan, overwrite_changes))
+}
+
+/// Remove what a `begin` that never wrote its record left: the keep-alive
+/// refs `refs/rollback/<id>/…` and `ops/<id>/`. Best effort: what cannot be
+/// removed now is marked and removed by the next operation.
+fn discard_unrecorded(repo: &Repo, journal: &Journal, id: &str) {
+    if let Ok(refs) = repo.refs_with_prefix(&format!("refs/rollback/{id}/")) {
+        for (name, _) in refs {
+            let _ = repo.force_ref(&name, None, "rollback-sprint: discard unrecorded snapshot");
+        }
+    }
+    let dir = journal.op_dir(id);
+    if repo
+        .refs_with_prefix(&format!("refs/rollback/{id}/"))
+        .is_ok_and(|r| r.is_empty())
+    {
+        let _ = fs::remove_dir_all(&dir);
+    }
+}
+
+/// Operations killed before their `begin` record (a crash, a power loss)
+/// leave keep-alive refs no journal entry names: remove them. Runs under
+/// the lock, so no `begin` of this work tree is under way; only folders
+/// marked [`PREPARING`] are touched, never a snapshot of an operation
+/// recorded in a journal set aside.
+fn sweep_unrecorded(repo: &Repo, journal: &Journal, ops: &[Operation]) {
+    let Ok(entries) = fs::read_dir(journal.dir().join("ops")) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let Some(id) = entry.file_name().to_str().map(str::to_string) else {
+            continue;
+        };
+        if entry.path().join(PREPARING).exists() && !ops.iter().any(|op| op.id() == id) {
+            discard_unrecorded(repo, journal, &id);
+        }
     }
 }
 

@@ -12,10 +12,18 @@
 //! plumbing (`rev-parse`, `for-each-ref`, `log -g`) with optional locks
 //! disabled, and opens the index file with libgit2 without refreshing it.
 //!
-//! Deliberately NOT captured: refs under `refs/rollback/` (the tool's own
+//! Deliberately NOT compared: refs under `refs/rollback/` (the tool's own
 //! keep-alive refs, which change by design), reflogs other than the stash's,
 //! `ORIG_HEAD`/`FETCH_HEAD`, the object database, and stat data (mtime, inode)
-//! in the index.
+//! in the index. The journal is captured but compared only by
+//! [`assert_unchanged_by`] (an undo round trip adds records by design).
+//!
+//! Checked instead, on every capture: each keep-alive ref
+//! `refs/rollback/<id>/…` belongs to an operation a journal records (a
+//! `begin` record of that id, in the journal of any work tree), so a
+//! refusal or a failure that leaves an orphan ref behind fails the test
+//! that captured it. `refs/rollback/incoming/` (a baseline being pulled)
+//! is not an operation's.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -301,10 +309,15 @@ pub struct RepoState {
     pub git_files: BTreeMap<String, FsEntry>,
     /// The work tree (empty for bare repositories), without top-level `.git`.
     pub files: DirState,
+    /// This work tree's journal (`<git-dir>/rollback/journal.jsonl`), raw;
+    /// not part of [`RepoState::diff`].
+    pub journal: Vec<u8>,
 }
 
 /// Capture the repository whose work tree (or bare directory) is at
 /// `work_tree` (a subdirectory works too: the top level is found).
+/// Panics when a keep-alive ref belongs to no recorded operation.
+#[track_caller]
 pub fn capture_repo(work_tree: &Path) -> RepoState {
     capture_repo_with_env(work_tree, &[])
 }
@@ -312,7 +325,26 @@ pub fn capture_repo(work_tree: &Path) -> RepoState {
 /// [`capture_repo`] for a repository git finds only through its
 /// environment (`GIT_DIR`, `GIT_WORK_TREE`): `envs` are set on every git
 /// command the capture runs.
+#[track_caller]
 pub fn capture_repo_with_env(work_tree: &Path, envs: &[(&str, &str)]) -> RepoState {
+    let (state, orphans) = capture_with_orphans(work_tree, envs);
+    if !orphans.is_empty() {
+        fail_with(
+            "keep-alive refs of no recorded operation (orphans)",
+            &orphans,
+        );
+    }
+    state
+}
+
+/// [`capture_repo`], returning the orphan keep-alive refs instead of
+/// panicking (for a crash test, where a `begin` killed before its record
+/// leaves them for the next operation to remove).
+pub fn capture_repo_with_orphans(work_tree: &Path) -> (RepoState, Vec<String>) {
+    capture_with_orphans(work_tree, &[])
+}
+
+fn capture_with_orphans(work_tree: &Path, envs: &[(&str, &str)]) -> (RepoState, Vec<String>) {
     let run = |dir: &Path, args: &[&str]| run_with_env(dir, args, envs);
     let info = run(
         work_tree,
@@ -341,6 +373,7 @@ pub fn capture_repo_with_env(work_tree: &Path, envs: &[(&str, &str)]) -> RepoSta
     let head = String::from_utf8_lossy(&head).trim().to_string();
 
     let mut refs = BTreeMap::new();
+    let mut keepalive = Vec::new();
     let raw = run(
         work_tree,
         &[
@@ -354,6 +387,7 @@ pub fn capture_repo_with_env(work_tree: &Path, envs: &[(&str, &str)]) -> RepoSta
         let oid = String::from_utf8_lossy(parts.next().unwrap_or_default()).into_owned();
         let symref = String::from_utf8_lossy(parts.next().unwrap_or_default()).into_owned();
         if name.starts_with(IGNORED_REF_PREFIX) {
+            keepalive.push(name);
             continue;
         }
         let value = if symref.is_empty() {
@@ -414,7 +448,18 @@ pub fn capture_repo_with_env(work_tree: &Path, envs: &[(&str, &str)]) -> RepoSta
         walk(&top, true)
     };
 
-    RepoState {
+    let journal = fs::read(git_dir.join("rollback/journal.jsonl")).unwrap_or_default();
+    let recorded = recorded_operations(&common_dir);
+    let orphans = keepalive
+        .into_iter()
+        .filter(|name| {
+            let rest = &name[IGNORED_REF_PREFIX.len()..];
+            let id = rest.split('/').next().unwrap_or_default();
+            id != "incoming" && !recorded.contains(id)
+        })
+        .collect();
+
+    let state = RepoState {
         bare,
         head,
         refs,
@@ -422,7 +467,63 @@ pub fn capture_repo_with_env(work_tree: &Path, envs: &[(&str, &str)]) -> RepoSta
         index,
         git_files,
         files,
+        journal,
+    };
+    (state, orphans)
+}
+
+/// The state after the tool was killed before its journal's `begin`
+/// record: keep-alive refs of the killed operation may be left (no journal
+/// entry names them, and the next operation removes them); each must be of
+/// an operation marked as being prepared (`ops/<id>/preparing`).
+#[track_caller]
+pub fn capture_after_early_kill(repo: &TestRepo) -> RepoState {
+    let (state, orphans) = capture_repo_with_orphans(repo.path());
+    for name in &orphans {
+        let id = name[IGNORED_REF_PREFIX.len()..]
+            .split('/')
+            .next()
+            .unwrap_or_default();
+        let marker = repo
+            .git_dir()
+            .join("rollback/ops")
+            .join(id)
+            .join("preparing");
+        assert!(
+            marker.exists(),
+            "{name} belongs to no recorded operation nor one being prepared"
+        );
     }
+    state
+}
+
+/// The ids of the `begin` records in the journals of every work tree of
+/// the repository (the main one and each linked one). Lines that are not
+/// JSON are skipped: a corrupt journal is the tool's to report.
+fn recorded_operations(common_dir: &Path) -> BTreeSet<String> {
+    let mut journals = vec![common_dir.join("rollback/journal.jsonl")];
+    if let Ok(entries) = fs::read_dir(common_dir.join("worktrees")) {
+        for e in entries.flatten() {
+            journals.push(e.path().join("rollback/journal.jsonl"));
+        }
+    }
+    let mut ids = BTreeSet::new();
+    for path in journals {
+        let Ok(bytes) = fs::read(&path) else {
+            continue;
+        };
+        for line in bytes.split(|&b| b == b'\n') {
+            let Ok(record) = serde_json::from_slice::<serde_json::Value>(line) else {
+                continue;
+            };
+            if record["type"] == "begin" {
+                if let Some(id) = record["id"].as_str() {
+                    ids.insert(id.to_string());
+                }
+            }
+        }
+    }
+    ids
 }
 
 /// Run a read-only git command in `dir` (with `envs`) and return its stdout.
@@ -702,13 +803,23 @@ pub fn assert_same_dir(before: &DirState, after: &DirState) {
     }
 }
 
-/// Capture `repo`, run `f`, capture again and assert nothing changed;
-/// returns what `f` returned.
+/// Capture `repo`, run `f`, capture again and assert nothing changed, the
+/// journal included (a refusal or a command with nothing to do records
+/// nothing, SPEC I11); returns what `f` returned.
 #[track_caller]
 pub fn assert_unchanged_by<T>(repo: &TestRepo, f: impl FnOnce() -> T) -> T {
     let before = repo.capture();
     let result = f();
     let after = repo.capture();
     assert_same_state(&before, &after);
+    if before.journal != after.journal {
+        let added = String::from_utf8_lossy(
+            &after.journal[before.journal.len().min(after.journal.len())..],
+        )
+        .lines()
+        .map(str::to_string)
+        .collect::<Vec<_>>();
+        fail_with("the journal", &added);
+    }
     result
 }

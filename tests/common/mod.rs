@@ -24,8 +24,9 @@ mod tool;
 
 pub use capture::{
     assert_same_dir, assert_same_except_reports, assert_same_state, assert_unchanged_by,
-    capture_dir, capture_repo, capture_repo_with_env, is_reports, show_bytes, without_reports,
-    DirState, EntryKind, FsEntry, IndexEntryState, IndexState, RepoState, IGNORED_REF_PREFIX,
+    capture_after_early_kill, capture_dir, capture_repo, capture_repo_with_env,
+    capture_repo_with_orphans, is_reports, show_bytes, without_reports, DirState, EntryKind,
+    FsEntry, IndexEntryState, IndexState, RepoState, IGNORED_REF_PREFIX,
 };
 pub use fixtures::{commit_history, dirty_everything, odd_names};
 pub use repo::{

@@ -706,6 +706,7 @@ impl TestRepo {
     // ----- state ------------------------------------------------------------
 
     /// Capture the whole repository state (see [`RepoState`]).
+    #[track_caller]
     pub fn capture(&self) -> RepoState {
         capture_repo(&self.path)
     }

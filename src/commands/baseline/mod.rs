@@ -7,6 +7,7 @@ mod show;
 mod verify;
 
 pub use set::Move;
+pub use verify::tested_tree;
 
 use super::Context;
 use crate::error::user;
@@ -70,10 +71,38 @@ pub fn resolve(repo: &Repo, settings: &Settings) -> anyhow::Result<Baseline> {
     })
 }
 
+/// The baseline tag `rollback.baseline` names, for the commands that create
+/// or move it (`baseline set`, `sprint finish`, `baseline push|pull`): a tag
+/// name, or a full `refs/tags/…` name. Any other ref (`refs/heads/x`) and
+/// any name git refuses for a tag (`HEAD`, `a..b`) is refused in one line.
+pub fn tag_name(setting: &str) -> anyhow::Result<String> {
+    let hint = "the baseline is a tag: set one with `git config rollback.baseline <tag-name>` (for example `baseline`)";
+    if let Some(short) = setting.strip_prefix("refs/tags/") {
+        if Repo::valid_tag_name(short) {
+            return Ok(short.to_string());
+        }
+    } else if setting.starts_with("refs/") {
+        return Err(user(format!(
+            "rollback.baseline `{setting}` is a ref that is not a tag, and only a baseline tag is created or moved"
+        ))
+        .hint(hint)
+        .into());
+    } else if Repo::valid_tag_name(setting) {
+        return Ok(setting.to_string());
+    }
+    Err(user(format!(
+        "rollback.baseline `{setting}` is not a name git accepts for a tag"
+    ))
+    .hint(hint)
+    .into())
+}
+
 pub fn find(repo: &Repo, settings: &Settings) -> anyhow::Result<Option<Baseline>> {
     let name = &settings.baseline;
-    if Repo::valid_tag_name(name) {
-        if let Some(tag) = repo.tag_info(name)? {
+    // `refs/tags/x` names the tag `x`.
+    let tag = name.strip_prefix("refs/tags/").unwrap_or(name);
+    if Repo::valid_tag_name(tag) {
+        if let Some(tag) = repo.tag_info(tag)? {
             return Ok(Some(Baseline {
                 name: name.clone(),
                 commit: tag.commit,

@@ -21,14 +21,7 @@ pub struct SetArgs {
 
 pub fn run(ctx: &Context, args: &SetArgs) -> anyhow::Result<Outcome> {
     let repo = &ctx.repo;
-    let name = &ctx.settings.baseline;
-    if !Repo::valid_tag_name(name) {
-        return Err(user(format!(
-            "rollback.baseline `{name}` is not a valid tag name"
-        ))
-        .hint("`baseline set` creates a tag; set git config rollback.baseline to a tag name")
-        .into());
-    }
+    let name = &super::tag_name(&ctx.settings.baseline)?;
     let rev = args.rev.as_deref().unwrap_or("HEAD");
     if rev == "HEAD" && repo.head_commit()?.is_none() {
         return Err(user("HEAD has no commit yet")
@@ -39,6 +32,21 @@ pub fn run(ctx: &Context, args: &SetArgs) -> anyhow::Result<Outcome> {
     let info = repo.commit_info(target)?;
     let existing = repo.tag_info(name)?;
     if let Some(old) = &existing {
+        // Already there (and no new message asked for): nothing to do,
+        // rather than a refusal or a second tag of the same commit.
+        if old.commit == target && args.message.is_none() {
+            let mut outcome = Outcome::new();
+            outcome
+                .field("baseline", name.as_str())
+                .field("commit", target.to_string())
+                .field("previous", serde_json::Value::Null);
+            outcome.nothing_to_do(format!(
+                "the baseline `{name}` is already {} {}",
+                repo.short_id(target),
+                info.summary
+            ));
+            return Ok(outcome);
+        }
         if !args.force {
             return Err(user(format!(
                 "the baseline `{name}` already exists at {}",
@@ -106,14 +114,8 @@ pub struct Move {
 }
 
 impl Move {
-    pub fn plan(repo: &Repo, name: &str, target: Oid, message: &str) -> anyhow::Result<Move> {
-        if !Repo::valid_tag_name(name) {
-            return Err(user(format!(
-                "rollback.baseline `{name}` is not a valid tag name"
-            ))
-            .hint("the baseline is a tag; set git config rollback.baseline to a tag name")
-            .into());
-        }
+    pub fn plan(repo: &Repo, setting: &str, target: Oid, message: &str) -> anyhow::Result<Move> {
+        let name = &super::tag_name(setting)?;
         let old = repo.tag_info(name)?.map(|t| (t.target, t.commit));
         let keep_as = match old {
             Some(_) => Some(repo.unused_ref_name(

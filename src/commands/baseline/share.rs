@@ -4,7 +4,7 @@
 use super::super::Context;
 use crate::clock;
 use crate::error::user;
-use crate::git::{cli, Repo};
+use crate::git::cli;
 use crate::journal::{Intent, Scope, Transaction};
 use crate::ui::Outcome;
 
@@ -27,13 +27,7 @@ pub struct PullArgs {
 }
 
 fn tag_name(ctx: &Context) -> anyhow::Result<String> {
-    let name = &ctx.settings.baseline;
-    if !Repo::valid_tag_name(name) {
-        return Err(user(format!("rollback.baseline `{name}` is not a tag name"))
-            .hint("only a baseline tag can be shared; set git config rollback.baseline to a tag name")
-            .into());
-    }
-    Ok(name.clone())
+    super::tag_name(&ctx.settings.baseline)
 }
 
 pub fn push(ctx: &Context, args: &PushArgs) -> anyhow::Result<Outcome> {

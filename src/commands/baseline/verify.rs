@@ -50,14 +50,8 @@ pub fn run(ctx: &Context, args: &VerifyArgs) -> anyhow::Result<Outcome> {
     let (run, from_cache) = match cached {
         Some(c) => (c.run, true),
         None => {
-            ctx.ui.note(&format!(
-                "Running `{command}` on the baseline {} in a temporary directory…",
-                repo.short_id(baseline.commit)
-            ));
-            let timeout = Duration::from_secs(ctx.settings.test_timeout_secs);
-            let run = testrun::verify_tree(repo, tree, &command, timeout)?;
-            VerifyCache::store(repo, tree, &run)?;
-            (run, false)
+            let what = format!("the baseline {}", repo.short_id(baseline.commit));
+            (run_on_tree(ctx, tree, &command, &what)?, false)
         }
     };
     outcome
@@ -90,4 +84,41 @@ pub fn run(ctx: &Context, args: &VerifyArgs) -> anyhow::Result<Outcome> {
         outcome.exit_with(Exit::SafetyCheck);
     }
     Ok(outcome)
+}
+
+/// Run `command` on `tree` in a temporary worktree (the user's work tree is
+/// not touched) and cache the result by tree id. `what` names the tree for
+/// the progress note.
+pub fn run_on_tree(
+    ctx: &Context,
+    tree: crate::git::Oid,
+    command: &str,
+    what: &str,
+) -> anyhow::Result<testrun::TestRun> {
+    let repo = &ctx.repo;
+    ctx.ui.note(&format!(
+        "Running `{command}` on {what} in a temporary directory…"
+    ));
+    let timeout = Duration::from_secs(ctx.settings.test_timeout_secs);
+    let run = testrun::verify_tree(repo, tree, command, timeout)?;
+    VerifyCache::store(repo, tree, &run)?;
+    Ok(run)
+}
+
+/// The result for `tree` (the cached one when there is one): the run, and
+/// whether it came from the cache. A dry run gets `None` when it would have
+/// to run the tests.
+pub fn tested_tree(
+    ctx: &Context,
+    tree: crate::git::Oid,
+    command: &str,
+    what: &str,
+) -> anyhow::Result<Option<(testrun::TestRun, bool)>> {
+    if let Some(c) = VerifyCache::load(&ctx.repo).get(tree, command) {
+        return Ok(Some((c.run.clone(), true)));
+    }
+    if ctx.ui.dry_run {
+        return Ok(None);
+    }
+    Ok(Some((run_on_tree(ctx, tree, command, what)?, false)))
 }

@@ -455,6 +455,8 @@ struct Facts {
     head: HeadState,
     head_commit: Option<Oid>,
     failed: Option<Failed>,
+    /// The branch advised for `recover` (see `markdown::recover_command`).
+    recover_from: Option<String>,
     changes: Option<Changes>,
     interrupted: Option<Operation>,
     running: Option<u32>,
@@ -492,6 +494,10 @@ impl Facts {
         let head = repo.head_state()?;
         let head_commit = repo.head_commit()?;
         let failed = failed_branch(repo, records.latest())?;
+        let recover_from = match (records.latest(), &failed) {
+            (Some(r), Some(f)) => Some(r.recover_from(repo, &f.branch.name)?),
+            _ => None,
+        };
         let changes = match (&baseline, &failed) {
             (Some(b), Some(f)) => Some(changes(repo, b.commit, f.commit)?),
             _ => None,
@@ -533,6 +539,7 @@ impl Facts {
             head,
             head_commit,
             failed,
+            recover_from,
             changes,
             interrupted,
             running,
@@ -869,9 +876,10 @@ impl Facts {
                 code(format!("git log --oneline {good}..{bad}")),
                 code(format!("git diff --stat {good} {bad}"))
             ));
+            let from = self.recover_from.as_deref().unwrap_or(&f.branch.name);
             out.push(format!(
                 "Bring the good commits back onto a recovery branch: {}",
-                code(format!("{tool} recover {bad}"))
+                code(super::markdown::recover_command(from))
             ));
         }
         if let Some(r) = self.records.latest() {

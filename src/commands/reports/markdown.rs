@@ -62,6 +62,17 @@ pub fn shell_word(word: &str) -> String {
     }
 }
 
+/// The one command advised, everywhere (console, `report.md`,
+/// `analysis.md`, `notify`), to bring good commits back after a rollback:
+/// `recover` of the sprint branch the rollback left (it did not move and
+/// holds the sprint's commits only; the backup branch adds the work in
+/// progress as a WIP commit on top), or of the backup branch when there is
+/// no sprint branch (a detached HEAD, an emergency, the branch deleted
+/// since).
+pub fn recover_command(branch: &str) -> String {
+    format!("git rollback-sprint recover {}", shell_word(branch))
+}
+
 /// A timestamp as it is when it is one; escaped when it is anything else.
 pub fn plain_time(text: &str) -> String {
     if chrono::DateTime::parse_from_rfc3339(text).is_ok() {

@@ -84,6 +84,22 @@ impl Rollback {
     fn backup_ref(&self) -> Option<&str> {
         self.text("backup_ref")
     }
+
+    /// The branch to recover good commits from after this rollback (see
+    /// [`markdown::recover_command`]): for a sprint rollback, the branch
+    /// HEAD was on while it still exists; else `fallback` (the backup).
+    fn recover_from(&self, repo: &Repo, fallback: &str) -> anyhow::Result<String> {
+        if self.kind() == "sprint" {
+            if let Some(op) = &self.op {
+                if let crate::git::HeadState::Symbolic(full) = &op.begin.head {
+                    if full.starts_with("refs/heads/") && repo.ref_target(full)?.is_some() {
+                        return Ok(full.trim_start_matches("refs/heads/").to_string());
+                    }
+                }
+            }
+        }
+        Ok(fallback.to_string())
+    }
 }
 
 /// The rollbacks that count (oldest first) and the whole journal.

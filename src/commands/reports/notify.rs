@@ -7,7 +7,7 @@
 
 use serde_json::{json, Value};
 
-use super::markdown::{md_code, md_text, plain_severity, plain_time, shell_word};
+use super::markdown::{md_code, md_text, plain_severity, plain_time};
 use super::{newest_branch, BranchAt, Context, Records, Rollback};
 use crate::commands::baseline;
 use crate::error::user;
@@ -38,6 +38,8 @@ struct Notice<'a> {
     reports_dir: Option<String>,
     safe: Option<baseline::Baseline>,
     recovery: Option<BranchAt>,
+    /// The branch advised for `recover` (see `markdown::recover_command`).
+    recover_from: Option<String>,
 }
 
 pub fn notify(ctx: &Context, _args: &NotifyArgs) -> anyhow::Result<Outcome> {
@@ -124,7 +126,11 @@ fn gather<'a>(ctx: &Context, rollback: &'a Rollback) -> anyhow::Result<Notice<'a
         reports_dir: None,
         safe: baseline::find(repo, &ctx.settings)?,
         recovery: newest_branch(repo, "recovery/")?,
+        recover_from: None,
     };
+    if let Some(b) = &notice.backup {
+        notice.recover_from = Some(rollback.recover_from(repo, &b.name)?);
+    }
     let Some(op) = op else {
         return Ok(notice);
     };
@@ -269,9 +275,8 @@ impl Notice<'_> {
             )),
             (None, Some(b)) if b.commit.is_some() => s.push_str(&format!(
                 "* **Recovery:** none yet — bring the good commits back with {}\n",
-                md_code(&format!(
-                    "git rollback-sprint recover {}",
-                    shell_word(&b.name)
+                md_code(&super::markdown::recover_command(
+                    &self.recover_from.clone().unwrap_or_else(|| b.name.clone())
                 ))
             )),
             (None, _) => s.push_str("* **Recovery:** none\n"),
