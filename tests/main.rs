@@ -24,3 +24,4 @@ mod readme;
 mod recover;
 mod reports;
 mod sprint;
+mod workflow;
