@@ -476,6 +476,14 @@ fn known_gap_reports_in_stash() -> bool {
     true
 }
 
+/// The reports folder goes into the commits the tool makes: the WIP
+/// commit of `sprint rollback` and `checkpoint --wip`, and a recovered
+/// commit that had it (SPEC I8). Ignored test:
+/// `sprint_rollback_keeps_reports_out_of_its_wip_commit`.
+fn known_gap_reports_in_tool_commits() -> bool {
+    true
+}
+
 impl World {
     fn new(start: &Start) -> World {
         World {
@@ -635,6 +643,7 @@ impl World {
         }
 
         self.check_nothing_lost(&before_full, &after_full, &out)?;
+        self.check_reports_not_committed(&before_full, &after_full, &out)?;
         if let Some(by_git) = stash_by_git {
             self.check_stash(&before_full, &after_full, by_git, &out)?;
         }
@@ -827,6 +836,52 @@ impl World {
         }
         for id in ask {
             self.kept.insert(id.clone(), wanted[id].clone());
+        }
+        Ok(())
+    }
+
+    /// The commits a tool command adds to branches and tags (WIP commits,
+    /// checkpoints, recovered commits) never add or change the reports
+    /// folder (I8): each one's `rollbacks` is its first parent's.
+    fn check_reports_not_committed(
+        &self,
+        before: &RepoState,
+        after: &RepoState,
+        out: &ToolOutput,
+    ) -> Check {
+        if known_gap_reports_in_tool_commits() {
+            return Ok(());
+        }
+        let new: Vec<&String> = after
+            .refs
+            .iter()
+            .filter(|(name, oid)| *name != "refs/stash" && before.refs.get(*name) != Some(*oid))
+            .map(|(_, oid)| oid)
+            .collect();
+        if new.is_empty() {
+            return Ok(());
+        }
+        let mut args: Vec<String> = vec!["rev-list".into()];
+        args.extend(new.iter().map(|o| o.to_string()));
+        args.push("--not".into());
+        args.extend(
+            before
+                .refs
+                .values()
+                .map(|v| v.split(' ').next().unwrap_or_default().to_string()),
+        );
+        let commits = self.repo.git(&args);
+        let r = git2_repo(self.repo.path());
+        let reports = |rev: &str| -> Option<git2::Oid> {
+            let tree = r.revparse_single(rev).ok()?.peel_to_tree().ok()?;
+            tree.get_name("rollbacks").map(|e| e.id())
+        };
+        for commit in commits.lines() {
+            if reports(commit) != reports(&format!("{commit}^")) {
+                return Err(self.fail(format!(
+                    "commit {commit} made by the tool adds or changes the reports folder\n{out}"
+                )));
+            }
         }
         Ok(())
     }
@@ -1185,5 +1240,76 @@ proptest! {
     #[test]
     fn workflow_mixed((start, steps) in case(MIXED)) {
         run_case(&start, &steps)?;
+    }
+}
+
+// ----- the failures it found, as plain tests ---------------------------------
+
+/// The property's starting repository with one sprint commit, on `main`.
+fn small_repo() -> TestRepo {
+    Start {
+        main: Vec::new(),
+        sprint: vec![vec![(0, 4)]],
+        on_sprint: false,
+        tests_pass: true,
+    }
+    .build()
+}
+
+/// Paths under `rollbacks/` in the tree of `rev` (none when `rev` does
+/// not exist).
+fn reports_in(repo: &TestRepo, rev: &str) -> Vec<String> {
+    let r = git2_repo(repo.path());
+    listing(&r, rev)
+        .into_keys()
+        .filter(|k| is_reports(k.as_bytes()))
+        .collect()
+}
+
+#[test]
+#[ignore = "known gap: emergency's stash entry holds the reports folder (SPEC I8)"]
+fn emergency_keeps_reports_out_of_its_stash() {
+    let repo = small_repo();
+    repo.write("a.txt", "first\n");
+    repo.tool_ok(&["emergency"]);
+    repo.write("a.txt", "second\n");
+    repo.tool_ok(&["emergency"]);
+    for rev in ["stash@{0}^{tree}", "stash@{0}^2", "stash@{0}^3"] {
+        assert_eq!(reports_in(&repo, rev), Vec::<String>::new(), "{rev}");
+    }
+}
+
+#[test]
+#[ignore = "known gap: the reports folder is not kept ignored, so git stash -u takes it (SPEC I8)"]
+fn reports_survive_the_users_stash() {
+    let repo = small_repo();
+    repo.write("a.txt", "first\n");
+    repo.tool_ok(&["emergency"]);
+    assert_eq!(repo.git(&["status", "--porcelain"]), "");
+    repo.write("notes.txt", "mine\n");
+    repo.git(&["stash", "push", "-q", "-u"]);
+    assert!(repo.exists("rollbacks/metrics.json"));
+}
+
+#[test]
+#[ignore = "known gap: the WIP commits of sprint rollback and checkpoint --wip hold the reports folder (SPEC I8)"]
+fn sprint_rollback_keeps_reports_out_of_its_wip_commit() {
+    let repo = small_repo();
+    repo.write("a.txt", "first\n");
+    repo.tool_ok(&["emergency"]);
+    repo.git(&["switch", "-q", "refactor/sprint-1"]);
+    repo.write("a.txt", "sprint work\n");
+    repo.tool_ok(&["sprint", "rollback"]);
+    let backup = repo.git(&["for-each-ref", "--format=%(refname)", "refs/heads/backup/"]);
+    assert_eq!(reports_in(&repo, &backup), Vec::<String>::new());
+    repo.write("a.txt", "retry work\n");
+    repo.tool_ok(&["checkpoint", "--wip"]);
+    let tag = repo.git(&[
+        "for-each-ref",
+        "--format=%(refname)",
+        "refs/tags/checkpoint-*",
+    ]);
+    for tag in tag.lines() {
+        assert_eq!(reports_in(&repo, tag), Vec::<String>::new(), "{tag}");
     }
 }
