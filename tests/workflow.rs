@@ -484,6 +484,14 @@ fn known_gap_reports_in_tool_commits() -> bool {
     true
 }
 
+/// `emergency` and `files` that change nothing still record an operation
+/// (and `emergency` a stash entry of the reports folder and a metrics
+/// entry), against SPEC I11. Ignored test:
+/// `files_that_change_nothing_record_nothing`.
+fn known_gap_noop_records(step: &Step) -> bool {
+    matches!(step, Step::Emergency { .. } | Step::Files { .. })
+}
+
 impl World {
     fn new(start: &Start) -> World {
         World {
@@ -656,6 +664,16 @@ impl World {
         }
         self.model_recover(step, &before, &after, &out);
 
+        if out.code == 0
+            && before.diff(&after).is_empty()
+            && !matches!(step, Step::Undo)
+            && !known_gap_noop_records(step)
+            && out.stdout.contains("\"operation_id\"")
+        {
+            return Err(self.fail(format!(
+                "a command that changed nothing recorded an operation (I11)\n{out}"
+            )));
+        }
         if out.code == 0 {
             let json = serde_json::from_str::<Value>(&out.stdout).ok();
             if let Some(id) = json
@@ -1312,4 +1330,13 @@ fn sprint_rollback_keeps_reports_out_of_its_wip_commit() {
     for tag in tag.lines() {
         assert_eq!(reports_in(&repo, tag), Vec::<String>::new(), "{tag}");
     }
+}
+
+#[test]
+#[ignore = "known gap: files whose paths already match record an operation (SPEC I11)"]
+fn files_that_change_nothing_record_nothing() {
+    let repo = small_repo();
+    let out = repo.tool_ok(&["--json", "files", "a.txt"]);
+    assert!(out.json().get("operation_id").is_none(), "{out}");
+    repo.tool(&["undo"]).assert_failure();
 }
