@@ -1391,3 +1391,39 @@ fn sprint_finish_refuses_when_tests_fail() {
     repo.tool(&["sprint", "finish"]).assert_code(4);
     crate::common::assert_same_state(&before, &repo.capture());
 }
+
+/// `recover` stopped at a conflict in `a.txt`: `main` and the sprint branch
+/// both changed it.
+fn stopped_recovery() -> TestRepo {
+    let repo = Start {
+        main: vec![vec![(0, 1)]],
+        sprint: vec![vec![(0, 2)]],
+        on_sprint: false,
+        tests_pass: true,
+    }
+    .build();
+    repo.tool(&["recover", "refactor/sprint-1", "--all"])
+        .assert_code(3);
+    repo
+}
+
+/// Found as: recover (stops at a conflict), emergency, recover --continue.
+/// The emergency reset the recovery branch under the stopped sequencer, and
+/// `--continue` then "skipped" the commit as already there, when it was not.
+#[test]
+fn rollbacks_refuse_while_a_recovery_is_stopped() {
+    let repo = stopped_recovery();
+    let before = repo.capture();
+    for args in [
+        &["emergency"][..],
+        &["emergency", "--clean-ignored"],
+        &["sprint", "rollback", "1"],
+        &["files", "a.txt"],
+    ] {
+        let out = repo.tool(args);
+        out.assert_code(1)
+            .assert_stderr_contains("a recovery onto recovery/");
+        crate::common::assert_same_state(&before, &repo.capture());
+    }
+    repo.tool_ok(&["recover", "--abort"]);
+}

@@ -259,9 +259,7 @@ struct Done {
 
 fn plan(ctx: &Context, args: &Args) -> anyhow::Result<Plan> {
     let repo = &ctx.repo;
-    if let Some(p) = repo.git_operation_in_progress() {
-        return Err(user(p.what).hint(p.hint).into());
-    }
+    super::refuse_operation_in_progress(repo)?;
     crate::journal::check_index_unlocked(repo)?;
     let head_state = repo.head_state()?;
     let Some(head) = repo.head_commit()? else {
