@@ -1427,3 +1427,47 @@ fn rollbacks_refuse_while_a_recovery_is_stopped() {
     }
     repo.tool_ok(&["recover", "--abort"]);
 }
+
+/// Replay a sequence with every check of the property.
+#[track_caller]
+fn replay(start: Start, steps: &[Step]) {
+    if let Err(e) = run_case(&start, steps) {
+        panic!("{e}");
+    }
+}
+
+/// Found as: sprint start 2, sprint finish (the baseline now has `d/e`),
+/// a file `d` in the directory's place, emergency, undo, undo. Emergency
+/// set the untracked `d` aside and its snapshot held it too; the undo put
+/// `d` back twice, setting the restored copy aside to make room, and the
+/// redo then moved the restored `d/` out of the work tree again.
+#[test]
+fn redo_of_an_emergency_that_set_an_untracked_file_aside() {
+    use Step::*;
+    replay(
+        Start {
+            main: vec![vec![(5, 0)]],
+            sprint: vec![vec![(0, 0)]],
+            on_sprint: false,
+            tests_pass: true,
+        },
+        &[
+            SprintStart(2),
+            Edit {
+                path: 0,
+                content: 0,
+            },
+            SprintFinish,
+            Edit {
+                path: 4,
+                content: 0,
+            },
+            Emergency {
+                clean_ignored: false,
+            },
+            Undo,
+            Undo,
+            Undo,
+        ],
+    );
+}
