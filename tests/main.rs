@@ -28,3 +28,4 @@ mod reports;
 mod reports_folder;
 mod seams;
 mod sprint;
+mod workflow;

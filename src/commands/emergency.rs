@@ -303,9 +303,7 @@ struct Done {
 
 fn plan(ctx: &Context, args: &Args) -> anyhow::Result<Plan> {
     let repo = &ctx.repo;
-    if let Some(p) = repo.git_operation_in_progress() {
-        return Err(user(p.what).hint(p.hint).into());
-    }
+    super::refuse_operation_in_progress(repo)?;
     crate::journal::check_index_unlocked(repo)?;
     crate::reports_folder::check(repo.workdir(), &ctx.settings.reports_dir)?;
     let head_state = repo.head_state()?;

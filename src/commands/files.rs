@@ -93,9 +93,7 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
         }
     };
     repo.refuse_inexact_commit(source, &source_name)?;
-    if let Some(p) = repo.git_operation_in_progress() {
-        return Err(user(p.what).hint(p.hint).into());
-    }
+    super::refuse_operation_in_progress(repo)?;
     crate::journal::check_index_unlocked(repo)?;
     // The index is parsed once, for the plan, the snapshot and the new
     // index alike (checked under the lock to be still the index).

@@ -25,6 +25,26 @@ use crate::git::Repo;
 use crate::settings::Settings;
 use crate::ui::{Prompter, Ui};
 
+/// Refuse while git has a merge, rebase, cherry-pick… in progress, or a
+/// `recover` stopped at a conflict (SPEC I9). The stopped recovery is a
+/// cherry-pick of the tool's own: rolling back under it would leave its
+/// sequencer pointing at a branch that no longer holds what it picked, and
+/// `recover --continue` would go on from there.
+pub fn refuse_operation_in_progress(repo: &Repo) -> anyhow::Result<()> {
+    if let Some(p) = repo.git_operation_in_progress() {
+        return Err(user(p.what).hint(p.hint).into());
+    }
+    if let Some((branch, commit)) = recover::in_progress(repo) {
+        return Err(user(format!(
+            "a recovery onto {branch} stopped at a conflict in {}",
+            crate::git::short(&commit)
+        ))
+        .hint("finish it first: `git rollback-sprint recover --continue`, `--skip` or `--abort`")
+        .into());
+    }
+    Ok(())
+}
+
 /// What every command that works on a repository gets.
 pub struct Context {
     pub repo: Repo,

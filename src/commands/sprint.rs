@@ -461,9 +461,7 @@ struct RollbackDone {
 
 fn plan_rollback(ctx: &Context, args: &RollbackArgs) -> anyhow::Result<Plan> {
     let repo = &ctx.repo;
-    if let Some(p) = repo.git_operation_in_progress() {
-        return Err(user(p.what).hint(p.hint).into());
-    }
+    super::refuse_operation_in_progress(repo)?;
     crate::journal::check_index_unlocked(repo)?;
     let head = head_commit(ctx, "a sprint rollback saves the sprint's commits")?;
     let head_state = repo.head_state()?;

@@ -598,6 +598,14 @@ impl Repo {
             .is_ok()
     }
 
+    /// Whether a tree has a file (blob or symlink) at `path`.
+    pub fn tree_has_file(&self, tree: Oid, path: &super::RepoPath) -> bool {
+        self.inner
+            .find_tree(tree)
+            .and_then(|t| t.get_path(Path::new(path.as_os_str())))
+            .is_ok_and(|e| e.kind() == Some(ObjectType::Blob))
+    }
+
     /// Whether a tree has a directory at `path`.
     pub fn tree_has_dir(&self, tree: Oid, path: &super::RepoPath) -> bool {
         self.inner

@@ -297,8 +297,24 @@ fn restore(
         bar.finish_and_clear();
     }
     crate::trace::phase("undo: moving back");
-    // Paths the operation moved, moved back, newest first.
+    // Paths the operation moved, moved back, newest first. A file the
+    // snapshot holds (an untracked file emergency set aside) is already
+    // back from the restore above; its aside copy is the same content.
+    // Moving it back anyway would set the restored file aside in its place,
+    // and undoing this undo would then move what it restored back out of
+    // the work tree.
+    let snapshot_tree = begin
+        .worktree
+        .as_ref()
+        .map(|w| parse_oid(&w.tree))
+        .transpose()?;
     for m in target.moved.iter().rev() {
+        if let (super::Location::Worktree(path), Some(tree)) = (&m.from, snapshot_tree) {
+            let restored = fs::symlink_metadata(path.under(repo.workdir())).is_ok();
+            if restored && repo.tree_has_file(tree, path) {
+                continue;
+            }
+        }
         tx.move_back(&m.to, &m.from)?;
     }
     crate::trace::phase("undo: index");
