@@ -45,9 +45,9 @@
 //! four tests with different step weightings so they run in parallel;
 //! `WORKFLOW_CASES` asks for more (`scripts/workflow.sh`).
 //!
-//! Known gaps that other work fixes are excluded by the `known_gap_*`
-//! predicates below, each as narrow as the bug; delete one when its fix
-//! lands and the deterministic test named next to it is un-ignored.
+//! Every failure it found is a deterministic test of its own at the end of
+//! this file. A bug not fixed yet is excluded by an `open_bug_*` predicate,
+//! as narrow as the bug; delete it with its fix.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -391,10 +391,6 @@ struct World {
     transcript: Vec<String>,
     /// Whether `rollback.testCommand` passes.
     tests_pass: bool,
-    /// A recovered commit brought its reports folder in
-    /// (`known_gap_reports_in_recovered_commits`): reports are not checked
-    /// any more in this case.
-    reports_tainted: bool,
     /// The case hit `open_bug_redo_stops_over_a_directory`: later steps
     /// would only report its fallout.
     ended: bool,
@@ -471,89 +467,7 @@ fn diff_listing(
         .collect()
 }
 
-// ----- known gaps (fixed elsewhere; delete each with its fix) ----------------
-
-/// The tool does not yet keep the reports folder ignored (SPEC I8: "it does
-/// not show in `git status`"), so the user's own `git add -A`, `git stash
-/// push -u` and `git switch` carry reports away. While this holds, a plain
-/// git step may change `rollbacks/`; the model then takes what is there as
-/// the new starting point. Ignored test: `reports_survive_the_users_stash`.
-fn known_gap_reports_not_ignored(repo: &TestRepo) -> bool {
-    !repo
-        .git_output(&["check-ignore", "-q", "--no-index", "rollbacks/metrics.json"])
-        .status
-        .success()
-}
-
-/// The reports folder goes into the tool's own stash entries (SPEC I8).
-/// Ignored test: `emergency_keeps_reports_out_of_its_stash`.
-fn known_gap_reports_in_stash() -> bool {
-    true
-}
-
-/// The reports folder goes into the commits the tool makes: the WIP
-/// commit of `sprint rollback` and `checkpoint --wip`, and a recovered
-/// commit that had it (SPEC I8). Ignored test:
-/// `sprint_rollback_keeps_reports_out_of_its_wip_commit`.
-fn known_gap_reports_in_tool_commits() -> bool {
-    true
-}
-
-/// `emergency` and `files` that change nothing still record an operation
-/// (and `emergency` a stash entry of the reports folder and a metrics
-/// entry), against SPEC I11. Ignored test:
-/// `files_that_change_nothing_record_nothing`.
-fn known_gap_noop_records(step: &Step) -> bool {
-    matches!(step, Step::Emergency { .. } | Step::Files { .. })
-}
-
-/// `recover` leaves a reports folder the user staged out of its check for
-/// uncommitted changes, then switches to the recovery branch, which drops
-/// the staged files from the index and the work tree (SPEC I8: reports
-/// survive every operation, even tracked). Ignored test:
-/// `recover_keeps_a_staged_reports_folder`.
-fn known_gap_recover_drops_staged_reports(step: &Step, staged: bool) -> bool {
-    matches!(
-        step,
-        Step::Recover { .. } | Step::RecoverContinue | Step::RecoverSkip | Step::RecoverAbort
-    ) && staged
-}
-
-/// `sprint finish` runs no tests, so it moves the baseline when they fail
-/// (SPEC §5.4). Ignored test: `sprint_finish_refuses_when_tests_fail`.
-fn known_gap_finish_runs_no_tests() -> bool {
-    true
-}
-
-/// The reports folder in a recovered commit: recovering the WIP commit of a
-/// `sprint rollback` (see `known_gap_reports_in_tool_commits`) brings its
-/// older `rollbacks/metrics.json` back over the current one, and the
-/// entries written since are gone (SPEC I8), or it stops on a conflict in
-/// them. From then on the reports folder is the recovered commits' (the
-/// model's `reports_tainted`). Ignored test:
-/// `recover_of_a_wip_commit_keeps_the_metrics`.
-fn known_gap_reports_in_recovered_commits(
-    step: &Step,
-    before: Option<git2::Oid>,
-    repo: &TestRepo,
-) -> bool {
-    let conflicted = || {
-        !repo
-            .git(&["ls-files", "--unmerged", "--", "rollbacks"])
-            .is_empty()
-    };
-    matches!(
-        step,
-        Step::Recover { .. } | Step::RecoverContinue | Step::RecoverSkip
-    ) && (head_reports(repo) != before || conflicted())
-}
-
-/// The reports folder's tree in HEAD's commit, if it has one.
-fn head_reports(repo: &TestRepo) -> Option<git2::Oid> {
-    let r = git2_repo(repo.path());
-    let tree = r.head().ok()?.peel_to_tree().ok()?;
-    tree.get_name("rollbacks").map(|e| e.id())
-}
+// ----- open bugs (delete each with its fix) ---------------------------------
 
 /// Not fixed yet (undo, found by this test): undoing the undo of a
 /// `sprint rollback` whose work tree had a tracked file replaced by a
@@ -609,7 +523,6 @@ impl World {
             kept: BTreeMap::new(),
             transcript: Vec::new(),
             tests_pass: start.tests_pass,
-            reports_tainted: false,
             ended: false,
         }
     }
@@ -710,11 +623,6 @@ impl World {
         let outside = (capture_dir(repo.home()), capture_dir(repo.tmp_dir()));
         let stash_by_git = matches!(step, Step::Emergency { .. }).then(|| git_stash_on_copy(repo));
 
-        let committed_reports = head_reports(repo);
-        let staged_reports = !repo
-            .git_output(&["diff", "--cached", "--quiet", "--", "rollbacks"])
-            .status
-            .success();
         let mut argv = vec!["--json"];
         argv.extend(args.iter().map(String::as_str));
         let out = repo.tool(&argv);
@@ -750,11 +658,7 @@ impl World {
             )));
         }
 
-        if matches!(step, Step::SprintFinish)
-            && out.code == 0
-            && !self.tests_pass
-            && !known_gap_finish_runs_no_tests()
-        {
+        if matches!(step, Step::SprintFinish) && out.code == 0 && !self.tests_pass {
             return Err(self.fail(format!(
                 "sprint finish moved the baseline with failing tests (§5.4)\n{out}"
             )));
@@ -789,12 +693,7 @@ impl World {
         if let Some(by_git) = stash_by_git {
             self.check_stash(&before_full, &after_full, by_git, &out)?;
         }
-        if known_gap_reports_in_recovered_commits(step, committed_reports, &self.repo) {
-            self.reports_tainted = true;
-        }
-        let gap =
-            known_gap_recover_drops_staged_reports(step, staged_reports) || self.reports_tainted;
-        self.check_reports(matches!(step, Step::Undo), gap, &out)?;
+        self.check_reports(matches!(step, Step::Undo), &out)?;
         if matches!(step, Step::Undo) {
             self.check_undo(&before, &after, &out)?;
         }
@@ -811,7 +710,6 @@ impl World {
                 step,
                 Step::Undo | Step::RecoverContinue | Step::RecoverSkip
             )
-            && !known_gap_noop_records(step)
             && out.stdout.contains("\"operation_id\"")
         {
             return Err(self.fail(format!(
@@ -879,16 +777,14 @@ impl World {
             stdout: String::new(),
             stderr: String::new(),
         };
-        let gap = known_gap_reports_not_ignored(&self.repo) || self.reports_tainted;
-        self.check_reports(false, gap, &none)
+        self.check_reports(false, &none)
     }
 
     // ----- the checks -----
 
-    /// Reports and metrics entries are never lost or changed (I8). With
-    /// `rebase`, a plain git step under `known_gap_reports_not_ignored`
-    /// may have changed them: what is there now is the new start.
-    fn check_reports(&mut self, undo: bool, rebase: bool, out: &ToolOutput) -> Check {
+    /// Reports and metrics entries are never lost or changed (I8), by the
+    /// tool or by the user's plain git (the folder keeps itself ignored).
+    fn check_reports(&mut self, undo: bool, out: &ToolOutput) -> Check {
         let files = capture_dir(&self.repo.path().join("rollbacks"));
         let now: BTreeMap<Vec<u8>, Vec<u8>> = files
             .entries
@@ -905,9 +801,7 @@ impl World {
                 .and_then(Value::as_array)
                 .cloned()
                 .unwrap_or_default(),
-            Some(Err(e)) if !rebase => {
-                return Err(self.fail(format!("metrics.json is not JSON: {e}\n{out}")))
-            }
+            Some(Err(e)) => return Err(self.fail(format!("metrics.json is not JSON: {e}\n{out}"))),
             _ => Vec::new(),
         };
         let keyed: BTreeMap<String, Value> = entries
@@ -952,11 +846,7 @@ impl World {
             }
         }
         if !problems.is_empty() {
-            if !rebase {
-                return Err(self.fail(format!("{}\n{out}", problems.join("\n"))));
-            }
-            self.reports.clear();
-            self.metrics.clear();
+            return Err(self.fail(format!("{}\n{out}", problems.join("\n"))));
         }
         for (path, data) in now {
             if path != b"metrics.json" {
@@ -1004,9 +894,6 @@ impl World {
         after: &RepoState,
         out: &ToolOutput,
     ) -> Check {
-        if known_gap_reports_in_tool_commits() {
-            return Ok(());
-        }
         let new: Vec<&String> = after
             .refs
             .iter()
@@ -1116,7 +1003,7 @@ impl World {
             ]
         });
         if let Some(ours) = &ours {
-            if ours[1..].iter().any(has_reports) && !known_gap_reports_in_stash() {
+            if ours[1..].iter().any(has_reports) {
                 return Err(self.fail(format!(
                     "the tool's stash entry holds the reports folder\n{out}"
                 )));
@@ -1357,7 +1244,6 @@ fn run_case(start: &Start, steps: &[Step]) -> Check {
     let mut world = World::new(start);
     world.check_reports(
         false,
-        false,
         &ToolOutput {
             code: 0,
             stdout: String::new(),
@@ -1432,7 +1318,6 @@ fn reports_in(repo: &TestRepo, rev: &str) -> Vec<String> {
 }
 
 #[test]
-#[ignore = "known gap: emergency's stash entry holds the reports folder (SPEC I8)"]
 fn emergency_keeps_reports_out_of_its_stash() {
     let repo = small_repo();
     repo.write("a.txt", "first\n");
@@ -1445,7 +1330,6 @@ fn emergency_keeps_reports_out_of_its_stash() {
 }
 
 #[test]
-#[ignore = "known gap: the reports folder is not kept ignored, so git stash -u takes it (SPEC I8)"]
 fn reports_survive_the_users_stash() {
     let repo = small_repo();
     repo.write("a.txt", "first\n");
@@ -1457,7 +1341,6 @@ fn reports_survive_the_users_stash() {
 }
 
 #[test]
-#[ignore = "known gap: the WIP commits of sprint rollback and checkpoint --wip hold the reports folder (SPEC I8)"]
 fn sprint_rollback_keeps_reports_out_of_its_wip_commit() {
     let repo = small_repo();
     repo.write("a.txt", "first\n");
@@ -1480,7 +1363,6 @@ fn sprint_rollback_keeps_reports_out_of_its_wip_commit() {
 }
 
 #[test]
-#[ignore = "known gap: files whose paths already match record an operation (SPEC I11)"]
 fn files_that_change_nothing_record_nothing() {
     let repo = small_repo();
     let out = repo.tool_ok(&["--json", "files", "a.txt"]);
@@ -1489,7 +1371,6 @@ fn files_that_change_nothing_record_nothing() {
 }
 
 #[test]
-#[ignore = "known gap: recover drops a reports folder the user staged (SPEC I8)"]
 fn recover_keeps_a_staged_reports_folder() {
     let repo = small_repo();
     repo.write("a.txt", "first\n");
@@ -1500,7 +1381,6 @@ fn recover_keeps_a_staged_reports_folder() {
 }
 
 #[test]
-#[ignore = "known gap: sprint finish runs no tests and moves the baseline when they fail (SPEC §5.4)"]
 fn sprint_finish_refuses_when_tests_fail() {
     let repo = small_repo();
     repo.git(&["config", "rollback.testCommand", "false"]);
@@ -1591,7 +1471,6 @@ fn redo_of_an_emergency_that_set_an_untracked_file_aside() {
 }
 
 #[test]
-#[ignore = "known gap: recovering a WIP commit that holds the reports folder overwrites the metrics (SPEC I8)"]
 fn recover_of_a_wip_commit_keeps_the_metrics() {
     let repo = small_repo();
     repo.git(&["switch", "-q", "refactor/sprint-1"]);
