@@ -1370,6 +1370,23 @@ fn files_that_change_nothing_record_nothing() {
     repo.tool(&["undo"]).assert_failure();
 }
 
+/// Found as: a new file staged, deleted from the work tree, then `files`
+/// of it. Not in the baseline and without `--delete-new`, it is left as it
+/// is; the command changed nothing, yet recorded an operation (I11).
+#[test]
+fn files_of_a_staged_new_file_deleted_since_records_nothing() {
+    let repo = small_repo();
+    repo.write("notes.txt", "one\n");
+    repo.git(&["add", "-A"]);
+    repo.remove("notes.txt");
+    let before = repo.capture();
+    let out = repo.tool_ok(&["--json", "files", "notes.txt"]);
+    assert_eq!(out.json()["changed"], false, "{out}");
+    assert!(out.json()["operation_id"].is_null(), "{out}");
+    out.assert_stderr_contains("notes.txt does not exist in baseline");
+    crate::common::assert_same_state(&before, &repo.capture());
+}
+
 #[test]
 fn recover_keeps_a_staged_reports_folder() {
     let repo = small_repo();

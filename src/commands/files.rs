@@ -143,9 +143,12 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
     };
     // Nothing for nothing (SPEC I11): paths that already match in the
     // index and the work tree, and nothing to remove.
+    // Only what the command writes counts: a path new since the source is
+    // left as it is without --delete-new, whatever its state.
+    let written: std::collections::HashSet<&RepoPath> = restored.iter().collect();
     if removals.is_empty()
         && crate::git::index::holds_entries(edited.index_mut(), &plan.set)
-        && snapshot::worktree_matches_index(repo, &paths)?
+        && snapshot::worktree_matches_index(repo, &paths, &written)?
     {
         outcome.nothing_to_do(format!(
             "{} already match{} {} in the index and the work tree",

@@ -885,9 +885,17 @@ pub fn paths_differing_from(repo: &Repo, tree: Oid) -> anyhow::Result<usize> {
 }
 
 /// Whether the work-tree files of the tracked paths at or under `paths`
-/// match the index (as `git status` compares them: a stat-clean file is
-/// not read). Untracked files are not looked at.
-pub fn worktree_matches_index(repo: &Repo, paths: &[RepoPath]) -> anyhow::Result<bool> {
+/// that `only` holds match the index (as `git status` compares them: a
+/// stat-clean file is not read). Untracked files are not looked at, nor
+/// tracked ones outside `only` (a command leaves those as they are).
+pub fn worktree_matches_index(
+    repo: &Repo,
+    paths: &[RepoPath],
+    only: &std::collections::HashSet<&RepoPath>,
+) -> anyhow::Result<bool> {
+    if only.is_empty() {
+        return Ok(true);
+    }
     let mut opts = StatusOptions::new();
     opts.include_untracked(false)
         .include_ignored(false)
@@ -905,5 +913,7 @@ pub fn worktree_matches_index(repo: &Repo, paths: &[RepoPath]) -> anyhow::Result
         .statuses(Some(&mut opts))
         .context("could not read the status of the work tree")?;
     let wt = Status::WT_MODIFIED | Status::WT_DELETED | Status::WT_TYPECHANGE | Status::CONFLICTED;
-    Ok(!statuses.iter().any(|e| e.status().intersects(wt)))
+    Ok(!statuses
+        .iter()
+        .any(|e| e.status().intersects(wt) && only.contains(&RepoPath::from_bytes(e.path_bytes()))))
 }
