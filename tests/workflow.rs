@@ -46,8 +46,7 @@
 //! `WORKFLOW_CASES` asks for more (`scripts/workflow.sh`).
 //!
 //! Every failure it found is a deterministic test of its own at the end of
-//! this file. A bug not fixed yet is excluded by an `open_bug_*` predicate,
-//! as narrow as the bug; delete it with its fix.
+//! this file.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -391,9 +390,6 @@ struct World {
     transcript: Vec<String>,
     /// Whether `rollback.testCommand` passes.
     tests_pass: bool,
-    /// The case hit `open_bug_redo_stops_over_a_directory`: later steps
-    /// would only report its fallout.
-    ended: bool,
 }
 
 type Check = Result<(), TestCaseError>;
@@ -467,51 +463,6 @@ fn diff_listing(
         .collect()
 }
 
-// ----- open bugs (delete each with its fix) ---------------------------------
-
-/// Not fixed yet (undo, found by this test): undoing the undo of a
-/// `sprint rollback` whose work tree had a tracked file replaced by a
-/// directory (`d` -> `d/e`) stops part-way with "could not create d: File
-/// exists", leaving an interrupted operation. The case ends there. Ignored
-/// test: `redo_of_a_sprint_rollback_over_a_file_turned_directory`.
-fn open_bug_redo_stops_over_a_directory(step: &Step, out: &ToolOutput) -> bool {
-    matches!(step, Step::Undo)
-        && out.code == 1
-        && out.stdout.contains("File exists")
-        && out.stdout.contains("stopped part-way")
-}
-
-/// Not fixed yet (undo, found by this test), the same family: a redo (an
-/// `undo` of an undo) while a tracked file of HEAD or of the snapshot's
-/// HEAD is a directory in the work tree moves the wrong copy of the
-/// directory back (`d/e` holds an older content). The case ends there.
-/// Ignored test: `redo_of_a_sprint_rollback_over_a_file_turned_directory`.
-fn open_bug_redo_over_a_file_turned_directory(
-    step: &Step,
-    out: &ToolOutput,
-    before: &RepoState,
-    repo: &TestRepo,
-) -> bool {
-    let redo = matches!(step, Step::Undo)
-        && out
-            .stdout
-            .contains("\"undone_command\":\"git rollback-sprint --json undo\"");
-    if !redo {
-        return false;
-    }
-    let r = git2_repo(repo.path());
-    let tracked = listing(&r, "HEAD");
-    before
-        .files
-        .entries
-        .iter()
-        .any(|(k, e)| e.kind == EntryKind::Dir && tracked.contains_key(show_bytes(k).as_str()))
-        || before
-            .files
-            .get("d")
-            .is_some_and(|e| e.kind == EntryKind::Dir)
-}
-
 impl World {
     fn new(start: &Start) -> World {
         World {
@@ -523,7 +474,6 @@ impl World {
             kept: BTreeMap::new(),
             transcript: Vec::new(),
             tests_pass: start.tests_pass,
-            ended: false,
         }
     }
 
@@ -668,12 +618,6 @@ impl World {
             .and_then(|j| j.get("operation_id")?.as_str().map(str::to_string));
         // Exit 1 and 4 also end commands whose changes stand and are
         // undoable (`recover` whose tests fail): they name the operation.
-        if open_bug_redo_stops_over_a_directory(step, &out)
-            || open_bug_redo_over_a_file_turned_directory(step, &out, &before_full, &self.repo)
-        {
-            self.ended = true;
-            return Ok(());
-        }
         if !matches!(out.code, 0 | 3) && op_id.is_none() {
             // A refusal changes nothing at all, reports included.
             let diff = before_full.diff(&after_full);
@@ -1252,9 +1196,6 @@ fn run_case(start: &Start, steps: &[Step]) -> Check {
     )?;
     for step in steps {
         world.run(step)?;
-        if world.ended {
-            break;
-        }
     }
     Ok(())
 }
@@ -1556,10 +1497,12 @@ fn emergency_stash_of_a_staged_file_deleted_since() {
 }
 
 /// Found as: a tracked file `d` replaced by `d/e`, sprint rollback, undo,
-/// undo. The second undo (a redo) stops part-way: "could not create d:
-/// File exists".
+/// undo. The rollback set the directory `d/` aside to write the file `d`;
+/// the undo restored `d/e` from its snapshot and then moved the aside
+/// `d/e` back over it, setting the restored one aside, so the redo
+/// (second undo) moved files into `d/` after it had become a file again:
+/// "could not create d: File exists".
 #[test]
-#[ignore = "open bug: redo of a sprint rollback over a file turned directory stops part-way (File exists)"]
 fn redo_of_a_sprint_rollback_over_a_file_turned_directory() {
     let repo = Start {
         main: Vec::new(),
@@ -1570,9 +1513,37 @@ fn redo_of_a_sprint_rollback_over_a_file_turned_directory() {
     .build();
     repo.remove("d");
     repo.write("d/e", "one\n");
+    let before = without_reports(&repo.capture());
     repo.tool_ok(&["sprint", "rollback"]);
     let rolled_back = without_reports(&repo.capture());
     repo.tool_ok(&["undo"]);
+    crate::common::assert_same_state(&before, &without_reports(&repo.capture()));
     repo.tool_ok(&["undo"]);
     crate::common::assert_same_state(&rolled_back, &without_reports(&repo.capture()));
+}
+
+/// The same, with `d/e` written again (new content) after the rollback:
+/// undo puts back the `d/e` the rollback took, and the redo brings back the
+/// edited one, not the older copy the rollback had set aside.
+#[test]
+fn redo_of_a_sprint_rollback_brings_back_a_file_turned_directory_edited_since() {
+    let repo = Start {
+        main: Vec::new(),
+        sprint: vec![vec![(0, 0)]],
+        on_sprint: true,
+        tests_pass: true,
+    }
+    .build();
+    repo.remove("d");
+    repo.write("d/e", "one\n");
+    let before = without_reports(&repo.capture());
+    repo.tool_ok(&["sprint", "rollback"]);
+    repo.remove("d");
+    repo.write("d/e", "edited since the rollback\n");
+    let edited = without_reports(&repo.capture());
+    repo.tool_ok(&["undo"]);
+    crate::common::assert_same_state(&before, &without_reports(&repo.capture()));
+    repo.tool_ok(&["undo"]);
+    crate::common::assert_same_state(&edited, &without_reports(&repo.capture()));
+    assert_eq!(repo.read_string("d/e"), "edited since the rollback\n");
 }

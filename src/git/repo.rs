@@ -598,12 +598,29 @@ impl Repo {
             .is_ok()
     }
 
-    /// Whether a tree has a file (blob or symlink) at `path`.
-    pub fn tree_has_file(&self, tree: Oid, path: &super::RepoPath) -> bool {
-        self.inner
+    /// Whether a tree has a file at `path` whose content is that of `file`
+    /// on disk (its raw bytes, or a symlink's target).
+    pub fn tree_file_matches(&self, tree: Oid, path: &super::RepoPath, file: &Path) -> bool {
+        use std::os::unix::ffi::OsStrExt;
+        let Ok(entry) = self
+            .inner
             .find_tree(tree)
             .and_then(|t| t.get_path(Path::new(path.as_os_str())))
-            .is_ok_and(|e| e.kind() == Some(ObjectType::Blob))
+        else {
+            return false;
+        };
+        if entry.kind() != Some(ObjectType::Blob) {
+            return false;
+        }
+        let link = entry.filemode() == i32::from(git2::FileMode::Link);
+        let content = match std::fs::symlink_metadata(file) {
+            Ok(meta) if meta.file_type().is_symlink() && link => std::fs::read_link(file)
+                .ok()
+                .and_then(|t| Oid::hash_object(ObjectType::Blob, t.as_os_str().as_bytes()).ok()),
+            Ok(meta) if meta.is_file() && !link => Oid::hash_file(ObjectType::Blob, file).ok(),
+            _ => None,
+        };
+        content == Some(entry.id())
     }
 
     /// Whether a tree has a directory at `path`.

@@ -367,9 +367,25 @@ impl<'r> Transaction<'r> {
     /// Move a path back to where an operation took it from. When both are
     /// directories, their contents are merged path by path; anything in the
     /// way in the work tree is moved aside first (never overwritten).
-    pub fn move_back(&self, now: &Location, back_to: &Location) -> anyhow::Result<()> {
+    ///
+    /// `restored` says whether a work-tree path already holds, from undo's
+    /// snapshot restore, what its copy at the given place would bring back:
+    /// such a path is left where it is, at the top and inside a merged
+    /// directory alike. Moving the copy in would set the restored file
+    /// aside in its place, and undoing the undo would move that back out.
+    pub fn move_back(
+        &self,
+        now: &Location,
+        back_to: &Location,
+        restored: &dyn Fn(&RepoPath, &std::path::Path) -> bool,
+    ) -> anyhow::Result<()> {
         let src = self.location_path(now);
         let dst = self.location_path(back_to);
+        if let Location::Worktree(p) = back_to {
+            if restored(p, &src) {
+                return Ok(());
+            }
+        }
         let Ok(src_meta) = fs::symlink_metadata(&src) else {
             return Ok(());
         };
@@ -387,7 +403,7 @@ impl<'r> Transaction<'r> {
                         Location::Worktree(p) => Location::Worktree(p.join(name.as_bytes())),
                         Location::Aside(p) => Location::Aside(p.join(name.as_bytes())),
                     };
-                    self.move_back(&child(now), &child(back_to))?;
+                    self.move_back(&child(now), &child(back_to), restored)?;
                 }
                 let _ = fs::remove_dir(&src);
                 Ok(())

@@ -298,24 +298,29 @@ fn restore(
     }
     crate::trace::phase("undo: moving back");
     // Paths the operation moved, moved back, newest first. A file the
-    // snapshot holds (an untracked file emergency set aside) is already
-    // back from the restore above; its aside copy is the same content.
-    // Moving it back anyway would set the restored file aside in its place,
-    // and undoing this undo would then move what it restored back out of
-    // the work tree.
+    // snapshot holds with the content of its aside copy is already back
+    // from the restore above: an untracked file emergency set aside, or one
+    // inside a directory that was in the way of a file the operation wrote
+    // (`d/e` when `d` became a file again). It is left where the restore
+    // put it, however deep in a directory moved back it lies. Moving the
+    // aside copy back anyway would set the restored file aside in its
+    // place, and undoing this undo (a redo) would then move files into a
+    // directory that is a file again, or an older copy over the one the
+    // redo restored. An aside copy that differs (a file another process
+    // changed after the snapshot) is newer than the snapshot: it comes back.
     let snapshot_tree = begin
         .worktree
         .as_ref()
         .map(|w| parse_oid(&w.tree))
         .transpose()?;
+    let restored = |path: &crate::git::RepoPath, copy: &std::path::Path| {
+        snapshot_tree.is_some_and(|tree| {
+            fs::symlink_metadata(path.under(repo.workdir())).is_ok()
+                && repo.tree_file_matches(tree, path, copy)
+        })
+    };
     for m in target.moved.iter().rev() {
-        if let (super::Location::Worktree(path), Some(tree)) = (&m.from, snapshot_tree) {
-            let restored = fs::symlink_metadata(path.under(repo.workdir())).is_ok();
-            if restored && repo.tree_has_file(tree, path) {
-                continue;
-            }
-        }
-        tx.move_back(&m.to, &m.from)?;
+        tx.move_back(&m.to, &m.from, &restored)?;
     }
     crate::trace::phase("undo: index");
     if let Some(saved) = &begin.index {
