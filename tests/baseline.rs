@@ -5,8 +5,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::common::{
-    assert_same_dir, assert_same_state, capture_dir, commit_history, dirty_everything, DirState,
-    TestRepo, ToolOutput,
+    assert_nothing_changed, assert_same_dir, assert_same_state, capture_dir, commit_history,
+    dirty_everything, everything, TestRepo, ToolOutput,
 };
 
 // ----- helpers ----------------------------------------------------------------
@@ -19,19 +19,6 @@ fn assert_clean_error(out: &ToolOutput, code: i32, needle: &str) {
     assert_eq!(lines.len(), 1, "one-line error expected\n{out}");
     assert!(lines[0].starts_with("error: "), "{out}");
     assert!(out.stderr.contains(needle), "expected {needle:?}\n{out}");
-}
-
-/// Everything a dry run must leave alone: the whole git dir (refs, objects,
-/// journal, caches) and the repository state.
-fn everything(repo: &TestRepo) -> (crate::common::RepoState, DirState) {
-    (repo.capture(), capture_dir(&repo.git_dir()))
-}
-
-#[track_caller]
-fn assert_nothing_changed(repo: &TestRepo, before: &(crate::common::RepoState, DirState)) {
-    let after = everything(repo);
-    assert_same_state(&before.0, &after.0);
-    assert_same_dir(&before.1, &after.1);
 }
 
 /// `git for-each-ref` of one ref: "<objecttype> <objectname>".

@@ -2,20 +2,8 @@
 //! (SPEC §5.2), and of undoing them (§5.11).
 
 use crate::common::{
-    assert_same_dir, assert_same_state, capture_dir, dirty_everything, odd_names, DirState,
-    RepoState, TestRepo,
+    assert_nothing_changed, assert_same_state, dirty_everything, everything, odd_names, TestRepo,
 };
-
-fn everything(repo: &TestRepo) -> (RepoState, DirState) {
-    (repo.capture(), capture_dir(&repo.git_dir()))
-}
-
-#[track_caller]
-fn assert_nothing_changed(repo: &TestRepo, before: &(RepoState, DirState)) {
-    let after = everything(repo);
-    assert_same_state(&before.0, &after.0);
-    assert_same_dir(&before.1, &after.1);
-}
 
 /// Create a checkpoint with the tool's clock at `now`; returns its JSON.
 #[track_caller]

@@ -8,6 +8,7 @@
 //! the directory of the binary under test is put first on the `PATH` of the
 //! git process, or left out to see what the hook does without it.
 
+use crate::common::everything;
 use std::ffi::OsString;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -108,11 +109,6 @@ fn setup() -> TestRepo {
     let repo = TestRepo::with_commits();
     repo.tool_ok(&["baseline", "set"]);
     repo
-}
-
-/// The repository state and the whole git dir, for "nothing changed".
-fn everything(repo: &TestRepo) -> (RepoState, DirState) {
-    (repo.capture(), capture_dir(&repo.git_dir()))
 }
 
 #[track_caller]

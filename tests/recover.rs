@@ -20,7 +20,7 @@ use serde_json::{json, Value};
 
 use crate::common::pty::Pty;
 use crate::common::{
-    assert_same_dir, assert_same_state, capture_dir, DirState, RepoState, TestRepo, ToolOutput,
+    assert_nothing_changed, assert_same_state, everything, RepoState, TestRepo, ToolOutput,
     USER_EMAIL, USER_NAME,
 };
 
@@ -134,19 +134,6 @@ fn authorship(repo: &TestRepo, ids: &[String]) -> Vec<String> {
 /// A commit's message and author, as `git log` gives them.
 fn message_and_author(repo: &TestRepo, rev: &str) -> String {
     repo.git(&["log", "-1", "--format=%an <%ae> %ad%n%B", rev])
-}
-
-/// Everything a change could touch: the repository state and the whole git
-/// dir (refs, objects, journal, the sequencer state).
-fn everything(repo: &TestRepo) -> (RepoState, DirState) {
-    (repo.capture(), capture_dir(&repo.git_dir()))
-}
-
-#[track_caller]
-fn assert_nothing_changed(repo: &TestRepo, before: &(RepoState, DirState)) {
-    let after = everything(repo);
-    assert_same_state(&before.0, &after.0);
-    assert_same_dir(&before.1, &after.1);
 }
 
 /// The state without the git-dir files of git's sequencer

@@ -14,8 +14,8 @@ use serde_json::Value;
 
 use crate::common::pty::{strip_ansi, Pty};
 use crate::common::{
-    assert_same_dir, assert_same_state, capture_dir, commit_history, DirState, RepoState, TestRepo,
-    ToolOutput,
+    assert_nothing_changed, assert_same_dir, assert_same_state, capture_dir, commit_history,
+    everything, DirState, RepoState, TestRepo, ToolOutput,
 };
 
 /// `GIT_ROLLBACK_SPRINT_NOW` of the harness (`DEFAULT_NOW`) as a name stamp.
@@ -81,19 +81,6 @@ fn json_ok(repo: &TestRepo, args: &[&str]) -> Value {
     let out = repo.tool(&all);
     out.assert_ok();
     out.json()
-}
-
-/// Everything a read-only command must leave alone: the repository state
-/// and every file of the git dir (refs, objects, journal, caches).
-fn everything(repo: &TestRepo) -> (RepoState, DirState) {
-    (repo.capture(), capture_dir(&repo.git_dir()))
-}
-
-#[track_caller]
-fn assert_nothing_changed(repo: &TestRepo, before: &(RepoState, DirState)) {
-    let after = everything(repo);
-    assert_same_state(&before.0, &after.0);
-    assert_same_dir(&before.1, &after.1);
 }
 
 /// The state without the analysis folders, which is all `analyze` writes.

@@ -14,26 +14,14 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::common::{
-    assert_same_dir, assert_same_except_reports, assert_same_state, assert_unchanged_by,
-    capture_dir, capture_repo, DirState, RepoState, TestRepo, ToolOutput,
+    assert_nothing_changed, assert_same_dir, assert_same_except_reports, assert_same_state,
+    assert_unchanged_by, capture_dir, capture_repo, everything, TestRepo, ToolOutput,
 };
 
 // ----- helpers -----------------------------------------------------------------
 
 fn tag_baseline(repo: &TestRepo, rev: &str) {
     repo.git(&["tag", "-a", "baseline", "-m", "known good", rev]);
-}
-
-/// The repository's state and its git directory (journal included).
-fn everything(repo: &TestRepo) -> (RepoState, DirState) {
-    (repo.capture(), capture_dir(&repo.git_dir()))
-}
-
-#[track_caller]
-fn assert_nothing_changed(repo: &TestRepo, before: &(RepoState, DirState)) {
-    let after = everything(repo);
-    assert_same_state(&before.0, &after.0);
-    assert_same_dir(&before.1, &after.1);
 }
 
 /// Run the tool, expect a one-line refusal with exit `code` that changed

@@ -16,10 +16,11 @@ use std::path::{Path, PathBuf};
 use serde_json::{json, Value};
 
 use crate::common::{
-    assert_same_dir, assert_same_state, capture_dir, commit_history, dirty_everything, odd_names,
-    DirState, RepoState, TestRepo, ToolOutput,
+    assert_nothing_changed, assert_same_except_reports, everything, is_reports, without_reports,
 };
-use crate::common::{assert_same_except_reports, is_reports, without_reports};
+use crate::common::{
+    assert_same_state, commit_history, dirty_everything, odd_names, RepoState, TestRepo, ToolOutput,
+};
 
 /// `GIT_ROLLBACK_SPRINT_NOW` of the harness (`DEFAULT_NOW`) as a name stamp.
 const STAMP: &str = "20261121_100405";
@@ -54,19 +55,6 @@ fn reset_view(state: &RepoState) -> RepoState {
     s.stash.clear();
     s.git_files.clear();
     s
-}
-
-/// Everything a dry run must leave alone: the whole git dir (refs, objects,
-/// journal, caches) and the repository state.
-fn everything(repo: &TestRepo) -> (RepoState, DirState) {
-    (repo.capture(), capture_dir(&repo.git_dir()))
-}
-
-#[track_caller]
-fn assert_nothing_changed(repo: &TestRepo, before: &(RepoState, DirState)) {
-    let after = everything(repo);
-    assert_same_state(&before.0, &after.0);
-    assert_same_dir(&before.1, &after.1);
 }
 
 /// Tag `rev` as the baseline, the way a team would by hand.

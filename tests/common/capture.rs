@@ -823,3 +823,18 @@ pub fn assert_unchanged_by<T>(repo: &TestRepo, f: impl FnOnce() -> T) -> T {
     }
     result
 }
+
+/// Everything a command could touch, for "nothing changed": the repository
+/// state and the whole git directory (refs, objects, the journal, the
+/// tool's state files, git's caches).
+pub fn everything(repo: &TestRepo) -> (RepoState, DirState) {
+    (repo.capture(), capture_dir(&repo.git_dir()))
+}
+
+/// Panics unless [`everything`] is as `before` says.
+#[track_caller]
+pub fn assert_nothing_changed(repo: &TestRepo, before: &(RepoState, DirState)) {
+    let after = everything(repo);
+    assert_same_state(&before.0, &after.0);
+    assert_same_dir(&before.1, &after.1);
+}
