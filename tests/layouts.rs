@@ -199,19 +199,7 @@ fn separate_git_dir_init_is_the_directory_holding_the_git_file() {
     fs::create_dir_all(&store).unwrap();
     fs::write(store.join("outside.txt"), "not in any repository\n").unwrap();
     let git_dir = store.join("sep.git");
-    repo.git_in(
-        repo.root(),
-        &[
-            "init",
-            "-q",
-            "-b",
-            "main",
-            "--separate-git-dir",
-            s(&git_dir),
-            "sep",
-        ],
-    );
-    let wt = repo.root().join("sep");
+    let wt = init_separate_git_dir(&repo, &git_dir);
     assert!(wt.join(".git").is_file());
     history_and_dirt(&repo, &wt, &wt, &[]);
     assert_eq!(
@@ -1167,13 +1155,9 @@ fn a_work_tree_owned_by_someone_else_needs_safe_directory() {
     tool(&repo, repo.path(), &[], &["status"]).assert_ok();
 }
 
-/// The same for a `.git` file layout, where libgit2 checks the git
-/// directory's parent, not the work tree: the tool checks the work tree.
-#[test]
-fn a_separate_git_dirs_work_tree_owned_by_someone_else_is_refused() {
-    let repo = TestRepo::new();
-    let git_dir = repo.root().join("store/sep.git");
-    fs::create_dir_all(repo.root().join("store")).unwrap();
+/// `git init --separate-git-dir=<git_dir> sep` under the sandbox root: the
+/// work tree `sep` holds a `.git` file. Returns the work tree.
+fn init_separate_git_dir(repo: &TestRepo, git_dir: &Path) -> PathBuf {
     repo.git_in(
         repo.root(),
         &[
@@ -1182,11 +1166,21 @@ fn a_separate_git_dirs_work_tree_owned_by_someone_else_is_refused() {
             "-b",
             "main",
             "--separate-git-dir",
-            s(&git_dir),
+            s(git_dir),
             "sep",
         ],
     );
-    let wt = repo.root().join("sep");
+    repo.root().join("sep")
+}
+
+/// The same for a `.git` file layout, where libgit2 checks the git
+/// directory's parent, not the work tree: the tool checks the work tree.
+#[test]
+fn a_separate_git_dirs_work_tree_owned_by_someone_else_is_refused() {
+    let repo = TestRepo::new();
+    let git_dir = repo.root().join("store/sep.git");
+    fs::create_dir_all(repo.root().join("store")).unwrap();
+    let wt = init_separate_git_dir(&repo, &git_dir);
     history_and_dirt(&repo, &wt, &wt, &[]);
     if std::os::unix::fs::chown(&wt, Some(65534), None).is_err() {
         eprintln!("skipped: cannot give the work tree to another user (not root)");
