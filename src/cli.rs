@@ -90,8 +90,10 @@ pub enum Command {
     Metrics(commands::metrics::Args),
     /// The operation journal, newest first
     Log(commands::log::Args),
-    /// Undo the latest operation (or ID) exactly; undoing an undo redoes
+    /// Undo the newest operation not undone yet (or ID), keeping what changed since
     Undo(commands::undo::Args),
+    /// Re-apply the most recently undone operation
+    Redo(commands::undo::RedoArgs),
     /// Baseline, checkpoints, sprint, operations in progress
     Status(commands::status::Args),
     /// Run the whole tour in a sandbox repository
@@ -119,6 +121,7 @@ impl Command {
             Command::Metrics(_) => "metrics",
             Command::Log(_) => "log",
             Command::Undo(_) => "undo",
+            Command::Redo(_) => "redo",
             Command::Status(_) => "status",
             Command::Demo(_) => "demo",
             Command::Completions(_) => "completions",
@@ -140,11 +143,10 @@ impl Command {
         match self {
             Command::Baseline(a) => a.reads_only(),
             Command::Checkpoint(a) => a.reads_only(),
-            Command::Log(_)
-            | Command::Status(_)
-            | Command::Notify(_)
-            | Command::Triage(_)
-            | Command::Analyze(_) => true,
+            Command::Log(a) => a.reads_only(),
+            Command::Status(_) | Command::Notify(_) | Command::Triage(_) | Command::Analyze(_) => {
+                true
+            }
             Command::Metrics(a) => a.reads_only(),
             _ => false,
         }
@@ -159,6 +161,7 @@ pub fn main() -> i32 {
 
 pub fn run_with_args(args: Vec<OsString>) -> i32 {
     let wants_json = args.iter().skip(1).any(|a| a == "--json");
+    let args = log_count_args(args);
     let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(e) => return usage_error(e, wants_json),
@@ -173,6 +176,48 @@ pub fn run_with_args(args: Vec<OsString>) -> i32 {
         }
         Err(err) => print_error(&ui, name, &err),
     }
+}
+
+/// `log -n N`, `log -nN` and `log -N` as git log takes them, while `-n`
+/// everywhere else is the global `--dry-run`: rewritten to `--max-count`
+/// before parsing, after the `log` subcommand and before any `--`.
+fn log_count_args(mut args: Vec<OsString>) -> Vec<OsString> {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let mut n = 1;
+    // Global flags before the subcommand; -C and --color take a value.
+    while n < args.len() {
+        let arg = args[n].to_string_lossy();
+        if arg == "-C" || arg == "--color" {
+            n += 2;
+        } else if arg.starts_with('-') {
+            n += 1;
+        } else {
+            break;
+        }
+    }
+    if args.get(n).is_none_or(|a| a != "log") {
+        return args;
+    }
+    n += 1;
+    while n < args.len() {
+        let arg = args[n].to_string_lossy().into_owned();
+        if arg == "--" {
+            break;
+        }
+        if arg == "-n"
+            && args
+                .get(n + 1)
+                .is_some_and(|v| digits(&v.to_string_lossy()))
+        {
+            args[n] = OsString::from("--max-count");
+        } else if let Some(count) = arg.strip_prefix("-n").filter(|c| digits(c)) {
+            args[n] = OsString::from(format!("--max-count={count}"));
+        } else if let Some(count) = arg.strip_prefix('-').filter(|c| digits(c)) {
+            args[n] = OsString::from(format!("--max-count={count}"));
+        }
+        n += 1;
+    }
+    args
 }
 
 fn usage_error(e: clap::Error, json: bool) -> i32 {
@@ -270,6 +315,7 @@ fn dispatch(cli: &Cli, ui: &Ui, args: &[OsString]) -> anyhow::Result<Outcome> {
         Command::Metrics(a) => commands::metrics::run(&ctx, a),
         Command::Log(a) => commands::log::run(&ctx, a),
         Command::Undo(a) => commands::undo::run(&ctx, a),
+        Command::Redo(a) => commands::undo::redo(&ctx, a),
         Command::Status(a) => commands::status::run(&ctx, a),
         Command::Demo(_) | Command::Completions(_) | Command::Man(_) => {
             unreachable!("handled above")

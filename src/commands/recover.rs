@@ -873,11 +873,11 @@ fn abort(ctx: &Context) -> anyhow::Result<Outcome> {
     };
     let journal = Journal::for_repo(repo);
     let mut outcome = Outcome::new();
-    let ops = journal.operations()?;
+    let history = journal.history()?;
     let mut todo = Vec::new();
     for id in state.ops.iter().rev() {
-        let op = journal::undo::select(&ops, Some(id))?;
-        if journal::undo::undone_by(&ops, op).is_none() {
+        let op = history.resolve(id)?;
+        if history.undone_by(op).is_none() {
             todo.push(op.id().to_string());
         }
     }
@@ -892,12 +892,12 @@ fn abort(ctx: &Context) -> anyhow::Result<Outcome> {
     }
     let mut done = Vec::new();
     for id in &todo {
-        let ops = journal.operations()?;
-        let op = journal::undo::select(&ops, Some(id))?;
+        let history = journal.history()?;
+        let op = history.resolve(id)?;
         let (undo_id, _) = journal::undo::undo(
             repo,
             &ctx.ui,
-            &ops,
+            &history,
             op,
             &ctx.command_line,
             &ctx.settings.reports_dir,

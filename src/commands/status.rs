@@ -91,13 +91,14 @@ pub fn run(ctx: &Context, _args: &Args) -> anyhow::Result<Outcome> {
     }
     outcome.field("in_progress", in_progress);
 
-    let ops = Journal::for_repo(repo).operations()?;
+    let history = Journal::for_repo(repo).history()?;
+    let ops = history.ops();
     // An undone rollback is not the latest rollback: undone in the journal,
     // or its metrics entry marked `"undone": true`.
     let marked_undone = undone_in_metrics(ctx);
     let latest = ops.iter().rev().find(|o| {
         ROLLBACK_KINDS.contains(&o.begin.kind.as_str())
-            && journal::undo::undone_by(&ops, o).is_none()
+            && history.undone_by(o).is_none()
             && !marked_undone.iter().any(|id| id == o.id())
     });
     match latest {

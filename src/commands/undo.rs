@@ -1,15 +1,20 @@
-//! `undo [ID] [--force] [--dismiss]` (SPEC §5.11, §2 I2 and I4).
+//! `undo [ID] [--force] [--dismiss]` and `redo` (SPEC §5.11, §2 I2 and I4).
+//!
+//! `undo` without an id walks back through the operations not undone yet,
+//! `redo` walks forward through the undos since the newest operation (see
+//! [`crate::journal::history`]).
 
 use super::Context;
 use crate::error::{user, Exit};
-use crate::journal::{self, lock_holder, undo, Journal, OpStatus};
+use crate::journal::{self, lock_holder, undo, History, Journal, OpStatus, Operation};
 use crate::ui::Outcome;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The operation to undo (an id or a unique prefix; default: the latest)
+    /// The operation to undo (an id or a unique prefix of 4 or more
+    /// characters; default: the newest operation not undone yet)
     pub id: Option<String>,
-    /// Undo even when refs moved since or later operations changed the same things
+    /// Undo even what changed since the operation (the current state is recorded first)
     #[arg(long)]
     pub force: bool,
     /// Keep an interrupted operation's result as it is, and stop reporting it
@@ -20,7 +25,7 @@ pub struct Args {
 pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
     let repo = &ctx.repo;
     let journal = Journal::for_repo(repo);
-    let ops = journal.operations()?;
+    let history = journal.history()?;
     let running = lock_holder(journal.dir())
         .filter(|h| h.alive)
         .map(|h| h.info.pid);
@@ -28,8 +33,9 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
 
     if args.dismiss {
         let target = match &args.id {
-            Some(id) => undo::select(&ops, Some(id))?,
-            None => journal::pending_interrupted(&ops, running)
+            Some(id) => history.resolve(id)?,
+            None => history
+                .pending_interrupted(running)
                 .ok_or_else(|| user("there is no interrupted operation to dismiss"))?,
         };
         if target.status(running) != OpStatus::Interrupted {
@@ -56,24 +62,74 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
         return Ok(outcome);
     }
 
-    let target = undo::select(&ops, args.id.as_deref())?;
+    let target = match &args.id {
+        Some(id) => history.resolve(id)?,
+        None => history.undo_target(running).ok_or_else(|| {
+            let what = if history.is_empty() {
+                "there is nothing to undo: the journal is empty"
+            } else {
+                "there is nothing to undo: every operation in the journal is undone"
+            };
+            user(what).hint("`git rollback-sprint redo` re-applies what was undone; `git rollback-sprint log` lists the operations")
+        })?,
+    };
+    undo_or_redo(ctx, &history, target, args.force, running, "undo")
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RedoArgs {
+    /// Redo even what changed since the undo (the current state is recorded first)
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `redo`: undo the newest undo that stands since the newest operation.
+pub fn redo(ctx: &Context, args: &RedoArgs) -> anyhow::Result<Outcome> {
+    let journal = Journal::for_repo(&ctx.repo);
+    let history = journal.history()?;
+    let running = lock_holder(journal.dir())
+        .filter(|h| h.alive)
+        .map(|h| h.info.pid);
+    let target = history.redo_target().ok_or_else(|| {
+        user("there is nothing to redo: no undo since the newest operation")
+            .hint("a new operation ends the chain of redos; `git rollback-sprint log` lists what can still be undone by id")
+    })?;
+    undo_or_redo(ctx, &history, target, args.force, running, "redo")
+}
+
+fn undo_or_redo(
+    ctx: &Context,
+    history: &History,
+    target: &Operation,
+    force: bool,
+    running: Option<u32>,
+    verb: &str,
+) -> anyhow::Result<Outcome> {
+    let repo = &ctx.repo;
+    let mut outcome = Outcome::new();
     if target.status(running) == OpStatus::Running {
         return Err(user(format!("operation {} is still running", target.id()))
             .hint("wait for it to finish")
             .into());
     }
-    let blockers = undo::blockers(repo, &ops, target)?;
-    if !blockers.lines.is_empty() && !args.force {
+    let blockers = undo::blockers(repo, history, target)?;
+    if !blockers.lines.is_empty() && !force {
         return Err(undo::blocked_error(target, &blockers));
     }
     undo::check_other_worktrees(repo, target)?;
     outcome
         .field("undoes", target.id())
         .field("undone_command", target.begin.command.as_str());
+    let what = if target.begin.undoes.is_some() {
+        ("Redo", "Redid")
+    } else {
+        ("Undo", "Undid")
+    };
     if ctx.ui.dry_run {
         let plan = undo::plan(repo, target, true)?;
         outcome.line(format!(
-            "Would undo {} (`{}`):",
+            "Would {} {} (`{}`):",
+            what.0.to_lowercase(),
             target.id(),
             crate::ui::one_line(&target.begin.command)
         ));
@@ -86,7 +142,7 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
     let (id, plan) = undo::undo(
         repo,
         &ctx.ui,
-        &ops,
+        history,
         target,
         &ctx.command_line,
         &ctx.settings.reports_dir,
@@ -97,20 +153,16 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
             e
         } else {
             anyhow::Error::from(
-                user(format!("undo failed: {}", crate::error::describe(&e).1)).exit(Exit::Error),
+                user(format!("{verb} failed: {}", crate::error::describe(&e).1)).exit(Exit::Error),
             )
         }
     })?;
     outcome
         .field("operation_id", id.as_str())
         .field("plan", plan.clone());
-    let what = if target.begin.undoes.is_some() {
-        "Redid"
-    } else {
-        "Undid"
-    };
     outcome.line(format!(
-        "{what} {} (`{}`):",
+        "{} {} (`{}`):",
+        what.1,
         target.id(),
         crate::ui::one_line(&target.begin.command)
     ));
@@ -118,7 +170,7 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
         outcome.line(format!("  {step}"));
     }
     outcome.line(format!(
-        "The state before this undo is saved as operation {id}: `git rollback-sprint undo` brings it back."
+        "Recorded as operation {id}: `git rollback-sprint undo {id}` takes it back."
     ));
     Ok(outcome)
 }

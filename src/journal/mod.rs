@@ -19,6 +19,7 @@
 //! because each has its own HEAD and index.
 
 mod fault;
+pub mod history;
 mod lock;
 mod transaction;
 pub mod undo;
@@ -27,6 +28,7 @@ use std::collections::HashSet;
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
@@ -36,6 +38,7 @@ use crate::git::snapshot::ModeRecord;
 use crate::git::{HeadState, Repo, RepoPath};
 
 pub use fault::fault_point;
+pub use history::History;
 pub use lock::{lock_holder, LockInfo};
 pub(crate) use transaction::refuse_aside_across_filesystems;
 pub use transaction::{dismiss, Intent, Transaction};
@@ -309,6 +312,10 @@ impl Operation {
     }
 }
 
+/// What tells one state of the journal file from another: length, inode,
+/// device and modification time (`None`: there is no file).
+type FileKey = Option<(u64, u64, u64, i64, i64)>;
+
 /// The journal of one work tree.
 pub struct Journal {
     dir: PathBuf,
@@ -334,9 +341,36 @@ impl Journal {
         self.dir.join("ops").join(id)
     }
 
-    /// Every operation, oldest first (see [`parse_operations`]); a journal
-    /// that cannot be read is refused rather than guessed at.
+    /// The journal read back (see [`parse_operations`]); a journal that
+    /// cannot be read is refused rather than guessed at. Parsed once per
+    /// process while the file stays the same: every later call returns the
+    /// same history until a record is appended or the file is replaced.
+    pub fn history(&self) -> anyhow::Result<Arc<History>> {
+        use std::os::unix::fs::MetadataExt;
+        static CACHE: Mutex<Option<(PathBuf, FileKey, Arc<History>)>> = Mutex::new(None);
+        let path = self.file();
+        let key = match fs::metadata(&path) {
+            Ok(m) => Some((m.len(), m.ino(), m.dev(), m.mtime(), m.mtime_nsec())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(e).with_context(|| format!("could not read {}", path.display())),
+        };
+        let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((cached_path, cached_key, history)) = cache.as_ref() {
+            if *cached_path == path && *cached_key == key {
+                return Ok(Arc::clone(history));
+            }
+        }
+        let history = Arc::new(History::new(self.read_operations()?));
+        *cache = Some((path, key, Arc::clone(&history)));
+        Ok(history)
+    }
+
+    /// Every operation, oldest first.
     pub fn operations(&self) -> anyhow::Result<Vec<Operation>> {
+        Ok(self.history()?.ops().to_vec())
+    }
+
+    fn read_operations(&self) -> anyhow::Result<Vec<Operation>> {
         let bytes = match fs::read(self.file()) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -350,8 +384,7 @@ impl Journal {
     /// Whether the journal holds the `begin` record of operation `id`
     /// (false when it cannot be read).
     pub fn records(&self, id: &str) -> bool {
-        self.operations()
-            .is_ok_and(|ops| ops.iter().any(|op| op.id() == id))
+        self.history().is_ok_and(|h| h.contains(id))
     }
 
     /// Append one record and make it durable before returning.
@@ -419,6 +452,9 @@ pub fn parse_operations(bytes: &[u8]) -> Result<Vec<Operation>, JournalError> {
     let last = lines.len() - 1;
     let mut ops: Vec<Operation> = Vec::new();
     let mut ids: HashSet<String> = HashSet::new();
+    // Undos whose target was not seen before them: it must not come later.
+    let mut forward: Vec<(usize, String, String)> = Vec::new();
+    let mut positions: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for (n, line) in lines.iter().enumerate() {
         if line.trim_ascii().is_empty() {
             continue;
@@ -464,14 +500,21 @@ pub fn parse_operations(bytes: &[u8]) -> Result<Vec<Operation>, JournalError> {
                 if !ids.insert(begin.id.clone()) {
                     return Err(corrupt(format!("operation {} begins twice", begin.id)));
                 }
+                // An undo names an operation before it. One that is not in
+                // the journal any more was released by `log prune`; one that
+                // begins later (or is itself) would make a cycle.
                 if let Some(undone) = &begin.undoes {
-                    if undone == &begin.id || !ids.contains(undone) {
+                    if undone == &begin.id {
                         return Err(corrupt(format!(
                             "operation {} undoes {undone}, which is not an earlier operation",
                             begin.id
                         )));
                     }
+                    if !ids.contains(undone) {
+                        forward.push((n + 1, begin.id.clone(), undone.clone()));
+                    }
                 }
+                positions.insert(begin.id.clone(), ops.len());
                 ops.push(Operation {
                     begin: *begin,
                     moved: Vec::new(),
@@ -479,16 +522,22 @@ pub fn parse_operations(bytes: &[u8]) -> Result<Vec<Operation>, JournalError> {
                 });
             }
             Record::Moved(moved) => {
-                if let Some(op) = ops.iter_mut().rev().find(|o| o.begin.id == moved.id) {
-                    op.moved.push(moved);
+                if let Some(&at) = positions.get(&moved.id) {
+                    ops[at].moved.push(moved);
                 }
             }
             Record::End(end) => {
-                if let Some(op) = ops.iter_mut().rev().find(|o| o.begin.id == end.id) {
-                    op.end = Some(end);
+                if let Some(&at) = positions.get(&end.id) {
+                    ops[at].end = Some(end);
                 }
             }
         }
+    }
+    if let Some((line, id, undone)) = forward.into_iter().find(|(_, _, u)| ids.contains(u)) {
+        return Err(JournalError::Corrupt {
+            line,
+            detail: format!("operation {id} undoes {undone}, which is not an earlier operation"),
+        });
     }
     Ok(ops)
 }
@@ -607,21 +656,13 @@ pub fn check_not_running(repo: &Repo) -> anyhow::Result<()> {
 }
 
 /// The interrupted operation, if any (the newest one without an end whose
-/// process is gone).
+/// process is gone, not undone since).
 pub fn interrupted(repo: &Repo) -> anyhow::Result<Option<Operation>> {
     let journal = Journal::for_repo(repo);
     let running = lock_holder(journal.dir())
         .filter(|h| h.alive)
         .map(|h| h.info.pid);
-    let ops = journal.operations()?;
-    Ok(pending_interrupted(&ops, running).cloned())
-}
-
-/// The newest interrupted operation that has not been undone since.
-pub fn pending_interrupted(ops: &[Operation], running: Option<u32>) -> Option<&Operation> {
-    ops.iter().rev().find(|op| {
-        op.status(running) == OpStatus::Interrupted && undo::undone_by(ops, op).is_none()
-    })
+    Ok(journal.history()?.pending_interrupted(running).cloned())
 }
 
 /// The one-line report of an interrupted operation, with what to do.

@@ -126,7 +126,7 @@ impl<'r> Transaction<'r> {
             let running = lock::lock_holder(journal.dir())
                 .filter(|h| h.alive)
                 .map(|h| h.info.pid);
-            if let Some(op) = super::pending_interrupted(&journal.operations()?, running) {
+            if let Some(op) = journal.history()?.pending_interrupted(running) {
                 return Err(user(super::interrupted_message(op))
                     .exit(Exit::Stopped)
                     .into());
@@ -142,10 +142,10 @@ impl<'r> Transaction<'r> {
                 let _ = fs::remove_file(repo.git_dir().join("index.lock"));
             }
         }
-        let ops = journal.operations()?;
-        sweep_unrecorded(repo, &journal, &ops);
+        let history = journal.history()?;
+        sweep_unrecorded(repo, &journal, &history);
         if !intent.allow_interrupted {
-            if let Some(op) = super::pending_interrupted(&ops, None) {
+            if let Some(op) = history.pending_interrupted(None) {
                 return Err(user(super::interrupted_message(op))
                     .exit(Exit::Stopped)
                     .into());
@@ -183,7 +183,7 @@ impl<'r> Transaction<'r> {
             }
         }
 
-        let id = new_id();
+        let id = new_id(&journal, &history);
         // Mark the operation as being prepared before the first ref is
         // kept: refs left by a crash before the `begin` record are then
         // known to be ours, and the next operation removes them.
@@ -729,7 +729,7 @@ fn discard_unrecorded(repo: &Repo, journal: &Journal, id: &str) {
 /// the lock, so no `begin` of this work tree is under way; only folders
 /// marked [`PREPARING`] are touched, never a snapshot of an operation
 /// recorded in a journal set aside.
-fn sweep_unrecorded(repo: &Repo, journal: &Journal, ops: &[Operation]) {
+fn sweep_unrecorded(repo: &Repo, journal: &Journal, history: &super::History) {
     let Ok(entries) = fs::read_dir(journal.dir().join("ops")) else {
         return;
     };
@@ -737,7 +737,7 @@ fn sweep_unrecorded(repo: &Repo, journal: &Journal, ops: &[Operation]) {
         let Some(id) = entry.file_name().to_str().map(str::to_string) else {
             continue;
         };
-        if entry.path().join(PREPARING).exists() && !ops.iter().any(|op| op.id() == id) {
+        if entry.path().join(PREPARING).exists() && !history.contains(&id) {
             discard_unrecorded(repo, journal, &id);
         }
     }
@@ -905,25 +905,28 @@ fn keep_stash_entries(repo: &Repo, id: &str, reflog: &[u8]) -> anyhow::Result<()
     Ok(())
 }
 
-/// `YYYYMMDD_HHMMSS-xxxxxx`: sortable, and unique across work trees.
-fn new_id() -> String {
-    let mut bytes = [0u8; 3];
-    let random = fs::File::open("/dev/urandom")
-        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut bytes))
-        .is_ok();
-    if !random {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0)
-            ^ std::process::id();
-        bytes = [(nanos >> 16) as u8, (nanos >> 8) as u8, nanos as u8];
+/// Twelve random hexadecimal digits (SPEC §5.11): short to type, and
+/// checked against every id in the journal and every operation folder, so
+/// two operations never share one. (Journals written by 0.1.0 hold ids of
+/// the form `YYYYMMDD_HHMMSS-xxxxxx`; they keep working.)
+fn new_id(journal: &Journal, history: &super::History) -> String {
+    loop {
+        let mut bytes = [0u8; 6];
+        let random = fs::File::open("/dev/urandom")
+            .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut bytes))
+            .is_ok();
+        if !random {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0)
+                ^ u128::from(std::process::id()) << 64;
+            let mixed = nanos.wrapping_mul(0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C835);
+            bytes.copy_from_slice(&mixed.to_be_bytes()[..6]);
+        }
+        let id: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        if !history.contains(&id) && fs::symlink_metadata(journal.op_dir(&id)).is_err() {
+            return id;
+        }
     }
-    format!(
-        "{}-{:02x}{:02x}{:02x}",
-        crate::clock::stamp(&crate::clock::now()),
-        bytes[0],
-        bytes[1],
-        bytes[2]
-    )
 }

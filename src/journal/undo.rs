@@ -9,7 +9,7 @@ use std::fs;
 
 use anyhow::Context as _;
 
-use super::{Intent, OpStatus, Operation, Transaction};
+use super::{History, Intent, Operation, Transaction};
 use crate::error::{user, Exit};
 use crate::git::writer::{self, Extras};
 use crate::git::{parse_oid, short, HeadState, Repo};
@@ -21,43 +21,11 @@ pub struct Blockers {
     pub lines: Vec<String>,
 }
 
-/// Which operation `undo [ID]` means.
-pub fn select<'a>(ops: &'a [Operation], id: Option<&str>) -> anyhow::Result<&'a Operation> {
-    match id {
-        None => ops.last().ok_or_else(|| {
-            user("there is nothing to undo: the journal is empty")
-                .hint("operations appear in `git rollback-sprint log` once you run one")
-                .into()
-        }),
-        Some(id) => {
-            let matches: Vec<&Operation> =
-                ops.iter().filter(|o| o.begin.id.starts_with(id)).collect();
-            match matches.as_slice() {
-                [one] => Ok(one),
-                [] => Err(user(format!("no operation `{id}` in the journal"))
-                    .hint("see the ids in `git rollback-sprint log`")
-                    .into()),
-                _ => Err(user(format!("`{id}` names {} operations", matches.len()))
-                    .hint("give more characters of the id (see `git rollback-sprint log`)")
-                    .into()),
-            }
-        }
-    }
-}
-
-/// The operation that undid `op`, if it was undone and that undo still stands.
-pub fn undone_by<'a>(ops: &'a [Operation], op: &Operation) -> Option<&'a Operation> {
-    ops.iter().rev().find(|u| {
-        u.begin.undoes.as_deref() == Some(op.id())
-            && u.status(None) == OpStatus::Done
-            && undone_by(ops, u).is_none()
-    })
-}
-
 /// Reasons not to undo without `--force`.
-pub fn blockers(repo: &Repo, ops: &[Operation], target: &Operation) -> anyhow::Result<Blockers> {
+pub fn blockers(repo: &Repo, history: &History, target: &Operation) -> anyhow::Result<Blockers> {
+    let ops = history.ops();
     let mut blockers = Blockers::default();
-    if let Some(by) = undone_by(ops, target) {
+    if let Some(by) = history.undone_by(target) {
         blockers.lines.push(format!(
             "{} was already undone by {} (undo that to redo it)",
             target.id(),
@@ -85,7 +53,8 @@ pub fn blockers(repo: &Repo, ops: &[Operation], target: &Operation) -> anyhow::R
     }
     let position = ops.iter().position(|o| o.id() == target.id()).unwrap_or(0);
     for later in &ops[position + 1..] {
-        if later.begin.undoes.as_deref() == Some(target.id()) || undone_by(ops, later).is_some() {
+        if later.begin.undoes.as_deref() == Some(target.id()) || history.undone_by(later).is_some()
+        {
             continue;
         }
         // An undo of an operation later than the target cancels that
@@ -230,7 +199,7 @@ pub fn check_objects(repo: &Repo, target: &Operation) -> anyhow::Result<()> {
 pub fn undo(
     repo: &Repo,
     ui: &Ui,
-    ops: &[Operation],
+    history: &History,
     target: &Operation,
     command: &str,
     reports_dir: &str,
@@ -238,7 +207,7 @@ pub fn undo(
     check_objects(repo, target)?;
     check_other_worktrees(repo, target)?;
     // Its metrics entry is marked: never through a symlinked folder.
-    let (original, _) = original_of(ops, target);
+    let (original, _) = history.original_of(target);
     let metrics = original
         .end
         .as_ref()
@@ -247,7 +216,13 @@ pub fn undo(
         crate::reports_folder::check(repo.workdir(), reports_dir)?;
     }
     let plan = plan(repo, target, false)?;
-    let mut intent = Intent::new("undo", command, target.begin.scope.clone()).plan(plan.clone());
+    // Undoing an undo re-applies what it undid: a redo.
+    let kind = if target.begin.undoes.is_some() {
+        "redo"
+    } else {
+        "undo"
+    };
+    let mut intent = Intent::new(kind, command, target.begin.scope.clone()).plan(plan.clone());
     intent.undoes = Some(target.id().to_string());
     intent.allow_interrupted = true;
     if let Some(wt) = &target.begin.worktree {
@@ -255,13 +230,13 @@ pub fn undo(
         intent.preserve = vec![crate::settings::reports_path(reports_dir)];
     }
     let tx = Transaction::begin(repo, ui, intent)?;
-    let (_, id) = tx.run(|tx| restore(tx, ops, target, reports_dir, ui))?;
+    let (_, id) = tx.run(|tx| restore(tx, history, target, reports_dir, ui))?;
     Ok((id, plan))
 }
 
 fn restore(
     tx: &mut Transaction<'_>,
-    ops: &[Operation],
+    history: &History,
     target: &Operation,
     reports_dir: &str,
     ui: &Ui,
@@ -349,40 +324,23 @@ fn restore(
         tx.set_head(&begin.head)?;
     }
     crate::trace::phase("undo: metrics");
-    mark_metrics(tx, ops, target, reports_dir, ui);
+    mark_metrics(tx, history, target, reports_dir, ui);
     crate::trace::phase("undo: done");
     Ok(())
-}
-
-/// The operation at the start of `target`'s chain of undos, and how many
-/// undos away from it `target` is.
-fn original_of<'o>(ops: &'o [Operation], target: &'o Operation) -> (&'o Operation, usize) {
-    let mut original = target;
-    let mut hops = 0usize;
-    while let Some(next) = original
-        .begin
-        .undoes
-        .as_deref()
-        .and_then(|id| ops.iter().find(|o| o.id() == id))
-    {
-        original = next;
-        hops += 1;
-    }
-    (original, hops)
 }
 
 /// Undoing a rollback marks its metrics entry `"undone": true` (redoing it
 /// sets it back); entries are never removed (I8).
 fn mark_metrics(
     tx: &mut Transaction<'_>,
-    ops: &[Operation],
+    history: &History,
     target: &Operation,
     reports_dir: &str,
     ui: &Ui,
 ) {
     // Undoing the original an even number of hops away undoes it, an odd
     // number redoes it.
-    let (original, hops) = original_of(ops, target);
+    let (original, hops) = history.original_of(target);
     let (op, undone) = (original.id().to_string(), hops % 2 == 0);
     let file = crate::metrics::MetricsFile::new(tx.repo().workdir(), reports_dir);
     if crate::reports_folder::check(tx.repo().workdir(), reports_dir).is_err()

@@ -33,7 +33,7 @@ use crate::clock;
 use crate::commands::baseline::{self, Baseline};
 use crate::error::user;
 use crate::git::{CommitInfo, HeadState, Oid, Repo, RepoPath};
-use crate::journal::{self, lock_holder, undo, Journal, Operation};
+use crate::journal::{self, lock_holder, Journal, Operation};
 use crate::testrun::{self, TestRun};
 use crate::ui::Outcome;
 
@@ -478,7 +478,7 @@ impl Facts {
                 ));
                 Records {
                     rollbacks: Vec::new(),
-                    ops: Vec::new(),
+                    ops: Default::default(),
                     metrics_problem: None,
                 }
             }
@@ -505,7 +505,7 @@ impl Facts {
         let running = lock_holder(Journal::for_repo(repo).dir())
             .filter(|h| h.alive)
             .map(|h| h.info.pid);
-        let interrupted = journal::pending_interrupted(&records.ops, running).cloned();
+        let interrupted = records.ops.pending_interrupted(running).cloned();
         if let Some(op) = &interrupted {
             problems.push(journal::interrupted_message(op));
         }
@@ -710,9 +710,9 @@ impl Facts {
     fn timeline(&self) -> Vec<String> {
         let mut events: Vec<(Option<DateTime<FixedOffset>>, usize, String)> = Vec::new();
         let parse = |t: &str| DateTime::parse_from_rfc3339(t).ok();
-        for op in &self.records.ops {
+        for op in self.records.ops.ops() {
             let mut status = op.status(self.running).label().to_string();
-            if let Some(by) = undo::undone_by(&self.records.ops, op) {
+            if let Some(by) = self.records.ops.undone_by(op) {
                 status = format!("{status}, undone by {}", md_code(by.id()));
             }
             let mut text = format!(

@@ -26,7 +26,7 @@ use serde_json::{Map, Value};
 
 use super::Context;
 use crate::git::{Oid, Repo};
-use crate::journal::{undo, Journal, Operation};
+use crate::journal::{Journal, Operation};
 use crate::metrics::{self, MetricsFile};
 
 /// One rollback as the metrics record it, with its journal operation when
@@ -105,7 +105,7 @@ impl Rollback {
 /// The rollbacks that count (oldest first) and the whole journal.
 struct Records {
     rollbacks: Vec<Rollback>,
-    ops: Vec<Operation>,
+    ops: std::sync::Arc<crate::journal::History>,
     /// Why `metrics.json` could not be read, when it could not.
     metrics_problem: Option<String>,
 }
@@ -114,7 +114,7 @@ impl Records {
     /// Read both records. A corrupt metrics file is reported in
     /// `metrics_problem` (never touched); an unreadable journal is an error.
     fn load(ctx: &Context) -> anyhow::Result<Records> {
-        let ops = Journal::for_repo(&ctx.repo).operations()?;
+        let ops = Journal::for_repo(&ctx.repo).history()?;
         let file = MetricsFile::new(ctx.repo.workdir(), &ctx.settings.reports_dir);
         let (doc, metrics_problem) = match file.read()? {
             Ok(doc) => (doc, None),
@@ -133,7 +133,7 @@ impl Records {
                 let op = entry
                     .get("operation_id")
                     .and_then(Value::as_str)
-                    .and_then(|id| ops.iter().find(|o| o.id() == id))
+                    .and_then(|id| ops.get(id))
                     .cloned();
                 Rollback {
                     entry: entry.clone(),
@@ -142,10 +142,7 @@ impl Records {
             })
             // An undo the metrics missed (written before they were read
             // back, say) still counts as an undo.
-            .filter(|r| {
-                r.op.as_ref()
-                    .is_none_or(|op| undo::undone_by(&ops, op).is_none())
-            })
+            .filter(|r| r.op.as_ref().is_none_or(|op| ops.undone_by(op).is_none()))
             .collect();
         Ok(Records {
             rollbacks,

@@ -1,30 +1,66 @@
-//! `log`: the journal, newest first (SPEC §5.11).
+//! `log`, `log show ID`, `log prune` (SPEC §5.11).
 
 use super::Context;
-use crate::journal::{lock_holder, undo, Journal};
+use crate::journal::{lock_holder, Journal};
 use crate::ui::Outcome;
 
+pub mod prune;
+pub mod show;
+
+/// How many operations `log` shows unless told otherwise.
+pub const DEFAULT_COUNT: usize = 20;
+
 #[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct Args {
-    /// Show at most N operations
-    #[arg(long, value_name = "N")]
-    pub limit: Option<usize>,
+    #[command(subcommand)]
+    pub action: Option<Action>,
+    /// Show at most N operations (also `-n N`, `-N`; default 20)
+    #[arg(long = "max-count", value_name = "N", conflicts_with = "all")]
+    pub max_count: Option<usize>,
+    /// Show every operation in the journal
+    #[arg(long)]
+    pub all: bool,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Action {
+    /// What one operation changed, and whether undo can still restore it
+    Show(show::Args),
+    /// Release old operations' undo data
+    Prune(prune::Args),
+}
+
+impl Args {
+    pub fn reads_only(&self) -> bool {
+        !matches!(self.action, Some(Action::Prune(_)))
+    }
 }
 
 pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
+    match &args.action {
+        Some(Action::Show(a)) => return show::run(ctx, a),
+        Some(Action::Prune(a)) => return prune::run(ctx, a),
+        None => {}
+    }
     let journal = Journal::for_repo(&ctx.repo);
-    let ops = journal.operations()?;
+    let history = journal.history()?;
     let running = lock_holder(journal.dir())
         .filter(|h| h.alive)
         .map(|h| h.info.pid);
     let mut outcome = Outcome::new();
     let mut rows = Vec::new();
-    if ops.is_empty() {
+    if history.is_empty() {
         outcome.line("The journal is empty: no operation has run in this work tree yet.");
     }
-    for op in ops.iter().rev().take(args.limit.unwrap_or(usize::MAX)) {
+    let count = if args.all {
+        usize::MAX
+    } else {
+        args.max_count.unwrap_or(DEFAULT_COUNT)
+    };
+    for op in history.ops().iter().rev().take(count) {
         let status = op.status(running);
-        let undone = undo::undone_by(&ops, op).map(|u| u.id().to_string());
+        let undone = history.undone_by(op).map(|u| u.id().to_string());
         let created = op.refs_created();
         let mut label = status.label().to_string();
         if let Some(by) = &undone {
