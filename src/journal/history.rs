@@ -105,7 +105,8 @@ impl History {
     }
 
     /// The undo `redo` undoes: the newest one that stands among the
-    /// operations after the newest original one.
+    /// operations after the newest original one (an undo is an odd number
+    /// of hops from its original operation; a redo, an even number).
     pub fn redo_target(&self) -> Option<&Operation> {
         let since = self
             .ops
@@ -114,7 +115,9 @@ impl History {
             .map_or(0, |n| n + 1);
         (since..self.ops.len()).rev().find_map(|n| {
             let op = &self.ops[n];
-            (op.begin.undoes.is_some()
+            // An undo of an original operation (or of a redo of one): a
+            // redo itself is not undone again by `redo`.
+            (self.original_of(op).1 % 2 == 1
                 && self.undone_by[n].is_none()
                 && op.status(None) == OpStatus::Done)
                 .then_some(op)
