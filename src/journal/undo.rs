@@ -11,7 +11,7 @@ use anyhow::Context as _;
 
 use super::{History, Intent, Operation, Transaction};
 use crate::error::{user, Exit};
-use crate::git::writer::{self, Extras};
+use crate::git::writer::Extras;
 use crate::git::{parse_oid, short, HeadState, Repo};
 use crate::ui::Ui;
 
@@ -261,7 +261,7 @@ fn restore(
             smudge: false,
             changed_after: Some(tx.scan_started()),
         };
-        let applied = writer::apply(repo, &changes, &extras, &mut |p| tx.move_aside(p), &bar)?;
+        let applied = tx.apply_changes(&changes, &extras, &bar)?;
         for path in &applied.changed_meanwhile {
             ui.warn(&format!(
                 "{} changed while undo ran; that content was moved aside under .git/rollback/ops/{}/ and undoing this undo puts it back",
