@@ -24,6 +24,9 @@ use crate::git::{Oid, Repo, RepoPath};
 /// The `after` part of an `end` record.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct After {
+    /// The commit HEAD resolved to when the operation ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head_commit: Option<String>,
     /// Whether `ops/<id>/index-after` was saved, and whether there was an
     /// index file then.
     #[serde(default, skip_serializing_if = "Option::is_none")]

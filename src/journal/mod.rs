@@ -22,6 +22,7 @@ pub mod after;
 mod fault;
 pub mod history;
 mod lock;
+pub mod threeway;
 mod transaction;
 pub mod undo;
 

@@ -56,6 +56,9 @@ pub struct Intent {
     /// ([`crate::git::writer::check_writable`]); made after the snapshot
     /// scan, so that an unreadable directory is named as such first.
     pub writes: Vec<(RepoPath, bool)>,
+    /// Only these paths of `overwrite_with` are written (undo writes back
+    /// only what the operation changed and nothing changed since).
+    pub overwrite_only: Option<std::collections::HashSet<RepoPath>>,
     /// Paths no work-tree change of the command may touch: the reports
     /// folder, which survives every rollback and undo (SPEC §2 I8).
     pub preserve: Vec<RepoPath>,
@@ -78,6 +81,7 @@ impl Intent {
             scan_ignored: false,
             overwrite_with: None,
             overwrite_paths: Vec::new(),
+            overwrite_only: None,
             writes: Vec::new(),
             preserve: Vec::new(),
             index_source: None,
@@ -543,7 +547,10 @@ impl<'r> Transaction<'r> {
         let scope = &self.begin.scope;
         let id = &self.begin.id;
         let captured = (|| -> anyhow::Result<after::After> {
-            let mut out = after::After::default();
+            let mut out = after::After {
+                head_commit: self.repo.head_commit()?.map(|c| c.to_string()),
+                ..after::After::default()
+            };
             if scope.index {
                 out.index = Some(after::save_index(self.repo, &self.journal, id)?);
             }
@@ -630,6 +637,9 @@ fn save_and_record(
         if let Some(target) = intent.overwrite_with {
             overwrite_changes =
                 changes_within(repo, found.tree, target, &scope.paths, &intent.preserve)?;
+            if let Some(only) = &intent.overwrite_only {
+                overwrite_changes.retain(|c| only.contains(&c.path));
+            }
             let paths: Vec<RepoPath> = overwrite_changes.iter().map(|c| c.path.clone()).collect();
             extra_modes.extend(snapshot::unusual_modes(repo.workdir(), &paths));
             overwritten.extend(
