@@ -396,6 +396,9 @@ fn print_outcome(ui: &Ui, name: &str, outcome: Outcome) -> i32 {
             );
         }
         let _ = writeln!(out, "{}", Value::Object(obj));
+    } else if let Some(pager) = outcome.pager.as_deref().filter(|_| !ui.quiet) {
+        drop(out);
+        crate::pager::page_lines(pager, &outcome.lines);
     } else if !ui.quiet || exit != Exit::Success {
         for line in &outcome.lines {
             // A closed pipe (`| head`) is not an error.
