@@ -561,6 +561,43 @@ fn log_show_an_interrupted_operation() {
 }
 
 #[test]
+fn log_show_lists_what_was_moved_aside_and_whether_it_is_still_there() {
+    let repo = baseline_repo();
+    repo.write("debug.log", "ignored\n");
+    let id = op_id(
+        &repo
+            .tool_ok(&["--json", "emergency", "--clean-ignored"])
+            .json(),
+    );
+    let show = show_json(&repo, &id);
+    let moved = show["moved"].as_array().unwrap();
+    let entry = moved
+        .iter()
+        .find(|m| m["from"] == "debug.log")
+        .unwrap_or_else(|| panic!("debug.log not listed: {show:#}"));
+    assert_eq!(entry["present"], true);
+    let aside = entry["to"].as_str().unwrap();
+    assert!(repo.git_dir().join("rollback").join(aside).exists());
+    repo.tool_ok(&["log", "show", &id])
+        .assert_stdout_contains("(still there)");
+    std::fs::remove_file(repo.git_dir().join("rollback").join(aside)).unwrap();
+    let show = show_json(&repo, &id);
+    assert_eq!(show["moved"][0]["present"], false);
+
+    // Its saved index gone: undo cannot restore it, and says why.
+    let ops = repo.git_dir().join("rollback/ops").join(&id);
+    std::fs::remove_file(ops.join("index")).unwrap();
+    let show = show_json(&repo, &id);
+    assert_eq!(show["undo"]["possible"], false);
+    let reason = show["undo"]["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("no: its saved data was released by `log prune` or is missing"),
+        "{reason}"
+    );
+    assert_eq!(show["index"], Value::Null);
+}
+
+#[test]
 fn log_show_long_lists_are_cut_in_text_only() {
     let repo = TestRepo::with_commits();
     for n in 0..60 {

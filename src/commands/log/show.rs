@@ -397,7 +397,11 @@ fn index(outcome: &mut Outcome, journal: &Journal, op: &Operation) -> anyhow::Re
     if rows.is_empty() {
         outcome.line("Staged changes: none.");
     } else {
-        outcome.line(format!("Staged changes: {} index entries", rows.len()));
+        outcome.line(format!(
+            "Staged changes: {} index {}",
+            rows.len(),
+            if rows.len() == 1 { "entry" } else { "entries" }
+        ));
         list_lines(outcome, lines.into_iter());
     }
     outcome.field("index", rows);
