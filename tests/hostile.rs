@@ -747,7 +747,7 @@ mod readers {
             repo.tool_ok(&["checkpoint", "-m", "before | the # sprint — ü"]);
             repo.tool_ok(&["emergency", "--yes", "--clean-ignored", "--reason=r"]);
             repo.tool_ok(&["undo"]);
-            repo.tool_ok(&["undo"]);
+            repo.tool_ok(&["redo"]);
             repo.tool_ok(&["undo"]);
             repo.tool_ok(&["files", "--no-tests", "src/lib.rs"]);
             repo.tool_ok(&[
