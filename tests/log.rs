@@ -784,6 +784,11 @@ fn log_goes_through_the_pager_on_a_terminal_only() {
     assert_eq!(pty.wait(Duration::from_secs(20)), 0);
     assert_eq!(read_or_empty(&env_file).trim(), "FRX -c");
 
+    // A pager that is not installed: printed on the terminal, as by git.
+    let mut pty = Pty::spawn_with_env(&repo, &["log"], &[("GIT_PAGER", "no-such-pager-here")]);
+    pty.expect(&ids[2], Duration::from_secs(20));
+    assert_eq!(pty.wait(Duration::from_secs(20)), 0);
+
     // A pager that quits without reading is not an error.
     let mut pty = Pty::spawn_with_env(&repo, &["log"], &[("GIT_PAGER", "true")]);
     assert_eq!(pty.wait(Duration::from_secs(20)), 0, "{}", pty.transcript());
