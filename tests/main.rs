@@ -18,6 +18,7 @@ mod hostile;
 mod journal;
 mod layouts;
 mod lifecycle;
+mod log;
 mod man;
 mod metrics;
 mod odd;
