@@ -112,7 +112,10 @@ pub struct Transaction<'r> {
     /// With each, the file the operation wrote there when it knows it
     /// without reading it back (a blob written unconverted; `None`: it
     /// removed the path).
-    touched: std::cell::RefCell<std::collections::BTreeMap<RepoPath, Option<Known>>>,
+    /// And the snapshot's entry it replaced, when known (`Some(None)`:
+    /// none).
+    touched:
+        std::cell::RefCell<std::collections::BTreeMap<RepoPath, (Option<Known>, Option<Known>)>>,
     /// Empty directories the operation may have removed or made.
     dirs: std::cell::RefCell<std::collections::BTreeSet<RepoPath>>,
 }
@@ -447,10 +450,22 @@ impl<'r> Transaction<'r> {
     ) -> anyhow::Result<crate::git::writer::Applied> {
         // Written without conversion, a file's raw bytes are its blob: what
         // the operation left is known without reading it back.
-        self.touched.borrow_mut().extend(changes.iter().map(|c| {
-            let known = (!extras.smudge).then_some(c.new.map(|(oid, mode)| (mode, oid)));
-            (c.path.clone(), known)
-        }));
+        {
+            // The changes start from the scan's tree: its entries are the
+            // snapshot's when the snapshot kept no converted bytes.
+            let exact_before = match (&self.scan, &self.begin.worktree) {
+                (Some(scan), Some(saved)) => scan.tree.to_string() == saved.tree,
+                _ => false,
+            };
+            let mut touched = self.touched.borrow_mut();
+            for c in changes {
+                let known = (!extras.smudge).then_some(c.new.map(|(oid, mode)| (mode, oid)));
+                let was = exact_before.then_some(c.old.map(|(oid, mode)| (mode, oid)));
+                let entry = touched.entry(c.path.clone()).or_insert((None, was));
+                // The first write of a path saw what was there before.
+                entry.0 = known;
+            }
+        }
         self.dirs.borrow_mut().extend(
             extras
                 .current_empty_dirs
@@ -470,7 +485,11 @@ impl<'r> Transaction<'r> {
         }
         for location in [&from, &to] {
             if let Location::Worktree(p) = location {
-                self.touched.borrow_mut().insert(p.clone(), None);
+                self.touched
+                    .borrow_mut()
+                    .entry(p.clone())
+                    .and_modify(|e| e.0 = None)
+                    .or_insert((None, None));
             }
         }
         self.journal.append(&Record::Moved(Moved {
