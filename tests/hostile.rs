@@ -846,10 +846,13 @@ mod readers {
     fn check_journal(bytes: &[u8]) -> Result<(), TestCaseError> {
         match journal::parse_operations(bytes) {
             Ok(ops) => {
-                for op in &ops {
-                    let _ = journal::undo::undone_by(&ops, op);
+                let history = journal::History::new(ops);
+                for op in history.ops() {
+                    let _ = history.undone_by(op);
                 }
-                let _ = journal::pending_interrupted(&ops, None);
+                let _ = history.pending_interrupted(None);
+                let _ = history.undo_target(None);
+                let _ = history.redo_target();
             }
             Err(JournalError::Corrupt { line, detail }) => {
                 let lines = bytes.split(|b| *b == b'\n').count();
