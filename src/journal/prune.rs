@@ -62,29 +62,62 @@ fn releasable(history: &History, op: &Operation) -> bool {
 }
 
 /// The operations `rule` releases, oldest first.
+///
+/// Undo chains are released so that what stays reads the same: an undo
+/// goes only with what it undoes (else that would look not undone), and
+/// an undo (or redo) goes only with every operation that undoes it, so
+/// that a kept operation whose target is gone is always one hop from an
+/// original operation (and `redo` still tells undos from redos).
 pub fn select(history: &History, rule: Rule, now: &DateTime<FixedOffset>) -> Vec<String> {
     let ops = history.ops();
     let newest_kept = rule.keep.map_or(ops.len(), |n| ops.len().saturating_sub(n));
-    let mut released: HashSet<&str> = HashSet::new();
-    let mut out = Vec::new();
+    let mut chosen: Vec<bool> = ops
+        .iter()
+        .enumerate()
+        .map(|(n, op)| {
+            let by_age = rule
+                .older_than_days
+                .is_none_or(|days| older_than(op, days, now));
+            let by_count = rule.keep.is_none() || n < newest_kept;
+            by_age && by_count && releasable(history, op)
+        })
+        .collect();
+    let position: std::collections::HashMap<&str, usize> =
+        ops.iter().enumerate().map(|(n, op)| (op.id(), n)).collect();
+    // For each operation, the operations that undo it.
+    let mut undoers: Vec<Vec<usize>> = vec![Vec::new(); ops.len()];
     for (n, op) in ops.iter().enumerate() {
-        let by_age = rule
-            .older_than_days
-            .is_none_or(|days| older_than(op, days, now));
-        let by_count = rule.keep.is_none() || n < newest_kept;
-        if !(by_age && by_count && releasable(history, op)) {
-            continue;
+        if let Some(&t) = op.begin.undoes.as_deref().and_then(|id| position.get(id)) {
+            undoers[t].push(n);
         }
-        // An undo goes only with what it undoes (when that is still here).
-        if let Some(target) = &op.begin.undoes {
-            if history.contains(target) && !released.contains(target.as_str()) {
+    }
+    loop {
+        let mut changed = false;
+        for (n, op) in ops.iter().enumerate() {
+            if !chosen[n] {
                 continue;
             }
+            let target_kept = op
+                .begin
+                .undoes
+                .as_deref()
+                .and_then(|id| position.get(id))
+                .is_some_and(|&t| !chosen[t]);
+            let undoer_kept = op.begin.undoes.is_some() && undoers[n].iter().any(|&u| !chosen[u]);
+            if target_kept || undoer_kept {
+                chosen[n] = false;
+                changed = true;
+            }
         }
-        released.insert(op.id());
-        out.push(op.id().to_string());
+        if !changed {
+            break;
+        }
     }
-    out
+    ops.iter()
+        .zip(chosen)
+        .filter(|(_, c)| *c)
+        .map(|(op, _)| op.id().to_string())
+        .collect()
 }
 
 /// Size of a folder's files (not following symlinks).

@@ -44,8 +44,8 @@ pub const IGNORED_REF_PREFIX: &str = "refs/rollback/";
 pub const KEEP_REF_PREFIX: &str = "refs/rollback/keep/";
 
 /// The entries of every keep reflog of the repository whose common dir is
-/// `common_dir`: (keep ref, operation id, what), oldest first.
-pub fn keep_entries(common_dir: &Path) -> Vec<(String, String, String)> {
+/// `common_dir`: (keep ref, operation id, what, object id), oldest first.
+pub fn keep_entries(common_dir: &Path) -> Vec<(String, String, String, String)> {
     let mut out = Vec::new();
     let dir = common_dir.join("logs").join(KEEP_REF_PREFIX);
     let Ok(files) = fs::read_dir(&dir) else {
@@ -60,14 +60,15 @@ pub fn keep_entries(common_dir: &Path) -> Vec<(String, String, String)> {
         );
         let bytes = fs::read(&path).unwrap_or_default();
         for line in String::from_utf8_lossy(&bytes).lines() {
-            let message = line.split_once('\t').map(|(_, m)| m).unwrap_or_default();
+            let (head, message) = line.split_once('\t').unwrap_or_default();
+            let oid = head.split(' ').nth(1).unwrap_or_default().to_string();
             let mut words = message.split(' ');
             if words.next() != Some("rollback-sprint") {
                 continue;
             }
             let id = words.next().unwrap_or_default().to_string();
             let what = words.next().unwrap_or_default().to_string();
-            out.push((name.clone(), id, what));
+            out.push((name.clone(), id, what, oid));
         }
     }
     out
@@ -507,7 +508,7 @@ fn capture_with_orphans(work_tree: &Path, envs: &[(&str, &str)]) -> (RepoState, 
                 && !name.starts_with(&format!("{IGNORED_REF_PREFIX}incoming/"))
         })
         .collect();
-    for (name, id, what) in keep_entries(&common_dir) {
+    for (name, id, what, _) in keep_entries(&common_dir) {
         if !recorded.contains(&id) {
             orphans.push(format!("{name} entry {id} {what}"));
         }

@@ -38,7 +38,20 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
     let _lock = if ctx.ui.dry_run {
         None
     } else {
-        Some(acquire_lock(journal.dir(), &ctx.command_line)?.0)
+        let (lock, stale) = acquire_lock(journal.dir(), &ctx.command_line)?;
+        if let Some(stale) = stale {
+            // As a transaction does: what the dead holder left is ours to
+            // clear, or the next command could not tell it was ours.
+            ctx.ui.warn(&format!(
+                "removed a stale lock left by git-rollback-sprint pid {} (`{}`)",
+                stale.pid, stale.command
+            ));
+            if stale.holds_index_lock {
+                let _ = std::fs::remove_file(repo.git_dir().join("index.lock"));
+            }
+            keep::remove_stale_lock(repo);
+        }
+        Some(lock)
     };
     let mut history = journal.history()?;
     if !ctx.ui.dry_run && keep::migrate_legacy(repo, &|id| history.contains(id))? > 0 {
@@ -80,7 +93,7 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
         "{verb} {} operation{} ({}), {kept} kept; {} of saved files{}.",
         ids.len(),
         if ids.len() == 1 { "" } else { "s" },
-        ids.join(", "),
+        shown(&ids),
         human_bytes(freed),
         if ctx.ui.dry_run {
             " would be freed"
@@ -92,6 +105,15 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
         outcome.field("changed", true);
     }
     Ok(outcome)
+}
+
+/// The ids, the first ten of them when there are more.
+fn shown(ids: &[String]) -> String {
+    if ids.len() <= 10 {
+        ids.join(", ")
+    } else {
+        format!("{}, … and {} more", ids[..10].join(", "), ids.len() - 10)
+    }
 }
 
 fn human_bytes(n: u64) -> String {
