@@ -583,3 +583,57 @@ fn log_prune_without_flags_uses_keep_days() {
     assert_eq!(json["released"], serde_json::json!([a, b]));
     assert_eq!(journal_ids(&repo), set(&[&c]));
 }
+
+// ----- operations that never began ---------------------------------------------------
+
+/// A failure after the keep entries are appended, before the `begin`
+/// record (the journal cannot be written): the entries go, with the
+/// operation's folder, and nothing is left for a later gc to keep.
+#[test]
+fn a_failure_after_the_keep_entries_removes_them() {
+    let repo = base_repo();
+    dirty_everything(&repo);
+    let journal = repo.git_dir().join("rollback/journal.jsonl");
+    let exec = format!("after-keep:mkdir -p '{}'", journal.display());
+    let before = repo.capture();
+    let out = repo.tool_with_env(
+        &["emergency"],
+        &[("GIT_ROLLBACK_SPRINT_FAULT_EXEC", exec.as_str())],
+    );
+    out.assert_code(1);
+    assert!(!out.stderr.contains("panicked"), "{out}");
+    assert!(kept(&repo).is_empty(), "{:?}", kept(&repo));
+    assert_eq!(repo.git(&["for-each-ref", "refs/rollback/"]), "");
+    let ops = repo.git_dir().join("rollback/ops");
+    let left: Vec<_> = fs::read_dir(&ops)
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "operation folders left: {left:?}");
+    assert_same_state(&before, &repo.capture());
+    fs::remove_dir(&journal).unwrap();
+    repo.tool_ok(&["emergency"]);
+    repo.tool_ok(&["undo"]);
+    assert_same_except_reports(&before, &repo.capture());
+}
+
+/// A kill after the keep entries are appended, before the `begin` record:
+/// the entries are the killed operation's (marked as being prepared), and
+/// the next command removes them.
+#[test]
+fn a_kill_after_the_keep_entries_leaves_them_for_the_next_command() {
+    let repo = base_repo();
+    dirty_everything(&repo);
+    let before = repo.capture();
+    let out = repo.tool_with_env(
+        &["emergency"],
+        &[("GIT_ROLLBACK_SPRINT_FAULT", "after-keep")],
+    );
+    assert!(!out.success());
+    let (_, orphans) = capture_repo_with_orphans(repo.path());
+    assert!(!orphans.is_empty());
+    assert_same_state(&before, &crate::common::capture_after_early_kill(&repo));
+    repo.tool_ok(&["checkpoint", "-m", "next"]);
+    let (_, orphans) = capture_repo_with_orphans(repo.path());
+    assert!(orphans.is_empty(), "{orphans:?}");
+    assert_snapshots_hidden(&repo);
+}

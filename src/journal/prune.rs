@@ -145,8 +145,11 @@ pub fn release(repo: &Repo, journal: &Journal, ids: &[String]) -> anyhow::Result
         return Ok(0);
     }
     let set: HashSet<String> = ids.iter().cloned().collect();
+    crate::trace::phase("prune: keep entries");
     keep::remove(repo, &set)?;
+    crate::trace::phase("prune: journal");
     rewrite_journal(journal, &set)?;
+    crate::trace::phase("prune: folders");
     let mut freed = 0;
     for id in ids {
         let dir = journal.op_dir(id);
@@ -160,6 +163,7 @@ pub fn release(repo: &Repo, journal: &Journal, ids: &[String]) -> anyhow::Result
     if let Ok(dir) = fs::File::open(journal.dir().join("ops")) {
         let _ = dir.sync_all();
     }
+    crate::trace::phase("prune: done");
     Ok(freed)
 }
 
