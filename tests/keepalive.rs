@@ -637,3 +637,57 @@ fn a_kill_after_the_keep_entries_leaves_them_for_the_next_command() {
     assert!(orphans.is_empty(), "{orphans:?}");
     assert_snapshots_hidden(&repo);
 }
+
+// ----- linked worktrees ---------------------------------------------------------------
+
+/// Each work tree's journal has its own keep ref (`main`, and the linked
+/// worktree's id); pruning one never releases the other's snapshots.
+#[test]
+fn each_work_tree_keeps_its_own_snapshots() {
+    let repo = base_repo();
+    let other = repo.tmp_dir().join("linked");
+    repo.git(&[
+        "worktree",
+        "add",
+        "-q",
+        "-b",
+        "side",
+        other.to_str().unwrap(),
+        "refactor/sprint-3",
+    ]);
+    dirty_everything(&repo);
+    let main_id = repo.tool_ok(&["--json", "emergency"]).json()["operation_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    fs::write(other.join("scratch.txt"), "linked work\n").unwrap();
+    let linked_id = repo.tool_in(&other, &["--json", "emergency"]).json()["operation_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let refs = repo.git(&["for-each-ref", "--format=%(refname)", "refs/rollback/"]);
+    assert_eq!(
+        lines(&refs),
+        lines("refs/rollback/keep/linked\nrefs/rollback/keep/main")
+    );
+    for (name, id, _, _) in keep_entries(&common_dir(&repo)) {
+        let expected = if name.ends_with("/main") {
+            &main_id
+        } else {
+            &linked_id
+        };
+        assert_eq!(&id, expected, "{name}");
+    }
+    assert_snapshots_hidden(&repo);
+
+    // Released in the linked worktree: the main one's entries stay.
+    let json = repo
+        .tool_in(&other, &["--json", "log", "prune", "--keep", "0"])
+        .json();
+    assert_eq!(json["released"], serde_json::json!([linked_id]));
+    assert!(kept(&repo).iter().all(|(id, _, _)| *id == main_id));
+    assert!(!kept(&repo).is_empty());
+    repo.git(&["gc", "--prune=now", "--quiet"]);
+    repo.tool_ok(&["undo"]);
+    assert!(repo.read_string("src/lib.rs").contains("work tree v3"));
+}
