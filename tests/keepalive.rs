@@ -691,3 +691,28 @@ fn each_work_tree_keeps_its_own_snapshots() {
     repo.tool_ok(&["undo"]);
     assert!(repo.read_string("src/lib.rs").contains("work tree v3"));
 }
+
+/// An undo of an operation older than keepDays is not pruned from under
+/// it: undo and redo never prune automatically; the next other operation
+/// does.
+#[test]
+fn undo_of_an_old_operation_is_not_pruned_from_under_it() {
+    let repo = base_repo();
+    dirty_everything(&repo);
+    let before = repo.capture();
+    repo.set_now("2026-03-01T10:00:00+00:00");
+    let old = repo.tool_ok(&["--json", "emergency"]).json()["operation_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    repo.set_now("2026-11-21T10:00:00+00:00");
+    repo.git(&["gc", "--prune=now", "--quiet"]);
+    repo.tool_ok(&["undo"]);
+    assert_same_except_reports(&before, &repo.capture());
+    assert!(journal_ids(&repo).contains(&old));
+    let out = repo.tool_ok(&["checkpoint", "-m", "later"]);
+    out.assert_stderr_contains("released 1 operation older than 90 days");
+    assert!(!journal_ids(&repo).contains(&old));
+    assert_eq!(journal_ids(&repo).len(), 2);
+    repo.tool_ok(&["log"]);
+}

@@ -158,8 +158,21 @@ impl<'r> Transaction<'r> {
         }
         keep::migrate_legacy(repo, &|id| history.contains(id))?;
         let keep_days = crate::settings::keep_days(repo)?;
-        match super::prune::automatic(repo, &journal, &history, keep_days) {
+        // Not while undoing or redoing: the operation undone needs its
+        // saved files and snapshots (the next other operation prunes).
+        let automatic = if intent.undoes.is_some() {
+            Ok(Vec::new())
+        } else {
+            super::prune::automatic(repo, &journal, &history, keep_days)
+        };
+        match automatic {
             Ok(released) if !released.is_empty() => {
+                ui.note(&format!(
+                    "released {} operation{} older than {keep_days} days ({})",
+                    released.len(),
+                    if released.len() == 1 { "" } else { "s" },
+                    crate::settings::KEEP_DAYS
+                ));
                 history = journal.history()?;
             }
             Ok(_) => {}
