@@ -240,3 +240,98 @@ pub fn automatic(
     release(repo, journal, &ids)?;
     Ok(ids)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journal::parse_operations;
+
+    /// Operations `(id, undoes, day of November 2026, ended)`.
+    fn history(ops: &[(&str, Option<&str>, u32, bool)]) -> History {
+        let mut text = String::new();
+        for (id, undoes, day, ended) in ops {
+            let undoes = undoes.map_or("null".to_string(), |u| format!("\"{u}\""));
+            let time = format!("2026-11-{day:02}T10:00:00+00:00");
+            text.push_str(&format!(
+                "{{\"type\":\"begin\",\"v\":1,\"id\":\"{id}\",\"time\":\"{time}\",\"kind\":\"k\",\"command\":\"c\",\"pid\":1,\"head\":{{\"detached\":\"{z}\"}},\"scope\":{{}},\"refs\":[],\"undoes\":{undoes}}}\n",
+                z = "0".repeat(40)
+            ));
+            if *ended {
+                text.push_str(&format!(
+                    "{{\"type\":\"end\",\"v\":1,\"id\":\"{id}\",\"time\":\"{time}\",\"outcome\":\"done\",\"head\":null}}\n"
+                ));
+            }
+        }
+        History::new(parse_operations(text.as_bytes()).unwrap())
+    }
+
+    fn now() -> DateTime<FixedOffset> {
+        DateTime::parse_from_rfc3339("2026-11-30T10:00:00+00:00").unwrap()
+    }
+
+    fn rule(keep: Option<usize>, older_than_days: Option<u64>) -> Rule {
+        Rule {
+            keep,
+            older_than_days,
+        }
+    }
+
+    #[test]
+    fn age_and_count_together() {
+        let h = history(&[
+            ("aaaa01", None, 1, true),
+            ("bbbb01", None, 10, true),
+            ("cccc01", None, 20, true),
+            ("dddd01", None, 29, true),
+        ]);
+        assert_eq!(
+            select(&h, rule(None, Some(15)), &now()),
+            ["aaaa01", "bbbb01"]
+        );
+        assert_eq!(select(&h, rule(Some(3), None), &now()), ["aaaa01"]);
+        assert_eq!(
+            select(&h, rule(Some(1), Some(15)), &now()),
+            ["aaaa01", "bbbb01"]
+        );
+        assert_eq!(select(&h, rule(Some(3), Some(15)), &now()), ["aaaa01"]);
+        assert!(select(&h, rule(Some(4), Some(0)), &now()).is_empty());
+    }
+
+    #[test]
+    fn interrupted_operations_stay_until_undone() {
+        let h = history(&[("aaaa01", None, 1, false), ("bbbb01", None, 2, true)]);
+        assert_eq!(select(&h, rule(Some(0), None), &now()), ["bbbb01"]);
+        let h = history(&[
+            ("aaaa01", None, 1, false),
+            ("bbbb01", Some("aaaa01"), 2, true),
+        ]);
+        assert_eq!(
+            select(&h, rule(Some(0), None), &now()),
+            ["aaaa01", "bbbb01"]
+        );
+    }
+
+    #[test]
+    fn undo_chains_go_so_that_what_stays_reads_the_same() {
+        // a, its undo b, the redo c.
+        let h = history(&[
+            ("aaaa01", None, 1, true),
+            ("bbbb01", Some("aaaa01"), 2, true),
+            ("cccc01", Some("bbbb01"), 3, true),
+        ]);
+        // a alone may go: b then reads as an undo of a released operation.
+        assert_eq!(select(&h, rule(Some(2), None), &now()), ["aaaa01"]);
+        // a and b may not go without c, which undoes b.
+        assert_eq!(select(&h, rule(Some(1), None), &now()), ["aaaa01"]);
+        assert_eq!(
+            select(&h, rule(Some(0), None), &now()),
+            ["aaaa01", "bbbb01", "cccc01"]
+        );
+        // b never goes without a.
+        let h = history(&[
+            ("aaaa01", None, 20, true),
+            ("bbbb01", Some("aaaa01"), 2, true),
+        ]);
+        assert!(select(&h, rule(None, Some(15)), &now()).is_empty());
+    }
+}
