@@ -16,6 +16,7 @@ mod harness;
 mod hook;
 mod hostile;
 mod journal;
+mod keepalive;
 mod layouts;
 mod lifecycle;
 mod log;
