@@ -91,16 +91,29 @@ pub fn run(ctx: &Context, _args: &Args) -> anyhow::Result<Outcome> {
     }
     outcome.field("in_progress", in_progress);
 
-    let history = Journal::for_repo(repo).history()?;
-    let ops = history.ops();
+    // The newest part of the journal answers unless no rollback is in it.
+    let journal = Journal::for_repo(repo);
+    let mut history = journal.recent_history()?;
     // An undone rollback is not the latest rollback: undone in the journal,
     // or its metrics entry marked `"undone": true`.
     let marked_undone = undone_in_metrics(ctx);
-    let latest = ops.iter().rev().find(|o| {
-        ROLLBACK_KINDS.contains(&o.begin.kind.as_str())
-            && history.undone_by(o).is_none()
-            && !marked_undone.iter().any(|id| id == o.id())
-    });
+    let latest_in = |history: &crate::journal::History| {
+        history
+            .ops()
+            .iter()
+            .rev()
+            .find(|o| {
+                ROLLBACK_KINDS.contains(&o.begin.kind.as_str())
+                    && history.undone_by(o).is_none()
+                    && !marked_undone.iter().any(|id| id == o.id())
+            })
+            .cloned()
+    };
+    let mut latest = latest_in(&history);
+    if latest.is_none() && history.is_partial() {
+        history = journal.history()?;
+        latest = latest_in(&history);
+    }
     match latest {
         Some(op) => {
             outcome.line(format!(
@@ -116,7 +129,12 @@ pub fn run(ctx: &Context, _args: &Args) -> anyhow::Result<Outcome> {
             outcome.field("latest_rollback", serde_json::Value::Null);
         }
     }
-    outcome.field("operations", ops.len());
+    let count = if history.is_partial() {
+        journal.count_operations()?
+    } else {
+        history.len()
+    };
+    outcome.field("operations", count);
     // Where the tool acts, as `git rev-parse --show-toplevel
     // --absolute-git-dir` would say, and the settings it reads: JSON only,
     // so scripts (and the layout tests) can compare them with git's.

@@ -25,6 +25,8 @@ pub const MIN_PREFIX: usize = 4;
 
 #[derive(Debug, Default)]
 pub struct History {
+    /// Only the newest operations ([`super::Journal::recent_history`]).
+    partial: bool,
     ops: Vec<Operation>,
     by_id: HashMap<String, usize>,
     /// For each operation, the undo of it that stands, if any.
@@ -60,10 +62,24 @@ impl History {
                 .find(|&u| undone_by[u].is_none());
         }
         History {
+            partial: false,
             ops,
             by_id,
             undone_by,
         }
+    }
+
+    /// The newest operations of a journal, not all of them.
+    pub fn partial(ops: Vec<Operation>) -> History {
+        History {
+            partial: true,
+            ..History::new(ops)
+        }
+    }
+
+    /// Whether older operations were left out.
+    pub fn is_partial(&self) -> bool {
+        self.partial
     }
 
     /// Every operation, oldest first.

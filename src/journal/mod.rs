@@ -374,6 +374,57 @@ impl Journal {
         Ok(history)
     }
 
+    /// The newest part of the journal, enough to answer what every command
+    /// asks before it acts: which operation is interrupted or running, and
+    /// which recent ones are undone. Read from the end of the file, so its
+    /// cost does not grow with the journal's length; the whole journal is
+    /// read instead when the part read is not enough (see [`sufficient`]).
+    /// [`History::is_partial`] says which one it is.
+    pub fn recent_history(&self) -> anyhow::Result<Arc<History>> {
+        use std::io::{Seek, SeekFrom};
+        let path = self.file();
+        let mut file = match File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return self.history(),
+            Err(e) => return Err(e).with_context(|| format!("could not read {}", path.display())),
+        };
+        let len = file
+            .metadata()
+            .with_context(|| format!("could not read {}", path.display()))?
+            .len();
+        let mut size: u64 = 256 * 1024;
+        while size < len {
+            let start = len - size;
+            let mut bytes = vec![0u8; size as usize];
+            file.seek(SeekFrom::Start(start))
+                .and_then(|_| file.read_exact(&mut bytes))
+                .with_context(|| format!("could not read {}", path.display()))?;
+            // From the first whole line on.
+            if let Some(cut) = bytes.iter().position(|b| *b == b'\n') {
+                if let Ok(ops) = parse_operations(&bytes[cut + 1..]) {
+                    if sufficient(&ops) {
+                        return Ok(Arc::new(History::partial(ops)));
+                    }
+                }
+            }
+            size = size.saturating_mul(4);
+        }
+        self.history()
+    }
+
+    /// How many operations the journal holds, counted without reading
+    /// their records.
+    pub fn count_operations(&self) -> anyhow::Result<usize> {
+        match fs::read(self.file()) {
+            Ok(bytes) => Ok(bytes
+                .split(|b| *b == b'\n')
+                .filter(|l| l.starts_with(b"{\"type\":\"begin\""))
+                .count()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(0),
+            Err(e) => Err(e).with_context(|| format!("could not read {}", self.file().display())),
+        }
+    }
+
     /// Every operation, oldest first.
     pub fn operations(&self) -> anyhow::Result<Vec<Operation>> {
         Ok(self.history()?.ops().to_vec())
@@ -393,7 +444,8 @@ impl Journal {
     /// Whether the journal holds the `begin` record of operation `id`
     /// (false when it cannot be read).
     pub fn records(&self, id: &str) -> bool {
-        self.history().is_ok_and(|h| h.contains(id))
+        self.recent_history().is_ok_and(|h| h.contains(id))
+            || self.history().is_ok_and(|h| h.contains(id))
     }
 
     /// Append one record and make it durable before returning.
@@ -690,7 +742,28 @@ pub fn interrupted(repo: &Repo) -> anyhow::Result<Option<Operation>> {
     let running = lock_holder(journal.dir())
         .filter(|h| h.alive)
         .map(|h| h.info.pid);
-    Ok(journal.history()?.pending_interrupted(running).cloned())
+    Ok(journal
+        .recent_history()?
+        .pending_interrupted(running)
+        .cloned())
+}
+
+/// Whether the operations at the end of a journal answer the questions
+/// [`Journal::recent_history`] is for as the whole journal would.
+///
+/// * One of them is an original operation that ended: its transaction
+///   began only when no operation before it was interrupted and pending,
+///   nor running (the lock), so none before the part read is now — unless
+///   an undo changed that since, and:
+/// * every undo among them names an operation among them: whether an
+///   operation is undone is decided by the undos after it, all read.
+fn sufficient(ops: &[Operation]) -> bool {
+    let ids: HashSet<&str> = ops.iter().map(Operation::id).collect();
+    ops.iter()
+        .any(|o| o.begin.undoes.is_none() && o.end.is_some())
+        && ops
+            .iter()
+            .all(|o| o.begin.undoes.as_deref().is_none_or(|u| ids.contains(u)))
 }
 
 /// The one-line report of an interrupted operation, with what to do.

@@ -208,6 +208,35 @@ fn rewrite_journal(journal: &Journal, ids: &HashSet<String>) -> anyhow::Result<(
     super::sync_dir(journal.dir())
 }
 
+/// Whether automatic pruning is due: the journal's first operation began
+/// more than `keep_days` + 1 days ago. Reads the first record alone, so
+/// the check costs the same however long the journal is.
+pub fn first_is_due(journal: &Journal, keep_days: u64) -> bool {
+    use std::io::BufRead as _;
+    if keep_days == 0 {
+        return false;
+    }
+    let Ok(file) = fs::File::open(journal.file()) else {
+        return false;
+    };
+    let mut first = Vec::new();
+    for line in std::io::BufReader::new(file).split(b'\n') {
+        let Ok(line) = line else {
+            return false;
+        };
+        if !line.trim_ascii().is_empty() {
+            first = line;
+            break;
+        }
+    }
+    let Ok(ops) = super::parse_operations(&first) else {
+        // Unreadable: the whole journal's reader says why, elsewhere.
+        return false;
+    };
+    ops.first()
+        .is_some_and(|op| older_than(op, keep_days.saturating_add(1), &crate::clock::now()))
+}
+
 /// Automatic pruning (`rollback.keepDays`), run by a transaction under the
 /// lock once the journal is read: nothing at all unless the oldest
 /// operation is more than `keep_days` + 1 days old, so the journal is

@@ -26,10 +26,15 @@ use crate::git::snapshot::{self, ModeRecord, WorktreeScan};
 use crate::git::{parse_oid, HeadState, Oid, Repo, RepoPath};
 use crate::ui::Ui;
 
-/// The marker of an operation whose `begin` record is not written yet, in
-/// `ops/<id>/`: created before its first keep-alive ref, removed once the
-/// record is durable.
+/// The folder of the markers of operations whose `begin` record is not
+/// written yet, `<journal dir>/preparing/<id>`: created before the first
+/// keep-alive entry, removed once the record is durable. A folder of its
+/// own, so that the next operation finds them without listing `ops/`.
 const PREPARING: &str = "preparing";
+
+fn preparing_marker(journal: &Journal, id: &str) -> std::path::PathBuf {
+    journal.dir().join(PREPARING).join(id)
+}
 
 /// What a command is about to do, for the journal.
 #[derive(Debug, Clone)]
@@ -147,7 +152,7 @@ impl<'r> Transaction<'r> {
             let running = lock::lock_holder(journal.dir())
                 .filter(|h| h.alive)
                 .map(|h| h.info.pid);
-            if let Some(op) = journal.history()?.pending_interrupted(running) {
+            if let Some(op) = journal.recent_history()?.pending_interrupted(running) {
                 return Err(user(super::interrupted_message(op))
                     .exit(Exit::Stopped)
                     .into());
@@ -166,7 +171,9 @@ impl<'r> Transaction<'r> {
             // it now was left by the process that died.
             keep::remove_stale_lock(repo);
         }
-        let mut history = journal.history()?;
+        // The newest part of the journal: what a command needs before it
+        // acts, at a cost that does not grow with the journal.
+        let mut history = journal.recent_history()?;
         sweep_unrecorded(repo, &journal, &history);
         if !intent.allow_interrupted {
             if let Some(op) = history.pending_interrupted(None) {
@@ -175,15 +182,30 @@ impl<'r> Transaction<'r> {
                     .into());
             }
         }
-        keep::migrate_legacy(repo, &|id| history.contains(id))?;
+        {
+            let whole = std::cell::OnceCell::new();
+            keep::migrate_legacy(repo, &|id| {
+                history.contains(id)
+                    || (history.is_partial()
+                        && whole
+                            .get_or_init(|| journal.history().ok())
+                            .as_ref()
+                            .is_some_and(|h| h.contains(id)))
+            })?;
+        }
         let keep_days = crate::settings::keep_days(repo)?;
         // Not while undoing or redoing: the operation undone needs its
         // saved files and snapshots (the next other operation prunes).
-        let automatic = if intent.undoes.is_some() {
-            Ok(Vec::new())
-        } else {
-            super::prune::automatic(repo, &journal, &history, keep_days)
-        };
+        // Due only when the journal's first operation is old enough: read
+        // alone, the whole journal only then.
+        let automatic =
+            if intent.undoes.is_some() || !super::prune::first_is_due(&journal, keep_days) {
+                Ok(Vec::new())
+            } else {
+                journal
+                    .history()
+                    .and_then(|whole| super::prune::automatic(repo, &journal, &whole, keep_days))
+            };
         match automatic {
             Ok(released) if !released.is_empty() => {
                 ui.note(&format!(
@@ -192,7 +214,7 @@ impl<'r> Transaction<'r> {
                     if released.len() == 1 { "" } else { "s" },
                     crate::settings::KEEP_DAYS
                 ));
-                history = journal.history()?;
+                history = journal.recent_history()?;
             }
             Ok(_) => {}
             Err(e) => ui.warn(&format!(
@@ -237,7 +259,7 @@ impl<'r> Transaction<'r> {
         // kept: refs left by a crash before the `begin` record are then
         // known to be ours, and the next operation removes them.
         create_dir_durable(&journal.op_dir(&id))?;
-        if let Err(e) = write_durable(&journal.op_dir(&id).join(PREPARING), b"") {
+        if let Err(e) = write_durable(&preparing_marker(&journal, &id), b"") {
             let _ = fs::remove_dir_all(journal.op_dir(&id));
             return Err(e);
         }
@@ -253,7 +275,7 @@ impl<'r> Transaction<'r> {
                     return Err(e);
                 }
             };
-        let _ = fs::remove_file(journal.op_dir(&id).join(PREPARING));
+        let _ = fs::remove_file(preparing_marker(&journal, &id));
         fault_point("after-begin");
         Ok(Transaction {
             repo,
@@ -887,6 +909,7 @@ fn discard_all_unrecorded(repo: &Repo, journal: &Journal, ids: &[String]) {
             .is_ok_and(|r| r.is_empty());
         if kept_removed && legacy_gone {
             let _ = fs::remove_dir_all(journal.op_dir(id));
+            let _ = fs::remove_file(preparing_marker(journal, id));
         }
     }
 }
@@ -894,18 +917,39 @@ fn discard_all_unrecorded(repo: &Repo, journal: &Journal, ids: &[String]) {
 /// Operations killed before their `begin` record (a crash, a power loss)
 /// leave keep-reflog entries no journal entry names: remove them. Runs
 /// under the lock, so no `begin` of this work tree is under way; only
-/// folders marked [`PREPARING`] are touched, never a snapshot of an
+/// operations marked [`PREPARING`] are touched, never a snapshot of an
 /// operation recorded in a journal set aside.
 fn sweep_unrecorded(repo: &Repo, journal: &Journal, history: &super::History) {
-    let Ok(entries) = fs::read_dir(journal.dir().join("ops")) else {
+    let Ok(entries) = fs::read_dir(journal.dir().join(PREPARING)) else {
         return;
     };
+    let marked: Vec<String> = entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str().map(str::to_string))
+        .collect();
+    if marked.is_empty() {
+        return;
+    }
+    // A marked operation is rare (a crash): only then is the whole journal
+    // read when the newest part does not name it.
+    let whole;
+    let history = if history.is_partial() {
+        match journal.history() {
+            Ok(h) => {
+                whole = h;
+                &*whole
+            }
+            Err(_) => return,
+        }
+    } else {
+        history
+    };
     let mut ids = Vec::new();
-    for entry in entries.flatten() {
-        let Some(id) = entry.file_name().to_str().map(str::to_string) else {
-            continue;
-        };
-        if entry.path().join(PREPARING).exists() && !history.contains(&id) {
+    for id in marked {
+        if history.contains(&id) {
+            // Recorded: the marker outlived a crash right after the record.
+            let _ = fs::remove_file(preparing_marker(journal, &id));
+        } else {
             ids.push(id);
         }
     }

@@ -530,17 +530,14 @@ fn capture_with_orphans(work_tree: &Path, envs: &[(&str, &str)]) -> (RepoState, 
 /// The state after the tool was killed before its journal's `begin`
 /// record: keep-reflog entries of the killed operation may be left (no
 /// journal entry names them, and the next operation removes them); each
-/// must be of an operation marked as being prepared (`ops/<id>/preparing`).
+/// must be of an operation marked as being prepared
+/// (`<git-dir>/rollback/preparing/<id>`).
 #[track_caller]
 pub fn capture_after_early_kill(repo: &TestRepo) -> RepoState {
     let (state, orphans) = capture_repo_with_orphans(repo.path());
     for name in &orphans {
         let id = orphan_id(name);
-        let marker = repo
-            .git_dir()
-            .join("rollback/ops")
-            .join(id)
-            .join("preparing");
+        let marker = repo.git_dir().join("rollback/preparing").join(id);
         assert!(
             marker.exists(),
             "{name} belongs to no recorded operation nor one being prepared"
