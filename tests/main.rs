@@ -15,6 +15,7 @@ mod files;
 mod harness;
 mod hook;
 mod hostile;
+mod interleave;
 mod journal;
 mod layouts;
 mod lifecycle;
