@@ -29,4 +29,5 @@ mod reports;
 mod reports_folder;
 mod seams;
 mod sprint;
+mod undo_sequence;
 mod workflow;
