@@ -248,7 +248,7 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
             smudge: filters,
             changed_after: Some(tx.scan_started()),
         };
-        let applied = writer::apply(repo, &changes, &extras, &mut |p| tx.move_aside(p), &bar)?;
+        let applied = tx.apply_changes(&changes, &extras, &bar)?;
         super::warn_changed_meanwhile(ctx, tx.id(), &applied.changed_meanwhile);
         bar.finish_and_clear();
         let set: Vec<(Vec<u8>, Oid, u32)> = plan

@@ -157,7 +157,7 @@ pub(crate) fn reset_to_tree(
         smudge: repo.has_checkout_filters(target)?,
         changed_after: Some(tx.scan_started()),
     };
-    let applied = writer::apply(repo, &changes, &extras, &mut |p| tx.move_aside(p), &bar)?;
+    let applied = tx.apply_changes(&changes, &extras, &bar)?;
     bar.finish_and_clear();
     warn_changed_meanwhile(ctx, tx.id(), &applied.changed_meanwhile);
     let written: std::collections::HashSet<Vec<u8>> = changes

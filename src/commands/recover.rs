@@ -901,6 +901,7 @@ fn abort(ctx: &Context) -> anyhow::Result<Outcome> {
             op,
             &ctx.command_line,
             &ctx.settings.reports_dir,
+            true,
         )?;
         done.push(undo_id);
     }

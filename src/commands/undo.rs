@@ -126,7 +126,7 @@ fn undo_or_redo(
         ("Undo", "Undid")
     };
     if ctx.ui.dry_run {
-        let plan = undo::plan(repo, target, true)?;
+        let plan = undo::dry_run_plan(repo, history, target, force)?;
         outcome.line(format!(
             "Would {} {} (`{}`):",
             what.0.to_lowercase(),
@@ -146,6 +146,7 @@ fn undo_or_redo(
         target,
         &ctx.command_line,
         &ctx.settings.reports_dir,
+        force,
     )
     .map_err(|e| {
         // A missing object or a refusal is the user's to act on; keep its code.

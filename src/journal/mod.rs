@@ -18,9 +18,11 @@
 //! is a redo. Each work tree (linked worktrees included) has its own journal,
 //! because each has its own HEAD and index.
 
+pub mod after;
 mod fault;
 pub mod history;
 mod lock;
+pub mod threeway;
 mod transaction;
 pub mod undo;
 
@@ -200,6 +202,10 @@ pub struct End {
     /// Anything the command wants to remember (metrics entry, branches…).
     #[serde(default)]
     pub details: serde_json::Map<String, serde_json::Value>,
+    /// What the operation left, for a three-way undo (none in journals
+    /// written by 0.1.0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<after::After>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -56,6 +56,9 @@ pub struct Intent {
     /// ([`crate::git::writer::check_writable`]); made after the snapshot
     /// scan, so that an unreadable directory is named as such first.
     pub writes: Vec<(RepoPath, bool)>,
+    /// Only these paths of `overwrite_with` are written (undo writes back
+    /// only what the operation changed and nothing changed since).
+    pub overwrite_only: Option<std::collections::HashSet<RepoPath>>,
     /// Paths no work-tree change of the command may touch: the reports
     /// folder, which survives every rollback and undo (SPEC §2 I8).
     pub preserve: Vec<RepoPath>,
@@ -78,6 +81,7 @@ impl Intent {
             scan_ignored: false,
             overwrite_with: None,
             overwrite_paths: Vec::new(),
+            overwrite_only: None,
             writes: Vec::new(),
             preserve: Vec::new(),
             index_source: None,
@@ -103,6 +107,9 @@ pub struct Transaction<'r> {
     started: Instant,
     scan_started: std::time::SystemTime,
     details: serde_json::Map<String, serde_json::Value>,
+    /// Work-tree paths the operation wrote, moved or removed: what it left
+    /// there is written down with its `end` record.
+    touched: std::cell::RefCell<std::collections::BTreeSet<RepoPath>>,
 }
 
 impl<'r> Transaction<'r> {
@@ -218,6 +225,7 @@ impl<'r> Transaction<'r> {
             started,
             scan_started,
             details: serde_json::Map::new(),
+            touched: Default::default(),
         })
     }
 
@@ -418,12 +426,32 @@ impl<'r> Transaction<'r> {
         }
     }
 
+    /// Apply `changes` to the work tree ([`crate::git::writer::apply`]),
+    /// moving anything in the way aside, and remember the paths for the
+    /// `end` record.
+    pub fn apply_changes(
+        &self,
+        changes: &[crate::git::writer::Change],
+        extras: &crate::git::writer::Extras<'_>,
+        bar: &indicatif::ProgressBar,
+    ) -> anyhow::Result<crate::git::writer::Applied> {
+        self.touched
+            .borrow_mut()
+            .extend(changes.iter().map(|c| c.path.clone()));
+        crate::git::writer::apply(self.repo, changes, extras, &mut |p| self.move_aside(p), bar)
+    }
+
     /// Move a path between the work tree and the aside area, journaled first.
     pub fn move_path(&self, from: Location, to: Location) -> anyhow::Result<()> {
         let src = self.location_path(&from);
         let dst = self.location_path(&to);
         if fs::symlink_metadata(&src).is_err() {
             return Ok(());
+        }
+        for location in [&from, &to] {
+            if let Location::Worktree(p) = location {
+                self.touched.borrow_mut().insert(p.clone());
+            }
         }
         self.journal.append(&Record::Moved(Moved {
             v: VERSION,
@@ -505,9 +533,50 @@ impl<'r> Transaction<'r> {
             refs,
             duration_ms: self.started.elapsed().as_millis() as u64,
             details: self.details.clone(),
+            after: self.after(),
         }))?;
         fault_point("after-end");
         Ok(())
+    }
+
+    /// What the operation left, for a three-way undo. Best effort: without
+    /// it, undo restores the whole state saved before (as for journals
+    /// written by 0.1.0), so a failure here never stops the `end` record.
+    fn after(&self) -> Option<super::after::After> {
+        use super::after;
+        let scope = &self.begin.scope;
+        let id = &self.begin.id;
+        let captured = (|| -> anyhow::Result<after::After> {
+            let mut out = after::After {
+                head_commit: self.repo.head_commit()?.map(|c| c.to_string()),
+                ..after::After::default()
+            };
+            if scope.index {
+                out.index = Some(after::save_index(self.repo, &self.journal, id)?);
+            }
+            if scope.worktree {
+                let mut touched = self.touched.borrow().clone();
+                touched.retain(|p| !self.preserve.iter().any(|k| p.is_at_or_under(k)));
+                out.worktree = Some(after::save_worktree(
+                    self.repo,
+                    &self.journal,
+                    id,
+                    &touched,
+                )?);
+            }
+            if scope.stash {
+                let read = |path: std::path::PathBuf| match fs::read(path) {
+                    Ok(bytes) => Ok(String::from_utf8_lossy(&bytes).into_owned()),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
+                    Err(e) => Err(e),
+                };
+                let before = read(self.journal.op_dir(id).join("stash-reflog"))?;
+                let now = read(self.repo.common_dir().join("logs/refs/stash"))?;
+                out.stash = Some(after::stash_change(&before, &now));
+            }
+            Ok(out)
+        })();
+        captured.ok()
     }
 }
 
@@ -568,6 +637,9 @@ fn save_and_record(
         if let Some(target) = intent.overwrite_with {
             overwrite_changes =
                 changes_within(repo, found.tree, target, &scope.paths, &intent.preserve)?;
+            if let Some(only) = &intent.overwrite_only {
+                overwrite_changes.retain(|c| only.contains(&c.path));
+            }
             let paths: Vec<RepoPath> = overwrite_changes.iter().map(|c| c.path.clone()).collect();
             extra_modes.extend(snapshot::unusual_modes(repo.workdir(), &paths));
             overwritten.extend(
@@ -831,6 +903,7 @@ pub fn dismiss(repo: &Repo, op: &Operation, command: &str) -> anyhow::Result<()>
         refs: Vec::new(),
         duration_ms: 0,
         details: serde_json::Map::new(),
+        after: None,
     }))?;
     // A crash while we held git's index lock leaves it behind.
     if op.begin.scope.index || op.begin.scope.worktree {
@@ -848,7 +921,7 @@ pub fn dismiss(repo: &Repo, op: &Operation, command: &str) -> anyhow::Result<()>
 /// transaction's filesystem sync) its data are durable before the `begin`
 /// record. Where a link cannot be made (another filesystem, no hard links,
 /// the index a symlink), the bytes are copied and synced.
-fn save_index_copy(repo: &Repo, dest: &std::path::Path) -> anyhow::Result<bool> {
+pub(super) fn save_index_copy(repo: &Repo, dest: &std::path::Path) -> anyhow::Result<bool> {
     let path = repo.git_dir().join("index");
     let regular = match fs::symlink_metadata(&path) {
         Ok(meta) => meta.file_type().is_file(),

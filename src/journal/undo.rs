@@ -9,9 +9,9 @@ use std::fs;
 
 use anyhow::Context as _;
 
-use super::{History, Intent, Operation, Transaction};
+use super::{threeway, History, Intent, Operation, Transaction};
 use crate::error::{user, Exit};
-use crate::git::writer::{self, Extras};
+use crate::git::writer::Extras;
 use crate::git::{parse_oid, short, HeadState, Repo};
 use crate::ui::Ui;
 
@@ -21,8 +21,32 @@ pub struct Blockers {
     pub lines: Vec<String>,
 }
 
-/// Reasons not to undo without `--force`.
+/// Reasons not to undo without `--force`: for a three-way undo, each thing
+/// the operation changed that changed again since; for a whole undo, refs
+/// moved since and later operations over the same things.
 pub fn blockers(repo: &Repo, history: &History, target: &Operation) -> anyhow::Result<Blockers> {
+    if is_three_way(target) {
+        return Ok(Blockers {
+            lines: analyze(repo, history, target, false)?.conflicts,
+        });
+    }
+    whole_blockers(repo, history, target)
+}
+
+/// The dry run's plan: what undo would put back now.
+pub fn dry_run_plan(
+    repo: &Repo,
+    history: &History,
+    target: &Operation,
+    force: bool,
+) -> anyhow::Result<Vec<String>> {
+    if is_three_way(target) {
+        return Ok(analyze(repo, history, target, force)?.plan());
+    }
+    plan(repo, target, true)
+}
+
+fn whole_blockers(repo: &Repo, history: &History, target: &Operation) -> anyhow::Result<Blockers> {
     let ops = history.ops();
     let mut blockers = Blockers::default();
     if let Some(by) = history.undone_by(target) {
@@ -195,7 +219,38 @@ pub fn check_objects(repo: &Repo, target: &Operation) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Undo `target`. The caller has checked blockers (or the user forced).
+/// Whether undo of `op` is three-way: it ended and its `end` record says
+/// what it left. An interrupted operation, and one written down by 0.1.0,
+/// are undone whole: the state saved before it is put back.
+pub fn is_three_way(op: &Operation) -> bool {
+    op.end.as_ref().is_some_and(|e| e.after.is_some())
+}
+
+/// What undo of `target` would do, thing by thing (three-way only).
+pub fn analyze(
+    repo: &Repo,
+    history: &History,
+    target: &Operation,
+    force: bool,
+) -> anyhow::Result<threeway::Analysis> {
+    let mut analysis = threeway::analyze(repo, &super::Journal::for_repo(repo), target, force)?;
+    if let Some(by) = history.undone_by(target) {
+        analysis.conflicts.insert(
+            0,
+            format!(
+                "{} was already undone by {} (`git rollback-sprint redo` or `undo {}` brings it back)",
+                target.id(),
+                by.id(),
+                by.id()
+            ),
+        );
+    }
+    Ok(analysis)
+}
+
+/// Undo `target`, three-way (SPEC I2): only what it changed and what did
+/// not change since is put back; anything else changed since is refused,
+/// named, unless `force`.
 pub fn undo(
     repo: &Repo,
     ui: &Ui,
@@ -203,8 +258,27 @@ pub fn undo(
     target: &Operation,
     command: &str,
     reports_dir: &str,
+    force: bool,
 ) -> anyhow::Result<(String, Vec<String>)> {
     check_objects(repo, target)?;
+    let analysis = if is_three_way(target) {
+        let analysis = analyze(repo, history, target, force)?;
+        if !analysis.conflicts.is_empty() && !force {
+            return Err(blocked_error(
+                target,
+                &Blockers {
+                    lines: analysis.conflicts,
+                },
+            ));
+        }
+        Some(analysis)
+    } else {
+        let blockers = blockers(repo, history, target)?;
+        if !blockers.lines.is_empty() && !force {
+            return Err(blocked_error(target, &blockers));
+        }
+        None
+    };
     check_other_worktrees(repo, target)?;
     // Its metrics entry is marked: never through a symlinked folder.
     let (original, _) = history.original_of(target);
@@ -215,9 +289,12 @@ pub fn undo(
     if metrics {
         crate::reports_folder::check(repo.workdir(), reports_dir)?;
     }
-    let plan = plan(repo, target, false)?;
+    let plan = match &analysis {
+        Some(a) => a.plan(),
+        None => plan(repo, target, false)?,
+    };
     // Undoing an undo re-applies what it undid: a redo.
-    let kind = if target.begin.undoes.is_some() {
+    let kind = if history.original_of(target).1 % 2 == 1 {
         "redo"
     } else {
         "undo"
@@ -226,64 +303,127 @@ pub fn undo(
     intent.undoes = Some(target.id().to_string());
     intent.allow_interrupted = true;
     if let Some(wt) = &target.begin.worktree {
-        intent.overwrite_with = Some(parse_oid(&wt.tree)?);
         intent.preserve = vec![crate::settings::reports_path(reports_dir)];
+        match &analysis {
+            Some(a) if a.paths.is_empty() => {}
+            Some(a) => {
+                intent.overwrite_with = Some(parse_oid(&wt.tree)?);
+                intent.overwrite_only = Some(a.paths.iter().cloned().collect());
+            }
+            None => intent.overwrite_with = Some(parse_oid(&wt.tree)?),
+        }
     }
     let tx = Transaction::begin(repo, ui, intent)?;
-    let (_, id) = tx.run(|tx| restore(tx, history, target, reports_dir, ui))?;
+    let (_, id) = match analysis {
+        Some(analysis) => {
+            tx.run(|tx| restore_three_way(tx, history, target, &analysis, reports_dir, ui))?
+        }
+        None => tx.run(|tx| restore(tx, history, target, reports_dir, ui))?,
+    };
     Ok((id, plan))
 }
 
-fn restore(
+/// Put back what `analysis` found, in the order of [`restore`]: the work
+/// tree, paths set aside, the index, the stash, the tool's files, refs,
+/// HEAD, and the metrics entry.
+fn restore_three_way(
     tx: &mut Transaction<'_>,
     history: &History,
     target: &Operation,
+    analysis: &threeway::Analysis,
     reports_dir: &str,
     ui: &Ui,
 ) -> anyhow::Result<()> {
     let repo = tx.repo();
     let begin = &target.begin;
     let journal_dir = tx.journal().dir().to_path_buf();
-
     if let Some(saved) = &begin.worktree {
-        let current = tx
-            .scan()
-            .context("internal error: undo has no snapshot of the current work tree")?
-            .clone();
-        let changes = tx.overwrite_changes().to_vec();
-        crate::trace::phase("undo: writing the work tree");
-        let bar = ui.progress(changes.len() as u64, "restoring the work tree");
-        let extras = Extras {
-            current_empty_dirs: &current.empty_dirs,
-            target_empty_dirs: &saved.empty_dirs,
-            target_modes: &saved.modes,
-            current_untracked: &current.untracked,
-            smudge: false,
-            changed_after: Some(tx.scan_started()),
-        };
-        let applied = writer::apply(repo, &changes, &extras, &mut |p| tx.move_aside(p), &bar)?;
-        for path in &applied.changed_meanwhile {
-            ui.warn(&format!(
-                "{} changed while undo ran; that content was moved aside under .git/rollback/ops/{}/ and undoing this undo puts it back",
-                path.quoted(),
-                tx.id()
-            ));
-        }
-        bar.finish_and_clear();
+        write_worktree(tx, saved, ui)?;
     }
+    if analysis.move_back {
+        move_back(tx, target)?;
+    }
+    crate::trace::phase("undo: index");
+    match &analysis.index {
+        threeway::IndexPlan::Keep => {}
+        threeway::IndexPlan::Exact => {
+            let existed = begin.index.as_ref().is_some_and(|i| i.existed);
+            let bytes =
+                if existed {
+                    let path = journal_dir.join("ops").join(target.id()).join("index");
+                    Some(fs::read(&path).with_context(|| {
+                        format!("the saved index {} is missing", path.display())
+                    })?)
+                } else {
+                    None
+                };
+            tx.write_index(bytes.as_deref())?;
+        }
+        threeway::IndexPlan::Merge(entries) => {
+            let merged = journal_dir.join("ops").join(tx.id()).join("index-merged");
+            threeway::write_merged_index(repo, entries, &merged)?;
+            tx.write_index_file(&merged)?;
+        }
+    }
+    threeway::apply_stash(repo, &analysis.stash)?;
+    for saved in &begin.files {
+        restore_file(target, saved, &journal_dir)?;
+    }
+    for (name, value) in &analysis.refs {
+        tx.force_ref(name, *value)?;
+    }
+    if let Some(head) = &analysis.head {
+        tx.set_head(head)?;
+    }
+    crate::trace::phase("undo: metrics");
+    mark_metrics(tx, history, target, reports_dir, ui);
+    crate::trace::phase("undo: done");
+    Ok(())
+}
+
+/// Write the paths the transaction was begun to overwrite from the
+/// snapshot (all that differ, or only those the three-way undo chose).
+fn write_worktree(
+    tx: &mut Transaction<'_>,
+    saved: &super::SavedWorktree,
+    ui: &Ui,
+) -> anyhow::Result<()> {
+    let current = tx
+        .scan()
+        .context("internal error: undo has no snapshot of the current work tree")?
+        .clone();
+    let changes = tx.overwrite_changes().to_vec();
+    if changes.is_empty() {
+        return Ok(());
+    }
+    crate::trace::phase("undo: writing the work tree");
+    let bar = ui.progress(changes.len() as u64, "restoring the work tree");
+    let extras = Extras {
+        current_empty_dirs: &current.empty_dirs,
+        target_empty_dirs: &saved.empty_dirs,
+        target_modes: &saved.modes,
+        current_untracked: &current.untracked,
+        smudge: false,
+        changed_after: Some(tx.scan_started()),
+    };
+    let applied = tx.apply_changes(&changes, &extras, &bar)?;
+    for path in &applied.changed_meanwhile {
+        ui.warn(&format!(
+            "{} changed while undo ran; that content was moved aside under .git/rollback/ops/{}/ and undoing this undo puts it back",
+            path.quoted(),
+            tx.id()
+        ));
+    }
+    bar.finish_and_clear();
+    Ok(())
+}
+
+/// Paths the operation moved, moved back, newest first (see [`restore`]).
+fn move_back(tx: &mut Transaction<'_>, target: &Operation) -> anyhow::Result<()> {
     crate::trace::phase("undo: moving back");
-    // Paths the operation moved, moved back, newest first. A file the
-    // snapshot holds with the content of its aside copy is already back
-    // from the restore above: an untracked file emergency set aside, or one
-    // inside a directory that was in the way of a file the operation wrote
-    // (`d/e` when `d` became a file again). It is left where the restore
-    // put it, however deep in a directory moved back it lies. Moving the
-    // aside copy back anyway would set the restored file aside in its
-    // place, and undoing this undo (a redo) would then move files into a
-    // directory that is a file again, or an older copy over the one the
-    // redo restored. An aside copy that differs (a file another process
-    // changed after the snapshot) is newer than the snapshot: it comes back.
-    let snapshot_tree = begin
+    let repo = tx.repo();
+    let snapshot_tree = target
+        .begin
         .worktree
         .as_ref()
         .map(|w| parse_oid(&w.tree))
@@ -297,6 +437,34 @@ fn restore(
     for m in target.moved.iter().rev() {
         tx.move_back(&m.to, &m.from, &restored)?;
     }
+    Ok(())
+}
+
+fn restore(
+    tx: &mut Transaction<'_>,
+    history: &History,
+    target: &Operation,
+    reports_dir: &str,
+    ui: &Ui,
+) -> anyhow::Result<()> {
+    let begin = &target.begin;
+    let journal_dir = tx.journal().dir().to_path_buf();
+
+    if let Some(saved) = &begin.worktree {
+        write_worktree(tx, saved, ui)?;
+    }
+    // Paths the operation moved, moved back, newest first. A file the
+    // snapshot holds with the content of its aside copy is already back
+    // from the restore above: an untracked file emergency set aside, or one
+    // inside a directory that was in the way of a file the operation wrote
+    // (`d/e` when `d` became a file again). It is left where the restore
+    // put it, however deep in a directory moved back it lies. Moving the
+    // aside copy back anyway would set the restored file aside in its
+    // place, and undoing this undo (a redo) would then move files into a
+    // directory that is a file again, or an older copy over the one the
+    // redo restored. An aside copy that differs (a file another process
+    // changed after the snapshot) is newer than the snapshot: it comes back.
+    move_back(tx, target)?;
     crate::trace::phase("undo: index");
     if let Some(saved) = &begin.index {
         let bytes = if saved.existed {

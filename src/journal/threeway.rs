@@ -1,0 +1,608 @@
+//! Three-way undo (SPEC I2): for each thing an operation changed, compare
+//! what it was before, what the operation left, and what it is now.
+//!
+//! * now = what the operation left: put back what it was before;
+//! * now = what it was before: nothing to do;
+//! * anything else changed since: a conflict, named; `--force` puts back
+//!   what it was before anyway (the undo records the current state first).
+//!
+//! Things the operation did not change are never looked at, so work done
+//! since — a commit on another branch, a path staged that the operation did
+//! not touch, a stash entry pushed since — is kept. The things are HEAD, each
+//! ref in scope, each index entry (path and stage), each work-tree path the
+//! operation wrote, each stash entry it pushed or removed, and each path it
+//! moved aside. What the operation left is in its `end` record
+//! ([`super::after`]).
+
+use std::collections::{BTreeMap, HashSet};
+use std::fs;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+use anyhow::Context as _;
+
+use super::after::{self, RemovedStash};
+use super::{Journal, Location, Operation};
+use crate::git::{parse_oid, short, HeadState, Oid, Repo, RepoPath};
+
+/// What undoing one operation takes, thing by thing.
+#[derive(Debug, Default)]
+pub struct Analysis {
+    /// Things the operation changed that changed again since.
+    pub conflicts: Vec<String>,
+    /// HEAD to point back.
+    pub head: Option<HeadState>,
+    /// Refs to set back (`None`: delete).
+    pub refs: Vec<(String, Option<Oid>)>,
+    pub index: IndexPlan,
+    /// Work-tree paths to write back from the snapshot.
+    pub paths: Vec<RepoPath>,
+    pub stash: StashPlan,
+    /// Whether paths it moved aside are to be moved back.
+    pub move_back: bool,
+}
+
+#[derive(Debug, Default)]
+pub enum IndexPlan {
+    /// The index is as the operation left it, or out of scope.
+    #[default]
+    Keep,
+    /// Every entry the operation changed is as it left it, and nothing
+    /// else changed: write the saved index back byte for byte.
+    Exact,
+    /// Entries changed since: set these (path, stage) back to what they
+    /// were before (`None`: remove), keep the rest as they are now.
+    Merge(Vec<(Vec<u8>, u16, Option<git2::IndexEntry>)>),
+}
+
+#[derive(Debug, Default)]
+pub struct StashPlan {
+    /// Entries the operation pushed that are still in the list.
+    pub drop: Vec<String>,
+    /// Entries it removed that are not back.
+    pub put_back: Vec<RemovedStash>,
+}
+
+impl Analysis {
+    /// Whether undo would change nothing.
+    pub fn is_empty(&self) -> bool {
+        self.head.is_none()
+            && self.refs.is_empty()
+            && matches!(self.index, IndexPlan::Keep)
+            && self.paths.is_empty()
+            && self.stash.drop.is_empty()
+            && self.stash.put_back.is_empty()
+            && !self.move_back
+    }
+
+    /// The plan, one line a step, as `--dry-run` prints it.
+    pub fn plan(&self) -> Vec<String> {
+        let mut plan = Vec::new();
+        if !self.paths.is_empty() {
+            plan.push(format!(
+                "restore {} work-tree path(s) the operation changed (the current state is saved first)",
+                self.paths.len()
+            ));
+        }
+        if self.move_back {
+            plan.push("move the paths it set aside back into place".to_string());
+        }
+        match &self.index {
+            IndexPlan::Keep => {}
+            IndexPlan::Exact => plan.push("restore the index file byte for byte".to_string()),
+            IndexPlan::Merge(entries) => plan.push(format!(
+                "restore {} index entr{} the operation changed, keeping the others as they are now",
+                entries.len(),
+                if entries.len() == 1 { "y" } else { "ies" }
+            )),
+        }
+        for oid in &self.stash.drop {
+            plan.push(format!("drop the stash entry it pushed ({})", short(oid)));
+        }
+        for entry in &self.stash.put_back {
+            plan.push(format!(
+                "put back the stash entry it removed (stash@{{{}}}: {})",
+                entry.position,
+                entry.line.split('\t').nth(1).unwrap_or("").trim()
+            ));
+        }
+        for (name, value) in &self.refs {
+            plan.push(match value {
+                Some(v) => format!("set {name} to {}", short(&v.to_string())),
+                None => format!("delete {name}"),
+            });
+        }
+        if let Some(head) = &self.head {
+            plan.push(format!("point HEAD at {}", head.describe()));
+        }
+        if plan.is_empty() {
+            plan.push("nothing differs from the state before it".to_string());
+        }
+        plan
+    }
+}
+
+/// Compare before, after and now for everything `op` changed. With
+/// `force`, a thing changed since is put back too (and still listed).
+pub fn analyze(
+    repo: &Repo,
+    journal: &Journal,
+    op: &Operation,
+    force: bool,
+) -> anyhow::Result<Analysis> {
+    let mut out = Analysis::default();
+    let begin = &op.begin;
+    let end = op
+        .end
+        .as_ref()
+        .context("internal error: three-way undo of an operation without an end")?;
+    let left = end
+        .after
+        .as_ref()
+        .context("internal error: three-way undo of an operation without an after record")?;
+
+    crate::trace::phase("undo: three-way refs");
+    for r in &begin.refs {
+        let before = r.value.as_deref().map(parse_oid).transpose()?;
+        let after = end
+            .refs
+            .iter()
+            .find(|a| a.name == r.name)
+            .and_then(|a| a.value.as_deref())
+            .map(parse_oid)
+            .transpose()?;
+        if before == after {
+            continue;
+        }
+        let now = repo.ref_target(&r.name)?;
+        if now == before {
+            continue;
+        }
+        if now != after {
+            let what = match (before, now) {
+                (None, Some(_)) => "was created by it and has moved since",
+                (_, None) => "was deleted since",
+                _ => "has moved since",
+            };
+            out.conflicts.push(format!("{} {what}", r.name));
+            if !force {
+                continue;
+            }
+        }
+        out.refs.push((r.name.clone(), before));
+    }
+
+    if begin.scope.head {
+        let before_commit = head_commit_before(repo, op)?;
+        let after_commit = left.head_commit.as_deref().map(parse_oid).transpose()?;
+        let after_state = end.head.clone();
+        let changed = after_state.as_ref() != Some(&begin.head)
+            || (before_commit.is_some() && after_commit.is_some() && before_commit != after_commit);
+        if changed {
+            let now_state = repo.head_state()?;
+            let now_commit = repo.head_commit()?;
+            if now_state == begin.head && (before_commit.is_none() || now_commit == before_commit) {
+                // Already back.
+            } else if Some(&now_state) == after_state.as_ref()
+                && (after_commit.is_none() || now_commit == after_commit)
+            {
+                out.head = Some(begin.head.clone());
+            } else {
+                out.conflicts.push(format!(
+                    "HEAD has moved since (it is at {}, the operation left it at {})",
+                    describe_head(repo, &now_state),
+                    after_state
+                        .as_ref()
+                        .map_or("?".to_string(), |h| describe_head(repo, h))
+                ));
+                if force {
+                    out.head = Some(begin.head.clone());
+                }
+            }
+        }
+    }
+
+    if let (Some(saved), Some(existed_after)) = (&begin.index, left.index) {
+        crate::trace::phase("undo: three-way index");
+        out.index = index_plan(
+            repo,
+            journal,
+            op,
+            saved.existed,
+            existed_after,
+            force,
+            &mut out.conflicts,
+        )?;
+    }
+
+    if let (Some(saved), Some(_)) = (&begin.worktree, left.worktree) {
+        crate::trace::phase("undo: three-way work tree");
+        let tree = repo
+            .inner
+            .find_tree(parse_oid(&saved.tree)?)
+            .context("could not read the snapshot tree")?;
+        for path in after::read_worktree(journal, op.id())? {
+            let before = match tree.get_path(Path::new(path.path.as_os_str())) {
+                Ok(entry) => match entry.filemode() as u32 {
+                    mode @ (0o100644 | 0o100755 | 0o120000) => Some(after::DiskFile {
+                        mode,
+                        oid: entry.id(),
+                    }),
+                    0o160000 => continue,
+                    _ => None,
+                },
+                Err(_) => None,
+            };
+            let left_there = path.file()?;
+            if before == left_there {
+                continue;
+            }
+            let now = after::disk_file_if_changed(repo.workdir(), &path.path, Some(&path))?;
+            if now == before {
+                continue;
+            }
+            if now != left_there {
+                out.conflicts.push(format!(
+                    "{} {} since",
+                    path.path.quoted(),
+                    if now.is_none() {
+                        "was deleted"
+                    } else {
+                        "was changed"
+                    }
+                ));
+                if !force {
+                    continue;
+                }
+            }
+            out.paths.push(path.path);
+        }
+    }
+
+    if let (Some(_), Some(change)) = (&begin.stash, &left.stash) {
+        crate::trace::phase("undo: three-way stash");
+        let lines = stash_lines(repo)?;
+        let oids: Vec<&str> = lines.iter().filter_map(|l| l.split(' ').nth(1)).collect();
+        for pushed in &change.pushed {
+            if oids.contains(&pushed.as_str()) {
+                out.stash.drop.push(pushed.clone());
+            } else {
+                out.conflicts.push(format!(
+                    "the stash entry it pushed ({}) was popped or dropped since",
+                    stash_label(repo, pushed)
+                ));
+            }
+        }
+        for removed in &change.removed {
+            let oid = removed.line.split(' ').nth(1).unwrap_or("");
+            if !oids.contains(&oid) {
+                out.stash.put_back.push(removed.clone());
+            }
+        }
+    }
+
+    for m in &op.moved {
+        if let (Location::Worktree(path), Location::Aside(_)) = (&m.from, &m.to) {
+            if out.paths.contains(path) {
+                continue;
+            }
+            let present = fs::symlink_metadata(path.under(repo.workdir())).is_ok();
+            if present && !force {
+                out.conflicts.push(format!(
+                    "{}, which it set aside, is there again",
+                    path.quoted()
+                ));
+            }
+        }
+    }
+    out.move_back = !op.moved.is_empty();
+    Ok(out)
+}
+
+/// The commit HEAD resolved to before the operation, when the journal
+/// says: the branch's saved value, a detached HEAD, or the parent of the
+/// work-tree snapshot.
+fn head_commit_before(repo: &Repo, op: &Operation) -> anyhow::Result<Option<Oid>> {
+    match &op.begin.head {
+        HeadState::Detached(id) => return Ok(Some(parse_oid(id)?)),
+        HeadState::Symbolic(name) => {
+            if let Some(r) = op.begin.refs.iter().find(|r| &r.name == name) {
+                return r.value.as_deref().map(parse_oid).transpose();
+            }
+        }
+    }
+    if let Some(wt) = &op.begin.worktree {
+        let commit = repo
+            .inner
+            .find_commit(parse_oid(&wt.snapshot)?)
+            .context("could not read the snapshot commit")?;
+        return Ok(commit.parent_ids().next());
+    }
+    Ok(None)
+}
+
+fn describe_head(repo: &Repo, head: &HeadState) -> String {
+    match head {
+        HeadState::Symbolic(name) => {
+            let at = repo
+                .ref_target(name)
+                .ok()
+                .flatten()
+                .map(|o| format!(" {}", short(&o.to_string())))
+                .unwrap_or_default();
+            format!("{}{at}", name.trim_start_matches("refs/heads/"))
+        }
+        HeadState::Detached(id) => format!("detached {}", short(id)),
+    }
+}
+
+type EntryKey = (Vec<u8>, u16);
+type EntryValue = (u32, Oid, u16, u16);
+
+const EXTENDED_KEPT: u16 = (1 << 13) | (1 << 14); // intent-to-add, skip-worktree
+const ASSUME_VALID: u16 = 0x8000;
+
+fn stage(entry: &git2::IndexEntry) -> u16 {
+    (entry.flags >> 12) & 0x3
+}
+
+fn value(entry: &git2::IndexEntry) -> EntryValue {
+    (
+        entry.mode,
+        entry.id,
+        entry.flags & ASSUME_VALID,
+        entry.flags_extended & EXTENDED_KEPT,
+    )
+}
+
+fn copy_entry(e: &git2::IndexEntry) -> git2::IndexEntry {
+    git2::IndexEntry {
+        ctime: e.ctime,
+        mtime: e.mtime,
+        dev: e.dev,
+        ino: e.ino,
+        mode: e.mode,
+        uid: e.uid,
+        gid: e.gid,
+        file_size: e.file_size,
+        id: e.id,
+        flags: e.flags,
+        flags_extended: e.flags_extended,
+        path: e.path.clone(),
+    }
+}
+
+fn read_entries(path: &Path) -> anyhow::Result<BTreeMap<EntryKey, git2::IndexEntry>> {
+    let mut map = BTreeMap::new();
+    if !path.exists() {
+        return Ok(map);
+    }
+    let index = git2::Index::open(path)
+        .with_context(|| format!("could not read the index {}", path.display()))?;
+    for entry in index.iter() {
+        map.insert((entry.path.clone(), stage(&entry)), entry);
+    }
+    Ok(map)
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (fs::metadata(a), fs::metadata(b)) {
+        (Ok(a), Ok(b)) => {
+            a.ino() == b.ino()
+                && a.dev() == b.dev()
+                && a.len() == b.len()
+                && a.mtime() == b.mtime()
+                && a.mtime_nsec() == b.mtime_nsec()
+        }
+        (Err(_), Err(_)) => true,
+        _ => false,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn index_plan(
+    repo: &Repo,
+    journal: &Journal,
+    op: &Operation,
+    existed_before: bool,
+    existed_after: bool,
+    force: bool,
+    conflicts: &mut Vec<String>,
+) -> anyhow::Result<IndexPlan> {
+    let dir = journal.op_dir(op.id());
+    let now_path = repo.git_dir().join("index");
+    let after_path = dir.join("index-after");
+    // The index file the operation left is still the index: nothing
+    // changed since, and the saved one goes back byte for byte.
+    if existed_after && same_file(&now_path, &after_path) {
+        return Ok(IndexPlan::Exact);
+    }
+    if !existed_after && !now_path.exists() {
+        return Ok(if existed_before {
+            IndexPlan::Exact
+        } else {
+            IndexPlan::Keep
+        });
+    }
+    let before = if existed_before {
+        read_entries(&dir.join("index"))?
+    } else {
+        BTreeMap::new()
+    };
+    let left = if existed_after {
+        read_entries(&after_path)?
+    } else {
+        BTreeMap::new()
+    };
+    let now = read_entries(&now_path)?;
+    let keys: std::collections::BTreeSet<&EntryKey> = before.keys().chain(left.keys()).collect();
+    let mut set = Vec::new();
+    let mut unchanged_since = now.len() == left.len();
+    for (key, entry) in &now {
+        if left.get(key).map(value) != Some(value(entry)) {
+            unchanged_since = false;
+            break;
+        }
+    }
+    if unchanged_since {
+        return Ok(IndexPlan::Exact);
+    }
+    for key in keys {
+        let b = before.get(key);
+        let a = left.get(key);
+        if b.map(value) == a.map(value) {
+            continue;
+        }
+        let n = now.get(key);
+        if n.map(value) == b.map(value) {
+            continue;
+        }
+        if n.map(value) != a.map(value) {
+            let name = crate::git::RepoPath::from_bytes(&key.0).quoted();
+            conflicts.push(if key.1 == 0 {
+                format!("the index entry of {name} was changed since")
+            } else {
+                format!(
+                    "the index entry of {name} (stage {}) was changed since",
+                    key.1
+                )
+            });
+            if !force {
+                continue;
+            }
+        }
+        set.push((key.0.clone(), key.1, b.map(copy_entry)));
+    }
+    Ok(if set.is_empty() {
+        IndexPlan::Keep
+    } else {
+        IndexPlan::Merge(set)
+    })
+}
+
+/// The current index with `entries` set back, written to `dest` (a file
+/// in the journal's folder, on the index's filesystem).
+pub fn write_merged_index(
+    repo: &Repo,
+    entries: &[(Vec<u8>, u16, Option<git2::IndexEntry>)],
+    dest: &Path,
+) -> anyhow::Result<()> {
+    let now = repo.git_dir().join("index");
+    match fs::read(&now) {
+        Ok(bytes) => super::write_durable(dest, &bytes)?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let _ = fs::remove_file(dest);
+        }
+        Err(e) => return Err(e).context("could not read the index"),
+    }
+    let mut index = git2::Index::open(dest).context("could not read the index")?;
+    for (path, stage, entry) in entries {
+        let p = Path::new(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(path));
+        match index.remove(p, i32::from(*stage)) {
+            Ok(()) => {}
+            Err(e) if e.code() == git2::ErrorCode::NotFound => {}
+            Err(e) => return Err(e).context("could not update the index"),
+        }
+        if let Some(entry) = entry {
+            index.add(entry).with_context(|| {
+                format!(
+                    "could not put back the index entry of {}",
+                    RepoPath::from_bytes(path)
+                )
+            })?;
+        }
+    }
+    index.write().context("could not write the index")?;
+    let f = fs::File::open(dest)?;
+    f.sync_all().context("could not sync the index")?;
+    Ok(())
+}
+
+/// The stash reflog's lines, oldest first (`stash@{0}` last).
+fn stash_lines(repo: &Repo) -> anyhow::Result<Vec<String>> {
+    match fs::read(repo.common_dir().join("logs/refs/stash")) {
+        Ok(bytes) => Ok(String::from_utf8_lossy(&bytes)
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(e).context("could not read the stash list"),
+    }
+}
+
+fn stash_label(repo: &Repo, oid: &str) -> String {
+    let message = parse_oid(oid)
+        .ok()
+        .and_then(|o| repo.inner.find_commit(o).ok())
+        .and_then(|c| {
+            String::from_utf8_lossy(c.message_bytes())
+                .lines()
+                .next()
+                .map(str::to_string)
+        });
+    match message {
+        Some(m) => format!("{}, `{m}`", short(oid)),
+        None => short(oid).to_string(),
+    }
+}
+
+/// Drop and put back stash entries, entry by entry, wherever they are
+/// now; the other entries stay as they are, in their order.
+pub fn apply_stash(repo: &Repo, plan: &StashPlan) -> anyhow::Result<()> {
+    if plan.drop.is_empty() && plan.put_back.is_empty() {
+        return Ok(());
+    }
+    let mut lines = stash_lines(repo)?;
+    let drop: HashSet<&str> = plan.drop.iter().map(String::as_str).collect();
+    lines.retain(|l| !l.split(' ').nth(1).is_some_and(|o| drop.contains(o)));
+    // Put back oldest position first from the top of the list, so each
+    // lands where it was.
+    let mut back: Vec<&RemovedStash> = plan.put_back.iter().collect();
+    back.sort_by_key(|r| std::cmp::Reverse(r.position));
+    for entry in back {
+        let from_top = entry.position.min(lines.len());
+        let at = lines.len() - from_top;
+        lines.insert(at, entry.line.trim_end_matches('\n').to_string());
+    }
+    // Each line's old id is the entry below it, as git's reflog has it.
+    let zero = "0".repeat(40);
+    let mut previous = zero.clone();
+    for line in &mut lines {
+        let mut fields = line.splitn(3, ' ');
+        let (Some(_old), Some(new), Some(rest)) = (fields.next(), fields.next(), fields.next())
+        else {
+            continue;
+        };
+        let new = new.to_string();
+        let rebuilt = format!("{previous} {new} {rest}");
+        *line = rebuilt;
+        previous = new;
+    }
+    let log = repo.common_dir().join("logs/refs/stash");
+    match lines.last() {
+        Some(top) => {
+            let top = parse_oid(top.split(' ').nth(1).unwrap_or(""))?;
+            repo.force_ref(
+                "refs/stash",
+                Some(top),
+                "rollback-sprint: restore the stash",
+            )?;
+            super::fault_point("after-stash-ref");
+            let mut text = lines.join("\n");
+            text.push('\n');
+            super::write_durable(&log, text.as_bytes())?;
+        }
+        None => {
+            repo.force_ref("refs/stash", None, "rollback-sprint: restore the stash")?;
+            super::fault_point("after-stash-ref");
+            match fs::remove_file(&log) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e).context("could not remove the stash reflog"),
+            }
+        }
+    }
+    super::fault_point("after-stash");
+    Ok(())
+}
