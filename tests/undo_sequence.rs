@@ -102,6 +102,16 @@ fn refused(repo: &TestRepo, args: &[&str]) -> ToolOutput {
     out
 }
 
+/// Like [`refused`], for a bad id: any error exit (1, or 2 as a usage
+/// error), one line, nothing changed.
+#[track_caller]
+fn bad_id(repo: &TestRepo, args: &[&str]) -> ToolOutput {
+    let out = assert_unchanged_by(repo, || repo.tool(args));
+    out.assert_failure();
+    assert_eq!(out.stderr.trim_end().lines().count(), 1, "one line\n{out}");
+    out
+}
+
 /// Every operation id in the journal, from `log --json`.
 fn all_ids(repo: &TestRepo) -> Vec<String> {
     let log = run_json(repo, &["log", "--all"]);
@@ -250,7 +260,7 @@ fn a_four_character_prefix_names_an_operation_and_three_do_not() {
     let id3 = &w.ids[2];
 
     let three = &id3[..3];
-    let out = refused(r, &["undo", three]);
+    let out = bad_id(r, &["undo", three]);
     assert!(out.stderr.contains(three), "names what was given\n{out}");
 
     let four = &id3[..4];
@@ -262,7 +272,7 @@ fn a_four_character_prefix_names_an_operation_and_three_do_not() {
     } else {
         // Ids are random: once in a long while another one starts the
         // same way, and then the prefix must be refused as ambiguous.
-        let out = refused(r, &["undo", four]);
+        let out = bad_id(r, &["undo", four]);
         assert!(out.stderr.contains(four), "{out}");
     }
 }
@@ -313,7 +323,7 @@ fn an_ambiguous_prefix_fails_clearly() {
     }
     fs::write(&journal, text).expect("write the journal");
 
-    let out = refused(&repo, &["undo", "abcd"]);
+    let out = bad_id(&repo, &["undo", "abcd"]);
     assert!(out.stderr.contains("abcd"), "names the prefix\n{out}");
 
     // The whole id still names one: undo the first checkpoint only. On a
