@@ -92,6 +92,9 @@ enum Action {
     Switch,
     /// `git gc --prune=now`.
     Gc,
+    /// A new `debug.log` (ignored) where `--clean-ignored` moved one aside.
+    /// Not in [`ACTIONS`]: only for [`emergency_clean_ignored_then_git_then_undo`].
+    WriteIgnored,
 }
 
 const ACTIONS: [Action; 9] = [
@@ -382,6 +385,7 @@ fn act(s: &Setup, repo: &TestRepo, action: Action) {
         Action::Gc => {
             repo.git(&["gc", "-q", "--prune=now"]);
         }
+        Action::WriteIgnored => repo.write("debug.log", "a new log, written since\n"),
     }
 }
 
@@ -631,6 +635,10 @@ fn run_cell(s: &Setup, action: Action, expect: Expect) {
             let copy = repo.copy();
             oracle.undo_with_git(&copy);
             let want = copy.capture();
+            assert!(
+                !want.diff(&now).is_empty(),
+                "TEST DEFECT: undo would have nothing to do"
+            );
             let out = repo.tool(&["undo"]);
             out.assert_ok();
             let got = repo.capture();
@@ -678,13 +686,24 @@ fn run_cell(s: &Setup, action: Action, expect: Expect) {
 /// Run the nine cells of `cmd`; panic listing every failing one.
 fn run_row(cmd: Cmd) {
     let s = setup(cmd);
+    let cells: Vec<(Action, Expect, &str)> = ACTIONS
+        .iter()
+        .map(|&action| {
+            let (_, _, expect, reason) = TABLE
+                .iter()
+                .find(|(c, a, _, _)| *c == cmd && *a == action)
+                .unwrap_or_else(|| panic!("no table cell for {cmd:?} × {action:?}"));
+            (action, *expect, *reason)
+        })
+        .collect();
+    run_cells(&s, &format!("{cmd:?}"), &cells);
+}
+
+/// Run `cells` on copies of `s`; panic listing every failing one.
+fn run_cells(s: &Setup, what: &str, cells: &[(Action, Expect, &str)]) {
     let mut failures = Vec::new();
-    for action in ACTIONS {
-        let (_, _, expect, reason) = TABLE
-            .iter()
-            .find(|(c, a, _, _)| *c == cmd && *a == action)
-            .unwrap_or_else(|| panic!("no table cell for {cmd:?} × {action:?}"));
-        let result = catch_unwind(AssertUnwindSafe(|| run_cell(&s, action, *expect)));
+    for &(action, expect, reason) in cells {
+        let result = catch_unwind(AssertUnwindSafe(|| run_cell(s, action, expect)));
         if let Err(e) = result {
             let msg = e
                 .downcast_ref::<String>()
@@ -692,7 +711,7 @@ fn run_row(cmd: Cmd) {
                 .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
                 .unwrap_or_default();
             failures.push(format!(
-                "{cmd:?} × {action:?} (expected {expect:?}: {reason}):\n{msg}"
+                "{what} × {action:?} (expected {expect:?}: {reason}):\n{msg}"
             ));
         }
     }
@@ -700,7 +719,7 @@ fn run_row(cmd: Cmd) {
         panic!(
             "{} of {} cells failed:\n\n{}",
             failures.len(),
-            ACTIONS.len(),
+            cells.len(),
             failures.join("\n\n")
         );
     }
@@ -748,6 +767,33 @@ fn checkpoint_wip_then_git_then_undo() {
 #[test]
 fn recover_then_git_then_undo() {
     run_row(Cmd::Recover);
+}
+
+// ----- ignored files moved aside (I3) ---------------------------------------------
+
+/// `emergency --clean-ignored` also moves the ignored `debug.log` aside:
+/// one more thing the operation changed, by path.
+#[test]
+fn emergency_clean_ignored_then_git_then_undo() {
+    let mut s = setup(Cmd::Emergency);
+    s.repo.write("debug.log", "an ignored log\n");
+    s.args = &["emergency", "--yes", "--clean-ignored"];
+    run_cells(
+        &s,
+        "Emergency --clean-ignored",
+        &[
+            (
+                Action::WriteIgnored,
+                Refuse(&["debug.log"]),
+                "the emergency moved debug.log aside; a new one is there now",
+            ),
+            (
+                Action::StageUntouched,
+                Restore,
+                "nothing is where debug.log was: it comes back, and fresh.txt stays staged",
+            ),
+        ],
+    );
 }
 
 // ----- two worktrees, one stash ----------------------------------------------------
