@@ -251,6 +251,32 @@ fn undo_of_an_older_operation_keeps_the_newer_ones() {
     assert_same_except_reports(&s3, &repo.capture());
 }
 
+/// `undo <op1>` when a newer operation changed a.txt again: a.txt no
+/// longer holds what op1 left, so the undo refuses, names it, and changes
+/// nothing; undoing the newer one first makes the older one undoable.
+#[test]
+fn undo_of_an_older_operation_whose_path_a_newer_one_changed_refuses() {
+    let repo = fixture();
+    // A third content for a.txt, neither HEAD's nor the baseline's.
+    repo.git(&["switch", "-q", "-c", "alt"]);
+    repo.write("a.txt", "a on another branch\n");
+    repo.commit_all("alt");
+    repo.git(&["switch", "-q", "main"]);
+    let s0 = repo.capture();
+    let id1 = op(&repo, OP1);
+    let s1 = repo.capture();
+    op(
+        &repo,
+        &["files", "a.txt", "--from", "alt", "--yes", "--no-tests"],
+    );
+    let out = refused(&repo, &["undo", &id1]);
+    assert!(out.stderr.contains("a.txt"), "names the path\n{out}");
+    run_json(&repo, &["undo"]);
+    assert_same_except_reports(&s1, &repo.capture());
+    run_json(&repo, &["undo", &id1]);
+    assert_same_except_reports(&s0, &repo.capture());
+}
+
 /// Four characters of an id name the operation, when no other id starts
 /// with them; three are too few, and the error says so.
 #[test]
