@@ -611,6 +611,40 @@ fn journal(repo: &TestRepo) -> Vec<u8> {
     fs::read(repo.git_dir().join("rollback/journal.jsonl")).unwrap_or_default()
 }
 
+/// Whether `text` names `name` as a whole word: `main` in "main moved" or
+/// "refs/heads/main", not in "src/main.rs" or "On main-2".
+fn names_thing(text: &str, name: &str) -> bool {
+    let part = |c: char| c.is_alphanumeric() || "-_/".contains(c);
+    text.match_indices(name).any(|(at, _)| {
+        let before = &text[..at];
+        let after = &text[at + name.len()..];
+        let starts = match before.chars().next_back() {
+            None => true,
+            Some('/') => ["refs/heads/", "refs/tags/"]
+                .iter()
+                .any(|p| before.ends_with(p)),
+            Some(c) => !part(c) && c != '.',
+        };
+        let mut next = after.chars();
+        let ends = match next.next() {
+            None => true,
+            Some('.') => next.next().is_none_or(|c| !c.is_alphanumeric()),
+            Some(c) => !part(c),
+        };
+        starts && ends
+    })
+}
+
+#[test]
+fn names_thing_takes_whole_names_only() {
+    assert!(names_thing("error: main moved since", "main"));
+    assert!(names_thing("refs/heads/main changed.", "main"));
+    assert!(names_thing("`src/main.rs` was edited", "src/main.rs"));
+    assert!(!names_thing("src/main.rs was edited", "main"));
+    assert!(!names_thing("On main-2: x", "main"));
+    assert!(!names_thing("ORIG_HEAD", "HEAD"));
+}
+
 /// Run one cell; panics with a message saying what went wrong.
 fn run_cell(s: &Setup, action: Action, expect: Expect) {
     let repo = s.repo.copy();
@@ -665,7 +699,10 @@ fn run_cell(s: &Setup, action: Action, expect: Expect) {
                 "a one-line refusal\n{out}"
             );
             for name in names {
-                assert!(out.stderr.contains(name), "the refusal names {name}\n{out}");
+                assert!(
+                    names_thing(&out.stderr, name),
+                    "the refusal names {name}\n{out}"
+                );
             }
             // --force records the current state first: undoing the forced
             // undo brings the later work back.
