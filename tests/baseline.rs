@@ -168,7 +168,7 @@ fn set_bad_revision_and_unborn_head_are_errors() {
 }
 
 #[test]
-fn undo_of_set_force_is_exact_and_undo_again_redoes() {
+fn undo_of_set_force_is_exact_and_redo_sets_it_again() {
     let repo = TestRepo::with_commits();
     repo.tool_ok(&["baseline", "set", "HEAD~1"]);
     dirty_everything(&repo);
@@ -184,7 +184,7 @@ fn undo_of_set_force_is_exact_and_undo_again_redoes() {
     assert_eq!(undo["undoes"], set["operation_id"]);
     assert_same_state(&before, &repo.capture());
 
-    repo.tool_ok(&["undo"]);
+    repo.tool_ok(&["redo"]);
     assert_same_state(&after_set, &repo.capture());
 }
 

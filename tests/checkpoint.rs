@@ -223,10 +223,10 @@ fn wip_checkpoint_holds_the_whole_working_tree_and_touches_nothing() {
     repo.tool_ok(&["undo"]);
     assert_same_state(&before, &repo.capture());
 
-    // The snapshot survives `git gc`, so undoing the undo brings the very
-    // same tag back.
+    // The snapshot survives `git gc`, so a redo brings the very same tag
+    // back.
     repo.git(&["gc", "-q", "--prune=now"]);
-    repo.tool_ok(&["undo"]);
+    repo.tool_ok(&["redo"]);
     assert_same_state(&with_tag, &repo.capture());
     assert_eq!(repo.rev(&format!("{commit}^{{tree}}")), expected_tree);
 }
@@ -504,8 +504,8 @@ fn undo_of_prune_restores_the_same_tag_objects() {
         "1794391445 +0000",
         "with their original dates"
     );
-    // Undo of the undo prunes again.
-    repo.tool_ok(&["undo"]);
+    // Redo prunes again.
+    repo.tool_ok(&["redo"]);
     assert_same_state(&pruned, &repo.capture());
 }
 

@@ -936,21 +936,21 @@ fn undo_redo_undo(repo: &TestRepo) {
     let rolled_back = repo.capture();
     undo(repo);
     assert_same_except_reports(&original, &repo.capture());
-    undo(repo);
+    repo.tool_ok(&["redo"]);
     assert_same_except_reports(&rolled_back, &repo.capture());
     undo(repo);
     assert_same_except_reports(&original, &repo.capture());
 }
 
 #[test]
-fn undo_of_undo_redoes_and_a_third_undo_restores_the_original() {
+fn undo_redo_undo_restores_the_original() {
     let Setup { repo, .. } = setup();
     dirty_everything(&repo);
     undo_redo_undo(&repo);
 }
 
 #[test]
-fn undo_of_undo_redoes_when_no_file_has_an_unusual_mode() {
+fn undo_redo_undo_when_no_file_has_an_unusual_mode() {
     let Setup { repo, .. } = setup();
     dirty_everything(&repo);
     // dirty_everything's 0600 on a tracked file is what the bug above loses.
@@ -967,7 +967,7 @@ fn unusual_mode_of_a_clean_tracked_file_survives_undo_redo_undo() {
     emergency(&repo, &[]);
     undo(&repo);
     assert_eq!(repo.mode("config/settings.toml"), 0o600);
-    undo(&repo); // redo
+    repo.tool_ok(&["redo"]);
     undo(&repo); // undo again
     assert_eq!(repo.mode("config/settings.toml"), 0o600);
 }
@@ -1038,10 +1038,10 @@ fn metrics_follow_undo_redo_undo() {
     assert_eq!(undone(&repo), false);
     undo(&repo);
     assert_eq!(undone(&repo), true);
-    undo(&repo); // redo
+    repo.tool_ok(&["redo"]);
     assert_eq!(undone(&repo), false);
     assert_eq!(read_metrics(&repo)["statistics"]["total_rollbacks"], 1);
-    undo(&repo); // undo the redo: the emergency is undone again
+    undo(&repo); // the emergency stands again: undo undoes it again
     assert_eq!(metrics_entries(&repo)[0]["operation_id"], id.as_str());
     assert_eq!(undone(&repo), true);
     assert_eq!(read_metrics(&repo)["statistics"]["total_rollbacks"], 0);
@@ -1398,17 +1398,28 @@ fn autocrlf_baseline_files_are_written_like_git_reset_writes_them() {
     }
 }
 
+/// Work after the emergency turns `docs/`, where the emergency wrote
+/// `docs/guide.md`, into a file: the same path changed on both sides, so
+/// undo refuses, naming it, and changes nothing; forced, it puts the state
+/// before the emergency back, and undoing the forced undo brings the file
+/// `docs` back.
 #[test]
-fn undo_works_after_a_tracked_dir_became_a_file() {
+fn undo_after_a_tracked_dir_became_a_file_refuses_then_forces() {
     let Setup { repo, .. } = setup();
     dirty_everything(&repo);
     let before = repo.capture();
     emergency(&repo, &[]);
-    // Work after the emergency: the user turns `docs/` into a file.
     repo.remove("docs");
     repo.write("docs", "docs is a file now\n");
-    repo.tool_ok(&["undo"]);
+    let changed = repo.capture();
+    let out = repo.tool(&["undo"]);
+    out.assert_code(1);
+    assert!(out.stderr.contains("docs/guide.md"), "{out}");
+    assert_same_state(&changed, &repo.capture());
+    let forced = repo.tool_ok(&["--json", "undo", "--force"]).json();
     assert_same_except_reports(&before, &repo.capture());
+    repo.tool_ok(&["undo", forced["operation_id"].as_str().unwrap()]);
+    assert_same_except_reports(&changed, &repo.capture());
 }
 
 #[test]
@@ -1563,24 +1574,43 @@ fn two_emergencies(repo: &TestRepo) -> (RepoState, RepoState, String) {
     (original, between, first)
 }
 
+/// Undone newest first: the second undo walks back to the first
+/// emergency, which wrote README.md; the work done on it in between (back
+/// from the second emergency's stash) is a later change to the same file,
+/// so that undo refuses, naming it, and changes nothing.
 #[test]
 fn two_emergencies_undone_newest_first() {
     let Setup { repo, .. } = setup();
-    let (original, between, first) = two_emergencies(&repo);
+    let (_, between, first) = two_emergencies(&repo);
     undo(&repo);
     assert_same_except_reports(&between, &repo.capture());
-    repo.tool_ok(&["undo", &first]);
-    assert_same_except_reports(&original, &repo.capture());
+    let before = repo.capture();
+    let out = repo.tool(&["undo"]);
+    out.assert_code(1);
+    assert!(out.stderr.contains(&first), "{out}");
+    assert!(out.stderr.contains("README.md was changed since"), "{out}");
+    assert_same_state(&before, &repo.capture());
 }
 
+/// Forced, the first emergency's undo puts README.md back as it was and
+/// keeps `second.txt`, made after it (it never touched that file); undoing
+/// the forced undo brings the work in between back.
 #[test]
 fn two_emergencies_undone_newest_first_with_force() {
     let Setup { repo, .. } = setup();
     let (original, between, first) = two_emergencies(&repo);
     undo(&repo);
     assert_same_except_reports(&between, &repo.capture());
-    repo.tool_ok(&["undo", "--force", &first]);
-    assert_same_except_reports(&original, &repo.capture());
+    let forced = repo.tool_ok(&["--json", "undo", "--force", &first]).json();
+    let mut expected = original.clone();
+    let second = between.files.get("second.txt").expect("second.txt").clone();
+    expected
+        .files
+        .entries
+        .insert(b"second.txt".to_vec(), second);
+    assert_same_except_reports(&expected, &repo.capture());
+    repo.tool_ok(&["undo", forced["operation_id"].as_str().unwrap()]);
+    assert_same_except_reports(&between, &repo.capture());
 }
 
 #[test]
@@ -1598,9 +1628,24 @@ fn work_done_after_the_emergency_is_not_lost_by_undo() {
     assert!(out.stderr.contains("--force"), "{out}");
     assert_same_state(&before_refusal, &repo.capture());
     repo.tool_ok(&["undo", "--force"]);
-    assert_same_except_reports(&original, &repo.capture());
-    // The hotfix is kept (by the journal) and comes back with a redo.
-    repo.tool_ok(&["undo"]);
+    // Forced, the undo puts back what the emergency changed; the hotfix's
+    // file and index entry, which it never touched, stay (three-way, I2).
+    let mut expected = original.clone();
+    let now = repo.capture();
+    expected.files.entries.insert(
+        b"hotfix.txt".to_vec(),
+        now.files
+            .get("hotfix.txt")
+            .expect("hotfix.txt kept")
+            .clone(),
+    );
+    assert!(
+        now.index.get("hotfix.txt").is_some(),
+        "its index entry is kept"
+    );
+    assert_same_except_reports(&expected, &without_index_entry(now, "hotfix.txt"));
+    // The hotfix commit is kept (by the journal) and comes back with a redo.
+    repo.tool_ok(&["redo"]);
     assert_eq!(repo.head(), hotfix);
     assert_eq!(repo.read_string("hotfix.txt"), "fixed forward\n");
 }
@@ -1723,4 +1768,13 @@ fn crash_before_end() {
 #[test]
 fn crash_before_end_with_clean_ignored() {
     crash_at("before-end", &["--clean-ignored"]);
+}
+
+/// `state` without the index entry of `path` (stage 0).
+fn without_index_entry(mut state: RepoState, path: &str) -> RepoState {
+    state
+        .index
+        .entries
+        .retain(|e| !(e.path == path.as_bytes() && e.stage == 0));
+    state
 }

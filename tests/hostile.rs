@@ -747,7 +747,7 @@ mod readers {
             repo.tool_ok(&["checkpoint", "-m", "before | the # sprint — ü"]);
             repo.tool_ok(&["emergency", "--yes", "--clean-ignored", "--reason=r"]);
             repo.tool_ok(&["undo"]);
-            repo.tool_ok(&["undo"]);
+            repo.tool_ok(&["redo"]);
             repo.tool_ok(&["undo"]);
             repo.tool_ok(&["files", "--no-tests", "src/lib.rs"]);
             repo.tool_ok(&[
@@ -846,10 +846,15 @@ mod readers {
     fn check_journal(bytes: &[u8]) -> Result<(), TestCaseError> {
         match journal::parse_operations(bytes) {
             Ok(ops) => {
-                for op in &ops {
-                    let _ = journal::undo::undone_by(&ops, op);
+                let history = journal::History::new(ops);
+                for op in history.ops() {
+                    let _ = history.undone_by(op);
+                    let _ = history.original_of(op);
                 }
-                let _ = journal::pending_interrupted(&ops, None);
+                let _ = history.pending_interrupted(None);
+                let _ = history.undo_target(None);
+                let _ = history.redo_target();
+                let _ = history.unique_prefixes();
             }
             Err(JournalError::Corrupt { line, detail }) => {
                 let lines = bytes.split(|b| *b == b'\n').count();

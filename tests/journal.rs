@@ -30,7 +30,7 @@ fn undo_with_an_empty_journal_is_a_clear_error() {
 }
 
 #[test]
-fn undo_then_undo_again_is_a_redo() {
+fn undo_redo_undo_of_one_operation() {
     let repo = repo_with_baseline();
     let before = repo.capture();
     repo.tool_ok(&["baseline", "set", "--force", "HEAD"]);
@@ -38,7 +38,7 @@ fn undo_then_undo_again_is_a_redo() {
     assert_ne!(before.refs, after_set.refs);
     repo.tool_ok(&["undo"]);
     assert_same_state(&before, &repo.capture());
-    repo.tool_ok(&["undo"]);
+    repo.tool_ok(&["redo"]);
     assert_same_state(&after_set, &repo.capture());
     repo.tool_ok(&["undo"]);
     assert_same_state(&before, &repo.capture());
@@ -74,12 +74,26 @@ fn undo_by_id_prefix_and_ambiguous_prefix() {
     repo.tool_ok(&["checkpoint"]);
     let log = repo.tool_ok(&["--json", "log"]).json();
     let first_checkpoint = log["operations"][1]["id"].as_str().unwrap().to_string();
-    // All ids share the clock's timestamp: a bare timestamp is ambiguous.
-    let out = repo.tool(&["undo", "20261121_100405"]);
+    // Three characters are not enough, four of a unique id are.
+    let out = repo.tool(&["undo", &first_checkpoint[..3]]);
     out.assert_code(1);
-    assert!(out.stderr.contains("names 3 operations"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("at least 4 characters"),
+        "{}",
+        out.stderr
+    );
     // Undoing the older checkpoint leaves the newer one alone.
-    repo.tool_ok(&["undo", &first_checkpoint]);
+    let ids: Vec<String> = log["operations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["id"].as_str().unwrap().to_string())
+        .collect();
+    let unique = (4..=first_checkpoint.len())
+        .map(|n| &first_checkpoint[..n])
+        .find(|p| ids.iter().filter(|id| id.starts_with(p)).count() == 1)
+        .unwrap();
+    repo.tool_ok(&["undo", unique]);
     let tags = repo.git(&["tag", "--list", "checkpoint-*"]);
     assert_eq!(tags, "checkpoint-20261121_100405-2");
     let out = repo.tool(&["undo", "nope"]);
@@ -97,11 +111,12 @@ fn undo_refuses_when_a_created_ref_moved_unless_forced() {
     out.assert_code(1);
     assert!(out.stderr.contains("--force"), "{}", out.stderr);
     assert_same_state(&before, &repo.capture());
-    repo.tool_ok(&["undo", "--force"]);
+    let forced = repo.tool_ok(&["--json", "undo", "--force"]).json();
     assert!(repo.git(&["tag", "--list", "checkpoint-*"]).is_empty());
     // The forced undo is itself undoable: the moved tag comes back.
-    repo.tool_ok(&["undo"]);
+    repo.tool_ok(&["redo"]);
     assert_same_state(&before, &repo.capture());
+    assert!(forced["operation_id"].is_string());
 }
 
 #[test]
@@ -112,9 +127,15 @@ fn undo_of_an_older_operation_that_a_later_one_overlaps_needs_force() {
     repo.tool_ok(&["baseline", "set", "--force", "HEAD~1"]);
     let log = repo.tool_ok(&["--json", "log"]).json();
     let older = log["operations"][1]["id"].as_str().unwrap().to_string();
+    let before = repo.capture();
     let out = repo.tool(&["undo", &older]);
     out.assert_code(1);
-    assert!(out.stderr.contains("later operation"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("refs/tags/baseline has moved since"),
+        "{}",
+        out.stderr
+    );
+    assert_same_state(&before, &repo.capture());
 }
 
 #[test]

@@ -8,7 +8,7 @@
 //! `baseline` tag, a commit or two on `main`, a sprint branch, a test
 //! command that is `true` or `false`) and runs 5–20 [`Step`]s: the tool's
 //! `emergency`, `sprint start/rollback/finish`, `files`, `recover` and its
-//! `--continue/--skip/--abort`, `checkpoint --wip` and `undo`, and the
+//! `--continue/--skip/--abort`, `checkpoint --wip`, `undo` and `redo`, and the
 //! user's edits, `add`, `commit`, `stash push/pop`, `switch` and `gc`.
 //!
 //! The model ([`World`]) remembers what the invariants need: the union of
@@ -34,10 +34,11 @@
 //! * `sprint finish` never moves the baseline while the tests fail (§5.4);
 //! * `recover --abort` right after a stop restores the state before
 //!   `recover` exactly (§5.6);
-//! * `undo` of an operation whose result nobody touched since restores the
-//!   state before it exactly; otherwise it either refuses and changes
-//!   nothing, or succeeds and loses nothing (I2, both for today's
-//!   whole-snapshot undo and for the three-way one).
+//! * `undo` (and `redo`, the undo of an undo) of an operation whose result
+//!   nobody touched since restores the state before it exactly; otherwise
+//!   it either refuses and changes nothing, or succeeds and loses nothing;
+//!   and it never moves or deletes a ref the operation did not change (I2,
+//!   three-way).
 //!
 //! A failure prints the steps as the commands they ran, then proptest's
 //! shrunk `Vec<Step>`; the seed is kept in
@@ -252,6 +253,7 @@ pub enum Step {
     RecoverAbort,
     CheckpointWip,
     Undo,
+    Redo,
     /// Write a file (tracked, untracked or ignored).
     Edit {
         path: u8,
@@ -273,7 +275,7 @@ pub enum Step {
 }
 
 /// Relative weights of the kinds of step, in [`Step`]'s order.
-type Weights = [u32; 19];
+type Weights = [u32; 20];
 
 fn step(weights: Weights) -> impl Strategy<Value = Step> {
     let small = || prop::collection::vec(any::<u8>(), 1..=3);
@@ -295,6 +297,7 @@ fn step(weights: Weights) -> impl Strategy<Value = Step> {
         Just(Step::RecoverAbort).boxed(),
         Just(Step::CheckpointWip).boxed(),
         Just(Step::Undo).boxed(),
+        Just(Step::Redo).boxed(),
         (any::<u8>(), any::<u8>())
             .prop_map(|(path, content)| Step::Edit { path, content })
             .boxed(),
@@ -355,6 +358,7 @@ impl Step {
                 | Step::RecoverAbort
                 | Step::CheckpointWip
                 | Step::Undo
+                | Step::Redo
         )
     }
 }
@@ -561,6 +565,7 @@ impl World {
             Step::RecoverAbort => s(&["recover", "--abort"]),
             Step::CheckpointWip => s(&["checkpoint", "--wip"]),
             Step::Undo => s(&["undo"]),
+            Step::Redo => s(&["redo"]),
             _ => unreachable!("not a tool step: {step:?}"),
         }
     }
@@ -637,8 +642,8 @@ impl World {
         if let Some(by_git) = stash_by_git {
             self.check_stash(&before_full, &after_full, by_git, &out)?;
         }
-        self.check_reports(matches!(step, Step::Undo), &out)?;
-        if matches!(step, Step::Undo) {
+        self.check_reports(matches!(step, Step::Undo | Step::Redo), &out)?;
+        if matches!(step, Step::Undo | Step::Redo) {
             self.check_undo(&before, &after, &out)?;
         }
         if let Step::RecoverAbort = step {
@@ -652,7 +657,7 @@ impl World {
             // operation records the sequencer's end, which undo puts back.
             && !matches!(
                 step,
-                Step::Undo | Step::RecoverContinue | Step::RecoverSkip
+                Step::Undo | Step::Redo | Step::RecoverContinue | Step::RecoverSkip
             )
             && out.stdout.contains("\"operation_id\"")
         {
@@ -1028,6 +1033,24 @@ impl World {
         let Some(op) = self.ops.get(target) else {
             return Ok(());
         };
+        // Three-way (I2): a ref the operation did not change is never
+        // touched by its undo, whatever happened since.
+        for (name, now) in &after.refs {
+            let untouched_by_op = op.before.refs.get(name) == op.after.refs.get(name);
+            if untouched_by_op && before.refs.get(name) != Some(now) {
+                return Err(self.fail(format!(
+                    "undo of {target} moved {name}, which the operation did not change\n{out}"
+                )));
+            }
+        }
+        for (name, was) in &before.refs {
+            let untouched_by_op = op.before.refs.get(name) == op.after.refs.get(name);
+            if untouched_by_op && !after.refs.contains_key(name) {
+                return Err(self.fail(format!(
+                    "undo of {target} deleted {name} ({was}), which the operation did not change\n{out}"
+                )));
+            }
+        }
         if op.after.diff(before).is_empty() {
             let diff = op.before.diff(after);
             if !diff.is_empty() {
@@ -1201,15 +1224,15 @@ fn run_case(start: &Start, steps: &[Step]) -> Check {
 }
 
 // Weights in `Step`'s order: each test leans on one part of the workflow.
-//                          Emer Start Rb Fin Files Rec Cont Skip Abort WIP Undo Edit Rm Add Commit Push Pop Switch Gc
+//                          Emer Start Rb Fin Files Rec Cont Skip Abort WIP Undo Redo Edit Rm Add Commit Push Pop Switch Gc
 #[rustfmt::skip]
-const EMERGENCY: Weights = [6,   1,    1, 1,  1,    1,  1,   1,   1,    2,  5,   6,   2, 2,  2,     3,   3,  2,     2];
+const EMERGENCY: Weights = [6,   1,    1, 1,  1,    1,  1,   1,   1,    2,  5,   2,   6,   2, 2,  2,     3,   3,  2,     2];
 #[rustfmt::skip]
-const SPRINT: Weights =    [2,   4,    4, 4,  1,    1,  0,   0,   0,    2,  4,   5,   1, 3,  3,     1,   1,  3,     1];
+const SPRINT: Weights =    [2,   4,    4, 4,  1,    1,  0,   0,   0,    2,  4,   2,   5,   1, 3,  3,     1,   1,  3,     1];
 #[rustfmt::skip]
-const RECOVER: Weights =   [1,   1,    1, 1,  1,    6,  3,   3,   3,    1,  4,   4,   1, 4,  2,     1,   1,  2,     1];
+const RECOVER: Weights =   [1,   1,    1, 1,  1,    6,  3,   3,   3,    1,  4,   1,   4,   1, 4,  2,     1,   1,  2,     1];
 #[rustfmt::skip]
-const MIXED: Weights =     [3,   2,    2, 2,  4,    2,  1,   1,   1,    2,  4,   5,   2, 2,  2,     2,   2,  2,     2];
+const MIXED: Weights =     [3,   2,    2, 2,  4,    2,  1,   1,   1,    2,  4,   2,   5,   2, 2,  2,     2,   2,  2,     2];
 
 proptest! {
     #![proptest_config(config())]
@@ -1422,7 +1445,7 @@ fn redo_of_an_emergency_that_set_an_untracked_file_aside() {
                 clean_ignored: false,
             },
             Undo,
-            Undo,
+            Redo,
             Undo,
         ],
     );
@@ -1497,10 +1520,10 @@ fn emergency_stash_of_a_staged_file_deleted_since() {
 }
 
 /// Found as: a tracked file `d` replaced by `d/e`, sprint rollback, undo,
-/// undo. The rollback set the directory `d/` aside to write the file `d`;
+/// redo. The rollback set the directory `d/` aside to write the file `d`;
 /// the undo restored `d/e` from its snapshot and then moved the aside
 /// `d/e` back over it, setting the restored one aside, so the redo
-/// (second undo) moved files into `d/` after it had become a file again:
+/// moved files into `d/` after it had become a file again:
 /// "could not create d: File exists".
 #[test]
 fn redo_of_a_sprint_rollback_over_a_file_turned_directory() {
@@ -1518,7 +1541,7 @@ fn redo_of_a_sprint_rollback_over_a_file_turned_directory() {
     let rolled_back = without_reports(&repo.capture());
     repo.tool_ok(&["undo"]);
     crate::common::assert_same_state(&before, &without_reports(&repo.capture()));
-    repo.tool_ok(&["undo"]);
+    repo.tool_ok(&["redo"]);
     crate::common::assert_same_state(&rolled_back, &without_reports(&repo.capture()));
 }
 
@@ -1543,7 +1566,7 @@ fn redo_of_a_sprint_rollback_brings_back_a_file_turned_directory_edited_since() 
     let edited = without_reports(&repo.capture());
     repo.tool_ok(&["undo"]);
     crate::common::assert_same_state(&before, &without_reports(&repo.capture()));
-    repo.tool_ok(&["undo"]);
+    repo.tool_ok(&["redo"]);
     crate::common::assert_same_state(&edited, &without_reports(&repo.capture()));
     assert_eq!(repo.read_string("d/e"), "edited since the rollback\n");
 }

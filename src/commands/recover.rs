@@ -562,7 +562,7 @@ fn sequence(
             .iter()
             .map(|c| (&c.path, writer::writes_regular_file(c))),
     )?;
-    writer::apply(repo, &changes, &extras, &mut |p| tx.move_aside(p), &bar)?;
+    tx.apply_changes(&changes, &extras, &bar)?;
     bar.finish_and_clear();
     let written: HashSet<Vec<u8>> = changes
         .iter()

@@ -64,14 +64,18 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
 
     let target = match &args.id {
         Some(id) => history.resolve(id)?,
-        None => history.undo_target(running).ok_or_else(|| {
+        // An interrupted operation comes first: undo is what restores it.
+        None => match history.pending_interrupted(running) {
+            Some(op) => op,
+            None => history.undo_target(running).ok_or_else(|| {
             let what = if history.is_empty() {
                 "there is nothing to undo: the journal is empty"
             } else {
                 "there is nothing to undo: every operation in the journal is undone"
             };
             user(what).hint("`git rollback-sprint redo` re-applies what was undone; `git rollback-sprint log` lists the operations")
-        })?,
+            })?,
+        },
     };
     undo_or_redo(ctx, &history, target, args.force, running, "undo")
 }

@@ -9,7 +9,7 @@
 //!   an unchanged file is recognised without reading it;
 //! * the stash entries it pushed and removed, in the `end` record itself.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::fs;
 use std::io::Write as _;
 use std::os::unix::fs::MetadataExt;
@@ -36,6 +36,21 @@ pub struct After {
     pub worktree: Option<usize>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stash: Option<StashChange>,
+    /// Empty directories the operation removed or made: whether each is
+    /// an empty directory now.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub empty_dirs: Vec<DirAfter>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirAfter {
+    pub path: RepoPath,
+    pub present: bool,
+}
+
+/// Whether `path` under `root` is an empty directory.
+pub fn is_empty_dir(root: &Path, path: &RepoPath) -> bool {
+    fs::read_dir(path.under(root)).is_ok_and(|mut d| d.next().is_none())
 }
 
 /// The stash entries an operation pushed and removed.
@@ -151,6 +166,34 @@ pub fn disk_file(root: &Path, path: &RepoPath) -> anyhow::Result<Option<(DiskFil
     Ok(Some((DiskFile { mode, oid }, Stat::of(&meta))))
 }
 
+/// The file at `path` from what the operation wrote there, when its stat
+/// data agrees (`Some(None)`: nothing there, as written); `None` when the
+/// file must be read.
+fn known_file(
+    root: &Path,
+    path: &RepoPath,
+    known: Option<(u32, Oid)>,
+) -> anyhow::Result<Option<Option<(DiskFile, Stat)>>> {
+    let meta = match fs::symlink_metadata(path.under(root)) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(known.is_none().then_some(None));
+        }
+        Err(_) => return Ok(None),
+    };
+    let Some((mode, oid)) = known else {
+        return Ok(meta.is_dir().then_some(None));
+    };
+    let kind = meta.file_type();
+    let agrees = match mode {
+        0o120000 => kind.is_symlink(),
+        0o100755 => kind.is_file() && meta.mode() & 0o100 != 0,
+        0o100644 => kind.is_file() && meta.mode() & 0o100 == 0,
+        _ => false,
+    };
+    Ok(agrees.then(|| Some((DiskFile { mode, oid }, Stat::of(&meta)))))
+}
+
 /// The file at `path` now, read only when its stat data differs from
 /// `known` (then hashed).
 pub fn disk_file_if_changed(
@@ -173,16 +216,26 @@ pub fn disk_file_if_changed(
     Ok(disk_file(root, path)?.map(|(file, _)| file))
 }
 
-/// Write `ops/<id>/worktree-after` for `paths`; returns how many.
+/// Write `ops/<id>/worktree-after` for `paths`; returns how many. A path
+/// whose content the operation knows (it wrote that blob unconverted, or
+/// removed the path) is only stat'ed, not read back.
 pub fn save_worktree(
     repo: &Repo,
     journal: &Journal,
     id: &str,
-    paths: &BTreeSet<RepoPath>,
+    paths: &BTreeMap<RepoPath, Option<Option<(u32, Oid)>>>,
 ) -> anyhow::Result<usize> {
     let mut out = Vec::with_capacity(paths.len() * 96);
-    for path in paths {
-        let line = match disk_file(repo.workdir(), path)? {
+    for (path, known) in paths {
+        let found = match known {
+            Some(known) => known_file(repo.workdir(), path, *known)?,
+            None => None,
+        };
+        let found = match found {
+            Some(found) => found,
+            None => disk_file(repo.workdir(), path)?,
+        };
+        let line = match found {
             Some((file, stat)) => PathAfter {
                 path: path.clone(),
                 mode: file.mode,

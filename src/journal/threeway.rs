@@ -40,6 +40,10 @@ pub struct Analysis {
     pub stash: StashPlan,
     /// Whether paths it moved aside are to be moved back.
     pub move_back: bool,
+    /// Empty directories it removed, to make again.
+    pub dirs_to_make: Vec<RepoPath>,
+    /// Empty directories it made, to remove (if still empty).
+    pub dirs_to_remove: Vec<RepoPath>,
 }
 
 #[derive(Debug, Default)]
@@ -70,6 +74,8 @@ impl Analysis {
             && self.refs.is_empty()
             && matches!(self.index, IndexPlan::Keep)
             && self.paths.is_empty()
+            && self.dirs_to_make.is_empty()
+            && self.dirs_to_remove.is_empty()
             && self.stash.drop.is_empty()
             && self.stash.put_back.is_empty()
             && !self.move_back
@@ -257,6 +263,22 @@ pub fn analyze(
             }
             out.paths.push(path.path);
         }
+        // Empty directories: put back the ones it removed (unless a file is
+        // in their place now; one that is there, say as the parent of a
+        // file about to be removed, stays), take away the ones it made
+        // that are still empty; one the user filled since is theirs.
+        for dir in &left.empty_dirs {
+            let before = saved.empty_dirs.contains(&dir.path);
+            if before == dir.present {
+                continue;
+            }
+            let full = dir.path.under(repo.workdir());
+            if before && fs::symlink_metadata(&full).map_or(true, |m| m.is_dir()) {
+                out.dirs_to_make.push(dir.path.clone());
+            } else if !before && after::is_empty_dir(repo.workdir(), &dir.path) {
+                out.dirs_to_remove.push(dir.path.clone());
+            }
+        }
     }
 
     if let (Some(_), Some(change)) = (&begin.stash, &left.stash) {
@@ -281,9 +303,20 @@ pub fn analyze(
         }
     }
 
+    // A path set aside is moved back unless something is there now that
+    // the work tree's restore does not take away: the operation's own
+    // writes there are part of the three-way comparison above.
+    let written: Vec<RepoPath> = if left.worktree.is_some() {
+        after::read_worktree(journal, op.id())?
+            .into_iter()
+            .map(|p| p.path)
+            .collect()
+    } else {
+        Vec::new()
+    };
     for m in &op.moved {
         if let (Location::Worktree(path), Location::Aside(_)) = (&m.from, &m.to) {
-            if out.paths.contains(path) {
+            if written.iter().any(|w| w.is_at_or_under(path)) {
                 continue;
             }
             let present = fs::symlink_metadata(path.under(repo.workdir())).is_ok();

@@ -109,8 +109,17 @@ pub struct Transaction<'r> {
     details: serde_json::Map<String, serde_json::Value>,
     /// Work-tree paths the operation wrote, moved or removed: what it left
     /// there is written down with its `end` record.
-    touched: std::cell::RefCell<std::collections::BTreeSet<RepoPath>>,
+    /// With each, the file the operation wrote there when it knows it
+    /// without reading it back (a blob written unconverted; `None`: it
+    /// removed the path).
+    touched: std::cell::RefCell<std::collections::BTreeMap<RepoPath, Option<Known>>>,
+    /// Empty directories the operation may have removed or made.
+    dirs: std::cell::RefCell<std::collections::BTreeSet<RepoPath>>,
 }
+
+/// What the operation wrote at a path: `Some((mode, blob))`, or `None`
+/// for a removal.
+type Known = Option<(u32, Oid)>;
 
 impl<'r> Transaction<'r> {
     pub fn begin(repo: &'r Repo, ui: &Ui, intent: Intent) -> anyhow::Result<Transaction<'r>> {
@@ -226,6 +235,7 @@ impl<'r> Transaction<'r> {
             scan_started,
             details: serde_json::Map::new(),
             touched: Default::default(),
+            dirs: Default::default(),
         })
     }
 
@@ -435,9 +445,19 @@ impl<'r> Transaction<'r> {
         extras: &crate::git::writer::Extras<'_>,
         bar: &indicatif::ProgressBar,
     ) -> anyhow::Result<crate::git::writer::Applied> {
-        self.touched
-            .borrow_mut()
-            .extend(changes.iter().map(|c| c.path.clone()));
+        // Written without conversion, a file's raw bytes are its blob: what
+        // the operation left is known without reading it back.
+        self.touched.borrow_mut().extend(changes.iter().map(|c| {
+            let known = (!extras.smudge).then_some(c.new.map(|(oid, mode)| (mode, oid)));
+            (c.path.clone(), known)
+        }));
+        self.dirs.borrow_mut().extend(
+            extras
+                .current_empty_dirs
+                .iter()
+                .chain(extras.target_empty_dirs)
+                .cloned(),
+        );
         crate::git::writer::apply(self.repo, changes, extras, &mut |p| self.move_aside(p), bar)
     }
 
@@ -450,7 +470,7 @@ impl<'r> Transaction<'r> {
         }
         for location in [&from, &to] {
             if let Location::Worktree(p) = location {
-                self.touched.borrow_mut().insert(p.clone());
+                self.touched.borrow_mut().insert(p.clone(), None);
             }
         }
         self.journal.append(&Record::Moved(Moved {
@@ -556,13 +576,22 @@ impl<'r> Transaction<'r> {
             }
             if scope.worktree {
                 let mut touched = self.touched.borrow().clone();
-                touched.retain(|p| !self.preserve.iter().any(|k| p.is_at_or_under(k)));
+                touched.retain(|p, _| !self.preserve.iter().any(|k| p.is_at_or_under(k)));
                 out.worktree = Some(after::save_worktree(
                     self.repo,
                     &self.journal,
                     id,
                     &touched,
                 )?);
+                out.empty_dirs = self
+                    .dirs
+                    .borrow()
+                    .iter()
+                    .map(|d| after::DirAfter {
+                        path: d.clone(),
+                        present: after::is_empty_dir(self.repo.workdir(), d),
+                    })
+                    .collect();
             }
             if scope.stash {
                 let read = |path: std::path::PathBuf| match fs::read(path) {

@@ -338,7 +338,7 @@ fn restore_three_way(
     let begin = &target.begin;
     let journal_dir = tx.journal().dir().to_path_buf();
     if let Some(saved) = &begin.worktree {
-        write_worktree(tx, saved, ui)?;
+        write_worktree(tx, saved, Some(analysis), ui)?;
     }
     if analysis.move_back {
         move_back(tx, target)?;
@@ -382,10 +382,14 @@ fn restore_three_way(
 }
 
 /// Write the paths the transaction was begun to overwrite from the
-/// snapshot (all that differ, or only those the three-way undo chose).
+/// snapshot: all that differ (a whole undo), or only `chosen`, those the
+/// three-way undo found unchanged since. A three-way undo keeps the empty
+/// directories made since and puts back the saved ones, unless something
+/// else than a directory is in their place now.
 fn write_worktree(
     tx: &mut Transaction<'_>,
     saved: &super::SavedWorktree,
+    chosen: Option<&threeway::Analysis>,
     ui: &Ui,
 ) -> anyhow::Result<()> {
     let current = tx
@@ -393,15 +397,44 @@ fn write_worktree(
         .context("internal error: undo has no snapshot of the current work tree")?
         .clone();
     let changes = tx.overwrite_changes().to_vec();
-    if changes.is_empty() {
+    let root = tx.repo().workdir().to_path_buf();
+    let (current_empty_dirs, target_empty_dirs, target_modes) = match chosen {
+        None => (
+            current.empty_dirs.clone(),
+            saved.empty_dirs.clone(),
+            saved.modes.clone(),
+        ),
+        Some(analysis) => {
+            let chosen: std::collections::HashSet<&crate::git::RepoPath> =
+                analysis.paths.iter().collect();
+            (
+                analysis.dirs_to_remove.clone(),
+                // Never in place of something made since that is not a
+                // directory.
+                analysis
+                    .dirs_to_make
+                    .iter()
+                    .filter(|d| fs::symlink_metadata(d.under(&root)).map_or(true, |m| m.is_dir()))
+                    .cloned()
+                    .collect(),
+                saved
+                    .modes
+                    .iter()
+                    .filter(|m| chosen.contains(&m.path))
+                    .cloned()
+                    .collect(),
+            )
+        }
+    };
+    if changes.is_empty() && target_empty_dirs.is_empty() && current_empty_dirs.is_empty() {
         return Ok(());
     }
     crate::trace::phase("undo: writing the work tree");
     let bar = ui.progress(changes.len() as u64, "restoring the work tree");
     let extras = Extras {
-        current_empty_dirs: &current.empty_dirs,
-        target_empty_dirs: &saved.empty_dirs,
-        target_modes: &saved.modes,
+        current_empty_dirs: &current_empty_dirs,
+        target_empty_dirs: &target_empty_dirs,
+        target_modes: &target_modes,
         current_untracked: &current.untracked,
         smudge: false,
         changed_after: Some(tx.scan_started()),
@@ -451,7 +484,7 @@ fn restore(
     let journal_dir = tx.journal().dir().to_path_buf();
 
     if let Some(saved) = &begin.worktree {
-        write_worktree(tx, saved, ui)?;
+        write_worktree(tx, saved, None, ui)?;
     }
     // Paths the operation moved, moved back, newest first. A file the
     // snapshot holds with the content of its aside copy is already back
