@@ -22,6 +22,9 @@
 //! where both changed; the table's verdict must agree with it, so a wrong
 //! cell fails as a wrong test, not as a wrong engine.
 //!
+//! After a restoring undo, `redo` must bring back the state after the
+//! user's action: the command re-applied three-way, the later work kept.
+//!
 //! "Commit on another branch" is done through a second worktree
 //! (`git worktree add <root>/second other`), so the commit never passes
 //! through this work tree: switching away from a dirty tree is a different
@@ -611,6 +614,30 @@ fn journal(repo: &TestRepo) -> Vec<u8> {
     fs::read(repo.git_dir().join("rollback/journal.jsonl")).unwrap_or_default()
 }
 
+/// Run `f`; if it panics, panic again with `label` in front of the message.
+#[track_caller]
+fn in_context(label: &str, f: impl FnOnce()) {
+    if let Err(e) = catch_unwind(AssertUnwindSafe(f)) {
+        panic!("{label}: {}", panic_message(&*e));
+    }
+}
+
+fn panic_message(e: &(dyn std::any::Any + Send)) -> String {
+    e.downcast_ref::<String>()
+        .cloned()
+        .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default()
+}
+
+/// `state` with the stash list sorted and the stash ref (its top) left
+/// out: the same entries, in any order.
+fn stash_as_set(state: &RepoState) -> RepoState {
+    let mut s = state.clone();
+    s.stash.sort();
+    s.refs.remove("refs/stash");
+    s
+}
+
 /// Whether `text` names `name` as a whole word: `main` in "main moved" or
 /// "refs/heads/main", not in "src/main.rs" or "On main-2".
 fn names_thing(text: &str, name: &str) -> bool {
@@ -677,6 +704,14 @@ fn run_cell(s: &Setup, action: Action, expect: Expect) {
             out.assert_ok();
             let got = repo.capture();
             assert_same_except_reports(&want, &got);
+            // redo re-applies the command, three-way again: back to the
+            // state after the user's action. Where the command pushed a
+            // stash entry, where redo puts it back in the list is not
+            // specified, so the stash is compared as a set there.
+            in_context("after redo", || {
+                repo.tool(&["redo"]).assert_ok();
+                assert_same_except_reports(&stash_as_set(&now), &stash_as_set(&repo.capture()));
+            });
         }
         Expect::Refuse(names) => {
             for name in names {
@@ -742,11 +777,7 @@ fn run_cells(s: &Setup, what: &str, cells: &[(Action, Expect, &str)]) {
     for &(action, expect, reason) in cells {
         let result = catch_unwind(AssertUnwindSafe(|| run_cell(s, action, expect)));
         if let Err(e) = result {
-            let msg = e
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_default();
+            let msg = panic_message(&*e);
             failures.push(format!(
                 "{what} × {action:?} (expected {expect:?}: {reason}):\n{msg}"
             ));
