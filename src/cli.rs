@@ -396,6 +396,9 @@ fn print_outcome(ui: &Ui, name: &str, outcome: Outcome) -> i32 {
             );
         }
         let _ = writeln!(out, "{}", Value::Object(obj));
+    } else if let Some(pager) = outcome.pager.as_deref().filter(|_| !ui.quiet) {
+        drop(out);
+        crate::pager::page_lines(pager, &outcome.lines);
     } else if !ui.quiet || exit != Exit::Success {
         for line in &outcome.lines {
             // A closed pipe (`| head`) is not an error.
@@ -435,4 +438,62 @@ fn strip_ansi(text: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::log_count_args;
+    use std::ffi::OsString;
+
+    fn rewrite(args: &[&str]) -> Vec<String> {
+        let args: Vec<OsString> = args.iter().map(OsString::from).collect();
+        log_count_args(args)
+            .into_iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn log_counts_become_max_count() {
+        assert_eq!(
+            rewrite(&["grs", "log", "-n", "3"]),
+            ["grs", "log", "--max-count", "3"]
+        );
+        assert_eq!(
+            rewrite(&["grs", "log", "-n3"]),
+            ["grs", "log", "--max-count=3"]
+        );
+        assert_eq!(
+            rewrite(&["grs", "log", "-3"]),
+            ["grs", "log", "--max-count=3"]
+        );
+        assert_eq!(
+            rewrite(&["grs", "--json", "-C", "dir", "--color", "never", "log", "-7"]),
+            [
+                "grs",
+                "--json",
+                "-C",
+                "dir",
+                "--color",
+                "never",
+                "log",
+                "--max-count=7"
+            ]
+        );
+    }
+
+    #[test]
+    fn dry_run_and_other_commands_are_left_alone() {
+        for args in [
+            &["grs", "-n", "emergency"][..],
+            &["grs", "emergency", "-n"],
+            &["grs", "log", "-n"],
+            &["grs", "log", "-n", "x"],
+            &["grs", "log", "--", "-3"],
+            &["grs", "files", "-3"],
+            &["grs", "-C", "log", "status", "-3"],
+        ] {
+            assert_eq!(rewrite(args), args, "{args:?}");
+        }
+    }
 }

@@ -13,6 +13,7 @@ pub mod error;
 pub mod git;
 pub mod journal;
 pub mod metrics;
+pub mod pager;
 pub mod reports_folder;
 pub mod settings;
 pub mod testrun;

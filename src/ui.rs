@@ -207,6 +207,9 @@ pub struct Outcome {
     pub lines: Vec<String>,
     pub fields: Map<String, Value>,
     pub exit: Option<Exit>,
+    /// The pager the human lines go through (see [`crate::pager`]); set
+    /// only for output on a terminal.
+    pub pager: Option<String>,
 }
 
 impl Outcome {
@@ -230,6 +233,12 @@ impl Outcome {
     pub fn nothing_to_do(&mut self, why: impl AsRef<str>) -> &mut Self {
         self.field("changed", false);
         self.line(format!("Nothing to do: {}.", why.as_ref()))
+    }
+
+    /// Show the human lines through this pager (`None`: print them).
+    pub fn paged(&mut self, pager: Option<String>) -> &mut Self {
+        self.pager = pager;
+        self
     }
 
     /// Finish with a non-zero exit that is not an error (a failed check).

@@ -19,6 +19,7 @@ mod interleave;
 mod journal;
 mod layouts;
 mod lifecycle;
+mod log;
 mod man;
 mod metrics;
 mod odd;

@@ -263,6 +263,13 @@ pub fn analyze(
             }
             out.paths.push(path.path);
         }
+        // An empty directory a restored path is taken out of was empty
+        // before: it stays (the writer removes the parents it empties).
+        for dir in &saved.empty_dirs {
+            if out.paths.iter().any(|p| p.is_at_or_under(dir)) && !out.dirs_to_make.contains(dir) {
+                out.dirs_to_make.push(dir.clone());
+            }
+        }
         // Empty directories: put back the ones it removed (unless a file is
         // in their place now; one that is there, say as the parent of a
         // file about to be removed, stays), take away the ones it made
@@ -273,7 +280,11 @@ pub fn analyze(
                 continue;
             }
             let full = dir.path.under(repo.workdir());
-            if before && fs::symlink_metadata(&full).map_or(true, |m| m.is_dir()) {
+            // A file the undo itself takes away (one the operation wrote
+            // where the directory was) is no obstacle.
+            let free = fs::symlink_metadata(&full).map_or(true, |m| m.is_dir())
+                || out.paths.contains(&dir.path);
+            if before && free && !out.dirs_to_make.contains(&dir.path) {
                 out.dirs_to_make.push(dir.path.clone());
             } else if !before && after::is_empty_dir(repo.workdir(), &dir.path) {
                 out.dirs_to_remove.push(dir.path.clone());

@@ -397,7 +397,6 @@ fn write_worktree(
         .context("internal error: undo has no snapshot of the current work tree")?
         .clone();
     let changes = tx.overwrite_changes().to_vec();
-    let root = tx.repo().workdir().to_path_buf();
     let (current_empty_dirs, target_empty_dirs, target_modes) = match chosen {
         None => (
             current.empty_dirs.clone(),
@@ -410,13 +409,8 @@ fn write_worktree(
             (
                 analysis.dirs_to_remove.clone(),
                 // Never in place of something made since that is not a
-                // directory.
-                analysis
-                    .dirs_to_make
-                    .iter()
-                    .filter(|d| fs::symlink_metadata(d.under(&root)).map_or(true, |m| m.is_dir()))
-                    .cloned()
-                    .collect(),
+                // directory (the analysis left those out).
+                analysis.dirs_to_make.clone(),
                 saved
                     .modes
                     .iter()

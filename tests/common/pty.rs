@@ -60,6 +60,18 @@ impl Pty {
 
     /// Like [`Pty::spawn_with_env`], in another directory.
     pub fn spawn_in(repo: &TestRepo, dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Pty {
+        Self::spawn_without(repo, dir, args, envs, &[])
+    }
+
+    /// Like [`Pty::spawn_in`], with the sandbox's variables `remove` unset
+    /// (`GIT_PAGER`, to reach the settings that come after it).
+    pub fn spawn_without(
+        repo: &TestRepo,
+        dir: &Path,
+        args: &[&str],
+        envs: &[(&str, &str)],
+        remove: &[&str],
+    ) -> Pty {
         let (master, slave) = open_pty();
         let mut cmd = Command::new(TOOL_BIN);
         cmd.args(args).current_dir(dir);
@@ -69,6 +81,9 @@ impl Pty {
         cmd.env("TERM", "xterm-256color")
             .env("COLUMNS", COLS.to_string())
             .env("LINES", ROWS.to_string());
+        for name in remove {
+            cmd.env_remove(name);
+        }
         cmd.envs(envs.iter().copied());
         let stdio = |fd: &OwnedFd| Stdio::from(fd.try_clone().expect("duplicate the pty slave"));
         cmd.stdin(stdio(&slave))

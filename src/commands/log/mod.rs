@@ -1,8 +1,10 @@
 //! `log`, `log show ID`, `log prune` (SPEC §5.11).
 
+use std::collections::HashMap;
+
 use super::Context;
-use crate::journal::{lock_holder, Journal};
-use crate::ui::Outcome;
+use crate::journal::{lock_holder, History, Journal, OpStatus, Operation};
+use crate::ui::{Outcome, Ui};
 
 pub mod prune;
 pub mod show;
@@ -48,7 +50,9 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
     let running = lock_holder(journal.dir())
         .filter(|h| h.alive)
         .map(|h| h.info.pid);
+    let prefixes = history.unique_prefixes();
     let mut outcome = Outcome::new();
+    outcome.paged(crate::pager::for_output(&ctx.repo, &ctx.ui));
     let mut rows = Vec::new();
     if history.is_empty() {
         outcome.line("The journal is empty: no operation has run in this work tree yet.");
@@ -61,48 +65,116 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
     for op in history.ops().iter().rev().take(count) {
         let status = op.status(running);
         let undone = history.undone_by(op).map(|u| u.id().to_string());
+        let relation = Relation::of(&history, op);
         let created = op.refs_created();
         let mut label = status.label().to_string();
-        if let Some(by) = &undone {
-            label = format!("{label}, undone by {by}");
+        match &relation {
+            Relation::Undoes(target) => label.push_str(&format!(", undoes {target}")),
+            Relation::Redoes(original) => label.push_str(&format!(", redoes {original}")),
+            Relation::Original => {}
         }
-        let mark = match status.label() {
-            "done" => ctx.ui.good(&label),
-            _ => ctx.ui.bad(&label),
+        if let Some(by) = &undone {
+            label.push_str(&format!(", undone by {by}"));
+        }
+        let mark = match status {
+            OpStatus::Done if undone.is_none() => ctx.ui.good(&label),
+            OpStatus::Done | OpStatus::Dismissed | OpStatus::Running => label.clone(),
+            OpStatus::Failed | OpStatus::Interrupted => ctx.ui.bad(&label),
         };
+        let short = short_id(op.id(), &prefixes);
         outcome.line(format!(
             "{}  {}  {}  [{}]",
-            ctx.ui.bold(op.id()),
-            op.begin
-                .time
-                .get(..19)
-                .unwrap_or(&op.begin.time)
-                .replace('T', " "),
+            highlight_id(&ctx.ui, op.id(), short.len()),
+            display_time(&op.begin.time),
             crate::ui::one_line(&op.begin.command),
             mark
         ));
         for r in &created {
-            outcome.line(format!("    created {r}"));
-        }
-        if let Some(target) = &op.begin.undoes {
-            outcome.line(format!("    undoes {target}"));
+            outcome.line(format!("    created {}", crate::ui::quote(r)));
         }
         if let Some(err) = op.end.as_ref().and_then(|e| e.error.as_ref()) {
             outcome.line(format!("    error: {}", crate::ui::one_line(err)));
         }
         rows.push(serde_json::json!({
             "id": op.id(),
+            "short_id": short,
             "time": op.begin.time,
             "command": op.begin.command,
             "kind": op.begin.kind,
             "outcome": status.label(),
             "undone_by": undone,
             "undoes": op.begin.undoes,
+            "redoes": relation.redoes(),
             "refs_created": created,
             "duration_ms": op.end.as_ref().map(|e| e.duration_ms),
             "error": op.end.as_ref().and_then(|e| e.error.clone()),
         }));
     }
+    let older = history.len().saturating_sub(count);
+    if older > 0 {
+        outcome.line(format!(
+            "… {older} older operation{}: `git rollback-sprint log --all` shows them",
+            if older == 1 { "" } else { "s" }
+        ));
+    }
     outcome.field("operations", rows);
+    outcome.field("total", history.len());
+    outcome.field("older", older);
     Ok(outcome)
+}
+
+/// How an operation stands to the one it undoes, if any.
+pub(crate) enum Relation {
+    /// Not an undo or a redo.
+    Original,
+    /// An undo: the operation it undoes.
+    Undoes(String),
+    /// A redo (an undo of an undo): the original operation it brings back.
+    Redoes(String),
+}
+
+impl Relation {
+    pub(crate) fn of(history: &History, op: &Operation) -> Relation {
+        let Some(target) = &op.begin.undoes else {
+            return Relation::Original;
+        };
+        let (original, hops) = history.original_of(op);
+        if hops >= 2 && hops % 2 == 0 {
+            Relation::Redoes(original.id().to_string())
+        } else {
+            Relation::Undoes(target.clone())
+        }
+    }
+
+    pub(crate) fn redoes(&self) -> Option<&str> {
+        match self {
+            Relation::Redoes(original) => Some(original),
+            _ => None,
+        }
+    }
+}
+
+/// The shortest unique prefix of `id` (at least 4 characters).
+pub(crate) fn short_id<'a>(id: &'a str, prefixes: &HashMap<&str, usize>) -> &'a str {
+    let len = prefixes.get(id).copied().unwrap_or(id.len());
+    id.get(..len).unwrap_or(id)
+}
+
+/// The id with its unique prefix bold and coloured and the rest dim; the
+/// plain id without colour.
+pub(crate) fn highlight_id(ui: &Ui, id: &str, prefix: usize) -> String {
+    if !ui.color_enabled() {
+        return id.to_string();
+    }
+    let (head, tail) = id.split_at(prefix.min(id.len()));
+    let mut out = ui.paint(head, "1;33");
+    if !tail.is_empty() {
+        out.push_str(&ui.paint(tail, "2"));
+    }
+    out
+}
+
+/// `2026-11-21 10:04:05` from an RFC 3339 time.
+pub(crate) fn display_time(time: &str) -> String {
+    time.get(..19).unwrap_or(time).replace('T', " ")
 }
