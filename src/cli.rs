@@ -286,7 +286,11 @@ fn dispatch(cli: &Cli, ui: &Ui, args: &[OsString]) -> anyhow::Result<Outcome> {
         let message = crate::journal::interrupted_message(&op);
         if cli.command.reads_only() {
             ui.warn(&message);
-        } else if !matches!(cli.command, Command::Undo(_) | Command::Check(_)) {
+        } else if !matches!(
+            cli.command,
+            // `log prune` releases old operations, never the interrupted one.
+            Command::Undo(_) | Command::Check(_) | Command::Log(_)
+        ) {
             // Before the command's own checks: an interrupted operation can
             // leave what they look at half-done (HEAD naming a branch the
             // operation had deleted), and their error would hide the cause.

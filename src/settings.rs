@@ -20,6 +20,9 @@ pub const DISK_THRESHOLD: &str = "rollback.diskThreshold";
 pub const HOOK_TESTS: &str = "rollback.hookTests";
 /// Not in SPEC §4: how long a test run may take before it is stopped.
 pub const TEST_TIMEOUT: &str = "rollback.testTimeout";
+/// SPEC §5.11: operations older than this many days are released
+/// automatically (`log prune`); 0 turns that off.
+pub const KEEP_DAYS: &str = "rollback.keepDays";
 
 pub const DEFAULT_BASELINE: &str = "baseline";
 pub const DEFAULT_CHECKPOINT_PREFIX: &str = "checkpoint-";
@@ -27,6 +30,7 @@ pub const DEFAULT_REPORTS_DIR: &str = "rollbacks";
 pub const DEFAULT_TEST_PATTERN: &str = "tests/unit/test_{name}";
 pub const DEFAULT_DISK_THRESHOLD: u8 = 90;
 pub const DEFAULT_TEST_TIMEOUT_SECS: u64 = 1800;
+pub const DEFAULT_KEEP_DAYS: u64 = 90;
 
 /// The merged settings of one invocation.
 #[derive(Debug, Clone)]
@@ -43,6 +47,8 @@ pub struct Settings {
     pub disk_threshold: u8,
     pub hook_tests: bool,
     pub test_timeout_secs: u64,
+    /// `rollback.keepDays`; 0: no automatic pruning.
+    pub keep_days: u64,
 }
 
 impl Settings {
@@ -65,6 +71,7 @@ impl Settings {
                     .into())
             }
         };
+        let keep_days = keep_days(repo)?;
         let test_timeout_secs = match repo.config_i64(TEST_TIMEOUT)? {
             None => DEFAULT_TEST_TIMEOUT_SECS,
             Some(n) if n > 0 => n as u64,
@@ -101,12 +108,36 @@ impl Settings {
             disk_threshold,
             hook_tests: repo.config_bool(HOOK_TESTS)?.unwrap_or(false),
             test_timeout_secs,
+            keep_days,
         })
     }
 
     /// The paths of `rollback.stage.<name>.path`.
     pub fn stage_paths(repo: &Repo, name: &str) -> anyhow::Result<Vec<String>> {
         repo.config_multi(&format!("rollback.stage.{name}.path"))
+    }
+}
+
+/// `rollback.keepDays`: a whole number of days, 0 or more (0 turns
+/// automatic pruning off). Read on its own too, by the transaction that
+/// prunes automatically.
+pub fn keep_days(repo: &Repo) -> anyhow::Result<u64> {
+    let bad = |value: &str| -> anyhow::Error {
+        user(format!("git config {KEEP_DAYS} is `{value}`"))
+            .hint(format!(
+                "use a whole number of days, 0 or more (0 keeps every operation; the default is {DEFAULT_KEEP_DAYS}): git config {KEEP_DAYS} 90"
+            ))
+            .into()
+    };
+    match repo.config_string(KEEP_DAYS)? {
+        None => Ok(DEFAULT_KEEP_DAYS),
+        Some(text) => {
+            let trimmed = text.trim();
+            if trimmed.is_empty() || !trimmed.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(bad(&text));
+            }
+            trimmed.parse::<u64>().map_err(|_| bad(&text))
+        }
     }
 }
 

@@ -1778,3 +1778,27 @@ fn without_index_entry(mut state: RepoState, path: &str) -> RepoState {
         .retain(|e| !(e.path == path.as_bytes() && e.stage == 0));
     state
 }
+
+/// A tracked file deleted from the index and written again is untracked,
+/// yet HEAD has it: git's stash keeps it in W as well as in U, and so does
+/// the emergency's entry (found by the workflow test).
+#[test]
+fn stash_of_a_file_removed_from_the_index_and_written_again_is_gits() {
+    let Setup { repo, .. } = setup();
+    repo.git(&["rm", "-q", "--cached", "src/lib.rs"]);
+    repo.write("src/lib.rs", "one");
+    let by_git = repo.copy();
+    by_git.git(&["stash", "push", "-q", "--include-untracked"]);
+    emergency(&repo, &[]);
+    for rev in [
+        "stash@{0}^{tree}",
+        "stash@{0}^2^{tree}",
+        "stash@{0}^3^{tree}",
+    ] {
+        assert_eq!(
+            repo.git(&["ls-tree", "-r", rev]),
+            by_git.git(&["ls-tree", "-r", rev]),
+            "{rev}"
+        );
+    }
+}

@@ -13,7 +13,8 @@ use std::process::Command;
 use crate::common::{
     assert_same_dir, assert_same_except_reports, assert_same_state, assert_unchanged_by,
     capture_dir, capture_repo, capture_repo_with_orphans, commit_history, dirty_everything,
-    odd_names, EntryKind, RepoState, TestRepo, ToolOutput, BASE_COMMIT_DATE, DEFAULT_NOW, TOOL_BIN,
+    odd_names, orphan_id, EntryKind, RepoState, TestRepo, ToolOutput, BASE_COMMIT_DATE,
+    DEFAULT_NOW, TOOL_BIN,
 };
 
 /// Assert that exactly the expected kind of difference shows up: the diff is
@@ -212,7 +213,8 @@ fn rollback_refs_are_not_compared_but_orphans_are_caught() {
     repo.git(&["tag", "-a", "baseline", "-m", "base"]);
     repo.write("scratch.txt", "x\n");
     let before = repo.capture();
-    // The keep-alive refs of a recorded operation are not a difference...
+    // The keep ref and its entries of recorded operations are not a
+    // difference...
     repo.tool_ok(&["checkpoint", "--wip"]);
     repo.tool_ok(&["undo"]);
     assert!(!repo
@@ -238,6 +240,29 @@ fn rollback_refs_are_not_compared_but_orphans_are_caught() {
         "-d",
         "refs/rollback/20990101_000000-abcdef/worktree",
     ]);
+    // ... so is an entry of the keep reflog naming no recorded operation
+    // (what a kill before the `begin` record leaves)...
+    let common = repo.git(&["rev-parse", "--path-format=absolute", "--git-common-dir"]);
+    let log = std::path::Path::new(&common).join("logs/refs/rollback/keep/main");
+    let kept = std::fs::read_to_string(&log).unwrap();
+    let head = repo.head();
+    std::fs::write(
+        &log,
+        format!(
+            "{kept}{head} {head} git-rollback-sprint <> 253402300799 +0000\trollback-sprint 0123456789ab worktree\n"
+        ),
+    )
+    .unwrap();
+    let (_, orphans) = capture_repo_with_orphans(repo.path());
+    assert_eq!(
+        orphans,
+        vec!["refs/rollback/keep/main entry 0123456789ab worktree".to_string()]
+    );
+    assert_eq!(orphan_id(&orphans[0]), "0123456789ab");
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| repo.capture()));
+    assert!(caught.is_err(), "capture must fail on an orphan entry");
+    std::fs::write(&log, kept).unwrap();
+    repo.capture();
     // ... and a near miss is an ordinary ref.
     repo.git(&["update-ref", "refs/rollbackx", "HEAD"]);
     assert_diff_names(&before, &repo.capture(), &["ref refs/rollbackx: new after"]);

@@ -12,7 +12,9 @@ use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use crate::common::{assert_same_state, capture_repo_with_orphans, TestRepo, ToolOutput};
+use crate::common::{
+    assert_same_state, capture_repo_with_orphans, keep_entries, TestRepo, ToolOutput,
+};
 
 // ----- helpers ---------------------------------------------------------------------
 
@@ -1198,7 +1200,13 @@ fn a_conflicted_entry_under_a_symlink_is_never_read_through_it() {
         out.assert_ok();
         let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
         let id = v["operation_id"].as_str().unwrap().to_string();
-        let saved = repo.git(&["ls-tree", "-r", &format!("refs/rollback/{id}/worktree")]);
+        let common = repo.git(&["rev-parse", "--path-format=absolute", "--git-common-dir"]);
+        let snapshot = keep_entries(std::path::Path::new(&common))
+            .into_iter()
+            .find(|(_, op, what, _)| *op == id && what == "worktree")
+            .map(|(_, _, _, oid)| oid)
+            .expect("the snapshot is kept");
+        let saved = repo.git(&["ls-tree", "-r", &snapshot]);
         assert!(
             !saved.contains("a/x/deep"),
             "{target}: read through the link\n{saved}"

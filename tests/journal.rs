@@ -355,7 +355,8 @@ fn undo_diagnoses_snapshot_objects_that_were_pruned() {
     let repo = repo_with_baseline();
     repo.tool_ok(&["checkpoint", "-m", "doomed"]);
     repo.tool_ok(&["checkpoint", "prune", "--keep", "0"]);
-    // Destroy every keep-alive ref, then prune unreachable objects.
+    // Destroy the keep refs (their reflogs go with them), then prune
+    // unreachable objects.
     for r in repo
         .git(&["for-each-ref", "--format=%(refname)", "refs/rollback/"])
         .lines()
@@ -377,7 +378,20 @@ fn snapshots_survive_gc_prune_now() {
     repo.tool_ok(&["checkpoint", "-m", "kept"]);
     let before = repo.capture();
     repo.tool_ok(&["checkpoint", "prune", "--keep", "0"]);
-    repo.git(&["reflog", "expire", "--expire=now", "--all"]);
+    // Every reflog but the keep reflog emptied, so that only the tool
+    // keeps the deleted tag's object. (`git reflog expire --expire=now
+    // --all` empties the keep reflog too: like the stash, it is a reflog,
+    // and the README says so.)
+    let refs = repo.git(&["for-each-ref", "--format=%(refname)"]);
+    for r in refs
+        .lines()
+        .chain(["HEAD"])
+        .filter(|r| !r.starts_with("refs/rollback/keep/"))
+    {
+        if repo.git_output(&["reflog", "exists", r]).status.success() {
+            repo.git(&["reflog", "expire", "--expire=now", r]);
+        }
+    }
     repo.git(&["gc", "-q", "--prune=now"]);
     repo.tool_ok(&["undo"]);
     assert_same_state(&before, &repo.capture());

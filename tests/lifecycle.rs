@@ -528,9 +528,10 @@ fn a_failure_while_begin_saves_leaves_no_keepalive_ref_and_no_journal_entry() {
     repo.write("src/feature.rs", "pub fn feature() {}\n");
     repo.commit_all("sprint work");
     repo.write("notes.txt", "uncommitted\n");
-    // After the snapshot (the branch's old value and the work tree are
-    // kept under refs/rollback/<id>/ by then), the index copy cannot be
-    // written: a directory is in its place.
+    // After the snapshot commit is written, the index copy cannot be
+    // written: a directory is in its place. (A failure after the keep
+    // entries are appended is `keepalive::a_failure_after_the_keep_entries_
+    // removes_them`.)
     let exec = format!(
         "after-snapshot:for d in '{}'/rollback/ops/*/; do mkdir \"$d/index\"; done",
         repo.git_dir().display()

@@ -17,6 +17,7 @@ mod hook;
 mod hostile;
 mod interleave;
 mod journal;
+mod keepalive;
 mod layouts;
 mod lifecycle;
 mod log;

@@ -474,8 +474,8 @@ fn files() -> Roff {
     );
     item(
         &mut roff,
-        "refs/rollback/",
-        "Refs that keep the snapshots of the journal alive, so git gc never drops them.",
+        "refs/rollback/keep/<name>",
+        "One ref per work tree's journal, pointing at the empty tree, whose reflog keeps the journal's snapshots alive: git gc never drops them and git log --all never shows them. log prune releases them.",
     );
     item(
         &mut roff,

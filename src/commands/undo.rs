@@ -116,9 +116,13 @@ fn undo_or_redo(
             .hint("wait for it to finish")
             .into());
     }
-    let blockers = undo::blockers(repo, history, target)?;
-    if !blockers.lines.is_empty() && !force {
-        return Err(undo::blocked_error(target, &blockers));
+    // Refused without --force when something changed since: checked by
+    // the undo itself (one three-way pass), and by the dry run's plan.
+    if ctx.ui.dry_run {
+        let blockers = undo::blockers(repo, history, target)?;
+        if !blockers.lines.is_empty() && !force {
+            return Err(undo::blocked_error(target, &blockers));
+        }
     }
     undo::check_other_worktrees(repo, target)?;
     outcome

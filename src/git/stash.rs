@@ -35,6 +35,14 @@ pub fn build_stash_commit(
         .context("could not read the snapshot tree")?;
     let mut parents = vec![head, i];
     let mut tracked = TreeUpdateBuilder::new();
+    // git's W tree takes every path that differs from HEAD, so an untracked
+    // file where HEAD has one (deleted from the index, then written again)
+    // is in W as well as in U.
+    let head_tree = repo
+        .inner
+        .find_commit(head)
+        .and_then(|c| c.tree())
+        .context("could not read HEAD's tree")?;
     if !scan.untracked.is_empty() {
         let empty = repo.inner.treebuilder(None)?.write()?;
         let empty = repo.inner.find_tree(empty)?;
@@ -48,7 +56,12 @@ pub fn build_stash_commit(
                 entry.id(),
                 super::file_mode(entry.filemode() as u32),
             );
-            tracked.remove(path.as_bytes());
+            let in_head = head_tree
+                .get_path(std::path::Path::new(path.as_os_str()))
+                .is_ok_and(|e| e.kind() == Some(git2::ObjectType::Blob));
+            if !in_head {
+                tracked.remove(path.as_bytes());
+            }
         }
         let u_tree = only_untracked.create_updated(&repo.inner, &empty)?;
         let u = commit_snapshot(

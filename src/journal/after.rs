@@ -110,6 +110,10 @@ impl Stat {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PathAfter {
     pub path: RepoPath,
+    /// The file before the operation, when the operation knew it (the
+    /// snapshot's entry it replaced): `[mode, blob]`, `[0]` for none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<(u32, Option<String>)>,
     pub mode: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub oid: Option<String>,
@@ -223,10 +227,14 @@ pub fn save_worktree(
     repo: &Repo,
     journal: &Journal,
     id: &str,
-    paths: &BTreeMap<RepoPath, Option<Option<(u32, Oid)>>>,
+    paths: &BTreeMap<RepoPath, (Option<Option<(u32, Oid)>>, Option<Option<(u32, Oid)>>)>,
 ) -> anyhow::Result<usize> {
     let mut out = Vec::with_capacity(paths.len() * 96);
-    for (path, known) in paths {
+    for (path, (known, was)) in paths {
+        let before = was.map(|w| match w {
+            Some((mode, oid)) => (mode, Some(oid.to_string())),
+            None => (0, None),
+        });
         let found = match known {
             Some(known) => known_file(repo.workdir(), path, *known)?,
             None => None,
@@ -238,12 +246,14 @@ pub fn save_worktree(
         let line = match found {
             Some((file, stat)) => PathAfter {
                 path: path.clone(),
+                before,
                 mode: file.mode,
                 oid: Some(file.oid.to_string()),
                 stat: Some(stat),
             },
             None => PathAfter {
                 path: path.clone(),
+                before,
                 mode: 0,
                 oid: None,
                 stat: None,

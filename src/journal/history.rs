@@ -129,9 +129,21 @@ impl History {
     pub fn original_of<'h>(&'h self, op: &'h Operation) -> (&'h Operation, usize) {
         let mut original = op;
         let mut hops = 0usize;
-        while let Some(next) = original.begin.undoes.as_deref().and_then(|id| self.get(id)) {
-            original = next;
-            hops += 1;
+        while let Some(id) = original.begin.undoes.as_deref() {
+            match self.get(id) {
+                Some(next) => {
+                    original = next;
+                    hops += 1;
+                }
+                // Released by `log prune`, which releases an undo only
+                // with what it undoes and never an undo that a kept
+                // operation undoes: what is gone is an original operation,
+                // one hop further (the last one here is still an undo).
+                None => {
+                    hops += 1;
+                    break;
+                }
+            }
         }
         (original, hops)
     }
@@ -248,6 +260,18 @@ mod tests {
         assert_eq!(h.undo_target(None).unwrap().id(), "bbbb01");
         assert_eq!(h.redo_target().unwrap().id(), "dddd01");
         assert_eq!(h.original_of(h.get("ffff01").unwrap()).1, 2);
+    }
+
+    #[test]
+    fn an_undo_of_a_released_operation_is_still_an_undo() {
+        // aaaa01 was released by `log prune`; its undo stays.
+        let h = history(&[("bbbb01", Some("aaaa01"))]);
+        assert_eq!(h.original_of(h.get("bbbb01").unwrap()).1, 1);
+        assert_eq!(h.redo_target().unwrap().id(), "bbbb01");
+        assert!(h.undo_target(None).is_none());
+        let h = history(&[("bbbb01", Some("aaaa01")), ("cccc01", Some("bbbb01"))]);
+        assert_eq!(h.original_of(h.get("cccc01").unwrap()).1, 2);
+        assert!(h.redo_target().is_none());
     }
 
     #[test]

@@ -6,8 +6,9 @@
 //! * `begin` — who, what, and everything needed to put the repository back:
 //!   HEAD, the old value of each ref the command will touch, the index (a
 //!   byte copy in `ops/<id>/index`), the work tree (a snapshot commit), the
-//!   stash reflog (a byte copy). Objects are kept alive under
-//!   `refs/rollback/<id>/…` so `git gc` never drops them.
+//!   stash reflog (a byte copy). Objects are kept alive by entries in the
+//!   journal's keep reflog (`refs/rollback/keep/<name>`, see [`keep`]) so
+//!   `git gc` never drops them and `git log --all` never shows them.
 //! * `moved` — a path moved aside (ignored files, things in the way), written
 //!   before the rename, so a crash never loses track of it.
 //! * `end` — done, failed or dismissed, with the refs' new values.
@@ -21,7 +22,9 @@
 pub mod after;
 mod fault;
 pub mod history;
+pub mod keep;
 mod lock;
+pub mod prune;
 pub mod threeway;
 mod transaction;
 pub mod undo;
@@ -41,7 +44,7 @@ use crate::git::{HeadState, Repo, RepoPath};
 
 pub use fault::fault_point;
 pub use history::History;
-pub use lock::{lock_holder, LockInfo};
+pub use lock::{acquire as acquire_lock, lock_holder, Lock, LockInfo};
 pub(crate) use transaction::refuse_aside_across_filesystems;
 pub use transaction::{dismiss, Intent, Transaction};
 
@@ -435,7 +438,7 @@ impl JournalError {
                 "the journal {} is corrupt at line {line}: {detail}",
                 path.display()
             ))
-            .hint("nothing was changed; move the file aside to start a new journal (its snapshots stay under refs/rollback/)"),
+            .hint("nothing was changed; move the file aside to start a new journal (its snapshots stay kept under refs/rollback/keep/)"),
             JournalError::Newer { version } => user(format!(
                 "the journal {} was written by a newer git-rollback-sprint (format {version}, this one reads {VERSION})",
                 path.display()
@@ -465,7 +468,7 @@ pub fn parse_operations(bytes: &[u8]) -> Result<Vec<Operation>, JournalError> {
         if line.trim_ascii().is_empty() {
             continue;
         }
-        let record: Record = match serde_json::from_slice(line) {
+        let record: Record = match read_record(line) {
             Ok(r) => r,
             Err(_) if n == last && !complete => break,
             Err(e) => {
@@ -546,6 +549,25 @@ pub fn parse_operations(bytes: &[u8]) -> Result<Vec<Operation>, JournalError> {
         });
     }
     Ok(ops)
+}
+
+/// One record. The tool writes the `type` first; such a line is read
+/// straight into its struct, which is several times faster than serde's
+/// internally tagged enum (that buffers the whole record first), so a long
+/// journal reads quickly. Anything else goes through the enum.
+fn read_record(line: &[u8]) -> serde_json::Result<Record> {
+    if let Some(rest) = line.strip_prefix(b"{\"type\":\"") {
+        if rest.starts_with(b"begin\",") {
+            return serde_json::from_slice::<Begin>(line).map(|b| Record::Begin(Box::new(b)));
+        }
+        if rest.starts_with(b"end\",") {
+            return serde_json::from_slice::<End>(line).map(Record::End);
+        }
+        if rest.starts_with(b"moved\",") {
+            return serde_json::from_slice::<Moved>(line).map(Record::Moved);
+        }
+    }
+    serde_json::from_slice(line)
 }
 
 /// `YYYYMMDD_HHMMSS-xxxxxx` as written; checked loosely (ASCII letters,

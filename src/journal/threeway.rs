@@ -228,16 +228,31 @@ pub fn analyze(
             .find_tree(parse_oid(&saved.tree)?)
             .context("could not read the snapshot tree")?;
         for path in after::read_worktree(journal, op.id())? {
-            let before = match tree.get_path(Path::new(path.path.as_os_str())) {
-                Ok(entry) => match entry.filemode() as u32 {
-                    mode @ (0o100644 | 0o100755 | 0o120000) => Some(after::DiskFile {
-                        mode,
-                        oid: entry.id(),
-                    }),
-                    0o160000 => continue,
-                    _ => None,
-                },
-                Err(_) => None,
+            let known_before = match &path.before {
+                Some((0, _)) => Some(None),
+                Some((mode, Some(oid))) => Some(Some(after::DiskFile {
+                    mode: *mode,
+                    oid: parse_oid(oid)?,
+                })),
+                _ => None,
+            };
+            if matches!(path.before, Some((0o160000, _))) {
+                continue;
+            }
+            let before = if let Some(known) = known_before {
+                known
+            } else {
+                match tree.get_path(Path::new(path.path.as_os_str())) {
+                    Ok(entry) => match entry.filemode() as u32 {
+                        mode @ (0o100644 | 0o100755 | 0o120000) => Some(after::DiskFile {
+                            mode,
+                            oid: entry.id(),
+                        }),
+                        0o160000 => continue,
+                        _ => None,
+                    },
+                    Err(_) => None,
+                }
             };
             let left_there = path.file()?;
             if before == left_there {

@@ -2,7 +2,8 @@
 //!
 //! [`Transaction::begin`] takes the lock, refuses when something else is in
 //! progress, saves everything the [`Scope`] names (HEAD, refs, index, work
-//! tree, stash), keeps the saved objects alive under `refs/rollback/<id>/`,
+//! tree, stash), keeps the saved objects alive in the journal's keep reflog
+//! (`refs/rollback/keep/<name>`, see [`super::keep`]),
 //! flushes them to disk and appends the fsynced `begin` record. Only then may
 //! the command change anything, through the transaction's methods, which
 //! check that each ref is in scope and move it with a compare-and-swap.
@@ -12,6 +13,7 @@ use std::time::Instant;
 
 use anyhow::Context as _;
 
+use super::keep;
 use super::lock::{self, Lock};
 use super::{
     create_dir_durable, fault_point, sync_filesystem, write_durable, Begin, End, EndOutcome,
@@ -112,7 +114,10 @@ pub struct Transaction<'r> {
     /// With each, the file the operation wrote there when it knows it
     /// without reading it back (a blob written unconverted; `None`: it
     /// removed the path).
-    touched: std::cell::RefCell<std::collections::BTreeMap<RepoPath, Option<Known>>>,
+    /// And the snapshot's entry it replaced, when known (`Some(None)`:
+    /// none).
+    touched:
+        std::cell::RefCell<std::collections::BTreeMap<RepoPath, (Option<Known>, Option<Known>)>>,
     /// Empty directories the operation may have removed or made.
     dirs: std::cell::RefCell<std::collections::BTreeSet<RepoPath>>,
 }
@@ -157,8 +162,11 @@ impl<'r> Transaction<'r> {
             if stale.holds_index_lock {
                 let _ = fs::remove_file(repo.git_dir().join("index.lock"));
             }
+            // Only the holder of our lock writes our keep ref: a lock on
+            // it now was left by the process that died.
+            keep::remove_stale_lock(repo);
         }
-        let history = journal.history()?;
+        let mut history = journal.history()?;
         sweep_unrecorded(repo, &journal, &history);
         if !intent.allow_interrupted {
             if let Some(op) = history.pending_interrupted(None) {
@@ -166,6 +174,31 @@ impl<'r> Transaction<'r> {
                     .exit(Exit::Stopped)
                     .into());
             }
+        }
+        keep::migrate_legacy(repo, &|id| history.contains(id))?;
+        let keep_days = crate::settings::keep_days(repo)?;
+        // Not while undoing or redoing: the operation undone needs its
+        // saved files and snapshots (the next other operation prunes).
+        let automatic = if intent.undoes.is_some() {
+            Ok(Vec::new())
+        } else {
+            super::prune::automatic(repo, &journal, &history, keep_days)
+        };
+        match automatic {
+            Ok(released) if !released.is_empty() => {
+                ui.note(&format!(
+                    "released {} operation{} older than {keep_days} days ({})",
+                    released.len(),
+                    if released.len() == 1 { "" } else { "s" },
+                    crate::settings::KEEP_DAYS
+                ));
+                history = journal.history()?;
+            }
+            Ok(_) => {}
+            Err(e) => ui.warn(&format!(
+                "could not release operations older than {keep_days} days ({}): {e:#}",
+                crate::settings::KEEP_DAYS
+            )),
         }
         if let Some(p) = repo.git_operation_in_progress() {
             return Err(user(p.what).hint(p.hint).into());
@@ -447,10 +480,22 @@ impl<'r> Transaction<'r> {
     ) -> anyhow::Result<crate::git::writer::Applied> {
         // Written without conversion, a file's raw bytes are its blob: what
         // the operation left is known without reading it back.
-        self.touched.borrow_mut().extend(changes.iter().map(|c| {
-            let known = (!extras.smudge).then_some(c.new.map(|(oid, mode)| (mode, oid)));
-            (c.path.clone(), known)
-        }));
+        {
+            // The changes start from the scan's tree: its entries are the
+            // snapshot's when the snapshot kept no converted bytes.
+            let exact_before = match (&self.scan, &self.begin.worktree) {
+                (Some(scan), Some(saved)) => scan.tree.to_string() == saved.tree,
+                _ => false,
+            };
+            let mut touched = self.touched.borrow_mut();
+            for c in changes {
+                let known = (!extras.smudge).then_some(c.new.map(|(oid, mode)| (mode, oid)));
+                let was = exact_before.then_some(c.old.map(|(oid, mode)| (mode, oid)));
+                let entry = touched.entry(c.path.clone()).or_insert((None, was));
+                // The first write of a path saw what was there before.
+                entry.0 = known;
+            }
+        }
         self.dirs.borrow_mut().extend(
             extras
                 .current_empty_dirs
@@ -470,7 +515,11 @@ impl<'r> Transaction<'r> {
         }
         for location in [&from, &to] {
             if let Location::Worktree(p) = location {
-                self.touched.borrow_mut().insert(p.clone(), None);
+                self.touched
+                    .borrow_mut()
+                    .entry(p.clone())
+                    .and_modify(|e| e.0 = None)
+                    .or_insert((None, None));
             }
         }
         self.journal.append(&Record::Moved(Moved {
@@ -609,8 +658,8 @@ impl<'r> Transaction<'r> {
     }
 }
 
-/// Save everything the scope names, keep it alive under
-/// `refs/rollback/<id>/`, and append the fsynced `begin` record.
+/// Save everything the scope names, keep it alive in the keep reflog
+/// ([`keep`]), and append the fsynced `begin` record.
 fn save_and_record(
     repo: &Repo,
     ui: &Ui,
@@ -619,19 +668,22 @@ fn save_and_record(
     journal: &Journal,
     id: &str,
 ) -> anyhow::Result<(Begin, Option<WorktreeScan>, Vec<crate::git::writer::Change>)> {
-    let keep = |suffix: &str, target: Oid| -> anyhow::Result<()> {
-        repo.force_ref(
-            &format!("refs/rollback/{id}/{suffix}"),
-            Some(target),
-            "rollback-sprint: keep snapshot",
-        )
+    // Everything to keep alive, appended to the keep reflog in one go
+    // before the filesystem sync that precedes the `begin` record.
+    let mut kept: Vec<keep::Entry> = Vec::new();
+    let mut keep = |what: &str, oid: Oid| {
+        kept.push(keep::Entry {
+            oid,
+            op: id.to_string(),
+            what: what.to_string(),
+        })
     };
     let head = repo.head_state()?;
     let mut refs = Vec::new();
     for (n, name) in scope.refs.iter().enumerate() {
         let value = repo.ref_target(name)?;
         if let Some(old) = value {
-            keep(&format!("ref/{n}"), old)?;
+            keep(&format!("ref/{n}"), old);
         }
         refs.push(RefValue {
             name: name.clone(),
@@ -713,7 +765,7 @@ fn save_and_record(
                 intent.command
             ),
         )?;
-        keep("worktree", commit)?;
+        keep("worktree", commit);
         fault_point("after-snapshot");
         for extra in &extra_modes {
             if !modes.iter().any(|m| m.path == extra.path) {
@@ -738,7 +790,7 @@ fn save_and_record(
             Some(s) => s.index_keepalive,
             None => index::index_trees(repo)?.keepalive,
         };
-        keep("index", keepalive_commit(repo, keepalive)?)?;
+        keep("index", keepalive_commit(repo, keepalive)?);
         let existed = save_index_copy(repo, &journal.op_dir(id).join("index"))?;
         saved_index = Some(SavedIndex {
             existed,
@@ -753,7 +805,7 @@ fn save_and_record(
         let reflog = match fs::read(&reflog_path) {
             Ok(bytes) => {
                 write_durable(&journal.op_dir(id).join("stash-reflog"), &bytes)?;
-                keep_stash_entries(repo, id, &bytes)?;
+                keep_stash_entries(repo, &bytes, &mut keep);
                 true
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
@@ -782,6 +834,9 @@ fn save_and_record(
         });
     }
     fault_point("after-save");
+    crate::trace::phase("begin: keep");
+    keep::append(repo, &kept)?;
+    fault_point("after-keep");
     crate::trace::phase("begin: sync");
     sync_filesystem(repo.git_dir())?;
     crate::trace::phase("begin: journal");
@@ -807,41 +862,54 @@ fn save_and_record(
     Ok((begin, scan, overwrite_changes))
 }
 
-/// Remove what a `begin` that never wrote its record left: the keep-alive
-/// refs `refs/rollback/<id>/…` and `ops/<id>/`. Best effort: what cannot be
-/// removed now is marked and removed by the next operation.
+/// Remove what a `begin` that never wrote its record left: its entries in
+/// the keep reflog (and keep-alive refs `refs/rollback/<id>/…` a 0.1.0
+/// build may have left) and `ops/<id>/`. Best effort: what cannot be
+/// removed now stays marked and is removed by the next operation.
 fn discard_unrecorded(repo: &Repo, journal: &Journal, id: &str) {
-    if let Ok(refs) = repo.refs_with_prefix(&format!("refs/rollback/{id}/")) {
-        for (name, _) in refs {
-            let _ = repo.force_ref(&name, None, "rollback-sprint: discard unrecorded snapshot");
-        }
+    discard_all_unrecorded(repo, journal, &[id.to_string()]);
+}
+
+fn discard_all_unrecorded(repo: &Repo, journal: &Journal, ids: &[String]) {
+    if ids.is_empty() {
+        return;
     }
-    let dir = journal.op_dir(id);
-    if repo
-        .refs_with_prefix(&format!("refs/rollback/{id}/"))
-        .is_ok_and(|r| r.is_empty())
-    {
-        let _ = fs::remove_dir_all(&dir);
+    let set: std::collections::HashSet<String> = ids.iter().cloned().collect();
+    let kept_removed = keep::remove(repo, &set).is_ok();
+    for id in ids {
+        if let Ok(refs) = repo.refs_with_prefix(&format!("refs/rollback/{id}/")) {
+            for (name, _) in refs {
+                let _ = repo.force_ref(&name, None, "rollback-sprint: discard unrecorded snapshot");
+            }
+        }
+        let legacy_gone = repo
+            .refs_with_prefix(&format!("refs/rollback/{id}/"))
+            .is_ok_and(|r| r.is_empty());
+        if kept_removed && legacy_gone {
+            let _ = fs::remove_dir_all(journal.op_dir(id));
+        }
     }
 }
 
 /// Operations killed before their `begin` record (a crash, a power loss)
-/// leave keep-alive refs no journal entry names: remove them. Runs under
-/// the lock, so no `begin` of this work tree is under way; only folders
-/// marked [`PREPARING`] are touched, never a snapshot of an operation
-/// recorded in a journal set aside.
+/// leave keep-reflog entries no journal entry names: remove them. Runs
+/// under the lock, so no `begin` of this work tree is under way; only
+/// folders marked [`PREPARING`] are touched, never a snapshot of an
+/// operation recorded in a journal set aside.
 fn sweep_unrecorded(repo: &Repo, journal: &Journal, history: &super::History) {
     let Ok(entries) = fs::read_dir(journal.dir().join("ops")) else {
         return;
     };
+    let mut ids = Vec::new();
     for entry in entries.flatten() {
         let Some(id) = entry.file_name().to_str().map(str::to_string) else {
             continue;
         };
         if entry.path().join(PREPARING).exists() && !history.contains(&id) {
-            discard_unrecorded(repo, journal, &id);
+            ids.push(id);
         }
     }
+    discard_all_unrecorded(repo, journal, &ids);
 }
 
 /// `from` → `to`, kept to `paths` (all when empty) and away from `preserve`.
@@ -987,24 +1055,19 @@ fn keepalive_commit(repo: &Repo, tree: Oid) -> anyhow::Result<Oid> {
     )
 }
 
-/// Stash entries are reachable through the stash reflog only; keep them
-/// alive by a ref each, so undo can bring back a dropped entry after gc.
-fn keep_stash_entries(repo: &Repo, id: &str, reflog: &[u8]) -> anyhow::Result<()> {
+/// Stash entries are reachable through the stash reflog only; keep each
+/// alive, so undo can bring back a dropped entry after gc.
+fn keep_stash_entries(repo: &Repo, reflog: &[u8], keep: &mut impl FnMut(&str, Oid)) {
     let text = String::from_utf8_lossy(reflog);
     for (n, line) in text.lines().enumerate() {
         if let Some(new) = line.split(' ').nth(1) {
             if let Ok(oid) = parse_oid(new) {
                 if !oid.is_zero() && repo.has_object(oid) {
-                    repo.force_ref(
-                        &format!("refs/rollback/{id}/stash/{n}"),
-                        Some(oid),
-                        "rollback-sprint: keep stash entry",
-                    )?;
+                    keep(&format!("stash/{n}"), oid);
                 }
             }
         }
     }
-    Ok(())
 }
 
 /// Twelve random hexadecimal digits (SPEC §5.11): short to type, and

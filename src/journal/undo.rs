@@ -213,7 +213,7 @@ pub fn check_objects(repo: &Repo, target: &Operation) -> anyhow::Result<()> {
             target.id(),
             missing.join(", ")
         ))
-        .hint("the refs under refs/rollback/ were deleted and the objects pruned; nothing was changed")
+        .hint("its keep-reflog entries (refs/rollback/keep/) were expired or deleted and the objects pruned; nothing was changed")
         .into());
     }
     Ok(())

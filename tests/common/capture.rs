@@ -13,17 +13,20 @@
 //! disabled, and opens the index file with libgit2 without refreshing it.
 //!
 //! Deliberately NOT compared: refs under `refs/rollback/` (the tool's own
-//! keep-alive refs, which change by design), reflogs other than the stash's,
-//! `ORIG_HEAD`/`FETCH_HEAD`, the object database, and stat data (mtime, inode)
-//! in the index. The journal is captured but compared only by
+//! keep refs, whose reflogs change by design), reflogs other than the
+//! stash's, `ORIG_HEAD`/`FETCH_HEAD`, the object database, and stat data
+//! (mtime, inode) in the index. The journal is captured but compared only by
 //! [`assert_unchanged_by`] (an undo round trip adds records by design).
 //!
-//! Checked instead, on every capture: each keep-alive ref
-//! `refs/rollback/<id>/…` belongs to an operation a journal records (a
-//! `begin` record of that id, in the journal of any work tree), so a
-//! refusal or a failure that leaves an orphan ref behind fails the test
-//! that captured it. `refs/rollback/incoming/` (a baseline being pulled)
-//! is not an operation's.
+//! Checked instead, on every capture: each entry of a keep reflog
+//! (`refs/rollback/keep/<name>`, one line per kept object, naming its
+//! operation) belongs to an operation a journal records (a `begin` record
+//! of that id, in the journal of any work tree), and there is no other ref
+//! under `refs/rollback/` (the per-operation refs of 0.1.0 are moved into
+//! the keep reflog by the first command), so a refusal or a failure that
+//! leaves an orphan behind fails the test that captured it.
+//! `refs/rollback/incoming/` (a baseline being pulled) is not an
+//! operation's.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -36,6 +39,54 @@ use super::repo::{plain_git, TestRepo};
 
 /// Refs under this prefix are the tool's own and are not captured.
 pub const IGNORED_REF_PREFIX: &str = "refs/rollback/";
+
+/// The keep refs: one per journal, whose reflog keeps the snapshots alive.
+pub const KEEP_REF_PREFIX: &str = "refs/rollback/keep/";
+
+/// The entries of every keep reflog of the repository whose common dir is
+/// `common_dir`: (keep ref, operation id, what, object id), oldest first.
+pub fn keep_entries(common_dir: &Path) -> Vec<(String, String, String, String)> {
+    let mut out = Vec::new();
+    let dir = common_dir.join("logs").join(KEEP_REF_PREFIX);
+    let Ok(files) = fs::read_dir(&dir) else {
+        return out;
+    };
+    let mut files: Vec<_> = files.flatten().map(|e| e.path()).collect();
+    files.sort();
+    for path in files {
+        let name = format!(
+            "{KEEP_REF_PREFIX}{}",
+            path.file_name().unwrap_or_default().to_string_lossy()
+        );
+        let bytes = fs::read(&path).unwrap_or_default();
+        for line in String::from_utf8_lossy(&bytes).lines() {
+            let (head, message) = line.split_once('\t').unwrap_or_default();
+            let oid = head.split(' ').nth(1).unwrap_or_default().to_string();
+            let mut words = message.split(' ');
+            if words.next() != Some("rollback-sprint") {
+                continue;
+            }
+            let id = words.next().unwrap_or_default().to_string();
+            let what = words.next().unwrap_or_default().to_string();
+            out.push((name.clone(), id, what, oid));
+        }
+    }
+    out
+}
+
+/// The operation an orphan (as listed by [`capture_repo_with_orphans`])
+/// belongs to.
+pub fn orphan_id(orphan: &str) -> &str {
+    match orphan.strip_prefix(KEEP_REF_PREFIX) {
+        Some(rest) => rest.split(' ').nth(2).unwrap_or_default(),
+        None => orphan
+            .strip_prefix(IGNORED_REF_PREFIX)
+            .unwrap_or(orphan)
+            .split('/')
+            .next()
+            .unwrap_or_default(),
+    }
+}
 
 /// At most this many difference lines are printed by the assertions.
 const MAX_LINES: usize = 50;
@@ -450,14 +501,18 @@ fn capture_with_orphans(work_tree: &Path, envs: &[(&str, &str)]) -> (RepoState, 
 
     let journal = fs::read(git_dir.join("rollback/journal.jsonl")).unwrap_or_default();
     let recorded = recorded_operations(&common_dir);
-    let orphans = keepalive
+    let mut orphans: Vec<String> = keepalive
         .into_iter()
         .filter(|name| {
-            let rest = &name[IGNORED_REF_PREFIX.len()..];
-            let id = rest.split('/').next().unwrap_or_default();
-            id != "incoming" && !recorded.contains(id)
+            !name.starts_with(KEEP_REF_PREFIX)
+                && !name.starts_with(&format!("{IGNORED_REF_PREFIX}incoming/"))
         })
         .collect();
+    for (name, id, what, _) in keep_entries(&common_dir) {
+        if !recorded.contains(&id) {
+            orphans.push(format!("{name} entry {id} {what}"));
+        }
+    }
 
     let state = RepoState {
         bare,
@@ -473,17 +528,14 @@ fn capture_with_orphans(work_tree: &Path, envs: &[(&str, &str)]) -> (RepoState, 
 }
 
 /// The state after the tool was killed before its journal's `begin`
-/// record: keep-alive refs of the killed operation may be left (no journal
-/// entry names them, and the next operation removes them); each must be of
-/// an operation marked as being prepared (`ops/<id>/preparing`).
+/// record: keep-reflog entries of the killed operation may be left (no
+/// journal entry names them, and the next operation removes them); each
+/// must be of an operation marked as being prepared (`ops/<id>/preparing`).
 #[track_caller]
 pub fn capture_after_early_kill(repo: &TestRepo) -> RepoState {
     let (state, orphans) = capture_repo_with_orphans(repo.path());
     for name in &orphans {
-        let id = name[IGNORED_REF_PREFIX.len()..]
-            .split('/')
-            .next()
-            .unwrap_or_default();
+        let id = orphan_id(name);
         let marker = repo
             .git_dir()
             .join("rollback/ops")

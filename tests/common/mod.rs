@@ -25,9 +25,9 @@ mod tool;
 pub use capture::{
     assert_nothing_changed, assert_same_dir, assert_same_except_reports, assert_same_state,
     assert_unchanged_by, capture_after_early_kill, capture_dir, capture_repo,
-    capture_repo_with_env, capture_repo_with_orphans, everything, is_reports, show_bytes,
-    without_reports, DirState, EntryKind, FsEntry, IndexEntryState, IndexState, RepoState,
-    IGNORED_REF_PREFIX,
+    capture_repo_with_env, capture_repo_with_orphans, everything, is_reports, keep_entries,
+    orphan_id, show_bytes, without_reports, DirState, EntryKind, FsEntry, IndexEntryState,
+    IndexState, RepoState, IGNORED_REF_PREFIX, KEEP_REF_PREFIX,
 };
 pub use fixtures::{commit_history, dirty_everything, odd_names};
 pub use repo::{

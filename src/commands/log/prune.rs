@@ -1,7 +1,10 @@
 //! `log prune [--keep N] [--older-than DAYS]` (SPEC §5.11).
+//!
+//! The work is in [`crate::journal::prune`]; this is the command line.
 
 use super::super::Context;
-use crate::error::user;
+use crate::journal::prune::{self, Rule};
+use crate::journal::{acquire_lock, keep, Journal};
 use crate::ui::Outcome;
 
 #[derive(Debug, clap::Args)]
@@ -14,6 +17,109 @@ pub struct Args {
     pub older_than: Option<u64>,
 }
 
-pub fn run(_ctx: &Context, _args: &Args) -> anyhow::Result<Outcome> {
-    Err(user("`log prune` is not available in this build").into())
+pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
+    let repo = &ctx.repo;
+    let journal = Journal::for_repo(repo);
+    let keep_days = ctx.settings.keep_days;
+    let rule = match (args.keep, args.older_than) {
+        (None, None) if keep_days == 0 => None,
+        (None, None) => Some(Rule {
+            keep: None,
+            older_than_days: Some(keep_days),
+        }),
+        (keep, older_than_days) => Some(Rule {
+            keep,
+            older_than_days,
+        }),
+    };
+    let mut outcome = Outcome::new();
+    // Under the lock, even to only say what would go: the answer must be
+    // the one a real run would act on.
+    let _lock = if ctx.ui.dry_run {
+        None
+    } else {
+        let (lock, stale) = acquire_lock(journal.dir(), &ctx.command_line)?;
+        if let Some(stale) = stale {
+            // As a transaction does: what the dead holder left is ours to
+            // clear, or the next command could not tell it was ours.
+            ctx.ui.warn(&format!(
+                "removed a stale lock left by git-rollback-sprint pid {} (`{}`)",
+                stale.pid, stale.command
+            ));
+            if stale.holds_index_lock {
+                let _ = std::fs::remove_file(repo.git_dir().join("index.lock"));
+            }
+            keep::remove_stale_lock(repo);
+        }
+        Some(lock)
+    };
+    let mut history = journal.history()?;
+    if !ctx.ui.dry_run && keep::migrate_legacy(repo, &|id| history.contains(id))? > 0 {
+        history = journal.history()?;
+    }
+    let ids = match rule {
+        Some(rule) => prune::select(&history, rule, &crate::clock::now()),
+        None => Vec::new(),
+    };
+    let kept = history.len() - ids.len();
+    let freed = if ctx.ui.dry_run {
+        prune::freed_bytes(&journal, &ids)
+    } else {
+        prune::release(repo, &journal, &ids)?
+    };
+    outcome
+        .field("released", ids.clone())
+        .field("kept", kept)
+        .field("freed_bytes", freed)
+        .field("dry_run", ctx.ui.dry_run);
+    if rule.is_none() {
+        outcome.line(format!(
+            "Nothing to release: {} is 0 (keep every operation); pass --keep N or --older-than DAYS.",
+            crate::settings::KEEP_DAYS
+        ));
+        outcome.field("changed", false);
+        return Ok(outcome);
+    }
+    if ids.is_empty() {
+        outcome.nothing_to_do(format!("no operation to release ({kept} kept)"));
+        return Ok(outcome);
+    }
+    let verb = if ctx.ui.dry_run {
+        "Would release"
+    } else {
+        "Released"
+    };
+    outcome.line(format!(
+        "{verb} {} operation{} ({}), {kept} kept; {} of saved files{}.",
+        ids.len(),
+        if ids.len() == 1 { "" } else { "s" },
+        shown(&ids),
+        human_bytes(freed),
+        if ctx.ui.dry_run {
+            " would be freed"
+        } else {
+            " freed (their snapshots go at the next `git gc`)"
+        }
+    ));
+    if !ctx.ui.dry_run {
+        outcome.field("changed", true);
+    }
+    Ok(outcome)
+}
+
+/// The ids, the first ten of them when there are more.
+fn shown(ids: &[String]) -> String {
+    if ids.len() <= 10 {
+        ids.join(", ")
+    } else {
+        format!("{}, … and {} more", ids[..10].join(", "), ids.len() - 10)
+    }
+}
+
+fn human_bytes(n: u64) -> String {
+    match n {
+        n if n < 1024 => format!("{n} bytes"),
+        n if n < 1024 * 1024 => format!("{:.1} KiB", n as f64 / 1024.0),
+        n => format!("{:.1} MiB", n as f64 / (1024.0 * 1024.0)),
+    }
 }

@@ -111,7 +111,7 @@ struct Node {
 const WINDOW_PER_ROW: usize = 10;
 
 /// `git log --graph --oneline --decorate -<limit>` over HEAD, the branches
-/// and the tags (not the stash, nor the snapshots under `refs/rollback/`):
+/// and the tags (not the stash, nor the tool's keep refs `refs/rollback/`):
 /// the lines, and the number of commits drawn.
 pub fn graph(repo: &Repo, limit: usize) -> anyhow::Result<(Vec<String>, usize)> {
     let decorations = decorations(repo)?;
