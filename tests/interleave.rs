@@ -139,8 +139,8 @@ const TABLE: &[(Cmd, Action, Expect, &str)] = &[
         "emergency wrote src/main.rs (back to the baseline); the user edited it since"),
     (C::Emergency, A::StashPush, Restore,
         "undo drops only the emergency's stash entry (now stash@{1}); `mine` stays on top"),
-    (C::Emergency, A::StashPop, Refuse(&["src/main.rs", "notes.txt"]),
-        "the pop removed the emergency's own entry and wrote its changes over the files the emergency reset"),
+    (C::Emergency, A::StashPop, Refuse(&["stash entry"]),
+        "the pop removed the emergency's own entry (its files are back as before, nothing to do there)"),
     (C::Emergency, A::Switch, Refuse(&["src/main.rs"]),
         "`other` has its own src/main.rs, which the switch wrote over the emergency's"),
     (C::Emergency, A::Gc, Restore,
@@ -472,38 +472,44 @@ impl Oracle<'_> {
         (pushed, removed)
     }
 
-    /// Every thing the command changed and the user changed since.
+    /// Every thing the command changed and the user changed since to
+    /// something else than it was before the command (a change back to the
+    /// old value meets nothing: undo has nothing left to do there).
     fn conflicts(&self) -> Vec<String> {
         let mut out = Vec::new();
-        if self.old.head != self.left.head && self.now.head != self.left.head {
+        if self.old.head != self.left.head
+            && self.now.head != self.left.head
+            && self.now.head != self.old.head
+        {
             out.push("HEAD".to_string());
         }
         for r in self.refs() {
-            if self.now.refs.get(&r) != self.left.refs.get(&r) {
+            let now = self.now.refs.get(&r);
+            if now != self.left.refs.get(&r) && now != self.old.refs.get(&r) {
                 out.push(r);
             }
         }
-        let (l, n) = (index_map(self.left), index_map(self.now));
+        let (o, l, n) = (index_map(self.old), index_map(self.left), index_map(self.now));
         for k in self.index_keys() {
-            if l.get(&k) != n.get(&k) {
+            if l.get(&k) != n.get(&k) && o.get(&k) != n.get(&k) {
                 out.push(format!("index {}", show(&k.0)));
             }
         }
-        let (l, n) = (files_map(self.left), files_map(self.now));
+        let (o, l, n) = (files_map(self.old), files_map(self.left), files_map(self.now));
         for p in self.paths() {
-            if l.get(&p) != n.get(&p) {
+            if l.get(&p) != n.get(&p) && o.get(&p) != n.get(&p) {
                 out.push(format!("file {}", show(&p)));
             }
         }
         let (pushed, removed) = self.stash();
         for e in pushed {
             if !self.now.stash.contains(&e) {
-                out.push(format!("stash entry {} ({})", e.1, e.0));
+                out.push(format!("{} ({}): stash entry", e.1, e.0));
             }
         }
         for e in removed {
             if self.now.stash.contains(&e) {
-                out.push(format!("stash entry {} ({})", e.1, e.0));
+                out.push(format!("{} ({}): stash entry", e.1, e.0));
             }
         }
         out

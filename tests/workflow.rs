@@ -1545,9 +1545,11 @@ fn redo_of_a_sprint_rollback_over_a_file_turned_directory() {
     crate::common::assert_same_state(&rolled_back, &without_reports(&repo.capture()));
 }
 
-/// The same, with `d/e` written again (new content) after the rollback:
-/// undo puts back the `d/e` the rollback took, and the redo brings back the
-/// edited one, not the older copy the rollback had set aside.
+/// The same, with `d/e` written again (new content) after the rollback,
+/// where the rollback wrote the file `d`: the same thing changed on both
+/// sides, so undo refuses, naming it, and changes nothing; forced, it puts
+/// back the `d/e` the rollback took, and the redo brings back the edited
+/// one, not the older copy the rollback had set aside.
 #[test]
 fn redo_of_a_sprint_rollback_brings_back_a_file_turned_directory_edited_since() {
     let repo = Start {
@@ -1564,7 +1566,11 @@ fn redo_of_a_sprint_rollback_brings_back_a_file_turned_directory_edited_since() 
     repo.remove("d");
     repo.write("d/e", "edited since the rollback\n");
     let edited = without_reports(&repo.capture());
-    repo.tool_ok(&["undo"]);
+    let out = repo.tool(&["undo"]);
+    out.assert_code(1);
+    assert!(out.stderr.contains("d/e"), "{out}");
+    crate::common::assert_same_state(&edited, &without_reports(&repo.capture()));
+    repo.tool_ok(&["undo", "--force"]);
     crate::common::assert_same_state(&before, &without_reports(&repo.capture()));
     repo.tool_ok(&["redo"]);
     crate::common::assert_same_state(&edited, &without_reports(&repo.capture()));

@@ -330,11 +330,13 @@ pub fn analyze(
     }
 
     // A path set aside is moved back unless something is there now that
-    // the work tree's restore does not take away: the operation's own
-    // writes there are part of the three-way comparison above.
+    // the work tree's restore does not take away: the files the operation
+    // itself left at or under it are part of the three-way comparison
+    // above; anything else there was made since.
     let written: Vec<RepoPath> = if left.worktree.is_some() {
         after::read_worktree(journal, op.id())?
             .into_iter()
+            .filter(|p| p.mode != 0)
             .map(|p| p.path)
             .collect()
     } else {
