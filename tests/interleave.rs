@@ -489,13 +489,21 @@ impl Oracle<'_> {
                 out.push(r);
             }
         }
-        let (o, l, n) = (index_map(self.old), index_map(self.left), index_map(self.now));
+        let (o, l, n) = (
+            index_map(self.old),
+            index_map(self.left),
+            index_map(self.now),
+        );
         for k in self.index_keys() {
             if l.get(&k) != n.get(&k) && o.get(&k) != n.get(&k) {
                 out.push(format!("index {}", show(&k.0)));
             }
         }
-        let (o, l, n) = (files_map(self.old), files_map(self.left), files_map(self.now));
+        let (o, l, n) = (
+            files_map(self.old),
+            files_map(self.left),
+            files_map(self.now),
+        );
         for p in self.paths() {
             if l.get(&p) != n.get(&p) && o.get(&p) != n.get(&p) {
                 out.push(format!("file {}", show(&p)));

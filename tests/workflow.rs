@@ -1096,9 +1096,16 @@ impl World {
                     stopped: after.clone(),
                 })
             }
+            // Stopped again: still "right after a stop" only when the user
+            // changed nothing in between. Work done before the `--continue`
+            // is the user's: undo (and so `--abort`) keeps what the
+            // recovery did not change (I2), so the exact check no longer
+            // applies to this recovery.
             (Step::RecoverContinue | Step::RecoverSkip, 3) => {
                 if let Some(s) = &mut self.stopped {
-                    s.stopped = after.clone();
+                    if s.stopped.diff(before).is_empty() {
+                        s.stopped = after.clone();
+                    }
                 }
             }
             (

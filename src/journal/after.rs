@@ -21,6 +21,13 @@ use serde::{Deserialize, Serialize};
 use super::{sync_dir, write_durable, Journal};
 use crate::git::{Oid, Repo, RepoPath};
 
+/// A file's git mode and blob, or `None` for no file.
+pub type Known = Option<(u32, Oid)>;
+
+/// Each path an operation wrote, moved or removed, with what it wrote there
+/// and what the snapshot had there, each when known without reading.
+pub type Touched = BTreeMap<RepoPath, (Option<Known>, Option<Known>)>;
+
 /// The `after` part of an `end` record.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct After {
@@ -227,7 +234,7 @@ pub fn save_worktree(
     repo: &Repo,
     journal: &Journal,
     id: &str,
-    paths: &BTreeMap<RepoPath, (Option<Option<(u32, Oid)>>, Option<Option<(u32, Oid)>>)>,
+    paths: &Touched,
 ) -> anyhow::Result<usize> {
     let mut out = Vec::with_capacity(paths.len() * 96);
     for (path, (known, was)) in paths {

@@ -216,7 +216,7 @@ pub struct End {
 pub enum Record {
     Begin(Box<Begin>),
     Moved(Moved),
-    End(End),
+    End(Box<End>),
 }
 
 impl Record {
@@ -589,7 +589,7 @@ pub fn parse_operations(bytes: &[u8]) -> Result<Vec<Operation>, JournalError> {
             }
             Record::End(end) => {
                 if let Some(&at) = positions.get(&end.id) {
-                    ops[at].end = Some(end);
+                    ops[at].end = Some(*end);
                 }
             }
         }
@@ -613,7 +613,7 @@ fn read_record(line: &[u8]) -> serde_json::Result<Record> {
             return serde_json::from_slice::<Begin>(line).map(|b| Record::Begin(Box::new(b)));
         }
         if rest.starts_with(b"end\",") {
-            return serde_json::from_slice::<End>(line).map(Record::End);
+            return serde_json::from_slice::<End>(line).map(|e| Record::End(Box::new(e)));
         }
         if rest.starts_with(b"moved\",") {
             return serde_json::from_slice::<Moved>(line).map(Record::Moved);

@@ -121,15 +121,10 @@ pub struct Transaction<'r> {
     /// removed the path).
     /// And the snapshot's entry it replaced, when known (`Some(None)`:
     /// none).
-    touched:
-        std::cell::RefCell<std::collections::BTreeMap<RepoPath, (Option<Known>, Option<Known>)>>,
+    touched: std::cell::RefCell<super::after::Touched>,
     /// Empty directories the operation may have removed or made.
     dirs: std::cell::RefCell<std::collections::BTreeSet<RepoPath>>,
 }
-
-/// What the operation wrote at a path: `Some((mode, blob))`, or `None`
-/// for a removal.
-type Known = Option<(u32, Oid)>;
 
 impl<'r> Transaction<'r> {
     pub fn begin(repo: &'r Repo, ui: &Ui, intent: Intent) -> anyhow::Result<Transaction<'r>> {
@@ -614,7 +609,7 @@ impl<'r> Transaction<'r> {
                 value: self.repo.ref_target(name)?.map(|v| v.to_string()),
             });
         }
-        self.journal.append(&Record::End(End {
+        self.journal.append(&Record::End(Box::new(End {
             v: VERSION,
             id: self.begin.id.clone(),
             time: crate::clock::rfc3339(&crate::clock::now()),
@@ -625,7 +620,7 @@ impl<'r> Transaction<'r> {
             duration_ms: self.started.elapsed().as_millis() as u64,
             details: self.details.clone(),
             after: self.after(),
-        }))?;
+        })))?;
         fault_point("after-end");
         Ok(())
     }
@@ -1034,7 +1029,7 @@ pub(crate) fn refuse_aside_across_filesystems(
 pub fn dismiss(repo: &Repo, op: &Operation, command: &str) -> anyhow::Result<()> {
     let journal = Journal::for_repo(repo);
     let (_lock, _) = lock::acquire(journal.dir(), command)?;
-    journal.append(&Record::End(End {
+    journal.append(&Record::End(Box::new(End {
         v: VERSION,
         id: op.begin.id.clone(),
         time: crate::clock::rfc3339(&crate::clock::now()),
@@ -1045,7 +1040,7 @@ pub fn dismiss(repo: &Repo, op: &Operation, command: &str) -> anyhow::Result<()>
         duration_ms: 0,
         details: serde_json::Map::new(),
         after: None,
-    }))?;
+    })))?;
     // A crash while we held git's index lock leaves it behind.
     if op.begin.scope.index || op.begin.scope.worktree {
         let _ = fs::remove_file(repo.git_dir().join("index.lock"));
