@@ -64,7 +64,8 @@ OPERATIONS = [
         "emergency-undo", "undo-of-emergency",
         "undo of the rollback", "undo of emergency", "its `undo`",
         "`git reset --hard <old HEAD> && git stash pop --index`",
-        "`git reset --hard <old> && git stash pop --index`"),
+        "`git reset --hard <old> && git stash pop --index`",
+        goal_ratio=0.8),
     Operation(
         "sprint",
         "sprint-rollback-Level-2-WIP-commit-backup-branch-retry-branch-at-the-baseline",
