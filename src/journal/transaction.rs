@@ -621,6 +621,7 @@ impl<'r> Transaction<'r> {
             details: self.details.clone(),
             after: self.after(),
         })))?;
+        crate::trace::phase("end: recorded");
         fault_point("after-end");
         Ok(())
     }
@@ -632,6 +633,7 @@ impl<'r> Transaction<'r> {
         use super::after;
         let scope = &self.begin.scope;
         let id = &self.begin.id;
+        crate::trace::phase("end: what the operation left");
         let captured = (|| -> anyhow::Result<after::After> {
             let mut out = after::After {
                 head_commit: self.repo.head_commit()?.map(|c| c.to_string()),
