@@ -669,6 +669,27 @@ fn as_written_by_0_1_0(repo: &TestRepo, old_ids: &[String]) -> Vec<String> {
         }
         new_ids.push(new);
     }
+    // 0.1.0 kept the snapshots alive with a ref each, not a keep reflog.
+    let keep_log = repo.git_dir().join("logs/refs/rollback/keep/main");
+    let kept = std::fs::read_to_string(&keep_log).unwrap_or_default();
+    for line in kept.lines() {
+        let oid = line.split(' ').nth(1).unwrap();
+        let message = line.split('\t').nth(1).unwrap();
+        let mut words = message.split(' ').skip(1);
+        let (id, what) = (words.next().unwrap(), words.next().unwrap());
+        let n = old_ids
+            .iter()
+            .position(|o| o == id)
+            .expect("an entry of these operations");
+        repo.git(&[
+            "update-ref",
+            &format!("refs/rollback/{}/{what}", new_ids[n]),
+            oid,
+        ]);
+    }
+    if !kept.is_empty() {
+        repo.git(&["update-ref", "-d", "refs/rollback/keep/main"]);
+    }
     let lines: Vec<String> = text
         .lines()
         .map(|l| {

@@ -381,30 +381,34 @@ impl Journal {
     /// read instead when the part read is not enough (see [`sufficient`]).
     /// [`History::is_partial`] says which one it is.
     pub fn recent_history(&self) -> anyhow::Result<Arc<History>> {
-        use std::io::{Seek, SeekFrom};
         let path = self.file();
-        let mut file = match File::open(&path) {
-            Ok(f) => f,
+        let bytes = match fs::read(&path) {
+            Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return self.history(),
             Err(e) => return Err(e).with_context(|| format!("could not read {}", path.display())),
         };
-        let len = file
-            .metadata()
-            .with_context(|| format!("could not read {}", path.display()))?
-            .len();
-        let mut size: u64 = 256 * 1024;
+        let len = bytes.len();
+        let mut size: usize = 256 * 1024;
         while size < len {
-            let start = len - size;
-            let mut bytes = vec![0u8; size as usize];
-            file.seek(SeekFrom::Start(start))
-                .and_then(|_| file.read_exact(&mut bytes))
-                .with_context(|| format!("could not read {}", path.display()))?;
             // From the first whole line on.
-            if let Some(cut) = bytes.iter().position(|b| *b == b'\n') {
-                if let Ok(ops) = parse_operations(&bytes[cut + 1..]) {
-                    if sufficient(&ops) {
-                        return Ok(Arc::new(History::partial(ops)));
-                    }
+            let from = len - size;
+            let Some(cut) = bytes[from..].iter().position(|b| *b == b'\n') else {
+                size = size.saturating_mul(4);
+                continue;
+            };
+            let tail = from + cut + 1;
+            // The lines left unread must at least look like records: a
+            // journal broken there is refused by the whole reader, as by
+            // every command, rather than acted on.
+            if !bytes[..tail]
+                .split(|b| *b == b'\n')
+                .all(looks_like_a_record)
+            {
+                break;
+            }
+            if let Ok(ops) = parse_operations(&bytes[tail..]) {
+                if sufficient(&ops) {
+                    return Ok(Arc::new(History::partial(ops)));
                 }
             }
             size = size.saturating_mul(4);
@@ -746,6 +750,13 @@ pub fn interrupted(repo: &Repo) -> anyhow::Result<Option<Operation>> {
         .recent_history()?
         .pending_interrupted(running)
         .cloned())
+}
+
+/// Whether a journal line has the shape of a record this tool writes: one
+/// JSON object that starts with its `type` (or an empty line).
+fn looks_like_a_record(line: &[u8]) -> bool {
+    let line = line.trim_ascii();
+    line.is_empty() || (line.starts_with(b"{\"type\":\"") && line.ends_with(b"}"))
 }
 
 /// Whether the operations at the end of a journal answer the questions

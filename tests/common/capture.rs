@@ -501,11 +501,19 @@ fn capture_with_orphans(work_tree: &Path, envs: &[(&str, &str)]) -> (RepoState, 
 
     let journal = fs::read(git_dir.join("rollback/journal.jsonl")).unwrap_or_default();
     let recorded = recorded_operations(&common_dir);
+    // A 0.1.0 keep-alive ref `refs/rollback/<id>/…` of a recorded
+    // operation is that version's layout, not an orphan.
+    let legacy_of_recorded = |name: &str| {
+        name.strip_prefix(IGNORED_REF_PREFIX)
+            .and_then(|rest| rest.split('/').next())
+            .is_some_and(|id| recorded.contains(id))
+    };
     let mut orphans: Vec<String> = keepalive
         .into_iter()
         .filter(|name| {
             !name.starts_with(KEEP_REF_PREFIX)
                 && !name.starts_with(&format!("{IGNORED_REF_PREFIX}incoming/"))
+                && !legacy_of_recorded(name)
         })
         .collect();
     for (name, id, what, _) in keep_entries(&common_dir) {
