@@ -653,3 +653,21 @@ pub fn holds_entries(index: &Index, entries: &[(super::RepoPath, Oid, u32)]) -> 
         staged && (1..=3).all(|stage| index.get_path(p, stage).is_none())
     })
 }
+
+/// A copy of an index entry (`git2::IndexEntry` is not `Clone`).
+pub(crate) fn copy_entry(e: &git2::IndexEntry) -> git2::IndexEntry {
+    git2::IndexEntry {
+        ctime: e.ctime,
+        mtime: e.mtime,
+        dev: e.dev,
+        ino: e.ino,
+        mode: e.mode,
+        uid: e.uid,
+        gid: e.gid,
+        file_size: e.file_size,
+        id: e.id,
+        flags: e.flags,
+        flags_extended: e.flags_extended,
+        path: e.path.clone(),
+    }
+}

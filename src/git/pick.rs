@@ -15,6 +15,7 @@ use std::collections::HashSet;
 use anyhow::Context as _;
 use git2::{Delta, DiffOptions, ObjectType, Oid};
 
+use super::index::copy_entry;
 use super::snapshot::TreeChanges;
 use super::{Repo, RepoPath};
 
@@ -566,23 +567,6 @@ impl Repo {
 }
 
 const STAGE_MASK: u16 = 0x3000;
-
-fn copy_entry(e: &git2::IndexEntry) -> git2::IndexEntry {
-    git2::IndexEntry {
-        ctime: e.ctime,
-        mtime: e.mtime,
-        dev: e.dev,
-        ino: e.ino,
-        mode: e.mode,
-        uid: e.uid,
-        gid: e.gid,
-        file_size: e.file_size,
-        id: e.id,
-        flags: e.flags,
-        flags_extended: e.flags_extended,
-        path: e.path.clone(),
-    }
-}
 
 const REGULAR: u32 = 0o100000;
 const GITLINK: u32 = 0o160000;

@@ -300,7 +300,7 @@ pub fn save_index(repo: &Repo, journal: &Journal, id: &str) -> anyhow::Result<bo
 }
 
 /// One stash reflog line: its commit id (the second field).
-fn stash_line_oid(line: &str) -> Option<&str> {
+pub(super) fn stash_line_oid(line: &str) -> Option<&str> {
     line.split(' ').nth(1)
 }
 

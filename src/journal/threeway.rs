@@ -310,7 +310,10 @@ pub fn analyze(
     if let (Some(_), Some(change)) = (&begin.stash, &left.stash) {
         crate::trace::phase("undo: three-way stash");
         let lines = stash_lines(repo)?;
-        let oids: Vec<&str> = lines.iter().filter_map(|l| l.split(' ').nth(1)).collect();
+        let oids: Vec<&str> = lines
+            .iter()
+            .filter_map(|l| after::stash_line_oid(l))
+            .collect();
         for pushed in &change.pushed {
             if oids.contains(&pushed.as_str()) {
                 out.stash.drop.push(pushed.clone());
@@ -322,7 +325,7 @@ pub fn analyze(
             }
         }
         for removed in &change.removed {
-            let oid = removed.line.split(' ').nth(1).unwrap_or("");
+            let oid = after::stash_line_oid(&removed.line).unwrap_or("");
             if !oids.contains(&oid) {
                 out.stash.put_back.push(removed.clone());
             }
@@ -414,23 +417,6 @@ fn value(entry: &git2::IndexEntry) -> EntryValue {
         entry.flags & ASSUME_VALID,
         entry.flags_extended & EXTENDED_KEPT,
     )
-}
-
-fn copy_entry(e: &git2::IndexEntry) -> git2::IndexEntry {
-    git2::IndexEntry {
-        ctime: e.ctime,
-        mtime: e.mtime,
-        dev: e.dev,
-        ino: e.ino,
-        mode: e.mode,
-        uid: e.uid,
-        gid: e.gid,
-        file_size: e.file_size,
-        id: e.id,
-        flags: e.flags,
-        flags_extended: e.flags_extended,
-        path: e.path.clone(),
-    }
 }
 
 fn read_entries(path: &Path) -> anyhow::Result<BTreeMap<EntryKey, git2::IndexEntry>> {
@@ -532,7 +518,7 @@ fn index_plan(
                 continue;
             }
         }
-        set.push((key.0.clone(), key.1, b.map(copy_entry)));
+        set.push((key.0.clone(), key.1, b.map(crate::git::index::copy_entry)));
     }
     Ok(if set.is_empty() {
         IndexPlan::Keep
@@ -616,7 +602,7 @@ pub fn apply_stash(repo: &Repo, plan: &StashPlan) -> anyhow::Result<()> {
     }
     let mut lines = stash_lines(repo)?;
     let drop: HashSet<&str> = plan.drop.iter().map(String::as_str).collect();
-    lines.retain(|l| !l.split(' ').nth(1).is_some_and(|o| drop.contains(o)));
+    lines.retain(|l| !after::stash_line_oid(l).is_some_and(|o| drop.contains(o)));
     // Put back oldest position first from the top of the list, so each
     // lands where it was.
     let mut back: Vec<&RemovedStash> = plan.put_back.iter().collect();
@@ -643,7 +629,7 @@ pub fn apply_stash(repo: &Repo, plan: &StashPlan) -> anyhow::Result<()> {
     let log = repo.common_dir().join("logs/refs/stash");
     match lines.last() {
         Some(top) => {
-            let top = parse_oid(top.split(' ').nth(1).unwrap_or(""))?;
+            let top = parse_oid(after::stash_line_oid(top).unwrap_or(""))?;
             repo.force_ref(
                 "refs/stash",
                 Some(top),
