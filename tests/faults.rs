@@ -524,7 +524,39 @@ fn recover_abort_killed_at_every_step() {
 /// undo of the killed undo, which is a redo of the half-done state).
 #[test]
 fn undo_killed_at_every_step() {
+    assert_eq!(undo_killed_at_every_step_of(sprint_template()), 0);
+}
+
+/// The same with an undo that writes back more paths than a journal line
+/// holds: its list of paths is in a file of its own (`ops/<id>/paths`),
+/// and the undo of the killed undo reads it back to put those paths back.
+#[test]
+fn undo_of_many_paths_killed_at_every_step() {
     let t = sprint_template();
+    for n in 0..40 {
+        t.write(
+            format!("wide/committed-{n:02}.txt"),
+            format!("sprint {n}\n"),
+        );
+    }
+    t.commit_all("sprint: many files");
+    for n in 0..40 {
+        t.write(format!("wide/untracked-{n:02}.txt"), format!("new {n}\n"));
+        t.write(
+            format!("wide/committed-{n:02}.txt"),
+            format!("edited {n}\n"),
+        );
+    }
+    let listed = undo_killed_at_every_step_of(t);
+    assert!(
+        listed > 64,
+        "the undo's paths are in a file of their own ({listed} listed)"
+    );
+}
+
+/// Kill `undo` of an emergency at every point; returns how many paths the
+/// undo listed in `ops/<id>/paths` (0: none, they fit its journal line).
+fn undo_killed_at_every_step_of(t: TestRepo) -> usize {
     let before_rollback = State::of(&t);
     let emergency = t
         .tool_ok(&["--json", "emergency", "--to", "baseline"])
@@ -535,6 +567,19 @@ fn undo_killed_at_every_step() {
         .to_string();
     let rolled_back = State::of(&t);
     let points = fault_points(&t, &["undo"], 0);
+    let undone_paths = {
+        let repo = t.copy();
+        let out = repo.tool_ok(&["--json", "undo"]).json();
+        let id = out["operation_id"]
+            .as_str()
+            .expect("an operation id")
+            .to_string();
+        let paths = repo.git_dir().join("rollback/ops").join(&id).join("paths");
+        std::fs::read(paths).map_or(0, |b| {
+            b.split(|c| *c == 0).filter(|p| !p.is_empty()).count()
+        })
+    };
+
     for (i, name) in points.iter().enumerate() {
         let (repo, what) = killed_at(&t, &["undo"], i + 1, name);
         match phase(&points, i + 1) {
@@ -567,6 +612,7 @@ fn undo_killed_at_every_step() {
         );
         assert_no_index_lock(&repo, &what);
     }
+    undone_paths
 }
 
 // ----- a full or read-only object store while snapshotting -------------------------

@@ -425,3 +425,89 @@ fn undo_refuses_before_changing_anything_when_a_saved_file_is_gone() {
     assert!(out.stderr.contains("saved file"), "{}", out.stderr);
     assert_same_state(&before, &repo.capture());
 }
+
+/// A journal of `n` more operations before the repository's own: copies of
+/// its first operation's records under fresh ids (about 1 KB each).
+fn lengthen_journal(repo: &TestRepo, n: usize) -> usize {
+    let path = journal_path(repo);
+    let text = fs::read_to_string(&path).unwrap();
+    let first: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    let id = first["id"].as_str().unwrap().to_string();
+    let records: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains(&format!("\"id\":\"{id}\"")))
+        .collect();
+    let mut out = String::new();
+    for k in 0..n {
+        let fresh = format!("{k:012x}");
+        for r in &records {
+            out.push_str(&r.replace(&id, &fresh));
+            out.push('\n');
+        }
+    }
+    out.push_str(&text);
+    fs::write(&path, out).unwrap();
+    text.lines()
+        .filter(|l| l.starts_with("{\"type\":\"begin\""))
+        .count()
+        + n
+}
+
+fn counted(repo: &TestRepo) -> u64 {
+    repo.tool_ok(&["--json", "status"]).json()["operations"]
+        .as_u64()
+        .expect("a count of operations")
+}
+
+/// Commands read the newest part of a long journal; what the previous
+/// command found whole (`journal.checked`) is not read again, and a
+/// journal that no longer starts with it is read (and checked) whole.
+#[test]
+fn a_long_journal_is_read_from_its_end_and_still_checked() {
+    let repo = repo_with_baseline();
+    repo.tool_ok(&["checkpoint", "-m", "one"]);
+    let total = lengthen_journal(&repo, 1500);
+    let path = journal_path(&repo);
+    assert!(fs::metadata(&path).unwrap().len() > 1 << 20);
+    assert_eq!(counted(&repo), total as u64);
+
+    // An operation moves the checked part to the end of the journal.
+    repo.tool_ok(&["checkpoint", "-m", "two"]);
+    let checked: serde_json::Value =
+        serde_json::from_slice(&fs::read(repo.git_dir().join("rollback/journal.checked")).unwrap())
+            .unwrap();
+    assert_eq!(checked["len"], fs::metadata(&path).unwrap().len());
+    assert_eq!(checked["ops"], total as u64 + 1);
+    assert_eq!(counted(&repo), total as u64 + 1);
+    repo.tool_ok(&["undo"]);
+    assert_eq!(counted(&repo), total as u64 + 2);
+
+    // A line broken far back: every command refuses, as the whole reader
+    // does, and the journal is left byte for byte.
+    let good = fs::read(&path).unwrap();
+    let at = good.iter().position(|b| *b == b'\n').unwrap() + 1;
+    let broken = [&good[..at], b"{\"type\": broken\n", &good[at..]].concat();
+    fs::write(&path, &broken).unwrap();
+    let before = repo.capture();
+    for args in [&["checkpoint"][..], &["status"], &["emergency", "--yes"]] {
+        let out = repo.tool(args);
+        out.assert_code(1);
+        assert!(out.stderr.contains("corrupt at line 2"), "{args:?}\n{out}");
+    }
+    assert_eq!(fs::read(&path).unwrap(), broken);
+    assert_same_state(&before, &repo.capture());
+
+    // A checked part that does not match the journal is not trusted.
+    fs::write(&path, &good).unwrap();
+    let stale = serde_json::json!({
+        "dev": checked["dev"], "ino": checked["ino"], "len": 100, "ops": 999_999, "end": "00",
+    });
+    fs::write(
+        repo.git_dir().join("rollback/journal.checked"),
+        stale.to_string(),
+    )
+    .unwrap();
+    assert_eq!(counted(&repo), total as u64 + 2);
+    repo.tool_ok(&["checkpoint", "-m", "three"]);
+    assert_eq!(counted(&repo), total as u64 + 3);
+}

@@ -370,8 +370,8 @@ fn scope(branch: &str) -> Scope {
         worktree: true,
         stash: false,
         refs: vec![branch.to_string()],
-        paths: Vec::new(),
         files: vec![STATE_FILE.to_string()],
+        ..Scope::default()
     }
 }
 

@@ -108,6 +108,38 @@ pub fn scan_paths(repo: &Repo, paths: &[RepoPath]) -> anyhow::Result<WorktreeSca
     scan(repo, false, paths)
 }
 
+/// [`scan_paths`], also saying which of `dirs` are empty directories now
+/// (only with `paths`: the whole work tree's scan finds them all).
+pub fn scan_paths_and_dirs(
+    repo: &Repo,
+    paths: &[RepoPath],
+    dirs: &[RepoPath],
+) -> anyhow::Result<WorktreeScan> {
+    let mut scan = scan(repo, false, paths)?;
+    if !paths.is_empty() {
+        for dir in empty_among(repo, dirs) {
+            if !scan.empty_dirs.contains(&dir) {
+                scan.empty_dirs.push(dir);
+            }
+        }
+    }
+    Ok(scan)
+}
+
+/// Those of `dirs` that are empty directories now.
+fn empty_among(repo: &Repo, dirs: &[RepoPath]) -> Vec<RepoPath> {
+    dirs.iter()
+        .filter(|d| is_empty_dir_now(repo.workdir(), d))
+        .cloned()
+        .collect()
+}
+
+fn is_empty_dir_now(root: &Path, dir: &RepoPath) -> bool {
+    let full = dir.under(root);
+    fs::symlink_metadata(&full).is_ok_and(|m| m.is_dir())
+        && fs::read_dir(&full).is_ok_and(|mut d| d.next().is_none())
+}
+
 /// Scan, also listing ignored paths (an ignored directory as one path).
 pub fn scan_worktree_with_ignored(repo: &Repo) -> anyhow::Result<WorktreeScan> {
     scan(repo, true, &[])
@@ -285,35 +317,11 @@ fn scan(repo: &Repo, with_ignored: bool, paths: &[RepoPath]) -> anyhow::Result<W
     })?;
     crate::trace::phase("scan: empty directories");
     let mut unreadable = Vec::new();
-    scan.empty_dirs =
-        if paths.is_empty() {
-            empty_dirs(repo, repo.workdir(), false, &mut unreadable)?
-        } else {
-            let mut found = Vec::new();
-            for p in paths {
-                let dir = p.under(repo.workdir());
-                if fs::symlink_metadata(&dir).is_ok_and(|m| m.is_dir()) {
-                    // The named directory itself may be the empty one.
-                    found.extend(empty_dirs(repo, &dir, true, &mut unreadable)?);
-                } else if let Some(parent) = p.ancestors().into_iter().rev().find(|a| {
-                    fs::symlink_metadata(a.under(repo.workdir())).is_ok_and(|m| m.is_dir())
-                }) {
-                    // A path that is not a directory: the directory it is in
-                    // may be empty now (and be pruned by an undo).
-                    let empty = fs::read_dir(parent.under(repo.workdir()))
-                        .is_ok_and(|mut d| d.next().is_none());
-                    if empty
-                        && !repo
-                            .inner
-                            .is_path_ignored(parent.as_os_str())
-                            .unwrap_or(false)
-                    {
-                        found.push(parent);
-                    }
-                }
-            }
-            found
-        };
+    scan.empty_dirs = if paths.is_empty() {
+        empty_dirs(repo, repo.workdir(), false, &mut unreadable)?
+    } else {
+        empty_dirs_at(repo, paths, &mut unreadable)?
+    };
     // A directory that cannot be listed hides its files from the status
     // scan: tracked ones would look deleted (and be saved so), untracked
     // ones are simply not seen. The first is refused; the second is left
@@ -330,6 +338,186 @@ fn scan(repo: &Repo, with_ignored: bool, paths: &[RepoPath]) -> anyhow::Result<W
             scan.unreadable.push(dir);
         }
     }
+    crate::trace::phase("scan: done");
+    Ok(scan)
+}
+
+/// The empty directories at and under `paths` (directories), and the
+/// directory a path that is not one is in, when that is empty now (an undo
+/// would prune it). Each parent is looked at once.
+fn empty_dirs_at(
+    repo: &Repo,
+    paths: &[RepoPath],
+    unreadable: &mut Vec<RepoPath>,
+) -> anyhow::Result<Vec<RepoPath>> {
+    let mut found = Vec::new();
+    let mut parents_seen = std::collections::HashSet::new();
+    // Paths in one directory share the answer about it.
+    let mut dirs_of_seen = std::collections::HashSet::new();
+    for p in paths {
+        let dir = p.under(repo.workdir());
+        if fs::symlink_metadata(&dir).is_ok_and(|m| m.is_dir()) {
+            // The named directory itself may be the empty one.
+            for d in empty_dirs(repo, &dir, true, unreadable)? {
+                if !found.contains(&d) {
+                    found.push(d);
+                }
+            }
+        } else if !dirs_of_seen.insert(dir.parent().map(Path::to_path_buf)) {
+            continue;
+        } else if let Some(parent) = p
+            .ancestors()
+            .into_iter()
+            .rev()
+            .find(|a| fs::symlink_metadata(a.under(repo.workdir())).is_ok_and(|m| m.is_dir()))
+        {
+            if !parents_seen.insert(parent.clone()) {
+                continue;
+            }
+            // A path that is not a directory: the directory it is in may
+            // be empty now (and be pruned by an undo).
+            let empty =
+                fs::read_dir(parent.under(repo.workdir())).is_ok_and(|mut d| d.next().is_none());
+            if empty
+                && !repo
+                    .inner
+                    .is_path_ignored(parent.as_os_str())
+                    .unwrap_or(false)
+                && !found.contains(&parent)
+            {
+                found.push(parent);
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// What is known to be on disk at a path without reading it: a file's git
+/// mode and blob id, or `None` for nothing there.
+pub type KnownFile = Option<(u32, Oid)>;
+
+/// A snapshot of exactly `known` (and the directories `dirs`), whose
+/// content the caller has already established: the index's tree with those
+/// paths as given. Nothing else of the work tree is looked at, so the cost
+/// follows the number of paths, not the size of the work tree. A blob the
+/// object store lacks is read from disk (its bytes as they are now).
+///
+/// Used by a three-way undo, which has compared each path it writes with
+/// what the operation left there and so knows each one's content.
+pub fn scan_known(
+    repo: &Repo,
+    known: &[(RepoPath, KnownFile)],
+    dirs: &[RepoPath],
+) -> anyhow::Result<WorktreeScan> {
+    crate::trace::phase("scan: index trees");
+    let trees = index::index_trees(repo)?;
+    let head_tree = match repo.head_commit()? {
+        Some(head) => Some(repo.commit_tree(head)?),
+        None => None,
+    };
+    let staged = match head_tree {
+        Some(head) => trees.has_conflicts || head != trees.stage0,
+        None => trees.has_conflicts || !is_empty_tree(repo, trees.stage0),
+    };
+    let mut scan = WorktreeScan {
+        tree: trees.stage0,
+        index_tree: trees.stage0,
+        index_keepalive: trees.keepalive,
+        untracked: Vec::new(),
+        modified: Vec::new(),
+        deleted: Vec::new(),
+        staged,
+        empty_dirs: Vec::new(),
+        modes: Vec::new(),
+        nested_repos: Vec::new(),
+        unreadable: Vec::new(),
+        ignored: Vec::new(),
+        has_conflicts: trees.has_conflicts,
+        sparse: trees.sparse,
+        absent_flagged: Vec::new(),
+    };
+    crate::trace::phase("scan: known paths");
+    let odb = repo
+        .inner
+        .odb()
+        .context("could not open the object store")?;
+    // The index's tree, not the index: a lookup reads only the trees on
+    // the way, where the index would be read whole.
+    let index_stage0 = repo
+        .inner
+        .find_tree(trees.stage0)
+        .context("could not read the index's tree")?;
+    let root = repo.workdir();
+    let present: Vec<RepoPath> = known
+        .iter()
+        .filter(|(_, file)| file.is_some())
+        .map(|(p, _)| p.clone())
+        .collect();
+    scan.modes = unusual_modes(root, &present);
+    with_blob_sink(repo, false, |sink| {
+        let mut updates = TreeChanges::default();
+        let mut changes = 0usize;
+        for (path, file) in known {
+            let in_index = index_stage0
+                .get_path(Path::new(path.as_os_str()))
+                .ok()
+                .map(|e| (e.id(), e.filemode() as u32))
+                .filter(|(_, mode)| *mode != u32::from(FileMode::Commit))
+                .filter(|(_, mode)| *mode != u32::from(FileMode::Tree));
+            // The index's blob is in the object store; another one may not be.
+            let now = match file {
+                Some((mode, oid)) if in_index.is_some_and(|(id, _)| id == *oid) => {
+                    Some((*oid, *mode))
+                }
+                Some((mode, oid)) if odb.exists(*oid) => Some((*oid, *mode)),
+                Some(_) => snapshot_file(sink, root, path)?.map(|(id, mode, _)| (id, mode.into())),
+                None => None,
+            };
+            match (now, in_index) {
+                (None, None) => {}
+                (None, Some(_)) => {
+                    updates.remove(path);
+                    scan.deleted.push(path.clone());
+                    changes += 1;
+                }
+                (Some(now), Some(was)) if now == was => {}
+                (Some((oid, mode)), was) => {
+                    updates.upsert_mode(path, oid, mode);
+                    changes += 1;
+                    if was.is_some() {
+                        scan.modified.push(path.clone());
+                    } else {
+                        scan.untracked.push(path.clone());
+                    }
+                }
+            }
+        }
+        if changes > 0 {
+            crate::trace::phase("scan: tree");
+            let tree = updates.apply_in(sink.object_repo().unwrap_or(&repo.inner), trees.stage0)?;
+            sink.add_tree(tree);
+            scan.tree = tree;
+        }
+        Ok(changes)
+    })?;
+    crate::trace::phase("scan: empty directories");
+    // A directory holding a file that is there is not empty: only the
+    // directories of paths with nothing there are looked at.
+    let full_dirs: std::collections::HashSet<Option<RepoPath>> =
+        present.iter().map(|p| p.ancestors().pop()).collect();
+    let around: Vec<RepoPath> = known
+        .iter()
+        .filter(|(p, file)| file.is_none() && !full_dirs.contains(&p.ancestors().pop()))
+        .map(|(p, _)| p.clone())
+        .collect();
+    let mut unreadable = Vec::new();
+    scan.empty_dirs = empty_dirs_at(repo, &around, &mut unreadable)?;
+    for dir in empty_among(repo, dirs) {
+        if !scan.empty_dirs.contains(&dir) {
+            scan.empty_dirs.push(dir);
+        }
+    }
+    scan.unreadable = unreadable;
     crate::trace::phase("scan: done");
     Ok(scan)
 }

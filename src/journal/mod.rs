@@ -46,10 +46,18 @@ pub use fault::fault_point;
 pub use history::History;
 pub use lock::{acquire as acquire_lock, lock_holder, Lock, LockInfo};
 pub(crate) use transaction::refuse_aside_across_filesystems;
-pub use transaction::{dismiss, Intent, Transaction};
+pub use transaction::{dismiss, Intent, KnownPath, KnownWorktree, Transaction};
 
 /// The journal format version this build writes and reads.
 pub const VERSION: u32 = 1;
+
+/// `ops/<id>/paths`: a long [`Scope::paths`] list, NUL-separated.
+pub const PATHS_FILE: &str = "paths";
+
+/// A scope with more paths than this keeps them in [`PATHS_FILE`], so that
+/// the journal's lines stay short (an undo of a large rollback limits its
+/// work tree to the thousands of paths it writes back).
+pub const INLINE_PATHS: usize = 64;
 
 /// What an operation may change; decides what its `begin` record saves.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,6 +76,15 @@ pub struct Scope {
     /// empty means the whole work tree.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub paths: Vec<RepoPath>,
+    /// The paths are too many for one journal line: they are in
+    /// `ops/<id>/paths` instead (see [`Journal::scope_paths`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub paths_file: bool,
+    /// With `paths`: directories the operation may make or remove while
+    /// empty (an undo puts back the empty directories an operation took
+    /// away). Only whether each is an empty directory is saved.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dirs: Vec<RepoPath>,
     /// The tool's own state files, relative to the journal's folder (the
     /// list of commits a recovery has still to pick): saved in `begin`,
     /// put back by undo like the index.
@@ -346,6 +363,22 @@ impl Journal {
     }
 
     /// `<git-dir>/rollback/ops/<id>`: the operation's saved files.
+    /// The paths `begin` limited its work tree to, read from
+    /// `ops/<id>/paths` when they were too many for the journal line.
+    pub fn scope_paths(&self, begin: &Begin) -> anyhow::Result<Vec<RepoPath>> {
+        if !begin.scope.paths_file {
+            return Ok(begin.scope.paths.clone());
+        }
+        let path = self.op_dir(&begin.id).join(PATHS_FILE);
+        let bytes = fs::read(&path)
+            .with_context(|| format!("the path list {} is missing", path.display()))?;
+        Ok(bytes
+            .split(|b| *b == 0)
+            .filter(|p| !p.is_empty())
+            .map(RepoPath::from_bytes)
+            .collect())
+    }
+
     pub fn op_dir(&self, id: &str) -> PathBuf {
         self.dir.join("ops").join(id)
     }
@@ -369,7 +402,9 @@ impl Journal {
                 return Ok(Arc::clone(history));
             }
         }
+        crate::trace::phase("journal: reading it whole");
         let history = Arc::new(History::new(self.read_operations()?));
+        crate::trace::phase("journal: read whole");
         *cache = Some((path, key, Arc::clone(&history)));
         Ok(history)
     }
@@ -381,17 +416,28 @@ impl Journal {
     /// read instead when the part read is not enough (see [`sufficient`]).
     /// [`History::is_partial`] says which one it is.
     pub fn recent_history(&self) -> anyhow::Result<Arc<History>> {
+        use std::os::unix::fs::FileExt;
         let path = self.file();
-        let bytes = match fs::read(&path) {
-            Ok(bytes) => bytes,
+        let file = match File::open(&path) {
+            Ok(file) => file,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return self.history(),
             Err(e) => return Err(e).with_context(|| format!("could not read {}", path.display())),
         };
-        let len = bytes.len();
-        let mut size: usize = 256 * 1024;
+        let meta = file
+            .metadata()
+            .with_context(|| format!("could not read {}", path.display()))?;
+        let len = meta.len();
+        // The lines before this were found to look like records already.
+        let checked = self.checked(&file, &meta);
+        let checked_len = checked.as_ref().map_or(0, |c| c.len);
+        let mut size: u64 = 256 * 1024;
         while size < len {
+            let start = (len - size).min(checked_len);
+            let mut bytes = vec![0u8; (len - start) as usize];
+            file.read_exact_at(&mut bytes, start)
+                .with_context(|| format!("could not read {}", path.display()))?;
             // From the first whole line on.
-            let from = len - size;
+            let from = (len - size - start) as usize;
             let Some(cut) = bytes[from..].iter().position(|b| *b == b'\n') else {
                 size = size.saturating_mul(4);
                 continue;
@@ -400,32 +446,133 @@ impl Journal {
             // The lines left unread must at least look like records: a
             // journal broken there is refused by the whole reader, as by
             // every command, rather than acted on.
-            if !bytes[..tail]
+            // (From where the checked part ends: a line boundary.)
+            let unchecked = ((checked_len - start) as usize).min(tail);
+            if !bytes[unchecked..tail]
                 .split(|b| *b == b'\n')
                 .all(looks_like_a_record)
             {
+                crate::trace::phase("journal: an older line does not look like a record");
                 break;
             }
-            if let Ok(ops) = parse_operations(&bytes[tail..]) {
+            let parsed = parse_operations(&bytes[tail..]);
+            if let Err(e) = &parsed {
+                crate::trace::phase(&format!("journal: the newest part: {e:?}"));
+            }
+            if let Ok(ops) = parsed {
                 if sufficient(&ops) {
+                    let whole = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+                    // Counted: the checked part, then what came after it.
+                    let before = checked.as_ref().map_or(0, |c| c.ops);
+                    let after = (checked_len - start) as usize;
+                    self.found_whole(
+                        &meta,
+                        start + whole as u64,
+                        before + count_begins(&bytes[after.min(whole)..whole]),
+                    );
                     return Ok(Arc::new(History::partial(ops)));
                 }
             }
             size = size.saturating_mul(4);
         }
+        crate::trace::phase("journal: the newest part is not enough");
         self.history()
     }
 
     /// How many operations the journal holds, counted without reading
-    /// their records.
+    /// their records (nor the lines an earlier command counted, when the
+    /// journal still starts with them).
     pub fn count_operations(&self) -> anyhow::Result<usize> {
-        match fs::read(self.file()) {
-            Ok(bytes) => Ok(bytes
-                .split(|b| *b == b'\n')
-                .filter(|l| l.starts_with(b"{\"type\":\"begin\""))
-                .count()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(0),
-            Err(e) => Err(e).with_context(|| format!("could not read {}", self.file().display())),
+        use std::os::unix::fs::FileExt;
+        let path = self.file();
+        let file = match File::open(&path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(e).with_context(|| format!("could not read {}", path.display())),
+        };
+        let meta = file
+            .metadata()
+            .with_context(|| format!("could not read {}", path.display()))?;
+        let (start, before) = self
+            .checked(&file, &meta)
+            .map_or((0, 0), |c| (c.len, c.ops));
+        let mut bytes = vec![0u8; (meta.len() - start) as usize];
+        file.read_exact_at(&mut bytes, start)
+            .with_context(|| format!("could not read {}", path.display()))?;
+        Ok((before + count_begins(&bytes)) as usize)
+    }
+
+    /// The start of the journal an earlier command found whole
+    /// ([`CHECKED_FILE`]), if this file still starts with it.
+    fn checked(&self, file: &File, meta: &fs::Metadata) -> Option<Checked> {
+        use std::os::unix::fs::{FileExt, MetadataExt};
+        let c: Checked =
+            serde_json::from_slice(&fs::read(self.dir.join(CHECKED_FILE)).ok()?).ok()?;
+        if c.dev != meta.dev() || c.ino != meta.ino() || c.len > meta.len() {
+            return None;
+        }
+        let n = c.len.min(CHECKED_END);
+        let mut end = vec![0u8; n as usize];
+        file.read_exact_at(&mut end, c.len - n).ok()?;
+        (hex(&end) == c.end).then_some(c)
+    }
+
+    /// Remember that the first `len` bytes of the journal (`ops`
+    /// operations) were found whole by this process: a record this process
+    /// appends right after them moves [`CHECKED_FILE`] forward.
+    fn found_whole(&self, meta: &fs::Metadata, len: u64, ops: u64) {
+        use std::os::unix::fs::MetadataExt;
+        let mut found = FOUND_WHOLE.lock().unwrap_or_else(|e| e.into_inner());
+        *found = Some(Found {
+            path: self.file(),
+            dev: meta.dev(),
+            ino: meta.ino(),
+            len,
+            ops,
+        });
+    }
+
+    /// After `append` wrote `line` at `at`: move [`CHECKED_FILE`] past it
+    /// when this process found everything before `at` whole. A cache:
+    /// written without a sync, and a failure only costs the next command
+    /// a longer read.
+    fn extend_checked(&self, file: &File, at: u64, line: &[u8]) {
+        use std::os::unix::fs::MetadataExt;
+        let Ok(meta) = file.metadata() else { return };
+        let mut found = FOUND_WHOLE.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(f) = found.as_ref().filter(|f| {
+            f.path == self.file() && f.dev == meta.dev() && f.ino == meta.ino() && f.len == at
+        }) else {
+            return;
+        };
+        let len = at + line.len() as u64;
+        if meta.len() != len {
+            return;
+        }
+        let ops = f.ops + count_begins(line);
+        let end = &line[line.len().saturating_sub(CHECKED_END as usize)..];
+        let c = Checked {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            len,
+            ops,
+            end: hex(end),
+        };
+        let Ok(text) = serde_json::to_vec(&c) else {
+            return;
+        };
+        let path = self.dir.join(CHECKED_FILE);
+        let tmp = self
+            .dir
+            .join(format!("{CHECKED_FILE}.{}", std::process::id()));
+        if fs::write(&tmp, text).is_ok() && fs::rename(&tmp, &path).is_ok() {
+            *found = Some(Found {
+                len,
+                ops,
+                ..f.clone()
+            });
+        } else {
+            let _ = fs::remove_file(&tmp);
         }
     }
 
@@ -435,14 +582,25 @@ impl Journal {
     }
 
     fn read_operations(&self) -> anyhow::Result<Vec<Operation>> {
-        let bytes = match fs::read(self.file()) {
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => {
-                return Err(e).with_context(|| format!("could not read {}", self.file().display()))
-            }
+        let path = self.file();
+        let read = || -> std::io::Result<(Vec<u8>, fs::Metadata)> {
+            let mut file = File::open(&path)?;
+            let meta = file.metadata()?;
+            let mut bytes = Vec::with_capacity(meta.len() as usize);
+            file.read_to_end(&mut bytes)?;
+            Ok((bytes, meta))
         };
-        parse_operations(&bytes).map_err(|e| e.for_file(&self.file()).into())
+        let (bytes, meta) = match read() {
+            Ok(read) => read,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e).with_context(|| format!("could not read {}", path.display())),
+        };
+        let ops = parse_operations(&bytes).map_err(|e| e.for_file(&path))?;
+        if bytes.len() as u64 == meta.len() {
+            let whole = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+            self.found_whole(&meta, whole as u64, count_begins(&bytes[..whole]));
+        }
+        Ok(ops)
     }
 
     /// Whether the journal holds the `begin` record of operation `id`
@@ -467,10 +625,15 @@ impl Journal {
             .open(&path)
             .with_context(|| format!("could not open {}", path.display()))?;
         drop_torn_tail(&mut file, &path)?;
+        let at = file
+            .metadata()
+            .with_context(|| format!("could not read {}", path.display()))?
+            .len();
         file.write_all(line.as_bytes())
             .with_context(|| format!("could not write {}", path.display()))?;
         file.sync_all()
             .with_context(|| format!("could not sync {}", path.display()))?;
+        self.extend_checked(&file, at, line.as_bytes());
         if created || !existed {
             sync_dir(&self.dir)?;
         }
@@ -750,6 +913,55 @@ pub fn interrupted(repo: &Repo) -> anyhow::Result<Option<Operation>> {
         .recent_history()?
         .pending_interrupted(running)
         .cloned())
+}
+
+/// `<journal dir>/journal.checked`: how much of the journal a command
+/// found whole, so that the next one reads only what came after it
+/// ([`Journal::recent_history`], [`Journal::count_operations`]). It names
+/// the file (device and inode), the length, the operations in it and the
+/// bytes just before the end of that part: a journal replaced, cut, or
+/// rewritten there no longer matches and is read whole again.
+///
+/// What it cannot see is an older line rewritten in place at the same
+/// length; the commands that read the whole journal (`log`, `undo`,
+/// `redo`, `log prune`) still refuse such a journal.
+const CHECKED_FILE: &str = "journal.checked";
+
+/// How many bytes before the end of the checked part [`Checked`] keeps.
+const CHECKED_END: u64 = 32;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Checked {
+    dev: u64,
+    ino: u64,
+    len: u64,
+    ops: u64,
+    /// The last bytes of the checked part, in hex.
+    end: String,
+}
+
+/// What this process found whole (see [`Journal::found_whole`]).
+#[derive(Debug, Clone)]
+struct Found {
+    path: PathBuf,
+    dev: u64,
+    ino: u64,
+    len: u64,
+    ops: u64,
+}
+
+static FOUND_WHOLE: Mutex<Option<Found>> = Mutex::new(None);
+
+/// How many `begin` records these whole lines hold.
+fn count_begins(bytes: &[u8]) -> u64 {
+    bytes
+        .split(|b| *b == b'\n')
+        .filter(|l| l.starts_with(b"{\"type\":\"begin\""))
+        .count() as u64
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Whether a journal line has the shape of a record this tool writes: one

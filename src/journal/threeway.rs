@@ -37,6 +37,12 @@ pub struct Analysis {
     pub index: IndexPlan,
     /// Work-tree paths to write back from the snapshot.
     pub paths: Vec<RepoPath>,
+    /// What is on each of `paths` now (same order): the undo's own
+    /// snapshot is made from it, without a scan of the work tree.
+    pub now: Vec<Option<after::DiskFile>>,
+    /// What the operation's snapshot has on each of `paths` (same order):
+    /// what undo writes there.
+    pub before: Vec<Option<after::DiskFile>>,
     pub stash: StashPlan,
     /// Whether paths it moved aside are to be moved back.
     pub move_back: bool,
@@ -277,6 +283,8 @@ pub fn analyze(
                 }
             }
             out.paths.push(path.path);
+            out.now.push(now);
+            out.before.push(before);
         }
         // An empty directory a restored path is taken out of was empty
         // before: it stays (the writer removes the parents it empties).

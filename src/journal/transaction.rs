@@ -73,6 +73,30 @@ pub struct Intent {
     /// [`index::EditableIndex`]): refuse, before anything is saved, if the
     /// index file was replaced in the meantime.
     pub index_source: Option<index::IndexSource>,
+    /// The work tree at the scope's paths is already known (a three-way
+    /// undo compared each path it writes with what the operation left):
+    /// the snapshot is made from it, and nothing else is scanned.
+    pub known_worktree: Option<KnownWorktree>,
+}
+
+/// What [`Intent::known_worktree`] knows.
+#[derive(Debug, Clone)]
+pub struct KnownWorktree {
+    /// Each path of the scope, with what is on disk there now and what
+    /// [`Intent::overwrite_with`] has there (the file the command writes).
+    pub files: Vec<KnownPath>,
+    /// Directories the command makes or removes (their emptiness is saved).
+    pub dirs: Vec<RepoPath>,
+    /// When the paths were looked at: a file changed after this is not
+    /// what the snapshot holds (the writer moves it aside).
+    pub since: std::time::SystemTime,
+}
+
+#[derive(Debug, Clone)]
+pub struct KnownPath {
+    pub path: RepoPath,
+    pub now: snapshot::KnownFile,
+    pub target: snapshot::KnownFile,
 }
 
 impl Intent {
@@ -92,6 +116,7 @@ impl Intent {
             writes: Vec::new(),
             preserve: Vec::new(),
             index_source: None,
+            known_worktree: None,
         }
     }
 
@@ -129,7 +154,10 @@ pub struct Transaction<'r> {
 impl<'r> Transaction<'r> {
     pub fn begin(repo: &'r Repo, ui: &Ui, intent: Intent) -> anyhow::Result<Transaction<'r>> {
         let started = Instant::now();
-        let scan_started = std::time::SystemTime::now();
+        let scan_started = match &intent.known_worktree {
+            Some(known) => known.since,
+            None => std::time::SystemTime::now(),
+        };
         let journal = Journal::for_repo(repo);
         // A process of ours killed while holding git's index lock left it
         // behind; its (stale) lock says so.
@@ -714,10 +742,17 @@ fn save_and_record(
     let mut worktree = None;
     let mut overwrite_changes = Vec::new();
     if scope.worktree {
-        let found = if intent.scan_ignored {
+        let found = if let Some(known) = &intent.known_worktree {
+            let now: Vec<(RepoPath, snapshot::KnownFile)> = known
+                .files
+                .iter()
+                .map(|k| (k.path.clone(), k.now))
+                .collect();
+            snapshot::scan_known(repo, &now, &known.dirs)?
+        } else if intent.scan_ignored {
             snapshot::scan_worktree_with_ignored(repo)?
         } else {
-            snapshot::scan_paths(repo, &scope.paths)?
+            snapshot::scan_paths_and_dirs(repo, &scope.paths, &scope.dirs)?
         };
         for dir in &found.unreadable {
             let dir = dir.quoted();
@@ -735,13 +770,30 @@ fn save_and_record(
         let mut undo_tree = found.tree;
         let mut overwritten = intent.overwrite_paths.clone();
         if let Some(target) = intent.overwrite_with {
-            overwrite_changes =
-                changes_within(repo, found.tree, target, &scope.paths, &intent.preserve)?;
+            overwrite_changes = match &intent.known_worktree {
+                // Only the known paths can change: looked up one by one.
+                Some(known) => known
+                    .files
+                    .iter()
+                    .filter(|k| k.now != k.target)
+                    .filter(|k| !intent.preserve.iter().any(|p| k.path.is_at_or_under(p)))
+                    .map(|k| crate::git::writer::Change {
+                        path: k.path.clone(),
+                        new: k.target.map(|(mode, oid)| (oid, mode)),
+                        old_present: k.now.is_some(),
+                        old: k.now.map(|(mode, oid)| (oid, mode)),
+                    })
+                    .collect(),
+                None => changes_within(repo, found.tree, target, &scope.paths, &intent.preserve)?,
+            };
             if let Some(only) = &intent.overwrite_only {
                 overwrite_changes.retain(|c| only.contains(&c.path));
             }
             let paths: Vec<RepoPath> = overwrite_changes.iter().map(|c| c.path.clone()).collect();
-            extra_modes.extend(snapshot::unusual_modes(repo.workdir(), &paths));
+            // A known work tree's scan has the modes of all its paths.
+            if intent.known_worktree.is_none() {
+                extra_modes.extend(snapshot::unusual_modes(repo.workdir(), &paths));
+            }
             overwritten.extend(
                 overwrite_changes
                     .iter()
@@ -766,7 +818,11 @@ fn save_and_record(
                         .map(|c| (&c.path, crate::git::writer::writes_regular_file(c))),
                 ),
         )?;
-        if !overwritten.is_empty() && repo.has_checkout_filters(found.tree)? {
+        // Known files are known by the blob of their bytes on disk already.
+        if !overwritten.is_empty()
+            && intent.known_worktree.is_none()
+            && repo.has_checkout_filters(found.tree)?
+        {
             let read: std::collections::HashSet<&RepoPath> =
                 found.modified.iter().chain(&found.untracked).collect();
             overwritten.retain(|p| !read.contains(p));
@@ -852,6 +908,18 @@ fn save_and_record(
             existed,
         });
     }
+    // A long path list goes to a file of its own, durable with the rest.
+    let mut recorded_scope = scope.clone();
+    if scope.paths.len() > super::INLINE_PATHS {
+        let mut bytes = Vec::new();
+        for p in &scope.paths {
+            bytes.extend_from_slice(p.as_bytes());
+            bytes.push(0);
+        }
+        write_durable(&journal.op_dir(id).join(super::PATHS_FILE), &bytes)?;
+        recorded_scope.paths = Vec::new();
+        recorded_scope.paths_file = true;
+    }
     fault_point("after-save");
     crate::trace::phase("begin: keep");
     keep::append(repo, &kept)?;
@@ -877,7 +945,10 @@ fn save_and_record(
         files,
     };
     fault_point("before-begin");
-    journal.append(&Record::Begin(Box::new(begin.clone())))?;
+    journal.append(&Record::Begin(Box::new(Begin {
+        scope: recorded_scope,
+        ..begin.clone()
+    })))?;
     Ok((begin, scan, overwrite_changes))
 }
 
@@ -962,8 +1033,12 @@ fn changes_within(
     preserve: &[RepoPath],
 ) -> anyhow::Result<Vec<crate::git::writer::Change>> {
     let mut changes = crate::git::writer::tree_changes(repo, from, to)?;
+    // Thousands of paths (an undo of a large rollback): looked up by each
+    // change's path and its parents, not compared one by one.
+    let within: std::collections::HashSet<&RepoPath> = paths.iter().collect();
+    let whole = paths.is_empty() || paths.iter().any(|p| p.as_bytes().is_empty());
     changes.retain(|c| {
-        (paths.is_empty() || paths.iter().any(|p| c.path.is_at_or_under(p)))
+        (whole || within.contains(&c.path) || c.path.ancestors().iter().any(|a| within.contains(a)))
             && !preserve.iter().any(|p| c.path.is_at_or_under(p))
     });
     Ok(changes)

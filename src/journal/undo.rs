@@ -261,6 +261,9 @@ pub fn undo(
     force: bool,
 ) -> anyhow::Result<(String, Vec<String>)> {
     check_objects(repo, target)?;
+    // Before the work tree is looked at: a file changed after this is not
+    // what the analysis found (see `KnownWorktree::since`).
+    let looked_at = std::time::SystemTime::now();
     let analysis = if is_three_way(target) {
         let analysis = analyze(repo, history, target, force)?;
         if !analysis.conflicts.is_empty() && !force {
@@ -299,9 +302,50 @@ pub fn undo(
     } else {
         "undo"
     };
-    let mut intent = Intent::new(kind, command, target.begin.scope.clone()).plan(plan.clone());
+    let mut scope = target.begin.scope.clone();
+    scope.paths = super::Journal::for_repo(repo).scope_paths(&target.begin)?;
+    scope.paths_file = false;
+    let mut known = None;
+    if let (Some(a), true) = (&analysis, scope.worktree) {
+        if !a.paths.is_empty() {
+            // The undo's own snapshot is what the analysis found at the
+            // paths it writes: nothing else of the work tree is read, and
+            // undoing the undo writes back only those paths.
+            scope.paths = a.paths.clone();
+            scope.dirs = a
+                .dirs_to_make
+                .iter()
+                .chain(&a.dirs_to_remove)
+                .cloned()
+                .collect();
+            known = Some(super::KnownWorktree {
+                files: a
+                    .paths
+                    .iter()
+                    .zip(a.now.iter().zip(&a.before))
+                    .map(|(path, (now, before))| super::KnownPath {
+                        path: path.clone(),
+                        now: now.map(|f| (f.mode, f.oid)),
+                        target: before.map(|f| (f.mode, f.oid)),
+                    })
+                    .collect(),
+                dirs: a
+                    .dirs_to_make
+                    .iter()
+                    .chain(&a.dirs_to_remove)
+                    .cloned()
+                    .collect(),
+                since: looked_at,
+            });
+        } else if a.dirs_to_make.is_empty() && a.dirs_to_remove.is_empty() {
+            // Nothing in the work tree to put back.
+            scope.worktree = false;
+        }
+    }
+    let mut intent = Intent::new(kind, command, scope).plan(plan.clone());
     intent.undoes = Some(target.id().to_string());
     intent.allow_interrupted = true;
+    intent.known_worktree = known;
     if let Some(wt) = &target.begin.worktree {
         intent.preserve = vec![crate::settings::reports_path(reports_dir)];
         match &analysis {
@@ -337,7 +381,7 @@ fn restore_three_way(
     let repo = tx.repo();
     let begin = &target.begin;
     let journal_dir = tx.journal().dir().to_path_buf();
-    if let Some(saved) = &begin.worktree {
+    if let (Some(saved), Some(_)) = (&begin.worktree, tx.scan()) {
         write_worktree(tx, saved, Some(analysis), ui)?;
     }
     if analysis.move_back {
@@ -348,8 +392,15 @@ fn restore_three_way(
         threeway::IndexPlan::Keep => {}
         threeway::IndexPlan::Exact => {
             let existed = begin.index.as_ref().is_some_and(|i| i.existed);
-            let bytes =
-                if existed {
+            // The saved file itself, linked into place as git renames a
+            // new index into place: nothing rewrites an index file in
+            // place, so the saved copy stays as it is.
+            let saved = journal_dir.join("ops").join(target.id()).join("index");
+            let linked = journal_dir.join("ops").join(tx.id()).join("index-restored");
+            if existed && fs::hard_link(&saved, &linked).is_ok() {
+                tx.write_index_file(&linked)?;
+            } else {
+                let bytes = if existed {
                     let path = journal_dir.join("ops").join(target.id()).join("index");
                     Some(fs::read(&path).with_context(|| {
                         format!("the saved index {} is missing", path.display())
@@ -357,7 +408,8 @@ fn restore_three_way(
                 } else {
                     None
                 };
-            tx.write_index(bytes.as_deref())?;
+                tx.write_index(bytes.as_deref())?;
+            }
         }
         threeway::IndexPlan::Merge(entries) => {
             let merged = journal_dir.join("ops").join(tx.id()).join("index-merged");
