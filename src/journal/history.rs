@@ -109,11 +109,23 @@ impl History {
         self.undone_by[n].map(|u| &self.ops[u])
     }
 
+    /// Whether `op` stands for an original operation: it is one, or it
+    /// redoes one `log prune` released (an even number of undos away from
+    /// it), so that `undo` takes it as it would have taken the original.
+    fn stands_for_original(&self, op: &Operation) -> bool {
+        if op.begin.undoes.is_none() {
+            return true;
+        }
+        let (first, hops) = self.original_of(op);
+        first.begin.undoes.is_some() && hops % 2 == 0
+    }
+
     /// The operation `undo` without an id takes: the newest original
-    /// operation that stands (and is not running).
+    /// operation that stands (and is not running), or the newest redo of
+    /// one released by `log prune`.
     pub fn undo_target(&self, running: Option<u32>) -> Option<&Operation> {
         self.ops.iter().enumerate().rev().find_map(|(n, op)| {
-            (op.begin.undoes.is_none()
+            (self.stands_for_original(op)
                 && self.undone_by[n].is_none()
                 && op.status(running) != OpStatus::Running)
                 .then_some(op)
@@ -129,6 +141,8 @@ impl History {
             .iter()
             .rposition(|op| op.begin.undoes.is_none())
             .map_or(0, |n| n + 1);
+        // (A redo of a released operation does not end the chain: it is
+        // part of it.)
         (since..self.ops.len()).rev().find_map(|n| {
             let op = &self.ops[n];
             // An undo of an original operation (or of a redo of one): a
@@ -288,6 +302,23 @@ mod tests {
         let h = history(&[("bbbb01", Some("aaaa01")), ("cccc01", Some("bbbb01"))]);
         assert_eq!(h.original_of(h.get("cccc01").unwrap()).1, 2);
         assert!(h.redo_target().is_none());
+        // The redo stands for the released operation: `undo` takes it, as
+        // it would have taken aaaa01, and then `redo` takes that undo.
+        assert_eq!(h.undo_target(None).unwrap().id(), "cccc01");
+        let h = history(&[
+            ("bbbb01", Some("aaaa01")),
+            ("cccc01", Some("bbbb01")),
+            ("dddd01", Some("cccc01")),
+        ]);
+        assert!(h.undo_target(None).is_none());
+        assert_eq!(h.redo_target().unwrap().id(), "dddd01");
+        // An older original that stands comes after a newer redo.
+        let h = history(&[
+            ("0000aa", None),
+            ("bbbb01", Some("aaaa01")),
+            ("cccc01", Some("bbbb01")),
+        ]);
+        assert_eq!(h.undo_target(None).unwrap().id(), "cccc01");
     }
 
     #[test]
