@@ -101,10 +101,10 @@ impl MetricsFile {
             .with_context(|| format!("could not write in {}", dir.display()))?;
         let mut text = serde_json::to_string_pretty(&doc)?;
         text.push('\n');
+        // Replaced whole by a rename, not synced on its own: a report, made
+        // durable with the journal record that follows it (syncing it here
+        // would wait for every file the command wrote before it).
         fs::write(tmp.path(), text).context("could not write the metrics")?;
-        tmp.as_file()
-            .sync_all()
-            .context("could not sync the metrics")?;
         tmp.persist(&self.path)
             .with_context(|| format!("could not replace {}", self.path.display()))?;
         crate::journal::fault_point("after-metrics");

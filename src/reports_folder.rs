@@ -89,7 +89,10 @@ pub fn prepare(repo: &Repo, reports_dir: &str) -> anyhow::Result<PathBuf> {
     let folder = crate::settings::reports_path(reports_dir);
     let full = folder.under(repo.workdir());
     fs::create_dir_all(&full).with_context(|| format!("could not create {}", full.display()))?;
-    if !is_tracked(repo, &folder)? {
+    // With a `.gitignore` there already, nothing to decide (and the index,
+    // large in a large repository, is not read).
+    let has_ignore_file = fs::symlink_metadata(full.join(".gitignore")).is_ok();
+    if !has_ignore_file && !is_tracked(repo, &folder)? {
         write_ignore_file(&full)?;
     }
     Ok(full)
