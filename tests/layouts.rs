@@ -148,7 +148,9 @@ fn round_trip(repo: &TestRepo, dir: &Path, envs: Envs) {
     let root_before = outside(repo.root(), &inside);
     let before = capture_repo_with_env(dir, envs);
 
-    tool(repo, dir, envs, &["--yes", "emergency"]).assert_ok();
+    let out = tool(repo, dir, envs, &["--yes", "--json", "emergency"]);
+    out.assert_ok();
+    let id = out.json()["operation_id"].as_str().unwrap().to_string();
     assert_eq!(
         fs::read_to_string(work_tree.join("README.md")).unwrap(),
         "v1\n"
@@ -156,10 +158,39 @@ fn round_trip(repo: &TestRepo, dir: &Path, envs: Envs) {
     assert!(!work_tree.join("untracked.txt").exists());
     assert!(!work_tree.join("src/new.rs").exists());
     assert_same_dir(&root_before, &outside(repo.root(), &inside));
+    let rolled_back = capture_repo_with_env(dir, envs);
 
     tool(repo, dir, envs, &["--yes", "undo"]).assert_ok();
     assert_same_except_reports(&before, &capture_repo_with_env(dir, envs));
     assert_same_dir(&root_before, &outside(repo.root(), &inside));
+
+    // Redo and undo again, what the operation changed, read back from
+    // this layout's journal, and releasing it: all in the same place.
+    tool(repo, dir, envs, &["redo"]).assert_ok();
+    assert_same_except_reports(&rolled_back, &capture_repo_with_env(dir, envs));
+    tool(repo, dir, envs, &["undo"]).assert_ok();
+    assert_same_except_reports(&before, &capture_repo_with_env(dir, envs));
+    let show = tool(repo, dir, envs, &["--json", "log", "show", &id[..6]]);
+    show.assert_ok();
+    let show = show.json();
+    assert_eq!(show["operation"]["id"], id.as_str(), "{show}");
+    assert!(
+        show["paths"]["deleted"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|p| p == "src/new.rs")),
+        "{show}"
+    );
+    tool(repo, dir, envs, &["log", "prune", "--keep", "0"]).assert_ok();
+    assert_same_except_reports(&before, &capture_repo_with_env(dir, envs));
+    assert_same_dir(&root_before, &outside(repo.root(), &inside));
+    let log = tool(repo, dir, envs, &["--json", "log", "--all"]);
+    log.assert_ok();
+    assert!(
+        log.json()["operations"]
+            .as_array()
+            .is_some_and(|ops| ops.iter().all(|o| o["id"] != id.as_str())),
+        "the emergency was released: {log}"
+    );
 }
 
 fn s(p: &Path) -> &str {
