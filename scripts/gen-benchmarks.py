@@ -15,6 +15,7 @@ scripts/BENCHMARKS.in.md, whose placeholders this script fills:
 
   {{chart}} {{results}} {{goals}} {{machine}} {{runs}}
   {{ratio:KEY}} {{tool:KEY}} {{git:KEY}} {{goal:KEY}}
+  {{include:FILE}}                          scripts/out/FILE as it is
   <!-- if missed: KEY --> … <!-- end -->   kept only while KEY misses its goal
   <!-- if any missed --> … <!-- end -->    kept only while some goal is missed
 
@@ -491,7 +492,7 @@ def svg_chart(results, info):
 
 # ---------------------------------------------------------------- filling in
 
-def fill(template, results, blocks):
+def fill(template, results, blocks, out_dir):
     by_key = {r.op.key: r for r in results}
 
     def missed(key):
@@ -510,6 +511,14 @@ def fill(template, results, blocks):
         return body if keep else ""
 
     text = re.sub(r"<!-- if ([^>]*?) -->\n?(.*?)<!-- end -->\n?", condition, template, flags=re.S)
+
+    def include(m):
+        path = out_dir / m.group(1)
+        if not path.is_file():
+            return f"(not measured yet: see `{m.group(1)}` in scripts/out/)\n"
+        return path.read_text()
+
+    text = re.sub(r"\{\{include:([A-Za-z0-9_.-]+)\}\}", include, text)
 
     def value(m):
         kind, key = m.group(1), m.group(2)
@@ -575,7 +584,7 @@ def main():
     args.svg.parent.mkdir(parents=True, exist_ok=True)
     args.svg.write_text(svg_chart(results, info), encoding="utf-8")
     args.output.write_text(generated + fill(args.template.read_text(encoding="utf-8"),
-                                            results, blocks), encoding="utf-8")
+                                            results, blocks, args.out_dir), encoding="utf-8")
     if args.readme.exists():
         replace_between_markers(args.readme, "<!-- benchmarks:start -->", "<!-- benchmarks:end -->",
                                 readme_block(results, info,

@@ -209,6 +209,27 @@ fn undo_after_redo_undoes_again() {
     assert_same_except_reports(&w.s[1], &r.capture());
 }
 
+/// op, undo, redo, then `log prune --keep 2` releases op (its undo and
+/// redo stay): the redo stands for op, so `undo` takes it and the state
+/// before op comes back; `redo` then brings op's result back again.
+#[test]
+fn undo_takes_a_redo_whose_operation_was_released() {
+    let repo = fixture();
+    let before = repo.capture();
+    let id = op(&repo, OP1);
+    let after = repo.capture();
+    run_json(&repo, &["undo"]);
+    run_json(&repo, &["redo"]);
+    assert_same_except_reports(&after, &repo.capture());
+    let pruned = run_json(&repo, &["log", "prune", "--keep", "2"]);
+    assert_eq!(pruned["released"], serde_json::json!([id]), "{pruned}");
+    let u = run_json(&repo, &["undo"]);
+    assert_ne!(u["undoes"], Value::Null, "{u}");
+    assert_same_except_reports(&before, &repo.capture());
+    run_json(&repo, &["redo"]);
+    assert_same_except_reports(&after, &repo.capture());
+}
+
 // ----- undo ID ----------------------------------------------------------------------
 
 /// `undo <op1>` while op2 and op3 (which touched b.txt and a tag) stay:
