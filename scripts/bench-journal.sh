@@ -2,8 +2,8 @@
 # bench-journal.sh — whether a long journal costs the everyday commands
 # anything: `status` and `emergency --yes` timed in a small repository whose
 # journal holds a handful of operations, and in the same repository with
-# 10,000 operations in its journal (SPEC §5.11: the journal's cost does not
-# grow with its length).
+# 10,000 operations in its journal (docs/design.md, One transaction for every
+# change: the journal's cost does not grow with its length).
 #
 #   scripts/bench-journal.sh                 # RUNS=20
 #   OPS=100000 RUNS=10 scripts/bench-journal.sh

@@ -13,7 +13,8 @@
 # stash list with ids, `git ls-files -s` plus the skip-worktree/assume-
 # unchanged flags, and a manifest of every file in the work tree (untracked
 # and ignored included): type, mode, sha256 or symlink target. The reports
-# folder `rollbacks/` is left out: it survives undo by design (SPEC I8).
+# folder `rollbacks/` is left out: it survives undo by design
+# (docs/invariants.md, I8).
 # Prints the time of each step; exits 1 at the first difference.
 #
 # Environment (all optional; see lib-bench.sh for the others):

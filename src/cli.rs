@@ -1,5 +1,6 @@
-//! The command line: clap definitions, global flags, dispatch, and the
-//! mapping of results to output and exit codes (SPEC §3, §6).
+//! The command line: clap definitions, global flags, dispatch, and the mapping
+//! of results to output and exit codes (README: Global flags, Exit codes, JSON
+//! output).
 
 use std::ffi::OsString;
 use std::io::Write;

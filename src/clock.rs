@@ -22,7 +22,7 @@ pub fn rfc3339(t: &DateTime<FixedOffset>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
 }
 
-/// `YYYYMMDD_HHMMSS` in the clock's local time (SPEC §5).
+/// `YYYYMMDD_HHMMSS` in the clock's local time (docs/design.md, Names).
 pub fn stamp(t: &DateTime<FixedOffset>) -> String {
     t.format("%Y%m%d_%H%M%S").to_string()
 }

@@ -1,4 +1,4 @@
-//! Errors a user can act on, and the exit codes of SPEC §3.
+//! Errors a user can act on, and the exit codes (README: Exit codes).
 //!
 //! Internal failures travel as `anyhow::Error` with context. A failure the
 //! user caused (or can fix) is a [`UserError`]: one line saying what is wrong,
@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-/// The process exit codes of SPEC §3.
+/// The process exit codes (README: Exit codes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
     Success = 0,

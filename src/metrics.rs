@@ -1,4 +1,4 @@
-//! `rollbacks/metrics.json` (SPEC §5.10), in the team's existing format.
+//! `rollbacks/metrics.json` (README: `metrics`), in the team's existing format.
 //!
 //! The file is read as JSON values, not into a struct, so a file written by
 //! the team's own script keeps its shape, its field order and any fields we
@@ -15,7 +15,7 @@ use serde_json::{json, Map, Value};
 
 use crate::error::user;
 
-/// Severity names, with the P0–P3 aliases of SPEC §5.9.
+/// Severity names, with the P0–P3 aliases (README: `analyze`, `notify`, `triage`).
 pub fn parse_severity(text: &str) -> anyhow::Result<&'static str> {
     match text.trim().to_ascii_lowercase().as_str() {
         "critical" | "p0" => Ok("critical"),

@@ -1,5 +1,6 @@
-//! The pager, as git runs it (SPEC §5.11): long read-only output (`log`,
-//! `log show`) goes through it when stdout is a terminal.
+//! The pager, as git runs it (README: `log`, `undo`, `redo`, `status`): long
+//! read-only output (`log`, `log show`) goes through it when stdout is a
+//! terminal.
 //!
 //! The command is `GIT_PAGER`, else git config `core.pager` (`git -c`
 //! included), else `PAGER`, else `less`; an empty value or `cat` means no

@@ -1,6 +1,6 @@
 //! The reports folder (`rollback.reportsDir`, default `rollbacks/`): where
 //! `metrics.json` and the reports are written, and the two rules that keep
-//! it the tool's (SPEC §2 I8).
+//! it the tool's (docs/invariants.md, I8).
 //!
 //! * Nothing is ever written through a symlink: a reports folder that is a
 //!   symlink, or lies under one, is refused before a command changes

@@ -1,4 +1,4 @@
-//! Settings of SPEC §4, read from git config only.
+//! Settings (README: Settings), read from git config only.
 //!
 //! Never from a tracked file: a cloned repository must not be able to make
 //! this tool run a command. Every key is a named constant here, so the README
@@ -18,10 +18,11 @@ pub const START_COMMAND: &str = "rollback.startCommand";
 pub const SETUP_COMMAND: &str = "rollback.setupCommand";
 pub const DISK_THRESHOLD: &str = "rollback.diskThreshold";
 pub const HOOK_TESTS: &str = "rollback.hookTests";
-/// Not in SPEC §4: how long a test run may take before it is stopped.
+/// An addition to the runbook's settings (README: Settings): how long a test
+/// run may take before it is stopped.
 pub const TEST_TIMEOUT: &str = "rollback.testTimeout";
-/// SPEC §5.11: operations older than this many days are released
-/// automatically (`log prune`); 0 turns that off.
+/// docs/journal.md, Releasing: operations older than this many days are
+/// released automatically (`log prune`); 0 turns that off.
 pub const KEEP_DAYS: &str = "rollback.keepDays";
 
 pub const DEFAULT_BASELINE: &str = "baseline";
@@ -154,7 +155,7 @@ fn inside_work_tree(dir: &str) -> bool {
 }
 
 /// The reports folder as a repository path (`rollbacks`): nothing under it
-/// is reverted by a rollback or an undo (SPEC §2 I8).
+/// is reverted by a rollback or an undo (docs/invariants.md, I8).
 /// Empty and `.` components are dropped (`./rollbacks/` is `rollbacks`), so
 /// that it names the folder as trees and the index do.
 pub fn reports_path(reports_dir: &str) -> crate::git::RepoPath {

@@ -5,7 +5,7 @@
 //! show progress through [`Ui::progress`], which is hidden unless stderr is a
 //! terminal and the output is human. Prompts go through the [`Prompter`]
 //! trait, and only when stdin and stderr are terminals and `--yes` was not
-//! given (SPEC §2 I6).
+//! given (docs/invariants.md, I6).
 
 use std::io::{IsTerminal, Write};
 
@@ -227,9 +227,9 @@ impl Outcome {
         self
     }
 
-    /// The command would change nothing, so it records nothing (SPEC §2
-    /// I11): says so in one line, and `"changed": false` in JSON. A dry run
-    /// says the same.
+    /// The command would change nothing, so it records nothing
+    /// (docs/invariants.md, I11): says so in one line, and `"changed": false`
+    /// in JSON. A dry run says the same.
     pub fn nothing_to_do(&mut self, why: impl AsRef<str>) -> &mut Self {
         self.field("changed", false);
         self.line(format!("Nothing to do: {}.", why.as_ref()))

@@ -1,5 +1,5 @@
-//! Tests of `baseline set|show|verify|push|pull` (SPEC §5.1) and of the
-//! settings it reads (§4).
+//! Tests of `baseline set|show|verify|push|pull` (README: `baseline`) and of
+//! the settings it reads (README: Settings).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -806,8 +806,8 @@ fn pull_dry_run_changes_nothing_at_all() {
     assert!(repo.git_in(&mate, &["tag", "-l"]).is_empty());
 }
 
-/// Each ecosystem's marker file names its runner (SPEC §4), seen in a dry
-/// run so that nothing runs.
+/// Each ecosystem's marker file names its runner (README: Settings), seen in a
+/// dry run so that nothing runs.
 #[test]
 fn verify_detects_each_common_runner() {
     for (file, command) in [

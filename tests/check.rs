@@ -1,4 +1,4 @@
-//! Tests of `check` (SPEC §5.7): the pre-sprint checklist and its
+//! Tests of `check` (README: `check`): the pre-sprint checklist and its
 //! checkpoint, and the pre-commit mode `check --hook`.
 //!
 //! The staged paths the hook looks at come from its own reading of the

@@ -1,5 +1,6 @@
-//! Tests of `checkpoint`, `checkpoint list` and `checkpoint prune`
-//! (SPEC §5.2), and of undoing them (§5.11).
+//! Tests of `checkpoint`, `checkpoint list` and `checkpoint prune` (README:
+//! `checkpoint`), and of undoing them (README: `log`, `undo`, `redo`,
+//! `status`).
 
 use crate::common::{
     assert_nothing_changed, assert_same_state, dirty_everything, everything, odd_names, TestRepo,

@@ -1,12 +1,13 @@
-//! Tests of the global interface (SPEC §3, §6): flags, exit codes, JSON
-//! output, errors, and the operation log (§5.11).
+//! Tests of the global interface (README: Global flags, Exit codes, JSON
+//! output): flags, exit codes, JSON output, errors, and the operation log
+//! (README: `log`, `undo`, `redo`, `status`).
 
 use std::path::Path;
 use std::process::Command;
 
 use crate::common::{assert_same_state, TestRepo, ToolOutput, TOOL_BIN};
 
-/// The commands of SPEC §5, in the order of the spec.
+/// The commands the README documents, each of which `--help` must list.
 const SPEC_COMMANDS: &[&str] = &[
     "baseline",
     "checkpoint",
@@ -81,7 +82,7 @@ fn help_lists_every_spec_command() {
             "`--help` does not list `{cmd}`; it lists {listed:?}"
         );
     }
-    // Every global flag of SPEC §3 is documented.
+    // Every global flag (README: Global flags) is documented.
     for flag in [
         "-C <PATH>",
         "--json",

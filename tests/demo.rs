@@ -1,5 +1,5 @@
-//! `demo` (SPEC §5.12): the whole tour in a sandbox, every step verified,
-//! nothing left behind and nothing outside the sandbox touched.
+//! `demo` (README, introduction): the whole tour in a sandbox, every step
+//! verified, nothing left behind and nothing outside the sandbox touched.
 
 use std::fs;
 use std::path::Path;
@@ -152,7 +152,7 @@ fn dir_keeps_a_sandbox_to_explore_with_git() {
         Some("recovery")
     );
     // Nothing is uncommitted: the tool's reports folder keeps itself out of
-    // `git status` (SPEC I8); the ignored file survived.
+    // `git status` (docs/invariants.md, I8); the ignored file survived.
     assert_eq!(git(&dir, &["status", "--porcelain"]), "");
     assert!(git(&dir, &["status", "--porcelain", "--ignored"]).contains("!! rollbacks/\n"));
     assert_eq!(

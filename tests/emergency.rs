@@ -1,10 +1,10 @@
-//! Tests of `emergency` (SPEC §5.3), and of `undo` (§5.11) of it.
+//! Tests of `emergency` (README: Level 1 — `emergency`), and of `undo` of it.
 //!
-//! The pattern of almost every test: build a repository with a baseline and
-//! a newer commit, make a dirty state, capture everything, run `emergency`,
-//! check the rolled-back state, run `undo`, and check that the capture is
-//! identical again. `rollbacks/` (metrics and reports) survives emergency and
-//! undo by design (SPEC I8), so the round-trip comparisons leave it out.
+//! The pattern of almost every test: build a repository with a baseline and a
+//! newer commit, make a dirty state, capture everything, run `emergency`, check
+//! the rolled-back state, run `undo`, and check that the capture is identical
+//! again. `rollbacks/` (metrics and reports) survives emergency and undo by
+//! design (docs/invariants.md, I8), so the round-trip comparisons leave it out.
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;

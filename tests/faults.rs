@@ -1,6 +1,6 @@
-//! Crash safety (SPEC §2 I4), systematically: every mutating command is
-//! killed with SIGKILL at every step boundary it reaches, one run per
-//! boundary.
+//! Crash safety (docs/invariants.md, I4), systematically: every mutating
+//! command is killed with SIGKILL at every step boundary it reaches, one run
+//! per boundary.
 //!
 //! A test build of the tool names each boundary it reaches
 //! (`GIT_ROLLBACK_SPRINT_FAULT=list:<file>`), and kills itself at the k-th

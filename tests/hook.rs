@@ -1,4 +1,4 @@
-//! Tests of `hook install` and `hook uninstall` (SPEC §5.8).
+//! Tests of `hook install` and `hook uninstall` (README: `hook`).
 //!
 //! The pattern: capture the hooks directory byte for byte, install, check
 //! what is there and that real `git commit` runs behave (a staged file with

@@ -1,4 +1,4 @@
-//! Undo after plain-git work (SPEC I2, §5.11): every mutating command,
+//! Undo after plain-git work (docs/invariants.md, I2): every mutating command,
 //! followed by one thing a user does with git, followed by `undo`.
 //!
 //! The rule under test: for every thing an operation changed (HEAD, each
@@ -762,7 +762,7 @@ fn run_cell(s: &Setup, action: Action, expect: Expect) {
                 .as_str()
                 .unwrap_or_else(|| panic!("no operation_id\n{forced}"))
                 .to_string();
-            // By id: a plain `undo` would walk further back (§5.11).
+            // By id: a plain `undo` would walk further back (README: `undo`).
             repo.tool(&["undo", &id]).assert_ok();
             assert_same_except_reports(&before_force, &repo.capture());
         }

@@ -1,5 +1,5 @@
-//! The tool's snapshots stay out of the user's history views and survive
-//! git's garbage collection (SPEC §5.11); `log prune` and
+//! The tool's snapshots stay out of the user's history views and survive git's
+//! garbage collection (README: Where the snapshots live…); `log prune` and
 //! `rollback.keepDays` release them.
 //!
 //! After every command, `git rev-list --all` lists exactly what the user's

@@ -1,10 +1,10 @@
-//! The repository git would use (SPEC I10, issue 14): every layout git
-//! knows — `.git` files (`--separate-git-dir`), `core.worktree`, linked
-//! worktrees, submodules, `GIT_DIR`/`GIT_WORK_TREE`, ceilings, `-C`, a
+//! The repository git would use (docs/invariants.md, I10; issue 14): every
+//! layout git knows — `.git` files (`--separate-git-dir`), `core.worktree`,
+//! linked worktrees, submodules, `GIT_DIR`/`GIT_WORK_TREE`, ceilings, `-C`, a
 //! subdirectory — is found exactly as `git rev-parse --show-toplevel
-//! --absolute-git-dir` finds it in the same directory and environment, and
-//! an `emergency` there and its `undo` give back the whole state while
-//! nothing outside the work tree and the git directory is touched.
+//! --absolute-git-dir` finds it in the same directory and environment, and an
+//! `emergency` there and its `undo` give back the whole state while nothing
+//! outside the work tree and the git directory is touched.
 //!
 //! Then what the environment brings: `git -c` / `GIT_CONFIG_PARAMETERS` /
 //! `GIT_CONFIG_COUNT` for every `rollback.*` key, the identities and dates

@@ -1,8 +1,8 @@
-//! Nothing for nothing (SPEC I11), the sprint's end (§5.4 `sprint finish`),
-//! and the promises that hold across commands: services restarted once
-//! they were stopped, one piece of advice after a sprint rollback, undone
-//! rollbacks left out of `status` and `notify`, and baseline names that
-//! can (or cannot) be moved.
+//! Nothing for nothing (docs/invariants.md, I11), the sprint's end
+//! (`sprint finish`), and the promises that hold across commands: services
+//! restarted once they were stopped, one piece of advice after a sprint
+//! rollback, undone rollbacks left out of `status` and `notify`, and baseline
+//! names that can (or cannot) be moved.
 //!
 //! A command with nothing to do is checked with [`assert_unchanged_by`],
 //! which holds the whole repository, the reports folder (so the metrics)

@@ -1,7 +1,7 @@
-//! Tests of `log` and `log show ID` (SPEC §5.11): the list, the short ids,
-//! what `log show` says an operation changed (each part checked against
-//! what git says), the pager, journals written by 0.1.0, and that reading
-//! the journal changes nothing.
+//! Tests of `log` and `log show ID` (README: `log`, `undo`, `redo`, `status`):
+//! the list, the short ids, what `log show` says an operation changed (each
+//! part checked against what git says), the pager, journals written by 0.1.0,
+//! and that reading the journal changes nothing.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;

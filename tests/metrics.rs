@@ -1,4 +1,4 @@
-//! Tests of `metrics` and `metrics record` (SPEC §5.10): the team's
+//! Tests of `metrics` and `metrics record` (README: `metrics`): the team's
 //! `rollbacks/metrics.json`, extended and never reshaped.
 
 use serde_json::{json, Value};
@@ -110,7 +110,7 @@ fn record_starts_a_file_with_the_team_fields_first() {
                "by_severity": {"high": 1}, "average_recovery_time": 12.5})
     );
     // Recording is not a git operation: no commit, no index change; and the
-    // folder the tool made stays out of `git status` (SPEC I8).
+    // folder the tool made stays out of `git status` (docs/invariants.md, I8).
     assert_eq!(repo.git(&["status", "--porcelain"]), "");
     assert!(repo
         .git(&["status", "--porcelain", "--ignored"])

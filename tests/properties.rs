@@ -431,7 +431,8 @@ fn round_trip(repo: &TestRepo, args: &[&str]) -> Result<ToolOutput, TestCaseErro
     let before = repo.capture();
     let out = repo.tool(args);
     match out.code {
-        // Nothing for nothing (SPEC I11): nothing recorded, nothing to undo.
+        // Nothing for nothing (docs/invariants.md, I11): nothing recorded,
+        // nothing to undo.
         0 if out.stdout.contains("Nothing to do") => {}
         0 => {
             let undone = repo.tool(&["undo"]);
@@ -564,7 +565,7 @@ proptest! {
         args.extend(&paths);
         let out = repo.tool(&args);
         // Unlike git, a path whose parent is a symlink in the work tree is
-        // refused (SPEC §5.5), whatever the symlink points at.
+        // refused (README: Level 3 — `files`), whatever the symlink points at.
         let through_link = paths.iter().any(|p| {
             p.match_indices('/')
                 .any(|(i, _)| repo.path().join(&p[..i]).is_symlink())

@@ -1,4 +1,4 @@
-//! Tests of `recover` (SPEC §5.6): cherry-picking the good commits of a
+//! Tests of `recover` (README: `recover`): cherry-picking the good commits of a
 //! failed sprint onto a new recovery branch, with a sequencer that survives
 //! conflicts (`--continue`, `--skip`, `--abort`), and of `undo` of it.
 //!
@@ -582,7 +582,8 @@ fn refusals_change_nothing() {
         assert_nothing_changed(&repo, &before);
     }
     assert_eq!(c.len(), 5);
-    // A branch with nothing new is not a mistake: nothing to do (SPEC I11).
+    // A branch with nothing new is not a mistake: nothing to do
+    // (docs/invariants.md, I11).
     let before = everything(&repo);
     let out = repo.tool(&["recover", "nothing-new", "--all"]);
     out.assert_ok();

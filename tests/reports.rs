@@ -1,4 +1,5 @@
-//! Tests of the reports (SPEC §5.9): `analyze`, `notify` and `triage`.
+//! Tests of the reports: `analyze`, `notify` and `triage` (README: the
+//! reports).
 //!
 //! Each test makes its rollbacks with the real tool (`emergency`, `sprint
 //! rollback`) in a real repository, then reads what the report says. None

@@ -1,9 +1,9 @@
-//! Tests of SPEC I8's second half: the reports folder (`rollbacks/`) stays
-//! the tool's. It never goes into a stash entry, a WIP commit, a checkpoint
-//! or a recovered commit; it stays out of `git status` unless the team
-//! tracks it, so the user's own `git add -A`, `git stash -u` and `git
-//! switch` never sweep it up; and a reports folder that is a symlink, or
-//! lies under one, is refused before anything is written anywhere.
+//! Tests of the second half of I8 (docs/invariants.md): the reports folder
+//! (`rollbacks/`) stays the tool's. It never goes into a stash entry, a WIP
+//! commit, a checkpoint or a recovered commit; it stays out of `git status`
+//! unless the team tracks it, so the user's own `git add -A`, `git stash -u`
+//! and `git switch` never sweep it up; and a reports folder that is a symlink,
+//! or lies under one, is refused before anything is written anywhere.
 //!
 //! Stash entries are checked the way a user would find the problem: by
 //! popping them with the real `git stash pop --index` and comparing with

@@ -1,14 +1,15 @@
-//! Tests of `sprint start`, `sprint rollback` and `sprint finish` (SPEC §5.4,
-//! with the checks of §5.7 and the metrics of §5.10), and of `undo` (§5.11)
-//! of each.
+//! Tests of `sprint start`, `sprint rollback` and `sprint finish` (README:
+//! Level 2 — `sprint rollback`, with `check` and `metrics`), and of `undo`
+//! (README: `log`, `undo`, `redo`, `status`) of each.
 //!
-//! The pattern: build a repository with a baseline and a sprint branch,
-//! capture everything, run the command, check the new state against what
-//! git itself gives for the same job (`git add -A && git write-tree` for the
+//! The pattern: build a repository with a baseline and a sprint branch, capture
+//! everything, run the command, check the new state against what git itself
+//! gives for the same job (`git add -A && git write-tree` for the
 //! work-in-progress commit, `git checkout -f` + `git clean -fd` for the retry
 //! branch), then `undo` and check that the capture is identical again.
 //! `rollbacks/` (reports and metrics) survives rollbacks and undo by design
-//! (SPEC I8), so the round-trip comparisons of `sprint rollback` leave it out.
+//! (docs/invariants.md, I8), so the round-trip comparisons of `sprint rollback`
+//! leave it out.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -1213,7 +1214,8 @@ fn tracked_metrics_lose_no_entry_through_two_rollbacks() {
         "ref: refs/heads/refactor/sprint-2-retry-2"
     );
     // The second WIP holds the user's work only: the reports folder is the
-    // tool's, so the WIP commit has it as its parent has it (SPEC I8).
+    // tool's, so the WIP commit has it as its parent has it
+    // (docs/invariants.md, I8).
     let wip = repo.rev("refs/heads/backup/sprint-2-20261121_113000");
     assert_eq!(repo.rev(&format!("{wip}^{{tree}}")), wip_tree);
     assert_eq!(

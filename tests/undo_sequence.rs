@@ -1,7 +1,7 @@
-//! `undo` and `redo` in sequence (SPEC §5.11): `undo` without an id walks
-//! back through the operations not undone yet, `redo` walks forward
-//! through the undone ones, a new operation ends the chain of redos, and
-//! `undo ID` takes any unique prefix of 4 or more characters.
+//! `undo` and `redo` in sequence (README: `log`, `undo`, `redo`, `status`):
+//! `undo` without an id walks back through the operations not undone yet,
+//! `redo` walks forward through the undone ones, a new operation ends the chain
+//! of redos, and `undo ID` takes any unique prefix of 4 or more characters.
 //!
 //! The operations touch different things (`files a.txt`, `files b.txt`, a
 //! checkpoint tag), so every step has one exact expected state: the

@@ -1,13 +1,13 @@
 //! The workflow test: random sequences of the tool's commands mixed with
 //! the plain git a user types between them, checked after every step.
 //!
-//! The seams between commands are where the promise of SPEC §2 breaks
-//! quietly: a stash entry that holds the reports folder, an `undo` that
-//! assumes nobody touched the repository since, a `gc` that drops what
-//! only the journal knew about. Each case builds a tiny repository (a
-//! `baseline` tag, a commit or two on `main`, a sprint branch, a test
-//! command that is `true` or `false`) and runs 5–20 [`Step`]s: the tool's
-//! `emergency`, `sprint start/rollback/finish`, `files`, `recover` and its
+//! The seams between commands are where the promise of docs/invariants.md
+//! breaks quietly: a stash entry that holds the reports folder, an `undo` that
+//! assumes nobody touched the repository since, a `gc` that drops what only the
+//! journal knew about. Each case builds a tiny repository (a `baseline` tag, a
+//! commit or two on `main`, a sprint branch, a test command that is `true` or
+//! `false`) and runs 5–20 [`Step`]s: the tool's `emergency`,
+//! `sprint start/rollback/finish`, `files`, `recover` and its
 //! `--continue/--skip/--abort`, `checkpoint --wip`, `undo` and `redo`, and the
 //! user's edits, `add`, `commit`, `stash push/pop`, `switch` and `gc`.
 //!
@@ -25,15 +25,16 @@
 //! * `git fsck` is clean;
 //! * a stash entry the tool makes has the W, I and U trees of `git stash
 //!   push --include-untracked` on a copy made just before, and no reports
-//!   folder (§5.3, I8);
+//!   folder (README: Level 1 — `emergency`; docs/invariants.md, I8);
 //! * nothing outside the repository changed (the sandbox's `home/`, `tmp/`);
 //! * a refused command (a non-zero exit naming no operation) changed
 //!   nothing; a command that changed nothing recorded no operation (I11);
 //! * the commits the tool makes (WIP commits, checkpoints, recovered
 //!   commits) never add the reports folder (I8);
-//! * `sprint finish` never moves the baseline while the tests fail (§5.4);
+//! * `sprint finish` never moves the baseline while the tests fail (README:
+//!   Level 2 — `sprint rollback`);
 //! * `recover --abort` right after a stop restores the state before
-//!   `recover` exactly (§5.6);
+//!   `recover` exactly (README: `recover`);
 //! * `undo` (and `redo`, the undo of an undo) of an operation whose result
 //!   nobody touched since restores the state before it exactly; otherwise
 //!   it either refuses and changes nothing, or succeeds and loses nothing;
@@ -893,7 +894,7 @@ impl World {
     }
 
     /// What only the object store held after a tool command survives every
-    /// later step, `gc --prune=now` included (SPEC §5.11).
+    /// later step, `gc --prune=now` included (docs/journal.md).
     fn check_kept(&self) -> Check {
         let missing = self.missing_objects(self.kept.keys().map(String::as_str));
         if missing.is_empty() {
@@ -924,7 +925,7 @@ impl World {
     }
 
     /// The tool's stash entry is the one `git stash push -u` makes from the
-    /// same state, without the reports folder (§5.3, I8).
+    /// same state, without the reports folder (docs/invariants.md, I8).
     fn check_stash(
         &self,
         before: &RepoState,
@@ -1064,7 +1065,7 @@ impl World {
     }
 
     /// `recover --abort` right after a stop goes back to exactly the state
-    /// before `recover` (§5.6).
+    /// before `recover` (README: `recover`).
     fn check_abort(&self, before: &RepoState, after: &RepoState, out: &ToolOutput) -> Check {
         let (Some(stop), 0) = (&self.stopped, out.code) else {
             return Ok(());

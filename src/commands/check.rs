@@ -1,4 +1,4 @@
-//! Pre-sprint safety checks (SPEC §5.7).
+//! Pre-sprint safety checks (README: `check`).
 //!
 //! The checklist is shared: `sprint start` runs it before it creates
 //! anything. Every check only reads; the baseline's tests run on an export of
@@ -52,8 +52,8 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
         outcome.line(format!("{} every check passed.", ctx.ui.good("Ready:")));
         return Ok(outcome);
     }
-    // One checkpoint a commit (SPEC I11): checking again at the same HEAD
-    // adds no tag.
+    // One checkpoint a commit (docs/invariants.md, I11): checking again at the
+    // same HEAD adds no tag.
     if let Some(head) = ctx.repo.head_commit()? {
         if let Some(existing) = checkpoint::checkpoints(ctx)?
             .into_iter()
@@ -297,9 +297,9 @@ impl Checklist {
     }
 }
 
-/// Checks 1–6 of SPEC §5.7: baseline, its tests, a clean tree, nothing in
-/// progress, disk space, the setup command. In a dry run nothing is run:
-/// the tests show their cached result or are skipped, the setup command is
+/// Checks 1–6 of the README's `check`: baseline, its tests, a clean tree,
+/// nothing in progress, disk space, the setup command. In a dry run nothing is
+/// run: the tests show their cached result or are skipped, the setup command is
 /// skipped.
 pub fn pre_sprint(ctx: &Context, run_tests: bool) -> anyhow::Result<Checklist> {
     let repo = &ctx.repo;

@@ -1,5 +1,6 @@
 //! `checkpoint [-m MSG] [--wip]`, `checkpoint list`, `checkpoint prune`
-//! (SPEC §5.2): the runbook's "tag checkpoint-<ts> before each sprint".
+//! (README: `checkpoint`): the runbook's "tag checkpoint-<ts> before each
+//! sprint".
 
 use super::Context;
 use crate::clock;
@@ -100,7 +101,7 @@ fn create(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
     let (target, id) = tx.run(|tx| {
         let target = if args.wip {
             // The reports folder is the tool's, not the user's work: the
-            // checkpoint keeps it as HEAD has it (SPEC I8).
+            // checkpoint keeps it as HEAD has it (docs/invariants.md, I8).
             let reports = crate::settings::reports_path(&ctx.settings.reports_dir);
             let scan = snapshot::scan_worktree(repo)?.without_folder(
                 repo,

@@ -1,4 +1,4 @@
-//! `demo`: the whole tour in a sandbox repository (SPEC §5.12).
+//! `demo`: the whole tour in a sandbox repository (README, introduction).
 //!
 //! The demo builds a small shell project with a baseline, then walks
 //! through a failed sprint the way a user would: `check`, `sprint start`,

@@ -1,4 +1,4 @@
-//! Level 1 — immediate full rollback (SPEC §5.3).
+//! Level 1 — immediate full rollback (README: Level 1 — `emergency`).
 //!
 //! The runbook's `git stash push -u && git reset --hard baseline &&
 //! git clean -fdx`, in one pass over the work tree and without losing a
@@ -69,8 +69,8 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
         .field("target_name", plan.target_name.as_str())
         .field("backup_branch", plan.backup.clone());
     if let Some(why) = &plan.nothing {
-        // Nothing for nothing (SPEC I11): no stop/start command, no stash
-        // entry, no journal or metrics entry.
+        // Nothing for nothing (docs/invariants.md, I11): no stop/start command,
+        // no stash entry, no journal or metrics entry.
         outcome.nothing_to_do(why);
         return Ok(outcome);
     }
@@ -145,7 +145,7 @@ fn roll_back(
         // 2. Stash every uncommitted change, untracked files included. The
         // reports folder is the tool's, not the user's work: the stash
         // leaves it as HEAD has it, so that popping the entry never meets
-        // the metrics written since (SPEC I8).
+        // the metrics written since (docs/invariants.md, I8).
         let head_tree = repo.commit_tree(plan.head)?;
         let work = scan.without_folder(repo, Some(head_tree), &reports)?;
         let mut stashed = false;

@@ -1,4 +1,4 @@
-//! Level 3 — selective file rollback (SPEC §5.5).
+//! Level 3 — selective file rollback (README: Level 3 — `files`).
 //!
 //! `git checkout <baseline> -- PATH…`, journaled: each path gets its
 //! baseline content back in the index and the work tree; paths the baseline
@@ -141,8 +141,8 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
     } else {
         plan.in_the_way.clone()
     };
-    // Nothing for nothing (SPEC I11): paths that already match in the
-    // index and the work tree, and nothing to remove.
+    // Nothing for nothing (docs/invariants.md, I11): paths that already match
+    // in the index and the work tree, and nothing to remove.
     // Only what the command writes counts: a path new since the source is
     // left as it is without --delete-new, whatever its state.
     let written: std::collections::HashSet<&RepoPath> = restored.iter().collect();

@@ -1,5 +1,5 @@
-//! `hook install [--force]` and `hook uninstall [--force]` (SPEC §5.8): the
-//! pre-commit hook that runs `git rollback-sprint check --hook`.
+//! `hook install [--force]` and `hook uninstall [--force]` (README: `hook`):
+//! the pre-commit hook that runs `git rollback-sprint check --hook`.
 //!
 //! Why it is shaped so:
 //!

@@ -1,5 +1,5 @@
-//! `metrics` and `metrics record` (SPEC §5.10): the statistics table, a bar
-//! chart of rollbacks per sprint, and manual entries in the team's format.
+//! `metrics` and `metrics record` (README: `metrics`): the statistics table, a
+//! bar chart of rollbacks per sprint, and manual entries in the team's format.
 
 use std::collections::BTreeMap;
 

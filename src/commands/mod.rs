@@ -26,10 +26,10 @@ use crate::settings::Settings;
 use crate::ui::{Prompter, Ui};
 
 /// Refuse while git has a merge, rebase, cherry-pick… in progress, or a
-/// `recover` stopped at a conflict (SPEC I9). The stopped recovery is a
-/// cherry-pick of the tool's own: rolling back under it would leave its
-/// sequencer pointing at a branch that no longer holds what it picked, and
-/// `recover --continue` would go on from there.
+/// `recover` stopped at a conflict (docs/invariants.md, I9). The stopped
+/// recovery is a cherry-pick of the tool's own: rolling back under it would
+/// leave its sequencer pointing at a branch that no longer holds what it
+/// picked, and `recover --continue` would go on from there.
 pub fn refuse_operation_in_progress(repo: &Repo) -> anyhow::Result<()> {
     if let Some(p) = repo.git_operation_in_progress() {
         return Err(user(p.what).hint(p.hint).into());
@@ -56,8 +56,8 @@ pub struct Context {
 }
 
 /// A name for a new branch from `wanted`, with `-2`, `-3`… when it is taken
-/// (SPEC §5). A rollback must not fail over a name: when a branch named
-/// like one of its folders blocks it (`backup` blocks `backup/…`), the
+/// (docs/design.md, Names). A rollback must not fail over a name: when a branch
+/// named like one of its folders blocks it (`backup` blocks `backup/…`), the
 /// slashes become dashes, with a warning.
 pub fn new_branch_name(ctx: &Context, wanted: &str) -> anyhow::Result<String> {
     let repo = &ctx.repo;

@@ -1,4 +1,4 @@
-//! Cherry-pick recovery with a sequencer that survives (SPEC §5.6).
+//! Cherry-pick recovery with a sequencer that survives (README: `recover`).
 //!
 //! The runbook's loop of `git cherry-pick <sha>` that loses its place at the
 //! first conflict, done the way a sequencer should: the chosen commits are
@@ -208,7 +208,8 @@ fn start(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
         super::refuse_filter_drivers(repo, tree)?;
     }
     let candidates = repo.pick_candidates(base.commit, failed, onto)?;
-    // Nothing to pick, nothing recorded (SPEC I11): no branch, no journal.
+    // Nothing to pick, nothing recorded (docs/invariants.md, I11): no branch,
+    // no journal.
     if candidates.is_empty() {
         let mut outcome = Outcome::new();
         outcome.nothing_to_do(format!(
@@ -309,8 +310,8 @@ fn start(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
     finish(ctx, &state, stop, id, outcome)
 }
 
-/// A step of the recovery for the journal: the reports folder is never
-/// written by it (SPEC I8), whatever the picked commits hold there.
+/// A step of the recovery for the journal: the reports folder is never written
+/// by it (docs/invariants.md, I8), whatever the picked commits hold there.
 fn intent(ctx: &Context, scope: Scope, plan: Vec<String>) -> Intent {
     let mut intent = Intent::new("recover", &ctx.command_line, scope).plan(plan);
     intent.preserve = vec![crate::settings::reports_path(&ctx.settings.reports_dir)];

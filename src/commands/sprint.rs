@@ -1,4 +1,5 @@
-//! The sprint lifecycle and Level 2 sprint rollback (SPEC §5.4).
+//! The sprint lifecycle and Level 2 sprint rollback (README: Level 2 —
+//! `sprint rollback`).
 //!
 //! The runbook's Level 2 — write down what failed, `git add -A && git
 //! commit` the work in progress onto a backup branch, `git checkout
@@ -290,8 +291,9 @@ fn rollback(ctx: &Context, args: &RollbackArgs) -> anyhow::Result<Outcome> {
         // twice, so it runs beside the switch and the reports are written
         // when it is done.
         crate::trace::phase("sprint: log");
-        // The user's work, without the tool's reports folder (SPEC I8): it
-        // never goes into the WIP commit, which keeps it as HEAD has it.
+        // The user's work, without the tool's reports folder
+        // (docs/invariants.md, I8): it never goes into the WIP commit, which
+        // keeps it as HEAD has it.
         let work = scan.without_folder(repo, Some(plan.head_tree), &reports)?;
         let stat = repo.diff_stat_in_background(plan.baseline_tree, work.tree);
         let log = repo.log_oneline(plan.baseline.commit, plan.head)?;

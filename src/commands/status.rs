@@ -1,5 +1,5 @@
 //! `status`: baseline, newest checkpoint, current sprint, operations in
-//! progress, latest rollback (SPEC §5.11).
+//! progress, latest rollback (README: `log`, `undo`, `redo`, `status`).
 
 use super::Context;
 use crate::clock;

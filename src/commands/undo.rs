@@ -1,4 +1,5 @@
-//! `undo [ID] [--force] [--dismiss]` and `redo` (SPEC §5.11, §2 I2 and I4).
+//! `undo [ID] [--force] [--dismiss]` and `redo` (README: `log`, `undo`, `redo`,
+//! `status`; docs/invariants.md, I2 and I4).
 //!
 //! `undo` without an id walks back through the operations not undone yet,
 //! `redo` walks forward through the undos since the newest operation (see

@@ -1,7 +1,7 @@
 //! Finding the repository, its git directory and its work tree exactly as
-//! `git` does in the same directory and environment (SPEC I10).
+//! `git` does in the same directory and environment (docs/invariants.md, I10).
 //!
-//! libgit2's own discovery gets several layouts wrong (LIBGIT2-PITFALLS
+//! libgit2's own discovery gets several layouts wrong (docs/libgit2-pitfalls.md
 //! P13, P14): a `.git` *file* (`--separate-git-dir`) makes it take the git
 //! directory's parent for the work tree — a reset there deletes files
 //! outside the repository — and `GIT_DIR`, `GIT_WORK_TREE`,

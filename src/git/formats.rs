@@ -1,6 +1,6 @@
-//! Repository states libgit2 cannot handle exactly, detected before the
-//! first change (SPEC I10, LIBGIT2-PITFALLS P15), and the index git would
-//! use when `GIT_INDEX_FILE` names another one.
+//! Repository states libgit2 cannot handle exactly, detected before the first
+//! change (docs/invariants.md, I10; docs/libgit2-pitfalls.md P15), and the
+//! index git would use when `GIT_INDEX_FILE` names another one.
 //!
 //! SHA-256 and reftable repositories are refused when the repository is
 //! found ([`super::discover`]); what is here depends on the command: a

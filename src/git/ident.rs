@@ -1,6 +1,6 @@
 //! Who the commits and tags this tool writes are by, and when: git's rules
 //! (`ident.c`), which libgit2's `Repository::signature` does not follow
-//! (LIBGIT2-PITFALLS P14).
+//! (docs/libgit2-pitfalls.md P14).
 //!
 //! * name: `GIT_<ROLE>_NAME`, else `<role>.name`, else `user.name`;
 //! * email: `GIT_<ROLE>_EMAIL`, else `<role>.email`, else `user.email`,

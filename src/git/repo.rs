@@ -50,8 +50,8 @@ pub struct TagInfo {
 }
 
 impl Repo {
-    /// The repository git would use when started in `start`, in this
-    /// process's environment (SPEC I10; see [`super::discover`]), refusing
+    /// The repository git would use when started in `start`, in this process's
+    /// environment (docs/invariants.md, I10; see [`super::discover`]), refusing
     /// a bare one.
     pub fn discover(start: &Path) -> anyhow::Result<Repo> {
         Self::open_found(start, Env::Process)

@@ -8,7 +8,8 @@
 //! hold are returned beside the tree, for the journal to keep (P11).
 //!
 //! libgit2's stash is not used: it is slow on large trees and deletes ignored
-//! files inside untracked directories (P1; PERFORMANCE-NOTES item 4).
+//! files inside untracked directories (docs/libgit2-pitfalls.md P1;
+//! docs/design.md, Performance).
 
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
@@ -641,8 +642,9 @@ pub fn without_paths(repo: &Repo, tree: Oid, paths: &[RepoPath]) -> anyhow::Resu
 
 /// `tree` with whatever it holds at `folder` replaced by what `base` holds
 /// there (nothing, when `base` is `None` or has nothing there): a commit of
-/// this tree on top of `base` changes nothing under `folder`. Used to keep
-/// the reports folder out of the commits that hold the user's work (SPEC I8).
+/// this tree on top of `base` changes nothing under `folder`. Used to keep the
+/// reports folder out of the commits that hold the user's work
+/// (docs/invariants.md, I8).
 pub fn with_folder_from(
     repo: &Repo,
     tree: Oid,

@@ -2,7 +2,7 @@
 //! directory whose cache-tree entry says it is unchanged.
 //!
 //! libgit2's tree-to-index diff ignores the index's cache-tree and compares
-//! all 100,000 entries of a large repository (PERFORMANCE-NOTES item 2:
+//! all 100,000 entries of a large repository (docs/design.md, Performance:
 //! 138 ms, against 12 ms for `git diff --cached`). A pre-commit hook runs on
 //! every commit, so it reads the index file itself (versions 2–4, SHA-1)
 //! and walks HEAD's tree and the index side by side, as git does, taking a

@@ -1,5 +1,5 @@
 //! What an operation left behind, written with its `end` record, so that
-//! undo can tell what changed since (SPEC I2, three-way undo).
+//! undo can tell what changed since (docs/invariants.md, I2: three-way undo).
 //!
 //! * the index as the operation left it: `ops/<id>/index-after` (a hard
 //!   link, like the copy taken before);

@@ -1,8 +1,8 @@
 //! Test-only fault injection at the step boundaries of every command.
 //!
-//! Crash safety (SPEC §2 I4) is only as good as the crashes it was tested
-//! against, so every step boundary calls [`fault_point`] with a name, and a
-//! test build reads two variables there:
+//! Crash safety (docs/invariants.md, I4) is only as good as the crashes it was
+//! tested against, so every step boundary calls [`fault_point`] with a name,
+//! and a test build reads two variables there:
 //!
 //! * `GIT_ROLLBACK_SPRINT_FAULT` —
 //!   `<name>` kills the process with SIGKILL at the first point of that name,

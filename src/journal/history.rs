@@ -1,5 +1,5 @@
 //! The journal read back once per command: the operations, which of them
-//! are undone, and the short ids that name them (SPEC §5.11).
+//! are undone, and the short ids that name them (docs/journal.md, Ids).
 //!
 //! A command reads the journal through [`super::Journal::history`], which
 //! parses the file once and hands out the same [`History`] again while the
@@ -20,7 +20,7 @@ use std::collections::HashMap;
 use super::{OpStatus, Operation};
 use crate::error::user;
 
-/// Fewest characters of an id that name an operation (SPEC §5.11).
+/// Fewest characters of an id that name an operation (docs/journal.md, Ids).
 pub const MIN_PREFIX: usize = 4;
 
 #[derive(Debug, Default)]

@@ -1,4 +1,5 @@
-//! Keeping the journal's snapshots alive without showing them (SPEC §5.11).
+//! Keeping the journal's snapshots alive without showing them
+//! (docs/journal.md).
 //!
 //! Every object a `begin` record names (the work-tree snapshot, the index's
 //! objects, the old value of each ref in scope, each stash entry) must

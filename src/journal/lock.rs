@@ -1,4 +1,4 @@
-//! One operation at a time (SPEC §2 I7).
+//! One operation at a time (docs/invariants.md, I7).
 //!
 //! `<git-dir>/rollback/lock` is created exclusively and names its holder.
 //! A lock whose process is gone (checked by pid and, on Linux, the process's

@@ -1,4 +1,5 @@
-//! The operation journal: SPEC §2, invariants I1, I2, I4, I5 and I7.
+//! The operation journal: invariants I1, I2, I4, I5 and I7 of
+//! docs/invariants.md.
 //!
 //! One append-only file, `<git-dir>/rollback/journal.jsonl`, one JSON record
 //! a line, fsynced before the command changes anything:

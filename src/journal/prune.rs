@@ -1,4 +1,5 @@
-//! Releasing old operations: `log prune` and `rollback.keepDays` (SPEC §5.11).
+//! Releasing old operations: `log prune` and `rollback.keepDays`
+//! (docs/journal.md).
 //!
 //! Releasing an operation forgets how to undo it: its records leave the
 //! journal (rewritten atomically), its `ops/<id>/` folder (index copy,

@@ -1,5 +1,6 @@
-//! Three-way undo (SPEC I2): for each thing an operation changed, compare
-//! what it was before, what the operation left, and what it is now.
+//! Three-way undo (docs/invariants.md, I2): for each thing an operation
+//! changed, compare what it was before, what the operation left, and what
+//! it is now.
 //!
 //! * now = what the operation left: put back what it was before;
 //! * now = what it was before: nothing to do;

@@ -67,7 +67,7 @@ pub struct Intent {
     /// only what the operation changed and nothing changed since).
     pub overwrite_only: Option<std::collections::HashSet<RepoPath>>,
     /// Paths no work-tree change of the command may touch: the reports
-    /// folder, which survives every rollback and undo (SPEC §2 I8).
+    /// folder, which survives every rollback and undo (docs/invariants.md, I8).
     pub preserve: Vec<RepoPath>,
     /// The repository's index was read before the lock was taken (an
     /// [`index::EditableIndex`]): refuse, before anything is saved, if the
@@ -1045,10 +1045,10 @@ fn changes_within(
 }
 
 /// Ignored files are moved aside under `<git-dir>/rollback/` with a rename
-/// (SPEC I3): instant, and nothing is copied or deleted. A rename cannot
-/// cross filesystems, and a linked worktree (or a folder mounted inside the
-/// work tree) can be on another one than the git directory: found at the
-/// first move, after the reset, it stopped the command part-way. Refused
+/// (docs/invariants.md, I3): instant, and nothing is copied or deleted. A
+/// rename cannot cross filesystems, and a linked worktree (or a folder mounted
+/// inside the work tree) can be on another one than the git directory: found at
+/// the first move, after the reset, it stopped the command part-way. Refused
 /// here instead, before anything changes, naming the first such path.
 pub(crate) fn refuse_aside_across_filesystems(
     repo: &Repo,
@@ -1186,7 +1186,7 @@ fn keep_stash_entries(repo: &Repo, reflog: &[u8], keep: &mut impl FnMut(&str, Oi
     }
 }
 
-/// Twelve random hexadecimal digits (SPEC §5.11): short to type, and
+/// Twelve random hexadecimal digits (docs/journal.md, Ids): short to type, and
 /// checked against every id in the journal and every operation folder, so
 /// two operations never share one. (Journals written by 0.1.0 hold ids of
 /// the form `YYYYMMDD_HHMMSS-xxxxxx`; they keep working.)

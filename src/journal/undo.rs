@@ -248,9 +248,9 @@ pub fn analyze(
     Ok(analysis)
 }
 
-/// Undo `target`, three-way (SPEC I2): only what it changed and what did
-/// not change since is put back; anything else changed since is refused,
-/// named, unless `force`.
+/// Undo `target`, three-way (docs/invariants.md, I2): only what it changed and
+/// what did not change since is put back; anything else changed since is
+/// refused, named, unless `force`.
 pub fn undo(
     repo: &Repo,
     ui: &Ui,

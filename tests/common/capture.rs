@@ -828,7 +828,7 @@ pub fn is_reports(key: &[u8]) -> bool {
 }
 
 /// The state without the reports folder, which rollbacks and undo leave as
-/// it is (SPEC I8).
+/// it is (docs/invariants.md, I8).
 pub fn without_reports(state: &RepoState) -> RepoState {
     let mut s = state.clone();
     s.files.entries.retain(|k, _| !is_reports(k));
@@ -862,7 +862,7 @@ pub fn assert_same_dir(before: &DirState, after: &DirState) {
 
 /// Capture `repo`, run `f`, capture again and assert nothing changed, the
 /// journal included (a refusal or a command with nothing to do records
-/// nothing, SPEC I11); returns what `f` returned.
+/// nothing, docs/invariants.md, I11); returns what `f` returned.
 #[track_caller]
 pub fn assert_unchanged_by<T>(repo: &TestRepo, f: impl FnOnce() -> T) -> T {
     let before = repo.capture();

@@ -1,5 +1,5 @@
-//! `baseline set|show|verify|push|pull` (SPEC §5.1): the known-good state
-//! every rollback returns to, as an annotated tag.
+//! `baseline set|show|verify|push|pull` (README: `baseline`): the known-good
+//! state every rollback returns to, as an annotated tag.
 
 mod set;
 mod share;

@@ -1,4 +1,4 @@
-//! `log`, `log show ID`, `log prune` (SPEC §5.11).
+//! `log`, `log show ID`, `log prune` (README: `log`, `undo`, `redo`, `status`).
 
 use std::collections::HashMap;
 

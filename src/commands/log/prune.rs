@@ -1,4 +1,5 @@
-//! `log prune [--keep N] [--older-than DAYS]` (SPEC §5.11).
+//! `log prune [--keep N] [--older-than DAYS]` (README: `log`, `undo`, `redo`,
+//! `status`).
 //!
 //! The work is in [`crate::journal::prune`]; this is the command line.
 

@@ -1,5 +1,5 @@
 //! `log show ID`: what one operation changed, and whether `undo` can still
-//! restore it (SPEC §5.11).
+//! restore it (README: `log`, `undo`, `redo`, `status`).
 //!
 //! Everything comes from what the journal kept: HEAD and the refs in scope
 //! from the `begin` and `end` records, the work-tree paths from

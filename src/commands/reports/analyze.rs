@@ -1,5 +1,5 @@
-//! `analyze [--output DIR] [--no-tests]` — the post-rollback analysis
-//! (SPEC §5.9), in a new folder `rollbacks/analysis-<ts>/`:
+//! `analyze [--output DIR] [--no-tests]` — the post-rollback analysis (README:
+//! `analyze`, `notify`, `triage`), in a new folder `rollbacks/analysis-<ts>/`:
 //!
 //! * `git_reflog.txt` — where HEAD (and the stash) have been, newest first;
 //! * `git_graph.txt` — a graph of the last 20 commits of HEAD, the branches

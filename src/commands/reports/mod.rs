@@ -1,9 +1,10 @@
-//! Post-rollback reports (SPEC §5.9): `analyze`, `notify` and `triage`.
+//! Post-rollback reports: `analyze`, `notify` and `triage` (README: the
+//! reports).
 //!
 //! None of them changes the repository, so none goes through the journal:
-//! `notify` and `triage` write nothing at all, and `analyze` writes only
-//! files in a folder of its own that it creates (under the reports folder,
-//! which no rollback or undo ever touches — SPEC I8 — or `--output`).
+//! `notify` and `triage` write nothing at all, and `analyze` writes only files
+//! in a folder of its own that it creates (under the reports folder, which no
+//! rollback or undo ever touches — docs/invariants.md, I8 — or `--output`).
 //!
 //! What they know about past rollbacks comes from two records joined by the
 //! entry's `operation_id`: `rollbacks/metrics.json` says which rollbacks

@@ -1,5 +1,5 @@
-//! `notify` — the team notification for the latest rollback (SPEC §5.9),
-//! as markdown to paste into chat or a ticket.
+//! `notify` — the team notification for the latest rollback (README: `analyze`,
+//! `notify`, `triage`), as markdown to paste into chat or a ticket.
 //!
 //! The latest rollback is the last entry of `metrics.json` that was not
 //! undone; the journal adds what exactly it did (the stash entry, the branch

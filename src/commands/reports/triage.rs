@@ -1,4 +1,5 @@
-//! `triage [--severity S]` — the runbook's decision matrix (SPEC §5.9).
+//! `triage [--severity S]` — the runbook's decision matrix (README: `analyze`,
+//! `notify`, `triage`).
 //!
 //! With `--severity` (critical, high, medium, low; P0–P3 accepted, P0 being
 //! critical) nothing is asked. Without it, on a terminal, the pre-rollback
@@ -22,7 +23,7 @@
 //! rollback` (Level 2), medium → `files` (Level 3), low → fix forward. The
 //! answer ends with the exact command to run. Without a terminal (or with
 //! `--yes`) and without `--severity`, it is an error naming `--severity`
-//! (SPEC I6). Nothing is written.
+//! (docs/invariants.md, I6). Nothing is written.
 
 use serde_json::{Map, Value};
 
