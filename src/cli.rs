@@ -242,9 +242,20 @@ fn usage_error(e: clap::Error, json: bool) -> i32 {
             .unwrap_or("usage error")
             .trim_start_matches("error: ")
             .to_string();
-        let obj = json!({"ok": false, "command": null,
-            "error": {"message": message, "exit_code": Exit::Usage.code()}});
-        println!("{obj}");
+        // clap's "did you mean" tip, as its text output gives it.
+        let tips: Vec<String> = e
+            .to_string()
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("tip: "))
+            .map(str::to_string)
+            .collect();
+        let mut error = json!({"message": message, "exit_code": Exit::Usage.code()});
+        if !tips.is_empty() {
+            error["hint"] = Value::String(tips.join("; "));
+        }
+        let obj = json!({"ok": false, "command": null, "error": error});
+        // A closed or broken stdout is the reader's choice: no panic.
+        let _ = writeln!(std::io::stdout(), "{obj}");
     } else {
         let _ = e.print();
     }
@@ -420,9 +431,9 @@ fn print_error(ui: &Ui, name: &str, err: &anyhow::Error) -> i32 {
     if ui.json {
         let obj = json!({"ok": false, "command": name,
             "error": {"message": message, "exit_code": exit.code()}});
-        println!("{obj}");
+        let _ = writeln!(std::io::stdout(), "{obj}");
     } else {
-        let label = ui.paint("error:", "31;1");
+        let label = ui.paint_err("error:", "31;1");
         let _ = writeln!(std::io::stderr(), "{label} {message}");
     }
     exit.code()

@@ -100,7 +100,10 @@ pub struct Ui {
     pub quiet: bool,
     pub yes: bool,
     pub dry_run: bool,
+    /// Colour on stdout, and on stderr: each stream is asked on its own
+    /// whether it is a terminal (`2>err.log` gets no escape codes).
     color: bool,
+    color_err: bool,
     interactive: bool,
     progress: bool,
 }
@@ -110,17 +113,19 @@ impl Ui {
         let stdout_tty = std::io::stdout().is_terminal();
         let stderr_tty = std::io::stderr().is_terminal();
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        let color = match color {
+        let wants = |tty: bool| match color {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
-            ColorChoice::Auto => stdout_tty && !no_color && !json,
+            ColorChoice::Auto => tty && !no_color && !json,
         };
+        let (color, color_err) = (wants(stdout_tty), wants(stderr_tty));
         Ui {
             json,
             quiet,
             yes,
             dry_run,
             color,
+            color_err,
             interactive: std::io::stdin().is_terminal() && stderr_tty && !yes,
             progress: stderr_tty && !quiet && !json,
         }
@@ -129,7 +134,7 @@ impl Ui {
     /// A warning on stderr (kept out of stdout so `--json` stays one object).
     pub fn warn(&self, message: &str) {
         if !self.quiet {
-            let label = self.paint("warning:", "33;1");
+            let label = self.paint_err("warning:", "33;1");
             let _ = writeln!(std::io::stderr(), "{label} {}", one_line(message));
         }
     }
@@ -178,6 +183,15 @@ impl Ui {
 
     pub fn paint(&self, text: &str, ansi: &str) -> String {
         if self.color {
+            format!("\x1b[{ansi}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+
+    /// [`Ui::paint`] for text written to stderr.
+    pub fn paint_err(&self, text: &str, ansi: &str) -> String {
+        if self.color_err {
             format!("\x1b[{ansi}m{text}\x1b[0m")
         } else {
             text.to_string()

@@ -467,3 +467,78 @@ fn quoted_message_from_a_directory_with_a_space() {
     let command = log["operations"][0]["command"].as_str().unwrap();
     assert!(command.contains("checkpoint -m"), "{command}");
 }
+
+/// `sh -c '<tool> <args> >&-'`: the tool with its stdout closed.
+fn with_stdout_closed(repo: &TestRepo, args: &str) -> std::process::Output {
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg(format!("\"$0\" {args} >&-"))
+        .arg(TOOL_BIN)
+        .current_dir(repo.path());
+    repo.apply_env(&mut cmd);
+    cmd.output().expect("run sh")
+}
+
+/// Errors printed as JSON to a closed stdout: the command's own exit code,
+/// never a panic (exit 101).
+#[test]
+fn json_errors_to_a_closed_stdout_do_not_panic() {
+    let repo = TestRepo::with_commits();
+    for (args, code) in [
+        ("--json statuz", 2),
+        ("--json undo", 1),
+        ("--json status", 0),
+    ] {
+        let out = with_stdout_closed(&repo, args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{args}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args}: {stderr}");
+    }
+}
+
+/// A `--json` usage error keeps clap's "did you mean" tip.
+#[test]
+fn a_json_usage_error_keeps_clap_s_tip() {
+    let repo = TestRepo::with_commits();
+    let out = repo.tool(&["--json", "emergency", "--reasn", "x"]);
+    out.assert_code(2);
+    let v = out.json();
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["error"]["exit_code"], 2);
+    let hint = v["error"]["hint"].as_str().unwrap_or_default();
+    assert!(hint.contains("'--reason'"), "{v}");
+    let v = repo.tool(&["--json", "statu"]).json();
+    let hint = v["error"]["hint"].as_str().unwrap_or_default();
+    assert!(hint.contains("'status'"), "{v}");
+    // Without a tip, no hint.
+    let out = repo.tool(&["--json", "emergency", "--no-such-flag-at-all"]);
+    out.assert_code(2);
+    assert!(out.json()["error"].get("hint").is_none(), "{out}");
+}
+
+/// Colour is decided per stream: with stdout on a terminal and stderr in
+/// a file, the error in the file has no escape codes; on the terminal it
+/// is coloured.
+#[test]
+fn stderr_colour_follows_stderr_not_stdout() {
+    use crate::common::pty::Pty;
+    let repo = TestRepo::with_commits();
+    let log = repo.tmp_dir().join("err.log");
+    let file = std::fs::File::create(&log).expect("err.log");
+    let colour = [("NO_COLOR", "")];
+    let mut pty = Pty::spawn_with_stderr(&repo, &["undo"], &colour, file);
+    assert_eq!(pty.wait(std::time::Duration::from_secs(20)), 1);
+    let err = std::fs::read_to_string(&log).expect("read err.log");
+    assert!(
+        err.starts_with("error: there is nothing to undo"),
+        "{err:?}"
+    );
+    assert!(!err.contains('\x1b'), "{err:?}");
+    let mut pty = Pty::spawn_with_env(&repo, &["undo"], &colour);
+    assert_eq!(pty.wait(std::time::Duration::from_secs(20)), 1);
+    assert!(
+        pty.transcript().contains("\\u{1b}[31;1merror:"),
+        "{}",
+        pty.transcript()
+    );
+}

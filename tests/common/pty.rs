@@ -72,6 +72,28 @@ impl Pty {
         envs: &[(&str, &str)],
         remove: &[&str],
     ) -> Pty {
+        Self::spawn_full(repo, dir, args, envs, remove, None)
+    }
+
+    /// Like [`Pty::spawn`], with stderr going to `stderr` instead of the
+    /// terminal (stdin and stdout stay on it).
+    pub fn spawn_with_stderr(
+        repo: &TestRepo,
+        args: &[&str],
+        envs: &[(&str, &str)],
+        stderr: File,
+    ) -> Pty {
+        Self::spawn_full(repo, repo.path(), args, envs, &[], Some(stderr))
+    }
+
+    fn spawn_full(
+        repo: &TestRepo,
+        dir: &Path,
+        args: &[&str],
+        envs: &[(&str, &str)],
+        remove: &[&str],
+        stderr: Option<File>,
+    ) -> Pty {
         let (master, slave) = open_pty();
         let mut cmd = Command::new(TOOL_BIN);
         cmd.args(args).current_dir(dir);
@@ -86,9 +108,11 @@ impl Pty {
         }
         cmd.envs(envs.iter().copied());
         let stdio = |fd: &OwnedFd| Stdio::from(fd.try_clone().expect("duplicate the pty slave"));
-        cmd.stdin(stdio(&slave))
-            .stdout(stdio(&slave))
-            .stderr(stdio(&slave));
+        cmd.stdin(stdio(&slave)).stdout(stdio(&slave));
+        match stderr {
+            Some(file) => cmd.stderr(Stdio::from(file)),
+            None => cmd.stderr(stdio(&slave)),
+        };
         // SAFETY: only async-signal-safe calls between fork and exec:
         // setsid, and the terminal on stdin as the controlling terminal.
         unsafe {
