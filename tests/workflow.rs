@@ -616,7 +616,7 @@ impl World {
 
         if matches!(step, Step::SprintFinish) && out.code == 0 && !self.tests_pass {
             return Err(self.fail(format!(
-                "sprint finish moved the baseline with failing tests (§5.4)\n{out}"
+                "sprint finish moved the baseline with failing tests (README: Level 2)\n{out}"
             )));
         }
         let op_id = serde_json::from_str::<Value>(&out.stdout)
