@@ -69,6 +69,34 @@ pub struct WorktreeScan {
 }
 
 impl WorktreeScan {
+    /// A scan that found the work tree as the index has it: the index's
+    /// trees, and whether the index differs from HEAD (one comparison of
+    /// tree ids, not a walk).
+    fn of_index(repo: &Repo, trees: &index::IndexTrees) -> anyhow::Result<WorktreeScan> {
+        let staged = trees.has_conflicts
+            || match repo.head_commit()? {
+                Some(head) => repo.commit_tree(head)? != trees.stage0,
+                None => !is_empty_tree(repo, trees.stage0),
+            };
+        Ok(WorktreeScan {
+            tree: trees.stage0,
+            index_tree: trees.stage0,
+            index_keepalive: trees.keepalive,
+            untracked: Vec::new(),
+            modified: Vec::new(),
+            deleted: Vec::new(),
+            staged,
+            empty_dirs: Vec::new(),
+            modes: Vec::new(),
+            nested_repos: Vec::new(),
+            unreadable: Vec::new(),
+            ignored: Vec::new(),
+            has_conflicts: trees.has_conflicts,
+            sparse: trees.sparse,
+            absent_flagged: Vec::new(),
+        })
+    }
+
     pub fn is_dirty(&self) -> bool {
         self.staged
             || !self.untracked.is_empty()
@@ -81,14 +109,12 @@ impl WorktreeScan {
 pub fn umask() -> u32 {
     static UMASK: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
     *UMASK.get_or_init(|| {
-        // Reading the umask means setting it; put it straight back.
-        // SAFETY: umask(2) cannot fail; this runs before any other thread
-        // creates files.
-        unsafe {
-            let old = libc::umask(0o022);
-            libc::umask(old);
-            old as u32
-        }
+        // Reading the umask means setting it; put it straight back. This
+        // runs before any other thread creates files.
+        use rustix::fs::Mode;
+        let old = rustix::process::umask(Mode::from_raw_mode(0o022));
+        rustix::process::umask(old);
+        old.as_raw_mode()
     })
 }
 
@@ -153,36 +179,11 @@ fn scan(repo: &Repo, with_ignored: bool, paths: &[RepoPath]) -> anyhow::Result<W
     // Index against work tree only: whether the index differs from HEAD is
     // one comparison of tree ids, not a second walk (git's status does both).
     let diff = worktree_diff(repo, with_ignored, paths)?;
-    let head_tree = match repo.head_commit()? {
-        Some(head) => Some(repo.commit_tree(head)?),
-        None => None,
-    };
-
-    let staged = match head_tree {
-        Some(head) => trees.has_conflicts || head != trees.stage0,
-        None => trees.has_conflicts || !is_empty_tree(repo, trees.stage0),
-    };
+    let mut scan = WorktreeScan::of_index(repo, &trees)?;
 
     crate::trace::phase("scan: blobs");
     let root = repo.workdir();
     let mut updates = TreeChanges::default();
-    let mut scan = WorktreeScan {
-        tree: trees.stage0,
-        index_tree: trees.stage0,
-        index_keepalive: trees.keepalive,
-        untracked: Vec::new(),
-        modified: Vec::new(),
-        deleted: Vec::new(),
-        staged,
-        empty_dirs: Vec::new(),
-        modes: Vec::new(),
-        nested_repos: Vec::new(),
-        unreadable: Vec::new(),
-        ignored: Vec::new(),
-        has_conflicts: trees.has_conflicts,
-        sparse: trees.sparse,
-        absent_flagged: Vec::new(),
-    };
     let batch = diff.deltas().len() + trees.flagged.len() >= BATCH_FROM;
     // libgit2's diff does not honour these flags: a skip-worktree file
     // absent from disk (outside a sparse cone) is not a deletion. They are
@@ -307,12 +308,8 @@ fn scan(repo: &Repo, with_ignored: bool, paths: &[RepoPath]) -> anyhow::Result<W
                 changes += 1;
             }
         }
-        // The trees go into the same pack as the blobs.
         if changes > 0 {
-            crate::trace::phase("scan: tree");
-            let tree = updates.apply_in(sink.object_repo().unwrap_or(&repo.inner), trees.stage0)?;
-            sink.add_tree(tree);
-            scan.tree = tree;
+            scan.tree = snapshot_tree(sink, repo, updates, trees.stage0)?;
         }
         Ok(changes)
     })?;
@@ -393,6 +390,20 @@ fn empty_dirs_at(
     Ok(found)
 }
 
+/// `base` with `updates`, its trees written into the same pack as the
+/// blobs.
+fn snapshot_tree(
+    sink: &mut BlobSink<'_>,
+    repo: &Repo,
+    updates: TreeChanges,
+    base: Oid,
+) -> anyhow::Result<Oid> {
+    crate::trace::phase("scan: tree");
+    let tree = updates.apply_in(sink.object_repo().unwrap_or(&repo.inner), base)?;
+    sink.add_tree(tree);
+    Ok(tree)
+}
+
 /// What is known to be on disk at a path without reading it: a file's git
 /// mode and blob id, or `None` for nothing there.
 pub type KnownFile = Option<(u32, Oid)>;
@@ -412,31 +423,7 @@ pub fn scan_known(
 ) -> anyhow::Result<WorktreeScan> {
     crate::trace::phase("scan: index trees");
     let trees = index::index_trees(repo)?;
-    let head_tree = match repo.head_commit()? {
-        Some(head) => Some(repo.commit_tree(head)?),
-        None => None,
-    };
-    let staged = match head_tree {
-        Some(head) => trees.has_conflicts || head != trees.stage0,
-        None => trees.has_conflicts || !is_empty_tree(repo, trees.stage0),
-    };
-    let mut scan = WorktreeScan {
-        tree: trees.stage0,
-        index_tree: trees.stage0,
-        index_keepalive: trees.keepalive,
-        untracked: Vec::new(),
-        modified: Vec::new(),
-        deleted: Vec::new(),
-        staged,
-        empty_dirs: Vec::new(),
-        modes: Vec::new(),
-        nested_repos: Vec::new(),
-        unreadable: Vec::new(),
-        ignored: Vec::new(),
-        has_conflicts: trees.has_conflicts,
-        sparse: trees.sparse,
-        absent_flagged: Vec::new(),
-    };
+    let mut scan = WorktreeScan::of_index(repo, &trees)?;
     crate::trace::phase("scan: known paths");
     let odb = repo
         .inner
@@ -494,10 +481,7 @@ pub fn scan_known(
             }
         }
         if changes > 0 {
-            crate::trace::phase("scan: tree");
-            let tree = updates.apply_in(sink.object_repo().unwrap_or(&repo.inner), trees.stage0)?;
-            sink.add_tree(tree);
-            scan.tree = tree;
+            scan.tree = snapshot_tree(sink, repo, updates, trees.stage0)?;
         }
         Ok(changes)
     })?;
