@@ -340,7 +340,7 @@ fn tool_on_a_terminal(repo: &TestRepo, args: &str, no_color: &str) -> Option<Str
 fn color_auto_follows_the_terminal_and_no_color() {
     let repo = verified_repo();
     let Some(colored) = tool_on_a_terminal(&repo, "baseline verify", "") else {
-        eprintln!("skipped: script(1) is not installed");
+        crate::common::skip("script(1) is not installed", true);
         return;
     };
     assert!(

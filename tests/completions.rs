@@ -151,7 +151,10 @@ fn bash_script_completes_the_git_subcommand_form() {
     .map(Path::new)
     .find(|p| p.is_file());
     let Some(git_completion) = git_completion else {
-        eprintln!("note: git's bash completion is not installed; not checking `git rollback-sprint <TAB>`");
+        crate::common::skip(
+            "git's bash completion is not installed; not checking `git rollback-sprint <TAB>`",
+            true,
+        );
         return;
     };
     let extra = format!("source {}", path_str(git_completion));
@@ -175,7 +178,10 @@ fn zsh_script_loads_and_registers_its_function() {
         "the function git's zsh completion calls"
     );
     if !have("zsh") {
-        eprintln!("note: zsh is not installed; checked the script's content only");
+        crate::common::skip(
+            "zsh is not installed; checked the script's content only",
+            true,
+        );
         return;
     }
     shell(&repo, "zsh", &["-n", path_str(&path)]).assert_ok();
@@ -200,7 +206,7 @@ fn zsh_completes_the_git_subcommand_form() {
     let repo = TestRepo::new();
     let (_, path) = script(&repo, "zsh");
     if !have("zsh") {
-        eprintln!("note: zsh is not installed; skipped");
+        crate::common::skip("zsh is not installed", true);
         return;
     }
     let fpath = repo.tmp_dir().join("zfunc");
@@ -248,7 +254,10 @@ fn fish_script_loads_and_completes_commands_and_flags() {
     let (text, path) = script(&repo, "fish");
     assert_names_every_command(&repo, &text);
     if !have("fish") {
-        eprintln!("note: fish is not installed; checked the script's content only");
+        crate::common::skip(
+            "fish is not installed; checked the script's content only",
+            true,
+        );
         return;
     }
     shell(&repo, "fish", &["--no-execute", path_str(&path)]).assert_ok();

@@ -416,7 +416,7 @@ fn chown_tree(path: &Path, uid: u32, gid: u32) {
 fn a_repository_owned_by_another_user_is_refused_like_git_refuses_it() {
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
-        eprintln!("skipped: changing a repository's owner needs root");
+        crate::common::skip("changing a repository's owner needs root", false);
         return;
     }
     let repo = repo_with_baseline();

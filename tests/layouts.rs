@@ -950,7 +950,7 @@ fn sha256_repositories_are_refused() {
 fn reftable_repositories_are_refused() {
     let repo = TestRepo::new();
     let Some(dir) = made_with(&repo, "reftable", &["--ref-format=reftable"]) else {
-        eprintln!("skipped: this git cannot create a reftable repository");
+        crate::common::skip("this git cannot create a reftable repository", false);
         return;
     };
     for args in [
@@ -1164,7 +1164,10 @@ fn a_work_tree_owned_by_someone_else_needs_safe_directory() {
     let repo = TestRepo::new();
     history_and_dirt(&repo, repo.path(), repo.path(), &[]);
     if std::os::unix::fs::chown(repo.path(), Some(65534), None).is_err() {
-        eprintln!("skipped: cannot give the work tree to another user (not root)");
+        crate::common::skip(
+            "cannot give the work tree to another user (not root)",
+            false,
+        );
         return;
     }
     let git_refuses = {
@@ -1214,7 +1217,10 @@ fn a_separate_git_dirs_work_tree_owned_by_someone_else_is_refused() {
     let wt = init_separate_git_dir(&repo, &git_dir);
     history_and_dirt(&repo, &wt, &wt, &[]);
     if std::os::unix::fs::chown(&wt, Some(65534), None).is_err() {
-        eprintln!("skipped: cannot give the work tree to another user (not root)");
+        crate::common::skip(
+            "cannot give the work tree to another user (not root)",
+            false,
+        );
         return;
     }
     assert_refused(&repo, &wt, &[], &["--yes", "emergency"], "safe.directory");
@@ -1295,11 +1301,11 @@ fn discovery_stops_at_a_file_system_boundary_unless_told_otherwise() {
         .and_then(|m| Ok(m.dev() != fs::metadata("/dev")?.dev()))
         .unwrap_or(false);
     let Ok(dir) = tempfile::Builder::new().prefix("grs-fs-").tempdir_in(shm) else {
-        eprintln!("skipped: no writable /dev/shm");
+        crate::common::skip("no writable /dev/shm", false);
         return;
     };
     if !separate {
-        eprintln!("skipped: /dev/shm is not a file system of its own here");
+        crate::common::skip("/dev/shm is not a file system of its own here", false);
         return;
     }
     let repo = TestRepo::new();

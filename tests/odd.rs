@@ -929,7 +929,10 @@ fn chown(dir: &Path, id: u32) {
 #[track_caller]
 fn skip_unless_root() -> bool {
     if unsafe { libc::geteuid() } != 0 {
-        eprintln!("note: not running as root, so permission bits apply already; skipped");
+        crate::common::skip(
+            "not running as root, so permission bits apply already",
+            false,
+        );
         return true;
     }
     false

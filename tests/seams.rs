@@ -369,9 +369,12 @@ fn other_filesystem(repo: &TestRepo) -> Option<tempfile::TempDir> {
             return Some(dir);
         }
     }
-    eprintln!(
-        "skipped: no writable folder on another filesystem than {} (tried /dev/shm, /run/shm, /tmp, /var/tmp)",
-        repo.root().display()
+    crate::common::skip(
+        &format!(
+            "no writable folder on another filesystem than {} (tried /dev/shm, /run/shm, /tmp, /var/tmp)",
+            repo.root().display()
+        ),
+        false,
     );
     None
 }

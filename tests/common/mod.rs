@@ -34,3 +34,16 @@ pub use repo::{
     plain_git, scrub_env, TestRepo, BASE_COMMIT_DATE, DEFAULT_NOW, TOOL_BIN, USER_EMAIL, USER_NAME,
 };
 pub use tool::ToolOutput;
+
+/// A test that cannot run here: says so on stderr (`skipped: …`, shown
+/// with `--nocapture`) and returns, so the caller returns and passes.
+/// When `.ci/run` installs what is missing (`ci_installs`), running under
+/// it (`CI` set) makes the missing tool a failure instead: a test CI
+/// should run is never skipped there unnoticed.
+#[track_caller]
+pub fn skip(reason: &str, ci_installs: bool) {
+    if ci_installs && std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
+        panic!("{reason}, although .ci/run installs it (CI is set)");
+    }
+    eprintln!("skipped: {reason}");
+}
