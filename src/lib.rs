@@ -6,6 +6,11 @@
 //! `undo`, `log`, crash recovery and dry runs all come from one mechanism.
 //! All libgit2 access lives in [`git`], so it can be audited in one place.
 
+// Safe code only, but for the two places that must call C themselves:
+// the libgit2 filter call (`git::filter`) and the pager's signal
+// handling (`pager`), each allowed where it stands.
+#![deny(unsafe_code)]
+
 pub mod cli;
 pub mod clock;
 pub mod commands;

@@ -111,6 +111,9 @@ struct IgnoreInterrupts {
     old: [(libc::c_int, libc::sighandler_t); 2],
 }
 
+// signal(2) has no safe wrapper in the crates we use (rustix leaves
+// signal handlers out): SIG_IGN while the pager runs, as git does.
+#[allow(unsafe_code)]
 impl IgnoreInterrupts {
     fn new() -> IgnoreInterrupts {
         // SAFETY: signal(2) with SIG_IGN; the old handlers are put back on drop.
@@ -120,6 +123,7 @@ impl IgnoreInterrupts {
     }
 }
 
+#[allow(unsafe_code)]
 impl Drop for IgnoreInterrupts {
     fn drop(&mut self) {
         for (sig, handler) in self.old {

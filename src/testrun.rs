@@ -119,9 +119,12 @@ pub fn run_tests(command: &str, dir: &Path, timeout: Duration) -> anyhow::Result
         }
         if started.elapsed() > timeout {
             timed_out = true;
-            // SAFETY: signalling the process group we created.
-            unsafe {
-                libc::kill(-(child.id() as libc::pid_t), libc::SIGKILL);
+            // The process group the tests were started in.
+            if let Some(group) = i32::try_from(child.id())
+                .ok()
+                .and_then(rustix::process::Pid::from_raw)
+            {
+                let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
             }
             let _ = child.wait();
             break None;

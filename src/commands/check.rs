@@ -5,8 +5,6 @@
 //! its tree in a temporary directory and their result is cached by tree id,
 //! so the user's work tree is never touched and the second run is free.
 
-use std::ffi::CString;
-use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::time::Duration;
 
@@ -512,14 +510,7 @@ fn baseline_tests(
 /// Percent of the filesystem's space in use, as `df` counts it (space
 /// reserved for root counts as neither used nor available).
 fn disk_used_percent(path: &Path) -> anyhow::Result<f64> {
-    let c_path = CString::new(path.as_os_str().as_bytes())?;
-    // SAFETY: statvfs writes into the zeroed struct we own; the path is a
-    // valid NUL-terminated string.
-    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
-    let rc = unsafe { libc::statvfs(c_path.as_ptr(), &mut st) };
-    if rc != 0 {
-        return Err(std::io::Error::last_os_error().into());
-    }
+    let st = rustix::fs::statvfs(path).map_err(std::io::Error::from)?;
     let frsize = st.f_frsize as f64;
     let used = (st.f_blocks.saturating_sub(st.f_bfree)) as f64 * frsize;
     let avail = st.f_bavail as f64 * frsize;

@@ -38,6 +38,8 @@ extern "C" {
 }
 
 /// The blob's content as git would write it at `path`.
+// The one libgit2 call git2 does not wrap (see the module documentation).
+#[allow(unsafe_code)]
 pub fn smudge<'b>(
     _repo: &Repo,
     blob: &'b git2::Blob<'_>,

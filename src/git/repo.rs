@@ -132,8 +132,7 @@ impl Repo {
         let Some(tree) = &location.work_tree else {
             return Ok(());
         };
-        // SAFETY: geteuid has no preconditions and cannot fail.
-        let me = unsafe { libc::geteuid() };
+        let me = rustix::process::geteuid().as_raw();
         let owned = |p: &Path| std::fs::metadata(p).map_or(true, |m| m.uid() == me);
         let dot_git = tree.join(".git");
         let gitfile = std::fs::symlink_metadata(&dot_git).is_ok_and(|m| m.is_file());

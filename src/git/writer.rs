@@ -469,11 +469,9 @@ fn unwritable_dir<'a>(
     root: &Path,
     paths: impl IntoIterator<Item = (&'a RepoPath, bool)>,
 ) -> Option<RepoPath> {
+    use rustix::fs::Access;
     use std::os::unix::fs::MetadataExt;
-    let may = |full: &Path, what: libc::c_int| {
-        std::ffi::CString::new(full.as_os_str().as_bytes())
-            .is_ok_and(|c| unsafe { libc::access(c.as_ptr(), what) } == 0)
-    };
+    let may = |full: &Path, what: Access| rustix::fs::access(full, what).is_ok();
     let mut writable = std::collections::HashSet::new();
     for (path, writes_file) in paths {
         let parent = path
@@ -492,7 +490,7 @@ fn unwritable_dir<'a>(
             && existing
                 .as_ref()
                 .is_some_and(|m| m.is_file() && m.nlink() == 1)
-            && may(&full, libc::W_OK)
+            && may(&full, Access::WRITE_OK)
         {
             continue; // rewritten in place
         }
@@ -507,7 +505,7 @@ fn unwritable_dir<'a>(
                 .pop()
                 .unwrap_or_else(|| RepoPath::from_bytes(b""));
         }
-        if !may(&dir.under(root), libc::W_OK | libc::X_OK) {
+        if !may(&dir.under(root), Access::WRITE_OK | Access::EXEC_OK) {
             return Some(dir);
         }
         writable.insert(parent);

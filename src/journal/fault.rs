@@ -88,10 +88,10 @@ mod injection {
                 let _ = writeln!(f, "{name}");
             }
         } else if matches(&fault, name, nth, total) {
-            // SAFETY: sending a signal to ourselves.
-            unsafe {
-                libc::kill(libc::getpid(), libc::SIGKILL);
-            }
+            let _ = rustix::process::kill_process(
+                rustix::process::getpid(),
+                rustix::process::Signal::KILL,
+            );
         }
     }
 

@@ -182,15 +182,17 @@ fn process_start(pid: u32) -> Option<u64> {
 fn process_alive(pid: u32, start: Option<u64>) -> bool {
     // A pid beyond pid_t would wrap to a negative number, which kill(2)
     // reads as a process group (-1: every process), never as the holder.
-    let Ok(pid_t) = libc::pid_t::try_from(pid) else {
+    let Some(pid_t) = i32::try_from(pid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+    else {
         return false;
     };
-    if pid_t <= 0 {
-        return false;
-    }
-    // SAFETY: signal 0 only checks whether the process exists.
-    let exists = unsafe { libc::kill(pid_t, 0) } == 0
-        || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
+    // Signal 0 only asks whether the process exists (EPERM: it does).
+    let exists = match rustix::process::test_kill_process(pid_t) {
+        Ok(()) => true,
+        Err(e) => e == rustix::io::Errno::PERM,
+    };
     if !exists {
         return false;
     }

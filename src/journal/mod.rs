@@ -867,19 +867,13 @@ pub(crate) fn write_durable(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 pub(crate) fn sync_filesystem(dir: &Path) -> anyhow::Result<()> {
     let f = File::open(dir).with_context(|| format!("could not open {}", dir.display()))?;
     #[cfg(target_os = "linux")]
-    {
-        use std::os::fd::AsRawFd;
-        // SAFETY: the descriptor is valid for the life of `f`.
-        let rc = unsafe { libc::syncfs(f.as_raw_fd()) };
-        if rc != 0 {
-            return Err(std::io::Error::last_os_error()).context("could not sync the filesystem");
-        }
-    }
+    rustix::fs::syncfs(&f)
+        .map_err(std::io::Error::from)
+        .context("could not sync the filesystem")?;
     #[cfg(not(target_os = "linux"))]
     {
         drop(f);
-        // SAFETY: sync(2) takes no arguments and cannot fail.
-        unsafe { libc::sync() };
+        rustix::fs::sync();
     }
     Ok(())
 }

@@ -3,8 +3,7 @@
 //! without running any program (a cloned repository must not be able to
 //! make this tool run one, and `analyze` should work on a sick machine).
 
-use std::ffi::{CStr, CString};
-use std::os::unix::ffi::OsStrExt;
+use std::ffi::CStr;
 use std::path::Path;
 
 /// The whole text.
@@ -42,14 +41,7 @@ pub fn environment_text(workdir: &Path, time: &str, test_command: Option<&str>) 
 /// Size, use and free space as `df` counts them (space reserved for root
 /// counts as neither used nor available).
 fn disk(path: &Path) -> anyhow::Result<String> {
-    let c_path = CString::new(path.as_os_str().as_bytes())?;
-    // SAFETY: statvfs writes into the zeroed struct we own; the path is a
-    // valid NUL-terminated string.
-    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
-    let rc = unsafe { libc::statvfs(c_path.as_ptr(), &mut st) };
-    if rc != 0 {
-        return Err(std::io::Error::last_os_error().into());
-    }
+    let st = rustix::fs::statvfs(path).map_err(std::io::Error::from)?;
     let frsize = st.f_frsize as f64;
     let size = st.f_blocks as f64 * frsize;
     let used = st.f_blocks.saturating_sub(st.f_bfree) as f64 * frsize;
@@ -104,24 +96,14 @@ fn memory() -> String {
 
 /// `Linux 6.1.0-18-amd64 #1 SMP … x86_64`.
 fn uname() -> Option<String> {
-    // SAFETY: uname fills the zeroed struct we own; its fields are
-    // NUL-terminated strings on success.
-    let mut u: libc::utsname = unsafe { std::mem::zeroed() };
-    if unsafe { libc::uname(&mut u) } != 0 {
-        return None;
-    }
-    let field = |f: &[libc::c_char]| {
-        // SAFETY: the kernel NUL-terminates every field.
-        unsafe { CStr::from_ptr(f.as_ptr()) }
-            .to_string_lossy()
-            .into_owned()
-    };
+    let u = rustix::system::uname();
+    let field = |f: &CStr| f.to_string_lossy().into_owned();
     Some(format!(
         "{} {} {} {}",
-        field(&u.sysname),
-        field(&u.release),
-        field(&u.version),
-        field(&u.machine)
+        field(u.sysname()),
+        field(u.release()),
+        field(u.version()),
+        field(u.machine())
     ))
 }
 
