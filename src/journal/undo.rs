@@ -307,11 +307,28 @@ pub fn undo(
     scope.paths_file = false;
     let mut known = None;
     if let (Some(a), true) = (&analysis, scope.worktree) {
-        if !a.paths.is_empty() {
+        // Within the operation's own paths: what it moved aside outside
+        // them (a file in the way of a directory it wrote) goes back by
+        // moving it back, not by writing it from the snapshot.
+        let within = |p: &crate::git::RepoPath| {
+            scope.paths.is_empty() || scope.paths.iter().any(|s| p.is_at_or_under(s))
+        };
+        let files: Vec<super::KnownPath> = a
+            .paths
+            .iter()
+            .zip(a.now.iter().zip(&a.before))
+            .filter(|(path, _)| within(path))
+            .map(|(path, (now, before))| super::KnownPath {
+                path: path.clone(),
+                now: now.map(|f| (f.mode, f.oid)),
+                target: before.map(|f| (f.mode, f.oid)),
+            })
+            .collect();
+        if !files.is_empty() {
             // The undo's own snapshot is what the analysis found at the
             // paths it writes: nothing else of the work tree is read, and
             // undoing the undo writes back only those paths.
-            scope.paths = a.paths.clone();
+            scope.paths = files.iter().map(|k| k.path.clone()).collect();
             scope.dirs = a
                 .dirs_to_make
                 .iter()
@@ -319,16 +336,7 @@ pub fn undo(
                 .cloned()
                 .collect();
             known = Some(super::KnownWorktree {
-                files: a
-                    .paths
-                    .iter()
-                    .zip(a.now.iter().zip(&a.before))
-                    .map(|(path, (now, before))| super::KnownPath {
-                        path: path.clone(),
-                        now: now.map(|f| (f.mode, f.oid)),
-                        target: before.map(|f| (f.mode, f.oid)),
-                    })
-                    .collect(),
+                files,
                 dirs: a
                     .dirs_to_make
                     .iter()
@@ -337,7 +345,7 @@ pub fn undo(
                     .collect(),
                 since: looked_at,
             });
-        } else if a.dirs_to_make.is_empty() && a.dirs_to_remove.is_empty() {
+        } else if a.paths.is_empty() && a.dirs_to_make.is_empty() && a.dirs_to_remove.is_empty() {
             // Nothing in the work tree to put back.
             scope.worktree = false;
         }
