@@ -337,12 +337,7 @@ pub fn undo(
                 .collect();
             known = Some(super::KnownWorktree {
                 files,
-                dirs: a
-                    .dirs_to_make
-                    .iter()
-                    .chain(&a.dirs_to_remove)
-                    .cloned()
-                    .collect(),
+                dirs: scope.dirs.clone(),
                 since: looked_at,
             });
         } else if a.paths.is_empty() && a.dirs_to_make.is_empty() && a.dirs_to_remove.is_empty() {
