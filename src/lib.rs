@@ -19,6 +19,7 @@ pub mod git;
 pub mod journal;
 pub mod metrics;
 pub mod pager;
+pub mod plan;
 pub mod reports_folder;
 pub mod settings;
 pub mod testrun;

@@ -226,34 +226,61 @@ pub fn round2(x: f64) -> f64 {
 
 /// A new entry: the team script's five fields first, then ours.
 #[allow(clippy::too_many_arguments)]
-pub fn entry(
-    timestamp: &str,
-    sprint: Option<u32>,
-    severity: &str,
-    cause: &str,
-    recovery_minutes: f64,
-    kind: &str,
-    operation_id: Option<&str>,
-    duration_seconds: f64,
-    files_changed: usize,
-    backup_ref: Option<&str>,
-) -> Map<String, Value> {
-    let mut e = Map::new();
-    e.insert("timestamp".into(), json!(timestamp));
-    e.insert("sprint".into(), json!(sprint));
-    e.insert("severity".into(), json!(severity));
-    e.insert("cause".into(), json!(cause));
-    e.insert(
-        "recovery_time_minutes".into(),
-        json!(round_minutes(recovery_minutes)),
-    );
-    e.insert("kind".into(), json!(kind));
-    e.insert("operation_id".into(), json!(operation_id));
-    e.insert("duration_seconds".into(), json!(round2(duration_seconds)));
-    e.insert("files_changed".into(), json!(files_changed));
-    e.insert("backup_ref".into(), json!(backup_ref));
-    e.insert("undone".into(), json!(false));
-    e
+/// One rollback as `metrics.json` records it, in the team's field order.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Entry<'a> {
+    pub timestamp: String,
+    pub sprint: Option<u32>,
+    pub severity: &'a str,
+    pub cause: &'a str,
+    #[serde(rename = "recovery_time_minutes", serialize_with = "minutes")]
+    pub recovery_minutes: f64,
+    pub kind: &'a str,
+    pub operation_id: Option<&'a str>,
+    #[serde(serialize_with = "seconds")]
+    pub duration_seconds: f64,
+    pub files_changed: usize,
+    pub backup_ref: Option<&'a str>,
+    pub undone: bool,
+}
+
+fn minutes<S: serde::Serializer>(m: &f64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(round_minutes(*m))
+}
+
+fn seconds<S: serde::Serializer>(x: &f64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(round2(*x))
+}
+
+/// `--recovery-minutes`, checked before anything happens.
+pub fn check_recovery_minutes(minutes: Option<f64>) -> anyhow::Result<()> {
+    match minutes {
+        Some(m) if !(m.is_finite() && m >= 0.0) => {
+            Err(user("--recovery-minutes must be a number of minutes, 0 or more").into())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Append a rollback to the metrics file of the work tree, inside the
+/// operation that made it (so `undo` takes the entry back with it). A
+/// corrupt file is moved aside to a name with `stamp` and a new one
+/// started: returns where it went.
+pub fn record(
+    tx: &mut crate::journal::Transaction<'_>,
+    reports_dir: &str,
+    stamp: &str,
+    entry: &Entry<'_>,
+) -> anyhow::Result<Option<PathBuf>> {
+    let file = MetricsFile::new(tx.repo().workdir(), reports_dir);
+    let (mut doc, set_aside) = file.read_or_set_aside(stamp)?;
+    let Value::Object(entry) = serde_json::to_value(entry)? else {
+        anyhow::bail!("internal error: a metrics entry is not an object");
+    };
+    append(&mut doc, entry);
+    file.write(doc)?;
+    tx.detail("metrics", true);
+    Ok(set_aside)
 }
 
 fn round_minutes(m: f64) -> f64 {

@@ -241,6 +241,18 @@ impl Outcome {
         self
     }
 
+    /// Add every field of a command's typed result to the JSON object, in
+    /// the struct's order. A command's JSON output is the fields of the
+    /// structs it passes here, one after the other; README lists them.
+    pub fn data(&mut self, data: &impl serde::Serialize) -> &mut Self {
+        match serde_json::to_value(data) {
+            Ok(Value::Object(map)) => self.fields.extend(map),
+            Ok(other) => debug_assert!(false, "command output is not an object: {other}"),
+            Err(e) => debug_assert!(false, "command output does not serialize: {e}"),
+        }
+        self
+    }
+
     /// The command would change nothing, so it records nothing
     /// (docs/invariants.md, I11): says so in one line, and `"changed": false`
     /// in JSON. A dry run says the same.

@@ -7,15 +7,19 @@
 //! and the target tree (so untracked files go in the same pass), ignored
 //! files are only ever moved aside, and everything is journaled for `undo`.
 
-use anyhow::Context as _;
+use std::fmt;
 use std::time::Instant;
+
+use anyhow::Context as _;
+use serde::Serialize;
 
 use super::{baseline, new_branch_name, reset_to_tree, status::sprint_number, Context};
 use crate::clock;
 use crate::error::user;
-use crate::git::{snapshot, stash, writer, HeadState, Oid};
+use crate::git::{snapshot, stash, HeadState, Oid, RepoPath};
 use crate::journal::{Intent, Scope, Transaction};
-use crate::metrics::{self, MetricsFile};
+use crate::metrics;
+use crate::plan::{carry_out, Carried, Execute, Phase, Plan, RefStep, Rev, Step};
 use crate::settings;
 use crate::testrun;
 use crate::ui::Outcome;
@@ -39,8 +43,98 @@ pub struct Args {
     pub recovery_minutes: Option<f64>,
 }
 
+/// The runbook's steps, as the dry run shows them and as they are run.
+#[derive(Debug, Clone)]
+enum EmergencyStep {
+    /// 1. `rollback.stopCommand`, before anything is saved.
+    Stop(String),
+    /// 2. Stash every uncommitted change, untracked files included. Only
+    ///    a dry run knows the counts: a real run takes them from the snapshot
+    ///    scan instead of a second status scan.
+    Stash {
+        message: String,
+        counts: Option<snapshot::Preview>,
+    },
+    /// 3. Back up the old HEAD.
+    Backup(RefStep),
+    /// 4. Reset the branch (or detached HEAD), the index and the work tree.
+    Reset {
+        what: String,
+        from: Rev,
+        to: Rev,
+        target_name: String,
+        differ: usize,
+    },
+    /// 5a. Untracked files go in the reset's own pass: it writes the target
+    ///    tree over the snapshot tree, which holds them.
+    RemoveUntracked { count: Option<usize> },
+    /// 5b. `--clean-ignored`.
+    MoveIgnoredAside { count: Option<usize> },
+    /// 6. The metrics entry, inside the operation so its id is recorded.
+    RecordMetrics { reports_dir: String },
+    /// 7. `rollback.startCommand`, on every path once services were stopped.
+    Start(String),
+}
+
+impl Step for EmergencyStep {
+    fn phase(&self) -> Phase {
+        match self {
+            EmergencyStep::Stop(_) => Phase::Before,
+            EmergencyStep::Start(_) => Phase::Finally,
+            _ => Phase::Journaled,
+        }
+    }
+}
+
+impl fmt::Display for EmergencyStep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EmergencyStep::Stop(cmd) => write!(f, "run the stop command: sh -c {cmd:?}"),
+            EmergencyStep::Stash { message, counts } => match counts {
+                Some(p) if p.is_dirty() => write!(
+                    f,
+                    "stash {} staged, {} modified, {} deleted and {} untracked path(s) as \"{message}\"",
+                    p.staged, p.modified, p.deleted, p.untracked
+                ),
+                Some(_) => f.write_str("nothing uncommitted to stash"),
+                None => write!(
+                    f,
+                    "stash all uncommitted changes, untracked files included, as \"{message}\""
+                ),
+            },
+            EmergencyStep::Backup(step) => step.fmt(f),
+            EmergencyStep::Reset {
+                what,
+                from,
+                to,
+                target_name,
+                differ,
+            } => write!(
+                f,
+                "reset {what} from {} to {} ({target_name}): {differ} tracked path(s) differ",
+                from.short, to.short
+            ),
+            EmergencyStep::RemoveUntracked { count: Some(n) } => {
+                write!(f, "remove {n} untracked file(s) (kept in the stash)")
+            }
+            EmergencyStep::RemoveUntracked { count: None } => {
+                f.write_str("remove untracked files (kept in the stash)")
+            }
+            EmergencyStep::MoveIgnoredAside { count } => write!(
+                f,
+                "move {} ignored path(s) aside under .git/rollback/ (undo moves them back)",
+                count.map_or("the".to_string(), |n| n.to_string())
+            ),
+            EmergencyStep::RecordMetrics { reports_dir } => {
+                write!(f, "record the rollback in {reports_dir}/metrics.json")
+            }
+            EmergencyStep::Start(cmd) => write!(f, "run the start command: sh -c {cmd:?}"),
+        }
+    }
+}
+
 /// Everything decided before anything changes.
-struct Plan {
+struct Decided {
     target: Oid,
     target_name: String,
     head: Oid,
@@ -49,188 +143,217 @@ struct Plan {
     backup: Option<String>,
     stash_message: String,
     stamp: String,
-    steps: Vec<String>,
-    /// Why the rollback would change nothing, when it would not.
-    nothing: Option<String>,
+}
+
+/// The JSON fields known from the plan.
+#[derive(Serialize)]
+struct Planned<'a> {
+    target: String,
+    target_name: &'a str,
+    backup_branch: Option<&'a str>,
+}
+
+/// The JSON fields of a rollback that ran.
+#[derive(Serialize)]
+struct RolledBack {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    metrics_set_aside: Option<String>,
+    operation_id: String,
+    stash: Option<&'static str>,
+    stash_message: Option<String>,
+    files_changed: usize,
+    untracked_removed: usize,
+    ignored_moved_aside: usize,
+    duration_seconds: f64,
+    undo_command: String,
 }
 
 pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
     let started = Instant::now();
     let severity = metrics::parse_severity(args.severity.as_deref().unwrap_or("critical"))?;
-    if let Some(m) = args.recovery_minutes {
-        if !(m.is_finite() && m >= 0.0) {
-            return Err(user("--recovery-minutes must be a number of minutes, 0 or more").into());
-        }
-    }
-    let plan = plan(ctx, args)?;
+    metrics::check_recovery_minutes(args.recovery_minutes)?;
+    let (decided, plan) = plan(ctx, args)?;
     let mut outcome = Outcome::new();
-    outcome
-        .field("target", plan.target.to_string())
-        .field("target_name", plan.target_name.as_str())
-        .field("backup_branch", plan.backup.clone());
-    if let Some(why) = &plan.nothing {
-        // Nothing for nothing (docs/invariants.md, I11): no stop/start command,
-        // no stash entry, no journal or metrics entry.
-        outcome.nothing_to_do(why);
-        return Ok(outcome);
-    }
-    outcome.field("changed", true);
-    if ctx.ui.dry_run {
-        outcome.line("Would:");
-        for step in &plan.steps {
-            outcome.line(format!("  {step}"));
-        }
-        outcome.field("plan", plan.steps.clone());
-        return Ok(outcome);
-    }
-
-    // 1. Stop services before anything is saved, so their files are too;
-    // but not when another run holds the repository, which would refuse
-    // this one after the services were stopped.
-    let stopped = match &ctx.settings.stop_command {
-        Some(cmd) => {
-            crate::journal::check_not_running(&ctx.repo)?;
-            run_hook_command(ctx, "stop", cmd, &mut outcome);
-            true
-        }
-        None => false,
+    outcome.data(&Planned {
+        target: decided.target.to_string(),
+        target_name: &decided.target_name,
+        backup_branch: decided.backup.as_deref(),
+    });
+    let exec = Emergency {
+        args,
+        decided: &decided,
+        started,
+        severity,
+        reports: settings::reports_path(&ctx.settings.reports_dir),
+        scan: None,
+        done: Done::default(),
     };
-    let rolled_back = roll_back(ctx, args, &plan, started, severity);
-    // 6. Restart services: on every path once they were stopped (a refusal
-    // or a failure after the stop must not leave them down).
-    if stopped || rolled_back.is_ok() {
-        if let Some(cmd) = &ctx.settings.start_command {
-            run_hook_command(ctx, "start", cmd, &mut outcome);
-        }
+    if let Carried::Done { done, id } = carry_out(ctx, &plan, exec, &mut outcome)? {
+        announce(ctx, &decided, &done, &id, started, &mut outcome);
     }
-    let (done, id) = rolled_back?;
-    announce(ctx, &plan, &done, &id, started, &mut outcome);
     Ok(outcome)
 }
 
-/// Steps 2–6 of the runbook, in one journaled operation.
-fn roll_back(
-    ctx: &Context,
-    args: &Args,
-    plan: &Plan,
+/// Carries out the journaled steps, in one operation.
+struct Emergency<'a> {
+    args: &'a Args,
+    decided: &'a Decided,
     started: Instant,
-    severity: &str,
-) -> anyhow::Result<(Done, String)> {
-    let repo = &ctx.repo;
-    let mut refs = Vec::new();
-    refs.extend(plan.branch_ref.clone());
-    refs.extend(plan.backup.iter().map(|b| format!("refs/heads/{b}")));
-    let scope = Scope {
-        head: true,
-        index: true,
-        worktree: true,
-        stash: true,
-        refs,
-        ..Scope::default()
-    };
-    let target_tree = repo.commit_tree(plan.target)?;
-    let mut intent = Intent::new("emergency", &ctx.command_line, scope).plan(plan.steps.clone());
-    // The modes of the files it will overwrite are saved with the snapshot.
-    intent.overwrite_with = Some(target_tree);
-    intent.scan_ignored = args.clean_ignored;
-    let reports = settings::reports_path(&ctx.settings.reports_dir);
-    intent.preserve = vec![reports.clone()];
-    let tx = Transaction::begin(repo, &ctx.ui, intent)?;
+    severity: &'static str,
+    reports: RepoPath,
+    scan: Option<snapshot::WorktreeScan>,
+    done: Done,
+}
 
-    tx.run(|tx| {
-        let scan = tx
-            .scan()
-            .cloned()
-            .context("internal error: emergency has no snapshot of the work tree")?;
-        // 2. Stash every uncommitted change, untracked files included. The
-        // reports folder is the tool's, not the user's work: the stash
-        // leaves it as HEAD has it, so that popping the entry never meets
-        // the metrics written since (docs/invariants.md, I8).
-        let head_tree = repo.commit_tree(plan.head)?;
-        let work = scan.without_folder(repo, Some(head_tree), &reports)?;
-        let mut stashed = false;
-        if work.is_dirty() {
-            let branch = plan
-                .branch_ref
-                .as_deref()
-                .map(|b| b.trim_start_matches("refs/heads/").to_string())
-                .unwrap_or_else(|| "(no branch)".to_string());
-            let w =
-                stash::build_stash_commit(repo, &work, plan.head, &branch, &plan.stash_message)?;
-            stash::push(repo, w, &format!("On {branch}: {}", plan.stash_message))?;
-            crate::journal::fault_point("after-stash");
-            stashed = true;
-        }
-        crate::trace::phase("emergency: backup branch");
-        // 3. Back up the old HEAD.
-        if let Some(backup) = &plan.backup {
-            tx.update_ref(&format!("refs/heads/{backup}"), None, Some(plan.head))?;
-        }
-        // 4–5. Reset the work tree to the target in one pass: tracked changes
-        // and untracked files together (they are in the stash).
-        let files_changed = reset_to_tree(ctx, tx, &scan, target_tree, "resetting the work tree")?;
-        match &plan.branch_ref {
-            Some(branch) => {
-                let current = repo.ref_target(branch)?;
-                tx.update_ref(branch, current, Some(plan.target))?;
+impl Execute<EmergencyStep> for Emergency<'_> {
+    type Done = Done;
+
+    fn intent(&self, ctx: &Context) -> anyhow::Result<Intent> {
+        let d = self.decided;
+        let mut refs = Vec::new();
+        refs.extend(d.branch_ref.clone());
+        refs.extend(d.backup.iter().map(|b| format!("refs/heads/{b}")));
+        let scope = Scope {
+            head: true,
+            index: true,
+            worktree: true,
+            stash: true,
+            refs,
+            ..Scope::default()
+        };
+        let mut intent = Intent::new("emergency", &ctx.command_line, scope);
+        // The modes of the files it will overwrite are saved with the snapshot.
+        intent.overwrite_with = Some(ctx.repo.commit_tree(d.target)?);
+        intent.scan_ignored = self.args.clean_ignored;
+        intent.preserve = vec![self.reports.clone()];
+        Ok(intent)
+    }
+
+    fn outside(
+        &mut self,
+        ctx: &Context,
+        step: &EmergencyStep,
+        outcome: &mut Outcome,
+    ) -> anyhow::Result<()> {
+        match step {
+            // Not when another run holds the repository, which would
+            // refuse this one after the services were stopped.
+            EmergencyStep::Stop(cmd) => {
+                crate::journal::check_not_running(&ctx.repo)?;
+                run_hook_command(ctx, "stop", cmd, outcome);
             }
-            None => tx.set_head(&HeadState::Detached(plan.target.to_string()))?,
+            EmergencyStep::Start(cmd) => run_hook_command(ctx, "start", cmd, outcome),
+            _ => anyhow::bail!("internal error: `{step}` is journaled"),
         }
-        // 5. Ignored files: moved aside, never deleted.
-        let mut moved_ignored = 0usize;
-        if args.clean_ignored {
-            for path in &scan.ignored {
-                moved_ignored += move_aside_except(tx, path, &reports)?;
+        Ok(())
+    }
+
+    fn step(
+        &mut self,
+        ctx: &Context,
+        tx: &mut Transaction<'_>,
+        step: &EmergencyStep,
+    ) -> anyhow::Result<()> {
+        let repo = &ctx.repo;
+        let d = self.decided;
+        if self.scan.is_none() {
+            let scan = tx.scan().cloned();
+            self.scan =
+                Some(scan.context("internal error: emergency has no snapshot of the work tree")?);
+        }
+        let Some(scan) = &self.scan else {
+            unreachable!("the scan was taken above")
+        };
+        match step {
+            EmergencyStep::Stash { message, .. } => {
+                // The reports folder is the tool's, not the user's work: the
+                // stash leaves it as HEAD has it, so that popping the entry
+                // never meets the metrics written since (docs/invariants.md, I8).
+                let head_tree = repo.commit_tree(d.head)?;
+                let work = scan.without_folder(repo, Some(head_tree), &self.reports)?;
+                self.done.untracked = work.untracked.len();
+                if work.is_dirty() {
+                    let branch = d
+                        .branch_ref
+                        .as_deref()
+                        .map(|b| b.trim_start_matches("refs/heads/").to_string())
+                        .unwrap_or_else(|| "(no branch)".to_string());
+                    let w = stash::build_stash_commit(repo, &work, d.head, &branch, message)?;
+                    tx.push_stash(w, &format!("On {branch}: {message}"))?;
+                    crate::journal::fault_point("after-stash");
+                    self.done.stashed = true;
+                }
             }
-            writer::prune_empty_parents(repo.workdir(), &scan.ignored)?;
+            EmergencyStep::Backup(step) => {
+                crate::trace::phase("emergency: backup branch");
+                tx.apply_ref_step(step)?;
+            }
+            EmergencyStep::Reset { to, .. } => {
+                let target_tree = repo.commit_tree(to.id)?;
+                self.done.files_changed =
+                    reset_to_tree(ctx, tx, scan, target_tree, "resetting the work tree")?;
+                match &d.branch_ref {
+                    Some(branch) => tx.apply_ref_step(&RefStep::MoveRef {
+                        name: branch.clone(),
+                        from: Some(d.head),
+                        to: to.clone(),
+                        shown: String::new(),
+                    })?,
+                    None => tx.apply_ref_step(&RefStep::DetachHead { at: to.clone() })?,
+                }
+            }
+            // Done by the reset's pass (see the step).
+            EmergencyStep::RemoveUntracked { .. } => {}
+            EmergencyStep::MoveIgnoredAside { .. } => {
+                for path in &scan.ignored {
+                    self.done.moved_ignored += move_aside_except(tx, path, &self.reports)?;
+                }
+                tx.prune_empty_parents(&scan.ignored)?;
+            }
+            EmergencyStep::RecordMetrics { reports_dir } => {
+                crate::trace::phase("emergency: metrics");
+                let backup_ref = d.backup.as_ref().map(|b| format!("refs/heads/{b}"));
+                let cause = self.args.reason.as_deref().unwrap_or("emergency rollback");
+                crate::reports_folder::prepare(repo, reports_dir)?;
+                let id = tx.id().to_string();
+                let entry = metrics::Entry {
+                    timestamp: clock::rfc3339(&clock::now()),
+                    sprint: d
+                        .branch_ref
+                        .as_deref()
+                        .and_then(|b| sprint_number(b.trim_start_matches("refs/heads/"))),
+                    severity: self.severity,
+                    cause,
+                    recovery_minutes: self
+                        .args
+                        .recovery_minutes
+                        .unwrap_or(self.started.elapsed().as_secs_f64() / 60.0),
+                    kind: "emergency",
+                    operation_id: Some(&id),
+                    duration_seconds: self.started.elapsed().as_secs_f64(),
+                    files_changed: self.done.files_changed,
+                    backup_ref: backup_ref.as_deref(),
+                    undone: false,
+                };
+                self.done.metrics_set_aside = metrics::record(tx, reports_dir, &d.stamp, &entry)?;
+            }
+            EmergencyStep::Stop(_) | EmergencyStep::Start(_) => {
+                anyhow::bail!("internal error: `{step}` is not journaled")
+            }
         }
-        crate::trace::phase("emergency: metrics");
-        // 6. Metrics, inside the operation so its id is recorded.
-        let minutes = args
-            .recovery_minutes
-            .unwrap_or(started.elapsed().as_secs_f64() / 60.0);
-        let sprint = plan
-            .branch_ref
-            .as_deref()
-            .and_then(|b| sprint_number(b.trim_start_matches("refs/heads/")));
-        let backup_ref = plan.backup.as_ref().map(|b| format!("refs/heads/{b}"));
-        let cause = args
-            .reason
-            .clone()
-            .unwrap_or_else(|| "emergency rollback".to_string());
-        crate::reports_folder::prepare(repo, &ctx.settings.reports_dir)?;
-        let file = MetricsFile::new(repo.workdir(), &ctx.settings.reports_dir);
-        let (mut doc, set_aside) = file.read_or_set_aside(&plan.stamp)?;
-        let entry = metrics::entry(
-            &clock::rfc3339(&clock::now()),
-            sprint,
-            severity,
-            &cause,
-            minutes,
-            "emergency",
-            Some(tx.id()),
-            started.elapsed().as_secs_f64(),
-            files_changed,
-            backup_ref.as_deref(),
-        );
-        metrics::append(&mut doc, entry);
-        file.write(doc)?;
-        tx.detail("metrics", true);
-        tx.detail("stashed", stashed);
-        Ok(Done {
-            stashed,
-            files_changed,
-            moved_ignored,
-            untracked: work.untracked.len(),
-            metrics_set_aside: set_aside,
-        })
-    })
+        Ok(())
+    }
+
+    fn done(&mut self, _ctx: &Context, tx: &mut Transaction<'_>) -> anyhow::Result<Done> {
+        tx.detail("stashed", self.done.stashed);
+        Ok(std::mem::take(&mut self.done))
+    }
 }
 
 /// What the rollback did, and how to undo it.
 fn announce(
     ctx: &Context,
-    plan: &Plan,
+    d: &Decided,
     done: &Done,
     id: &str,
     started: Instant,
@@ -243,39 +366,40 @@ fn announce(
             "the metrics file was corrupt; it was moved to {} and a new one started",
             aside.display()
         ));
-        outcome.field("metrics_set_aside", aside.display().to_string());
     }
-    outcome
-        .field("operation_id", id)
-        .field("stash", done.stashed.then(|| "stash@{0}".to_string()))
-        .field(
-            "stash_message",
-            done.stashed.then(|| plan.stash_message.clone()),
-        )
-        .field("files_changed", done.files_changed)
-        .field("untracked_removed", done.untracked)
-        .field("ignored_moved_aside", done.moved_ignored)
-        .field("duration_seconds", metrics::round2(seconds))
-        .field("undo_command", format!("git rollback-sprint undo {id}"));
+    outcome.data(&RolledBack {
+        metrics_set_aside: done
+            .metrics_set_aside
+            .as_ref()
+            .map(|a| a.display().to_string()),
+        operation_id: id.to_string(),
+        stash: done.stashed.then_some("stash@{0}"),
+        stash_message: done.stashed.then(|| d.stash_message.clone()),
+        files_changed: done.files_changed,
+        untracked_removed: done.untracked,
+        ignored_moved_aside: done.moved_ignored,
+        duration_seconds: metrics::round2(seconds),
+        undo_command: format!("git rollback-sprint undo {id}"),
+    });
     outcome.line(format!(
         "{} {} is now at {} ({}).",
         ctx.ui.good("Rolled back:"),
-        plan.head_state.describe(),
-        repo.short_id(plan.target),
-        plan.target_name
+        d.head_state.describe(),
+        repo.short_id(d.target),
+        d.target_name
     ));
     if done.stashed {
         outcome.line(format!(
             "  your uncommitted work: stash@{{0}} \"{}\" ({} untracked file(s) included)",
-            plan.stash_message, done.untracked
+            d.stash_message, done.untracked
         ));
     } else {
         outcome.line("  there was no uncommitted work to stash");
     }
-    if let Some(b) = &plan.backup {
+    if let Some(b) = &d.backup {
         outcome.line(format!(
             "  the old HEAD: branch {b} ({})",
-            repo.short_id(plan.head)
+            repo.short_id(d.head)
         ));
     }
     if done.moved_ignored > 0 {
@@ -293,6 +417,7 @@ fn announce(
     ));
 }
 
+#[derive(Default)]
 struct Done {
     stashed: bool,
     files_changed: usize,
@@ -301,7 +426,7 @@ struct Done {
     metrics_set_aside: Option<std::path::PathBuf>,
 }
 
-fn plan(ctx: &Context, args: &Args) -> anyhow::Result<Plan> {
+fn plan(ctx: &Context, args: &Args) -> anyhow::Result<(Decided, Plan<EmergencyStep>)> {
     let repo = &ctx.repo;
     super::refuse_operation_in_progress(repo)?;
     crate::journal::check_index_unlocked(repo)?;
@@ -348,7 +473,8 @@ fn plan(ctx: &Context, args: &Args) -> anyhow::Result<Plan> {
     } else {
         None
     };
-    let nothing = match &preview {
+    let mut plan = Plan::new();
+    plan.nothing = match &preview {
         Some(p) if head == target && !p.is_dirty() && p.ignored.is_empty() => Some(format!(
             "{} is already at {} ({target_name}) and there is nothing uncommitted{}",
             head_state.describe(),
@@ -361,57 +487,47 @@ fn plan(ctx: &Context, args: &Args) -> anyhow::Result<Plan> {
         )),
         _ => None,
     };
-    if args.clean_ignored && nothing.is_none() {
+    if args.clean_ignored && plan.nothing.is_none() {
         refuse_aside_across_filesystems(ctx, preview.as_ref())?;
     }
-    let mut steps = Vec::new();
     if let Some(cmd) = &ctx.settings.stop_command {
-        steps.push(format!("run the stop command: sh -c {cmd:?}"));
+        plan.push(EmergencyStep::Stop(cmd.clone()));
     }
-    match &preview {
-        Some(p) if p.is_dirty() => steps.push(format!(
-            "stash {} staged, {} modified, {} deleted and {} untracked path(s) as \"{stash_message}\"",
-            p.staged, p.modified, p.deleted, p.untracked
-        )),
-        Some(_) => steps.push("nothing uncommitted to stash".to_string()),
-        None => steps.push(format!(
-            "stash all uncommitted changes, untracked files included, as \"{stash_message}\""
-        )),
-    }
+    plan.push(EmergencyStep::Stash {
+        message: stash_message.clone(),
+        counts: preview.clone(),
+    });
     if let Some(b) = &backup {
-        steps.push(format!("create branch {b} at {}", repo.short_id(head)));
+        plan.push(EmergencyStep::Backup(RefStep::CreateBranch {
+            name: b.clone(),
+            at: Rev::new(repo, head),
+        }));
     }
-    let differ = repo.files_changed(head, target)?;
-    steps.push(format!(
-        "reset {} from {} to {} ({target_name}): {differ} tracked path(s) differ",
-        head_state.describe(),
-        repo.short_id(head),
-        repo.short_id(target)
-    ));
+    plan.push(EmergencyStep::Reset {
+        what: head_state.describe(),
+        from: Rev::new(repo, head),
+        to: Rev::new(repo, target),
+        target_name: target_name.clone(),
+        differ: repo.files_changed(head, target)?,
+    });
     match &preview {
-        Some(p) if p.untracked > 0 => steps.push(format!(
-            "remove {} untracked file(s) (kept in the stash)",
-            p.untracked
-        )),
-        Some(_) => {}
-        None => steps.push("remove untracked files (kept in the stash)".to_string()),
+        Some(p) if p.untracked == 0 => {}
+        p => plan.push(EmergencyStep::RemoveUntracked {
+            count: p.as_ref().map(|p| p.untracked),
+        }),
     }
     if args.clean_ignored {
-        let count = preview
-            .as_ref()
-            .map_or("the".to_string(), |p| p.ignored.len().to_string());
-        steps.push(format!(
-            "move {count} ignored path(s) aside under .git/rollback/ (undo moves them back)"
-        ));
+        plan.push(EmergencyStep::MoveIgnoredAside {
+            count: preview.as_ref().map(|p| p.ignored.len()),
+        });
     }
-    steps.push(format!(
-        "record the rollback in {}/metrics.json",
-        ctx.settings.reports_dir
-    ));
+    plan.push(EmergencyStep::RecordMetrics {
+        reports_dir: ctx.settings.reports_dir.clone(),
+    });
     if let Some(cmd) = &ctx.settings.start_command {
-        steps.push(format!("run the start command: sh -c {cmd:?}"));
+        plan.push(EmergencyStep::Start(cmd.clone()));
     }
-    Ok(Plan {
+    let decided = Decided {
         target,
         target_name,
         head,
@@ -420,9 +536,8 @@ fn plan(ctx: &Context, args: &Args) -> anyhow::Result<Plan> {
         backup,
         stash_message,
         stamp,
-        steps,
-        nothing,
-    })
+    };
+    Ok((decided, plan))
 }
 
 /// Move an ignored path aside, except the reports folder: an ignored
@@ -496,7 +611,7 @@ fn run_hook_command(ctx: &Context, which: &str, cmd: &str, outcome: &mut Outcome
     let timeout = std::time::Duration::from_secs(ctx.settings.test_timeout_secs);
     match testrun::run_tests(cmd, ctx.repo.workdir(), timeout) {
         Ok(run) if run.exit_code == Some(0) => {
-            outcome.field(&format!("{which}_command"), "ok");
+            outcome.data(&serde_json::json!({ format!("{which}_command"): "ok" }));
         }
         Ok(run) => {
             ctx.ui.warn(&format!(
@@ -507,12 +622,12 @@ fn run_hook_command(ctx: &Context, which: &str, cmd: &str, outcome: &mut Outcome
                     format!("exited with {:?}", run.exit_code)
                 }
             ));
-            outcome.field(&format!("{which}_command"), "failed");
+            outcome.data(&serde_json::json!({ format!("{which}_command"): "failed" }));
         }
         Err(e) => {
             ctx.ui
                 .warn(&format!("could not run the {which} command: {e}"));
-            outcome.field(&format!("{which}_command"), "failed");
+            outcome.data(&serde_json::json!({ format!("{which}_command"): "failed" }));
         }
     }
 }

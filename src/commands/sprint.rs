@@ -21,7 +21,7 @@ use crate::clock;
 use crate::error::{user, Exit};
 use crate::git::{self, snapshot, HeadState, Oid};
 use crate::journal::{Intent, Scope, Transaction};
-use crate::metrics::{self, MetricsFile};
+use crate::metrics;
 use crate::settings;
 use crate::testrun::{self, TestRun};
 use crate::ui::Outcome;
@@ -230,11 +230,7 @@ struct Plan {
 fn rollback(ctx: &Context, args: &RollbackArgs) -> anyhow::Result<Outcome> {
     let started = Instant::now();
     let severity = metrics::parse_severity(args.severity.as_deref().unwrap_or("high"))?;
-    if let Some(m) = args.recovery_minutes {
-        if !(m.is_finite() && m >= 0.0) {
-            return Err(user("--recovery-minutes must be a number of minutes, 0 or more").into());
-        }
-    }
+    metrics::check_recovery_minutes(args.recovery_minutes)?;
     let plan = plan_rollback(ctx, args)?;
     let mut outcome = Outcome::new();
     outcome
@@ -353,26 +349,22 @@ fn rollback(ctx: &Context, args: &RollbackArgs) -> anyhow::Result<Outcome> {
         tx.detail("reports_dir", plan.report_dir.display().to_string());
 
         // 4. Metrics, inside the operation so its id is recorded.
-        let minutes = args
-            .recovery_minutes
-            .unwrap_or(started.elapsed().as_secs_f64() / 60.0);
-        let file = MetricsFile::new(repo.workdir(), &ctx.settings.reports_dir);
-        let (mut doc, set_aside) = file.read_or_set_aside(&plan.stamp)?;
-        let entry = metrics::entry(
-            &report.time,
-            Some(plan.n),
+        let entry = metrics::Entry {
+            timestamp: report.time.clone(),
+            sprint: Some(plan.n),
             severity,
-            &cause,
-            minutes,
-            "sprint",
-            Some(&op_id),
-            started.elapsed().as_secs_f64(),
+            cause: &cause,
+            recovery_minutes: args
+                .recovery_minutes
+                .unwrap_or(started.elapsed().as_secs_f64() / 60.0),
+            kind: "sprint",
+            operation_id: Some(&op_id),
+            duration_seconds: started.elapsed().as_secs_f64(),
             files_changed,
-            Some(&backup_ref),
-        );
-        metrics::append(&mut doc, entry);
-        file.write(doc)?;
-        tx.detail("metrics", true);
+            backup_ref: Some(&backup_ref),
+            undone: false,
+        };
+        let set_aside = metrics::record(tx, &ctx.settings.reports_dir, &plan.stamp, &entry)?;
         Ok(RollbackDone {
             wip,
             files_changed,

@@ -369,6 +369,8 @@ fn build_index(
         }
         let mut index = Index::open(&tmp_path).context("could not create a temporary index")?;
         fill(&mut index)?;
+        // A temporary index file of our own, not the repository's.
+        #[allow(clippy::disallowed_methods)]
         index
             .write()
             .context("could not write the temporary index")?;
@@ -581,6 +583,8 @@ impl EditableIndex {
     /// file and renames it there), sync it, and return its path for the
     /// transaction to rename over the index.
     pub fn write(&mut self) -> anyhow::Result<&Path> {
+        // The private copy; only the transaction renames it over the index.
+        #[allow(clippy::disallowed_methods)]
         self.index.write().context("could not write the index")?;
         File::open(&self.source.path)
             .and_then(|f| f.sync_all())

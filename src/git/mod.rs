@@ -29,6 +29,7 @@ pub mod writer;
 
 pub use git2::Oid;
 pub use path::RepoPath;
+pub(crate) use refs::describe_id;
 pub use refs::{is_object_id, is_ref_name, HeadState};
 pub use repo::{CommitInfo, InProgress, Repo, TagInfo};
 

@@ -115,25 +115,6 @@ impl Repo {
         Ok(out)
     }
 
-    /// Point HEAD at a branch (which may be unborn) or detach it. The work
-    /// tree and index are not touched.
-    pub fn set_head_state(&self, state: &HeadState, message: &str) -> anyhow::Result<()> {
-        match state {
-            HeadState::Symbolic(target) => {
-                self.inner
-                    .reference_symbolic("HEAD", target, true, message)
-                    .with_context(|| format!("could not point HEAD at {target}"))?;
-            }
-            HeadState::Detached(id) => {
-                let id = super::parse_oid(id)?;
-                self.inner
-                    .reference("HEAD", id, true, message)
-                    .context("could not detach HEAD")?;
-            }
-        }
-        Ok(())
-    }
-
     /// The object a ref points at (peeling symbolic refs); `None` if absent.
     pub fn ref_target(&self, name: &str) -> anyhow::Result<Option<Oid>> {
         match self.inner.find_reference(name) {
@@ -145,70 +126,6 @@ impl Repo {
             Err(e) if e.code() == ErrorCode::InvalidSpec => Ok(None),
             Err(e) => Err(e).with_context(|| format!("could not read {name}")),
         }
-    }
-
-    /// Create, move or delete a ref, only if it still has the value `expected`.
-    pub fn update_ref(
-        &self,
-        name: &str,
-        expected: Option<Oid>,
-        new: Option<Oid>,
-        message: &str,
-    ) -> anyhow::Result<()> {
-        let current = self.ref_target(name)?;
-        if current != expected {
-            return Err(user(format!(
-                "{name} changed while this command ran (expected {}, found {})",
-                describe(expected),
-                describe(current)
-            ))
-            .hint("another process is changing the repository; run the command again")
-            .into());
-        }
-        match (expected, new) {
-            (_, Some(new)) if expected == Some(new) => Ok(()),
-            (None, Some(new)) => {
-                self.inner
-                    .reference(name, new, false, message)
-                    .with_context(|| format!("could not create {name}"))?;
-                Ok(())
-            }
-            (Some(old), Some(new)) => {
-                self.inner
-                    .reference_matching(name, new, true, old, message)
-                    .with_context(|| format!("could not move {name}"))?;
-                Ok(())
-            }
-            (Some(_), None) => {
-                let mut r = self
-                    .inner
-                    .find_reference(name)
-                    .with_context(|| format!("could not read {name}"))?;
-                r.delete()
-                    .with_context(|| format!("could not delete {name}"))?;
-                Ok(())
-            }
-            (None, None) => Ok(()),
-        }
-    }
-
-    /// Set or delete a ref whatever its value (restoring a journal snapshot).
-    pub fn force_ref(&self, name: &str, value: Option<Oid>, message: &str) -> anyhow::Result<()> {
-        match value {
-            Some(id) => {
-                self.inner
-                    .reference(name, id, true, message)
-                    .with_context(|| format!("could not set {name}"))?;
-            }
-            None => match self.inner.find_reference(name) {
-                Ok(mut r) => r
-                    .delete()
-                    .with_context(|| format!("could not delete {name}"))?,
-                Err(e) if e.code() == ErrorCode::NotFound => {}
-                Err(e) => return Err(e).with_context(|| format!("could not read {name}")),
-            },
-        }
-        Ok(())
     }
 
     /// Whether a ref of this name can be created: none exists with the name,
@@ -281,7 +198,7 @@ impl Repo {
     }
 }
 
-fn describe(id: Option<Oid>) -> String {
+pub(crate) fn describe_id(id: Option<Oid>) -> String {
     match id {
         Some(id) => short(&id.to_string()).to_string(),
         None => "nothing".to_string(),

@@ -55,6 +55,8 @@ impl Sample {
         index
             .add_all(paths.iter(), IndexAddOption::DEFAULT, None)
             .with_context(|| format!("could not stage {}", paths.join(", ")))?;
+        // The demo's own sample repository, which it creates in a sandbox.
+        #[allow(clippy::disallowed_methods)]
         index.write().context("could not write the index")
     }
 

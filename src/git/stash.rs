@@ -79,14 +79,3 @@ pub fn build_stash_commit(
     };
     commit_snapshot(repo, w_tree, &parents, &format!("On {branch}: {message}\n"))
 }
-
-/// Push W onto the stash list, as `git stash` does (ref and reflog entry).
-pub fn push(repo: &Repo, w: Oid, reflog_message: &str) -> anyhow::Result<()> {
-    repo.inner
-        .reference_ensure_log("refs/stash")
-        .context("could not create the stash reflog")?;
-    repo.inner
-        .reference("refs/stash", w, true, reflog_message)
-        .context("could not update refs/stash")?;
-    Ok(())
-}

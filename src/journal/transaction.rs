@@ -388,6 +388,40 @@ impl<'r> Transaction<'r> {
         Ok(())
     }
 
+    /// Carry out a ref step of a command's plan: a compare-and-swap of the
+    /// ref it names, or HEAD detached at its commit.
+    pub fn apply_ref_step(&self, step: &crate::plan::RefStep) -> anyhow::Result<()> {
+        use crate::plan::RefStep;
+        match step {
+            RefStep::DetachHead { at } => self.set_head(&HeadState::Detached(at.id.to_string())),
+            RefStep::CreateBranch { name, at } => {
+                self.update_ref(&format!("refs/heads/{name}"), None, Some(at.id))
+            }
+            RefStep::CreateRef { name, at, .. } => self.update_ref(name, None, Some(at.id)),
+            RefStep::MoveRef { name, from, to, .. } => self.update_ref(name, *from, Some(to.id)),
+            RefStep::DeleteRef { name, from, .. } => self.update_ref(name, Some(*from), None),
+        }
+    }
+
+    /// Push a stash entry (W of [`crate::git::stash::build_stash_commit`]).
+    pub fn push_stash(&self, w: Oid, reflog_message: &str) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            self.begin.scope.stash,
+            "internal error: the stash is not in the operation's scope"
+        );
+        super::door::push_stash(self.repo, w, reflog_message)
+    }
+
+    /// Remove the directories left empty by moving `paths` away, up to
+    /// the work tree's root.
+    pub fn prune_empty_parents(&self, paths: &[RepoPath]) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            self.begin.scope.worktree,
+            "internal error: the work tree is not in the operation's scope"
+        );
+        crate::git::writer::prune_empty_parents(self.repo.workdir(), paths)
+    }
+
     /// Set or delete a ref whatever its value (restoring a snapshot).
     pub fn force_ref(&self, name: &str, value: Option<Oid>) -> anyhow::Result<()> {
         anyhow::ensure!(

@@ -124,7 +124,7 @@ pub fn pull(ctx: &Context, args: &PullArgs) -> anyhow::Result<Outcome> {
     let fetched = repo
         .ref_target(&incoming)?
         .ok_or_else(|| user(format!("{remote} did not send `{name}`")))?;
-    let _ = repo.force_ref(&incoming, None, "rollback-sprint: fetched baseline");
+    crate::journal::forget_fetched(repo, &incoming);
     let local = repo.ref_target(&refname)?;
     outcome.field("fetched", fetched.to_string());
     if local == Some(fetched) {

@@ -1,0 +1,229 @@
+//! A mutating command's plan as data, and the one scaffold every mutating
+//! command runs it through: plan → dry run or journaled execution →
+//! summary (docs/design.md, One shape for every mutating command).
+//!
+//! A command decides everything first — refusals, names, counts — and
+//! returns a [`Plan`]: the steps it will take, in order, as values. The
+//! same values render the dry run (`Would:` and each step's `Display`),
+//! are recorded in the journal's `begin` record, and are what
+//! [`carry_out`] hands back one by one to be executed. A dry run and a real
+//! run therefore cannot describe different work: there is no second list.
+//!
+//! Each command has its own step type (an enum implementing [`Step`]), so
+//! that a step carries exactly what that command needs to carry it out;
+//! the steps every command shares — creating, moving and deleting refs —
+//! are [`RefStep`], which the transaction itself executes
+//! ([`crate::journal::Transaction::apply_ref_step`]).
+
+use std::fmt;
+
+use crate::commands::Context;
+use crate::git::Oid;
+use crate::journal::{Intent, Transaction};
+use crate::ui::Outcome;
+
+/// When a step runs relative to the operation's transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Before the transaction begins (stopping services, so that their
+    /// files are saved too). Not journaled: it changes nothing in the
+    /// repository.
+    Before,
+    /// Inside the transaction: journaled and undoable.
+    Journaled,
+    /// After the transaction, and also after it failed once a `Before`
+    /// step ran (restarting services must not be skipped by a refusal).
+    Finally,
+}
+
+/// One step of a plan: what the dry run prints and what is executed.
+pub trait Step: fmt::Display {
+    fn phase(&self) -> Phase {
+        Phase::Journaled
+    }
+}
+
+/// What a command will do, decided before anything changes.
+#[derive(Debug, Clone)]
+pub struct Plan<S> {
+    pub steps: Vec<S>,
+    /// Why the command would change nothing, when it would not
+    /// (docs/invariants.md, I11): then nothing runs and nothing is recorded.
+    pub nothing: Option<String>,
+}
+
+impl<S: Step> Plan<S> {
+    pub fn new() -> Plan<S> {
+        Plan {
+            steps: Vec::new(),
+            nothing: None,
+        }
+    }
+
+    pub fn push(&mut self, step: S) {
+        self.steps.push(step);
+    }
+
+    /// The steps as the dry run, the journal and `--json`'s `plan` show them.
+    pub fn lines(&self) -> Vec<String> {
+        self.steps.iter().map(ToString::to_string).collect()
+    }
+}
+
+impl<S: Step> Default for Plan<S> {
+    fn default() -> Self {
+        Plan::new()
+    }
+}
+
+/// A ref change most mutating commands make, executed by the transaction
+/// with a compare-and-swap.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefStep {
+    /// Create a branch (`name` without `refs/heads/`), which must not exist.
+    CreateBranch { name: String, at: Rev },
+    /// Create a ref (full name), which must not exist.
+    CreateRef {
+        name: String,
+        at: Rev,
+        shown: String,
+    },
+    /// Move a ref (full name) from the value it has now.
+    MoveRef {
+        name: String,
+        from: Option<Oid>,
+        to: Rev,
+        shown: String,
+    },
+    /// Delete a ref (full name) that holds `from`.
+    DeleteRef {
+        name: String,
+        from: Oid,
+        shown: String,
+    },
+    /// Detach HEAD at a commit.
+    DetachHead { at: Rev },
+}
+
+impl RefStep {
+    /// The full ref name the step changes (`None` for HEAD).
+    pub fn ref_name(&self) -> Option<String> {
+        match self {
+            RefStep::CreateBranch { name, .. } => Some(format!("refs/heads/{name}")),
+            RefStep::CreateRef { name, .. }
+            | RefStep::MoveRef { name, .. }
+            | RefStep::DeleteRef { name, .. } => Some(name.clone()),
+            RefStep::DetachHead { .. } => None,
+        }
+    }
+}
+
+impl fmt::Display for RefStep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RefStep::CreateBranch { name, at } => write!(f, "create branch {name} at {}", at.short),
+            RefStep::CreateRef { shown, .. }
+            | RefStep::MoveRef { shown, .. }
+            | RefStep::DeleteRef { shown, .. } => f.write_str(shown),
+            RefStep::DetachHead { at } => write!(f, "detach HEAD at {}", at.short),
+        }
+    }
+}
+
+/// A commit as a plan names it: its id, and the abbreviation shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rev {
+    pub id: Oid,
+    pub short: String,
+}
+
+impl Rev {
+    pub fn new(repo: &crate::git::Repo, id: Oid) -> Rev {
+        Rev {
+            id,
+            short: repo.short_id(id),
+        }
+    }
+}
+
+/// How a command carries out the journaled part of its plan.
+pub trait Execute<S: Step> {
+    /// What the command reports once every step ran.
+    type Done;
+
+    /// The transaction's intent (its scope and what it saves); the plan's
+    /// lines are added by [`carry_out`].
+    fn intent(&self, ctx: &Context) -> anyhow::Result<Intent>;
+
+    /// Run one `Before` or `Finally` step (outside the journal).
+    fn outside(&mut self, ctx: &Context, step: &S, outcome: &mut Outcome) -> anyhow::Result<()> {
+        let _ = (ctx, outcome);
+        anyhow::bail!("internal error: no way to run `{step}` outside the journal")
+    }
+
+    /// Run one journaled step.
+    fn step(&mut self, ctx: &Context, tx: &mut Transaction<'_>, step: &S) -> anyhow::Result<()>;
+
+    /// After the last journaled step, still inside the transaction: what
+    /// the command reports.
+    fn done(&mut self, ctx: &Context, tx: &mut Transaction<'_>) -> anyhow::Result<Self::Done>;
+}
+
+/// What [`carry_out`] did.
+pub enum Carried<D> {
+    /// The plan changes nothing; the outcome says why.
+    Nothing,
+    /// `--dry-run`: the outcome lists the steps.
+    DryRun,
+    /// Every step ran in the journaled operation `id`.
+    Done { done: D, id: String },
+}
+
+/// The one scaffold of every mutating command: a plan that changes nothing
+/// says so; a dry run prints the plan (and `"plan"` in JSON); otherwise
+/// the `Before` steps run, then one transaction runs every `Journaled`
+/// step in order, then the `Finally` steps (on every path once a `Before`
+/// step ran). `outcome` gets `"changed"`, and `"plan"` on a dry run.
+pub fn carry_out<S: Step, E: Execute<S>>(
+    ctx: &Context,
+    plan: &Plan<S>,
+    mut exec: E,
+    outcome: &mut Outcome,
+) -> anyhow::Result<Carried<E::Done>> {
+    if let Some(why) = &plan.nothing {
+        outcome.nothing_to_do(why);
+        return Ok(Carried::Nothing);
+    }
+    outcome.field("changed", true);
+    if ctx.ui.dry_run {
+        outcome.line("Would:");
+        for step in &plan.steps {
+            outcome.line(format!("  {step}"));
+        }
+        outcome.field("plan", plan.lines());
+        return Ok(Carried::DryRun);
+    }
+    let in_phase = |phase: Phase| plan.steps.iter().filter(move |s| s.phase() == phase);
+    let mut ran_before = false;
+    for step in in_phase(Phase::Before) {
+        exec.outside(ctx, step, outcome)?;
+        ran_before = true;
+    }
+    let carried = (|| {
+        let intent = exec.intent(ctx)?.plan(plan.lines());
+        let tx = Transaction::begin(&ctx.repo, &ctx.ui, intent)?;
+        tx.run(|tx| {
+            for step in in_phase(Phase::Journaled) {
+                exec.step(ctx, tx, step)?;
+            }
+            exec.done(ctx, tx)
+        })
+    })();
+    if carried.is_ok() || ran_before {
+        for step in in_phase(Phase::Finally) {
+            exec.outside(ctx, step, outcome)?;
+        }
+    }
+    let (done, id) = carried?;
+    Ok(Carried::Done { done, id })
+}
