@@ -158,7 +158,7 @@ fn roll_back(
             let w =
                 stash::build_stash_commit(repo, &work, plan.head, &branch, &plan.stash_message)?;
             stash::push(repo, w, &format!("On {branch}: {}", plan.stash_message))?;
-            crate::journal::fault_point("after-stash");
+            crate::fault::point("after-stash");
             stashed = true;
         }
         crate::trace::phase("emergency: backup branch");

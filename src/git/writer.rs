@@ -190,7 +190,7 @@ pub fn apply(
         }
     }
     remove_empty_dirs(root, touched_dirs)?;
-    crate::journal::fault_point("after-remove");
+    crate::fault::point("after-remove");
 
     // 2. Writes. This thread checks each path and reads its content; a
     // second thread writes the files (the two overlap on two cores). Every
@@ -277,7 +277,7 @@ pub fn apply(
             .map_err(|_| anyhow::anyhow!("the file writer thread panicked"))?
     })?;
     applied.written += written;
-    crate::journal::fault_point("after-write");
+    crate::fault::point("after-write");
 
     // 2b. Untracked files the target's rules do not ignore go now.
     let mut removed = Vec::new();
@@ -305,7 +305,7 @@ pub fn apply(
         progress.inc(1);
     }
     prune_empty_parents(root, &removed)?;
-    crate::journal::fault_point("after-clean");
+    crate::fault::point("after-clean");
 
     // 3. Empty directories and permission bits of the target. One where a
     // file was just written (at it or at a parent) stays gone: the file
@@ -336,7 +336,7 @@ pub fn apply(
         }
     }
     applied.changed_meanwhile = meanwhile;
-    crate::journal::fault_point("after-worktree");
+    crate::fault::point("after-worktree");
     Ok(applied)
 }
 

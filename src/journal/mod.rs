@@ -21,7 +21,6 @@
 //! because each has its own HEAD and index.
 
 pub mod after;
-mod fault;
 pub mod history;
 pub mod keep;
 mod lock;
@@ -43,7 +42,6 @@ use crate::error::{user, Exit};
 use crate::git::snapshot::ModeRecord;
 use crate::git::{HeadState, Repo, RepoPath};
 
-pub use fault::fault_point;
 pub use history::History;
 pub use lock::{acquire as acquire_lock, lock_holder, Lock, LockInfo};
 pub(crate) use transaction::refuse_aside_across_filesystems;
