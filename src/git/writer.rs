@@ -124,13 +124,15 @@ pub fn tree_changes(repo: &Repo, from: Oid, to: Oid) -> anyhow::Result<Vec<Chang
 
 /// Apply `changes` to the work tree. `aside` is called for anything in the
 /// way that is not part of the change (it must move it out of the way and
-/// remember where); nothing else is ever deleted.
+/// remember where); nothing else is ever deleted. `progress` is told of each
+/// path done (one change or one deferred removal at a time), for whatever
+/// the caller shows.
 pub fn apply(
     repo: &Repo,
     changes: &[Change],
     extras: &Extras<'_>,
     aside: &mut dyn FnMut(&RepoPath) -> anyhow::Result<()>,
-    progress: &indicatif::ProgressBar,
+    progress: &dyn Fn(u64),
 ) -> anyhow::Result<Applied> {
     let root = repo.workdir();
     let mut applied = Applied::default();
@@ -181,7 +183,7 @@ pub fn apply(
             Err(e) => return Err(e).with_context(|| format!("could not read {}", change.path)),
         }
         touched_dirs.extend(change.path.ancestors());
-        progress.inc(1);
+        progress(1);
     }
     let wanted: BTreeSet<&RepoPath> = extras.target_empty_dirs.iter().collect();
     for dir in extras.current_empty_dirs {
@@ -269,7 +271,7 @@ pub fn apply(
                 // The writer stopped on an error; it is reported below.
                 break;
             }
-            progress.inc(1);
+            progress(1);
         }
         drop(jobs);
         writer
@@ -302,7 +304,7 @@ pub fn apply(
             applied.deleted += 1;
         }
         removed.push(path);
-        progress.inc(1);
+        progress(1);
     }
     prune_empty_parents(root, &removed)?;
     crate::fault::point("after-clean");

@@ -548,7 +548,13 @@ impl<'r> Transaction<'r> {
                 .chain(extras.target_empty_dirs)
                 .cloned(),
         );
-        crate::git::writer::apply(self.repo, changes, extras, &mut |p| self.move_aside(p), bar)
+        crate::git::writer::apply(
+            self.repo,
+            changes,
+            extras,
+            &mut |p| self.move_aside(p),
+            &|n| bar.inc(n),
+        )
     }
 
     /// Move a path between the work tree and the aside area, journaled first.
