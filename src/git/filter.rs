@@ -91,11 +91,12 @@ pub fn smudge<'b>(
             raw::git_buf_dispose(&mut buf);
             anyhow::bail!("could not convert {path} for checkout (libgit2 error {rc})");
         }
-        let out = if buf.ptr.is_null() {
-            Vec::new()
-        } else {
-            std::slice::from_raw_parts(buf.ptr as *const u8, buf.size).to_vec()
-        };
+        if buf.ptr.is_null() {
+            // Untouched: a binary blob, written as it is.
+            raw::git_buf_dispose(&mut buf);
+            return Ok(Cow::Borrowed(blob.content()));
+        }
+        let out = std::slice::from_raw_parts(buf.ptr as *const u8, buf.size).to_vec();
         raw::git_buf_dispose(&mut buf);
         if out == blob.content() {
             Ok(Cow::Borrowed(blob.content()))
@@ -261,7 +262,8 @@ impl Repo {
 
 #[cfg(test)]
 mod tests {
-    use super::{DECLARED_FOR_LIBGIT2, DECLARED_FOR_LIBGIT2_SYS};
+    use super::{smudge, DECLARED_FOR_LIBGIT2, DECLARED_FOR_LIBGIT2_SYS};
+    use crate::git::{Repo, RepoPath};
 
     const RECHECK: &str = "re-check `BlobFilterOptions` in src/git/filter.rs against \
         `git_blob_filter_options` in libgit2's include/git2/blob.h of the new \
@@ -296,5 +298,23 @@ mod tests {
             "libgit2-sys {locked:?} is built, the filter options were declared for \
              {DECLARED_FOR_LIBGIT2_SYS}: {RECHECK}"
         );
+    }
+
+    #[test]
+    fn binary_content_is_written_as_it_is() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let git = git2::Repository::init(dir.path()).expect("git init");
+        git.config()
+            .and_then(|mut c| c.set_str("core.autocrlf", "true"))
+            .expect("set core.autocrlf");
+        let binary: &[u8] = b"\x00\x01line\nline\n\xff";
+        let text: &[u8] = b"one\ntwo\n";
+        let repo = Repo::open_ignoring_env(dir.path()).expect("open");
+        for (content, expected) in [(binary, binary), (text, b"one\r\ntwo\r\n".as_slice())] {
+            let id = git.blob(content).expect("write a blob");
+            let blob = git.find_blob(id).expect("read the blob");
+            let out = smudge(&repo, &blob, &RepoPath::from_bytes(b"file")).expect("smudge");
+            assert_eq!(&*out, expected, "{content:?}");
+        }
     }
 }
