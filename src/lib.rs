@@ -15,6 +15,7 @@ pub mod cli;
 pub mod clock;
 pub mod commands;
 pub mod error;
+pub mod fault;
 pub mod git;
 pub mod journal;
 pub mod metrics;

@@ -107,7 +107,7 @@ impl MetricsFile {
         fs::write(tmp.path(), text).context("could not write the metrics")?;
         tmp.persist(&self.path)
             .with_context(|| format!("could not replace {}", self.path.display()))?;
-        crate::journal::fault_point("after-metrics");
+        crate::fault::point("after-metrics");
         Ok(())
     }
 }

@@ -280,7 +280,7 @@ impl Execute<EmergencyStep> for Emergency<'_> {
                         .unwrap_or_else(|| "(no branch)".to_string());
                     let w = stash::build_stash_commit(repo, &work, d.head, &branch, message)?;
                     tx.push_stash(w, &format!("On {branch}: {message}"))?;
-                    crate::journal::fault_point("after-stash");
+                    crate::fault::point("after-stash");
                     self.done.stashed = true;
                 }
             }

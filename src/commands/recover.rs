@@ -124,7 +124,7 @@ fn load_state(repo: &Repo) -> anyhow::Result<Option<State>> {
 fn save_state(repo: &Repo, state: &State) -> anyhow::Result<()> {
     let text = serde_json::to_vec_pretty(state).context("could not write the recovery state")?;
     journal::write_durable(&state_path(repo), &text)?;
-    journal::fault_point("after-state");
+    crate::fault::point("after-state");
     Ok(())
 }
 
@@ -134,7 +134,7 @@ fn clear_state(repo: &Repo) -> anyhow::Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(e).context("could not remove the recovery state"),
     }
-    journal::fault_point("after-state");
+    crate::fault::point("after-state");
     Ok(())
 }
 

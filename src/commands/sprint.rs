@@ -345,7 +345,7 @@ fn rollback(ctx: &Context, args: &RollbackArgs) -> anyhow::Result<Outcome> {
         };
         crate::reports_folder::prepare(repo, &ctx.settings.reports_dir)?;
         write_reports(repo.workdir(), &plan.report_dir, &report, &log, &stat)?;
-        crate::journal::fault_point("after-reports");
+        crate::fault::point("after-reports");
         tx.detail("reports_dir", plan.report_dir.display().to_string());
 
         // 4. Metrics, inside the operation so its id is recorded.

@@ -12,7 +12,11 @@ use libgit2_sys as raw;
 
 use super::{Repo, RepoPath};
 
-/// `git_blob_filter_options` of libgit2 1.9.
+/// `git_blob_filter_options` as `include/git2/blob.h` of libgit2 1.9.7
+/// declares it (options version 1). libgit2-sys does not declare it, so it
+/// is declared here against the exact libgit2-sys (and so libgit2) that
+/// Cargo.toml pins; `tests::declared_against_the_linked_libgit2` fails when
+/// either changes.
 #[repr(C)]
 struct BlobFilterOptions {
     version: libc::c_int,
@@ -20,6 +24,13 @@ struct BlobFilterOptions {
     commit_id: *mut raw::git_oid,
     attr_commit_id: raw::git_oid,
 }
+
+/// The libgit2 release whose header the struct above was copied from, and
+/// the libgit2-sys release that builds it.
+#[cfg(test)]
+const DECLARED_FOR_LIBGIT2: (u32, u32, u32) = (1, 9, 7);
+#[cfg(test)]
+const DECLARED_FOR_LIBGIT2_SYS: &str = "0.18.8+1.9.7";
 
 const GIT_BLOB_FILTER_OPTIONS_VERSION: libc::c_uint = 1;
 const GIT_BLOB_FILTER_CHECK_FOR_BINARY: u32 = 1;
@@ -46,9 +57,24 @@ pub fn smudge<'b>(
     path: &RepoPath,
 ) -> anyhow::Result<Cow<'b, [u8]>> {
     let c_path = CString::new(path.as_bytes()).context("a path contains a NUL byte")?;
-    // SAFETY: the options are initialised by libgit2 for the version we
-    // declare; the buffer is disposed of before returning; the blob outlives
-    // the call.
+    // SAFETY:
+    // * `BlobFilterOptions` has the layout of libgit2's
+    //   `git_blob_filter_options` for the linked version (see its
+    //   documentation and the test below), with libgit2-sys's `git_oid` (20
+    //   bytes: libgit2 is built without experimental SHA-256). All zeroes is
+    //   a valid value of it (a null pointer, zero integers), and
+    //   `git_blob_filter_options_init` then fills it in, or fails and we
+    //   return.
+    // * `buf` starts empty (null, 0, 0), as libgit2 expects of an output
+    //   buffer. On success it is either untouched (the blob is binary and
+    //   `CHECK_FOR_BINARY` is set: no conversion) or points at `size` bytes
+    //   that libgit2 allocated and we own until `git_buf_dispose`, which is
+    //   called once on every path after the bytes are copied out, and which
+    //   accepts a null pointer.
+    // * `blob.raw()` is valid for the call: `blob` is borrowed for `'b`,
+    //   which outlives this function. `c_path` is NUL-terminated and lives
+    //   to the end of the block. libgit2 keeps no pointer to `opts`,
+    //   `c_path` or `buf` after it returns.
     unsafe {
         let mut opts: BlobFilterOptions = std::mem::zeroed();
         if git_blob_filter_options_init(&mut opts, GIT_BLOB_FILTER_OPTIONS_VERSION) != 0 {
@@ -65,11 +91,12 @@ pub fn smudge<'b>(
             raw::git_buf_dispose(&mut buf);
             anyhow::bail!("could not convert {path} for checkout (libgit2 error {rc})");
         }
-        let out = if buf.ptr.is_null() {
-            Vec::new()
-        } else {
-            std::slice::from_raw_parts(buf.ptr as *const u8, buf.size).to_vec()
-        };
+        if buf.ptr.is_null() {
+            // Untouched: a binary blob, written as it is.
+            raw::git_buf_dispose(&mut buf);
+            return Ok(Cow::Borrowed(blob.content()));
+        }
+        let out = std::slice::from_raw_parts(buf.ptr as *const u8, buf.size).to_vec();
         raw::git_buf_dispose(&mut buf);
         if out == blob.content() {
             Ok(Cow::Borrowed(blob.content()))
@@ -230,5 +257,64 @@ impl Repo {
             return Ok(true);
         }
         Ok(false)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{smudge, DECLARED_FOR_LIBGIT2, DECLARED_FOR_LIBGIT2_SYS};
+    use crate::git::{Repo, RepoPath};
+
+    const RECHECK: &str = "re-check `BlobFilterOptions` in src/git/filter.rs against \
+        `git_blob_filter_options` in libgit2's include/git2/blob.h of the new \
+        version, then update the versions it was declared against";
+
+    /// The libgit2-sys release Cargo.lock builds, e.g. `0.18.8+1.9.7`.
+    fn locked_libgit2_sys() -> Option<String> {
+        let lock =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.lock")).ok()?;
+        let mut lines = lock.lines();
+        while let Some(line) = lines.next() {
+            if line == "name = \"libgit2-sys\"" {
+                let version = lines.next()?.strip_prefix("version = \"")?;
+                return Some(version.trim_end_matches('"').to_string());
+            }
+        }
+        None
+    }
+
+    #[test]
+    fn declared_against_the_linked_libgit2() {
+        let linked = git2::Version::get().libgit2_version();
+        assert_eq!(
+            linked, DECLARED_FOR_LIBGIT2,
+            "libgit2 {linked:?} is linked, the filter options were declared for \
+             {DECLARED_FOR_LIBGIT2:?}: {RECHECK}"
+        );
+        let locked = locked_libgit2_sys();
+        assert_eq!(
+            locked.as_deref(),
+            Some(DECLARED_FOR_LIBGIT2_SYS),
+            "libgit2-sys {locked:?} is built, the filter options were declared for \
+             {DECLARED_FOR_LIBGIT2_SYS}: {RECHECK}"
+        );
+    }
+
+    #[test]
+    fn binary_content_is_written_as_it_is() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let git = git2::Repository::init(dir.path()).expect("git init");
+        git.config()
+            .and_then(|mut c| c.set_str("core.autocrlf", "true"))
+            .expect("set core.autocrlf");
+        let binary: &[u8] = b"\x00\x01line\nline\n\xff";
+        let text: &[u8] = b"one\ntwo\n";
+        let repo = Repo::open_ignoring_env(dir.path()).expect("open");
+        for (content, expected) in [(binary, binary), (text, b"one\r\ntwo\r\n".as_slice())] {
+            let id = git.blob(content).expect("write a blob");
+            let blob = git.find_blob(id).expect("read the blob");
+            let out = smudge(&repo, &blob, &RepoPath::from_bytes(b"file")).expect("smudge");
+            assert_eq!(&*out, expected, "{content:?}");
+        }
     }
 }

@@ -518,8 +518,8 @@ impl IndexSource {
 /// link cannot be made) and installed as the repository's index, so the
 /// plan, the scan and the index tree do not parse it again. Changed in
 /// memory, it is written by libgit2 beside the link (never over the index
-/// itself) and then renamed in under the index lock
-/// ([`crate::journal::Transaction::write_index_file`]).
+/// itself) and then renamed in under the index lock by the caller that
+/// holds it.
 pub struct EditableIndex {
     source: IndexSource,
     index: Index,

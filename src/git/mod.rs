@@ -31,7 +31,7 @@ pub use git2::Oid;
 pub use path::RepoPath;
 pub(crate) use refs::describe_id;
 pub use refs::{is_object_id, is_ref_name, HeadState};
-pub use repo::{CommitInfo, InProgress, Repo, TagInfo};
+pub use repo::{CommitInfo, InProgress, ReflogEntry, Repo, TagInfo};
 
 /// A tree entry's git mode number as libgit2's file mode.
 pub(crate) fn file_mode(mode: u32) -> git2::FileMode {

@@ -36,6 +36,18 @@ pub struct CommitInfo {
     pub tree: Oid,
 }
 
+/// One reflog entry, as libgit2 reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReflogEntry {
+    pub old: Oid,
+    pub new: Oid,
+    /// `Name <email>`.
+    pub who: String,
+    pub time: i64,
+    pub offset_minutes: i32,
+    pub message: String,
+}
+
 #[derive(Debug, Clone)]
 pub struct TagInfo {
     /// The short name (`checkpoint-20261121_100405`).
@@ -419,6 +431,62 @@ impl Repo {
         })
     }
 
+    /// The parents of a commit, in order, up to the first one missing from
+    /// the object database (a shallow clone's boundary ends the list like a
+    /// root).
+    pub fn commit_parents(&self, id: Oid) -> anyhow::Result<Vec<Oid>> {
+        let commit = self
+            .inner
+            .find_commit(id)
+            .with_context(|| format!("could not find commit {id}"))?;
+        Ok(commit
+            .parent_ids()
+            .take_while(|p| self.inner.find_commit(*p).is_ok())
+            .collect())
+    }
+
+    /// The entries of a ref's reflog (`HEAD`, `refs/stash`), oldest first;
+    /// none when the ref has no reflog. Lines libgit2 cannot parse are
+    /// left out, as git leaves them out.
+    pub fn reflog(&self, name: &str) -> anyhow::Result<Vec<ReflogEntry>> {
+        // Reading a reflog that does not exist makes libgit2 create an
+        // empty file for it (docs/libgit2-pitfalls.md): ask first, so that
+        // reading writes nothing.
+        let exists = self
+            .inner
+            .reference_has_log(name)
+            .with_context(|| format!("could not look for the reflog of {name}"))?;
+        if !exists {
+            return Ok(Vec::new());
+        }
+        let log = self
+            .inner
+            .reflog(name)
+            .with_context(|| format!("could not read the reflog of {name}"))?;
+        // libgit2 lists the newest entry first.
+        let mut entries: Vec<ReflogEntry> = log
+            .iter()
+            .map(|e| {
+                let who = e.committer();
+                ReflogEntry {
+                    old: e.id_old(),
+                    new: e.id_new(),
+                    who: format!(
+                        "{} <{}>",
+                        String::from_utf8_lossy(who.name_bytes()),
+                        String::from_utf8_lossy(who.email_bytes())
+                    ),
+                    time: who.when().seconds(),
+                    offset_minutes: who.when().offset_minutes(),
+                    message: String::from_utf8_lossy(e.message_bytes().unwrap_or_default())
+                        .into_owned(),
+                }
+            })
+            .collect();
+        entries.reverse();
+        Ok(entries)
+    }
+
     /// Number of commits reachable from `to` and not from `from`.
     pub fn count_commits(&self, from: Oid, to: Oid) -> anyhow::Result<usize> {
         let mut walk = self.inner.revwalk().context("could not walk history")?;
@@ -739,4 +807,65 @@ fn diff_stat_of(repo: &Repository, from: Oid, to: Oid) -> anyhow::Result<(String
         String::from_utf8_lossy(&text).into_owned(),
         stats.files_changed(),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Repo;
+
+    const FIRST: &str = "0000000000000000000000000000000000000000 1111111111111111111111111111111111111111 Sprint Tester <t@example.com> 1795165200 +0100\tcommit (initial): first\n";
+    const SECOND: &str = "1111111111111111111111111111111111111111 2222222222222222222222222222222222222222 Other One <o@example.com> 1795165260 -0230\tcommit: second\n";
+
+    #[test]
+    fn reflogs_are_read_oldest_first_without_creating_any() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        git2::Repository::init(dir.path()).expect("git init");
+        let logs = dir.path().join(".git/logs");
+        std::fs::create_dir_all(&logs).expect("mkdir logs");
+        std::fs::write(logs.join("HEAD"), format!("{FIRST}garbage\n{SECOND}")).expect("write");
+        let repo = Repo::open_ignoring_env(dir.path()).expect("open");
+
+        let entries = repo.reflog("HEAD").expect("read the reflog");
+        assert_eq!(entries.len(), 2, "{entries:?}");
+        let (first, second) = (&entries[0], &entries[1]);
+        assert!(first.old.is_zero());
+        assert_eq!(first.new.to_string(), "1".repeat(40));
+        assert_eq!(first.who, "Sprint Tester <t@example.com>");
+        assert_eq!(first.time, 1_795_165_200);
+        assert_eq!(first.offset_minutes, 60);
+        assert_eq!(first.message, "commit (initial): first");
+        assert_eq!(second.who, "Other One <o@example.com>");
+        assert_eq!(second.offset_minutes, -150);
+        assert_eq!(second.message, "commit: second");
+
+        assert!(repo.reflog("refs/stash").expect("no reflog").is_empty());
+        assert!(
+            !logs.join("refs/stash").exists(),
+            "reading a missing reflog created it"
+        );
+    }
+
+    #[test]
+    fn parents_come_in_order() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let git = git2::Repository::init(dir.path()).expect("git init");
+        let sig = git2::Signature::new("T", "t@example.com", &git2::Time::new(0, 0)).expect("sig");
+        let tree_id = git.treebuilder(None).and_then(|b| b.write()).expect("tree");
+        let tree = git.find_tree(tree_id).expect("tree");
+        let commit = |msg: &str, parents: &[&git2::Commit<'_>]| {
+            let id = git
+                .commit(None, &sig, &sig, msg, &tree, parents)
+                .expect("commit");
+            git.find_commit(id).expect("commit")
+        };
+        let a = commit("a", &[]);
+        let b = commit("b", &[]);
+        let merge = commit("m", &[&b, &a]);
+        let repo = Repo::open_ignoring_env(dir.path()).expect("open");
+        assert_eq!(
+            repo.commit_parents(merge.id()).expect("parents"),
+            vec![b.id(), a.id()]
+        );
+        assert!(repo.commit_parents(a.id()).expect("parents").is_empty());
+    }
 }

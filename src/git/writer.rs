@@ -124,13 +124,15 @@ pub fn tree_changes(repo: &Repo, from: Oid, to: Oid) -> anyhow::Result<Vec<Chang
 
 /// Apply `changes` to the work tree. `aside` is called for anything in the
 /// way that is not part of the change (it must move it out of the way and
-/// remember where); nothing else is ever deleted.
+/// remember where); nothing else is ever deleted. `progress` is told of each
+/// path done (one change or one deferred removal at a time), for whatever
+/// the caller shows.
 pub fn apply(
     repo: &Repo,
     changes: &[Change],
     extras: &Extras<'_>,
     aside: &mut dyn FnMut(&RepoPath) -> anyhow::Result<()>,
-    progress: &indicatif::ProgressBar,
+    progress: &dyn Fn(u64),
 ) -> anyhow::Result<Applied> {
     let root = repo.workdir();
     let mut applied = Applied::default();
@@ -181,7 +183,7 @@ pub fn apply(
             Err(e) => return Err(e).with_context(|| format!("could not read {}", change.path)),
         }
         touched_dirs.extend(change.path.ancestors());
-        progress.inc(1);
+        progress(1);
     }
     let wanted: BTreeSet<&RepoPath> = extras.target_empty_dirs.iter().collect();
     for dir in extras.current_empty_dirs {
@@ -190,7 +192,7 @@ pub fn apply(
         }
     }
     remove_empty_dirs(root, touched_dirs)?;
-    crate::journal::fault_point("after-remove");
+    crate::fault::point("after-remove");
 
     // 2. Writes. This thread checks each path and reads its content; a
     // second thread writes the files (the two overlap on two cores). Every
@@ -269,7 +271,7 @@ pub fn apply(
                 // The writer stopped on an error; it is reported below.
                 break;
             }
-            progress.inc(1);
+            progress(1);
         }
         drop(jobs);
         writer
@@ -277,7 +279,7 @@ pub fn apply(
             .map_err(|_| anyhow::anyhow!("the file writer thread panicked"))?
     })?;
     applied.written += written;
-    crate::journal::fault_point("after-write");
+    crate::fault::point("after-write");
 
     // 2b. Untracked files the target's rules do not ignore go now.
     let mut removed = Vec::new();
@@ -302,10 +304,10 @@ pub fn apply(
             applied.deleted += 1;
         }
         removed.push(path);
-        progress.inc(1);
+        progress(1);
     }
     prune_empty_parents(root, &removed)?;
-    crate::journal::fault_point("after-clean");
+    crate::fault::point("after-clean");
 
     // 3. Empty directories and permission bits of the target. One where a
     // file was just written (at it or at a parent) stays gone: the file
@@ -336,7 +338,7 @@ pub fn apply(
         }
     }
     applied.changed_meanwhile = meanwhile;
-    crate::journal::fault_point("after-worktree");
+    crate::fault::point("after-worktree");
     Ok(applied)
 }
 

@@ -28,7 +28,6 @@
 
 pub mod after;
 mod door;
-mod fault;
 pub mod history;
 pub mod keep;
 mod lock;
@@ -51,7 +50,6 @@ use crate::git::snapshot::ModeRecord;
 use crate::git::{HeadState, Repo, RepoPath};
 
 pub use door::forget_fetched;
-pub use fault::fault_point;
 pub use history::History;
 pub use lock::{acquire as acquire_lock, lock_holder, Lock, LockInfo};
 pub(crate) use transaction::refuse_aside_across_filesystems;

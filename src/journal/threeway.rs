@@ -644,14 +644,14 @@ pub fn apply_stash(repo: &Repo, plan: &StashPlan) -> anyhow::Result<()> {
                 Some(top),
                 "rollback-sprint: restore the stash",
             )?;
-            super::fault_point("after-stash-ref");
+            crate::fault::point("after-stash-ref");
             let mut text = lines.join("\n");
             text.push('\n');
             super::write_durable(&log, text.as_bytes())?;
         }
         None => {
             repo.force_ref("refs/stash", None, "rollback-sprint: restore the stash")?;
-            super::fault_point("after-stash-ref");
+            crate::fault::point("after-stash-ref");
             match fs::remove_file(&log) {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -659,6 +659,6 @@ pub fn apply_stash(repo: &Repo, plan: &StashPlan) -> anyhow::Result<()> {
             }
         }
     }
-    super::fault_point("after-stash");
+    crate::fault::point("after-stash");
     Ok(())
 }

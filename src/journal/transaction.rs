@@ -16,9 +16,9 @@ use anyhow::Context as _;
 use super::keep;
 use super::lock::{self, Lock};
 use super::{
-    create_dir_durable, fault_point, sync_filesystem, write_durable, Begin, End, EndOutcome,
-    Journal, Location, Moved, Operation, Record, RefValue, SavedFile, SavedIndex, SavedStash,
-    SavedWorktree, Scope, VERSION,
+    create_dir_durable, sync_filesystem, write_durable, Begin, End, EndOutcome, Journal, Location,
+    Moved, Operation, Record, RefValue, SavedFile, SavedIndex, SavedStash, SavedWorktree, Scope,
+    VERSION,
 };
 use crate::error::{user, Exit};
 use crate::git::index::{self, IndexLock};
@@ -264,7 +264,7 @@ impl<'r> Transaction<'r> {
         } else {
             None
         };
-        fault_point("after-lock");
+        crate::fault::point("after-lock");
         if let Some(source) = &intent.index_source {
             if !source.is_current(repo)? {
                 drop(index_lock);
@@ -299,7 +299,7 @@ impl<'r> Transaction<'r> {
                 }
             };
         let _ = fs::remove_file(preparing_marker(&journal, &id));
-        fault_point("after-begin");
+        crate::fault::point("after-begin");
         Ok(Transaction {
             repo,
             journal,
@@ -384,7 +384,7 @@ impl<'r> Transaction<'r> {
         );
         self.repo
             .update_ref(name, expected, new, &self.reflog_message())?;
-        fault_point("after-ref");
+        crate::fault::point("after-ref");
         Ok(())
     }
 
@@ -429,7 +429,7 @@ impl<'r> Transaction<'r> {
             "internal error: {name} is not in the operation's scope"
         );
         self.repo.force_ref(name, value, &self.reflog_message())?;
-        fault_point("after-ref");
+        crate::fault::point("after-ref");
         Ok(())
     }
 
@@ -439,7 +439,7 @@ impl<'r> Transaction<'r> {
             "internal error: HEAD is not in scope"
         );
         self.repo.set_head_state(state, &self.reflog_message())?;
-        fault_point("after-head");
+        crate::fault::point("after-head");
         Ok(())
     }
 
@@ -454,7 +454,7 @@ impl<'r> Transaction<'r> {
             .take()
             .context("internal error: the index was already written")?;
         lock.commit(bytes)?;
-        fault_point("after-index");
+        crate::fault::point("after-index");
         Ok(())
     }
 
@@ -470,7 +470,7 @@ impl<'r> Transaction<'r> {
             .take()
             .context("internal error: the index was already written")?;
         lock.commit_file(path)?;
-        fault_point("after-index");
+        crate::fault::point("after-index");
         Ok(())
     }
 
@@ -582,7 +582,13 @@ impl<'r> Transaction<'r> {
                 .chain(extras.target_empty_dirs)
                 .cloned(),
         );
-        crate::git::writer::apply(self.repo, changes, extras, &mut |p| self.move_aside(p), bar)
+        crate::git::writer::apply(
+            self.repo,
+            changes,
+            extras,
+            &mut |p| self.move_aside(p),
+            &|n| bar.inc(n),
+        )
     }
 
     /// Move a path between the work tree and the aside area, journaled first.
@@ -607,13 +613,13 @@ impl<'r> Transaction<'r> {
             from,
             to,
         }))?;
-        fault_point("before-move");
+        crate::fault::point("before-move");
         if let Some(parent) = dst.parent() {
             create_dir_durable(parent)?;
         }
         fs::rename(&src, &dst)
             .with_context(|| format!("could not move {} to {}", src.display(), dst.display()))?;
-        fault_point("after-move");
+        crate::fault::point("after-move");
         Ok(())
     }
 
@@ -663,7 +669,7 @@ impl<'r> Transaction<'r> {
     }
 
     fn end(&self, outcome: EndOutcome, error: Option<String>) -> anyhow::Result<()> {
-        fault_point("before-end");
+        crate::fault::point("before-end");
         let mut refs = Vec::new();
         for name in &self.begin.scope.refs {
             refs.push(RefValue {
@@ -684,7 +690,7 @@ impl<'r> Transaction<'r> {
             after: self.after(),
         })))?;
         crate::trace::phase("end: recorded");
-        fault_point("after-end");
+        crate::fault::point("after-end");
         Ok(())
     }
 
@@ -875,7 +881,7 @@ fn save_and_record(
             ),
         )?;
         keep("worktree", commit);
-        fault_point("after-snapshot");
+        crate::fault::point("after-snapshot");
         for extra in &extra_modes {
             if !modes.iter().any(|m| m.path == extra.path) {
                 modes.push(extra.clone());
@@ -954,10 +960,10 @@ fn save_and_record(
         recorded_scope.paths = Vec::new();
         recorded_scope.paths_file = true;
     }
-    fault_point("after-save");
+    crate::fault::point("after-save");
     crate::trace::phase("begin: keep");
     keep::append(repo, &kept)?;
-    fault_point("after-keep");
+    crate::fault::point("after-keep");
     crate::trace::phase("begin: sync");
     sync_filesystem(repo.git_dir())?;
     crate::trace::phase("begin: journal");
@@ -978,7 +984,7 @@ fn save_and_record(
         undoes: intent.undoes.clone(),
         files,
     };
-    fault_point("before-begin");
+    crate::fault::point("before-begin");
     journal.append(&Record::Begin(Box::new(Begin {
         scope: recorded_scope,
         ..begin.clone()

@@ -627,7 +627,7 @@ fn restore_stash(
     let repo = tx.repo();
     let value = stash.value.as_deref().map(parse_oid).transpose()?;
     repo.force_ref("refs/stash", value, "rollback-sprint: restore the stash")?;
-    super::fault_point("after-stash-ref");
+    crate::fault::point("after-stash-ref");
     let log = repo.common_dir().join("logs/refs/stash");
     if stash.reflog {
         let saved = journal_dir
@@ -640,7 +640,7 @@ fn restore_stash(
     } else if log.exists() {
         fs::remove_file(&log).context("could not remove the stash reflog")?;
     }
-    super::fault_point("after-stash");
+    crate::fault::point("after-stash");
     Ok(())
 }
 
@@ -669,7 +669,7 @@ fn restore_file(
             }
         }
     }
-    super::fault_point("after-state");
+    crate::fault::point("after-state");
     Ok(())
 }
 

@@ -74,8 +74,8 @@ pub fn analyze(ctx: &Context, args: &AnalyzeArgs) -> anyhow::Result<Outcome> {
     } else {
         facts.test_command.clone()
     };
-    let reflog = history::read_reflog(&ctx.repo.git_dir().join("logs").join("HEAD"))?;
-    let stash_log = history::read_reflog(&ctx.repo.common_dir().join("logs/refs/stash"))?;
+    let reflog = ctx.repo.reflog("HEAD")?;
+    let stash_log = ctx.repo.reflog("refs/stash")?;
 
     let mut outcome = Outcome::new();
     outcome

@@ -1,81 +1,19 @@
 //! What git remembers of the recent past, as text for `analyze`: the
 //! reflogs of HEAD and of the stash, and a graph of the last commits.
 //!
-//! A reflog is a plain text file (`<old> <new> <name> <<email>> <time>
-//! <tz>\t<message>` a line), so it is read as one. The graph is drawn from
-//! what [`Repo`] offers (parents through `<id>^N`, commit summaries, refs),
-//! in the spirit of `git log --graph --oneline --decorate`; `git` itself is
-//! not run.
+//! Reflogs are read through libgit2 ([`Repo::reflog`]). The graph is drawn
+//! from what [`Repo`] offers (parents, commit summaries, refs), in the
+//! spirit of `git log --graph --oneline --decorate`; `git` itself is not
+//! run.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
-use std::path::Path;
-
-use anyhow::Context as _;
 
 use super::markdown::one_line;
 use crate::clock;
 use crate::git::{HeadState, Oid, Repo};
 
-/// One reflog line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReflogEntry {
-    pub old: String,
-    pub new: String,
-    pub who: String,
-    pub time: i64,
-    pub offset_minutes: i32,
-    pub message: String,
-}
-
-/// The entries of a reflog file, oldest first; none when there is no file.
-pub fn read_reflog(path: &Path) -> anyhow::Result<Vec<ReflogEntry>> {
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(e).with_context(|| format!("could not read {}", path.display())),
-    };
-    Ok(String::from_utf8_lossy(&bytes)
-        .lines()
-        .filter_map(parse_reflog_line)
-        .collect())
-}
-
-fn parse_reflog_line(line: &str) -> Option<ReflogEntry> {
-    let (head, message) = line.split_once('\t').unwrap_or((line, ""));
-    let mut words = head.splitn(3, ' ');
-    let old = words.next()?.to_string();
-    let new = words.next()?.to_string();
-    let rest = words.next()?;
-    let close = rest.rfind('>')?;
-    let who = rest[..=close].trim().to_string();
-    let mut when = rest[close + 1..].split_whitespace();
-    let time = when.next()?.parse().ok()?;
-    let offset_minutes = when.next().and_then(parse_tz).unwrap_or(0);
-    Some(ReflogEntry {
-        old,
-        new,
-        who,
-        time,
-        offset_minutes,
-        message: message.to_string(),
-    })
-}
-
-/// `+0130` → 90.
-fn parse_tz(tz: &str) -> Option<i32> {
-    let (sign, digits) = match tz.as_bytes().first()? {
-        b'+' => (1, &tz[1..]),
-        b'-' => (-1, &tz[1..]),
-        _ => return None,
-    };
-    if digits.len() != 4 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let hours: i32 = digits[..2].parse().ok()?;
-    let minutes: i32 = digits[2..].parse().ok()?;
-    Some(sign * (hours * 60 + minutes))
-}
+pub use crate::git::ReflogEntry;
 
 /// A reflog as `git reflog` shows it, newest first:
 /// `1a2b3c4d HEAD@{0}: 2026-11-21T10:04:05+00:00 Name <mail>: message`.
@@ -87,7 +25,7 @@ pub fn reflog_lines(label: &str, entries: &[ReflogEntry]) -> Vec<String> {
         .map(|(n, e)| {
             format!(
                 "{} {label}@{{{n}}}: {} {}: {}",
-                crate::git::short(&e.new),
+                crate::git::short(&e.new.to_string()),
                 clock::format_unix(e.time, e.offset_minutes),
                 one_line(&e.who),
                 one_line(&e.message)
@@ -262,19 +200,6 @@ fn decorations(repo: &Repo) -> anyhow::Result<BTreeMap<Oid, Vec<String>>> {
     Ok(out)
 }
 
-/// The parents of a commit, in order.
-fn parents(repo: &Repo, id: Oid) -> Vec<Oid> {
-    let mut out = Vec::new();
-    for k in 1.. {
-        // A missing parent (a shallow clone) ends the list like a root.
-        match repo.try_resolve_commit(&format!("{id}^{k}")) {
-            Ok(Some(p)) => out.push(p),
-            _ => break,
-        }
-    }
-    out
-}
-
 /// Up to `max` commits reachable from `tips`, newest first by commit date
 /// (the order git's walk uses).
 fn walk(repo: &Repo, tips: &[Oid], max: usize) -> anyhow::Result<Vec<Node>> {
@@ -294,7 +219,7 @@ fn walk(repo: &Repo, tips: &[Oid], max: usize) -> anyhow::Result<Vec<Node>> {
             break;
         }
         let info = repo.commit_info(id)?;
-        let parents = parents(repo, id);
+        let parents = repo.commit_parents(id)?;
         for p in &parents {
             if seen.insert(*p) {
                 let t = repo.commit_info(*p).map(|i| i.time).unwrap_or(time);
@@ -350,20 +275,7 @@ fn topo_order(nodes: &[Node], limit: usize) -> Vec<Oid> {
 
 #[cfg(test)]
 mod tests {
-    use super::{fork_line, join_line, parse_reflog_line, parse_tz};
-
-    #[test]
-    fn reflog_lines_are_parsed() {
-        let line = "0000000000000000000000000000000000000000 1111111111111111111111111111111111111111 Sprint Tester <t@example.com> 1795165200 +0100\tcommit (initial): first";
-        let e = parse_reflog_line(line).unwrap();
-        assert_eq!(e.who, "Sprint Tester <t@example.com>");
-        assert_eq!(e.time, 1_795_165_200);
-        assert_eq!(e.offset_minutes, 60);
-        assert_eq!(e.message, "commit (initial): first");
-        assert!(parse_reflog_line("garbage").is_none());
-        assert_eq!(parse_tz("-0230"), Some(-150));
-        assert_eq!(parse_tz("0100"), None);
-    }
+    use super::{fork_line, join_line};
 
     #[test]
     fn lanes_join_and_fork() {

@@ -191,13 +191,7 @@ fn stash_message(plan: &[String]) -> Option<String> {
 
 /// Where the stash entry with this message is in the stash list now.
 fn stash_position(ctx: &Context, message: &str) -> Option<String> {
-    let path = ctx
-        .repo
-        .common_dir()
-        .join("logs")
-        .join("refs")
-        .join("stash");
-    let entries = super::history::read_reflog(&path).ok()?;
+    let entries = ctx.repo.reflog("refs/stash").ok()?;
     entries
         .iter()
         .rev()

@@ -1,8 +1,8 @@
 //! Test-only fault injection at the step boundaries of every command.
 //!
 //! Crash safety (docs/invariants.md, I4) is only as good as the crashes it was
-//! tested against, so every step boundary calls [`fault_point`] with a name,
-//! and a test build reads two variables there:
+//! tested against, so every step boundary calls [`point`] with a name, and a
+//! build with the `fault-injection` feature reads two variables there:
 //!
 //! * `GIT_ROLLBACK_SPRINT_FAULT` —
 //!   `<name>` kills the process with SIGKILL at the first point of that name,
@@ -14,19 +14,23 @@
 //!   acting at an exact moment (a file changed between the snapshot and the
 //!   reset) instead of a race the test could lose.
 //!
-//! All of it is compiled out of release builds (`cfg(debug_assertions)`):
-//! a release binary never reads these variables.
+//! All of it is compiled only with the `fault-injection` feature, which the
+//! test build turns on (a dev-dependency of the package on itself, see
+//! docs/design.md) in debug and release profiles alike. A build for users
+//! leaves it off: its binary has no kill points and never reads these
+//! variables.
 
-/// A step boundary: see the module documentation. Free in release builds.
+/// A step boundary: see the module documentation. Free without the
+/// `fault-injection` feature.
 #[inline]
-pub fn fault_point(name: &str) {
-    #[cfg(debug_assertions)]
+pub fn point(name: &str) {
+    #[cfg(feature = "fault-injection")]
     injection::reached(name);
-    #[cfg(not(debug_assertions))]
+    #[cfg(not(feature = "fault-injection"))]
     let _ = name;
 }
 
-#[cfg(debug_assertions)]
+#[cfg(feature = "fault-injection")]
 mod injection {
     use std::collections::HashMap;
     use std::io::Write as _;
