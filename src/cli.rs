@@ -344,16 +344,10 @@ fn command_line(args: &[OsString]) -> String {
     let mut words = vec!["git rollback-sprint".to_string()];
     for arg in args.iter().skip(1) {
         let text = arg.to_string_lossy();
-        let plain = !text.is_empty()
-            && text
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_./=:@,+".contains(c));
-        if plain {
-            words.push(text.into_owned());
-        } else if text.chars().any(char::is_control) {
+        if text.chars().any(char::is_control) {
             words.push(ansi_c_quote(&text));
         } else {
-            words.push(format!("'{}'", text.replace('\'', r"'\''")));
+            words.push(crate::ui::shell_word(&text));
         }
     }
     words.join(" ")

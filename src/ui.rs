@@ -33,6 +33,26 @@ pub fn one_line(text: &str) -> String {
         .collect()
 }
 
+/// One word of a shell command, quoted (by `shlex`) only when the shell
+/// would act on it: `backup/sprint-3` as it is, `'a$(b)'`, `"it's"`. Words
+/// made of letters, digits and `-_./=:@,+` stay bare, as they always were
+/// here. A shell word cannot hold a NUL byte: one is dropped.
+pub fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:@,+".contains(c));
+    if plain {
+        return word.to_string();
+    }
+    let word = word.replace('\0', "");
+    match shlex::try_quote(&word) {
+        Ok(quoted) => quoted.into_owned(),
+        // Unreachable: the only error is a NUL byte, removed above.
+        Err(_) => String::from("''"),
+    }
+}
+
 /// A repository path, ref name or commit subject as human output shows it:
 /// unchanged when it is plain, otherwise C-quoted as git quotes paths
 /// (`core.quotePath`): `"a\nb"`, `"tab\there"`, `"\033[31m"`. A name
@@ -298,7 +318,31 @@ impl Prompter for TerminalPrompter {
 
 #[cfg(test)]
 mod tests {
-    use super::{quote, quote_bytes};
+    use super::{quote, quote_bytes, shell_word};
+
+    #[test]
+    fn shell_words_read_back_as_themselves() {
+        for word in [
+            "it's",
+            "a$(b)",
+            "two words",
+            "",
+            "x\"y",
+            "ünï",
+            "a'b\"c$d",
+            "-n",
+        ] {
+            let quoted = shell_word(word);
+            assert_eq!(
+                shlex::split(&quoted),
+                Some(vec![word.to_string()]),
+                "{quoted}"
+            );
+        }
+        assert_eq!(shell_word("backup/sprint-3"), "backup/sprint-3");
+        assert_eq!(shell_word("key=a,b:c@d+e"), "key=a,b:c@d+e");
+        assert_eq!(shell_word("nul\0byte"), "nulbyte");
+    }
 
     #[test]
     fn plain_names_are_left_alone() {
