@@ -21,6 +21,7 @@ pub mod metrics;
 pub mod pager;
 pub mod reports_folder;
 pub mod settings;
+pub mod signals;
 pub mod testrun;
 pub mod trace;
 pub mod ui;

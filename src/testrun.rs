@@ -13,8 +13,6 @@ use std::fs::File;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
@@ -178,30 +176,16 @@ fn stop_group(group: Option<rustix::process::Pid>, signal: rustix::process::Sign
 struct Interrupts {
     handle: signal_hook::iterator::Handle,
     watcher: Option<std::thread::JoinHandle<Option<i32>>>,
+    held: Option<crate::signals::Held>,
 }
 
 /// How long the tests get to end after SIGTERM before SIGKILL.
 const GRACE: Duration = Duration::from_secs(5);
 
-/// False while tests run; otherwise SIGINT and SIGTERM end this process as
-/// they would by default (signal-hook's handler stays installed once set).
-fn default_action() -> anyhow::Result<&'static Arc<AtomicBool>> {
-    static DEFAULT: OnceLock<Arc<AtomicBool>> = OnceLock::new();
-    if let Some(flag) = DEFAULT.get() {
-        return Ok(flag);
-    }
-    let flag = Arc::new(AtomicBool::new(true));
-    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register_conditional_default(signal, Arc::clone(&flag))
-            .context("could not watch for Ctrl-C")?;
-    }
-    Ok(DEFAULT.get_or_init(|| flag))
-}
-
 impl Interrupts {
     fn watch(group: Option<rustix::process::Pid>) -> anyhow::Result<Interrupts> {
         use signal_hook::consts::{SIGINT, SIGTERM};
-        default_action()?.store(false, Ordering::SeqCst);
+        let held = crate::signals::Held::new(&[SIGINT, SIGTERM])?;
         let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])
             .context("could not watch for Ctrl-C")?;
         let handle = signals.handle();
@@ -222,6 +206,7 @@ impl Interrupts {
         Ok(Interrupts {
             handle,
             watcher: Some(watcher),
+            held: Some(held),
         })
     }
 
@@ -239,9 +224,7 @@ impl Interrupts {
     fn close(&mut self) -> Option<i32> {
         self.handle.close();
         let first = self.watcher.take().and_then(|w| w.join().ok()).flatten();
-        if let Ok(flag) = default_action() {
-            flag.store(true, Ordering::SeqCst);
-        }
+        drop(self.held.take());
         first
     }
 }

@@ -5,6 +5,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use crate::common::pty::Pty;
 use crate::common::{assert_nothing_changed, everything, TestRepo};
 
 /// A sprint branch ahead of the baseline, and a test command that starts
@@ -89,4 +90,21 @@ fn ctrl_c_during_the_tests_ends_their_whole_group_and_changes_nothing() {
 #[test]
 fn sigterm_during_the_tests_ends_their_whole_group_and_changes_nothing() {
     interrupt_the_tests(rustix::process::Signal::TERM, "SIGTERM");
+}
+
+/// Ctrl-C while the pager shows `log` reaches the pager, which decides
+/// what it means; the tool waits for it and ends normally.
+#[test]
+fn ctrl_c_in_the_pager_is_the_pagers_to_handle() {
+    let repo = TestRepo::with_commits();
+    repo.tool_ok(&["checkpoint"]);
+    let pager = "trap 'echo pager-saw-ctrl-c' INT; cat > /dev/null; echo pager-ready; \
+                 read line < /dev/tty; read line < /dev/tty; echo \"pager-done $line\"";
+    let mut pty = Pty::spawn_with_env(&repo, &["log"], &[("GIT_PAGER", pager)]);
+    pty.expect("pager-ready", Duration::from_secs(20));
+    pty.send("\x03");
+    pty.expect("pager-saw-ctrl-c", Duration::from_secs(20));
+    pty.send("bye\n");
+    pty.expect("pager-done bye", Duration::from_secs(20));
+    assert_eq!(pty.wait(Duration::from_secs(20)), 0, "{}", pty.transcript());
 }
