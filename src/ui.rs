@@ -294,26 +294,64 @@ pub struct TerminalPrompter;
 
 impl Prompter for TerminalPrompter {
     fn confirm(&self, question: &str) -> anyhow::Result<bool> {
-        Ok(dialoguer::Confirm::new()
-            .with_prompt(question)
-            .default(false)
-            .interact()?)
+        answered(|| {
+            dialoguer::Confirm::new()
+                .with_prompt(question)
+                .default(false)
+                .interact_opt()
+        })
     }
 
     fn multi_select(&self, prompt: &str, items: &[String]) -> anyhow::Result<Vec<usize>> {
-        Ok(dialoguer::MultiSelect::new()
-            .with_prompt(prompt)
-            .items(items)
-            .interact()?)
+        answered(|| {
+            dialoguer::MultiSelect::new()
+                .with_prompt(prompt)
+                .items(items)
+                .interact_opt()
+        })
     }
 
     fn select(&self, prompt: &str, items: &[String]) -> anyhow::Result<usize> {
-        Ok(dialoguer::Select::new()
-            .with_prompt(prompt)
-            .items(items)
-            .default(0)
-            .interact()?)
+        answered(|| {
+            dialoguer::Select::new()
+                .with_prompt(prompt)
+                .items(items)
+                .default(0)
+                .interact_opt()
+        })
     }
+}
+
+/// A prompt's answer. Esc (or `q`) and Ctrl-C cancel: the terminal is put
+/// back as it was (dialoguer leaves the cursor hidden when Ctrl-C stops a
+/// list, console takes it out of raw mode after each key) and the
+/// command stops in one line, before it has changed anything.
+fn answered<T>(ask: impl FnOnce() -> dialoguer::Result<Option<T>>) -> anyhow::Result<T> {
+    // console reads a key in raw mode and, for Ctrl-C, raises SIGINT once
+    // the terminal is back in its mode; held off here, the read returns
+    // "interrupted" instead of ending the process with the cursor hidden.
+    let held = crate::signals::Held::new(&[signal_hook::consts::SIGINT])?;
+    let answer = ask();
+    drop(held);
+    let interrupted = match answer {
+        Ok(Some(value)) => return Ok(value),
+        Ok(None) => false,
+        Err(dialoguer::Error::IO(e)) if e.kind() == std::io::ErrorKind::Interrupted => true,
+        Err(e) => {
+            let _ = console::Term::stderr().show_cursor();
+            return Err(e.into());
+        }
+    };
+    let term = console::Term::stderr();
+    let _ = term.show_cursor();
+    if interrupted {
+        // Ctrl-C leaves the cursor after the prompt: the message goes on a
+        // line of its own.
+        let _ = term.write_line("");
+    }
+    Err(user("cancelled: nothing was changed")
+        .exit(Exit::Stopped)
+        .into())
 }
 
 #[cfg(test)]
