@@ -11,6 +11,7 @@
 // handling (`pager`), each allowed where it stands.
 #![deny(unsafe_code)]
 
+pub mod atomic;
 pub mod cli;
 pub mod clock;
 pub mod commands;

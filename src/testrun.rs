@@ -356,9 +356,10 @@ impl VerifyCache {
         let path = Self::path(repo);
         let dir = path.parent().context("cache path has no folder")?;
         std::fs::create_dir_all(dir).context("could not create the cache folder")?;
-        let tmp = tempfile::NamedTempFile::new_in(dir).context("could not write the cache")?;
-        serde_json::to_writer_pretty(tmp.as_file(), &cache).context("could not write the cache")?;
-        tmp.persist(&path).context("could not write the cache")?;
+        let text = serde_json::to_vec_pretty(&cache).context("could not write the cache")?;
+        use crate::atomic::{write_atomic, Durability, Mode};
+        write_atomic(&path, &text, Durability::None, Mode::Private)
+            .context("could not write the cache")?;
         Ok(())
     }
 }
