@@ -9,6 +9,7 @@
 
 use std::io::{IsTerminal, Write};
 
+use anstyle::{AnsiColor, Style};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Map, Value};
 
@@ -106,6 +107,34 @@ pub fn quote_bytes(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// The styles of human output (`--color`).
+pub mod style {
+    use super::{AnsiColor, Style};
+
+    pub const GOOD: Style = Style::new().fg_color(Some(anstyle::Color::Ansi(AnsiColor::Green)));
+    pub const BAD: Style = Style::new().fg_color(Some(anstyle::Color::Ansi(AnsiColor::Red)));
+    pub const BOLD: Style = Style::new().bold();
+    pub const DIM: Style = Style::new().dimmed();
+    pub const WARNING: Style = BOLD.fg_color(Some(anstyle::Color::Ansi(AnsiColor::Yellow)));
+    pub const ERROR: Style = BOLD.fg_color(Some(anstyle::Color::Ansi(AnsiColor::Red)));
+    /// The unique prefix of an operation id.
+    pub const ID: Style = WARNING;
+}
+
+/// `text` in `style`, or plain.
+fn styled(text: &str, style: Style, color: bool) -> String {
+    if color {
+        format!("{style}{text}{style:#}")
+    } else {
+        text.to_string()
+    }
+}
+
+/// `text` without terminal escape sequences (colour, cursor, title).
+pub fn strip_escapes(text: &str) -> String {
+    anstream::adapter::strip_str(text).to_string()
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ColorChoice {
     Auto,
@@ -154,7 +183,7 @@ impl Ui {
     /// A warning on stderr (kept out of stdout so `--json` stays one object).
     pub fn warn(&self, message: &str) {
         if !self.quiet {
-            let label = self.paint_err("warning:", "33;1");
+            let label = self.paint_err("warning:", style::WARNING);
             let _ = writeln!(std::io::stderr(), "{label} {}", one_line(message));
         }
     }
@@ -201,33 +230,26 @@ impl Ui {
         prompter.confirm(question)
     }
 
-    pub fn paint(&self, text: &str, ansi: &str) -> String {
-        if self.color {
-            format!("\x1b[{ansi}m{text}\x1b[0m")
-        } else {
-            text.to_string()
-        }
+    /// `text` in `style` when stdout gets colour.
+    pub fn paint(&self, text: &str, style: Style) -> String {
+        styled(text, style, self.color)
     }
 
     /// [`Ui::paint`] for text written to stderr.
-    pub fn paint_err(&self, text: &str, ansi: &str) -> String {
-        if self.color_err {
-            format!("\x1b[{ansi}m{text}\x1b[0m")
-        } else {
-            text.to_string()
-        }
+    pub fn paint_err(&self, text: &str, style: Style) -> String {
+        styled(text, style, self.color_err)
     }
 
     pub fn good(&self, text: &str) -> String {
-        self.paint(text, "32")
+        self.paint(text, style::GOOD)
     }
 
     pub fn bad(&self, text: &str) -> String {
-        self.paint(text, "31")
+        self.paint(text, style::BAD)
     }
 
     pub fn bold(&self, text: &str) -> String {
-        self.paint(text, "1")
+        self.paint(text, style::BOLD)
     }
 
     pub fn color_enabled(&self) -> bool {
@@ -356,7 +378,26 @@ fn answered<T>(ask: impl FnOnce() -> dialoguer::Result<Option<T>>) -> anyhow::Re
 
 #[cfg(test)]
 mod tests {
-    use super::{quote, quote_bytes, shell_word};
+    use super::{quote, quote_bytes, shell_word, strip_escapes, style, styled};
+
+    #[test]
+    fn styles_are_the_sgr_codes_of_before_and_strip_back_to_the_text() {
+        assert_eq!(styled("ok", style::GOOD, true), "\x1b[32mok\x1b[0m");
+        assert_eq!(styled("no", style::BAD, true), "\x1b[31mno\x1b[0m");
+        assert_eq!(styled("x", style::ERROR, true), "\x1b[1m\x1b[31mx\x1b[0m");
+        assert_eq!(styled("x", style::ERROR, false), "x");
+        for s in [
+            style::GOOD,
+            style::BAD,
+            style::BOLD,
+            style::DIM,
+            style::WARNING,
+            style::ID,
+        ] {
+            assert_eq!(strip_escapes(&styled("a b", s, true)), "a b");
+        }
+        assert_eq!(strip_escapes("\x1b[?25lQ\x1b[1K\x1b]0;t\x07!"), "Q!");
+    }
 
     #[test]
     fn shell_words_read_back_as_themselves() {
