@@ -161,6 +161,14 @@ pub fn run_tests(command: &str, dir: &Path, timeout: Duration) -> anyhow::Result
     })
 }
 
+/// Whether `error` is a test run ended by Ctrl-C or SIGTERM (see
+/// [`run_tests`]): the command stops there, not after a warning.
+pub fn interrupted(error: &anyhow::Error) -> bool {
+    error
+        .downcast_ref::<crate::error::UserError>()
+        .is_some_and(|e| e.exit == Exit::Stopped)
+}
+
 /// Send `signal` to the tests' process group; one that is gone already is
 /// not an error.
 fn stop_group(group: Option<rustix::process::Pid>, signal: rustix::process::Signal) {

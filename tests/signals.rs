@@ -18,13 +18,19 @@ fn repo_with_lingering_tests(pids: &Path) -> TestRepo {
     repo.write("src/feature.rs", "pub fn feature() -> u8 {\n    7\n}\n");
     repo.commit_all("sprint: half-done refactor");
     repo.write("notes.txt", "work in progress\n");
+    repo.git(&["config", "rollback.testCommand", &lingering(pids)]);
+    repo
+}
+
+/// A command that starts a child in the background and one in the
+/// foreground, and waits: it writes the pid of its shell and of both
+/// children to `pids`.
+fn lingering(pids: &Path) -> String {
     let file = pids.display();
-    let command = format!(
+    format!(
         "echo $$ >> '{file}'; sleep 300 & echo $! >> '{file}'; \
          sh -c 'echo $$ >> \"$0\"; exec sleep 300' '{file}'; wait"
-    );
-    repo.git(&["config", "rollback.testCommand", &command]);
-    repo
+    )
 }
 
 /// The pids once the test command has written all three.
@@ -58,14 +64,27 @@ fn interrupt_the_tests(signal: rustix::process::Signal, name: &str) {
     let scratch = tempfile::tempdir().expect("a temporary directory");
     let pids = scratch.path().join("pids");
     let repo = repo_with_lingering_tests(&pids);
-    let before = everything(&repo);
+    interrupt(&repo, &["sprint", "rollback"], &pids, signal, name);
+}
+
+/// Run the tool with `args`, send it `signal` once the command writing
+/// `pids` runs; it must stop that command's whole group, end in one line
+/// with exit 3, and change nothing.
+fn interrupt(
+    repo: &TestRepo,
+    args: &[&str],
+    pids: &Path,
+    signal: rustix::process::Signal,
+    name: &str,
+) {
+    let before = everything(repo);
     let tool = repo
-        .tool_command(&["sprint", "rollback"])
+        .tool_command(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("the tool starts");
-    let group = started(&pids);
+    let group = started(pids);
     let pid = rustix::process::Pid::from_raw(tool.id() as i32).expect("a pid");
     rustix::process::kill_process(pid, signal).expect("the signal is sent");
     let out = tool.wait_with_output().expect("the tool ends");
@@ -79,7 +98,25 @@ fn interrupt_the_tests(signal: rustix::process::Signal, name: &str) {
     for p in &group {
         assert!(!alive(*p), "{name}: process {p} of the tests still runs");
     }
-    assert_nothing_changed(&repo, &before);
+    assert_nothing_changed(repo, &before);
+}
+
+#[test]
+fn ctrl_c_during_the_stop_command_of_an_emergency_stops_it_before_anything_changes() {
+    let scratch = tempfile::tempdir().expect("a temporary directory");
+    let pids = scratch.path().join("pids");
+    let repo = TestRepo::with_commits();
+    repo.git(&["tag", "-a", "baseline", "-m", "known good", "HEAD~1"]);
+    repo.write("notes.txt", "work in progress\n");
+    repo.git(&["config", "rollback.stopCommand", &lingering(&pids)]);
+    let name = "SIGINT in the stop command";
+    interrupt(
+        &repo,
+        &["emergency"],
+        &pids,
+        rustix::process::Signal::INT,
+        name,
+    );
 }
 
 #[test]
@@ -98,8 +135,11 @@ fn sigterm_during_the_tests_ends_their_whole_group_and_changes_nothing() {
 fn ctrl_c_in_the_pager_is_the_pagers_to_handle() {
     let repo = TestRepo::with_commits();
     repo.tool_ok(&["checkpoint"]);
+    // The shell's `read` may or may not be interrupted by the signal:
+    // read until "bye" either way.
     let pager = "trap 'echo pager-saw-ctrl-c' INT; cat > /dev/null; echo pager-ready; \
-                 read line < /dev/tty; read line < /dev/tty; echo \"pager-done $line\"";
+                 line=; until [ \"$line\" = bye ]; do read line < /dev/tty; done; \
+                 echo \"pager-done $line\"";
     let mut pty = Pty::spawn_with_env(&repo, &["log"], &[("GIT_PAGER", pager)]);
     pty.expect("pager-ready", Duration::from_secs(20));
     pty.send("\x03");

@@ -90,7 +90,7 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
     let stopped = match &ctx.settings.stop_command {
         Some(cmd) => {
             crate::journal::check_not_running(&ctx.repo)?;
-            run_hook_command(ctx, "stop", cmd, &mut outcome);
+            run_hook_command(ctx, "stop", cmd, &mut outcome)?;
             true
         }
         None => false,
@@ -98,12 +98,14 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
     let rolled_back = roll_back(ctx, args, &plan, started, severity);
     // 6. Restart services: on every path once they were stopped (a refusal
     // or a failure after the stop must not leave them down).
+    let mut restarted = Ok(());
     if stopped || rolled_back.is_ok() {
         if let Some(cmd) = &ctx.settings.start_command {
-            run_hook_command(ctx, "start", cmd, &mut outcome);
+            restarted = run_hook_command(ctx, "start", cmd, &mut outcome);
         }
     }
     let (done, id) = rolled_back?;
+    restarted?;
     announce(ctx, &plan, &done, &id, started, &mut outcome);
     Ok(outcome)
 }
@@ -490,8 +492,14 @@ fn refuse_aside_across_filesystems(
 }
 
 /// Run the stop or start command; a failure is reported, not fatal: the
-/// rollback itself matters more than a service script.
-fn run_hook_command(ctx: &Context, which: &str, cmd: &str, outcome: &mut Outcome) {
+/// rollback itself matters more than a service script. Ctrl-C or SIGTERM
+/// while it runs stops the command (the error returned).
+fn run_hook_command(
+    ctx: &Context,
+    which: &str,
+    cmd: &str,
+    outcome: &mut Outcome,
+) -> anyhow::Result<()> {
     ctx.ui.note(&format!("Running the {which} command…"));
     let timeout = std::time::Duration::from_secs(ctx.settings.test_timeout_secs);
     match testrun::run_tests(cmd, ctx.repo.workdir(), timeout) {
@@ -509,10 +517,12 @@ fn run_hook_command(ctx: &Context, which: &str, cmd: &str, outcome: &mut Outcome
             ));
             outcome.field(&format!("{which}_command"), "failed");
         }
+        Err(e) if testrun::interrupted(&e) => return Err(e),
         Err(e) => {
             ctx.ui
                 .warn(&format!("could not run the {which} command: {e}"));
             outcome.field(&format!("{which}_command"), "failed");
         }
     }
+    Ok(())
 }
