@@ -139,7 +139,8 @@ pub fn run_tests(command: &str, dir: &Path, timeout: Duration) -> anyhow::Result
     stop_group(group, rustix::process::Signal::KILL);
     if let Some(signal) = interrupts.finish() {
         return Err(user(format!(
-            "interrupted by {signal} while `{command}` ran: the tests were stopped, and nothing further was changed"
+            "interrupted by {signal} while `{}` ran: it was stopped, and nothing further was changed",
+            crate::ui::one_line(command)
         ))
         .exit(Exit::Stopped)
         .into());

@@ -92,7 +92,8 @@ fn interrupt(
     assert_eq!(out.status.code(), Some(3), "{name}: exit code\n{stderr}");
     let last = stderr.trim_end().lines().last().unwrap_or_default();
     assert!(
-        last.starts_with("error: interrupted by") && last.contains("the tests were stopped"),
+        last.starts_with("error: interrupted by")
+            && last.contains("it was stopped, and nothing further was changed"),
         "{name}: the error is one line\n{stderr}"
     );
     for p in &group {
