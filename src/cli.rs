@@ -344,16 +344,10 @@ fn command_line(args: &[OsString]) -> String {
     let mut words = vec!["git rollback-sprint".to_string()];
     for arg in args.iter().skip(1) {
         let text = arg.to_string_lossy();
-        let plain = !text.is_empty()
-            && text
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_./=:@,+".contains(c));
-        if plain {
-            words.push(text.into_owned());
-        } else if text.chars().any(char::is_control) {
+        if text.chars().any(char::is_control) {
             words.push(ansi_c_quote(&text));
         } else {
-            words.push(format!("'{}'", text.replace('\'', r"'\''")));
+            words.push(crate::ui::shell_word(&text));
         }
     }
     words.join(" ")
@@ -408,7 +402,7 @@ fn print_outcome(ui: &Ui, name: &str, outcome: Outcome) -> i32 {
                 .unwrap_or_default();
             obj.insert(
                 "error".into(),
-                json!({"message": strip_ansi(&message), "exit_code": exit.code()}),
+                json!({"message": crate::ui::strip_escapes(&message), "exit_code": exit.code()}),
             );
         }
         let _ = writeln!(out, "{}", Value::Object(obj));
@@ -433,27 +427,10 @@ fn print_error(ui: &Ui, name: &str, err: &anyhow::Error) -> i32 {
             "error": {"message": message, "exit_code": exit.code()}});
         let _ = writeln!(std::io::stdout(), "{obj}");
     } else {
-        let label = ui.paint_err("error:", "31;1");
+        let label = ui.paint_err("error:", crate::ui::style::ERROR);
         let _ = writeln!(std::io::stderr(), "{label} {message}");
     }
     exit.code()
-}
-
-fn strip_ansi(text: &str) -> String {
-    let mut out = String::new();
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        if c == '\x1b' {
-            for c in chars.by_ref() {
-                if c == 'm' {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 #[cfg(test)]

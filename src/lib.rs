@@ -11,6 +11,7 @@
 // handling (`pager`), each allowed where it stands.
 #![deny(unsafe_code)]
 
+pub mod atomic;
 pub mod cli;
 pub mod clock;
 pub mod commands;
@@ -23,6 +24,7 @@ pub mod pager;
 pub mod plan;
 pub mod reports_folder;
 pub mod settings;
+pub mod signals;
 pub mod testrun;
 pub mod trace;
 pub mod ui;

@@ -95,17 +95,13 @@ impl MetricsFile {
         recompute_statistics(&mut doc);
         let dir = self.path.parent().context("metrics path has no folder")?;
         fs::create_dir_all(dir).with_context(|| format!("could not create {}", dir.display()))?;
-        let tmp = tempfile::Builder::new()
-            .prefix(".metrics.json.")
-            .tempfile_in(dir)
-            .with_context(|| format!("could not write in {}", dir.display()))?;
         let mut text = serde_json::to_string_pretty(&doc)?;
         text.push('\n');
         // Replaced whole by a rename, not synced on its own: a report, made
         // durable with the journal record that follows it (syncing it here
         // would wait for every file the command wrote before it).
-        fs::write(tmp.path(), text).context("could not write the metrics")?;
-        tmp.persist(&self.path)
+        use crate::atomic::{write_atomic, Durability, Mode};
+        write_atomic(&self.path, text.as_bytes(), Durability::None, Mode::Private)
             .with_context(|| format!("could not replace {}", self.path.display()))?;
         crate::fault::point("after-metrics");
         Ok(())

@@ -44,7 +44,7 @@ pub struct Pager {
     input: Option<ChildStdin>,
     /// Ctrl-C reaches the pager, which decides what it means; this process
     /// waits for it, so the shell's prompt never comes back under it.
-    _interrupts: IgnoreInterrupts,
+    _interrupts: Option<crate::signals::Held>,
 }
 
 impl Pager {
@@ -67,7 +67,13 @@ impl Pager {
         Some(Pager {
             child,
             input,
-            _interrupts: IgnoreInterrupts::new(),
+            // SIGINT and SIGQUIT are held off once the pager has started
+            // (so the pager itself still gets them), as git does.
+            _interrupts: crate::signals::Held::new(&[
+                signal_hook::consts::SIGINT,
+                signal_hook::consts::SIGQUIT,
+            ])
+            .ok(),
         })
     }
 
@@ -103,36 +109,6 @@ fn startable(command: &str) -> bool {
     }
     std::env::var_os("PATH")
         .is_some_and(|path| std::env::split_paths(&path).any(|dir| runnable(&dir.join(word))))
-}
-
-/// SIGINT and SIGQUIT ignored while it lives (set after the pager was
-/// started, so the pager itself still gets them).
-struct IgnoreInterrupts {
-    old: [(libc::c_int, libc::sighandler_t); 2],
-}
-
-// signal(2) has no safe wrapper in the crates we use (rustix leaves
-// signal handlers out): SIG_IGN while the pager runs, as git does.
-#[allow(unsafe_code)]
-impl IgnoreInterrupts {
-    fn new() -> IgnoreInterrupts {
-        // SAFETY: signal(2) with SIG_IGN; the old handlers are put back on drop.
-        let old = [libc::SIGINT, libc::SIGQUIT]
-            .map(|sig| (sig, unsafe { libc::signal(sig, libc::SIG_IGN) }));
-        IgnoreInterrupts { old }
-    }
-}
-
-#[allow(unsafe_code)]
-impl Drop for IgnoreInterrupts {
-    fn drop(&mut self) {
-        for (sig, handler) in self.old {
-            if handler != libc::SIG_ERR {
-                // SAFETY: restores the handler signal(2) returned.
-                unsafe { libc::signal(sig, handler) };
-            }
-        }
-    }
 }
 
 /// Write `lines` through the pager `command` (or to stdout when it cannot

@@ -219,11 +219,17 @@ pub fn carry_out<S: Step, E: Execute<S>>(
             exec.done(ctx, tx)
         })
     })();
+    // A failure of the operation outranks one of a Finally step.
+    let mut finally = Ok(());
     if carried.is_ok() || ran_before {
         for step in in_phase(Phase::Finally) {
-            exec.outside(ctx, step, outcome)?;
+            finally = exec.outside(ctx, step, outcome);
+            if finally.is_err() {
+                break;
+            }
         }
     }
     let (done, id) = carried?;
+    finally?;
     Ok(Carried::Done { done, id })
 }

@@ -17,8 +17,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
+use wait_timeout::ChildExt as _;
 
-use crate::error::user;
+use crate::error::{user, Exit};
 use crate::git::{Oid, Repo};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -112,25 +113,41 @@ pub fn run_tests(command: &str, dir: &Path, timeout: Duration) -> anyhow::Result
     let mut child = cmd
         .spawn()
         .with_context(|| format!("could not run `{command}`"))?;
-    let mut timed_out = false;
-    let status = loop {
-        if let Some(status) = child.try_wait().context("could not wait for the tests")? {
-            break Some(status);
-        }
-        if started.elapsed() > timeout {
-            timed_out = true;
-            // The process group the tests were started in.
-            if let Some(group) = i32::try_from(child.id())
-                .ok()
-                .and_then(rustix::process::Pid::from_raw)
-            {
-                let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
-            }
+    // The process group the tests were started in (its id is the child's).
+    let group = i32::try_from(child.id())
+        .ok()
+        .and_then(rustix::process::Pid::from_raw);
+    let interrupts = match Interrupts::watch(group) {
+        Ok(watch) => watch,
+        Err(e) => {
+            stop_group(group, rustix::process::Signal::KILL);
             let _ = child.wait();
-            break None;
+            return Err(e);
         }
-        std::thread::sleep(Duration::from_millis(20));
     };
+    let waited = child.wait_timeout(timeout);
+    let timed_out = matches!(waited, Ok(None));
+    let status = match &waited {
+        Ok(Some(status)) => Some(*status),
+        Ok(None) | Err(_) => {
+            stop_group(group, rustix::process::Signal::KILL);
+            let _ = child.wait();
+            None
+        }
+    };
+    // Whatever the tests left running in their group goes with them.
+    stop_group(group, rustix::process::Signal::KILL);
+    if let Some(signal) = interrupts.finish() {
+        return Err(user(format!(
+            "interrupted by {signal} while `{}` ran: it was stopped, and nothing further was changed",
+            crate::ui::one_line(command)
+        ))
+        .exit(Exit::Stopped)
+        .into());
+    }
+    if status.is_none() && !timed_out {
+        waited.context("could not wait for the tests")?;
+    }
     let output =
         String::from_utf8_lossy(&std::fs::read(log.path()).unwrap_or_default()).into_owned();
     let (passed, failed) = parse_counts(&output);
@@ -143,6 +160,88 @@ pub fn run_tests(command: &str, dir: &Path, timeout: Duration) -> anyhow::Result
         duration_seconds: started.elapsed().as_secs_f64(),
         output,
     })
+}
+
+/// Whether `error` is a test run ended by Ctrl-C or SIGTERM (see
+/// [`run_tests`]): the command stops there, not after a warning.
+pub fn interrupted(error: &anyhow::Error) -> bool {
+    error
+        .downcast_ref::<crate::error::UserError>()
+        .is_some_and(|e| e.exit == Exit::Stopped)
+}
+
+/// Send `signal` to the tests' process group; one that is gone already is
+/// not an error.
+fn stop_group(group: Option<rustix::process::Pid>, signal: rustix::process::Signal) {
+    if let Some(group) = group {
+        let _ = rustix::process::kill_process_group(group, signal);
+    }
+}
+
+/// Ctrl-C (SIGINT) or SIGTERM while the tests run: the whole process group
+/// of the tests is stopped (SIGTERM, then SIGKILL for what is left after a
+/// grace period), and the run ends as interrupted. Outside a test run both
+/// signals do what they did before (end this process).
+struct Interrupts {
+    handle: signal_hook::iterator::Handle,
+    watcher: Option<std::thread::JoinHandle<Option<i32>>>,
+    held: Option<crate::signals::Held>,
+}
+
+/// How long the tests get to end after SIGTERM before SIGKILL.
+const GRACE: Duration = Duration::from_secs(5);
+
+impl Interrupts {
+    fn watch(group: Option<rustix::process::Pid>) -> anyhow::Result<Interrupts> {
+        use signal_hook::consts::{SIGINT, SIGTERM};
+        let held = crate::signals::Held::new(&[SIGINT, SIGTERM])?;
+        let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])
+            .context("could not watch for Ctrl-C")?;
+        let handle = signals.handle();
+        let watcher = std::thread::spawn(move || {
+            let first = signals.forever().next()?;
+            stop_group(group, rustix::process::Signal::TERM);
+            // A test runner that ignores SIGTERM still ends: SIGKILL after
+            // the grace period, unless the run is over before it.
+            let deadline = Instant::now() + GRACE;
+            while Instant::now() < deadline && !signals.is_closed() {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            if !signals.is_closed() {
+                stop_group(group, rustix::process::Signal::KILL);
+            }
+            Some(first)
+        });
+        Ok(Interrupts {
+            handle,
+            watcher: Some(watcher),
+            held: Some(held),
+        })
+    }
+
+    /// The run is over: the signal that interrupted it, if one did.
+    fn finish(mut self) -> Option<&'static str> {
+        self.close().map(|n| {
+            if n == signal_hook::consts::SIGINT {
+                "Ctrl-C"
+            } else {
+                "SIGTERM"
+            }
+        })
+    }
+
+    fn close(&mut self) -> Option<i32> {
+        self.handle.close();
+        let first = self.watcher.take().and_then(|w| w.join().ok()).flatten();
+        drop(self.held.take());
+        first
+    }
+}
+
+impl Drop for Interrupts {
+    fn drop(&mut self) {
+        self.close();
+    }
 }
 
 /// Passed and failed counts from a test runner's output.
@@ -266,9 +365,10 @@ impl VerifyCache {
         let path = Self::path(repo);
         let dir = path.parent().context("cache path has no folder")?;
         std::fs::create_dir_all(dir).context("could not create the cache folder")?;
-        let tmp = tempfile::NamedTempFile::new_in(dir).context("could not write the cache")?;
-        serde_json::to_writer_pretty(tmp.as_file(), &cache).context("could not write the cache")?;
-        tmp.persist(&path).context("could not write the cache")?;
+        let text = serde_json::to_vec_pretty(&cache).context("could not write the cache")?;
+        use crate::atomic::{write_atomic, Durability, Mode};
+        write_atomic(&path, &text, Durability::None, Mode::Private)
+            .context("could not write the cache")?;
         Ok(())
     }
 }

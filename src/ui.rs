@@ -9,6 +9,7 @@
 
 use std::io::{IsTerminal, Write};
 
+use anstyle::{AnsiColor, Style};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Map, Value};
 
@@ -31,6 +32,26 @@ pub fn one_line(text: &str) -> String {
             }
         })
         .collect()
+}
+
+/// One word of a shell command, quoted (by `shlex`) only when the shell
+/// would act on it: `backup/sprint-3` as it is, `'a$(b)'`, `"it's"`. Words
+/// made of letters, digits and `-_./=:@,+` stay bare, as they always were
+/// here. A shell word cannot hold a NUL byte: one is dropped.
+pub fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:@,+".contains(c));
+    if plain {
+        return word.to_string();
+    }
+    let word = word.replace('\0', "");
+    match shlex::try_quote(&word) {
+        Ok(quoted) => quoted.into_owned(),
+        // Unreachable: the only error is a NUL byte, removed above.
+        Err(_) => String::from("''"),
+    }
 }
 
 /// A repository path, ref name or commit subject as human output shows it:
@@ -86,6 +107,34 @@ pub fn quote_bytes(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// The styles of human output (`--color`).
+pub mod style {
+    use super::{AnsiColor, Style};
+
+    pub const GOOD: Style = Style::new().fg_color(Some(anstyle::Color::Ansi(AnsiColor::Green)));
+    pub const BAD: Style = Style::new().fg_color(Some(anstyle::Color::Ansi(AnsiColor::Red)));
+    pub const BOLD: Style = Style::new().bold();
+    pub const DIM: Style = Style::new().dimmed();
+    pub const WARNING: Style = BOLD.fg_color(Some(anstyle::Color::Ansi(AnsiColor::Yellow)));
+    pub const ERROR: Style = BOLD.fg_color(Some(anstyle::Color::Ansi(AnsiColor::Red)));
+    /// The unique prefix of an operation id.
+    pub const ID: Style = WARNING;
+}
+
+/// `text` in `style`, or plain.
+fn styled(text: &str, style: Style, color: bool) -> String {
+    if color {
+        format!("{style}{text}{style:#}")
+    } else {
+        text.to_string()
+    }
+}
+
+/// `text` without terminal escape sequences (colour, cursor, title).
+pub fn strip_escapes(text: &str) -> String {
+    anstream::adapter::strip_str(text).to_string()
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ColorChoice {
     Auto,
@@ -134,7 +183,7 @@ impl Ui {
     /// A warning on stderr (kept out of stdout so `--json` stays one object).
     pub fn warn(&self, message: &str) {
         if !self.quiet {
-            let label = self.paint_err("warning:", "33;1");
+            let label = self.paint_err("warning:", style::WARNING);
             let _ = writeln!(std::io::stderr(), "{label} {}", one_line(message));
         }
     }
@@ -181,33 +230,26 @@ impl Ui {
         prompter.confirm(question)
     }
 
-    pub fn paint(&self, text: &str, ansi: &str) -> String {
-        if self.color {
-            format!("\x1b[{ansi}m{text}\x1b[0m")
-        } else {
-            text.to_string()
-        }
+    /// `text` in `style` when stdout gets colour.
+    pub fn paint(&self, text: &str, style: Style) -> String {
+        styled(text, style, self.color)
     }
 
     /// [`Ui::paint`] for text written to stderr.
-    pub fn paint_err(&self, text: &str, ansi: &str) -> String {
-        if self.color_err {
-            format!("\x1b[{ansi}m{text}\x1b[0m")
-        } else {
-            text.to_string()
-        }
+    pub fn paint_err(&self, text: &str, style: Style) -> String {
+        styled(text, style, self.color_err)
     }
 
     pub fn good(&self, text: &str) -> String {
-        self.paint(text, "32")
+        self.paint(text, style::GOOD)
     }
 
     pub fn bad(&self, text: &str) -> String {
-        self.paint(text, "31")
+        self.paint(text, style::BAD)
     }
 
     pub fn bold(&self, text: &str) -> String {
-        self.paint(text, "1")
+        self.paint(text, style::BOLD)
     }
 
     pub fn color_enabled(&self) -> bool {
@@ -286,31 +328,112 @@ pub struct TerminalPrompter;
 
 impl Prompter for TerminalPrompter {
     fn confirm(&self, question: &str) -> anyhow::Result<bool> {
-        Ok(dialoguer::Confirm::new()
-            .with_prompt(question)
-            .default(false)
-            .interact()?)
+        answered(|| {
+            dialoguer::Confirm::new()
+                .with_prompt(question)
+                .default(false)
+                .interact_opt()
+        })
     }
 
     fn multi_select(&self, prompt: &str, items: &[String]) -> anyhow::Result<Vec<usize>> {
-        Ok(dialoguer::MultiSelect::new()
-            .with_prompt(prompt)
-            .items(items)
-            .interact()?)
+        answered(|| {
+            dialoguer::MultiSelect::new()
+                .with_prompt(prompt)
+                .items(items)
+                .interact_opt()
+        })
     }
 
     fn select(&self, prompt: &str, items: &[String]) -> anyhow::Result<usize> {
-        Ok(dialoguer::Select::new()
-            .with_prompt(prompt)
-            .items(items)
-            .default(0)
-            .interact()?)
+        answered(|| {
+            dialoguer::Select::new()
+                .with_prompt(prompt)
+                .items(items)
+                .default(0)
+                .interact_opt()
+        })
     }
+}
+
+/// A prompt's answer. Esc (or `q`) and Ctrl-C cancel: the terminal is put
+/// back as it was (dialoguer leaves the cursor hidden when Ctrl-C stops a
+/// list, console takes it out of raw mode after each key) and the
+/// command stops in one line, before it has changed anything.
+fn answered<T>(ask: impl FnOnce() -> dialoguer::Result<Option<T>>) -> anyhow::Result<T> {
+    // console reads a key in raw mode and, for Ctrl-C, raises SIGINT once
+    // the terminal is back in its mode; held off here, the read returns
+    // "interrupted" instead of ending the process with the cursor hidden.
+    let held = crate::signals::Held::new(&[signal_hook::consts::SIGINT])?;
+    let answer = ask();
+    drop(held);
+    let interrupted = match answer {
+        Ok(Some(value)) => return Ok(value),
+        Ok(None) => false,
+        Err(dialoguer::Error::IO(e)) if e.kind() == std::io::ErrorKind::Interrupted => true,
+        Err(e) => {
+            let _ = console::Term::stderr().show_cursor();
+            return Err(e.into());
+        }
+    };
+    let term = console::Term::stderr();
+    let _ = term.show_cursor();
+    if interrupted {
+        // Ctrl-C leaves the cursor after the prompt: the message goes on a
+        // line of its own.
+        let _ = term.write_line("");
+    }
+    Err(user("cancelled: nothing was changed")
+        .exit(Exit::Stopped)
+        .into())
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{quote, quote_bytes};
+    use super::{quote, quote_bytes, shell_word, strip_escapes, style, styled};
+
+    #[test]
+    fn styles_are_the_sgr_codes_of_before_and_strip_back_to_the_text() {
+        assert_eq!(styled("ok", style::GOOD, true), "\x1b[32mok\x1b[0m");
+        assert_eq!(styled("no", style::BAD, true), "\x1b[31mno\x1b[0m");
+        assert_eq!(styled("x", style::ERROR, true), "\x1b[1m\x1b[31mx\x1b[0m");
+        assert_eq!(styled("x", style::ERROR, false), "x");
+        for s in [
+            style::GOOD,
+            style::BAD,
+            style::BOLD,
+            style::DIM,
+            style::WARNING,
+            style::ID,
+        ] {
+            assert_eq!(strip_escapes(&styled("a b", s, true)), "a b");
+        }
+        assert_eq!(strip_escapes("\x1b[?25lQ\x1b[1K\x1b]0;t\x07!"), "Q!");
+    }
+
+    #[test]
+    fn shell_words_read_back_as_themselves() {
+        for word in [
+            "it's",
+            "a$(b)",
+            "two words",
+            "",
+            "x\"y",
+            "ünï",
+            "a'b\"c$d",
+            "-n",
+        ] {
+            let quoted = shell_word(word);
+            assert_eq!(
+                shlex::split(&quoted),
+                Some(vec![word.to_string()]),
+                "{quoted}"
+            );
+        }
+        assert_eq!(shell_word("backup/sprint-3"), "backup/sprint-3");
+        assert_eq!(shell_word("key=a,b:c@d+e"), "key=a,b:c@d+e");
+        assert_eq!(shell_word("nul\0byte"), "nulbyte");
+    }
 
     #[test]
     fn plain_names_are_left_alone() {

@@ -537,7 +537,7 @@ fn stderr_colour_follows_stderr_not_stdout() {
     let mut pty = Pty::spawn_with_env(&repo, &["undo"], &colour);
     assert_eq!(pty.wait(std::time::Duration::from_secs(20)), 1);
     assert!(
-        pty.transcript().contains("\\u{1b}[31;1merror:"),
+        pty.transcript().contains("\\u{1b}[1m\\u{1b}[31merror:"),
         "{}",
         pty.transcript()
     );

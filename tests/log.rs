@@ -331,7 +331,7 @@ fn short_ids_are_unique_prefixes_that_name_their_operation() {
         ops[0]["short_id"].as_str().unwrap(),
     );
     out.assert_stdout_contains(&format!(
-        "\x1b[1;33m{short}\x1b[0m\x1b[2m{}\x1b[0m",
+        "\x1b[1m\x1b[33m{short}\x1b[0m\x1b[2m{}\x1b[0m",
         &id[short.len()..]
     ));
 }

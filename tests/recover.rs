@@ -1595,6 +1595,47 @@ fn answering_no_on_the_terminal_changes_nothing() {
     assert_nothing_changed(&repo, &before);
 }
 
+/// Ctrl-C and Esc in the picker and at the confirmation: the cursor shown
+/// again, one line saying so, exit 3, nothing changed.
+#[test]
+fn ctrl_c_or_esc_in_a_prompt_cancels_and_changes_nothing() {
+    let (repo, _) = sprint_fixture();
+    let before = everything(&repo);
+    let wait = Duration::from_secs(20);
+    for (at_confirmation, key, name) in [
+        (false, "\x03", "Ctrl-C in the picker"),
+        (false, "\x1b", "Esc in the picker"),
+        (true, "\x03", "Ctrl-C at the confirmation"),
+        (true, "\x1b", "Esc at the confirmation"),
+    ] {
+        let mut pty = Pty::spawn(&repo, &["recover", "failed", "--no-tests"]);
+        pty.expect("add the logo", wait);
+        if at_confirmation {
+            pty.send(" ");
+            pty.expect("add the logo", wait);
+            pty.send("\r");
+            pty.expect("Recover 1 commit(s)", wait);
+        }
+        pty.send(key);
+        let code = pty.wait(Duration::from_secs(60));
+        let transcript = pty.transcript();
+        assert_eq!(code, 3, "{name}\n{transcript}");
+        // The raw bytes, as the transcript shows them (escaped).
+        let raw = transcript.split_once("--- raw").map_or("", |(_, raw)| raw);
+        let shown = raw.rfind(r"\u{1b}[?25h");
+        let hidden = raw.rfind(r"\u{1b}[?25l");
+        assert!(
+            shown.is_some() && shown > hidden,
+            "{name}: the cursor is shown again\n{transcript}"
+        );
+        assert!(
+            pty.output().contains("cancelled: nothing was changed"),
+            "{name}\n{transcript}"
+        );
+        assert_nothing_changed(&repo, &before);
+    }
+}
+
 // ----- more conflicts, --test-each, busy repositories, crashes ---------------------
 
 /// A baseline with a binary file, a failed branch of three commits where

@@ -240,9 +240,9 @@ impl Execute<EmergencyStep> for Emergency<'_> {
             // refuse this one after the services were stopped.
             EmergencyStep::Stop(cmd) => {
                 crate::journal::check_not_running(&ctx.repo)?;
-                run_hook_command(ctx, "stop", cmd, outcome);
+                run_hook_command(ctx, "stop", cmd, outcome)?;
             }
-            EmergencyStep::Start(cmd) => run_hook_command(ctx, "start", cmd, outcome),
+            EmergencyStep::Start(cmd) => run_hook_command(ctx, "start", cmd, outcome)?,
             _ => anyhow::bail!("internal error: `{step}` is journaled"),
         }
         Ok(())
@@ -605,8 +605,14 @@ fn refuse_aside_across_filesystems(
 }
 
 /// Run the stop or start command; a failure is reported, not fatal: the
-/// rollback itself matters more than a service script.
-fn run_hook_command(ctx: &Context, which: &str, cmd: &str, outcome: &mut Outcome) {
+/// rollback itself matters more than a service script. Ctrl-C or SIGTERM
+/// while it runs stops the command (the error returned).
+fn run_hook_command(
+    ctx: &Context,
+    which: &str,
+    cmd: &str,
+    outcome: &mut Outcome,
+) -> anyhow::Result<()> {
     ctx.ui.note(&format!("Running the {which} command…"));
     let timeout = std::time::Duration::from_secs(ctx.settings.test_timeout_secs);
     match testrun::run_tests(cmd, ctx.repo.workdir(), timeout) {
@@ -624,10 +630,12 @@ fn run_hook_command(ctx: &Context, which: &str, cmd: &str, outcome: &mut Outcome
             ));
             outcome.data(&serde_json::json!({ format!("{which}_command"): "failed" }));
         }
+        Err(e) if testrun::interrupted(&e) => return Err(e),
         Err(e) => {
             ctx.ui
                 .warn(&format!("could not run the {which} command: {e}"));
             outcome.data(&serde_json::json!({ format!("{which}_command"): "failed" }));
         }
     }
+    Ok(())
 }

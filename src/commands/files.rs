@@ -525,7 +525,10 @@ fn mapped_tests(
 /// `None` when HEAD has no commit to detect it from.
 fn mapped_test_command(ctx: &Context, tests: &[String]) -> anyhow::Result<Option<String>> {
     let repo = &ctx.repo;
-    let quoted: Vec<String> = tests.iter().map(|t| shell_quote(&as_operand(t))).collect();
+    let quoted: Vec<String> = tests
+        .iter()
+        .map(|t| crate::ui::shell_word(&as_operand(t)))
+        .collect();
     Ok(Some(match &ctx.settings.file_test_command {
         Some(cmd) if cmd.contains("{tests}") => cmd.replace("{tests}", &quoted.join(" ")),
         Some(cmd) => format!("{cmd} {}", quoted.join(" ")),
@@ -691,18 +694,6 @@ fn as_operand(path: &str) -> String {
         format!("./{path}")
     } else {
         path.to_string()
-    }
-}
-
-fn shell_quote(text: &str) -> String {
-    if !text.is_empty()
-        && text
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./=:@,+".contains(c))
-    {
-        text.to_string()
-    } else {
-        format!("'{}'", text.replace('\'', r"'\''"))
     }
 }
 

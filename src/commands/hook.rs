@@ -31,8 +31,8 @@
 //!   edited unless `--force` says so.
 
 use std::fs;
-use std::io::{ErrorKind, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::io::ErrorKind;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
@@ -395,7 +395,7 @@ fn install(ctx: &Context, force: bool) -> anyhow::Result<Outcome> {
     if plan.keep_existing {
         keep_existing_hook(&plan.hook, &plan.original)?;
     }
-    if let Err(e) = write_script(&plan.dir.path, &plan.hook, created) {
+    if let Err(e) = write_script(&plan.hook, created) {
         if plan.keep_existing {
             // Put the original back where git runs it.
             let _ = fs::rename(&plan.original, &plan.hook);
@@ -456,29 +456,17 @@ fn keep_existing_hook(hook: &Path, original: &Path) -> anyhow::Result<()> {
 
 /// Write our script to a temporary file and rename it into place, so git
 /// never runs half a script.
-fn write_script(dir: &Path, hook: &Path, created: usize) -> anyhow::Result<()> {
-    let temp = dir.join(format!(
-        ".{HOOK}.rollback-sprint-new.{}",
-        std::process::id()
-    ));
-    let result = (|| -> anyhow::Result<()> {
-        let mut file = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o755)
-            .open(&temp)
-            .with_context(|| format!("could not create {}", temp.display()))?;
-        file.write_all(script(created).as_bytes())?;
-        // The umask does not decide whether the hook can run.
-        file.set_permissions(fs::Permissions::from_mode(0o755))?;
-        file.sync_all()?;
-        fs::rename(&temp, hook).with_context(|| format!("could not write {}", hook.display()))?;
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&temp);
-    }
-    result.with_context(|| format!("could not install {}", hook.display()))
+fn write_script(hook: &Path, created: usize) -> anyhow::Result<()> {
+    use crate::atomic::{write_atomic, Durability, Mode};
+    // The umask does not decide whether the hook can run.
+    write_atomic(
+        hook,
+        script(created).as_bytes(),
+        Durability::File,
+        Mode::Exact(0o755),
+    )
+    .with_context(|| format!("could not write {}", hook.display()))
+    .with_context(|| format!("could not install {}", hook.display()))
 }
 
 // ----- uninstall -------------------------------------------------------------

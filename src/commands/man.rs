@@ -128,7 +128,7 @@ fn install(ui: &Ui, pages: &[Page], dir: &Path) -> anyhow::Result<Outcome> {
             .hint("pass --dir with a directory you can write to")
     })?;
     for (page, file) in pages.iter().zip(&files) {
-        write_page(dir, file, &page.roff)?;
+        write_page(file, &page.roff)?;
     }
     outcome.line(format!(
         "wrote {} manual pages to {}",
@@ -149,28 +149,16 @@ fn install(ui: &Ui, pages: &[Page], dir: &Path) -> anyhow::Result<Outcome> {
 
 /// Write through a temporary file in the same directory and rename, so a
 /// page is either the old one or the new one, never half of either.
-fn write_page(dir: &Path, file: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+fn write_page(file: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let cannot = |e: std::io::Error| {
         anyhow::Error::from(
             user(format!("cannot write {}: {e}", file.display()))
                 .hint("pass --dir with a directory you can write to"),
         )
     };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".git-rollback-sprint-man")
-        .tempfile_in(dir)
-        .map_err(cannot)?;
-    tmp.write_all(bytes).map_err(cannot)?;
-    tmp.as_file().sync_all().map_err(cannot)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        // tempfile creates 0600; a manual page is for every reader.
-        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644))
-            .map_err(cannot)?;
-    }
-    tmp.persist(file).map_err(|e| cannot(e.error))?;
-    Ok(())
+    use crate::atomic::{write_atomic, Durability, Mode};
+    // A manual page is for every reader.
+    write_atomic(file, bytes, Durability::File, Mode::Exact(0o644)).map_err(cannot)
 }
 
 /// Whether man(1) searches `root` (a directory holding `man1/`): listed in

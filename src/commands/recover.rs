@@ -518,7 +518,7 @@ fn sequence(
                 });
                 tip = new;
                 if state.test_each && !state.no_tests {
-                    test_each(ctx, repo, commit, new, timeout);
+                    test_each(ctx, repo, commit, new, timeout)?;
                 }
             }
             Picked::Empty => state.skipped.push(commit.to_string()),
@@ -603,13 +603,19 @@ fn sequence(
     }
 }
 
-fn test_each(ctx: &Context, repo: &Repo, from: Oid, new: Oid, timeout: Duration) {
+fn test_each(
+    ctx: &Context,
+    repo: &Repo,
+    from: Oid,
+    new: Oid,
+    timeout: Duration,
+) -> anyhow::Result<()> {
     let Ok(tree) = repo.commit_tree(new) else {
-        return;
+        return Ok(());
     };
     let Ok(command) = testrun::test_command(repo, ctx.settings.test_command.as_deref(), tree)
     else {
-        return;
+        return Ok(());
     };
     match testrun::verify_tree(repo, tree, &command, timeout) {
         Ok(run) => ctx.ui.note(&format!(
@@ -617,11 +623,13 @@ fn test_each(ctx: &Context, repo: &Repo, from: Oid, new: Oid, timeout: Duration)
             repo.short_id(from),
             run.summary()
         )),
+        Err(e) if testrun::interrupted(&e) => return Err(e),
         Err(e) => ctx.ui.warn(&format!(
             "could not run the tests after {}: {e:#}",
             repo.short_id(from)
         )),
     }
+    Ok(())
 }
 
 fn final_tests(ctx: &Context, repo: &Repo, tree: Oid, timeout: Duration) -> Option<TestRun> {

@@ -43,9 +43,14 @@ impl Lock {
     pub fn mark_index_lock(&mut self, held: bool) -> anyhow::Result<()> {
         self.info.holds_index_lock = held;
         let text = serde_json::to_string(&self.info)?;
-        let tmp = self.path.with_extension("tmp");
-        super::write_durable(&tmp, text.as_bytes())?;
-        fs::rename(&tmp, &self.path).context("could not update the lock")?;
+        use crate::atomic::{write_atomic, Durability, Mode};
+        write_atomic(
+            &self.path,
+            text.as_bytes(),
+            Durability::File,
+            Mode::Umask(0o666),
+        )
+        .context("could not update the lock")?;
         Ok(())
     }
 }

@@ -569,17 +569,13 @@ impl Journal {
             return;
         };
         let path = self.dir.join(CHECKED_FILE);
-        let tmp = self
-            .dir
-            .join(format!("{CHECKED_FILE}.{}", std::process::id()));
-        if fs::write(&tmp, text).is_ok() && fs::rename(&tmp, &path).is_ok() {
+        use crate::atomic::{write_atomic, Durability, Mode};
+        if write_atomic(&path, &text, Durability::None, Mode::Umask(0o666)).is_ok() {
             *found = Some(Found {
                 len,
                 ops,
                 ..f.clone()
             });
-        } else {
-            let _ = fs::remove_file(&tmp);
         }
     }
 

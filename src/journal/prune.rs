@@ -16,7 +16,6 @@
 
 use std::collections::HashSet;
 use std::fs;
-use std::io::Write;
 
 use anyhow::Context as _;
 use chrono::{DateTime, FixedOffset};
@@ -190,23 +189,9 @@ fn rewrite_journal(journal: &Journal, ids: &HashSet<String>) -> anyhow::Result<(
             out.extend_from_slice(line);
         }
     }
-    let tmp = journal
-        .dir()
-        .join(format!("journal.jsonl.prune-{}", std::process::id()));
-    let written = (|| -> std::io::Result<()> {
-        let mut f = fs::File::create(&tmp)?;
-        f.write_all(&out)?;
-        f.sync_all()
-    })();
-    if let Err(e) = written {
-        let _ = fs::remove_file(&tmp);
-        return Err(e).with_context(|| format!("could not write {}", tmp.display()));
-    }
-    if let Err(e) = fs::rename(&tmp, &path) {
-        let _ = fs::remove_file(&tmp);
-        return Err(e).with_context(|| format!("could not replace {}", path.display()));
-    }
-    super::sync_dir(journal.dir())
+    use crate::atomic::{write_atomic, Durability, Mode};
+    write_atomic(&path, &out, Durability::Full, Mode::Umask(0o666))
+        .with_context(|| format!("could not replace {}", path.display()))
 }
 
 /// Whether automatic pruning is due: the journal's first operation began

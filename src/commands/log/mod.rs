@@ -167,9 +167,9 @@ pub(crate) fn highlight_id(ui: &Ui, id: &str, prefix: usize) -> String {
         return id.to_string();
     }
     let (head, tail) = id.split_at(prefix.min(id.len()));
-    let mut out = ui.paint(head, "1;33");
+    let mut out = ui.paint(head, crate::ui::style::ID);
     if !tail.is_empty() {
-        out.push_str(&ui.paint(tail, "2"));
+        out.push_str(&ui.paint(tail, crate::ui::style::DIM));
     }
     out
 }

@@ -51,15 +51,7 @@ pub fn one_line(text: &str) -> String {
 
 /// One word of a shell command, quoted when the shell would act on it.
 pub fn shell_word(word: &str) -> String {
-    let plain = !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./=:@,+".contains(c));
-    if plain {
-        word.to_string()
-    } else {
-        format!("'{}'", one_line(word).replace('\'', r"'\''"))
-    }
+    crate::ui::shell_word(&one_line(word))
 }
 
 /// The one command advised, everywhere (console, `report.md`,
@@ -114,6 +106,10 @@ mod tests {
     fn shell_words_are_quoted_when_needed() {
         assert_eq!(shell_word("backup/sprint-3"), "backup/sprint-3");
         assert_eq!(shell_word("a$(b)"), "'a$(b)'");
-        assert_eq!(shell_word("it's"), r"'it'\''s'");
+        assert_eq!(
+            shlex::split(&shell_word("it's")),
+            Some(vec!["it's".to_string()])
+        );
+        assert_eq!(shell_word("a\nb c"), "'a b c'");
     }
 }
