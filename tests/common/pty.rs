@@ -6,14 +6,15 @@
 //! the terminal's slave side, in a session of its own with the terminal as
 //! its controlling terminal (as a shell would start it), in an 80×24
 //! window. A thread reads everything the tool writes as it comes, so the
-//! tool never blocks on a full terminal however slowly the test runs. The test plays the user on the master side:
-//! [`Pty::send`] types bytes — keys as the terminal sends them, so raw
-//! escape sequences work: `"\x1b[B"` is the down arrow, `" "` toggles a
-//! MultiSelect item, `"\r"` is Enter — and [`Pty::expect`] waits for text to
-//! appear on the screen stream, with ANSI escape sequences and carriage
-//! returns taken out. [`Pty::wait`] collects the exit code, killing the tool
-//! when it does not finish in time. Every failure shows the whole
-//! transcript.
+//! tool never blocks on a full terminal however slowly the test runs.
+//!
+//! The test plays the user on the master side: [`Pty::send`] types bytes —
+//! keys as the terminal sends them, so raw escape sequences work:
+//! `"\x1b[B"` is the down arrow, `" "` toggles a MultiSelect item, `"\r"`
+//! is Enter — and [`Pty::expect`] waits for text to appear on the screen
+//! stream, with ANSI escape sequences and carriage returns taken out.
+//! [`Pty::wait`] collects the exit code, killing the tool when it does not
+//! finish in time. Every failure shows the whole transcript.
 //!
 //! dialoguer reads keys in raw mode, one at a time, so a key sent before its
 //! prompt is drawn may be echoed or read by an earlier prompt: wait for each
