@@ -357,6 +357,29 @@ fn a_shown_line_matches_its_pieces_in_order_within_one_line() {
     );
 }
 
+/// A block the tool does not print as shown fails: a line it does not
+/// print, lines out of order, another exit code. The same block as
+/// printed passes.
+#[test]
+fn a_block_fails_when_the_output_or_the_exit_code_differs() {
+    let block = |lines: &[&str]| Block {
+        line: 0,
+        setup: "project".to_string(),
+        steps: steps(lines),
+    };
+    let passes = |block: &Block| std::panic::catch_unwind(|| run_block(block)).is_ok();
+    let typed = "$ git rollback-sprint --version";
+    assert!(passes(&block(&[typed, "git-rollback-sprint …"])));
+    for lines in [
+        &[typed, "git-rollback-sprint 9.9.9"][..],
+        &[typed, "git-rollback-sprint", "git-rollback-sprint"],
+        &["$ git rollback-sprint --version   # exit 2"],
+        &["$ git rollback-sprint --no-such-flag"],
+    ] {
+        assert!(!passes(&block(lines)), "{lines:?} passed");
+    }
+}
+
 macro_rules! readme_blocks {
     ($($name:ident: $index:expr,)*) => {$(
         #[test]
