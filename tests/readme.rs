@@ -20,9 +20,11 @@
 //! block's commands in one shell, printing each command, what it printed
 //! and `? CODE`; the expected transcript is the block in trycmd's
 //! patterns, and trycmd does the matching and shows the difference.
+//! trycmd reads a `\` as `/` on both sides (its filter for Windows
+//! paths), so output that differs only there goes unseen.
 //!
-//! `README_SHOW=1` prints each block's whole transcript, for writing
-//! examples.
+//! `README_SHOW=1` prints each passing block's whole transcript, for
+//! writing examples; a failing block's difference shows it anyway.
 
 use std::fs;
 use std::os::unix::fs::symlink;
