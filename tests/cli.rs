@@ -524,9 +524,8 @@ fn stderr_colour_follows_stderr_not_stdout() {
     use crate::common::pty::Pty;
     let repo = TestRepo::with_commits();
     let log = repo.tmp_dir().join("err.log");
-    let file = std::fs::File::create(&log).expect("err.log");
     let colour = [("NO_COLOR", "")];
-    let mut pty = Pty::spawn_with_stderr(&repo, &["undo"], &colour, file);
+    let mut pty = Pty::spawn_with_stderr(&repo, &["undo"], &colour, &log);
     assert_eq!(pty.wait(std::time::Duration::from_secs(20)), 1);
     let err = std::fs::read_to_string(&log).expect("read err.log");
     assert!(

@@ -903,7 +903,7 @@ const NOBODY: u32 = 65534;
 /// The repository is handed to that user for the run and back to root for
 /// the captures (git refuses a repository owned by someone else).
 fn as_nobody(repo: &TestRepo, args: &[&str]) -> Option<ToolOutput> {
-    if unsafe { libc::geteuid() } != 0 {
+    if !rustix::process::geteuid().is_root() {
         return None;
     }
     chown(repo.root(), NOBODY);
@@ -928,7 +928,7 @@ fn chown(dir: &Path, id: u32) {
 
 #[track_caller]
 fn skip_unless_root() -> bool {
-    if unsafe { libc::geteuid() } != 0 {
+    if !rustix::process::geteuid().is_root() {
         crate::common::skip(
             "not running as root, so permission bits apply already",
             false,

@@ -13,11 +13,22 @@
 //! `…` stands for anything. Blocks of `sh` are the two commands at the top:
 //! `.ci/run` runs those very lines (`<!-- test: ci -->`).
 //!
-//! `README_SHOW=1` prints what each command printed, for writing examples.
+//! The sessions are shell sessions (`cd`, redirections, pipes, `$HOME`),
+//! and one file's blocks each need a repository of their own, which
+//! trycmd's own reading of markdown cannot give. So a block is set up
+//! here and run by trycmd as one case ([`write_case`]): bash runs the
+//! block's commands in one shell, printing each command, what it printed
+//! and `? CODE`; the expected transcript is the block in trycmd's
+//! patterns, and trycmd does the matching and shows the difference.
+//! trycmd reads a `\` as `/` on both sides (its filter for Windows
+//! paths), so output that differs only there goes unseen.
+//!
+//! `README_SHOW=1` prints each passing block's whole transcript, for
+//! writing examples; a failing block's difference shows it anyway.
 
 use std::fs;
 use std::os::unix::fs::symlink;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::common::{TestRepo, TOOL_BIN};
@@ -113,32 +124,6 @@ fn steps(body: &[&str]) -> Vec<Step> {
     steps
 }
 
-/// Whether `actual` holds the pieces of `shown` (split at `…`) in order.
-fn line_matches(shown: &str, actual: &str) -> bool {
-    let mut rest = actual;
-    for piece in shown.split('…').map(str::trim).filter(|p| !p.is_empty()) {
-        match rest.find(piece) {
-            Some(at) => rest = &rest[at + piece.len()..],
-            None => return false,
-        }
-    }
-    true
-}
-
-/// Each shown line in `output`, in order; the first one missing.
-fn first_missing<'a>(shown: &'a [String], output: &str) -> Option<&'a str> {
-    let mut lines = output.lines();
-    'shown: for want in shown {
-        for line in lines.by_ref() {
-            if line_matches(want, line) {
-                continue 'shown;
-            }
-        }
-        return Some(want);
-    }
-    None
-}
-
 // ----- the repositories the examples start from -------------------------------
 
 const APP_V1: &str = "def parse(text):\n    return text.split(\",\")\n";
@@ -181,62 +166,134 @@ fn setup(name: &str) -> TestRepo {
     repo
 }
 
-/// Run one block in its sandbox; the first failure, described.
-fn run_block(block: &Block) -> Result<(), String> {
-    let repo = setup(&block.setup);
-    let root = repo.root();
-    let bin = root.join("bin");
-    fs::create_dir_all(&bin).map_err(|e| e.to_string())?;
-    symlink(TOOL_BIN, bin.join("git-rollback-sprint")).map_err(|e| e.to_string())?;
-    let out_dir = root.join("readme-out");
-    fs::create_dir_all(&out_dir).map_err(|e| e.to_string())?;
-    // One shell for the block, so `cd` carries over; each command's output
-    // and exit code go to files of their own.
-    let mut script = String::from("cd \"$README_ROOT\" || exit 99\n");
-    for (n, step) in block.steps.iter().enumerate() {
+/// A shown line as a trycmd pattern: `…` and either end match anything
+/// within the line (`[..]`).
+fn pattern(shown: &str) -> String {
+    let pieces: Vec<&str> = shown
+        .split('…')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect();
+    format!("[..]{}[..]", pieces.join("[..]"))
+}
+
+/// What the block must print: each command as typed, then its shown lines
+/// among any others (`...` stands for any lines), then `? CODE`.
+fn expected(block: &Block) -> String {
+    let mut out = String::new();
+    for step in &block.steps {
+        out.push_str(&format!("$ {}\n...\n", step.command));
+        for shown in &step.shown {
+            out.push_str(&format!("{}\n...\n", pattern(shown)));
+        }
+        out.push_str(&format!("? {}\n", step.exit));
+    }
+    out
+}
+
+/// The shell script that prints the block's transcript: each command as
+/// typed, what it printed (stdout and stderr, ending in a newline) and
+/// `? CODE`, in one shell so that `cd` and `export` carry over; the
+/// transcript is also kept in `$README_ROOT/transcript`.
+fn script(block: &Block) -> String {
+    let mut script = String::from("cd \"$README_ROOT\" || exit 99\n{\n");
+    for step in &block.steps {
         script.push_str(&format!(
-            "{{\n{}\n}} >\"$README_OUT/{n}\" 2>&1 </dev/null\necho $? >\"$README_OUT/{n}.code\"\n",
+            "printf '%s\\n' {}\n{{\n{}\n}} >\"$README_OUT\" 2>&1 </dev/null\n\
+             code=$?\ncat \"$README_OUT\"\n\
+             [ -z \"$(tail -c 1 \"$README_OUT\")\" ] || echo\n\
+             echo \"? $code\"\n",
+            quote(&format!("$ {}", step.command)),
             step.command
         ));
     }
+    script.push_str("} | tee \"$README_ROOT/transcript\"\n");
+    script
+}
+
+/// `text` in single quotes, for the shell.
+fn quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "'\\''"))
+}
+
+/// Set up `block`'s repository and write its trycmd case into the
+/// sandbox: `case.toml` runs bash on `case.sh`, which takes the sandbox's
+/// environment and runs the block; `case.stdout` is what it must print.
+fn write_case(repo: &TestRepo, block: &Block) -> PathBuf {
+    let root = repo.root();
+    let bin = root.join("bin");
+    let case = root.join("case");
+    for dir in [&bin, &case] {
+        fs::create_dir_all(dir).unwrap_or_else(|e| panic!("create {}: {e}", dir.display()));
+    }
+    symlink(TOOL_BIN, bin.join("git-rollback-sprint")).expect("put the tool on PATH");
+    // The sandbox, as `TestRepo::apply_env` sets it on a command, with
+    // the tool on PATH.
+    let mut sandbox = Command::new("bash");
+    repo.apply_env(&mut sandbox);
     let path = format!(
         "{}:{}",
         bin.display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let mut cmd = Command::new("bash");
-    cmd.arg("--norc").arg("--noprofile").arg("-c").arg(&script);
-    repo.apply_env(&mut cmd);
-    cmd.env("PATH", path)
+    sandbox
+        .env("PATH", path)
         .env("README_ROOT", root)
-        .env("README_OUT", &out_dir);
-    let status = cmd.status().map_err(|e| format!("cannot run bash: {e}"))?;
-    if !status.success() {
-        return Err(format!("the block's shell failed: {status}"));
-    }
-    for (n, step) in block.steps.iter().enumerate() {
-        let output = read(&out_dir.join(n.to_string()));
-        let code: i32 = read(&out_dir.join(format!("{n}.code")))
-            .trim()
-            .parse()
-            .unwrap_or(-1);
-        if std::env::var_os("README_SHOW").is_some() {
-            eprintln!("$ {}\n{output}[exit {code}]\n", step.command);
-        }
-        if code != step.exit {
-            return Err(format!(
-                "`{}` exited {code}, the README says {}:\n{output}",
-                step.command, step.exit
-            ));
-        }
-        if let Some(missing) = first_missing(&step.shown, &output) {
-            return Err(format!(
-                "`{}` did not print the README's line\n  {missing}\nit printed:\n{output}",
-                step.command
-            ));
+        .env("README_OUT", root.join("command-output"));
+    let mut sh = String::new();
+    for (name, value) in sandbox.get_envs() {
+        let name = name.to_string_lossy();
+        match value {
+            Some(value) => {
+                let value = quote(&value.to_string_lossy());
+                sh.push_str(&format!("export {name}={value}\n"));
+            }
+            None => sh.push_str(&format!("unset {name}\n")),
         }
     }
-    Ok(())
+    sh.push_str(&script(block));
+    // A path, not a name: trycmd skips, and so passes, a case whose
+    // program it cannot find by name. (JSON's string escapes are TOML's.)
+    let toml_str = |path: &Path| serde_json::Value::from(path.display().to_string()).to_string();
+    let toml = format!(
+        "bin.path = {}\nargs = [\"--norc\", \"--noprofile\", {}]\n",
+        toml_str(&bash()),
+        toml_str(&case.join("case.sh"))
+    );
+    for (file, text) in [
+        ("case.toml", toml),
+        ("case.sh", sh),
+        ("case.stdout", expected(block)),
+    ] {
+        fs::write(case.join(file), text).unwrap_or_else(|e| panic!("write {file}: {e}"));
+    }
+    case.join("case.toml")
+}
+
+/// bash, from PATH.
+fn bash() -> PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|dir| dir.join("bash"))
+        .find(|bash| bash.is_file())
+        .expect("bash on PATH")
+}
+
+/// Run `block` in its sandbox; trycmd fails the test, showing the
+/// difference, when a command printed other than the README says.
+fn run_block(block: &Block) {
+    // The README is the snapshot: trycmd's overwrite would rewrite only
+    // the copy made here, and pass.
+    assert!(
+        std::env::var_os("TRYCMD").is_none_or(|mode| mode != "overwrite"),
+        "TRYCMD=overwrite cannot update the README: edit README.md"
+    );
+    let repo = setup(&block.setup);
+    let case = write_case(&repo, block);
+    trycmd::TestCases::new().case(&case).run();
+    if std::env::var_os("README_SHOW").is_some() {
+        eprintln!("{}", read(&repo.root().join("transcript")));
+    }
 }
 
 fn read(path: &Path) -> String {
@@ -285,19 +342,44 @@ fn the_ci_script_runs_the_readmes_two_commands() {
 }
 
 #[test]
-fn the_matcher_wants_each_piece_in_order() {
-    assert!(line_matches(
-        "Stashed … as stash@{0}",
-        "Stashed 4 files as stash@{0}"
-    ));
-    assert!(!line_matches(
-        "as stash@{0} … Stashed",
-        "Stashed 4 files as stash@{0}"
-    ));
-    assert!(line_matches("…", "anything"));
-    let shown = vec!["one".to_string(), "three".to_string()];
-    assert_eq!(first_missing(&shown, "one\ntwo\nthree\n"), None);
-    assert_eq!(first_missing(&shown, "three\none\n"), Some("three"));
+fn a_shown_line_matches_its_pieces_in_order_within_one_line() {
+    assert_eq!(
+        pattern("Stashed … as stash@{0}"),
+        "[..]Stashed[..]as stash@{0}[..]"
+    );
+    assert_eq!(pattern("…"), "[..][..]");
+    let block = Block {
+        line: 1,
+        setup: "project".to_string(),
+        steps: steps(&["$ git x   # exit 4", "one", "two"]),
+    };
+    assert_eq!(
+        expected(&block),
+        "$ git x   # exit 4\n...\n[..]one[..]\n...\n[..]two[..]\n...\n? 4\n"
+    );
+}
+
+/// A block the tool does not print as shown fails: a line it does not
+/// print, lines out of order, another exit code. The same block as
+/// printed passes.
+#[test]
+fn a_block_fails_when_the_output_or_the_exit_code_differs() {
+    let block = |lines: &[&str]| Block {
+        line: 0,
+        setup: "project".to_string(),
+        steps: steps(lines),
+    };
+    let passes = |block: &Block| std::panic::catch_unwind(|| run_block(block)).is_ok();
+    let typed = "$ git rollback-sprint --version";
+    assert!(passes(&block(&[typed, "git-rollback-sprint …"])));
+    for lines in [
+        &[typed, "git-rollback-sprint 9.9.9"][..],
+        &[typed, "git-rollback-sprint", "git-rollback-sprint"],
+        &["$ git rollback-sprint --version   # exit 2"],
+        &["$ git rollback-sprint --no-such-flag"],
+    ] {
+        assert!(!passes(&block(lines)), "{lines:?} passed");
+    }
 }
 
 macro_rules! readme_blocks {
@@ -308,9 +390,8 @@ macro_rules! readme_blocks {
             let Some(block) = blocks.get($index) else {
                 panic!("the README has no console block #{}", $index + 1);
             };
-            if let Err(e) = run_block(block) {
-                panic!("README.md:{} (setup `{}`): {e}", block.line, block.setup);
-            }
+            eprintln!("README.md:{} (setup `{}`)", block.line, block.setup);
+            run_block(block);
         }
     )*};
 }

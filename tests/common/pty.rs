@@ -1,29 +1,32 @@
 //! [`Pty`]: the tool in a real pseudo-terminal, for the prompts that only
 //! appear on a terminal (dialoguer's Confirm, Select, MultiSelect).
 //!
-//! The tool runs with the [`TestRepo`]'s sandbox environment and stdin,
-//! stdout and stderr all on the terminal's slave side, detached by
-//! `setsid(2)` and given the terminal as its controlling terminal (as a
-//! shell would start it), in an 80×24 window. The test plays the user on the master side:
-//! [`Pty::send`] types bytes — keys as the terminal sends them, so raw
-//! escape sequences work: `"\x1b[B"` is the down arrow, `" "` toggles a
-//! MultiSelect item, `"\r"` is Enter — and [`Pty::expect`] waits for text to
-//! appear on the screen stream, with ANSI escape sequences and carriage
-//! returns taken out. [`Pty::wait`] collects the exit code, killing the tool
-//! when it does not finish in time. Every failure shows the whole
-//! transcript.
+//! The terminal comes from `portable-pty`: the tool runs with the
+//! [`TestRepo`]'s sandbox environment and stdin, stdout and stderr all on
+//! the terminal's slave side, in a session of its own with the terminal as
+//! its controlling terminal (as a shell would start it), in an 80×24
+//! window. A thread reads everything the tool writes as it comes, so the
+//! tool never blocks on a full terminal however slowly the test runs.
+//!
+//! The test plays the user on the master side: [`Pty::send`] types bytes —
+//! keys as the terminal sends them, so raw escape sequences work:
+//! `"\x1b[B"` is the down arrow, `" "` toggles a MultiSelect item, `"\r"`
+//! is Enter — and [`Pty::expect`] waits for text to appear on the screen
+//! stream, with ANSI escape sequences and carriage returns taken out.
+//! [`Pty::wait`] collects the exit code, killing the tool when it does not
+//! finish in time. Every failure shows the whole transcript.
 //!
 //! dialoguer reads keys in raw mode, one at a time, so a key sent before its
 //! prompt is drawn may be echoed or read by an earlier prompt: wait for each
 //! prompt with `expect` before answering it.
 
-use std::fs::File;
 use std::io::{Read, Write};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, TryRecvError};
 use std::time::{Duration, Instant};
+
+use portable_pty::{native_pty_system, Child, ChildKiller, CommandBuilder, MasterPty, PtySize};
 
 use super::repo::{TestRepo, TOOL_BIN};
 
@@ -34,8 +37,14 @@ pub const COLS: u16 = 80;
 /// The tool running on a pseudo-terminal. Dropping it kills the tool if it
 /// is still running.
 pub struct Pty {
-    master: File,
-    child: Child,
+    child: Box<dyn Child + Send + Sync>,
+    /// Keys typed by the test.
+    keys: Box<dyn Write + Send>,
+    /// Kept open for the life of the tool.
+    _master: Box<dyn MasterPty + Send>,
+    /// What the reader thread reads; disconnected once every slave
+    /// descriptor is closed.
+    chunks: Receiver<Vec<u8>>,
     /// Everything the tool wrote, as written.
     raw: Vec<u8>,
     /// Position in the cleaned text up to which `expect` has matched.
@@ -72,69 +81,104 @@ impl Pty {
         envs: &[(&str, &str)],
         remove: &[&str],
     ) -> Pty {
-        Self::spawn_full(repo, dir, args, envs, remove, None)
+        let mut argv = vec![TOOL_BIN];
+        argv.extend_from_slice(args);
+        Self::spawn_argv(repo, dir, &argv, envs, remove)
     }
 
-    /// Like [`Pty::spawn`], with stderr going to `stderr` instead of the
-    /// terminal (stdin and stdout stay on it).
+    /// Like [`Pty::spawn`], with stderr going to the file `stderr` instead
+    /// of the terminal (stdin and stdout stay on it). A shell opens the
+    /// file and then becomes the tool (`exec`), so the tool is still the
+    /// terminal's session leader.
     pub fn spawn_with_stderr(
         repo: &TestRepo,
         args: &[&str],
         envs: &[(&str, &str)],
-        stderr: File,
+        stderr: &Path,
     ) -> Pty {
-        Self::spawn_full(repo, repo.path(), args, envs, &[], Some(stderr))
+        let Some(stderr) = stderr.to_str() else {
+            panic!("the stderr file's path is not UTF-8: {stderr:?}");
+        };
+        let mut argv = vec!["/bin/sh", "-c", "exec \"$@\" 2>\"$0\"", stderr, TOOL_BIN];
+        argv.extend_from_slice(args);
+        Self::spawn_argv(repo, repo.path(), &argv, envs, &[])
     }
 
-    fn spawn_full(
+    fn spawn_argv(
         repo: &TestRepo,
         dir: &Path,
-        args: &[&str],
+        argv: &[&str],
         envs: &[(&str, &str)],
         remove: &[&str],
-        stderr: Option<File>,
     ) -> Pty {
-        let (master, slave) = open_pty();
-        let mut cmd = Command::new(TOOL_BIN);
-        cmd.args(args).current_dir(dir);
-        repo.apply_env(&mut cmd);
-        cmd.env_remove("GIT_AUTHOR_DATE")
-            .env_remove("GIT_COMMITTER_DATE");
-        cmd.env("TERM", "xterm-256color")
-            .env("COLUMNS", COLS.to_string())
-            .env("LINES", ROWS.to_string());
+        let size = PtySize {
+            rows: ROWS,
+            cols: COLS,
+            pixel_width: 0,
+            pixel_height: 0,
+        };
+        let pair = native_pty_system()
+            .openpty(size)
+            .unwrap_or_else(|e| panic!("cannot open a pty: {e}"));
+        let mut cmd = CommandBuilder::from_argv(argv.iter().map(Into::into).collect());
+        cmd.cwd(dir);
+        // The sandbox, as `TestRepo::apply_env` sets it on a command.
+        let mut sandbox = Command::new(TOOL_BIN);
+        repo.apply_env(&mut sandbox);
+        for (name, value) in sandbox.get_envs() {
+            match value {
+                Some(value) => cmd.env(name, value),
+                None => cmd.env_remove(name),
+            }
+        }
+        cmd.env_remove("GIT_AUTHOR_DATE");
+        cmd.env_remove("GIT_COMMITTER_DATE");
+        cmd.env("TERM", "xterm-256color");
+        cmd.env("COLUMNS", COLS.to_string());
+        cmd.env("LINES", ROWS.to_string());
         for name in remove {
             cmd.env_remove(name);
         }
-        cmd.envs(envs.iter().copied());
-        let stdio = |fd: &OwnedFd| Stdio::from(fd.try_clone().expect("duplicate the pty slave"));
-        cmd.stdin(stdio(&slave)).stdout(stdio(&slave));
-        match stderr {
-            Some(file) => cmd.stderr(Stdio::from(file)),
-            None => cmd.stderr(stdio(&slave)),
-        };
-        // SAFETY: only async-signal-safe calls between fork and exec:
-        // setsid, and the terminal on stdin as the controlling terminal.
-        unsafe {
-            cmd.pre_exec(|| {
-                if libc::setsid() < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                if libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
+        for (name, value) in envs {
+            cmd.env(name, value);
         }
-        let child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot spawn {TOOL_BIN} {args:?} on a pty: {e}"));
+        let child = pair
+            .slave
+            .spawn_command(cmd)
+            .unwrap_or_else(|e| panic!("cannot spawn {argv:?} on a pty: {e}"));
         // Only the child holds the slave now, so its exit ends the stream.
-        drop(slave);
-        drop(cmd);
+        drop(pair.slave);
+        let mut reader = pair
+            .master
+            .try_clone_reader()
+            .unwrap_or_else(|e| panic!("cannot read the pty: {e}"));
+        let keys = pair
+            .master
+            .take_writer()
+            .unwrap_or_else(|e| panic!("cannot write to the pty: {e}"));
+        let (tx, chunks) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            loop {
+                match reader.read(&mut buf) {
+                    // End of the stream (EIO, every slave descriptor
+                    // closed, reads as 0), or the test has gone.
+                    Ok(0) => return,
+                    Ok(n) => {
+                        if tx.send(buf[..n].to_vec()).is_err() {
+                            return;
+                        }
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(_) => return,
+                }
+            }
+        });
         Pty {
-            master: File::from(master),
             child,
+            keys,
+            _master: pair.master,
+            chunks,
             raw: Vec::new(),
             consumed: 0,
             code: None,
@@ -145,25 +189,13 @@ impl Pty {
     /// Type `bytes` on the terminal (keys, escape sequences, text).
     #[track_caller]
     pub fn send(&mut self, bytes: impl AsRef<[u8]>) {
-        let bytes = bytes.as_ref();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let mut written = 0;
-        while written < bytes.len() {
-            match self.master.write(&bytes[written..]) {
-                Ok(n) => written += n,
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                    if Instant::now() > deadline {
-                        panic!(
-                            "the terminal accepted no input for 10 s\n{}",
-                            self.transcript()
-                        );
-                    }
-                    // The tool is not reading: keep its output flowing.
-                    self.read_available(Duration::from_millis(20));
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => panic!("cannot write to the pty: {e}\n{}", self.transcript()),
-            }
+        if let Err(e) = self
+            .keys
+            .write_all(bytes.as_ref())
+            .and_then(|()| self.keys.flush())
+        {
+            self.read_available(Duration::from_millis(100));
+            panic!("cannot write to the pty: {e}\n{}", self.transcript());
         }
     }
 
@@ -218,8 +250,7 @@ impl Pty {
                 return code;
             }
             if Instant::now() >= deadline {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
+                self.kill();
                 panic!(
                     "the tool did not exit within {timeout:?}; it was killed\n{}",
                     self.transcript()
@@ -246,129 +277,61 @@ impl Pty {
     fn try_collect(&mut self) {
         if self.code.is_none() {
             if let Ok(Some(status)) = self.child.try_wait() {
-                self.code = Some(status.code().unwrap_or(-1));
+                // -1 for a signal, as `std::process::ExitStatus::code`
+                // gives none.
+                self.code = Some(match status.signal() {
+                    Some(_) => -1,
+                    None => i32::try_from(status.exit_code()).unwrap_or(-1),
+                });
             }
         }
     }
 
-    /// Read what is there, waiting up to `wait` for the first byte.
+    /// Take what the tool has written, waiting up to `wait` for the first
+    /// bytes.
     fn read_available(&mut self, wait: Duration) {
         if self.eof {
             std::thread::sleep(wait.min(Duration::from_millis(5)));
             return;
         }
-        let mut pfd = libc::pollfd {
-            fd: self.master.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        let ms = wait.as_millis().min(i32::MAX as u128) as i32;
-        // SAFETY: one valid pollfd for the duration of the call.
-        let ready = unsafe { libc::poll(&mut pfd, 1, ms) };
-        if ready <= 0 {
-            return;
+        match self.chunks.recv_timeout(wait) {
+            Ok(chunk) => self.raw.extend_from_slice(&chunk),
+            Err(RecvTimeoutError::Timeout) => return,
+            Err(RecvTimeoutError::Disconnected) => {
+                self.eof = true;
+                return;
+            }
         }
-        let mut buf = [0u8; 4096];
         loop {
-            match self.master.read(&mut buf) {
-                Ok(0) => {
-                    self.eof = true;
-                    return;
-                }
-                Ok(n) => self.raw.extend_from_slice(&buf[..n]),
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                // EIO: every slave descriptor is closed — the tool is gone.
-                Err(_) => {
+            match self.chunks.try_recv() {
+                Ok(chunk) => self.raw.extend_from_slice(&chunk),
+                Err(TryRecvError::Empty) => return,
+                Err(TryRecvError::Disconnected) => {
                     self.eof = true;
                     return;
                 }
             }
         }
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
 impl Drop for Pty {
     fn drop(&mut self) {
         if self.code.is_none() && matches!(self.child.try_wait(), Ok(None)) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
+            self.kill();
         }
     }
 }
 
-/// A master (non-blocking) and a slave, both close-on-exec so that no
-/// other child of the test process inherits them.
-fn open_pty() -> (OwnedFd, OwnedFd) {
-    let mut master: libc::c_int = -1;
-    let mut slave: libc::c_int = -1;
-    let size = libc::winsize {
-        ws_row: ROWS,
-        ws_col: COLS,
-        ws_xpixel: 0,
-        ws_ypixel: 0,
-    };
-    // SAFETY: openpty writes two descriptors into the ints we own; the
-    // name and termios pointers may be null.
-    let rc = unsafe {
-        libc::openpty(
-            &mut master,
-            &mut slave,
-            std::ptr::null_mut(),
-            std::ptr::null(),
-            &size,
-        )
-    };
-    assert_eq!(rc, 0, "openpty failed: {}", std::io::Error::last_os_error());
-    // SAFETY: openpty returned two open descriptors that nothing else owns.
-    let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
-    for fd in [&master, &slave] {
-        // SAFETY: fcntl on a descriptor we own.
-        unsafe {
-            let flags = libc::fcntl(fd.as_raw_fd(), libc::F_GETFD);
-            libc::fcntl(fd.as_raw_fd(), libc::F_SETFD, flags | libc::FD_CLOEXEC);
-        }
-    }
-    // SAFETY: as above.
-    unsafe {
-        let flags = libc::fcntl(master.as_raw_fd(), libc::F_GETFL);
-        libc::fcntl(master.as_raw_fd(), libc::F_SETFL, flags | libc::O_NONBLOCK);
-    }
-    (master, slave)
-}
-
-/// The text without ANSI escape sequences (CSI `ESC [ … final`, OSC
-/// `ESC ] … BEL|ESC \`, and two-character `ESC x`) and carriage returns.
+/// The text without ANSI escape sequences (CSI, OSC, and the other
+/// sequences a terminal interprets) and carriage returns.
 pub fn strip_ansi(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\x1b' => match chars.next() {
-                Some('[') => {
-                    // Parameters and intermediates, then one final byte.
-                    for c in chars.by_ref() {
-                        if ('\x40'..='\x7e').contains(&c) {
-                            break;
-                        }
-                    }
-                }
-                Some(']') => {
-                    while let Some(c) = chars.next() {
-                        if c == '\x07' {
-                            break;
-                        }
-                        if c == '\x1b' && chars.peek() == Some(&'\\') {
-                            chars.next();
-                            break;
-                        }
-                    }
-                }
-                _ => {}
-            },
-            '\r' => {}
-            c => out.push(c),
-        }
-    }
-    out
+    anstream::adapter::strip_str(text)
+        .to_string()
+        .replace('\r', "")
 }
