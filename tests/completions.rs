@@ -621,3 +621,54 @@ fn fish_completes_branches_and_operations_from_the_repository() {
         Vec::<String>::new()
     );
 }
+
+/// A ref name may hold `$(…)` (a tag fetched from elsewhere, say):
+/// completing it runs nothing, and bash inserts it quoted.
+#[test]
+fn a_ref_named_like_a_command_substitution_is_offered_never_run() {
+    let (repo, _) = repo_with_branches_and_operations();
+    let name = "t$(touch${IFS}ran)";
+    repo.git(&["tag", name]);
+    let (_, bash) = script(&repo, "bash");
+    let offered = bash_complete_in(
+        &repo,
+        repo.path(),
+        &bash,
+        "",
+        "git-rollback-sprint emergency --to t",
+    );
+    assert_eq!(offered, [r"t\$\(touch\$\{IFS\}ran\)"]);
+    assert!(!repo.abs("ran").exists(), "completion ran a command");
+    if have("fish") {
+        let (_, fish) = script(&repo, "fish");
+        let program = format!(
+            "source {}; complete -C 'git-rollback-sprint emergency --to t'",
+            path_str(&fish)
+        );
+        let out = shell_in(&repo, repo.path(), "fish", &["--no-config", "-c", &program]);
+        out.assert_ok();
+        assert_eq!(out.stdout.trim(), name, "{out}");
+        assert!(!repo.abs("ran").exists(), "completion ran a command");
+    }
+    if have("zsh") {
+        let (_, zsh) = script(&repo, "zsh");
+        let fpath = repo.tmp_dir().join("zfunc");
+        std::fs::create_dir_all(&fpath).expect("mkdir");
+        std::fs::copy(&zsh, fpath.join("_git-rollback-sprint")).expect("copy the script");
+        let (line, out) = zsh_tab(
+            &repo,
+            repo.path(),
+            &fpath,
+            "git rollback-sprint emergency --to t",
+        );
+        // The driver has zsh run the completed line as `print`'s
+        // arguments: quoted, it prints the name as it is; unquoted, it
+        // would have run `touch`.
+        assert_eq!(
+            line,
+            format!("git rollback-sprint emergency --to {name}"),
+            "{out}"
+        );
+        assert!(!repo.abs("ran").exists(), "completion ran a command");
+    }
+}

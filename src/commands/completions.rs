@@ -336,10 +336,18 @@ _git_rollback_sprint_values() {
         [[ -n $positional && $cur != -* && $takes_value != *" $prev "* ]] || return 1
         kind=$positional
     fi
-    local values
+    local values value
     values=$(command git-rollback-sprint __complete "$kind" 2>/dev/null)
     [[ -n $values ]] || return 1
-    COMPREPLY=($(compgen -W "$values" -- "$cur"))
+    # Not compgen -W, which expands `$(…)` in its words: a tag fetched
+    # from elsewhere may be named so. Inserted quoted, for the same reason.
+    COMPREPLY=()
+    while IFS= read -r value; do
+        if [[ $value == "$cur"* ]]; then
+            printf -v value %q "$value"
+            COMPREPLY+=("$value")
+        fi
+    done <<<"$values"
     # An option's value is only ever one of these; a word where a
     # positional argument may go could still be a flag.
     [[ -n $option || ${#COMPREPLY[@]} -gt 0 ]]
