@@ -416,6 +416,21 @@ fn bash_completes_branches_and_operations_from_the_repository() {
         complete("git-rollback-sprint files --from fe"),
         ["feature/x"]
     );
+    // `--onto=v` reaches the function as bash splits it, at the `=`: a
+    // revision (a tag here), not the failed branch.
+    let program = format!(
+        "source {}\nCOMP_WORDS=(git-rollback-sprint recover --onto = v)\nCOMP_CWORD=4\n\
+         _git_rollback_sprint_complete git-rollback-sprint v =\nprintf '%s\\n' \"${{COMPREPLY[@]}}\"",
+        path_str(&path)
+    );
+    let split = shell_in(
+        &repo,
+        repo.path(),
+        "bash",
+        &["--norc", "--noprofile", "-c", &program],
+    );
+    split.assert_ok();
+    assert_eq!(split.stdout, "v1.0\n", "{split}");
     // Newest first, as `log` lists them.
     assert_eq!(complete("git-rollback-sprint undo "), ids);
     assert_eq!(complete("git-rollback-sprint log show "), ids);

@@ -159,8 +159,8 @@ pub fn candidates(kind: Kind, cwd: &Path) -> Vec<String> {
     match kind {
         Kind::Branches => names(&["refs/heads/"]),
         Kind::Revisions => names(&["refs/heads/", "refs/tags/"]),
-        // The journal as `log` reads it, newest first; ids only, nothing
-        // about the operations is checked.
+        // The journal as `log` reads it, newest first: the ids, without
+        // looking at what the operations saved.
         Kind::Operations => Journal::for_repo(&repo)
             .history()
             .map(|h| h.ops().iter().rev().map(|op| op.id().to_string()).collect())
@@ -326,6 +326,10 @@ const BASH_VALUES: &str = r#"
 _git_rollback_sprint_values() {
     local cur=$1 prev=$2 positional=$3 takes_value=$4 kind= option= spec
     shift 4
+    # `--onto=fe`: bash splits the word at `=`.
+    if [[ $prev == = && $COMP_CWORD -ge 2 ]]; then
+        prev=${COMP_WORDS[COMP_CWORD-2]}
+    fi
     for spec in "$@"; do
         if [[ $prev == "${spec%%=*}" ]]; then
             kind=${spec#*=}
