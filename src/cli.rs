@@ -161,6 +161,13 @@ pub fn main() -> i32 {
 }
 
 pub fn run_with_args(args: Vec<OsString>) -> i32 {
+    // What a completion script asks when TAB is pressed.
+    if args
+        .get(1)
+        .is_some_and(|a| a == commands::completions::COMPLETE)
+    {
+        return commands::completions::complete(&args[2..]);
+    }
     let wants_json = args.iter().skip(1).any(|a| a == "--json");
     let args = log_count_args(args);
     let cli = match Cli::try_parse_from(&args) {

@@ -333,3 +333,86 @@ fn assert_permissions(path: &Path, mode: u32) {
         & 0o777;
     assert_eq!(actual, mode, "{} has mode {actual:o}", path.display());
 }
+
+/// The `export MANPATH=…` line `man --dir` prints, run in `sh`, makes
+/// `man` find the pages, from any directory, and keeps man's own search
+/// path (or the MANPATH already set).
+#[test]
+fn the_manpath_hint_of_dir_works_in_sh_and_keeps_the_system_path() {
+    let repo = TestRepo::new();
+    // A relative directory, with a space and a quote in its path.
+    let root = repo.tmp_dir().join("the team's pages");
+    let relative = "the team's pages/man1";
+    let run_tool = |manpath: Option<&Path>| -> String {
+        let mut cmd = repo.tool_command(&["man", "--dir", relative]);
+        cmd.current_dir(repo.tmp_dir()).env_remove("MANPATH");
+        if let Some(m) = manpath {
+            cmd.env("MANPATH", m);
+        }
+        let out = run(&mut cmd);
+        out.assert_ok();
+        let hint = out
+            .stdout
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("export MANPATH=").map(|_| l.trim()))
+            .unwrap_or_else(|| panic!("no MANPATH hint\n{out}"))
+            .to_string();
+        hint
+    };
+    let page = root.join("man1/git-rollback-sprint-emergency.1");
+
+    let hint = run_tool(None);
+    assert!(page.is_file(), "{}", page.display());
+    assert!(hint.ends_with(":\"") || hint.ends_with(':'), "{hint}");
+    if !have("man") {
+        crate::common::skip("man is not installed; not running the MANPATH hint", true);
+        return;
+    }
+    // Run from elsewhere (the repository), as a user would after `cd`.
+    let sh = |script: &str, manpath: Option<&Path>| -> ToolOutput {
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", script]).current_dir(repo.path());
+        repo.apply_env(&mut cmd);
+        cmd.env_remove("MANPATH").env("MANPAGER", "cat");
+        if let Some(m) = manpath {
+            cmd.env("MANPATH", m);
+        }
+        let out = run(&mut cmd);
+        out.assert_ok();
+        out
+    };
+    let found = sh(
+        &format!("{hint}\nman -w git-rollback-sprint-emergency"),
+        None,
+    );
+    assert_eq!(Path::new(found.stdout.trim()), page, "{hint}\n{found}");
+    // man's own search path is still searched: every directory of it is
+    // still on the path.
+    let default = sh("manpath 2>/dev/null || true", None);
+    let hinted = sh(&format!("{hint}\nmanpath 2>/dev/null || true"), None);
+    let hinted_dirs: Vec<&str> = hinted.stdout.trim().split(':').collect();
+    for dir in default.stdout.trim().split(':').filter(|d| !d.is_empty()) {
+        assert!(
+            hinted_dirs.contains(&dir),
+            "{dir} is lost: {hint}\n{hinted}"
+        );
+    }
+    assert_eq!(hinted_dirs.first().copied(), root.to_str(), "{hinted}");
+
+    // With a MANPATH already set: the pages come first, the rest stays.
+    let other = repo.tmp_dir().join("other-man");
+    std::fs::create_dir_all(other.join("man1")).expect("mkdir");
+    std::fs::write(other.join("man1/other-tool.1"), ".TH OTHER 1\n").expect("write a page");
+    let hint = run_tool(Some(&other));
+    assert!(hint.contains("$MANPATH"), "{hint}");
+    let found = sh(
+        &format!("{hint}\nman -w git-rollback-sprint-emergency && man -w other-tool"),
+        Some(&other),
+    );
+    let lines: Vec<&Path> = found.stdout.lines().map(Path::new).collect();
+    assert_eq!(
+        lines,
+        [page.as_path(), other.join("man1/other-tool.1").as_path()],
+        "{hint}\n{found}"
+    );
+}

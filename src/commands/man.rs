@@ -135,16 +135,78 @@ fn install(ui: &Ui, pages: &[Page], dir: &Path) -> anyhow::Result<Outcome> {
         pages.len(),
         dir.display()
     ));
-    if let Some(root) = dir.parent() {
-        if !on_man_path(root) {
-            outcome.line(format!(
-                "man does not look in {} yet: add it to MANPATH, for example\n  export MANPATH=\"{}:\"",
-                root.display(),
-                root.display()
-            ));
-        }
+    if let Some(hint) = manpath_hint(dir) {
+        outcome.line(hint);
     }
     Ok(outcome)
+}
+
+/// What to do so that `man` finds the pages just written to `dir`, when it
+/// would not yet. man looks for section 1 in the `man1` directory of each
+/// `MANPATH` entry, so the entry is `dir`'s parent, absolute (a hint is
+/// run from anywhere). With no `MANPATH`, the hint ends in `:`: an empty
+/// entry stands for man's own search path, which a `MANPATH` of one
+/// directory would otherwise replace; with one, the hint puts the
+/// directory in front of it.
+fn manpath_hint(dir: &Path) -> Option<String> {
+    let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+    if dir.file_name().is_none_or(|n| n != "man1") {
+        return Some(format!(
+            "man looks for these pages only in a directory named man1: to read them with \
+             man, install them with --dir {}",
+            shell_word(&dir.join("man1").to_string_lossy())
+        ));
+    }
+    let root = dir.parent()?;
+    if on_man_path(root) {
+        return None;
+    }
+    let root_text = root.to_string_lossy();
+    if root_text.contains(':') {
+        // A MANPATH entry cannot hold the separator.
+        return Some(format!(
+            "man does not look in {} yet, and MANPATH cannot name a directory with a ':' in \
+             its name: install the pages with --dir elsewhere",
+            root.display()
+        ));
+    }
+    let manpath_set = std::env::var_os("MANPATH").is_some_and(|m| !m.is_empty());
+    Some(format!(
+        "man does not look in {} yet: add it to MANPATH, for example\n  export MANPATH={}",
+        root.display(),
+        manpath_value(&root_text, manpath_set)
+    ))
+}
+
+/// The shell word for `MANPATH`: `root` first, then the current value, or
+/// an empty entry (man's own search path) when there is none. In double
+/// quotes when `root` needs no escaping there, else `root` in single quotes.
+fn manpath_value(root: &str, manpath_set: bool) -> String {
+    let rest = if manpath_set { "$MANPATH" } else { "" };
+    let plain = !root
+        .chars()
+        .any(|c| matches!(c, '"' | '$' | '`' | '\\' | '!') || c.is_control());
+    if plain {
+        format!("\"{root}:{rest}\"")
+    } else if manpath_set {
+        format!("{}\":$MANPATH\"", shell_word(root))
+    } else {
+        format!("{}:", shell_word(root))
+    }
+}
+
+/// `text` as one shell word: as it is when it holds nothing a shell would
+/// read specially, else in single quotes.
+fn shell_word(text: &str) -> String {
+    let plain = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:@,+%".contains(c));
+    if plain {
+        text.to_string()
+    } else {
+        format!("'{}'", text.replace('\'', r"'\''"))
+    }
 }
 
 /// Write through a temporary file in the same directory and rename, so a
@@ -499,4 +561,26 @@ fn see_also(main: bool) -> Roff {
     }
     roff.text(inlines);
     roff
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{manpath_value, shell_word};
+
+    #[test]
+    fn the_manpath_value_keeps_mans_own_path_and_quotes_the_directory() {
+        assert_eq!(manpath_value("/home/a/man", false), "\"/home/a/man:\"");
+        assert_eq!(
+            manpath_value("/home/a b/man", true),
+            "\"/home/a b/man:$MANPATH\""
+        );
+        assert_eq!(manpath_value("/x/$HOME/man", false), "'/x/$HOME/man':");
+        assert_eq!(manpath_value("/it's/man", true), "\"/it's/man:$MANPATH\"");
+        assert_eq!(
+            manpath_value("/it's $x/man", true),
+            r#"'/it'\''s $x/man'":$MANPATH""#
+        );
+        assert_eq!(shell_word("/plain/man1"), "/plain/man1");
+        assert_eq!(shell_word("/a b/man1"), "'/a b/man1'");
+    }
 }
