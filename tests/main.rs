@@ -30,6 +30,7 @@ mod recover;
 mod reports;
 mod reports_folder;
 mod seams;
+mod snapshots;
 mod sprint;
 mod undo_sequence;
 mod workflow;
