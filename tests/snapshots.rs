@@ -13,9 +13,12 @@
 //!
 //! A changed output fails here with a diff; `INSTA_UPDATE=always` (or
 //! `cargo insta review`) writes the new snapshots to commit with the
-//! change.
+//! change. The README's list of JSON fields is checked against the same
+//! `--json` runs.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
+use std::sync::OnceLock;
 
 use serde_json::{json, Map, Value};
 
@@ -28,6 +31,18 @@ const START_MINUTE: u32 = 10 * 60;
 /// Keys whose values are measured times. (`freed_bytes`, the size of
 /// saved files that record such times, is replaced too.)
 const DURATION_KEYS: &[&str] = &["duration_ms", "duration_seconds"];
+
+/// One command run of the JSON sequence, kept for the README check.
+#[derive(Clone, Debug)]
+struct JsonRun {
+    /// The README row it belongs to (`baseline set`, `check --hook`, …).
+    doc: &'static str,
+    args: Vec<String>,
+    stdout: Value,
+    /// It wrote an operation to the journal.
+    journaled: bool,
+    dry_run: bool,
+}
 
 /// How a run's output is taken.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -53,6 +68,7 @@ struct Sequence {
     step: u32,
     /// Operation ids in journal order.
     ids: Vec<String>,
+    runs: Vec<JsonRun>,
     /// Keep only the first lines of stdout (of `script` in JSON).
     brief: bool,
 }
@@ -115,6 +131,7 @@ impl Sequence {
             mode,
             step: 0,
             ids: Vec::new(),
+            runs: Vec::new(),
             brief: false,
         }
     }
@@ -142,7 +159,7 @@ impl Sequence {
     /// Run `args` as the step `label` (README row `doc`) and compare its
     /// output with the snapshot.
     #[track_caller]
-    fn run(&mut self, label: &str, _doc: &'static str, args: &[&str]) {
+    fn run(&mut self, label: &str, doc: &'static str, args: &[&str]) {
         self.step += 1;
         let minutes = START_MINUTE + self.step;
         self.repo.set_now(&format!(
@@ -150,6 +167,7 @@ impl Sequence {
             minutes / 60,
             minutes % 60
         ));
+        let before = self.journal_ids().len();
         let mut full: Vec<&str> = match self.mode {
             Mode::Human => vec!["--color", "never"],
             Mode::Json => vec!["--json"],
@@ -157,6 +175,7 @@ impl Sequence {
         full.extend_from_slice(args);
         let out = self.repo.tool_with_env(&full, &[("PATH", &self.path)]);
         let now = self.journal_ids();
+        let journaled = now.len() > before;
         // `log prune` drops records: an id once seen keeps its number.
         for id in now {
             if !self.ids.contains(&id) {
@@ -194,6 +213,13 @@ impl Sequence {
                     }
                 }
                 let stderr = self.redact(&out.stderr);
+                self.runs.push(JsonRun {
+                    doc,
+                    args: args.iter().map(|a| a.to_string()).collect(),
+                    stdout: stdout.clone(),
+                    journaled,
+                    dry_run: args.contains(&"--dry-run"),
+                });
                 let shown = json!({"exit_code": out.code, "stdout": stdout, "stderr": stderr});
                 settings.bind(|| insta::assert_json_snapshot!(name, shown));
             }
@@ -505,7 +531,295 @@ fn human_output_of_every_command() {
     sequence(Mode::Human);
 }
 
+/// The JSON sequence runs once; both tests below read it.
+fn json_runs() -> &'static [JsonRun] {
+    static RUNS: OnceLock<Vec<JsonRun>> = OnceLock::new();
+    RUNS.get_or_init(|| sequence(Mode::Json).runs)
+}
+
 #[test]
 fn json_output_of_every_command() {
-    sequence(Mode::Json);
+    assert!(!json_runs().is_empty());
+}
+
+// ----- the README's list of JSON fields ----------------------------------------
+
+const README: &str = include_str!("../README.md");
+
+/// Fields every command's object may carry (the section's introduction).
+const COMMON_FIELDS: &[&str] = &["ok", "command", "dry_run", "plan", "error"];
+
+/// The README row whose fields every mutating command adds.
+const MUTATING_ROW: &str = "every mutating command";
+
+/// README rows this sequence does not run (`man` and `demo` have tests of
+/// their own).
+const ROWS_NOT_RUN: &[&str] = &["man", "demo"];
+
+/// Where the README and the real output disagree, as the check below words
+/// it. Each is a README fix to make; once made, its line goes.
+const KNOWN_README_MISMATCHES: &[&str] = &[
+    "`analyze` (analyze): documented field `plan` is missing",
+    "`baseline pull` (baseline pull): documented field `operation_id` is missing",
+    "`baseline pull` (baseline pull): documented field `previous` is missing",
+    "`baseline push` (baseline push --force): documented field `changed` is missing",
+    "`baseline push` (baseline push --force): documented field `fetched` is missing",
+    "`baseline push` (baseline push --force): documented field `previous` is missing",
+    "`baseline push` (baseline push): documented field `changed` is missing",
+    "`baseline push` (baseline push): documented field `fetched` is missing",
+    "`baseline push` (baseline push): documented field `previous` is missing",
+    "`check --hook` (check --hook): documented field `failures` is missing",
+    "`check --hook` (check --hook): documented field `tests` is missing",
+    "`emergency` (emergency --reason production is down --recovery-minutes 5): \
+     documented field `metrics_set_aside` is missing",
+    "`log prune` (log prune --keep 3): field `changed` is not documented",
+    "`log prune` (log prune --keep 3): field `dry_run` outside a dry run",
+    "`sprint rollback` (sprint rollback --reason tests fail after the rewrite \
+     --recovery-minutes 12): documented field `metrics_set_aside` is missing",
+];
+
+/// One row of the README's table: the commands it names and their fields.
+#[derive(Debug, Default)]
+struct Row {
+    names: Vec<String>,
+    /// Top-level fields before the first `;`: always present.
+    always: BTreeSet<String>,
+    /// Top-level fields after it: present with a flag or in a case named.
+    sometimes: BTreeSet<String>,
+    /// `field`: `[{a, b}]` or `field` (`{a, b}` …): the object's fields.
+    nested: BTreeMap<String, BTreeSet<String>>,
+}
+
+/// The table under `## JSON output`.
+fn readme_rows() -> Vec<Row> {
+    let section = README
+        .split("\n## JSON output\n")
+        .nth(1)
+        .unwrap_or_else(|| panic!("README.md has no `## JSON output` section"));
+    let section = section.split("\n## ").next().unwrap_or(section);
+    let rows: Vec<Row> = section
+        .lines()
+        .skip_while(|l| !l.starts_with("| command | fields |"))
+        .skip(2)
+        .take_while(|l| l.starts_with('|'))
+        .map(parse_row)
+        .collect();
+    assert!(
+        !rows.is_empty(),
+        "no table of fields under `## JSON output`"
+    );
+    rows
+}
+
+fn parse_row(line: &str) -> Row {
+    let inner = line.trim().trim_start_matches('|').trim_end_matches('|');
+    let (names, fields) = inner
+        .split_once(" | ")
+        .unwrap_or_else(|| panic!("not a two-column row: {line}"));
+    let mut row = Row {
+        names: parse_names(names.trim()),
+        ..Row::default()
+    };
+    // Backticked words at the top level (outside parentheses) are fields;
+    // the first `;` ends the ones always present.
+    let mut depth = 0usize;
+    let mut segment = 0usize;
+    let mut last_field: Option<String> = None;
+    let mut rest = fields.trim();
+    while let Some(c) = rest.chars().next() {
+        if c == '`' {
+            let body_end = rest[1..]
+                .find('`')
+                .unwrap_or_else(|| panic!("unclosed ` in README row: {line}"));
+            let body = &rest[1..1 + body_end];
+            rest = &rest[body_end + 2..];
+            if let Some(fields) = object_fields(body) {
+                if let Some(field) = &last_field {
+                    row.nested.entry(field.clone()).or_insert(fields);
+                }
+                continue;
+            }
+            if depth > 0 {
+                continue;
+            }
+            // `"changed": false` names the field `changed`.
+            let name = body
+                .split_once(':')
+                .map_or(body, |(k, _)| k.trim_matches('"'));
+            if is_field_name(name) {
+                if segment == 0 {
+                    row.always.insert(name.to_string());
+                } else {
+                    row.sometimes.insert(name.to_string());
+                }
+                last_field = Some(name.to_string());
+            }
+            continue;
+        }
+        match c {
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
+            ';' if depth == 0 => segment += 1,
+            _ => {}
+        }
+        rest = &rest[c.len_utf8()..];
+    }
+    row
+}
+
+/// `{a, b}` or `[{a, b}]` (one level, no nested objects): `a`, `b`.
+fn object_fields(body: &str) -> Option<BTreeSet<String>> {
+    let inner = body
+        .strip_prefix("[{")
+        .and_then(|b| b.strip_suffix("}]"))
+        .or_else(|| body.strip_prefix('{').and_then(|b| b.strip_suffix('}')))?;
+    let names: BTreeSet<String> = inner.split(',').map(|n| n.trim().to_string()).collect();
+    names.iter().all(|n| is_field_name(n)).then_some(names)
+}
+
+fn is_field_name(name: &str) -> bool {
+    name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// `` `baseline push`/`pull` `` names `baseline push` and `baseline pull`;
+/// `` `undo`, `redo` `` names both; text without backticks is one name.
+fn parse_names(cell: &str) -> Vec<String> {
+    let words: Vec<&str> = cell.split('`').skip(1).step_by(2).collect();
+    let Some(first) = words.first() else {
+        return vec![cell.to_string()];
+    };
+    let prefix = first.rsplit_once(' ').map(|(p, _)| p);
+    words
+        .iter()
+        .enumerate()
+        .map(|(n, w)| match prefix {
+            Some(p) if n > 0 && cell.contains("`/`") => format!("{p} {w}"),
+            _ => w.to_string(),
+        })
+        .collect()
+}
+
+fn keys(value: &Value) -> BTreeSet<String> {
+    value
+        .as_object()
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+/// Every disagreement between the README's table and the `--json` runs.
+fn readme_mismatches(rows: &[Row], runs: &[JsonRun]) -> Vec<String> {
+    let row_of = |name: &str| rows.iter().find(|r| r.names.iter().any(|n| n == name));
+    let mutating =
+        row_of(MUTATING_ROW).unwrap_or_else(|| panic!("README has no `{MUTATING_ROW}` row"));
+    let mut found = Vec::new();
+    for row in rows {
+        for name in &row.names {
+            let run = name == MUTATING_ROW
+                || ROWS_NOT_RUN.contains(&name.as_str())
+                || runs.iter().any(|r| r.doc == name);
+            assert!(run, "the README documents `{name}`, which no step runs");
+        }
+    }
+    for run in runs {
+        let row =
+            row_of(run.doc).unwrap_or_else(|| panic!("the README has no row for `{}`", run.doc));
+        let shown = format!("`{}` ({})", run.doc, run.args.join(" "));
+        let ok = run.stdout["ok"] == true;
+        let has = keys(&run.stdout);
+        let mut documented: BTreeSet<String> = row.always.union(&row.sometimes).cloned().collect();
+        documented.extend(COMMON_FIELDS.iter().map(|f| f.to_string()));
+        // A mutating command: one that wrote an operation in some run.
+        let mutates = runs.iter().any(|r| r.doc == run.doc && r.journaled);
+        if mutates {
+            documented.extend(mutating.always.union(&mutating.sometimes).cloned());
+        }
+        for field in has.difference(&documented) {
+            found.push(format!("{shown}: field `{field}` is not documented"));
+        }
+        // "A dry run adds `"dry_run": true` and a `plan` list."
+        if run.dry_run {
+            for field in ["dry_run", "plan"] {
+                if ok && !has.contains(field) {
+                    found.push(format!("{shown}: documented field `{field}` is missing"));
+                }
+            }
+        } else if has.contains("dry_run") {
+            found.push(format!("{shown}: field `dry_run` outside a dry run"));
+        }
+        if !ok || run.dry_run {
+            continue;
+        }
+        let mut required = row.always.clone();
+        if run.journaled {
+            required.extend(mutating.always.iter().cloned());
+        } else if mutates {
+            // Nothing to do: `"changed": false` and a null `operation_id`.
+            required.extend(mutating.always.union(&mutating.sometimes).cloned());
+        }
+        for field in required.difference(&has) {
+            found.push(format!("{shown}: documented field `{field}` is missing"));
+        }
+        for (field, sub) in &row.nested {
+            let objects: Vec<&Value> = match &run.stdout[field.as_str()] {
+                Value::Array(items) => items.iter().collect(),
+                v @ Value::Object(_) => vec![v],
+                _ => continue,
+            };
+            for object in objects {
+                let has = keys(object);
+                for f in has.difference(sub) {
+                    found.push(format!("{shown}: field `{field}.{f}` is not documented"));
+                }
+                for f in sub.difference(&has) {
+                    found.push(format!(
+                        "{shown}: documented field `{field}.{f}` is missing"
+                    ));
+                }
+            }
+        }
+    }
+    found.sort();
+    found.dedup();
+    found
+}
+
+#[test]
+fn readme_lists_every_json_field() {
+    let found = readme_mismatches(&readme_rows(), json_runs());
+    let known: Vec<String> = KNOWN_README_MISMATCHES
+        .iter()
+        .map(|m| m.to_string())
+        .collect();
+    assert_eq!(
+        found, known,
+        "the README's JSON fields (## JSON output) and the real output differ; \
+         fix the README, or the output, and KNOWN_README_MISMATCHES with it"
+    );
+}
+
+/// The table is read as a reader reads it: names split, flags' fields
+/// apart, and the fields of listed objects.
+#[test]
+fn readme_table_is_read_as_written() {
+    let row = parse_row(
+        "| `a b`/`c` | `x`, `y` (`{p, q}` or null), `z`: `[{r}]`, \
+         `\"w\": false` (`not`, `fields`); with `--flag`: `v` |",
+    );
+    assert_eq!(row.names, ["a b", "a c"]);
+    let set = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<BTreeSet<_>>();
+    assert_eq!(row.always, set(&["x", "y", "z", "w"]));
+    assert_eq!(row.sometimes, set(&["v"]));
+    assert_eq!(row.nested["y"], set(&["p", "q"]));
+    assert_eq!(row.nested["z"], set(&["r"]));
+    assert_eq!(row.nested.len(), 2);
+    assert_eq!(
+        parse_row("| `undo`, `redo` | `plan` |").names,
+        ["undo", "redo"]
+    );
+    let rows = readme_rows();
+    assert!(rows.iter().any(|r| r.names == [MUTATING_ROW]));
+    assert!(rows.len() > 20, "{} rows", rows.len());
 }
