@@ -152,6 +152,19 @@ impl Sequence {
             .collect()
     }
 
+    /// The one branch whose name starts with `prefix`.
+    #[track_caller]
+    fn branch(&self, prefix: &str) -> String {
+        let names = self
+            .repo
+            .git(&["for-each-ref", "--format=%(refname:short)", "refs/heads/"]);
+        let found: Vec<&str> = names.lines().filter(|b| b.starts_with(prefix)).collect();
+        match found[..] {
+            [name] => name.to_string(),
+            _ => panic!("expected one branch named {prefix}…, found {found:?}"),
+        }
+    }
+
     /// The full id of the newest operation in the journal.
     fn newest_id(&self) -> String {
         self.journal_ids()
@@ -366,6 +379,11 @@ fn sequence(mode: Mode) -> Sequence {
         "checkpoint list",
         &["checkpoint", "list"],
     );
+    s.run(
+        "sprint_start_without_a_number",
+        "sprint start",
+        &["sprint", "start"],
+    );
     s.run("sprint_start", "sprint start", &["sprint", "start", "1"]);
 
     // The sprint: one good commit, one bad, and work in progress.
@@ -382,6 +400,19 @@ fn sequence(mode: Mode) -> Sequence {
     repo.write("notes.txt", "half-done idea\n");
     s.run("hook_install", "hook install", &["hook", "install"]);
     s.run("check_hook", "check --hook", &["check", "--hook"]);
+    // A leftover conflict marker stops the commit.
+    s.repo.write(
+        "docs/guide.md",
+        "# Guide\n\n<<<<<<< HEAD\nStep one.\n=======\nStep 1.\n>>>>>>> theirs\n",
+    );
+    s.repo.git(&["add", "docs/guide.md"]);
+    s.run(
+        "check_hook_stops_a_conflict_marker",
+        "check --hook",
+        &["check", "--hook"],
+    );
+    s.repo
+        .git(&["restore", "--staged", "--worktree", "docs/guide.md"]);
     s.run("status_in_sprint", "status", &["status"]);
     s.run("triage", "triage", &["triage", "--severity", "high"]);
     s.run(
@@ -398,13 +429,7 @@ fn sequence(mode: Mode) -> Sequence {
     );
     s.run("notify", "notify", &["notify"]);
     s.run("analyze", "analyze", &["analyze"]);
-    let backup = s
-        .repo
-        .git(&["for-each-ref", "--format=%(refname:short)", "refs/heads/"])
-        .lines()
-        .find(|b| b.contains("backup"))
-        .unwrap_or_else(|| panic!("sprint rollback made no backup branch"))
-        .to_string();
+    let backup = s.branch("backup/sprint-1-");
     s.run("recover", "recover", &["recover", "--pick", &good, &backup]);
     s.repo
         .write("config/settings.toml", "[server]\nport = 9090\n");
@@ -458,12 +483,8 @@ fn sequence(mode: Mode) -> Sequence {
     );
     // The retry succeeds with the recovered commit.
     s.repo.git(&["switch", "-q", "refactor/sprint-1-retry"]);
-    s.repo.git(&[
-        "merge",
-        "-q",
-        "--ff-only",
-        "backup/emergency-20261121_102300",
-    ]);
+    let saved = s.branch("backup/emergency-");
+    s.repo.git(&["merge", "-q", "--ff-only", &saved]);
     s.run("sprint_finish", "sprint finish", &["sprint", "finish"]);
     s.run(
         "baseline_push_the_new_one",
