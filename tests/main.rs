@@ -31,6 +31,7 @@ mod reports;
 mod reports_folder;
 mod seams;
 mod signals;
+mod snapshots;
 mod sprint;
 mod undo_sequence;
 mod workflow;
