@@ -1,14 +1,15 @@
-//! The index file: held locked for a whole operation, saved byte for byte,
-//! restored byte for byte, and its objects kept alive for `git gc`.
+//! The index file: saved byte for byte, restored byte for byte, and its
+//! objects kept alive for `git gc`.
 //!
 //! libgit2 reports "locked" only after it has rewritten the work tree
 //! (`docs/libgit2-pitfalls.md` P2), so the lock is taken by us, before anything
-//! is touched, and a held `index.lock` is refused up front. A staged-only
+//! is touched (the journal's `IndexLock`, held for a whole operation), and a
+//! held `index.lock` is refused up front. A staged-only
 //! change can be silently dropped by a checkout (P5), so the index is saved
 //! as a file, not reconstructed.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{ErrorKind, Write};
+use std::fs::{self, File};
+use std::io::ErrorKind;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -17,77 +18,6 @@ use git2::{FileMode, Index, Oid};
 
 use super::Repo;
 use crate::error::user;
-
-/// `index.lock`, created exclusively and held for the whole operation.
-pub struct IndexLock {
-    path: PathBuf,
-    file: Option<File>,
-}
-
-impl IndexLock {
-    pub fn acquire(repo: &Repo) -> anyhow::Result<IndexLock> {
-        let path = repo.git_dir().join("index.lock");
-        match OpenOptions::new().write(true).create_new(true).open(&path) {
-            Ok(file) => Ok(IndexLock {
-                path,
-                file: Some(file),
-            }),
-            Err(e) if e.kind() == ErrorKind::AlreadyExists => Err(index_lock_error(&path).into()),
-            Err(e) => Err(e).with_context(|| format!("could not create {}", path.display())),
-        }
-    }
-
-    /// Replace the index with `bytes` (or remove it), releasing the lock the
-    /// way git does: write the lock file, then rename it over the index.
-    pub fn commit(mut self, bytes: Option<&[u8]>) -> anyhow::Result<()> {
-        let index = self.path.with_file_name("index");
-        match bytes {
-            Some(bytes) => {
-                let mut file = self.file.take().context("index lock already released")?;
-                file.write_all(bytes).context("could not write the index")?;
-                file.sync_all().context("could not sync the index")?;
-                drop(file);
-                fs::rename(&self.path, &index).context("could not replace the index")?;
-            }
-            None => {
-                match fs::remove_file(&index) {
-                    Ok(()) => {}
-                    Err(e) if e.kind() == ErrorKind::NotFound => {}
-                    Err(e) => return Err(e).context("could not remove the index"),
-                }
-                self.release();
-            }
-        }
-        Ok(())
-    }
-
-    /// Replace the index with the complete, synced file at `path` (on the
-    /// same filesystem): renamed over the lock file, which stays held, then
-    /// over the index, as git does.
-    pub fn commit_file(mut self, path: &Path) -> anyhow::Result<()> {
-        let index = self.path.with_file_name("index");
-        let file = self.file.take().context("index lock already released")?;
-        drop(file);
-        if let Err(e) = fs::rename(path, &self.path) {
-            let _ = fs::remove_file(&self.path);
-            return Err(e).context("could not replace the index");
-        }
-        fs::rename(&self.path, &index).context("could not replace the index")?;
-        Ok(())
-    }
-
-    fn release(&mut self) {
-        if self.file.take().is_some() {
-            let _ = fs::remove_file(&self.path);
-        }
-    }
-}
-
-impl Drop for IndexLock {
-    fn drop(&mut self) {
-        self.release();
-    }
-}
 
 pub fn index_lock_error(path: &Path) -> crate::error::UserError {
     user(format!(

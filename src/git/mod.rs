@@ -27,6 +27,7 @@ pub mod staged;
 pub mod stash;
 pub mod writer;
 
+pub(crate) use filter::smudge;
 pub use git2::Oid;
 pub use path::RepoPath;
 pub(crate) use refs::describe_id;

@@ -1,4 +1,5 @@
-//! The door: the only code that changes HEAD, refs and the stash list.
+//! The door: the only code that changes HEAD, refs, the stash list and
+//! the index file (the work tree's writer is `worktree.rs`).
 //!
 //! Every function here is visible to `journal/` alone, so a command can
 //! change the repository only through a [`super::Transaction`], which
@@ -7,11 +8,16 @@
 //! that write refs are refused by clippy outside `journal/` (`clippy.toml`,
 //! `disallowed-methods`).
 
+use std::fs::{self, File, OpenOptions};
+use std::io::{ErrorKind, Write};
+use std::path::{Path, PathBuf};
+
 use anyhow::Context as _;
 use git2::{ErrorCode, Oid};
 
 use crate::error::user;
 use crate::git::describe_id;
+use crate::git::index::index_lock_error;
 use crate::git::{HeadState, Repo};
 
 impl Repo {
@@ -129,5 +135,76 @@ pub(in crate::journal) fn push_stash(
 pub fn forget_fetched(repo: &Repo, name: &str) {
     if name.starts_with("refs/rollback/incoming/") {
         let _ = repo.force_ref(name, None, "rollback-sprint: fetched baseline");
+    }
+}
+
+/// `index.lock`, created exclusively and held for the whole operation.
+pub(in crate::journal) struct IndexLock {
+    path: PathBuf,
+    file: Option<File>,
+}
+
+impl IndexLock {
+    pub(in crate::journal) fn acquire(repo: &Repo) -> anyhow::Result<IndexLock> {
+        let path = repo.git_dir().join("index.lock");
+        match OpenOptions::new().write(true).create_new(true).open(&path) {
+            Ok(file) => Ok(IndexLock {
+                path,
+                file: Some(file),
+            }),
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => Err(index_lock_error(&path).into()),
+            Err(e) => Err(e).with_context(|| format!("could not create {}", path.display())),
+        }
+    }
+
+    /// Replace the index with `bytes` (or remove it), releasing the lock the
+    /// way git does: write the lock file, then rename it over the index.
+    pub(in crate::journal) fn commit(mut self, bytes: Option<&[u8]>) -> anyhow::Result<()> {
+        let index = self.path.with_file_name("index");
+        match bytes {
+            Some(bytes) => {
+                let mut file = self.file.take().context("index lock already released")?;
+                file.write_all(bytes).context("could not write the index")?;
+                file.sync_all().context("could not sync the index")?;
+                drop(file);
+                fs::rename(&self.path, &index).context("could not replace the index")?;
+            }
+            None => {
+                match fs::remove_file(&index) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == ErrorKind::NotFound => {}
+                    Err(e) => return Err(e).context("could not remove the index"),
+                }
+                self.release();
+            }
+        }
+        Ok(())
+    }
+
+    /// Replace the index with the complete, synced file at `path` (on the
+    /// same filesystem): renamed over the lock file, which stays held, then
+    /// over the index, as git does.
+    pub(in crate::journal) fn commit_file(mut self, path: &Path) -> anyhow::Result<()> {
+        let index = self.path.with_file_name("index");
+        let file = self.file.take().context("index lock already released")?;
+        drop(file);
+        if let Err(e) = fs::rename(path, &self.path) {
+            let _ = fs::remove_file(&self.path);
+            return Err(e).context("could not replace the index");
+        }
+        fs::rename(&self.path, &index).context("could not replace the index")?;
+        Ok(())
+    }
+
+    fn release(&mut self) {
+        if self.file.take().is_some() {
+            let _ = fs::remove_file(&self.path);
+        }
+    }
+}
+
+impl Drop for IndexLock {
+    fn drop(&mut self) {
+        self.release();
     }
 }

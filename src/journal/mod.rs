@@ -35,6 +35,7 @@ pub mod prune;
 pub mod threeway;
 mod transaction;
 pub mod undo;
+mod worktree;
 
 use std::collections::HashSet;
 use std::fs::{self, File, OpenOptions};

@@ -13,6 +13,7 @@ use std::time::Instant;
 
 use anyhow::Context as _;
 
+use super::door::IndexLock;
 use super::keep;
 use super::lock::{self, Lock};
 use super::{
@@ -21,7 +22,7 @@ use super::{
     VERSION,
 };
 use crate::error::{user, Exit};
-use crate::git::index::{self, IndexLock};
+use crate::git::index;
 use crate::git::snapshot::{self, ModeRecord, WorktreeScan};
 use crate::git::{parse_oid, HeadState, Oid, Repo, RepoPath};
 use crate::ui::Ui;
@@ -419,7 +420,7 @@ impl<'r> Transaction<'r> {
             self.begin.scope.worktree,
             "internal error: the work tree is not in the operation's scope"
         );
-        crate::git::writer::prune_empty_parents(self.repo.workdir(), paths)
+        super::worktree::prune_empty_parents(self.repo.workdir(), paths)
     }
 
     /// Set or delete a ref whatever its value (restoring a snapshot).
@@ -548,7 +549,7 @@ impl<'r> Transaction<'r> {
         }
     }
 
-    /// Apply `changes` to the work tree ([`crate::git::writer::apply`]),
+    /// Apply `changes` to the work tree (`journal::worktree::apply`),
     /// moving anything in the way aside, and remember the paths for the
     /// `end` record.
     pub fn apply_changes(
@@ -582,7 +583,7 @@ impl<'r> Transaction<'r> {
                 .chain(extras.target_empty_dirs)
                 .cloned(),
         );
-        crate::git::writer::apply(
+        super::worktree::apply(
             self.repo,
             changes,
             extras,

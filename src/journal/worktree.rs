@@ -1,0 +1,403 @@
+//! Writing the work tree, path by path, never through a symlink: the
+//! journal's own writer, which only a [`super::Transaction`] calls
+//! (`apply_changes`, `prune_empty_parents`), so every work-tree change is in
+//! an operation's scope and saved first.
+//!
+//! libgit2's reset and FORCE checkout write through a symlinked directory to
+//! outside the repository (P3), fail halfway on directory↔file changes (P6)
+//! and delete ignored files (P1) — docs/libgit2-pitfalls.md. This writer is
+//! given an exact list of changes (computed by diffing snapshot trees, so it
+//! never guesses), removes before it writes, checks every parent component
+//! with `lstat`, writes each file to a temporary name and renames it into
+//! place, and hands anything unexpected in the way (an ignored file, a
+//! directory with ignored content) to the caller to move aside — it never
+//! deletes what it was not told to. The pure parts (the changes between two
+//! trees, the checks before writing, writing one file) are in
+//! `git::writer`.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::io::ErrorKind;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use git2::{FileMode, Oid};
+
+use crate::git::writer::{write_entry, Applied, Change, Extras};
+use crate::git::{Repo, RepoPath};
+
+/// Apply `changes` to the work tree. `aside` is called for anything in the
+/// way that is not part of the change (it must move it out of the way and
+/// remember where); nothing else is ever deleted. `progress` is told of each
+/// path done (one change or one deferred removal at a time), for whatever
+/// the caller shows.
+pub(super) fn apply(
+    repo: &Repo,
+    changes: &[Change],
+    extras: &Extras<'_>,
+    aside: &mut dyn FnMut(&RepoPath) -> anyhow::Result<()>,
+    progress: &dyn Fn(u64),
+) -> anyhow::Result<Applied> {
+    let root = repo.workdir();
+    let mut applied = Applied::default();
+    let mut touched_dirs = BTreeSet::new();
+    let untracked: std::collections::HashSet<&RepoPath> = extras.current_untracked.iter().collect();
+    // A path removed and written again (its type changes) is replaced now.
+    let rewritten: std::collections::HashSet<&RepoPath> = changes
+        .iter()
+        .filter(|c| c.new.is_some())
+        .map(|c| &c.path)
+        .collect();
+    let mut deferred = Vec::new();
+    let olds: std::collections::HashMap<&RepoPath, (Oid, u32)> = changes
+        .iter()
+        .filter_map(|c| c.old.map(|old| (&c.path, old)))
+        .collect();
+    let mut meanwhile = Vec::new();
+
+    // 1. Removals first, so that a directory can become a file and back.
+    for change in changes.iter().filter(|c| c.new.is_none()) {
+        if untracked.contains(&change.path) && !rewritten.contains(&change.path) {
+            deferred.push(change.path.clone());
+            continue;
+        }
+        check_parents_are_dirs(root, &change.path)?;
+        let full = change.path.under(root);
+        match fs::symlink_metadata(&full) {
+            Ok(meta) if meta.is_dir() => {
+                // A directory where a file was recorded: it changed since the
+                // snapshot. Leave it; the caller's snapshot has the rest.
+            }
+            Ok(meta) => {
+                if !aside_if_changed(
+                    repo,
+                    extras,
+                    &olds,
+                    &change.path,
+                    &meta,
+                    aside,
+                    &mut meanwhile,
+                )? {
+                    fs::remove_file(&full)
+                        .with_context(|| format!("could not remove {}", change.path))?;
+                    applied.deleted += 1;
+                }
+            }
+            Err(e) if e.kind() == ErrorKind::NotFound => {}
+            Err(e) => return Err(e).with_context(|| format!("could not read {}", change.path)),
+        }
+        touched_dirs.extend(change.path.ancestors());
+        progress(1);
+    }
+    let wanted: BTreeSet<&RepoPath> = extras.target_empty_dirs.iter().collect();
+    for dir in extras.current_empty_dirs {
+        if !wanted.contains(dir) {
+            touched_dirs.insert(dir.clone());
+        }
+    }
+    remove_empty_dirs(root, touched_dirs)?;
+    crate::fault::point("after-remove");
+
+    // 2. Writes. This thread checks each path and reads its content; a
+    // second thread writes the files (the two overlap on two cores). Every
+    // check and directory creation happens here, in order, before the file
+    // is handed over, and the writer only ever creates or rewrites that one
+    // file.
+    let mut counter = 0u64;
+    // Directories verified (by lstat) or created during this pass: parent
+    // components are checked once, not once per file.
+    let mut known_dirs = std::collections::HashSet::new();
+    let written = std::thread::scope(|scope| -> anyhow::Result<usize> {
+        let (jobs, inbox) = std::sync::mpsc::sync_channel::<WriteJob>(512);
+        let writer = scope.spawn(move || -> anyhow::Result<usize> {
+            let mut n = 0;
+            for job in inbox {
+                write_entry(
+                    &job.full,
+                    job.existing.as_ref(),
+                    &job.content,
+                    job.mode,
+                    job.counter,
+                )
+                .with_context(|| format!("could not write {}", job.path))?;
+                n += 1;
+            }
+            Ok(n)
+        });
+        for change in changes {
+            let Some((id, mode)) = change.new else {
+                continue;
+            };
+            ensure_parent_dirs(root, &change.path, aside, &mut known_dirs)?;
+            let full = change.path.under(root);
+            let mut existing = fs::symlink_metadata(&full).ok();
+            if let Some(meta) = &existing {
+                if meta.is_dir() {
+                    if fs::remove_dir(&full).is_err() {
+                        aside(&change.path)?;
+                    }
+                    existing = None;
+                } else if !change.old_present {
+                    // Not in the snapshot (an ignored file): keep it aside.
+                    aside(&change.path)?;
+                    existing = None;
+                } else if aside_if_changed(
+                    repo,
+                    extras,
+                    &olds,
+                    &change.path,
+                    meta,
+                    aside,
+                    &mut meanwhile,
+                )? {
+                    existing = None;
+                }
+            }
+            let blob = repo
+                .inner
+                .find_blob(id)
+                .with_context(|| format!("could not read the content of {}", change.path))?;
+            counter += 1;
+            let content = if extras.smudge && mode != u32::from(FileMode::Link) {
+                crate::git::smudge(repo, &blob, &change.path)?
+            } else {
+                std::borrow::Cow::Borrowed(blob.content())
+            };
+            let job = WriteJob {
+                path: change.path.clone(),
+                full,
+                existing,
+                content: content.into_owned(),
+                mode,
+                counter,
+            };
+            if jobs.send(job).is_err() {
+                // The writer stopped on an error; it is reported below.
+                break;
+            }
+            progress(1);
+        }
+        drop(jobs);
+        writer
+            .join()
+            .map_err(|_| anyhow::anyhow!("the file writer thread panicked"))?
+    })?;
+    applied.written += written;
+    crate::fault::point("after-write");
+
+    // 2b. Untracked files the target's rules do not ignore go now.
+    let mut removed = Vec::new();
+    for path in deferred {
+        if repo
+            .inner
+            .is_path_ignored(path.as_os_str())
+            .unwrap_or(false)
+        {
+            continue;
+        }
+        if check_parents_are_dirs(root, &path).is_err() {
+            continue;
+        }
+        let full = path.under(root);
+        let meta = match fs::symlink_metadata(&full) {
+            Ok(meta) if !meta.is_dir() => meta,
+            _ => continue,
+        };
+        if !aside_if_changed(repo, extras, &olds, &path, &meta, aside, &mut meanwhile)? {
+            fs::remove_file(&full).with_context(|| format!("could not remove {path}"))?;
+            applied.deleted += 1;
+        }
+        removed.push(path);
+        progress(1);
+    }
+    prune_empty_parents(root, &removed)?;
+    crate::fault::point("after-clean");
+
+    // 3. Empty directories and permission bits of the target. One where a
+    // file was just written (at it or at a parent) stays gone: the file
+    // needs the place, and the snapshot keeps the directory.
+    for dir in extras.target_empty_dirs {
+        if rewritten.contains(dir) || dir.ancestors().iter().any(|a| rewritten.contains(a)) {
+            continue;
+        }
+        ensure_parent_dirs(root, dir, aside, &mut known_dirs)?;
+        let full = dir.under(root);
+        match fs::symlink_metadata(&full) {
+            Ok(meta) if meta.is_dir() => {}
+            Ok(_) => {
+                aside(dir)?;
+                fs::create_dir(&full).with_context(|| format!("could not create {dir}"))?;
+            }
+            Err(_) => fs::create_dir(&full).with_context(|| format!("could not create {dir}"))?,
+        }
+    }
+    for record in extras.target_modes {
+        if check_parents_are_dirs(root, &record.path).is_err() {
+            continue;
+        }
+        let full = record.path.under(root);
+        if fs::symlink_metadata(&full).is_ok_and(|m| m.is_file()) {
+            fs::set_permissions(&full, fs::Permissions::from_mode(record.mode))
+                .with_context(|| format!("could not set the mode of {}", record.path))?;
+        }
+    }
+    applied.changed_meanwhile = meanwhile;
+    crate::fault::point("after-worktree");
+    Ok(applied)
+}
+
+/// Move a file about to be overwritten or removed aside when another
+/// process changed it after the snapshot (see `Extras::changed_after`).
+fn aside_if_changed(
+    repo: &Repo,
+    extras: &Extras<'_>,
+    olds: &std::collections::HashMap<&RepoPath, (Oid, u32)>,
+    path: &RepoPath,
+    meta: &fs::Metadata,
+    aside: &mut dyn FnMut(&RepoPath) -> anyhow::Result<()>,
+    meanwhile: &mut Vec<RepoPath>,
+) -> anyhow::Result<bool> {
+    let Some(since) = extras.changed_after else {
+        return Ok(false);
+    };
+    let old = olds.get(path).copied();
+    if !changed_since_snapshot(repo.workdir(), path, meta, old, since) {
+        return Ok(false);
+    }
+    // The snapshot of an unmodified tracked file is the index's blob, which
+    // checkout filters (end-of-line conversion) may make differ from the
+    // bytes on disk: compare through the filters before calling it changed.
+    let full = path.under(repo.workdir());
+    if extras.smudge
+        && meta.is_file()
+        && old.is_some_and(|(id, _)| repo.inner.blob_path(&full).ok() == Some(id))
+    {
+        return Ok(false);
+    }
+    aside(path)?;
+    meanwhile.push(path.clone());
+    Ok(true)
+}
+
+/// Whether the file at `path` (its `lstat` is `meta`) is no longer what the
+/// snapshot saved (`old`). Only an inode changed at or after `since` is
+/// read, so a run with no concurrent writer reads nothing more than before;
+/// `since` is rounded down to the second, for filesystems with coarse
+/// timestamps.
+fn changed_since_snapshot(
+    root: &Path,
+    path: &RepoPath,
+    meta: &fs::Metadata,
+    old: Option<(Oid, u32)>,
+    since: std::time::SystemTime,
+) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let since = since
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    if meta.ctime() < since {
+        return false;
+    }
+    let Some((id, mode)) = old else {
+        return true;
+    };
+    let full = path.under(root);
+    let is_link = mode == u32::from(FileMode::Link);
+    let now = if meta.file_type().is_symlink() {
+        if !is_link {
+            return true;
+        }
+        fs::read_link(&full)
+            .ok()
+            .and_then(|t| Oid::hash_object(git2::ObjectType::Blob, t.as_os_str().as_bytes()).ok())
+    } else {
+        if is_link {
+            return true;
+        }
+        Oid::hash_file(git2::ObjectType::Blob, &full).ok()
+    };
+    now != Some(id)
+}
+
+/// Refuse to touch a path whose parent is not a real directory (a symlink
+/// could lead out of the work tree).
+fn check_parents_are_dirs(root: &Path, path: &RepoPath) -> anyhow::Result<()> {
+    for parent in path.ancestors() {
+        match fs::symlink_metadata(parent.under(root)) {
+            Ok(meta) if meta.is_dir() => {}
+            Ok(_) => {
+                anyhow::bail!(
+                    "{parent} is not a directory (a symlink or a file changed while this command ran)"
+                )
+            }
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e).with_context(|| format!("could not read {parent}")),
+        }
+    }
+    Ok(())
+}
+
+/// Create missing parent directories; anything else in their place (a
+/// symlink, an ignored file) is moved aside first, never followed.
+fn ensure_parent_dirs(
+    root: &Path,
+    path: &RepoPath,
+    aside: &mut dyn FnMut(&RepoPath) -> anyhow::Result<()>,
+    known: &mut std::collections::HashSet<RepoPath>,
+) -> anyhow::Result<()> {
+    for parent in path.ancestors() {
+        if known.contains(&parent) {
+            continue;
+        }
+        let full = parent.under(root);
+        match fs::symlink_metadata(&full) {
+            Ok(meta) if meta.is_dir() => {
+                known.insert(parent);
+                continue;
+            }
+            Ok(_) => aside(&parent)?,
+            Err(e) if e.kind() == ErrorKind::NotFound => {}
+            Err(e) => return Err(e).with_context(|| format!("could not read {parent}")),
+        }
+        fs::create_dir(&full).with_context(|| format!("could not create {parent}"))?;
+        known.insert(parent);
+    }
+    Ok(())
+}
+
+/// Remove the parent directories of `paths` that are now empty.
+pub(super) fn prune_empty_parents(root: &Path, paths: &[RepoPath]) -> anyhow::Result<()> {
+    let dirs: BTreeSet<RepoPath> = paths.iter().flat_map(|p| p.ancestors()).collect();
+    remove_empty_dirs(root, dirs)
+}
+
+/// Remove directories that became empty (and then their parents), deepest
+/// first.
+fn remove_empty_dirs(root: &Path, dirs: BTreeSet<RepoPath>) -> anyhow::Result<()> {
+    let mut all = dirs.clone();
+    for d in &dirs {
+        all.extend(d.ancestors());
+    }
+    let mut dirs: Vec<RepoPath> = all.into_iter().collect();
+    dirs.sort_by_key(|d| std::cmp::Reverse(d.as_bytes().iter().filter(|b| **b == b'/').count()));
+    for dir in dirs {
+        let full = dir.under(root);
+        if fs::symlink_metadata(&full).is_ok_and(|m| m.is_dir()) {
+            // Fails (and is left alone) when something is still inside.
+            let _ = fs::remove_dir(&full);
+        }
+    }
+    Ok(())
+}
+
+/// One file for the writer thread.
+struct WriteJob {
+    path: RepoPath,
+    full: PathBuf,
+    existing: Option<fs::Metadata>,
+    content: Vec<u8>,
+    mode: u32,
+    counter: u64,
+}
