@@ -24,6 +24,7 @@ use super::{
 use crate::error::{user, Exit};
 use crate::git::index;
 use crate::git::snapshot::{self, ModeRecord, WorktreeScan};
+use crate::git::writer::Change;
 use crate::git::{parse_oid, HeadState, Oid, Repo, RepoPath};
 use crate::ui::Ui;
 
@@ -153,6 +154,8 @@ pub struct Transaction<'r> {
 }
 
 impl<'r> Transaction<'r> {
+    /// Refuse, lock, tidy, lock the index, save and record: steps 1–4 of
+    /// docs/design.md, One transaction for every change.
     pub fn begin(repo: &'r Repo, ui: &Ui, intent: Intent) -> anyhow::Result<Transaction<'r>> {
         let started = Instant::now();
         let scan_started = match &intent.known_worktree {
@@ -160,111 +163,21 @@ impl<'r> Transaction<'r> {
             None => std::time::SystemTime::now(),
         };
         let journal = Journal::for_repo(repo);
-        // A process of ours killed while holding git's index lock left it
-        // behind; its (stale) lock says so.
-        if let Some(holder) = lock::lock_holder(journal.dir()) {
-            if !holder.alive && holder.info.holds_index_lock {
-                let _ = fs::remove_file(repo.git_dir().join("index.lock"));
-            }
-        }
-        // Refusals first, before anything (even our folder) is created.
-        if let Some(p) = repo.git_operation_in_progress() {
-            return Err(user(p.what).hint(p.hint).into());
-        }
-        index::check_index_unlocked(repo)?;
-        if !intent.allow_interrupted {
-            let running = lock::lock_holder(journal.dir())
-                .filter(|h| h.alive)
-                .map(|h| h.info.pid);
-            if let Some(op) = journal.recent_history()?.pending_interrupted(running) {
-                return Err(user(super::interrupted_message(op))
-                    .exit(Exit::Stopped)
-                    .into());
-            }
-        }
-        let (mut lock, stale) = lock::acquire(journal.dir(), &intent.command)?;
-        if let Some(stale) = stale {
-            ui.warn(&format!(
-                "removed a stale lock left by git-rollback-sprint pid {} (`{}`)",
-                stale.pid, stale.command
-            ));
-            if stale.holds_index_lock {
-                let _ = fs::remove_file(repo.git_dir().join("index.lock"));
-            }
-            // Only the holder of our lock writes our keep ref: a lock on
-            // it now was left by the process that died.
-            keep::remove_stale_lock(repo);
-        }
-        // The newest part of the journal: what a command needs before it
-        // acts, at a cost that does not grow with the journal.
-        let mut history = journal.recent_history()?;
-        sweep_unrecorded(repo, &journal, &history);
-        if !intent.allow_interrupted {
-            if let Some(op) = history.pending_interrupted(None) {
-                return Err(user(super::interrupted_message(op))
-                    .exit(Exit::Stopped)
-                    .into());
-            }
-        }
-        {
-            let whole = std::cell::OnceCell::new();
-            keep::migrate_legacy(repo, &|id| {
-                history.contains(id)
-                    || (history.is_partial()
-                        && whole
-                            .get_or_init(|| journal.history().ok())
-                            .as_ref()
-                            .is_some_and(|h| h.contains(id)))
-            })?;
-        }
-        let keep_days = crate::settings::keep_days(repo)?;
-        // Not while undoing or redoing: the operation undone needs its
-        // saved files and snapshots (the next other operation prunes).
-        // Due only when the journal's first operation is old enough: read
-        // alone, the whole journal only then.
-        let automatic =
-            if intent.undoes.is_some() || !super::prune::first_is_due(&journal, keep_days) {
-                Ok(Vec::new())
-            } else {
-                journal
-                    .history()
-                    .and_then(|whole| super::prune::automatic(repo, &journal, &whole, keep_days))
-            };
-        match automatic {
-            Ok(released) if !released.is_empty() => {
-                ui.note(&format!(
-                    "released {} operation{} older than {keep_days} days ({})",
-                    released.len(),
-                    if released.len() == 1 { "" } else { "s" },
-                    crate::settings::KEEP_DAYS
-                ));
-                history = journal.recent_history()?;
-            }
-            Ok(_) => {}
-            Err(e) => ui.warn(&format!(
-                "could not release operations older than {keep_days} days ({}): {e:#}",
-                crate::settings::KEEP_DAYS
-            )),
-        }
+        refuse_before_lock(repo, &journal, &intent)?;
+        let mut lock = take_lock(repo, ui, &journal, &intent)?;
+        let history = tidy_under_lock(repo, ui, &journal, &intent)?;
+        // The same refusals again, now that our lock is held: the first
+        // ones keep a busy repository from getting even our lock file, but
+        // git may have started an operation, or taken its index lock, while
+        // we took ours and tidied; checked here, nothing can start between
+        // the check and the index lock below but another git command,
+        // which the index lock then refuses.
         if let Some(p) = repo.git_operation_in_progress() {
             return Err(user(p.what).hint(p.hint).into());
         }
         index::check_index_unlocked(repo)?;
         let scope = intent.scope.clone();
-        let index_lock = if scope.index || scope.worktree {
-            // Say so in our lock first: if we are killed while holding git's
-            // index lock, the next command knows the index lock is ours.
-            lock.mark_index_lock(true)?;
-            match IndexLock::acquire(repo) {
-                Ok(l) => Some(l),
-                Err(e) => {
-                    lock.mark_index_lock(false)?;
-                    return Err(e);
-                }
-            }
-        } else {
-            None
-        };
+        let index_lock = lock_index(repo, &mut lock, &scope)?;
         crate::fault::point("after-lock");
         if let Some(source) = &intent.index_source {
             if !source.is_current(repo)? {
@@ -746,6 +659,142 @@ impl<'r> Transaction<'r> {
     }
 }
 
+/// The refusals made before anything, even our folder or lock file, is
+/// created: a git operation in progress, git's index lock held, an
+/// interrupted operation of ours. A process of ours killed while holding
+/// git's index lock left it behind; its stale lock says so, and that index
+/// lock is removed first.
+fn refuse_before_lock(repo: &Repo, journal: &Journal, intent: &Intent) -> anyhow::Result<()> {
+    if let Some(holder) = lock::lock_holder(journal.dir()) {
+        if !holder.alive && holder.info.holds_index_lock {
+            let _ = fs::remove_file(repo.git_dir().join("index.lock"));
+        }
+    }
+    if let Some(p) = repo.git_operation_in_progress() {
+        return Err(user(p.what).hint(p.hint).into());
+    }
+    index::check_index_unlocked(repo)?;
+    if !intent.allow_interrupted {
+        let running = lock::lock_holder(journal.dir())
+            .filter(|h| h.alive)
+            .map(|h| h.info.pid);
+        if let Some(op) = journal.recent_history()?.pending_interrupted(running) {
+            return Err(user(super::interrupted_message(op))
+                .exit(Exit::Stopped)
+                .into());
+        }
+    }
+    Ok(())
+}
+
+/// Our lock, for the whole operation; a stale one (its process died) is
+/// taken over, with what it left: git's index lock, our keep ref's lock.
+fn take_lock(
+    repo: &Repo,
+    ui: &Ui,
+    journal: &Journal,
+    intent: &Intent,
+) -> anyhow::Result<lock::Lock> {
+    let (lock, stale) = lock::acquire(journal.dir(), &intent.command)?;
+    if let Some(stale) = stale {
+        ui.warn(&format!(
+            "removed a stale lock left by git-rollback-sprint pid {} (`{}`)",
+            stale.pid, stale.command
+        ));
+        if stale.holds_index_lock {
+            let _ = fs::remove_file(repo.git_dir().join("index.lock"));
+        }
+        // Only the holder of our lock writes our keep ref: a lock on
+        // it now was left by the process that died.
+        keep::remove_stale_lock(repo);
+    }
+    Ok(lock)
+}
+
+/// Under our lock: read the newest part of the journal (what a command
+/// needs before it acts, at a cost that does not grow with the journal),
+/// remove what a crash left before a `begin` record, refuse an interrupted
+/// operation (again: it may have been left between the first check and our
+/// lock), move legacy keep refs, and release operations older than
+/// `rollback.keepDays`. Returns the history as it then stands.
+fn tidy_under_lock(
+    repo: &Repo,
+    ui: &Ui,
+    journal: &Journal,
+    intent: &Intent,
+) -> anyhow::Result<std::sync::Arc<super::History>> {
+    let mut history = journal.recent_history()?;
+    sweep_unrecorded(repo, journal, &history);
+    if !intent.allow_interrupted {
+        if let Some(op) = history.pending_interrupted(None) {
+            return Err(user(super::interrupted_message(op))
+                .exit(Exit::Stopped)
+                .into());
+        }
+    }
+    {
+        let whole = std::cell::OnceCell::new();
+        keep::migrate_legacy(repo, &|id| {
+            history.contains(id)
+                || (history.is_partial()
+                    && whole
+                        .get_or_init(|| journal.history().ok())
+                        .as_ref()
+                        .is_some_and(|h| h.contains(id)))
+        })?;
+    }
+    let keep_days = crate::settings::keep_days(repo)?;
+    // Not while undoing or redoing: the operation undone needs its
+    // saved files and snapshots (the next other operation prunes).
+    // Due only when the journal's first operation is old enough: read
+    // alone, the whole journal only then.
+    let automatic = if intent.undoes.is_some() || !super::prune::first_is_due(journal, keep_days) {
+        Ok(Vec::new())
+    } else {
+        journal
+            .history()
+            .and_then(|whole| super::prune::automatic(repo, journal, &whole, keep_days))
+    };
+    match automatic {
+        Ok(released) if !released.is_empty() => {
+            ui.note(&format!(
+                "released {} operation{} older than {keep_days} days ({})",
+                released.len(),
+                if released.len() == 1 { "" } else { "s" },
+                crate::settings::KEEP_DAYS
+            ));
+            history = journal.recent_history()?;
+        }
+        Ok(_) => {}
+        Err(e) => ui.warn(&format!(
+            "could not release operations older than {keep_days} days ({}): {e:#}",
+            crate::settings::KEEP_DAYS
+        )),
+    }
+    Ok(history)
+}
+
+/// git's `index.lock`, for an operation that may change the index or the
+/// work tree. Our lock says so first: if we are killed while holding git's
+/// index lock, the next command knows the index lock is ours.
+fn lock_index(
+    repo: &Repo,
+    lock: &mut lock::Lock,
+    scope: &Scope,
+) -> anyhow::Result<Option<IndexLock>> {
+    if !(scope.index || scope.worktree) {
+        return Ok(None);
+    }
+    lock.mark_index_lock(true)?;
+    match IndexLock::acquire(repo) {
+        Ok(l) => Ok(Some(l)),
+        Err(e) => {
+            lock.mark_index_lock(false)?;
+            Err(e)
+        }
+    }
+}
+
 /// Save everything the scope names, keep it alive in the keep reflog
 /// ([`keep`]), and append the fsynced `begin` record.
 fn save_and_record(
@@ -755,215 +804,39 @@ fn save_and_record(
     scope: &Scope,
     journal: &Journal,
     id: &str,
-) -> anyhow::Result<(Begin, Option<WorktreeScan>, Vec<crate::git::writer::Change>)> {
+) -> anyhow::Result<(Begin, Option<WorktreeScan>, Vec<Change>)> {
     // Everything to keep alive, appended to the keep reflog in one go
     // before the filesystem sync that precedes the `begin` record.
-    let mut kept: Vec<keep::Entry> = Vec::new();
-    let mut keep = |what: &str, oid: Oid| {
-        kept.push(keep::Entry {
-            oid,
-            op: id.to_string(),
-            what: what.to_string(),
-        })
+    let mut kept = Kept {
+        op: id.to_string(),
+        entries: Vec::new(),
     };
     let head = repo.head_state()?;
-    let mut refs = Vec::new();
-    for (n, name) in scope.refs.iter().enumerate() {
-        let value = repo.ref_target(name)?;
-        if let Some(old) = value {
-            keep(&format!("ref/{n}"), old);
-        }
-        refs.push(RefValue {
-            name: name.clone(),
-            value: value.map(|v| v.to_string()),
-        });
-    }
-
-    let mut scan = None;
-    let mut worktree = None;
-    let mut overwrite_changes = Vec::new();
-    if scope.worktree {
-        let found = if let Some(known) = &intent.known_worktree {
-            let now: Vec<(RepoPath, snapshot::KnownFile)> = known
-                .files
-                .iter()
-                .map(|k| (k.path.clone(), k.now))
-                .collect();
-            snapshot::scan_known(repo, &now, &known.dirs)?
-        } else if intent.scan_ignored {
-            snapshot::scan_worktree_with_ignored(repo)?
-        } else {
-            snapshot::scan_paths_and_dirs(repo, &scope.paths, &scope.dirs)?
-        };
-        for dir in &found.unreadable {
-            let dir = dir.quoted();
-            ui.warn(&format!(
-                "cannot read the untracked directory {dir}/: it is left where it is, \
-                 but not saved (chmod u+rx {dir} to have it saved)"
-            ));
-        }
-        crate::trace::phase("begin: modes of overwritten files");
-        let mut modes = found.modes.clone();
-        let mut extra_modes = intent.extra_modes.clone();
-        // What undo writes back: the snapshot, with the bytes on disk of
-        // the clean files the operation overwrites when git converts
-        // them (end of line, `ident`): those differ from their blobs.
-        let mut undo_tree = found.tree;
-        let mut overwritten = intent.overwrite_paths.clone();
-        if let Some(target) = intent.overwrite_with {
-            overwrite_changes = match &intent.known_worktree {
-                // Only the known paths can change: looked up one by one.
-                Some(known) => known
-                    .files
-                    .iter()
-                    .filter(|k| k.now != k.target)
-                    .filter(|k| !intent.preserve.iter().any(|p| k.path.is_at_or_under(p)))
-                    .map(|k| crate::git::writer::Change {
-                        path: k.path.clone(),
-                        new: k.target.map(|(mode, oid)| (oid, mode)),
-                        old_present: k.now.is_some(),
-                        old: k.now.map(|(mode, oid)| (oid, mode)),
-                    })
-                    .collect(),
-                None => changes_within(repo, found.tree, target, &scope.paths, &intent.preserve)?,
-            };
-            if let Some(only) = &intent.overwrite_only {
-                overwrite_changes.retain(|c| only.contains(&c.path));
-            }
-            let paths: Vec<RepoPath> = overwrite_changes.iter().map(|c| c.path.clone()).collect();
-            // A known work tree's scan has the modes of all its paths.
-            if intent.known_worktree.is_none() {
-                extra_modes.extend(snapshot::unusual_modes(repo.workdir(), &paths));
-            }
-            overwritten.extend(
-                overwrite_changes
-                    .iter()
-                    .filter(|c| c.old_present)
-                    .map(|c| c.path.clone()),
-            );
-        }
-        if intent.scan_ignored {
-            refuse_aside_across_filesystems(repo, journal.dir(), &found.ignored, &intent.preserve)?;
-        }
-        // A directory the command must write in and cannot is refused
-        // now, before anything changes, not part-way.
-        crate::git::writer::check_writable(
-            repo.workdir(),
-            intent
-                .writes
-                .iter()
-                .map(|(p, regular)| (p, *regular))
-                .chain(
-                    overwrite_changes
-                        .iter()
-                        .map(|c| (&c.path, crate::git::writer::writes_regular_file(c))),
-                ),
-        )?;
-        // Known files are known by the blob of their bytes on disk already.
-        if !overwritten.is_empty()
-            && intent.known_worktree.is_none()
-            && repo.has_checkout_filters(found.tree)?
-        {
-            let read: std::collections::HashSet<&RepoPath> =
-                found.modified.iter().chain(&found.untracked).collect();
-            overwritten.retain(|p| !read.contains(p));
-            undo_tree = snapshot::with_disk_bytes(repo, found.tree, &overwritten)?;
-        }
-        // Files kept out of the work tree (sparse checkout) stay out.
-        undo_tree = snapshot::without_paths(repo, undo_tree, &found.absent_flagged)?;
-        let parents: Vec<Oid> = repo.head_commit()?.into_iter().collect();
-        let commit = snapshot::commit_snapshot(
-            repo,
-            undo_tree,
-            &parents,
-            &format!(
-                "rollback-sprint snapshot before `{}`\n\noperation {id}\n",
-                intent.command
-            ),
-        )?;
-        keep("worktree", commit);
-        crate::fault::point("after-snapshot");
-        for extra in &extra_modes {
-            if !modes.iter().any(|m| m.path == extra.path) {
-                modes.push(extra.clone());
-            }
-        }
-        worktree = Some(SavedWorktree {
-            snapshot: commit.to_string(),
-            tree: undo_tree.to_string(),
-            empty_dirs: found.empty_dirs.clone(),
-            modes,
-            untracked: found.untracked.len(),
-            dirty: found.is_dirty(),
-        });
-        scan = Some(found);
-    }
-
+    let refs = save_refs(repo, scope, &mut kept)?;
+    let (worktree, scan, overwrite_changes) = if scope.worktree {
+        let saved = save_worktree(repo, ui, intent, scope, journal, &mut kept)?;
+        (
+            Some(saved.record),
+            Some(saved.scan),
+            saved.overwrite_changes,
+        )
+    } else {
+        (None, None, Vec::new())
+    };
     crate::trace::phase("begin: saving the index");
-    let mut saved_index = None;
-    if scope.index {
-        let keepalive = match &scan {
-            Some(s) => s.index_keepalive,
-            None => index::index_trees(repo)?.keepalive,
-        };
-        keep("index", keepalive_commit(repo, keepalive)?);
-        let existed = save_index_copy(repo, &journal.op_dir(id).join("index"))?;
-        saved_index = Some(SavedIndex {
-            existed,
-            keepalive: Some(keepalive.to_string()),
-        });
-    }
-
-    let mut stash = None;
-    if scope.stash {
-        let value = repo.ref_target("refs/stash")?;
-        let reflog_path = repo.common_dir().join("logs/refs/stash");
-        let reflog = match fs::read(&reflog_path) {
-            Ok(bytes) => {
-                write_durable(&journal.op_dir(id).join("stash-reflog"), &bytes)?;
-                keep_stash_entries(repo, &bytes, &mut keep);
-                true
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
-            Err(e) => return Err(e).context("could not read the stash reflog"),
-        };
-        stash = Some(SavedStash {
-            value: value.map(|v| v.to_string()),
-            reflog,
-        });
-    }
-
-    let mut files = Vec::new();
-    for name in &scope.files {
-        let path = journal.dir().join(name);
-        let existed = match fs::read(&path) {
-            Ok(bytes) => {
-                write_durable(&journal.op_dir(id).join("files").join(name), &bytes)?;
-                true
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
-            Err(e) => return Err(e).with_context(|| format!("could not read {}", path.display())),
-        };
-        files.push(SavedFile {
-            name: name.clone(),
-            existed,
-        });
-    }
-    // A long path list goes to a file of its own, durable with the rest.
-    let mut recorded_scope = scope.clone();
-    if scope.paths.len() > super::INLINE_PATHS {
-        let mut bytes = Vec::new();
-        for p in &scope.paths {
-            bytes.extend_from_slice(p.as_bytes());
-            bytes.push(0);
-        }
-        write_durable(&journal.op_dir(id).join(super::PATHS_FILE), &bytes)?;
-        recorded_scope.paths = Vec::new();
-        recorded_scope.paths_file = true;
-    }
+    let saved_index = match scope.index {
+        true => Some(save_index(repo, scan.as_ref(), journal, &mut kept)?),
+        false => None,
+    };
+    let stash = match scope.stash {
+        true => Some(save_stash(repo, journal, &mut kept)?),
+        false => None,
+    };
+    let files = save_files(scope, journal, id)?;
+    let recorded_scope = scope_as_recorded(scope, journal, id)?;
     crate::fault::point("after-save");
     crate::trace::phase("begin: keep");
-    keep::append(repo, &kept)?;
+    keep::append(repo, &kept.entries)?;
     crate::fault::point("after-keep");
     crate::trace::phase("begin: sync");
     sync_filesystem(repo.git_dir())?;
@@ -991,6 +864,283 @@ fn save_and_record(
         ..begin.clone()
     })))?;
     Ok((begin, scan, overwrite_changes))
+}
+
+/// The objects an operation keeps alive (entries of the keep reflog).
+struct Kept {
+    op: String,
+    entries: Vec<keep::Entry>,
+}
+
+impl Kept {
+    fn keep(&mut self, what: &str, oid: Oid) {
+        self.entries.push(keep::Entry {
+            oid,
+            op: self.op.clone(),
+            what: what.to_string(),
+        });
+    }
+}
+
+/// The old value of each ref in scope.
+fn save_refs(repo: &Repo, scope: &Scope, kept: &mut Kept) -> anyhow::Result<Vec<RefValue>> {
+    let mut refs = Vec::new();
+    for (n, name) in scope.refs.iter().enumerate() {
+        let value = repo.ref_target(name)?;
+        if let Some(old) = value {
+            kept.keep(&format!("ref/{n}"), old);
+        }
+        refs.push(RefValue {
+            name: name.clone(),
+            value: value.map(|v| v.to_string()),
+        });
+    }
+    Ok(refs)
+}
+
+/// The work tree as saved: its record, the scan it came from, and the
+/// changes that overwrite it with the intent's target.
+struct SavedTree {
+    record: SavedWorktree,
+    scan: WorktreeScan,
+    overwrite_changes: Vec<Change>,
+}
+
+/// Scan the work tree (all of it, or only the paths the intent knows),
+/// work out what the operation will overwrite, refuse what it could not
+/// write, and commit the snapshot undo writes back.
+fn save_worktree(
+    repo: &Repo,
+    ui: &Ui,
+    intent: &Intent,
+    scope: &Scope,
+    journal: &Journal,
+    kept: &mut Kept,
+) -> anyhow::Result<SavedTree> {
+    let found = scan_for(repo, intent, scope)?;
+    for dir in &found.unreadable {
+        let dir = dir.quoted();
+        ui.warn(&format!(
+            "cannot read the untracked directory {dir}/: it is left where it is, \
+             but not saved (chmod u+rx {dir} to have it saved)"
+        ));
+    }
+    crate::trace::phase("begin: modes of overwritten files");
+    let mut modes = found.modes.clone();
+    let mut extra_modes = intent.extra_modes.clone();
+    let mut overwritten = intent.overwrite_paths.clone();
+    let mut overwrite_changes = Vec::new();
+    if let Some(target) = intent.overwrite_with {
+        overwrite_changes = changes_to_target(repo, intent, scope, &found, target)?;
+        let paths: Vec<RepoPath> = overwrite_changes.iter().map(|c| c.path.clone()).collect();
+        // A known work tree's scan has the modes of all its paths.
+        if intent.known_worktree.is_none() {
+            extra_modes.extend(snapshot::unusual_modes(repo.workdir(), &paths));
+        }
+        overwritten.extend(
+            overwrite_changes
+                .iter()
+                .filter(|c| c.old_present)
+                .map(|c| c.path.clone()),
+        );
+    }
+    if intent.scan_ignored {
+        refuse_aside_across_filesystems(repo, journal.dir(), &found.ignored, &intent.preserve)?;
+    }
+    // A directory the command must write in and cannot is refused
+    // now, before anything changes, not part-way.
+    crate::git::writer::check_writable(
+        repo.workdir(),
+        intent
+            .writes
+            .iter()
+            .map(|(p, regular)| (p, *regular))
+            .chain(
+                overwrite_changes
+                    .iter()
+                    .map(|c| (&c.path, crate::git::writer::writes_regular_file(c))),
+            ),
+    )?;
+    let undo_tree = undo_tree(repo, intent, &found, overwritten)?;
+    let parents: Vec<Oid> = repo.head_commit()?.into_iter().collect();
+    let commit = snapshot::commit_snapshot(
+        repo,
+        undo_tree,
+        &parents,
+        &format!(
+            "rollback-sprint snapshot before `{}`\n\noperation {}\n",
+            intent.command, kept.op
+        ),
+    )?;
+    kept.keep("worktree", commit);
+    crate::fault::point("after-snapshot");
+    for extra in &extra_modes {
+        if !modes.iter().any(|m| m.path == extra.path) {
+            modes.push(extra.clone());
+        }
+    }
+    Ok(SavedTree {
+        record: SavedWorktree {
+            snapshot: commit.to_string(),
+            tree: undo_tree.to_string(),
+            empty_dirs: found.empty_dirs.clone(),
+            modes,
+            untracked: found.untracked.len(),
+            dirty: found.is_dirty(),
+        },
+        scan: found,
+        overwrite_changes,
+    })
+}
+
+/// The scan an intent asks for: of the paths it already knows, of the
+/// whole work tree with ignored files, or of its scope's paths.
+fn scan_for(repo: &Repo, intent: &Intent, scope: &Scope) -> anyhow::Result<WorktreeScan> {
+    if let Some(known) = &intent.known_worktree {
+        let now: Vec<(RepoPath, snapshot::KnownFile)> = known
+            .files
+            .iter()
+            .map(|k| (k.path.clone(), k.now))
+            .collect();
+        snapshot::scan_known(repo, &now, &known.dirs)
+    } else if intent.scan_ignored {
+        snapshot::scan_worktree_with_ignored(repo)
+    } else {
+        snapshot::scan_paths_and_dirs(repo, &scope.paths, &scope.dirs)
+    }
+}
+
+/// The changes that turn the scanned work tree into `target`, within the
+/// scope and outside what the intent preserves.
+fn changes_to_target(
+    repo: &Repo,
+    intent: &Intent,
+    scope: &Scope,
+    found: &WorktreeScan,
+    target: Oid,
+) -> anyhow::Result<Vec<Change>> {
+    let mut changes = match &intent.known_worktree {
+        // Only the known paths can change: looked up one by one.
+        Some(known) => known
+            .files
+            .iter()
+            .filter(|k| k.now != k.target)
+            .filter(|k| !intent.preserve.iter().any(|p| k.path.is_at_or_under(p)))
+            .map(|k| Change {
+                path: k.path.clone(),
+                new: k.target.map(|(mode, oid)| (oid, mode)),
+                old_present: k.now.is_some(),
+                old: k.now.map(|(mode, oid)| (oid, mode)),
+            })
+            .collect(),
+        None => changes_within(repo, found.tree, target, &scope.paths, &intent.preserve)?,
+    };
+    if let Some(only) = &intent.overwrite_only {
+        changes.retain(|c| only.contains(&c.path));
+    }
+    Ok(changes)
+}
+
+/// What undo writes back: the snapshot, with the bytes on disk of the
+/// clean files the operation overwrites when git converts them (end of
+/// line, `ident`): those differ from their blobs. Files kept out of the
+/// work tree (sparse checkout) stay out.
+fn undo_tree(
+    repo: &Repo,
+    intent: &Intent,
+    found: &WorktreeScan,
+    mut overwritten: Vec<RepoPath>,
+) -> anyhow::Result<Oid> {
+    let mut tree = found.tree;
+    // Known files are known by the blob of their bytes on disk already.
+    if !overwritten.is_empty()
+        && intent.known_worktree.is_none()
+        && repo.has_checkout_filters(found.tree)?
+    {
+        let read: std::collections::HashSet<&RepoPath> =
+            found.modified.iter().chain(&found.untracked).collect();
+        overwritten.retain(|p| !read.contains(p));
+        tree = snapshot::with_disk_bytes(repo, found.tree, &overwritten)?;
+    }
+    snapshot::without_paths(repo, tree, &found.absent_flagged)
+}
+
+/// A byte copy of the index, its objects kept alive.
+fn save_index(
+    repo: &Repo,
+    scan: Option<&WorktreeScan>,
+    journal: &Journal,
+    kept: &mut Kept,
+) -> anyhow::Result<SavedIndex> {
+    let keepalive = match scan {
+        Some(s) => s.index_keepalive,
+        None => index::index_trees(repo)?.keepalive,
+    };
+    kept.keep("index", keepalive_commit(repo, keepalive)?);
+    let existed = save_index_copy(repo, &journal.op_dir(&kept.op).join("index"))?;
+    Ok(SavedIndex {
+        existed,
+        keepalive: Some(keepalive.to_string()),
+    })
+}
+
+/// `refs/stash` and a byte copy of its reflog, every entry kept alive.
+fn save_stash(repo: &Repo, journal: &Journal, kept: &mut Kept) -> anyhow::Result<SavedStash> {
+    let value = repo.ref_target("refs/stash")?;
+    let reflog_path = repo.common_dir().join("logs/refs/stash");
+    let reflog = match fs::read(&reflog_path) {
+        Ok(bytes) => {
+            write_durable(&journal.op_dir(&kept.op).join("stash-reflog"), &bytes)?;
+            keep_stash_entries(repo, &bytes, &mut |what: &str, oid: Oid| {
+                kept.keep(what, oid)
+            });
+            true
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+        Err(e) => return Err(e).context("could not read the stash reflog"),
+    };
+    Ok(SavedStash {
+        value: value.map(|v| v.to_string()),
+        reflog,
+    })
+}
+
+/// A byte copy of each of the tool's own files in scope.
+fn save_files(scope: &Scope, journal: &Journal, id: &str) -> anyhow::Result<Vec<SavedFile>> {
+    let mut files = Vec::new();
+    for name in &scope.files {
+        let path = journal.dir().join(name);
+        let existed = match fs::read(&path) {
+            Ok(bytes) => {
+                write_durable(&journal.op_dir(id).join("files").join(name), &bytes)?;
+                true
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+            Err(e) => return Err(e).with_context(|| format!("could not read {}", path.display())),
+        };
+        files.push(SavedFile {
+            name: name.clone(),
+            existed,
+        });
+    }
+    Ok(files)
+}
+
+/// The scope as the `begin` record holds it: a long path list goes to a
+/// file of its own, durable with the rest.
+fn scope_as_recorded(scope: &Scope, journal: &Journal, id: &str) -> anyhow::Result<Scope> {
+    let mut recorded = scope.clone();
+    if scope.paths.len() > super::INLINE_PATHS {
+        let mut bytes = Vec::new();
+        for p in &scope.paths {
+            bytes.extend_from_slice(p.as_bytes());
+            bytes.push(0);
+        }
+        write_durable(&journal.op_dir(id).join(super::PATHS_FILE), &bytes)?;
+        recorded.paths = Vec::new();
+        recorded.paths_file = true;
+    }
+    Ok(recorded)
 }
 
 /// Remove what a `begin` that never wrote its record left: its entries in
