@@ -265,25 +265,7 @@ impl Execute<EmergencyStep> for Emergency<'_> {
             unreachable!("the scan was taken above")
         };
         match step {
-            EmergencyStep::Stash { message, .. } => {
-                // The reports folder is the tool's, not the user's work: the
-                // stash leaves it as HEAD has it, so that popping the entry
-                // never meets the metrics written since (docs/invariants.md, I8).
-                let head_tree = repo.commit_tree(d.head)?;
-                let work = scan.without_folder(repo, Some(head_tree), &self.reports)?;
-                self.done.untracked = work.untracked.len();
-                if work.is_dirty() {
-                    let branch = d
-                        .branch_ref
-                        .as_deref()
-                        .map(|b| b.trim_start_matches("refs/heads/").to_string())
-                        .unwrap_or_else(|| "(no branch)".to_string());
-                    let w = stash::build_stash_commit(repo, &work, d.head, &branch, message)?;
-                    tx.push_stash(w, &format!("On {branch}: {message}"))?;
-                    crate::fault::point("after-stash");
-                    self.done.stashed = true;
-                }
-            }
+            EmergencyStep::Stash { message, .. } => self.stash(ctx, tx, message)?,
             EmergencyStep::Backup(step) => {
                 crate::trace::phase("emergency: backup branch");
                 tx.apply_ref_step(step)?;
@@ -311,31 +293,7 @@ impl Execute<EmergencyStep> for Emergency<'_> {
                 tx.prune_empty_parents(&scan.ignored)?;
             }
             EmergencyStep::RecordMetrics { reports_dir } => {
-                crate::trace::phase("emergency: metrics");
-                let backup_ref = d.backup.as_ref().map(|b| format!("refs/heads/{b}"));
-                let cause = self.args.reason.as_deref().unwrap_or("emergency rollback");
-                crate::reports_folder::prepare(repo, reports_dir)?;
-                let id = tx.id().to_string();
-                let entry = metrics::Entry {
-                    timestamp: clock::rfc3339(&clock::now()),
-                    sprint: d
-                        .branch_ref
-                        .as_deref()
-                        .and_then(|b| sprint_number(b.trim_start_matches("refs/heads/"))),
-                    severity: self.severity,
-                    cause,
-                    recovery_minutes: self
-                        .args
-                        .recovery_minutes
-                        .unwrap_or(self.started.elapsed().as_secs_f64() / 60.0),
-                    kind: "emergency",
-                    operation_id: Some(&id),
-                    duration_seconds: self.started.elapsed().as_secs_f64(),
-                    files_changed: self.done.files_changed,
-                    backup_ref: backup_ref.as_deref(),
-                    undone: false,
-                };
-                self.done.metrics_set_aside = metrics::record(tx, reports_dir, &d.stamp, &entry)?;
+                self.record_metrics(ctx, tx, reports_dir)?
             }
             EmergencyStep::Stop(_) | EmergencyStep::Start(_) => {
                 anyhow::bail!("internal error: `{step}` is not journaled")
@@ -347,6 +305,76 @@ impl Execute<EmergencyStep> for Emergency<'_> {
     fn done(&mut self, _ctx: &Context, tx: &mut Transaction<'_>) -> anyhow::Result<Done> {
         tx.detail("stashed", self.done.stashed);
         Ok(std::mem::take(&mut self.done))
+    }
+}
+
+impl Emergency<'_> {
+    /// Stash every uncommitted change, untracked files included. The
+    /// reports folder is the tool's, not the user's work: the stash leaves
+    /// it as HEAD has it, so that popping the entry never meets the metrics
+    /// written since (docs/invariants.md, I8).
+    fn stash(
+        &mut self,
+        ctx: &Context,
+        tx: &mut Transaction<'_>,
+        message: &str,
+    ) -> anyhow::Result<()> {
+        let repo = &ctx.repo;
+        let d = self.decided;
+        let Some(scan) = &self.scan else {
+            anyhow::bail!("internal error: emergency has no snapshot of the work tree")
+        };
+        let head_tree = repo.commit_tree(d.head)?;
+        let work = scan.without_folder(repo, Some(head_tree), &self.reports)?;
+        self.done.untracked = work.untracked.len();
+        if work.is_dirty() {
+            let branch = d
+                .branch_ref
+                .as_deref()
+                .map(|b| b.trim_start_matches("refs/heads/").to_string())
+                .unwrap_or_else(|| "(no branch)".to_string());
+            let w = stash::build_stash_commit(repo, &work, d.head, &branch, message)?;
+            tx.push_stash(w, &format!("On {branch}: {message}"))?;
+            crate::fault::point("after-stash");
+            self.done.stashed = true;
+        }
+        Ok(())
+    }
+
+    /// The metrics entry, inside the operation so its id is recorded.
+    fn record_metrics(
+        &mut self,
+        ctx: &Context,
+        tx: &mut Transaction<'_>,
+        reports_dir: &str,
+    ) -> anyhow::Result<()> {
+        crate::trace::phase("emergency: metrics");
+        let d = self.decided;
+        let backup_ref = d.backup.as_ref().map(|b| format!("refs/heads/{b}"));
+        let cause = self.args.reason.as_deref().unwrap_or("emergency rollback");
+        crate::reports_folder::prepare(&ctx.repo, reports_dir)?;
+        let id = tx.id().to_string();
+        let entry = metrics::Entry {
+            timestamp: clock::rfc3339(&clock::now()),
+            sprint: d
+                .branch_ref
+                .as_deref()
+                .and_then(|b| sprint_number(b.trim_start_matches("refs/heads/"))),
+            severity: self.severity,
+            cause,
+            recovery_minutes: self
+                .args
+                .recovery_minutes
+                .unwrap_or(self.started.elapsed().as_secs_f64() / 60.0),
+            kind: "emergency",
+            operation_id: Some(&id),
+            duration_seconds: self.started.elapsed().as_secs_f64(),
+            files_changed: self.done.files_changed,
+            backup_ref: backup_ref.as_deref(),
+            undone: false,
+        };
+        self.done.metrics_set_aside = metrics::record(tx, reports_dir, &d.stamp, &entry)?;
+        Ok(())
     }
 }
 
@@ -490,43 +518,6 @@ fn plan(ctx: &Context, args: &Args) -> anyhow::Result<(Decided, Plan<EmergencySt
     if args.clean_ignored && plan.nothing.is_none() {
         refuse_aside_across_filesystems(ctx, preview.as_ref())?;
     }
-    if let Some(cmd) = &ctx.settings.stop_command {
-        plan.push(EmergencyStep::Stop(cmd.clone()));
-    }
-    plan.push(EmergencyStep::Stash {
-        message: stash_message.clone(),
-        counts: preview.clone(),
-    });
-    if let Some(b) = &backup {
-        plan.push(EmergencyStep::Backup(RefStep::CreateBranch {
-            name: b.clone(),
-            at: Rev::new(repo, head),
-        }));
-    }
-    plan.push(EmergencyStep::Reset {
-        what: head_state.describe(),
-        from: Rev::new(repo, head),
-        to: Rev::new(repo, target),
-        target_name: target_name.clone(),
-        differ: repo.files_changed(head, target)?,
-    });
-    match &preview {
-        Some(p) if p.untracked == 0 => {}
-        p => plan.push(EmergencyStep::RemoveUntracked {
-            count: p.as_ref().map(|p| p.untracked),
-        }),
-    }
-    if args.clean_ignored {
-        plan.push(EmergencyStep::MoveIgnoredAside {
-            count: preview.as_ref().map(|p| p.ignored.len()),
-        });
-    }
-    plan.push(EmergencyStep::RecordMetrics {
-        reports_dir: ctx.settings.reports_dir.clone(),
-    });
-    if let Some(cmd) = &ctx.settings.start_command {
-        plan.push(EmergencyStep::Start(cmd.clone()));
-    }
     let decided = Decided {
         target,
         target_name,
@@ -537,7 +528,58 @@ fn plan(ctx: &Context, args: &Args) -> anyhow::Result<(Decided, Plan<EmergencySt
         stash_message,
         stamp,
     };
+    push_steps(ctx, args, &decided, preview.as_ref(), &mut plan)?;
     Ok((decided, plan))
+}
+
+/// The runbook's steps for what was decided, in order. `preview` holds the
+/// counts a dry run shows.
+fn push_steps(
+    ctx: &Context,
+    args: &Args,
+    d: &Decided,
+    preview: Option<&snapshot::Preview>,
+    plan: &mut Plan<EmergencyStep>,
+) -> anyhow::Result<()> {
+    let repo = &ctx.repo;
+    if let Some(cmd) = &ctx.settings.stop_command {
+        plan.push(EmergencyStep::Stop(cmd.clone()));
+    }
+    plan.push(EmergencyStep::Stash {
+        message: d.stash_message.clone(),
+        counts: preview.cloned(),
+    });
+    if let Some(b) = &d.backup {
+        plan.push(EmergencyStep::Backup(RefStep::CreateBranch {
+            name: b.clone(),
+            at: Rev::new(repo, d.head),
+        }));
+    }
+    plan.push(EmergencyStep::Reset {
+        what: d.head_state.describe(),
+        from: Rev::new(repo, d.head),
+        to: Rev::new(repo, d.target),
+        target_name: d.target_name.clone(),
+        differ: repo.files_changed(d.head, d.target)?,
+    });
+    match preview {
+        Some(p) if p.untracked == 0 => {}
+        p => plan.push(EmergencyStep::RemoveUntracked {
+            count: p.map(|p| p.untracked),
+        }),
+    }
+    if args.clean_ignored {
+        plan.push(EmergencyStep::MoveIgnoredAside {
+            count: preview.map(|p| p.ignored.len()),
+        });
+    }
+    plan.push(EmergencyStep::RecordMetrics {
+        reports_dir: ctx.settings.reports_dir.clone(),
+    });
+    if let Some(cmd) = &ctx.settings.start_command {
+        plan.push(EmergencyStep::Start(cmd.clone()));
+    }
+    Ok(())
 }
 
 /// Move an ignored path aside, except the reports folder: an ignored

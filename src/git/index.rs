@@ -59,6 +59,11 @@ pub struct IndexTrees {
     pub sparse: bool,
 }
 
+/// The trees of the index, read once: stage 0, the keep-alive tree of
+/// every stage, the flagged entries.
+///
+/// Long because it is one pass over the index entries filling every tree
+/// and list at once; the index is read only once per operation.
 pub fn index_trees(repo: &Repo) -> anyhow::Result<IndexTrees> {
     let path = repo.git_dir().join("index");
     if let Some(tree) = remembered_tree(repo) {

@@ -388,6 +388,11 @@ impl Repo {
     }
 
     /// The conflict of a merged index as git leaves it.
+    ///
+    /// Long because it writes, path by path, each of the shapes git leaves
+    /// a conflict in (both modified, added by both, deleted by one side,
+    /// modes and symlinks), with git's own labels, in one loop over the
+    /// conflicting entries.
     fn conflict(&self, c: &git2::Commit<'_>, merged: &git2::Index) -> anyhow::Result<Conflict> {
         // git's abbreviation (core.abbrev), as in its own conflict labels.
         let short = c

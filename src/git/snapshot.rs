@@ -172,6 +172,13 @@ pub fn scan_worktree_with_ignored(repo: &Repo) -> anyhow::Result<WorktreeScan> {
     scan(repo, true, &[])
 }
 
+/// The one walk of the work tree behind every snapshot.
+///
+/// Long because it is a single pass, the costliest of a rollback on a
+/// large tree: the index trees, the parallel stat of tracked files, the
+/// untracked walk and the blobs written for what changed share buffers and
+/// counters that a split would have to hand around (docs/design.md,
+/// Performance).
 fn scan(repo: &Repo, with_ignored: bool, paths: &[RepoPath]) -> anyhow::Result<WorktreeScan> {
     crate::trace::phase("scan: index trees");
     let trees = index::index_trees(repo)?;

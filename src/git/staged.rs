@@ -97,6 +97,9 @@ impl Repo {
 
     /// `tree` (at `dir`, `None` when HEAD has nothing there) against the
     /// index entries under `dir` (sorted, contiguous).
+    ///
+    /// Long because it is one merge-join of two sorted lists (tree entries
+    /// and index entries), with a branch for each way they can differ.
     fn compare(
         &self,
         tree: Option<&git2::Tree<'_>>,

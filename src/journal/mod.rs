@@ -678,6 +678,9 @@ impl JournalError {
 /// the fsync; it may end inside a multi-byte character) is ignored; any
 /// other unreadable line, or a record from a newer version, is an error:
 /// the journal is what undo trusts, so it is never guessed at.
+///
+/// Long because it is one pass over the lines that pairs each `begin`
+/// with its `moved` and `end` records and checks their order as it goes.
 pub fn parse_operations(bytes: &[u8]) -> Result<Vec<Operation>, JournalError> {
     let complete = bytes.last().is_none_or(|b| *b == b'\n');
     let lines: Vec<&[u8]> = bytes.split(|b| *b == b'\n').collect();

@@ -137,6 +137,12 @@ impl Analysis {
 
 /// Compare before, after and now for everything `op` changed. With
 /// `force`, a thing changed since is put back too (and still listed).
+///
+/// Long because it is one comparison per kind of state — HEAD, each ref,
+/// the index, each work-tree path, the stash — in the order undo applies
+/// them, each a block that fills the one analysis and reads on its own;
+/// split, every block would take that analysis and the records as
+/// arguments without reading any better.
 pub fn analyze(
     repo: &Repo,
     journal: &Journal,

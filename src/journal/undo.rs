@@ -251,6 +251,10 @@ pub fn analyze(
 /// Undo `target`, three-way (docs/invariants.md, I2): only what it changed and
 /// what did not change since is put back; anything else changed since is
 /// refused, named, unless `force`.
+///
+/// Long because it is the undo transaction's body in order — analyse,
+/// refuse or plan, begin, put back refs, the work tree, the index and the
+/// stash, record — with kill points between the steps the crash tests name.
 pub fn undo(
     repo: &Repo,
     ui: &Ui,

@@ -33,6 +33,12 @@ use crate::git::{Repo, RepoPath};
 /// remember where); nothing else is ever deleted. `progress` is told of each
 /// path done (one change or one deferred removal at a time), for whatever
 /// the caller shows.
+///
+/// Long because it is the one pass whose order is what makes it safe:
+/// removals before writes, every parent checked before a child is written,
+/// untracked removals deferred until the target's `.gitignore`s are on
+/// disk, empty directories last, while a writer thread is fed from the
+/// loop. Split, that ordering state would travel between functions.
 pub(super) fn apply(
     repo: &Repo,
     changes: &[Change],
