@@ -3,12 +3,14 @@
 //! The library owns everything; `main.rs` only calls [`cli::main`]. Every
 //! command that changes a repository goes through [`journal::Transaction`],
 //! which snapshots what the command may touch before it touches it, so that
-//! `undo`, `log`, crash recovery and dry runs all come from one mechanism.
-//! All libgit2 access lives in [`git`], so it can be audited in one place.
+//! `undo`, `log`, crash recovery and dry runs all come from one mechanism;
+//! the code that changes a repository is reachable from [`journal`] alone.
+//! Reading a repository through libgit2 lives in [`git`], so it can be
+//! audited in one place.
 
-// Safe code only, but for the two places that must call C themselves:
-// the libgit2 filter call (`git::filter`) and the pager's signal
-// handling (`pager`), each allowed where it stands.
+// Safe code only, but for the one place that must call C itself: the
+// libgit2 filter call (`git::filter`), allowed where it stands and pinned
+// to the libgit2-sys release its options struct was declared against.
 #![deny(unsafe_code)]
 
 pub mod atomic;

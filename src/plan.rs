@@ -169,6 +169,12 @@ pub trait Execute<S: Step> {
     fn done(&mut self, ctx: &Context, tx: &mut Transaction<'_>) -> anyhow::Result<Self::Done>;
 }
 
+/// The JSON a dry run adds.
+#[derive(serde::Serialize)]
+struct DryRun {
+    plan: Vec<String>,
+}
+
 /// What [`carry_out`] did.
 pub enum Carried<D> {
     /// The plan changes nothing; the outcome says why.
@@ -183,7 +189,8 @@ pub enum Carried<D> {
 /// says so; a dry run prints the plan (and `"plan"` in JSON); otherwise
 /// the `Before` steps run, then one transaction runs every `Journaled`
 /// step in order, then the `Finally` steps (on every path once a `Before`
-/// step ran). `outcome` gets `"changed"`, and `"plan"` on a dry run.
+/// step ran). On a dry run `outcome` gets `"plan"`; a command that prints
+/// `"changed"` says so in its own result.
 pub fn carry_out<S: Step, E: Execute<S>>(
     ctx: &Context,
     plan: &Plan<S>,
@@ -194,13 +201,12 @@ pub fn carry_out<S: Step, E: Execute<S>>(
         outcome.nothing_to_do(why);
         return Ok(Carried::Nothing);
     }
-    outcome.field("changed", true);
     if ctx.ui.dry_run {
         outcome.line("Would:");
         for step in &plan.steps {
             outcome.line(format!("  {step}"));
         }
-        outcome.field("plan", plan.lines());
+        outcome.data(&DryRun { plan: plan.lines() });
         return Ok(Carried::DryRun);
     }
     let in_phase = |phase: Phase| plan.steps.iter().filter(move |s| s.phase() == phase);

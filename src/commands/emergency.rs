@@ -151,6 +151,7 @@ struct Planned<'a> {
     target: String,
     target_name: &'a str,
     backup_branch: Option<&'a str>,
+    changed: bool,
 }
 
 /// The JSON fields of a rollback that ran.
@@ -178,6 +179,7 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
         target: decided.target.to_string(),
         target_name: &decided.target_name,
         backup_branch: decided.backup.as_deref(),
+        changed: plan.nothing.is_none(),
     });
     let exec = Emergency {
         args,
