@@ -388,7 +388,8 @@ fn refuse_to_start(ctx: &Context) -> anyhow::Result<()> {
 }
 
 /// Nothing to pick, nothing recorded (docs/invariants.md, I11): no branch,
-/// no journal, and an empty plan that says why.
+/// no journal; the one line says why, as the scaffold says it. It is
+/// known before a branch name or a state exists to build a plan from.
 fn nothing(why: String) -> Outcome {
     let mut outcome = Outcome::new();
     outcome.nothing_to_do(why);

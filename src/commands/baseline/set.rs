@@ -228,7 +228,8 @@ impl Move {
             .collect()
     }
 
-    /// Run every step of the move inside `tx`.
+    /// Run every step of the move inside `tx` (the commit's summary only
+    /// shows in a step's line, so none is needed here).
     pub fn apply(&self, tx: &Transaction) -> anyhow::Result<()> {
         for step in self.plan_steps(tx.repo(), "") {
             step.apply(tx)?;
