@@ -11,19 +11,21 @@
 //! journaled operation, and `--abort` undoes them all, newest first.
 
 use std::collections::HashSet;
+use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use indicatif::ProgressBar;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use super::{baseline, new_branch_name, Context};
 use crate::clock;
 use crate::error::{user, Exit};
-use crate::git::pick::{Candidate, Picked};
+use crate::git::pick::{Candidate, Conflict, Picked};
 use crate::git::{self, parse_oid, writer, HeadState, Oid, Repo};
 use crate::journal::{self, Intent, Journal, Scope, Transaction};
+use crate::plan::{carry_out, Carried, Execute, Plan, RefStep, Rev, Step};
 use crate::testrun::{self, TestRun};
 use crate::ui::Outcome;
 
@@ -168,27 +170,128 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
     start(ctx, args)
 }
 
+/// The recovery's steps, as the dry run shows them and as they are run.
+#[derive(Debug, Clone)]
+enum RecoverStep {
+    /// Create the recovery branch (`RefStep::CreateBranch`) and switch to it.
+    Branch(RefStep),
+    /// Cherry-pick one chosen commit onto the branch, in memory.
+    Pick {
+        commit: Rev,
+        summary: String,
+        already_applied: bool,
+        /// The reports folder, when the commit changes it.
+        reports_left_out: Option<String>,
+    },
+    /// Write the work tree and the index once: the final tree, or the
+    /// conflict.
+    Write,
+    /// Run the tests on the recovered branch.
+    Test,
+    /// `--skip`: drop the commit that conflicted.
+    Drop(Rev),
+    /// `--continue`: commit the resolution from the index.
+    Commit(Rev),
+    /// `--continue` / `--skip`: pick the commits left, write the work tree
+    /// and the index, run the tests.
+    PickRest { count: usize },
+}
+
+impl Step for RecoverStep {}
+
+impl fmt::Display for RecoverStep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RecoverStep::Branch(step) => write!(f, "{step} and switch to it"),
+            RecoverStep::Pick {
+                commit,
+                summary,
+                already_applied,
+                reports_left_out,
+            } => {
+                write!(
+                    f,
+                    "cherry-pick {} {}",
+                    commit.short,
+                    crate::ui::quote(summary)
+                )?;
+                if *already_applied {
+                    f.write_str(" (already applied: may be empty)")?;
+                }
+                if let Some(reports) = reports_left_out {
+                    write!(f, " (its changes to {reports}/ are left out)")?;
+                }
+                Ok(())
+            }
+            RecoverStep::Write => f.write_str("write the work tree and the index once, at the end"),
+            RecoverStep::Test => f.write_str("run the tests"),
+            RecoverStep::Drop(commit) => write!(
+                f,
+                "drop {} and reset the work tree to the recovery branch",
+                commit.short
+            ),
+            RecoverStep::Commit(commit) => write!(
+                f,
+                "commit the resolution of {} from the index",
+                commit.short
+            ),
+            RecoverStep::PickRest { count } => {
+                write!(f, "cherry-pick the {count} commit(s) left")
+            }
+        }
+    }
+}
+
+/// The JSON fields known from the plan of `recover FAILED`.
+#[derive(Serialize)]
+struct Planned<'a> {
+    branch: &'a str,
+    onto: String,
+    failed_branch: &'a str,
+}
+
+/// The JSON fields of a run of picks.
+#[derive(Serialize)]
+struct Report<'a> {
+    operation_id: &'a str,
+    branch: &'a str,
+    picked: &'a [PickedRecord],
+    skipped: &'a [String],
+    reports_left: &'a [String],
+    remaining: usize,
+    skipped_by_user: &'a [String],
+    conflict: Option<ConflictReport<'a>>,
+    tests: Option<TestsReport<'a>>,
+}
+
+#[derive(Serialize)]
+struct ConflictReport<'a> {
+    commit: String,
+    paths: &'a [String],
+}
+
+#[derive(Serialize)]
+struct TestsReport<'a> {
+    command: &'a str,
+    passed: Option<u64>,
+    failed: Option<u64>,
+    exit_code: Option<i32>,
+    timed_out: bool,
+    succeeded: bool,
+}
+
+#[derive(Serialize)]
+struct Resumed<'a> {
+    resumed: &'a str,
+}
+
 // ----- recover FAILED ------------------------------------------------------------
 
 fn start(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
     let repo = &ctx.repo;
     let (failed_name, picks) = failed_and_picks(repo, args)?;
     let failed_name = &failed_name;
-    if let Some(state) = load_state(repo)? {
-        if live(repo, &state) {
-            return Err(user(format!(
-                "a recovery onto {} is in progress",
-                state.branch.trim_start_matches("refs/heads/")
-            ))
-            .hint("finish it with `git rollback-sprint recover --continue`, `--skip` or `--abort`")
-            .into());
-        }
-        clear_state(repo)?;
-    }
-    if let Some(p) = repo.git_operation_in_progress() {
-        return Err(user(p.what).hint(p.hint).into());
-    }
-    journal::check_index_unlocked(repo)?;
+    refuse_to_start(ctx)?;
     let Some(head) = repo.head_commit()? else {
         return Err(user("HEAD has no commit yet")
             .hint("commit something first, or pass --onto REV")
@@ -211,80 +314,41 @@ fn start(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
     // Nothing to pick, nothing recorded (docs/invariants.md, I11): no branch,
     // no journal.
     if candidates.is_empty() {
-        let mut outcome = Outcome::new();
-        outcome.nothing_to_do(format!(
+        return Ok(nothing(format!(
             "{failed_name} has no commits since the baseline `{}`, so there is nothing to recover (see `git log {}..{failed_name}`)",
             base.name, base.name
-        ));
-        return Ok(outcome);
+        )));
     }
     let chosen = choose(ctx, args, &picks, &candidates)?;
     if chosen.is_empty() && args.all {
-        let mut outcome = Outcome::new();
-        outcome.nothing_to_do(format!(
+        return Ok(nothing(format!(
             "every commit of {failed_name} since the baseline is already on the target or a merge, so there is nothing to recover (see `git cherry -v HEAD {failed_name}`)"
-        ));
-        return Ok(outcome);
+        )));
     }
     if chosen.is_empty() {
         return Err(user("no commit was chosen, so nothing was recovered")
             .hint("pick some with --pick SHA…, or all of them with --all")
             .into());
     }
-
-    let stamp = clock::stamp(&clock::now());
-    let branch_name = new_branch_name(ctx, &format!("recovery/{stamp}"))?;
-    let branch = format!("refs/heads/{branch_name}");
+    let branch_name = new_branch_name(ctx, &format!("recovery/{}", clock::stamp(&clock::now())))?;
+    let plan = plan(ctx, args, &branch_name, onto, &chosen)?;
     let mut outcome = Outcome::new();
-    outcome
-        .field("branch", branch_name.as_str())
-        .field("onto", onto.to_string())
-        .field("failed_branch", failed_name.as_str());
-    let mut steps = vec![format!(
-        "create branch {branch_name} at {} and switch to it",
-        repo.short_id(onto)
-    )];
-    let reports = crate::settings::reports_path(&ctx.settings.reports_dir);
-    for c in &chosen {
-        steps.push(format!(
-            "cherry-pick {} {}{}{}",
-            repo.short_id(c.id),
-            crate::ui::quote(&c.summary),
-            if c.already_applied {
-                " (already applied: may be empty)"
-            } else {
-                ""
-            },
-            if repo.changes_folder(c.id, &reports)? {
-                format!(" (its changes to {reports}/ are left out)")
-            } else {
-                String::new()
-            }
-        ));
-    }
-    steps.push("write the work tree and the index once, at the end".into());
-    if !args.no_tests {
-        steps.push("run the tests".into());
-    }
-    if ctx.ui.dry_run {
-        outcome.line("Would:");
-        for step in &steps {
-            outcome.line(format!("  {step}"));
-        }
-        outcome.field("plan", steps);
-        return Ok(outcome);
-    }
-    if !ctx.ui.yes && ctx.ui.can_prompt() && picks.is_empty() && !args.all {
+    outcome.data(&Planned {
+        branch: &branch_name,
+        onto: onto.to_string(),
+        failed_branch: failed_name,
+    });
+    let asks = !ctx.ui.yes && ctx.ui.can_prompt() && picks.is_empty() && !args.all;
+    if asks && !ctx.ui.dry_run {
         let question = format!("Recover {} commit(s) onto {branch_name}?", chosen.len());
         if !ctx.ui.confirm(ctx.prompter.as_ref(), &question)? {
             outcome.line("Nothing was changed.");
             return Ok(outcome);
         }
     }
-
-    let mut state = State {
+    let state = State {
         v: STATE_VERSION,
-        branch: branch.clone(),
+        branch: format!("refs/heads/{branch_name}"),
         failed: failed_name.clone(),
         onto: onto.to_string(),
         ops: Vec::new(),
@@ -297,23 +361,215 @@ fn start(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
         test_each: args.test_each,
         no_tests: args.no_tests,
     };
-    let head_state = repo.head_state()?;
-    let intent = intent(ctx, scope(&branch), steps);
-    let tx = Transaction::begin(repo, &ctx.ui, intent)?;
-    let (stop, id) = tx.run(|tx| {
-        state.ops.push(tx.id().to_string());
-        tx.update_ref(&branch, None, Some(onto))?;
-        tx.set_head(&HeadState::Symbolic(branch.clone()))?;
-        tx.detail("from", head_state.describe());
-        sequence(ctx, tx, &mut state, onto)
-    })?;
-    finish(ctx, &state, stop, id, outcome)
+    let exec = Sequencer::new(ctx, state, onto, Some(repo.head_state()?.describe()));
+    carry(ctx, &plan, exec, outcome)
+}
+
+/// A recovery in progress, a git operation in progress or a held index
+/// lock refuse a new recovery; the state of one that was undone or left is
+/// cleared.
+fn refuse_to_start(ctx: &Context) -> anyhow::Result<()> {
+    let repo = &ctx.repo;
+    if let Some(state) = load_state(repo)? {
+        if live(repo, &state) {
+            return Err(user(format!(
+                "a recovery onto {} is in progress",
+                state.branch.trim_start_matches("refs/heads/")
+            ))
+            .hint("finish it with `git rollback-sprint recover --continue`, `--skip` or `--abort`")
+            .into());
+        }
+        clear_state(repo)?;
+    }
+    if let Some(p) = repo.git_operation_in_progress() {
+        return Err(user(p.what).hint(p.hint).into());
+    }
+    journal::check_index_unlocked(repo)
+}
+
+/// Nothing to pick, nothing recorded (docs/invariants.md, I11): no branch,
+/// no journal; the one line says why, as the scaffold says it. It is
+/// known before a branch name or a state exists to build a plan from.
+fn nothing(why: String) -> Outcome {
+    let mut outcome = Outcome::new();
+    outcome.nothing_to_do(why);
+    outcome
+}
+
+/// The plan of `recover FAILED`: the branch, one pick a chosen commit, the
+/// work tree written once, the tests.
+fn plan(
+    ctx: &Context,
+    args: &Args,
+    branch_name: &str,
+    onto: Oid,
+    chosen: &[Candidate],
+) -> anyhow::Result<Plan<RecoverStep>> {
+    let repo = &ctx.repo;
+    let reports = crate::settings::reports_path(&ctx.settings.reports_dir);
+    let mut plan = Plan::new();
+    plan.push(RecoverStep::Branch(RefStep::CreateBranch {
+        name: branch_name.to_string(),
+        at: Rev::new(repo, onto),
+    }));
+    for c in chosen {
+        plan.push(RecoverStep::Pick {
+            commit: Rev::new(repo, c.id),
+            summary: c.summary.clone(),
+            already_applied: c.already_applied,
+            reports_left_out: repo
+                .changes_folder(c.id, &reports)?
+                .then(|| reports.to_string()),
+        });
+    }
+    plan.push(RecoverStep::Write);
+    if !args.no_tests {
+        plan.push(RecoverStep::Test);
+    }
+    Ok(plan)
+}
+
+/// Run the plan through the scaffold and report the picks.
+fn carry(
+    ctx: &Context,
+    plan: &Plan<RecoverStep>,
+    exec: Sequencer,
+    mut outcome: Outcome,
+) -> anyhow::Result<Outcome> {
+    let carried = carry_out(ctx, plan, exec, &mut outcome)?;
+    // `recover` has never printed `changed` once it has something to do
+    // (README, JSON output): the scaffold's field is taken out again.
+    outcome.fields.shift_remove("changed");
+    match carried {
+        Carried::Done {
+            done: (state, stop),
+            id,
+        } => finish(ctx, &state, stop, id, outcome),
+        Carried::Nothing | Carried::DryRun => Ok(outcome),
+    }
+}
+
+/// Carries out the recovery's steps in one operation: the branch, the
+/// picks, the work tree, the tests; or the resolution and the rest.
+struct Sequencer {
+    state: State,
+    /// The recovery branch's commit so far.
+    tip: Oid,
+    /// Where HEAD was before (`recover FAILED` only).
+    from: Option<String>,
+    conflict: Option<(Oid, Conflict)>,
+    bar: Option<ProgressBar>,
+    stop: Option<Stop>,
+    timeout: Duration,
+}
+
+impl Sequencer {
+    fn new(ctx: &Context, state: State, tip: Oid, from: Option<String>) -> Sequencer {
+        Sequencer {
+            state,
+            tip,
+            from,
+            conflict: None,
+            bar: None,
+            stop: None,
+            timeout: Duration::from_secs(ctx.settings.test_timeout_secs),
+        }
+    }
+}
+
+impl Execute<RecoverStep> for Sequencer {
+    type Done = (State, Stop);
+
+    fn intent(&self, ctx: &Context) -> anyhow::Result<Intent> {
+        Ok(intent(ctx, scope(&self.state.branch)))
+    }
+
+    fn step(
+        &mut self,
+        ctx: &Context,
+        tx: &mut Transaction<'_>,
+        step: &RecoverStep,
+    ) -> anyhow::Result<()> {
+        let repo = &ctx.repo;
+        if self.state.ops.last().map(String::as_str) != Some(tx.id()) {
+            self.state.ops.push(tx.id().to_string());
+        }
+        match step {
+            RecoverStep::Branch(create) => {
+                tx.apply_ref_step(create)?;
+                tx.set_head(&HeadState::Symbolic(self.state.branch.clone()))?;
+                if let Some(from) = &self.from {
+                    tx.detail("from", from.as_str());
+                }
+            }
+            RecoverStep::Pick { commit, .. } => {
+                // After a conflict the commits left stay to pick.
+                if self.conflict.is_none() {
+                    let count = self.state.remaining.len() as u64;
+                    let bar = self
+                        .bar
+                        .get_or_insert_with(|| ctx.ui.progress(count, "cherry-picking"));
+                    let next = self.state.remaining.first().map(String::as_str);
+                    anyhow::ensure!(
+                        next == Some(commit.id.to_string().as_str()),
+                        "internal error: the plan and the recovery state differ at {}",
+                        commit.short
+                    );
+                    self.conflict =
+                        pick_next(ctx, tx, &mut self.state, &mut self.tip, self.timeout)?;
+                    if self.conflict.is_none() {
+                        bar.inc(1);
+                    }
+                }
+            }
+            RecoverStep::Write => {
+                if let Some(bar) = self.bar.take() {
+                    bar.finish_and_clear();
+                }
+                let conflict = self.conflict.take();
+                self.stop = Some(write_out(ctx, tx, &mut self.state, self.tip, conflict)?);
+            }
+            RecoverStep::Test => {
+                if let Some(Stop::Done { tests }) = &mut self.stop {
+                    *tests = final_tests(ctx, repo, repo.commit_tree(self.tip)?, self.timeout);
+                }
+            }
+            RecoverStep::Drop(commit) => {
+                self.state.current = None;
+                self.state.skipped.push(commit.id.to_string());
+                self.state.dropped.push(commit.id.to_string());
+            }
+            RecoverStep::Commit(commit) => {
+                self.state.current = None;
+                commit_resolution(ctx, tx, &mut self.state, &mut self.tip, commit.id)?;
+            }
+            RecoverStep::PickRest { .. } => {
+                let conflict = pick_all(ctx, tx, &mut self.state, &mut self.tip, self.timeout)?;
+                let mut stop = write_out(ctx, tx, &mut self.state, self.tip, conflict)?;
+                if let Stop::Done { tests } = &mut stop {
+                    if !self.state.no_tests {
+                        *tests = final_tests(ctx, repo, repo.commit_tree(self.tip)?, self.timeout);
+                    }
+                }
+                self.stop = Some(stop);
+            }
+        }
+        Ok(())
+    }
+
+    fn done(&mut self, _ctx: &Context, _tx: &mut Transaction<'_>) -> anyhow::Result<(State, Stop)> {
+        let stop = self
+            .stop
+            .take()
+            .context("internal error: the recovery did not write the work tree")?;
+        Ok((self.state.clone(), stop))
+    }
 }
 
 /// A step of the recovery for the journal: the reports folder is never written
 /// by it (docs/invariants.md, I8), whatever the picked commits hold there.
-fn intent(ctx: &Context, scope: Scope, plan: Vec<String>) -> Intent {
-    let mut intent = Intent::new("recover", &ctx.command_line, scope).plan(plan);
+fn intent(ctx: &Context, scope: Scope) -> Intent {
+    let mut intent = Intent::new("recover", &ctx.command_line, scope);
     intent.preserve = vec![crate::settings::reports_path(&ctx.settings.reports_dir)];
     intent
 }
@@ -488,50 +744,104 @@ enum Stop {
     Conflict { commit: Oid, paths: Vec<String> },
 }
 
-/// Pick `state.remaining` onto the branch (now at `tip`), then write the
-/// work tree and the index once: the final tree, or the conflict.
-fn sequence(
+/// Pick the first of `state.remaining` onto the branch at `tip`, which
+/// moves on: the conflict, if it stopped there.
+fn pick_next(
     ctx: &Context,
     tx: &mut Transaction,
     state: &mut State,
-    mut tip: Oid,
-) -> anyhow::Result<Stop> {
+    tip: &mut Oid,
+    timeout: Duration,
+) -> anyhow::Result<Option<(Oid, Conflict)>> {
     let repo = &ctx.repo;
     let committer = repo.signature()?;
     let reports = crate::settings::reports_path(&ctx.settings.reports_dir);
-    let timeout = Duration::from_secs(ctx.settings.test_timeout_secs);
+    let commit = parse_oid(&state.remaining.remove(0))?;
+    if repo.changes_folder(commit, &reports)? {
+        state.reports_left.push(commit.to_string());
+    }
+    match repo.pick(commit, *tip, &committer, &reports)? {
+        Picked::Commit(new) => {
+            tx.update_ref(&state.branch, Some(*tip), Some(new))?;
+            state.picked.push(PickedRecord {
+                from: commit.to_string(),
+                to: new.to_string(),
+            });
+            *tip = new;
+            if state.test_each && !state.no_tests {
+                test_each(ctx, repo, commit, new, timeout)?;
+            }
+        }
+        Picked::Empty => state.skipped.push(commit.to_string()),
+        Picked::Conflict(c) => {
+            state.current = Some(commit.to_string());
+            return Ok(Some((commit, c)));
+        }
+    }
+    Ok(None)
+}
+
+/// Pick every commit of `state.remaining` onto the branch at `tip`, up to
+/// the first conflict.
+fn pick_all(
+    ctx: &Context,
+    tx: &mut Transaction,
+    state: &mut State,
+    tip: &mut Oid,
+    timeout: Duration,
+) -> anyhow::Result<Option<(Oid, Conflict)>> {
     let bar = ctx
         .ui
         .progress(state.remaining.len() as u64, "cherry-picking");
     let mut conflict = None;
     while !state.remaining.is_empty() {
-        let commit = parse_oid(&state.remaining.remove(0))?;
-        if repo.changes_folder(commit, &reports)? {
-            state.reports_left.push(commit.to_string());
-        }
-        match repo.pick(commit, tip, &committer, &reports)? {
-            Picked::Commit(new) => {
-                tx.update_ref(&state.branch, Some(tip), Some(new))?;
-                state.picked.push(PickedRecord {
-                    from: commit.to_string(),
-                    to: new.to_string(),
-                });
-                tip = new;
-                if state.test_each && !state.no_tests {
-                    test_each(ctx, repo, commit, new, timeout)?;
-                }
-            }
-            Picked::Empty => state.skipped.push(commit.to_string()),
-            Picked::Conflict(c) => {
-                state.current = Some(commit.to_string());
-                conflict = Some((commit, c));
-                break;
-            }
+        conflict = pick_next(ctx, tx, state, tip, timeout)?;
+        if conflict.is_some() {
+            break;
         }
         bar.inc(1);
     }
     bar.finish_and_clear();
+    Ok(conflict)
+}
 
+/// `--continue`: commit the resolution in the index onto the branch at
+/// `tip`, which moves on (an empty resolution skips the commit).
+fn commit_resolution(
+    ctx: &Context,
+    tx: &mut Transaction,
+    state: &mut State,
+    tip: &mut Oid,
+    current: Oid,
+) -> anyhow::Result<()> {
+    let repo = &ctx.repo;
+    let committer = repo.signature()?;
+    let reports = crate::settings::reports_path(&ctx.settings.reports_dir);
+    match repo.commit_index_like(current, *tip, &committer, &reports)? {
+        Some((new, _)) if new != *tip => {
+            tx.update_ref(&state.branch, Some(*tip), Some(new))?;
+            state.picked.push(PickedRecord {
+                from: current.to_string(),
+                to: new.to_string(),
+            });
+            *tip = new;
+        }
+        Some(_) => state.skipped.push(current.to_string()),
+        None => anyhow::bail!("the index has conflicts again"),
+    }
+    Ok(())
+}
+
+/// Write the work tree and the index once, after the picks: the branch's
+/// tree at `tip`, or the conflict; then keep or clear the recovery's state.
+fn write_out(
+    ctx: &Context,
+    tx: &mut Transaction,
+    state: &mut State,
+    tip: Oid,
+    conflict: Option<(Oid, Conflict)>,
+) -> anyhow::Result<Stop> {
+    let repo = &ctx.repo;
     let scan = tx
         .scan()
         .cloned()
@@ -570,16 +880,13 @@ fn sequence(
         .filter(|c| c.new.is_some())
         .map(|c| c.path.as_bytes().to_vec())
         .collect();
-    match index {
-        None => {
-            let bytes = git::index::index_for_tree(repo, target, &written)?;
-            tx.write_index(Some(&bytes))?;
-            git::index::remember_tree(repo, target);
-        }
-        Some(c) => {
-            let bytes = c.index_bytes(repo, &written)?;
-            tx.write_index(Some(&bytes))?;
-        }
+    let bytes = match index {
+        None => git::index::index_for_tree(repo, target, &written)?,
+        Some(c) => c.index_bytes(repo, &written)?,
+    };
+    tx.write_index(Some(&bytes))?;
+    if index.is_none() {
+        git::index::remember_tree(repo, target);
     }
     tx.detail("picked", state.picked.len());
     match conflict {
@@ -593,12 +900,7 @@ fn sequence(
         None => {
             state.current = None;
             clear_state(repo)?;
-            let tests = if state.no_tests {
-                None
-            } else {
-                final_tests(ctx, repo, target, timeout)
-            };
-            Ok(Stop::Done { tests })
+            Ok(Stop::Done { tests: None })
         }
     }
 }
@@ -661,18 +963,79 @@ fn finish(
 ) -> anyhow::Result<Outcome> {
     let repo = &ctx.repo;
     let branch_name = state.branch.trim_start_matches("refs/heads/");
-    let picked: Vec<serde_json::Value> = state
-        .picked
-        .iter()
-        .map(|p| json!({"from": p.from, "to": p.to}))
-        .collect();
-    outcome
-        .field("operation_id", id.as_str())
-        .field("branch", branch_name)
-        .field("picked", picked)
-        .field("skipped", state.skipped.clone())
-        .field("reports_left", state.reports_left.clone())
-        .field("remaining", state.remaining.len());
+    report_picks(ctx, state, &mut outcome);
+    let mut report = Report {
+        operation_id: &id,
+        branch: branch_name,
+        picked: &state.picked,
+        skipped: &state.skipped,
+        reports_left: &state.reports_left,
+        remaining: state.remaining.len(),
+        skipped_by_user: &state.dropped,
+        conflict: None,
+        tests: None,
+    };
+    match &stop {
+        Stop::Conflict { commit, paths } => {
+            report.conflict = Some(ConflictReport {
+                commit: commit.to_string(),
+                paths,
+            });
+            outcome.data(&report);
+            let summary = repo
+                .commit_info(*commit)
+                .map(|i| i.summary)
+                .unwrap_or_default();
+            outcome.line(format!(
+                "{} cherry-picking {} {} conflicts in: {}",
+                ctx.ui.bad("Stopped:"),
+                repo.short_id(*commit),
+                crate::ui::quote(&summary),
+                paths
+                    .iter()
+                    .map(|p| crate::ui::quote(p))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+            outcome.line(format!(
+                "  {} commit(s) left after it. Resolve the files, `git add` them, then `git rollback-sprint recover --continue`",
+                state.remaining.len()
+            ));
+            outcome.line("  (or `recover --skip` to drop this commit, `recover --abort` to go back to where you started)");
+            outcome.exit_with(Exit::Stopped);
+        }
+        Stop::Done { tests } => {
+            report.tests = tests.as_ref().map(|t| TestsReport {
+                command: &t.command,
+                passed: t.passed,
+                failed: t.failed,
+                exit_code: t.exit_code,
+                timed_out: t.timed_out,
+                succeeded: t.succeeded(),
+            });
+            outcome.data(&report);
+            outcome.line(format!(
+                "{} {} commit(s) on {branch_name}.",
+                ctx.ui.good("Recovered:"),
+                state.picked.len()
+            ));
+            if let Some(t) = tests {
+                outcome.line(format!("  tests: `{}` {}", t.command, t.summary()));
+                if !t.succeeded() {
+                    outcome.line("  The tests fail on the recovered branch; the commits stay picked (undo with `recover --abort`'s equivalent: `git rollback-sprint undo`).");
+                    outcome.exit_with(Exit::SafetyCheck);
+                }
+            }
+            outcome.line(format!("Undo with: git rollback-sprint undo {id}"));
+        }
+    }
+    Ok(outcome)
+}
+
+/// The lines for what was picked, skipped and left out.
+fn report_picks(ctx: &Context, state: &State, outcome: &mut Outcome) {
+    let repo = &ctx.repo;
+    let branch_name = state.branch.trim_start_matches("refs/heads/");
     for p in &state.picked {
         let summary = parse_oid(&p.to)
             .and_then(|to| repo.commit_info(to))
@@ -684,7 +1047,6 @@ fn finish(
             git::short(&p.to)
         ));
     }
-    outcome.field("skipped_by_user", state.dropped.clone());
     for s in &state.skipped {
         if state.dropped.contains(s) {
             outcome.line(format!(
@@ -706,65 +1068,6 @@ fn finish(
             shorts.join(", ")
         ));
     }
-    match stop {
-        Stop::Conflict { commit, paths } => {
-            let summary = repo
-                .commit_info(commit)
-                .map(|i| i.summary)
-                .unwrap_or_default();
-            outcome
-                .field(
-                    "conflict",
-                    json!({"commit": commit.to_string(), "paths": paths}),
-                )
-                .field("tests", serde_json::Value::Null);
-            outcome.line(format!(
-                "{} cherry-picking {} {} conflicts in: {}",
-                ctx.ui.bad("Stopped:"),
-                repo.short_id(commit),
-                crate::ui::quote(&summary),
-                paths
-                    .iter()
-                    .map(|p| crate::ui::quote(p))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
-            outcome.line(format!(
-                "  {} commit(s) left after it. Resolve the files, `git add` them, then `git rollback-sprint recover --continue`",
-                state.remaining.len()
-            ));
-            outcome.line("  (or `recover --skip` to drop this commit, `recover --abort` to go back to where you started)");
-            outcome.exit_with(Exit::Stopped);
-        }
-        Stop::Done { tests } => {
-            outcome.field("conflict", serde_json::Value::Null);
-            outcome.line(format!(
-                "{} {} commit(s) on {branch_name}.",
-                ctx.ui.good("Recovered:"),
-                state.picked.len()
-            ));
-            match &tests {
-                Some(t) => {
-                    outcome.line(format!("  tests: `{}` {}", t.command, t.summary()));
-                    outcome.field(
-                        "tests",
-                        json!({"command": t.command, "passed": t.passed, "failed": t.failed,
-                               "exit_code": t.exit_code, "timed_out": t.timed_out,
-                               "succeeded": t.succeeded()}),
-                    );
-                    if !t.succeeded() {
-                        outcome.line("  The tests fail on the recovered branch; the commits stay picked (undo with `recover --abort`'s equivalent: `git rollback-sprint undo`).");
-                        outcome.exit_with(Exit::SafetyCheck);
-                    }
-                }
-                None => {
-                    outcome.field("tests", serde_json::Value::Null);
-                }
-            }
-            outcome.line(format!("Undo with: git rollback-sprint undo {id}"));
-        }
-    }
-    Ok(outcome)
 }
 
 // ----- recover --continue / --skip -----------------------------------------------
@@ -772,7 +1075,36 @@ fn finish(
 fn resume(ctx: &Context, skip: bool) -> anyhow::Result<Outcome> {
     let repo = &ctx.repo;
     let what = if skip { "--skip" } else { "--continue" };
-    let Some(mut state) = load_state(repo)? else {
+    let (state, current) = stopped_recovery(ctx, what)?;
+    let tip = repo
+        .ref_target(&state.branch)?
+        .context("the recovery branch is gone")?;
+    if !skip {
+        refuse_unresolved(repo)?;
+    }
+    let current = Rev::new(repo, current);
+    let mut plan = Plan::new();
+    plan.push(if skip {
+        RecoverStep::Drop(current)
+    } else {
+        RecoverStep::Commit(current)
+    });
+    plan.push(RecoverStep::PickRest {
+        count: state.remaining.len(),
+    });
+    let exec = Sequencer::new(ctx, state, tip, None);
+    let mut outcome = carry(ctx, &plan, exec, Outcome::new())?;
+    if !ctx.ui.dry_run {
+        outcome.data(&Resumed { resumed: what });
+    }
+    Ok(outcome)
+}
+
+/// The recovery stopped at a conflict, and the commit that conflicted; the
+/// state of one that was undone or left is cleared.
+fn stopped_recovery(ctx: &Context, what: &str) -> anyhow::Result<(State, Oid)> {
+    let repo = &ctx.repo;
+    let Some(state) = load_state(repo)? else {
         return Err(user("no recovery is in progress")
             .hint("start one with `git rollback-sprint recover BRANCH`")
             .into());
@@ -792,86 +1124,44 @@ fn resume(ctx: &Context, skip: bool) -> anyhow::Result<Outcome> {
     };
     let current = parse_oid(&current)?;
     super::refuse_branch_checked_out_elsewhere(repo, &state.branch, &format!("recover {what}"))?;
-    let tip = repo
-        .ref_target(&state.branch)?
-        .context("the recovery branch is gone")?;
-    if !skip {
-        let conflicts = repo.index_conflicts()?;
-        if !conflicts.is_empty() {
-            let names: Vec<String> = conflicts.iter().map(|p| p.quoted()).collect();
-            return Err(user(format!("still unresolved: {}", names.join(", ")))
-                .hint(
-                    "edit them, `git add` them, then run `git rollback-sprint recover --continue`",
-                )
-                .exit(Exit::Stopped)
-                .into());
-        }
-        let p = git::snapshot::preview(repo, false, None)?;
-        if p.modified + p.deleted > 0 {
-            return Err(user(
-                "some changes to tracked files are not staged; --continue commits the index",
-            )
-            .hint("`git add` the resolution (or `git checkout -- FILE` what you do not want), then --continue")
+    Ok((state, current))
+}
+
+/// `--continue` commits the index: every conflict must be resolved and
+/// every change staged.
+fn refuse_unresolved(repo: &Repo) -> anyhow::Result<()> {
+    let conflicts = repo.index_conflicts()?;
+    if !conflicts.is_empty() {
+        let names: Vec<String> = conflicts.iter().map(|p| p.quoted()).collect();
+        return Err(user(format!("still unresolved: {}", names.join(", ")))
+            .hint("edit them, `git add` them, then run `git rollback-sprint recover --continue`")
+            .exit(Exit::Stopped)
             .into());
-        }
     }
-    let mut outcome = Outcome::new();
-    let plan = vec![
-        if skip {
-            format!(
-                "drop {} and reset the work tree to the recovery branch",
-                repo.short_id(current)
-            )
-        } else {
-            format!(
-                "commit the resolution of {} from the index",
-                repo.short_id(current)
-            )
-        },
-        format!("cherry-pick the {} commit(s) left", state.remaining.len()),
-    ];
-    if ctx.ui.dry_run {
-        outcome.line("Would:");
-        for step in &plan {
-            outcome.line(format!("  {step}"));
-        }
-        outcome.field("plan", plan);
-        return Ok(outcome);
+    let p = git::snapshot::preview(repo, false, None)?;
+    if p.modified + p.deleted > 0 {
+        return Err(user(
+            "some changes to tracked files are not staged; --continue commits the index",
+        )
+        .hint("`git add` the resolution (or `git checkout -- FILE` what you do not want), then --continue")
+        .into());
     }
-    let intent = intent(ctx, scope(&state.branch), plan);
-    let tx = Transaction::begin(repo, &ctx.ui, intent)?;
-    let (stop, id) = tx.run(|tx| {
-        state.ops.push(tx.id().to_string());
-        state.current = None;
-        let mut tip = tip;
-        if skip {
-            state.skipped.push(current.to_string());
-            state.dropped.push(current.to_string());
-        } else {
-            let committer = repo.signature()?;
-            let reports = crate::settings::reports_path(&ctx.settings.reports_dir);
-            match repo.commit_index_like(current, tip, &committer, &reports)? {
-                Some((new, _)) if new != tip => {
-                    tx.update_ref(&state.branch, Some(tip), Some(new))?;
-                    state.picked.push(PickedRecord {
-                        from: current.to_string(),
-                        to: new.to_string(),
-                    });
-                    tip = new;
-                }
-                Some(_) => state.skipped.push(current.to_string()),
-                None => anyhow::bail!("the index has conflicts again"),
-            }
-        }
-        sequence(ctx, tx, &mut state, tip)
-    })?;
-    finish(ctx, &state, stop, id, outcome).map(|mut o| {
-        o.field("resumed", what);
-        o
-    })
+    Ok(())
 }
 
 // ----- recover --abort -------------------------------------------------------------
+
+/// The JSON fields of `recover --abort`: the operations it undoes…
+#[derive(Serialize)]
+struct Undoes<'a> {
+    undoes: &'a [String],
+}
+
+/// …and the undo operations that did it.
+#[derive(Serialize)]
+struct Aborted<'a> {
+    operation_ids: &'a [String],
+}
 
 fn abort(ctx: &Context) -> anyhow::Result<Outcome> {
     let repo = &ctx.repo;
@@ -890,7 +1180,7 @@ fn abort(ctx: &Context) -> anyhow::Result<Outcome> {
             todo.push(op.id().to_string());
         }
     }
-    outcome.field("undoes", todo.clone());
+    outcome.data(&Undoes { undoes: &todo });
     if ctx.ui.dry_run {
         outcome.line(format!(
             "Would undo {} operation(s) of this recovery, newest first: {}",
@@ -915,7 +1205,9 @@ fn abort(ctx: &Context) -> anyhow::Result<Outcome> {
         done.push(undo_id);
     }
     clear_state(repo)?;
-    outcome.field("operation_ids", done);
+    outcome.data(&Aborted {
+        operation_ids: &done,
+    });
     outcome.line(format!(
         "Aborted: back to the state before `recover {}` ({} operation(s) undone); the branch {} is gone.",
         state.failed,

@@ -1,11 +1,16 @@
 //! `baseline push` / `baseline pull`: share the baseline tag through the
 //! `git` command line, so the user's credentials and ssh setup apply.
 
+use std::fmt;
+
+use serde::Serialize;
+
 use super::super::Context;
 use crate::clock;
 use crate::error::user;
-use crate::git::cli;
+use crate::git::{cli, Oid};
 use crate::journal::{Intent, Scope, Transaction};
+use crate::plan::{carry_out, Carried, Execute, Plan, Rev, Step};
 use crate::ui::Outcome;
 
 #[derive(Debug, clap::Args)]
@@ -44,9 +49,10 @@ pub fn push(ctx: &Context, args: &PushArgs) -> anyhow::Result<Outcome> {
         if args.force { "+" } else { "" }
     );
     let mut outcome = Outcome::new();
-    outcome
-        .field("remote", remote.as_str())
-        .field("baseline", name.as_str());
+    outcome.data(&Shared {
+        remote: &remote,
+        baseline: &name,
+    });
     if ctx.ui.dry_run {
         outcome.line(format!("Would run: git push {remote} {spec}"));
         return Ok(outcome);
@@ -74,25 +80,92 @@ pub fn push(ctx: &Context, args: &PushArgs) -> anyhow::Result<Outcome> {
     Ok(outcome)
 }
 
+/// The JSON fields of `baseline push` and `baseline pull`.
+#[derive(Serialize)]
+struct Shared<'a> {
+    remote: &'a str,
+    baseline: &'a str,
+}
+
+/// The JSON fields of a `baseline pull` that fetched the tag.
+#[derive(Serialize)]
+struct Pulled<'a> {
+    fetched: String,
+    operation_id: Option<&'a str>,
+    changed: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    previous: Option<&'a str>,
+}
+
 pub fn pull(ctx: &Context, args: &PullArgs) -> anyhow::Result<Outcome> {
     let repo = &ctx.repo;
     let name = tag_name(ctx)?;
     let remote = repo.pick_remote(args.remote.as_deref())?;
     let refname = format!("refs/tags/{name}");
-    let incoming = format!("refs/rollback/incoming/{name}");
     let mut outcome = Outcome::new();
-    outcome
-        .field("remote", remote.as_str())
-        .field("baseline", name.as_str());
+    outcome.data(&Shared {
+        remote: &remote,
+        baseline: &name,
+    });
     if ctx.ui.dry_run {
+        // What the remote has is known only after fetching it, which a dry
+        // run does not do: it says what it would do instead of a plan.
         outcome.line(format!(
             "Would fetch {refname} from {remote} and set the local `{name}` to it if it is new or (with --force) different."
         ));
         return Ok(outcome);
     }
-    // Fetch into our own namespace; the local tag moves only in a journaled
-    // transaction below.
-    let spec = format!("+{refname}:{incoming}");
+    let fetched = fetch(ctx, &remote, &name)?;
+    let local = repo.ref_target(&refname)?;
+    if local == Some(fetched) {
+        outcome.line(format!(
+            "The baseline `{name}` is already the same as on {remote}."
+        ));
+        outcome.data(&Pulled {
+            fetched: fetched.to_string(),
+            operation_id: None,
+            changed: false,
+            previous: None,
+        });
+        return Ok(outcome);
+    }
+    let step = set_tag(ctx, args, &remote, &name, local, fetched)?;
+    let keep_as = step.keep_as.as_ref().map(|(prev, _)| prev.clone());
+    let mut refs = vec![refname];
+    refs.extend(keep_as.iter().map(|prev| format!("refs/tags/{prev}")));
+    let plan = Plan {
+        steps: vec![step],
+        nothing: None,
+    };
+    // The scaffold's `changed` goes to an outcome of its own: `Pulled`
+    // prints it after `operation_id`, where the command always had it.
+    let mut scaffold = Outcome::new();
+    let exec = SetFromRemote { refs };
+    if let Carried::Done { id, .. } = carry_out(ctx, &plan, exec, &mut scaffold)? {
+        outcome.data(&Pulled {
+            fetched: fetched.to_string(),
+            operation_id: Some(&id),
+            changed: true,
+            previous: keep_as.as_deref(),
+        });
+        outcome.line(format!(
+            "The baseline `{name}` is now {} (from {remote}).",
+            repo.short_id(fetched)
+        ));
+        if let Some(prev) = &keep_as {
+            outcome.line(format!("Your previous baseline is kept as `{prev}`."));
+        }
+        outcome.line(format!("Undo with: git rollback-sprint undo {id}"));
+    }
+    Ok(outcome)
+}
+
+/// Fetch the remote's baseline tag into our own namespace (the local tag
+/// moves only in a journaled operation): the commit or tag object it has.
+fn fetch(ctx: &Context, remote: &str, name: &str) -> anyhow::Result<Oid> {
+    let repo = &ctx.repo;
+    let incoming = format!("refs/rollback/incoming/{name}");
+    let spec = format!("+refs/tags/{name}:{incoming}");
     let out = cli::run(
         repo,
         &[
@@ -100,7 +173,7 @@ pub fn pull(ctx: &Context, args: &PullArgs) -> anyhow::Result<Outcome> {
             "--no-tags",
             "--no-write-fetch-head",
             "--",
-            &remote,
+            remote,
             &spec,
         ],
     )?;
@@ -125,16 +198,20 @@ pub fn pull(ctx: &Context, args: &PullArgs) -> anyhow::Result<Outcome> {
         .ref_target(&incoming)?
         .ok_or_else(|| user(format!("{remote} did not send `{name}`")))?;
     crate::journal::forget_fetched(repo, &incoming);
-    let local = repo.ref_target(&refname)?;
-    outcome.field("fetched", fetched.to_string());
-    if local == Some(fetched) {
-        outcome.line(format!(
-            "The baseline `{name}` is already the same as on {remote}."
-        ));
-        outcome.field("changed", false);
-        return Ok(outcome);
-    }
-    let mut refs = vec![refname.clone()];
+    Ok(fetched)
+}
+
+/// The step that sets the local tag to the fetched one; a local tag that
+/// differs is replaced only with --force, and kept under a `-prev-` name.
+fn set_tag(
+    ctx: &Context,
+    args: &PullArgs,
+    remote: &str,
+    name: &str,
+    local: Option<Oid>,
+    fetched: Oid,
+) -> anyhow::Result<PullStep> {
+    let repo = &ctx.repo;
     let mut keep_as = None;
     if let Some(old) = local {
         if !args.force {
@@ -148,32 +225,74 @@ pub fn pull(ctx: &Context, args: &PullArgs) -> anyhow::Result<Outcome> {
             "refs/tags/",
             &format!("{name}-prev-{}", clock::stamp(&clock::now())),
         )?;
-        refs.push(format!("refs/tags/{prev}"));
         keep_as = Some((prev, old));
     }
-    let intent =
-        Intent::new("baseline pull", &ctx.command_line, Scope::refs(refs)).plan(vec![format!(
-            "set tag {name} to {} from {remote}",
-            repo.short_id(fetched)
-        )]);
-    let tx = Transaction::begin(repo, &ctx.ui, intent)?;
-    let ((), id) = tx.run(|tx| {
-        if let Some((prev, old)) = &keep_as {
+    Ok(PullStep {
+        name: name.to_string(),
+        remote: remote.to_string(),
+        local,
+        fetched: Rev::new(repo, fetched),
+        keep_as,
+    })
+}
+
+/// Setting the local baseline tag to the remote's, the old one (if any)
+/// kept under a `-prev-` name: one step, as the journal has always shown it.
+#[derive(Debug, Clone)]
+struct PullStep {
+    name: String,
+    remote: String,
+    local: Option<Oid>,
+    fetched: Rev,
+    keep_as: Option<(String, Oid)>,
+}
+
+impl Step for PullStep {}
+
+impl fmt::Display for PullStep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "set tag {} to {} from {}",
+            self.name, self.fetched.short, self.remote
+        )
+    }
+}
+
+/// Carries out `baseline pull`'s step in one operation, whose scope is the
+/// baseline tag and the `-prev-` tag that keeps the old one.
+struct SetFromRemote {
+    refs: Vec<String>,
+}
+
+impl Execute<PullStep> for SetFromRemote {
+    type Done = ();
+
+    fn intent(&self, ctx: &Context) -> anyhow::Result<Intent> {
+        Ok(Intent::new(
+            "baseline pull",
+            &ctx.command_line,
+            Scope::refs(self.refs.clone()),
+        ))
+    }
+
+    fn step(
+        &mut self,
+        _ctx: &Context,
+        tx: &mut Transaction<'_>,
+        step: &PullStep,
+    ) -> anyhow::Result<()> {
+        if let Some((prev, old)) = &step.keep_as {
             tx.update_ref(&format!("refs/tags/{prev}"), None, Some(*old))?;
         }
-        tx.update_ref(&refname, local, Some(fetched))
-    })?;
-    outcome
-        .field("operation_id", id.as_str())
-        .field("changed", true);
-    outcome.line(format!(
-        "The baseline `{name}` is now {} (from {remote}).",
-        repo.short_id(fetched)
-    ));
-    if let Some((prev, _)) = &keep_as {
-        outcome.line(format!("Your previous baseline is kept as `{prev}`."));
-        outcome.field("previous", prev.as_str());
+        tx.update_ref(
+            &format!("refs/tags/{}", step.name),
+            step.local,
+            Some(step.fetched.id),
+        )
     }
-    outcome.line(format!("Undo with: git rollback-sprint undo {id}"));
-    Ok(outcome)
+
+    fn done(&mut self, _ctx: &Context, _tx: &mut Transaction<'_>) -> anyhow::Result<()> {
+        Ok(())
+    }
 }

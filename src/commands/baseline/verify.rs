@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use serde::Serialize;
+
 use super::super::Context;
 use crate::error::Exit;
 use crate::testrun::{self, VerifyCache};
@@ -15,17 +17,38 @@ pub struct VerifyArgs {
     pub rerun: bool,
 }
 
+/// The JSON fields of `baseline verify`: what is tested…
+#[derive(Serialize)]
+struct Verifying<'a> {
+    baseline: &'a str,
+    commit: String,
+    tree: String,
+    test_command: &'a str,
+}
+
+/// …and the result.
+#[derive(Serialize)]
+struct Verified {
+    passed: Option<u64>,
+    failed: Option<u64>,
+    exit_code: Option<i32>,
+    timed_out: bool,
+    cached: bool,
+    succeeded: bool,
+}
+
 pub fn run(ctx: &Context, args: &VerifyArgs) -> anyhow::Result<Outcome> {
     let repo = &ctx.repo;
     let baseline = super::resolve(repo, &ctx.settings)?;
     let tree = repo.commit_tree(baseline.commit)?;
     let command = testrun::test_command(repo, ctx.settings.test_command.as_deref(), tree)?;
     let mut outcome = Outcome::new();
-    outcome
-        .field("baseline", baseline.name.as_str())
-        .field("commit", baseline.commit.to_string())
-        .field("tree", tree.to_string())
-        .field("test_command", command.as_str());
+    outcome.data(&Verifying {
+        baseline: &baseline.name,
+        commit: baseline.commit.to_string(),
+        tree: tree.to_string(),
+        test_command: &command,
+    });
 
     let cache = VerifyCache::load(repo);
     let cached = if args.rerun {
@@ -54,13 +77,14 @@ pub fn run(ctx: &Context, args: &VerifyArgs) -> anyhow::Result<Outcome> {
             (run_on_tree(ctx, tree, &command, &what)?, false)
         }
     };
-    outcome
-        .field("passed", run.passed)
-        .field("failed", run.failed)
-        .field("exit_code", run.exit_code)
-        .field("timed_out", run.timed_out)
-        .field("cached", from_cache)
-        .field("succeeded", run.succeeded());
+    outcome.data(&Verified {
+        passed: run.passed,
+        failed: run.failed,
+        exit_code: run.exit_code,
+        timed_out: run.timed_out,
+        cached: from_cache,
+        succeeded: run.succeeded(),
+    });
     let mark = if run.succeeded() {
         ctx.ui.good("✓")
     } else {
