@@ -9,19 +9,22 @@
 //! moved), and the switch to the baseline writes only the paths that
 //! differ, as `emergency` does.
 
+use std::fmt;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
+use serde::Serialize;
 
 use super::reports::markdown::{md_code, md_text, recover_command};
 use super::{baseline, check, new_branch_name, reset_to_tree, status::sprint_number, Context};
 use crate::clock;
 use crate::error::{user, Exit};
-use crate::git::{self, snapshot, HeadState, Oid};
+use crate::git::{self, snapshot, HeadState, Oid, RepoPath};
 use crate::journal::{Intent, Scope, Transaction};
 use crate::metrics;
+use crate::plan::{carry_out, Carried, Execute, Phase, Plan, RefStep, Rev, Step};
 use crate::settings;
 use crate::testrun::{self, TestRun};
 use crate::ui::Outcome;
@@ -113,10 +116,114 @@ fn head_commit(ctx: &Context, what: &str) -> anyhow::Result<Oid> {
 
 // ----- sprint start -------------------------------------------------------------
 
+/// `sprint start`'s steps, as the dry run shows them and as they are run.
+#[derive(Debug, Clone)]
+enum StartStep {
+    /// Tag HEAD as the checkpoint to come back to.
+    Checkpoint { tag: String, at: Rev, n: u32 },
+    /// Create `refactor/sprint-N` at HEAD.
+    Branch(RefStep),
+    /// Make it the current branch.
+    Switch { from: String, to: String },
+}
+
+impl Step for StartStep {}
+
+impl fmt::Display for StartStep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StartStep::Checkpoint { tag, at, .. } => {
+                write!(f, "tag HEAD ({}) as checkpoint `{tag}`", at.short)
+            }
+            StartStep::Branch(step) => step.fmt(f),
+            StartStep::Switch { from, to } => write!(f, "switch from {from} to {to}"),
+        }
+    }
+}
+
+/// The JSON fields known before the checks.
+#[derive(Serialize)]
+struct StartPlanned<'a> {
+    sprint: u32,
+    branch: &'a str,
+}
+
+/// The JSON field known once the checks passed.
+#[derive(Serialize)]
+struct StartCheckpoint<'a> {
+    checkpoint: &'a str,
+}
+
+/// The JSON fields of a sprint that started.
+#[derive(Serialize)]
+struct Started<'a> {
+    operation_id: &'a str,
+    commit: String,
+}
+
 fn start(ctx: &Context, n: u32, run_tests: bool) -> anyhow::Result<Outcome> {
     let repo = &ctx.repo;
     let head = head_commit(ctx, "a sprint starts from a commit")?;
     let branch = format!("refactor/sprint-{n}");
+    refuse_taken_branch(ctx, &branch)?;
+    let checkpoint = checkpoint_name(ctx)?;
+
+    let mut outcome = Outcome::new();
+    outcome.data(&StartPlanned {
+        sprint: n,
+        branch: &branch,
+    });
+    let checks = check::pre_sprint(ctx, run_tests)?;
+    checks.report(&ctx.ui, &mut outcome);
+    if !checks.passed() {
+        outcome.line(format!(
+            "{} sprint {n} not started: fix what is marked ✗, then run `git rollback-sprint sprint start {n}` again.",
+            ctx.ui.bad("Stopped:")
+        ));
+        outcome.exit_with(Exit::SafetyCheck);
+        return Ok(outcome);
+    }
+
+    let at = Rev::new(repo, head);
+    let mut plan = Plan::new();
+    plan.push(StartStep::Checkpoint {
+        tag: checkpoint.clone(),
+        at: at.clone(),
+        n,
+    });
+    plan.push(StartStep::Branch(RefStep::CreateBranch {
+        name: branch.clone(),
+        at,
+    }));
+    plan.push(StartStep::Switch {
+        from: repo.head_state()?.describe(),
+        to: branch.clone(),
+    });
+    outcome.data(&StartCheckpoint {
+        checkpoint: &checkpoint,
+    });
+    let exec = Starting {
+        tag_ref: format!("refs/tags/{checkpoint}"),
+        branch_ref: format!("refs/heads/{branch}"),
+    };
+    if let Carried::Done { id, .. } = carry(ctx, &plan, exec, &mut outcome)? {
+        outcome.data(&Started {
+            operation_id: &id,
+            commit: head.to_string(),
+        });
+        outcome.line(format!(
+            "{} sprint {n} on branch {branch} from {} (checkpoint `{checkpoint}`).",
+            ctx.ui.good("Started:"),
+            repo.short_id(head)
+        ));
+        outcome.line(format!("Undo with: git rollback-sprint undo {id}"));
+    }
+    Ok(outcome)
+}
+
+/// Refuse a sprint branch that exists, or that a ref in its way blocks.
+fn refuse_taken_branch(ctx: &Context, branch: &str) -> anyhow::Result<()> {
+    let repo = &ctx.repo;
     let branch_ref = format!("refs/heads/{branch}");
     if let Some(at) = repo.ref_target(&branch_ref)? {
         return Err(user(format!(
@@ -138,8 +245,13 @@ fn start(ctx: &Context, n: u32, run_tests: bool) -> anyhow::Result<Outcome> {
                 .into(),
         );
     }
+    Ok(())
+}
+
+/// `checkpoint-<ts>` (with `rollback.checkpointPrefix`), not yet taken.
+fn checkpoint_name(ctx: &Context) -> anyhow::Result<String> {
     let prefix = &ctx.settings.checkpoint_prefix;
-    let checkpoint = repo.unused_ref_name(
+    let checkpoint = ctx.repo.unused_ref_name(
         "refs/tags/",
         &format!("{prefix}{}", clock::stamp(&clock::now())),
     )?;
@@ -148,70 +260,176 @@ fn start(ctx: &Context, n: u32, run_tests: bool) -> anyhow::Result<Outcome> {
             .hint("fix git config rollback.checkpointPrefix")
             .into());
     }
+    Ok(checkpoint)
+}
 
-    let mut outcome = Outcome::new();
-    outcome.field("sprint", n).field("branch", branch.as_str());
-    let checks = check::pre_sprint(ctx, run_tests)?;
-    checks.report(&ctx.ui, &mut outcome);
-    if !checks.passed() {
-        outcome.line(format!(
-            "{} sprint {n} not started: fix what is marked ✗, then run `git rollback-sprint sprint start {n}` again.",
-            ctx.ui.bad("Stopped:")
-        ));
-        outcome.exit_with(Exit::SafetyCheck);
-        return Ok(outcome);
+/// Carries out `sprint start`, in one operation.
+struct Starting {
+    tag_ref: String,
+    branch_ref: String,
+}
+
+impl Execute<StartStep> for Starting {
+    type Done = ();
+
+    fn intent(&self, ctx: &Context) -> anyhow::Result<Intent> {
+        let scope = Scope {
+            head: true,
+            refs: vec![self.tag_ref.clone(), self.branch_ref.clone()],
+            ..Scope::default()
+        };
+        Ok(Intent::new("sprint start", &ctx.command_line, scope))
     }
 
-    let head_state = repo.head_state()?;
-    let steps = vec![
-        format!(
-            "tag HEAD ({}) as checkpoint `{checkpoint}`",
-            repo.short_id(head)
-        ),
-        format!("create branch {branch} at {}", repo.short_id(head)),
-        format!("switch from {} to {branch}", head_state.describe()),
-    ];
-    outcome.field("checkpoint", checkpoint.as_str());
-    if ctx.ui.dry_run {
-        outcome.line("Would:");
-        for step in &steps {
-            outcome.line(format!("  {step}"));
+    fn step(
+        &mut self,
+        ctx: &Context,
+        tx: &mut Transaction<'_>,
+        step: &StartStep,
+    ) -> anyhow::Result<()> {
+        match step {
+            StartStep::Checkpoint { tag, at, n } => {
+                let object =
+                    ctx.repo
+                        .write_tag_object(tag, at.id, &format!("Before sprint {n}"))?;
+                tx.update_ref(&self.tag_ref, None, Some(object))
+            }
+            StartStep::Branch(step) => tx.apply_ref_step(step),
+            StartStep::Switch { .. } => tx.set_head(&HeadState::Symbolic(self.branch_ref.clone())),
         }
-        outcome.field("plan", steps);
-        return Ok(outcome);
     }
 
-    let tag_ref = format!("refs/tags/{checkpoint}");
-    let scope = Scope {
-        head: true,
-        refs: vec![tag_ref.clone(), branch_ref.clone()],
-        ..Scope::default()
-    };
-    let intent = Intent::new("sprint start", &ctx.command_line, scope).plan(steps);
-    let tx = Transaction::begin(repo, &ctx.ui, intent)?;
-    let ((), id) = tx.run(|tx| {
-        let tag = repo.write_tag_object(&checkpoint, head, &format!("Before sprint {n}"))?;
-        tx.update_ref(&tag_ref, None, Some(tag))?;
-        tx.update_ref(&branch_ref, None, Some(head))?;
-        tx.set_head(&HeadState::Symbolic(branch_ref.clone()))?;
+    fn done(&mut self, _ctx: &Context, _tx: &mut Transaction<'_>) -> anyhow::Result<()> {
         Ok(())
-    })?;
-    outcome
-        .field("operation_id", id.as_str())
-        .field("commit", head.to_string());
-    outcome.line(format!(
-        "{} sprint {n} on branch {branch} from {} (checkpoint `{checkpoint}`).",
-        ctx.ui.good("Started:"),
-        repo.short_id(head)
-    ));
-    outcome.line(format!("Undo with: git rollback-sprint undo {id}"));
-    Ok(outcome)
+    }
+}
+
+/// [`carry_out`], without the `"changed"` key it adds: sprint's JSON has
+/// never had it, and its fields stay as scripts read them (README).
+fn carry<S: Step, E: Execute<S>>(
+    ctx: &Context,
+    plan: &Plan<S>,
+    exec: E,
+    outcome: &mut Outcome,
+) -> anyhow::Result<Carried<E::Done>> {
+    let carried = carry_out(ctx, plan, exec, outcome);
+    outcome.fields.shift_remove("changed");
+    carried
 }
 
 // ----- sprint rollback ----------------------------------------------------------
 
+/// The runbook's Level 2 steps, as the dry run shows them and as they are
+/// run.
+#[derive(Debug, Clone)]
+enum RollbackStep {
+    /// 1. The tests, on the failed sprint as it is, in the work tree (with
+    ///    the project's build caches), before anything changes; `None`:
+    ///    no test command.
+    RunTests(Option<String>),
+    /// 2. The failure's record: the log and the diff stat since the
+    ///    baseline start here; the stat reads every changed blob twice, so
+    ///    it runs beside the switch, and the report's files are written
+    ///    once it is done, before the metrics.
+    Report { dir: PathBuf },
+    /// 3. The work in progress, untracked files included, on the backup
+    ///    branch; the sprint branch stays where it is. Only a dry run knows
+    ///    the counts.
+    Wip {
+        n: u32,
+        backup: String,
+        parent: Rev,
+        counts: Option<snapshot::Preview>,
+    },
+    /// 4. The retry branch at the baseline: only the paths that differ are
+    ///    written.
+    Switch {
+        retry: String,
+        baseline_name: String,
+        at: Rev,
+        differ: usize,
+    },
+    /// 5. Untracked files go in the switch's own pass (they are in the WIP
+    ///    commit).
+    RemoveUntracked,
+    /// 6. The metrics entry, inside the operation so its id is recorded.
+    RecordMetrics { reports_dir: String },
+    /// 7. The sprint branch (or detached HEAD) is not moved.
+    Leave { what: String, at: Rev },
+}
+
+impl Step for RollbackStep {
+    fn phase(&self) -> Phase {
+        match self {
+            RollbackStep::RunTests(_) => Phase::Before,
+            _ => Phase::Journaled,
+        }
+    }
+}
+
+impl fmt::Display for RollbackStep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RollbackStep::RunTests(Some(cmd)) => {
+                write!(f, "run `{cmd}` in the work tree for the report")
+            }
+            RollbackStep::RunTests(None) => f.write_str("run no tests"),
+            RollbackStep::Report { dir } => write!(
+                f,
+                "write the failure report to {}/ (git_log.txt, changes.txt, test_failures.txt, report.md)",
+                dir.display()
+            ),
+            RollbackStep::Wip {
+                n,
+                backup,
+                parent,
+                counts,
+            } => match counts {
+                Some(p) if p.is_dirty() => write!(
+                    f,
+                    "commit the work in progress ({} modified, {} deleted, {} untracked{}) as \"WIP: Sprint {n} before rollback\" on new branch {backup} (parent {})",
+                    p.modified,
+                    p.deleted,
+                    p.untracked,
+                    if p.staged > 0 { ", staged changes" } else { "" },
+                    parent.short
+                ),
+                Some(_) => write!(
+                    f,
+                    "create branch {backup} at {} (nothing uncommitted)",
+                    parent.short
+                ),
+                None => write!(
+                    f,
+                    "commit the work in progress, untracked files included, as \"WIP: Sprint {n} before rollback\" on new branch {backup} (parent {})",
+                    parent.short
+                ),
+            },
+            RollbackStep::Switch {
+                retry,
+                baseline_name,
+                at,
+                differ,
+            } => write!(
+                f,
+                "create branch {retry} at the baseline `{baseline_name}` ({}) and switch to it: {differ} tracked path(s) differ from HEAD",
+                at.short
+            ),
+            RollbackStep::RemoveUntracked => f.write_str(
+                "remove untracked files (they are in the WIP commit); leave ignored files",
+            ),
+            RollbackStep::RecordMetrics { reports_dir } => {
+                write!(f, "record the rollback in {reports_dir}/metrics.json")
+            }
+            RollbackStep::Leave { what, at } => {
+                write!(f, "leave {what} where it is ({})", at.short)
+            }
+        }
+    }
+}
+
 /// Everything decided before anything changes.
-struct Plan {
+struct Decided {
     n: u32,
     head: Oid,
     head_tree: Oid,
@@ -224,241 +442,449 @@ struct Plan {
     report_dir: PathBuf,
     test_command: Option<String>,
     stamp: String,
-    steps: Vec<String>,
+}
+
+/// The JSON fields known from the plan.
+#[derive(Serialize)]
+struct RollbackPlanned<'a> {
+    sprint: u32,
+    backup_branch: &'a str,
+    retry_branch: &'a str,
+    reports_dir: String,
+    baseline: String,
+}
+
+/// A test run as the JSON output shows it.
+#[derive(Serialize)]
+struct TestsJson<'a> {
+    command: &'a str,
+    passed: Option<u64>,
+    failed: Option<u64>,
+    exit_code: Option<i32>,
+    timed_out: bool,
+    /// `sprint finish` only: the result came from the verify cache.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cached: Option<bool>,
+    succeeded: bool,
+}
+
+impl<'a> TestsJson<'a> {
+    fn new(run: &'a TestRun, cached: Option<bool>) -> TestsJson<'a> {
+        TestsJson {
+            command: &run.command,
+            passed: run.passed,
+            failed: run.failed,
+            exit_code: run.exit_code,
+            timed_out: run.timed_out,
+            cached,
+            succeeded: run.succeeded(),
+        }
+    }
+}
+
+/// The JSON fields of a rollback that ran.
+#[derive(Serialize)]
+struct RolledBack<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    metrics_set_aside: Option<String>,
+    operation_id: &'a str,
+    wip_commit: Option<String>,
+    tests: Option<TestsJson<'a>>,
+    files_changed: usize,
+    paths_written: usize,
+    untracked_removed: usize,
+    duration_seconds: f64,
+    undo_command: String,
 }
 
 fn rollback(ctx: &Context, args: &RollbackArgs) -> anyhow::Result<Outcome> {
     let started = Instant::now();
     let severity = metrics::parse_severity(args.severity.as_deref().unwrap_or("high"))?;
     metrics::check_recovery_minutes(args.recovery_minutes)?;
-    let plan = plan_rollback(ctx, args)?;
+    let (decided, plan) = plan_rollback(ctx, args)?;
     let mut outcome = Outcome::new();
-    outcome
-        .field("sprint", plan.n)
-        .field("backup_branch", plan.backup.as_str())
-        .field("retry_branch", plan.retry.as_str())
-        .field("reports_dir", plan.report_dir.display().to_string())
-        .field("baseline", plan.baseline.commit.to_string());
-    if ctx.ui.dry_run {
-        outcome.line("Would:");
-        for step in &plan.steps {
-            outcome.line(format!("  {step}"));
-        }
-        outcome.field("plan", plan.steps.clone());
-        return Ok(outcome);
-    }
-
-    // The tests run first, on the failed sprint as it is, in the work tree
-    // (with the project's build caches); nothing has changed yet.
-    let tests = match &plan.test_command {
-        Some(cmd) => {
-            ctx.ui
-                .note(&format!("Running `{cmd}` for the failure report…"));
-            let timeout = Duration::from_secs(ctx.settings.test_timeout_secs);
-            Some(testrun::run_tests(cmd, ctx.repo.workdir(), timeout)?)
-        }
-        None => None,
-    };
-
-    let repo = &ctx.repo;
-    let backup_ref = format!("refs/heads/{}", plan.backup);
-    let retry_ref = format!("refs/heads/{}", plan.retry);
-    let scope = Scope {
-        head: true,
-        index: true,
-        worktree: true,
-        stash: false,
-        refs: vec![backup_ref.clone(), retry_ref.clone()],
-        ..Scope::default()
-    };
-    let mut intent =
-        Intent::new("sprint rollback", &ctx.command_line, scope).plan(plan.steps.clone());
-    intent.overwrite_with = Some(plan.baseline_tree);
-    let reports = settings::reports_path(&ctx.settings.reports_dir);
-    intent.preserve = vec![reports.clone()];
-    let tx = Transaction::begin(repo, &ctx.ui, intent)?;
-
-    let (done, id) = tx.run(|tx| {
-        let scan = tx
-            .scan()
-            .cloned()
-            .context("internal error: sprint rollback has no snapshot of the work tree")?;
-        // 1. The failure's record: the diff stat reads every changed blob
-        // twice, so it runs beside the switch and the reports are written
-        // when it is done.
-        crate::trace::phase("sprint: log");
-        // The user's work, without the tool's reports folder
-        // (docs/invariants.md, I8): it never goes into the WIP commit, which
-        // keeps it as HEAD has it.
-        let work = scan.without_folder(repo, Some(plan.head_tree), &reports)?;
-        let stat = repo.diff_stat_in_background(plan.baseline_tree, work.tree);
-        let log = repo.log_oneline(plan.baseline.commit, plan.head)?;
-
-        // 2. The work in progress, untracked files included, on the backup
-        // branch; the sprint branch stays where it is.
-        crate::trace::phase("sprint: WIP commit");
-        let wip = if work.tree != plan.head_tree {
-            Some(snapshot::commit_snapshot(
-                repo,
-                work.tree,
-                &[plan.head],
-                &format!(
-                    "WIP: Sprint {} before rollback\n\nSaved by git-rollback-sprint before rolling back to {}.\n",
-                    plan.n, plan.baseline.name
-                ),
-            )?)
-        } else {
-            None
-        };
-        tx.update_ref(&backup_ref, None, Some(wip.unwrap_or(plan.head)))?;
-
-        // 3. The retry branch at the baseline: only the paths that differ are
-        // written, untracked files removed (they are in the WIP commit).
-        let written = reset_to_tree(ctx, tx, &scan, plan.baseline_tree, "switching to the baseline")?;
-        crate::trace::phase("sprint: refs and metrics");
-        tx.update_ref(&retry_ref, None, Some(plan.baseline.commit))?;
-        tx.set_head(&HeadState::Symbolic(retry_ref.clone()))?;
-
-        crate::trace::phase("sprint: reports");
-        let (stat, files_changed) = match stat.join() {
-            Ok(Ok(found)) => found,
-            Ok(Err(e)) => (format!("The diff stat could not be computed: {e:#}\n"), written),
-            Err(_) => ("The diff stat could not be computed.\n".to_string(), written),
-        };
-        let op_id = tx.id().to_string();
-        let cause = args.reason.clone().unwrap_or_else(|| {
-            if tests.as_ref().is_some_and(|t| !t.succeeded()) {
-                "tests failing".to_string()
-            } else {
-                "sprint rollback".to_string()
-            }
-        });
-        let report = Report {
-            plan: &plan,
-            reason: args.reason.as_deref(),
-            severity,
-            tests: tests.as_ref(),
-            files_changed,
-            commits: log.len(),
-            operation_id: &op_id,
-            time: clock::rfc3339(&clock::now()),
-        };
-        crate::reports_folder::prepare(repo, &ctx.settings.reports_dir)?;
-        write_reports(repo.workdir(), &plan.report_dir, &report, &log, &stat)?;
-        crate::fault::point("after-reports");
-        tx.detail("reports_dir", plan.report_dir.display().to_string());
-
-        // 4. Metrics, inside the operation so its id is recorded.
-        let entry = metrics::Entry {
-            timestamp: report.time.clone(),
-            sprint: Some(plan.n),
-            severity,
-            cause: &cause,
-            recovery_minutes: args
-                .recovery_minutes
-                .unwrap_or(started.elapsed().as_secs_f64() / 60.0),
-            kind: "sprint",
-            operation_id: Some(&op_id),
-            duration_seconds: started.elapsed().as_secs_f64(),
-            files_changed,
-            backup_ref: Some(&backup_ref),
-            undone: false,
-        };
-        let set_aside = metrics::record(tx, &ctx.settings.reports_dir, &plan.stamp, &entry)?;
-        Ok(RollbackDone {
-            wip,
-            files_changed,
-            written,
-            untracked: work.untracked.len(),
-            metrics_set_aside: set_aside,
-        })
-    })?;
-
-    let seconds = started.elapsed().as_secs_f64();
-    if let Some(aside) = &done.metrics_set_aside {
-        ctx.ui.warn(&format!(
-            "the metrics file was corrupt; it was moved to {} and a new one started",
-            aside.display()
-        ));
-        outcome.field("metrics_set_aside", aside.display().to_string());
-    }
-    let tests_json = tests.as_ref().map(|t| {
-        serde_json::json!({
-            "command": t.command,
-            "passed": t.passed,
-            "failed": t.failed,
-            "exit_code": t.exit_code,
-            "timed_out": t.timed_out,
-            "succeeded": t.succeeded(),
-        })
+    outcome.data(&RollbackPlanned {
+        sprint: decided.n,
+        backup_branch: &decided.backup,
+        retry_branch: &decided.retry,
+        reports_dir: decided.report_dir.display().to_string(),
+        baseline: decided.baseline.commit.to_string(),
     });
-    outcome
-        .field("operation_id", id.as_str())
-        .field("wip_commit", done.wip.map(|w| w.to_string()))
-        .field("tests", tests_json)
-        .field("files_changed", done.files_changed)
-        .field("paths_written", done.written)
-        .field("untracked_removed", done.untracked)
-        .field("duration_seconds", metrics::round2(seconds))
-        .field("undo_command", format!("git rollback-sprint undo {id}"));
-    outcome.line(format!(
-        "{} sprint {} is on hold; you are on {} at the baseline `{}` ({}).",
-        ctx.ui.good("Rolled back:"),
-        plan.n,
-        plan.retry,
-        plan.baseline.name,
-        repo.short_id(plan.baseline.commit)
-    ));
-    match (&plan.branch, done.wip) {
-        (Some(b), Some(w)) => outcome.line(format!(
-            "  your work: branch {} ({}: the WIP commit on top of {b}, which did not move)",
-            plan.backup,
-            repo.short_id(w)
-        )),
-        (None, Some(w)) => outcome.line(format!(
-            "  your work: branch {} ({}: the WIP commit on top of {})",
-            plan.backup,
-            repo.short_id(w),
-            repo.short_id(plan.head)
-        )),
-        (_, None) => outcome.line(format!(
-            "  your work: branch {} at {} (there was nothing uncommitted)",
-            plan.backup,
-            repo.short_id(plan.head)
-        )),
+    let exec = RollingBack {
+        args,
+        decided: &decided,
+        started,
+        severity,
+        reports: settings::reports_path(&ctx.settings.reports_dir),
+        tests: None,
+        scan: None,
+        work: None,
+        record: None,
+        done: RollbackDone::default(),
     };
-    if let Some(t) = &tests {
-        outcome.line(format!("  tests: `{}` {}", t.command, t.summary()));
+    if let Carried::Done { done, id } = carry(ctx, &plan, exec, &mut outcome)? {
+        announce_rollback(ctx, &decided, &done, &id, started, &mut outcome);
     }
-    outcome.line(format!(
-        "  report: {}/report.md ({} file(s) changed in the sprint)",
-        plan.report_dir.display(),
-        done.files_changed
-    ));
-    outcome.line(format!(
-        "  bring good commits back with: {}",
-        recover_command(plan.branch.as_deref().unwrap_or(&plan.backup))
-    ));
-    outcome.line(format!(
-        "Undo everything with: git rollback-sprint undo {id}"
-    ));
     Ok(outcome)
 }
 
+/// The failure's record while the switch runs: the commits since the
+/// baseline, and the diff stat being computed beside it.
+struct Record {
+    log: Vec<String>,
+    stat: std::thread::JoinHandle<anyhow::Result<(String, usize)>>,
+}
+
+/// Carries out `sprint rollback`: the tests first, then every other step
+/// in one operation.
+struct RollingBack<'a> {
+    args: &'a RollbackArgs,
+    decided: &'a Decided,
+    started: Instant,
+    severity: &'static str,
+    reports: RepoPath,
+    tests: Option<TestRun>,
+    scan: Option<snapshot::WorktreeScan>,
+    /// The scan without the reports folder: what the WIP commit saves.
+    work: Option<snapshot::WorktreeScan>,
+    record: Option<Record>,
+    done: RollbackDone,
+}
+
+#[derive(Default)]
 struct RollbackDone {
     wip: Option<Oid>,
     files_changed: usize,
     written: usize,
     untracked: usize,
     metrics_set_aside: Option<PathBuf>,
+    tests: Option<TestRun>,
 }
 
-fn plan_rollback(ctx: &Context, args: &RollbackArgs) -> anyhow::Result<Plan> {
+impl Execute<RollbackStep> for RollingBack<'_> {
+    type Done = RollbackDone;
+
+    fn intent(&self, ctx: &Context) -> anyhow::Result<Intent> {
+        let d = self.decided;
+        let scope = Scope {
+            head: true,
+            index: true,
+            worktree: true,
+            stash: false,
+            refs: vec![
+                format!("refs/heads/{}", d.backup),
+                format!("refs/heads/{}", d.retry),
+            ],
+            ..Scope::default()
+        };
+        let mut intent = Intent::new("sprint rollback", &ctx.command_line, scope);
+        intent.overwrite_with = Some(d.baseline_tree);
+        intent.preserve = vec![self.reports.clone()];
+        Ok(intent)
+    }
+
+    fn outside(
+        &mut self,
+        ctx: &Context,
+        step: &RollbackStep,
+        _outcome: &mut Outcome,
+    ) -> anyhow::Result<()> {
+        match step {
+            RollbackStep::RunTests(Some(cmd)) => {
+                ctx.ui
+                    .note(&format!("Running `{cmd}` for the failure report…"));
+                let timeout = Duration::from_secs(ctx.settings.test_timeout_secs);
+                self.tests = Some(testrun::run_tests(cmd, ctx.repo.workdir(), timeout)?);
+            }
+            RollbackStep::RunTests(None) => {}
+            _ => anyhow::bail!("internal error: `{step}` is journaled"),
+        }
+        Ok(())
+    }
+
+    fn step(
+        &mut self,
+        ctx: &Context,
+        tx: &mut Transaction<'_>,
+        step: &RollbackStep,
+    ) -> anyhow::Result<()> {
+        if self.scan.is_none() {
+            let scan = tx.scan().cloned();
+            self.scan = Some(
+                scan.context("internal error: sprint rollback has no snapshot of the work tree")?,
+            );
+        }
+        match step {
+            RollbackStep::Report { .. } => self.start_record(ctx)?,
+            RollbackStep::Wip { backup, parent, .. } => self.commit_wip(ctx, tx, backup, parent)?,
+            RollbackStep::Switch { retry, at, .. } => self.switch(ctx, tx, retry, at)?,
+            // Done by the switch's pass (see the step).
+            RollbackStep::RemoveUntracked => {}
+            RollbackStep::RecordMetrics { reports_dir } => {
+                let time = self.write_report(ctx, tx)?;
+                self.record_metrics(tx, reports_dir, time)?;
+            }
+            RollbackStep::Leave { .. } => {}
+            RollbackStep::RunTests(_) => {
+                anyhow::bail!("internal error: `{step}` is not journaled")
+            }
+        }
+        Ok(())
+    }
+
+    fn done(&mut self, _ctx: &Context, _tx: &mut Transaction<'_>) -> anyhow::Result<RollbackDone> {
+        self.done.tests = self.tests.take();
+        Ok(std::mem::take(&mut self.done))
+    }
+}
+
+impl RollingBack<'_> {
+    fn scan(&self) -> anyhow::Result<&snapshot::WorktreeScan> {
+        self.scan
+            .as_ref()
+            .context("internal error: sprint rollback has no snapshot of the work tree")
+    }
+
+    /// Step 2, first half: the log, and the diff stat set going.
+    fn start_record(&mut self, ctx: &Context) -> anyhow::Result<()> {
+        crate::trace::phase("sprint: log");
+        let d = self.decided;
+        // The user's work, without the tool's reports folder
+        // (docs/invariants.md, I8): it never goes into the WIP commit,
+        // which keeps it as HEAD has it.
+        let work = self
+            .scan()?
+            .without_folder(&ctx.repo, Some(d.head_tree), &self.reports)?;
+        let stat = ctx.repo.diff_stat_in_background(d.baseline_tree, work.tree);
+        let log = ctx.repo.log_oneline(d.baseline.commit, d.head)?;
+        self.work = Some(work);
+        self.record = Some(Record { log, stat });
+        Ok(())
+    }
+
+    /// Step 3: the WIP commit (when anything is uncommitted) and the backup
+    /// branch at it.
+    fn commit_wip(
+        &mut self,
+        ctx: &Context,
+        tx: &mut Transaction<'_>,
+        backup: &str,
+        parent: &Rev,
+    ) -> anyhow::Result<()> {
+        crate::trace::phase("sprint: WIP commit");
+        let d = self.decided;
+        let repo = &ctx.repo;
+        let work = self
+            .work
+            .as_ref()
+            .context("internal error: the failure's record was not started")?;
+        self.done.untracked = work.untracked.len();
+        if work.tree != d.head_tree {
+            self.done.wip = Some(snapshot::commit_snapshot(
+                repo,
+                work.tree,
+                &[parent.id],
+                &format!(
+                    "WIP: Sprint {} before rollback\n\nSaved by git-rollback-sprint before rolling back to {}.\n",
+                    d.n, d.baseline.name
+                ),
+            )?);
+        }
+        tx.apply_ref_step(&RefStep::CreateBranch {
+            name: backup.to_string(),
+            at: Rev::new(repo, self.done.wip.unwrap_or(parent.id)),
+        })
+    }
+
+    /// Step 4: the work tree and the index to the baseline, then the retry
+    /// branch at it as HEAD.
+    fn switch(
+        &mut self,
+        ctx: &Context,
+        tx: &mut Transaction<'_>,
+        retry: &str,
+        at: &Rev,
+    ) -> anyhow::Result<()> {
+        let written = reset_to_tree(
+            ctx,
+            tx,
+            self.scan()?,
+            self.decided.baseline_tree,
+            "switching to the baseline",
+        )?;
+        self.done.written = written;
+        crate::trace::phase("sprint: refs and metrics");
+        tx.apply_ref_step(&RefStep::CreateBranch {
+            name: retry.to_string(),
+            at: at.clone(),
+        })?;
+        tx.set_head(&HeadState::Symbolic(format!("refs/heads/{retry}")))
+    }
+
+    /// Step 2, second half, once the switch is done: the report's files.
+    /// Returns the report's time, which the metrics record too.
+    fn write_report(&mut self, ctx: &Context, tx: &mut Transaction<'_>) -> anyhow::Result<String> {
+        crate::trace::phase("sprint: reports");
+        let d = self.decided;
+        let record = self
+            .record
+            .take()
+            .context("internal error: the failure's record was not started")?;
+        let written = self.done.written;
+        let (stat, files_changed) = match record.stat.join() {
+            Ok(Ok(found)) => found,
+            Ok(Err(e)) => (
+                format!("The diff stat could not be computed: {e:#}\n"),
+                written,
+            ),
+            Err(_) => (
+                "The diff stat could not be computed.\n".to_string(),
+                written,
+            ),
+        };
+        self.done.files_changed = files_changed;
+        let op_id = tx.id().to_string();
+        let report = Report {
+            plan: d,
+            reason: self.args.reason.as_deref(),
+            severity: self.severity,
+            tests: self.tests.as_ref(),
+            files_changed,
+            commits: record.log.len(),
+            operation_id: &op_id,
+            time: clock::rfc3339(&clock::now()),
+        };
+        crate::reports_folder::prepare(&ctx.repo, &ctx.settings.reports_dir)?;
+        write_reports(
+            ctx.repo.workdir(),
+            &d.report_dir,
+            &report,
+            &record.log,
+            &stat,
+        )?;
+        crate::fault::point("after-reports");
+        tx.detail("reports_dir", d.report_dir.display().to_string());
+        Ok(report.time)
+    }
+
+    /// Step 6: the metrics entry.
+    fn record_metrics(
+        &mut self,
+        tx: &mut Transaction<'_>,
+        reports_dir: &str,
+        time: String,
+    ) -> anyhow::Result<()> {
+        let d = self.decided;
+        let cause = self.args.reason.clone().unwrap_or_else(|| {
+            if self.tests.as_ref().is_some_and(|t| !t.succeeded()) {
+                "tests failing".to_string()
+            } else {
+                "sprint rollback".to_string()
+            }
+        });
+        let op_id = tx.id().to_string();
+        let backup_ref = format!("refs/heads/{}", d.backup);
+        let entry = metrics::Entry {
+            timestamp: time,
+            sprint: Some(d.n),
+            severity: self.severity,
+            cause: &cause,
+            recovery_minutes: self
+                .args
+                .recovery_minutes
+                .unwrap_or(self.started.elapsed().as_secs_f64() / 60.0),
+            kind: "sprint",
+            operation_id: Some(&op_id),
+            duration_seconds: self.started.elapsed().as_secs_f64(),
+            files_changed: self.done.files_changed,
+            backup_ref: Some(&backup_ref),
+            undone: false,
+        };
+        self.done.metrics_set_aside = metrics::record(tx, reports_dir, &d.stamp, &entry)?;
+        Ok(())
+    }
+}
+
+/// What the rollback did, where the work is, and how to undo it.
+fn announce_rollback(
+    ctx: &Context,
+    d: &Decided,
+    done: &RollbackDone,
+    id: &str,
+    started: Instant,
+    outcome: &mut Outcome,
+) {
+    let repo = &ctx.repo;
+    let seconds = started.elapsed().as_secs_f64();
+    if let Some(aside) = &done.metrics_set_aside {
+        ctx.ui.warn(&format!(
+            "the metrics file was corrupt; it was moved to {} and a new one started",
+            aside.display()
+        ));
+    }
+    outcome.data(&RolledBack {
+        metrics_set_aside: done
+            .metrics_set_aside
+            .as_ref()
+            .map(|a| a.display().to_string()),
+        operation_id: id,
+        wip_commit: done.wip.map(|w| w.to_string()),
+        tests: done.tests.as_ref().map(|t| TestsJson::new(t, None)),
+        files_changed: done.files_changed,
+        paths_written: done.written,
+        untracked_removed: done.untracked,
+        duration_seconds: metrics::round2(seconds),
+        undo_command: format!("git rollback-sprint undo {id}"),
+    });
+    outcome.line(format!(
+        "{} sprint {} is on hold; you are on {} at the baseline `{}` ({}).",
+        ctx.ui.good("Rolled back:"),
+        d.n,
+        d.retry,
+        d.baseline.name,
+        repo.short_id(d.baseline.commit)
+    ));
+    match (&d.branch, done.wip) {
+        (Some(b), Some(w)) => outcome.line(format!(
+            "  your work: branch {} ({}: the WIP commit on top of {b}, which did not move)",
+            d.backup,
+            repo.short_id(w)
+        )),
+        (None, Some(w)) => outcome.line(format!(
+            "  your work: branch {} ({}: the WIP commit on top of {})",
+            d.backup,
+            repo.short_id(w),
+            repo.short_id(d.head)
+        )),
+        (_, None) => outcome.line(format!(
+            "  your work: branch {} at {} (there was nothing uncommitted)",
+            d.backup,
+            repo.short_id(d.head)
+        )),
+    };
+    if let Some(t) = &done.tests {
+        outcome.line(format!("  tests: `{}` {}", t.command, t.summary()));
+    }
+    outcome.line(format!(
+        "  report: {}/report.md ({} file(s) changed in the sprint)",
+        d.report_dir.display(),
+        done.files_changed
+    ));
+    outcome.line(format!(
+        "  bring good commits back with: {}",
+        recover_command(d.branch.as_deref().unwrap_or(&d.backup))
+    ));
+    outcome.line(format!(
+        "Undo everything with: git rollback-sprint undo {id}"
+    ));
+}
+
+/// Refuse what cannot be rolled back, and decide names and folders.
+fn decide_rollback(ctx: &Context, args: &RollbackArgs) -> anyhow::Result<Decided> {
     let repo = &ctx.repo;
     super::refuse_operation_in_progress(repo)?;
     crate::journal::check_index_unlocked(repo)?;
     let head = head_commit(ctx, "a sprint rollback saves the sprint's commits")?;
-    let head_state = repo.head_state()?;
     let branch = repo.current_branch()?;
     let n = sprint_of(args.n, branch.as_deref(), "sprint rollback")?;
     crate::reports_folder::check(repo.workdir(), &ctx.settings.reports_dir)?;
@@ -488,57 +914,7 @@ fn plan_rollback(ctx: &Context, args: &RollbackArgs) -> anyhow::Result<Plan> {
             }
         }
     };
-
-    let mut steps = Vec::new();
-    match &test_command {
-        Some(cmd) => steps.push(format!("run `{cmd}` in the work tree for the report")),
-        None => steps.push("run no tests".to_string()),
-    }
-    steps.push(format!(
-        "write the failure report to {}/ (git_log.txt, changes.txt, test_failures.txt, report.md)",
-        report_dir.display()
-    ));
-    let wip_step = if ctx.ui.dry_run {
-        let p = snapshot::preview(repo, false, None)?;
-        if p.is_dirty() {
-            format!(
-                "commit the work in progress ({} modified, {} deleted, {} untracked{}) as \"WIP: Sprint {n} before rollback\" on new branch {backup} (parent {})",
-                p.modified,
-                p.deleted,
-                p.untracked,
-                if p.staged > 0 { ", staged changes" } else { "" },
-                repo.short_id(head)
-            )
-        } else {
-            format!(
-                "create branch {backup} at {} (nothing uncommitted)",
-                repo.short_id(head)
-            )
-        }
-    } else {
-        format!(
-            "commit the work in progress, untracked files included, as \"WIP: Sprint {n} before rollback\" on new branch {backup} (parent {})",
-            repo.short_id(head)
-        )
-    };
-    steps.push(wip_step);
-    steps.push(format!(
-        "create branch {retry} at the baseline `{}` ({}) and switch to it: {} tracked path(s) differ from HEAD",
-        baseline.name,
-        repo.short_id(baseline.commit),
-        repo.files_changed(head, baseline.commit)?
-    ));
-    steps.push("remove untracked files (they are in the WIP commit); leave ignored files".into());
-    steps.push(format!(
-        "record the rollback in {}/metrics.json",
-        ctx.settings.reports_dir
-    ));
-    steps.push(format!(
-        "leave {} where it is ({})",
-        head_state.describe(),
-        repo.short_id(head)
-    ));
-    Ok(Plan {
+    Ok(Decided {
         n,
         head,
         head_tree,
@@ -550,8 +926,50 @@ fn plan_rollback(ctx: &Context, args: &RollbackArgs) -> anyhow::Result<Plan> {
         report_dir,
         test_command,
         stamp,
-        steps,
     })
+}
+
+fn plan_rollback(
+    ctx: &Context,
+    args: &RollbackArgs,
+) -> anyhow::Result<(Decided, Plan<RollbackStep>)> {
+    let repo = &ctx.repo;
+    let d = decide_rollback(ctx, args)?;
+    let head_state = repo.head_state()?;
+    let head = Rev::new(repo, d.head);
+    // Counting the changes costs a status scan; a real run commits them
+    // from the snapshot scan instead, so only a dry run counts here.
+    let counts = if ctx.ui.dry_run {
+        Some(snapshot::preview(repo, false, None)?)
+    } else {
+        None
+    };
+    let mut plan = Plan::new();
+    plan.push(RollbackStep::RunTests(d.test_command.clone()));
+    plan.push(RollbackStep::Report {
+        dir: d.report_dir.clone(),
+    });
+    plan.push(RollbackStep::Wip {
+        n: d.n,
+        backup: d.backup.clone(),
+        parent: head.clone(),
+        counts,
+    });
+    plan.push(RollbackStep::Switch {
+        retry: d.retry.clone(),
+        baseline_name: d.baseline.name.clone(),
+        at: Rev::new(repo, d.baseline.commit),
+        differ: repo.files_changed(d.head, d.baseline.commit)?,
+    });
+    plan.push(RollbackStep::RemoveUntracked);
+    plan.push(RollbackStep::RecordMetrics {
+        reports_dir: ctx.settings.reports_dir.clone(),
+    });
+    plan.push(RollbackStep::Leave {
+        what: head_state.describe(),
+        at: head,
+    });
+    Ok((d, plan))
 }
 
 /// `<reports>/sprint-N`, or `sprint-N-2`, `-3`… when a folder by that name
@@ -581,7 +999,7 @@ fn report_folder(workdir: &Path, reports_dir: &str, n: u32) -> PathBuf {
 }
 
 struct Report<'a> {
-    plan: &'a Plan,
+    plan: &'a Decided,
     reason: Option<&'a str>,
     severity: &'a str,
     tests: Option<&'a TestRun>,
@@ -720,7 +1138,146 @@ fn short(id: Oid) -> String {
 
 // ----- sprint finish ------------------------------------------------------------
 
+/// `sprint finish`'s steps, as the dry run shows them and as they are run.
+#[derive(Debug, Clone)]
+enum FinishStep {
+    /// The tests on HEAD's tree: run (or found in the cache) while
+    /// planning, since a failure stops the command before anything changes;
+    /// the operation records what they said.
+    Tests(FinishTests),
+    /// Keep the old baseline's tag object under `<name>-prev-<ts>`.
+    KeepOldBaseline(RefStep),
+    /// Point the baseline tag at HEAD, with a new tag object.
+    MoveBaseline {
+        name: String,
+        refname: String,
+        target: Rev,
+        summary: String,
+        message: String,
+        old_tag: Option<Oid>,
+    },
+    /// The baseline is HEAD already.
+    LeaveBaseline { name: String },
+    /// Tag HEAD as `sprint-N-done`.
+    Tag {
+        tag: String,
+        at: Rev,
+        message: String,
+    },
+}
+
+#[derive(Debug, Clone)]
+enum FinishTests {
+    /// They passed; the line says how (and whether from the cache).
+    Passed(String),
+    /// A dry run that found no cached result.
+    WouldRun { command: String, tree: Rev },
+    /// `--no-tests`.
+    Skipped,
+}
+
+impl Step for FinishStep {}
+
+impl fmt::Display for FinishStep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FinishStep::Tests(FinishTests::Passed(line)) => write!(f, "{line} (passed)"),
+            FinishStep::Tests(FinishTests::WouldRun { command, tree }) => write!(
+                f,
+                "run `{command}` on HEAD's tree {} in a temporary directory; stop if it fails",
+                tree.short
+            ),
+            FinishStep::Tests(FinishTests::Skipped) => {
+                f.write_str("skip the tests on HEAD (--no-tests)")
+            }
+            FinishStep::KeepOldBaseline(step) => step.fmt(f),
+            FinishStep::MoveBaseline {
+                name,
+                target,
+                summary,
+                ..
+            } => write!(f, "tag {} ({summary}) as `{name}`", target.short),
+            FinishStep::LeaveBaseline { name } => {
+                write!(
+                    f,
+                    "leave the baseline `{name}` where it is: it is HEAD already"
+                )
+            }
+            FinishStep::Tag { tag, at, .. } => write!(f, "tag HEAD ({}) as `{tag}`", at.short),
+        }
+    }
+}
+
+/// Everything `sprint finish` decided before the tests.
+struct Finishing {
+    n: u32,
+    head: Oid,
+    summary: String,
+    baseline: String,
+    moving: Option<baseline::Move>,
+    done_tag: String,
+}
+
+/// The JSON fields known from the plan.
+#[derive(Serialize)]
+struct FinishPlanned<'a> {
+    sprint: u32,
+    baseline: &'a str,
+    commit: String,
+    previous: Option<&'a str>,
+    tag: &'a str,
+}
+
+/// The tests' JSON field: `null` with `--no-tests`, absent when a dry run
+/// would run them.
+#[derive(Serialize)]
+struct FinishTested<'a> {
+    tests: Option<TestsJson<'a>>,
+}
+
+/// The JSON field of a finish that ran.
+#[derive(Serialize)]
+struct Finished<'a> {
+    operation_id: &'a str,
+}
+
 fn finish(ctx: &Context, n: Option<u32>, run_tests: bool) -> anyhow::Result<Outcome> {
+    let f = decide_finish(ctx, n)?;
+    let mut plan = plan_finish(ctx, &f);
+    let reports = settings::reports_path(&ctx.settings.reports_dir);
+    if snapshot::preview(&ctx.repo, false, Some(&reports))?.is_dirty() {
+        ctx.ui.warn(
+            "there are uncommitted changes; they are not part of the new baseline (commit them first if they should be)",
+        );
+    }
+
+    let mut outcome = Outcome::new();
+    outcome.data(&FinishPlanned {
+        sprint: f.n,
+        baseline: &f.baseline,
+        commit: f.head.to_string(),
+        previous: f.moving.as_ref().and_then(|m| m.keep_as.as_deref()),
+        tag: &f.done_tag,
+    });
+    // The sprint is done only when its tests pass.
+    let Some(tests) = finish_tests(ctx, &f, run_tests, &mut outcome)? else {
+        return Ok(outcome);
+    };
+    plan.steps.insert(0, FinishStep::Tests(tests.clone()));
+    let mut refs = vec![format!("refs/tags/{}", f.done_tag)];
+    if let Some(m) = &f.moving {
+        refs.extend(m.refs());
+    }
+    if let Carried::Done { id, .. } = carry(ctx, &plan, FinishExec { refs }, &mut outcome)? {
+        outcome.data(&Finished { operation_id: &id });
+        announce_finish(ctx, &f, &tests, &id, &mut outcome);
+    }
+    Ok(outcome)
+}
+
+/// Refuse a sprint that cannot be finished: no commit, no sprint number,
+/// a baseline that is not a tag, a `sprint-N-done` tag that exists.
+fn decide_finish(ctx: &Context, n: Option<u32>) -> anyhow::Result<Finishing> {
     let repo = &ctx.repo;
     let head = head_commit(ctx, "a sprint finishes on a commit")?;
     let branch = repo.current_branch()?;
@@ -751,7 +1308,7 @@ fn finish(ctx: &Context, n: Option<u32>, run_tests: bool) -> anyhow::Result<Outc
             .hint("a ref of a conflicting name exists; rename or delete it")
             .into());
     }
-    let info = repo.commit_info(head)?;
+    let summary = repo.commit_info(head)?.summary;
     let moving = if current.commit == head {
         None
     } else {
@@ -759,148 +1316,193 @@ fn finish(ctx: &Context, n: Option<u32>, run_tests: bool) -> anyhow::Result<Outc
             repo,
             &current.name,
             head,
-            &format!("Baseline: sprint {n} done ({})", info.summary),
+            &format!("Baseline: sprint {n} done ({summary})"),
         )?)
     };
-    let mut steps = Vec::new();
-    match &moving {
-        Some(m) => steps.extend(m.steps(repo, &info.summary)),
-        None => steps.push(format!(
-            "leave the baseline `{}` where it is: it is HEAD already",
-            current.name
-        )),
+    Ok(Finishing {
+        n,
+        head,
+        summary,
+        baseline: current.name,
+        moving,
+        done_tag,
+    })
+}
+
+/// The ref changes; the tests' step goes first once they ran.
+fn plan_finish(ctx: &Context, f: &Finishing) -> Plan<FinishStep> {
+    let repo = &ctx.repo;
+    let mut plan = Plan::new();
+    match &f.moving {
+        Some(m) => {
+            if let (Some(prev), Some((old_tag, old_commit))) = (&m.keep_as, m.old) {
+                plan.push(FinishStep::KeepOldBaseline(RefStep::CreateRef {
+                    name: format!("refs/tags/{prev}"),
+                    at: Rev::new(repo, old_tag),
+                    shown: format!(
+                        "keep the old baseline ({}) as tag {prev}",
+                        repo.short_id(old_commit)
+                    ),
+                }));
+            }
+            plan.push(FinishStep::MoveBaseline {
+                name: m.name.clone(),
+                refname: m.refname.clone(),
+                target: Rev::new(repo, m.target),
+                summary: f.summary.clone(),
+                message: m.message.clone(),
+                old_tag: m.old.map(|(tag, _)| tag),
+            });
+        }
+        None => plan.push(FinishStep::LeaveBaseline {
+            name: f.baseline.clone(),
+        }),
     }
-    steps.push(format!(
-        "tag HEAD ({}) as `{done_tag}`",
-        repo.short_id(head)
+    plan.push(FinishStep::Tag {
+        tag: f.done_tag.clone(),
+        at: Rev::new(repo, f.head),
+        message: format!("Sprint {} done: {}", f.n, f.summary),
+    });
+    plan
+}
+
+/// The tests on HEAD's tree, in a temporary worktree, cached by tree id
+/// (as `baseline verify`). `None`: they failed, and `outcome` says so.
+fn finish_tests(
+    ctx: &Context,
+    f: &Finishing,
+    run_tests: bool,
+    outcome: &mut Outcome,
+) -> anyhow::Result<Option<FinishTests>> {
+    let repo = &ctx.repo;
+    if !run_tests {
+        outcome.data(&FinishTested { tests: None });
+        return Ok(Some(FinishTests::Skipped));
+    }
+    let tree = repo.commit_tree(f.head)?;
+    let command = testrun::test_command(repo, ctx.settings.test_command.as_deref(), tree)?;
+    let what = format!("HEAD {}", repo.short_id(f.head));
+    let Some((run, cached)) = baseline::tested_tree(ctx, tree, &command, &what)? else {
+        return Ok(Some(FinishTests::WouldRun {
+            command,
+            tree: Rev::new(repo, tree),
+        }));
+    };
+    let line = format!(
+        "tests on HEAD's tree {}: `{command}` {}{}",
+        repo.short_id(tree),
+        run.summary(),
+        if cached { " [cached]" } else { "" }
+    );
+    outcome.data(&FinishTested {
+        tests: Some(TestsJson::new(&run, Some(cached))),
+    });
+    if run.succeeded() {
+        return Ok(Some(FinishTests::Passed(line)));
+    }
+    outcome.line(format!("{} {line}", ctx.ui.bad("✗")));
+    if !cached {
+        let tail: Vec<&str> = run.output.lines().rev().take(15).collect();
+        for l in tail.into_iter().rev() {
+            outcome.line(format!("    {l}"));
+        }
+    }
+    outcome.line(format!(
+        "{} the tests fail on HEAD, so sprint {} is not finished; nothing was changed (fix them, or pass --no-tests to finish anyway).",
+        ctx.ui.bad("Not finished:"),
+        f.n
     ));
-    let reports = settings::reports_path(&ctx.settings.reports_dir);
-    if snapshot::preview(repo, false, Some(&reports))?.is_dirty() {
-        ctx.ui.warn(
-            "there are uncommitted changes; they are not part of the new baseline (commit them first if they should be)",
-        );
+    outcome.exit_with(Exit::SafetyCheck);
+    Ok(None)
+}
+
+/// Carries out `sprint finish`, in one operation.
+struct FinishExec {
+    refs: Vec<String>,
+}
+
+impl Execute<FinishStep> for FinishExec {
+    type Done = ();
+
+    fn intent(&self, ctx: &Context) -> anyhow::Result<Intent> {
+        Ok(Intent::new(
+            "sprint finish",
+            &ctx.command_line,
+            Scope::refs(self.refs.clone()),
+        ))
     }
 
-    let mut outcome = Outcome::new();
-    outcome
-        .field("sprint", n)
-        .field("baseline", current.name.as_str())
-        .field("commit", head.to_string())
-        .field("previous", moving.as_ref().and_then(|m| m.keep_as.clone()))
-        .field("tag", done_tag.as_str());
-    // The sprint is done only when its tests pass: on HEAD's tree, in a
-    // temporary worktree, cached by tree id (as `baseline verify`).
-    let tested = if run_tests {
-        let tree = repo.commit_tree(head)?;
-        let command = testrun::test_command(repo, ctx.settings.test_command.as_deref(), tree)?;
-        let what = format!("HEAD {}", repo.short_id(head));
-        match baseline::tested_tree(ctx, tree, &command, &what)? {
-            Some((run, cached)) => {
-                let line = format!(
-                    "tests on HEAD's tree {}: `{command}` {}{}",
-                    repo.short_id(tree),
-                    run.summary(),
-                    if cached { " [cached]" } else { "" }
-                );
-                outcome.field(
-                    "tests",
-                    serde_json::json!({"command": command, "passed": run.passed,
-                        "failed": run.failed, "exit_code": run.exit_code,
-                        "timed_out": run.timed_out, "cached": cached,
-                        "succeeded": run.succeeded()}),
-                );
-                if !run.succeeded() {
-                    outcome.line(format!("{} {line}", ctx.ui.bad("✗")));
-                    if !cached {
-                        let tail: Vec<&str> = run.output.lines().rev().take(15).collect();
-                        for l in tail.into_iter().rev() {
-                            outcome.line(format!("    {l}"));
-                        }
-                    }
-                    outcome.line(format!(
-                        "{} the tests fail on HEAD, so sprint {n} is not finished; nothing was changed (fix them, or pass --no-tests to finish anyway).",
-                        ctx.ui.bad("Not finished:")
-                    ));
-                    outcome.exit_with(Exit::SafetyCheck);
-                    return Ok(outcome);
-                }
-                steps.insert(0, format!("{line} (passed)"));
-                Some(line)
+    fn step(
+        &mut self,
+        ctx: &Context,
+        tx: &mut Transaction<'_>,
+        step: &FinishStep,
+    ) -> anyhow::Result<()> {
+        let repo = &ctx.repo;
+        match step {
+            FinishStep::Tests(FinishTests::Passed(_)) => tx.detail("tests", "passed"),
+            FinishStep::Tests(FinishTests::Skipped) => tx.detail("tests", "skipped (--no-tests)"),
+            FinishStep::Tests(FinishTests::WouldRun { .. }) => {
+                anyhow::bail!("internal error: the tests on HEAD did not run")
             }
-            None => {
-                steps.insert(
-                    0,
-                    format!(
-                        "run `{command}` on HEAD's tree {} in a temporary directory; stop if it fails",
-                        repo.short_id(tree)
-                    ),
-                );
-                None
+            FinishStep::KeepOldBaseline(step) => tx.apply_ref_step(step)?,
+            FinishStep::MoveBaseline {
+                name,
+                refname,
+                target,
+                message,
+                old_tag,
+                ..
+            } => {
+                let tag = repo.write_tag_object(name, target.id, message)?;
+                tx.update_ref(refname, *old_tag, Some(tag))?;
+            }
+            FinishStep::LeaveBaseline { .. } => {}
+            FinishStep::Tag { tag, at, message } => {
+                let object = repo.write_tag_object(tag, at.id, message)?;
+                tx.update_ref(&format!("refs/tags/{tag}"), None, Some(object))?;
             }
         }
-    } else {
-        outcome.field("tests", serde_json::Value::Null);
-        steps.insert(0, "skip the tests on HEAD (--no-tests)".to_string());
-        None
-    };
-    if ctx.ui.dry_run {
-        outcome.line("Would:");
-        for step in &steps {
-            outcome.line(format!("  {step}"));
-        }
-        outcome.field("plan", steps);
-        return Ok(outcome);
-    }
-    let mut refs = vec![done_ref.clone()];
-    if let Some(m) = &moving {
-        refs.extend(m.refs());
-    }
-    let intent = Intent::new("sprint finish", &ctx.command_line, Scope::refs(refs)).plan(steps);
-    let tx = Transaction::begin(repo, &ctx.ui, intent)?;
-    let ((), id) = tx.run(|tx| {
-        tx.detail(
-            "tests",
-            if run_tests {
-                "passed"
-            } else {
-                "skipped (--no-tests)"
-            },
-        );
-        if let Some(m) = &moving {
-            m.apply(tx)?;
-        }
-        let tag = repo.write_tag_object(
-            &done_tag,
-            head,
-            &format!("Sprint {n} done: {}", info.summary),
-        )?;
-        tx.update_ref(&done_ref, None, Some(tag))?;
         Ok(())
-    })?;
-    outcome.field("operation_id", id.as_str());
+    }
+
+    fn done(&mut self, _ctx: &Context, _tx: &mut Transaction<'_>) -> anyhow::Result<()> {
+        Ok(())
+    }
+}
+
+/// What the finish did, and how to undo it.
+fn announce_finish(
+    ctx: &Context,
+    f: &Finishing,
+    tests: &FinishTests,
+    id: &str,
+    outcome: &mut Outcome,
+) {
+    let repo = &ctx.repo;
     outcome.line(format!(
-        "{} sprint {n} is done at {} {}.",
+        "{} sprint {} is done at {} {}.",
         ctx.ui.good("Finished:"),
-        repo.short_id(head),
-        crate::ui::quote(&info.summary)
+        f.n,
+        repo.short_id(f.head),
+        crate::ui::quote(&f.summary)
     ));
-    match &moving {
+    match &f.moving {
         Some(m) => outcome.line(format!(
             "  the baseline `{}` is now {}; the previous one is kept as `{}`",
-            current.name,
-            repo.short_id(head),
+            f.baseline,
+            repo.short_id(f.head),
             m.keep_as.as_deref().unwrap_or("-")
         )),
         None => outcome.line(format!(
             "  the baseline `{}` was already at HEAD",
-            current.name
+            f.baseline
         )),
     };
-    outcome.line(format!("  tagged `{done_tag}`"));
-    match &tested {
-        Some(line) => outcome.line(format!("  {line}")),
-        None => outcome.line("  the tests were not run (--no-tests)"),
+    outcome.line(format!("  tagged `{}`", f.done_tag));
+    match tests {
+        FinishTests::Passed(line) => outcome.line(format!("  {line}")),
+        _ => outcome.line("  the tests were not run (--no-tests)"),
     };
     outcome.line(format!("Undo with: git rollback-sprint undo {id}"));
-    Ok(outcome)
 }
