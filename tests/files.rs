@@ -202,6 +202,47 @@ fn dry_run_changes_nothing() {
 }
 
 #[test]
+fn the_dry_run_plan_is_the_journaled_plan() {
+    // Files restored, new paths removed, a named path in neither: the
+    // dry run lists the steps the journal records and the run takes.
+    let repo = setup();
+    let args = [
+        "files",
+        "--no-tests",
+        "--delete-new",
+        "app/a.txt",
+        "app/sub",
+        "gone.txt",
+        "app/untracked.txt",
+    ];
+    let dry = repo
+        .tool_ok(&[&["--dry-run", "--json"][..], &args[..]].concat())
+        .json();
+    let plan: Vec<String> = serde_json::from_value(dry["plan"].clone()).unwrap();
+    assert_eq!(
+        plan,
+        [
+            "restore app/a.txt from baseline `baseline` (1 file(s)) in the index and the work tree",
+            "restore app/sub from baseline `baseline` (2 file(s)) in the index and the work tree",
+            "leave gone.txt alone: it is in neither baseline `baseline` nor the work tree",
+            "remove app/sub/new.txt (not in baseline `baseline`)",
+            "remove app/untracked.txt (not in baseline `baseline`)",
+        ]
+    );
+    repo.tool_ok(&args);
+    let journal = std::fs::read_to_string(repo.git_dir().join("rollback/journal.jsonl")).unwrap();
+    let begin: serde_json::Value = journal
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|r| r["type"] == "begin")
+        .unwrap();
+    assert_eq!(begin["plan"], dry["plan"]);
+    assert_eq!(repo.read("app/sub/c.txt"), b"c\n");
+    assert!(!repo.exists("app/sub/new.txt"));
+    assert!(!repo.exists("app/untracked.txt"));
+}
+
+#[test]
 fn paths_that_leave_the_work_tree_are_refused_before_anything_changes() {
     let repo = setup();
     let outside = tempfile::tempdir().unwrap();

@@ -2,11 +2,17 @@
 //! (README: `checkpoint`): the runbook's "tag checkpoint-<ts> before each
 //! sprint".
 
+use std::fmt;
+
+use anyhow::Context as _;
+use serde::Serialize;
+
 use super::Context;
 use crate::clock;
 use crate::error::user;
 use crate::git::{snapshot, Oid, TagInfo};
 use crate::journal::{Intent, Scope, Transaction};
+use crate::plan::{carry_out, Carried, Execute, Plan, RefStep, Step};
 use crate::ui::Outcome;
 
 #[derive(Debug, clap::Args)]
@@ -52,7 +58,195 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
     }
 }
 
-fn create(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
+/// The steps of `checkpoint` and `checkpoint prune`, as the dry run shows
+/// them and as they are run.
+#[derive(Debug, Clone)]
+enum CheckpointStep {
+    /// Tag HEAD, or a commit of the whole working tree on top of it
+    /// (`--wip`), with an annotated tag that must not exist yet.
+    Tag {
+        name: String,
+        head: Oid,
+        /// `HEAD (abc1234)`, or the WIP commit described.
+        what: String,
+        wip: bool,
+        message: String,
+    },
+    /// Delete a checkpoint's tag that still points where it did.
+    Delete(RefStep),
+}
+
+impl Step for CheckpointStep {}
+
+impl fmt::Display for CheckpointStep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CheckpointStep::Tag { name, what, .. } => write!(f, "tag {what} as `{name}`"),
+            CheckpointStep::Delete(step) => step.fmt(f),
+        }
+    }
+}
+
+impl CheckpointStep {
+    /// The full ref name the step creates or deletes.
+    fn ref_name(&self) -> Option<String> {
+        match self {
+            CheckpointStep::Tag { name, .. } => Some(format!("refs/tags/{name}")),
+            CheckpointStep::Delete(step) => step.ref_name(),
+        }
+    }
+}
+
+/// The JSON fields known from the plan of a new checkpoint.
+#[derive(Serialize)]
+struct Planned<'a> {
+    tag: &'a str,
+    wip: bool,
+}
+
+/// The JSON field of a checkpoint's dry run.
+#[derive(Serialize)]
+struct Planning {
+    plan: Vec<String>,
+}
+
+/// The JSON fields of a checkpoint made.
+#[derive(Serialize)]
+struct Tagged<'a> {
+    commit: String,
+    operation_id: &'a str,
+}
+
+/// One checkpoint of `checkpoint list`.
+#[derive(Serialize)]
+struct Listed<'a> {
+    name: &'a str,
+    date: String,
+    commit: String,
+    message: &'a str,
+}
+
+#[derive(Serialize)]
+struct Listing<'a> {
+    checkpoints: Vec<Listed<'a>>,
+}
+
+/// The JSON fields of `checkpoint prune`.
+#[derive(Serialize)]
+struct Pruned<'a> {
+    deleted: Vec<&'a str>,
+}
+
+#[derive(Serialize)]
+struct Operation<'a> {
+    operation_id: &'a str,
+}
+
+/// Carries out a checkpoint's steps, in one operation.
+struct Checkpointing {
+    /// The operation's kind in the journal.
+    kind: &'static str,
+    /// The refs the steps change (the operation's scope).
+    refs: Vec<String>,
+    /// The commit the new tag points at.
+    tagged: Option<Oid>,
+}
+
+impl Checkpointing {
+    fn new(kind: &'static str, plan: &Plan<CheckpointStep>) -> Self {
+        Checkpointing {
+            kind,
+            refs: plan
+                .steps
+                .iter()
+                .filter_map(CheckpointStep::ref_name)
+                .collect(),
+            tagged: None,
+        }
+    }
+}
+
+impl Execute<CheckpointStep> for Checkpointing {
+    type Done = Option<Oid>;
+
+    fn intent(&self, ctx: &Context) -> anyhow::Result<Intent> {
+        Ok(Intent::new(
+            self.kind,
+            &ctx.command_line,
+            Scope::refs(self.refs.clone()),
+        ))
+    }
+
+    fn step(
+        &mut self,
+        ctx: &Context,
+        tx: &mut Transaction<'_>,
+        step: &CheckpointStep,
+    ) -> anyhow::Result<()> {
+        match step {
+            CheckpointStep::Tag {
+                name,
+                head,
+                wip,
+                message,
+                ..
+            } => {
+                let target = if *wip {
+                    wip_commit(ctx, tx, *head, name, message)?
+                } else {
+                    *head
+                };
+                let tag = ctx.repo.write_tag_object(name, target, message)?;
+                tx.update_ref(&format!("refs/tags/{name}"), None, Some(tag))?;
+                self.tagged = Some(target);
+            }
+            CheckpointStep::Delete(step) => tx.apply_ref_step(step)?,
+        }
+        Ok(())
+    }
+
+    fn done(&mut self, _ctx: &Context, _tx: &mut Transaction<'_>) -> anyhow::Result<Option<Oid>> {
+        Ok(self.tagged)
+    }
+}
+
+/// A commit of the whole working tree on top of `head`, for `--wip`;
+/// nothing in the work tree or the index is touched.
+fn wip_commit(
+    ctx: &Context,
+    tx: &mut Transaction<'_>,
+    head: Oid,
+    name: &str,
+    message: &str,
+) -> anyhow::Result<Oid> {
+    let repo = &ctx.repo;
+    // The reports folder is the tool's, not the user's work: the
+    // checkpoint keeps it as HEAD has it (docs/invariants.md, I8).
+    let reports = crate::settings::reports_path(&ctx.settings.reports_dir);
+    let scan = snapshot::scan_worktree(repo)?.without_folder(
+        repo,
+        Some(repo.commit_tree(head)?),
+        &reports,
+    )?;
+    for dir in &scan.unreadable {
+        ctx.ui.warn(&format!(
+            "cannot read the untracked directory {dir}/: it is not in the checkpoint \
+             (chmod u+rx {dir} to have it saved)"
+        ));
+    }
+    let commit = snapshot::commit_snapshot(
+        repo,
+        scan.tree,
+        &[head],
+        &format!("WIP checkpoint {name}: {message}\n"),
+    )?;
+    tx.detail("untracked_files", scan.untracked.len());
+    Ok(commit)
+}
+
+/// The plan of a new checkpoint: one step, tagging HEAD (or, with `wip`,
+/// a commit of the working tree) under a name not taken yet.
+fn plan_tag(ctx: &Context, wip: bool, message: String) -> anyhow::Result<Plan<CheckpointStep>> {
     let repo = &ctx.repo;
     let prefix = &ctx.settings.checkpoint_prefix;
     let Some(head) = repo.head_commit()? else {
@@ -67,15 +261,7 @@ fn create(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
             .hint("fix git config rollback.checkpointPrefix")
             .into());
     }
-    let refname = format!("refs/tags/{name}");
-    let message = args.message.clone().unwrap_or_else(|| {
-        if args.wip {
-            "Checkpoint of the working tree".to_string()
-        } else {
-            "Checkpoint".to_string()
-        }
-    });
-    let what = if args.wip {
+    let what = if wip {
         format!(
             "a commit of the whole working tree (parent {})",
             repo.short_id(head)
@@ -83,62 +269,69 @@ fn create(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
     } else {
         format!("HEAD ({})", repo.short_id(head))
     };
-    let plan = vec![format!("tag {what} as `{name}`")];
-    let mut outcome = Outcome::new();
-    outcome.field("tag", name.as_str()).field("wip", args.wip);
-    if ctx.ui.dry_run {
-        outcome.line(format!("Would {}", plan[0]));
-        outcome.field("plan", plan);
-        return Ok(outcome);
+    let mut plan = Plan::new();
+    plan.push(CheckpointStep::Tag {
+        name,
+        head,
+        what,
+        wip,
+        message,
+    });
+    Ok(plan)
+}
+
+/// The name of the tag a plan of [`plan_tag`] creates.
+fn tag_name(plan: &Plan<CheckpointStep>) -> anyhow::Result<&str> {
+    match plan.steps.first() {
+        Some(CheckpointStep::Tag { name, .. }) => Ok(name),
+        _ => anyhow::bail!("internal error: a checkpoint's plan tags nothing"),
     }
-    let intent = Intent::new(
-        "checkpoint",
-        &ctx.command_line,
-        Scope::refs(vec![refname.clone()]),
-    )
-    .plan(plan);
-    let tx = Transaction::begin(repo, &ctx.ui, intent)?;
-    let (target, id) = tx.run(|tx| {
-        let target = if args.wip {
-            // The reports folder is the tool's, not the user's work: the
-            // checkpoint keeps it as HEAD has it (docs/invariants.md, I8).
-            let reports = crate::settings::reports_path(&ctx.settings.reports_dir);
-            let scan = snapshot::scan_worktree(repo)?.without_folder(
-                repo,
-                Some(repo.commit_tree(head)?),
-                &reports,
-            )?;
-            for dir in &scan.unreadable {
-                ctx.ui.warn(&format!(
-                    "cannot read the untracked directory {dir}/: it is not in the checkpoint \
-                     (chmod u+rx {dir} to have it saved)"
+}
+
+fn create(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
+    let repo = &ctx.repo;
+    let message = args.message.clone().unwrap_or_else(|| {
+        if args.wip {
+            "Checkpoint of the working tree".to_string()
+        } else {
+            "Checkpoint".to_string()
+        }
+    });
+    let plan = plan_tag(ctx, args.wip, message)?;
+    let name = tag_name(&plan)?;
+    let mut outcome = Outcome::new();
+    outcome.data(&Planned {
+        tag: name,
+        wip: args.wip,
+    });
+    let exec = Checkpointing::new("checkpoint", &plan);
+    // A checkpoint always acts, and its output is older than the
+    // scaffold's: its one step is shown as one line (`Would tag …`), and
+    // neither run has `"changed"` (README, JSON output). The scaffold's own
+    // lines are left out.
+    match carry_out(ctx, &plan, exec, &mut Outcome::new())? {
+        Carried::Nothing => {}
+        Carried::DryRun => {
+            for step in &plan.steps {
+                outcome.line(format!("Would {step}"));
+            }
+            outcome.data(&Planning { plan: plan.lines() });
+        }
+        Carried::Done { done, id } => {
+            let target = done.context("internal error: the checkpoint tagged nothing")?;
+            outcome.data(&Tagged {
+                commit: target.to_string(),
+                operation_id: &id,
+            });
+            outcome.line(format!("Checkpoint `{name}` at {}.", repo.short_id(target)));
+            if args.wip {
+                outcome.line(format!(
+                    "It holds your uncommitted work; see it with `git show --stat {name}`."
                 ));
             }
-            let commit = snapshot::commit_snapshot(
-                repo,
-                scan.tree,
-                &[head],
-                &format!("WIP checkpoint {name}: {message}\n"),
-            )?;
-            tx.detail("untracked_files", scan.untracked.len());
-            commit
-        } else {
-            head
-        };
-        let tag = repo.write_tag_object(&name, target, &message)?;
-        tx.update_ref(&refname, None, Some(tag))?;
-        Ok(target)
-    })?;
-    outcome
-        .field("commit", target.to_string())
-        .field("operation_id", id.as_str());
-    outcome.line(format!("Checkpoint `{name}` at {}.", repo.short_id(target)));
-    if args.wip {
-        outcome.line(format!(
-            "It holds your uncommitted work; see it with `git show --stat {name}`."
-        ));
+            outcome.line(format!("Undo with: git rollback-sprint undo {id}"));
+        }
     }
-    outcome.line(format!("Undo with: git rollback-sprint undo {id}"));
     Ok(outcome)
 }
 
@@ -181,34 +374,58 @@ fn list(ctx: &Context) -> anyhow::Result<Outcome> {
     }
     for tag in &tags {
         let date = clock::format_unix(tag.time, offset);
-        let first = tag.message.lines().next().unwrap_or("").to_string();
+        let first = tag.message.lines().next().unwrap_or("");
         outcome.line(format!(
             "{:<32} {}  {}  {}",
             tag.name,
             &date[..19.min(date.len())].replace('T', " "),
             repo.short_id(tag.commit),
-            crate::ui::quote(&first)
+            crate::ui::quote(first)
         ));
-        rows.push(serde_json::json!({
-            "name": tag.name, "date": date, "commit": tag.commit.to_string(), "message": tag.message,
-        }));
+        rows.push(Listed {
+            name: &tag.name,
+            date,
+            commit: tag.commit.to_string(),
+            message: &tag.message,
+        });
     }
-    outcome.field("checkpoints", rows);
+    outcome.data(&Listing { checkpoints: rows });
     Ok(outcome)
 }
 
 fn prune(ctx: &Context, keep: Option<usize>, older_than: Option<u64>) -> anyhow::Result<Outcome> {
-    let repo = &ctx.repo;
     if keep.is_none() && older_than.is_none() {
         return Err(user("say which checkpoints to delete")
             .hint("pass --keep N (keep the newest N) and/or --older-than DAYS")
             .exit(crate::error::Exit::Usage)
             .into());
     }
-    let now = clock::now();
     let tags = checkpoints(ctx)?;
-    let victims: Vec<&TagInfo> = tags
-        .iter()
+    let victims = to_prune(&tags, keep, older_than);
+    let mut outcome = Outcome::new();
+    let names: Vec<&str> = victims.iter().map(|t| t.name.as_str()).collect();
+    outcome.data(&Pruned {
+        deleted: names.clone(),
+    });
+    let plan = plan_prune(ctx, &victims);
+    let exec = Checkpointing::new("checkpoint prune", &plan);
+    if let Carried::Done { id, .. } = carry_out(ctx, &plan, exec, &mut outcome)? {
+        outcome.data(&Operation { operation_id: &id });
+        outcome.line(format!(
+            "Deleted {} checkpoint(s): {}",
+            names.len(),
+            names.join(", ")
+        ));
+        outcome.line(format!("Undo with: git rollback-sprint undo {id}"));
+    }
+    Ok(outcome)
+}
+
+/// The checkpoints beyond the newest `keep` and older than `older_than`
+/// days (each limit only when given), newest first.
+fn to_prune(tags: &[TagInfo], keep: Option<usize>, older_than: Option<u64>) -> Vec<&TagInfo> {
+    let now = clock::now();
+    tags.iter()
         .enumerate()
         .filter(|(i, _)| keep.is_none_or(|k| *i >= k))
         .filter(|(_, t)| {
@@ -221,87 +438,34 @@ fn prune(ctx: &Context, keep: Option<usize>, older_than: Option<u64>) -> anyhow:
             })
         })
         .map(|(_, t)| t)
-        .collect();
-    let mut outcome = Outcome::new();
-    let names: Vec<String> = victims.iter().map(|t| t.name.clone()).collect();
-    outcome.field("deleted", names.clone());
+        .collect()
+}
+
+/// Delete each of `victims`' tags; nothing to do when there is none.
+fn plan_prune(ctx: &Context, victims: &[&TagInfo]) -> Plan<CheckpointStep> {
+    let mut plan = Plan::new();
     if victims.is_empty() {
-        outcome.nothing_to_do("no checkpoint matches, so none is deleted");
-        return Ok(outcome);
+        plan.nothing = Some("no checkpoint matches, so none is deleted".to_string());
     }
-    outcome.field("changed", true);
-    let plan: Vec<String> = victims
-        .iter()
-        .map(|t| format!("delete tag {} ({})", t.name, repo.short_id(t.commit)))
-        .collect();
-    if ctx.ui.dry_run {
-        outcome.line("Would:");
-        for step in &plan {
-            outcome.line(format!("  {step}"));
-        }
-        outcome.field("plan", plan);
-        return Ok(outcome);
+    for t in victims {
+        plan.push(CheckpointStep::Delete(RefStep::DeleteRef {
+            name: format!("refs/tags/{}", t.name),
+            from: t.target,
+            shown: format!("delete tag {} ({})", t.name, ctx.repo.short_id(t.commit)),
+        }));
     }
-    let refs: Vec<(String, Oid)> = victims
-        .iter()
-        .map(|t| (format!("refs/tags/{}", t.name), t.target))
-        .collect();
-    let scope = Scope::refs(refs.iter().map(|(n, _)| n.clone()).collect());
-    let tx = Transaction::begin(
-        repo,
-        &ctx.ui,
-        Intent::new("checkpoint prune", &ctx.command_line, scope).plan(plan),
-    )?;
-    let ((), id) = tx.run(|tx| {
-        for (name, target) in &refs {
-            tx.update_ref(name, Some(*target), None)?;
-        }
-        Ok(())
-    })?;
-    outcome.field("operation_id", id.as_str());
-    outcome.line(format!(
-        "Deleted {} checkpoint(s): {}",
-        names.len(),
-        names.join(", ")
-    ));
-    outcome.line(format!("Undo with: git rollback-sprint undo {id}"));
-    Ok(outcome)
+    plan
 }
 
 /// Tag HEAD as a new checkpoint (a journaled operation): its name, and the
 /// operation id (`None` in a dry run, which only names it).
 pub fn tag_head(ctx: &Context, message: &str) -> anyhow::Result<(String, Option<String>)> {
-    let repo = &ctx.repo;
-    let prefix = &ctx.settings.checkpoint_prefix;
-    let Some(head) = repo.head_commit()? else {
-        return Err(user("HEAD has no commit yet")
-            .hint("commit something first; a checkpoint tags a commit")
-            .into());
-    };
-    let name = repo.unused_ref_name(
-        "refs/tags/",
-        &format!("{prefix}{}", clock::stamp(&clock::now())),
-    )?;
-    if !crate::git::Repo::valid_tag_name(&name) {
-        return Err(user(format!("`{name}` is not a valid tag name"))
-            .hint("fix git config rollback.checkpointPrefix")
-            .into());
+    let plan = plan_tag(ctx, false, message.to_string())?;
+    let name = tag_name(&plan)?.to_string();
+    let exec = Checkpointing::new("checkpoint", &plan);
+    // The caller reports the checkpoint in its own words.
+    match carry_out(ctx, &plan, exec, &mut Outcome::new())? {
+        Carried::Done { id, .. } => Ok((name, Some(id))),
+        Carried::Nothing | Carried::DryRun => Ok((name, None)),
     }
-    if ctx.ui.dry_run {
-        return Ok((name, None));
-    }
-    let refname = format!("refs/tags/{name}");
-    let plan = vec![format!("tag HEAD ({}) as `{name}`", repo.short_id(head))];
-    let intent = Intent::new(
-        "checkpoint",
-        &ctx.command_line,
-        Scope::refs(vec![refname.clone()]),
-    )
-    .plan(plan);
-    let tx = Transaction::begin(repo, &ctx.ui, intent)?;
-    let ((), id) = tx.run(|tx| {
-        let tag = repo.write_tag_object(&name, head, message)?;
-        tx.update_ref(&refname, None, Some(tag))
-    })?;
-    Ok((name, Some(id)))
 }

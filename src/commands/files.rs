@@ -7,15 +7,21 @@
 //! work tree, never through a symlink, never into `.git`. Then the tests
 //! mapped from those paths run.
 
+use std::cell::Cell;
+use std::collections::HashSet;
+use std::fmt;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 
 use anyhow::Context as _;
+use serde::Serialize;
 
 use super::Context;
 use crate::error::{user, Exit};
+use crate::git::index::EditableIndex;
 use crate::git::{snapshot, writer, Oid, RepoPath};
 use crate::journal::{Intent, Scope, Transaction};
+use crate::plan::{carry_out, Carried, Execute, Plan, Step};
 use crate::settings::{self, Settings};
 use crate::testrun;
 use crate::ui::Outcome;
@@ -38,23 +44,223 @@ pub struct Args {
     pub no_tests: bool,
 }
 
-/// What will be done, decided before anything changes.
-struct Plan {
-    source_name: String,
-    /// Files to set: path, object, mode.
-    set: Vec<(RepoPath, Oid, u32)>,
-    /// Paths the source does not have (warned about, or removed).
-    new_paths: Vec<RepoPath>,
-    /// Of those, the ones in the way of a restored file: a file where the
-    /// source has a directory, or inside a directory where it has a file.
-    /// Like `git checkout`, they always go (the snapshot keeps them).
-    in_the_way: Vec<RepoPath>,
-    /// New paths that are index entries (the others are untracked).
-    from_index: std::collections::HashSet<RepoPath>,
-    steps: Vec<String>,
+/// The steps of `files`, as the dry run shows them and as they are run:
+/// one for each named path, then one for each path the source does not
+/// have.
+#[derive(Debug, Clone)]
+enum FilesStep {
+    /// Give a named path the source's content, in the index and the work
+    /// tree.
+    Restore {
+        path: RepoPath,
+        source: String,
+        /// The files the source has at and under the path.
+        count: usize,
+        /// Of those, the ones no earlier step restores: path, object, mode.
+        files: Vec<(RepoPath, Oid, u32)>,
+    },
+    /// A named path in neither the source nor the work tree, with
+    /// `--delete-new`: already as it would be left.
+    Absent { path: RepoPath, source: String },
+    /// Remove a path the source does not have (the snapshot keeps it):
+    /// with `--delete-new`, or because a restored file needs its place — a
+    /// file where the source has a directory, or inside a directory where
+    /// it has a file. Like `git checkout`, those always go.
+    Remove {
+        path: RepoPath,
+        source: String,
+        in_the_way: bool,
+        /// An index entry (otherwise an untracked path).
+        tracked: bool,
+    },
+    /// Leave a path the source does not have as it is, with a warning.
+    Leave { path: RepoPath, source: String },
+}
+
+impl Step for FilesStep {}
+
+impl fmt::Display for FilesStep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FilesStep::Restore {
+                path,
+                source,
+                count,
+                ..
+            } => write!(
+                f,
+                "restore {} from {source} ({count} file(s)) in the index and the work tree",
+                shown(path)
+            ),
+            FilesStep::Absent { path, source } => write!(
+                f,
+                "leave {} alone: it is in neither {source} nor the work tree",
+                shown(path)
+            ),
+            FilesStep::Remove {
+                path,
+                source,
+                in_the_way: true,
+                ..
+            } => write!(
+                f,
+                "remove {} (in the way of a file from {source})",
+                path.quoted()
+            ),
+            FilesStep::Remove { path, source, .. } => {
+                write!(f, "remove {} (not in {source})", path.quoted())
+            }
+            FilesStep::Leave { path, source } => write!(
+                f,
+                "leave {} as it is (not in {source}; --delete-new removes it)",
+                path.quoted()
+            ),
+        }
+    }
+}
+
+/// The files a plan restores (each once): path, object, mode.
+fn restored(plan: &Plan<FilesStep>) -> impl Iterator<Item = &(RepoPath, Oid, u32)> {
+    plan.steps.iter().flat_map(|s| match s {
+        FilesStep::Restore { files, .. } => files.as_slice(),
+        _ => &[],
+    })
+}
+
+/// The paths a plan removes.
+fn removals(plan: &Plan<FilesStep>) -> impl Iterator<Item = &RepoPath> {
+    plan.steps.iter().filter_map(|s| match s {
+        FilesStep::Remove { path, .. } => Some(path),
+        _ => None,
+    })
+}
+
+/// The paths a plan finds that the source does not have.
+fn new_paths(plan: &Plan<FilesStep>) -> impl Iterator<Item = &RepoPath> {
+    plan.steps.iter().filter_map(|s| match s {
+        FilesStep::Remove { path, .. } | FilesStep::Leave { path, .. } => Some(path),
+        _ => None,
+    })
+}
+
+/// The JSON fields known from the plan.
+#[derive(Serialize)]
+struct Planned<'a> {
+    source: &'a str,
+    restored: Vec<String>,
+    new_paths: Vec<String>,
+    deleted: Vec<String>,
+}
+
+/// The JSON fields of a restore that ran.
+#[derive(Serialize)]
+struct Restored<'a> {
+    operation_id: &'a str,
+    files_changed: usize,
+}
+
+/// The JSON field of the mapped tests.
+#[derive(Serialize)]
+struct Tests<'a> {
+    tests: Option<TestsRun<'a>>,
+}
+
+#[derive(Serialize)]
+struct TestsRun<'a> {
+    files: &'a [String],
+    command: &'a str,
+    passed: Option<u64>,
+    failed: Option<u64>,
+    exit_code: Option<i32>,
+    succeeded: bool,
 }
 
 pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
+    let repo = &ctx.repo;
+    let paths = named_paths(ctx, args)?;
+    let (source, source_name) = source(ctx, args)?;
+    super::refuse_operation_in_progress(repo)?;
+    crate::journal::check_index_unlocked(repo)?;
+    // The index is parsed once, for the plan, the snapshot and the new
+    // index alike (checked under the lock to be still the index).
+    let mut edited = EditableIndex::open(repo)?;
+    let source_tree = repo.commit_tree(source)?;
+    super::refuse_filter_drivers(repo, source_tree)?;
+    crate::trace::phase("files: plan");
+    let mut plan = plan(ctx, &paths, source_tree, &source_name, args.delete_new)?;
+
+    let mut outcome = Outcome::new();
+    report_plan(ctx, &plan, &source_name, &mut outcome);
+    let restored_paths: Vec<RepoPath> = restored(&plan).map(|(p, _, _)| p.clone()).collect();
+    if !args.no_tests {
+        check_mapped_tests_runnable(ctx, &restored_paths, &restored_paths)?;
+    }
+    plan.nothing = nothing_to_do(ctx, &plan, &paths, &mut edited, &source_name)?;
+    let exec = Restoring::new(&plan, &paths, source_tree, edited);
+    match carry_out(ctx, &plan, exec, &mut outcome)? {
+        // The mapped tests still say whether those files are good: running
+        // them changes nothing.
+        Carried::Nothing if !args.no_tests && !ctx.ui.dry_run => run_mapped_tests(
+            ctx,
+            &restored_paths,
+            &mut outcome,
+            "The mapped tests fail on the files as they are.",
+        )?,
+        Carried::Nothing | Carried::DryRun => {}
+        Carried::Done { done, id } => {
+            crate::trace::phase("files: finished");
+            announce(&plan, &source_name, done, &id, &mut outcome);
+            if !args.no_tests {
+                run_mapped_tests(
+                    ctx,
+                    &restored_paths,
+                    &mut outcome,
+                    "The mapped tests fail: the files are restored; `git rollback-sprint undo` puts them back.",
+                )?;
+            }
+        }
+    }
+    Ok(outcome)
+}
+
+/// The revision the files come from (the baseline unless `--from`), and
+/// its name as messages show it.
+fn source(ctx: &Context, args: &Args) -> anyhow::Result<(Oid, String)> {
+    let repo = &ctx.repo;
+    let (source, source_name) = match &args.from {
+        Some(rev) => (repo.resolve_commit(rev)?, rev.clone()),
+        None => {
+            let b = super::baseline::resolve(repo, &ctx.settings)?;
+            (b.commit, format!("baseline `{}`", b.name))
+        }
+    };
+    repo.refuse_inexact_commit(source, &source_name)?;
+    Ok((source, source_name))
+}
+
+/// What the plan restores and finds new, in JSON, and a warning for each
+/// new path left as it is.
+fn report_plan(ctx: &Context, plan: &Plan<FilesStep>, source_name: &str, outcome: &mut Outcome) {
+    let names = |v: Vec<&RepoPath>| v.iter().map(|p| p.display()).collect::<Vec<_>>();
+    outcome.data(&Planned {
+        source: source_name,
+        restored: names(restored(plan).map(|(p, _, _)| p).collect()),
+        new_paths: names(new_paths(plan).collect()),
+        deleted: names(removals(plan).collect()),
+    });
+    for step in &plan.steps {
+        if let FilesStep::Leave { path, .. } = step {
+            ctx.ui.warn(&format!(
+                "{} does not exist in {source_name}: left as it is (pass --delete-new to remove it)",
+                path.quoted(),
+            ));
+        }
+    }
+}
+
+/// The paths named on the command line and by `--stage`, relative to the
+/// work tree root, each once.
+fn named_paths(ctx: &Context, args: &Args) -> anyhow::Result<Vec<RepoPath>> {
     let repo = &ctx.repo;
     let mut raw: Vec<PathBuf> = args.paths.clone();
     if let Some(stage) = &args.stage {
@@ -85,157 +291,154 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
             paths.push(rel);
         }
     }
-    let (source, source_name) = match &args.from {
-        Some(rev) => (repo.resolve_commit(rev)?, rev.clone()),
-        None => {
-            let b = super::baseline::resolve(repo, &ctx.settings)?;
-            (b.commit, format!("baseline `{}`", b.name))
-        }
-    };
-    repo.refuse_inexact_commit(source, &source_name)?;
-    super::refuse_operation_in_progress(repo)?;
-    crate::journal::check_index_unlocked(repo)?;
-    // The index is parsed once, for the plan, the snapshot and the new
-    // index alike (checked under the lock to be still the index).
-    let mut edited = crate::git::index::EditableIndex::open(repo)?;
-    let source_tree = repo.commit_tree(source)?;
-    super::refuse_filter_drivers(repo, source_tree)?;
-    crate::trace::phase("files: plan");
-    let plan = plan(ctx, &paths, source_tree, source_name, args.delete_new)?;
+    Ok(paths)
+}
 
-    let mut outcome = Outcome::new();
-    let names = |v: &[RepoPath]| v.iter().map(|p| p.display()).collect::<Vec<_>>();
-    outcome
-        .field("source", plan.source_name.as_str())
-        .field(
-            "restored",
-            plan.set
-                .iter()
-                .map(|(p, _, _)| p.display())
-                .collect::<Vec<_>>(),
-        )
-        .field("new_paths", names(&plan.new_paths))
-        .field(
-            "deleted",
-            if args.delete_new {
-                names(&plan.new_paths)
-            } else {
-                names(&plan.in_the_way)
-            },
-        );
-    for p in &plan.new_paths {
-        if !args.delete_new && !plan.in_the_way.contains(p) {
-            ctx.ui.warn(&format!(
-                "{} does not exist in {}: left as it is (pass --delete-new to remove it)",
-                p.quoted(),
-                plan.source_name
-            ));
-        }
+/// Why the plan changes nothing, when it does not (docs/invariants.md,
+/// I11): the paths already match in the index and the work tree, and there
+/// is nothing to remove. Only what the command writes counts: a path new
+/// since the source is left as it is without --delete-new, whatever its
+/// state.
+fn nothing_to_do(
+    ctx: &Context,
+    plan: &Plan<FilesStep>,
+    paths: &[RepoPath],
+    edited: &mut EditableIndex,
+    source_name: &str,
+) -> anyhow::Result<Option<String>> {
+    if removals(plan).next().is_some() {
+        return Ok(None);
     }
-    let restored: Vec<RepoPath> = plan.set.iter().map(|(p, _, _)| p.clone()).collect();
-    if !args.no_tests {
-        check_mapped_tests_runnable(ctx, &restored, &restored)?;
-    }
-    let removals: Vec<RepoPath> = if args.delete_new {
-        plan.new_paths.clone()
-    } else {
-        plan.in_the_way.clone()
-    };
-    // Nothing for nothing (docs/invariants.md, I11): paths that already match
-    // in the index and the work tree, and nothing to remove.
-    // Only what the command writes counts: a path new since the source is
-    // left as it is without --delete-new, whatever its state.
-    let written: std::collections::HashSet<&RepoPath> = restored.iter().collect();
-    if removals.is_empty()
-        && crate::git::index::holds_entries(edited.index_mut(), &plan.set)
-        && snapshot::worktree_matches_index(repo, &paths, &written)?
-    {
-        outcome.nothing_to_do(format!(
-            "{} already match{} {} in the index and the work tree",
+    let set: Vec<(RepoPath, Oid, u32)> = restored(plan).cloned().collect();
+    let written: HashSet<&RepoPath> = set.iter().map(|(p, _, _)| p).collect();
+    let matches = crate::git::index::holds_entries(edited.index_mut(), &set)
+        && snapshot::worktree_matches_index(&ctx.repo, paths, &written)?;
+    Ok(matches.then(|| {
+        format!(
+            "{} already match{} {source_name} in the index and the work tree",
             if paths.len() == 1 {
                 shown(&paths[0])
             } else {
                 format!("the {} paths", paths.len())
             },
             if paths.len() == 1 { "es" } else { "" },
-            plan.source_name
-        ));
-        // The mapped tests still say whether those files are good: running
-        // them changes nothing.
-        if !args.no_tests && !ctx.ui.dry_run {
-            let paths: Vec<RepoPath> = plan.set.iter().map(|(p, _, _)| p.clone()).collect();
-            run_mapped_tests(
-                ctx,
-                &paths,
-                &mut outcome,
-                "The mapped tests fail on the files as they are.",
-            )?;
+        )
+    }))
+}
+
+/// Carries out the plan in one operation. The steps only gather what to
+/// write; `done` writes the work tree in one pass over the paths that
+/// differ and then the index (docs/design.md, Performance).
+struct Restoring<'a> {
+    plan: &'a Plan<FilesStep>,
+    paths: &'a [RepoPath],
+    source_tree: Oid,
+    edited: EditableIndex,
+    /// Whether a checkout filter applies to a path written: found with the
+    /// intent, before the operation begins.
+    filters: Cell<bool>,
+    /// The work tree as it should be: the snapshot with these paths set.
+    edit: snapshot::TreeChanges,
+    /// The index entries to set, and to remove.
+    set: Vec<(Vec<u8>, Oid, u32)>,
+    remove: Vec<Vec<u8>>,
+}
+
+impl<'a> Restoring<'a> {
+    fn new(
+        plan: &'a Plan<FilesStep>,
+        paths: &'a [RepoPath],
+        source_tree: Oid,
+        edited: EditableIndex,
+    ) -> Self {
+        Restoring {
+            plan,
+            paths,
+            source_tree,
+            edited,
+            filters: Cell::new(true),
+            edit: snapshot::TreeChanges::default(),
+            set: Vec::new(),
+            remove: Vec::new(),
         }
-        return Ok(outcome);
     }
-    outcome.field("changed", true);
-    if ctx.ui.dry_run {
-        outcome.line("Would:");
-        for step in &plan.steps {
-            outcome.line(format!("  {step}"));
-        }
-        outcome.field("plan", plan.steps.clone());
-        return Ok(outcome);
+}
+
+impl Execute<FilesStep> for Restoring<'_> {
+    type Done = usize;
+
+    fn intent(&self, ctx: &Context) -> anyhow::Result<Intent> {
+        let repo = &ctx.repo;
+        let removed: Vec<&RepoPath> = removals(self.plan).collect();
+        let touched: Vec<RepoPath> = restored(self.plan)
+            .map(|(p, _, _)| p)
+            .chain(removed.iter().copied())
+            .cloned()
+            .collect();
+        // The snapshot covers the named paths only (the rest of the work tree
+        // is not touched), so its cost follows the paths, not the repository.
+        let scope = Scope {
+            index: true,
+            worktree: true,
+            paths: if self.paths.iter().any(|p| p.as_bytes().is_empty()) {
+                Vec::new()
+            } else {
+                self.paths.to_vec()
+            },
+            ..Scope::default()
+        };
+        crate::trace::phase("files: modes, filters");
+        let mut intent = Intent::new("files", &ctx.command_line, scope);
+        intent.extra_modes = snapshot::unusual_modes(repo.workdir(), &touched);
+        intent.overwrite_paths = touched.clone();
+        // A directory it may not write in is refused up front, not part-way.
+        intent.writes = restored(self.plan)
+            .map(|(p, _, mode)| (p.clone(), writer::is_regular_mode(*mode)))
+            .chain(removed.iter().map(|p| ((*p).clone(), false)))
+            .collect();
+        self.filters
+            .set(repo.has_checkout_filters_for(self.source_tree, &touched)?);
+        intent.preserve = vec![settings::reports_path(&ctx.settings.reports_dir)];
+        intent.index_source = Some(self.edited.source().clone());
+        Ok(intent)
     }
 
-    let touched: Vec<RepoPath> = plan
-        .set
-        .iter()
-        .map(|(p, _, _)| p.clone())
-        .chain(removals.iter().cloned())
-        .collect();
-    // The snapshot covers the named paths only (the rest of the work tree
-    // is not touched), so its cost follows the paths, not the repository.
-    let scope = Scope {
-        index: true,
-        worktree: true,
-        paths: if paths.iter().any(|p| p.as_bytes().is_empty()) {
-            Vec::new()
-        } else {
-            paths.clone()
-        },
-        ..Scope::default()
-    };
-    crate::trace::phase("files: modes, filters");
-    let mut intent = Intent::new("files", &ctx.command_line, scope).plan(plan.steps.clone());
-    intent.extra_modes = snapshot::unusual_modes(repo.workdir(), &touched);
-    intent.overwrite_paths = touched.clone();
-    // A directory it may not write in is refused up front, not part-way.
-    intent.writes = plan
-        .set
-        .iter()
-        .map(|(p, _, mode)| (p.clone(), writer::is_regular_mode(*mode)))
-        .chain(removals.iter().map(|p| (p.clone(), false)))
-        .collect();
-    let filters = repo.has_checkout_filters_for(source_tree, &touched)?;
-    intent.preserve = vec![settings::reports_path(&ctx.settings.reports_dir)];
-    intent.index_source = Some(edited.source().clone());
-    let tx = Transaction::begin(repo, &ctx.ui, intent)?;
-    crate::trace::phase("files: target tree");
-    let (written, id) = tx.run(|tx| {
-        let scan = tx
-            .scan()
-            .cloned()
-            .context("internal error: files has no snapshot of the work tree")?;
-        // The work tree as it should be: the snapshot with these paths set.
-        let mut edit = snapshot::TreeChanges::default();
-        for (path, oid, mode) in &plan.set {
-            edit.upsert_mode(path, *oid, *mode);
-        }
-        for path in &removals {
-            // An index entry whose place in the work tree is now a directory
-            // (of untracked files): only the entry goes, like git.
-            if plan.from_index.contains(path) && repo.tree_has_dir(scan.tree, path) {
-                continue;
+    fn step(
+        &mut self,
+        ctx: &Context,
+        tx: &mut Transaction<'_>,
+        step: &FilesStep,
+    ) -> anyhow::Result<()> {
+        match step {
+            FilesStep::Restore { files, .. } => {
+                for (path, oid, mode) in files {
+                    self.edit.upsert_mode(path, *oid, *mode);
+                    self.set.push((path.as_bytes().to_vec(), *oid, *mode));
+                }
             }
-            edit.remove(path);
+            FilesStep::Remove { path, tracked, .. } => {
+                let scan = tx
+                    .scan()
+                    .context("internal error: files has no snapshot of the work tree")?;
+                // An index entry whose place in the work tree is now a
+                // directory (of untracked files): only the entry goes, like git.
+                if !(*tracked && ctx.repo.tree_has_dir(scan.tree, path)) {
+                    self.edit.remove(path);
+                }
+                self.remove.push(path.as_bytes().to_vec());
+            }
+            FilesStep::Absent { .. } | FilesStep::Leave { .. } => {}
         }
-        let target = edit.apply(repo, scan.tree)?;
+        Ok(())
+    }
+
+    fn done(&mut self, ctx: &Context, tx: &mut Transaction<'_>) -> anyhow::Result<usize> {
+        crate::trace::phase("files: target tree");
+        let base = tx
+            .scan()
+            .context("internal error: files has no snapshot of the work tree")?
+            .tree;
+        let target = std::mem::take(&mut self.edit).apply(&ctx.repo, base)?;
         crate::trace::phase("files: changes");
         let changes = tx.changes_to(target)?;
         crate::trace::phase("files: writing the work tree");
@@ -245,53 +448,42 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
             target_empty_dirs: &[],
             target_modes: &[],
             current_untracked: &[],
-            smudge: filters,
+            smudge: self.filters.get(),
             changed_after: Some(tx.scan_started()),
         };
         let applied = tx.apply_changes(&changes, &extras, &bar)?;
         super::warn_changed_meanwhile(ctx, tx.id(), &applied.changed_meanwhile);
         bar.finish_and_clear();
-        let set: Vec<(Vec<u8>, Oid, u32)> = plan
-            .set
-            .iter()
-            .map(|(p, o, m)| (p.as_bytes().to_vec(), *o, *m))
-            .collect();
-        let remove: Vec<Vec<u8>> = removals.iter().map(|p| p.as_bytes().to_vec()).collect();
-        crate::trace::phase("files: building the index");
-        crate::git::index::set_paths(edited.index_mut(), repo.workdir(), &set, &remove)?;
-        crate::trace::phase("files: writing the index");
-        let path = edited.write()?;
-        tx.write_index_file(path)?;
+        crate::trace::phase("files: building and writing the index");
+        tx.write_edited_index(&mut self.edited, &self.set, &self.remove)?;
         crate::trace::phase("files: end record");
         Ok(changes.len())
-    })?;
-    crate::trace::phase("files: finished");
-    outcome
-        .field("operation_id", id.as_str())
-        .field("files_changed", written);
+    }
+}
+
+/// What was restored, and how to undo it.
+fn announce(
+    plan: &Plan<FilesStep>,
+    source_name: &str,
+    written: usize,
+    id: &str,
+    outcome: &mut Outcome,
+) {
+    outcome.data(&Restored {
+        operation_id: id,
+        files_changed: written,
+    });
     outcome.line(format!(
-        "Restored {} file(s) from {} ({} changed on disk).",
-        plan.set.len(),
-        plan.source_name,
-        written
+        "Restored {} file(s) from {source_name} ({written} changed on disk).",
+        restored(plan).count(),
     ));
-    if !removals.is_empty() {
+    let removed = removals(plan).count();
+    if removed > 0 {
         outcome.line(format!(
-            "Removed {} path(s) that are new since then.",
-            removals.len()
+            "Removed {removed} path(s) that are new since then."
         ));
     }
     outcome.line(format!("Undo with: git rollback-sprint undo {id}"));
-
-    if !args.no_tests {
-        run_mapped_tests(
-            ctx,
-            &restored,
-            &mut outcome,
-            "The mapped tests fail: the files are restored; `git rollback-sprint undo` puts them back.",
-        )?;
-    }
-    Ok(outcome)
 }
 
 /// `files` restores files, not submodules: a path whose submodule commit
@@ -323,102 +515,113 @@ fn plan(
     ctx: &Context,
     paths: &[RepoPath],
     source_tree: Oid,
-    source_name: String,
+    source_name: &str,
     delete_new: bool,
-) -> anyhow::Result<Plan> {
+) -> anyhow::Result<Plan<FilesStep>> {
     let repo = &ctx.repo;
-    let mut set = Vec::new();
-    let mut new_paths = Vec::new();
-    let mut steps = Vec::new();
-    let mut in_set = std::collections::HashSet::new();
-    let mut in_new = std::collections::HashSet::new();
-    let mut from_index = std::collections::HashSet::new();
+    let mut plan = Plan::new();
+    let mut in_set = HashSet::new();
+    // Paths the source does not have, and whether each is an index entry.
+    let mut new: Vec<(RepoPath, bool)> = Vec::new();
+    let mut in_new = HashSet::new();
     for path in paths {
-        refuse_submodule_change(repo, source_tree, &source_name, path)?;
+        refuse_submodule_change(repo, source_tree, source_name, path)?;
         let from_source = repo.entries_under(source_tree, path)?;
         // What the index has at and under the path, to find what is new since.
         let tracked = repo.index_paths_under(path)?;
         match &from_source {
-            Some(entries) => {
-                steps.push(format!(
-                    "restore {} from {source_name} ({} file(s)) in the index and the work tree",
-                    shown(path),
-                    entries.len()
-                ));
-                for e in entries {
-                    if in_set.insert(e.0.clone()) {
-                        set.push(e.clone());
-                    }
-                }
-            }
+            Some(entries) => plan.push(FilesStep::Restore {
+                path: path.clone(),
+                source: source_name.to_string(),
+                count: entries.len(),
+                files: entries
+                    .iter()
+                    .filter(|e| in_set.insert(e.0.clone()))
+                    .cloned()
+                    .collect(),
+            }),
             None => {
-                let exists = !tracked.is_empty()
-                    || std::fs::symlink_metadata(path.under(repo.workdir())).is_ok();
-                if !exists && delete_new {
-                    // Already as --delete-new would leave it: absent.
-                    steps.push(format!(
-                        "leave {} alone: it is in neither {source_name} nor the work tree",
-                        shown(path)
-                    ));
+                if let Some(step) = absent(repo, path, source_name, &tracked, delete_new)? {
+                    plan.push(step);
                     continue;
-                }
-                if !exists {
-                    return Err(user(format!(
-                        "{} is neither in {source_name} nor in the work tree",
-                        shown(path)
-                    ))
-                    .hint("check the path (paths are literal: `*` and `?` are not patterns)")
-                    .into());
                 }
             }
         }
         // Tracked paths under it that the source does not have.
-        let in_source: std::collections::HashSet<&RepoPath> =
+        let in_source: HashSet<&RepoPath> =
             from_source.iter().flatten().map(|(p, _, _)| p).collect();
         for p in &tracked {
             if !in_source.contains(p) && in_new.insert(p.clone()) {
-                new_paths.push(p.clone());
-                from_index.insert(p.clone());
+                new.push((p.clone(), true));
             }
         }
         if from_source.is_none() && tracked.is_empty() && in_new.insert(path.clone()) {
             // Untracked, and not in the source.
-            new_paths.push(path.clone());
+            new.push((path.clone(), false));
         }
     }
-    // A new path that a restored file needs the place of goes, as with
-    // `git checkout`: the index cannot hold both `a` and `a/x`.
-    let files: std::collections::HashSet<&RepoPath> = set.iter().map(|(p, _, _)| p).collect();
-    let dirs: std::collections::HashSet<RepoPath> =
-        set.iter().flat_map(|(p, _, _)| p.ancestors()).collect();
-    let in_the_way: Vec<RepoPath> = new_paths
+    plan_new_paths(&mut plan, new, source_name, delete_new);
+    Ok(plan)
+}
+
+/// A named path the source does not have: refused when the work tree does
+/// not have it either, unless `--delete-new` (then there is nothing to do
+/// for it, the step returned). `None`: it is new since the source.
+fn absent(
+    repo: &crate::git::Repo,
+    path: &RepoPath,
+    source_name: &str,
+    tracked: &[RepoPath],
+    delete_new: bool,
+) -> anyhow::Result<Option<FilesStep>> {
+    let exists =
+        !tracked.is_empty() || std::fs::symlink_metadata(path.under(repo.workdir())).is_ok();
+    if exists {
+        return Ok(None);
+    }
+    if delete_new {
+        // Already as --delete-new would leave it: absent.
+        return Ok(Some(FilesStep::Absent {
+            path: path.clone(),
+            source: source_name.to_string(),
+        }));
+    }
+    Err(user(format!(
+        "{} is neither in {source_name} nor in the work tree",
+        shown(path)
+    ))
+    .hint("check the path (paths are literal: `*` and `?` are not patterns)")
+    .into())
+}
+
+/// A step for each path new since the source: removed with `--delete-new`
+/// or when a restored file needs its place, as with `git checkout` (the
+/// index cannot hold both `a` and `a/x`); otherwise left as it is.
+fn plan_new_paths(
+    plan: &mut Plan<FilesStep>,
+    new: Vec<(RepoPath, bool)>,
+    source_name: &str,
+    delete_new: bool,
+) {
+    let files: HashSet<&RepoPath> = restored(plan).map(|(p, _, _)| p).collect();
+    let dirs: HashSet<RepoPath> = restored(plan).flat_map(|(p, _, _)| p.ancestors()).collect();
+    let in_the_way: Vec<bool> = new
         .iter()
-        .filter(|p| dirs.contains(*p) || p.ancestors().iter().any(|a| files.contains(a)))
-        .cloned()
+        .map(|(p, _)| dirs.contains(p) || p.ancestors().iter().any(|a| files.contains(a)))
         .collect();
-    for p in &new_paths {
-        steps.push(if in_the_way.contains(p) {
-            format!(
-                "remove {} (in the way of a file from {source_name})",
-                p.quoted()
-            )
-        } else if delete_new {
-            format!("remove {} (not in {source_name})", p.quoted())
+    for ((path, tracked), in_the_way) in new.into_iter().zip(in_the_way) {
+        let source = source_name.to_string();
+        plan.push(if in_the_way || delete_new {
+            FilesStep::Remove {
+                path,
+                source,
+                in_the_way,
+                tracked,
+            }
         } else {
-            format!(
-                "leave {} as it is (not in {source_name}; --delete-new removes it)",
-                p.quoted()
-            )
+            FilesStep::Leave { path, source }
         });
     }
-    Ok(Plan {
-        source_name,
-        set,
-        new_paths,
-        in_the_way,
-        from_index,
-        steps,
-    })
 }
 
 /// Paths in the index (stage 0 or conflicted).
@@ -576,7 +779,7 @@ pub(crate) fn run_mapped_tests(
     let tests = mapped_tests(ctx, paths, &[])?;
     if tests.is_empty() {
         outcome.line("No tests are mapped to these files (see git config rollback.testPattern).");
-        outcome.field("tests", serde_json::Value::Null);
+        outcome.data(&Tests { tests: None });
         return Ok(());
     }
     let Some(command) = mapped_test_command(ctx, &tests)? else {
@@ -599,11 +802,16 @@ pub(crate) fn run_mapped_tests(
             .join(", "),
         run.summary()
     ));
-    outcome.field(
-        "tests",
-        serde_json::json!({"files": tests, "command": command, "passed": run.passed,
-            "failed": run.failed, "exit_code": run.exit_code, "succeeded": run.succeeded()}),
-    );
+    outcome.data(&Tests {
+        tests: Some(TestsRun {
+            files: &tests,
+            command: &command,
+            passed: run.passed,
+            failed: run.failed,
+            exit_code: run.exit_code,
+            succeeded: run.succeeded(),
+        }),
+    });
     if !run.succeeded() {
         outcome.line(failed_line);
         outcome.exit_with(Exit::SafetyCheck);

@@ -1402,3 +1402,24 @@ fn new_id(journal: &Journal, history: &super::History) -> String {
         }
     }
 }
+
+impl Transaction<'_> {
+    /// Set and remove entries of an index read before the operation began
+    /// (the one `Intent::index_source` names), write it to its private file
+    /// and replace the index with it, releasing our lock. `set` holds path,
+    /// object and mode; the entries' stat data is read from the work tree.
+    pub fn write_edited_index(
+        &mut self,
+        edited: &mut crate::git::index::EditableIndex,
+        set: &[(Vec<u8>, Oid, u32)],
+        remove: &[Vec<u8>],
+    ) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            self.begin.scope.index,
+            "internal error: the index is not in scope"
+        );
+        crate::git::index::set_paths(edited.index_mut(), self.repo.workdir(), set, remove)?;
+        let path = edited.write()?;
+        self.write_index_file(path)
+    }
+}
