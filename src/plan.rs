@@ -4,7 +4,8 @@
 //!
 //! A command decides everything first — refusals, names, counts — and
 //! returns a [`Plan`]: the steps it will take, in order, as values. The
-//! same values render the dry run (`Would:` and each step's `Display`),
+//! same values render the dry run (`Would:` and each step's `Display`, or
+//! `Would <step>` on one line for a plan of one step),
 //! are recorded in the journal's `begin` record, and are what
 //! [`carry_out`] hands back one by one to be executed. A dry run and a real
 //! run therefore cannot describe different work: there is no second list.
@@ -202,9 +203,16 @@ pub fn carry_out<S: Step, E: Execute<S>>(
         return Ok(Carried::Nothing);
     }
     if ctx.ui.dry_run {
-        outcome.line("Would:");
-        for step in &plan.steps {
-            outcome.line(format!("  {step}"));
+        match plan.steps.as_slice() {
+            [one] => {
+                outcome.line(format!("Would {one}"));
+            }
+            steps => {
+                outcome.line("Would:");
+                for step in steps {
+                    outcome.line(format!("  {step}"));
+                }
+            }
         }
         outcome.data(&DryRun { plan: plan.lines() });
         return Ok(Carried::DryRun);

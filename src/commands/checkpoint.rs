@@ -104,12 +104,6 @@ struct Planned<'a> {
     wip: bool,
 }
 
-/// The JSON field of a checkpoint's dry run.
-#[derive(Serialize)]
-struct Planning {
-    plan: Vec<String>,
-}
-
 /// The JSON fields of a checkpoint made.
 #[derive(Serialize)]
 struct Tagged<'a> {
@@ -305,18 +299,8 @@ fn create(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
         wip: args.wip,
     });
     let exec = Checkpointing::new("checkpoint", &plan);
-    // A checkpoint always acts, and its output is older than the
-    // scaffold's: its one step is shown as one line (`Would tag …`), and
-    // neither run has `"changed"` (README, JSON output). The scaffold's own
-    // lines are left out.
-    match carry_out(ctx, &plan, exec, &mut Outcome::new())? {
-        Carried::Nothing => {}
-        Carried::DryRun => {
-            for step in &plan.steps {
-                outcome.line(format!("Would {step}"));
-            }
-            outcome.data(&Planning { plan: plan.lines() });
-        }
+    match carry_out(ctx, &plan, exec, &mut outcome)? {
+        Carried::Nothing | Carried::DryRun => {}
         Carried::Done { done, id } => {
             let target = done.context("internal error: the checkpoint tagged nothing")?;
             outcome.data(&Tagged {

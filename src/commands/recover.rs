@@ -437,9 +437,6 @@ fn carry(
     mut outcome: Outcome,
 ) -> anyhow::Result<Outcome> {
     let carried = carry_out(ctx, plan, exec, &mut outcome)?;
-    // `recover` has never printed `changed` once it has something to do
-    // (README, JSON output): the scaffold's field is taken out again.
-    outcome.fields.shift_remove("changed");
     match carried {
         Carried::Done {
             done: (state, stop),

@@ -206,7 +206,7 @@ fn start(ctx: &Context, n: u32, run_tests: bool) -> anyhow::Result<Outcome> {
         tag_ref: format!("refs/tags/{checkpoint}"),
         branch_ref: format!("refs/heads/{branch}"),
     };
-    if let Carried::Done { id, .. } = carry(ctx, &plan, exec, &mut outcome)? {
+    if let Carried::Done { id, .. } = carry_out(ctx, &plan, exec, &mut outcome)? {
         outcome.data(&Started {
             operation_id: &id,
             commit: head.to_string(),
@@ -302,19 +302,6 @@ impl Execute<StartStep> for Starting {
     fn done(&mut self, _ctx: &Context, _tx: &mut Transaction<'_>) -> anyhow::Result<()> {
         Ok(())
     }
-}
-
-/// [`carry_out`], without the `"changed"` key it adds: sprint's JSON has
-/// never had it, and its fields stay as scripts read them (README).
-fn carry<S: Step, E: Execute<S>>(
-    ctx: &Context,
-    plan: &Plan<S>,
-    exec: E,
-    outcome: &mut Outcome,
-) -> anyhow::Result<Carried<E::Done>> {
-    let carried = carry_out(ctx, plan, exec, outcome);
-    outcome.fields.shift_remove("changed");
-    carried
 }
 
 // ----- sprint rollback ----------------------------------------------------------
@@ -522,7 +509,7 @@ fn rollback(ctx: &Context, args: &RollbackArgs) -> anyhow::Result<Outcome> {
         record: None,
         done: RollbackDone::default(),
     };
-    if let Carried::Done { done, id } = carry(ctx, &plan, exec, &mut outcome)? {
+    if let Carried::Done { done, id } = carry_out(ctx, &plan, exec, &mut outcome)? {
         announce_rollback(ctx, &decided, &done, &id, started, &mut outcome);
     }
     Ok(outcome)
@@ -1268,7 +1255,7 @@ fn finish(ctx: &Context, n: Option<u32>, run_tests: bool) -> anyhow::Result<Outc
     if let Some(m) = &f.moving {
         refs.extend(m.refs());
     }
-    if let Carried::Done { id, .. } = carry(ctx, &plan, FinishExec { refs }, &mut outcome)? {
+    if let Carried::Done { id, .. } = carry_out(ctx, &plan, FinishExec { refs }, &mut outcome)? {
         outcome.data(&Finished { operation_id: &id });
         announce_finish(ctx, &f, &tests, &id, &mut outcome);
     }

@@ -54,11 +54,6 @@ pub fn run(ctx: &Context, args: &SetArgs) -> anyhow::Result<Outcome> {
         refs: moving.as_ref().map(Move::refs).unwrap_or_default(),
     };
     let carried = carry_out(ctx, &plan, exec, &mut outcome)?;
-    // `baseline set` has never printed `changed` once it changes something
-    // (README, JSON output): the scaffold's field is taken out again.
-    if !matches!(carried, Carried::Nothing) {
-        outcome.fields.shift_remove("changed");
-    }
     if let Carried::Done { id, .. } = carried {
         outcome.data(&Set { operation_id: &id });
         outcome.line(format!(

@@ -137,11 +137,8 @@ pub fn pull(ctx: &Context, args: &PullArgs) -> anyhow::Result<Outcome> {
         steps: vec![step],
         nothing: None,
     };
-    // The scaffold's `changed` goes to an outcome of its own: `Pulled`
-    // prints it after `operation_id`, where the command always had it.
-    let mut scaffold = Outcome::new();
     let exec = SetFromRemote { refs };
-    if let Carried::Done { id, .. } = carry_out(ctx, &plan, exec, &mut scaffold)? {
+    if let Carried::Done { id, .. } = carry_out(ctx, &plan, exec, &mut outcome)? {
         outcome.data(&Pulled {
             fetched: fetched.to_string(),
             operation_id: Some(&id),
