@@ -129,6 +129,7 @@ struct Listing<'a> {
 #[derive(Serialize)]
 struct Pruned<'a> {
     deleted: Vec<&'a str>,
+    changed: bool,
 }
 
 #[derive(Serialize)]
@@ -388,10 +389,11 @@ fn prune(ctx: &Context, keep: Option<usize>, older_than: Option<u64>) -> anyhow:
     let victims = to_prune(&tags, keep, older_than);
     let mut outcome = Outcome::new();
     let names: Vec<&str> = victims.iter().map(|t| t.name.as_str()).collect();
+    let plan = plan_prune(ctx, &victims);
     outcome.data(&Pruned {
         deleted: names.clone(),
+        changed: plan.nothing.is_none(),
     });
-    let plan = plan_prune(ctx, &victims);
     let exec = Checkpointing::new("checkpoint prune", &plan);
     if let Carried::Done { id, .. } = carry_out(ctx, &plan, exec, &mut outcome)? {
         outcome.data(&Operation { operation_id: &id });

@@ -150,6 +150,8 @@ struct Planned<'a> {
     restored: Vec<String>,
     new_paths: Vec<String>,
     deleted: Vec<String>,
+    /// Whether it changes anything (false with a reason when it does not).
+    changed: bool,
 }
 
 /// The JSON fields of a restore that ran.
@@ -247,6 +249,7 @@ fn report_plan(ctx: &Context, plan: &Plan<FilesStep>, source_name: &str, outcome
         restored: names(restored(plan).map(|(p, _, _)| p).collect()),
         new_paths: names(new_paths(plan).collect()),
         deleted: names(removals(plan).collect()),
+        changed: plan.nothing.is_none(),
     });
     for step in &plan.steps {
         if let FilesStep::Leave { path, .. } = step {
