@@ -196,11 +196,7 @@ pub fn carry_out<S: Step, E: Execute<S>>(
     }
     outcome.field("changed", true);
     if ctx.ui.dry_run {
-        outcome.line("Would:");
-        for step in &plan.steps {
-            outcome.line(format!("  {step}"));
-        }
-        outcome.field("plan", plan.lines());
+        print_dry_run(outcome, plan);
         return Ok(Carried::DryRun);
     }
     let in_phase = |phase: Phase| plan.steps.iter().filter(move |s| s.phase() == phase);
@@ -232,4 +228,20 @@ pub fn carry_out<S: Step, E: Execute<S>>(
     let (done, id) = carried?;
     finally?;
     Ok(Carried::Done { done, id })
+}
+
+/// The JSON field of a dry run: the plan's steps, as its lines show them.
+#[derive(serde::Serialize)]
+struct DryRun {
+    plan: Vec<String>,
+}
+
+/// A dry run's output, the same for every command that has one: `Would:`,
+/// each step's line, and `"plan"` in JSON.
+pub fn print_dry_run<S: Step>(outcome: &mut Outcome, plan: &Plan<S>) {
+    outcome.line("Would:");
+    for step in &plan.steps {
+        outcome.line(format!("  {step}"));
+    }
+    outcome.data(&DryRun { plan: plan.lines() });
 }
