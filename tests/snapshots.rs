@@ -568,7 +568,6 @@ const KNOWN_README_MISMATCHES: &[&str] = &[
     "`emergency` (emergency --reason production is down --recovery-minutes 5): \
      documented field `metrics_set_aside` is missing",
     "`log prune` (log prune --keep 3): field `changed` is not documented",
-    "`log prune` (log prune --keep 3): field `dry_run` outside a dry run",
     "`sprint rollback` (sprint rollback --reason tests fail after the rewrite \
      --recovery-minutes 12): documented field `metrics_set_aside` is missing",
 ];

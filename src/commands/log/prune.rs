@@ -7,6 +7,7 @@ use super::super::Context;
 use crate::journal::prune::{self, Rule};
 use crate::journal::{acquire_lock, keep, Journal};
 use crate::ui::Outcome;
+use serde::Serialize;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -68,17 +69,19 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
     } else {
         prune::release(repo, &journal, &ids)?
     };
-    outcome
-        .field("released", ids.clone())
-        .field("kept", kept)
-        .field("freed_bytes", freed)
-        .field("dry_run", ctx.ui.dry_run);
+    // A dry run is marked `"dry_run": true` by the caller, as every
+    // command's is; a real run has no such field.
+    outcome.data(&Pruned {
+        released: &ids,
+        kept,
+        freed_bytes: freed,
+    });
     if rule.is_none() {
         outcome.line(format!(
             "Nothing to release: {} is 0 (keep every operation); pass --keep N or --older-than DAYS.",
             crate::settings::KEEP_DAYS
         ));
-        outcome.field("changed", false);
+        outcome.data(&Changed { changed: false });
         return Ok(outcome);
     }
     if ids.is_empty() {
@@ -103,9 +106,23 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
         }
     ));
     if !ctx.ui.dry_run {
-        outcome.field("changed", true);
+        outcome.data(&Changed { changed: true });
     }
     Ok(outcome)
+}
+
+/// The JSON fields of `log prune`.
+#[derive(Serialize)]
+struct Pruned<'a> {
+    released: &'a [String],
+    kept: usize,
+    freed_bytes: u64,
+}
+
+/// Whether `log prune` changed the journal.
+#[derive(Serialize)]
+struct Changed {
+    changed: bool,
 }
 
 /// The ids, the first ten of them when there are more.
