@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use super::Context;
 use crate::journal::{lock_holder, History, Journal, OpStatus, Operation};
 use crate::ui::{Outcome, Ui};
+use serde::Serialize;
 
 pub mod prune;
 pub mod show;
@@ -37,6 +38,31 @@ impl Args {
     pub fn reads_only(&self) -> bool {
         !matches!(self.action, Some(Action::Prune(_)))
     }
+}
+
+/// The JSON fields of `log`.
+#[derive(Serialize)]
+struct Listed<'a> {
+    operations: Vec<Row<'a>>,
+    total: usize,
+    older: usize,
+}
+
+/// One operation as `log` lists it.
+#[derive(Serialize)]
+struct Row<'a> {
+    id: &'a str,
+    short_id: &'a str,
+    time: &'a str,
+    command: &'a str,
+    kind: &'a str,
+    outcome: &'static str,
+    undone_by: Option<String>,
+    undoes: Option<&'a str>,
+    redoes: Option<String>,
+    refs_created: Vec<String>,
+    duration_ms: Option<u64>,
+    error: Option<&'a str>,
 }
 
 pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
@@ -95,20 +121,20 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
         if let Some(err) = op.end.as_ref().and_then(|e| e.error.as_ref()) {
             outcome.line(format!("    error: {}", crate::ui::one_line(err)));
         }
-        rows.push(serde_json::json!({
-            "id": op.id(),
-            "short_id": short,
-            "time": op.begin.time,
-            "command": op.begin.command,
-            "kind": op.begin.kind,
-            "outcome": status.label(),
-            "undone_by": undone,
-            "undoes": op.begin.undoes,
-            "redoes": relation.redoes(),
-            "refs_created": created,
-            "duration_ms": op.end.as_ref().map(|e| e.duration_ms),
-            "error": op.end.as_ref().and_then(|e| e.error.clone()),
-        }));
+        rows.push(Row {
+            id: op.id(),
+            short_id: short,
+            time: &op.begin.time,
+            command: &op.begin.command,
+            kind: &op.begin.kind,
+            outcome: status.label(),
+            undone_by: undone,
+            undoes: op.begin.undoes.as_deref(),
+            redoes: relation.redoes().map(str::to_string),
+            refs_created: created,
+            duration_ms: op.end.as_ref().map(|e| e.duration_ms),
+            error: op.end.as_ref().and_then(|e| e.error.as_deref()),
+        });
     }
     let older = history.len().saturating_sub(count);
     if older > 0 {
@@ -117,9 +143,11 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
             if older == 1 { "" } else { "s" }
         ));
     }
-    outcome.field("operations", rows);
-    outcome.field("total", history.len());
-    outcome.field("older", older);
+    outcome.data(&Listed {
+        operations: rows,
+        total: history.len(),
+        older,
+    });
     Ok(outcome)
 }
 
