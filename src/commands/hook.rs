@@ -578,41 +578,7 @@ fn uninstall(ctx: &Context, force: bool) -> anyhow::Result<Outcome> {
     let hook = dir.path.join(HOOK);
     let original = dir.path.join(ORIGINAL);
     let existing = inspect(&hook)?;
-    let created = match existing {
-        Existing::Ours { created, pristine } => {
-            if !pristine && !force {
-                return Err(user(format!(
-                    "{} was changed since it was installed; nothing changed",
-                    hook.display()
-                ))
-                .hint("pass --force to remove it anyway (your changes to it are lost)")
-                .into());
-            }
-            created
-        }
-        other => {
-            let found = match other {
-                Existing::Nothing => {
-                    format!("there is no pre-commit hook in {}", dir.path.display())
-                }
-                other => format!("{} is {}", hook.display(), other.describe()),
-            };
-            let hint = if exists(&original) {
-                format!(
-                    "{} is still there from an earlier install: move it back to {HOOK} by hand \
-                     if you want it",
-                    original.display()
-                )
-            } else {
-                "install it with `git rollback-sprint hook install`".to_string()
-            };
-            return Err(user(format!(
-                "the git-rollback-sprint hook is not installed: {found}; nothing changed"
-            ))
-            .hint(hint)
-            .into());
-        }
-    };
+    let created = installed_levels(existing, &dir, &hook, &original, force)?;
     let restore = exists(&original);
     // The directories install created, innermost first, removed when empty.
     let created_dirs: Vec<PathBuf> = dir
@@ -665,6 +631,52 @@ fn uninstall(ctx: &Context, force: bool) -> anyhow::Result<Outcome> {
         ));
     }
     Ok(outcome)
+}
+
+/// The directory levels our installed script records it created; refused
+/// when the hook there is not ours, or ours edited without `--force`.
+fn installed_levels(
+    existing: Existing,
+    dir: &HooksDir,
+    hook: &Path,
+    original: &Path,
+    force: bool,
+) -> anyhow::Result<usize> {
+    match existing {
+        Existing::Ours { created, pristine } => {
+            if !pristine && !force {
+                return Err(user(format!(
+                    "{} was changed since it was installed; nothing changed",
+                    hook.display()
+                ))
+                .hint("pass --force to remove it anyway (your changes to it are lost)")
+                .into());
+            }
+            Ok(created)
+        }
+        other => {
+            let found = match other {
+                Existing::Nothing => {
+                    format!("there is no pre-commit hook in {}", dir.path.display())
+                }
+                other => format!("{} is {}", hook.display(), other.describe()),
+            };
+            let hint = if exists(original) {
+                format!(
+                    "{} is still there from an earlier install: move it back to {HOOK} by hand \
+                     if you want it",
+                    original.display()
+                )
+            } else {
+                "install it with `git rollback-sprint hook install`".to_string()
+            };
+            Err(user(format!(
+                "the git-rollback-sprint hook is not installed: {found}; nothing changed"
+            ))
+            .hint(hint)
+            .into())
+        }
+    }
 }
 
 /// Run the uninstall's steps in order: the directories install created

@@ -119,6 +119,32 @@ struct TestsJson<'a> {
     succeeded: bool,
 }
 
+impl<'a> Planned<'a> {
+    fn of(target: &'a Target, facts: &'a Facts) -> Planned<'a> {
+        Planned {
+            dir: &target.shown,
+            path: target.full.display().to_string(),
+            files: FILES,
+            baseline: facts.baseline.as_ref().map(|b| NamedCommit {
+                name: &b.name,
+                commit: b.commit.to_string(),
+            }),
+            failed_branch: facts.failed.as_ref().map(|f| FailedJson {
+                name: &f.branch.name,
+                commit: f.commit.to_string(),
+                source: f.source,
+            }),
+            latest_rollback: facts.records.latest().map(|r| RollbackJson {
+                time: r.time(),
+                kind: r.kind(),
+                severity: r.severity(),
+                cause: r.cause(),
+                operation_id: r.operation_id(),
+            }),
+        }
+    }
+}
+
 /// The reflogs the analysis reads.
 struct Reflogs {
     head: Vec<ReflogEntry>,
@@ -141,27 +167,7 @@ pub fn analyze(ctx: &Context, args: &AnalyzeArgs) -> anyhow::Result<Outcome> {
     };
 
     let mut outcome = Outcome::new();
-    outcome.data(&Planned {
-        dir: &target.shown,
-        path: target.full.display().to_string(),
-        files: FILES,
-        baseline: facts.baseline.as_ref().map(|b| NamedCommit {
-            name: &b.name,
-            commit: b.commit.to_string(),
-        }),
-        failed_branch: facts.failed.as_ref().map(|f| FailedJson {
-            name: &f.branch.name,
-            commit: f.commit.to_string(),
-            source: f.source,
-        }),
-        latest_rollback: facts.records.latest().map(|r| RollbackJson {
-            time: r.time(),
-            kind: r.kind(),
-            severity: r.severity(),
-            cause: r.cause(),
-            operation_id: r.operation_id(),
-        }),
-    });
+    outcome.data(&Planned::of(&target, &facts));
 
     for problem in &facts.problems {
         ctx.ui.warn(problem);
@@ -734,12 +740,45 @@ impl Facts {
         tests: Option<&TestRun>,
         no_tests: bool,
     ) -> String {
-        let repo = &ctx.repo;
         let mut s = String::from("# Rollback analysis\n\n");
         s.push_str(&format!(
             "Written {time} by {}.\n\n",
             md_code("git rollback-sprint analyze")
         ));
+        self.summary_table(ctx, tests, no_tests, &mut s);
+        self.timeline_section(&mut s);
+        self.failed_branch_section(&mut s);
+        s.push_str("\n## Likely causes\n\n");
+        s.push_str("Ticked where the records point at it; check the others by hand.\n\n");
+        for (ticked, text) in self.checklist(tests) {
+            s.push_str(&format!("- [{}] {text}\n", if ticked { "x" } else { " " }));
+        }
+
+        s.push_str("\n## Recommended actions\n\n");
+        for (n, action) in self.actions(tests).iter().enumerate() {
+            s.push_str(&format!("{}. {action}\n", n + 1));
+        }
+
+        s.push_str("\n## Files\n\n");
+        s.push_str("* `git_reflog.txt` — where HEAD and the stash have been, newest first\n");
+        s.push_str(&format!(
+            "* `git_graph.txt` — the last {GRAPH_COMMITS} commits of HEAD, the branches and the tags\n"
+        ));
+        s.push_str("* `test_results.txt` — the test run on the work tree as it is now\n");
+        s.push_str("* `environment.txt` — disk, memory, versions, system\n");
+        s
+    }
+
+    /// The table at the top: HEAD, the last good commit, the failed
+    /// branch, the latest rollback and the tests.
+    fn summary_table(
+        &self,
+        ctx: &Context,
+        tests: Option<&TestRun>,
+        no_tests: bool,
+        s: &mut String,
+    ) {
+        let repo = &ctx.repo;
         s.push_str("| | |\n| --- | --- |\n");
         let head = match (&self.head, self.head_commit) {
             (HeadState::Symbolic(r), Some(c)) => format!(
@@ -816,7 +855,9 @@ impl Facts {
                 md_code(path)
             ));
         }
+    }
 
+    fn timeline_section(&self, s: &mut String) {
         s.push_str("\n## Timeline\n\n");
         let events = self.timeline();
         if events.is_empty() {
@@ -839,7 +880,10 @@ impl Facts {
                 s.push_str(&format!("* {e}\n"));
             }
         }
+    }
 
+    /// The commits of the failed branch, when there is one.
+    fn failed_branch_section(&self, s: &mut String) {
         if let (Some(f), Some(c), Some(b)) = (&self.failed, &self.changes, &self.baseline) {
             s.push_str("\n## The failed branch\n\n");
             s.push_str(&format!(
@@ -863,26 +907,6 @@ impl Facts {
                 ));
             }
         }
-
-        s.push_str("\n## Likely causes\n\n");
-        s.push_str("Ticked where the records point at it; check the others by hand.\n\n");
-        for (ticked, text) in self.checklist(tests) {
-            s.push_str(&format!("- [{}] {text}\n", if ticked { "x" } else { " " }));
-        }
-
-        s.push_str("\n## Recommended actions\n\n");
-        for (n, action) in self.actions(tests).iter().enumerate() {
-            s.push_str(&format!("{}. {action}\n", n + 1));
-        }
-
-        s.push_str("\n## Files\n\n");
-        s.push_str("* `git_reflog.txt` — where HEAD and the stash have been, newest first\n");
-        s.push_str(&format!(
-            "* `git_graph.txt` — the last {GRAPH_COMMITS} commits of HEAD, the branches and the tags\n"
-        ));
-        s.push_str("* `test_results.txt` — the test run on the work tree as it is now\n");
-        s.push_str("* `environment.txt` — disk, memory, versions, system\n");
-        s
     }
 
     /// Journal operations and metrics-only rollbacks, oldest first.
