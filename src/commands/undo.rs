@@ -165,17 +165,7 @@ fn undo_or_redo(
         ("Undo", "Undid")
     };
     if ctx.ui.dry_run {
-        let plan = undo::dry_run_plan(repo, history, target, force)?;
-        outcome.line(format!(
-            "Would {} {} (`{}`):",
-            what.0.to_lowercase(),
-            target.id(),
-            crate::ui::one_line(&target.begin.command)
-        ));
-        for step in &plan {
-            outcome.line(format!("  {step}"));
-        }
-        outcome.data(&Planned { plan: &plan });
+        dry_run(ctx, history, target, force, what.0, &mut outcome)?;
         return Ok(outcome);
     }
     let (id, plan) = undo::undo(
@@ -214,4 +204,29 @@ fn undo_or_redo(
         "Recorded as operation {id}: `git rollback-sprint undo {id}` takes it back."
     ));
     Ok(outcome)
+}
+
+/// What undoing (or redoing) `target` would do, step by step. The steps
+/// come from the undo itself (`journal::undo`), which plans the
+/// three-way restore.
+fn dry_run(
+    ctx: &Context,
+    history: &History,
+    target: &Operation,
+    force: bool,
+    verb: &str,
+    outcome: &mut Outcome,
+) -> anyhow::Result<()> {
+    let plan = undo::dry_run_plan(&ctx.repo, history, target, force)?;
+    outcome.line(format!(
+        "Would {} {} (`{}`):",
+        verb.to_lowercase(),
+        target.id(),
+        crate::ui::one_line(&target.begin.command)
+    ));
+    for step in &plan {
+        outcome.line(format!("  {step}"));
+    }
+    outcome.data(&Planned { plan: &plan });
+    Ok(())
 }

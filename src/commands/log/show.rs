@@ -385,6 +385,28 @@ fn index_entries(path: &Path, existed: bool) -> anyhow::Result<IndexEntries> {
     Ok(out)
 }
 
+/// The index saved before the operation and the one it left.
+fn saved_indexes(
+    journal: &Journal,
+    op: &Operation,
+    existed: bool,
+    after_existed: bool,
+) -> anyhow::Result<(IndexEntries, IndexEntries)> {
+    let dir = journal.op_dir(op.id());
+    let old = dir.join("index");
+    if existed && !old.exists() {
+        anyhow::bail!("the saved index {} is missing", old.display());
+    }
+    let new = dir.join("index-after");
+    if after_existed && !new.exists() {
+        anyhow::bail!("the saved index {} is missing", new.display());
+    }
+    Ok((
+        index_entries(&old, existed)?,
+        index_entries(&new, after_existed)?,
+    ))
+}
+
 fn index(outcome: &mut Outcome, journal: &Journal, op: &Operation) -> anyhow::Result<()> {
     let Some(before) = op.begin.index.as_ref().filter(|_| op.begin.scope.index) else {
         outcome.data(&IndexField {
@@ -402,22 +424,7 @@ fn index(outcome: &mut Outcome, journal: &Journal, op: &Operation) -> anyhow::Re
         outcome.data(&IndexField { index: None });
         return Ok(());
     };
-    let dir = journal.op_dir(op.id());
-    let read = || -> anyhow::Result<(IndexEntries, IndexEntries)> {
-        let old = dir.join("index");
-        if before.existed && !old.exists() {
-            anyhow::bail!("the saved index {} is missing", old.display());
-        }
-        let new = dir.join("index-after");
-        if after_existed && !new.exists() {
-            anyhow::bail!("the saved index {} is missing", new.display());
-        }
-        Ok((
-            index_entries(&old, before.existed)?,
-            index_entries(&new, after_existed)?,
-        ))
-    };
-    let (old, new) = match read() {
+    let (old, new) = match saved_indexes(journal, op, before.existed, after_existed) {
         Ok(pair) => pair,
         Err(e) => {
             outcome.line(format!(
@@ -539,38 +546,7 @@ fn stash(outcome: &mut Outcome, repo: &Repo, op: &Operation) {
     let now = stash_list(repo);
     let mut pushed = Vec::new();
     for id in &change.pushed {
-        let (line, position, message) = match now.get(id) {
-            Some((n, message)) => (
-                format!(
-                    "  pushed stash@{{{n}}}: {} ({})",
-                    crate::ui::one_line(message),
-                    short(id)
-                ),
-                Some(*n),
-                Some(message.clone()),
-            ),
-            None => {
-                let message = crate::git::parse_oid(id)
-                    .ok()
-                    .and_then(|oid| repo.inner.find_commit(oid).ok())
-                    .and_then(|c| {
-                        c.summary_bytes()
-                            .map(|b| String::from_utf8_lossy(b).into_owned())
-                    });
-                (
-                    format!(
-                        "  pushed {}{} (no longer in the stash list)",
-                        short(id),
-                        message
-                            .as_deref()
-                            .map(|m| format!(": {}", crate::ui::one_line(m)))
-                            .unwrap_or_default()
-                    ),
-                    None,
-                    message,
-                )
-            }
-        };
+        let (line, position, message) = pushed_entry(repo, &now, id);
         outcome.line(line);
         pushed.push(Pushed {
             commit: id,
@@ -597,6 +573,47 @@ fn stash(outcome: &mut Outcome, repo: &Repo, op: &Operation) {
     outcome.data(&StashField {
         stash: Some(StashJson { pushed, removed }),
     });
+}
+
+/// A stash entry the operation pushed: its line, and its position and
+/// message while it is still in the stash list (else its commit's subject).
+fn pushed_entry(
+    repo: &Repo,
+    now: &BTreeMap<String, (usize, String)>,
+    id: &str,
+) -> (String, Option<usize>, Option<String>) {
+    match now.get(id) {
+        Some((n, message)) => (
+            format!(
+                "  pushed stash@{{{n}}}: {} ({})",
+                crate::ui::one_line(message),
+                short(id)
+            ),
+            Some(*n),
+            Some(message.clone()),
+        ),
+        None => {
+            let message = crate::git::parse_oid(id)
+                .ok()
+                .and_then(|oid| repo.inner.find_commit(oid).ok())
+                .and_then(|c| {
+                    c.summary_bytes()
+                        .map(|b| String::from_utf8_lossy(b).into_owned())
+                });
+            (
+                format!(
+                    "  pushed {}{} (no longer in the stash list)",
+                    short(id),
+                    message
+                        .as_deref()
+                        .map(|m| format!(": {}", crate::ui::one_line(m)))
+                        .unwrap_or_default()
+                ),
+                None,
+                message,
+            )
+        }
+    }
 }
 
 /// What the operation changed in the stash (`null`: not known).
