@@ -201,15 +201,7 @@ pub fn analyze(ctx: &Context, args: &AnalyzeArgs) -> anyhow::Result<Outcome> {
     let dir = target.create()?;
     texts.write(&dir)?;
 
-    let shown = if target.fixed {
-        target.shown.clone()
-    } else {
-        // `-2` when the first name was taken meanwhile.
-        Path::new(&target.shown)
-            .with_file_name(dir.file_name().unwrap_or_default())
-            .display()
-            .to_string()
-    };
+    let shown = target.shown_as(&dir);
     outcome.data(&Written {
         dir: &shown,
         path: dir.display().to_string(),
@@ -567,6 +559,18 @@ impl Target {
         })
     }
 
+    /// The folder made, as the user sees it: `-2` when the first name was
+    /// taken meanwhile.
+    fn shown_as(&self, dir: &Path) -> String {
+        if self.fixed {
+            return self.shown.clone();
+        }
+        Path::new(&self.shown)
+            .with_file_name(dir.file_name().unwrap_or_default())
+            .display()
+            .to_string()
+    }
+
     /// Create the folder; a default one that appeared meanwhile moves on to
     /// the next free name, so an analysis never lands in another's folder.
     fn create(&self) -> anyhow::Result<PathBuf> {
@@ -613,6 +617,35 @@ fn unused_name(dir: &Path, base: &str) -> String {
         })
         .find(|name| fs::symlink_metadata(dir.join(name)).is_err())
         .unwrap_or_else(|| base.to_string())
+}
+
+/// Items 4–7 of the likely causes: what kind of files the failed work
+/// changed.
+fn file_kind_items(c: &Changes, items: &mut Vec<(bool, String)>) {
+    let kinds: [(&str, PathTest, char); 4] = [
+        ("Dependencies changed", is_dependency_manifest, '*'),
+        ("Configuration changed", is_configuration, '*'),
+        ("Database schema or migrations changed", is_schema, '*'),
+        ("Tests deleted", is_test, 'D'),
+    ];
+    for (label, matches, status) in kinds {
+        let hits: Vec<&String> = c
+            .paths
+            .iter()
+            .filter(|(s, p)| (status == '*' || *s == status) && matches(p))
+            .map(|(_, p)| p)
+            .collect();
+        if hits.is_empty() {
+            items.push((false, format!("{label}: nothing found")));
+        } else {
+            let mut listed: Vec<String> =
+                hits.iter().take(PATHS_LISTED).map(|p| md_code(p)).collect();
+            if hits.len() > PATHS_LISTED {
+                listed.push(format!("and {} more", hits.len() - PATHS_LISTED));
+            }
+            items.push((true, format!("{label}: {}", listed.join(", "))));
+        }
+    }
 }
 
 /// The branch the failed work is on.
@@ -953,6 +986,56 @@ impl Facts {
 
     fn checklist(&self, tests: Option<&TestRun>) -> Vec<(bool, String)> {
         let mut items = Vec::new();
+        self.test_items(tests, &mut items);
+        let Some(c) = &self.changes else {
+            items.push((
+                false,
+                "The change itself: no failed branch to compare with the last good commit"
+                    .to_string(),
+            ));
+            return items;
+        };
+        // 3. Size.
+        let big = c.paths.len() > 25 || c.commits > 10;
+        items.push((
+            big,
+            format!(
+                "Too much at once: {} file(s) in {} commit(s){}",
+                c.paths.len(),
+                c.commits,
+                if big {
+                    "; retry in smaller steps, with a checkpoint before each"
+                } else {
+                    ""
+                }
+            ),
+        ));
+        // 4–7. What kind of files changed.
+        file_kind_items(c, &mut items);
+        // 8. History.
+        items.push((
+            !c.descends,
+            if c.descends {
+                "Diverged history: the failed branch builds on the last good commit".to_string()
+            } else {
+                "Diverged history: the failed branch does not descend from the last good commit (rebased, or started elsewhere)".to_string()
+            },
+        ));
+        if let Some(op) = &self.interrupted {
+            items.push((
+                true,
+                format!(
+                    "An interrupted operation: {} ({})",
+                    md_code(&op.begin.command),
+                    md_code(op.id())
+                ),
+            ));
+        }
+        items
+    }
+
+    /// Items 1–2: the failed work's tests, and the tests after the rollback.
+    fn test_items(&self, tests: Option<&TestRun>, items: &mut Vec<(bool, String)>) {
         let latest = self.records.latest();
         // 1. The failed work's tests.
         let cause_says_tests = latest.is_some_and(|r| r.cause().to_lowercase().contains("test"));
@@ -991,74 +1074,6 @@ impl Facts {
                 "Not the code (environment, dependencies, data): compare environment.txt with a good day".to_string(),
             )),
         }
-        let Some(c) = &self.changes else {
-            items.push((
-                false,
-                "The change itself: no failed branch to compare with the last good commit"
-                    .to_string(),
-            ));
-            return items;
-        };
-        // 3. Size.
-        let big = c.paths.len() > 25 || c.commits > 10;
-        items.push((
-            big,
-            format!(
-                "Too much at once: {} file(s) in {} commit(s){}",
-                c.paths.len(),
-                c.commits,
-                if big {
-                    "; retry in smaller steps, with a checkpoint before each"
-                } else {
-                    ""
-                }
-            ),
-        ));
-        // 4–7. What kind of files changed.
-        let kinds: [(&str, PathTest, char); 4] = [
-            ("Dependencies changed", is_dependency_manifest, '*'),
-            ("Configuration changed", is_configuration, '*'),
-            ("Database schema or migrations changed", is_schema, '*'),
-            ("Tests deleted", is_test, 'D'),
-        ];
-        for (label, matches, status) in kinds {
-            let hits: Vec<&String> = c
-                .paths
-                .iter()
-                .filter(|(s, p)| (status == '*' || *s == status) && matches(p))
-                .map(|(_, p)| p)
-                .collect();
-            if hits.is_empty() {
-                items.push((false, format!("{label}: nothing found")));
-            } else {
-                let mut listed: Vec<String> =
-                    hits.iter().take(PATHS_LISTED).map(|p| md_code(p)).collect();
-                if hits.len() > PATHS_LISTED {
-                    listed.push(format!("and {} more", hits.len() - PATHS_LISTED));
-                }
-                items.push((true, format!("{label}: {}", listed.join(", "))));
-            }
-        }
-        // 8. History.
-        items.push((
-            !c.descends,
-            if c.descends {
-                "Diverged history: the failed branch builds on the last good commit".to_string()
-            } else {
-                "Diverged history: the failed branch does not descend from the last good commit (rebased, or started elsewhere)".to_string()
-            },
-        ));
-        if let Some(op) = &self.interrupted {
-            items.push((
-                true,
-                format!(
-                    "An interrupted operation: {} ({})",
-                    md_code(&op.begin.command),
-                    md_code(op.id())
-                ),
-            ));
-        }
-        items
     }
 
     fn actions(&self, tests: Option<&TestRun>) -> Vec<String> {
