@@ -813,19 +813,7 @@ impl Facts {
     ) {
         let repo = &ctx.repo;
         s.push_str("| | |\n| --- | --- |\n");
-        let head = match (&self.head, self.head_commit) {
-            (HeadState::Symbolic(r), Some(c)) => format!(
-                "{} at {}",
-                md_code(r.trim_start_matches("refs/heads/")),
-                repo.short_id(c)
-            ),
-            (HeadState::Symbolic(r), None) => format!(
-                "{} (no commit yet)",
-                md_code(r.trim_start_matches("refs/heads/"))
-            ),
-            (HeadState::Detached(_), Some(c)) => format!("detached at {}", repo.short_id(c)),
-            (HeadState::Detached(id), None) => format!("detached at {}", md_text(id)),
-        };
+        let head = self.head_cell(repo);
         s.push_str(&format!("| HEAD | {head} |\n"));
         let good = match (&self.baseline, &self.baseline_info) {
             (Some(b), Some(info)) => format!(
@@ -887,6 +875,23 @@ impl Facts {
                 failed.map_or("?".to_string(), |n| n.to_string()),
                 md_code(path)
             ));
+        }
+    }
+
+    /// HEAD as the table shows it: the branch and its commit, or detached.
+    fn head_cell(&self, repo: &Repo) -> String {
+        match (&self.head, self.head_commit) {
+            (HeadState::Symbolic(r), Some(c)) => format!(
+                "{} at {}",
+                md_code(r.trim_start_matches("refs/heads/")),
+                repo.short_id(c)
+            ),
+            (HeadState::Symbolic(r), None) => format!(
+                "{} (no commit yet)",
+                md_code(r.trim_start_matches("refs/heads/"))
+            ),
+            (HeadState::Detached(_), Some(c)) => format!("detached at {}", repo.short_id(c)),
+            (HeadState::Detached(id), None) => format!("detached at {}", md_text(id)),
         }
     }
 

@@ -300,27 +300,30 @@ impl Notice<'_> {
     }
 
     /// The actions, one markdown line each.
+    /// What an emergency rollback did with the uncommitted work.
+    fn stash_action(&self) -> Option<String> {
+        match (&self.stash, self.stashed) {
+            (Some(st), _) => Some(format!(
+                "Uncommitted work (untracked files included) stashed{}: {}",
+                st.position.as_deref().map_or(
+                    " (no longer in the stash list)".to_string(),
+                    |p| format!(" as {}", md_code(p))
+                ),
+                md_code(&st.message)
+            )),
+            (None, Some(true)) => Some("Uncommitted work stashed (`git stash list`)".to_string()),
+            (None, Some(false)) => Some("Nothing uncommitted to stash".to_string()),
+            (None, None) => None,
+        }
+    }
+
     fn actions(&self, ctx: &Context) -> Vec<String> {
         let r = self.rollback;
         let repo = &ctx.repo;
         let mut out = Vec::new();
         match r.kind() {
             "emergency" => {
-                match (&self.stash, self.stashed) {
-                    (Some(st), _) => out.push(format!(
-                        "Uncommitted work (untracked files included) stashed{}: {}",
-                        st.position.as_deref().map_or(
-                            " (no longer in the stash list)".to_string(),
-                            |p| format!(" as {}", md_code(p))
-                        ),
-                        md_code(&st.message)
-                    )),
-                    (None, Some(true)) => {
-                        out.push("Uncommitted work stashed (`git stash list`)".to_string())
-                    }
-                    (None, Some(false)) => out.push("Nothing uncommitted to stash".to_string()),
-                    (None, None) => {}
-                }
+                out.extend(self.stash_action());
                 if let Some(b) = &self.backup {
                     out.push(format!(
                         "Old HEAD kept on the backup branch {}",
