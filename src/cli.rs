@@ -396,12 +396,12 @@ fn print_outcome(ui: &Ui, name: &str, outcome: Outcome) -> i32 {
         if ui.dry_run {
             obj.insert("dry_run".into(), Value::Bool(true));
         }
-        for (k, v) in outcome.fields {
+        let lines = outcome.lines.clone();
+        for (k, v) in outcome.into_fields() {
             obj.insert(k, v);
         }
         if exit != Exit::Success && !obj.contains_key("error") {
-            let message = outcome
-                .lines
+            let message = lines
                 .iter()
                 .rev()
                 .find(|l| !l.trim().is_empty())

@@ -4,8 +4,7 @@
 //!
 //! A command decides everything first — refusals, names, counts — and
 //! returns a [`Plan`]: the steps it will take, in order, as values. The
-//! same values render the dry run (`Would:` and each step's `Display`, or
-//! `Would <step>` on one line for a plan of one step),
+//! same values render the dry run (`Would:` and each step's `Display`),
 //! are recorded in the journal's `begin` record, and are what
 //! [`carry_out`] hands back one by one to be executed. A dry run and a real
 //! run therefore cannot describe different work: there is no second list.
@@ -51,6 +50,9 @@ pub struct Plan<S> {
     /// Why the command would change nothing, when it would not
     /// (docs/invariants.md, I11): then nothing runs and nothing is recorded.
     pub nothing: Option<String>,
+    /// Show a plan of one step as one line, `Would <step>` (a checkpoint's
+    /// dry run has always read so), instead of `Would:` and the list.
+    pub one_line: bool,
 }
 
 impl<S: Step> Plan<S> {
@@ -58,6 +60,7 @@ impl<S: Step> Plan<S> {
         Plan {
             steps: Vec::new(),
             nothing: None,
+            one_line: false,
         }
     }
 
@@ -170,12 +173,6 @@ pub trait Execute<S: Step> {
     fn done(&mut self, ctx: &Context, tx: &mut Transaction<'_>) -> anyhow::Result<Self::Done>;
 }
 
-/// The JSON a dry run adds.
-#[derive(serde::Serialize)]
-struct DryRun {
-    plan: Vec<String>,
-}
-
 /// What [`carry_out`] did.
 pub enum Carried<D> {
     /// The plan changes nothing; the outcome says why.
@@ -203,18 +200,7 @@ pub fn carry_out<S: Step, E: Execute<S>>(
         return Ok(Carried::Nothing);
     }
     if ctx.ui.dry_run {
-        match plan.steps.as_slice() {
-            [one] => {
-                outcome.line(format!("Would {one}"));
-            }
-            steps => {
-                outcome.line("Would:");
-                for step in steps {
-                    outcome.line(format!("  {step}"));
-                }
-            }
-        }
-        outcome.data(&DryRun { plan: plan.lines() });
+        print_dry_run(outcome, plan);
         return Ok(Carried::DryRun);
     }
     let in_phase = |phase: Phase| plan.steps.iter().filter(move |s| s.phase() == phase);
@@ -246,4 +232,27 @@ pub fn carry_out<S: Step, E: Execute<S>>(
     let (done, id) = carried?;
     finally?;
     Ok(Carried::Done { done, id })
+}
+
+/// The JSON field of a dry run: the plan's steps, as its lines show them.
+#[derive(serde::Serialize)]
+struct DryRun {
+    plan: Vec<String>,
+}
+
+/// A dry run's output, the same for every command that has one: `Would:`,
+/// each step's line, and `"plan"` in JSON.
+pub fn print_dry_run<S: Step>(outcome: &mut Outcome, plan: &Plan<S>) {
+    match plan.steps.as_slice() {
+        [one] if plan.one_line => {
+            outcome.line(format!("Would {one}"));
+        }
+        steps => {
+            outcome.line("Would:");
+            for step in steps {
+                outcome.line(format!("  {step}"));
+            }
+        }
+    }
+    outcome.data(&DryRun { plan: plan.lines() });
 }

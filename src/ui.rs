@@ -261,7 +261,8 @@ impl Ui {
 #[derive(Debug, Default)]
 pub struct Outcome {
     pub lines: Vec<String>,
-    pub fields: Map<String, Value>,
+    /// Filled only from typed results ([`Outcome::data`]).
+    fields: Map<String, Value>,
     pub exit: Option<Exit>,
     /// The pager the human lines go through (see [`crate::pager`]); set
     /// only for output on a terminal.
@@ -278,9 +279,9 @@ impl Outcome {
         self
     }
 
-    pub fn field(&mut self, key: &str, value: impl Into<Value>) -> &mut Self {
-        self.fields.insert(key.to_string(), value.into());
-        self
+    /// The JSON fields, in the order the results gave them.
+    pub fn into_fields(self) -> Map<String, Value> {
+        self.fields
     }
 
     /// Add every field of a command's typed result to the JSON object, in
@@ -299,7 +300,11 @@ impl Outcome {
     /// (docs/invariants.md, I11): says so in one line, and `"changed": false`
     /// in JSON. A dry run says the same.
     pub fn nothing_to_do(&mut self, why: impl AsRef<str>) -> &mut Self {
-        self.field("changed", false);
+        #[derive(serde::Serialize)]
+        struct Nothing {
+            changed: bool,
+        }
+        self.data(&Nothing { changed: false });
         self.line(format!("Nothing to do: {}.", why.as_ref()))
     }
 

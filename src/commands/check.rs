@@ -8,7 +8,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use serde_json::{json, Value};
+use serde::Serialize;
 
 use super::{baseline, checkpoint, files, Context};
 use crate::error::Exit;
@@ -29,6 +29,53 @@ pub struct Args {
     pub hook: bool,
 }
 
+/// The checkpoint `check` made, or found at HEAD (`null`: none).
+#[derive(Serialize)]
+struct Checkpoint<'a> {
+    checkpoint: Option<&'a str>,
+}
+
+/// The checkpoint `check` made, or found at HEAD, with its operation.
+#[derive(Serialize)]
+struct Tagged<'a> {
+    checkpoint: &'a str,
+    operation_id: Option<&'a str>,
+}
+
+/// Whether `check` made a checkpoint.
+#[derive(Serialize)]
+struct Changed {
+    changed: bool,
+}
+
+/// The JSON fields of `check --hook`.
+#[derive(Serialize)]
+struct Hooked<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    descends_from_baseline: Option<bool>,
+    staged: usize,
+    conflict_markers: &'a [String],
+    unmerged: &'a [String],
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    failures: &'a [String],
+}
+
+/// One check of the checklist, as the JSON `checks` array lists it.
+#[derive(Serialize)]
+struct CheckJson<'a> {
+    name: &'a str,
+    ok: bool,
+    skipped: bool,
+    detail: &'a str,
+    hint: Option<&'a str>,
+}
+
+/// The JSON field of the checklist.
+#[derive(Serialize)]
+struct Checks<'a> {
+    checks: Vec<CheckJson<'a>>,
+}
+
 pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
     if args.hook {
         return hook(ctx);
@@ -41,12 +88,12 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
             "{} fix what is marked ✗ before starting a sprint (no checkpoint was made).",
             ctx.ui.bad("Not ready:")
         ));
-        outcome.field("checkpoint", Value::Null);
+        outcome.data(&Checkpoint { checkpoint: None });
         outcome.exit_with(Exit::SafetyCheck);
         return Ok(outcome);
     }
     if args.no_checkpoint {
-        outcome.field("checkpoint", Value::Null);
+        outcome.data(&Checkpoint { checkpoint: None });
         outcome.line(format!("{} every check passed.", ctx.ui.good("Ready:")));
         return Ok(outcome);
     }
@@ -58,9 +105,11 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
             .find(|t| t.commit == head)
         {
             outcome
-                .field("checkpoint", existing.name.as_str())
-                .field("operation_id", Value::Null)
-                .field("changed", false);
+                .data(&Tagged {
+                    checkpoint: &existing.name,
+                    operation_id: None,
+                })
+                .data(&Changed { changed: false });
             outcome.line(format!(
                 "{} every check passed; HEAD already has the checkpoint `{}`, so no new one is made.",
                 ctx.ui.good("Ready:"),
@@ -70,11 +119,12 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
             return Ok(outcome);
         }
     }
-    outcome.field("changed", true);
+    outcome.data(&Changed { changed: true });
     let (name, id) = checkpoint::tag_head(ctx, "Checkpoint after the pre-sprint checks")?;
-    outcome
-        .field("checkpoint", name.as_str())
-        .field("operation_id", id.clone());
+    outcome.data(&Tagged {
+        checkpoint: &name,
+        operation_id: id.as_deref(),
+    });
     match id {
         Some(id) => outcome.line(format!(
             "{} every check passed; checkpoint `{name}` tags HEAD (undo with `git rollback-sprint undo {id}`).",
@@ -99,43 +149,11 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
 fn hook(ctx: &Context) -> anyhow::Result<Outcome> {
     let repo = &ctx.repo;
     let mut outcome = Outcome::new();
-    let mut failures: Vec<String> = Vec::new();
     crate::trace::phase("hook: staged paths");
     let staged = repo.staged()?;
     crate::trace::phase("hook: conflict markers");
-    // Paths as they are (for JSON) and as the terminal shows them.
-    let mut markers = Vec::new();
-    let mut markers_shown = Vec::new();
-    let mut unmerged: Vec<String> = Vec::new();
-    let mut unmerged_shown = Vec::new();
-    for s in &staged {
-        if s.stage != 0 {
-            let p = s.path.display();
-            if !unmerged.contains(&p) {
-                unmerged.push(p);
-                unmerged_shown.push(s.path.quoted());
-            }
-            continue;
-        }
-        let Some(id) = s.id else { continue };
-        if s.mode == 0o120000 || s.mode == 0o160000 {
-            continue;
-        }
-        let bytes = repo.blob_bytes(id)?;
-        for line in conflict_markers(&bytes) {
-            markers.push(format!("{}:{line}", s.path.display()));
-            markers_shown.push(format!("{}:{line}", s.path.quoted()));
-        }
-    }
-    if !unmerged.is_empty() {
-        failures.push(format!("unmerged paths: {}", unmerged_shown.join(", ")));
-    }
-    if !markers.is_empty() {
-        failures.push(format!(
-            "conflict markers in staged files: {}",
-            markers_shown.join(", ")
-        ));
-    }
+    let found = StagedProblems::find(ctx, &staged)?;
+    let mut failures = found.failures();
     crate::trace::phase("hook: journal");
     if let Some(op) = crate::journal::interrupted(repo)? {
         failures.push(format!(
@@ -145,22 +163,14 @@ fn hook(ctx: &Context) -> anyhow::Result<Outcome> {
         ));
     }
     crate::trace::phase("hook: baseline");
-    if let (Some(b), Some(head)) = (baseline::find(repo, &ctx.settings)?, repo.head_commit()?) {
-        if !repo.is_descendant_of(head, b.commit)? {
-            ctx.ui.warn(&format!(
-                "HEAD does not descend from the baseline `{}` ({})",
-                b.name,
-                repo.short_id(b.commit)
-            ));
-            outcome.field("descends_from_baseline", false);
-        } else {
-            outcome.field("descends_from_baseline", true);
-        }
-    }
-    outcome
-        .field("staged", staged.len())
-        .field("conflict_markers", markers.clone())
-        .field("unmerged", unmerged.clone());
+    let descends_from_baseline = descends_from_baseline(ctx)?;
+    outcome.data(&Hooked {
+        descends_from_baseline,
+        staged: staged.len(),
+        conflict_markers: &found.markers,
+        unmerged: &found.unmerged,
+        failures: &failures,
+    });
     if !failures.is_empty() {
         for f in &failures {
             outcome.line(format!("{} {f}", ctx.ui.bad("✗")));
@@ -168,7 +178,6 @@ fn hook(ctx: &Context) -> anyhow::Result<Outcome> {
         outcome.line(
             "The commit is stopped. Fix the above (or commit with --no-verify to skip the check).",
         );
-        outcome.field("failures", failures);
         outcome.exit_with(Exit::SafetyCheck);
         return Ok(outcome);
     }
@@ -193,6 +202,87 @@ fn hook(ctx: &Context) -> anyhow::Result<Outcome> {
         ));
     }
     Ok(outcome)
+}
+
+/// Unmerged paths and conflict markers in the staged files: as they are
+/// (for JSON) and as the terminal shows them.
+struct StagedProblems {
+    markers: Vec<String>,
+    markers_shown: Vec<String>,
+    unmerged: Vec<String>,
+    unmerged_shown: Vec<String>,
+}
+
+impl StagedProblems {
+    fn find(
+        ctx: &Context,
+        staged: &[crate::git::staged::Staged],
+    ) -> anyhow::Result<StagedProblems> {
+        let mut found = StagedProblems {
+            markers: Vec::new(),
+            markers_shown: Vec::new(),
+            unmerged: Vec::new(),
+            unmerged_shown: Vec::new(),
+        };
+        for s in staged {
+            if s.stage != 0 {
+                let p = s.path.display();
+                if !found.unmerged.contains(&p) {
+                    found.unmerged.push(p);
+                    found.unmerged_shown.push(s.path.quoted());
+                }
+                continue;
+            }
+            let Some(id) = s.id else { continue };
+            if s.mode == 0o120000 || s.mode == 0o160000 {
+                continue;
+            }
+            let bytes = ctx.repo.blob_bytes(id)?;
+            for line in conflict_markers(&bytes) {
+                found.markers.push(format!("{}:{line}", s.path.display()));
+                found
+                    .markers_shown
+                    .push(format!("{}:{line}", s.path.quoted()));
+            }
+        }
+        Ok(found)
+    }
+
+    /// What stops the commit, one line each.
+    fn failures(&self) -> Vec<String> {
+        let mut failures = Vec::new();
+        if !self.unmerged.is_empty() {
+            failures.push(format!(
+                "unmerged paths: {}",
+                self.unmerged_shown.join(", ")
+            ));
+        }
+        if !self.markers.is_empty() {
+            failures.push(format!(
+                "conflict markers in staged files: {}",
+                self.markers_shown.join(", ")
+            ));
+        }
+        failures
+    }
+}
+
+/// Whether HEAD descends from the baseline (warned when not); `None` when
+/// there is no baseline or no HEAD commit.
+fn descends_from_baseline(ctx: &Context) -> anyhow::Result<Option<bool>> {
+    let repo = &ctx.repo;
+    let (Some(b), Some(head)) = (baseline::find(repo, &ctx.settings)?, repo.head_commit()?) else {
+        return Ok(None);
+    };
+    let descends = repo.is_descendant_of(head, b.commit)?;
+    if !descends {
+        ctx.ui.warn(&format!(
+            "HEAD does not descend from the baseline `{}` ({})",
+            b.name,
+            repo.short_id(b.commit)
+        ));
+    }
+    Ok(Some(descends))
 }
 
 /// Line numbers (1-based) of conflict markers in a text file's bytes: a
@@ -272,7 +362,7 @@ impl Checklist {
     /// The checklist as human lines (✓/✗, a hint under each failure) and as
     /// the JSON `checks` array.
     pub fn report(&self, ui: &Ui, outcome: &mut Outcome) {
-        let mut json = Vec::new();
+        let mut checks = Vec::new();
         for line in &self.lines {
             let mark = match line.verdict {
                 Verdict::Pass => ui.good("✓"),
@@ -283,15 +373,15 @@ impl Checklist {
             if let Some(hint) = &line.hint {
                 outcome.line(format!("    {hint}"));
             }
-            json.push(json!({
-                "name": line.name,
-                "ok": line.verdict != Verdict::Fail,
-                "skipped": line.verdict == Verdict::Skipped,
-                "detail": line.detail,
-                "hint": line.hint,
-            }));
+            checks.push(CheckJson {
+                name: line.name,
+                ok: line.verdict != Verdict::Fail,
+                skipped: line.verdict == Verdict::Skipped,
+                detail: &line.detail,
+                hint: line.hint.as_deref(),
+            });
         }
-        outcome.field("checks", Value::Array(json));
+        outcome.data(&Checks { checks });
     }
 }
 
@@ -300,10 +390,35 @@ impl Checklist {
 /// run: the tests show their cached result or are skipped, the setup command is
 /// skipped.
 pub fn pre_sprint(ctx: &Context, run_tests: bool) -> anyhow::Result<Checklist> {
-    let repo = &ctx.repo;
     let mut list = Checklist::default();
+    let found = check_baseline(ctx, &mut list)?;
+    // 2. Its tests pass.
+    match (&found, run_tests) {
+        (_, false) => list.push(
+            "baseline_tests",
+            Verdict::Skipped,
+            "baseline tests not run (--no-tests)",
+        ),
+        (None, true) => list.push(
+            "baseline_tests",
+            Verdict::Skipped,
+            "baseline tests not run: there is no baseline",
+        ),
+        (Some(b), true) => baseline_tests(ctx, b, &mut list)?,
+    }
+    check_clean_tree(ctx, &mut list)?;
+    check_in_progress(ctx, &mut list)?;
+    check_disk(ctx, &mut list);
+    check_setup(ctx, &mut list)?;
+    Ok(list)
+}
 
-    // 1. The baseline exists.
+/// 1. The baseline exists.
+fn check_baseline(
+    ctx: &Context,
+    list: &mut Checklist,
+) -> anyhow::Result<Option<baseline::Baseline>> {
+    let repo = &ctx.repo;
     let found = baseline::find(repo, &ctx.settings)?;
     match &found {
         Some(b) => list.push(
@@ -322,23 +437,12 @@ pub fn pre_sprint(ctx: &Context, run_tests: bool) -> anyhow::Result<Checklist> {
             "create it with `git rollback-sprint baseline set`",
         ),
     }
+    Ok(found)
+}
 
-    // 2. Its tests pass.
-    match (&found, run_tests) {
-        (_, false) => list.push(
-            "baseline_tests",
-            Verdict::Skipped,
-            "baseline tests not run (--no-tests)",
-        ),
-        (None, true) => list.push(
-            "baseline_tests",
-            Verdict::Skipped,
-            "baseline tests not run: there is no baseline",
-        ),
-        (Some(b), true) => baseline_tests(ctx, b, &mut list)?,
-    }
-
-    // 3. No uncommitted changes.
+/// 3. No uncommitted changes.
+fn check_clean_tree(ctx: &Context, list: &mut Checklist) -> anyhow::Result<()> {
+    let repo = &ctx.repo;
     let reports = crate::settings::reports_path(&ctx.settings.reports_dir);
     let preview = snapshot::preview(repo, false, Some(&reports))?;
     if preview.is_dirty() {
@@ -360,8 +464,12 @@ pub fn pre_sprint(ctx: &Context, run_tests: bool) -> anyhow::Result<Checklist> {
     } else {
         list.push("clean_tree", Verdict::Pass, "no uncommitted changes");
     }
+    Ok(())
+}
 
-    // 4. Nothing in progress: git's own operations and ours.
+/// 4. Nothing in progress: git's own operations and ours.
+fn check_in_progress(ctx: &Context, list: &mut Checklist) -> anyhow::Result<()> {
+    let repo = &ctx.repo;
     if let Some(p) = repo.git_operation_in_progress() {
         list.fail("in_progress", p.what, p.hint);
     } else if let Some((branch, commit)) = super::recover::in_progress(repo) {
@@ -390,10 +498,13 @@ pub fn pre_sprint(ctx: &Context, run_tests: bool) -> anyhow::Result<Checklist> {
             "no merge, rebase, cherry-pick, recovery or interrupted operation in progress",
         );
     }
+    Ok(())
+}
 
-    // 5. Disk space.
+/// 5. Disk space.
+fn check_disk(ctx: &Context, list: &mut Checklist) {
     let threshold = ctx.settings.disk_threshold;
-    match disk_used_percent(repo.workdir()) {
+    match disk_used_percent(ctx.repo.workdir()) {
         Ok(used) if used > f64::from(threshold) => list.fail(
             "disk",
             format!("disk {used:.0}% used, above the {threshold}% threshold"),
@@ -410,8 +521,11 @@ pub fn pre_sprint(ctx: &Context, run_tests: bool) -> anyhow::Result<Checklist> {
             "check that the work tree's filesystem is mounted and readable",
         ),
     }
+}
 
-    // 6. The setup command.
+/// 6. The setup command.
+fn check_setup(ctx: &Context, list: &mut Checklist) -> anyhow::Result<()> {
+    let repo = &ctx.repo;
     match &ctx.settings.setup_command {
         None => list.push(
             "setup",
@@ -447,7 +561,7 @@ pub fn pre_sprint(ctx: &Context, run_tests: bool) -> anyhow::Result<Checklist> {
             }
         }
     }
-    Ok(list)
+    Ok(())
 }
 
 fn baseline_tests(

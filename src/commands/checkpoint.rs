@@ -265,6 +265,7 @@ fn plan_tag(ctx: &Context, wip: bool, message: String) -> anyhow::Result<Plan<Ch
         format!("HEAD ({})", repo.short_id(head))
     };
     let mut plan = Plan::new();
+    plan.one_line = true;
     plan.push(CheckpointStep::Tag {
         name,
         head,

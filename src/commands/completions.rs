@@ -21,6 +21,7 @@ use std::path::Path;
 use crate::git::Repo;
 use crate::journal::Journal;
 use crate::ui::Outcome;
+use serde::Serialize;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -168,6 +169,13 @@ pub fn candidates(kind: Kind, cwd: &Path) -> Vec<String> {
     }
 }
 
+/// The JSON fields of `completions`.
+#[derive(Serialize)]
+struct Script<'a> {
+    shell: String,
+    script: &'a str,
+}
+
 pub fn run(args: &Args, command: clap::Command) -> anyhow::Result<Outcome> {
     // Built (global flags copied to each subcommand) to be read; the
     // generators are given it unbuilt, to build under the name they use.
@@ -180,8 +188,10 @@ pub fn run(args: &Args, command: clap::Command) -> anyhow::Result<Outcome> {
         Shell::Fish => fish(generate(clap_complete::Shell::Fish, command, BIN), &targets),
     };
     let mut outcome = Outcome::new();
-    outcome.field("shell", format!("{:?}", args.shell).to_lowercase());
-    outcome.field("script", script.clone());
+    outcome.data(&Script {
+        shell: format!("{:?}", args.shell).to_lowercase(),
+        script: &script,
+    });
     outcome.line(script.trim_end().to_string());
     Ok(outcome)
 }

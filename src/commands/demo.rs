@@ -25,7 +25,8 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use anyhow::{ensure, Context as _};
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
 
 use crate::error::{user, Exit};
 use crate::git::sample::Sample;
@@ -128,6 +129,34 @@ const DIRTY: [(&str, &str, Dirt); 4] = [
 
 // ----- the tour --------------------------------------------------------------------
 
+/// The JSON fields of `demo`.
+#[derive(Serialize)]
+struct Toured<'a> {
+    sandbox: String,
+    kept: bool,
+    steps: Vec<StepJson<'a>>,
+    failed_step: Option<&'a str>,
+    duration_seconds: f64,
+}
+
+/// The JSON field of `demo --dry-run`: the commands the tour would run.
+#[derive(Serialize)]
+struct Planned<'a> {
+    plan: &'a [String],
+}
+
+/// One step of the tour in JSON.
+#[derive(Serialize)]
+struct StepJson<'a> {
+    name: &'a str,
+    title: &'a str,
+    command: Option<&'a str>,
+    exit_code: Option<i32>,
+    ok: bool,
+    verification: &'a str,
+    output: &'a [String],
+}
+
 pub fn run(args: &Args, ui: &Ui) -> anyhow::Result<Outcome> {
     if ui.dry_run {
         return plan(args);
@@ -188,13 +217,13 @@ pub fn run(args: &Args, ui: &Ui) -> anyhow::Result<Outcome> {
             outcome.exit_with(Exit::Error);
         }
     }
-    let steps: Vec<Value> = tour.steps.iter().map(Step::to_json).collect();
-    outcome
-        .field("sandbox", dir.display().to_string())
-        .field("kept", kept)
-        .field("steps", steps)
-        .field("failed_step", result.as_ref().err().map(|f| f.step.clone()))
-        .field("duration_seconds", crate::metrics::round2(seconds));
+    outcome.data(&Toured {
+        sandbox: dir.display().to_string(),
+        kept,
+        steps: tour.steps.iter().map(Step::to_json).collect(),
+        failed_step: result.as_ref().err().map(|f| f.step.as_str()),
+        duration_seconds: crate::metrics::round2(seconds),
+    });
     drop(scratch);
     Ok(outcome)
 }
@@ -216,7 +245,7 @@ fn plan(args: &Args) -> anyhow::Result<Outcome> {
     for command in &commands {
         outcome.line(format!("  $ {command}"));
     }
-    outcome.field("plan", commands);
+    outcome.data(&Planned { plan: &commands });
     Ok(outcome)
 }
 
@@ -350,16 +379,16 @@ impl Step {
         outcome.line(format!("{mark} {}", self.verification));
     }
 
-    fn to_json(&self) -> Value {
-        json!({
-            "name": self.name,
-            "title": self.title,
-            "command": self.command,
-            "exit_code": self.exit_code,
-            "ok": self.ok,
-            "verification": self.verification,
-            "output": self.output,
-        })
+    fn to_json(&self) -> StepJson<'_> {
+        StepJson {
+            name: &self.name,
+            title: &self.title,
+            command: self.command.as_deref(),
+            exit_code: self.exit_code,
+            ok: self.ok,
+            verification: &self.verification,
+            output: &self.output,
+        }
     }
 }
 

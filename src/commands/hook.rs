@@ -40,7 +40,9 @@ use anyhow::Context as _;
 use super::Context;
 use crate::error::user;
 use crate::git::hooks::{self, HooksDir, HOOKS_PATH};
+use crate::plan::{self, Plan};
 use crate::ui::Outcome;
+use serde::Serialize;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -243,6 +245,74 @@ fn on_path(name: &str) -> bool {
     })
 }
 
+// ----- the steps -------------------------------------------------------------
+
+/// One change `hook install` or `hook uninstall` makes: what the dry run
+/// prints and what is carried out. Hooks are outside what the journal
+/// saves (see above), so these steps are run here, not by a transaction.
+#[derive(Debug, Clone)]
+enum HookStep {
+    /// Create a hooks directory (outermost first).
+    CreateDir(PathBuf),
+    /// Move the hook that is there to `original`, where ours runs it first.
+    KeepExisting {
+        hook: PathBuf,
+        original: PathBuf,
+        described: String,
+    },
+    /// Write our script, recording how many directory levels install created.
+    WriteScript { hook: PathBuf, created: usize },
+    /// Write our script over an installed one that was edited.
+    RewriteScript { hook: PathBuf, created: usize },
+    /// Put the hook that was there before back in place of ours.
+    Restore { original: PathBuf, hook: PathBuf },
+    /// Remove our script (there was no hook before).
+    Remove { hook: PathBuf },
+    /// Remove a directory install created, if it is empty (innermost first).
+    RemoveDirIfEmpty(PathBuf),
+}
+
+impl plan::Step for HookStep {}
+
+impl std::fmt::Display for HookStep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HookStep::CreateDir(d) => write!(f, "create the hooks directory {}", d.display()),
+            HookStep::KeepExisting {
+                original,
+                described,
+                ..
+            } => write!(
+                f,
+                "keep the existing hook ({described}) as {}; it still runs, first",
+                original.display()
+            ),
+            HookStep::WriteScript { hook, .. } => write!(
+                f,
+                "write {} running `git rollback-sprint check --hook`",
+                hook.display()
+            ),
+            HookStep::RewriteScript { hook, .. } => write!(
+                f,
+                "rewrite the edited hook {} with the current script",
+                hook.display()
+            ),
+            HookStep::Restore { original, hook } => write!(
+                f,
+                "put the hook that was there before back: {} -> {}",
+                original.display(),
+                hook.display()
+            ),
+            HookStep::Remove { hook } => write!(f, "remove {}", hook.display()),
+            HookStep::RemoveDirIfEmpty(d) => write!(
+                f,
+                "remove the directory {} if it is empty (install created it)",
+                d.display()
+            ),
+        }
+    }
+}
+
 // ----- install ---------------------------------------------------------------
 
 /// Everything `hook install` decided before anything changes.
@@ -251,14 +321,42 @@ struct InstallPlan {
     hook: PathBuf,
     original: PathBuf,
     existing: Existing,
-    /// Directories to create, outermost first.
-    create: Vec<PathBuf>,
-    /// Move the existing hook to `original`.
-    keep_existing: bool,
-    /// Write our script (created levels recorded in it).
-    write: Option<usize>,
     already_installed: bool,
-    steps: Vec<String>,
+    /// Empty when the hook is installed already.
+    steps: Plan<HookStep>,
+}
+
+impl InstallPlan {
+    /// Whether the hook that is there is moved aside and chained.
+    fn keeps_existing(&self) -> bool {
+        self.steps
+            .steps
+            .iter()
+            .any(|s| matches!(s, HookStep::KeepExisting { .. }))
+    }
+}
+
+/// The JSON fields of `hook install`.
+#[derive(Serialize)]
+struct Installed<'a> {
+    hooks_dir: String,
+    hook: String,
+    chained: Option<&'a str>,
+    already_installed: bool,
+}
+
+/// The JSON fields of `hook uninstall`.
+#[derive(Serialize)]
+struct Uninstalled {
+    hooks_dir: String,
+    hook: String,
+    restored: bool,
+}
+
+/// The directories `hook uninstall` removed.
+#[derive(Serialize)]
+struct Removed<'a> {
+    removed_dirs: &'a [String],
 }
 
 fn plan_install(ctx: &Context, force: bool) -> anyhow::Result<InstallPlan> {
@@ -272,11 +370,8 @@ fn plan_install(ctx: &Context, force: bool) -> anyhow::Result<InstallPlan> {
         hook,
         original,
         existing: existing.clone(),
-        create: Vec::new(),
-        keep_existing: false,
-        write: None,
         already_installed: false,
-        steps: Vec::new(),
+        steps: Plan::new(),
     };
     match existing {
         Existing::Ours { pristine: true, .. } => {
@@ -293,11 +388,10 @@ fn plan_install(ctx: &Context, force: bool) -> anyhow::Result<InstallPlan> {
                 ));
                 return Ok(plan);
             }
-            plan.write = Some(created);
-            plan.steps.push(format!(
-                "rewrite the edited hook {} with the current script",
-                plan.hook.display()
-            ));
+            plan.steps.push(HookStep::RewriteScript {
+                hook: plan.hook.clone(),
+                created,
+            });
             return Ok(plan);
         }
         Existing::Other { kind } if !force => {
@@ -310,20 +404,9 @@ fn plan_install(ctx: &Context, force: bool) -> anyhow::Result<InstallPlan> {
         }
         _ => {}
     }
-    if hooks::shows_in_status(&ctx.repo, &plan.dir.path, HOOK)? && !force {
-        let source = plan
-            .dir
-            .configured
-            .as_deref()
-            .map(|v| format!(" ({HOOKS_PATH} = {v})"))
-            .unwrap_or_default();
-        return Err(user(format!(
-            "the hooks directory {}{source} is part of the work tree: installing would change \
-             files that `git status` shows and others may share",
-            plan.dir.path.display()
-        ))
-        .hint("pass --force to install there anyway")
-        .into());
+    refuse_hooks_in_work_tree(ctx, &plan.dir, force)?;
+    for d in create.iter() {
+        plan.steps.push(HookStep::CreateDir(d.clone()));
     }
     if !matches!(plan.existing, Existing::Nothing) {
         if exists(&plan.original) {
@@ -337,42 +420,54 @@ fn plan_install(ctx: &Context, force: bool) -> anyhow::Result<InstallPlan> {
             ))
             .into());
         }
-        plan.keep_existing = true;
+        plan.steps.push(HookStep::KeepExisting {
+            hook: plan.hook.clone(),
+            original: plan.original.clone(),
+            described: plan.existing.describe(),
+        });
     }
-    for d in &create {
-        plan.steps
-            .push(format!("create the hooks directory {}", d.display()));
-    }
-    if plan.keep_existing {
-        plan.steps.push(format!(
-            "keep the existing hook ({}) as {}; it still runs, first",
-            plan.existing.describe(),
-            plan.original.display()
-        ));
-    }
-    plan.steps.push(format!(
-        "write {} running `git rollback-sprint check --hook`",
-        plan.hook.display()
-    ));
-    plan.write = Some(create.len());
-    plan.create = create;
+    plan.steps.push(HookStep::WriteScript {
+        hook: plan.hook.clone(),
+        created: create.len(),
+    });
     Ok(plan)
+}
+
+/// A hooks directory that `git status` shows is shared with others: only
+/// with `--force`.
+fn refuse_hooks_in_work_tree(ctx: &Context, dir: &HooksDir, force: bool) -> anyhow::Result<()> {
+    if force || !hooks::shows_in_status(&ctx.repo, &dir.path, HOOK)? {
+        return Ok(());
+    }
+    let source = dir
+        .configured
+        .as_deref()
+        .map(|v| format!(" ({HOOKS_PATH} = {v})"))
+        .unwrap_or_default();
+    Err(user(format!(
+        "the hooks directory {}{source} is part of the work tree: installing would change \
+         files that `git status` shows and others may share",
+        dir.path.display()
+    ))
+    .hint("pass --force to install there anyway")
+    .into())
 }
 
 fn install(ctx: &Context, force: bool) -> anyhow::Result<Outcome> {
     let plan = plan_install(ctx, force)?;
     let mut outcome = Outcome::new();
-    let chained_after = if plan.keep_existing || exists(&plan.original) {
+    let chained_after = if plan.keeps_existing() || exists(&plan.original) {
         Some(plan.original.display().to_string())
     } else {
         None
     };
-    outcome
-        .field("hooks_dir", plan.dir.path.display().to_string())
-        .field("hook", plan.hook.display().to_string())
-        .field("chained", chained_after.clone())
-        .field("already_installed", plan.already_installed);
-    if plan.write.is_none() {
+    outcome.data(&Installed {
+        hooks_dir: plan.dir.path.display().to_string(),
+        hook: plan.hook.display().to_string(),
+        chained: chained_after.as_deref(),
+        already_installed: plan.already_installed,
+    });
+    if plan.steps.steps.is_empty() {
         outcome.line(format!(
             "The pre-commit hook is already installed: {} (nothing changed).",
             plan.hook.display()
@@ -380,28 +475,10 @@ fn install(ctx: &Context, force: bool) -> anyhow::Result<Outcome> {
         return Ok(outcome);
     }
     if ctx.ui.dry_run {
-        outcome.line("Would:");
-        for step in &plan.steps {
-            outcome.line(format!("  {step}"));
-        }
-        outcome.field("plan", plan.steps.clone());
+        plan::print_dry_run(&mut outcome, &plan.steps);
         return Ok(outcome);
     }
-
-    for d in &plan.create {
-        create_dir(d)?;
-    }
-    let created = plan.write.unwrap_or(0);
-    if plan.keep_existing {
-        keep_existing_hook(&plan.hook, &plan.original)?;
-    }
-    if let Err(e) = write_script(&plan.hook, created) {
-        if plan.keep_existing {
-            // Put the original back where git runs it.
-            let _ = fs::rename(&plan.original, &plan.hook);
-        }
-        return Err(e);
-    }
+    carry_out_install(&plan.steps)?;
 
     if !on_path(PROGRAM) {
         ctx.ui.warn(&format!(
@@ -426,6 +503,31 @@ fn install(ctx: &Context, force: bool) -> anyhow::Result<Outcome> {
          (`undo` does not cover hooks)",
     );
     Ok(outcome)
+}
+
+/// Run the install's steps in order. When our script cannot be written,
+/// the hook moved aside is put back where git runs it.
+fn carry_out_install(steps: &Plan<HookStep>) -> anyhow::Result<()> {
+    let mut kept: Option<(&Path, &Path)> = None;
+    for step in &steps.steps {
+        match step {
+            HookStep::CreateDir(d) => create_dir(d)?,
+            HookStep::KeepExisting { hook, original, .. } => {
+                keep_existing_hook(hook, original)?;
+                kept = Some((hook, original));
+            }
+            HookStep::WriteScript { hook, created } | HookStep::RewriteScript { hook, created } => {
+                if let Err(e) = write_script(hook, *created) {
+                    if let Some((hook, original)) = kept {
+                        let _ = fs::rename(original, hook);
+                    }
+                    return Err(e);
+                }
+            }
+            other => anyhow::bail!("internal error: `{other}` is not a step of install"),
+        }
+    }
+    Ok(())
 }
 
 fn create_dir(dir: &Path) -> anyhow::Result<()> {
@@ -476,41 +578,7 @@ fn uninstall(ctx: &Context, force: bool) -> anyhow::Result<Outcome> {
     let hook = dir.path.join(HOOK);
     let original = dir.path.join(ORIGINAL);
     let existing = inspect(&hook)?;
-    let created = match existing {
-        Existing::Ours { created, pristine } => {
-            if !pristine && !force {
-                return Err(user(format!(
-                    "{} was changed since it was installed; nothing changed",
-                    hook.display()
-                ))
-                .hint("pass --force to remove it anyway (your changes to it are lost)")
-                .into());
-            }
-            created
-        }
-        other => {
-            let found = match other {
-                Existing::Nothing => {
-                    format!("there is no pre-commit hook in {}", dir.path.display())
-                }
-                other => format!("{} is {}", hook.display(), other.describe()),
-            };
-            let hint = if exists(&original) {
-                format!(
-                    "{} is still there from an earlier install: move it back to {HOOK} by hand \
-                     if you want it",
-                    original.display()
-                )
-            } else {
-                "install it with `git rollback-sprint hook install`".to_string()
-            };
-            return Err(user(format!(
-                "the git-rollback-sprint hook is not installed: {found}; nothing changed"
-            ))
-            .hint(hint)
-            .into());
-        }
-    };
+    let created = installed_levels(existing, &dir, &hook, &original, force)?;
     let restore = exists(&original);
     // The directories install created, innermost first, removed when empty.
     let created_dirs: Vec<PathBuf> = dir
@@ -520,62 +588,33 @@ fn uninstall(ctx: &Context, force: bool) -> anyhow::Result<Outcome> {
         .map(Path::to_path_buf)
         .collect();
 
-    let mut steps = Vec::new();
+    let mut steps = Plan::new();
     if restore {
-        steps.push(format!(
-            "put the hook that was there before back: {} -> {}",
-            original.display(),
-            hook.display()
-        ));
+        steps.push(HookStep::Restore {
+            original: original.clone(),
+            hook: hook.clone(),
+        });
     } else {
-        steps.push(format!("remove {}", hook.display()));
+        steps.push(HookStep::Remove { hook: hook.clone() });
     }
-    for d in &created_dirs {
-        steps.push(format!(
-            "remove the directory {} if it is empty (install created it)",
-            d.display()
-        ));
+    for d in created_dirs {
+        steps.push(HookStep::RemoveDirIfEmpty(d));
     }
 
     let mut outcome = Outcome::new();
-    outcome
-        .field("hooks_dir", dir.path.display().to_string())
-        .field("hook", hook.display().to_string())
-        .field("restored", restore);
+    outcome.data(&Uninstalled {
+        hooks_dir: dir.path.display().to_string(),
+        hook: hook.display().to_string(),
+        restored: restore,
+    });
     if ctx.ui.dry_run {
-        outcome.line("Would:");
-        for step in &steps {
-            outcome.line(format!("  {step}"));
-        }
-        outcome.field("plan", steps);
+        plan::print_dry_run(&mut outcome, &steps);
         return Ok(outcome);
     }
-
-    if restore {
-        // One rename: the original replaces ours, so a hook is always there.
-        // A directory cannot replace a file, so ours goes first then.
-        if fs::symlink_metadata(&original).is_ok_and(|m| m.is_dir()) {
-            fs::remove_file(&hook)
-                .with_context(|| format!("could not remove {}", hook.display()))?;
-        }
-        fs::rename(&original, &hook).with_context(|| {
-            format!(
-                "could not move {} back to {}",
-                original.display(),
-                hook.display()
-            )
-        })?;
-    } else {
-        fs::remove_file(&hook).with_context(|| format!("could not remove {}", hook.display()))?;
-    }
-    let mut removed = Vec::new();
-    for d in &created_dirs {
-        if fs::remove_dir(d).is_err() {
-            break;
-        }
-        removed.push(d.display().to_string());
-    }
-    outcome.field("removed_dirs", removed.clone());
+    let removed = carry_out_uninstall(&steps)?;
+    outcome.data(&Removed {
+        removed_dirs: &removed,
+    });
     outcome.line(format!(
         "{} {}",
         ctx.ui.good("Uninstalled the pre-commit hook:"),
@@ -592,4 +631,90 @@ fn uninstall(ctx: &Context, force: bool) -> anyhow::Result<Outcome> {
         ));
     }
     Ok(outcome)
+}
+
+/// The directory levels our installed script records it created; refused
+/// when the hook there is not ours, or ours edited without `--force`.
+fn installed_levels(
+    existing: Existing,
+    dir: &HooksDir,
+    hook: &Path,
+    original: &Path,
+    force: bool,
+) -> anyhow::Result<usize> {
+    match existing {
+        Existing::Ours { created, pristine } => {
+            if !pristine && !force {
+                return Err(user(format!(
+                    "{} was changed since it was installed; nothing changed",
+                    hook.display()
+                ))
+                .hint("pass --force to remove it anyway (your changes to it are lost)")
+                .into());
+            }
+            Ok(created)
+        }
+        other => {
+            let found = match other {
+                Existing::Nothing => {
+                    format!("there is no pre-commit hook in {}", dir.path.display())
+                }
+                other => format!("{} is {}", hook.display(), other.describe()),
+            };
+            let hint = if exists(original) {
+                format!(
+                    "{} is still there from an earlier install: move it back to {HOOK} by hand \
+                     if you want it",
+                    original.display()
+                )
+            } else {
+                "install it with `git rollback-sprint hook install`".to_string()
+            };
+            Err(user(format!(
+                "the git-rollback-sprint hook is not installed: {found}; nothing changed"
+            ))
+            .hint(hint)
+            .into())
+        }
+    }
+}
+
+/// Run the uninstall's steps in order: the directories install created
+/// go innermost first, and stop at the first that is not empty. Returns
+/// the directories removed.
+fn carry_out_uninstall(steps: &Plan<HookStep>) -> anyhow::Result<Vec<String>> {
+    let mut removed = Vec::new();
+    let mut removing_dirs = true;
+    for step in &steps.steps {
+        match step {
+            HookStep::Restore { original, hook } => {
+                // One rename: the original replaces ours, so a hook is
+                // always there. A directory cannot replace a file, so ours
+                // goes first then.
+                if fs::symlink_metadata(original).is_ok_and(|m| m.is_dir()) {
+                    fs::remove_file(hook)
+                        .with_context(|| format!("could not remove {}", hook.display()))?;
+                }
+                fs::rename(original, hook).with_context(|| {
+                    format!(
+                        "could not move {} back to {}",
+                        original.display(),
+                        hook.display()
+                    )
+                })?;
+            }
+            HookStep::Remove { hook } => {
+                fs::remove_file(hook)
+                    .with_context(|| format!("could not remove {}", hook.display()))?;
+            }
+            HookStep::RemoveDirIfEmpty(d) => {
+                removing_dirs = removing_dirs && fs::remove_dir(d).is_ok();
+                if removing_dirs {
+                    removed.push(d.display().to_string());
+                }
+            }
+            other => anyhow::bail!("internal error: `{other}` is not a step of uninstall"),
+        }
+    }
+    Ok(removed)
 }

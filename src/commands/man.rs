@@ -25,6 +25,20 @@ use clap_mangen::Man;
 use crate::error::{user, Exit};
 use crate::settings;
 use crate::ui::{Outcome, Ui};
+use serde::Serialize;
+
+/// The JSON fields of `man` printing a page.
+#[derive(Serialize)]
+struct Printed<'a> {
+    page: &'a str,
+}
+
+/// The JSON fields of `man --install`.
+#[derive(Serialize)]
+struct Installed {
+    dir: String,
+    files: Vec<String>,
+}
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -67,7 +81,7 @@ fn print_main_page(pages: &[Page]) -> Outcome {
         .first()
         .map(|p| String::from_utf8_lossy(&p.roff).into_owned())
         .unwrap_or_default();
-    outcome.field("page", text.clone());
+    outcome.data(&Printed { page: &text });
     outcome.line(text.trim_end().to_string());
     outcome
 }
@@ -98,14 +112,10 @@ fn default_dir() -> anyhow::Result<PathBuf> {
 fn install(ui: &Ui, pages: &[Page], dir: &Path) -> anyhow::Result<Outcome> {
     let mut outcome = Outcome::new();
     let files: Vec<PathBuf> = pages.iter().map(|p| dir.join(&p.file_name)).collect();
-    outcome.field("dir", dir.display().to_string());
-    outcome.field(
-        "files",
-        files
-            .iter()
-            .map(|f| f.display().to_string())
-            .collect::<Vec<_>>(),
-    );
+    outcome.data(&Installed {
+        dir: dir.display().to_string(),
+        files: files.iter().map(|f| f.display().to_string()).collect(),
+    });
     if ui.dry_run {
         outcome.line(format!(
             "would write {} manual pages to {}:",
@@ -408,6 +418,8 @@ fn exit_status() -> Roff {
     roff
 }
 
+// One entry a setting, in the order `git config` users look them up: the
+// section reads as the page it renders, which split functions would hide.
 fn configuration() -> Roff {
     let mut roff = Roff::new();
     roff.control("SH", ["CONFIGURATION"]);

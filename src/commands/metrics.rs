@@ -3,7 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::Value;
+use serde::Serialize;
+use serde_json::{Map, Value};
 
 use super::Context;
 use crate::clock;
@@ -55,19 +56,35 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
     }
 }
 
+/// The JSON fields of `metrics`.
+#[derive(Serialize)]
+struct Shown {
+    statistics: Value,
+    /// Rollbacks per sprint number (`none` for entries without one).
+    per_sprint: Map<String, Value>,
+}
+
+/// The JSON fields of `metrics record`.
+#[derive(Serialize)]
+struct Recorded<'a> {
+    entry: &'a Map<String, Value>,
+}
+
 fn show(ctx: &Context, file: &MetricsFile) -> anyhow::Result<Outcome> {
     let mut doc = file.read_strict()?;
     metrics::recompute_statistics(&mut doc);
     let stats = doc["statistics"].clone();
     let live = metrics::live_entries(&doc);
     let mut outcome = Outcome::new();
-    outcome.field("statistics", stats.clone());
     if live.is_empty() {
         outcome.line(format!(
             "No rollbacks recorded in {}.",
             ctx.settings.reports_dir.trim_end_matches('/').to_string() + "/metrics.json"
         ));
-        outcome.field("per_sprint", serde_json::json!({}));
+        outcome.data(&Shown {
+            statistics: stats,
+            per_sprint: Map::new(),
+        });
         return Ok(outcome);
     }
     outcome.line(ctx.ui.bold("Rollback statistics"));
@@ -102,7 +119,7 @@ fn show(ctx: &Context, file: &MetricsFile) -> anyhow::Result<Outcome> {
         let width = ((*count as f64 / widest as f64) * 40.0).round().max(1.0) as usize;
         outcome.line(format!("  {label:<10} {} {count}", "█".repeat(width)));
     }
-    let json_per_sprint: serde_json::Map<String, Value> = per_sprint
+    let per_sprint: Map<String, Value> = per_sprint
         .iter()
         .map(|(s, c)| {
             (
@@ -111,7 +128,10 @@ fn show(ctx: &Context, file: &MetricsFile) -> anyhow::Result<Outcome> {
             )
         })
         .collect();
-    outcome.field("per_sprint", Value::Object(json_per_sprint));
+    outcome.data(&Shown {
+        statistics: stats,
+        per_sprint,
+    });
     Ok(outcome)
 }
 
@@ -136,7 +156,7 @@ fn record(
     }
     crate::reports_folder::check(ctx.repo.workdir(), &ctx.settings.reports_dir)?;
     let mut doc = file.read_strict()?;
-    let mut entry = serde_json::Map::new();
+    let mut entry = Map::new();
     entry.insert(
         "timestamp".into(),
         Value::from(clock::rfc3339(&clock::now())),
@@ -148,7 +168,7 @@ fn record(
     entry.insert("kind".into(), Value::from("manual"));
     entry.insert("undone".into(), Value::Bool(false));
     let mut outcome = Outcome::new();
-    outcome.field("entry", Value::Object(entry.clone()));
+    outcome.data(&Recorded { entry: &entry });
     if ctx.ui.dry_run {
         outcome.line(format!(
             "Would add to {}: {}",

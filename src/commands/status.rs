@@ -5,6 +5,7 @@ use super::Context;
 use crate::clock;
 use crate::journal::{self, Journal};
 use crate::ui::Outcome;
+use serde::Serialize;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {}
@@ -12,11 +13,64 @@ pub struct Args {}
 /// Kinds of operation that count as rollbacks.
 const ROLLBACK_KINDS: &[&str] = &["emergency", "sprint rollback", "files"];
 
+/// The JSON fields of `status`.
+#[derive(Serialize)]
+struct Status<'a> {
+    baseline: Option<Baseline>,
+    latest_checkpoint: Option<String>,
+    branch: Option<String>,
+    sprint: Option<u32>,
+    in_progress: Vec<String>,
+    latest_rollback: Option<String>,
+    operations: usize,
+    work_tree: String,
+    git_dir: String,
+    settings: Settings<'a>,
+}
+
+#[derive(Serialize)]
+struct Baseline {
+    name: String,
+    commit: String,
+}
+
 pub fn run(ctx: &Context, _args: &Args) -> anyhow::Result<Outcome> {
     let repo = &ctx.repo;
-    let now = clock::now();
     let mut outcome = Outcome::new();
+    let baseline = baseline_line(ctx, &mut outcome)?;
+    let latest_checkpoint = checkpoint_line(ctx, &mut outcome)?;
+    let head = repo.head_state()?;
+    let branch = repo.current_branch()?;
+    let sprint = branch.as_deref().and_then(sprint_number);
+    outcome.line(format!(
+        "HEAD:        {}{}",
+        head.describe(),
+        sprint.map_or(String::new(), |n| format!(" (sprint {n})"))
+    ));
+    let in_progress = in_progress_lines(ctx, &mut outcome)?;
+    let (latest_rollback, operations) = rollback_line(ctx, &mut outcome)?;
+    // Where the tool acts, as `git rev-parse --show-toplevel
+    // --absolute-git-dir` would say, and the settings it reads: JSON only,
+    // so scripts (and the layout tests) can compare them with git's.
+    outcome.data(&Status {
+        baseline,
+        latest_checkpoint,
+        branch,
+        sprint,
+        in_progress,
+        latest_rollback,
+        operations,
+        work_tree: plain_path(repo.workdir()),
+        git_dir: plain_path(repo.git_dir()),
+        settings: Settings::of(&ctx.settings),
+    });
+    Ok(outcome)
+}
 
+/// The baseline's line.
+fn baseline_line(ctx: &Context, outcome: &mut Outcome) -> anyhow::Result<Option<Baseline>> {
+    let repo = &ctx.repo;
+    let now = clock::now();
     match super::baseline::find(repo, &ctx.settings)? {
         Some(b) => {
             let info = repo.commit_info(b.commit)?;
@@ -28,20 +82,23 @@ pub fn run(ctx: &Context, _args: &Args) -> anyhow::Result<Outcome> {
                 crate::ui::quote(&info.summary),
                 clock::age(when, &now)
             ));
-            outcome.field(
-                "baseline",
-                serde_json::json!({"name": b.name, "commit": b.commit.to_string()}),
-            );
+            Ok(Some(Baseline {
+                name: b.name,
+                commit: b.commit.to_string(),
+            }))
         }
         None => {
             outcome.line(format!(
                 "baseline:    `{}` does not exist (create it with `git rollback-sprint baseline set`)",
                 ctx.settings.baseline
             ));
-            outcome.field("baseline", serde_json::Value::Null);
+            Ok(None)
         }
     }
+}
 
+/// The newest checkpoint's line.
+fn checkpoint_line(ctx: &Context, outcome: &mut Outcome) -> anyhow::Result<Option<String>> {
     let tags = super::checkpoint::checkpoints(ctx)?;
     match tags.first() {
         Some(t) => {
@@ -50,26 +107,18 @@ pub fn run(ctx: &Context, _args: &Args) -> anyhow::Result<Outcome> {
                 t.name,
                 tags.len()
             ));
-            outcome.field("latest_checkpoint", t.name.as_str());
+            Ok(Some(t.name.clone()))
         }
         None => {
             outcome.line("checkpoint:  none");
-            outcome.field("latest_checkpoint", serde_json::Value::Null);
+            Ok(None)
         }
     }
+}
 
-    let head = repo.head_state()?;
-    let branch = repo.current_branch()?;
-    let sprint = branch.as_deref().and_then(sprint_number);
-    outcome.line(format!(
-        "HEAD:        {}{}",
-        head.describe(),
-        sprint.map_or(String::new(), |n| format!(" (sprint {n})"))
-    ));
-    outcome
-        .field("branch", branch.clone())
-        .field("sprint", sprint);
-
+/// Git operations, and operations of ours, left half-way.
+fn in_progress_lines(ctx: &Context, outcome: &mut Outcome) -> anyhow::Result<Vec<String>> {
+    let repo = &ctx.repo;
     let mut in_progress = Vec::new();
     if let Some(p) = repo.git_operation_in_progress() {
         in_progress.push(format!("{} — {}", p.what, p.hint));
@@ -89,8 +138,12 @@ pub fn run(ctx: &Context, _args: &Args) -> anyhow::Result<Outcome> {
     for item in &in_progress {
         outcome.line(format!("in progress: {}", crate::ui::one_line(item)));
     }
-    outcome.field("in_progress", in_progress);
+    Ok(in_progress)
+}
 
+/// The latest rollback not undone, and how many operations the journal holds.
+fn rollback_line(ctx: &Context, outcome: &mut Outcome) -> anyhow::Result<(Option<String>, usize)> {
+    let repo = &ctx.repo;
     // The newest part of the journal answers unless no rollback is in it.
     let journal = Journal::for_repo(repo);
     let mut history = journal.recent_history()?;
@@ -114,7 +167,7 @@ pub fn run(ctx: &Context, _args: &Args) -> anyhow::Result<Outcome> {
         history = journal.history()?;
         latest = latest_in(&history);
     }
-    match latest {
+    let latest_rollback = match latest {
         Some(op) => {
             outcome.line(format!(
                 "rollback:    {} `{}` ({})",
@@ -122,27 +175,19 @@ pub fn run(ctx: &Context, _args: &Args) -> anyhow::Result<Outcome> {
                 crate::ui::one_line(&op.begin.command),
                 op.id()
             ));
-            outcome.field("latest_rollback", op.id());
+            Some(op.id().to_string())
         }
         None => {
             outcome.line("rollback:    none recorded");
-            outcome.field("latest_rollback", serde_json::Value::Null);
+            None
         }
-    }
+    };
     let count = if history.is_partial() {
         journal.count_operations()?
     } else {
         history.len()
     };
-    outcome.field("operations", count);
-    // Where the tool acts, as `git rev-parse --show-toplevel
-    // --absolute-git-dir` would say, and the settings it reads: JSON only,
-    // so scripts (and the layout tests) can compare them with git's.
-    outcome
-        .field("work_tree", plain_path(repo.workdir()))
-        .field("git_dir", plain_path(repo.git_dir()))
-        .field("settings", settings_json(&ctx.settings));
-    Ok(outcome)
+    Ok((latest_rollback, count))
 }
 
 /// A directory without the trailing `/` libgit2 gives it.
@@ -154,23 +199,53 @@ fn plain_path(path: &std::path::Path) -> String {
     }
 }
 
-/// The `rollback.*` settings in effect, by git config key.
-fn settings_json(s: &crate::settings::Settings) -> serde_json::Value {
-    use crate::settings as k;
-    serde_json::json!({
-        k::BASELINE: s.baseline,
-        k::CHECKPOINT_PREFIX: s.checkpoint_prefix,
-        k::REPORTS_DIR: s.reports_dir,
-        k::TEST_COMMAND: s.test_command,
-        k::TEST_PATTERN: s.test_patterns,
-        k::FILE_TEST_COMMAND: s.file_test_command,
-        k::STOP_COMMAND: s.stop_command,
-        k::START_COMMAND: s.start_command,
-        k::SETUP_COMMAND: s.setup_command,
-        k::DISK_THRESHOLD: s.disk_threshold,
-        k::HOOK_TESTS: s.hook_tests,
-        k::TEST_TIMEOUT: s.test_timeout_secs,
-    })
+/// The `rollback.*` settings in effect, by git config key (the names are
+/// `crate::settings`'s constants; a unit test holds them together).
+#[derive(Serialize)]
+struct Settings<'a> {
+    #[serde(rename = "rollback.baseline")]
+    baseline: &'a str,
+    #[serde(rename = "rollback.checkpointPrefix")]
+    checkpoint_prefix: &'a str,
+    #[serde(rename = "rollback.reportsDir")]
+    reports_dir: &'a str,
+    #[serde(rename = "rollback.testCommand")]
+    test_command: &'a Option<String>,
+    #[serde(rename = "rollback.testPattern")]
+    test_patterns: &'a Vec<String>,
+    #[serde(rename = "rollback.fileTestCommand")]
+    file_test_command: &'a Option<String>,
+    #[serde(rename = "rollback.stopCommand")]
+    stop_command: &'a Option<String>,
+    #[serde(rename = "rollback.startCommand")]
+    start_command: &'a Option<String>,
+    #[serde(rename = "rollback.setupCommand")]
+    setup_command: &'a Option<String>,
+    #[serde(rename = "rollback.diskThreshold")]
+    disk_threshold: &'a u8,
+    #[serde(rename = "rollback.hookTests")]
+    hook_tests: &'a bool,
+    #[serde(rename = "rollback.testTimeout")]
+    test_timeout_secs: &'a u64,
+}
+
+impl<'a> Settings<'a> {
+    fn of(s: &'a crate::settings::Settings) -> Settings<'a> {
+        Settings {
+            baseline: &s.baseline,
+            checkpoint_prefix: &s.checkpoint_prefix,
+            reports_dir: &s.reports_dir,
+            test_command: &s.test_command,
+            test_patterns: &s.test_patterns,
+            file_test_command: &s.file_test_command,
+            stop_command: &s.stop_command,
+            start_command: &s.start_command,
+            setup_command: &s.setup_command,
+            disk_threshold: &s.disk_threshold,
+            hook_tests: &s.hook_tests,
+            test_timeout_secs: &s.test_timeout_secs,
+        }
+    }
 }
 
 /// The operation ids of the metrics entries marked `"undone": true` (none
@@ -202,7 +277,51 @@ pub fn sprint_number(branch: &str) -> Option<u32> {
 
 #[cfg(test)]
 mod tests {
-    use super::sprint_number;
+    use super::{sprint_number, Settings};
+    use crate::settings as k;
+
+    #[test]
+    fn settings_are_named_by_their_git_config_keys() {
+        let settings = crate::settings::Settings {
+            baseline: String::new(),
+            checkpoint_prefix: String::new(),
+            reports_dir: String::new(),
+            test_command: None,
+            test_patterns: Vec::new(),
+            file_test_command: None,
+            stop_command: None,
+            start_command: None,
+            setup_command: None,
+            disk_threshold: 0,
+            hook_tests: false,
+            test_timeout_secs: 0,
+            keep_days: 0,
+        };
+        let json = serde_json::to_value(Settings::of(&settings)).unwrap();
+        let keys: Vec<&str> = json
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                k::BASELINE,
+                k::CHECKPOINT_PREFIX,
+                k::REPORTS_DIR,
+                k::TEST_COMMAND,
+                k::TEST_PATTERN,
+                k::FILE_TEST_COMMAND,
+                k::STOP_COMMAND,
+                k::START_COMMAND,
+                k::SETUP_COMMAND,
+                k::DISK_THRESHOLD,
+                k::HOOK_TESTS,
+                k::TEST_TIMEOUT,
+            ]
+        );
+    }
 
     #[test]
     fn sprint_numbers_from_branch_names() {

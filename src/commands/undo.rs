@@ -9,6 +9,7 @@ use super::Context;
 use crate::error::{user, Exit};
 use crate::journal::{self, lock_holder, undo, History, Journal, OpStatus, Operation};
 use crate::ui::Outcome;
+use serde::Serialize;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -21,6 +22,32 @@ pub struct Args {
     /// Keep an interrupted operation's result as it is, and stop reporting it
     #[arg(long, conflicts_with = "force")]
     pub dismiss: bool,
+}
+
+/// The JSON fields of `undo --dismiss`.
+#[derive(Serialize)]
+struct Dismissed<'a> {
+    dismissed: &'a str,
+}
+
+/// The JSON fields of `undo` and `redo`, known before anything runs.
+#[derive(Serialize)]
+struct Target<'a> {
+    undoes: &'a str,
+    undone_command: &'a str,
+}
+
+/// What a dry run of `undo` or `redo` would do.
+#[derive(Serialize)]
+struct Planned<'a> {
+    plan: &'a [String],
+}
+
+/// The JSON fields of an undo or redo that ran.
+#[derive(Serialize)]
+struct Undone<'a> {
+    operation_id: &'a str,
+    plan: &'a [String],
 }
 
 pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
@@ -46,7 +73,9 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
                     .into(),
             );
         }
-        outcome.field("dismissed", target.id());
+        outcome.data(&Dismissed {
+            dismissed: target.id(),
+        });
         if ctx.ui.dry_run {
             outcome.line(format!(
                 "Would mark {} as dismissed and keep the current state.",
@@ -126,26 +155,17 @@ fn undo_or_redo(
         }
     }
     undo::check_other_worktrees(repo, target)?;
-    outcome
-        .field("undoes", target.id())
-        .field("undone_command", target.begin.command.as_str());
+    outcome.data(&Target {
+        undoes: target.id(),
+        undone_command: &target.begin.command,
+    });
     let what = if target.begin.undoes.is_some() {
         ("Redo", "Redid")
     } else {
         ("Undo", "Undid")
     };
     if ctx.ui.dry_run {
-        let plan = undo::dry_run_plan(repo, history, target, force)?;
-        outcome.line(format!(
-            "Would {} {} (`{}`):",
-            what.0.to_lowercase(),
-            target.id(),
-            crate::ui::one_line(&target.begin.command)
-        ));
-        for step in &plan {
-            outcome.line(format!("  {step}"));
-        }
-        outcome.field("plan", plan);
+        dry_run(ctx, history, target, force, what.0, &mut outcome)?;
         return Ok(outcome);
     }
     let (id, plan) = undo::undo(
@@ -167,9 +187,10 @@ fn undo_or_redo(
             )
         }
     })?;
-    outcome
-        .field("operation_id", id.as_str())
-        .field("plan", plan.clone());
+    outcome.data(&Undone {
+        operation_id: &id,
+        plan: &plan,
+    });
     outcome.line(format!(
         "{} {} (`{}`):",
         what.1,
@@ -183,4 +204,29 @@ fn undo_or_redo(
         "Recorded as operation {id}: `git rollback-sprint undo {id}` takes it back."
     ));
     Ok(outcome)
+}
+
+/// What undoing (or redoing) `target` would do, step by step. The steps
+/// come from the undo itself (`journal::undo`), which plans the
+/// three-way restore.
+fn dry_run(
+    ctx: &Context,
+    history: &History,
+    target: &Operation,
+    force: bool,
+    verb: &str,
+    outcome: &mut Outcome,
+) -> anyhow::Result<()> {
+    let plan = undo::dry_run_plan(&ctx.repo, history, target, force)?;
+    outcome.line(format!(
+        "Would {} {} (`{}`):",
+        verb.to_lowercase(),
+        target.id(),
+        crate::ui::one_line(&target.begin.command)
+    ));
+    for step in &plan {
+        outcome.line(format!("  {step}"));
+    }
+    outcome.data(&Planned { plan: &plan });
+    Ok(())
 }

@@ -135,7 +135,7 @@ pub fn pull(ctx: &Context, args: &PullArgs) -> anyhow::Result<Outcome> {
     refs.extend(keep_as.iter().map(|prev| format!("refs/tags/{prev}")));
     let plan = Plan {
         steps: vec![step],
-        nothing: None,
+        ..Plan::new()
     };
     let exec = SetFromRemote { refs };
     if let Carried::Done { id, .. } = carry_out(ctx, &plan, exec, &mut outcome)? {

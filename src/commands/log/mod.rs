@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use super::Context;
 use crate::journal::{lock_holder, History, Journal, OpStatus, Operation};
 use crate::ui::{Outcome, Ui};
+use serde::Serialize;
 
 pub mod prune;
 pub mod show;
@@ -39,6 +40,88 @@ impl Args {
     }
 }
 
+/// One operation's lines, and its row in JSON.
+fn list_one<'a>(
+    ctx: &Context,
+    outcome: &mut Outcome,
+    history: &'a History,
+    op: &'a Operation,
+    running: Option<u32>,
+    prefixes: &HashMap<&str, usize>,
+) -> Row<'a> {
+    let status = op.status(running);
+    let undone = history.undone_by(op).map(|u| u.id().to_string());
+    let relation = Relation::of(history, op);
+    let created = op.refs_created();
+    let mut label = status.label().to_string();
+    match &relation {
+        Relation::Undoes(target) => label.push_str(&format!(", undoes {target}")),
+        Relation::Redoes(original) => label.push_str(&format!(", redoes {original}")),
+        Relation::Original => {}
+    }
+    if let Some(by) = &undone {
+        label.push_str(&format!(", undone by {by}"));
+    }
+    let mark = match status {
+        OpStatus::Done if undone.is_none() => ctx.ui.good(&label),
+        OpStatus::Done | OpStatus::Dismissed | OpStatus::Running => label.clone(),
+        OpStatus::Failed | OpStatus::Interrupted => ctx.ui.bad(&label),
+    };
+    let short = short_id(op.id(), prefixes);
+    outcome.line(format!(
+        "{}  {}  {}  [{}]",
+        highlight_id(&ctx.ui, op.id(), short.len()),
+        display_time(&op.begin.time),
+        crate::ui::one_line(&op.begin.command),
+        mark
+    ));
+    for r in &created {
+        outcome.line(format!("    created {}", crate::ui::quote(r)));
+    }
+    if let Some(err) = op.end.as_ref().and_then(|e| e.error.as_ref()) {
+        outcome.line(format!("    error: {}", crate::ui::one_line(err)));
+    }
+    Row {
+        id: op.id(),
+        short_id: short,
+        time: &op.begin.time,
+        command: &op.begin.command,
+        kind: &op.begin.kind,
+        outcome: status.label(),
+        undone_by: undone,
+        undoes: op.begin.undoes.as_deref(),
+        redoes: relation.redoes().map(str::to_string),
+        refs_created: created,
+        duration_ms: op.end.as_ref().map(|e| e.duration_ms),
+        error: op.end.as_ref().and_then(|e| e.error.as_deref()),
+    }
+}
+
+/// The JSON fields of `log`.
+#[derive(Serialize)]
+struct Listed<'a> {
+    operations: Vec<Row<'a>>,
+    total: usize,
+    older: usize,
+}
+
+/// One operation as `log` lists it.
+#[derive(Serialize)]
+struct Row<'a> {
+    id: &'a str,
+    short_id: &'a str,
+    time: &'a str,
+    command: &'a str,
+    kind: &'a str,
+    outcome: &'static str,
+    undone_by: Option<String>,
+    undoes: Option<&'a str>,
+    redoes: Option<String>,
+    refs_created: Vec<String>,
+    duration_ms: Option<u64>,
+    error: Option<&'a str>,
+}
+
 pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
     match &args.action {
         Some(Action::Show(a)) => return show::run(ctx, a),
@@ -63,52 +146,14 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
         args.max_count.unwrap_or(DEFAULT_COUNT)
     };
     for op in history.ops().iter().rev().take(count) {
-        let status = op.status(running);
-        let undone = history.undone_by(op).map(|u| u.id().to_string());
-        let relation = Relation::of(&history, op);
-        let created = op.refs_created();
-        let mut label = status.label().to_string();
-        match &relation {
-            Relation::Undoes(target) => label.push_str(&format!(", undoes {target}")),
-            Relation::Redoes(original) => label.push_str(&format!(", redoes {original}")),
-            Relation::Original => {}
-        }
-        if let Some(by) = &undone {
-            label.push_str(&format!(", undone by {by}"));
-        }
-        let mark = match status {
-            OpStatus::Done if undone.is_none() => ctx.ui.good(&label),
-            OpStatus::Done | OpStatus::Dismissed | OpStatus::Running => label.clone(),
-            OpStatus::Failed | OpStatus::Interrupted => ctx.ui.bad(&label),
-        };
-        let short = short_id(op.id(), &prefixes);
-        outcome.line(format!(
-            "{}  {}  {}  [{}]",
-            highlight_id(&ctx.ui, op.id(), short.len()),
-            display_time(&op.begin.time),
-            crate::ui::one_line(&op.begin.command),
-            mark
+        rows.push(list_one(
+            ctx,
+            &mut outcome,
+            &history,
+            op,
+            running,
+            &prefixes,
         ));
-        for r in &created {
-            outcome.line(format!("    created {}", crate::ui::quote(r)));
-        }
-        if let Some(err) = op.end.as_ref().and_then(|e| e.error.as_ref()) {
-            outcome.line(format!("    error: {}", crate::ui::one_line(err)));
-        }
-        rows.push(serde_json::json!({
-            "id": op.id(),
-            "short_id": short,
-            "time": op.begin.time,
-            "command": op.begin.command,
-            "kind": op.begin.kind,
-            "outcome": status.label(),
-            "undone_by": undone,
-            "undoes": op.begin.undoes,
-            "redoes": relation.redoes(),
-            "refs_created": created,
-            "duration_ms": op.end.as_ref().map(|e| e.duration_ms),
-            "error": op.end.as_ref().and_then(|e| e.error.clone()),
-        }));
     }
     let older = history.len().saturating_sub(count);
     if older > 0 {
@@ -117,9 +162,11 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
             if older == 1 { "" } else { "s" }
         ));
     }
-    outcome.field("operations", rows);
-    outcome.field("total", history.len());
-    outcome.field("older", older);
+    outcome.data(&Listed {
+        operations: rows,
+        total: history.len(),
+        older,
+    });
     Ok(outcome)
 }
 

@@ -5,8 +5,9 @@
 
 use super::super::Context;
 use crate::journal::prune::{self, Rule};
-use crate::journal::{acquire_lock, keep, Journal};
+use crate::journal::{acquire_lock, keep, Journal, Lock};
 use crate::ui::Outcome;
+use serde::Serialize;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -36,24 +37,7 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
     let mut outcome = Outcome::new();
     // Under the lock, even to only say what would go: the answer must be
     // the one a real run would act on.
-    let _lock = if ctx.ui.dry_run {
-        None
-    } else {
-        let (lock, stale) = acquire_lock(journal.dir(), &ctx.command_line)?;
-        if let Some(stale) = stale {
-            // As a transaction does: what the dead holder left is ours to
-            // clear, or the next command could not tell it was ours.
-            ctx.ui.warn(&format!(
-                "removed a stale lock left by git-rollback-sprint pid {} (`{}`)",
-                stale.pid, stale.command
-            ));
-            if stale.holds_index_lock {
-                let _ = std::fs::remove_file(repo.git_dir().join("index.lock"));
-            }
-            keep::remove_stale_lock(repo);
-        }
-        Some(lock)
-    };
+    let _lock = lock_unless_dry_run(ctx, &journal)?;
     let mut history = journal.history()?;
     if !ctx.ui.dry_run && keep::migrate_legacy(repo, &|id| history.contains(id))? > 0 {
         history = journal.history()?;
@@ -68,17 +52,19 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
     } else {
         prune::release(repo, &journal, &ids)?
     };
-    outcome
-        .field("released", ids.clone())
-        .field("kept", kept)
-        .field("freed_bytes", freed)
-        .field("dry_run", ctx.ui.dry_run);
+    // A dry run is marked `"dry_run": true` by the caller, as every
+    // command's is; a real run has no such field.
+    outcome.data(&Pruned {
+        released: &ids,
+        kept,
+        freed_bytes: freed,
+    });
     if rule.is_none() {
         outcome.line(format!(
             "Nothing to release: {} is 0 (keep every operation); pass --keep N or --older-than DAYS.",
             crate::settings::KEEP_DAYS
         ));
-        outcome.field("changed", false);
+        outcome.data(&Changed { changed: false });
         return Ok(outcome);
     }
     if ids.is_empty() {
@@ -103,9 +89,47 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
         }
     ));
     if !ctx.ui.dry_run {
-        outcome.field("changed", true);
+        outcome.data(&Changed { changed: true });
     }
     Ok(outcome)
+}
+
+/// Our lock, held for the whole prune (not for a dry run, which changes
+/// nothing). A stale lock a dead process left is cleared, as a transaction
+/// clears it.
+fn lock_unless_dry_run(ctx: &Context, journal: &Journal) -> anyhow::Result<Option<Lock>> {
+    let repo = &ctx.repo;
+    if ctx.ui.dry_run {
+        return Ok(None);
+    }
+    let (lock, stale) = acquire_lock(journal.dir(), &ctx.command_line)?;
+    if let Some(stale) = stale {
+        // As a transaction does: what the dead holder left is ours to
+        // clear, or the next command could not tell it was ours.
+        ctx.ui.warn(&format!(
+            "removed a stale lock left by git-rollback-sprint pid {} (`{}`)",
+            stale.pid, stale.command
+        ));
+        if stale.holds_index_lock {
+            let _ = std::fs::remove_file(repo.git_dir().join("index.lock"));
+        }
+        keep::remove_stale_lock(repo);
+    }
+    Ok(Some(lock))
+}
+
+/// The JSON fields of `log prune`.
+#[derive(Serialize)]
+struct Pruned<'a> {
+    released: &'a [String],
+    kept: usize,
+    freed_bytes: u64,
+}
+
+/// Whether `log prune` changed the journal.
+#[derive(Serialize)]
+struct Changed {
+    changed: bool,
 }
 
 /// The ids, the first ten of them when there are more.

@@ -13,7 +13,8 @@ use std::collections::BTreeMap;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-use serde_json::{json, Map, Value};
+use serde::Serialize;
+use serde_json::{Map, Value};
 
 use super::super::Context;
 use super::{display_time, highlight_id, short_id, Relation};
@@ -31,6 +32,28 @@ pub struct Args {
     pub id: String,
 }
 
+/// The operation itself, as `log show` describes it.
+#[derive(Serialize)]
+struct OperationJson<'a> {
+    id: &'a str,
+    short_id: &'a str,
+    kind: &'a str,
+    command: &'a str,
+    time: &'a str,
+    end_time: Option<&'a str>,
+    duration_ms: Option<u64>,
+    outcome: &'static str,
+    error: Option<&'a str>,
+    undoes: Option<&'a str>,
+    redoes: Option<&'a str>,
+    undone_by: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct OperationField<'a> {
+    operation: OperationJson<'a>,
+}
+
 pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
     let repo = &ctx.repo;
     let journal = Journal::for_repo(repo);
@@ -45,9 +68,30 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
     let mut outcome = Outcome::new();
     outcome.paged(crate::pager::for_output(repo, &ctx.ui));
 
-    // The operation itself.
+    describe_operation(ctx, &mut outcome, &history, op, status, short_id);
+    head_and_refs(&mut outcome, op);
+    paths(&mut outcome, repo, &journal, op)?;
+    index(&mut outcome, &journal, op)?;
+    stash(&mut outcome, repo, op);
+    moved(&mut outcome, &journal, op);
+    metrics(&mut outcome, ctx, op);
+    undo(&mut outcome, repo, &history, op, status);
+    Ok(outcome)
+}
+
+// ----- the operation ------------------------------------------------------------
+
+/// Its id, command, time and outcome, and what undid or redid it.
+fn describe_operation(
+    ctx: &Context,
+    outcome: &mut Outcome,
+    history: &History,
+    op: &Operation,
+    status: OpStatus,
+    short_id: &str,
+) {
     let undone_by = history.undone_by(op).map(|u| u.id().to_string());
-    let relation = Relation::of(&history, op);
+    let relation = Relation::of(history, op);
     outcome.line(format!(
         "operation {}",
         highlight_id(&ctx.ui, op.id(), short_id.len())
@@ -75,27 +119,26 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
         label.push_str(&format!(", undone by {by}"));
     }
     outcome.line(format!("  outcome:  {label}"));
-    let error = op.end.as_ref().and_then(|e| e.error.clone());
-    if let Some(error) = &error {
+    let error = op.end.as_ref().and_then(|e| e.error.as_deref());
+    if let Some(error) = error {
         outcome.line(format!("  error:    {}", crate::ui::one_line(error)));
     }
-    outcome.field(
-        "operation",
-        json!({
-            "id": op.id(),
-            "short_id": short_id,
-            "kind": op.begin.kind,
-            "command": op.begin.command,
-            "time": op.begin.time,
-            "end_time": op.end.as_ref().map(|e| e.time.clone()),
-            "duration_ms": op.end.as_ref().map(|e| e.duration_ms),
-            "outcome": status.label(),
-            "error": error,
-            "undoes": op.begin.undoes,
-            "redoes": relation.redoes(),
-            "undone_by": undone_by,
-        }),
-    );
+    outcome.data(&OperationField {
+        operation: OperationJson {
+            id: op.id(),
+            short_id,
+            kind: &op.begin.kind,
+            command: &op.begin.command,
+            time: &op.begin.time,
+            end_time: op.end.as_ref().map(|e| e.time.as_str()),
+            duration_ms: op.end.as_ref().map(|e| e.duration_ms),
+            outcome: status.label(),
+            error,
+            undoes: op.begin.undoes.as_deref(),
+            redoes: relation.redoes(),
+            undone_by: undone_by.as_deref(),
+        },
+    });
     if op.end.is_none() {
         outcome.line("  It has no end record: what it changed before it stopped was not recorded.");
     } else if op.end.as_ref().is_some_and(|e| e.after.is_none()) {
@@ -103,15 +146,6 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
             "  Its journal did not record what it left (written by 0.1.0): only HEAD and refs are known.",
         );
     }
-
-    head_and_refs(&mut outcome, op);
-    paths(&mut outcome, repo, &journal, op)?;
-    index(&mut outcome, &journal, op)?;
-    stash(&mut outcome, repo, op);
-    moved(&mut outcome, &journal, op);
-    metrics(&mut outcome, ctx, op);
-    undo(&mut outcome, repo, &history, op, status);
-    Ok(outcome)
 }
 
 // ----- HEAD and refs ----------------------------------------------------------
@@ -136,10 +170,12 @@ fn head_and_refs(outcome: &mut Outcome, op: &Operation) {
         None => format!("HEAD: {} → (not recorded)", quote(&old.describe())),
     };
     outcome.line(text);
-    outcome.field(
-        "head",
-        json!({"old": head_value(old), "new": new.map(head_value)}),
-    );
+    outcome.data(&HeadField {
+        head: HeadJson {
+            old: head_value(old),
+            new: new.map(head_value),
+        },
+    });
 
     let mut rows = Vec::new();
     if !op.begin.refs.is_empty() {
@@ -171,20 +207,45 @@ fn head_and_refs(outcome: &mut Outcome, op: &Operation) {
         };
         outcome.line(line);
         let new = after.and_then(|a| a.and_then(|r| r.value.clone()));
-        rows.push(json!({
-            "name": before.name,
-            "old": before.value,
-            "new": new,
-            "change": change,
-        }));
+        rows.push(RefJson {
+            name: &before.name,
+            old: before.value.as_deref(),
+            new,
+            change,
+        });
     }
-    outcome.field("refs", rows);
+    outcome.data(&RefsField { refs: rows });
+}
+
+#[derive(Serialize)]
+struct HeadJson {
+    old: String,
+    new: Option<String>,
+}
+
+#[derive(Serialize)]
+struct HeadField {
+    head: HeadJson,
+}
+
+/// One ref the operation had in its scope.
+#[derive(Serialize)]
+struct RefJson<'a> {
+    name: &'a str,
+    old: Option<&'a str>,
+    new: Option<String>,
+    change: &'static str,
+}
+
+#[derive(Serialize)]
+struct RefsField<'a> {
+    refs: Vec<RefJson<'a>>,
 }
 
 // ----- the work tree ------------------------------------------------------------
 
 /// Added, modified and deleted paths.
-#[derive(Default)]
+#[derive(Default, Serialize)]
 struct PathChanges {
     added: Vec<RepoPath>,
     modified: Vec<RepoPath>,
@@ -198,7 +259,9 @@ fn paths(
     op: &Operation,
 ) -> anyhow::Result<()> {
     if !op.begin.scope.worktree {
-        outcome.field("paths", json!({"added": [], "modified": [], "deleted": []}));
+        outcome.data(&PathsField {
+            paths: Some(&PathChanges::default()),
+        });
         return Ok(());
     }
     let recorded = op
@@ -208,7 +271,7 @@ fn paths(
         .and_then(|a| a.worktree);
     let (Some(_), Some(saved)) = (recorded, &op.begin.worktree) else {
         outcome.line("Work tree: what it changed was not recorded.");
-        outcome.field("paths", Value::Null);
+        outcome.data(&PathsField { paths: None });
         return Ok(());
     };
     let after_paths = match after::read_worktree(journal, op.id()) {
@@ -218,7 +281,7 @@ fn paths(
                 "Work tree: not known ({})",
                 crate::ui::one_line(&format!("{e:#}"))
             ));
-            outcome.field("paths", Value::Null);
+            outcome.data(&PathsField { paths: None });
             return Ok(());
         }
     };
@@ -230,7 +293,7 @@ fn paths(
             "Work tree: not known (the snapshot tree {} is missing)",
             short(&saved.tree)
         ));
-        outcome.field("paths", Value::Null);
+        outcome.data(&PathsField { paths: None });
         return Ok(());
     };
     let changes = compare_paths(&tree, &after_paths)?;
@@ -255,15 +318,16 @@ fn paths(
             );
         }
     }
-    outcome.field(
-        "paths",
-        json!({
-            "added": changes.added,
-            "modified": changes.modified,
-            "deleted": changes.deleted,
-        }),
-    );
+    outcome.data(&PathsField {
+        paths: Some(&changes),
+    });
     Ok(())
+}
+
+/// What the operation changed in the work tree (`null`: not known).
+#[derive(Serialize)]
+struct PathsField<'a> {
+    paths: Option<&'a PathChanges>,
 }
 
 /// Each path the operation left against the snapshot taken before it.
@@ -321,9 +385,33 @@ fn index_entries(path: &Path, existed: bool) -> anyhow::Result<IndexEntries> {
     Ok(out)
 }
 
+/// The index saved before the operation and the one it left.
+fn saved_indexes(
+    journal: &Journal,
+    op: &Operation,
+    existed: bool,
+    after_existed: bool,
+) -> anyhow::Result<(IndexEntries, IndexEntries)> {
+    let dir = journal.op_dir(op.id());
+    let old = dir.join("index");
+    if existed && !old.exists() {
+        anyhow::bail!("the saved index {} is missing", old.display());
+    }
+    let new = dir.join("index-after");
+    if after_existed && !new.exists() {
+        anyhow::bail!("the saved index {} is missing", new.display());
+    }
+    Ok((
+        index_entries(&old, existed)?,
+        index_entries(&new, after_existed)?,
+    ))
+}
+
 fn index(outcome: &mut Outcome, journal: &Journal, op: &Operation) -> anyhow::Result<()> {
     let Some(before) = op.begin.index.as_ref().filter(|_| op.begin.scope.index) else {
-        outcome.field("index", json!([]));
+        outcome.data(&IndexField {
+            index: Some(Vec::new()),
+        });
         return Ok(());
     };
     let after_existed = op
@@ -333,32 +421,17 @@ fn index(outcome: &mut Outcome, journal: &Journal, op: &Operation) -> anyhow::Re
         .and_then(|a| a.index);
     let Some(after_existed) = after_existed else {
         outcome.line("Staged changes: not recorded.");
-        outcome.field("index", Value::Null);
+        outcome.data(&IndexField { index: None });
         return Ok(());
     };
-    let dir = journal.op_dir(op.id());
-    let read = || -> anyhow::Result<(IndexEntries, IndexEntries)> {
-        let old = dir.join("index");
-        if before.existed && !old.exists() {
-            anyhow::bail!("the saved index {} is missing", old.display());
-        }
-        let new = dir.join("index-after");
-        if after_existed && !new.exists() {
-            anyhow::bail!("the saved index {} is missing", new.display());
-        }
-        Ok((
-            index_entries(&old, before.existed)?,
-            index_entries(&new, after_existed)?,
-        ))
-    };
-    let (old, new) = match read() {
+    let (old, new) = match saved_indexes(journal, op, before.existed, after_existed) {
         Ok(pair) => pair,
         Err(e) => {
             outcome.line(format!(
                 "Staged changes: not known ({})",
                 crate::ui::one_line(&format!("{e:#}"))
             ));
-            outcome.field("index", Value::Null);
+            outcome.data(&IndexField { index: None });
             return Ok(());
         }
     };
@@ -385,14 +458,17 @@ fn index(outcome: &mut Outcome, journal: &Journal, op: &Operation) -> anyhow::Re
         };
         lines.push(format!("  {label:<9}{}{stage}", path.quoted()));
         let side = |v: Option<&(u32, String)>| {
-            v.map(|(mode, id)| json!({"mode": format!("{mode:06o}"), "oid": id}))
+            v.map(|(mode, id)| IndexSide {
+                mode: format!("{mode:06o}"),
+                oid: id.clone(),
+            })
         };
-        rows.push(json!({
-            "path": path,
-            "stage": key.1,
-            "old": side(o),
-            "new": side(n),
-        }));
+        rows.push(IndexJson {
+            path,
+            stage: key.1,
+            old: side(o),
+            new: side(n),
+        });
     }
     if rows.is_empty() {
         outcome.line("Staged changes: none.");
@@ -404,8 +480,29 @@ fn index(outcome: &mut Outcome, journal: &Journal, op: &Operation) -> anyhow::Re
         ));
         list_lines(outcome, lines.into_iter());
     }
-    outcome.field("index", rows);
+    outcome.data(&IndexField { index: Some(rows) });
     Ok(())
+}
+
+/// One index entry the operation changed.
+#[derive(Serialize)]
+struct IndexJson {
+    path: RepoPath,
+    stage: u16,
+    old: Option<IndexSide>,
+    new: Option<IndexSide>,
+}
+
+#[derive(Serialize)]
+struct IndexSide {
+    mode: String,
+    oid: String,
+}
+
+/// What the operation changed in the index (`null`: not known).
+#[derive(Serialize)]
+struct IndexField {
+    index: Option<Vec<IndexJson>>,
 }
 
 // ----- the stash ----------------------------------------------------------------
@@ -426,7 +523,9 @@ fn stash_list(repo: &Repo) -> BTreeMap<String, (usize, String)> {
 
 fn stash(outcome: &mut Outcome, repo: &Repo, op: &Operation) {
     if !op.begin.scope.stash {
-        outcome.field("stash", json!({"pushed": [], "removed": []}));
+        outcome.data(&StashField {
+            stash: Some(StashJson::default()),
+        });
         return;
     }
     let change = op
@@ -436,7 +535,7 @@ fn stash(outcome: &mut Outcome, repo: &Repo, op: &Operation) {
         .and_then(|a| a.stash.as_ref());
     let Some(change) = change else {
         outcome.line("Stash: what it changed was not recorded.");
-        outcome.field("stash", Value::Null);
+        outcome.data(&StashField { stash: None });
         return;
     };
     if change.pushed.is_empty() && change.removed.is_empty() {
@@ -447,40 +546,13 @@ fn stash(outcome: &mut Outcome, repo: &Repo, op: &Operation) {
     let now = stash_list(repo);
     let mut pushed = Vec::new();
     for id in &change.pushed {
-        let (line, position, message) = match now.get(id) {
-            Some((n, message)) => (
-                format!(
-                    "  pushed stash@{{{n}}}: {} ({})",
-                    crate::ui::one_line(message),
-                    short(id)
-                ),
-                Some(*n),
-                Some(message.clone()),
-            ),
-            None => {
-                let message = crate::git::parse_oid(id)
-                    .ok()
-                    .and_then(|oid| repo.inner.find_commit(oid).ok())
-                    .and_then(|c| {
-                        c.summary_bytes()
-                            .map(|b| String::from_utf8_lossy(b).into_owned())
-                    });
-                (
-                    format!(
-                        "  pushed {}{} (no longer in the stash list)",
-                        short(id),
-                        message
-                            .as_deref()
-                            .map(|m| format!(": {}", crate::ui::one_line(m)))
-                            .unwrap_or_default()
-                    ),
-                    None,
-                    message,
-                )
-            }
-        };
+        let (line, position, message) = pushed_entry(repo, &now, id);
         outcome.line(line);
-        pushed.push(json!({"commit": id, "stash": position.map(|n| format!("stash@{{{n}}}")), "message": message}));
+        pushed.push(Pushed {
+            commit: id,
+            stash: position.map(|n| format!("stash@{{{n}}}")),
+            message,
+        });
     }
     let mut removed = Vec::new();
     for entry in &change.removed {
@@ -491,14 +563,86 @@ fn stash(outcome: &mut Outcome, repo: &Repo, op: &Operation) {
             entry.position,
             crate::ui::one_line(message.as_deref().unwrap_or("(no message)"))
         ));
-        removed.push(json!({
-            "position": entry.position,
-            "stash": format!("stash@{{{}}}", entry.position),
-            "commit": commit,
-            "message": message,
-        }));
+        removed.push(StashRemoved {
+            position: entry.position,
+            stash: format!("stash@{{{}}}", entry.position),
+            commit,
+            message,
+        });
     }
-    outcome.field("stash", json!({"pushed": pushed, "removed": removed}));
+    outcome.data(&StashField {
+        stash: Some(StashJson { pushed, removed }),
+    });
+}
+
+/// A stash entry the operation pushed: its line, and its position and
+/// message while it is still in the stash list (else its commit's subject).
+fn pushed_entry(
+    repo: &Repo,
+    now: &BTreeMap<String, (usize, String)>,
+    id: &str,
+) -> (String, Option<usize>, Option<String>) {
+    match now.get(id) {
+        Some((n, message)) => (
+            format!(
+                "  pushed stash@{{{n}}}: {} ({})",
+                crate::ui::one_line(message),
+                short(id)
+            ),
+            Some(*n),
+            Some(message.clone()),
+        ),
+        None => {
+            let message = crate::git::parse_oid(id)
+                .ok()
+                .and_then(|oid| repo.inner.find_commit(oid).ok())
+                .and_then(|c| {
+                    c.summary_bytes()
+                        .map(|b| String::from_utf8_lossy(b).into_owned())
+                });
+            (
+                format!(
+                    "  pushed {}{} (no longer in the stash list)",
+                    short(id),
+                    message
+                        .as_deref()
+                        .map(|m| format!(": {}", crate::ui::one_line(m)))
+                        .unwrap_or_default()
+                ),
+                None,
+                message,
+            )
+        }
+    }
+}
+
+/// What the operation changed in the stash (`null`: not known).
+#[derive(Serialize)]
+struct StashField<'a> {
+    stash: Option<StashJson<'a>>,
+}
+
+#[derive(Serialize, Default)]
+struct StashJson<'a> {
+    pushed: Vec<Pushed<'a>>,
+    removed: Vec<StashRemoved>,
+}
+
+/// A stash entry the operation pushed.
+#[derive(Serialize)]
+struct Pushed<'a> {
+    commit: &'a str,
+    stash: Option<String>,
+    message: Option<String>,
+}
+
+/// A stash entry the operation removed.
+#[derive(Serialize)]
+struct StashRemoved {
+    position: usize,
+    stash: String,
+    commit: Option<String>,
+    message: Option<String>,
 }
 
 // ----- moved aside ----------------------------------------------------------------
@@ -521,13 +665,26 @@ fn moved(outcome: &mut Outcome, journal: &Journal, op: &Operation) {
                 "no longer there"
             }
         ));
-        rows.push(json!({"from": from, "to": to, "present": present}));
+        rows.push(MovedJson { from, to, present });
     }
     if !rows.is_empty() {
         outcome.line(format!("Moved aside: {}", rows.len()));
         list_lines(outcome, lines.into_iter());
     }
-    outcome.field("moved", rows);
+    outcome.data(&MovedField { moved: rows });
+}
+
+/// A path the operation moved aside, and whether it is still there.
+#[derive(Serialize)]
+struct MovedJson<'a> {
+    from: &'a RepoPath,
+    to: &'a RepoPath,
+    present: bool,
+}
+
+#[derive(Serialize)]
+struct MovedField<'a> {
+    moved: Vec<MovedJson<'a>>,
 }
 
 // ----- metrics ----------------------------------------------------------------------
@@ -542,7 +699,7 @@ fn metrics(outcome: &mut Outcome, ctx: &Context, op: &Operation) {
                 file.path.display(),
                 crate::ui::one_line(&corrupt.reason)
             ));
-            outcome.field("metrics", Value::Null);
+            outcome.data(&MetricsField { metrics: None });
             return;
         }
         Err(e) => {
@@ -550,7 +707,7 @@ fn metrics(outcome: &mut Outcome, ctx: &Context, op: &Operation) {
                 "Metrics: {}",
                 crate::ui::one_line(&format!("{e:#}"))
             ));
-            outcome.field("metrics", Value::Null);
+            outcome.data(&MetricsField { metrics: None });
             return;
         }
     };
@@ -595,12 +752,20 @@ fn metrics(outcome: &mut Outcome, ctx: &Context, op: &Operation) {
                     ""
                 }
             ));
-            outcome.field("metrics", Value::Object(entry.clone()));
+            outcome.data(&MetricsField {
+                metrics: Some(entry),
+            });
         }
         None => {
-            outcome.field("metrics", Value::Null);
+            outcome.data(&MetricsField { metrics: None });
         }
     }
+}
+
+/// The operation's entry in `metrics.json`, as it is there.
+#[derive(Serialize)]
+struct MetricsField<'a> {
+    metrics: Option<&'a Map<String, Value>>,
 }
 
 // ----- can undo restore it? ------------------------------------------------------------
@@ -611,15 +776,28 @@ fn undo(outcome: &mut Outcome, repo: &Repo, history: &History, op: &Operation, s
     for line in &blockers {
         outcome.line(format!("  {}", crate::ui::one_line(line)));
     }
-    outcome.field(
-        "undo",
-        json!({
-            "possible": possible,
-            "needs_force": force,
-            "reason": reason,
-            "blockers": blockers,
-        }),
-    );
+    outcome.data(&UndoField {
+        undo: UndoJson {
+            possible,
+            needs_force: force,
+            reason: &reason,
+            blockers: &blockers,
+        },
+    });
+}
+
+/// Whether `undo` can restore the operation.
+#[derive(Serialize)]
+struct UndoJson<'a> {
+    possible: bool,
+    needs_force: bool,
+    reason: &'a str,
+    blockers: &'a [String],
+}
+
+#[derive(Serialize)]
+struct UndoField<'a> {
+    undo: UndoJson<'a>,
 }
 
 /// Whether `undo` can restore the operation: (possible, only with

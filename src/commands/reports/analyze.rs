@@ -23,7 +23,8 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use chrono::{DateTime, FixedOffset};
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
 
 use super::environment::environment_text;
 use super::history::{self, ReflogEntry};
@@ -34,6 +35,7 @@ use crate::commands::baseline::{self, Baseline};
 use crate::error::user;
 use crate::git::{CommitInfo, HeadState, Oid, Repo, RepoPath};
 use crate::journal::{self, lock_holder, Journal, Operation};
+use crate::plan::{self, Plan};
 use crate::testrun::{self, TestRun};
 use crate::ui::Outcome;
 
@@ -64,6 +66,91 @@ const FILES: [&str; 5] = [
     "environment.txt",
 ];
 
+/// The JSON fields of `analyze` known before anything is written.
+#[derive(Serialize)]
+struct Planned<'a> {
+    dir: &'a str,
+    path: String,
+    files: [&'static str; 5],
+    baseline: Option<NamedCommit<'a>>,
+    failed_branch: Option<FailedJson<'a>>,
+    latest_rollback: Option<RollbackJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct NamedCommit<'a> {
+    name: &'a str,
+    commit: String,
+}
+
+#[derive(Serialize)]
+struct FailedJson<'a> {
+    name: &'a str,
+    commit: String,
+    source: &'static str,
+}
+
+#[derive(Serialize)]
+struct RollbackJson<'a> {
+    time: &'a str,
+    kind: &'a str,
+    severity: &'a str,
+    cause: &'a str,
+    operation_id: Option<&'a str>,
+}
+
+/// The JSON fields of an analysis that was written.
+#[derive(Serialize)]
+struct Written<'a> {
+    dir: &'a str,
+    path: String,
+    reflog_entries: usize,
+    graph_commits: usize,
+    tests: Option<TestsJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct TestsJson<'a> {
+    command: &'a str,
+    passed: Option<u64>,
+    failed: Option<u64>,
+    exit_code: Option<i32>,
+    timed_out: bool,
+    succeeded: bool,
+}
+
+impl<'a> Planned<'a> {
+    fn of(target: &'a Target, facts: &'a Facts) -> Planned<'a> {
+        Planned {
+            dir: &target.shown,
+            path: target.full.display().to_string(),
+            files: FILES,
+            baseline: facts.baseline.as_ref().map(|b| NamedCommit {
+                name: &b.name,
+                commit: b.commit.to_string(),
+            }),
+            failed_branch: facts.failed.as_ref().map(|f| FailedJson {
+                name: &f.branch.name,
+                commit: f.commit.to_string(),
+                source: f.source,
+            }),
+            latest_rollback: facts.records.latest().map(|r| RollbackJson {
+                time: r.time(),
+                kind: r.kind(),
+                severity: r.severity(),
+                cause: r.cause(),
+                operation_id: r.operation_id(),
+            }),
+        }
+    }
+}
+
+/// The reflogs the analysis reads.
+struct Reflogs {
+    head: Vec<ReflogEntry>,
+    stash: Vec<ReflogEntry>,
+}
+
 pub fn analyze(ctx: &Context, args: &AnalyzeArgs) -> anyhow::Result<Outcome> {
     let now = clock::now();
     let time = clock::rfc3339(&now);
@@ -74,34 +161,13 @@ pub fn analyze(ctx: &Context, args: &AnalyzeArgs) -> anyhow::Result<Outcome> {
     } else {
         facts.test_command.clone()
     };
-    let reflog = ctx.repo.reflog("HEAD")?;
-    let stash_log = ctx.repo.reflog("refs/stash")?;
+    let reflogs = Reflogs {
+        head: ctx.repo.reflog("HEAD")?,
+        stash: ctx.repo.reflog("refs/stash")?,
+    };
 
     let mut outcome = Outcome::new();
-    outcome
-        .field("dir", target.shown.as_str())
-        .field("path", target.full.display().to_string())
-        .field("files", FILES.to_vec())
-        .field(
-            "baseline",
-            facts
-                .baseline
-                .as_ref()
-                .map(|b| json!({"name": b.name, "commit": b.commit.to_string()})),
-        )
-        .field(
-            "failed_branch",
-            facts.failed.as_ref().map(|f| {
-                json!({"name": f.branch.name, "commit": f.commit.to_string(), "source": f.source})
-            }),
-        )
-        .field(
-            "latest_rollback",
-            facts.records.latest().map(|r| {
-                json!({"time": r.time(), "kind": r.kind(), "severity": r.severity(),
-                       "cause": r.cause(), "operation_id": r.operation_id()})
-            }),
-        );
+    outcome.data(&Planned::of(&target, &facts));
 
     for problem in &facts.problems {
         ctx.ui.warn(problem);
@@ -113,92 +179,143 @@ pub fn analyze(ctx: &Context, args: &AnalyzeArgs) -> anyhow::Result<Outcome> {
             &target,
             &facts,
             test_command.as_deref(),
-            &reflog,
-            &stash_log,
+            &reflogs,
         );
-        outcome.line("Would:");
-        for step in &steps {
-            outcome.line(format!("  {step}"));
-        }
-        outcome.field("plan", steps);
+        plan::print_dry_run(&mut outcome, &steps);
         return Ok(outcome);
     }
 
-    let tests = match &test_command {
-        Some(cmd) => {
-            ctx.ui.note(&format!("Running `{cmd}` for the analysis…"));
-            let timeout = Duration::from_secs(ctx.settings.test_timeout_secs);
-            Some(testrun::run_tests(cmd, ctx.repo.workdir(), timeout)?)
-        }
-        None => None,
-    };
-    let not_run = if args.no_tests {
-        "The tests were not run: --no-tests was given.\n"
-    } else {
-        "The tests were not run: no test command is configured or detected (git config rollback.testCommand).\n"
-    };
-
-    let mut reflog_text = format!(
-        "HEAD reflog of {}, newest first\n",
-        ctx.repo.git_dir().display()
-    );
-    push_lines(&mut reflog_text, &history::reflog_lines("HEAD", &reflog));
-    if !stash_log.is_empty() {
-        reflog_text.push_str("\nstash reflog (`git stash list`), newest first\n");
-        push_lines(
-            &mut reflog_text,
-            &history::reflog_lines("stash", &stash_log),
-        );
-    }
-    let (graph_lines, graph_commits) = history::graph(&ctx.repo, GRAPH_COMMITS)?;
-    let mut graph_text = String::new();
-    push_lines(&mut graph_text, &graph_lines);
-    if graph_lines.is_empty() {
-        graph_text.push_str("No commits yet.\n");
-    }
-    let test_text = match &tests {
-        Some(t) => test_results_text(t),
-        None => not_run.to_string(),
-    };
-    let environment = environment_text(ctx.repo.workdir(), &time, test_command.as_deref());
-    let analysis = facts.markdown(ctx, &time, tests.as_ref(), args.no_tests);
-
+    let tests = run_tests(ctx, test_command.as_deref())?;
+    let texts = Texts::build(
+        ctx,
+        args,
+        &facts,
+        &reflogs,
+        tests.as_ref(),
+        test_command.as_deref(),
+        &time,
+    )?;
     if !target.fixed {
         crate::reports_folder::prepare(&ctx.repo, &ctx.settings.reports_dir)?;
     }
     let dir = target.create()?;
-    let write = |name: &str, text: &str| -> anyhow::Result<()> {
-        let path = dir.join(name);
-        fs::write(&path, text).with_context(|| format!("could not write {}", path.display()))
-    };
-    write("git_reflog.txt", &reflog_text)?;
-    write("git_graph.txt", &graph_text)?;
-    write("test_results.txt", &test_text)?;
-    write("environment.txt", &environment)?;
-    write("analysis.md", &analysis)?;
+    texts.write(&dir)?;
 
-    let shown = if target.fixed {
-        target.shown.clone()
-    } else {
-        // `-2` when the first name was taken meanwhile.
-        Path::new(&target.shown)
-            .with_file_name(dir.file_name().unwrap_or_default())
-            .display()
-            .to_string()
-    };
-    outcome
-        .field("dir", shown.as_str())
-        .field("path", dir.display().to_string())
-        .field("reflog_entries", reflog.len())
-        .field("graph_commits", graph_commits)
-        .field(
-            "tests",
-            tests.as_ref().map(|t| {
-                json!({"command": t.command, "passed": t.passed, "failed": t.failed,
-                       "exit_code": t.exit_code, "timed_out": t.timed_out,
-                       "succeeded": t.succeeded()})
-            }),
+    let shown = target.shown_as(&dir);
+    outcome.data(&Written {
+        dir: &shown,
+        path: dir.display().to_string(),
+        reflog_entries: reflogs.head.len(),
+        graph_commits: texts.graph_commits,
+        tests: tests.as_ref().map(|t| TestsJson {
+            command: &t.command,
+            passed: t.passed,
+            failed: t.failed,
+            exit_code: t.exit_code,
+            timed_out: t.timed_out,
+            succeeded: t.succeeded(),
+        }),
+    });
+    summary(
+        ctx,
+        &mut outcome,
+        &shown,
+        &reflogs,
+        texts.graph_commits,
+        tests.as_ref(),
+        &facts,
+    );
+    Ok(outcome)
+}
+
+/// The test command's run on the work tree as it is now, if there is one.
+fn run_tests(ctx: &Context, test_command: Option<&str>) -> anyhow::Result<Option<TestRun>> {
+    match test_command {
+        Some(cmd) => {
+            ctx.ui.note(&format!("Running `{cmd}` for the analysis…"));
+            let timeout = Duration::from_secs(ctx.settings.test_timeout_secs);
+            Ok(Some(testrun::run_tests(cmd, ctx.repo.workdir(), timeout)?))
+        }
+        None => Ok(None),
+    }
+}
+
+/// The files of the analysis, built before the folder is made.
+struct Texts {
+    reflog: String,
+    graph: String,
+    graph_commits: usize,
+    tests: String,
+    environment: String,
+    analysis: String,
+}
+
+impl Texts {
+    fn build(
+        ctx: &Context,
+        args: &AnalyzeArgs,
+        facts: &Facts,
+        reflogs: &Reflogs,
+        tests: Option<&TestRun>,
+        test_command: Option<&str>,
+        time: &str,
+    ) -> anyhow::Result<Texts> {
+        let not_run = if args.no_tests {
+            "The tests were not run: --no-tests was given.\n"
+        } else {
+            "The tests were not run: no test command is configured or detected (git config rollback.testCommand).\n"
+        };
+        let mut reflog = format!(
+            "HEAD reflog of {}, newest first\n",
+            ctx.repo.git_dir().display()
         );
+        push_lines(&mut reflog, &history::reflog_lines("HEAD", &reflogs.head));
+        if !reflogs.stash.is_empty() {
+            reflog.push_str("\nstash reflog (`git stash list`), newest first\n");
+            push_lines(&mut reflog, &history::reflog_lines("stash", &reflogs.stash));
+        }
+        let (graph_lines, graph_commits) = history::graph(&ctx.repo, GRAPH_COMMITS)?;
+        let mut graph = String::new();
+        push_lines(&mut graph, &graph_lines);
+        if graph_lines.is_empty() {
+            graph.push_str("No commits yet.\n");
+        }
+        Ok(Texts {
+            reflog,
+            graph,
+            graph_commits,
+            tests: match tests {
+                Some(t) => test_results_text(t),
+                None => not_run.to_string(),
+            },
+            environment: environment_text(ctx.repo.workdir(), time, test_command),
+            analysis: facts.markdown(ctx, time, tests, args.no_tests),
+        })
+    }
+
+    fn write(&self, dir: &Path) -> anyhow::Result<()> {
+        let write = |name: &str, text: &str| -> anyhow::Result<()> {
+            let path = dir.join(name);
+            fs::write(&path, text).with_context(|| format!("could not write {}", path.display()))
+        };
+        write("git_reflog.txt", &self.reflog)?;
+        write("git_graph.txt", &self.graph)?;
+        write("test_results.txt", &self.tests)?;
+        write("environment.txt", &self.environment)?;
+        write("analysis.md", &self.analysis)
+    }
+}
+
+/// What was written, one line a file, then the two commits that matter.
+fn summary(
+    ctx: &Context,
+    outcome: &mut Outcome,
+    shown: &str,
+    reflogs: &Reflogs,
+    graph_commits: usize,
+    tests: Option<&TestRun>,
+    facts: &Facts,
+) {
     outcome.line(format!(
         "{} the analysis is in {}/",
         ctx.ui.good("Written:"),
@@ -209,11 +326,11 @@ pub fn analyze(ctx: &Context, args: &AnalyzeArgs) -> anyhow::Result<Outcome> {
     );
     outcome.line(format!(
         "  git_reflog.txt    {} HEAD reflog entries{}",
-        reflog.len(),
-        if stash_log.is_empty() {
+        reflogs.head.len(),
+        if reflogs.stash.is_empty() {
             String::new()
         } else {
-            format!(", {} stash entries", stash_log.len())
+            format!(", {} stash entries", reflogs.stash.len())
         }
     ));
     outcome.line(if graph_commits == 0 {
@@ -223,7 +340,7 @@ pub fn analyze(ctx: &Context, args: &AnalyzeArgs) -> anyhow::Result<Outcome> {
     });
     outcome.line(format!(
         "  test_results.txt  {}",
-        match &tests {
+        match tests {
             Some(t) => format!("`{}` {}", t.command, t.summary()),
             None => "tests not run".to_string(),
         }
@@ -248,7 +365,6 @@ pub fn analyze(ctx: &Context, args: &AnalyzeArgs) -> anyhow::Result<Outcome> {
         )),
         None => outcome.line("Failed branch: none found"),
     };
-    Ok(outcome)
 }
 
 fn push_lines(text: &mut String, lines: &[String]) {
@@ -277,45 +393,105 @@ fn test_results_text(t: &TestRun) -> String {
     s
 }
 
+/// One thing `analyze` does, as its dry run lists it. The analysis
+/// writes only its own folder, outside the journal, so these are printed,
+/// not carried out by a transaction.
+#[derive(Debug, Clone)]
+enum AnalyzeStep {
+    /// Write into the folder given with `--output`.
+    WriteInto(String),
+    /// Create the report folder.
+    CreateFolder(String),
+    Reflog {
+        head: usize,
+        stash: usize,
+    },
+    Graph,
+    RunTests {
+        command: String,
+        timeout_secs: u64,
+    },
+    NoTestsAsked,
+    NoTestCommand,
+    Environment,
+    Analysis {
+        baseline: String,
+        failed: String,
+        rollbacks: usize,
+    },
+}
+
+impl plan::Step for AnalyzeStep {}
+
+impl std::fmt::Display for AnalyzeStep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AnalyzeStep::WriteInto(dir) => write!(f, "write into {dir}/ (--output)"),
+            AnalyzeStep::CreateFolder(dir) => write!(f, "create the folder {dir}/"),
+            AnalyzeStep::Reflog { head, stash } => write!(
+                f,
+                "write git_reflog.txt: HEAD's reflog ({head} entries) and the stash's ({stash})"
+            ),
+            AnalyzeStep::Graph => write!(
+                f,
+                "write git_graph.txt: the last {GRAPH_COMMITS} commits of HEAD, the branches and the tags"
+            ),
+            AnalyzeStep::RunTests {
+                command,
+                timeout_secs,
+            } => write!(
+                f,
+                "run `{command}` in the work tree (stopped after {timeout_secs} s) and write test_results.txt"
+            ),
+            AnalyzeStep::NoTestsAsked => {
+                f.write_str("run no tests (--no-tests); test_results.txt says so")
+            }
+            AnalyzeStep::NoTestCommand => f.write_str(
+                "run no tests: no test command is configured or detected; test_results.txt says so",
+            ),
+            AnalyzeStep::Environment => {
+                f.write_str("write environment.txt: disk, memory, versions, system")
+            }
+            AnalyzeStep::Analysis {
+                baseline,
+                failed,
+                rollbacks,
+            } => write!(
+                f,
+                "write analysis.md: last good commit {baseline}, failed branch {failed}, {rollbacks} rollback(s) recorded"
+            ),
+        }
+    }
+}
+
 fn plan_steps(
     ctx: &Context,
     args: &AnalyzeArgs,
     target: &Target,
     facts: &Facts,
     test_command: Option<&str>,
-    reflog: &[ReflogEntry],
-    stash_log: &[ReflogEntry],
-) -> Vec<String> {
-    let mut steps = vec![if target.fixed {
-        format!(
-            "write into {}/ (--output)",
-            target.shown.trim_end_matches('/')
-        )
+    reflogs: &Reflogs,
+) -> Plan<AnalyzeStep> {
+    let mut steps = Plan::new();
+    steps.push(if target.fixed {
+        AnalyzeStep::WriteInto(target.shown.trim_end_matches('/').to_string())
     } else {
-        format!("create the folder {}/", target.shown)
-    }];
-    steps.push(format!(
-        "write git_reflog.txt: HEAD's reflog ({} entries) and the stash's ({})",
-        reflog.len(),
-        stash_log.len()
-    ));
-    steps.push(format!(
-        "write git_graph.txt: the last {GRAPH_COMMITS} commits of HEAD, the branches and the tags"
-    ));
-    match test_command {
-        Some(cmd) => steps.push(format!(
-            "run `{cmd}` in the work tree (stopped after {} s) and write test_results.txt",
-            ctx.settings.test_timeout_secs
-        )),
-        None if args.no_tests => {
-            steps.push("run no tests (--no-tests); test_results.txt says so".to_string())
-        }
-        None => steps.push(
-            "run no tests: no test command is configured or detected; test_results.txt says so"
-                .to_string(),
-        ),
-    }
-    steps.push("write environment.txt: disk, memory, versions, system".to_string());
+        AnalyzeStep::CreateFolder(target.shown.clone())
+    });
+    steps.push(AnalyzeStep::Reflog {
+        head: reflogs.head.len(),
+        stash: reflogs.stash.len(),
+    });
+    steps.push(AnalyzeStep::Graph);
+    steps.push(match test_command {
+        Some(cmd) => AnalyzeStep::RunTests {
+            command: cmd.to_string(),
+            timeout_secs: ctx.settings.test_timeout_secs,
+        },
+        None if args.no_tests => AnalyzeStep::NoTestsAsked,
+        None => AnalyzeStep::NoTestCommand,
+    });
+    steps.push(AnalyzeStep::Environment);
     let baseline = facts.baseline.as_ref().map_or("unknown".to_string(), |b| {
         format!("`{}` ({})", b.name, ctx.repo.short_id(b.commit))
     });
@@ -323,10 +499,11 @@ fn plan_steps(
         .failed
         .as_ref()
         .map_or("none found".to_string(), |f| f.branch.name.clone());
-    steps.push(format!(
-        "write analysis.md: last good commit {baseline}, failed branch {failed}, {} rollback(s) recorded",
-        facts.records.rollbacks.len()
-    ));
+    steps.push(AnalyzeStep::Analysis {
+        baseline,
+        failed,
+        rollbacks: facts.records.rollbacks.len(),
+    });
     steps
 }
 
@@ -382,6 +559,18 @@ impl Target {
         })
     }
 
+    /// The folder made, as the user sees it: `-2` when the first name was
+    /// taken meanwhile.
+    fn shown_as(&self, dir: &Path) -> String {
+        if self.fixed {
+            return self.shown.clone();
+        }
+        Path::new(&self.shown)
+            .with_file_name(dir.file_name().unwrap_or_default())
+            .display()
+            .to_string()
+    }
+
     /// Create the folder; a default one that appeared meanwhile moves on to
     /// the next free name, so an analysis never lands in another's folder.
     fn create(&self) -> anyhow::Result<PathBuf> {
@@ -428,6 +617,35 @@ fn unused_name(dir: &Path, base: &str) -> String {
         })
         .find(|name| fs::symlink_metadata(dir.join(name)).is_err())
         .unwrap_or_else(|| base.to_string())
+}
+
+/// Items 4–7 of the likely causes: what kind of files the failed work
+/// changed.
+fn file_kind_items(c: &Changes, items: &mut Vec<(bool, String)>) {
+    let kinds: [(&str, PathTest, char); 4] = [
+        ("Dependencies changed", is_dependency_manifest, '*'),
+        ("Configuration changed", is_configuration, '*'),
+        ("Database schema or migrations changed", is_schema, '*'),
+        ("Tests deleted", is_test, 'D'),
+    ];
+    for (label, matches, status) in kinds {
+        let hits: Vec<&String> = c
+            .paths
+            .iter()
+            .filter(|(s, p)| (status == '*' || *s == status) && matches(p))
+            .map(|(_, p)| p)
+            .collect();
+        if hits.is_empty() {
+            items.push((false, format!("{label}: nothing found")));
+        } else {
+            let mut listed: Vec<String> =
+                hits.iter().take(PATHS_LISTED).map(|p| md_code(p)).collect();
+            if hits.len() > PATHS_LISTED {
+                listed.push(format!("and {} more", hits.len() - PATHS_LISTED));
+            }
+            items.push((true, format!("{label}: {}", listed.join(", "))));
+        }
+    }
 }
 
 /// The branch the failed work is on.
@@ -555,26 +773,47 @@ impl Facts {
         tests: Option<&TestRun>,
         no_tests: bool,
     ) -> String {
-        let repo = &ctx.repo;
         let mut s = String::from("# Rollback analysis\n\n");
         s.push_str(&format!(
             "Written {time} by {}.\n\n",
             md_code("git rollback-sprint analyze")
         ));
+        self.summary_table(ctx, tests, no_tests, &mut s);
+        self.timeline_section(&mut s);
+        self.failed_branch_section(&mut s);
+        s.push_str("\n## Likely causes\n\n");
+        s.push_str("Ticked where the records point at it; check the others by hand.\n\n");
+        for (ticked, text) in self.checklist(tests) {
+            s.push_str(&format!("- [{}] {text}\n", if ticked { "x" } else { " " }));
+        }
+
+        s.push_str("\n## Recommended actions\n\n");
+        for (n, action) in self.actions(tests).iter().enumerate() {
+            s.push_str(&format!("{}. {action}\n", n + 1));
+        }
+
+        s.push_str("\n## Files\n\n");
+        s.push_str("* `git_reflog.txt` — where HEAD and the stash have been, newest first\n");
+        s.push_str(&format!(
+            "* `git_graph.txt` — the last {GRAPH_COMMITS} commits of HEAD, the branches and the tags\n"
+        ));
+        s.push_str("* `test_results.txt` — the test run on the work tree as it is now\n");
+        s.push_str("* `environment.txt` — disk, memory, versions, system\n");
+        s
+    }
+
+    /// The table at the top: HEAD, the last good commit, the failed
+    /// branch, the latest rollback and the tests.
+    fn summary_table(
+        &self,
+        ctx: &Context,
+        tests: Option<&TestRun>,
+        no_tests: bool,
+        s: &mut String,
+    ) {
+        let repo = &ctx.repo;
         s.push_str("| | |\n| --- | --- |\n");
-        let head = match (&self.head, self.head_commit) {
-            (HeadState::Symbolic(r), Some(c)) => format!(
-                "{} at {}",
-                md_code(r.trim_start_matches("refs/heads/")),
-                repo.short_id(c)
-            ),
-            (HeadState::Symbolic(r), None) => format!(
-                "{} (no commit yet)",
-                md_code(r.trim_start_matches("refs/heads/"))
-            ),
-            (HeadState::Detached(_), Some(c)) => format!("detached at {}", repo.short_id(c)),
-            (HeadState::Detached(id), None) => format!("detached at {}", md_text(id)),
-        };
+        let head = self.head_cell(repo);
         s.push_str(&format!("| HEAD | {head} |\n"));
         let good = match (&self.baseline, &self.baseline_info) {
             (Some(b), Some(info)) => format!(
@@ -637,7 +876,26 @@ impl Facts {
                 md_code(path)
             ));
         }
+    }
 
+    /// HEAD as the table shows it: the branch and its commit, or detached.
+    fn head_cell(&self, repo: &Repo) -> String {
+        match (&self.head, self.head_commit) {
+            (HeadState::Symbolic(r), Some(c)) => format!(
+                "{} at {}",
+                md_code(r.trim_start_matches("refs/heads/")),
+                repo.short_id(c)
+            ),
+            (HeadState::Symbolic(r), None) => format!(
+                "{} (no commit yet)",
+                md_code(r.trim_start_matches("refs/heads/"))
+            ),
+            (HeadState::Detached(_), Some(c)) => format!("detached at {}", repo.short_id(c)),
+            (HeadState::Detached(id), None) => format!("detached at {}", md_text(id)),
+        }
+    }
+
+    fn timeline_section(&self, s: &mut String) {
         s.push_str("\n## Timeline\n\n");
         let events = self.timeline();
         if events.is_empty() {
@@ -660,7 +918,10 @@ impl Facts {
                 s.push_str(&format!("* {e}\n"));
             }
         }
+    }
 
+    /// The commits of the failed branch, when there is one.
+    fn failed_branch_section(&self, s: &mut String) {
         if let (Some(f), Some(c), Some(b)) = (&self.failed, &self.changes, &self.baseline) {
             s.push_str("\n## The failed branch\n\n");
             s.push_str(&format!(
@@ -684,26 +945,6 @@ impl Facts {
                 ));
             }
         }
-
-        s.push_str("\n## Likely causes\n\n");
-        s.push_str("Ticked where the records point at it; check the others by hand.\n\n");
-        for (ticked, text) in self.checklist(tests) {
-            s.push_str(&format!("- [{}] {text}\n", if ticked { "x" } else { " " }));
-        }
-
-        s.push_str("\n## Recommended actions\n\n");
-        for (n, action) in self.actions(tests).iter().enumerate() {
-            s.push_str(&format!("{}. {action}\n", n + 1));
-        }
-
-        s.push_str("\n## Files\n\n");
-        s.push_str("* `git_reflog.txt` — where HEAD and the stash have been, newest first\n");
-        s.push_str(&format!(
-            "* `git_graph.txt` — the last {GRAPH_COMMITS} commits of HEAD, the branches and the tags\n"
-        ));
-        s.push_str("* `test_results.txt` — the test run on the work tree as it is now\n");
-        s.push_str("* `environment.txt` — disk, memory, versions, system\n");
-        s
     }
 
     /// Journal operations and metrics-only rollbacks, oldest first.
@@ -750,6 +991,56 @@ impl Facts {
 
     fn checklist(&self, tests: Option<&TestRun>) -> Vec<(bool, String)> {
         let mut items = Vec::new();
+        self.test_items(tests, &mut items);
+        let Some(c) = &self.changes else {
+            items.push((
+                false,
+                "The change itself: no failed branch to compare with the last good commit"
+                    .to_string(),
+            ));
+            return items;
+        };
+        // 3. Size.
+        let big = c.paths.len() > 25 || c.commits > 10;
+        items.push((
+            big,
+            format!(
+                "Too much at once: {} file(s) in {} commit(s){}",
+                c.paths.len(),
+                c.commits,
+                if big {
+                    "; retry in smaller steps, with a checkpoint before each"
+                } else {
+                    ""
+                }
+            ),
+        ));
+        // 4–7. What kind of files changed.
+        file_kind_items(c, &mut items);
+        // 8. History.
+        items.push((
+            !c.descends,
+            if c.descends {
+                "Diverged history: the failed branch builds on the last good commit".to_string()
+            } else {
+                "Diverged history: the failed branch does not descend from the last good commit (rebased, or started elsewhere)".to_string()
+            },
+        ));
+        if let Some(op) = &self.interrupted {
+            items.push((
+                true,
+                format!(
+                    "An interrupted operation: {} ({})",
+                    md_code(&op.begin.command),
+                    md_code(op.id())
+                ),
+            ));
+        }
+        items
+    }
+
+    /// Items 1–2: the failed work's tests, and the tests after the rollback.
+    fn test_items(&self, tests: Option<&TestRun>, items: &mut Vec<(bool, String)>) {
         let latest = self.records.latest();
         // 1. The failed work's tests.
         let cause_says_tests = latest.is_some_and(|r| r.cause().to_lowercase().contains("test"));
@@ -788,74 +1079,6 @@ impl Facts {
                 "Not the code (environment, dependencies, data): compare environment.txt with a good day".to_string(),
             )),
         }
-        let Some(c) = &self.changes else {
-            items.push((
-                false,
-                "The change itself: no failed branch to compare with the last good commit"
-                    .to_string(),
-            ));
-            return items;
-        };
-        // 3. Size.
-        let big = c.paths.len() > 25 || c.commits > 10;
-        items.push((
-            big,
-            format!(
-                "Too much at once: {} file(s) in {} commit(s){}",
-                c.paths.len(),
-                c.commits,
-                if big {
-                    "; retry in smaller steps, with a checkpoint before each"
-                } else {
-                    ""
-                }
-            ),
-        ));
-        // 4–7. What kind of files changed.
-        let kinds: [(&str, PathTest, char); 4] = [
-            ("Dependencies changed", is_dependency_manifest, '*'),
-            ("Configuration changed", is_configuration, '*'),
-            ("Database schema or migrations changed", is_schema, '*'),
-            ("Tests deleted", is_test, 'D'),
-        ];
-        for (label, matches, status) in kinds {
-            let hits: Vec<&String> = c
-                .paths
-                .iter()
-                .filter(|(s, p)| (status == '*' || *s == status) && matches(p))
-                .map(|(_, p)| p)
-                .collect();
-            if hits.is_empty() {
-                items.push((false, format!("{label}: nothing found")));
-            } else {
-                let mut listed: Vec<String> =
-                    hits.iter().take(PATHS_LISTED).map(|p| md_code(p)).collect();
-                if hits.len() > PATHS_LISTED {
-                    listed.push(format!("and {} more", hits.len() - PATHS_LISTED));
-                }
-                items.push((true, format!("{label}: {}", listed.join(", "))));
-            }
-        }
-        // 8. History.
-        items.push((
-            !c.descends,
-            if c.descends {
-                "Diverged history: the failed branch builds on the last good commit".to_string()
-            } else {
-                "Diverged history: the failed branch does not descend from the last good commit (rebased, or started elsewhere)".to_string()
-            },
-        ));
-        if let Some(op) = &self.interrupted {
-            items.push((
-                true,
-                format!(
-                    "An interrupted operation: {} ({})",
-                    md_code(&op.begin.command),
-                    md_code(op.id())
-                ),
-            ));
-        }
-        items
     }
 
     fn actions(&self, tests: Option<&TestRun>) -> Vec<String> {

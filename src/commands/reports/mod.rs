@@ -157,11 +157,20 @@ impl Records {
     }
 }
 
-/// A branch and where it points now.
-#[derive(Debug, Clone)]
+/// A branch and where it points now (in JSON, `{name, commit}`).
+#[derive(Debug, Clone, serde::Serialize)]
 struct BranchAt {
     name: String,
+    #[serde(serialize_with = "commit_hex")]
     commit: Option<Oid>,
+}
+
+/// A commit id as its full hex, or `null`.
+fn commit_hex<S: serde::Serializer>(commit: &Option<Oid>, s: S) -> Result<S::Ok, S::Error> {
+    match commit {
+        Some(id) => s.serialize_str(&id.to_string()),
+        None => s.serialize_none(),
+    }
 }
 
 impl BranchAt {
@@ -169,13 +178,6 @@ impl BranchAt {
         Ok(BranchAt {
             name: full.trim_start_matches("refs/heads/").to_string(),
             commit: repo.ref_target(full)?,
-        })
-    }
-
-    fn json(&self) -> Value {
-        serde_json::json!({
-            "name": self.name,
-            "commit": self.commit.map(|c| c.to_string()),
         })
     }
 }

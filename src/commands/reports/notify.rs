@@ -5,7 +5,8 @@
 //! undone; the journal adds what exactly it did (the stash entry, the branch
 //! it reset, the branches it created). Read-only: nothing is written.
 
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
 
 use super::markdown::{md_code, md_text, plain_severity, plain_time};
 use super::{newest_branch, BranchAt, Context, Records, Rollback};
@@ -42,6 +43,43 @@ struct Notice<'a> {
     recover_from: Option<String>,
 }
 
+/// The JSON fields of `notify`.
+#[derive(Serialize)]
+struct Notified<'a> {
+    sprint: Option<u64>,
+    time: &'a str,
+    severity: &'a str,
+    kind: &'a str,
+    cause: &'a str,
+    operation_id: Option<&'a str>,
+    rollback_command: Option<&'a str>,
+    /// As the metrics entry has it.
+    files_changed: Option<&'a Value>,
+    recovery_time_minutes: Option<&'a Value>,
+    stash: Option<&'a str>,
+    stash_message: Option<&'a str>,
+    backup_branch: Option<&'a str>,
+    retry_branch: Option<&'a str>,
+    reports_dir: Option<&'a str>,
+    branches: Branches<'a>,
+    markdown: &'a str,
+}
+
+/// The branches a notification names.
+#[derive(Serialize)]
+struct Branches<'a> {
+    safe: Option<Safe<'a>>,
+    failed: Option<&'a BranchAt>,
+    recovery: Option<&'a BranchAt>,
+}
+
+/// The baseline: the last good commit.
+#[derive(Serialize)]
+struct Safe<'a> {
+    name: &'a str,
+    commit: String,
+}
+
 pub fn notify(ctx: &Context, _args: &NotifyArgs) -> anyhow::Result<Outcome> {
     let records = Records::load(ctx)?;
     if let Some(problem) = &records.metrics_problem {
@@ -63,48 +101,31 @@ pub fn notify(ctx: &Context, _args: &NotifyArgs) -> anyhow::Result<Outcome> {
     for line in text.lines() {
         outcome.line(line);
     }
-    outcome
-        .field("sprint", rollback.sprint())
-        .field("time", rollback.time())
-        .field("severity", rollback.severity())
-        .field("kind", rollback.kind())
-        .field("cause", rollback.cause())
-        .field("operation_id", rollback.operation_id())
-        .field(
-            "rollback_command",
-            rollback.op.as_ref().map(|o| o.begin.command.clone()),
-        )
-        .field(
-            "files_changed",
-            rollback.entry.get("files_changed").cloned(),
-        )
-        .field(
-            "recovery_time_minutes",
-            rollback.entry.get("recovery_time_minutes").cloned(),
-        )
-        .field(
-            "stash",
-            notice.stash.as_ref().and_then(|s| s.position.clone()),
-        )
-        .field(
-            "stash_message",
-            notice.stash.as_ref().map(|s| s.message.clone()),
-        )
-        .field(
-            "backup_branch",
-            notice.backup.as_ref().map(|b| b.name.clone()),
-        )
-        .field("retry_branch", notice.retry.as_ref().map(|b| b.name.clone()))
-        .field("reports_dir", notice.reports_dir.clone())
-        .field(
-            "branches",
-            json!({
-                "safe": notice.safe.as_ref().map(|b| json!({"name": b.name, "commit": b.commit.to_string()})),
-                "failed": notice.backup.as_ref().map(BranchAt::json),
-                "recovery": notice.recovery.as_ref().map(BranchAt::json),
+    outcome.data(&Notified {
+        sprint: rollback.sprint(),
+        time: rollback.time(),
+        severity: rollback.severity(),
+        kind: rollback.kind(),
+        cause: rollback.cause(),
+        operation_id: rollback.operation_id(),
+        rollback_command: rollback.op.as_ref().map(|o| o.begin.command.as_str()),
+        files_changed: rollback.entry.get("files_changed"),
+        recovery_time_minutes: rollback.entry.get("recovery_time_minutes"),
+        stash: notice.stash.as_ref().and_then(|s| s.position.as_deref()),
+        stash_message: notice.stash.as_ref().map(|s| s.message.as_str()),
+        backup_branch: notice.backup.as_ref().map(|b| b.name.as_str()),
+        retry_branch: notice.retry.as_ref().map(|b| b.name.as_str()),
+        reports_dir: notice.reports_dir.as_deref(),
+        branches: Branches {
+            safe: notice.safe.as_ref().map(|b| Safe {
+                name: &b.name,
+                commit: b.commit.to_string(),
             }),
-        )
-        .field("markdown", text);
+            failed: notice.backup.as_ref(),
+            recovery: notice.recovery.as_ref(),
+        },
+        markdown: &text,
+    });
     Ok(outcome)
 }
 
@@ -279,27 +300,30 @@ impl Notice<'_> {
     }
 
     /// The actions, one markdown line each.
+    /// What an emergency rollback did with the uncommitted work.
+    fn stash_action(&self) -> Option<String> {
+        match (&self.stash, self.stashed) {
+            (Some(st), _) => Some(format!(
+                "Uncommitted work (untracked files included) stashed{}: {}",
+                st.position.as_deref().map_or(
+                    " (no longer in the stash list)".to_string(),
+                    |p| format!(" as {}", md_code(p))
+                ),
+                md_code(&st.message)
+            )),
+            (None, Some(true)) => Some("Uncommitted work stashed (`git stash list`)".to_string()),
+            (None, Some(false)) => Some("Nothing uncommitted to stash".to_string()),
+            (None, None) => None,
+        }
+    }
+
     fn actions(&self, ctx: &Context) -> Vec<String> {
         let r = self.rollback;
         let repo = &ctx.repo;
         let mut out = Vec::new();
         match r.kind() {
             "emergency" => {
-                match (&self.stash, self.stashed) {
-                    (Some(st), _) => out.push(format!(
-                        "Uncommitted work (untracked files included) stashed{}: {}",
-                        st.position.as_deref().map_or(
-                            " (no longer in the stash list)".to_string(),
-                            |p| format!(" as {}", md_code(p))
-                        ),
-                        md_code(&st.message)
-                    )),
-                    (None, Some(true)) => {
-                        out.push("Uncommitted work stashed (`git stash list`)".to_string())
-                    }
-                    (None, Some(false)) => out.push("Nothing uncommitted to stash".to_string()),
-                    (None, None) => {}
-                }
+                out.extend(self.stash_action());
                 if let Some(b) = &self.backup {
                     out.push(format!(
                         "Old HEAD kept on the backup branch {}",

@@ -25,6 +25,7 @@
 //! `--yes`) and without `--severity`, it is an error naming `--severity`
 //! (docs/invariants.md, I6). Nothing is written.
 
+use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::Context;
@@ -120,6 +121,18 @@ fn recommend(ctx: &Context, severity: &str) -> anyhow::Result<Recommendation> {
     })
 }
 
+/// The JSON fields of `triage`.
+#[derive(Serialize)]
+struct Triaged<'a> {
+    severity: &'a str,
+    priority: &'static str,
+    level: Option<u8>,
+    action: &'static str,
+    recommended_command: &'a str,
+    /// The answers to the questions, by key (`null` with `--severity`).
+    answers: Option<Map<String, Value>>,
+}
+
 pub fn triage(ctx: &Context, args: &TriageArgs) -> anyhow::Result<Outcome> {
     let (severity, answers) = match &args.severity {
         Some(given) => (metrics::parse_severity(given)?, None),
@@ -165,13 +178,14 @@ pub fn triage(ctx: &Context, args: &TriageArgs) -> anyhow::Result<Outcome> {
     if rec.level == Some(2) && rec.command.contains("<N>") {
         outcome.line("  (<N> is the sprint number: the current branch does not name one)");
     }
-    outcome
-        .field("severity", severity)
-        .field("priority", priority)
-        .field("level", rec.level)
-        .field("action", rec.action)
-        .field("recommended_command", rec.command.as_str())
-        .field("answers", answers.map(Value::Object));
+    outcome.data(&Triaged {
+        severity,
+        priority,
+        level: rec.level,
+        action: rec.action,
+        recommended_command: &rec.command,
+        answers,
+    });
     Ok(outcome)
 }
 
