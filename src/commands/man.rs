@@ -418,8 +418,9 @@ fn exit_status() -> Roff {
     roff
 }
 
-// One entry a setting, in the order `git config` users look them up: the
-// section reads as the page it renders, which split functions would hide.
+// Long because it is one entry a setting, in the order `git config` users
+// look them up: the section reads as the page it renders, which split
+// functions would hide.
 fn configuration() -> Roff {
     let mut roff = Roff::new();
     roff.control("SH", ["CONFIGURATION"]);

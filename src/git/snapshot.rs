@@ -423,6 +423,9 @@ pub type KnownFile = Option<(u32, Oid)>;
 ///
 /// Used by a three-way undo, which has compared each path it writes with
 /// what the operation left there and so knows each one's content.
+///
+/// Long because, like [`scan`], it is one pass that fills the scan's lists
+/// and the tree updates together, per known path.
 pub fn scan_known(
     repo: &Repo,
     known: &[(RepoPath, KnownFile)],

@@ -918,13 +918,7 @@ fn save_worktree(
     kept: &mut Kept,
 ) -> anyhow::Result<SavedTree> {
     let found = scan_for(repo, intent, scope)?;
-    for dir in &found.unreadable {
-        let dir = dir.quoted();
-        ui.warn(&format!(
-            "cannot read the untracked directory {dir}/: it is left where it is, \
-             but not saved (chmod u+rx {dir} to have it saved)"
-        ));
-    }
+    warn_unreadable(ui, &found);
     crate::trace::phase("begin: modes of overwritten files");
     let mut modes = found.modes.clone();
     let mut extra_modes = intent.extra_modes.clone();
@@ -974,9 +968,9 @@ fn save_worktree(
     )?;
     kept.keep("worktree", commit);
     crate::fault::point("after-snapshot");
-    for extra in &extra_modes {
+    for extra in extra_modes {
         if !modes.iter().any(|m| m.path == extra.path) {
-            modes.push(extra.clone());
+            modes.push(extra);
         }
     }
     Ok(SavedTree {
@@ -991,6 +985,18 @@ fn save_worktree(
         scan: found,
         overwrite_changes,
     })
+}
+
+/// Untracked directories the scan could not read are left where they are,
+/// unsaved: said, with how to have them saved.
+fn warn_unreadable(ui: &Ui, found: &WorktreeScan) {
+    for dir in &found.unreadable {
+        let dir = dir.quoted();
+        ui.warn(&format!(
+            "cannot read the untracked directory {dir}/: it is left where it is, \
+             but not saved (chmod u+rx {dir} to have it saved)"
+        ));
+    }
 }
 
 /// The scan an intent asks for: of the paths it already knows, of the
