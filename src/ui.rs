@@ -361,6 +361,40 @@ impl Prompter for TerminalPrompter {
     }
 }
 
+/// While it lives, Ctrl-C typed at the terminal is a key the prompt reads,
+/// not a SIGINT from the terminal: console reads each key in raw mode, but
+/// between two reads (while it redraws) the terminal is in its usual mode,
+/// and a Ctrl-C typed then would be a signal the prompt never sees, held
+/// off and lost, leaving the prompt waiting. With the terminal's `ISIG`
+/// off for the whole prompt, that Ctrl-C waits in the input for the next
+/// read, which cancels.
+struct CtrlCIsAKey {
+    saved: rustix::termios::Termios,
+}
+
+impl CtrlCIsAKey {
+    fn on_stdin() -> Option<CtrlCIsAKey> {
+        use rustix::termios::{tcgetattr, tcsetattr, LocalModes, OptionalActions};
+        let stdin = std::io::stdin();
+        let saved = tcgetattr(&stdin).ok()?;
+        let mut keys = saved.clone();
+        keys.local_modes.remove(LocalModes::ISIG);
+        tcsetattr(&stdin, OptionalActions::Drain, &keys).ok()?;
+        Some(CtrlCIsAKey { saved })
+    }
+}
+
+impl Drop for CtrlCIsAKey {
+    fn drop(&mut self) {
+        let stdin = std::io::stdin();
+        let _ = rustix::termios::tcsetattr(
+            &stdin,
+            rustix::termios::OptionalActions::Drain,
+            &self.saved,
+        );
+    }
+}
+
 /// A prompt's answer. Esc (or `q`) and Ctrl-C cancel: the terminal is put
 /// back as it was (dialoguer leaves the cursor hidden when Ctrl-C stops a
 /// list, console takes it out of raw mode after each key) and the
@@ -370,7 +404,9 @@ fn answered<T>(ask: impl FnOnce() -> dialoguer::Result<Option<T>>) -> anyhow::Re
     // the terminal is back in its mode; held off here, the read returns
     // "interrupted" instead of ending the process with the cursor hidden.
     let held = crate::signals::Held::new(&[signal_hook::consts::SIGINT])?;
+    let keys = CtrlCIsAKey::on_stdin();
     let answer = ask();
+    drop(keys);
     drop(held);
     let interrupted = match answer {
         Ok(Some(value)) => return Ok(value),
