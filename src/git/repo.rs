@@ -765,28 +765,69 @@ impl Repo {
         tree: Oid,
         path: &super::RepoPath,
     ) -> anyhow::Result<(Gitlinks, Gitlinks)> {
+        // Only the subtree at `path`, and only the index entries that start
+        // with it (one run, found by bisection): a check per named path
+        // must not cost a walk of the whole tree and index.
         let root = self
             .inner
             .find_tree(tree)
             .context("could not read a tree")?;
         let mut in_tree = Vec::new();
-        root.walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
-            if entry.kind() == Some(ObjectType::Commit) {
-                let p = super::RepoPath::from_bytes(&[dir.as_bytes(), entry.name_bytes()].concat());
+        let mut walk = |base: &[u8], sub: &git2::Tree<'_>| {
+            sub.walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
+                if entry.kind() == Some(ObjectType::Commit) {
+                    let p = super::RepoPath::from_bytes(
+                        &[base, dir.as_bytes(), entry.name_bytes()].concat(),
+                    );
+                    if p.is_at_or_under(path) {
+                        in_tree.push((p, entry.id()));
+                    }
+                }
+                git2::TreeWalkResult::Ok
+            })
+            .context("could not walk a tree")
+        };
+        if path.as_bytes().is_empty() {
+            walk(b"", &root)?;
+        } else {
+            use std::os::unix::ffi::OsStrExt;
+            let at = std::path::Path::new(std::ffi::OsStr::from_bytes(path.as_bytes()));
+            match root.get_path(at) {
+                Ok(entry) if entry.kind() == Some(ObjectType::Commit) => {
+                    in_tree.push((path.clone(), entry.id()));
+                }
+                Ok(entry) if entry.kind() == Some(ObjectType::Tree) => {
+                    let sub = self
+                        .inner
+                        .find_tree(entry.id())
+                        .context("could not read a tree")?;
+                    walk(&[path.as_bytes(), b"/"].concat(), &sub)?;
+                }
+                Ok(_) => {}
+                Err(e) if e.code() == git2::ErrorCode::NotFound => {}
+                Err(e) => return Err(e).context("could not read a tree"),
+            }
+        }
+        let index = self.inner.index().context("could not read the index")?;
+        let prefix = path.as_bytes();
+        let start = if prefix.is_empty() {
+            0
+        } else {
+            index.find_prefix(prefix.to_vec()).unwrap_or(index.len())
+        };
+        let mut in_index = Vec::new();
+        for n in start..index.len() {
+            let Some(e) = index.get(n) else { break };
+            if !e.path.starts_with(prefix) {
+                break;
+            }
+            if e.mode == 0o160000 {
+                let p = super::RepoPath::from_bytes(&e.path);
                 if p.is_at_or_under(path) {
-                    in_tree.push((p, entry.id()));
+                    in_index.push((p, e.id));
                 }
             }
-            git2::TreeWalkResult::Ok
-        })
-        .context("could not walk a tree")?;
-        let index = self.inner.index().context("could not read the index")?;
-        let mut in_index: Vec<_> = index
-            .iter()
-            .filter(|e| e.mode == 0o160000)
-            .map(|e| (super::RepoPath::from_bytes(&e.path), e.id))
-            .filter(|(p, _)| p.is_at_or_under(path))
-            .collect();
+        }
         in_tree.sort();
         in_index.sort();
         Ok((in_tree, in_index))
