@@ -242,8 +242,12 @@ impl Pty {
             self.read_available(Duration::from_millis(20));
             self.try_collect();
             if let Some(code) = self.code {
-                // The rest of what it wrote.
-                let drain = Instant::now() + Duration::from_secs(2);
+                // The rest of what it wrote: the stream ends once every
+                // slave descriptor is closed, which on a loaded machine
+                // can come well after the exit status.
+                let drain = Instant::now()
+                    + Duration::from_secs(10)
+                        .max(deadline.saturating_duration_since(Instant::now()));
                 while !self.eof && Instant::now() < drain {
                     self.read_available(Duration::from_millis(20));
                 }
