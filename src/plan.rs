@@ -34,12 +34,27 @@ pub enum Phase {
     /// After the transaction, and also after it failed once a `Before`
     /// step ran (restarting services must not be skipped by a refusal).
     Finally,
+    /// A change the journal does not save because it is not repository
+    /// state undo puts back: the hook script (`hook uninstall` restores
+    /// it), the journal's own records (`log prune`, `undo --dismiss`), the
+    /// reports folder, which only grows (docs/invariants.md, I8). A plan
+    /// of such steps begins no transaction: [`carry_out`] runs them in
+    /// order with [`Execute::outside`]. A plan never mixes them with
+    /// journaled steps.
+    Unjournaled,
 }
 
 /// One step of a plan: what the dry run prints and what is executed.
 pub trait Step: fmt::Display {
     fn phase(&self) -> Phase {
         Phase::Journaled
+    }
+
+    /// Whether the dry run and the journal list the step. Bookkeeping that
+    /// follows from the shown steps (undo putting back the tool's own
+    /// state files) runs without a line of its own.
+    fn shown(&self) -> bool {
+        true
     }
 }
 
@@ -53,6 +68,8 @@ pub struct Plan<S> {
     /// Show a plan of one step as one line, `Would <step>` (a checkpoint's
     /// dry run has always read so), instead of `Would:` and the list.
     pub one_line: bool,
+    /// The dry run's first line in place of `Would:` (`Would undo …:`).
+    pub heading: Option<String>,
 }
 
 impl<S: Step> Plan<S> {
@@ -61,6 +78,7 @@ impl<S: Step> Plan<S> {
             steps: Vec::new(),
             nothing: None,
             one_line: false,
+            heading: None,
         }
     }
 
@@ -70,7 +88,17 @@ impl<S: Step> Plan<S> {
 
     /// The steps as the dry run, the journal and `--json`'s `plan` show them.
     pub fn lines(&self) -> Vec<String> {
-        self.steps.iter().map(ToString::to_string).collect()
+        self.steps
+            .iter()
+            .filter(|s| s.shown())
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    /// Whether the plan runs outside the journal (every step
+    /// [`Phase::Unjournaled`]).
+    fn unjournaled(&self) -> bool {
+        !self.steps.is_empty() && self.steps.iter().all(|s| s.phase() == Phase::Unjournaled)
     }
 }
 
@@ -157,7 +185,10 @@ pub trait Execute<S: Step> {
 
     /// The transaction's intent (its scope and what it saves); the plan's
     /// lines are added by [`carry_out`].
-    fn intent(&self, ctx: &Context) -> anyhow::Result<Intent>;
+    fn intent(&self, ctx: &Context) -> anyhow::Result<Intent> {
+        let _ = ctx;
+        anyhow::bail!("internal error: a plan without journaled steps has no transaction")
+    }
 
     /// Run one `Before` or `Finally` step (outside the journal).
     fn outside(&mut self, ctx: &Context, step: &S, outcome: &mut Outcome) -> anyhow::Result<()> {
@@ -166,11 +197,24 @@ pub trait Execute<S: Step> {
     }
 
     /// Run one journaled step.
-    fn step(&mut self, ctx: &Context, tx: &mut Transaction<'_>, step: &S) -> anyhow::Result<()>;
+    fn step(&mut self, ctx: &Context, tx: &mut Transaction<'_>, step: &S) -> anyhow::Result<()> {
+        let _ = (ctx, tx);
+        anyhow::bail!("internal error: no way to run `{step}` in the journal")
+    }
 
     /// After the last journaled step, still inside the transaction: what
     /// the command reports.
-    fn done(&mut self, ctx: &Context, tx: &mut Transaction<'_>) -> anyhow::Result<Self::Done>;
+    fn done(&mut self, ctx: &Context, tx: &mut Transaction<'_>) -> anyhow::Result<Self::Done> {
+        let _ = (ctx, tx);
+        anyhow::bail!("internal error: a plan without journaled steps has no transaction")
+    }
+
+    /// After the last step of a plan that runs outside the journal
+    /// ([`Phase::Unjournaled`]): what the command reports.
+    fn done_outside(&mut self, ctx: &Context) -> anyhow::Result<Self::Done> {
+        let _ = ctx;
+        anyhow::bail!("internal error: a journaled plan ends in its transaction")
+    }
 }
 
 /// What [`carry_out`] did.
@@ -181,14 +225,17 @@ pub enum Carried<D> {
     DryRun,
     /// Every step ran in the journaled operation `id`.
     Done { done: D, id: String },
+    /// Every step of a plan that runs outside the journal ran.
+    Unjournaled(D),
 }
 
 /// The one scaffold of every mutating command: a plan that changes nothing
 /// says so; a dry run prints the plan (and `"plan"` in JSON); otherwise
 /// the `Before` steps run, then one transaction runs every `Journaled`
 /// step in order, then the `Finally` steps (on every path once a `Before`
-/// step ran). On a dry run `outcome` gets `"plan"`; a command that prints
-/// `"changed"` says so in its own result.
+/// step ran). A plan of [`Phase::Unjournaled`] steps runs them in order
+/// and begins no transaction. On a dry run `outcome` gets `"plan"`; a
+/// command that prints `"changed"` says so in its own result.
 pub fn carry_out<S: Step, E: Execute<S>>(
     ctx: &Context,
     plan: &Plan<S>,
@@ -203,6 +250,16 @@ pub fn carry_out<S: Step, E: Execute<S>>(
         print_dry_run(outcome, plan);
         return Ok(Carried::DryRun);
     }
+    if plan.unjournaled() {
+        for step in &plan.steps {
+            exec.outside(ctx, step, outcome)?;
+        }
+        return Ok(Carried::Unjournaled(exec.done_outside(ctx)?));
+    }
+    debug_assert!(
+        plan.steps.iter().all(|s| s.phase() != Phase::Unjournaled),
+        "a plan mixes journaled and unjournaled steps"
+    );
     let in_phase = |phase: Phase| plan.steps.iter().filter(move |s| s.phase() == phase);
     let mut ran_before = false;
     for step in in_phase(Phase::Before) {
@@ -243,16 +300,17 @@ struct DryRun {
 /// A dry run's output, the same for every command that has one: `Would:`,
 /// each step's line, and `"plan"` in JSON.
 pub fn print_dry_run<S: Step>(outcome: &mut Outcome, plan: &Plan<S>) {
-    match plan.steps.as_slice() {
+    let lines = plan.lines();
+    match lines.as_slice() {
         [one] if plan.one_line => {
             outcome.line(format!("Would {one}"));
         }
         steps => {
-            outcome.line("Would:");
+            outcome.line(plan.heading.as_deref().unwrap_or("Would:"));
             for step in steps {
                 outcome.line(format!("  {step}"));
             }
         }
     }
-    outcome.data(&DryRun { plan: plan.lines() });
+    outcome.data(&DryRun { plan: lines });
 }

@@ -302,7 +302,7 @@ fn create(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
     });
     let exec = Checkpointing::new("checkpoint", &plan);
     match carry_out(ctx, &plan, exec, &mut outcome)? {
-        Carried::Nothing | Carried::DryRun => {}
+        Carried::Nothing | Carried::DryRun | Carried::Unjournaled(_) => {}
         Carried::Done { done, id } => {
             let target = done.context("internal error: the checkpoint tagged nothing")?;
             outcome.data(&Tagged {
@@ -453,6 +453,6 @@ pub fn tag_head(ctx: &Context, message: &str) -> anyhow::Result<(String, Option<
     // The caller reports the checkpoint in its own words.
     match carry_out(ctx, &plan, exec, &mut Outcome::new())? {
         Carried::Done { id, .. } => Ok((name, Some(id))),
-        Carried::Nothing | Carried::DryRun => Ok((name, None)),
+        Carried::Nothing | Carried::DryRun | Carried::Unjournaled(_) => Ok((name, None)),
     }
 }

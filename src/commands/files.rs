@@ -208,7 +208,7 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
             &mut outcome,
             "The mapped tests fail on the files as they are.",
         )?,
-        Carried::Nothing | Carried::DryRun => {}
+        Carried::Nothing | Carried::DryRun | Carried::Unjournaled(_) => {}
         Carried::Done { done, id } => {
             crate::trace::phase("files: finished");
             announce(&plan, &source_name, done, &id, &mut outcome);

@@ -442,7 +442,7 @@ fn carry(
             done: (state, stop),
             id,
         } => finish(ctx, &state, stop, id, outcome),
-        Carried::Nothing | Carried::DryRun => Ok(outcome),
+        Carried::Nothing | Carried::DryRun | Carried::Unjournaled(_) => Ok(outcome),
     }
 }
 
