@@ -40,7 +40,7 @@ use anyhow::Context as _;
 use super::Context;
 use crate::error::user;
 use crate::git::hooks::{self, HooksDir, HOOKS_PATH};
-use crate::plan::{self, Plan};
+use crate::plan::{self, carry_out, Carried, Execute, Phase, Plan};
 use crate::ui::Outcome;
 use serde::Serialize;
 
@@ -249,7 +249,7 @@ fn on_path(name: &str) -> bool {
 
 /// One change `hook install` or `hook uninstall` makes: what the dry run
 /// prints and what is carried out. Hooks are outside what the journal
-/// saves (see above), so these steps are run here, not by a transaction.
+/// saves (see above), so these steps run outside any transaction.
 #[derive(Debug, Clone)]
 enum HookStep {
     /// Create a hooks directory (outermost first).
@@ -272,7 +272,11 @@ enum HookStep {
     RemoveDirIfEmpty(PathBuf),
 }
 
-impl plan::Step for HookStep {}
+impl plan::Step for HookStep {
+    fn phase(&self) -> Phase {
+        Phase::Unjournaled
+    }
+}
 
 impl std::fmt::Display for HookStep {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -474,11 +478,12 @@ fn install(ctx: &Context, force: bool) -> anyhow::Result<Outcome> {
         ));
         return Ok(outcome);
     }
-    if ctx.ui.dry_run {
-        plan::print_dry_run(&mut outcome, &plan.steps);
+    let Carried::Unjournaled(()) =
+        carry_out(ctx, &plan.steps, Installing::default(), &mut outcome)?
+    else {
+        // A dry run: the plan is printed.
         return Ok(outcome);
-    }
-    carry_out_install(&plan.steps)?;
+    };
 
     if !on_path(PROGRAM) {
         ctx.ui.warn(&format!(
@@ -505,20 +510,27 @@ fn install(ctx: &Context, force: bool) -> anyhow::Result<Outcome> {
     Ok(outcome)
 }
 
-/// Run the install's steps in order. When our script cannot be written,
-/// the hook moved aside is put back where git runs it.
-fn carry_out_install(steps: &Plan<HookStep>) -> anyhow::Result<()> {
-    let mut kept: Option<(&Path, &Path)> = None;
-    for step in &steps.steps {
+/// Carries out the install's steps in order. When our script cannot be
+/// written, the hook moved aside is put back where git runs it.
+#[derive(Default)]
+struct Installing {
+    /// The hook moved aside, and where it went.
+    kept: Option<(PathBuf, PathBuf)>,
+}
+
+impl Execute<HookStep> for Installing {
+    type Done = ();
+
+    fn outside(&mut self, _ctx: &Context, step: &HookStep, _: &mut Outcome) -> anyhow::Result<()> {
         match step {
             HookStep::CreateDir(d) => create_dir(d)?,
             HookStep::KeepExisting { hook, original, .. } => {
                 keep_existing_hook(hook, original)?;
-                kept = Some((hook, original));
+                self.kept = Some((hook.clone(), original.clone()));
             }
             HookStep::WriteScript { hook, created } | HookStep::RewriteScript { hook, created } => {
                 if let Err(e) = write_script(hook, *created) {
-                    if let Some((hook, original)) = kept {
+                    if let Some((hook, original)) = &self.kept {
                         let _ = fs::rename(original, hook);
                     }
                     return Err(e);
@@ -526,8 +538,12 @@ fn carry_out_install(steps: &Plan<HookStep>) -> anyhow::Result<()> {
             }
             other => anyhow::bail!("internal error: `{other}` is not a step of install"),
         }
+        Ok(())
     }
-    Ok(())
+
+    fn done_outside(&mut self, _ctx: &Context) -> anyhow::Result<()> {
+        Ok(())
+    }
 }
 
 fn create_dir(dir: &Path) -> anyhow::Result<()> {
@@ -607,11 +623,14 @@ fn uninstall(ctx: &Context, force: bool) -> anyhow::Result<Outcome> {
         hook: hook.display().to_string(),
         restored: restore,
     });
-    if ctx.ui.dry_run {
-        plan::print_dry_run(&mut outcome, &steps);
+    let exec = Uninstalling {
+        removed: Vec::new(),
+        removing_dirs: true,
+    };
+    let Carried::Unjournaled(removed) = carry_out(ctx, &steps, exec, &mut outcome)? else {
+        // A dry run: the plan is printed.
         return Ok(outcome);
-    }
-    let removed = carry_out_uninstall(&steps)?;
+    };
     outcome.data(&Removed {
         removed_dirs: &removed,
     });
@@ -679,13 +698,18 @@ fn installed_levels(
     }
 }
 
-/// Run the uninstall's steps in order: the directories install created
-/// go innermost first, and stop at the first that is not empty. Returns
-/// the directories removed.
-fn carry_out_uninstall(steps: &Plan<HookStep>) -> anyhow::Result<Vec<String>> {
-    let mut removed = Vec::new();
-    let mut removing_dirs = true;
-    for step in &steps.steps {
+/// Carries out the uninstall's steps in order: the directories install
+/// created go innermost first, and stop at the first that is not empty.
+/// Done: the directories removed.
+struct Uninstalling {
+    removed: Vec<String>,
+    removing_dirs: bool,
+}
+
+impl Execute<HookStep> for Uninstalling {
+    type Done = Vec<String>;
+
+    fn outside(&mut self, _ctx: &Context, step: &HookStep, _: &mut Outcome) -> anyhow::Result<()> {
         match step {
             HookStep::Restore { original, hook } => {
                 // One rename: the original replaces ours, so a hook is
@@ -708,13 +732,17 @@ fn carry_out_uninstall(steps: &Plan<HookStep>) -> anyhow::Result<Vec<String>> {
                     .with_context(|| format!("could not remove {}", hook.display()))?;
             }
             HookStep::RemoveDirIfEmpty(d) => {
-                removing_dirs = removing_dirs && fs::remove_dir(d).is_ok();
-                if removing_dirs {
-                    removed.push(d.display().to_string());
+                self.removing_dirs = self.removing_dirs && fs::remove_dir(d).is_ok();
+                if self.removing_dirs {
+                    self.removed.push(d.display().to_string());
                 }
             }
             other => anyhow::bail!("internal error: `{other}` is not a step of uninstall"),
         }
+        Ok(())
     }
-    Ok(removed)
+
+    fn done_outside(&mut self, _ctx: &Context) -> anyhow::Result<Vec<String>> {
+        Ok(std::mem::take(&mut self.removed))
+    }
 }
