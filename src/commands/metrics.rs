@@ -10,6 +10,7 @@ use super::Context;
 use crate::clock;
 use crate::error::user;
 use crate::metrics::{self, MetricsFile};
+use crate::plan::{carry_out, Carried, Execute, Phase, Plan, Step};
 use crate::ui::Outcome;
 
 #[derive(Debug, clap::Args)]
@@ -155,7 +156,7 @@ fn record(
             .into());
     }
     crate::reports_folder::check(ctx.repo.workdir(), &ctx.settings.reports_dir)?;
-    let mut doc = file.read_strict()?;
+    let doc = file.read_strict()?;
     let mut entry = Map::new();
     entry.insert(
         "timestamp".into(),
@@ -169,20 +170,75 @@ fn record(
     entry.insert("undone".into(), Value::Bool(false));
     let mut outcome = Outcome::new();
     outcome.data(&Recorded { entry: &entry });
-    if ctx.ui.dry_run {
-        outcome.line(format!(
-            "Would add to {}: {}",
-            file.path.display(),
-            Value::Object(entry)
-        ));
+    let mut plan = Plan::new();
+    plan.one_line = true;
+    plan.push(RecordStep::Add {
+        file: file.path.display().to_string(),
+        entry,
+    });
+    let exec = Recording {
+        file,
+        doc: Some(doc),
+    };
+    let Carried::Unjournaled(()) = carry_out(ctx, &plan, exec, &mut outcome)? else {
+        // A dry run: the entry is printed.
         return Ok(outcome);
-    }
-    metrics::append(&mut doc, entry);
-    crate::reports_folder::prepare(&ctx.repo, &ctx.settings.reports_dir)?;
-    file.write(doc)?;
+    };
     outcome.line(format!(
         "Recorded a {severity} rollback ({cause}, {minutes} min) in {}.",
         file.path.display()
     ));
     Ok(outcome)
+}
+
+/// What `metrics record` does: the file is the tool's reports folder, which
+/// only grows and which the journal does not save (docs/invariants.md, I8).
+#[derive(Debug, Clone)]
+enum RecordStep {
+    /// Append a manual entry to the metrics file.
+    Add {
+        file: String,
+        entry: Map<String, Value>,
+    },
+}
+
+impl Step for RecordStep {
+    fn phase(&self) -> Phase {
+        Phase::Unjournaled
+    }
+}
+
+impl std::fmt::Display for RecordStep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RecordStep::Add { file, entry } => {
+                write!(f, "add to {file}: {}", Value::Object(entry.clone()))
+            }
+        }
+    }
+}
+
+/// Appends the entry to the metrics document read when the entry was made.
+struct Recording<'a> {
+    file: &'a MetricsFile,
+    doc: Option<Value>,
+}
+
+impl Execute<RecordStep> for Recording<'_> {
+    type Done = ();
+
+    fn outside(&mut self, ctx: &Context, step: &RecordStep, _: &mut Outcome) -> anyhow::Result<()> {
+        let RecordStep::Add { entry, .. } = step;
+        let mut doc = self
+            .doc
+            .take()
+            .ok_or_else(|| anyhow::anyhow!("internal error: one entry is recorded at a time"))?;
+        metrics::append(&mut doc, entry.clone());
+        crate::reports_folder::prepare(&ctx.repo, &ctx.settings.reports_dir)?;
+        self.file.write(doc)
+    }
+
+    fn done_outside(&mut self, _ctx: &Context) -> anyhow::Result<()> {
+        Ok(())
+    }
 }
