@@ -6,6 +6,7 @@
 use super::super::Context;
 use crate::journal::prune::{self, Rule};
 use crate::journal::{acquire_lock, keep, Journal, Lock};
+use crate::plan::{carry_out, Carried, Execute, Phase, Plan, Step};
 use crate::ui::Outcome;
 use serde::Serialize;
 
@@ -47,19 +48,14 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
         None => Vec::new(),
     };
     let kept = history.len() - ids.len();
-    let freed = if ctx.ui.dry_run {
-        prune::freed_bytes(&journal, &ids)
-    } else {
-        prune::release(repo, &journal, &ids)?
-    };
     // A dry run is marked `"dry_run": true` by the caller, as every
     // command's is; a real run has no such field.
-    outcome.data(&Pruned {
-        released: &ids,
-        kept,
-        freed_bytes: freed,
-    });
     if rule.is_none() {
+        outcome.data(&Pruned {
+            released: &ids,
+            kept,
+            freed_bytes: 0,
+        });
         outcome.line(format!(
             "Nothing to release: {} is 0 (keep every operation); pass --keep N or --older-than DAYS.",
             crate::settings::KEEP_DAYS
@@ -67,31 +63,99 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
         outcome.data(&Changed { changed: false });
         return Ok(outcome);
     }
+    let freed = prune::freed_bytes(&journal, &ids);
+    outcome.data(&Pruned {
+        released: &ids,
+        kept,
+        freed_bytes: freed,
+    });
+    let mut plan = Plan::new();
+    plan.one_line = true;
     if ids.is_empty() {
-        outcome.nothing_to_do(format!("no operation to release ({kept} kept)"));
-        return Ok(outcome);
+        plan.nothing = Some(format!("no operation to release ({kept} kept)"));
     }
-    let verb = if ctx.ui.dry_run {
-        "Would release"
-    } else {
-        "Released"
+    plan.push(PruneStep::Release {
+        ids: ids.clone(),
+        kept,
+        freed,
+    });
+    let Carried::Unjournaled(freed) = carry_out(ctx, &plan, Releasing(&journal, 0), &mut outcome)?
+    else {
+        // Nothing to release, or a dry run: the plan says so.
+        return Ok(outcome);
     };
+    outcome.data(&Pruned {
+        released: &ids,
+        kept,
+        freed_bytes: freed,
+    });
     outcome.line(format!(
-        "{verb} {} operation{} ({}), {kept} kept; {} of saved files{}.",
+        "Released {}, {kept} kept; {} of saved files freed (their snapshots go at the next `git gc`).",
+        operations(&ids),
+        human_bytes(freed),
+    ));
+    outcome.data(&Changed { changed: true });
+    Ok(outcome)
+}
+
+/// What `log prune` does: the journal's own records, which the journal
+/// does not save (docs/invariants.md), so no transaction holds it.
+#[derive(Debug, Clone)]
+enum PruneStep {
+    /// Release these operations: their keep entries, records and folders.
+    Release {
+        ids: Vec<String>,
+        kept: usize,
+        /// The bytes of their saved files.
+        freed: u64,
+    },
+}
+
+impl Step for PruneStep {
+    fn phase(&self) -> Phase {
+        Phase::Unjournaled
+    }
+}
+
+impl std::fmt::Display for PruneStep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PruneStep::Release { ids, kept, freed } => write!(
+                f,
+                "release {}, {kept} kept; {} of saved files would be freed.",
+                operations(ids),
+                human_bytes(*freed)
+            ),
+        }
+    }
+}
+
+/// Releases the operations, under the lock the command holds. Done: the
+/// bytes freed.
+struct Releasing<'a>(&'a Journal, u64);
+
+impl Execute<PruneStep> for Releasing<'_> {
+    type Done = u64;
+
+    fn outside(&mut self, ctx: &Context, step: &PruneStep, _: &mut Outcome) -> anyhow::Result<()> {
+        let PruneStep::Release { ids, .. } = step;
+        self.1 = prune::release(&ctx.repo, self.0, ids)?;
+        Ok(())
+    }
+
+    fn done_outside(&mut self, _ctx: &Context) -> anyhow::Result<u64> {
+        Ok(self.1)
+    }
+}
+
+/// `N operation(s) (ids)`.
+fn operations(ids: &[String]) -> String {
+    format!(
+        "{} operation{} ({})",
         ids.len(),
         if ids.len() == 1 { "" } else { "s" },
-        shown(&ids),
-        human_bytes(freed),
-        if ctx.ui.dry_run {
-            " would be freed"
-        } else {
-            " freed (their snapshots go at the next `git gc`)"
-        }
-    ));
-    if !ctx.ui.dry_run {
-        outcome.data(&Changed { changed: true });
-    }
-    Ok(outcome)
+        shown(ids)
+    )
 }
 
 /// Our lock, held for the whole prune (not for a dry run, which changes
