@@ -14,7 +14,8 @@
 //! It changes no git state — no ref, no index, no tracked file — and writes
 //! only inside the folder it creates (or `--output`), so it is not
 //! journaled: there is nothing for `undo` to restore. A dry run gathers the
-//! same facts, prints the plan, and writes nothing and runs nothing.
+//! same facts, prints the plan, and writes nothing and runs nothing. The
+//! folder appears whole: it is created once every file's text is ready.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -35,7 +36,7 @@ use crate::commands::baseline::{self, Baseline};
 use crate::error::user;
 use crate::git::{CommitInfo, HeadState, Oid, Repo, RepoPath};
 use crate::journal::{self, lock_holder, Journal, Operation};
-use crate::plan::{self, Plan};
+use crate::plan::{self, carry_out, Carried, Execute, Phase, Plan};
 use crate::testrun::{self, TestRun};
 use crate::ui::Outcome;
 
@@ -172,41 +173,41 @@ pub fn analyze(ctx: &Context, args: &AnalyzeArgs) -> anyhow::Result<Outcome> {
     for problem in &facts.problems {
         ctx.ui.warn(problem);
     }
-    if ctx.ui.dry_run {
-        let steps = plan_steps(
-            ctx,
-            args,
-            &target,
-            &facts,
-            test_command.as_deref(),
-            &reflogs,
-        );
-        plan::print_dry_run(&mut outcome, &steps);
-        return Ok(outcome);
-    }
-
-    let tests = run_tests(ctx, test_command.as_deref())?;
-    let texts = Texts::build(
+    let plan = plan_steps(
         ctx,
         args,
+        &target,
         &facts,
-        &reflogs,
-        tests.as_ref(),
         test_command.as_deref(),
-        &time,
-    )?;
-    if !target.fixed {
-        crate::reports_folder::prepare(&ctx.repo, &ctx.settings.reports_dir)?;
-    }
-    let dir = target.create()?;
-    texts.write(&dir)?;
+        &reflogs,
+    );
+    let exec = Analyzing {
+        args,
+        target: &target,
+        facts: &facts,
+        reflogs: &reflogs,
+        time: &time,
+        test_command: test_command.as_deref(),
+        files: Vec::new(),
+        graph_commits: 0,
+        tests: None,
+    };
+    let Carried::Unjournaled(Analysis {
+        dir,
+        graph_commits,
+        tests,
+    }) = carry_out(ctx, &plan, exec, &mut outcome)?
+    else {
+        // A dry run: the plan is printed.
+        return Ok(outcome);
+    };
 
     let shown = target.shown_as(&dir);
     outcome.data(&Written {
         dir: &shown,
         path: dir.display().to_string(),
         reflog_entries: reflogs.head.len(),
-        graph_commits: texts.graph_commits,
+        graph_commits,
         tests: tests.as_ref().map(|t| TestsJson {
             command: &t.command,
             passed: t.passed,
@@ -221,7 +222,7 @@ pub fn analyze(ctx: &Context, args: &AnalyzeArgs) -> anyhow::Result<Outcome> {
         &mut outcome,
         &shown,
         &reflogs,
-        texts.graph_commits,
+        graph_commits,
         tests.as_ref(),
         &facts,
     );
@@ -240,69 +241,117 @@ fn run_tests(ctx: &Context, test_command: Option<&str>) -> anyhow::Result<Option
     }
 }
 
-/// The files of the analysis, built before the folder is made.
-struct Texts {
-    reflog: String,
-    graph: String,
+/// What the analysis wrote.
+struct Analysis {
+    dir: PathBuf,
     graph_commits: usize,
-    tests: String,
-    environment: String,
-    analysis: String,
+    tests: Option<TestRun>,
 }
 
-impl Texts {
-    fn build(
+/// Carries out the analysis's steps in order: each makes its file's text
+/// (running the tests for `test_results.txt`); the folder is created and
+/// the files written once every text is ready, so a test run that fails to
+/// start or is stopped leaves no half-written analysis behind.
+struct Analyzing<'a> {
+    args: &'a AnalyzeArgs,
+    target: &'a Target,
+    facts: &'a Facts,
+    reflogs: &'a Reflogs,
+    time: &'a str,
+    test_command: Option<&'a str>,
+    /// Each file's name and text, in the order they are written.
+    files: Vec<(&'static str, String)>,
+    graph_commits: usize,
+    tests: Option<TestRun>,
+}
+
+impl Execute<AnalyzeStep> for Analyzing<'_> {
+    type Done = Analysis;
+
+    fn outside(
+        &mut self,
         ctx: &Context,
-        args: &AnalyzeArgs,
-        facts: &Facts,
-        reflogs: &Reflogs,
-        tests: Option<&TestRun>,
-        test_command: Option<&str>,
-        time: &str,
-    ) -> anyhow::Result<Texts> {
-        let not_run = if args.no_tests {
-            "The tests were not run: --no-tests was given.\n"
-        } else {
-            "The tests were not run: no test command is configured or detected (git config rollback.testCommand).\n"
+        step: &AnalyzeStep,
+        _: &mut Outcome,
+    ) -> anyhow::Result<()> {
+        let text = match step {
+            // Created last, whole (see above).
+            AnalyzeStep::WriteInto(_) | AnalyzeStep::CreateFolder(_) => return Ok(()),
+            AnalyzeStep::Reflog { .. } => ("git_reflog.txt", self.reflog_text(ctx)),
+            AnalyzeStep::Graph => {
+                let (lines, commits) = history::graph(&ctx.repo, GRAPH_COMMITS)?;
+                let mut graph = String::new();
+                push_lines(&mut graph, &lines);
+                if lines.is_empty() {
+                    graph.push_str("No commits yet.\n");
+                }
+                self.graph_commits = commits;
+                ("git_graph.txt", graph)
+            }
+            AnalyzeStep::RunTests { .. } => {
+                let tests = run_tests(ctx, self.test_command)?;
+                let text = tests.as_ref().map(test_results_text).unwrap_or_default();
+                self.tests = tests;
+                ("test_results.txt", text)
+            }
+            AnalyzeStep::NoTestsAsked => (
+                "test_results.txt",
+                "The tests were not run: --no-tests was given.\n".to_string(),
+            ),
+            AnalyzeStep::NoTestCommand => (
+                "test_results.txt",
+                "The tests were not run: no test command is configured or detected (git config rollback.testCommand).\n".to_string(),
+            ),
+            AnalyzeStep::Environment => (
+                "environment.txt",
+                environment_text(ctx.repo.workdir(), self.time, self.test_command),
+            ),
+            AnalyzeStep::Analysis { .. } => (
+                "analysis.md",
+                self.facts
+                    .markdown(ctx, self.time, self.tests.as_ref(), self.args.no_tests),
+            ),
         };
+        self.files.push(text);
+        Ok(())
+    }
+
+    fn done_outside(&mut self, ctx: &Context) -> anyhow::Result<Analysis> {
+        if !self.target.fixed {
+            crate::reports_folder::prepare(&ctx.repo, &ctx.settings.reports_dir)?;
+        }
+        let dir = self.target.create()?;
+        for (name, text) in &self.files {
+            let path = dir.join(name);
+            fs::write(&path, text)
+                .with_context(|| format!("could not write {}", path.display()))?;
+        }
+        Ok(Analysis {
+            dir,
+            graph_commits: self.graph_commits,
+            tests: self.tests.take(),
+        })
+    }
+}
+
+impl Analyzing<'_> {
+    fn reflog_text(&self, ctx: &Context) -> String {
         let mut reflog = format!(
             "HEAD reflog of {}, newest first\n",
             ctx.repo.git_dir().display()
         );
-        push_lines(&mut reflog, &history::reflog_lines("HEAD", &reflogs.head));
-        if !reflogs.stash.is_empty() {
+        push_lines(
+            &mut reflog,
+            &history::reflog_lines("HEAD", &self.reflogs.head),
+        );
+        if !self.reflogs.stash.is_empty() {
             reflog.push_str("\nstash reflog (`git stash list`), newest first\n");
-            push_lines(&mut reflog, &history::reflog_lines("stash", &reflogs.stash));
+            push_lines(
+                &mut reflog,
+                &history::reflog_lines("stash", &self.reflogs.stash),
+            );
         }
-        let (graph_lines, graph_commits) = history::graph(&ctx.repo, GRAPH_COMMITS)?;
-        let mut graph = String::new();
-        push_lines(&mut graph, &graph_lines);
-        if graph_lines.is_empty() {
-            graph.push_str("No commits yet.\n");
-        }
-        Ok(Texts {
-            reflog,
-            graph,
-            graph_commits,
-            tests: match tests {
-                Some(t) => test_results_text(t),
-                None => not_run.to_string(),
-            },
-            environment: environment_text(ctx.repo.workdir(), time, test_command),
-            analysis: facts.markdown(ctx, time, tests, args.no_tests),
-        })
-    }
-
-    fn write(&self, dir: &Path) -> anyhow::Result<()> {
-        let write = |name: &str, text: &str| -> anyhow::Result<()> {
-            let path = dir.join(name);
-            fs::write(&path, text).with_context(|| format!("could not write {}", path.display()))
-        };
-        write("git_reflog.txt", &self.reflog)?;
-        write("git_graph.txt", &self.graph)?;
-        write("test_results.txt", &self.tests)?;
-        write("environment.txt", &self.environment)?;
-        write("analysis.md", &self.analysis)
+        reflog
     }
 }
 
@@ -393,9 +442,9 @@ fn test_results_text(t: &TestRun) -> String {
     s
 }
 
-/// One thing `analyze` does, as its dry run lists it. The analysis
-/// writes only its own folder, outside the journal, so these are printed,
-/// not carried out by a transaction.
+/// One thing `analyze` does, as its dry run lists it and as it is carried
+/// out. The analysis writes only its own folder, outside the journal, so
+/// no transaction holds these steps.
 #[derive(Debug, Clone)]
 enum AnalyzeStep {
     /// Write into the folder given with `--output`.
@@ -421,7 +470,11 @@ enum AnalyzeStep {
     },
 }
 
-impl plan::Step for AnalyzeStep {}
+impl plan::Step for AnalyzeStep {
+    fn phase(&self) -> Phase {
+        Phase::Unjournaled
+    }
+}
 
 impl std::fmt::Display for AnalyzeStep {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
