@@ -635,6 +635,38 @@ fn more_paths(s: &mut Sequence) {
     s.ids_redacted = true;
     s.run("demo", "demo", &["demo", "--dir", &sandbox]);
     s.ids_redacted = false;
+
+    // Dry runs of the commands that change what the journal does not save.
+    s.run(
+        "hook_install_dry_run",
+        "hook install",
+        &["--dry-run", "hook", "install"],
+    );
+    s.run(
+        "analyze_dry_run",
+        "analyze",
+        &["--dry-run", "analyze", "--no-tests"],
+    );
+    s.run(
+        "metrics_record_dry_run",
+        "metrics record",
+        &[
+            "--dry-run",
+            "metrics",
+            "record",
+            "--severity",
+            "high",
+            "--cause",
+            "bad merge",
+            "--minutes",
+            "7",
+        ],
+    );
+    s.run(
+        "log_prune_dry_run",
+        "log prune",
+        &["--dry-run", "log", "prune", "--keep", "1"],
+    );
 }
 
 #[test]
