@@ -11,8 +11,9 @@
 //! (`[duration]`), the size of saved files, which hold such durations
 //! (`[size]`), and how full the machine's disk is (`disk [N]% used`).
 //! The demo's sandbox is a repository of its own whose ids differ from
-//! run to run, so its commit and operation ids are `[id]`; the manual page
-//! is pinned from its NAME section, after the header's date.
+//! run to run, so its commit and operation ids are `[id]`, and the recovery
+//! time it measures is `[minutes]`; the manual page is pinned from its
+//! NAME section, after the header's date.
 //!
 //! A changed output fails here with a diff; `INSTA_UPDATE=always` (or
 //! `cargo insta review`) writes the new snapshots to commit with the
@@ -76,10 +77,10 @@ struct Sequence {
     /// JSON), from the first line that starts with `brief_from` when set.
     brief: bool,
     brief_from: Option<&'static str>,
-    /// Replace every commit and operation id (`[id]`): for output made
-    /// in a repository of its own (`demo`), whose ids the sequence never
-    /// sees.
-    ids_redacted: bool,
+    /// Output made in a repository of its own (`demo`): its commit and
+    /// operation ids, which the sequence never sees, become `[id]`, and the
+    /// recovery minutes it measures on the real clock `[minutes]`.
+    own_repo: bool,
 }
 
 /// How many lines of a long output a brief snapshot keeps.
@@ -152,7 +153,7 @@ impl Sequence {
             runs: Vec::new(),
             brief: false,
             brief_from: None,
-            ids_redacted: false,
+            own_repo: false,
         }
     }
 
@@ -270,8 +271,8 @@ impl Sequence {
             text = text.replace(id.as_str(), &format!("[op {}]", n + 1));
         }
         let text = redact_measured(&redact_machine(&text));
-        if self.ids_redacted {
-            redact_ids(&text)
+        if self.own_repo {
+            redact_ids(&redact_minutes(&text))
         } else {
             text
         }
@@ -370,6 +371,30 @@ fn redact_ids(text: &str) -> String {
     out
 }
 
+/// Minutes measured on the clock (`0.0 min`, `0.1 min` on a slow
+/// machine) become `[minutes]`.
+fn redact_minutes(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(" min") {
+        let (before, from) = rest.split_at(at);
+        let number = before
+            .rfind(|c: char| !c.is_ascii_digit() && c != '.')
+            .map_or(0, |i| i + 1);
+        let ends = !from[" min".len()..].starts_with(|c: char| c.is_ascii_alphanumeric());
+        if number < before.len() && ends {
+            out.push_str(&before[..number]);
+            out.push_str("[minutes]");
+        } else {
+            out.push_str(before);
+            out.push_str(" min");
+        }
+        rest = &from[" min".len()..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// What the machine decides: the disk's use (`disk 42% used`).
 fn redact_machine(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -392,6 +417,8 @@ fn redact_machine(text: &str) -> String {
 }
 
 /// The whole sequence: every command, in the order a team would use them.
+/// Long because it is that story, step by step: splitting it would hide
+/// the state each step starts from.
 fn sequence(mode: Mode) -> Sequence {
     let mut s = Sequence::new(mode);
     s.run("status_before_anything", "status", &["status"]);
@@ -570,6 +597,7 @@ fn sequence(mode: Mode) -> Sequence {
     s.run("completions", "completions", &["completions", "bash"]);
     s.brief = false;
     more_paths(&mut s);
+    unjournaled_dry_runs(&mut s);
     s
 }
 
@@ -632,11 +660,14 @@ fn more_paths(s: &mut Sequence) {
         .to_str()
         .unwrap_or_else(|| panic!("temporary path is not UTF-8: {}", sandbox.display()))
         .to_string();
-    s.ids_redacted = true;
+    s.own_repo = true;
     s.run("demo", "demo", &["demo", "--dir", &sandbox]);
-    s.ids_redacted = false;
+    s.own_repo = false;
+}
 
-    // Dry runs of the commands that change what the journal does not save.
+/// Dry runs of the commands that change what the journal does not save:
+/// their plan is the steps they carry out.
+fn unjournaled_dry_runs(s: &mut Sequence) {
     s.run(
         "hook_install_dry_run",
         "hook install",
