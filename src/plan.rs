@@ -190,7 +190,8 @@ pub trait Execute<S: Step> {
         anyhow::bail!("internal error: a plan without journaled steps has no transaction")
     }
 
-    /// Run one `Before` or `Finally` step (outside the journal).
+    /// Run one `Before`, `Finally` or `Unjournaled` step (outside the
+    /// journal).
     fn outside(&mut self, ctx: &Context, step: &S, outcome: &mut Outcome) -> anyhow::Result<()> {
         let _ = (ctx, outcome);
         anyhow::bail!("internal error: no way to run `{step}` outside the journal")
