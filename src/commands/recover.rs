@@ -999,6 +999,17 @@ fn finish(
                 state.remaining.len()
             ));
             outcome.line("  (or `recover --skip` to drop this commit, `recover --abort` to go back to where you started)");
+            // The JSON error says what stopped it, not the human text's
+            // last line.
+            outcome.data(&StoppedError {
+                error: ErrorJson {
+                    message: format!(
+                        "stopped at a conflict cherry-picking {}; resolve it, `git add` the files, then `git rollback-sprint recover --continue`",
+                        repo.short_id(*commit)
+                    ),
+                    exit_code: Exit::Stopped.code(),
+                },
+            });
             outcome.exit_with(Exit::Stopped);
         }
         Stop::Done { tests } => {
@@ -1212,4 +1223,16 @@ fn abort(ctx: &Context) -> anyhow::Result<Outcome> {
         state.branch.trim_start_matches("refs/heads/")
     ));
     Ok(outcome)
+}
+
+/// The `error` of a recovery stopped at a conflict.
+#[derive(Serialize)]
+struct StoppedError {
+    error: ErrorJson,
+}
+
+#[derive(Serialize)]
+struct ErrorJson {
+    message: String,
+    exit_code: i32,
 }
