@@ -296,6 +296,41 @@ fn an_interrupted_operation_can_be_dismissed_and_still_undone_later() {
 }
 
 #[test]
+fn a_dry_run_of_dismiss_names_its_one_step_and_changes_nothing() {
+    let repo = repo_with_baseline();
+    let out = repo.tool_with_env(
+        &["checkpoint"],
+        &[("GIT_ROLLBACK_SPRINT_FAULT", "before-end")],
+    );
+    assert_eq!(out.code, -1);
+    let journal_before = fs::read_to_string(journal_path(&repo)).unwrap();
+    let after_crash = repo.capture();
+    let out = repo.tool_ok(&["--dry-run", "undo", "--dismiss"]);
+    let log = repo.tool_ok(&["--json", "log"]).json();
+    let crashed = log["operations"][0]["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        out.stdout.trim_end(),
+        format!("Would mark {crashed} as dismissed and keep the current state.")
+    );
+    let json = repo
+        .tool_ok(&["--json", "--dry-run", "undo", "--dismiss"])
+        .json();
+    assert_eq!(json["dismissed"], crashed.as_str());
+    assert_eq!(
+        json["plan"],
+        serde_json::json!([format!(
+            "mark {crashed} as dismissed and keep the current state."
+        )])
+    );
+    assert_eq!(
+        fs::read_to_string(journal_path(&repo)).unwrap(),
+        journal_before
+    );
+    assert_eq!(log["operations"][0]["outcome"], "interrupted");
+    assert_same_state(&after_crash, &repo.capture());
+}
+
+#[test]
 fn a_corrupt_journal_is_refused_and_left_alone() {
     let repo = repo_with_baseline();
     let path = journal_path(&repo);

@@ -1201,16 +1201,21 @@ fn abort(ctx: &Context) -> anyhow::Result<Outcome> {
     for id in &todo {
         let history = journal.history()?;
         let op = history.resolve(id)?;
-        let (undo_id, _) = journal::undo::undo(
+        let (plan, undoing) = journal::undo::prepare(
             repo,
-            &ctx.ui,
             &history,
             op,
-            &ctx.command_line,
             &ctx.settings.reports_dir,
+            &ctx.command_line,
             true,
+            false,
         )?;
-        done.push(undo_id);
+        match carry_out(ctx, &plan, undoing, &mut outcome)? {
+            Carried::Done { id, .. } => done.push(id),
+            Carried::Nothing | Carried::DryRun | Carried::Unjournaled(_) => {
+                anyhow::bail!("internal error: an undo of the recovery ran outside its transaction")
+            }
+        }
     }
     clear_state(repo)?;
     outcome.data(&Aborted {

@@ -5,9 +5,12 @@
 //! `redo` walks forward through the undos since the newest operation (see
 //! [`crate::journal::history`]).
 
+use std::fmt;
+
 use super::Context;
 use crate::error::{user, Exit};
 use crate::journal::{self, lock_holder, undo, History, Journal, OpStatus, Operation};
+use crate::plan::{carry_out, Carried, Execute, Phase, Plan, Step};
 use crate::ui::Outcome;
 use serde::Serialize;
 
@@ -37,17 +40,53 @@ struct Target<'a> {
     undone_command: &'a str,
 }
 
-/// What a dry run of `undo` or `redo` would do.
-#[derive(Serialize)]
-struct Planned<'a> {
-    plan: &'a [String],
-}
-
 /// The JSON fields of an undo or redo that ran.
 #[derive(Serialize)]
 struct Undone<'a> {
     operation_id: &'a str,
     plan: &'a [String],
+}
+
+/// `undo --dismiss`'s one step: the interrupted operation's `end` record,
+/// written outside any transaction (it is the journal's own record, not
+/// repository state an undo puts back).
+struct Dismiss<'a> {
+    target: &'a Operation,
+}
+
+impl fmt::Display for Dismiss<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "mark {} as dismissed and keep the current state.",
+            self.target.id()
+        )
+    }
+}
+
+impl Step for Dismiss<'_> {
+    fn phase(&self) -> Phase {
+        Phase::Unjournaled
+    }
+}
+
+struct Dismissing;
+
+impl Execute<Dismiss<'_>> for Dismissing {
+    type Done = ();
+
+    fn outside(
+        &mut self,
+        ctx: &Context,
+        step: &Dismiss<'_>,
+        _: &mut Outcome,
+    ) -> anyhow::Result<()> {
+        journal::dismiss(&ctx.repo, step.target, &ctx.command_line)
+    }
+
+    fn done_outside(&mut self, _ctx: &Context) -> anyhow::Result<()> {
+        Ok(())
+    }
 }
 
 pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
@@ -76,14 +115,12 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
         outcome.data(&Dismissed {
             dismissed: target.id(),
         });
-        if ctx.ui.dry_run {
-            outcome.line(format!(
-                "Would mark {} as dismissed and keep the current state.",
-                target.id()
-            ));
+        let mut plan = Plan::new();
+        plan.push(Dismiss { target });
+        plan.one_line = true;
+        if let Carried::DryRun = carry_out(ctx, &plan, Dismissing, &mut outcome)? {
             return Ok(outcome);
         }
-        journal::dismiss(repo, target, &ctx.command_line)?;
         outcome.line(format!(
             "Dismissed {}: the repository stays as it is. `git rollback-sprint undo {}` can still restore the state before it.",
             target.id(),
@@ -146,15 +183,11 @@ fn undo_or_redo(
             .hint("wait for it to finish")
             .into());
     }
-    // Refused without --force when something changed since: checked by
-    // the undo itself (one three-way pass), and by the dry run's plan.
-    if ctx.ui.dry_run {
-        let blockers = undo::blockers(repo, history, target)?;
-        if !blockers.lines.is_empty() && !force {
-            return Err(undo::blocked_error(target, &blockers));
-        }
+    // Refused without --force when something changed since: checked while
+    // the undo is planned (one three-way pass).
+    if !ctx.ui.dry_run {
+        undo::check_other_worktrees(repo, target)?;
     }
-    undo::check_other_worktrees(repo, target)?;
     outcome.data(&Target {
         undoes: target.id(),
         undone_command: &target.begin.command,
@@ -164,22 +197,29 @@ fn undo_or_redo(
     } else {
         ("Undo", "Undid")
     };
-    if ctx.ui.dry_run {
-        dry_run(ctx, history, target, force, what.0, &mut outcome)?;
-        return Ok(outcome);
-    }
-    let (id, plan) = undo::undo(
-        repo,
-        &ctx.ui,
-        history,
-        target,
-        &ctx.command_line,
-        &ctx.settings.reports_dir,
-        force,
-    )
-    .map_err(|e| {
-        // A missing object or a refusal is the user's to act on; keep its code.
-        if e.downcast_ref::<crate::error::UserError>().is_some() {
+    let carried = (|| {
+        let (mut plan, undoing) = undo::prepare(
+            repo,
+            history,
+            target,
+            &ctx.settings.reports_dir,
+            &ctx.command_line,
+            force,
+            ctx.ui.dry_run,
+        )?;
+        plan.heading = Some(format!(
+            "Would {} {} (`{}`):",
+            what.0.to_lowercase(),
+            target.id(),
+            crate::ui::one_line(&target.begin.command)
+        ));
+        let carried = carry_out(ctx, &plan, undoing, &mut outcome)?;
+        Ok::<_, anyhow::Error>((plan.lines(), carried))
+    })();
+    let (plan, carried) = carried.map_err(|e| {
+        // A missing object or a refusal is the user's to act on; keep its
+        // code. A dry run's error is its own.
+        if ctx.ui.dry_run || e.downcast_ref::<crate::error::UserError>().is_some() {
             e
         } else {
             anyhow::Error::from(
@@ -187,6 +227,13 @@ fn undo_or_redo(
             )
         }
     })?;
+    let id = match carried {
+        Carried::DryRun => return Ok(outcome),
+        Carried::Done { id, .. } => id,
+        Carried::Nothing | Carried::Unjournaled(_) => {
+            anyhow::bail!("internal error: an undo ran outside its transaction")
+        }
+    };
     outcome.data(&Undone {
         operation_id: &id,
         plan: &plan,
@@ -204,29 +251,4 @@ fn undo_or_redo(
         "Recorded as operation {id}: `git rollback-sprint undo {id}` takes it back."
     ));
     Ok(outcome)
-}
-
-/// What undoing (or redoing) `target` would do, step by step. The steps
-/// come from the undo itself (`journal::undo`), which plans the
-/// three-way restore.
-fn dry_run(
-    ctx: &Context,
-    history: &History,
-    target: &Operation,
-    force: bool,
-    verb: &str,
-    outcome: &mut Outcome,
-) -> anyhow::Result<()> {
-    let plan = undo::dry_run_plan(&ctx.repo, history, target, force)?;
-    outcome.line(format!(
-        "Would {} {} (`{}`):",
-        verb.to_lowercase(),
-        target.id(),
-        crate::ui::one_line(&target.begin.command)
-    ));
-    for step in &plan {
-        outcome.line(format!("  {step}"));
-    }
-    outcome.data(&Planned { plan: &plan });
-    Ok(())
 }

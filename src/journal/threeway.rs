@@ -87,52 +87,6 @@ impl Analysis {
             && self.stash.put_back.is_empty()
             && !self.move_back
     }
-
-    /// The plan, one line a step, as `--dry-run` prints it.
-    pub fn plan(&self) -> Vec<String> {
-        let mut plan = Vec::new();
-        if !self.paths.is_empty() {
-            plan.push(format!(
-                "restore {} work-tree path(s) the operation changed (the current state is saved first)",
-                self.paths.len()
-            ));
-        }
-        if self.move_back {
-            plan.push("move the paths it set aside back into place".to_string());
-        }
-        match &self.index {
-            IndexPlan::Keep => {}
-            IndexPlan::Exact => plan.push("restore the index file byte for byte".to_string()),
-            IndexPlan::Merge(entries) => plan.push(format!(
-                "restore {} index entr{} the operation changed, keeping the others as they are now",
-                entries.len(),
-                if entries.len() == 1 { "y" } else { "ies" }
-            )),
-        }
-        for oid in &self.stash.drop {
-            plan.push(format!("drop the stash entry it pushed ({})", short(oid)));
-        }
-        for entry in &self.stash.put_back {
-            plan.push(format!(
-                "put back the stash entry it removed (stash@{{{}}}: {})",
-                entry.position,
-                entry.line.split('\t').nth(1).unwrap_or("").trim()
-            ));
-        }
-        for (name, value) in &self.refs {
-            plan.push(match value {
-                Some(v) => format!("set {name} to {}", short(&v.to_string())),
-                None => format!("delete {name}"),
-            });
-        }
-        if let Some(head) = &self.head {
-            plan.push(format!("point HEAD at {}", head.describe()));
-        }
-        if plan.is_empty() {
-            plan.push("nothing differs from the state before it".to_string());
-        }
-        plan
-    }
 }
 
 /// Compare before, after and now for everything `op` changed. With

@@ -5,14 +5,18 @@
 //! operation is never lost, and undoing the undo is a redo. Reports under
 //! the reports folder are left as they are (I8).
 
+use std::fmt;
 use std::fs;
 
 use anyhow::Context as _;
 
-use super::{threeway, History, Intent, Operation, Transaction};
+use super::after::RemovedStash;
+use super::{threeway, History, Intent, Operation, SavedFile, SavedStash, Transaction};
+use crate::commands::Context;
 use crate::error::{user, Exit};
 use crate::git::writer::Extras;
-use crate::git::{parse_oid, short, HeadState, Repo};
+use crate::git::{parse_oid, short, HeadState, Oid, Repo, RepoPath};
+use crate::plan::{Execute, Plan, Step};
 use crate::ui::Ui;
 
 /// What undo found to be in the way, unless forced.
@@ -31,19 +35,6 @@ pub fn blockers(repo: &Repo, history: &History, target: &Operation) -> anyhow::R
         });
     }
     whole_blockers(repo, history, target)
-}
-
-/// The dry run's plan: what undo would put back now.
-pub fn dry_run_plan(
-    repo: &Repo,
-    history: &History,
-    target: &Operation,
-    force: bool,
-) -> anyhow::Result<Vec<String>> {
-    if is_three_way(target) {
-        return Ok(analyze(repo, history, target, force)?.plan());
-    }
-    plan(repo, target, true)
 }
 
 fn whole_blockers(repo: &Repo, history: &History, target: &Operation) -> anyhow::Result<Blockers> {
@@ -100,65 +91,260 @@ fn whole_blockers(repo: &Repo, history: &History, target: &Operation) -> anyhow:
     Ok(blockers)
 }
 
-/// The plan of an undo, for `--dry-run` and the journal.
-/// With `count`, the number of paths that differ now is computed (a full
-/// comparison of the work tree, so only for dry runs).
-pub fn plan(repo: &Repo, target: &Operation, count: bool) -> anyhow::Result<Vec<String>> {
-    let begin = &target.begin;
-    let mut plan = Vec::new();
-    if let Some(wt) = &begin.worktree {
-        let differ = if count {
-            format!(
-                "{} path(s) differ now; ",
-                current_differences(repo, &wt.tree)?
-            )
-        } else {
-            String::new()
-        };
-        plan.push(format!(
-            "restore the work tree to snapshot {} ({differ}the current state is saved first)",
-            short(&wt.snapshot)
-        ));
+/// One step of an undo, in the order undo puts things back: what its dry
+/// run, its journal `begin` record and its summary show, and what is put
+/// back. A three-way undo's steps come from its [`threeway::Analysis`], a
+/// whole undo's from the operation's `begin` record.
+#[derive(Debug)]
+pub enum UndoStep {
+    /// Three-way: write back the paths the operation changed that did not
+    /// change since (shown when there are paths; the empty directories
+    /// are put back even without).
+    RestorePaths(ChosenPaths),
+    /// Whole: the work tree as the operation's snapshot has it. `differ`,
+    /// the number of paths that differ now, is counted for a dry run only
+    /// (a full comparison of the work tree).
+    RestoreSnapshot {
+        snapshot: String,
+        differ: Option<usize>,
+    },
+    /// Move the paths the operation set aside back into place: a whole
+    /// undo counts them (and shows nothing when there are none).
+    MoveBack {
+        count: Option<usize>,
+    },
+    Index(IndexStep),
+    /// Three-way: drop a stash entry the operation pushed.
+    DropStash(String),
+    /// Three-way: put back a stash entry the operation removed.
+    PutBackStash(RemovedStash),
+    /// Whole: `refs/stash` and its reflog as they were.
+    RestoreStash(SavedStash),
+    /// The tool's own state files (not shown: they follow from the rest).
+    StateFiles(Vec<SavedFile>),
+    /// Set a ref back (`None`: delete it). A whole undo sets every ref of
+    /// the scope and shows those that differ now.
+    SetRef {
+        name: String,
+        value: Option<Oid>,
+        shown: bool,
+    },
+    /// Point HEAD back; a whole undo shows it only when it differs now.
+    Head {
+        to: HeadState,
+        shown: bool,
+    },
+    /// Mark the metrics entry of the operation undone (or redone).
+    Metrics,
+    /// Shown when no other step is: the undo is still recorded.
+    NothingDiffers,
+}
+
+/// The work-tree paths and empty directories a three-way undo writes back.
+#[derive(Debug, Default)]
+pub struct ChosenPaths {
+    pub paths: Vec<RepoPath>,
+    pub dirs_to_make: Vec<RepoPath>,
+    pub dirs_to_remove: Vec<RepoPath>,
+}
+
+/// What undo does with the index.
+#[derive(Debug)]
+pub enum IndexStep {
+    /// Three-way: the index is as the operation left it, or out of scope.
+    Keep,
+    /// Three-way: the saved index, linked into place (`existed`: there was one).
+    Exact { existed: bool },
+    /// Three-way: these entries (path, stage) set back, the others kept.
+    Merge(Vec<(Vec<u8>, u16, Option<git2::IndexEntry>)>),
+    /// Whole: the saved index written back byte for byte, or removed.
+    Whole { existed: bool },
+}
+
+impl fmt::Display for UndoStep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UndoStep::RestorePaths(chosen) => write!(
+                f,
+                "restore {} work-tree path(s) the operation changed (the current state is saved first)",
+                chosen.paths.len()
+            ),
+            UndoStep::RestoreSnapshot { snapshot, differ } => {
+                let differ = differ.map_or(String::new(), |n| format!("{n} path(s) differ now; "));
+                write!(
+                    f,
+                    "restore the work tree to snapshot {} ({differ}the current state is saved first)",
+                    short(snapshot)
+                )
+            }
+            UndoStep::MoveBack { count: Some(n) } => {
+                write!(f, "move the {n} path(s) it set aside back into place")
+            }
+            UndoStep::MoveBack { count: None } => {
+                f.write_str("move the paths it set aside back into place")
+            }
+            UndoStep::Index(IndexStep::Keep) => f.write_str("keep the index as it is"),
+            UndoStep::Index(IndexStep::Exact { .. } | IndexStep::Whole { existed: true }) => {
+                f.write_str("restore the index file byte for byte")
+            }
+            UndoStep::Index(IndexStep::Whole { existed: false }) => {
+                f.write_str("remove the index (there was none)")
+            }
+            UndoStep::Index(IndexStep::Merge(entries)) => write!(
+                f,
+                "restore {} index entr{} the operation changed, keeping the others as they are now",
+                entries.len(),
+                if entries.len() == 1 { "y" } else { "ies" }
+            ),
+            UndoStep::DropStash(oid) => {
+                write!(f, "drop the stash entry it pushed ({})", short(oid))
+            }
+            UndoStep::PutBackStash(entry) => write!(
+                f,
+                "put back the stash entry it removed (stash@{{{}}}: {})",
+                entry.position,
+                entry.line.split('\t').nth(1).unwrap_or("").trim()
+            ),
+            UndoStep::RestoreStash(stash) => write!(
+                f,
+                "restore the stash list (refs/stash {})",
+                stash.value.as_deref().map_or("absent", short)
+            ),
+            UndoStep::StateFiles(_) => f.write_str("restore the tool's saved state files"),
+            UndoStep::SetRef {
+                name,
+                value: Some(v),
+                ..
+            } => write!(f, "set {name} to {}", short(&v.to_string())),
+            UndoStep::SetRef {
+                name, value: None, ..
+            } => write!(f, "delete {name}"),
+            UndoStep::Head { to, .. } => write!(f, "point HEAD at {}", to.describe()),
+            UndoStep::Metrics => f.write_str("mark the operation's metrics entry"),
+            UndoStep::NothingDiffers => f.write_str("nothing differs from the state before it"),
+        }
     }
-    if !target.moved.is_empty() {
-        plan.push(format!(
-            "move the {} path(s) it set aside back into place",
-            target.moved.len()
-        ));
+}
+
+impl Step for UndoStep {
+    fn shown(&self) -> bool {
+        match self {
+            UndoStep::RestorePaths(chosen) => !chosen.paths.is_empty(),
+            UndoStep::MoveBack { count } => *count != Some(0),
+            UndoStep::Index(IndexStep::Keep) | UndoStep::StateFiles(_) | UndoStep::Metrics => false,
+            UndoStep::SetRef { shown, .. } | UndoStep::Head { shown, .. } => *shown,
+            _ => true,
+        }
     }
-    if let Some(index) = &begin.index {
-        plan.push(if index.existed {
-            "restore the index file byte for byte".to_string()
-        } else {
-            "remove the index (there was none)".to_string()
+}
+
+/// The steps of a three-way undo, from what the analysis found.
+fn three_way_steps(target: &Operation, analysis: threeway::Analysis) -> Vec<UndoStep> {
+    let mut steps = Vec::new();
+    if target.begin.worktree.is_some() {
+        steps.push(UndoStep::RestorePaths(ChosenPaths {
+            paths: analysis.paths,
+            dirs_to_make: analysis.dirs_to_make,
+            dirs_to_remove: analysis.dirs_to_remove,
+        }));
+    }
+    if analysis.move_back {
+        steps.push(UndoStep::MoveBack { count: None });
+    }
+    steps.push(UndoStep::Index(match analysis.index {
+        threeway::IndexPlan::Keep => IndexStep::Keep,
+        threeway::IndexPlan::Exact => IndexStep::Exact {
+            existed: target.begin.index.as_ref().is_some_and(|i| i.existed),
+        },
+        threeway::IndexPlan::Merge(entries) => IndexStep::Merge(entries),
+    }));
+    steps.extend(analysis.stash.drop.into_iter().map(UndoStep::DropStash));
+    steps.extend(
+        analysis
+            .stash
+            .put_back
+            .into_iter()
+            .map(UndoStep::PutBackStash),
+    );
+    if !target.begin.files.is_empty() {
+        steps.push(UndoStep::StateFiles(target.begin.files.clone()));
+    }
+    steps.extend(
+        analysis
+            .refs
+            .into_iter()
+            .map(|(name, value)| UndoStep::SetRef {
+                name,
+                value,
+                shown: true,
+            }),
+    );
+    if let Some(head) = analysis.head {
+        steps.push(UndoStep::Head {
+            to: head,
+            shown: true,
         });
     }
+    finish_steps(steps)
+}
+
+/// The steps of a whole undo: everything the `begin` record saved. With
+/// `count` (a dry run), the paths that differ from the snapshot now are
+/// counted.
+fn whole_steps(repo: &Repo, target: &Operation, count: bool) -> anyhow::Result<Vec<UndoStep>> {
+    let begin = &target.begin;
+    let mut steps = Vec::new();
+    if let Some(wt) = &begin.worktree {
+        let differ = if count {
+            Some(current_differences(repo, &wt.tree)?)
+        } else {
+            None
+        };
+        steps.push(UndoStep::RestoreSnapshot {
+            snapshot: wt.snapshot.clone(),
+            differ,
+        });
+    }
+    steps.push(UndoStep::MoveBack {
+        count: Some(target.moved.len()),
+    });
+    steps.push(UndoStep::Index(match &begin.index {
+        Some(saved) => IndexStep::Whole {
+            existed: saved.existed,
+        },
+        None => IndexStep::Keep,
+    }));
     if let Some(stash) = &begin.stash {
-        plan.push(format!(
-            "restore the stash list (refs/stash {})",
-            stash
-                .value
-                .as_deref()
-                .map_or("absent".to_string(), |v| short(v).to_string())
-        ));
+        steps.push(UndoStep::RestoreStash(stash.clone()));
+    }
+    if !begin.files.is_empty() {
+        steps.push(UndoStep::StateFiles(begin.files.clone()));
     }
     for r in &begin.refs {
         let now = repo.ref_target(&r.name)?.map(|v| v.to_string());
-        if now == r.value {
-            continue;
-        }
-        plan.push(match &r.value {
-            Some(v) => format!("set {} to {}", r.name, short(v)),
-            None => format!("delete {}", r.name),
+        steps.push(UndoStep::SetRef {
+            name: r.name.clone(),
+            value: r.value.as_deref().map(parse_oid).transpose()?,
+            shown: now != r.value,
         });
     }
-    if begin.scope.head && repo.head_state()? != begin.head {
-        plan.push(format!("point HEAD at {}", begin.head.describe()));
+    if begin.scope.head {
+        steps.push(UndoStep::Head {
+            to: begin.head.clone(),
+            shown: repo.head_state()? != begin.head,
+        });
     }
-    if plan.is_empty() {
-        plan.push("nothing differs from the state before it".to_string());
+    Ok(finish_steps(steps))
+}
+
+/// The metrics mark ends every undo; a plan that shows nothing else says
+/// that nothing differs (the undo is recorded all the same).
+fn finish_steps(mut steps: Vec<UndoStep>) -> Vec<UndoStep> {
+    steps.push(UndoStep::Metrics);
+    if !steps.iter().any(Step::shown) {
+        steps.push(UndoStep::NothingDiffers);
     }
-    Ok(plan)
+    steps
 }
 
 /// How many paths of the work tree differ from a snapshot tree, computed
@@ -248,23 +434,37 @@ pub fn analyze(
     Ok(analysis)
 }
 
-/// Undo `target`, three-way (docs/invariants.md, I2): only what it changed and
-/// what did not change since is put back; anything else changed since is
-/// refused, named, unless `force`.
-///
-/// Long because it is the undo transaction's body in order — analyse,
-/// refuse or plan, begin, put back refs, the work tree, the index and the
-/// stash, record — with kill points between the steps the crash tests name.
-pub fn undo(
+/// How an undo's plan is carried out: the operation it undoes, the
+/// transaction it begins, and the stash changes gathered to be written in
+/// one pass.
+pub struct Undoing<'a> {
+    history: &'a History,
+    target: &'a Operation,
+    reports_dir: &'a str,
+    /// `None` for a dry run, which begins nothing.
+    intent: Option<Intent>,
+    stash: threeway::StashPlan,
+}
+
+/// Plan the undo of `target` (docs/invariants.md, I2), refusals first:
+/// three-way, only what it changed and what did not change since is put
+/// back, and anything else changed since is refused, named, unless
+/// `force`; an operation without an `after` record is undone whole. A dry
+/// run checks what the command's dry run always checked and counts the
+/// paths a whole undo would change; a real run also checks the saved
+/// objects and the reports folder, and says what its transaction saves.
+pub fn prepare<'a>(
     repo: &Repo,
-    ui: &Ui,
-    history: &History,
-    target: &Operation,
+    history: &'a History,
+    target: &'a Operation,
+    reports_dir: &'a str,
     command: &str,
-    reports_dir: &str,
     force: bool,
-) -> anyhow::Result<(String, Vec<String>)> {
-    check_objects(repo, target)?;
+    dry_run: bool,
+) -> anyhow::Result<(Plan<UndoStep>, Undoing<'a>)> {
+    if !dry_run {
+        check_objects(repo, target)?;
+    }
     // Before the work tree is looked at: a file changed after this is not
     // what the analysis found (see `KnownWorktree::since`).
     let looked_at = std::time::SystemTime::now();
@@ -287,19 +487,56 @@ pub fn undo(
         None
     };
     check_other_worktrees(repo, target)?;
-    // Its metrics entry is marked: never through a symlinked folder.
-    let (original, _) = history.original_of(target);
-    let metrics = original
-        .end
-        .as_ref()
-        .is_some_and(|end| end.details.get("metrics") == Some(&serde_json::Value::Bool(true)));
-    if metrics {
-        crate::reports_folder::check(repo.workdir(), reports_dir)?;
-    }
-    let plan = match &analysis {
-        Some(a) => a.plan(),
-        None => plan(repo, target, false)?,
+    let intent = if dry_run {
+        None
+    } else {
+        // Its metrics entry is marked: never through a symlinked folder.
+        let (original, _) = history.original_of(target);
+        let metrics = original
+            .end
+            .as_ref()
+            .is_some_and(|end| end.details.get("metrics") == Some(&serde_json::Value::Bool(true)));
+        if metrics {
+            crate::reports_folder::check(repo.workdir(), reports_dir)?;
+        }
+        Some(undo_intent(
+            repo,
+            history,
+            target,
+            analysis.as_ref(),
+            reports_dir,
+            command,
+            looked_at,
+        )?)
     };
+    let steps = match analysis {
+        Some(analysis) => three_way_steps(target, analysis),
+        None => whole_steps(repo, target, dry_run)?,
+    };
+    let mut plan = Plan::new();
+    plan.steps = steps;
+    let undoing = Undoing {
+        history,
+        target,
+        reports_dir,
+        intent,
+        stash: threeway::StashPlan::default(),
+    };
+    Ok((plan, undoing))
+}
+
+/// The undo's transaction: the scope of the operation it undoes, narrowed
+/// for a three-way undo to the paths it writes back, which the analysis
+/// already looked at.
+fn undo_intent(
+    repo: &Repo,
+    history: &History,
+    target: &Operation,
+    analysis: Option<&threeway::Analysis>,
+    reports_dir: &str,
+    command: &str,
+    looked_at: std::time::SystemTime,
+) -> anyhow::Result<Intent> {
     // Undoing an undo re-applies what it undid: a redo.
     let kind = if history.original_of(target).1 % 2 == 1 {
         "redo"
@@ -310,7 +547,7 @@ pub fn undo(
     scope.paths = super::Journal::for_repo(repo).scope_paths(&target.begin)?;
     scope.paths_file = false;
     let mut known = None;
-    if let (Some(a), true) = (&analysis, scope.worktree) {
+    if let (Some(a), true) = (analysis, scope.worktree) {
         // Within the operation's own paths: what it moved aside outside
         // them (a file in the way of a directory it wrote) goes back by
         // moving it back, not by writing it from the snapshot.
@@ -349,13 +586,13 @@ pub fn undo(
             scope.worktree = false;
         }
     }
-    let mut intent = Intent::new(kind, command, scope).plan(plan.clone());
+    let mut intent = Intent::new(kind, command, scope);
     intent.undoes = Some(target.id().to_string());
     intent.allow_interrupted = true;
     intent.known_worktree = known;
     if let Some(wt) = &target.begin.worktree {
         intent.preserve = vec![crate::settings::reports_path(reports_dir)];
-        match &analysis {
+        match analysis {
             Some(a) if a.paths.is_empty() => {}
             Some(a) => {
                 intent.overwrite_with = Some(parse_oid(&wt.tree)?);
@@ -364,79 +601,115 @@ pub fn undo(
             None => intent.overwrite_with = Some(parse_oid(&wt.tree)?),
         }
     }
-    let tx = Transaction::begin(repo, ui, intent)?;
-    let (_, id) = match analysis {
-        Some(analysis) => {
-            tx.run(|tx| restore_three_way(tx, history, target, &analysis, reports_dir, ui))?
-        }
-        None => tx.run(|tx| restore(tx, history, target, reports_dir, ui))?,
-    };
-    Ok((id, plan))
+    Ok(intent)
 }
 
-/// Put back what `analysis` found, in the order of [`restore`]: the work
-/// tree, paths set aside, the index, the stash, the tool's files, refs,
-/// HEAD, and the metrics entry.
-fn restore_three_way(
+impl Execute<UndoStep> for Undoing<'_> {
+    type Done = ();
+
+    fn intent(&self, _ctx: &Context) -> anyhow::Result<Intent> {
+        self.intent
+            .clone()
+            .context("internal error: the plan of a dry run of undo was carried out")
+    }
+
+    /// Each step in the order of the plan, which is the order the crash
+    /// tests' kill points name: the work tree, paths set aside, the index,
+    /// the stash, the tool's files, refs, HEAD, and the metrics entry.
+    fn step(
+        &mut self,
+        ctx: &Context,
+        tx: &mut Transaction<'_>,
+        step: &UndoStep,
+    ) -> anyhow::Result<()> {
+        let target = self.target;
+        let journal_dir = tx.journal().dir().to_path_buf();
+        if !matches!(step, UndoStep::DropStash(_) | UndoStep::PutBackStash(_)) {
+            self.write_stash(tx)?;
+        }
+        match step {
+            UndoStep::RestorePaths(chosen) => {
+                if let (Some(saved), Some(_)) = (&target.begin.worktree, tx.scan()) {
+                    write_worktree(tx, saved, Some(chosen), &ctx.ui)?;
+                }
+            }
+            UndoStep::RestoreSnapshot { .. } => {
+                if let Some(saved) = &target.begin.worktree {
+                    write_worktree(tx, saved, None, &ctx.ui)?;
+                }
+            }
+            UndoStep::MoveBack { .. } => move_back(tx, target)?,
+            UndoStep::Index(index) => restore_index(tx, target, index, &journal_dir)?,
+            UndoStep::DropStash(oid) => self.stash.drop.push(oid.clone()),
+            UndoStep::PutBackStash(entry) => self.stash.put_back.push(entry.clone()),
+            UndoStep::RestoreStash(stash) => restore_stash(tx, target, stash, &journal_dir)?,
+            UndoStep::StateFiles(files) => {
+                for saved in files {
+                    restore_file(target, saved, &journal_dir)?;
+                }
+            }
+            UndoStep::SetRef { name, value, .. } => tx.force_ref(name, *value)?,
+            UndoStep::Head { to, .. } => tx.set_head(to)?,
+            UndoStep::Metrics => {
+                crate::trace::phase("undo: metrics");
+                mark_metrics(tx, self.history, target, self.reports_dir, &ctx.ui);
+                crate::trace::phase("undo: done");
+            }
+            UndoStep::NothingDiffers => {}
+        }
+        Ok(())
+    }
+
+    fn done(&mut self, _ctx: &Context, tx: &mut Transaction<'_>) -> anyhow::Result<()> {
+        self.write_stash(tx)
+    }
+}
+
+impl Undoing<'_> {
+    /// The stash entries gathered from the steps before, dropped and put
+    /// back in one pass over the stash list, each where it was.
+    fn write_stash(&mut self, tx: &Transaction<'_>) -> anyhow::Result<()> {
+        let stash = std::mem::take(&mut self.stash);
+        threeway::apply_stash(tx.repo(), &stash)
+    }
+}
+
+/// Put the index back as `step` says (see [`IndexStep`]).
+fn restore_index(
     tx: &mut Transaction<'_>,
-    history: &History,
     target: &Operation,
-    analysis: &threeway::Analysis,
-    reports_dir: &str,
-    ui: &Ui,
+    step: &IndexStep,
+    journal_dir: &std::path::Path,
 ) -> anyhow::Result<()> {
-    let repo = tx.repo();
-    let begin = &target.begin;
-    let journal_dir = tx.journal().dir().to_path_buf();
-    if let (Some(saved), Some(_)) = (&begin.worktree, tx.scan()) {
-        write_worktree(tx, saved, Some(analysis), ui)?;
-    }
-    if analysis.move_back {
-        move_back(tx, target)?;
-    }
     crate::trace::phase("undo: index");
-    match &analysis.index {
-        threeway::IndexPlan::Keep => {}
-        threeway::IndexPlan::Exact => {
-            let existed = begin.index.as_ref().is_some_and(|i| i.existed);
+    let saved = journal_dir.join("ops").join(target.id()).join("index");
+    let read_saved = || {
+        fs::read(&saved).with_context(|| format!("the saved index {} is missing", saved.display()))
+    };
+    match step {
+        IndexStep::Keep => {}
+        IndexStep::Exact { existed } => {
             // The saved file itself, linked into place as git renames a
             // new index into place: nothing rewrites an index file in
             // place, so the saved copy stays as it is.
-            let saved = journal_dir.join("ops").join(target.id()).join("index");
             let linked = journal_dir.join("ops").join(tx.id()).join("index-restored");
-            if existed && fs::hard_link(&saved, &linked).is_ok() {
+            if *existed && fs::hard_link(&saved, &linked).is_ok() {
                 tx.write_index_file(&linked)?;
             } else {
-                let bytes = if existed {
-                    let path = journal_dir.join("ops").join(target.id()).join("index");
-                    Some(fs::read(&path).with_context(|| {
-                        format!("the saved index {} is missing", path.display())
-                    })?)
-                } else {
-                    None
-                };
+                let bytes = if *existed { Some(read_saved()?) } else { None };
                 tx.write_index(bytes.as_deref())?;
             }
         }
-        threeway::IndexPlan::Merge(entries) => {
+        IndexStep::Merge(entries) => {
             let merged = journal_dir.join("ops").join(tx.id()).join("index-merged");
-            threeway::write_merged_index(repo, entries, &merged)?;
+            threeway::write_merged_index(tx.repo(), entries, &merged)?;
             tx.write_index_file(&merged)?;
         }
+        IndexStep::Whole { existed } => {
+            let bytes = if *existed { Some(read_saved()?) } else { None };
+            tx.write_index(bytes.as_deref())?;
+        }
     }
-    threeway::apply_stash(repo, &analysis.stash)?;
-    for saved in &begin.files {
-        restore_file(target, saved, &journal_dir)?;
-    }
-    for (name, value) in &analysis.refs {
-        tx.force_ref(name, *value)?;
-    }
-    if let Some(head) = &analysis.head {
-        tx.set_head(head)?;
-    }
-    crate::trace::phase("undo: metrics");
-    mark_metrics(tx, history, target, reports_dir, ui);
-    crate::trace::phase("undo: done");
     Ok(())
 }
 
@@ -448,7 +721,7 @@ fn restore_three_way(
 fn write_worktree(
     tx: &mut Transaction<'_>,
     saved: &super::SavedWorktree,
-    chosen: Option<&threeway::Analysis>,
+    chosen: Option<&ChosenPaths>,
     ui: &Ui,
 ) -> anyhow::Result<()> {
     let current = tx
@@ -463,8 +736,7 @@ fn write_worktree(
             saved.modes.clone(),
         ),
         Some(analysis) => {
-            let chosen: std::collections::HashSet<&crate::git::RepoPath> =
-                analysis.paths.iter().collect();
+            let chosen: std::collections::HashSet<&RepoPath> = analysis.paths.iter().collect();
             (
                 analysis.dirs_to_remove.clone(),
                 // Never in place of something made since that is not a
@@ -504,7 +776,17 @@ fn write_worktree(
     Ok(())
 }
 
-/// Paths the operation moved, moved back, newest first (see [`restore`]).
+/// Paths the operation moved, moved back, newest first. A file the
+/// snapshot holds with the content of its aside copy is already back from
+/// the work tree's restore: an untracked file emergency set aside, or one
+/// inside a directory that was in the way of a file the operation wrote
+/// (`d/e` when `d` became a file again). It is left where the restore put
+/// it, however deep in a directory moved back it lies. Moving the aside
+/// copy back anyway would set the restored file aside in its place, and
+/// undoing this undo (a redo) would then move files into a directory that
+/// is a file again, or an older copy over the one the redo restored. An
+/// aside copy that differs (a file another process changed after the
+/// snapshot) is newer than the snapshot: it comes back.
 fn move_back(tx: &mut Transaction<'_>, target: &Operation) -> anyhow::Result<()> {
     crate::trace::phase("undo: moving back");
     let repo = tx.repo();
@@ -523,63 +805,6 @@ fn move_back(tx: &mut Transaction<'_>, target: &Operation) -> anyhow::Result<()>
     for m in target.moved.iter().rev() {
         tx.move_back(&m.to, &m.from, &restored)?;
     }
-    Ok(())
-}
-
-fn restore(
-    tx: &mut Transaction<'_>,
-    history: &History,
-    target: &Operation,
-    reports_dir: &str,
-    ui: &Ui,
-) -> anyhow::Result<()> {
-    let begin = &target.begin;
-    let journal_dir = tx.journal().dir().to_path_buf();
-
-    if let Some(saved) = &begin.worktree {
-        write_worktree(tx, saved, None, ui)?;
-    }
-    // Paths the operation moved, moved back, newest first. A file the
-    // snapshot holds with the content of its aside copy is already back
-    // from the restore above: an untracked file emergency set aside, or one
-    // inside a directory that was in the way of a file the operation wrote
-    // (`d/e` when `d` became a file again). It is left where the restore
-    // put it, however deep in a directory moved back it lies. Moving the
-    // aside copy back anyway would set the restored file aside in its
-    // place, and undoing this undo (a redo) would then move files into a
-    // directory that is a file again, or an older copy over the one the
-    // redo restored. An aside copy that differs (a file another process
-    // changed after the snapshot) is newer than the snapshot: it comes back.
-    move_back(tx, target)?;
-    crate::trace::phase("undo: index");
-    if let Some(saved) = &begin.index {
-        let bytes = if saved.existed {
-            let path = journal_dir.join("ops").join(target.id()).join("index");
-            Some(
-                fs::read(&path)
-                    .with_context(|| format!("the saved index {} is missing", path.display()))?,
-            )
-        } else {
-            None
-        };
-        tx.write_index(bytes.as_deref())?;
-    }
-    if let Some(stash) = &begin.stash {
-        restore_stash(tx, target, stash, &journal_dir)?;
-    }
-    for saved in &begin.files {
-        restore_file(target, saved, &journal_dir)?;
-    }
-    for r in &begin.refs {
-        let value = r.value.as_deref().map(parse_oid).transpose()?;
-        tx.force_ref(&r.name, value)?;
-    }
-    if begin.scope.head {
-        tx.set_head(&begin.head)?;
-    }
-    crate::trace::phase("undo: metrics");
-    mark_metrics(tx, history, target, reports_dir, ui);
-    crate::trace::phase("undo: done");
     Ok(())
 }
 
@@ -730,4 +955,72 @@ pub fn blocked_error(target: &Operation, blockers: &Blockers) -> anyhow::Error {
     .hint("pass --force to undo it anyway (what is there now is saved first, so that too can be undone)")
     .exit(Exit::Error)
     .into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(steps: Vec<UndoStep>) -> Vec<String> {
+        let mut plan = Plan::new();
+        plan.steps = finish_steps(steps);
+        plan.lines()
+    }
+
+    #[test]
+    fn bookkeeping_steps_are_not_listed() {
+        let id = "0123456789abcdef0123456789abcdef01234567";
+        let oid = parse_oid(id).expect("a full object id");
+        let steps = vec![
+            UndoStep::RestoreSnapshot {
+                snapshot: id.to_string(),
+                differ: Some(3),
+            },
+            UndoStep::MoveBack { count: Some(0) },
+            UndoStep::Index(IndexStep::Whole { existed: false }),
+            UndoStep::RestoreStash(SavedStash {
+                value: None,
+                reflog: false,
+            }),
+            UndoStep::StateFiles(Vec::new()),
+            UndoStep::SetRef {
+                name: "refs/heads/main".to_string(),
+                value: Some(oid),
+                shown: true,
+            },
+            UndoStep::SetRef {
+                name: "refs/heads/kept".to_string(),
+                value: Some(oid),
+                shown: false,
+            },
+            UndoStep::Head {
+                to: HeadState::Symbolic("refs/heads/main".to_string()),
+                shown: true,
+            },
+        ];
+        assert_eq!(
+            lines(steps),
+            [
+                "restore the work tree to snapshot 01234567 (3 path(s) differ now; the current state is saved first)",
+                "remove the index (there was none)",
+                "restore the stash list (refs/stash absent)",
+                "set refs/heads/main to 01234567",
+                "point HEAD at main",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_plan_that_shows_nothing_says_nothing_differs() {
+        let steps = vec![
+            UndoStep::RestorePaths(ChosenPaths::default()),
+            UndoStep::Index(IndexStep::Keep),
+            UndoStep::DropStash("89abcdef0123".to_string()),
+        ];
+        assert_eq!(lines(steps), ["drop the stash entry it pushed (89abcdef)"]);
+        assert_eq!(
+            lines(vec![UndoStep::Index(IndexStep::Keep)]),
+            ["nothing differs from the state before it"]
+        );
+    }
 }
