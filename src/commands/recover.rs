@@ -958,7 +958,6 @@ fn finish(
     id: String,
     mut outcome: Outcome,
 ) -> anyhow::Result<Outcome> {
-    let repo = &ctx.repo;
     let branch_name = state.branch.trim_start_matches("refs/heads/");
     report_picks(ctx, state, &mut outcome);
     let mut report = Report {
@@ -979,38 +978,7 @@ fn finish(
                 paths,
             });
             outcome.data(&report);
-            let summary = repo
-                .commit_info(*commit)
-                .map(|i| i.summary)
-                .unwrap_or_default();
-            outcome.line(format!(
-                "{} cherry-picking {} {} conflicts in: {}",
-                ctx.ui.bad("Stopped:"),
-                repo.short_id(*commit),
-                crate::ui::quote(&summary),
-                paths
-                    .iter()
-                    .map(|p| crate::ui::quote(p))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
-            outcome.line(format!(
-                "  {} commit(s) left after it. Resolve the files, `git add` them, then `git rollback-sprint recover --continue`",
-                state.remaining.len()
-            ));
-            outcome.line("  (or `recover --skip` to drop this commit, `recover --abort` to go back to where you started)");
-            // The JSON error says what stopped it, not the human text's
-            // last line.
-            outcome.data(&StoppedError {
-                error: ErrorJson {
-                    message: format!(
-                        "stopped at a conflict cherry-picking {}; resolve it, `git add` the files, then `git rollback-sprint recover --continue`",
-                        repo.short_id(*commit)
-                    ),
-                    exit_code: Exit::Stopped.code(),
-                },
-            });
-            outcome.exit_with(Exit::Stopped);
+            report_conflict(ctx, state, *commit, paths, &mut outcome);
         }
         Stop::Done { tests } => {
             report.tests = tests.as_ref().map(|t| TestsReport {
@@ -1228,6 +1196,49 @@ fn abort(ctx: &Context) -> anyhow::Result<Outcome> {
         state.branch.trim_start_matches("refs/heads/")
     ));
     Ok(outcome)
+}
+
+/// The human lines and the JSON error of a recovery stopped at a conflict.
+fn report_conflict(
+    ctx: &Context,
+    state: &State,
+    commit: Oid,
+    paths: &[String],
+    outcome: &mut Outcome,
+) {
+    let repo = &ctx.repo;
+    let summary = repo
+        .commit_info(commit)
+        .map(|i| i.summary)
+        .unwrap_or_default();
+    outcome.line(format!(
+        "{} cherry-picking {} {} conflicts in: {}",
+        ctx.ui.bad("Stopped:"),
+        repo.short_id(commit),
+        crate::ui::quote(&summary),
+        paths
+            .iter()
+            .map(|p| crate::ui::quote(p))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    outcome.line(format!(
+        "  {} commit(s) left after it. Resolve the files, `git add` them, then `git rollback-sprint recover --continue`",
+        state.remaining.len()
+    ));
+    outcome.line("  (or `recover --skip` to drop this commit, `recover --abort` to go back to where you started)");
+    // The JSON error says what stopped it, not the human text's
+    // last line.
+    outcome.data(&StoppedError {
+        error: ErrorJson {
+            message: format!(
+                "stopped at a conflict cherry-picking {}; resolve it, `git add` the files, then `git rollback-sprint recover --continue`",
+                repo.short_id(commit)
+            ),
+            exit_code: Exit::Stopped.code(),
+        },
+    });
+    outcome.exit_with(Exit::Stopped);
 }
 
 /// The `error` of a recovery stopped at a conflict.

@@ -216,39 +216,46 @@ fn undo_or_redo(
         let carried = carry_out(ctx, &plan, undoing, &mut outcome)?;
         Ok::<_, anyhow::Error>((plan.lines(), carried))
     })();
-    let (plan, carried) = carried.map_err(|e| {
-        // A missing object or a refusal is the user's to act on; keep its
-        // code. A dry run's error is its own.
-        if ctx.ui.dry_run || e.downcast_ref::<crate::error::UserError>().is_some() {
-            e
-        } else {
-            anyhow::Error::from(
-                user(format!("{verb} failed: {}", crate::error::describe(&e).1)).exit(Exit::Error),
-            )
-        }
-    })?;
-    let id = match carried {
-        Carried::DryRun => return Ok(outcome),
-        Carried::Done { id, .. } => id,
+    let (plan, carried) = carried.map_err(|e| failed(ctx, verb, e))?;
+    match carried {
+        Carried::DryRun => {}
+        Carried::Done { id, .. } => report(&mut outcome, what.1, target, &id, &plan),
         Carried::Nothing | Carried::Unjournaled(_) => {
             anyhow::bail!("internal error: an undo ran outside its transaction")
         }
-    };
+    }
+    Ok(outcome)
+}
+
+/// An undo's failure as the user sees it: a missing object or a refusal
+/// is the user's to act on and keeps its code (a dry run's error is its
+/// own); anything else is "undo failed: …".
+fn failed(ctx: &Context, verb: &str, e: anyhow::Error) -> anyhow::Error {
+    if ctx.ui.dry_run || e.downcast_ref::<crate::error::UserError>().is_some() {
+        e
+    } else {
+        anyhow::Error::from(
+            user(format!("{verb} failed: {}", crate::error::describe(&e).1)).exit(Exit::Error),
+        )
+    }
+}
+
+/// What an undo or redo that ran reports: the steps it took and the
+/// operation that records it.
+fn report(outcome: &mut Outcome, done: &str, target: &Operation, id: &str, plan: &[String]) {
     outcome.data(&Undone {
-        operation_id: &id,
-        plan: &plan,
+        operation_id: id,
+        plan,
     });
     outcome.line(format!(
-        "{} {} (`{}`):",
-        what.1,
+        "{done} {} (`{}`):",
         target.id(),
         crate::ui::one_line(&target.begin.command)
     ));
-    for step in &plan {
+    for step in plan {
         outcome.line(format!("  {step}"));
     }
     outcome.line(format!(
         "Recorded as operation {id}: `git rollback-sprint undo {id}` takes it back."
     ));
-    Ok(outcome)
 }
