@@ -5,7 +5,7 @@
 
 use super::super::Context;
 use crate::journal::prune::{self, Rule};
-use crate::journal::{acquire_lock, keep, Journal, Lock};
+use crate::journal::{acquire_lock, green, keep, Journal, Lock};
 use crate::ui::Outcome;
 use serde::Serialize;
 
@@ -46,6 +46,20 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
         Some(rule) => prune::select(&history, rule, &crate::clock::now()),
         None => Vec::new(),
     };
+    // The older green states go by the same rule; the last one stays.
+    let green_released = match rule {
+        Some(rule) => {
+            let runs = green::runs(repo)?;
+            let chosen =
+                green::select(&runs, rule.keep, rule.older_than_days, &crate::clock::now());
+            if ctx.ui.dry_run {
+                chosen.iter().filter(|&&n| runs[n].green.is_some()).count()
+            } else {
+                green::release(repo, &chosen, &runs)?
+            }
+        }
+        None => 0,
+    };
     let kept = history.len() - ids.len();
     let freed = if ctx.ui.dry_run {
         prune::freed_bytes(&journal, &ids)
@@ -66,6 +80,17 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
         ));
         outcome.data(&Changed { changed: false });
         return Ok(outcome);
+    }
+    if green_released > 0 {
+        outcome.line(format!(
+            "{} {green_released} older green state{} (the last green state is kept).",
+            if ctx.ui.dry_run {
+                "Would release"
+            } else {
+                "Released"
+            },
+            if green_released == 1 { "" } else { "s" }
+        ));
     }
     if ids.is_empty() {
         outcome.nothing_to_do(format!("no operation to release ({kept} kept)"));
