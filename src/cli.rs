@@ -79,6 +79,8 @@ pub enum Command {
     Recover(commands::recover::Args),
     /// Pre-sprint safety checks (and the pre-commit hook's fast mode)
     Check(commands::check::Args),
+    /// Run the project's tests; a pass becomes the last green state
+    Test(commands::test::Args),
     /// Install or remove the pre-commit safety hook
     Hook(commands::hook::Args),
     /// Write a post-rollback analysis
@@ -103,8 +105,6 @@ pub enum Command {
     Completions(commands::completions::Args),
     /// Print or install the manual pages
     Man(commands::man::Args),
-    /// Run the project's tests; a pass becomes the last green state
-    Test(commands::test::Args),
 }
 
 impl Command {

@@ -588,3 +588,23 @@ fn ctrl_c_during_test_ends_the_tests_process_group_and_records_nothing() {
     assert!(!repo.git_dir().join("rollback/tests.jsonl").exists());
     assert_same_state(&before, &repo.capture());
 }
+
+/// TAB after `emergency --to`, `files --from` or `recover --onto` offers
+/// `last-green` once a test run passed, before the branches and tags.
+#[test]
+fn completion_offers_last_green_once_the_tests_passed() {
+    let repo = repo_with_tests();
+    let targets = |repo: &TestRepo| -> Vec<String> {
+        let out = repo.tool_ok(&["__complete", "targets"]);
+        out.stdout.lines().map(str::to_string).collect()
+    };
+    assert!(!targets(&repo).iter().any(|t| t == "last-green"));
+    assert!(targets(&repo).iter().any(|t| t == "main"));
+    repo.tool_ok(&["test"]);
+    assert_eq!(
+        targets(&repo).first().map(String::as_str),
+        Some("last-green")
+    );
+    let revisions = repo.tool_ok(&["__complete", "revisions"]).stdout;
+    assert!(!revisions.contains("last-green"), "{revisions}");
+}
