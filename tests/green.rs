@@ -476,6 +476,14 @@ fn log_prune_releases_older_green_states_but_never_the_last() {
     }
     assert_eq!(green_entries(&repo).len(), 3);
     let last = status_json(&repo)["last_green"]["snapshot"].clone();
+    let before = everything(&repo);
+    let out = repo.tool_ok(&["--dry-run", "log", "prune", "--keep", "0"]);
+    assert!(
+        out.stdout.contains("Would release 2 older green states"),
+        "{}",
+        out.stdout
+    );
+    assert_nothing_changed(&repo, &before);
     let out = repo.tool_ok(&["log", "prune", "--keep", "0"]);
     assert!(
         out.stdout.contains("Released 2 older green states"),

@@ -314,18 +314,7 @@ pub fn release(repo: &Repo, chosen: &[usize], runs: &[Run]) -> anyhow::Result<us
         return Ok(0);
     }
     let gone: HashSet<usize> = chosen.iter().copied().collect();
-    let kept_ids: HashSet<&str> = runs
-        .iter()
-        .enumerate()
-        .filter(|(n, _)| !gone.contains(n))
-        .filter_map(|(_, r)| r.green.as_ref().map(|g| g.id.as_str()))
-        .collect();
-    let released: HashSet<String> = chosen
-        .iter()
-        .filter_map(|&n| runs[n].green.as_ref())
-        .map(|g| g.id.clone())
-        .filter(|id| !kept_ids.contains(id.as_str()))
-        .collect();
+    let released = released_ids(chosen, runs);
     keep::remove_from(repo, &ref_name(repo), &released)?;
     let mut out = Vec::new();
     for (n, run) in runs.iter().enumerate() {
@@ -339,6 +328,24 @@ pub fn release(repo: &Repo, chosen: &[usize], runs: &[Run]) -> anyhow::Result<us
     write_atomic(&path, &out, Durability::Full, Mode::Umask(0o666))
         .with_context(|| format!("could not replace {}", path.display()))?;
     Ok(released.len())
+}
+
+/// The green states that forgetting the runs `chosen` releases: those no
+/// other run names.
+pub fn released_ids(chosen: &[usize], runs: &[Run]) -> HashSet<String> {
+    let gone: HashSet<usize> = chosen.iter().copied().collect();
+    let kept_ids: HashSet<&str> = runs
+        .iter()
+        .enumerate()
+        .filter(|(n, _)| !gone.contains(n))
+        .filter_map(|(_, r)| r.green.as_ref().map(|g| g.id.as_str()))
+        .collect();
+    chosen
+        .iter()
+        .filter_map(|&n| runs.get(n).and_then(|r| r.green.as_ref()))
+        .map(|g| g.id.clone())
+        .filter(|id| !kept_ids.contains(id.as_str()))
+        .collect()
 }
 
 /// The automatic release of `rollback.keepDays`, with the operations': runs

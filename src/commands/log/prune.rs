@@ -53,7 +53,7 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
             let chosen =
                 green::select(&runs, rule.keep, rule.older_than_days, &crate::clock::now());
             if ctx.ui.dry_run {
-                chosen.iter().filter(|&&n| runs[n].green.is_some()).count()
+                green::released_ids(&chosen, &runs).len()
             } else {
                 green::release(repo, &chosen, &runs)?
             }
