@@ -463,6 +463,13 @@ fn the_emergency_trigger_rolls_back_to_the_last_green_state_and_undo_is_exact() 
     assert_eq!(repo.head(), green_head);
     assert_eq!(porcelain(&repo), green_status);
     assert!(!repo.exists("broken"));
+    let (_, v) = test_json(&repo, &[]);
+    assert_eq!(v["passed"], true, "back at green, the tests pass: {v}");
+    let undo_target = repo.tool_ok(&["--json", "log"]).json();
+    assert!(
+        undo_target.to_string().contains("emergency"),
+        "{undo_target}"
+    );
     repo.tool_ok(&["undo"]);
     assert_same_except_reports(&before, &repo.capture());
 }
@@ -615,4 +622,56 @@ fn completion_offers_last_green_once_the_tests_passed() {
     );
     let revisions = repo.tool_ok(&["__complete", "revisions"]).stdout;
     assert!(!revisions.contains("last-green"), "{revisions}");
+}
+
+/// `rollback.keepDays` releases the green states older than it, with the
+/// operations, and keeps the last one however old.
+#[test]
+fn keep_days_releases_old_green_states_but_not_the_last() {
+    let repo = repo_with_tests();
+    repo.set_now("2026-01-01T10:00:00+00:00");
+    repo.write("notes.txt", "one\n");
+    repo.tool_ok(&["test"]);
+    repo.set_now("2026-01-02T10:00:00+00:00");
+    repo.write("notes.txt", "two\n");
+    repo.tool_ok(&["test"]);
+    assert_eq!(green_entries(&repo).len(), 2);
+    // 120 days later: both are older than 90 days; the last one stays.
+    repo.set_now("2026-05-02T10:00:00+00:00");
+    repo.write("broken", "x\n");
+    repo.tool(&["test"]).assert_code(1);
+    assert_eq!(green_entries(&repo).len(), 1);
+    let s = status_json(&repo);
+    assert_eq!(s["last_green"]["time"], "2026-01-02T10:00:00+00:00");
+    assert_eq!(s["failures_since_green"], 1);
+    repo.remove("broken");
+    repo.tool_ok(&["emergency", "--to", "last-green"]);
+    assert_eq!(repo.read_string("notes.txt"), "two\n");
+}
+
+/// At the last green state already, with nothing uncommitted: nothing to
+/// do, nothing recorded (docs/invariants.md, I11).
+#[test]
+fn emergency_to_last_green_at_the_green_state_changes_nothing() {
+    let repo = repo_with_tests();
+    repo.tool_ok(&["test"]);
+    let before = everything(&repo);
+    let out = repo.tool_ok(&["emergency", "--to", "last-green"]);
+    assert!(out.stdout.contains("Nothing to do"), "{}", out.stdout);
+    assert_nothing_changed(&repo, &before);
+}
+
+/// A run that outlasts `rollback.testTimeout` is stopped and counts as a
+/// failure.
+#[test]
+fn a_run_that_times_out_is_stopped_and_fails() {
+    let repo = TestRepo::with_commits();
+    repo.git(&["config", "rollback.testCommand", "sleep 30"]);
+    repo.git(&["config", "rollback.testTimeout", "1"]);
+    let (code, v) = test_json(&repo, &[]);
+    assert_eq!(code, 1, "{v}");
+    assert_eq!(v["timed_out"], true);
+    assert_eq!(v["passed"], false);
+    assert_eq!(v["exit_code"], Value::Null);
+    assert_eq!(status_json(&repo)["failures_since_green"], 1);
 }
