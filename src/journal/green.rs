@@ -163,16 +163,17 @@ pub fn resolve(repo: &Repo) -> anyhow::Result<GreenState> {
     }
 }
 
-/// The state of the work tree a test run is about to test: HEAD, the work
-/// tree's tree and the index's tree, the reports folder left as HEAD has
-/// it. Writes the blobs and trees of the scan (as `checkpoint --wip`), no
-/// ref. `None` when HEAD has no commit yet.
+/// The state a test run tests: HEAD, the work tree's tree and the index's
+/// tree.
 pub struct Tested {
     pub head: Oid,
     pub tree: Oid,
     pub index_tree: Oid,
 }
 
+/// The state the tests are about to run on, the reports folder left as
+/// HEAD has it. Writes the blobs and trees of the scan (as `checkpoint
+/// --wip`), no ref. `None` when HEAD has no commit yet.
 pub fn scan(repo: &Repo, reports: &crate::git::RepoPath) -> anyhow::Result<Option<Tested>> {
     let Some(head) = repo.head_commit()? else {
         return Ok(None);
