@@ -557,6 +557,69 @@ fn alive(pid: i32) -> bool {
     }
 }
 
+/// A test command that starts a child in the background and one in the
+/// foreground, and waits: it writes the pid of its shell and of both
+/// children to `pids`.
+fn lingering(pids: &Path) -> String {
+    let file = pids.display();
+    format!(
+        "echo $$ >> '{file}'; sleep 300 & echo $! >> '{file}'; \
+         sh -c 'echo $$ >> \"$0\"; exec sleep 300' '{file}'; wait"
+    )
+}
+
+/// The three pids once the test command has written them.
+fn started(pids: &Path) -> Vec<i32> {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let text = std::fs::read_to_string(pids).unwrap_or_default();
+        let found: Vec<i32> = text.lines().filter_map(|l| l.trim().parse().ok()).collect();
+        if found.len() == 3 && text.ends_with('\n') {
+            return found;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the tests never started: {text:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// SIGTERM while `test` runs: the same as Ctrl-C.
+#[test]
+fn sigterm_during_test_ends_the_tests_process_group_and_records_nothing() {
+    let scratch = tempfile::tempdir().expect("a temporary directory");
+    let pids = scratch.path().join("pids");
+    let repo = TestRepo::with_commits();
+    repo.git(&["config", "rollback.testCommand", &lingering(&pids)]);
+    let before = repo.capture();
+    let tool = repo
+        .tool_command(&["test"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the tool starts");
+    let group = started(&pids);
+    let pid = rustix::process::Pid::from_raw(tool.id() as i32).expect("a pid");
+    rustix::process::kill_process(pid, rustix::process::Signal::TERM).expect("the signal is sent");
+    let out = tool.wait_with_output().expect("the tool ends");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr
+            .trim_end()
+            .lines()
+            .last()
+            .is_some_and(|l| l.starts_with("error: interrupted by SIGTERM")),
+        "{stderr}"
+    );
+    for p in &group {
+        assert!(!alive(*p), "process {p} of the tests still runs");
+    }
+    assert!(!repo.git_dir().join("rollback/tests.jsonl").exists());
+    assert_same_state(&before, &repo.capture());
+}
+
 /// Ctrl-C on the terminal while `test` runs: the tests' whole process
 /// group ends (a child in the background too), the tool ends with exit 3
 /// in one line, and nothing is remembered.
@@ -564,31 +627,11 @@ fn alive(pid: i32) -> bool {
 fn ctrl_c_during_test_ends_the_tests_process_group_and_records_nothing() {
     let scratch = tempfile::tempdir().expect("a temporary directory");
     let pids = scratch.path().join("pids");
-    let file = pids.display();
     let repo = TestRepo::with_commits();
-    repo.git(&[
-        "config",
-        "rollback.testCommand",
-        &format!(
-            "echo $$ >> '{file}'; sleep 300 & echo $! >> '{file}'; \
-             sh -c 'echo $$ >> \"$0\"; exec sleep 300' '{file}'; wait"
-        ),
-    ]);
+    repo.git(&["config", "rollback.testCommand", &lingering(&pids)]);
     let before = repo.capture();
     let mut pty = Pty::spawn(&repo, &["test"]);
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let group = loop {
-        let text = std::fs::read_to_string(&pids).unwrap_or_default();
-        let found: Vec<i32> = text.lines().filter_map(|l| l.trim().parse().ok()).collect();
-        if found.len() == 3 && text.ends_with('\n') {
-            break found;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the tests never started: {text:?}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let group = started(&pids);
     pty.send("\x03");
     let code = pty.wait(Duration::from_secs(60));
     assert_eq!(code, 3, "{}", pty.transcript());
