@@ -79,6 +79,8 @@ pub enum Command {
     Recover(commands::recover::Args),
     /// Pre-sprint safety checks (and the pre-commit hook's fast mode)
     Check(commands::check::Args),
+    /// Run the project's tests; a pass becomes the last green state
+    Test(commands::test::Args),
     /// Install or remove the pre-commit safety hook
     Hook(commands::hook::Args),
     /// Write a post-rollback analysis
@@ -127,6 +129,7 @@ impl Command {
             Command::Demo(_) => "demo",
             Command::Completions(_) => "completions",
             Command::Man(_) => "man",
+            Command::Test(_) => "test",
         }
     }
 
@@ -340,6 +343,7 @@ fn dispatch(cli: &Cli, ui: &Ui, args: &[OsString]) -> anyhow::Result<Outcome> {
         Command::Undo(a) => commands::undo::run(&ctx, a),
         Command::Redo(a) => commands::undo::redo(&ctx, a),
         Command::Status(a) => commands::status::run(&ctx, a),
+        Command::Test(a) => commands::test::run(&ctx, a),
         Command::Demo(_) | Command::Completions(_) | Command::Man(_) => {
             unreachable!("handled above")
         }
@@ -388,10 +392,11 @@ fn ansi_c_quote(text: &str) -> String {
 
 fn print_outcome(ui: &Ui, name: &str, outcome: Outcome) -> i32 {
     let exit = outcome.exit.unwrap_or(Exit::Success);
+    let code = outcome.exit_code.unwrap_or(exit.code());
     let mut out = std::io::stdout().lock();
     if ui.json {
         let mut obj = Map::new();
-        obj.insert("ok".into(), Value::Bool(exit == Exit::Success));
+        obj.insert("ok".into(), Value::Bool(code == 0));
         obj.insert("command".into(), Value::String(name.to_string()));
         if ui.dry_run {
             obj.insert("dry_run".into(), Value::Bool(true));
@@ -400,7 +405,7 @@ fn print_outcome(ui: &Ui, name: &str, outcome: Outcome) -> i32 {
         for (k, v) in outcome.into_fields() {
             obj.insert(k, v);
         }
-        if exit != Exit::Success && !obj.contains_key("error") {
+        if code != 0 && !obj.contains_key("error") {
             let message = lines
                 .iter()
                 .rev()
@@ -409,14 +414,14 @@ fn print_outcome(ui: &Ui, name: &str, outcome: Outcome) -> i32 {
                 .unwrap_or_default();
             obj.insert(
                 "error".into(),
-                json!({"message": crate::ui::strip_escapes(&message), "exit_code": exit.code()}),
+                json!({"message": crate::ui::strip_escapes(&message), "exit_code": code}),
             );
         }
         let _ = writeln!(out, "{}", Value::Object(obj));
     } else if let Some(pager) = outcome.pager.as_deref().filter(|_| !ui.quiet) {
         drop(out);
         crate::pager::page_lines(pager, &outcome.lines);
-    } else if !ui.quiet || exit != Exit::Success {
+    } else if !ui.quiet || code != 0 {
         for line in &outcome.lines {
             // A closed pipe (`| head`) is not an error.
             if writeln!(out, "{line}").is_err() {
@@ -424,7 +429,7 @@ fn print_outcome(ui: &Ui, name: &str, outcome: Outcome) -> i32 {
             }
         }
     }
-    exit.code()
+    code
 }
 
 fn print_error(ui: &Ui, name: &str, err: &anyhow::Error) -> i32 {

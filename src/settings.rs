@@ -25,7 +25,15 @@ pub const TEST_TIMEOUT: &str = "rollback.testTimeout";
 /// released automatically (`log prune`); 0 turns that off.
 pub const KEEP_DAYS: &str = "rollback.keepDays";
 
+/// docs/journal.md, Test runs: after this many failing `test` runs in a row
+/// since the last green state, `test` acts (0 turns the trigger off).
+pub const TRIGGER_FAILURES: &str = "rollback.trigger.failures";
+/// What `test` does when the trigger fires: `suggest`, `checkpoint` or
+/// `emergency`.
+pub const TRIGGER_ACTION: &str = "rollback.trigger.action";
+
 pub const DEFAULT_BASELINE: &str = "baseline";
+pub const DEFAULT_TRIGGER_FAILURES: u64 = 3;
 pub const DEFAULT_CHECKPOINT_PREFIX: &str = "checkpoint-";
 pub const DEFAULT_REPORTS_DIR: &str = "rollbacks";
 pub const DEFAULT_TEST_PATTERN: &str = "tests/unit/test_{name}";
@@ -140,6 +148,64 @@ pub fn keep_days(repo: &Repo) -> anyhow::Result<u64> {
             trimmed.parse::<u64>().map_err(|_| bad(&text))
         }
     }
+}
+
+/// What `test` does after `rollback.trigger.failures` failing runs in a row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TriggerAction {
+    /// Print the triage recommendation and the command to return to the
+    /// last green state.
+    Suggest,
+    /// Also take a WIP checkpoint (`checkpoint --wip`).
+    Checkpoint,
+    /// Roll back to the last green state (`emergency --to last-green`).
+    Emergency,
+}
+
+impl TriggerAction {
+    pub fn name(self) -> &'static str {
+        match self {
+            TriggerAction::Suggest => "suggest",
+            TriggerAction::Checkpoint => "checkpoint",
+            TriggerAction::Emergency => "emergency",
+        }
+    }
+}
+
+/// `rollback.trigger.failures` (a whole number, 0 or more; 0: off) and
+/// `rollback.trigger.action`, read by `test` alone.
+pub fn trigger(repo: &Repo) -> anyhow::Result<(u64, TriggerAction)> {
+    let failures = match repo.config_string(TRIGGER_FAILURES)? {
+        None => DEFAULT_TRIGGER_FAILURES,
+        Some(text) => {
+            let trimmed = text.trim();
+            let parsed = (!trimmed.is_empty() && trimmed.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| trimmed.parse::<u64>().ok())
+                .flatten();
+            parsed.ok_or_else(|| {
+                user(format!("git config {TRIGGER_FAILURES} is `{text}`"))
+                    .hint(format!(
+                        "use a whole number of failing runs, 0 or more (0 turns the trigger off; the default is {DEFAULT_TRIGGER_FAILURES}): git config {TRIGGER_FAILURES} 3"
+                    ))
+            })?
+        }
+    };
+    let action = match repo.config_string(TRIGGER_ACTION)? {
+        None => TriggerAction::Suggest,
+        Some(text) => match text.trim().to_ascii_lowercase().as_str() {
+            "suggest" => TriggerAction::Suggest,
+            "checkpoint" => TriggerAction::Checkpoint,
+            "emergency" => TriggerAction::Emergency,
+            _ => {
+                return Err(user(format!("git config {TRIGGER_ACTION} is `{text}`"))
+                    .hint(format!(
+                        "use suggest (the default), checkpoint or emergency: git config {TRIGGER_ACTION} suggest"
+                    ))
+                    .into())
+            }
+        },
+    };
+    Ok((failures, action))
 }
 
 /// Whether a configured folder stays inside the work tree: relative, no

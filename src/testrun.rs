@@ -10,6 +10,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
+use std::os::fd::AsFd as _;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -98,13 +99,53 @@ pub fn run_tests(command: &str, dir: &Path, timeout: Duration) -> anyhow::Result
     let err = out
         .try_clone()
         .context("could not open the test output file")?;
+    let mut run = run_with(
+        command,
+        dir,
+        timeout,
+        Stdio::from(out),
+        Stdio::from(err),
+        Stdio::null(),
+    )?;
+    run.output =
+        String::from_utf8_lossy(&std::fs::read(log.path()).unwrap_or_default()).into_owned();
+    (run.passed, run.failed) = parse_counts(&run.output);
+    Ok(run)
+}
+
+/// Run `command` in `dir` with its output streamed as it comes (`test`):
+/// to this process's stdout and stderr, or both to stderr when stdout is
+/// for JSON. Their input is empty: the tests run in a process group of
+/// their own, which may not read the terminal. No counts are read.
+pub fn run_streamed(
+    command: &str,
+    dir: &Path,
+    timeout: Duration,
+    stdout_to_stderr: bool,
+) -> anyhow::Result<TestRun> {
+    let out = if stdout_to_stderr {
+        Stdio::from(std::io::stderr().as_fd().try_clone_to_owned()?)
+    } else {
+        Stdio::inherit()
+    };
+    run_with(command, dir, timeout, out, Stdio::inherit(), Stdio::null())
+}
+
+fn run_with(
+    command: &str,
+    dir: &Path,
+    timeout: Duration,
+    out: Stdio,
+    err: Stdio,
+    input: Stdio,
+) -> anyhow::Result<TestRun> {
     let mut cmd = Command::new("sh");
     cmd.arg("-c")
         .arg(command)
         .current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::from(out))
-        .stderr(Stdio::from(err))
+        .stdin(input)
+        .stdout(out)
+        .stderr(err)
         .process_group(0);
     for var in crate::git::cli::REPO_ENV {
         cmd.env_remove(var);
@@ -148,17 +189,14 @@ pub fn run_tests(command: &str, dir: &Path, timeout: Duration) -> anyhow::Result
     if status.is_none() && !timed_out {
         waited.context("could not wait for the tests")?;
     }
-    let output =
-        String::from_utf8_lossy(&std::fs::read(log.path()).unwrap_or_default()).into_owned();
-    let (passed, failed) = parse_counts(&output);
     Ok(TestRun {
         command: command.to_string(),
         exit_code: status.and_then(|s| s.code()),
-        passed,
-        failed,
+        passed: None,
+        failed: None,
         timed_out,
         duration_seconds: started.elapsed().as_secs_f64(),
-        output,
+        output: String::new(),
     })
 }
 

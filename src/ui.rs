@@ -264,6 +264,9 @@ pub struct Outcome {
     /// Filled only from typed results ([`Outcome::data`]).
     fields: Map<String, Value>,
     pub exit: Option<Exit>,
+    /// An exit code passed through from a command the tool ran (`test`),
+    /// in place of `exit`'s.
+    pub exit_code: Option<i32>,
     /// The pager the human lines go through (see [`crate::pager`]); set
     /// only for output on a terminal.
     pub pager: Option<String>,
@@ -317,6 +320,13 @@ impl Outcome {
     /// Finish with a non-zero exit that is not an error (a failed check).
     pub fn exit_with(&mut self, exit: Exit) -> &mut Self {
         self.exit = Some(exit);
+        self
+    }
+
+    /// Finish with the exit code of a command the tool ran (`test` passes
+    /// its tests' code through); 0 is success.
+    pub fn exit_with_code(&mut self, code: i32) -> &mut Self {
+        self.exit_code = Some(code);
         self
     }
 }

@@ -12,6 +12,7 @@ mod demo;
 mod emergency;
 mod faults;
 mod files;
+mod green;
 mod harness;
 mod hook;
 mod hostile;

@@ -598,6 +598,10 @@ fn sequence(mode: Mode) -> Sequence {
     s.brief = false;
     more_paths(&mut s);
     unjournaled_dry_runs(&mut s);
+    // The tests pass: the state becomes the last green state.
+    s.run("test_dry_run", "test", &["--dry-run", "test"]);
+    s.run("test", "test", &["test"]);
+    s.run("status_after_a_green_run", "status", &["status"]);
     s
 }
 
@@ -735,7 +739,11 @@ const ROWS_NOT_RUN: &[&str] = &[];
 
 /// Where the README and the real output disagree, as the check below words
 /// it. Each is a README fix to make; once made, its line goes.
-const KNOWN_README_MISMATCHES: &[&str] = &[];
+const KNOWN_README_MISMATCHES: &[&str] = &[
+    "`status` (status): field `failures_since_green` is not documented",
+    "`status` (status): field `last_green` is not documented",
+    "the README has no row for `test`",
+];
 
 /// One row of the README's table: the commands it names and their fields.
 #[derive(Debug, Default)]
@@ -903,8 +911,10 @@ fn readme_mismatches(rows: &[Row], runs: &[JsonRun]) -> Vec<String> {
         }
     }
     for run in runs {
-        let row =
-            row_of(run.doc).unwrap_or_else(|| panic!("the README has no row for `{}`", run.doc));
+        let Some(row) = row_of(run.doc) else {
+            found.push(format!("the README has no row for `{}`", run.doc));
+            continue;
+        };
         let shown = format!("`{}` ({})", run.doc, run.args.join(" "));
         let ok = run.stdout["ok"] == true;
         let has = keys(&run.stdout);

@@ -456,3 +456,16 @@ pub fn tag_head(ctx: &Context, message: &str) -> anyhow::Result<(String, Option<
         Carried::Nothing | Carried::DryRun | Carried::Unjournaled(_) => Ok((name, None)),
     }
 }
+
+/// Tag a commit of the whole working tree as a new checkpoint, as
+/// `checkpoint --wip` does (`test`'s trigger): its name, and the operation
+/// id (`None` in a dry run).
+pub fn tag_wip(ctx: &Context, message: &str) -> anyhow::Result<(String, Option<String>)> {
+    let plan = plan_tag(ctx, true, message.to_string())?;
+    let name = tag_name(&plan)?.to_string();
+    let exec = Checkpointing::new("checkpoint", &plan);
+    match carry_out(ctx, &plan, exec, &mut Outcome::new())? {
+        Carried::Done { id, .. } => Ok((name, Some(id))),
+        Carried::Nothing | Carried::DryRun | Carried::Unjournaled(_) => Ok((name, None)),
+    }
+}

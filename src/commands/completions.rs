@@ -51,6 +51,9 @@ pub enum Kind {
     Branches,
     /// Local branches, then tags: what a revision is usually given as.
     Revisions,
+    /// `last-green` when a test run passed, then branches and tags: what
+    /// a rollback's target is given as.
+    Targets,
     /// Operation ids from the journal, newest first.
     Operations,
 }
@@ -60,14 +63,20 @@ impl Kind {
         match self {
             Kind::Branches => "branches",
             Kind::Revisions => "revisions",
+            Kind::Targets => "targets",
             Kind::Operations => "operations",
         }
     }
 
     fn from_name(name: &str) -> Option<Kind> {
-        [Kind::Branches, Kind::Revisions, Kind::Operations]
-            .into_iter()
-            .find(|k| k.name() == name)
+        [
+            Kind::Branches,
+            Kind::Revisions,
+            Kind::Targets,
+            Kind::Operations,
+        ]
+        .into_iter()
+        .find(|k| k.name() == name)
     }
 }
 
@@ -88,12 +97,12 @@ pub const DYNAMIC: &[Dynamic] = &[
     Dynamic {
         path: &["emergency"],
         arg: "to",
-        kind: Kind::Revisions,
+        kind: Kind::Targets,
     },
     Dynamic {
         path: &["files"],
         arg: "from",
-        kind: Kind::Revisions,
+        kind: Kind::Targets,
     },
     Dynamic {
         path: &["recover"],
@@ -103,7 +112,7 @@ pub const DYNAMIC: &[Dynamic] = &[
     Dynamic {
         path: &["recover"],
         arg: "onto",
-        kind: Kind::Revisions,
+        kind: Kind::Targets,
     },
     Dynamic {
         path: &["log", "show"],
@@ -160,6 +169,14 @@ pub fn candidates(kind: Kind, cwd: &Path) -> Vec<String> {
     match kind {
         Kind::Branches => names(&["refs/heads/"]),
         Kind::Revisions => names(&["refs/heads/", "refs/tags/"]),
+        Kind::Targets => {
+            let runs = crate::journal::green::runs(&repo).unwrap_or_default();
+            crate::journal::green::last_green(&runs)
+                .map(|_| crate::journal::green::REV.to_string())
+                .into_iter()
+                .chain(names(&["refs/heads/", "refs/tags/"]))
+                .collect()
+        }
         // The journal as `log` reads it, newest first: the ids, without
         // looking at what the operations saved.
         Kind::Operations => Journal::for_repo(&repo)
@@ -523,7 +540,12 @@ mod tests {
             assert!(bash.contains(&format!("'--{}={}'", d.arg, d.kind.name())));
         }
         let zsh = script(Shell::Zsh);
-        for kind in [Kind::Branches, Kind::Revisions, Kind::Operations] {
+        for kind in [
+            Kind::Branches,
+            Kind::Revisions,
+            Kind::Targets,
+            Kind::Operations,
+        ] {
             let wanted = DYNAMIC.iter().filter(|d| d.kind == kind).count();
             let action = format!(":_git-rollback-sprint_values {}' \\", kind.name());
             assert_eq!(zsh.matches(&action).count(), wanted, "{}", kind.name());

@@ -143,6 +143,8 @@ struct Decided {
     backup: Option<String>,
     stash_message: String,
     stamp: String,
+    /// `--to last-green`: the work tree's and the index's trees to restore.
+    green: Option<(Oid, Oid)>,
 }
 
 /// The JSON fields known from the plan.
@@ -225,7 +227,10 @@ impl Execute<EmergencyStep> for Emergency<'_> {
         };
         let mut intent = Intent::new("emergency", &ctx.command_line, scope);
         // The modes of the files it will overwrite are saved with the snapshot.
-        intent.overwrite_with = Some(ctx.repo.commit_tree(d.target)?);
+        intent.overwrite_with = Some(match d.green {
+            Some((tree, _)) => tree,
+            None => ctx.repo.commit_tree(d.target)?,
+        });
         intent.scan_ignored = self.args.clean_ignored;
         intent.preserve = vec![self.reports.clone()];
         Ok(intent)
@@ -273,9 +278,23 @@ impl Execute<EmergencyStep> for Emergency<'_> {
                 tx.apply_ref_step(step)?;
             }
             EmergencyStep::Reset { to, .. } => {
-                let target_tree = repo.commit_tree(to.id)?;
-                self.done.files_changed =
-                    reset_to_tree(ctx, tx, scan, target_tree, "resetting the work tree")?;
+                self.done.files_changed = match d.green {
+                    Some((tree, index)) => super::reset_to_trees(
+                        ctx,
+                        tx,
+                        scan,
+                        tree,
+                        Some(index),
+                        "resetting the work tree",
+                    )?,
+                    None => reset_to_tree(
+                        ctx,
+                        tx,
+                        scan,
+                        repo.commit_tree(to.id)?,
+                        "resetting the work tree",
+                    )?,
+                };
                 match &d.branch_ref {
                     Some(branch) => tx.apply_ref_step(&RefStep::MoveRef {
                         name: branch.clone(),
@@ -469,7 +488,17 @@ fn plan(ctx: &Context, args: &Args) -> anyhow::Result<(Decided, Plan<EmergencySt
                 .into(),
         );
     };
+    // `last-green`: HEAD, the index and the work tree of the last test
+    // run that passed (`git rollback-sprint test`).
+    let green = match args.to.as_deref() {
+        Some(crate::journal::green::REV) => Some(crate::journal::green::resolve(repo)?),
+        _ => None,
+    };
     let (target, target_name) = match &args.to {
+        Some(_) if green.is_some() => {
+            let g = green.as_ref().context("internal error: no green state")?;
+            (g.head_oid()?, "the last green state".to_string())
+        }
         Some(rev) => (repo.resolve_commit(rev)?, rev.clone()),
         None => {
             let b = baseline::resolve(repo, &ctx.settings)?;
@@ -478,6 +507,19 @@ fn plan(ctx: &Context, args: &Args) -> anyhow::Result<(Decided, Plan<EmergencySt
     };
     repo.refuse_inexact_commit(target, &target_name)?;
     super::refuse_filter_drivers(repo, repo.commit_tree(target)?)?;
+    let green = match green {
+        Some(g) => Some((g.tree_oid()?, g.index_tree_oid()?)),
+        None => None,
+    };
+    // At the green state's HEAD with a clean tree, there is nothing to do
+    // only when the green state had nothing uncommitted either.
+    let green_is_head = match green {
+        Some((tree, index)) => {
+            let head_tree = repo.commit_tree(target)?;
+            tree == head_tree && index == head_tree
+        }
+        None => true,
+    };
     super::refuse_sparse(repo, "emergency")?;
     let branch_ref = match &head_state {
         HeadState::Symbolic(r) => Some(r.clone()),
@@ -505,16 +547,18 @@ fn plan(ctx: &Context, args: &Args) -> anyhow::Result<(Decided, Plan<EmergencySt
     };
     let mut plan = Plan::new();
     plan.nothing = match &preview {
-        Some(p) if head == target && !p.is_dirty() && p.ignored.is_empty() => Some(format!(
-            "{} is already at {} ({target_name}) and there is nothing uncommitted{}",
-            head_state.describe(),
-            repo.short_id(target),
-            if args.clean_ignored {
-                " and no ignored file"
-            } else {
-                ""
-            }
-        )),
+        Some(p) if head == target && green_is_head && !p.is_dirty() && p.ignored.is_empty() => {
+            Some(format!(
+                "{} is already at {} ({target_name}) and there is nothing uncommitted{}",
+                head_state.describe(),
+                repo.short_id(target),
+                if args.clean_ignored {
+                    " and no ignored file"
+                } else {
+                    ""
+                }
+            ))
+        }
         _ => None,
     };
     if args.clean_ignored && plan.nothing.is_none() {
@@ -529,6 +573,7 @@ fn plan(ctx: &Context, args: &Args) -> anyhow::Result<(Decided, Plan<EmergencySt
         backup,
         stash_message,
         stamp,
+        green,
     };
     push_steps(ctx, args, &decided, preview.as_ref(), &mut plan)?;
     Ok((decided, plan))
@@ -562,7 +607,12 @@ fn push_steps(
         from: Rev::new(repo, d.head),
         to: Rev::new(repo, d.target),
         target_name: d.target_name.clone(),
-        differ: repo.files_changed(d.head, d.target)?,
+        differ: match d.green {
+            Some((tree, _)) => {
+                crate::git::writer::tree_changes(repo, repo.commit_tree(d.head)?, tree)?.len()
+            }
+            None => repo.files_changed(d.head, d.target)?,
+        },
     });
     match preview {
         Some(p) if p.untracked == 0 => {}

@@ -230,6 +230,12 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
 fn source(ctx: &Context, args: &Args) -> anyhow::Result<(Oid, String)> {
     let repo = &ctx.repo;
     let (source, source_name) = match &args.from {
+        // The last green state's commit of the work tree: its files as
+        // the tests passed on them (`git rollback-sprint test`).
+        Some(rev) if rev == crate::journal::green::REV => (
+            crate::journal::green::resolve(repo)?.snapshot_oid()?,
+            rev.clone(),
+        ),
         Some(rev) => (repo.resolve_commit(rev)?, rev.clone()),
         None => {
             let b = super::baseline::resolve(repo, &ctx.settings)?;

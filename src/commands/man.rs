@@ -431,7 +431,8 @@ fn configuration() -> Roff {
     )]);
     let disk = settings::DEFAULT_DISK_THRESHOLD.to_string();
     let timeout = settings::DEFAULT_TEST_TIMEOUT_SECS.to_string();
-    let rows: [(&str, &str, &str); 13] = [
+    let failures = settings::DEFAULT_TRIGGER_FAILURES.to_string();
+    let rows: [(&str, &str, &str); 15] = [
         (
             settings::BASELINE,
             settings::DEFAULT_BASELINE,
@@ -499,6 +500,20 @@ fn configuration() -> Roff {
             &timeout,
             "Seconds a test run may take before it is stopped.",
         ),
+        (
+            settings::TRIGGER_FAILURES,
+            &failures,
+            "Failing test runs in a row since the last green state after which test \
+             recommends returning to it (and acts, see rollback.trigger.action); 0 \
+             turns the trigger off.",
+        ),
+        (
+            settings::TRIGGER_ACTION,
+            "suggest",
+            "What test does when the trigger fires: suggest (print the command that \
+             returns to the last green state), checkpoint (also take a WIP checkpoint) \
+             or emergency (roll back to the last green state; undo takes it back).",
+        ),
     ];
     for (key, default, meaning) in rows {
         roff.control("TP", []).text([bold(key)]).text([
@@ -539,6 +554,16 @@ fn files() -> Roff {
         &mut roff,
         "refs/rollback/keep/<name>",
         "One ref per work tree's journal, pointing at the empty tree, whose reflog keeps the journal's snapshots alive: git gc never drops them and git log --all never shows them. log prune releases them.",
+    );
+    item(
+        &mut roff,
+        "<git-dir>/rollback/tests.jsonl",
+        "The test runs test remembers, and the last green state each passing run left.",
+    );
+    item(
+        &mut roff,
+        "refs/rollback/green/<name>",
+        "Like the keep ref, for the green states test keeps: last-green names the newest. log prune releases the older ones.",
     );
     item(
         &mut roff,

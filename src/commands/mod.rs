@@ -18,6 +18,7 @@ pub mod recover;
 pub mod reports;
 pub mod sprint;
 pub mod status;
+pub mod test;
 pub mod undo;
 
 use crate::error::user;
@@ -144,6 +145,21 @@ pub(crate) fn reset_to_tree(
     target: crate::git::Oid,
     what: &str,
 ) -> anyhow::Result<usize> {
+    reset_to_trees(ctx, tx, scan, target, None, what)
+}
+
+/// [`reset_to_tree`], with the index set to `index` when given: a saved
+/// state (the last green state) whose index differed from its work tree.
+/// The work tree's tree is then a snapshot, written raw; the index's
+/// entries that differ from it get no stat data, so git reads those files.
+pub(crate) fn reset_to_trees(
+    ctx: &Context,
+    tx: &mut crate::journal::Transaction<'_>,
+    scan: &crate::git::snapshot::WorktreeScan,
+    target: crate::git::Oid,
+    index_tree: Option<crate::git::Oid>,
+    what: &str,
+) -> anyhow::Result<usize> {
     use crate::git::{index, writer};
     let repo = &ctx.repo;
     let changes = tx.overwrite_changes().to_vec();
@@ -154,22 +170,26 @@ pub(crate) fn reset_to_tree(
         target_empty_dirs: &[],
         target_modes: &[],
         current_untracked: &scan.untracked,
-        smudge: repo.has_checkout_filters(target)?,
+        smudge: index_tree.is_none() && repo.has_checkout_filters(target)?,
         changed_after: Some(tx.scan_started()),
     };
     let applied = tx.apply_changes(&changes, &extras, &bar)?;
     bar.finish_and_clear();
     warn_changed_meanwhile(ctx, tx.id(), &applied.changed_meanwhile);
-    let written: std::collections::HashSet<Vec<u8>> = changes
+    let mut written: std::collections::HashSet<Vec<u8>> = changes
         .iter()
         .filter(|c| c.new.is_some())
         .map(|c| c.path.as_bytes().to_vec())
         .collect();
+    let index_tree = index_tree.unwrap_or(target);
+    for differs in writer::tree_changes(repo, index_tree, target)? {
+        written.remove(differs.path.as_bytes());
+    }
     crate::trace::phase("reset: building the index");
-    let bytes = index::index_for_tree(repo, target, &written)?;
+    let bytes = index::index_for_tree(repo, index_tree, &written)?;
     crate::trace::phase("reset: writing the index");
     tx.write_index(Some(&bytes))?;
-    index::remember_tree(repo, target);
+    index::remember_tree(repo, index_tree);
     Ok(changes.len())
 }
 

@@ -301,6 +301,10 @@ fn start(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
     super::refuse_sparse(repo, "recover")?;
     let failed = repo.resolve_commit(failed_name)?;
     let onto = match &args.onto {
+        // The commit HEAD was at when the tests last passed.
+        Some(rev) if rev == crate::journal::green::REV => {
+            crate::journal::green::resolve(repo)?.head_oid()?
+        }
         Some(rev) => repo.resolve_commit(rev)?,
         None => head,
     };

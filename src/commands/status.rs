@@ -22,6 +22,8 @@ struct Status<'a> {
     sprint: Option<u32>,
     in_progress: Vec<String>,
     latest_rollback: Option<String>,
+    last_green: Option<super::test::LastGreen>,
+    failures_since_green: usize,
     operations: usize,
     work_tree: String,
     git_dir: String,
@@ -49,6 +51,7 @@ pub fn run(ctx: &Context, _args: &Args) -> anyhow::Result<Outcome> {
     ));
     let in_progress = in_progress_lines(ctx, &mut outcome)?;
     let (latest_rollback, operations) = rollback_line(ctx, &mut outcome)?;
+    let (last_green, failures_since_green) = green_line(ctx, &mut outcome)?;
     // Where the tool acts, as `git rev-parse --show-toplevel
     // --absolute-git-dir` would say, and the settings it reads: JSON only,
     // so scripts (and the layout tests) can compare them with git's.
@@ -59,6 +62,8 @@ pub fn run(ctx: &Context, _args: &Args) -> anyhow::Result<Outcome> {
         sprint,
         in_progress,
         latest_rollback,
+        last_green,
+        failures_since_green,
         operations,
         work_tree: plain_path(repo.workdir()),
         git_dir: plain_path(repo.git_dir()),
@@ -188,6 +193,46 @@ fn rollback_line(ctx: &Context, outcome: &mut Outcome) -> anyhow::Result<(Option
         history.len()
     };
     Ok((latest_rollback, count))
+}
+
+/// The last green test run (time, commit, age) and the failing runs since.
+fn green_line(
+    ctx: &Context,
+    outcome: &mut Outcome,
+) -> anyhow::Result<(Option<super::test::LastGreen>, usize)> {
+    let repo = &ctx.repo;
+    // Status only reports: an unreadable file of test runs is a warning.
+    let runs = journal::green::runs(repo).unwrap_or_else(|e| {
+        ctx.ui.warn(&crate::error::describe(&e).1);
+        Vec::new()
+    });
+    let failures = journal::green::failures_since_green(&runs);
+    let failed = match failures {
+        0 => String::new(),
+        1 => "; 1 failing run since".to_string(),
+        n => format!("; {n} failing runs since"),
+    };
+    match journal::green::last_green(&runs) {
+        Some((run, state)) => {
+            let age = chrono::DateTime::parse_from_rfc3339(&run.time)
+                .map(|t| clock::age(t.timestamp(), &clock::now()))
+                .unwrap_or_default();
+            let commit = crate::git::parse_oid(&state.head)
+                .map(|oid| repo.short_id(oid))
+                .unwrap_or_else(|_| crate::git::short(&state.head).to_string());
+            outcome.line(format!(
+                "last green:  {} at {commit} ({age}){failed}",
+                run.time
+            ));
+            Ok((Some(super::test::LastGreen::of(run, state)), failures))
+        }
+        None => {
+            outcome.line(format!(
+                "last green:  none yet (run `git rollback-sprint test`){failed}"
+            ));
+            Ok((None, failures))
+        }
+    }
 }
 
 /// A directory without the trailing `/` libgit2 gives it.

@@ -171,6 +171,10 @@ impl Drop for RefLock {
 /// journal lock, and only the holder of the journal lock writes this ref).
 pub fn remove_stale_lock(repo: &Repo) {
     let _ = fs::remove_file(ref_path(repo, &format!("{}.lock", ref_name(repo))));
+    let _ = fs::remove_file(ref_path(
+        repo,
+        &format!("{}.lock", super::green::ref_name(repo)),
+    ));
 }
 
 fn line(entry: &Entry) -> String {
@@ -186,10 +190,16 @@ fn line(entry: &Entry) -> String {
 /// creating the ref when it does not exist. Not synced here: the caller
 /// syncs the filesystem (or calls [`sync`]) before relying on them.
 pub fn append(repo: &Repo, entries: &[Entry]) -> anyhow::Result<()> {
+    append_to(repo, &ref_name(repo), entries)
+}
+
+/// [`append`] to the keep ref `name` (the journal's, or the green states'
+/// of `crate::journal::green`).
+pub fn append_to(repo: &Repo, name: &str, entries: &[Entry]) -> anyhow::Result<()> {
     if entries.is_empty() {
         return Ok(());
     }
-    let name = ref_name(repo);
+    let name = name.to_string();
     let lock = RefLock::acquire(repo, &name)?;
     let log = log_path(repo, &name);
     if let Some(dir) = log.parent() {
@@ -218,8 +228,12 @@ pub fn append(repo: &Repo, entries: &[Entry]) -> anyhow::Result<()> {
 
 /// Make the keep reflog (and the ref) durable now.
 pub fn sync(repo: &Repo) -> anyhow::Result<()> {
-    let name = ref_name(repo);
-    for path in [log_path(repo, &name), ref_path(repo, &name)] {
+    sync_ref(repo, &ref_name(repo))
+}
+
+/// Make the keep ref `name` and its reflog durable now.
+pub fn sync_ref(repo: &Repo, name: &str) -> anyhow::Result<()> {
+    for path in [log_path(repo, name), ref_path(repo, name)] {
         if let Ok(f) = fs::File::open(&path) {
             f.sync_all()
                 .with_context(|| format!("could not sync {}", path.display()))?;
@@ -250,7 +264,12 @@ pub fn parse_line(line: &str) -> Option<Entry> {
 
 /// Every entry of this journal's keep reflog, oldest first.
 pub fn entries(repo: &Repo) -> anyhow::Result<Vec<Entry>> {
-    let log = log_path(repo, &ref_name(repo));
+    entries_of(repo, &ref_name(repo))
+}
+
+/// Every entry of the keep ref `name`'s reflog, oldest first.
+pub fn entries_of(repo: &Repo, name: &str) -> anyhow::Result<Vec<Entry>> {
+    let log = log_path(repo, name);
     let text = match fs::read(&log) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
@@ -267,10 +286,15 @@ pub fn entries(repo: &Repo) -> anyhow::Result<Vec<Entry>> {
 /// it. When no entry is left, the ref and its log are deleted. Returns how
 /// many entries were removed.
 pub fn remove(repo: &Repo, ops: &HashSet<String>) -> anyhow::Result<usize> {
+    remove_from(repo, &ref_name(repo), ops)
+}
+
+/// [`remove`] from the keep ref `name`.
+pub fn remove_from(repo: &Repo, name: &str, ops: &HashSet<String>) -> anyhow::Result<usize> {
     if ops.is_empty() {
         return Ok(0);
     }
-    let name = ref_name(repo);
+    let name = name.to_string();
     let log = log_path(repo, &name);
     let bytes = match fs::read(&log) {
         Ok(bytes) => bytes,
@@ -343,7 +367,7 @@ pub fn migrate_legacy(repo: &Repo, recorded: &dyn Fn(&str) -> bool) -> anyhow::R
         let Some((id, what)) = rest.split_once('/') else {
             continue;
         };
-        if id == "keep" || id == "incoming" || !recorded(id) {
+        if id == "keep" || id == "incoming" || id == "green" || !recorded(id) {
             continue;
         }
         entries.push(Entry {
@@ -367,8 +391,9 @@ pub fn migrate_legacy(repo: &Repo, recorded: &dyn Fn(&str) -> bool) -> anyhow::R
 fn legacy_refs_may_exist(repo: &Repo) -> bool {
     let loose = fs::read_dir(repo.common_dir().join("refs/rollback"))
         .map(|dir| {
-            dir.flatten()
-                .any(|e| e.file_name() != "keep" && e.file_name() != "incoming")
+            dir.flatten().any(|e| {
+                e.file_name() != "keep" && e.file_name() != "incoming" && e.file_name() != "green"
+            })
         })
         .unwrap_or(false);
     loose
@@ -378,6 +403,7 @@ fn legacy_refs_may_exist(repo: &Repo) -> bool {
                     name.starts_with("refs/rollback/")
                         && !name.starts_with(KEEP_PREFIX)
                         && !name.starts_with("refs/rollback/incoming/")
+                        && !name.starts_with("refs/rollback/green/")
                 })
             })
         })

@@ -28,6 +28,7 @@
 
 pub mod after;
 mod door;
+pub mod green;
 pub mod history;
 pub mod keep;
 mod lock;

@@ -771,6 +771,15 @@ fn tidy_under_lock(
             crate::settings::KEEP_DAYS
         )),
     }
+    // The older green states go with the operations of their age.
+    if intent.undoes.is_none() {
+        if let Err(e) = super::green::automatic(repo, keep_days) {
+            ui.warn(&format!(
+                "could not release green states older than {keep_days} days ({}): {e:#}",
+                crate::settings::KEEP_DAYS
+            ));
+        }
+    }
     Ok(history)
 }
 

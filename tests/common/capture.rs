@@ -25,7 +25,8 @@
 //! under `refs/rollback/` (the per-operation refs of 0.1.0 are moved into
 //! the keep reflog by the first command), so a refusal or a failure that
 //! leaves an orphan behind fails the test that captured it.
-//! `refs/rollback/incoming/` (a baseline being pulled) is not an
+//! `refs/rollback/incoming/` (a baseline being pulled) and
+//! `refs/rollback/green/` (the green states `test` keeps) are not an
 //! operation's.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -513,6 +514,7 @@ fn capture_with_orphans(work_tree: &Path, envs: &[(&str, &str)]) -> (RepoState, 
         .filter(|name| {
             !name.starts_with(KEEP_REF_PREFIX)
                 && !name.starts_with(&format!("{IGNORED_REF_PREFIX}incoming/"))
+                && !name.starts_with(&format!("{IGNORED_REF_PREFIX}green/"))
                 && !legacy_of_recorded(name)
         })
         .collect();

@@ -5,7 +5,7 @@
 
 use super::super::Context;
 use crate::journal::prune::{self, Rule};
-use crate::journal::{acquire_lock, keep, Journal, Lock};
+use crate::journal::{acquire_lock, green, keep, Journal, Lock};
 use crate::plan::{carry_out, Carried, Execute, Phase, Plan, Step};
 use crate::ui::Outcome;
 use serde::Serialize;
@@ -47,6 +47,13 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
         Some(rule) => prune::select(&history, rule, &crate::clock::now()),
         None => Vec::new(),
     };
+    // The older green states go by the same rule; the last one stays.
+    let runs = green::runs(repo)?;
+    let green_chosen = match rule {
+        Some(rule) => green::select(&runs, rule.keep, rule.older_than_days, &crate::clock::now()),
+        None => Vec::new(),
+    };
+    let green_count = green::released_ids(&green_chosen, &runs).len();
     let kept = history.len() - ids.len();
     // A dry run is marked `"dry_run": true` by the caller, as every
     // command's is; a real run has no such field.
@@ -71,16 +78,28 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
     });
     let mut plan = Plan::new();
     plan.one_line = true;
-    if ids.is_empty() {
+    if ids.is_empty() && green_count == 0 {
         plan.nothing = Some(format!("no operation to release ({kept} kept)"));
     }
-    plan.push(PruneStep::Release {
-        ids: ids.clone(),
-        kept,
-        freed,
-    });
-    let Carried::Unjournaled(freed) = carry_out(ctx, &plan, Releasing(&journal, 0), &mut outcome)?
-    else {
+    if !ids.is_empty() {
+        plan.push(PruneStep::Release {
+            ids: ids.clone(),
+            kept,
+            freed,
+        });
+    }
+    if green_count > 0 {
+        plan.push(PruneStep::ReleaseGreen {
+            chosen: green_chosen,
+            count: green_count,
+        });
+    }
+    let exec = Releasing {
+        journal: &journal,
+        runs: &runs,
+        freed: 0,
+    };
+    let Carried::Unjournaled(freed) = carry_out(ctx, &plan, exec, &mut outcome)? else {
         // Nothing to release, or a dry run: the plan says so.
         return Ok(outcome);
     };
@@ -89,11 +108,16 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
         kept,
         freed_bytes: freed,
     });
-    outcome.line(format!(
-        "Released {}, {kept} kept; {} of saved files freed (their snapshots go at the next `git gc`).",
-        operations(&ids),
-        human_bytes(freed),
-    ));
+    if !ids.is_empty() {
+        outcome.line(format!(
+            "Released {}, {kept} kept; {} of saved files freed (their snapshots go at the next `git gc`).",
+            operations(&ids),
+            human_bytes(freed),
+        ));
+    }
+    if green_count > 0 {
+        outcome.line(format!("Released {}.", green_states(green_count)));
+    }
     outcome.data(&Changed { changed: true });
     Ok(outcome)
 }
@@ -109,6 +133,9 @@ enum PruneStep {
         /// The bytes of their saved files.
         freed: u64,
     },
+    /// Release the older green states (`chosen`, indexes of the test runs),
+    /// never the last one.
+    ReleaseGreen { chosen: Vec<usize>, count: usize },
 }
 
 impl Step for PruneStep {
@@ -126,26 +153,49 @@ impl std::fmt::Display for PruneStep {
                 operations(ids),
                 human_bytes(*freed)
             ),
+            PruneStep::ReleaseGreen { count, .. } => write!(
+                f,
+                "release {} (the last green state is kept)",
+                green_states(*count)
+            ),
         }
     }
 }
 
-/// Releases the operations, under the lock the command holds. Done: the
-/// bytes freed.
-struct Releasing<'a>(&'a Journal, u64);
+/// Releases the operations and green states, under the lock the command
+/// holds. Done: the bytes freed.
+struct Releasing<'a> {
+    journal: &'a Journal,
+    runs: &'a [green::Run],
+    freed: u64,
+}
 
 impl Execute<PruneStep> for Releasing<'_> {
     type Done = u64;
 
     fn outside(&mut self, ctx: &Context, step: &PruneStep, _: &mut Outcome) -> anyhow::Result<()> {
-        let PruneStep::Release { ids, .. } = step;
-        self.1 = prune::release(&ctx.repo, self.0, ids)?;
+        match step {
+            PruneStep::Release { ids, .. } => {
+                self.freed = prune::release(&ctx.repo, self.journal, ids)?;
+            }
+            PruneStep::ReleaseGreen { chosen, .. } => {
+                green::release(&ctx.repo, chosen, self.runs)?;
+            }
+        }
         Ok(())
     }
 
     fn done_outside(&mut self, _ctx: &Context) -> anyhow::Result<u64> {
-        Ok(self.1)
+        Ok(self.freed)
     }
+}
+
+/// `N older green state(s)`.
+fn green_states(count: usize) -> String {
+    format!(
+        "{count} older green state{}",
+        if count == 1 { "" } else { "s" }
+    )
 }
 
 /// `N operation(s) (ids)`.

@@ -1,0 +1,420 @@
+//! `test [-- ARGS]` (README: `test`, the last green state, and triggers):
+//! run the project's tests, remember the result, and keep the state of the
+//! last run that passed — the **last green state**, which `last-green`
+//! names wherever a revision is taken — so that rolling back loses only the
+//! work since the tests last passed.
+//!
+//! The test command is the one `sprint finish` and `check` run
+//! (`rollback.testCommand`, or the one detected from HEAD's files), with
+//! ARGS appended, shell-quoted. It runs in the work tree with its output
+//! streamed and in a process group of its own (Ctrl-C or SIGTERM stops the
+//! whole group, and nothing is recorded), and the tool exits with its exit
+//! code. The state it tests is scanned before it runs, so files the tests
+//! write are not part of the green state.
+//!
+//! Triggers: after `rollback.trigger.failures` failing runs in a row since
+//! the last green state, the triage recommendation and the command that
+//! returns to it are printed; `rollback.trigger.action` `checkpoint` also
+//! takes a WIP checkpoint, `emergency` rolls back to the last green state
+//! (an operation like any other: `undo` puts everything back). The
+//! automatic action runs once a streak, when the count reaches the limit.
+
+use std::fmt;
+use std::time::Duration;
+
+use clap::Parser as _;
+use serde::Serialize;
+
+use super::Context;
+use crate::clock;
+use crate::error::user;
+use crate::journal::{acquire_lock, green, keep, Journal};
+use crate::plan::{print_dry_run, Plan, Step};
+use crate::settings::{self, TriggerAction};
+use crate::testrun;
+use crate::ui::Outcome;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Arguments appended to the test command (after `--`)
+    #[arg(last = true, value_name = "ARGS", allow_hyphen_values = true)]
+    pub args: Vec<String>,
+}
+
+/// The steps of `test`, as the dry run shows them.
+#[derive(Debug, Clone)]
+enum TestStep {
+    Run(String),
+    Remember,
+}
+
+impl Step for TestStep {}
+
+impl fmt::Display for TestStep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TestStep::Run(cmd) => write!(f, "run the tests in the work tree: sh -c {cmd:?}"),
+            TestStep::Remember => {
+                f.write_str("remember the result; on a pass the state becomes the last green state")
+            }
+        }
+    }
+}
+
+/// The JSON fields of `test`.
+#[derive(Serialize)]
+struct Tested<'a> {
+    test_command: &'a str,
+    exit_code: Option<i32>,
+    passed: bool,
+    timed_out: bool,
+    duration_seconds: f64,
+    head: Option<String>,
+    /// The last green state after this run.
+    last_green: Option<LastGreen>,
+    /// Whether this run made a new green state (false: the same state as the
+    /// last one, reused).
+    new_green_state: bool,
+    failures_since_green: usize,
+    trigger: Option<Trigger>,
+}
+
+/// The last green state, as `test` and `status` show it.
+#[derive(Serialize, Clone)]
+pub struct LastGreen {
+    pub time: String,
+    pub commit: String,
+    pub snapshot: String,
+    pub command: String,
+}
+
+impl LastGreen {
+    pub fn of(run: &green::Run, state: &green::GreenState) -> LastGreen {
+        LastGreen {
+            time: run.time.clone(),
+            commit: state.head.clone(),
+            snapshot: state.snapshot.clone(),
+            command: run.command.clone(),
+        }
+    }
+}
+
+/// A trigger that fired.
+#[derive(Serialize)]
+struct Trigger {
+    failures: usize,
+    action: &'static str,
+    recommended_command: Option<String>,
+    /// The automatic checkpoint's tag or the automatic rollback's
+    /// operation, when one ran.
+    checkpoint: Option<String>,
+    operation_id: Option<String>,
+}
+
+/// The command that returns to the last green state.
+pub const RETURN_COMMAND: &str =
+    "git rollback-sprint emergency --to last-green --reason \"tests failing\"";
+
+pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
+    let repo = &ctx.repo;
+    let (threshold, action) = settings::trigger(repo)?;
+    let command = command(ctx, &args.args)?;
+    let mut outcome = Outcome::new();
+    if ctx.ui.dry_run {
+        let mut plan = Plan::new();
+        plan.push(TestStep::Run(command.clone()));
+        plan.push(TestStep::Remember);
+        print_dry_run(&mut outcome, &plan);
+        return Ok(outcome);
+    }
+    // Not while an operation of ours changes the work tree under the tests.
+    crate::journal::check_not_running(repo)?;
+    let reports = settings::reports_path(&ctx.settings.reports_dir);
+    let tested = green::scan(repo, &reports)?;
+    ctx.ui
+        .note(&format!("Running `{}`…", crate::ui::one_line(&command)));
+    let timeout = Duration::from_secs(ctx.settings.test_timeout_secs);
+    let run = testrun::run_streamed(&command, repo.workdir(), timeout, ctx.ui.json)?;
+    let passed = !run.timed_out && run.exit_code == Some(0);
+    let record = green::Run {
+        v: 1,
+        time: clock::rfc3339(&clock::now()),
+        head: tested.as_ref().map(|t| t.head.to_string()),
+        command: command.clone(),
+        exit_code: run.exit_code,
+        duration_ms: (run.duration_seconds * 1000.0) as u64,
+        passed,
+        green: None,
+    };
+    let (runs, new_green) = match remember(ctx, record, tested.as_ref()) {
+        Ok(r) => r,
+        Err(e) => {
+            ctx.ui.warn(&format!(
+                "the result of this run could not be remembered: {e:#}"
+            ));
+            (green::runs(repo).unwrap_or_default(), false)
+        }
+    };
+    let failures = green::failures_since_green(&runs);
+    let last = green::last_green(&runs);
+    let seconds = crate::metrics::round2(run.duration_seconds);
+    let shown = crate::ui::one_line(&command);
+    if passed {
+        outcome.line(format!(
+            "{} `{shown}` in {seconds:.2} s.",
+            ctx.ui.good("Tests passed:")
+        ));
+        match (last, new_green) {
+            (Some((_, g)), true) => outcome.line(format!(
+                "This state (HEAD {}, with the work tree and the index) is the last green state; return to it with `git rollback-sprint emergency --to last-green`.",
+                short(repo, &g.head)
+            )),
+            (Some((_, g)), false) => outcome.line(format!(
+                "Nothing changed since the last green state (HEAD {}): it stays the last green state.",
+                short(repo, &g.head)
+            )),
+            (None, _) => outcome.line("HEAD has no commit yet, so there is no green state to return to."),
+        };
+    } else {
+        let why = if run.timed_out {
+            format!("timed out after {seconds:.0} s")
+        } else {
+            match run.exit_code {
+                Some(c) => format!("failed with exit code {c}"),
+                None => "were stopped by a signal".to_string(),
+            }
+        };
+        outcome.line(format!("{} `{shown}` {why}.", ctx.ui.bad("Tests failed:")));
+        match last {
+            Some((r, g)) => outcome.line(format!(
+                "{failures} failing run{} in a row since the last green state ({}, HEAD {}).",
+                if failures == 1 { "" } else { "s" },
+                r.time,
+                short(repo, &g.head)
+            )),
+            None => outcome.line(format!(
+                "{failures} failing run{} in a row; no green test run yet.",
+                if failures == 1 { "" } else { "s" }
+            )),
+        };
+    }
+    let trigger = if !passed && threshold > 0 && failures as u64 >= threshold {
+        Some(fire(
+            ctx,
+            (threshold, action),
+            failures,
+            failures as u64 == threshold,
+            last.is_some(),
+            &mut outcome,
+        ))
+    } else {
+        None
+    };
+    outcome.data(&Tested {
+        test_command: &command,
+        exit_code: run.exit_code,
+        passed,
+        timed_out: run.timed_out,
+        duration_seconds: seconds,
+        head: tested.as_ref().map(|t| t.head.to_string()),
+        last_green: last.map(|(r, g)| LastGreen::of(r, g)),
+        new_green_state: new_green,
+        failures_since_green: failures,
+        trigger,
+    });
+    let code = match run.exit_code {
+        Some(c) => c,
+        None => crate::error::Exit::Error.code(),
+    };
+    outcome.exit_with_code(if passed {
+        0
+    } else if code == 0 {
+        1
+    } else {
+        code
+    });
+    Ok(outcome)
+}
+
+/// The test command, with `extra` appended as shell words.
+fn command(ctx: &Context, extra: &[String]) -> anyhow::Result<String> {
+    let repo = &ctx.repo;
+    let configured = ctx.settings.test_command.as_deref();
+    let mut command = match (configured, repo.head_commit()?) {
+        (Some(cmd), _) => cmd.to_string(),
+        (None, Some(head)) => testrun::test_command(repo, None, repo.commit_tree(head)?)?,
+        (None, None) => {
+            return Err(
+                user("no test command is configured and none could be detected")
+                    .hint("set one: git config rollback.testCommand 'make check'")
+                    .into(),
+            )
+        }
+    };
+    for word in extra {
+        let quoted = shlex::try_quote(word).map_err(|_| {
+            user(format!(
+                "the argument {} cannot be passed to a shell",
+                crate::ui::quote(word)
+            ))
+            .hint("leave out arguments that hold a NUL byte")
+        })?;
+        command.push(' ');
+        command.push_str(&quoted);
+    }
+    Ok(command)
+}
+
+/// Record the run under the journal's lock; on a pass, first make (or
+/// reuse) its green state. Returns every run remembered, this one last,
+/// and whether a new green state was made.
+fn remember(
+    ctx: &Context,
+    mut record: green::Run,
+    tested: Option<&green::Tested>,
+) -> anyhow::Result<(Vec<green::Run>, bool)> {
+    let repo = &ctx.repo;
+    let journal = Journal::for_repo(repo);
+    let (_lock, stale) = acquire_lock(journal.dir(), &ctx.command_line)?;
+    if let Some(stale) = stale {
+        ctx.ui.warn(&format!(
+            "removed a stale lock left by git-rollback-sprint pid {} (`{}`)",
+            stale.pid, stale.command
+        ));
+        if stale.holds_index_lock {
+            let _ = std::fs::remove_file(repo.git_dir().join("index.lock"));
+        }
+        keep::remove_stale_lock(repo);
+    }
+    let mut runs = green::runs(repo)?;
+    let mut new = false;
+    if let (true, Some(tested)) = (record.passed, tested) {
+        let previous = green::last_green(&runs).map(|(_, g)| g.clone());
+        let (state, made) = green::make_green(repo, tested, previous.as_ref(), &record.command)?;
+        record.green = Some(state);
+        new = made;
+    }
+    green::record(repo, &record)?;
+    runs.push(record);
+    if let Err(e) = green::automatic(repo, ctx.settings.keep_days) {
+        ctx.ui.warn(&format!(
+            "could not release green states older than {} days ({}): {e:#}",
+            ctx.settings.keep_days,
+            settings::KEEP_DAYS
+        ));
+    }
+    Ok((runs, new))
+}
+
+/// The trigger fired: the recommendation, and the automatic action on the
+/// run that reached the limit.
+fn fire(
+    ctx: &Context,
+    (threshold, action): (u64, TriggerAction),
+    failures: usize,
+    first: bool,
+    has_green: bool,
+    outcome: &mut Outcome,
+) -> Trigger {
+    let mut trigger = Trigger {
+        failures,
+        action: action.name(),
+        recommended_command: None,
+        checkpoint: None,
+        operation_id: None,
+    };
+    outcome.line(format!(
+        "{} the tests failed {failures} times in a row ({} is {threshold}).",
+        ctx.ui.bold("Rollback trigger:"),
+        settings::TRIGGER_FAILURES,
+    ));
+    if has_green {
+        outcome.line(
+            "Triage: only the tests fail and they passed before, so roll back the work since they last passed (Level 1 to the last green state), keeping everything in a stash:",
+        );
+        outcome.line(format!("  {RETURN_COMMAND}"));
+        trigger.recommended_command = Some(RETURN_COMMAND.to_string());
+    } else {
+        outcome.line(
+            "Triage: there is no green test run to return to; decide the rollback level with `git rollback-sprint triage`.",
+        );
+        trigger.recommended_command = Some("git rollback-sprint triage".to_string());
+    }
+    if !first {
+        return trigger;
+    }
+    match action {
+        TriggerAction::Suggest => {}
+        TriggerAction::Checkpoint => {
+            match super::checkpoint::tag_wip(
+                ctx,
+                &format!("Tests failing {failures} times in a row"),
+            ) {
+                Ok((name, Some(id))) => {
+                    outcome.line(format!(
+                        "Took a WIP checkpoint `{name}` ({} is checkpoint); undo with `git rollback-sprint undo {id}`.",
+                        settings::TRIGGER_ACTION
+                    ));
+                    trigger.checkpoint = Some(name);
+                    trigger.operation_id = Some(id);
+                }
+                Ok((_, None)) => {}
+                Err(e) => ctx
+                    .ui
+                    .warn(&format!("the automatic checkpoint failed: {e:#}")),
+            }
+        }
+        TriggerAction::Emergency if !has_green => ctx.ui.warn(&format!(
+            "{} is emergency, but there is no green state to roll back to",
+            settings::TRIGGER_ACTION
+        )),
+        TriggerAction::Emergency => match automatic_emergency(ctx) {
+            Ok(rolled) => {
+                outcome.line(format!(
+                    "Rolled back to the last green state ({} is emergency):",
+                    settings::TRIGGER_ACTION
+                ));
+                for line in &rolled.lines {
+                    outcome.line(format!("  {line}"));
+                }
+                trigger.operation_id = rolled
+                    .into_fields()
+                    .get("operation_id")
+                    .and_then(|v| v.as_str())
+                    .map(str::to_string);
+            }
+            Err(e) => ctx.ui.warn(&format!(
+                "the automatic rollback to the last green state failed: {}",
+                crate::error::describe(&e).1
+            )),
+        },
+    }
+    trigger
+}
+
+/// `emergency --to last-green --reason "tests failing"`, through the
+/// command itself.
+fn automatic_emergency(ctx: &Context) -> anyhow::Result<Outcome> {
+    #[derive(clap::Parser)]
+    struct Emergency {
+        #[command(flatten)]
+        args: super::emergency::Args,
+    }
+    let parsed = Emergency::try_parse_from([
+        "emergency",
+        "--to",
+        green::REV,
+        "--reason",
+        "tests failing",
+        "--severity",
+        "medium",
+    ])
+    .map_err(|e| anyhow::anyhow!("internal error: {e}"))?;
+    super::emergency::run(ctx, &parsed.args)
+}
+
+fn short(repo: &crate::git::Repo, id: &str) -> String {
+    crate::git::parse_oid(id)
+        .map(|oid| repo.short_id(oid))
+        .unwrap_or_else(|_| crate::git::short(id).to_string())
+}
