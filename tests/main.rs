@@ -34,4 +34,5 @@ mod signals;
 mod snapshots;
 mod sprint;
 mod undo_sequence;
+mod verify;
 mod workflow;
