@@ -29,6 +29,7 @@ mod readme;
 mod recover;
 mod reports;
 mod reports_folder;
+mod reports_truth;
 mod seams;
 mod signals;
 mod snapshots;

@@ -671,7 +671,14 @@ impl RollingBack<'_> {
         let work = self
             .scan()?
             .without_folder(&ctx.repo, Some(d.head_tree), &self.reports)?;
-        let stat = ctx.repo.diff_stat_in_background(d.baseline_tree, work.tree);
+        // The stat is of the user's work: the reports folder is left out of
+        // both sides, as `git diff --stat -M baseline -- ':!rollbacks'`.
+        let without_reports =
+            |tree: Oid| snapshot::with_folder_from(&ctx.repo, tree, None, &self.reports);
+        let stat = ctx.repo.diff_stat_in_background(
+            without_reports(d.baseline_tree)?,
+            without_reports(work.tree)?,
+        );
         let log = ctx.repo.log_oneline(d.baseline.commit, d.head)?;
         self.work = Some(work);
         self.record = Some(Record { log, stat });
