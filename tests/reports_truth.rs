@@ -209,3 +209,105 @@ fn the_reports_folder_is_left_out_of_changes_txt() {
     });
     assert!(!ours.contains("rollbacks"), "{ours}");
 }
+
+// ----- analysis.md: markdown that reads as written ---------------------------------------
+
+const ANALYSIS: &str = "rollbacks/analysis-20261121_100405";
+
+/// A baseline, a commit after it on `branch`, and an emergency rollback
+/// with `reason`; then `analyze --no-tests`. Returns `analysis.md`.
+fn analysis_after_emergency(branch: &str, reason: &str, subject: &str) -> String {
+    let repo = TestRepo::new();
+    repo.write("app.txt", "v1\n");
+    repo.commit_all(subject);
+    repo.git(&["tag", "-a", "baseline", "-m", "known good"]);
+    repo.git(&["checkout", "-q", "-b", branch]);
+    repo.write("app.txt", "v2\n");
+    repo.commit_all("attempt");
+    repo.tool_ok(&["emergency", "--reason", reason]);
+    repo.tool_ok(&["analyze", "--no-tests"]);
+    repo.read_string(format!("{ANALYSIS}/analysis.md"))
+}
+
+/// The cells of a table row: split at the `|`s that are not escaped.
+fn cells(row: &str) -> Vec<String> {
+    let mut cells = vec![String::new()];
+    let mut escaped = false;
+    for c in row.chars() {
+        if c == '|' && !escaped {
+            cells.push(String::new());
+        } else if let Some(last) = cells.last_mut() {
+            last.push(c);
+        }
+        escaped = c == '\\' && !escaped;
+    }
+    cells
+        .into_iter()
+        .map(|c| c.trim().to_string())
+        .filter(|c| !c.is_empty())
+        .collect()
+}
+
+fn row<'a>(md: &'a str, key: &str) -> &'a str {
+    md.lines()
+        .find(|l| l.starts_with(&format!("| {key} |")))
+        .unwrap_or_else(|| panic!("no `{key}` row\n{md}"))
+}
+
+#[test]
+fn ordinary_text_is_not_escaped_in_analysis_md() {
+    let reason = "tests failing (3 of 40) - see v1.2.3, it's 50% done; don't retry before 10:30.";
+    let md = analysis_after_emergency(
+        "feature/checkout-v2",
+        reason,
+        "add app.txt (first cut) - v1.0!",
+    );
+    assert!(md.contains(reason), "{md}");
+    assert!(md.contains("add app.txt (first cut) - v1.0!"), "{md}");
+    // Nothing the reader did not write: no backslash anywhere.
+    assert!(!md.contains('\\'), "{md}");
+    assert_eq!(
+        cells(row(&md, "HEAD"))[1],
+        format!("`feature/checkout-v2` at {}", &md_short_head(&md))
+    );
+}
+
+/// The short commit id the HEAD row names.
+fn md_short_head(md: &str) -> String {
+    let head = row(md, "HEAD");
+    head.rsplit(' ')
+        .nth(1)
+        .unwrap_or_default()
+        .trim_end_matches(" |")
+        .to_string()
+}
+
+#[test]
+fn what_markdown_would_misread_is_escaped_and_nothing_else() {
+    let reason = "# Fix *now*: the_flag | `cfg` <b>bold</b> [x](y) _all_";
+    let branch = "feature/a|b_c#d<e";
+    let md = analysis_after_emergency(branch, reason, "subject with a|pipe and *stars*");
+    let escaped = "\\# Fix \\*now\\*: the_flag | \\`cfg\\` \\<b>bold\\</b> \\[x\\](y) \\_all\\_";
+    // In the timeline (a list item), the cause as written, made inert.
+    assert!(
+        md.lines()
+            .any(|l| l.starts_with("* ") && l.ends_with(&format!(": {escaped}"))),
+        "{md}"
+    );
+    // In the table, one cell each, the pipes escaped for the table only.
+    let latest = cells(row(&md, "Latest rollback"));
+    assert_eq!(latest.len(), 2, "{md}");
+    assert!(latest[1].ends_with(&escaped.replace('|', "\\|")), "{md}");
+    let head = cells(row(&md, "HEAD"));
+    assert_eq!(head.len(), 2, "{md}");
+    assert!(head[1].starts_with("`feature/a\\|b_c#d<e` at "), "{md}");
+    let good = cells(row(&md, "Last good commit"));
+    assert_eq!(good.len(), 2, "{md}");
+    assert!(
+        good[1].ends_with(": subject with a\\|pipe and \\*stars\\*"),
+        "{md}"
+    );
+    // Commands and ids are code spans.
+    assert!(md.contains("`git rollback-sprint undo "), "{md}");
+    assert!(md.contains("not run (`--no-tests`)"), "{md}");
+}

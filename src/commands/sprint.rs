@@ -18,7 +18,7 @@ use anyhow::Context as _;
 use serde::Serialize;
 
 use super::after_rollback::{self, AfterArgs, Verified, Verify};
-use super::reports::markdown::{md_code, md_text, recover_command};
+use super::reports::markdown::{md_cell, md_code, md_text, recover_command};
 use super::{baseline, check, new_branch_name, reset_to_tree, status::sprint_number, Context};
 use crate::clock;
 use crate::error::{user, Exit};
@@ -1143,7 +1143,7 @@ fn report_markdown(r: &Report) -> String {
         ("Operation", md_code(r.operation_id)),
     ];
     for (k, v) in rows {
-        s.push_str(&format!("| {k} | {v} |\n"));
+        s.push_str(&format!("| {k} | {} |\n", md_cell(&v)));
     }
     s.push_str("\n## Next steps\n\n");
     s.push_str(&format!(

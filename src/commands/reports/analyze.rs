@@ -28,7 +28,7 @@ use serde_json::Value;
 
 use super::environment::environment_text;
 use super::history::{self, ReflogEntry};
-use super::markdown::{md_code, md_text, plain_severity, plain_time, shell_word};
+use super::markdown::{md_cell, md_code, md_text, plain_severity, plain_time, shell_word};
 use super::{newest_branch, BranchAt, Context, Records, Rollback};
 use crate::clock;
 use crate::commands::baseline::{self, Baseline};
@@ -814,7 +814,7 @@ impl Facts {
         let repo = &ctx.repo;
         s.push_str("| | |\n| --- | --- |\n");
         let head = self.head_cell(repo);
-        s.push_str(&format!("| HEAD | {head} |\n"));
+        s.push_str(&format!("| HEAD | {} |\n", md_cell(&head)));
         let good = match (&self.baseline, &self.baseline_info) {
             (Some(b), Some(info)) => format!(
                 "the baseline {} at {}: {}",
@@ -827,7 +827,7 @@ impl Facts {
                 md_code(&ctx.settings.baseline)
             ),
         };
-        s.push_str(&format!("| Last good commit | {good} |\n"));
+        s.push_str(&format!("| Last good commit | {} |\n", md_cell(&good)));
         let failed = match &self.failed {
             Some(f) => format!(
                 "{} at {} ({})",
@@ -839,7 +839,7 @@ impl Facts {
                 "none found (no rollback with a backup branch, no `backup/` branch)".to_string()
             }
         };
-        s.push_str(&format!("| Failed branch | {failed} |\n"));
+        s.push_str(&format!("| Failed branch | {} |\n", md_cell(&failed)));
         if let Some(c) = &self.changes {
             s.push_str(&format!(
                 "| Failed work | {} commit(s), {} file(s) beyond the last good commit |\n",
@@ -857,23 +857,26 @@ impl Facts {
             ),
             None => "none recorded".to_string(),
         };
-        s.push_str(&format!("| Latest rollback | {latest} |\n"));
+        s.push_str(&format!("| Latest rollback | {} |\n", md_cell(&latest)));
         let now = match tests {
             Some(t) => format!(
-                "{}: {} (test\\_results.txt)",
+                "{}: {} (`test_results.txt`)",
                 md_code(&t.command),
                 md_text(&t.summary())
             ),
-            None if no_tests => "not run (\\-\\-no\\-tests)".to_string(),
+            None if no_tests => "not run (`--no-tests`)".to_string(),
             None => "not run: no test command is configured or detected".to_string(),
         };
-        s.push_str(&format!("| Tests now (after the rollback) | {now} |\n"));
+        s.push_str(&format!(
+            "| Tests now (after the rollback) | {} |\n",
+            md_cell(&now)
+        ));
         if let Some((path, passed, failed)) = &self.sprint_tests {
             s.push_str(&format!(
                 "| Tests of the failed sprint | {} passed, {} failed ({}) |\n",
                 passed.map_or("?".to_string(), |n| n.to_string()),
                 failed.map_or("?".to_string(), |n| n.to_string()),
-                md_code(path)
+                md_cell(&md_code(path))
             ));
         }
     }
@@ -891,7 +894,7 @@ impl Facts {
                 md_code(r.trim_start_matches("refs/heads/"))
             ),
             (HeadState::Detached(_), Some(c)) => format!("detached at {}", repo.short_id(c)),
-            (HeadState::Detached(id), None) => format!("detached at {}", md_text(id)),
+            (HeadState::Detached(id), None) => format!("detached at {}", md_code(id)),
         }
     }
 
