@@ -311,3 +311,39 @@ fn what_markdown_would_misread_is_escaped_and_nothing_else() {
     assert!(md.contains("`git rollback-sprint undo "), "{md}");
     assert!(md.contains("not run (`--no-tests`)"), "{md}");
 }
+
+#[test]
+fn typechanges_empty_files_control_characters_and_big_edits_match_git() {
+    let repo = base_repo();
+    repo.write("plain.txt", "was a file\n");
+    repo.write("empty.txt", "");
+    repo.write(
+        "ctrl.txt",
+        "a\x01\x02\x03\x04\x05\x06\x07\x08\x0e\x0f\x10\nb\n",
+    );
+    repo.write("nonl.txt", "no newline at the end");
+    repo.write("crlf.txt", "one\r\ntwo\r\n");
+    repo.write("src/big.rs", lines(300, "big"));
+    repo.commit_all("more kinds of file");
+    assert_stat_like_git(&repo, |r| {
+        r.remove("plain.txt");
+        r.symlink("plain.txt", "README.md");
+        r.write("empty.txt", "now has a line\n");
+        r.write(
+            "ctrl.txt",
+            "a\x01\x02\x03\x04\x05\x06\x07\x08\x0e\x0f\x11\nb\nc\n",
+        );
+        r.write("nonl.txt", "no newline at the end, still");
+        r.write("crlf.txt", "one\r\nTWO\r\nthree\r\n");
+        let big = lines(300, "big")
+            .lines()
+            .enumerate()
+            .filter(|(i, _)| i % 3 != 0)
+            .map(|(_, l)| format!("{l}\n"))
+            .collect::<String>()
+            + &lines(120, "more big");
+        r.write("src/big.rs", big);
+        r.write("new-empty.txt", "");
+        r.commit_all("sprint");
+    });
+}
