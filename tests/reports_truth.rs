@@ -347,3 +347,25 @@ fn typechanges_empty_files_control_characters_and_big_edits_match_git() {
         r.commit_all("sprint");
     });
 }
+
+#[test]
+fn analysis_md_says_what_the_recovery_time_measures_and_whether_it_was_verified() {
+    let repo = TestRepo::new();
+    repo.write("app.txt", "v1\n");
+    repo.commit_all("good");
+    repo.git(&["tag", "-a", "baseline", "-m", "known good"]);
+    repo.write("app.txt", "v2\n");
+    repo.commit_all("attempt");
+    repo.git(&["config", "rollback.testCommand", "echo '1 passed'"]);
+    repo.tool_ok(&["emergency", "--verify", "--since", "09:04"]);
+    repo.tool_ok(&["analyze", "--no-tests"]);
+    let md = repo.read_string(format!("{ANALYSIS}/analysis.md"));
+    assert!(
+        row(&md, "Recovery time").starts_with("| Recovery time | 60.083 min (the incident:"),
+        "{md}"
+    );
+    assert!(
+        row(&md, "Verified after the rollback").contains("yes: the tests passed"),
+        "{md}"
+    );
+}

@@ -858,6 +858,9 @@ impl Facts {
             None => "none recorded".to_string(),
         };
         s.push_str(&format!("| Latest rollback | {} |\n", md_cell(&latest)));
+        if let Some(r) = self.records.latest() {
+            latest_rollback_rows(r, s);
+        }
         let now = match tests {
             Some(t) => format!(
                 "{}: {} (`test_results.txt`)",
@@ -1144,6 +1147,31 @@ impl Facts {
             code(format!("{tool} checkpoint -m \"before step 1\""))
         ));
         out
+    }
+}
+
+/// What the latest rollback's entry says of its recovery time and its
+/// verification, when it says.
+fn latest_rollback_rows(r: &Rollback, s: &mut String) {
+    if let Some((minutes, measures)) = r.recovery() {
+        let what = match measures {
+            Some("run") => " (the rollback's own run)",
+            Some("incident") => {
+                " (the incident: from when it began, `--since`, to the end of the rollback)"
+            }
+            Some("given") => " (given by hand, `--recovery-minutes`)",
+            _ => "",
+        };
+        s.push_str(&format!("| Recovery time | {minutes} min{what} |\n"));
+    }
+    match r.verified() {
+        Some(true) => s.push_str(
+            "| Verified after the rollback | yes: the tests passed on the rolled-back tree |\n",
+        ),
+        Some(false) => s.push_str(
+            "| Verified after the rollback | no: the tests failed on the rolled-back tree, or were not run (`--verify`) |\n",
+        ),
+        None => {}
     }
 }
 
