@@ -432,3 +432,46 @@ fn a_bad_since_is_a_one_line_error_and_changes_nothing() {
     assert_nothing_changed(&repo, &before);
     assert_eq!(runs(&repo), 0);
 }
+
+/// Ctrl-C while the verification runs stops the tests; the rollback,
+/// already done, stays (and `undo` reverses it exactly), the entry says
+/// not verified, and the exit code is 3.
+#[test]
+fn ctrl_c_during_the_verification_keeps_the_rollback_and_exits_3() {
+    let repo = broken_sprint();
+    let started = repo.tmp_dir().join("verify-started");
+    repo.git(&[
+        "config",
+        "rollback.testCommand",
+        &format!("echo $$ > '{}'; exec sleep 300", started.display()),
+    ]);
+    let before = repo.capture();
+    let tool = repo
+        .tool_command(&["emergency", "--verify"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the tool starts");
+    // Wait until the tests run (the file is written by the test command).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while !std::fs::read_to_string(&started).is_ok_and(|t| t.ends_with('\n')) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the verification never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let pid = rustix::process::Pid::from_raw(tool.id() as i32).expect("a pid");
+    rustix::process::kill_process(pid, rustix::process::Signal::INT).expect("SIGINT is sent");
+    let out = tool.wait_with_output().expect("the tool ends");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stdout}\n{stderr}");
+    assert!(stdout.contains("Rolled back:"), "{stdout}");
+    assert!(stdout.contains("Not verified:"), "{stdout}");
+    assert!(stderr.contains("interrupted by Ctrl-C"), "{stderr}");
+    assert_eq!(repo.read_string("state.txt"), "good\n");
+    assert_eq!(last_entry(&repo)["verified"], false);
+    repo.tool_ok(&["undo"]);
+    assert_same_except_reports(&before, &repo.capture());
+}

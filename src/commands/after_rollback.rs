@@ -246,8 +246,10 @@ pub fn report_verify(
                 "the rolled-back tree could not be verified: {message}"
             ));
             outcome.line(format!(
-                "{} the rollback is done, but its tests did not run to the end; run them with `git rollback-sprint baseline verify` or your test command, and reverse the rollback with `git rollback-sprint undo {id}` if needed.",
-                ctx.ui.bad("Not verified:")
+                "{} the rollback is done, but the tests on the rolled-back tree {} did not run to the end; run `{}` yourself, and reverse the rollback with `git rollback-sprint undo {id}` if needed.",
+                ctx.ui.bad("Not verified:"),
+                v.short,
+                v.command
             ));
             outcome.exit_with(if *interrupted {
                 Exit::Stopped
