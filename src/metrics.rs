@@ -238,6 +238,25 @@ pub struct Entry<'a> {
     pub files_changed: usize,
     pub backup_ref: Option<&'a str>,
     pub undone: bool,
+    /// Whether the tests passed on the rolled-back tree (`--verify`):
+    /// false when they failed and when no verification ran.
+    pub verified: bool,
+    /// What `recovery_time_minutes` measures: [`Measures`].
+    pub recovery_time_measures: Measures,
+}
+
+/// What an entry's `recovery_time_minutes` measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Measures {
+    /// The rollback's own run, from the command's start to the end of the
+    /// rollback.
+    Run,
+    /// The incident: from when it started (`--since`) to the end of the
+    /// rollback.
+    Incident,
+    /// The minutes given with `--recovery-minutes`.
+    Given,
 }
 
 fn minutes<S: serde::Serializer>(m: &f64, s: S) -> Result<S::Ok, S::Error> {
@@ -277,6 +296,38 @@ pub fn record(
     file.write(doc)?;
     tx.detail("metrics", true);
     Ok(set_aside)
+}
+
+/// After a verification that passed: set `"verified": true` on the entry
+/// of operation `operation_id`. The reports folder is the tool's and only
+/// grows (I8), so this is written outside the operation, like `undo`
+/// marking an entry undone. A file that cannot be updated is reported and
+/// left as it is.
+pub fn mark_verified(
+    repo: &crate::git::Repo,
+    reports_dir: &str,
+    operation_id: &str,
+) -> anyhow::Result<()> {
+    crate::reports_folder::check(repo.workdir(), reports_dir)?;
+    let file = MetricsFile::new(repo.workdir(), reports_dir);
+    let mut doc = file.read_strict()?;
+    let mut found = false;
+    if let Some(list) = doc.get_mut("rollbacks").and_then(Value::as_array_mut) {
+        for entry in list.iter_mut().filter_map(Value::as_object_mut) {
+            if entry.get("operation_id").and_then(Value::as_str) == Some(operation_id) {
+                entry.insert("verified".into(), Value::Bool(true));
+                found = true;
+            }
+        }
+    }
+    if !found {
+        anyhow::bail!(
+            "{} has no entry for operation {operation_id}",
+            file.path.display()
+        );
+    }
+    crate::reports_folder::prepare(repo, reports_dir)?;
+    file.write(doc)
 }
 
 fn round_minutes(m: f64) -> f64 {

@@ -218,6 +218,32 @@ pub trait Execute<S: Step> {
     }
 }
 
+/// A command that keeps what its `Finally` steps found (a verification
+/// after the rollback) lends its executor to [`carry_out`].
+impl<S: Step, E: Execute<S>> Execute<S> for &mut E {
+    type Done = E::Done;
+
+    fn intent(&self, ctx: &Context) -> anyhow::Result<Intent> {
+        (**self).intent(ctx)
+    }
+
+    fn outside(&mut self, ctx: &Context, step: &S, outcome: &mut Outcome) -> anyhow::Result<()> {
+        (**self).outside(ctx, step, outcome)
+    }
+
+    fn step(&mut self, ctx: &Context, tx: &mut Transaction<'_>, step: &S) -> anyhow::Result<()> {
+        (**self).step(ctx, tx, step)
+    }
+
+    fn done(&mut self, ctx: &Context, tx: &mut Transaction<'_>) -> anyhow::Result<Self::Done> {
+        (**self).done(ctx, tx)
+    }
+
+    fn done_outside(&mut self, ctx: &Context) -> anyhow::Result<Self::Done> {
+        (**self).done_outside(ctx)
+    }
+}
+
 /// What [`carry_out`] did.
 pub enum Carried<D> {
     /// The plan changes nothing; the outcome says why.

@@ -24,6 +24,9 @@ pub const TEST_TIMEOUT: &str = "rollback.testTimeout";
 /// docs/journal.md, Releasing: operations older than this many days are
 /// released automatically (`log prune`); 0 turns that off.
 pub const KEEP_DAYS: &str = "rollback.keepDays";
+/// `emergency` and `sprint rollback` run the tests on the rolled-back tree
+/// (`--verify`) unless `--no-verify` is given.
+pub const VERIFY: &str = "rollback.verify";
 
 /// docs/journal.md, Test runs: after this many failing `test` runs in a row
 /// since the last green state, `test` acts (0 turns the trigger off).
@@ -58,6 +61,8 @@ pub struct Settings {
     pub test_timeout_secs: u64,
     /// `rollback.keepDays`; 0: no automatic pruning.
     pub keep_days: u64,
+    /// `rollback.verify`: verify after every rollback.
+    pub verify: bool,
 }
 
 impl Settings {
@@ -118,6 +123,7 @@ impl Settings {
             hook_tests: repo.config_bool(HOOK_TESTS)?.unwrap_or(false),
             test_timeout_secs,
             keep_days,
+            verify: repo.config_bool(VERIFY)?.unwrap_or(false),
         })
     }
 

@@ -373,7 +373,7 @@ fn analyze_after_an_emergency_names_the_backup_and_the_stash() {
         format!("| Failed branch | `{BACKUP_EMERGENCY}` at"),
         "Level 1 emergency rollback, critical: prod down".to_string(),
         "`git stash list`".to_string(),
-        "not run (\\-\\-no\\-tests)".to_string(),
+        "not run (`--no-tests`)".to_string(),
     ] {
         assert!(md.contains(&needle), "expected {needle:?}\n{md}");
     }
@@ -471,7 +471,7 @@ fn reasons_cannot_break_out_of_the_markdown() {
         let prose = outside_code_spans(text);
         assert!(!prose.replace("\\<", "").contains("<img"), "{prose}");
         assert!(!prose.contains("[link](http"), "{prose}");
-        assert!(text.contains("oops \\# Injected heading \\<img"), "{text}");
+        assert!(text.contains("oops # Injected heading \\<img"), "{text}");
     }
 }
 

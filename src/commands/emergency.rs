@@ -13,6 +13,7 @@ use std::time::Instant;
 use anyhow::Context as _;
 use serde::Serialize;
 
+use super::after_rollback::{self, AfterArgs, Verified, Verify};
 use super::{baseline, new_branch_name, reset_to_tree, status::sprint_number, Context};
 use crate::clock;
 use crate::error::user;
@@ -41,6 +42,8 @@ pub struct Args {
     /// Record this recovery time in the metrics instead of the measured one
     #[arg(long, value_name = "MINUTES")]
     pub recovery_minutes: Option<f64>,
+    #[command(flatten)]
+    pub after: AfterArgs,
 }
 
 /// The runbook's steps, as the dry run shows them and as they are run.
@@ -74,13 +77,16 @@ enum EmergencyStep {
     RecordMetrics { reports_dir: String },
     /// 7. `rollback.startCommand`, on every path once services were stopped.
     Start(String),
+    /// 8. `--verify`: the tests on the rolled-back tree, once the rollback
+    ///    is done.
+    Verify(Verify),
 }
 
 impl Step for EmergencyStep {
     fn phase(&self) -> Phase {
         match self {
             EmergencyStep::Stop(_) => Phase::Before,
-            EmergencyStep::Start(_) => Phase::Finally,
+            EmergencyStep::Start(_) | EmergencyStep::Verify(_) => Phase::Finally,
             _ => Phase::Journaled,
         }
     }
@@ -129,6 +135,7 @@ impl fmt::Display for EmergencyStep {
                 write!(f, "record the rollback in {reports_dir}/metrics.json")
             }
             EmergencyStep::Start(cmd) => write!(f, "run the start command: sh -c {cmd:?}"),
+            EmergencyStep::Verify(v) => v.fmt(f),
         }
     }
 }
@@ -145,6 +152,7 @@ struct Decided {
     stamp: String,
     /// `--to last-green`: the work tree's and the index's trees to restore.
     green: Option<(Oid, Oid)>,
+    verify: Option<Verify>,
 }
 
 /// The JSON fields known from the plan.
@@ -175,6 +183,9 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
     let started = Instant::now();
     let severity = metrics::parse_severity(args.severity.as_deref().unwrap_or("critical"))?;
     metrics::check_recovery_minutes(args.recovery_minutes)?;
+    let since = (args.after.since.as_deref())
+        .map(|t| after_rollback::parse_since(t, &clock::now()))
+        .transpose()?;
     let (decided, plan) = plan(ctx, args)?;
     let mut outcome = Outcome::new();
     outcome.data(&Planned {
@@ -183,17 +194,23 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
         backup_branch: decided.backup.as_deref(),
         changed: plan.nothing.is_none(),
     });
-    let exec = Emergency {
+    let mut exec = Emergency {
         args,
         decided: &decided,
         started,
+        since,
         severity,
         reports: settings::reports_path(&ctx.settings.reports_dir),
         scan: None,
         done: Done::default(),
+        completed: false,
+        verified: None,
     };
-    if let Carried::Done { done, id } = carry_out(ctx, &plan, exec, &mut outcome)? {
+    if let Carried::Done { done, id } = carry_out(ctx, &plan, &mut exec, &mut outcome)? {
         announce(ctx, &decided, &done, &id, started, &mut outcome);
+        if let (Some(v), Some(verified)) = (&decided.verify, &exec.verified) {
+            after_rollback::report_verify(ctx, v, verified, &id, &mut outcome);
+        }
     }
     Ok(outcome)
 }
@@ -203,10 +220,15 @@ struct Emergency<'a> {
     args: &'a Args,
     decided: &'a Decided,
     started: Instant,
+    /// `--since`: when the incident began.
+    since: Option<chrono::DateTime<chrono::FixedOffset>>,
     severity: &'static str,
     reports: RepoPath,
     scan: Option<snapshot::WorktreeScan>,
     done: Done,
+    /// The operation ended: the rollback is done, and may be verified.
+    completed: bool,
+    verified: Option<Verified>,
 }
 
 impl Execute<EmergencyStep> for Emergency<'_> {
@@ -250,6 +272,11 @@ impl Execute<EmergencyStep> for Emergency<'_> {
                 run_hook_command(ctx, "stop", cmd, outcome)?;
             }
             EmergencyStep::Start(cmd) => run_hook_command(ctx, "start", cmd, outcome)?,
+            // Only a rollback that was carried out is verified.
+            EmergencyStep::Verify(v) if self.completed => {
+                self.verified = Some(after_rollback::run_verify(ctx, v));
+            }
+            EmergencyStep::Verify(_) => {}
             _ => anyhow::bail!("internal error: `{step}` is journaled"),
         }
         Ok(())
@@ -316,7 +343,7 @@ impl Execute<EmergencyStep> for Emergency<'_> {
             EmergencyStep::RecordMetrics { reports_dir } => {
                 self.record_metrics(ctx, tx, reports_dir)?
             }
-            EmergencyStep::Stop(_) | EmergencyStep::Start(_) => {
+            EmergencyStep::Stop(_) | EmergencyStep::Start(_) | EmergencyStep::Verify(_) => {
                 anyhow::bail!("internal error: `{step}` is not journaled")
             }
         }
@@ -325,6 +352,7 @@ impl Execute<EmergencyStep> for Emergency<'_> {
 
     fn done(&mut self, _ctx: &Context, tx: &mut Transaction<'_>) -> anyhow::Result<Done> {
         tx.detail("stashed", self.done.stashed);
+        self.completed = true;
         Ok(std::mem::take(&mut self.done))
     }
 }
@@ -375,6 +403,11 @@ impl Emergency<'_> {
         let cause = self.args.reason.as_deref().unwrap_or("emergency rollback");
         crate::reports_folder::prepare(&ctx.repo, reports_dir)?;
         let id = tx.id().to_string();
+        let (recovery_minutes, recovery_time_measures) = after_rollback::recovery_minutes(
+            self.args.recovery_minutes,
+            after_rollback::incident_start(ctx, self.since),
+            self.started.elapsed(),
+        );
         let entry = metrics::Entry {
             timestamp: clock::rfc3339(&clock::now()),
             sprint: d
@@ -383,16 +416,16 @@ impl Emergency<'_> {
                 .and_then(|b| sprint_number(b.trim_start_matches("refs/heads/"))),
             severity: self.severity,
             cause,
-            recovery_minutes: self
-                .args
-                .recovery_minutes
-                .unwrap_or(self.started.elapsed().as_secs_f64() / 60.0),
+            recovery_minutes,
             kind: "emergency",
             operation_id: Some(&id),
             duration_seconds: self.started.elapsed().as_secs_f64(),
             files_changed: self.done.files_changed,
             backup_ref: backup_ref.as_deref(),
             undone: false,
+            // Set once the verification passes, after the rollback.
+            verified: false,
+            recovery_time_measures,
         };
         self.done.metrics_set_aside = metrics::record(tx, reports_dir, &d.stamp, &entry)?;
         Ok(())
@@ -511,6 +544,13 @@ fn plan(ctx: &Context, args: &Args) -> anyhow::Result<(Decided, Plan<EmergencySt
         Some(g) => Some((g.tree_oid()?, g.index_tree_oid()?)),
         None => None,
     };
+    // Verified is the tree the work tree is left with: the green state's
+    // files with `--to last-green`.
+    let verified_tree = match green {
+        Some((tree, _)) => tree,
+        None => repo.commit_tree(target)?,
+    };
+    let verify = after_rollback::plan_verify(ctx, &args.after, verified_tree)?;
     // At the green state's HEAD with a clean tree, there is nothing to do
     // only when the green state had nothing uncommitted either.
     let green_is_head = match green {
@@ -574,6 +614,7 @@ fn plan(ctx: &Context, args: &Args) -> anyhow::Result<(Decided, Plan<EmergencySt
         stash_message,
         stamp,
         green,
+        verify,
     };
     push_steps(ctx, args, &decided, preview.as_ref(), &mut plan)?;
     Ok((decided, plan))
@@ -630,6 +671,9 @@ fn push_steps(
     });
     if let Some(cmd) = &ctx.settings.start_command {
         plan.push(EmergencyStep::Start(cmd.clone()));
+    }
+    if let Some(v) = &d.verify {
+        plan.push(EmergencyStep::Verify(v.clone()));
     }
     Ok(())
 }

@@ -3,6 +3,7 @@
 //! replaces; the git work lives in `crate::git`, the safety in
 //! `crate::journal`.
 
+pub mod after_rollback;
 pub mod baseline;
 pub mod check;
 pub mod checkpoint;

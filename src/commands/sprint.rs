@@ -17,7 +17,8 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use serde::Serialize;
 
-use super::reports::markdown::{md_code, md_text, recover_command};
+use super::after_rollback::{self, AfterArgs, Verified, Verify};
+use super::reports::markdown::{md_cell, md_code, md_text, recover_command};
 use super::{baseline, check, new_branch_name, reset_to_tree, status::sprint_number, Context};
 use crate::clock;
 use crate::error::{user, Exit};
@@ -73,6 +74,8 @@ pub struct RollbackArgs {
     /// Record this recovery time in the metrics instead of the measured one
     #[arg(long, value_name = "MINUTES")]
     pub recovery_minutes: Option<f64>,
+    #[command(flatten)]
+    pub after: AfterArgs,
 }
 
 pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
@@ -343,12 +346,16 @@ enum RollbackStep {
     RecordMetrics { reports_dir: String },
     /// 7. The sprint branch (or detached HEAD) is not moved.
     Leave { what: String, at: Rev },
+    /// 8. `--verify`: the tests on the rolled-back tree (the baseline's),
+    ///    once the rollback is done.
+    Verify(Verify),
 }
 
 impl Step for RollbackStep {
     fn phase(&self) -> Phase {
         match self {
             RollbackStep::RunTests(_) => Phase::Before,
+            RollbackStep::Verify(_) => Phase::Finally,
             _ => Phase::Journaled,
         }
     }
@@ -411,6 +418,7 @@ impl fmt::Display for RollbackStep {
             RollbackStep::Leave { what, at } => {
                 write!(f, "leave {what} where it is ({})", at.short)
             }
+            RollbackStep::Verify(v) => v.fmt(f),
         }
     }
 }
@@ -429,6 +437,7 @@ struct Decided {
     report_dir: PathBuf,
     test_command: Option<String>,
     stamp: String,
+    verify: Option<Verify>,
 }
 
 /// The JSON fields known from the plan.
@@ -488,6 +497,9 @@ fn rollback(ctx: &Context, args: &RollbackArgs) -> anyhow::Result<Outcome> {
     let started = Instant::now();
     let severity = metrics::parse_severity(args.severity.as_deref().unwrap_or("high"))?;
     metrics::check_recovery_minutes(args.recovery_minutes)?;
+    let since = (args.after.since.as_deref())
+        .map(|t| after_rollback::parse_since(t, &clock::now()))
+        .transpose()?;
     let (decided, plan) = plan_rollback(ctx, args)?;
     let mut outcome = Outcome::new();
     outcome.data(&RollbackPlanned {
@@ -497,10 +509,13 @@ fn rollback(ctx: &Context, args: &RollbackArgs) -> anyhow::Result<Outcome> {
         reports_dir: decided.report_dir.display().to_string(),
         baseline: decided.baseline.commit.to_string(),
     });
-    let exec = RollingBack {
+    let mut exec = RollingBack {
         args,
         decided: &decided,
         started,
+        since,
+        completed: false,
+        verified: None,
         severity,
         reports: settings::reports_path(&ctx.settings.reports_dir),
         tests: None,
@@ -509,8 +524,11 @@ fn rollback(ctx: &Context, args: &RollbackArgs) -> anyhow::Result<Outcome> {
         record: None,
         done: RollbackDone::default(),
     };
-    if let Carried::Done { done, id } = carry_out(ctx, &plan, exec, &mut outcome)? {
+    if let Carried::Done { done, id } = carry_out(ctx, &plan, &mut exec, &mut outcome)? {
         announce_rollback(ctx, &decided, &done, &id, started, &mut outcome);
+        if let (Some(v), Some(verified)) = (&decided.verify, &exec.verified) {
+            after_rollback::report_verify(ctx, v, verified, &id, &mut outcome);
+        }
     }
     Ok(outcome)
 }
@@ -528,6 +546,11 @@ struct RollingBack<'a> {
     args: &'a RollbackArgs,
     decided: &'a Decided,
     started: Instant,
+    /// `--since`: when the incident began.
+    since: Option<chrono::DateTime<chrono::FixedOffset>>,
+    /// The operation ended: the rollback is done, and may be verified.
+    completed: bool,
+    verified: Option<Verified>,
     severity: &'static str,
     reports: RepoPath,
     tests: Option<TestRun>,
@@ -584,6 +607,11 @@ impl Execute<RollbackStep> for RollingBack<'_> {
                 self.tests = Some(testrun::run_tests(cmd, ctx.repo.workdir(), timeout)?);
             }
             RollbackStep::RunTests(None) => {}
+            // Only a rollback that was carried out is verified.
+            RollbackStep::Verify(v) if self.completed => {
+                self.verified = Some(after_rollback::run_verify(ctx, v));
+            }
+            RollbackStep::Verify(_) => {}
             _ => anyhow::bail!("internal error: `{step}` is journaled"),
         }
         Ok(())
@@ -609,10 +637,10 @@ impl Execute<RollbackStep> for RollingBack<'_> {
             RollbackStep::RemoveUntracked => {}
             RollbackStep::RecordMetrics { reports_dir } => {
                 let time = self.write_report(ctx, tx)?;
-                self.record_metrics(tx, reports_dir, time)?;
+                self.record_metrics(ctx, tx, reports_dir, time)?;
             }
             RollbackStep::Leave { .. } => {}
-            RollbackStep::RunTests(_) => {
+            RollbackStep::RunTests(_) | RollbackStep::Verify(_) => {
                 anyhow::bail!("internal error: `{step}` is not journaled")
             }
         }
@@ -621,6 +649,7 @@ impl Execute<RollbackStep> for RollingBack<'_> {
 
     fn done(&mut self, _ctx: &Context, _tx: &mut Transaction<'_>) -> anyhow::Result<RollbackDone> {
         self.done.tests = self.tests.take();
+        self.completed = true;
         Ok(std::mem::take(&mut self.done))
     }
 }
@@ -642,7 +671,14 @@ impl RollingBack<'_> {
         let work = self
             .scan()?
             .without_folder(&ctx.repo, Some(d.head_tree), &self.reports)?;
-        let stat = ctx.repo.diff_stat_in_background(d.baseline_tree, work.tree);
+        // The stat is of the user's work: the reports folder is left out of
+        // both sides, as `git diff --stat -M baseline -- ':!rollbacks'`.
+        let without_reports =
+            |tree: Oid| snapshot::with_folder_from(&ctx.repo, tree, None, &self.reports);
+        let stat = ctx.repo.diff_stat_in_background(
+            without_reports(d.baseline_tree)?,
+            without_reports(work.tree)?,
+        );
         let log = ctx.repo.log_oneline(d.baseline.commit, d.head)?;
         self.work = Some(work);
         self.record = Some(Record { log, stat });
@@ -757,6 +793,7 @@ impl RollingBack<'_> {
     /// Step 6: the metrics entry.
     fn record_metrics(
         &mut self,
+        ctx: &Context,
         tx: &mut Transaction<'_>,
         reports_dir: &str,
         time: String,
@@ -771,21 +808,26 @@ impl RollingBack<'_> {
         });
         let op_id = tx.id().to_string();
         let backup_ref = format!("refs/heads/{}", d.backup);
+        let (recovery_minutes, recovery_time_measures) = after_rollback::recovery_minutes(
+            self.args.recovery_minutes,
+            after_rollback::incident_start(ctx, self.since),
+            self.started.elapsed(),
+        );
         let entry = metrics::Entry {
             timestamp: time,
             sprint: Some(d.n),
             severity: self.severity,
             cause: &cause,
-            recovery_minutes: self
-                .args
-                .recovery_minutes
-                .unwrap_or(self.started.elapsed().as_secs_f64() / 60.0),
+            recovery_minutes,
             kind: "sprint",
             operation_id: Some(&op_id),
             duration_seconds: self.started.elapsed().as_secs_f64(),
             files_changed: self.done.files_changed,
             backup_ref: Some(&backup_ref),
             undone: false,
+            // Set once the verification passes, after the rollback.
+            verified: false,
+            recovery_time_measures,
         };
         self.done.metrics_set_aside = metrics::record(tx, reports_dir, &d.stamp, &entry)?;
         Ok(())
@@ -888,6 +930,7 @@ fn decide_rollback(ctx: &Context, args: &RollbackArgs) -> anyhow::Result<Decided
     let backup = new_branch_name(ctx, &format!("backup/sprint-{n}-{stamp}"))?;
     let retry = new_branch_name(ctx, &format!("refactor/sprint-{n}-retry"))?;
     let report_dir = report_folder(repo.workdir(), &ctx.settings.reports_dir, n);
+    let verify = after_rollback::plan_verify(ctx, &args.after, baseline_tree)?;
     let test_command = if args.no_tests {
         None
     } else {
@@ -913,6 +956,7 @@ fn decide_rollback(ctx: &Context, args: &RollbackArgs) -> anyhow::Result<Decided
         report_dir,
         test_command,
         stamp,
+        verify,
     })
 }
 
@@ -956,6 +1000,9 @@ fn plan_rollback(
         what: head_state.describe(),
         at: head,
     });
+    if let Some(v) = &d.verify {
+        plan.push(RollbackStep::Verify(v.clone()));
+    }
     Ok((d, plan))
 }
 
@@ -1096,7 +1143,7 @@ fn report_markdown(r: &Report) -> String {
         ("Operation", md_code(r.operation_id)),
     ];
     for (k, v) in rows {
-        s.push_str(&format!("| {k} | {v} |\n"));
+        s.push_str(&format!("| {k} | {} |\n", md_cell(&v)));
     }
     s.push_str("\n## Next steps\n\n");
     s.push_str(&format!(

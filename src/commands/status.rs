@@ -341,6 +341,7 @@ mod tests {
             hook_tests: false,
             test_timeout_secs: 0,
             keep_days: 0,
+            verify: false,
         };
         let json = serde_json::to_value(Settings::of(&settings)).unwrap();
         let keys: Vec<&str> = json

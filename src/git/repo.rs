@@ -520,7 +520,8 @@ impl Repo {
         Ok(lines)
     }
 
-    /// `git diff --stat` between two trees, and the number of files.
+    /// `git diff --stat -M` between two trees, as git prints it at 80
+    /// columns, and the number of files it lists.
     pub fn diff_stat(&self, from: Oid, to: Oid) -> anyhow::Result<(String, usize)> {
         diff_stat_of(&self.inner, from, to)
     }
@@ -835,19 +836,7 @@ impl Repo {
 }
 
 fn diff_stat_of(repo: &Repository, from: Oid, to: Oid) -> anyhow::Result<(String, usize)> {
-    let a = repo.find_tree(from).context("could not read a tree")?;
-    let b = repo.find_tree(to).context("could not read a tree")?;
-    let diff = repo
-        .diff_tree_to_tree(Some(&a), Some(&b), None)
-        .context("could not diff trees")?;
-    let stats = diff.stats().context("could not count the changes")?;
-    let text = stats
-        .to_buf(git2::DiffStatsFormat::FULL, 80)
-        .context("could not format the diff stat")?;
-    Ok((
-        String::from_utf8_lossy(&text).into_owned(),
-        stats.files_changed(),
-    ))
+    super::diffstat::diff_stat(repo, from, to, super::diffstat::WIDTH)
 }
 
 #[cfg(test)]

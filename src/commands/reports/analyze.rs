@@ -29,7 +29,7 @@ use serde_json::Value;
 
 use super::environment::environment_text;
 use super::history::{self, ReflogEntry};
-use super::markdown::{md_code, md_text, plain_severity, plain_time, shell_word};
+use super::markdown::{md_cell, md_code, md_text, plain_severity, plain_time, shell_word};
 use super::{newest_branch, BranchAt, Context, Records, Rollback};
 use crate::clock;
 use crate::commands::baseline::{self, Baseline};
@@ -867,7 +867,7 @@ impl Facts {
         let repo = &ctx.repo;
         s.push_str("| | |\n| --- | --- |\n");
         let head = self.head_cell(repo);
-        s.push_str(&format!("| HEAD | {head} |\n"));
+        s.push_str(&format!("| HEAD | {} |\n", md_cell(&head)));
         let good = match (&self.baseline, &self.baseline_info) {
             (Some(b), Some(info)) => format!(
                 "the baseline {} at {}: {}",
@@ -880,7 +880,7 @@ impl Facts {
                 md_code(&ctx.settings.baseline)
             ),
         };
-        s.push_str(&format!("| Last good commit | {good} |\n"));
+        s.push_str(&format!("| Last good commit | {} |\n", md_cell(&good)));
         let failed = match &self.failed {
             Some(f) => format!(
                 "{} at {} ({})",
@@ -892,7 +892,7 @@ impl Facts {
                 "none found (no rollback with a backup branch, no `backup/` branch)".to_string()
             }
         };
-        s.push_str(&format!("| Failed branch | {failed} |\n"));
+        s.push_str(&format!("| Failed branch | {} |\n", md_cell(&failed)));
         if let Some(c) = &self.changes {
             s.push_str(&format!(
                 "| Failed work | {} commit(s), {} file(s) beyond the last good commit |\n",
@@ -910,23 +910,29 @@ impl Facts {
             ),
             None => "none recorded".to_string(),
         };
-        s.push_str(&format!("| Latest rollback | {latest} |\n"));
+        s.push_str(&format!("| Latest rollback | {} |\n", md_cell(&latest)));
+        if let Some(r) = self.records.latest() {
+            latest_rollback_rows(r, s);
+        }
         let now = match tests {
             Some(t) => format!(
-                "{}: {} (test\\_results.txt)",
+                "{}: {} (`test_results.txt`)",
                 md_code(&t.command),
                 md_text(&t.summary())
             ),
-            None if no_tests => "not run (\\-\\-no\\-tests)".to_string(),
+            None if no_tests => "not run (`--no-tests`)".to_string(),
             None => "not run: no test command is configured or detected".to_string(),
         };
-        s.push_str(&format!("| Tests now (after the rollback) | {now} |\n"));
+        s.push_str(&format!(
+            "| Tests now (after the rollback) | {} |\n",
+            md_cell(&now)
+        ));
         if let Some((path, passed, failed)) = &self.sprint_tests {
             s.push_str(&format!(
                 "| Tests of the failed sprint | {} passed, {} failed ({}) |\n",
                 passed.map_or("?".to_string(), |n| n.to_string()),
                 failed.map_or("?".to_string(), |n| n.to_string()),
-                md_code(path)
+                md_cell(&md_code(path))
             ));
         }
     }
@@ -944,7 +950,7 @@ impl Facts {
                 md_code(r.trim_start_matches("refs/heads/"))
             ),
             (HeadState::Detached(_), Some(c)) => format!("detached at {}", repo.short_id(c)),
-            (HeadState::Detached(id), None) => format!("detached at {}", md_text(id)),
+            (HeadState::Detached(id), None) => format!("detached at {}", md_code(id)),
         }
     }
 
@@ -1194,6 +1200,31 @@ impl Facts {
             code(format!("{tool} checkpoint -m \"before step 1\""))
         ));
         out
+    }
+}
+
+/// What the latest rollback's entry says of its recovery time and its
+/// verification, when it says.
+fn latest_rollback_rows(r: &Rollback, s: &mut String) {
+    if let Some((minutes, measures)) = r.recovery() {
+        let what = match measures {
+            Some("run") => " (the rollback's own run)",
+            Some("incident") => {
+                " (the incident: from when it began, `--since`, to the end of the rollback)"
+            }
+            Some("given") => " (given by hand, `--recovery-minutes`)",
+            _ => "",
+        };
+        s.push_str(&format!("| Recovery time | {minutes} min{what} |\n"));
+    }
+    match r.verified() {
+        Some(true) => s.push_str(
+            "| Verified after the rollback | yes: the tests passed on the rolled-back tree |\n",
+        ),
+        Some(false) => s.push_str(
+            "| Verified after the rollback | no: the tests failed on the rolled-back tree, or were not run (`--verify`) |\n",
+        ),
+        None => {}
     }
 }
 

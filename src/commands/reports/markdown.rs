@@ -4,30 +4,69 @@
 //! character, so nothing from them may start a new line, a heading, a link
 //! or an HTML tag, or end a code span early.
 
-/// Text that stays plain text on its line: every character markdown or
-/// HTML would act on is escaped, line breaks and control characters become
-/// spaces.
+/// Text that stays plain text on its line, and reads as it was written:
+/// only what markdown (CommonMark, GitHub's tables, strikethrough and
+/// math) or HTML would act on is escaped — emphasis (`*`, `_` unless
+/// inside a word), code (`` ` ``), links (`[`, `]`), HTML and autolinks
+/// (`<`, an entity's `&`), strikethrough (`~`), math (`$` when there are
+/// two), a backslash that would escape what follows it, and at the start
+/// (the text may open a line, a list item or a table cell) what would make
+/// a heading, a quote, a list or a rule. Line breaks and control characters
+/// become spaces. A `|` is for [`md_cell`] to escape, in a table only.
 pub fn md_text(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '\r' | '\n' => out.push(' '),
-            '\\' | '`' | '*' | '_' | '{' | '}' | '[' | ']' | '(' | ')' | '#' | '+' | '-' | '.'
-            | '!' | '|' | '<' | '>' | '~' | '$' | '&' => {
-                out.push('\\');
-                out.push(c);
+    let chars: Vec<char> = one_line(text).chars().collect();
+    let dollars = chars.iter().filter(|&&c| c == '$').count();
+    let mut out = String::with_capacity(text.len() + 8);
+    let start = chars.iter().position(|c| *c != ' ').unwrap_or(chars.len());
+    for (i, &c) in chars.iter().enumerate() {
+        let prev = i.checked_sub(1).and_then(|p| chars.get(p)).copied();
+        let next = chars.get(i + 1).copied();
+        let escape = match c {
+            '\\' => next.is_none_or(|n| n.is_ascii_punctuation()),
+            '`' | '*' | '[' | ']' | '<' | '~' => true,
+            '_' => {
+                !(prev.is_some_and(char::is_alphanumeric)
+                    && next.is_some_and(char::is_alphanumeric))
             }
-            c if c.is_control() => out.push(' '),
-            c => out.push(c),
+            '$' => dollars > 1,
+            '&' => starts_entity(&chars[i + 1..]),
+            '#' | '>' | '-' | '+' | '=' => i == start,
+            // `1.` or `1)` opening the text would start a numbered list.
+            '.' | ')' => {
+                i > start
+                    && chars[start..i].iter().all(char::is_ascii_digit)
+                    && next.is_none_or(|n| n == ' ')
+            }
+            _ => false,
+        };
+        if escape {
+            out.push('\\');
         }
+        out.push(c);
     }
     out
 }
 
+/// Whether what follows an `&` would make it an HTML entity (`&amp;`,
+/// `&#38;`).
+fn starts_entity(rest: &[char]) -> bool {
+    let name = rest
+        .iter()
+        .take_while(|c| c.is_ascii_alphanumeric() || **c == '#')
+        .count();
+    name > 0 && rest.get(name) == Some(&';')
+}
+
+/// A table cell's markdown: a `|` would end the cell, in text and in code
+/// spans alike (GitHub's tables read `\|` as a `|` in both).
+pub fn md_cell(markdown: &str) -> String {
+    markdown.replace('|', "\\|")
+}
+
 /// A code span that holds any text on one line (branch names may contain
-/// backticks; a `|` would end a table cell).
+/// backticks). In a table, the cell is given to [`md_cell`].
 pub fn md_code(text: &str) -> String {
-    let one_line: String = one_line(text).replace('|', "\\|");
+    let one_line: String = one_line(text);
     let longest = one_line
         .split(|c| c != '`')
         .map(str::len)
@@ -84,22 +123,49 @@ pub fn plain_severity(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{md_code, md_text, shell_word};
+    use super::{md_cell, md_code, md_text, shell_word};
 
     #[test]
     fn markdown_text_stays_on_its_line_and_inert() {
         assert_eq!(md_text("a\nb"), "a b");
-        assert_eq!(md_text("<script>"), "\\<script\\>");
-        assert_eq!(md_text("# [x](y)"), "\\# \\[x\\]\\(y\\)");
+        assert_eq!(md_text("<script>"), "\\<script>");
+        assert_eq!(md_text("# [x](y)"), "\\# \\[x\\](y)");
         assert_eq!(md_text("`cmd`"), "\\`cmd\\`");
+        assert_eq!(md_text("*bold* and _it_"), "\\*bold\\* and \\_it\\_");
+        assert_eq!(md_text("- item"), "\\- item");
+        assert_eq!(md_text("> quote"), "\\> quote");
+        assert_eq!(md_text("1. first"), "1\\. first");
+        assert_eq!(md_text("~~gone~~"), "\\~\\~gone\\~\\~");
+        assert_eq!(md_text("$x$ math"), "\\$x\\$ math");
+        assert_eq!(md_text("&amp; &#38;"), "\\&amp; \\&#38;");
+        assert_eq!(md_text("ends in \\"), "ends in \\\\");
+        assert_eq!(md_text("\\*"), "\\\\\\*");
     }
 
     #[test]
-    fn code_spans_hold_backticks_and_pipes() {
+    fn ordinary_text_is_left_as_it_is() {
+        for text in [
+            "tests failing (3 of 40), see test_results.txt!",
+            "snake_case names stay, and so do dots. Dashes - too + plus",
+            "v1.2.3-rc.1 (the release) costs $5 & takes 10 minutes",
+            "C:\\path\\file and a|b, {braces}, #3 mid-line, 50% off = fine",
+            "2026-11-21T10:04:05+01:00",
+        ] {
+            assert_eq!(md_text(text), text);
+        }
+    }
+
+    #[test]
+    fn table_cells_escape_pipes_in_text_and_code() {
+        assert_eq!(md_cell("a|b `c|d`"), "a\\|b `c\\|d`");
+    }
+
+    #[test]
+    fn code_spans_hold_backticks() {
         assert_eq!(md_code("main"), "`main`");
         assert_eq!(md_code("a`b"), "``a`b``");
         assert_eq!(md_code("`x"), "`` `x ``");
-        assert_eq!(md_code("a|b\nc"), "`a\\|b c`");
+        assert_eq!(md_code("a|b\nc"), "`a|b c`");
     }
 
     #[test]

@@ -82,6 +82,19 @@ impl Rollback {
         self.text("operation_id")
     }
 
+    /// `"verified"`: whether the tests passed on the rolled-back tree
+    /// (`--verify`); `None` for entries that do not say.
+    fn verified(&self) -> Option<bool> {
+        self.entry.get("verified").and_then(Value::as_bool)
+    }
+
+    /// The recovery time in minutes, and what it measures (`run`,
+    /// `incident`, `given`) when the entry says.
+    fn recovery(&self) -> Option<(f64, Option<&str>)> {
+        let minutes = self.entry.get("recovery_time_minutes")?.as_f64()?;
+        Some((minutes, self.text("recovery_time_measures")))
+    }
+
     fn backup_ref(&self) -> Option<&str> {
         self.text("backup_ref")
     }

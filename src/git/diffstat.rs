@@ -1,0 +1,373 @@
+//! `git diff --stat -M` between two trees, as git prints it when its output
+//! is not a terminal (80 columns): renames detected and named as git names
+//! them (`a => b`, `dir/{a => b}/c`), binary files as `Bin X -> Y bytes`,
+//! the name and graph widths, the scaling of the graph and the summary
+//! line all as in git's `show_stats` (diff.c).
+//!
+//! libgit2 finds the changed paths and the renames (its similarity
+//! threshold is git's, 50%); what it prints for a stat differs from git
+//! (no rename names, other widths, its own binary test), so the text is
+//! made here. Line counts come from the same xdiff git uses, with every
+//! file taken as text unless git would call it binary (a NUL in its first
+//! 8000 bytes).
+
+use anyhow::Context as _;
+use git2::{Delta, DiffFindOptions, DiffOptions, Oid, Repository};
+
+/// git's stat width when its output is not a terminal.
+pub const WIDTH: usize = 80;
+
+/// What git looks at to decide that a file is binary.
+const FIRST_FEW_BYTES: usize = 8000;
+
+/// One line of the stat, before it is laid out.
+struct FileStat {
+    name: String,
+    added: u64,
+    deleted: u64,
+    binary: bool,
+}
+
+/// The stat of `from` → `to` (trees) at `width` columns, and the number of
+/// files it lists. Empty when the trees are the same.
+pub fn diff_stat(
+    repo: &Repository,
+    from: Oid,
+    to: Oid,
+    width: usize,
+) -> anyhow::Result<(String, usize)> {
+    let files = file_stats(repo, from, to)?;
+    Ok((layout(&files, width), files.len()))
+}
+
+fn file_stats(repo: &Repository, from: Oid, to: Oid) -> anyhow::Result<Vec<FileStat>> {
+    let a = repo.find_tree(from).context("could not read a tree")?;
+    let b = repo.find_tree(to).context("could not read a tree")?;
+    let mut opts = DiffOptions::new();
+    // A path that changes between file and symlink is one line, as in git.
+    opts.include_typechange(true);
+    let mut diff = repo
+        .diff_tree_to_tree(Some(&a), Some(&b), Some(&mut opts))
+        .context("could not diff trees")?;
+    let mut find = DiffFindOptions::new();
+    find.renames(true);
+    diff.find_similar(Some(&mut find))
+        .context("could not find renames")?;
+    let quote_path = repo
+        .config()
+        .and_then(|c| c.get_bool("core.quotepath"))
+        .unwrap_or(true);
+    let mut files = Vec::new();
+    for delta in diff.deltas() {
+        let old = delta.old_file();
+        let new = delta.new_file();
+        let old_path = old.path_bytes().unwrap_or_default();
+        let new_path = new.path_bytes().unwrap_or_default();
+        let name = if delta.status() == Delta::Renamed && old_path != new_path {
+            rename_name(old_path, new_path, quote_path)
+        } else {
+            let path = if delta.status() == Delta::Deleted {
+                old_path
+            } else {
+                new_path
+            };
+            quoted(path, quote_path).unwrap_or_else(|| String::from_utf8_lossy(path).into_owned())
+        };
+        let before = content(repo, old.id(), old.mode(), delta.status() != Delta::Added)?;
+        let after = content(repo, new.id(), new.mode(), delta.status() != Delta::Deleted)?;
+        let binary = is_binary(&before) || is_binary(&after);
+        let (added, deleted) = if before == after {
+            (0, 0)
+        } else if binary {
+            (after.len() as u64, before.len() as u64)
+        } else {
+            line_counts(&before, &after)?
+        };
+        files.push(FileStat {
+            name,
+            added,
+            deleted,
+            binary,
+        });
+    }
+    Ok(files)
+}
+
+/// A side's bytes as git diffs them: a blob's content, a submodule's
+/// `Subproject commit <id>` line, nothing for a side that does not exist.
+fn content(
+    repo: &Repository,
+    id: Oid,
+    mode: git2::FileMode,
+    exists: bool,
+) -> anyhow::Result<Vec<u8>> {
+    if !exists || id.is_zero() {
+        return Ok(Vec::new());
+    }
+    if mode == git2::FileMode::Commit {
+        return Ok(format!("Subproject commit {id}\n").into_bytes());
+    }
+    let blob = repo.find_blob(id).context("could not read a blob")?;
+    Ok(blob.content().to_vec())
+}
+
+fn is_binary(bytes: &[u8]) -> bool {
+    bytes[..bytes.len().min(FIRST_FEW_BYTES)].contains(&0)
+}
+
+/// Lines added and deleted between two texts (xdiff, as git).
+fn line_counts(before: &[u8], after: &[u8]) -> anyhow::Result<(u64, u64)> {
+    let mut opts = DiffOptions::new();
+    opts.force_text(true).context_lines(0);
+    let patch = git2::Patch::from_buffers(before, None, after, None, Some(&mut opts))
+        .context("could not count the changed lines")?;
+    let (_, added, deleted) = patch
+        .line_stats()
+        .context("could not count the changed lines")?;
+    Ok((added as u64, deleted as u64))
+}
+
+/// A path as git's `quote_c_style` writes it when it must be quoted:
+/// `None` when it need not be.
+fn quoted(path: &[u8], quote_path: bool) -> Option<String> {
+    let must =
+        |b: u8| b < 0x20 || b == b'"' || b == b'\\' || b == 0x7f || (b >= 0x80 && quote_path);
+    if !path.iter().any(|&b| must(b)) {
+        return None;
+    }
+    let mut out = String::from("\"");
+    for &b in path {
+        match b {
+            0x07 => out.push_str("\\a"),
+            0x08 => out.push_str("\\b"),
+            b'\t' => out.push_str("\\t"),
+            b'\n' => out.push_str("\\n"),
+            0x0b => out.push_str("\\v"),
+            0x0c => out.push_str("\\f"),
+            b'\r' => out.push_str("\\r"),
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b if must(b) => out.push_str(&format!("\\{b:03o}")),
+            b => out.push(b as char),
+        }
+    }
+    out.push('"');
+    Some(out)
+}
+
+/// A rename as git's `pprint_rename` names it: `old => new`, with the
+/// common leading folders and trailing part outside braces
+/// (`src/{a => b}/lib.rs`).
+fn rename_name(a: &[u8], b: &[u8], quote_path: bool) -> String {
+    let (qa, qb) = (quoted(a, quote_path), quoted(b, quote_path));
+    if qa.is_some() || qb.is_some() {
+        let show = |q: Option<String>, p: &[u8]| {
+            q.unwrap_or_else(|| String::from_utf8_lossy(p).into_owned())
+        };
+        return format!("{} => {}", show(qa, a), show(qb, b));
+    }
+    let (len_a, len_b) = (a.len() as isize, b.len() as isize);
+    // The byte at `i`, and the NUL at the end as C sees it.
+    let at = |s: &[u8], i: isize| -> u8 { s.get(i as usize).copied().unwrap_or(0) };
+    // The common prefix, ending in a slash.
+    let mut pfx: isize = 0;
+    let mut i: isize = 0;
+    while i < len_a && i < len_b && a[i as usize] == b[i as usize] {
+        if a[i as usize] == b'/' {
+            pfx = i + 1;
+        }
+        i += 1;
+    }
+    // The common suffix, starting with a slash; with a prefix, it may reach
+    // back into the prefix's slash.
+    let adjust = if pfx > 0 { 1 } else { 0 };
+    let (mut old, mut new) = (len_a, len_b);
+    let mut sfx: isize = 0;
+    while pfx - adjust <= old && pfx - adjust <= new && at(a, old) == at(b, new) {
+        if at(a, old) == b'/' {
+            sfx = len_a - old;
+        }
+        old -= 1;
+        new -= 1;
+    }
+    let a_mid = (len_a - pfx - sfx).max(0) as usize;
+    let b_mid = (len_b - pfx - sfx).max(0) as usize;
+    let (pfx, sfx) = (pfx as usize, sfx as usize);
+    let text = |s: &[u8]| String::from_utf8_lossy(s).into_owned();
+    let mut out = String::new();
+    if pfx + sfx > 0 {
+        out.push_str(&text(&a[..pfx]));
+        out.push('{');
+    }
+    out.push_str(&text(&a[pfx..pfx + a_mid]));
+    out.push_str(" => ");
+    out.push_str(&text(&b[pfx..pfx + b_mid]));
+    if pfx + sfx > 0 {
+        out.push('}');
+        out.push_str(&text(&a[a.len() - sfx..]));
+    }
+    out
+}
+
+fn decimal_width(n: u64) -> usize {
+    n.to_string().len()
+}
+
+/// At least one `+` or `-` for any change: scaled as if the graph were a
+/// column narrower, plus one.
+fn scale_linear(it: u64, width: u64, max_change: u64) -> u64 {
+    if it == 0 {
+        0
+    } else {
+        1 + it * (width - 1) / max_change
+    }
+}
+
+fn text_width(s: &str) -> usize {
+    s.chars().count()
+}
+
+/// The lines of the stat and its summary, laid out as git's `show_stats`.
+fn layout(files: &[FileStat], width: usize) -> String {
+    if files.is_empty() {
+        return String::new();
+    }
+    let mut max_change: u64 = 0;
+    let mut max_len = 0;
+    let mut bin_width = 0;
+    let mut number_width = 0;
+    for f in files {
+        max_len = max_len.max(text_width(&f.name));
+        if f.binary {
+            bin_width = bin_width.max(14 + decimal_width(f.added) + decimal_width(f.deleted));
+            number_width = 3;
+            continue;
+        }
+        max_change = max_change.max(f.added + f.deleted);
+    }
+    let number_width = number_width.max(decimal_width(max_change));
+    let width = width.max(16 + 6 + number_width) as i64;
+    let number_width_i = number_width as i64;
+    let mut graph_width: i64 = if max_change as i64 + 4 > bin_width as i64 {
+        max_change as i64
+    } else {
+        bin_width as i64 - 4
+    };
+    let mut name_width = max_len as i64;
+    if name_width + number_width_i + 6 + graph_width > width {
+        if graph_width > width * 3 / 8 - number_width_i - 6 {
+            graph_width = (width * 3 / 8 - number_width_i - 6).max(6);
+        }
+        if name_width > width - number_width_i - 6 - graph_width {
+            name_width = width - number_width_i - 6 - graph_width;
+        } else {
+            graph_width = width - number_width_i - 6 - name_width;
+        }
+    }
+    let mut out = String::new();
+    for f in files {
+        let mut prefix = "";
+        let mut len = name_width;
+        let mut name: &str = &f.name;
+        let name_len = text_width(name) as i64;
+        if name_width < name_len {
+            prefix = "...";
+            len = (len - 3).max(0);
+            // Characters dropped from the front until the rest fits.
+            let skip = (name_len - len).max(0) as usize;
+            let rest = name.char_indices().nth(skip).map_or(name.len(), |(i, _)| i);
+            name = &name[rest..];
+            if let Some(slash) = name.find('/') {
+                name = &name[slash..];
+            }
+        }
+        let padding = (len - text_width(name) as i64).max(0) as usize;
+        if f.binary {
+            out.push_str(&format!(
+                " {prefix}{name}{:padding$} | {:>number_width$}",
+                "", "Bin"
+            ));
+            if f.added == 0 && f.deleted == 0 {
+                out.push('\n');
+            } else {
+                out.push_str(&format!(" {} -> {} bytes\n", f.deleted, f.added));
+            }
+            continue;
+        }
+        let (mut add, mut del) = (f.added, f.deleted);
+        let total_change = f.added + f.deleted;
+        if graph_width as u64 <= max_change {
+            let gw = graph_width as u64;
+            let mut total = scale_linear(add + del, gw, max_change);
+            if total < 2 && add > 0 && del > 0 {
+                total = 2;
+            }
+            if add < del {
+                add = scale_linear(add, gw, max_change);
+                del = total - add;
+            } else {
+                del = scale_linear(del, gw, max_change);
+                add = total - del;
+            }
+        }
+        out.push_str(&format!(
+            " {prefix}{name}{:padding$} | {total_change:>number_width$}{}{}{}\n",
+            "",
+            if total_change > 0 { " " } else { "" },
+            "+".repeat(add as usize),
+            "-".repeat(del as usize),
+        ));
+    }
+    let adds: u64 = files.iter().filter(|f| !f.binary).map(|f| f.added).sum();
+    let dels: u64 = files.iter().filter(|f| !f.binary).map(|f| f.deleted).sum();
+    out.push_str(&summary(files.len(), adds, dels));
+    out
+}
+
+/// git's `print_stat_summary_inserts_deletes`.
+fn summary(files: usize, insertions: u64, deletions: u64) -> String {
+    let mut s = if files == 1 {
+        " 1 file changed".to_string()
+    } else {
+        format!(" {files} files changed")
+    };
+    if insertions > 0 || deletions == 0 {
+        s.push_str(&if insertions == 1 {
+            ", 1 insertion(+)".to_string()
+        } else {
+            format!(", {insertions} insertions(+)")
+        });
+    }
+    if deletions > 0 || insertions == 0 {
+        s.push_str(&if deletions == 1 {
+            ", 1 deletion(-)".to_string()
+        } else {
+            format!(", {deletions} deletions(-)")
+        });
+    }
+    s.push('\n');
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{rename_name, scale_linear};
+
+    #[test]
+    fn renames_are_named_as_git_names_them() {
+        let r = |a: &str, b: &str| rename_name(a.as_bytes(), b.as_bytes(), true);
+        assert_eq!(r("a.txt", "b.txt"), "a.txt => b.txt");
+        assert_eq!(r("src/a.rs", "src/b.rs"), "src/{a.rs => b.rs}");
+        assert_eq!(r("old/lib.rs", "new/lib.rs"), "{old => new}/lib.rs");
+        assert_eq!(r("a/b/c.txt", "a/c.txt"), "a/{b => }/c.txt");
+        assert_eq!(r("a/c.txt", "a/b/c.txt"), "a/{ => b}/c.txt");
+        assert_eq!(r("x\ty", "z"), "\"x\\ty\" => z");
+    }
+
+    #[test]
+    fn every_change_gets_at_least_one_mark() {
+        assert_eq!(scale_linear(0, 50, 1000), 0);
+        assert_eq!(scale_linear(1, 50, 1000), 1);
+        assert_eq!(scale_linear(1000, 50, 1000), 50);
+    }
+}

@@ -1,0 +1,371 @@
+//! The reports say what git would say: `changes.txt` of a sprint rollback
+//! is what `git diff --stat -M <baseline> <the sprint's work>` prints (at
+//! 80 columns, output not a terminal), the reports folder left out;
+//! `analysis.md` escapes only what markdown would misread.
+//!
+//! The stat tests are differential: the same two trees through the real
+//! `git diff --stat -M`, compared byte for byte.
+
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::common::TestRepo;
+
+const SPRINT: &str = "refactor/sprint-3";
+
+/// `git diff --stat -M from to -- . ':(exclude)rollbacks'` as git prints it
+/// into a pipe: no `COLUMNS`, so 80 columns.
+fn git_stat(repo: &TestRepo, from: &str, to: &str) -> String {
+    let mut cmd = Command::new("git");
+    repo.apply_env(&mut cmd);
+    cmd.env_remove("COLUMNS").current_dir(repo.path()).args([
+        "diff",
+        "--stat",
+        "-M",
+        from,
+        to,
+        "--",
+        ".",
+        ":(exclude)rollbacks",
+    ]);
+    let out = cmd.output().expect("git runs");
+    assert!(out.status.success(), "git diff failed: {out:?}");
+    String::from_utf8(out.stdout).expect("UTF-8")
+}
+
+/// A baseline tagged at the current commit, and the sprint branch checked
+/// out from it; `work` then changes the tree (committed, or left in the
+/// work tree), and `sprint rollback` writes `changes.txt`, which must be
+/// what git prints for the baseline against the backup branch (the
+/// sprint's commits and its work in progress).
+fn assert_stat_like_git(repo: &TestRepo, work: impl FnOnce(&TestRepo)) -> String {
+    repo.git(&["tag", "-a", "baseline", "-m", "known good"]);
+    repo.git(&["checkout", "-q", "-b", SPRINT]);
+    work(repo);
+    let out = repo.tool(&["--json", "sprint", "rollback", "--no-tests"]);
+    out.assert_ok();
+    let v: Value = out.json();
+    let dir = v["reports_dir"].as_str().expect("reports_dir").to_string();
+    let backup = v["backup_branch"]
+        .as_str()
+        .expect("backup_branch")
+        .to_string();
+    let ours = repo.read_string(format!("{dir}/changes.txt"));
+    let git = git_stat(repo, "baseline", &backup);
+    assert!(!git.is_empty(), "the fixture changed nothing");
+    assert_eq!(ours, git, "changes.txt differs from git diff --stat -M");
+    assert_eq!(
+        v["files_changed"].as_u64(),
+        Some(git.lines().count() as u64 - 1),
+        "files_changed counts the stat's lines"
+    );
+    ours
+}
+
+fn lines(n: usize, word: &str) -> String {
+    (0..n).map(|i| format!("{word} line {i}\n")).collect()
+}
+
+/// A base repository with files to change, rename and delete.
+fn base_repo() -> TestRepo {
+    let repo = TestRepo::new();
+    repo.write("README.md", "# Project\n\nAbout it.\n");
+    repo.write("src/lib.rs", lines(40, "lib"));
+    repo.write("src/old_name.rs", lines(30, "moved"));
+    repo.write("src/util/helpers.rs", lines(25, "helper"));
+    repo.write("docs/guide.md", lines(12, "guide"));
+    repo.write("gone.txt", lines(7, "gone"));
+    repo.write("assets/logo.bin", [0u8, 1, 2, 3, 0, 255, 254, 10, 0, 9]);
+    repo.write("assets/icon.bin", [0u8; 64]);
+    repo.commit_all("base");
+    repo
+}
+
+#[test]
+fn changes_txt_is_gits_stat_for_edits_additions_deletions_renames_and_binaries() {
+    let repo = base_repo();
+    let ours = assert_stat_like_git(&repo, |r| {
+        // Modified: some lines added, some deleted.
+        let mut lib = lines(40, "lib");
+        lib = lib
+            .replace("lib line 3\n", "")
+            .replace("lib line 7\n", "changed\n");
+        lib.push_str(&lines(5, "new lib"));
+        r.write("src/lib.rs", lib);
+        // Renamed as is, and renamed across folders with an edit.
+        r.git(&["mv", "src/old_name.rs", "src/new_name.rs"]);
+        r.mkdir("lib/util");
+        r.git(&["mv", "src/util/helpers.rs", "lib/util/helpers.rs"]);
+        let mut helpers = lines(25, "helper");
+        helpers.push_str("one more helper line\n");
+        r.write("lib/util/helpers.rs", helpers);
+        // Deleted, added.
+        r.remove("gone.txt");
+        r.write("src/added.rs", lines(9, "added"));
+        // Binary: modified, added, deleted.
+        r.write(
+            "assets/logo.bin",
+            [0u8, 1, 2, 3, 0, 255, 254, 10, 0, 9, 8, 7],
+        );
+        r.write("assets/new.bin", [1u8, 0, 2, 0]);
+        r.remove("assets/icon.bin");
+        r.commit_all("sprint: half of it");
+        // Work in progress, uncommitted and untracked.
+        r.write("docs/guide.md", lines(14, "guide"));
+        r.write("notes/todo.txt", lines(3, "todo"));
+    });
+    assert!(
+        ours.lines()
+            .any(|l| l.starts_with(" src/{old_name.rs => new_name.rs} |") && l.ends_with(" 0")),
+        "{ours}"
+    );
+    assert!(ours.contains("{src => lib}/util/helpers.rs"), "{ours}");
+    assert!(ours.contains("Bin 10 -> 12 bytes"), "{ours}");
+}
+
+#[test]
+fn a_pure_deletion_is_all_minus_and_a_pure_addition_all_plus() {
+    let repo = base_repo();
+    let ours = assert_stat_like_git(&repo, |r| {
+        r.remove("src/lib.rs");
+        r.write("big/new.txt", lines(200, "added"));
+        r.write("small.txt", lines(3, "small"));
+        r.commit_all("sprint");
+    });
+    let line = |name: &str| {
+        ours.lines()
+            .find(|l| l.trim_start().starts_with(name))
+            .unwrap_or_else(|| panic!("no line for {name}\n{ours}"))
+            .to_string()
+    };
+    let graph = |l: &str| l.rsplit(' ').next().unwrap_or_default().to_string();
+    assert!(
+        graph(&line("src/lib.rs")).chars().all(|c| c == '-'),
+        "{ours}"
+    );
+    assert!(
+        graph(&line("big/new.txt")).chars().all(|c| c == '+'),
+        "{ours}"
+    );
+    assert!(
+        graph(&line("small.txt")).chars().all(|c| c == '+'),
+        "{ours}"
+    );
+    // Scaled to the 80 columns git uses when not writing to a terminal.
+    assert!(ours.lines().all(|l| l.len() <= 80), "{ours}");
+}
+
+#[test]
+fn long_paths_are_shortened_as_git_shortens_them() {
+    let repo = base_repo();
+    let ours = assert_stat_like_git(&repo, |r| {
+        r.write(
+            "services/payments/internal/reconciliation/adapters/legacy_ledger_export_adapter.rs",
+            lines(12, "adapter"),
+        );
+        r.write(
+            "a_very_long_file_name_without_any_folder_that_goes_on_and_on_and_on.txt",
+            lines(4, "long"),
+        );
+        r.write("src/lib.rs", lines(90, "lib"));
+        r.commit_all("sprint");
+    });
+    assert!(ours.contains(" .../"), "{ours}");
+}
+
+#[test]
+fn renamed_folders_modes_symlinks_and_odd_names_match_git() {
+    let repo = base_repo();
+    repo.write_exec("bin/run.sh", "#!/bin/sh\necho run\n");
+    repo.write("target.txt", "target\n");
+    repo.symlink("link", "target.txt");
+    repo.write("odd name\twith tab.txt", "odd\n");
+    repo.write("caf\u{e9}.txt", "coffee\n");
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", "more files"]);
+    assert_stat_like_git(&repo, |r| {
+        r.git(&["mv", "docs", "manual"]);
+        r.chmod("bin/run.sh", 0o644);
+        r.remove("link");
+        r.symlink("link", "README.md");
+        r.write("odd name\twith tab.txt", "odd\nodder\n");
+        r.git(&["mv", "caf\u{e9}.txt", "th\u{e9}.txt"]);
+        r.commit_all("sprint");
+    });
+}
+
+#[test]
+fn the_reports_folder_is_left_out_of_changes_txt() {
+    let repo = base_repo();
+    // A team that tracks its reports: the baseline has an older copy.
+    repo.write("rollbacks/metrics.json", "{\"rollbacks\": []}\n");
+    repo.write("rollbacks/notes.md", "old notes\n");
+    repo.commit_all("track the reports");
+    let ours = assert_stat_like_git(&repo, |r| {
+        r.write("rollbacks/notes.md", "newer notes\nand more\n");
+        r.write("src/lib.rs", lines(41, "lib"));
+        r.commit_all("sprint");
+    });
+    assert!(!ours.contains("rollbacks"), "{ours}");
+}
+
+// ----- analysis.md: markdown that reads as written ---------------------------------------
+
+const ANALYSIS: &str = "rollbacks/analysis-20261121_100405";
+
+/// A baseline, a commit after it on `branch`, and an emergency rollback
+/// with `reason`; then `analyze --no-tests`. Returns `analysis.md`.
+fn analysis_after_emergency(branch: &str, reason: &str, subject: &str) -> String {
+    let repo = TestRepo::new();
+    repo.write("app.txt", "v1\n");
+    repo.commit_all(subject);
+    repo.git(&["tag", "-a", "baseline", "-m", "known good"]);
+    repo.git(&["checkout", "-q", "-b", branch]);
+    repo.write("app.txt", "v2\n");
+    repo.commit_all("attempt");
+    repo.tool_ok(&["emergency", "--reason", reason]);
+    repo.tool_ok(&["analyze", "--no-tests"]);
+    repo.read_string(format!("{ANALYSIS}/analysis.md"))
+}
+
+/// The cells of a table row: split at the `|`s that are not escaped.
+fn cells(row: &str) -> Vec<String> {
+    let mut cells = vec![String::new()];
+    let mut escaped = false;
+    for c in row.chars() {
+        if c == '|' && !escaped {
+            cells.push(String::new());
+        } else if let Some(last) = cells.last_mut() {
+            last.push(c);
+        }
+        escaped = c == '\\' && !escaped;
+    }
+    cells
+        .into_iter()
+        .map(|c| c.trim().to_string())
+        .filter(|c| !c.is_empty())
+        .collect()
+}
+
+fn row<'a>(md: &'a str, key: &str) -> &'a str {
+    md.lines()
+        .find(|l| l.starts_with(&format!("| {key} |")))
+        .unwrap_or_else(|| panic!("no `{key}` row\n{md}"))
+}
+
+#[test]
+fn ordinary_text_is_not_escaped_in_analysis_md() {
+    let reason = "tests failing (3 of 40) - see v1.2.3, it's 50% done; don't retry before 10:30.";
+    let md = analysis_after_emergency(
+        "feature/checkout-v2",
+        reason,
+        "add app.txt (first cut) - v1.0!",
+    );
+    assert!(md.contains(reason), "{md}");
+    assert!(md.contains("add app.txt (first cut) - v1.0!"), "{md}");
+    // Nothing the reader did not write: no backslash anywhere.
+    assert!(!md.contains('\\'), "{md}");
+    assert_eq!(
+        cells(row(&md, "HEAD"))[1],
+        format!("`feature/checkout-v2` at {}", &md_short_head(&md))
+    );
+}
+
+/// The short commit id the HEAD row names.
+fn md_short_head(md: &str) -> String {
+    let head = row(md, "HEAD");
+    head.rsplit(' ')
+        .nth(1)
+        .unwrap_or_default()
+        .trim_end_matches(" |")
+        .to_string()
+}
+
+#[test]
+fn what_markdown_would_misread_is_escaped_and_nothing_else() {
+    let reason = "# Fix *now*: the_flag | `cfg` <b>bold</b> [x](y) _all_";
+    let branch = "feature/a|b_c#d<e";
+    let md = analysis_after_emergency(branch, reason, "subject with a|pipe and *stars*");
+    let escaped = "\\# Fix \\*now\\*: the_flag | \\`cfg\\` \\<b>bold\\</b> \\[x\\](y) \\_all\\_";
+    // In the timeline (a list item), the cause as written, made inert.
+    assert!(
+        md.lines()
+            .any(|l| l.starts_with("* ") && l.ends_with(&format!(": {escaped}"))),
+        "{md}"
+    );
+    // In the table, one cell each, the pipes escaped for the table only.
+    let latest = cells(row(&md, "Latest rollback"));
+    assert_eq!(latest.len(), 2, "{md}");
+    assert!(latest[1].ends_with(&escaped.replace('|', "\\|")), "{md}");
+    let head = cells(row(&md, "HEAD"));
+    assert_eq!(head.len(), 2, "{md}");
+    assert!(head[1].starts_with("`feature/a\\|b_c#d<e` at "), "{md}");
+    let good = cells(row(&md, "Last good commit"));
+    assert_eq!(good.len(), 2, "{md}");
+    assert!(
+        good[1].ends_with(": subject with a\\|pipe and \\*stars\\*"),
+        "{md}"
+    );
+    // Commands and ids are code spans.
+    assert!(md.contains("`git rollback-sprint undo "), "{md}");
+    assert!(md.contains("not run (`--no-tests`)"), "{md}");
+}
+
+#[test]
+fn typechanges_empty_files_control_characters_and_big_edits_match_git() {
+    let repo = base_repo();
+    repo.write("plain.txt", "was a file\n");
+    repo.write("empty.txt", "");
+    repo.write(
+        "ctrl.txt",
+        "a\x01\x02\x03\x04\x05\x06\x07\x08\x0e\x0f\x10\nb\n",
+    );
+    repo.write("nonl.txt", "no newline at the end");
+    repo.write("crlf.txt", "one\r\ntwo\r\n");
+    repo.write("src/big.rs", lines(300, "big"));
+    repo.commit_all("more kinds of file");
+    assert_stat_like_git(&repo, |r| {
+        r.remove("plain.txt");
+        r.symlink("plain.txt", "README.md");
+        r.write("empty.txt", "now has a line\n");
+        r.write(
+            "ctrl.txt",
+            "a\x01\x02\x03\x04\x05\x06\x07\x08\x0e\x0f\x11\nb\nc\n",
+        );
+        r.write("nonl.txt", "no newline at the end, still");
+        r.write("crlf.txt", "one\r\nTWO\r\nthree\r\n");
+        let big = lines(300, "big")
+            .lines()
+            .enumerate()
+            .filter(|(i, _)| i % 3 != 0)
+            .map(|(_, l)| format!("{l}\n"))
+            .collect::<String>()
+            + &lines(120, "more big");
+        r.write("src/big.rs", big);
+        r.write("new-empty.txt", "");
+        r.commit_all("sprint");
+    });
+}
+
+#[test]
+fn analysis_md_says_what_the_recovery_time_measures_and_whether_it_was_verified() {
+    let repo = TestRepo::new();
+    repo.write("app.txt", "v1\n");
+    repo.commit_all("good");
+    repo.git(&["tag", "-a", "baseline", "-m", "known good"]);
+    repo.write("app.txt", "v2\n");
+    repo.commit_all("attempt");
+    repo.git(&["config", "rollback.testCommand", "echo '1 passed'"]);
+    repo.tool_ok(&["emergency", "--verify", "--since", "09:04"]);
+    repo.tool_ok(&["analyze", "--no-tests"]);
+    let md = repo.read_string(format!("{ANALYSIS}/analysis.md"));
+    assert!(
+        row(&md, "Recovery time").starts_with("| Recovery time | 60.083 min (the incident:"),
+        "{md}"
+    );
+    assert!(
+        row(&md, "Verified after the rollback").contains("yes: the tests passed"),
+        "{md}"
+    );
+}
