@@ -403,11 +403,7 @@ fn the_first_failing_test_run_since_the_last_green_one_starts_the_incident() {
     let repo = broken_sprint();
     repo.git(&["config", "rollback.trigger.failures", "0"]);
     repo.git(&["config", "rollback.testCommand", "true"]);
-    let at = |time: &str| [("GIT_ROLLBACK_SPRINT_NOW", time.to_string())];
-    let run = |time: &str| {
-        let env = at(time);
-        repo.tool_with_env(&["test"], &[(env[0].0, env[0].1.as_str())])
-    };
+    let run = |time: &str| repo.tool_with_env(&["test"], &[("GIT_ROLLBACK_SPRINT_NOW", time)]);
     assert_eq!(run("2026-11-21T09:30:05+00:00").code, 0);
     repo.git(&["config", "rollback.testCommand", "false"]);
     // Red from 09:44:05 on: the incident is 20 minutes old at 10:04:05.
