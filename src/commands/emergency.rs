@@ -27,7 +27,7 @@ use crate::ui::Outcome;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Reset to this revision instead of the baseline
+    /// Reset to this revision instead of the baseline (`last-green`: the state of the last passing `test` run, uncommitted files included)
     #[arg(long, value_name = "REV")]
     pub to: Option<String>,
     /// Also move ignored files aside (undo moves them back)

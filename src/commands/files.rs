@@ -33,7 +33,7 @@ pub struct Args {
     /// A path group from rollback.stage.<NAME>.path
     #[arg(long, value_name = "NAME")]
     pub stage: Option<String>,
-    /// Take the content from this revision instead of the baseline
+    /// Take the content from this revision instead of the baseline (`last-green`: the last passing `test` run)
     #[arg(long, value_name = "REV")]
     pub from: Option<String>,
     /// Remove paths that do not exist in the baseline (undo brings them back)

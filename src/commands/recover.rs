@@ -33,7 +33,7 @@ use crate::ui::Outcome;
 pub struct Args {
     /// The failed branch to take good commits from
     pub failed_branch: Option<String>,
-    /// Create the recovery branch here (default HEAD)
+    /// Create the recovery branch here (default HEAD; `last-green`: HEAD of the last passing `test` run)
     #[arg(long, value_name = "REV")]
     pub onto: Option<String>,
     /// Pick these commits (in history order); a branch after them is the failed branch
