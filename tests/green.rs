@@ -5,10 +5,11 @@
 //! state before, the command, `undo`, the same state again.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::common::lingering::{alive, lingering, started};
 use crate::common::pty::Pty;
 use crate::common::{
     assert_nothing_changed, assert_same_except_reports, assert_same_state, everything, TestRepo,
@@ -545,44 +546,6 @@ fn a_python_unittest_project_passes_then_fails() {
     // Back to green, and the tests pass again.
     repo.tool_ok(&["emergency", "--to", "last-green"]);
     repo.tool_ok(&["test"]);
-}
-
-/// Whether `pid` still runs (a zombie waiting for its parent has ended).
-fn alive(pid: i32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => stat
-            .rsplit_once(')')
-            .is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z')),
-        Err(_) => false,
-    }
-}
-
-/// A test command that starts a child in the background and one in the
-/// foreground, and waits: it writes the pid of its shell and of both
-/// children to `pids`.
-fn lingering(pids: &Path) -> String {
-    let file = pids.display();
-    format!(
-        "echo $$ >> '{file}'; sleep 300 & echo $! >> '{file}'; \
-         sh -c 'echo $$ >> \"$0\"; exec sleep 300' '{file}'; wait"
-    )
-}
-
-/// The three pids once the test command has written them.
-fn started(pids: &Path) -> Vec<i32> {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let text = std::fs::read_to_string(pids).unwrap_or_default();
-        let found: Vec<i32> = text.lines().filter_map(|l| l.trim().parse().ok()).collect();
-        if found.len() == 3 && text.ends_with('\n') {
-            return found;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the tests never started: {text:?}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 /// SIGTERM while `test` runs: the same as Ctrl-C.

@@ -3,8 +3,9 @@
 
 use std::path::Path;
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use crate::common::lingering::{alive, lingering, started};
 use crate::common::pty::Pty;
 use crate::common::{assert_nothing_changed, everything, TestRepo};
 
@@ -20,44 +21,6 @@ fn repo_with_lingering_tests(pids: &Path) -> TestRepo {
     repo.write("notes.txt", "work in progress\n");
     repo.git(&["config", "rollback.testCommand", &lingering(pids)]);
     repo
-}
-
-/// A command that starts a child in the background and one in the
-/// foreground, and waits: it writes the pid of its shell and of both
-/// children to `pids`.
-fn lingering(pids: &Path) -> String {
-    let file = pids.display();
-    format!(
-        "echo $$ >> '{file}'; sleep 300 & echo $! >> '{file}'; \
-         sh -c 'echo $$ >> \"$0\"; exec sleep 300' '{file}'; wait"
-    )
-}
-
-/// The pids once the test command has written all three.
-fn started(pids: &Path) -> Vec<i32> {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let text = std::fs::read_to_string(pids).unwrap_or_default();
-        let found: Vec<i32> = text.lines().filter_map(|l| l.trim().parse().ok()).collect();
-        if found.len() == 3 && text.ends_with('\n') {
-            return found;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the test command never started: {text:?}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// Whether `pid` still runs (a zombie waiting for its parent has ended).
-fn alive(pid: i32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => stat
-            .rsplit_once(')')
-            .is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z')),
-        Err(_) => false,
-    }
 }
 
 fn interrupt_the_tests(signal: rustix::process::Signal, name: &str) {

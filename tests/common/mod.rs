@@ -18,6 +18,7 @@
 
 pub mod capture;
 pub mod fixtures;
+pub mod lingering;
 pub mod pty;
 mod repo;
 mod tool;
