@@ -264,3 +264,51 @@ fn hash_file(path: &Path) -> anyhow::Result<u64> {
     }
     Ok(hasher.finish())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn repo() -> (tempfile::TempDir, std::path::PathBuf) {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let work = dir.path().join("work");
+        git2::Repository::init(&work).expect("git init");
+        (dir, work)
+    }
+
+    #[test]
+    fn a_rewritten_file_of_the_same_size_differs() {
+        let (_dir, work) = repo();
+        fs::write(work.join("a.txt"), "one\n").expect("write");
+        let skip = RepoPath::from_bytes(b"rollbacks");
+        let git = work.join(".git");
+        let first = State::capture(&git, &work, &skip, None).expect("capture");
+        let same = State::capture(&git, &work, &skip, Some(&first)).expect("capture");
+        assert!(first.differences(&same).is_empty());
+        // Replaced through a new file, as the tool writes: same size.
+        fs::write(work.join("tmp"), "two\n").expect("write");
+        fs::rename(work.join("tmp"), work.join("a.txt")).expect("rename");
+        let after = State::capture(&git, &work, &skip, Some(&first)).expect("capture");
+        assert_eq!(first.differences(&after), ["a.txt differs"]);
+    }
+
+    #[test]
+    fn modes_symlinks_and_the_left_out_folder() {
+        use std::os::unix::fs::PermissionsExt;
+        let (_dir, work) = repo();
+        fs::write(work.join("run.sh"), "#!/bin/sh\n").expect("write");
+        std::os::unix::fs::symlink("run.sh", work.join("link")).expect("symlink");
+        fs::create_dir(work.join("rollbacks")).expect("mkdir");
+        let skip = RepoPath::from_bytes(b"rollbacks");
+        let git = work.join(".git");
+        let first = State::capture(&git, &work, &skip, None).expect("capture");
+        fs::write(work.join("rollbacks/metrics.json"), "{}").expect("write");
+        fs::set_permissions(work.join("run.sh"), fs::Permissions::from_mode(0o755)).expect("chmod");
+        fs::remove_file(work.join("link")).expect("rm");
+        std::os::unix::fs::symlink("elsewhere", work.join("link")).expect("symlink");
+        let after = State::capture(&git, &work, &skip, Some(&first)).expect("capture");
+        let mut found = first.differences(&after);
+        found.sort();
+        assert_eq!(found, ["link differs", "run.sh differs"]);
+    }
+}
