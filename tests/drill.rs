@@ -378,3 +378,96 @@ fn a_killed_drill_leaves_the_repository_alone_and_the_next_drill_clears_its_copy
         repo.remove(METRICS);
     }
 }
+
+#[test]
+fn metrics_show_drills_on_their_own_line_and_count_them_as_no_rollback() {
+    let repo = mid_sprint();
+    repo.tool_ok(&["drill", "--level", "files"]);
+    repo.tool_ok(&["drill", "--level", "emergency"]);
+    let out = repo.tool_ok(&["--json", "metrics"]);
+    let json = out.json();
+    assert_eq!(json["statistics"]["total_rollbacks"], 0, "{out}");
+    assert_eq!(json["drills"]["count"], 2, "{out}");
+    assert_eq!(json["drills"]["last"]["verdict"], "pass");
+    assert!(json["drills"]["slowest"]["seconds"].is_number(), "{out}");
+    // A real rollback counts; the drills still do not.
+    repo.tool_ok(&["emergency", "--reason", "down"]);
+    let out = repo.tool_ok(&["--json", "metrics"]);
+    assert_eq!(out.json()["statistics"]["total_rollbacks"], 1, "{out}");
+    assert_eq!(
+        out.json()["statistics"]["by_cause"],
+        serde_json::json!({"down": 1})
+    );
+    let human = repo.tool_ok(&["--color", "never", "metrics"]);
+    assert!(
+        human.stdout.contains("  drills                 2 · last "),
+        "{human}"
+    );
+    assert!(
+        human.stdout.contains("  total rollbacks        1"),
+        "{human}"
+    );
+}
+
+#[test]
+fn check_and_status_warn_when_the_monthly_drill_is_due() {
+    let warning = |repo: &TestRepo| -> Vec<String> {
+        let status = repo.tool_ok(&["status"]);
+        let check = repo.tool(&["check", "--no-tests", "--no-checkpoint"]);
+        assert_eq!(check.stderr, status.stderr, "{check}");
+        status
+            .stderr
+            .lines()
+            .filter(|l| l.contains("drill"))
+            .map(str::to_string)
+            .collect()
+    };
+    // No baseline: nothing to drill, and nothing said, however late.
+    let repo = TestRepo::with_commits();
+    repo.set_now("2027-06-01T10:00:00+00:00");
+    assert_eq!(warning(&repo), Vec::<String>::new());
+    // A baseline set today: not due yet.
+    repo.set_now("2026-11-21T10:04:05+00:00");
+    repo.tool_ok(&["baseline", "set"]);
+    assert_eq!(warning(&repo), Vec::<String>::new());
+    // Forty days on with no drill: due.
+    repo.set_now("2026-12-31T10:05:00+00:00");
+    let said = warning(&repo);
+    assert_eq!(said.len(), 1, "{said:?}");
+    assert!(said[0].starts_with("warning: no drill since the baseline was set 40 days ago (rollback.drillInterval is 30)"), "{said:?}");
+    // A drill then: not due, and status shows it.
+    repo.write("src/lib.rs", "changed\n");
+    repo.tool_ok(&["drill", "--level", "emergency"]);
+    assert_eq!(warning(&repo), Vec::<String>::new());
+    let status = repo.tool_ok(&["--json", "status"]).json();
+    assert_eq!(status["last_drill"]["verdict"], "pass");
+    assert_eq!(
+        status["last_drill"]["timestamp"],
+        "2026-12-31T10:05:00+00:00"
+    );
+    let human = repo.tool_ok(&["--color", "never", "status"]);
+    assert!(
+        human
+            .stdout
+            .contains("drill:       2026-12-31T10:05:00+00:00 (pass, 0 seconds ago)"),
+        "{human}"
+    );
+    // Thirty-one days after it: due again, unless turned off.
+    repo.set_now("2027-01-31T10:05:01+00:00");
+    let said = warning(&repo);
+    assert_eq!(said.len(), 1, "{said:?}");
+    assert!(
+        said[0].starts_with("warning: the last drill was 31 days ago"),
+        "{said:?}"
+    );
+    repo.git(&["config", "rollback.drillInterval", "60"]);
+    assert_eq!(warning(&repo), Vec::<String>::new());
+    repo.git(&["config", "rollback.drillInterval", "0"]);
+    assert_eq!(warning(&repo), Vec::<String>::new());
+    repo.git(&["config", "rollback.drillInterval", "monthly"]);
+    let said = warning(&repo);
+    assert!(
+        said[0].contains("rollback.drillInterval is `monthly`"),
+        "{said:?}"
+    );
+}

@@ -672,3 +672,82 @@ fn rounded(results: &[LevelResult]) -> Vec<LevelResult> {
         })
         .collect()
 }
+
+/// The newest drill in the metrics: when and its verdict.
+pub struct LastDrill {
+    pub timestamp: String,
+    pub verdict: String,
+    /// Seconds since, by the tool's clock.
+    pub age_seconds: i64,
+}
+
+/// The newest drill recorded in the metrics file (none when the file is
+/// missing or corrupt: the commands that ask only report).
+pub fn last_drill(ctx: &Context) -> Option<LastDrill> {
+    let file = metrics::MetricsFile::new(ctx.repo.workdir(), &ctx.settings.reports_dir);
+    let Ok(Ok(doc)) = file.read() else {
+        return None;
+    };
+    let now = clock::now();
+    metrics::drill_entries(&doc)
+        .into_iter()
+        .filter_map(|e| {
+            let timestamp = e.get("timestamp")?.as_str()?.to_string();
+            let at = chrono::DateTime::parse_from_rfc3339(&timestamp).ok()?;
+            Some(LastDrill {
+                verdict: e
+                    .get("verdict")
+                    .and_then(Value::as_str)
+                    .unwrap_or("unknown")
+                    .to_string(),
+                age_seconds: now.timestamp() - at.timestamp(),
+                timestamp,
+            })
+        })
+        .min_by_key(|d| d.age_seconds)
+}
+
+/// The warning `check` and `status` give when the runbook's monthly drill
+/// is overdue: the last drill is older than `rollback.drillInterval` days,
+/// or there was none since a baseline set longer ago than that. A
+/// repository without a baseline has nothing to drill, and is not told to.
+pub fn overdue(ctx: &Context, last: Option<&LastDrill>) -> anyhow::Result<Option<String>> {
+    let days = match settings::drill_interval(&ctx.repo)? {
+        Ok(0) => return Ok(None),
+        Ok(days) => days,
+        Err(text) => {
+            return Ok(Some(format!(
+                "git config {} is `{}`: use a whole number of days (0 turns this warning off)",
+                settings::DRILL_INTERVAL,
+                crate::ui::one_line(&text)
+            )))
+        }
+    };
+    let limit = i64::try_from(days.saturating_mul(86_400)).unwrap_or(i64::MAX);
+    let advice = "rehearse the rollback with `git rollback-sprint drill`";
+    if let Some(last) = last {
+        if last.age_seconds > limit {
+            return Ok(Some(format!(
+                "the last drill was {} days ago ({} is {days}): {advice}",
+                last.age_seconds / 86_400,
+                settings::DRILL_INTERVAL
+            )));
+        }
+        return Ok(None);
+    }
+    let Some(baseline) = baseline::find(&ctx.repo, &ctx.settings)? else {
+        return Ok(None);
+    };
+    let set = match &baseline.tag {
+        Some(tag) => tag.time,
+        None => ctx.repo.commit_info(baseline.commit)?.time,
+    };
+    let age = clock::now().timestamp() - set;
+    Ok((age > limit).then(|| {
+        format!(
+            "no drill since the baseline was set {} days ago ({} is {days}): {advice}",
+            age / 86_400,
+            settings::DRILL_INTERVAL
+        )
+    }))
+}
