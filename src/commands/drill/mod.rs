@@ -46,9 +46,13 @@ pub struct Args {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum LevelArg {
+    /// Level 1: emergency, to the baseline
     Emergency,
+    /// Level 2: sprint rollback
     Sprint,
+    /// Level 3: files, a few the sprint changed
     Files,
+    /// Every level, one after the other
     All,
 }
 
