@@ -400,7 +400,7 @@ fn dry_run(
         }
     }
     plan.push(format!(
-        "hold each level's time to roll back and verify against the RTO of {rto} s"
+        "hold each level's time to roll back and verify against the RTO of {rto} seconds"
     ));
     plan.push("remove the copy".to_string());
     plan.push(format!(
@@ -591,7 +591,7 @@ fn table(
     copy_seconds: f64,
 ) {
     outcome.line(format!(
-        "Drill on a copy of the repository ({} file(s), {} linked, in {copy_seconds:.2} s); RTO {rto} s.",
+        "Drill on a copy of the repository ({} file(s), {} linked) made in {copy_seconds:.2} s; recovery time objective (RTO): {rto} seconds.",
         made.files, made.linked
     ));
     outcome.line(ctx.ui.bold(&format!(
