@@ -471,3 +471,41 @@ fn check_and_status_warn_when_the_monthly_drill_is_due() {
         "{said:?}"
     );
 }
+
+#[test]
+fn a_drill_in_a_linked_worktree_leaves_both_work_trees_alone() {
+    let repo = mid_sprint();
+    let linked = repo.root().join("linked");
+    let linked_str = linked.to_str().expect("a UTF-8 temporary path");
+    repo.git(&[
+        "worktree",
+        "add",
+        "-q",
+        "-b",
+        "refactor/sprint-5",
+        linked_str,
+        "refactor/sprint-2",
+    ]);
+    std::fs::write(linked.join("src/lib.rs"), "in the linked work tree\n").expect("write");
+    std::fs::write(linked.join("scratch.txt"), "untracked\n").expect("write");
+    let main_before = everything(&repo);
+    let linked_before = crate::common::capture_repo(&linked);
+    let out = repo.tool_in(&linked, &["--json", "drill"]);
+    out.assert_ok();
+    let levels = levels(&out);
+    assert_eq!(
+        levels[1]["command"],
+        "git rollback-sprint sprint rollback --no-tests --reason 'drill: sprint'",
+        "{out}"
+    );
+    for level in &levels {
+        assert_eq!(level["verdict"], "pass", "{level}\n{out}");
+    }
+    let main_after = everything(&repo);
+    assert_same_except_reports(&main_before.0, &main_after.0);
+    assert_same_dir(&main_before.1, &main_after.1);
+    assert_same_except_reports(&linked_before, &crate::common::capture_repo(&linked));
+    // The entry is in the linked work tree's reports folder.
+    assert!(linked.join(METRICS).exists());
+    assert!(!repo.exists(METRICS));
+}

@@ -169,7 +169,11 @@ fn fill(repo: &Repo, mut copy: DrillCopy) -> anyhow::Result<DrillCopy> {
 }
 
 /// The copy's config is the user's, as a repository with its own work
-/// tree (no `core.worktree`, not bare).
+/// tree (no `core.worktree`, not bare), and with `core.trustctime` off:
+/// linking a file changes its inode's ctime, so every entry of the
+/// index copy would look changed and be hashed again, where the user's
+/// own rollback hashes only what changed (mtime, size and inode, which a
+/// link keeps, still tell).
 fn own_config(path: &Path) -> anyhow::Result<()> {
     if !path.exists() {
         write(path, b"[core]\n\trepositoryformatversion = 0\n")?;
@@ -178,6 +182,7 @@ fn own_config(path: &Path) -> anyhow::Result<()> {
     let _ = config.remove("core.worktree");
     config
         .set_bool("core.bare", false)
+        .and_then(|()| config.set_bool("core.trustctime", false))
         .context("could not write the copy's config")?;
     Ok(())
 }

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# bench-drill.sh — time `drill` (all three levels, each rolled back,
+# verified, undone and checked on a disposable copy) against one
+# `emergency --yes` of the tool on the same repository: the drill should
+# cost at most about three emergencies plus its test runs. On fresh copies
+# of a generated repository of 20,000 files (HEAD on refactor/sprint-1
+# with a dirty work tree and an ignored target/).
+#
+# There is no git side: the "git" column of results.md holds the tool's
+# own emergency here, so the ratio is drill / emergency. The test command
+# is `true`, so verification costs what exporting a tree costs.
+#
+#   scripts/bench-drill.sh
+#   FILES_DIRS=20 FILES_PER_DIR=20 RUNS=2 scripts/bench-drill.sh   # smoke test
+#
+# See lib-bench.sh for all knobs. Results: scripts/out/results.md.
+set -euo pipefail
+
+# 200 x 100 = 20,000 files unless asked otherwise.
+export FILES_DIRS=${FILES_DIRS:-200}
+export FILES_PER_DIR=${FILES_PER_DIR:-100}
+
+# shellcheck source-path=SCRIPTDIR source=lib-bench.sh
+source "$(dirname -- "${BASH_SOURCE[0]}")/lib-bench.sh"
+
+bench_setup "bench-drill"
+
+# Run by hyperfine's bash, which expands the exported variables: single
+# quotes are intended.
+# shellcheck disable=SC2016
+{
+    COPY='fresh_copy "$TEMPLATE" "$WORK" && git -C "$WORK" config rollback.testCommand true'
+    EMERGENCY='"$TOOL" -C "$WORK" emergency --yes >/dev/null'
+    DRILL='"$TOOL" -C "$WORK" drill >/dev/null'
+    DRILL_EMERGENCY='"$TOOL" -C "$WORK" drill --level emergency >/dev/null'
+}
+
+bench_pair "drill, all three levels (git column: one emergency --yes of the tool)" \
+    "$COPY" \
+    "$DRILL" \
+    "$EMERGENCY"
+
+bench_pair "drill --level emergency (git column: one emergency --yes of the tool)" \
+    "$COPY" \
+    "$DRILL_EMERGENCY" \
+    "$EMERGENCY"
+
+bench_log "results appended to $BENCH_RESULTS"
