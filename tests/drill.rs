@@ -509,3 +509,22 @@ fn a_drill_in_a_linked_worktree_leaves_both_work_trees_alone() {
     assert!(linked.join(METRICS).exists());
     assert!(!repo.exists(METRICS));
 }
+
+#[test]
+fn each_level_is_verified_on_its_own_rolled_back_tree() {
+    let repo = mid_sprint();
+    // Passes where the sprint's new file is gone (the baseline's tree,
+    // after an emergency or a sprint rollback), fails where it is still
+    // there (after `files`, which puts back only files the baseline has).
+    repo.git(&["config", "rollback.testCommand", "test ! -f src/feature.rs"]);
+    let out = repo.tool(&["--json", "drill"]);
+    out.assert_code(4);
+    let levels = levels(&out);
+    assert_eq!(levels[0]["verified"], true, "{out}");
+    assert_eq!(levels[1]["verified"], true, "{out}");
+    assert_eq!(levels[1]["cached"], true, "{out}");
+    assert_eq!(levels[2]["verified"], false, "{out}");
+    assert_eq!(levels[2]["cached"], false, "{out}");
+    assert_eq!(levels[2]["verdict"], "failed", "{out}");
+    assert_eq!(levels[2]["undo_exact"], true, "{out}");
+}

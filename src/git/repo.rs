@@ -225,6 +225,9 @@ impl Repo {
     /// store (for `drill`, the store of its disposable copy).
     pub fn index_tree(&self) -> anyhow::Result<Oid> {
         let mut index = self.inner.index().context("could not read the index")?;
+        // libgit2 keeps the index it read first: another process (the
+        // rehearsed command) has written the file since.
+        index.read(true).context("could not read the index")?;
         index
             .write_tree()
             .context("could not make a tree of the index")
