@@ -206,7 +206,9 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
     }
     let copying = Instant::now();
     let bar = ctx.ui.progress(0, "copying the repository for the drill");
+    crate::trace::phase("drill: making the copy");
     let copy = copy::make(repo, &stamp)?;
+    crate::trace::phase("drill: capturing the copy");
     bar.finish_and_clear();
     let copy_seconds = copying.elapsed().as_secs_f64();
     let reports = settings::reports_path(&ctx.settings.reports_dir);
@@ -218,6 +220,7 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
         timeout: Duration::from_secs(ctx.settings.test_timeout_secs),
         runs: Vec::new(),
     };
+    crate::trace::phase("drill: copy captured");
     let mut results = Vec::new();
     let mut blocked: Option<String> = None;
     for rehearsal in &rehearsals {
@@ -259,7 +262,9 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
         results.push(result);
     }
     let made = copy.made.clone();
+    crate::trace::phase("drill: removing the copy");
     drop(copy);
+    crate::trace::phase("drill: copy removed");
     let passed = !results.iter().any(LevelResult::failed);
     let entry = DrillEntry {
         timestamp: clock::rfc3339(&now),
@@ -460,6 +465,7 @@ fn rehearse(
     rto: u64,
     result: &mut LevelResult,
 ) -> anyhow::Result<()> {
+    crate::trace::phase("drill: rolling back");
     let clock = Instant::now();
     let rolled = run_in_copy(&copy.work, args)?;
     let rollback_seconds = clock.elapsed().as_secs_f64();
@@ -480,6 +486,7 @@ fn rehearse(
         return Ok(());
     }
     result.rollback_seconds = Some(rollback_seconds);
+    crate::trace::phase("drill: verifying");
     let clock = Instant::now();
     let tree = copy_repo.index_tree()?;
     match verifier.verify(copy_repo, tree)? {
@@ -493,9 +500,11 @@ fn rehearse(
     }
     let verify_seconds = clock.elapsed().as_secs_f64();
     result.verify_seconds = Some(verify_seconds);
+    crate::trace::phase("drill: undoing");
     let clock = Instant::now();
     let undone = run_in_copy(&copy.work, &["undo".into()])?;
     result.undo_seconds = Some(clock.elapsed().as_secs_f64());
+    crate::trace::phase("drill: comparing");
     let after = State::capture(&copy.git_dir, &copy.work, reports, Some(state))?;
     let differences = state.differences(&after);
     result.undo_exact = Some(undone.ok && differences.is_empty());
