@@ -528,3 +528,27 @@ fn each_level_is_verified_on_its_own_rolled_back_tree() {
     assert_eq!(levels[2]["verdict"], "failed", "{out}");
     assert_eq!(levels[2]["undo_exact"], true, "{out}");
 }
+
+#[test]
+fn a_held_index_lock_or_a_merge_in_progress_is_refused_before_any_copy() {
+    let repo = mid_sprint();
+    std::fs::write(repo.git_dir().join("index.lock"), "").expect("write");
+    let before = everything(&repo);
+    let out = repo.tool(&["drill"]);
+    out.assert_code(1);
+    assert_eq!(out.stderr.lines().count(), 1, "{out}");
+    assert!(out.stderr.contains("index.lock"), "{out}");
+    assert_nothing_changed(&repo, &before);
+    std::fs::remove_file(repo.git_dir().join("index.lock")).expect("rm");
+    std::fs::write(
+        repo.git_dir().join("MERGE_HEAD"),
+        format!("{}\n", repo.head()),
+    )
+    .expect("write");
+    let before = everything(&repo);
+    let out = repo.tool(&["drill"]);
+    out.assert_code(1);
+    assert_eq!(out.stderr.lines().count(), 1, "{out}");
+    assert!(out.stderr.contains("merge"), "{out}");
+    assert_nothing_changed(&repo, &before);
+}

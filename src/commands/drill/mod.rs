@@ -174,6 +174,10 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
         None => settings::rto(repo)?,
     };
     super::refuse_operation_in_progress(repo)?;
+    // A copy taken while another command of ours or git changes the
+    // repository would rehearse a state half-way through that change.
+    crate::journal::check_not_running(repo)?;
+    crate::journal::check_index_unlocked(repo)?;
     let head = repo.head_commit()?.ok_or_else(|| {
         user("HEAD has no commit yet")
             .hint("commit something first; a drill rehearses rolling back from it")
