@@ -99,6 +99,8 @@ pub enum Command {
     Redo(commands::undo::RedoArgs),
     /// Baseline, checkpoints, sprint, operations in progress
     Status(commands::status::Args),
+    /// Rehearse each rollback level on a copy, timed against the RTO
+    Drill(commands::drill::Args),
     /// Run the whole tour in a sandbox repository
     Demo(commands::demo::Args),
     /// Print shell completions
@@ -126,6 +128,7 @@ impl Command {
             Command::Undo(_) => "undo",
             Command::Redo(_) => "redo",
             Command::Status(_) => "status",
+            Command::Drill(_) => "drill",
             Command::Demo(_) => "demo",
             Command::Completions(_) => "completions",
             Command::Man(_) => "man",
@@ -344,6 +347,7 @@ fn dispatch(cli: &Cli, ui: &Ui, args: &[OsString]) -> anyhow::Result<Outcome> {
         Command::Redo(a) => commands::undo::redo(&ctx, a),
         Command::Status(a) => commands::status::run(&ctx, a),
         Command::Test(a) => commands::test::run(&ctx, a),
+        Command::Drill(a) => commands::drill::run(&ctx, a),
         Command::Demo(_) | Command::Completions(_) | Command::Man(_) => {
             unreachable!("handled above")
         }

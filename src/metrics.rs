@@ -166,17 +166,86 @@ pub fn mark_undone(doc: &mut Value, operation_id: &str, undone: bool) -> bool {
     found
 }
 
-/// Entries that count: those not undone.
+/// Rollbacks that count: those not undone, drills left out.
 pub fn live_entries(doc: &Value) -> Vec<&Map<String, Value>> {
+    entries(doc)
+        .filter(|e| !is_drill(e))
+        .filter(|e| e.get("undone").and_then(Value::as_bool) != Some(true))
+        .collect()
+}
+
+/// The entries of `drill` runs, oldest first.
+pub fn drill_entries(doc: &Value) -> Vec<&Map<String, Value>> {
+    entries(doc).filter(|e| is_drill(e)).collect()
+}
+
+fn entries(doc: &Value) -> impl Iterator<Item = &Map<String, Value>> {
     doc.get("rollbacks")
         .and_then(Value::as_array)
-        .map(|list| {
-            list.iter()
-                .filter_map(Value::as_object)
-                .filter(|e| e.get("undone").and_then(Value::as_bool) != Some(true))
-                .collect()
-        })
-        .unwrap_or_default()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_object)
+}
+
+/// A rehearsal, not a rollback: no statistics of rollbacks count it.
+pub fn is_drill(entry: &Map<String, Value>) -> bool {
+    entry.get("kind").and_then(Value::as_str) == Some(DRILL_KIND)
+}
+
+pub const DRILL_KIND: &str = "drill";
+
+/// One `drill` run as `metrics.json` records it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DrillEntry {
+    pub timestamp: String,
+    pub kind: &'static str,
+    pub rto_seconds: u64,
+    /// `pass` or `fail`.
+    pub verdict: &'static str,
+    #[serde(serialize_with = "seconds")]
+    pub duration_seconds: f64,
+    pub levels: Vec<DrillLevel>,
+}
+
+/// A level of a drill: its verdict and times (null when it did not get
+/// that far).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DrillLevel {
+    pub level: &'static str,
+    pub verdict: &'static str,
+    #[serde(serialize_with = "opt_seconds")]
+    pub rollback_seconds: Option<f64>,
+    #[serde(serialize_with = "opt_seconds")]
+    pub verify_seconds: Option<f64>,
+    pub undo_exact: Option<bool>,
+}
+
+fn opt_seconds<S: serde::Serializer>(x: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
+    match x {
+        Some(x) => s.serialize_f64(round2(*x)),
+        None => s.serialize_none(),
+    }
+}
+
+/// Append a drill's entry to the metrics file of the work tree. Not an
+/// operation: a drill changes nothing of the repository, and its entry
+/// is a record like `metrics record`'s. A corrupt file is moved aside, as
+/// a rollback does: returns where it went.
+pub fn record_drill(
+    repo: &crate::git::Repo,
+    reports_dir: &str,
+    stamp: &str,
+    entry: &DrillEntry,
+) -> anyhow::Result<Option<PathBuf>> {
+    crate::reports_folder::prepare(repo, reports_dir)?;
+    let file = MetricsFile::new(repo.workdir(), reports_dir);
+    let (mut doc, set_aside) = file.read_or_set_aside(stamp)?;
+    let Value::Object(entry) = serde_json::to_value(entry)? else {
+        anyhow::bail!("internal error: a metrics entry is not an object");
+    };
+    append(&mut doc, entry);
+    file.write(doc)?;
+    Ok(set_aside)
 }
 
 /// `statistics`, recomputed from the entries that were not undone.
@@ -350,6 +419,20 @@ mod tests {
         assert_eq!(doc["statistics"]["total_rollbacks"], 1);
         assert_eq!(doc["statistics"]["by_cause"], json!({"tests": 1}));
         assert_eq!(doc["statistics"]["average_recovery_time"], 2.0);
+    }
+
+    #[test]
+    fn statistics_leave_out_drills() {
+        let mut doc = json!({"rollbacks": [
+            {"timestamp": "t", "sprint": 1, "severity": "high", "cause": "tests", "recovery_time_minutes": 2.0},
+            {"timestamp": "t", "kind": "drill", "rto_seconds": 300, "verdict": "pass",
+             "duration_seconds": 3.0, "levels": []},
+        ]});
+        recompute_statistics(&mut doc);
+        assert_eq!(doc["statistics"]["total_rollbacks"], 1);
+        assert_eq!(doc["statistics"]["by_cause"], json!({"tests": 1}));
+        assert_eq!(doc["statistics"]["by_severity"], json!({"high": 1}));
+        assert_eq!(drill_entries(&doc).len(), 1);
     }
 
     #[test]

@@ -34,6 +34,11 @@ pub const TRIGGER_FAILURES: &str = "rollback.trigger.failures";
 /// What `test` does when the trigger fires: `suggest`, `checkpoint` or
 /// `emergency`.
 pub const TRIGGER_ACTION: &str = "rollback.trigger.action";
+/// `drill`'s recovery time objective, in seconds (the runbook's five minutes).
+pub const RTO: &str = "rollback.rto";
+/// Days after which `check` and `status` say the last drill is too old; 0
+/// turns the warning off.
+pub const DRILL_INTERVAL: &str = "rollback.drillInterval";
 
 pub const DEFAULT_BASELINE: &str = "baseline";
 pub const DEFAULT_TRIGGER_FAILURES: u64 = 3;
@@ -43,6 +48,8 @@ pub const DEFAULT_TEST_PATTERN: &str = "tests/unit/test_{name}";
 pub const DEFAULT_DISK_THRESHOLD: u8 = 90;
 pub const DEFAULT_TEST_TIMEOUT_SECS: u64 = 1800;
 pub const DEFAULT_KEEP_DAYS: u64 = 90;
+pub const DEFAULT_RTO_SECS: u64 = 300;
+pub const DEFAULT_DRILL_INTERVAL_DAYS: u64 = 30;
 
 /// The merged settings of one invocation.
 #[derive(Debug, Clone)]
@@ -212,6 +219,43 @@ pub fn trigger(repo: &Repo) -> anyhow::Result<(u64, TriggerAction)> {
         },
     };
     Ok((failures, action))
+}
+
+/// `rollback.rto`: a whole number of seconds, more than 0. Read by `drill`
+/// alone, so a bad value stops no other command.
+pub fn rto(repo: &Repo) -> anyhow::Result<u64> {
+    let bad = |value: &str| -> anyhow::Error {
+        user(format!("git config {RTO} is `{value}`"))
+            .hint(format!(
+                "use a whole number of seconds, more than 0 (the default is {DEFAULT_RTO_SECS}): git config {RTO} 300"
+            ))
+            .into()
+    };
+    match repo.config_string(RTO)? {
+        None => Ok(DEFAULT_RTO_SECS),
+        Some(text) => match whole_number(&text) {
+            Some(n) if n > 0 => Ok(n),
+            _ => Err(bad(&text)),
+        },
+    }
+}
+
+/// `rollback.drillInterval`: a whole number of days, 0 or more (0: never
+/// warn). `None` when the value is not a number: `check` and `status` say
+/// so instead of failing.
+pub fn drill_interval(repo: &Repo) -> anyhow::Result<Result<u64, String>> {
+    Ok(match repo.config_string(DRILL_INTERVAL)? {
+        None => Ok(DEFAULT_DRILL_INTERVAL_DAYS),
+        Some(text) => whole_number(&text).ok_or(text),
+    })
+}
+
+fn whole_number(text: &str) -> Option<u64> {
+    let trimmed = text.trim();
+    if trimmed.is_empty() || !trimmed.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    trimmed.parse().ok()
 }
 
 /// Whether a configured folder stays inside the work tree: relative, no

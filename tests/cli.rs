@@ -24,6 +24,7 @@ const SPEC_COMMANDS: &[&str] = &[
     "log",
     "undo",
     "status",
+    "drill",
     "demo",
     "completions",
 ];

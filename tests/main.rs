@@ -9,6 +9,7 @@ mod checkpoint;
 mod cli;
 mod completions;
 mod demo;
+mod drill;
 mod emergency;
 mod faults;
 mod files;

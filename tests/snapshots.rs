@@ -34,7 +34,16 @@ const START_MINUTE: u32 = 10 * 60;
 
 /// Keys whose values are measured times. (`freed_bytes`, the size of
 /// saved files that record such times, is replaced too.)
-const DURATION_KEYS: &[&str] = &["duration_ms", "duration_seconds"];
+const DURATION_KEYS: &[&str] = &[
+    "duration_ms",
+    "duration_seconds",
+    // drill's times, and the slowest of them in `metrics`.
+    "rollback_seconds",
+    "verify_seconds",
+    "undo_seconds",
+    "copy_seconds",
+    "seconds",
+];
 
 /// One command run of the JSON sequence, kept for the README check.
 #[derive(Clone, Debug)]
@@ -702,6 +711,70 @@ fn unjournaled_dry_runs(s: &mut Sequence) {
         "log prune",
         &["--dry-run", "log", "prune", "--keep", "1"],
     );
+}
+
+/// `drill`, and what it adds to `metrics` and `status`, on a repository
+/// mid-sprint: a sequence of its own, so that the main one keeps its
+/// numbering.
+fn drill_sequence(mode: Mode) -> Sequence {
+    let mut s = Sequence::new(mode);
+    s.run(
+        "drill_baseline_set",
+        "baseline set",
+        &["baseline", "set", "-m", "known good"],
+    );
+    s.run(
+        "drill_sprint_start",
+        "sprint start",
+        &["sprint", "start", "1", "--no-tests"],
+    );
+    let repo = &s.repo;
+    repo.write("src/feature.rs", "pub fn feature() -> u32 {\n    42\n}\n");
+    repo.commit_all("add feature");
+    repo.write(
+        "src/lib.rs",
+        "pub fn add(a: i32, b: i32) -> i32 {\n    a - b\n}\n",
+    );
+    repo.commit_all("rewrite add");
+    repo.write("src/main.rs", "fn main() {}\n");
+    repo.git(&["add", "src/main.rs"]);
+    repo.write("notes.txt", "half-done idea\n");
+    s.run("drill_dry_run", "drill", &["--dry-run", "drill"]);
+    // One level first: which level of several is the slowest varies.
+    s.run(
+        "drill_emergency",
+        "drill",
+        &["drill", "--level", "emergency"],
+    );
+    s.run("drill_metrics", "metrics", &["metrics"]);
+    s.run("drill", "drill", &["drill"]);
+    s.run("drill_status", "status", &["status"]);
+    s
+}
+
+#[test]
+fn human_output_of_drill() {
+    drill_sequence(Mode::Human);
+}
+
+/// `drill`'s JSON, and what it adds to `metrics` and `status`, held to the
+/// README's table as the main sequence's is.
+#[test]
+fn json_output_of_drill_and_its_readme_rows() {
+    let runs = drill_sequence(Mode::Json).runs;
+    let rows: Vec<Row> = readme_rows()
+        .into_iter()
+        .filter(|row| {
+            row.names
+                .iter()
+                .any(|n| n == MUTATING_ROW || runs.iter().any(|r| r.doc == n))
+        })
+        .collect();
+    assert!(
+        rows.iter().any(|r| r.names.iter().any(|n| n == "drill")),
+        "the README has no row for `drill`"
+    );
+    assert_eq!(readme_mismatches(&rows, &runs), Vec::<String>::new());
 }
 
 #[test]

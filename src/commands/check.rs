@@ -83,6 +83,10 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
     let mut outcome = Outcome::new();
     let list = pre_sprint(ctx, !args.no_tests)?;
     list.report(&ctx.ui, &mut outcome);
+    let last = super::drill::last_drill(ctx);
+    if let Some(warning) = super::drill::overdue(ctx, last.as_ref())? {
+        ctx.ui.warn(&warning);
+    }
     if !list.passed() {
         outcome.line(format!(
             "{} fix what is marked ✗ before starting a sprint (no checkpoint was made).",

@@ -432,6 +432,8 @@ fn configuration() -> Roff {
     let disk = settings::DEFAULT_DISK_THRESHOLD.to_string();
     let timeout = settings::DEFAULT_TEST_TIMEOUT_SECS.to_string();
     let failures = settings::DEFAULT_TRIGGER_FAILURES.to_string();
+    let rto = settings::DEFAULT_RTO_SECS.to_string();
+    let interval = settings::DEFAULT_DRILL_INTERVAL_DAYS.to_string();
     let rows: [(&str, &str, &str); 15] = [
         (
             settings::BASELINE,
@@ -514,6 +516,16 @@ fn configuration() -> Roff {
              returns to the last green state), checkpoint (also take a WIP checkpoint) \
              or emergency (roll back to the last green state; undo takes it back).",
         ),
+        (
+            settings::RTO,
+            &rto,
+            "The recovery time objective drill holds each level's time to roll back and verify against, in seconds.",
+        ),
+        (
+            settings::DRILL_INTERVAL,
+            &interval,
+            "Days after which check and status say a drill is due; 0 turns that off.",
+        ),
     ];
     for (key, default, meaning) in rows {
         roff.control("TP", []).text([bold(key)]).text([
@@ -549,6 +561,11 @@ fn files() -> Roff {
         &mut roff,
         "<git-dir>/rollback/",
         "Locks, copies of the index, and files moved aside by an operation.",
+    );
+    item(
+        &mut roff,
+        "<git-dir>/rollback/drill/",
+        "The disposable copy a drill rehearses on, removed when it ends (or by the next drill, after a crash).",
     );
     item(
         &mut roff,

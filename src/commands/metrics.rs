@@ -63,6 +63,79 @@ struct Shown {
     statistics: Value,
     /// Rollbacks per sprint number (`none` for entries without one).
     per_sprint: Map<String, Value>,
+    /// `drill` runs, when there were any: they are not rollbacks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    drills: Option<Drills>,
+}
+
+/// The drills' own line.
+#[derive(Serialize)]
+struct Drills {
+    count: usize,
+    /// The newest drill: `{timestamp, verdict}`.
+    last: Value,
+    /// The slowest level ever rehearsed: `{timestamp, level, seconds}`,
+    /// its time to roll back and verify.
+    slowest: Value,
+}
+
+fn drills(doc: &Value) -> Option<Drills> {
+    let entries = metrics::drill_entries(doc);
+    let last = entries.last()?;
+    let mut slowest: Option<(f64, &str, &Value)> = None;
+    for entry in &entries {
+        let levels = entry.get("levels").and_then(Value::as_array);
+        for level in levels.into_iter().flatten() {
+            let time = ["rollback_seconds", "verify_seconds"]
+                .iter()
+                .filter_map(|k| level.get(*k).and_then(Value::as_f64))
+                .sum::<f64>();
+            let name = level.get("level").and_then(Value::as_str).unwrap_or("?");
+            if level
+                .get("rollback_seconds")
+                .and_then(Value::as_f64)
+                .is_some()
+                && slowest.is_none_or(|(t, _, _)| time > t)
+            {
+                let when = entry.get("timestamp").unwrap_or(&Value::Null);
+                slowest = Some((time, name, when));
+            }
+        }
+    }
+    Some(Drills {
+        count: entries.len(),
+        last: serde_json::json!({
+            "timestamp": last.get("timestamp"),
+            "verdict": last.get("verdict"),
+        }),
+        slowest: match slowest {
+            Some((time, level, when)) => serde_json::json!({
+                "timestamp": when,
+                "level": level,
+                "seconds": metrics::round2(time),
+            }),
+            None => Value::Null,
+        },
+    })
+}
+
+/// `drills  3 · last 2026-11-21T10:04:05+00:00 (pass) · slowest sprint 1.20 s`.
+fn drills_line(d: &Drills) -> String {
+    let text = |v: &Value| v.as_str().map(crate::ui::one_line).unwrap_or_default();
+    let slowest = match &d.slowest {
+        Value::Null => String::new(),
+        s => format!(
+            " · slowest: {} in {:.2} s",
+            text(&s["level"]),
+            s["seconds"].as_f64().unwrap_or_default()
+        ),
+    };
+    format!(
+        "  drills                 {} · last {} ({}){slowest}",
+        d.count,
+        text(&d.last["timestamp"]),
+        text(&d.last["verdict"])
+    )
 }
 
 /// The JSON fields of `metrics record`.
@@ -76,15 +149,20 @@ fn show(ctx: &Context, file: &MetricsFile) -> anyhow::Result<Outcome> {
     metrics::recompute_statistics(&mut doc);
     let stats = doc["statistics"].clone();
     let live = metrics::live_entries(&doc);
+    let drills = drills(&doc);
     let mut outcome = Outcome::new();
     if live.is_empty() {
         outcome.line(format!(
             "No rollbacks recorded in {}.",
             ctx.settings.reports_dir.trim_end_matches('/').to_string() + "/metrics.json"
         ));
+        if let Some(d) = &drills {
+            outcome.line(drills_line(d));
+        }
         outcome.data(&Shown {
             statistics: stats,
             per_sprint: Map::new(),
+            drills,
         });
         return Ok(outcome);
     }
@@ -97,6 +175,9 @@ fn show(ctx: &Context, file: &MetricsFile) -> anyhow::Result<Outcome> {
         "  average recovery time  {} min",
         stats["average_recovery_time"]
     ));
+    if let Some(d) = &drills {
+        outcome.line(drills_line(d));
+    }
     for (title, key) in [("by severity", "by_severity"), ("by cause", "by_cause")] {
         outcome.line(format!("  {title}:"));
         if let Some(map) = stats[key].as_object() {
@@ -132,6 +213,7 @@ fn show(ctx: &Context, file: &MetricsFile) -> anyhow::Result<Outcome> {
     outcome.data(&Shown {
         statistics: stats,
         per_sprint,
+        drills,
     });
     Ok(outcome)
 }

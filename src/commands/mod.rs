@@ -9,6 +9,7 @@ pub mod check;
 pub mod checkpoint;
 pub mod completions;
 pub mod demo;
+pub mod drill;
 pub mod emergency;
 pub mod files;
 pub mod hook;

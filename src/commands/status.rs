@@ -28,6 +28,15 @@ struct Status<'a> {
     work_tree: String,
     git_dir: String,
     settings: Settings<'a>,
+    /// The newest drill, when there was one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_drill: Option<LastDrill>,
+}
+
+#[derive(Serialize)]
+struct LastDrill {
+    timestamp: String,
+    verdict: String,
 }
 
 #[derive(Serialize)]
@@ -52,6 +61,7 @@ pub fn run(ctx: &Context, _args: &Args) -> anyhow::Result<Outcome> {
     let in_progress = in_progress_lines(ctx, &mut outcome)?;
     let (latest_rollback, operations) = rollback_line(ctx, &mut outcome)?;
     let (last_green, failures_since_green) = green_line(ctx, &mut outcome)?;
+    let last_drill = drill_line(ctx, &mut outcome)?;
     // Where the tool acts, as `git rev-parse --show-toplevel
     // --absolute-git-dir` would say, and the settings it reads: JSON only,
     // so scripts (and the layout tests) can compare them with git's.
@@ -68,8 +78,30 @@ pub fn run(ctx: &Context, _args: &Args) -> anyhow::Result<Outcome> {
         work_tree: plain_path(repo.workdir()),
         git_dir: plain_path(repo.git_dir()),
         settings: Settings::of(&ctx.settings),
+        last_drill,
     });
     Ok(outcome)
+}
+
+/// The newest drill's line, and a warning when the next one is due;
+/// nothing before the first drill unless one is due.
+fn drill_line(ctx: &Context, outcome: &mut Outcome) -> anyhow::Result<Option<LastDrill>> {
+    let last = super::drill::last_drill(ctx);
+    if let Some(d) = &last {
+        outcome.line(format!(
+            "drill:       {} ({}, {})",
+            d.timestamp,
+            d.verdict,
+            clock::age(clock::now().timestamp() - d.age_seconds, &clock::now())
+        ));
+    }
+    if let Some(warning) = super::drill::overdue(ctx, last.as_ref())? {
+        ctx.ui.warn(&warning);
+    }
+    Ok(last.map(|d| LastDrill {
+        timestamp: d.timestamp,
+        verdict: d.verdict,
+    }))
 }
 
 /// The baseline's line.

@@ -26,6 +26,7 @@ pub mod sample;
 pub mod snapshot;
 pub mod staged;
 pub mod stash;
+pub mod state;
 pub mod writer;
 
 pub(crate) use filter::smudge;

@@ -221,6 +221,51 @@ impl Repo {
         Ok(repo)
     }
 
+    /// The tree the index holds, written to this repository's object
+    /// store (for `drill`, the store of its disposable copy).
+    pub fn index_tree(&self) -> anyhow::Result<Oid> {
+        let mut index = self.inner.index().context("could not read the index")?;
+        // libgit2 keeps the index it read first: another process (the
+        // rehearsed command) has written the file since.
+        index.read(true).context("could not read the index")?;
+        index
+            .write_tree()
+            .context("could not make a tree of the index")
+    }
+
+    /// Whether git ignores `rel` (a path relative to the work tree).
+    pub fn is_ignored(&self, rel: &Path) -> bool {
+        self.inner.is_path_ignored(rel).unwrap_or(false)
+    }
+
+    /// Up to `limit` files of the tree `from` that `to` holds otherwise
+    /// (changed or gone), in path order.
+    pub fn files_differing(
+        &self,
+        from: Oid,
+        to: Oid,
+        limit: usize,
+    ) -> anyhow::Result<Vec<super::RepoPath>> {
+        let old = self
+            .inner
+            .find_tree(from)
+            .context("could not read a tree")?;
+        let new = self.inner.find_tree(to).context("could not read a tree")?;
+        let diff = self
+            .inner
+            .diff_tree_to_tree(Some(&old), Some(&new), None)
+            .context("could not compare two trees")?;
+        Ok(diff
+            .deltas()
+            .filter(|d| {
+                matches!(d.status(), git2::Delta::Modified | git2::Delta::Deleted)
+                    && d.old_file().mode() != git2::FileMode::Commit
+            })
+            .filter_map(|d| d.old_file().path_bytes().map(super::RepoPath::from_bytes))
+            .take(limit)
+            .collect())
+    }
+
     pub fn workdir(&self) -> &Path {
         &self.workdir
     }

@@ -1,0 +1,348 @@
+//! The disposable copy a drill rehearses on.
+//!
+//! It lives in `<common-dir>/rollback/drill/<pid>-<stamp>/work`: outside
+//! the work tree (git never looks inside `.git`), on the same filesystem
+//! as the work tree, so its files can be hard links (a copy costs one
+//! `link` a file, not the bytes), and in one known place, so a drill that
+//! was killed leaves nothing the next one does not find and remove.
+//!
+//! The copy is a repository of its own whose object store points at the
+//! user's through `objects/info/alternates`: it reads every object and
+//! writes new ones (snapshots, stash entries, WIP commits) into its own
+//! store. It gets the user's HEAD, refs (not the tool's `refs/rollback/`),
+//! the stash's reflog, config, `info/exclude`, a copy of the index file,
+//! and the work tree — every file but those in ignored directories, which
+//! a rollback leaves alone anyway (an ignored file such as `.env` outside
+//! one is copied, because a rollback must keep it).
+//!
+//! Sharing an inode is safe in one direction: the tool never writes a file
+//! with more than one link in place (it writes a new file and renames it
+//! over), so nothing the rehearsal does reaches the user's files. The
+//! other way, a file the user edits in place while a drill runs changes in
+//! the copy too, and the drill may then report that level as not exact.
+
+use std::collections::HashSet;
+use std::fs;
+use std::io::ErrorKind;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+
+use crate::git::Repo;
+
+/// The folder every drill's copy is made in.
+pub fn drill_root(repo: &Repo) -> PathBuf {
+    repo.common_dir().join("rollback").join("drill")
+}
+
+/// How a copy was made, for the report.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct Made {
+    /// Files in the copy's work tree.
+    pub files: usize,
+    /// Of those, hard links to the user's files (the rest were copied).
+    pub linked: usize,
+    /// Ignored directories left out.
+    pub ignored_dirs_left_out: usize,
+}
+
+/// A copy, removed when dropped (also when the drill fails half-way).
+pub struct DrillCopy {
+    root: PathBuf,
+    pub work: PathBuf,
+    pub git_dir: PathBuf,
+    /// `<common-dir>/rollback` did not exist before: removed with the copy
+    /// when nothing else is in it.
+    made_rollback_dir: bool,
+    pub made: Made,
+}
+
+impl Drop for DrillCopy {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.root);
+        if let Some(parent) = self.root.parent() {
+            let _ = fs::remove_dir(parent);
+            if self.made_rollback_dir {
+                if let Some(rollback) = parent.parent() {
+                    let _ = fs::remove_dir(rollback);
+                }
+            }
+        }
+    }
+}
+
+/// Remove the copies of drills that are no longer running (killed, or
+/// stopped by a power loss); a drill still running keeps its copy.
+/// Returns how many were removed.
+pub fn remove_leftovers(repo: &Repo) -> anyhow::Result<usize> {
+    let root = drill_root(repo);
+    let entries = match fs::read_dir(&root) {
+        Ok(e) => e,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e).with_context(|| format!("could not read {}", root.display())),
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let running = name
+            .to_str()
+            .and_then(|n| n.split('-').next())
+            .and_then(|pid| pid.parse::<i32>().ok())
+            .and_then(rustix::process::Pid::from_raw)
+            .is_some_and(|pid| {
+                pid != rustix::process::getpid() && rustix::process::test_kill_process(pid).is_ok()
+            });
+        if running {
+            continue;
+        }
+        let path = entry.path();
+        fs::remove_dir_all(&path)
+            .with_context(|| format!("could not remove the old drill copy {}", path.display()))?;
+        removed += 1;
+    }
+    let _ = fs::remove_dir(&root);
+    Ok(removed)
+}
+
+/// Make the copy of `repo`'s current state.
+pub fn make(repo: &Repo, stamp: &str) -> anyhow::Result<DrillCopy> {
+    let rollback_dir = repo.common_dir().join("rollback");
+    let made_rollback_dir = !rollback_dir.exists();
+    let root = drill_root(repo).join(format!("{}-{stamp}", std::process::id()));
+    fs::create_dir_all(&root).with_context(|| format!("could not create {}", root.display()))?;
+    let work = root.join("work");
+    let git_dir = work.join(".git");
+    let copy = DrillCopy {
+        root,
+        work,
+        git_dir,
+        made_rollback_dir,
+        made: Made::default(),
+    };
+    fill(repo, copy)
+}
+
+fn fill(repo: &Repo, mut copy: DrillCopy) -> anyhow::Result<DrillCopy> {
+    let git = copy.git_dir.clone();
+    for dir in [
+        "objects/info",
+        "objects/pack",
+        "refs/heads",
+        "refs/tags",
+        "info",
+    ] {
+        fs::create_dir_all(git.join(dir))
+            .with_context(|| format!("could not create {}", git.join(dir).display()))?;
+    }
+    let common = repo.common_dir();
+    let objects = fs::canonicalize(common.join("objects"))
+        .context("could not find the repository's object store")?;
+    let mut alternates = objects.as_os_str().as_bytes().to_vec();
+    alternates.push(b'\n');
+    write(&git.join("objects/info/alternates"), &alternates)?;
+    copy_file(&repo.git_dir().join("HEAD"), &git.join("HEAD"))?;
+    copy_refs(&common.join("refs"), &git.join("refs"), Path::new("refs"))?;
+    copy_packed_refs(&common.join("packed-refs"), &git.join("packed-refs"))?;
+    copy_if_there(
+        &common.join("logs/refs/stash"),
+        &git.join("logs/refs/stash"),
+    )?;
+    for file in ["info/exclude", "info/attributes", "shallow"] {
+        copy_if_there(&common.join(file), &git.join(file))?;
+    }
+    copy_if_there(&common.join("config"), &git.join("config"))?;
+    if repo.git_dir() != common {
+        copy_if_there(
+            &repo.git_dir().join("config.worktree"),
+            &git.join("config.worktree"),
+        )?;
+    }
+    own_config(&git.join("config"))?;
+    let index = crate::git::discover::index_file(repo.git_dir())?;
+    copy_if_there(&index, &git.join("index"))?;
+    let tracked_dirs = tracked_dirs(&index);
+    copy_work_tree(repo, &copy.work, &tracked_dirs, &mut copy.made)?;
+    crate::fault::point("drill-copied");
+    Ok(copy)
+}
+
+/// The copy's config is the user's, as a repository with its own work
+/// tree (no `core.worktree`, not bare), and with `core.trustctime` off:
+/// linking a file changes its inode's ctime, so every entry of the
+/// index copy would look changed and be hashed again, where the user's
+/// own rollback hashes only what changed (mtime, size and inode, which a
+/// link keeps, still tell).
+fn own_config(path: &Path) -> anyhow::Result<()> {
+    if !path.exists() {
+        write(path, b"[core]\n\trepositoryformatversion = 0\n")?;
+    }
+    let mut config = git2::Config::open(path).context("could not write the copy's config")?;
+    let _ = config.remove("core.worktree");
+    config
+        .set_bool("core.bare", false)
+        .and_then(|()| config.set_bool("core.trustctime", false))
+        .context("could not write the copy's config")?;
+    Ok(())
+}
+
+/// Every folder that holds a tracked path: an ignored folder among them
+/// is copied all the same.
+fn tracked_dirs(index: &Path) -> HashSet<Vec<u8>> {
+    let mut dirs = HashSet::new();
+    let Ok(index) = git2::Index::open(index) else {
+        return dirs;
+    };
+    for entry in index.iter() {
+        let path = entry.path;
+        for (i, b) in path.iter().enumerate() {
+            if *b == b'/' {
+                dirs.insert(path[..i].to_vec());
+            }
+        }
+    }
+    dirs
+}
+
+fn copy_work_tree(
+    repo: &Repo,
+    to: &Path,
+    tracked_dirs: &HashSet<Vec<u8>>,
+    made: &mut Made,
+) -> anyhow::Result<()> {
+    let from = repo.workdir();
+    let mut can_link = true;
+    let mut walk = walkdir::WalkDir::new(from)
+        .follow_links(false)
+        .min_depth(1)
+        .into_iter();
+    while let Some(item) = walk.next() {
+        let item = item.context("could not read the work tree")?;
+        let rel = item.path().strip_prefix(from).unwrap_or(item.path());
+        if item.depth() == 1 && item.file_name() == ".git" {
+            if item.file_type().is_dir() {
+                walk.skip_current_dir();
+            }
+            continue;
+        }
+        let target = to.join(rel);
+        let meta = item
+            .path()
+            .symlink_metadata()
+            .with_context(|| format!("could not read {}", item.path().display()))?;
+        let ft = meta.file_type();
+        if ft.is_dir() {
+            let rel_bytes = rel.as_os_str().as_bytes();
+            let ignored = !tracked_dirs.contains(rel_bytes) && repo.is_ignored(rel);
+            if ignored {
+                made.ignored_dirs_left_out += 1;
+                walk.skip_current_dir();
+                continue;
+            }
+            fs::DirBuilder::new()
+                .mode(meta.mode() & 0o7777)
+                .create(&target)
+                .with_context(|| format!("could not create {}", target.display()))?;
+            // A repository of its own inside (a submodule, a nested clone):
+            // its folder, not its files; no rollback writes into it.
+            if item.depth() > 0 && fs::symlink_metadata(item.path().join(".git")).is_ok() {
+                walk.skip_current_dir();
+            }
+        } else if ft.is_symlink() {
+            let link = fs::read_link(item.path())
+                .with_context(|| format!("could not read {}", item.path().display()))?;
+            std::os::unix::fs::symlink(&link, &target)
+                .with_context(|| format!("could not create {}", target.display()))?;
+        } else if ft.is_file() {
+            made.files += 1;
+            if can_link {
+                match fs::hard_link(item.path(), &target) {
+                    Ok(()) => {
+                        made.linked += 1;
+                        continue;
+                    }
+                    Err(_) => can_link = false,
+                }
+            }
+            fs::copy(item.path(), &target)
+                .with_context(|| format!("could not copy {}", item.path().display()))?;
+            fs::set_permissions(&target, fs::Permissions::from_mode(meta.mode() & 0o7777))
+                .with_context(|| format!("could not copy {}", item.path().display()))?;
+        }
+        // Sockets, FIFOs and devices are no one's work: left out.
+    }
+    Ok(())
+}
+
+/// Loose refs, the tool's own (`refs/rollback/`) left out.
+fn copy_refs(from: &Path, to: &Path, name: &Path) -> anyhow::Result<()> {
+    let entries = match fs::read_dir(from) {
+        Ok(e) => e,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e).with_context(|| format!("could not read {}", from.display())),
+    };
+    for entry in entries {
+        let entry = entry.with_context(|| format!("could not read {}", from.display()))?;
+        let child = name.join(entry.file_name());
+        if child == Path::new("refs/rollback") {
+            continue;
+        }
+        let ft = entry
+            .file_type()
+            .with_context(|| format!("could not read {}", entry.path().display()))?;
+        if ft.is_dir() {
+            fs::create_dir_all(to.join(entry.file_name()))
+                .with_context(|| format!("could not create {}", to.display()))?;
+            copy_refs(&entry.path(), &to.join(entry.file_name()), &child)?;
+        } else if ft.is_file() && !entry.file_name().as_bytes().ends_with(b".lock") {
+            copy_file(&entry.path(), &to.join(entry.file_name()))?;
+        }
+    }
+    Ok(())
+}
+
+/// `packed-refs` without the tool's own refs (and their peeled lines).
+fn copy_packed_refs(from: &Path, to: &Path) -> anyhow::Result<()> {
+    let bytes = match fs::read(from) {
+        Ok(b) => b,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e).with_context(|| format!("could not read {}", from.display())),
+    };
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut dropping = false;
+    for line in bytes.split_inclusive(|b| *b == b'\n') {
+        if line.starts_with(b"^") {
+            if !dropping {
+                out.extend_from_slice(line);
+            }
+            continue;
+        }
+        let name = line.splitn(2, |b| *b == b' ').nth(1).unwrap_or_default();
+        dropping = !line.starts_with(b"#") && name.starts_with(b"refs/rollback/");
+        if !dropping {
+            out.extend_from_slice(line);
+        }
+    }
+    write(to, &out)
+}
+
+fn copy_if_there(from: &Path, to: &Path) -> anyhow::Result<()> {
+    match fs::symlink_metadata(from) {
+        Ok(m) if m.is_file() => copy_file(from, to),
+        _ => Ok(()),
+    }
+}
+
+/// A byte copy (never a link: the copy's git files change on their own).
+fn copy_file(from: &Path, to: &Path) -> anyhow::Result<()> {
+    if let Some(dir) = to.parent() {
+        fs::create_dir_all(dir).with_context(|| format!("could not create {}", dir.display()))?;
+    }
+    let bytes = fs::read(from).with_context(|| format!("could not read {}", from.display()))?;
+    write(to, &bytes)
+}
+
+fn write(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    fs::write(path, bytes).with_context(|| format!("could not write {}", path.display()))
+}

@@ -1,0 +1,770 @@
+//! `drill` (README: `drill`) — the runbook's monthly test: each rollback
+//! level rehearsed on a disposable copy of the current state, timed,
+//! verified, undone and checked, against the recovery time objective.
+//!
+//! The steps, as the runbook has them: make the copy (`copy.rs`); for each
+//! level, roll back, run the tests on the rolled-back tree, undo, and
+//! compare the copy with what it was; print the table; record one metrics
+//! entry. The rehearsed commands are this same program started in the
+//! copy (`std::env::current_exe`), exactly as a user would type them: the
+//! user's process keeps no state of theirs, and the times are the times a
+//! real rollback takes. The user's repository is never changed; only the
+//! metrics entry is added to the reports folder.
+
+mod copy;
+
+use std::ffi::OsString;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use serde::Serialize;
+use serde_json::Value;
+
+use super::{baseline, status::sprint_number, Context};
+use crate::clock;
+use crate::error::{user, Exit};
+use crate::git::state::State;
+use crate::git::{Oid, Repo, RepoPath};
+use crate::metrics::{self, DrillEntry, DrillLevel};
+use crate::settings;
+use crate::testrun::{self, VerifyCache};
+use crate::ui::Outcome;
+
+pub use copy::drill_root;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The level to rehearse
+    #[arg(long, value_enum, default_value = "all")]
+    pub level: LevelArg,
+    /// The recovery time objective, in seconds (default: rollback.rto, else 300)
+    #[arg(long, value_name = "SECONDS")]
+    pub rto: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LevelArg {
+    /// Level 1: emergency, to the baseline
+    Emergency,
+    /// Level 2: sprint rollback
+    Sprint,
+    /// Level 3: files, a few the sprint changed
+    Files,
+    /// Every level, one after the other
+    All,
+}
+
+/// A rollback level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Level {
+    Emergency,
+    Sprint,
+    Files,
+}
+
+impl Level {
+    fn name(self) -> &'static str {
+        match self {
+            Level::Emergency => "emergency",
+            Level::Sprint => "sprint",
+            Level::Files => "files",
+        }
+    }
+}
+
+/// What a level rehearses: the command run in the copy, or why not.
+struct Rehearsal {
+    level: Level,
+    args: Result<Vec<OsString>, String>,
+}
+
+impl Rehearsal {
+    fn shown(&self) -> String {
+        match &self.args {
+            Ok(args) => shown_command(args),
+            Err(why) => format!("skipped: {why}"),
+        }
+    }
+}
+
+fn shown_command(args: &[OsString]) -> String {
+    let mut words = vec!["git rollback-sprint".to_string()];
+    words.extend(
+        args.iter()
+            .map(|a| crate::ui::shell_word(&a.to_string_lossy())),
+    );
+    words.join(" ")
+}
+
+/// The JSON fields of `drill`.
+#[derive(Serialize)]
+struct Drilled<'a> {
+    rto_seconds: u64,
+    test_command: Option<&'a str>,
+    copy: &'a copy::Made,
+    copy_seconds: f64,
+    levels: &'a [LevelResult],
+    passed: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    metrics_set_aside: Option<String>,
+}
+
+/// The JSON fields of `drill --dry-run`.
+#[derive(Serialize)]
+struct Planned<'a> {
+    rto_seconds: u64,
+    test_command: Option<&'a str>,
+    plan: Vec<String>,
+}
+
+/// One level's row of the table.
+#[derive(Debug, Clone, Serialize)]
+struct LevelResult {
+    level: &'static str,
+    command: String,
+    /// `pass`, `missed_rto`, `failed`, `not_exact` or `skipped`.
+    verdict: &'static str,
+    rollback_seconds: Option<f64>,
+    verify_seconds: Option<f64>,
+    /// Whether the tests passed on the rolled-back tree; null without a
+    /// test command, or when the level did not get that far.
+    verified: Option<bool>,
+    /// The tests' result came from the cache of that tree.
+    cached: bool,
+    undo_seconds: Option<f64>,
+    undo_exact: Option<bool>,
+    within_rto: Option<bool>,
+    /// Why it was skipped or failed, or what the undo did not put back.
+    detail: Option<String>,
+}
+
+impl LevelResult {
+    fn new(level: Level, command: String) -> LevelResult {
+        LevelResult {
+            level: level.name(),
+            command,
+            verdict: "skipped",
+            rollback_seconds: None,
+            verify_seconds: None,
+            verified: None,
+            cached: false,
+            undo_seconds: None,
+            undo_exact: None,
+            within_rto: None,
+            detail: None,
+        }
+    }
+
+    fn failed(&self) -> bool {
+        !matches!(self.verdict, "pass" | "skipped")
+    }
+}
+
+pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
+    let repo = &ctx.repo;
+    let rto = match args.rto {
+        Some(0) => {
+            return Err(user("--rto must be a number of seconds, more than 0")
+                .exit(Exit::Usage)
+                .into())
+        }
+        Some(n) => n,
+        None => settings::rto(repo)?,
+    };
+    super::refuse_operation_in_progress(repo)?;
+    // A copy taken while another command of ours or git changes the
+    // repository would rehearse a state half-way through that change.
+    crate::journal::check_not_running(repo)?;
+    crate::journal::check_index_unlocked(repo)?;
+    let head = repo.head_commit()?.ok_or_else(|| {
+        user("HEAD has no commit yet")
+            .hint("commit something first; a drill rehearses rolling back from it")
+    })?;
+    let baseline = baseline::resolve(repo, &ctx.settings)?;
+    crate::reports_folder::check(repo.workdir(), &ctx.settings.reports_dir)?;
+    let head_tree = repo.commit_tree(head)?;
+    let baseline_tree = repo.commit_tree(baseline.commit)?;
+    let rehearsals = plan(ctx, args.level, head_tree, baseline_tree)?;
+    let test_command =
+        testrun::test_command(repo, ctx.settings.test_command.as_deref(), baseline_tree).ok();
+    let mut outcome = Outcome::new();
+    if ctx.ui.dry_run {
+        return Ok(dry_run(
+            ctx,
+            &rehearsals,
+            rto,
+            test_command.as_deref(),
+            outcome,
+        ));
+    }
+    let started = Instant::now();
+    let now = clock::now();
+    let stamp = clock::stamp(&now);
+    let removed = copy::remove_leftovers(repo)?;
+    if removed > 0 {
+        ctx.ui.warn(&format!(
+            "removed {removed} copy(ies) left by a drill that was stopped"
+        ));
+    }
+    let copying = Instant::now();
+    let bar = ctx.ui.progress(0, "copying the repository for the drill");
+    crate::trace::phase("drill: making the copy");
+    let copy = copy::make(repo, &stamp)?;
+    crate::trace::phase("drill: capturing the copy");
+    bar.finish_and_clear();
+    let copy_seconds = copying.elapsed().as_secs_f64();
+    let reports = settings::reports_path(&ctx.settings.reports_dir);
+    let copy_repo = Repo::open_ignoring_env(&copy.work)?;
+    let mut state = State::capture(&copy.git_dir, &copy.work, &reports, None)?;
+    let mut verifier = Verifier {
+        cache: VerifyCache::load(repo),
+        command: test_command.clone(),
+        timeout: Duration::from_secs(ctx.settings.test_timeout_secs),
+        runs: Vec::new(),
+    };
+    crate::trace::phase("drill: copy captured");
+    let mut results = Vec::new();
+    let mut blocked: Option<String> = None;
+    for rehearsal in &rehearsals {
+        let mut result = LevelResult::new(rehearsal.level, rehearsal.shown());
+        let args = match (&rehearsal.args, &blocked) {
+            (Err(why), _) => {
+                result.detail = Some(why.clone());
+                results.push(result);
+                continue;
+            }
+            (Ok(_), Some(why)) => {
+                result.detail = Some(why.clone());
+                results.push(result);
+                continue;
+            }
+            (Ok(args), None) => args,
+        };
+        let bar = ctx
+            .ui
+            .progress(0, &format!("rehearsing {}", rehearsal.level.name()));
+        rehearse(
+            &copy,
+            &copy_repo,
+            args,
+            &mut verifier,
+            &reports,
+            &mut state,
+            rto,
+            &mut result,
+        )?;
+        bar.finish_and_clear();
+        crate::fault::point("drill-level");
+        if result.undo_exact != Some(true) && result.rollback_seconds.is_some() {
+            blocked = Some(format!(
+                "the copy was not back as it was after the {} level",
+                rehearsal.level.name()
+            ));
+        }
+        results.push(result);
+    }
+    let made = copy.made.clone();
+    crate::trace::phase("drill: removing the copy");
+    drop(copy);
+    crate::trace::phase("drill: copy removed");
+    let passed = !results.iter().any(LevelResult::failed);
+    let entry = DrillEntry {
+        timestamp: clock::rfc3339(&now),
+        kind: metrics::DRILL_KIND,
+        rto_seconds: rto,
+        verdict: if passed { "pass" } else { "fail" },
+        duration_seconds: started.elapsed().as_secs_f64(),
+        levels: results
+            .iter()
+            .map(|r| DrillLevel {
+                level: r.level,
+                verdict: r.verdict,
+                rollback_seconds: r.rollback_seconds,
+                verify_seconds: r.verify_seconds,
+                undo_exact: r.undo_exact,
+            })
+            .collect(),
+    };
+    let set_aside = metrics::record_drill(repo, &ctx.settings.reports_dir, &stamp, &entry)?;
+    if let Some(path) = &set_aside {
+        ctx.ui.warn(&format!(
+            "{} was corrupt: it was moved to {} and a new one was started",
+            metrics::MetricsFile::new(repo.workdir(), &ctx.settings.reports_dir)
+                .path
+                .display(),
+            path.display()
+        ));
+    }
+    table(ctx, &mut outcome, &results, rto, &made, copy_seconds);
+    verdict_line(ctx, &mut outcome, &results, passed);
+    outcome.data(&Drilled {
+        rto_seconds: rto,
+        test_command: test_command.as_deref(),
+        copy: &made,
+        copy_seconds: metrics::round2(copy_seconds),
+        levels: &rounded(&results),
+        passed,
+        metrics_set_aside: set_aside.map(|p| p.display().to_string()),
+    });
+    if !passed {
+        outcome.exit_with(Exit::SafetyCheck);
+    }
+    Ok(outcome)
+}
+
+/// Which levels to rehearse, and how: every decision before the copy is
+/// made, so a dry run shows the same.
+fn plan(
+    ctx: &Context,
+    wanted: LevelArg,
+    head_tree: Oid,
+    baseline_tree: Oid,
+) -> anyhow::Result<Vec<Rehearsal>> {
+    let repo = &ctx.repo;
+    let levels: &[Level] = match wanted {
+        LevelArg::Emergency => &[Level::Emergency],
+        LevelArg::Sprint => &[Level::Sprint],
+        LevelArg::Files => &[Level::Files],
+        LevelArg::All => &[Level::Emergency, Level::Sprint, Level::Files],
+    };
+    let reason = |level: &str| -> Vec<OsString> {
+        vec!["--reason".into(), format!("drill: {level}").into()]
+    };
+    let mut out = Vec::new();
+    for &level in levels {
+        let args = match level {
+            Level::Emergency => {
+                let mut a: Vec<OsString> = vec!["emergency".into()];
+                a.extend(reason("emergency"));
+                Ok(a)
+            }
+            Level::Sprint => {
+                let mut a: Vec<OsString> = vec!["sprint".into(), "rollback".into()];
+                // Not on a sprint branch: the number a user would pass,
+                // one no sprint has yet.
+                let current = repo.current_branch()?;
+                if current.as_deref().and_then(sprint_number).is_none() {
+                    a.push(next_sprint(repo)?.to_string().into());
+                }
+                a.push("--no-tests".into());
+                a.extend(reason("sprint"));
+                Ok(a)
+            }
+            Level::Files => {
+                let paths = repo.files_differing(baseline_tree, head_tree, FILES)?;
+                if paths.is_empty() {
+                    Err("no file of the baseline differs at HEAD".to_string())
+                } else {
+                    let mut a: Vec<OsString> =
+                        vec!["files".into(), "--no-tests".into(), "--".into()];
+                    a.extend(paths.iter().map(|p| p.as_os_str().to_os_string()));
+                    Ok(a)
+                }
+            }
+        };
+        out.push(Rehearsal { level, args });
+    }
+    Ok(out)
+}
+
+/// How many changed paths the files level puts back.
+const FILES: usize = 3;
+
+/// One more than the highest sprint number of a branch.
+fn next_sprint(repo: &Repo) -> anyhow::Result<u32> {
+    let highest = repo
+        .refs_with_prefix("refs/heads/")?
+        .iter()
+        .filter_map(|(b, _)| sprint_number(b))
+        .max()
+        .unwrap_or(0);
+    Ok(highest.saturating_add(1))
+}
+
+fn dry_run(
+    ctx: &Context,
+    rehearsals: &[Rehearsal],
+    rto: u64,
+    test_command: Option<&str>,
+    mut outcome: Outcome,
+) -> Outcome {
+    let mut plan = vec![format!(
+        "copy the repository's current state (HEAD, refs, index, uncommitted and untracked files) to {}/",
+        crate::ui::quote(&drill_root(&ctx.repo).display().to_string())
+    )];
+    let verify = match test_command {
+        Some(cmd) => format!("run `{}` on the rolled-back tree", crate::ui::one_line(cmd)),
+        None => "no test command is configured or detected: no verification".to_string(),
+    };
+    for r in rehearsals {
+        match &r.args {
+            Ok(args) => plan.push(format!(
+                "{}: `{}`, {verify}, `git rollback-sprint undo`, check the copy is back exactly",
+                r.level.name(),
+                shown_command(args)
+            )),
+            Err(why) => plan.push(format!("{}: skipped ({why})", r.level.name())),
+        }
+    }
+    plan.push(format!(
+        "hold each level's time to roll back and verify against the RTO of {rto} seconds"
+    ));
+    plan.push("remove the copy".to_string());
+    plan.push(format!(
+        "add a drill entry to {}/metrics.json",
+        ctx.settings.reports_dir.trim_end_matches('/')
+    ));
+    outcome.line("Would:");
+    for line in &plan {
+        outcome.line(format!("  {line}"));
+    }
+    outcome.data(&Planned {
+        rto_seconds: rto,
+        test_command,
+        plan,
+    });
+    outcome
+}
+
+/// The tests of rolled-back trees, by tree: a pass cached by `check` or
+/// `baseline verify` counts, and a tree two levels share runs once.
+struct Verifier {
+    cache: VerifyCache,
+    command: Option<String>,
+    timeout: Duration,
+    runs: Vec<(Oid, bool)>,
+}
+
+impl Verifier {
+    /// Whether the tests pass on `tree`, and whether that was known.
+    fn verify(&mut self, repo: &Repo, tree: Oid) -> anyhow::Result<Option<(bool, bool)>> {
+        let Some(command) = &self.command else {
+            return Ok(None);
+        };
+        if let Some(c) = self.cache.get(tree, command) {
+            if c.run.succeeded() {
+                return Ok(Some((true, true)));
+            }
+        }
+        if let Some((_, ok)) = self.runs.iter().find(|(t, _)| *t == tree) {
+            return Ok(Some((*ok, true)));
+        }
+        let run = testrun::verify_tree(repo, tree, command, self.timeout)?;
+        self.runs.push((tree, run.succeeded()));
+        Ok(Some((run.succeeded(), false)))
+    }
+}
+
+/// Roll back, verify, undo and compare: one level on the copy.
+#[allow(clippy::too_many_arguments)]
+fn rehearse(
+    copy: &copy::DrillCopy,
+    copy_repo: &Repo,
+    args: &[OsString],
+    verifier: &mut Verifier,
+    reports: &RepoPath,
+    state: &mut State,
+    rto: u64,
+    result: &mut LevelResult,
+) -> anyhow::Result<()> {
+    crate::trace::phase("drill: rolling back");
+    let clock = Instant::now();
+    let rolled = run_in_copy(&copy.work, args)?;
+    let rollback_seconds = clock.elapsed().as_secs_f64();
+    if !rolled.ok {
+        result.verdict = "failed";
+        result.rollback_seconds = Some(rollback_seconds);
+        result.detail = Some(format!("the rollback failed: {}", rolled.message));
+        // Whatever it left is checked like an undo's result.
+        let after = State::capture(&copy.git_dir, &copy.work, reports, Some(state))?;
+        let differences = state.differences(&after);
+        if !differences.is_empty() {
+            result.undo_exact = Some(false);
+        }
+        return Ok(());
+    }
+    if !rolled.changed {
+        result.detail = Some("nothing to roll back: already as the rollback would leave it".into());
+        return Ok(());
+    }
+    result.rollback_seconds = Some(rollback_seconds);
+    crate::trace::phase("drill: verifying");
+    let clock = Instant::now();
+    let tree = copy_repo.index_tree()?;
+    match verifier.verify(copy_repo, tree)? {
+        None => {
+            result.detail = Some("no tests: no test command is configured or detected".into());
+        }
+        Some((ok, cached)) => {
+            result.verified = Some(ok);
+            result.cached = cached;
+        }
+    }
+    let verify_seconds = clock.elapsed().as_secs_f64();
+    result.verify_seconds = Some(verify_seconds);
+    crate::trace::phase("drill: undoing");
+    let clock = Instant::now();
+    let undone = run_in_copy(&copy.work, &["undo".into()])?;
+    result.undo_seconds = Some(clock.elapsed().as_secs_f64());
+    crate::trace::phase("drill: comparing");
+    let after = State::capture(&copy.git_dir, &copy.work, reports, Some(state))?;
+    let differences = state.differences(&after);
+    result.undo_exact = Some(undone.ok && differences.is_empty());
+    let within = rollback_seconds + verify_seconds <= rto as f64;
+    result.within_rto = Some(within);
+    result.verdict = if result.verified == Some(false) {
+        result.detail = Some("the tests failed on the rolled-back tree".into());
+        "failed"
+    } else if !undone.ok {
+        result.detail = Some(format!("undo failed: {}", undone.message));
+        "not_exact"
+    } else if !differences.is_empty() {
+        result.detail = Some(format!(
+            "undo did not put back: {}",
+            differences
+                .iter()
+                .take(3)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("; ")
+        ));
+        "not_exact"
+    } else if !within {
+        "missed_rto"
+    } else {
+        "pass"
+    };
+    if differences.is_empty() {
+        *state = after;
+    }
+    Ok(())
+}
+
+/// What a command run in the copy said.
+struct Ran {
+    ok: bool,
+    /// False when it had nothing to do.
+    changed: bool,
+    message: String,
+}
+
+/// This program, started in the copy as a user would start it there: the
+/// variables that would point it at another repository removed, and the
+/// commands that would reach outside the copy turned off (an emergency's
+/// stop and start commands, which act on the user's services).
+fn run_in_copy(dir: &Path, args: &[OsString]) -> anyhow::Result<Ran> {
+    let exe = std::env::current_exe().context("could not find this program to run the drill")?;
+    let mut cmd = Command::new(exe);
+    cmd.args(["--json", "--yes", "--color", "never"])
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stderr(Stdio::null());
+    for var in crate::git::cli::REPO_ENV {
+        cmd.env_remove(var);
+    }
+    let mut params = std::env::var("GIT_CONFIG_PARAMETERS").unwrap_or_default();
+    for key in [settings::STOP_COMMAND, settings::START_COMMAND] {
+        params.push_str(&format!(" '{key}'=''"));
+    }
+    params.push_str(" 'rollback.verify'='false'");
+    cmd.env("GIT_CONFIG_PARAMETERS", params.trim_start());
+    let output = cmd
+        .output()
+        .context("could not run the rehearsed command")?;
+    let json: Value = serde_json::from_slice(&output.stdout).unwrap_or(Value::Null);
+    let ok = output.status.success() && json.get("ok").and_then(Value::as_bool) == Some(true);
+    let message = json
+        .pointer("/error/message")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .unwrap_or_else(|| match output.status.code() {
+            Some(code) => format!("exit code {code}"),
+            None => "stopped by a signal".to_string(),
+        });
+    Ok(Ran {
+        ok,
+        changed: json.get("changed").and_then(Value::as_bool) != Some(false),
+        message,
+    })
+}
+
+fn seconds(x: Option<f64>) -> String {
+    x.map_or("-".to_string(), |s| format!("{s:.2} s"))
+}
+
+fn table(
+    ctx: &Context,
+    outcome: &mut Outcome,
+    results: &[LevelResult],
+    rto: u64,
+    made: &copy::Made,
+    copy_seconds: f64,
+) {
+    outcome.line(format!(
+        "Drill on a copy of the repository ({} file(s), {} linked) made in {copy_seconds:.2} s; recovery time objective (RTO): {rto} seconds.",
+        made.files, made.linked
+    ));
+    outcome.line(ctx.ui.bold(&format!(
+        "  {:<10} {:>10}  {:<22} {:<10} {}",
+        "level", "roll back", "verify", "undo", "verdict"
+    )));
+    for r in results {
+        if r.verdict == "skipped" && r.rollback_seconds.is_none() {
+            outcome.line(format!(
+                "  {:<10} skipped: {}",
+                r.level,
+                r.detail.as_deref().unwrap_or("")
+            ));
+            continue;
+        }
+        let verify = match (r.verified, r.cached) {
+            (Some(true), true) => "passed (cached)".to_string(),
+            (Some(true), false) => format!("passed in {}", seconds(r.verify_seconds)),
+            (Some(false), true) => "failed (known)".to_string(),
+            (Some(false), false) => format!("FAILED in {}", seconds(r.verify_seconds)),
+            (None, _) if r.verify_seconds.is_some() => "no tests".to_string(),
+            (None, _) => "-".to_string(),
+        };
+        let undo = match r.undo_exact {
+            Some(true) => "exact".to_string(),
+            Some(false) => "NOT EXACT".to_string(),
+            None => "-".to_string(),
+        };
+        let verdict = match r.verdict {
+            "pass" => ctx.ui.good("✓ within the RTO"),
+            "missed_rto" => ctx.ui.bad("✗ missed the RTO"),
+            "not_exact" => ctx.ui.bad("✗ not undone exactly"),
+            _ => ctx.ui.bad("✗ failed"),
+        };
+        outcome.line(format!(
+            "  {:<10} {:>10}  {:<22} {:<10} {verdict}",
+            r.level,
+            seconds(r.rollback_seconds),
+            verify,
+            undo
+        ));
+        if r.verdict != "pass" {
+            if let Some(detail) = &r.detail {
+                outcome.line(format!("             {}", crate::ui::one_line(detail)));
+            }
+        }
+    }
+}
+
+fn verdict_line(ctx: &Context, outcome: &mut Outcome, results: &[LevelResult], passed: bool) {
+    let rehearsed = results
+        .iter()
+        .filter(|r| r.rollback_seconds.is_some())
+        .count();
+    if passed {
+        outcome.line(format!(
+            "Drill passed: {rehearsed} level(s) rolled back, verified and undone exactly within the RTO. Your repository was not touched."
+        ));
+    } else {
+        let failed: Vec<&str> = results
+            .iter()
+            .filter(|r| r.failed())
+            .map(|r| r.level)
+            .collect();
+        outcome.line(ctx.ui.bad(&format!(
+            "Drill failed: {} (see above). Your repository was not touched.",
+            failed.join(", ")
+        )));
+    }
+}
+
+/// The results with their times to the hundredth of a second.
+fn rounded(results: &[LevelResult]) -> Vec<LevelResult> {
+    let r2 = |x: Option<f64>| x.map(metrics::round2);
+    results
+        .iter()
+        .map(|r| LevelResult {
+            rollback_seconds: r2(r.rollback_seconds),
+            verify_seconds: r2(r.verify_seconds),
+            undo_seconds: r2(r.undo_seconds),
+            ..r.clone()
+        })
+        .collect()
+}
+
+/// The newest drill in the metrics: when and its verdict.
+pub struct LastDrill {
+    pub timestamp: String,
+    pub verdict: String,
+    /// Seconds since, by the tool's clock.
+    pub age_seconds: i64,
+}
+
+/// The newest drill recorded in the metrics file (none when the file is
+/// missing or corrupt: the commands that ask only report).
+pub fn last_drill(ctx: &Context) -> Option<LastDrill> {
+    let file = metrics::MetricsFile::new(ctx.repo.workdir(), &ctx.settings.reports_dir);
+    let Ok(Ok(doc)) = file.read() else {
+        return None;
+    };
+    let now = clock::now();
+    metrics::drill_entries(&doc)
+        .into_iter()
+        .filter_map(|e| {
+            let timestamp = e.get("timestamp")?.as_str()?.to_string();
+            let at = chrono::DateTime::parse_from_rfc3339(&timestamp).ok()?;
+            Some(LastDrill {
+                verdict: e
+                    .get("verdict")
+                    .and_then(Value::as_str)
+                    .unwrap_or("unknown")
+                    .to_string(),
+                age_seconds: now.timestamp() - at.timestamp(),
+                timestamp,
+            })
+        })
+        .min_by_key(|d| d.age_seconds)
+}
+
+/// The warning `check` and `status` give when the runbook's monthly drill
+/// is overdue: the last drill is older than `rollback.drillInterval` days,
+/// or there was none since a baseline set longer ago than that. A
+/// repository without a baseline has nothing to drill, and is not told to.
+pub fn overdue(ctx: &Context, last: Option<&LastDrill>) -> anyhow::Result<Option<String>> {
+    let days = match settings::drill_interval(&ctx.repo)? {
+        Ok(0) => return Ok(None),
+        Ok(days) => days,
+        Err(text) => {
+            return Ok(Some(format!(
+                "git config {} is `{}`: use a whole number of days (0 turns this warning off)",
+                settings::DRILL_INTERVAL,
+                crate::ui::one_line(&text)
+            )))
+        }
+    };
+    let limit = i64::try_from(days.saturating_mul(86_400)).unwrap_or(i64::MAX);
+    let advice = "rehearse the rollback with `git rollback-sprint drill`";
+    if let Some(last) = last {
+        if last.age_seconds > limit {
+            return Ok(Some(format!(
+                "the last drill was {} days ago ({} is {days}): {advice}",
+                last.age_seconds / 86_400,
+                settings::DRILL_INTERVAL
+            )));
+        }
+        return Ok(None);
+    }
+    let Some(baseline) = baseline::find(&ctx.repo, &ctx.settings)? else {
+        return Ok(None);
+    };
+    let set = match &baseline.tag {
+        Some(tag) => tag.time,
+        None => ctx.repo.commit_info(baseline.commit)?.time,
+    };
+    let age = clock::now().timestamp() - set;
+    Ok((age > limit).then(|| {
+        format!(
+            "no drill since the baseline was set {} days ago ({} is {days}): {advice}",
+            age / 86_400,
+            settings::DRILL_INTERVAL
+        )
+    }))
+}

@@ -1,0 +1,314 @@
+//! A repository's whole state, captured to prove that an undo put it back
+//! exactly: HEAD as its file says it (symbolic or detached), every ref but
+//! the tool's own, the stash entries, every index entry (stage and flags
+//! included), and every entry of the work tree — kind, permission bits,
+//! symlink target, and the file's bytes.
+//!
+//! `drill` captures its disposable copy before a rehearsed rollback and
+//! again after its undo. File contents are hashed once, on the first
+//! capture; a later capture hashes only the files whose inode, size or
+//! times moved, since a file nobody wrote still has all of them.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::hash::Hasher as _;
+use std::io::Read as _;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+use anyhow::Context as _;
+
+use super::RepoPath;
+
+/// One work-tree entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Entry {
+    Dir { mode: u32 },
+    File { mode: u32, hash: u64 },
+    Symlink { target: Vec<u8> },
+    Other,
+}
+
+/// What changes whenever a file is written: without a change here, its
+/// bytes are the ones hashed before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamp {
+    ino: u64,
+    size: u64,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
+}
+
+impl Stamp {
+    fn of(meta: &fs::Metadata) -> Stamp {
+        Stamp {
+            ino: meta.ino(),
+            size: meta.size(),
+            mtime: (meta.mtime(), meta.mtime_nsec()),
+            ctime: (meta.ctime(), meta.ctime_nsec()),
+        }
+    }
+}
+
+/// Everything compared.
+#[derive(Debug, Clone, Default)]
+pub struct State {
+    head: String,
+    refs: BTreeMap<String, String>,
+    stash: Vec<String>,
+    index: Vec<String>,
+    files: BTreeMap<Vec<u8>, Entry>,
+    /// When each file was last written, and its hash then.
+    stamps: BTreeMap<Vec<u8>, (Stamp, u64)>,
+}
+
+impl State {
+    /// Capture the repository at `git_dir` with work tree `work`, leaving
+    /// out the refs under `refs/rollback/` and everything at or under
+    /// `skip` (the reports folder, which rollbacks and undo keep as it is).
+    /// `earlier` lends the hashes of files that did not move since.
+    pub fn capture(
+        git_dir: &Path,
+        work: &Path,
+        skip: &RepoPath,
+        earlier: Option<&State>,
+    ) -> anyhow::Result<State> {
+        let repo = git2::Repository::open_bare(git_dir)
+            .with_context(|| format!("could not open {}", git_dir.display()))?;
+        let head = fs::read_to_string(git_dir.join("HEAD"))
+            .context("could not read HEAD")?
+            .trim_end()
+            .to_string();
+        let mut refs = BTreeMap::new();
+        for reference in repo.references().context("could not list the refs")? {
+            let reference = reference.context("could not read a ref")?;
+            let name = String::from_utf8_lossy(reference.name_bytes()).into_owned();
+            if name.starts_with("refs/rollback/") {
+                continue;
+            }
+            let target = match (reference.symbolic_target_bytes(), reference.target()) {
+                (Some(sym), _) => format!("ref: {}", String::from_utf8_lossy(sym)),
+                (None, Some(id)) => id.to_string(),
+                (None, None) => String::new(),
+            };
+            refs.insert(name, target);
+        }
+        let mut stash = Vec::new();
+        if let Ok(log) = repo.reflog("refs/stash") {
+            for entry in log.iter() {
+                stash.push(format!(
+                    "{} {}",
+                    entry.id_new(),
+                    String::from_utf8_lossy(entry.message_bytes().unwrap_or_default())
+                ));
+            }
+        }
+        let mut index = Vec::new();
+        let index_path = git_dir.join("index");
+        if index_path.exists() {
+            let file = git2::Index::open(&index_path).context("could not read the index")?;
+            for e in file.iter() {
+                let path = RepoPath::from_bytes(&e.path);
+                if left_out(&path, skip) {
+                    continue;
+                }
+                index.push(format!(
+                    "{:o} {} {:#x} {:#x} {}",
+                    e.mode,
+                    e.id,
+                    e.flags,
+                    e.flags_extended,
+                    path.quoted()
+                ));
+            }
+        }
+        let (files, stamps) = capture_files(work, skip, earlier.map(|s| &s.stamps))?;
+        Ok(State {
+            head,
+            refs,
+            stash,
+            index,
+            files,
+            stamps,
+        })
+    }
+
+    /// What differs from `other`, one line each (empty: exactly the same).
+    pub fn differences(&self, other: &State) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.head != other.head {
+            out.push(format!("HEAD: {} → {}", self.head, other.head));
+        }
+        diff_maps(&self.refs, &other.refs, &mut out, |k| k.clone());
+        if self.stash != other.stash {
+            out.push(format!(
+                "the stash: {} entries → {}",
+                self.stash.len(),
+                other.stash.len()
+            ));
+        }
+        if self.index != other.index {
+            let changed = self
+                .index
+                .iter()
+                .filter(|l| !other.index.contains(l))
+                .chain(other.index.iter().filter(|l| !self.index.contains(l)))
+                .count();
+            out.push(format!("the index: {changed} entr(ies) differ"));
+        }
+        diff_maps(&self.files, &other.files, &mut out, |k| {
+            RepoPath::from_bytes(k).quoted()
+        });
+        out
+    }
+}
+
+fn diff_maps<K: Ord, V: PartialEq>(
+    a: &BTreeMap<K, V>,
+    b: &BTreeMap<K, V>,
+    out: &mut Vec<String>,
+    show: impl Fn(&K) -> String,
+) {
+    for (k, v) in a {
+        match b.get(k) {
+            None => out.push(format!("{} is gone", show(k))),
+            Some(w) if w != v => out.push(format!("{} differs", show(k))),
+            Some(_) => {}
+        }
+    }
+    for k in b.keys().filter(|k| !a.contains_key(*k)) {
+        out.push(format!("{} is new", show(k)));
+    }
+}
+
+fn capture_files(
+    work: &Path,
+    skip: &RepoPath,
+    earlier: Option<&BTreeMap<Vec<u8>, (Stamp, u64)>>,
+) -> anyhow::Result<Files> {
+    let mut files = BTreeMap::new();
+    let mut stamps = BTreeMap::new();
+    let walk = walkdir::WalkDir::new(work)
+        .follow_links(false)
+        .min_depth(1)
+        .into_iter()
+        .filter_entry(|e| {
+            let rel = e.path().strip_prefix(work).unwrap_or(e.path());
+            let rel = RepoPath::from_bytes(rel.as_os_str().as_bytes());
+            let top_git = e.depth() == 1 && e.file_name() == ".git";
+            !top_git && !left_out(&rel, skip)
+        });
+    for item in walk {
+        let item = item.context("could not read the work tree")?;
+        let rel = item
+            .path()
+            .strip_prefix(work)
+            .unwrap_or(item.path())
+            .as_os_str()
+            .as_bytes()
+            .to_vec();
+        let meta = item
+            .path()
+            .symlink_metadata()
+            .with_context(|| format!("could not read {}", item.path().display()))?;
+        let mode = meta.mode() & 0o7777;
+        let entry = if meta.is_dir() {
+            Entry::Dir { mode }
+        } else if meta.file_type().is_symlink() {
+            let target = fs::read_link(item.path())
+                .with_context(|| format!("could not read {}", item.path().display()))?;
+            Entry::Symlink {
+                target: target.as_os_str().as_bytes().to_vec(),
+            }
+        } else if meta.is_file() {
+            let stamp = Stamp::of(&meta);
+            let known = earlier
+                .and_then(|m| m.get(&rel))
+                .and_then(|(s, h)| (*s == stamp).then_some(*h));
+            let hash = match known {
+                Some(h) => h,
+                None => hash_file(item.path())?,
+            };
+            stamps.insert(rel.clone(), (stamp, hash));
+            Entry::File { mode, hash }
+        } else {
+            Entry::Other
+        };
+        files.insert(rel, entry);
+    }
+    Ok((files, stamps))
+}
+
+/// The work tree's entries, and the stamps of its files.
+type Files = (BTreeMap<Vec<u8>, Entry>, BTreeMap<Vec<u8>, (Stamp, u64)>);
+
+/// At or under the folder left out of the comparison.
+fn left_out(path: &RepoPath, skip: &RepoPath) -> bool {
+    !skip.as_bytes().is_empty() && path.is_at_or_under(skip)
+}
+
+fn hash_file(path: &Path) -> anyhow::Result<u64> {
+    let mut file =
+        fs::File::open(path).with_context(|| format!("could not read {}", path.display()))?;
+    let mut hasher = std::hash::DefaultHasher::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = file
+            .read(&mut buf)
+            .with_context(|| format!("could not read {}", path.display()))?;
+        if n == 0 {
+            break;
+        }
+        hasher.write(&buf[..n]);
+    }
+    Ok(hasher.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn repo() -> (tempfile::TempDir, std::path::PathBuf) {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let work = dir.path().join("work");
+        git2::Repository::init(&work).expect("git init");
+        (dir, work)
+    }
+
+    #[test]
+    fn a_rewritten_file_of_the_same_size_differs() {
+        let (_dir, work) = repo();
+        fs::write(work.join("a.txt"), "one\n").expect("write");
+        let skip = RepoPath::from_bytes(b"rollbacks");
+        let git = work.join(".git");
+        let first = State::capture(&git, &work, &skip, None).expect("capture");
+        let same = State::capture(&git, &work, &skip, Some(&first)).expect("capture");
+        assert!(first.differences(&same).is_empty());
+        // Replaced through a new file, as the tool writes: same size.
+        fs::write(work.join("tmp"), "two\n").expect("write");
+        fs::rename(work.join("tmp"), work.join("a.txt")).expect("rename");
+        let after = State::capture(&git, &work, &skip, Some(&first)).expect("capture");
+        assert_eq!(first.differences(&after), ["a.txt differs"]);
+    }
+
+    #[test]
+    fn modes_symlinks_and_the_left_out_folder() {
+        use std::os::unix::fs::PermissionsExt;
+        let (_dir, work) = repo();
+        fs::write(work.join("run.sh"), "#!/bin/sh\n").expect("write");
+        std::os::unix::fs::symlink("run.sh", work.join("link")).expect("symlink");
+        fs::create_dir(work.join("rollbacks")).expect("mkdir");
+        let skip = RepoPath::from_bytes(b"rollbacks");
+        let git = work.join(".git");
+        let first = State::capture(&git, &work, &skip, None).expect("capture");
+        fs::write(work.join("rollbacks/metrics.json"), "{}").expect("write");
+        fs::set_permissions(work.join("run.sh"), fs::Permissions::from_mode(0o755)).expect("chmod");
+        fs::remove_file(work.join("link")).expect("rm");
+        std::os::unix::fs::symlink("elsewhere", work.join("link")).expect("symlink");
+        let after = State::capture(&git, &work, &skip, Some(&first)).expect("capture");
+        let mut found = first.differences(&after);
+        found.sort();
+        assert_eq!(found, ["link differs", "run.sh differs"]);
+    }
+}
