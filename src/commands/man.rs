@@ -434,7 +434,7 @@ fn configuration() -> Roff {
     let failures = settings::DEFAULT_TRIGGER_FAILURES.to_string();
     let rto = settings::DEFAULT_RTO_SECS.to_string();
     let interval = settings::DEFAULT_DRILL_INTERVAL_DAYS.to_string();
-    let rows: [(&str, &str, &str); 15] = [
+    let rows: [(&str, &str, &str); 17] = [
         (
             settings::BASELINE,
             settings::DEFAULT_BASELINE,
