@@ -190,22 +190,8 @@ pub fn report_verify(
             ));
         }
     }
-    let (run, cached, error) = match verified {
-        Verified::Ran { run, cached } => (Some(run), *cached, None),
-        Verified::Error { message, .. } => (None, false, Some(message.as_str())),
-    };
     outcome.data(&VerificationJson {
-        verification: VerificationFields {
-            command: &v.command,
-            tree: v.tree.to_string(),
-            passed: run.and_then(|r| r.passed),
-            failed: run.and_then(|r| r.failed),
-            exit_code: run.and_then(|r| r.exit_code),
-            timed_out: run.is_some_and(|r| r.timed_out),
-            cached,
-            succeeded: verified.passed(),
-            error,
-        },
+        verification: fields(v, verified),
     });
     match verified {
         Verified::Ran { run, cached } if run.succeeded() => {
@@ -218,46 +204,88 @@ pub fn report_verify(
                 if *cached { " (cached)" } else { "" }
             ));
         }
-        Verified::Ran { run, cached } => {
-            outcome.line(format!(
-                "{} `{}` {} on the rolled-back tree {}{}",
-                ctx.ui.bad("Not verified:"),
-                v.command,
-                run.summary(),
-                v.short,
-                if *cached { " (cached)" } else { "" }
-            ));
-            let tail: Vec<&str> = run.output.lines().rev().take(15).collect();
-            for line in tail.into_iter().rev() {
-                outcome.line(format!("    {line}"));
-            }
-            ctx.ui
-                .warn("the tests fail on the rolled-back tree too; the rollback stays (see below)");
-            outcome.line(format!(
-                "The rollback stays in place. The failure is not (only) in the rolled-back work: roll back further with `git rollback-sprint emergency --to <an older good commit>`, or look at the environment with `git rollback-sprint check`; `git rollback-sprint undo {id}` reverses the rollback."
-            ));
-            outcome.exit_with(Exit::SafetyCheck);
-        }
+        Verified::Ran { run, cached } => report_failed(ctx, v, run, *cached, id, outcome),
         Verified::Error {
             message,
             interrupted,
-        } => {
-            ctx.ui.warn(&format!(
-                "the rolled-back tree could not be verified: {message}"
-            ));
-            outcome.line(format!(
-                "{} the rollback is done, but the tests on the rolled-back tree {} did not run to the end; run `{}` yourself, and reverse the rollback with `git rollback-sprint undo {id}` if needed.",
-                ctx.ui.bad("Not verified:"),
-                v.short,
-                v.command
-            ));
-            outcome.exit_with(if *interrupted {
-                Exit::Stopped
-            } else {
-                Exit::SafetyCheck
-            });
-        }
+        } => report_unfinished(ctx, v, message, *interrupted, id, outcome),
     }
+}
+
+/// The JSON `verification` object: the run's counts, or the error that
+/// stopped it.
+fn fields<'a>(v: &'a Verify, verified: &'a Verified) -> VerificationFields<'a> {
+    let (run, cached, error) = match verified {
+        Verified::Ran { run, cached } => (Some(run), *cached, None),
+        Verified::Error { message, .. } => (None, false, Some(message.as_str())),
+    };
+    VerificationFields {
+        command: &v.command,
+        tree: v.tree.to_string(),
+        passed: run.and_then(|r| r.passed),
+        failed: run.and_then(|r| r.failed),
+        exit_code: run.and_then(|r| r.exit_code),
+        timed_out: run.is_some_and(|r| r.timed_out),
+        cached,
+        succeeded: verified.passed(),
+        error,
+    }
+}
+
+/// The tests fail on the rolled-back tree too: the end of their output,
+/// what to do, and exit 4; the rollback stays.
+fn report_failed(
+    ctx: &Context,
+    v: &Verify,
+    run: &TestRun,
+    cached: bool,
+    id: &str,
+    outcome: &mut Outcome,
+) {
+    outcome.line(format!(
+        "{} `{}` {} on the rolled-back tree {}{}",
+        ctx.ui.bad("Not verified:"),
+        v.command,
+        run.summary(),
+        v.short,
+        if cached { " (cached)" } else { "" }
+    ));
+    let tail: Vec<&str> = run.output.lines().rev().take(15).collect();
+    for line in tail.into_iter().rev() {
+        outcome.line(format!("    {line}"));
+    }
+    ctx.ui
+        .warn("the tests fail on the rolled-back tree too; the rollback stays (see below)");
+    outcome.line(format!(
+        "The rollback stays in place. The failure is not (only) in the rolled-back work: roll back further with `git rollback-sprint emergency --to <an older good commit>`, or look at the environment with `git rollback-sprint check`; `git rollback-sprint undo {id}` reverses the rollback."
+    ));
+    outcome.exit_with(Exit::SafetyCheck);
+}
+
+/// The tests did not run to the end: what to do, and exit 4 (3 when they
+/// were interrupted); the rollback stays.
+fn report_unfinished(
+    ctx: &Context,
+    v: &Verify,
+    message: &str,
+    interrupted: bool,
+    id: &str,
+    outcome: &mut Outcome,
+) {
+    ctx.ui.warn(&format!(
+        "the rolled-back tree could not be verified: {message}"
+    ));
+    outcome.line(format!(
+        "{} the rollback is done, but the tests on the rolled-back tree {} did not run to the end; run `{}` yourself, and reverse the rollback with `git rollback-sprint undo {id}` if needed.",
+        ctx.ui.bad("Not verified:"),
+        v.short,
+        v.command
+    ));
+    outcome.exit_with(if interrupted {
+        Exit::Stopped
+    } else {
+        Exit::SafetyCheck
+    });
 }
 
 /// `--since`: when the incident began, checked before anything changes.

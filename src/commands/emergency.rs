@@ -514,13 +514,80 @@ fn plan(ctx: &Context, args: &Args) -> anyhow::Result<(Decided, Plan<EmergencySt
     crate::journal::check_index_unlocked(repo)?;
     crate::reports_folder::check(repo.workdir(), &ctx.settings.reports_dir)?;
     let head_state = repo.head_state()?;
-    let Some(head) = repo.head_commit()? else {
-        return Err(
+    let head = head_commit(repo)?;
+    let (target, target_name, green) = resolve_target(ctx, args)?;
+    // Verified is the tree the work tree is left with: the green state's
+    // files with `--to last-green`.
+    let verified_tree = match green {
+        Some((tree, _)) => tree,
+        None => repo.commit_tree(target)?,
+    };
+    let verify = after_rollback::plan_verify(ctx, &args.after, verified_tree)?;
+    let green_is_head = green_is_head(repo, green, target)?;
+    let branch_ref = refuse_branch(repo, &head_state)?;
+    let now = clock::now();
+    let stamp = clock::stamp(&now);
+    let backup = if head != target {
+        Some(new_branch_name(ctx, &format!("backup/emergency-{stamp}"))?)
+    } else {
+        None
+    };
+    let stash_message = format!("EMERGENCY: State before rollback {stamp}");
+    // Counting the changes costs a status scan; a real run gets them from
+    // the snapshot scan instead, so only a dry run counts here, and a run
+    // at the target, which may have nothing to do.
+    let reports = settings::reports_path(&ctx.settings.reports_dir);
+    let preview = if ctx.ui.dry_run || head == target {
+        Some(snapshot::preview(repo, args.clean_ignored, Some(&reports))?)
+    } else {
+        None
+    };
+    let mut plan = Plan::new();
+    plan.nothing = match &preview {
+        Some(p) if head == target && green_is_head && !p.is_dirty() && p.ignored.is_empty() => {
+            Some(nothing_to_do(repo, args, &head_state, target, &target_name))
+        }
+        _ => None,
+    };
+    if args.clean_ignored && plan.nothing.is_none() {
+        refuse_aside_across_filesystems(ctx, preview.as_ref())?;
+    }
+    let decided = Decided {
+        target,
+        target_name,
+        head,
+        head_state,
+        branch_ref,
+        backup,
+        stash_message,
+        stamp,
+        green,
+        verify,
+    };
+    push_steps(ctx, args, &decided, preview.as_ref(), &mut plan)?;
+    Ok((decided, plan))
+}
+
+/// HEAD's commit: a branch without history has nothing to roll back from.
+fn head_commit(repo: &crate::git::Repo) -> anyhow::Result<Oid> {
+    match repo.head_commit()? {
+        Some(head) => Ok(head),
+        None => Err(
             user("HEAD has no commit yet: there is nothing to roll back from")
                 .hint("commit first; emergency resets a branch that has history")
                 .into(),
-        );
-    };
+        ),
+    }
+}
+
+/// `--to last-green`: the green state's work tree and index trees.
+type GreenTrees = (Oid, Oid);
+
+/// The commit to roll back to and its name: `--to`, the last green state,
+/// or the baseline; refused when it cannot be restored exactly. With
+/// `--to last-green`, also the green state's work tree and index trees.
+fn resolve_target(ctx: &Context, args: &Args) -> anyhow::Result<(Oid, String, Option<GreenTrees>)> {
+    let repo = &ctx.repo;
     // `last-green`: HEAD, the index and the work tree of the last test
     // run that passed (`git rollback-sprint test`).
     let green = match args.to.as_deref() {
@@ -544,80 +611,61 @@ fn plan(ctx: &Context, args: &Args) -> anyhow::Result<(Decided, Plan<EmergencySt
         Some(g) => Some((g.tree_oid()?, g.index_tree_oid()?)),
         None => None,
     };
-    // Verified is the tree the work tree is left with: the green state's
-    // files with `--to last-green`.
-    let verified_tree = match green {
-        Some((tree, _)) => tree,
-        None => repo.commit_tree(target)?,
-    };
-    let verify = after_rollback::plan_verify(ctx, &args.after, verified_tree)?;
-    // At the green state's HEAD with a clean tree, there is nothing to do
-    // only when the green state had nothing uncommitted either.
-    let green_is_head = match green {
+    Ok((target, target_name, green))
+}
+
+/// At the green state's HEAD with a clean tree, there is nothing to do
+/// only when the green state had nothing uncommitted either.
+fn green_is_head(
+    repo: &crate::git::Repo,
+    green: Option<GreenTrees>,
+    target: Oid,
+) -> anyhow::Result<bool> {
+    Ok(match green {
         Some((tree, index)) => {
             let head_tree = repo.commit_tree(target)?;
             tree == head_tree && index == head_tree
         }
         None => true,
-    };
+    })
+}
+
+/// The branch HEAD is on, if any; refused in a sparse checkout, or when
+/// that branch is checked out in another worktree.
+fn refuse_branch(
+    repo: &crate::git::Repo,
+    head_state: &HeadState,
+) -> anyhow::Result<Option<String>> {
     super::refuse_sparse(repo, "emergency")?;
-    let branch_ref = match &head_state {
+    let branch_ref = match head_state {
         HeadState::Symbolic(r) => Some(r.clone()),
         HeadState::Detached(_) => None,
     };
     if let Some(branch) = &branch_ref {
         super::refuse_branch_checked_out_elsewhere(repo, branch, "emergency")?;
     }
-    let now = clock::now();
-    let stamp = clock::stamp(&now);
-    let backup = if head != target {
-        Some(new_branch_name(ctx, &format!("backup/emergency-{stamp}"))?)
-    } else {
-        None
-    };
-    let stash_message = format!("EMERGENCY: State before rollback {stamp}");
-    // Counting the changes costs a status scan; a real run gets them from
-    // the snapshot scan instead, so only a dry run counts here, and a run
-    // at the target, which may have nothing to do.
-    let reports = settings::reports_path(&ctx.settings.reports_dir);
-    let preview = if ctx.ui.dry_run || head == target {
-        Some(snapshot::preview(repo, args.clean_ignored, Some(&reports))?)
-    } else {
-        None
-    };
-    let mut plan = Plan::new();
-    plan.nothing = match &preview {
-        Some(p) if head == target && green_is_head && !p.is_dirty() && p.ignored.is_empty() => {
-            Some(format!(
-                "{} is already at {} ({target_name}) and there is nothing uncommitted{}",
-                head_state.describe(),
-                repo.short_id(target),
-                if args.clean_ignored {
-                    " and no ignored file"
-                } else {
-                    ""
-                }
-            ))
+    Ok(branch_ref)
+}
+
+/// Why there is nothing to do: HEAD is at the target with nothing
+/// uncommitted.
+fn nothing_to_do(
+    repo: &crate::git::Repo,
+    args: &Args,
+    head_state: &HeadState,
+    target: Oid,
+    target_name: &str,
+) -> String {
+    format!(
+        "{} is already at {} ({target_name}) and there is nothing uncommitted{}",
+        head_state.describe(),
+        repo.short_id(target),
+        if args.clean_ignored {
+            " and no ignored file"
+        } else {
+            ""
         }
-        _ => None,
-    };
-    if args.clean_ignored && plan.nothing.is_none() {
-        refuse_aside_across_filesystems(ctx, preview.as_ref())?;
-    }
-    let decided = Decided {
-        target,
-        target_name,
-        head,
-        head_state,
-        branch_ref,
-        backup,
-        stash_message,
-        stamp,
-        green,
-        verify,
-    };
-    push_steps(ctx, args, &decided, preview.as_ref(), &mut plan)?;
-    Ok((decided, plan))
+    )
 }
 
 /// The runbook's steps for what was decided, in order. `preview` holds the

@@ -292,22 +292,11 @@ fn start(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
     let (failed_name, picks) = failed_and_picks(repo, args)?;
     let failed_name = &failed_name;
     refuse_to_start(ctx)?;
-    let Some(head) = repo.head_commit()? else {
-        return Err(user("HEAD has no commit yet")
-            .hint("commit something first, or pass --onto REV")
-            .into());
-    };
+    let head = head_commit(repo)?;
     refuse_tracked_changes(ctx)?;
     super::refuse_sparse(repo, "recover")?;
     let failed = repo.resolve_commit(failed_name)?;
-    let onto = match &args.onto {
-        // The commit HEAD was at when the tests last passed.
-        Some(rev) if rev == crate::journal::green::REV => {
-            crate::journal::green::resolve(repo)?.head_oid()?
-        }
-        Some(rev) => repo.resolve_commit(rev)?,
-        None => head,
-    };
+    let onto = resolve_onto(repo, args, head)?;
     let base = baseline::resolve(repo, &ctx.settings)?;
     repo.refuse_inexact_commit(onto, "the commit to recover onto")?;
     repo.refuse_inexact_commit(failed, failed_name)?;
@@ -342,18 +331,66 @@ fn start(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
         onto: onto.to_string(),
         failed_branch: failed_name,
     });
+    if !confirmed(ctx, args, &picks, chosen.len(), &branch_name)? {
+        outcome.line("Nothing was changed.");
+        return Ok(outcome);
+    }
+    let state = initial_state(args, &branch_name, failed_name, onto, &chosen);
+    let exec = Sequencer::new(ctx, state, onto, Some(repo.head_state()?.describe()));
+    carry(ctx, &plan, exec, outcome)
+}
+
+/// HEAD's commit, which a recovery goes onto unless `--onto` says.
+fn head_commit(repo: &Repo) -> anyhow::Result<Oid> {
+    match repo.head_commit()? {
+        Some(head) => Ok(head),
+        None => Err(user("HEAD has no commit yet")
+            .hint("commit something first, or pass --onto REV")
+            .into()),
+    }
+}
+
+/// The commit to recover onto: `--onto`, or HEAD.
+fn resolve_onto(repo: &Repo, args: &Args, head: Oid) -> anyhow::Result<Oid> {
+    Ok(match &args.onto {
+        // The commit HEAD was at when the tests last passed.
+        Some(rev) if rev == crate::journal::green::REV => {
+            crate::journal::green::resolve(repo)?.head_oid()?
+        }
+        Some(rev) => repo.resolve_commit(rev)?,
+        None => head,
+    })
+}
+
+/// Whether to go on: the user is asked only when they chose nothing on
+/// the command line, can answer, and this is not a dry run.
+fn confirmed(
+    ctx: &Context,
+    args: &Args,
+    picks: &[String],
+    count: usize,
+    branch_name: &str,
+) -> anyhow::Result<bool> {
     let asks = !ctx.ui.yes && ctx.ui.can_prompt() && picks.is_empty() && !args.all;
     if asks && !ctx.ui.dry_run {
-        let question = format!("Recover {} commit(s) onto {branch_name}?", chosen.len());
-        if !ctx.ui.confirm(ctx.prompter.as_ref(), &question)? {
-            outcome.line("Nothing was changed.");
-            return Ok(outcome);
-        }
+        let question = format!("Recover {count} commit(s) onto {branch_name}?");
+        return ctx.ui.confirm(ctx.prompter.as_ref(), &question);
     }
-    let state = State {
+    Ok(true)
+}
+
+/// The state of a new recovery: every chosen commit still to pick.
+fn initial_state(
+    args: &Args,
+    branch_name: &str,
+    failed_name: &str,
+    onto: Oid,
+    chosen: &[Candidate],
+) -> State {
+    State {
         v: STATE_VERSION,
         branch: format!("refs/heads/{branch_name}"),
-        failed: failed_name.clone(),
+        failed: failed_name.to_string(),
         onto: onto.to_string(),
         ops: Vec::new(),
         current: None,
@@ -364,9 +401,7 @@ fn start(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
         dropped: Vec::new(),
         test_each: args.test_each,
         no_tests: args.no_tests,
-    };
-    let exec = Sequencer::new(ctx, state, onto, Some(repo.head_state()?.describe()));
-    carry(ctx, &plan, exec, outcome)
+    }
 }
 
 /// A recovery in progress, a git operation in progress or a held index

@@ -121,10 +121,7 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
     let command = command(ctx, &args.args)?;
     let mut outcome = Outcome::new();
     if ctx.ui.dry_run {
-        let mut plan = Plan::new();
-        plan.push(TestStep::Run(command.clone()));
-        plan.push(TestStep::Remember);
-        print_dry_run(&mut outcome, &plan);
+        print_plan(&mut outcome, &command);
         return Ok(outcome);
     }
     // Not while an operation of ours changes the work tree under the tests.
@@ -136,67 +133,15 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
     let timeout = Duration::from_secs(ctx.settings.test_timeout_secs);
     let run = testrun::run_streamed(&command, repo.workdir(), timeout, ctx.ui.json)?;
     let passed = !run.timed_out && run.exit_code == Some(0);
-    let record = green::Run {
-        v: 1,
-        time: clock::rfc3339(&clock::now()),
-        head: tested.as_ref().map(|t| t.head.to_string()),
-        command: command.clone(),
-        exit_code: run.exit_code,
-        duration_ms: (run.duration_seconds * 1000.0) as u64,
-        passed,
-        green: None,
-    };
-    let (runs, new_green) = match remember(ctx, record, tested.as_ref()) {
-        Ok(r) => r,
-        Err(e) => {
-            ctx.ui.warn(&format!(
-                "the result of this run could not be remembered: {e:#}"
-            ));
-            (green::runs(repo).unwrap_or_default(), false)
-        }
-    };
+    let record = run_record(&command, &run, passed, tested.as_ref());
+    let (runs, new_green) = remember_or_warn(ctx, record, tested.as_ref());
     let failures = green::failures_since_green(&runs);
     let last = green::last_green(&runs);
     let seconds = crate::metrics::round2(run.duration_seconds);
-    let shown = crate::ui::one_line(&command);
     if passed {
-        outcome.line(format!(
-            "{} `{shown}` in {seconds:.2} s.",
-            ctx.ui.good("Tests passed:")
-        ));
-        match (last, new_green) {
-            (Some((_, g)), true) => outcome.line(format!(
-                "This state (HEAD {}, with the work tree and the index) is the last green state; return to it with `git rollback-sprint emergency --to last-green`.",
-                short(repo, &g.head)
-            )),
-            (Some((_, g)), false) => outcome.line(format!(
-                "Nothing changed since the last green state (HEAD {}): it stays the last green state.",
-                short(repo, &g.head)
-            )),
-            (None, _) => outcome.line("HEAD has no commit yet, so there is no green state to return to."),
-        };
+        report_passed(ctx, &command, seconds, last, new_green, &mut outcome);
     } else {
-        let why = if run.timed_out {
-            format!("timed out after {seconds:.0} s")
-        } else {
-            match run.exit_code {
-                Some(c) => format!("failed with exit code {c}"),
-                None => "were stopped by a signal".to_string(),
-            }
-        };
-        outcome.line(format!("{} `{shown}` {why}.", ctx.ui.bad("Tests failed:")));
-        match last {
-            Some((r, g)) => outcome.line(format!(
-                "{failures} failing run{} in a row since the last green state ({}, HEAD {}).",
-                if failures == 1 { "" } else { "s" },
-                r.time,
-                short(repo, &g.head)
-            )),
-            None => outcome.line(format!(
-                "{failures} failing run{} in a row; no green test run yet.",
-                if failures == 1 { "" } else { "s" }
-            )),
-        };
+        report_failed(ctx, &command, &run, seconds, failures, last, &mut outcome);
     }
     let trigger = if !passed && threshold > 0 && failures as u64 >= threshold {
         Some(fire(
@@ -222,18 +167,133 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
         failures_since_green: failures,
         trigger,
     });
+    outcome.exit_with_code(exit_code(&run, passed));
+    Ok(outcome)
+}
+
+/// `--dry-run`: the run and the remembering, and nothing else.
+fn print_plan(outcome: &mut Outcome, command: &str) {
+    let mut plan = Plan::new();
+    plan.push(TestStep::Run(command.to_string()));
+    plan.push(TestStep::Remember);
+    print_dry_run(outcome, &plan);
+}
+
+/// The record of this run, for the state scanned before it ran.
+fn run_record(
+    command: &str,
+    run: &testrun::TestRun,
+    passed: bool,
+    tested: Option<&green::Tested>,
+) -> green::Run {
+    green::Run {
+        v: 1,
+        time: clock::rfc3339(&clock::now()),
+        head: tested.map(|t| t.head.to_string()),
+        command: command.to_string(),
+        exit_code: run.exit_code,
+        duration_ms: (run.duration_seconds * 1000.0) as u64,
+        passed,
+        green: None,
+    }
+}
+
+/// [`remember`], and when that fails a warning and the runs remembered
+/// before: the tests ran, so their result is still reported.
+fn remember_or_warn(
+    ctx: &Context,
+    record: green::Run,
+    tested: Option<&green::Tested>,
+) -> (Vec<green::Run>, bool) {
+    match remember(ctx, record, tested) {
+        Ok(r) => r,
+        Err(e) => {
+            ctx.ui.warn(&format!(
+                "the result of this run could not be remembered: {e:#}"
+            ));
+            (green::runs(&ctx.repo).unwrap_or_default(), false)
+        }
+    }
+}
+
+/// The lines of a run that passed: which state is now the last green one.
+fn report_passed(
+    ctx: &Context,
+    command: &str,
+    seconds: f64,
+    last: Option<(&green::Run, &green::GreenState)>,
+    new_green: bool,
+    outcome: &mut Outcome,
+) {
+    let repo = &ctx.repo;
+    let shown = crate::ui::one_line(command);
+    outcome.line(format!(
+        "{} `{shown}` in {seconds:.2} s.",
+        ctx.ui.good("Tests passed:")
+    ));
+    match (last, new_green) {
+        (Some((_, g)), true) => outcome.line(format!(
+            "This state (HEAD {}, with the work tree and the index) is the last green state; return to it with `git rollback-sprint emergency --to last-green`.",
+            short(repo, &g.head)
+        )),
+        (Some((_, g)), false) => outcome.line(format!(
+            "Nothing changed since the last green state (HEAD {}): it stays the last green state.",
+            short(repo, &g.head)
+        )),
+        (None, _) => outcome.line("HEAD has no commit yet, so there is no green state to return to."),
+    };
+}
+
+/// The lines of a run that failed: why, and how many failed in a row since
+/// the last green state.
+fn report_failed(
+    ctx: &Context,
+    command: &str,
+    run: &testrun::TestRun,
+    seconds: f64,
+    failures: usize,
+    last: Option<(&green::Run, &green::GreenState)>,
+    outcome: &mut Outcome,
+) {
+    let repo = &ctx.repo;
+    let shown = crate::ui::one_line(command);
+    let why = if run.timed_out {
+        format!("timed out after {seconds:.0} s")
+    } else {
+        match run.exit_code {
+            Some(c) => format!("failed with exit code {c}"),
+            None => "were stopped by a signal".to_string(),
+        }
+    };
+    outcome.line(format!("{} `{shown}` {why}.", ctx.ui.bad("Tests failed:")));
+    match last {
+        Some((r, g)) => outcome.line(format!(
+            "{failures} failing run{} in a row since the last green state ({}, HEAD {}).",
+            if failures == 1 { "" } else { "s" },
+            r.time,
+            short(repo, &g.head)
+        )),
+        None => outcome.line(format!(
+            "{failures} failing run{} in a row; no green test run yet.",
+            if failures == 1 { "" } else { "s" }
+        )),
+    };
+}
+
+/// The tool exits with the tests' exit code; a failed run never exits 0,
+/// and one stopped by a signal exits with the error code.
+fn exit_code(run: &testrun::TestRun, passed: bool) -> i32 {
     let code = match run.exit_code {
         Some(c) => c,
         None => crate::error::Exit::Error.code(),
     };
-    outcome.exit_with_code(if passed {
+    if passed {
         0
     } else if code == 0 {
         1
     } else {
         code
-    });
-    Ok(outcome)
+    }
 }
 
 /// The test command, with `extra` appended as shell words.
@@ -340,9 +400,22 @@ fn fire(
         );
         trigger.recommended_command = Some("git rollback-sprint triage".to_string());
     }
-    if !first {
-        return trigger;
+    if first {
+        act(ctx, action, failures, has_green, &mut trigger, outcome);
     }
+    trigger
+}
+
+/// The automatic action of `rollback.trigger.action`, on the run that
+/// reached the limit; what it did goes into `trigger`.
+fn act(
+    ctx: &Context,
+    action: TriggerAction,
+    failures: usize,
+    has_green: bool,
+    trigger: &mut Trigger,
+    outcome: &mut Outcome,
+) {
     match action {
         TriggerAction::Suggest => {}
         TriggerAction::Checkpoint => {
@@ -389,7 +462,6 @@ fn fire(
             )),
         },
     }
-    trigger
 }
 
 /// `emergency --to last-green --reason "tests failing"`, through the

@@ -266,21 +266,7 @@ fn layout(files: &[FileStat], width: usize) -> String {
     }
     let mut out = String::new();
     for f in files {
-        let mut prefix = "";
-        let mut len = name_width;
-        let mut name: &str = &f.name;
-        let name_len = text_width(name) as i64;
-        if name_width < name_len {
-            prefix = "...";
-            len = (len - 3).max(0);
-            // Characters dropped from the front until the rest fits.
-            let skip = (name_len - len).max(0) as usize;
-            let rest = name.char_indices().nth(skip).map_or(name.len(), |(i, _)| i);
-            name = &name[rest..];
-            if let Some(slash) = name.find('/') {
-                name = &name[slash..];
-            }
-        }
+        let (prefix, name, len) = shorten(&f.name, name_width);
         let padding = (len - text_width(name) as i64).max(0) as usize;
         if f.binary {
             out.push_str(&format!(
@@ -294,22 +280,12 @@ fn layout(files: &[FileStat], width: usize) -> String {
             }
             continue;
         }
-        let (mut add, mut del) = (f.added, f.deleted);
         let total_change = f.added + f.deleted;
-        if graph_width as u64 <= max_change {
-            let gw = graph_width as u64;
-            let mut total = scale_linear(add + del, gw, max_change);
-            if total < 2 && add > 0 && del > 0 {
-                total = 2;
-            }
-            if add < del {
-                add = scale_linear(add, gw, max_change);
-                del = total - add;
-            } else {
-                del = scale_linear(del, gw, max_change);
-                add = total - del;
-            }
-        }
+        let (add, del) = if graph_width as u64 <= max_change {
+            scale_graph(f.added, f.deleted, graph_width as u64, max_change)
+        } else {
+            (f.added, f.deleted)
+        };
         out.push_str(&format!(
             " {prefix}{name}{:padding$} | {total_change:>number_width$}{}{}{}\n",
             "",
@@ -322,6 +298,45 @@ fn layout(files: &[FileStat], width: usize) -> String {
     let dels: u64 = files.iter().filter(|f| !f.binary).map(|f| f.deleted).sum();
     out.push_str(&summary(files.len(), adds, dels));
     out
+}
+
+/// A name longer than `name_width`, as git shortens it: `...` and its
+/// end, from a `/` where there is one. The prefix, the name shown, and
+/// the width it is padded to.
+fn shorten(name: &str, name_width: i64) -> (&'static str, &str, i64) {
+    let mut prefix = "";
+    let mut len = name_width;
+    let mut name = name;
+    let name_len = text_width(name) as i64;
+    if name_width < name_len {
+        prefix = "...";
+        len = (len - 3).max(0);
+        // Characters dropped from the front until the rest fits.
+        let skip = (name_len - len).max(0) as usize;
+        let rest = name.char_indices().nth(skip).map_or(name.len(), |(i, _)| i);
+        name = &name[rest..];
+        if let Some(slash) = name.find('/') {
+            name = &name[slash..];
+        }
+    }
+    (prefix, name, len)
+}
+
+/// The `+` and `-` counts of a file's graph when the largest change does
+/// not fit in `graph_width` columns: scaled as git does, with at least one
+/// of each when both happened.
+fn scale_graph(added: u64, deleted: u64, graph_width: u64, max_change: u64) -> (u64, u64) {
+    let mut total = scale_linear(added + deleted, graph_width, max_change);
+    if total < 2 && added > 0 && deleted > 0 {
+        total = 2;
+    }
+    if added < deleted {
+        let add = scale_linear(added, graph_width, max_change);
+        (add, total - add)
+    } else {
+        let del = scale_linear(deleted, graph_width, max_change);
+        (total - del, del)
+    }
 }
 
 /// git's `print_stat_summary_inserts_deletes`.

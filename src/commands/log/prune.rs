@@ -23,18 +23,7 @@ pub struct Args {
 pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
     let repo = &ctx.repo;
     let journal = Journal::for_repo(repo);
-    let keep_days = ctx.settings.keep_days;
-    let rule = match (args.keep, args.older_than) {
-        (None, None) if keep_days == 0 => None,
-        (None, None) => Some(Rule {
-            keep: None,
-            older_than_days: Some(keep_days),
-        }),
-        (keep, older_than_days) => Some(Rule {
-            keep,
-            older_than_days,
-        }),
-    };
+    let rule = rule(args, ctx.settings.keep_days);
     let mut outcome = Outcome::new();
     // Under the lock, even to only say what would go: the answer must be
     // the one a real run would act on.
@@ -58,16 +47,7 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
     // A dry run is marked `"dry_run": true` by the caller, as every
     // command's is; a real run has no such field.
     if rule.is_none() {
-        outcome.data(&Pruned {
-            released: &ids,
-            kept,
-            freed_bytes: 0,
-        });
-        outcome.line(format!(
-            "Nothing to release: {} is 0 (keep every operation); pass --keep N or --older-than DAYS.",
-            crate::settings::KEEP_DAYS
-        ));
-        outcome.data(&Changed { changed: false });
+        report_keep_all(&mut outcome, &ids, kept);
         return Ok(outcome);
     }
     let freed = prune::freed_bytes(&journal, &ids);
@@ -76,6 +56,59 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
         kept,
         freed_bytes: freed,
     });
+    let plan = plan(&ids, kept, freed, green_chosen, green_count);
+    let exec = Releasing {
+        journal: &journal,
+        runs: &runs,
+        freed: 0,
+    };
+    let Carried::Unjournaled(freed) = carry_out(ctx, &plan, exec, &mut outcome)? else {
+        // Nothing to release, or a dry run: the plan says so.
+        return Ok(outcome);
+    };
+    report_released(&mut outcome, &ids, kept, freed, green_count);
+    Ok(outcome)
+}
+
+/// The rule to release by: `--keep` and `--older-than`, else
+/// `rollback.keepDays`; none when that is 0 (keep every operation).
+fn rule(args: &Args, keep_days: u64) -> Option<Rule> {
+    match (args.keep, args.older_than) {
+        (None, None) if keep_days == 0 => None,
+        (None, None) => Some(Rule {
+            keep: None,
+            older_than_days: Some(keep_days),
+        }),
+        (keep, older_than_days) => Some(Rule {
+            keep,
+            older_than_days,
+        }),
+    }
+}
+
+/// No rule to release by: nothing goes, and the user is told how to
+/// release anyway.
+fn report_keep_all(outcome: &mut Outcome, ids: &[String], kept: usize) {
+    outcome.data(&Pruned {
+        released: ids,
+        kept,
+        freed_bytes: 0,
+    });
+    outcome.line(format!(
+        "Nothing to release: {} is 0 (keep every operation); pass --keep N or --older-than DAYS.",
+        crate::settings::KEEP_DAYS
+    ));
+    outcome.data(&Changed { changed: false });
+}
+
+/// The steps: release the chosen operations, then the older green states.
+fn plan(
+    ids: &[String],
+    kept: usize,
+    freed: u64,
+    green_chosen: Vec<usize>,
+    green_count: usize,
+) -> Plan<PruneStep> {
     let mut plan = Plan::new();
     plan.one_line = true;
     if ids.is_empty() && green_count == 0 {
@@ -83,7 +116,7 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
     }
     if !ids.is_empty() {
         plan.push(PruneStep::Release {
-            ids: ids.clone(),
+            ids: ids.to_vec(),
             kept,
             freed,
         });
@@ -94,24 +127,26 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
             count: green_count,
         });
     }
-    let exec = Releasing {
-        journal: &journal,
-        runs: &runs,
-        freed: 0,
-    };
-    let Carried::Unjournaled(freed) = carry_out(ctx, &plan, exec, &mut outcome)? else {
-        // Nothing to release, or a dry run: the plan says so.
-        return Ok(outcome);
-    };
+    plan
+}
+
+/// What was released and what it freed.
+fn report_released(
+    outcome: &mut Outcome,
+    ids: &[String],
+    kept: usize,
+    freed: u64,
+    green_count: usize,
+) {
     outcome.data(&Pruned {
-        released: &ids,
+        released: ids,
         kept,
         freed_bytes: freed,
     });
     if !ids.is_empty() {
         outcome.line(format!(
             "Released {}, {kept} kept; {} of saved files freed (their snapshots go at the next `git gc`).",
-            operations(&ids),
+            operations(ids),
             human_bytes(freed),
         ));
     }
@@ -119,7 +154,6 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
         outcome.line(format!("Released {}.", green_states(green_count)));
     }
     outcome.data(&Changed { changed: true });
-    Ok(outcome)
 }
 
 /// What `log prune` does: the journal's own records, which the journal

@@ -740,20 +740,7 @@ impl Facts {
     fn gather(ctx: &Context) -> anyhow::Result<Facts> {
         let repo = &ctx.repo;
         let mut problems = Vec::new();
-        let records = match Records::load(ctx) {
-            Ok(r) => r,
-            Err(e) => {
-                problems.push(format!(
-                    "the journal could not be read, so the timeline leaves it out: {}",
-                    crate::error::describe(&e).1
-                ));
-                Records {
-                    rollbacks: Vec::new(),
-                    ops: Default::default(),
-                    metrics_problem: None,
-                }
-            }
-        };
+        let records = read_records(ctx, &mut problems);
         if let Some(p) = &records.metrics_problem {
             problems.push(format!("{p}; the analysis leaves the metrics out"));
         }
@@ -780,28 +767,8 @@ impl Facts {
         if let Some(op) = &interrupted {
             problems.push(journal::interrupted_message(op));
         }
-        let test_command = match head_commit {
-            Some(h) => testrun::test_command(
-                repo,
-                ctx.settings.test_command.as_deref(),
-                repo.commit_tree(h)?,
-            )
-            .ok(),
-            None => ctx.settings.test_command.clone(),
-        };
-        let sprint_tests = records
-            .latest()
-            .filter(|r| r.kind() == "sprint")
-            .and_then(|r| r.op.as_ref())
-            .and_then(|op| op.end.as_ref())
-            .and_then(|end| end.details.get("reports_dir"))
-            .and_then(Value::as_str)
-            .and_then(|dir| {
-                let rel = format!("{}/test_failures.txt", dir.trim_end_matches('/'));
-                let text = fs::read_to_string(repo.workdir().join(&rel)).ok()?;
-                let (passed, failed) = testrun::parse_counts(&text);
-                Some((rel, passed, failed))
-            });
+        let test_command = test_command_at(ctx, head_commit)?;
+        let sprint_tests = sprint_tests(repo, &records);
         Ok(Facts {
             records,
             problems,
@@ -1201,6 +1168,58 @@ impl Facts {
         ));
         out
     }
+}
+
+/// The journal's records; when it cannot be read, none, and a problem
+/// saying the timeline leaves it out.
+fn read_records(ctx: &Context, problems: &mut Vec<String>) -> Records {
+    match Records::load(ctx) {
+        Ok(r) => r,
+        Err(e) => {
+            problems.push(format!(
+                "the journal could not be read, so the timeline leaves it out: {}",
+                crate::error::describe(&e).1
+            ));
+            Records {
+                rollbacks: Vec::new(),
+                ops: Default::default(),
+                metrics_problem: None,
+            }
+        }
+    }
+}
+
+/// The test command for HEAD's files (`rollback.testCommand`, or the one
+/// detected), if any.
+fn test_command_at(ctx: &Context, head_commit: Option<Oid>) -> anyhow::Result<Option<String>> {
+    let repo = &ctx.repo;
+    Ok(match head_commit {
+        Some(h) => testrun::test_command(
+            repo,
+            ctx.settings.test_command.as_deref(),
+            repo.commit_tree(h)?,
+        )
+        .ok(),
+        None => ctx.settings.test_command.clone(),
+    })
+}
+
+/// The failed sprint's own test run, from the `test_failures.txt` in its
+/// report folder: the file and its counts.
+fn sprint_tests(repo: &Repo, records: &Records) -> Option<(String, Option<u64>, Option<u64>)> {
+    records
+        .latest()
+        .filter(|r| r.kind() == "sprint")
+        .and_then(|r| r.op.as_ref())
+        .and_then(|op| op.end.as_ref())
+        .and_then(|end| end.details.get("reports_dir"))
+        .and_then(Value::as_str)
+        .and_then(|dir| {
+            let rel = format!("{}/test_failures.txt", dir.trim_end_matches('/'));
+            let text = fs::read_to_string(repo.workdir().join(&rel)).ok()?;
+            let (passed, failed) = testrun::parse_counts(&text);
+            Some((rel, passed, failed))
+        })
 }
 
 /// What the latest rollback's entry says of its recovery time and its
