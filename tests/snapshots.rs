@@ -807,8 +807,9 @@ const MUTATING_ROW: &str = "every mutating command";
 /// README's row names after the flag (`` `--abort`: `undoes`, … ``).
 const VARIANT_FLAGS: &[&str] = &["--abort", "--dismiss"];
 
-/// README rows this sequence does not run.
-const ROWS_NOT_RUN: &[&str] = &[];
+/// README rows this sequence does not run: `drill` has a sequence of its
+/// own, whose test holds its row (`json_output_of_drill_and_its_readme_rows`).
+const ROWS_NOT_RUN: &[&str] = &["drill"];
 
 /// Where the README and the real output disagree, as the check below words
 /// it. Each is a README fix to make; once made, its line goes.
