@@ -28,7 +28,7 @@ use serde::Serialize;
 use super::Context;
 use crate::clock;
 use crate::error::user;
-use crate::journal::{acquire_lock, green, keep, Journal};
+use crate::journal::{green, take_lock, Journal};
 use crate::plan::{print_dry_run, Plan, Step};
 use crate::settings::{self, TriggerAction};
 use crate::testrun;
@@ -335,17 +335,7 @@ fn remember(
 ) -> anyhow::Result<(Vec<green::Run>, bool)> {
     let repo = &ctx.repo;
     let journal = Journal::for_repo(repo);
-    let (_lock, stale) = acquire_lock(journal.dir(), &ctx.command_line)?;
-    if let Some(stale) = stale {
-        ctx.ui.warn(&format!(
-            "removed a stale lock left by git-rollback-sprint pid {} (`{}`)",
-            stale.pid, stale.command
-        ));
-        if stale.holds_index_lock {
-            let _ = std::fs::remove_file(repo.git_dir().join("index.lock"));
-        }
-        keep::remove_stale_lock(repo);
-    }
+    let _lock = take_lock(repo, &ctx.ui, &journal, &ctx.command_line)?;
     let mut runs = green::runs(repo)?;
     let mut new = false;
     if let (true, Some(tested)) = (record.passed, tested) {

@@ -55,7 +55,7 @@ pub use door::forget_fetched;
 pub use history::History;
 pub use lock::{acquire as acquire_lock, lock_holder, Lock, LockInfo};
 pub(crate) use transaction::refuse_aside_across_filesystems;
-pub use transaction::{dismiss, Intent, KnownPath, KnownWorktree, Transaction};
+pub use transaction::{dismiss, take_lock, Intent, KnownPath, KnownWorktree, Transaction};
 
 /// The journal format version this build writes and reads.
 pub const VERSION: u32 = 1;

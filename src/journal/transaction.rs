@@ -164,7 +164,7 @@ impl<'r> Transaction<'r> {
         };
         let journal = Journal::for_repo(repo);
         refuse_before_lock(repo, &journal, &intent)?;
-        let mut lock = take_lock(repo, ui, &journal, &intent)?;
+        let mut lock = take_lock(repo, ui, &journal, &intent.command)?;
         let history = tidy_under_lock(repo, ui, &journal, &intent)?;
         // The same refusals again, now that our lock is held: the first
         // ones keep a busy repository from getting even our lock file, but
@@ -687,15 +687,17 @@ fn refuse_before_lock(repo: &Repo, journal: &Journal, intent: &Intent) -> anyhow
     Ok(())
 }
 
-/// Our lock, for the whole operation; a stale one (its process died) is
-/// taken over, with what it left: git's index lock, our keep ref's lock.
-fn take_lock(
+/// Our lock, for the whole operation (or a command that changes only the
+/// journal's own files: `log prune`, `test`); a stale one (its process
+/// died) is taken over, with what it left: git's index lock, our keep
+/// ref's lock.
+pub fn take_lock(
     repo: &Repo,
     ui: &Ui,
     journal: &Journal,
-    intent: &Intent,
+    command: &str,
 ) -> anyhow::Result<lock::Lock> {
-    let (lock, stale) = lock::acquire(journal.dir(), &intent.command)?;
+    let (lock, stale) = lock::acquire(journal.dir(), command)?;
     if let Some(stale) = stale {
         ui.warn(&format!(
             "removed a stale lock left by git-rollback-sprint pid {} (`{}`)",

@@ -5,7 +5,7 @@
 
 use super::super::Context;
 use crate::journal::prune::{self, Rule};
-use crate::journal::{acquire_lock, green, keep, Journal, Lock};
+use crate::journal::{green, keep, take_lock, Journal, Lock};
 use crate::plan::{carry_out, Carried, Execute, Phase, Plan, Step};
 use crate::ui::Outcome;
 use serde::Serialize;
@@ -250,20 +250,7 @@ fn lock_unless_dry_run(ctx: &Context, journal: &Journal) -> anyhow::Result<Optio
     if ctx.ui.dry_run {
         return Ok(None);
     }
-    let (lock, stale) = acquire_lock(journal.dir(), &ctx.command_line)?;
-    if let Some(stale) = stale {
-        // As a transaction does: what the dead holder left is ours to
-        // clear, or the next command could not tell it was ours.
-        ctx.ui.warn(&format!(
-            "removed a stale lock left by git-rollback-sprint pid {} (`{}`)",
-            stale.pid, stale.command
-        ));
-        if stale.holds_index_lock {
-            let _ = std::fs::remove_file(repo.git_dir().join("index.lock"));
-        }
-        keep::remove_stale_lock(repo);
-    }
-    Ok(Some(lock))
+    Ok(Some(take_lock(repo, &ctx.ui, journal, &ctx.command_line)?))
 }
 
 /// The JSON fields of `log prune`.
