@@ -22,6 +22,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use anyhow::Context as _;
 use clap::Parser as _;
 use serde::Serialize;
 
@@ -29,7 +30,7 @@ use super::Context;
 use crate::clock;
 use crate::error::user;
 use crate::journal::{green, take_lock, Journal};
-use crate::plan::{print_dry_run, Plan, Step};
+use crate::plan::{carry_out, Carried, Execute, Phase, Plan, Step};
 use crate::settings::{self, TriggerAction};
 use crate::testrun;
 use crate::ui::Outcome;
@@ -48,7 +49,78 @@ enum TestStep {
     Remember,
 }
 
-impl Step for TestStep {}
+impl Step for TestStep {
+    /// The test runs and `tests.jsonl` are the journal's own records, not
+    /// repository state an undo puts back.
+    fn phase(&self) -> Phase {
+        Phase::Unjournaled
+    }
+}
+
+/// Carries out the plan: runs the tests on the state scanned just before,
+/// then remembers the result.
+struct Testing {
+    tested: Option<green::Tested>,
+    run: Option<(testrun::TestRun, bool)>,
+    remembered: (Vec<green::Run>, bool),
+}
+
+/// What a run did: the state tested, the result and whether it passed, the
+/// runs remembered after it and whether it made a new green state.
+struct Ran {
+    tested: Option<green::Tested>,
+    run: testrun::TestRun,
+    passed: bool,
+    runs: Vec<green::Run>,
+    new_green: bool,
+}
+
+impl Execute<TestStep> for Testing {
+    type Done = Ran;
+
+    fn outside(&mut self, ctx: &Context, step: &TestStep, _: &mut Outcome) -> anyhow::Result<()> {
+        let repo = &ctx.repo;
+        match step {
+            TestStep::Run(command) => {
+                // Not while an operation of ours changes the work tree
+                // under the tests.
+                crate::journal::check_not_running(repo)?;
+                let reports = settings::reports_path(&ctx.settings.reports_dir);
+                self.tested = green::scan(repo, &reports)?;
+                ctx.ui
+                    .note(&format!("Running `{}`…", crate::ui::one_line(command)));
+                let timeout = Duration::from_secs(ctx.settings.test_timeout_secs);
+                let run = testrun::run_streamed(command, repo.workdir(), timeout, ctx.ui.json)?;
+                let passed = !run.timed_out && run.exit_code == Some(0);
+                self.run = Some((run, passed));
+            }
+            TestStep::Remember => {
+                let (run, passed) = self
+                    .run
+                    .as_ref()
+                    .context("internal error: nothing ran to remember")?;
+                let record = run_record(&run.command, run, *passed, self.tested.as_ref());
+                self.remembered = remember_or_warn(ctx, record, self.tested.as_ref());
+            }
+        }
+        Ok(())
+    }
+
+    fn done_outside(&mut self, _ctx: &Context) -> anyhow::Result<Ran> {
+        let (run, passed) = self
+            .run
+            .take()
+            .context("internal error: the tests did not run")?;
+        let (runs, new_green) = std::mem::take(&mut self.remembered);
+        Ok(Ran {
+            tested: self.tested.take(),
+            run,
+            passed,
+            runs,
+            new_green,
+        })
+    }
+}
 
 impl fmt::Display for TestStep {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -120,21 +192,25 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
     let (threshold, action) = settings::trigger(repo)?;
     let command = command(ctx, &args.args)?;
     let mut outcome = Outcome::new();
-    if ctx.ui.dry_run {
-        print_plan(&mut outcome, &command);
+    let mut plan = Plan::new();
+    plan.push(TestStep::Run(command.clone()));
+    plan.push(TestStep::Remember);
+    let exec = Testing {
+        tested: None,
+        run: None,
+        remembered: (Vec::new(), false),
+    };
+    let Carried::Unjournaled(ran) = carry_out(ctx, &plan, exec, &mut outcome)? else {
+        // The dry run: the plan is printed.
         return Ok(outcome);
-    }
-    // Not while an operation of ours changes the work tree under the tests.
-    crate::journal::check_not_running(repo)?;
-    let reports = settings::reports_path(&ctx.settings.reports_dir);
-    let tested = green::scan(repo, &reports)?;
-    ctx.ui
-        .note(&format!("Running `{}`…", crate::ui::one_line(&command)));
-    let timeout = Duration::from_secs(ctx.settings.test_timeout_secs);
-    let run = testrun::run_streamed(&command, repo.workdir(), timeout, ctx.ui.json)?;
-    let passed = !run.timed_out && run.exit_code == Some(0);
-    let record = run_record(&command, &run, passed, tested.as_ref());
-    let (runs, new_green) = remember_or_warn(ctx, record, tested.as_ref());
+    };
+    let Ran {
+        tested,
+        run,
+        passed,
+        runs,
+        new_green,
+    } = ran;
     let failures = green::failures_since_green(&runs);
     let last = green::last_green(&runs);
     let seconds = crate::metrics::round2(run.duration_seconds);
@@ -169,14 +245,6 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
     });
     outcome.exit_with_code(exit_code(&run, passed));
     Ok(outcome)
-}
-
-/// `--dry-run`: the run and the remembering, and nothing else.
-fn print_plan(outcome: &mut Outcome, command: &str) {
-    let mut plan = Plan::new();
-    plan.push(TestStep::Run(command.to_string()));
-    plan.push(TestStep::Remember);
-    print_dry_run(outcome, &plan);
 }
 
 /// The record of this run, for the state scanned before it ran.
