@@ -97,6 +97,18 @@ impl BlobSink<'_> {
             None => Vec::new(),
         };
         self.trees.clear();
+        // A blob already on disk (the same file content in an earlier
+        // snapshot, or in a commit) needs no second copy: a tree unchanged
+        // since the last snapshot packs nothing. Its keep entry makes it
+        // reachable like a new one.
+        let blobs: Vec<Oid> = match self.disk {
+            Some(disk) => self
+                .written
+                .drain(..)
+                .filter(|id| !disk.exists(*id))
+                .collect(),
+            None => self.written.drain(..).collect(),
+        };
         // libgit2's mempack dump packs commits only: build the pack of the
         // blobs ourselves (the side handle's object database reads them
         // from memory).
@@ -105,7 +117,7 @@ impl BlobSink<'_> {
             .packbuilder()
             .context("could not pack the snapshot's objects")?;
         builder.set_threads(1);
-        for id in self.written.drain(..).chain(trees) {
+        for id in blobs.into_iter().chain(trees) {
             builder
                 .insert_object(id, None)
                 .context("could not pack the snapshot's objects")?;
