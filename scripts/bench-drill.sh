@@ -3,8 +3,9 @@
 # verified, undone and checked on a disposable copy) against one
 # `emergency --yes` of the tool on the same repository: the drill should
 # cost at most about three emergencies plus its test runs. On fresh copies
-# of a generated repository of 20,000 files (HEAD on refactor/sprint-1
-# with a dirty work tree and an ignored target/).
+# of the generated 100k-file repository (HEAD on refactor/sprint-1 with a
+# dirty work tree and an ignored target/), in a work folder of its own
+# ($BENCH_DATA/work-drill), so it never shares one with another benchmark.
 #
 # There is no git side: the "git" column of results.md holds the tool's
 # own emergency here, so the ratio is drill / emergency. The generated
@@ -19,9 +20,8 @@
 # See lib-bench.sh for all knobs. Results: scripts/out/results.md.
 set -euo pipefail
 
-# 200 x 100 = 20,000 files unless asked otherwise.
-export FILES_DIRS=${FILES_DIRS:-200}
-export FILES_PER_DIR=${FILES_PER_DIR:-100}
+# A work folder of its own: the copies of the other benchmarks stay theirs.
+export WORK=${WORK:-${BENCH_DATA:-/work/bench-data}/work-drill}
 
 # shellcheck source-path=SCRIPTDIR source=lib-bench.sh
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib-bench.sh"

@@ -5,9 +5,12 @@
 //! symlink target, and the file's bytes.
 //!
 //! `drill` captures its disposable copy before a rehearsed rollback and
-//! again after its undo. File contents are hashed once, on the first
-//! capture; a later capture hashes only the files whose inode, size or
-//! times moved, since a file nobody wrote still has all of them.
+//! again after its undo. A later capture hashes only the files whose
+//! inode, size or times moved, since a file nobody wrote still has all of
+//! them. When every file of the copy is a hard link to the user's (its
+//! origin), the first capture hashes nothing: a file's bytes are then
+//! known by its stamp, and read from the origin only if a rehearsal
+//! replaced the copy's file (see [`Content::Unread`]).
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -15,7 +18,7 @@ use std::hash::Hasher as _;
 use std::io::Read as _;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
@@ -25,9 +28,21 @@ use super::RepoPath;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Entry {
     Dir { mode: u32 },
-    File { mode: u32, hash: u64 },
+    File { mode: u32, content: Content },
     Symlink { target: Vec<u8> },
     Other,
+}
+
+/// A file's bytes, as far as a capture knows them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Content {
+    /// Their hash.
+    Hash(u64),
+    /// Not read: the file had this stamp, and was then a hard link to the
+    /// file at the same path in the origin. Two captures agree on it only
+    /// when the file kept that stamp; once the file moved, the bytes it had
+    /// are read from the origin (`resolve`).
+    Unread(Stamp),
 }
 
 /// What changes whenever a file is written: without a change here, its
@@ -59,20 +74,26 @@ pub struct State {
     stash: Vec<String>,
     index: Vec<String>,
     files: BTreeMap<Vec<u8>, Entry>,
-    /// When each file was last written, and its hash then.
-    stamps: BTreeMap<Vec<u8>, (Stamp, u64)>,
+    /// When each file was last written.
+    stamps: BTreeMap<Vec<u8>, Stamp>,
+    /// The work tree whose files the captured one's are hard links of.
+    origin: Option<PathBuf>,
 }
 
 impl State {
     /// Capture the repository at `git_dir` with work tree `work`, leaving
     /// out the refs under `refs/rollback/` and everything at or under
     /// `skip` (the reports folder, which rollbacks and undo keep as it is).
-    /// `earlier` lends the hashes of files that did not move since.
+    /// `earlier` lends what it knew of the files that did not move since,
+    /// and learns from `origin` the bytes of those that did. `origin`, on
+    /// a first capture: the work tree every file of `work` is a hard link
+    /// of, whose files are then not read (none when any file was copied).
     pub fn capture(
         git_dir: &Path,
         work: &Path,
         skip: &RepoPath,
-        earlier: Option<&State>,
+        earlier: Option<&mut State>,
+        origin: Option<&Path>,
     ) -> anyhow::Result<State> {
         let repo = git2::Repository::open_bare(git_dir)
             .with_context(|| format!("could not open {}", git_dir.display()))?;
@@ -123,7 +144,11 @@ impl State {
                 ));
             }
         }
-        let (files, stamps) = capture_files(work, skip, earlier.map(|s| &s.stamps))?;
+        let origin = match &earlier {
+            Some(e) => e.origin.clone(),
+            None => origin.map(Path::to_path_buf),
+        };
+        let (files, stamps) = capture_files(work, skip, earlier, origin.as_deref())?;
         Ok(State {
             head,
             refs,
@@ -131,6 +156,7 @@ impl State {
             index,
             files,
             stamps,
+            origin,
         })
     }
 
@@ -185,7 +211,8 @@ fn diff_maps<K: Ord, V: PartialEq>(
 fn capture_files(
     work: &Path,
     skip: &RepoPath,
-    earlier: Option<&BTreeMap<Vec<u8>, (Stamp, u64)>>,
+    mut earlier: Option<&mut State>,
+    origin: Option<&Path>,
 ) -> anyhow::Result<Files> {
     let mut files = BTreeMap::new();
     let mut stamps = BTreeMap::new();
@@ -223,15 +250,13 @@ fn capture_files(
             }
         } else if meta.is_file() {
             let stamp = Stamp::of(&meta);
-            let known = earlier
-                .and_then(|m| m.get(&rel))
-                .and_then(|(s, h)| (*s == stamp).then_some(*h));
-            let hash = match known {
-                Some(h) => h,
-                None => hash_file(item.path())?,
+            let content = match earlier.as_deref_mut() {
+                Some(earlier) => earlier.content_now(&rel, stamp, item.path())?,
+                None if origin.is_some() => Content::Unread(stamp),
+                None => Content::Hash(hash_file(item.path())?),
             };
-            stamps.insert(rel.clone(), (stamp, hash));
-            Entry::File { mode, hash }
+            stamps.insert(rel.clone(), stamp);
+            Entry::File { mode, content }
         } else {
             Entry::Other
         };
@@ -241,7 +266,54 @@ fn capture_files(
 }
 
 /// The work tree's entries, and the stamps of its files.
-type Files = (BTreeMap<Vec<u8>, Entry>, BTreeMap<Vec<u8>, (Stamp, u64)>);
+type Files = (BTreeMap<Vec<u8>, Entry>, BTreeMap<Vec<u8>, Stamp>);
+
+impl State {
+    /// What a later capture knows of the file at `rel`, with `stamp`
+    /// now: what this one knew, when the file did not move; else its
+    /// hash, and this capture's entry read from the origin if it was
+    /// left unread, so that the two compare by their bytes.
+    fn content_now(&mut self, rel: &[u8], stamp: Stamp, path: &Path) -> anyhow::Result<Content> {
+        let Some(Entry::File { content, .. }) = self.files.get(rel) else {
+            return Ok(Content::Hash(hash_file(path)?));
+        };
+        if self.stamps.get(rel) == Some(&stamp) {
+            return Ok(*content);
+        }
+        if let Content::Unread(then) = *content {
+            let resolved = self.resolve(rel, then)?;
+            if let Some(Entry::File { content, .. }) = self.files.get_mut(rel) {
+                *content = resolved;
+            }
+        }
+        Ok(Content::Hash(hash_file(path)?))
+    }
+
+    /// The bytes an unread file had, read from the origin: the captured
+    /// file was a hard link to the origin's file at the same path, so
+    /// while that inode has the same size and modification time, nobody
+    /// wrote it (the tool and git write a new file and rename it over;
+    /// its change time is left out, since every link made to the inode, a
+    /// second drill's too, moves it). Otherwise the bytes are lost: the
+    /// entry stays unread and differs from any file read since.
+    fn resolve(&self, rel: &[u8], then: Stamp) -> anyhow::Result<Content> {
+        let Some(origin) = &self.origin else {
+            return Ok(Content::Unread(then));
+        };
+        let path = origin.join(std::ffi::OsStr::from_bytes(rel));
+        let Ok(meta) = path.symlink_metadata() else {
+            return Ok(Content::Unread(then));
+        };
+        let now = Stamp::of(&meta);
+        let same =
+            meta.is_file() && (now.ino, now.size, now.mtime) == (then.ino, then.size, then.mtime);
+        Ok(if same {
+            Content::Hash(hash_file(&path)?)
+        } else {
+            Content::Unread(then)
+        })
+    }
+}
 
 /// At or under the folder left out of the comparison.
 fn left_out(path: &RepoPath, skip: &RepoPath) -> bool {
@@ -282,13 +354,13 @@ mod tests {
         fs::write(work.join("a.txt"), "one\n").expect("write");
         let skip = RepoPath::from_bytes(b"rollbacks");
         let git = work.join(".git");
-        let first = State::capture(&git, &work, &skip, None).expect("capture");
-        let same = State::capture(&git, &work, &skip, Some(&first)).expect("capture");
+        let mut first = State::capture(&git, &work, &skip, None, None).expect("capture");
+        let same = State::capture(&git, &work, &skip, Some(&mut first), None).expect("capture");
         assert!(first.differences(&same).is_empty());
         // Replaced through a new file, as the tool writes: same size.
         fs::write(work.join("tmp"), "two\n").expect("write");
         fs::rename(work.join("tmp"), work.join("a.txt")).expect("rename");
-        let after = State::capture(&git, &work, &skip, Some(&first)).expect("capture");
+        let after = State::capture(&git, &work, &skip, Some(&mut first), None).expect("capture");
         assert_eq!(first.differences(&after), ["a.txt differs"]);
     }
 
@@ -301,14 +373,55 @@ mod tests {
         fs::create_dir(work.join("rollbacks")).expect("mkdir");
         let skip = RepoPath::from_bytes(b"rollbacks");
         let git = work.join(".git");
-        let first = State::capture(&git, &work, &skip, None).expect("capture");
+        let mut first = State::capture(&git, &work, &skip, None, None).expect("capture");
         fs::write(work.join("rollbacks/metrics.json"), "{}").expect("write");
         fs::set_permissions(work.join("run.sh"), fs::Permissions::from_mode(0o755)).expect("chmod");
         fs::remove_file(work.join("link")).expect("rm");
         std::os::unix::fs::symlink("elsewhere", work.join("link")).expect("symlink");
-        let after = State::capture(&git, &work, &skip, Some(&first)).expect("capture");
+        let after = State::capture(&git, &work, &skip, Some(&mut first), None).expect("capture");
         let mut found = first.differences(&after);
         found.sort();
         assert_eq!(found, ["link differs", "run.sh differs"]);
+    }
+
+    /// A copy of hard links is captured without reading a file; a file a
+    /// rehearsal replaced is compared by its bytes with the origin's.
+    #[test]
+    fn unread_files_are_compared_with_their_origin_once_replaced() {
+        let (_dir, origin) = repo();
+        let (_dir2, work) = repo();
+        for (name, text) in [("a.txt", "one\n"), ("b.txt", "two\n"), ("c.txt", "six\n")] {
+            fs::write(origin.join(name), text).expect("write");
+            fs::hard_link(origin.join(name), work.join(name)).expect("link");
+        }
+        let skip = RepoPath::from_bytes(b"rollbacks");
+        let git = work.join(".git");
+        let mut first = State::capture(&git, &work, &skip, None, Some(&origin)).expect("capture");
+        assert!(matches!(
+            first.files.get(b"a.txt".as_slice()),
+            Some(Entry::File {
+                content: Content::Unread(_),
+                ..
+            })
+        ));
+        // Replaced as the tool writes, with the same bytes, with other
+        // bytes of the same size, and not at all.
+        for (name, text) in [("a.txt", "one\n"), ("b.txt", "TWO\n")] {
+            fs::write(work.join("tmp"), text).expect("write");
+            fs::rename(work.join("tmp"), work.join(name)).expect("rename");
+        }
+        let after = State::capture(&git, &work, &skip, Some(&mut first), None).expect("capture");
+        assert_eq!(first.differences(&after), ["b.txt differs"]);
+        // The origin written in place: its old bytes are lost, so the
+        // replaced file can no longer be proved the same.
+        let (_dir3, work2) = repo();
+        fs::hard_link(origin.join("c.txt"), work2.join("c.txt")).expect("link");
+        let git2 = work2.join(".git");
+        let mut first = State::capture(&git2, &work2, &skip, None, Some(&origin)).expect("capture");
+        fs::write(origin.join("c.txt"), "seven\n").expect("write");
+        fs::write(work2.join("tmp"), "six\n").expect("write");
+        fs::rename(work2.join("tmp"), work2.join("c.txt")).expect("rename");
+        let after = State::capture(&git2, &work2, &skip, Some(&mut first), None).expect("capture");
+        assert_eq!(first.differences(&after), ["c.txt differs"]);
     }
 }

@@ -26,6 +26,7 @@ use std::fs;
 use std::io::ErrorKind;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
@@ -48,7 +49,8 @@ pub struct Made {
     pub ignored_dirs_left_out: usize,
 }
 
-/// A copy, removed when dropped (also when the drill fails half-way).
+/// A copy, removed when dropped (also when the drill fails half-way), or
+/// set aside for a process of its own to remove by [`DrillCopy::discard`].
 pub struct DrillCopy {
     root: PathBuf,
     pub work: PathBuf,
@@ -57,10 +59,62 @@ pub struct DrillCopy {
     /// when nothing else is in it.
     made_rollback_dir: bool,
     pub made: Made,
+    /// Handed to a cleaner process: nothing left to remove here.
+    handed_over: bool,
+}
+
+/// The suffix of a copy set aside to be removed: the name a folder gets
+/// once its drill no longer needs it.
+const TRASH: &str = ".trash";
+
+impl DrillCopy {
+    /// Remove the copy without waiting for it. Deleting a copy is one
+    /// `unlink` a file — on a large work tree, as long as a rollback — and
+    /// nothing the drill reports depends on it, so the copy is renamed
+    /// (one `rename`, on the same filesystem) to a trash name in the drill
+    /// folder and deleted by a process of its own, detached, that outlives
+    /// the drill. It keeps the drill's stderr, to say if it could not
+    /// remove something: whoever reads the drill's errors to their end
+    /// (a test, a CI log) finds the copy gone. Whatever it leaves (a
+    /// power loss) the next drill removes, as it removes a killed drill's
+    /// copy. If the cleaner cannot start, the copy is removed here.
+    pub fn discard(mut self) {
+        let mut name = self.root.file_name().unwrap_or_default().to_os_string();
+        name.push(TRASH);
+        let trash = self.root.with_file_name(name);
+        if fs::rename(&self.root, &trash).is_err() {
+            return;
+        }
+        self.root = trash;
+        let drill = self
+            .root
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let rollback = match (self.made_rollback_dir, drill.parent()) {
+            (true, Some(rollback)) => rollback.to_path_buf(),
+            _ => PathBuf::new(),
+        };
+        let started = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(r#"rm -rf -- "$1" && { rmdir -- "$2" 2>/dev/null; [ -z "$3" ] || rmdir -- "$3" 2>/dev/null; }; exit 0"#)
+            .arg("sh")
+            .arg(&self.root)
+            .arg(&drill)
+            .arg(&rollback)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .process_group(0)
+            .spawn();
+        self.handed_over = started.is_ok();
+    }
 }
 
 impl Drop for DrillCopy {
     fn drop(&mut self) {
+        if self.handed_over {
+            return;
+        }
         let _ = fs::remove_dir_all(&self.root);
         if let Some(parent) = self.root.parent() {
             let _ = fs::remove_dir(parent);
@@ -75,7 +129,9 @@ impl Drop for DrillCopy {
 
 /// Remove the copies of drills that are no longer running (killed, or
 /// stopped by a power loss); a drill still running keeps its copy.
-/// Returns how many were removed.
+/// Returns how many were removed. A copy set aside by a finished drill
+/// whose cleaner has not finished (or was stopped) is removed too, as far
+/// as it can be, and not counted: that drill was not stopped.
 pub fn remove_leftovers(repo: &Repo) -> anyhow::Result<usize> {
     let root = drill_root(repo);
     let entries = match fs::read_dir(&root) {
@@ -86,6 +142,13 @@ pub fn remove_leftovers(repo: &Repo) -> anyhow::Result<usize> {
     let mut removed = 0;
     for entry in entries.flatten() {
         let name = entry.file_name();
+        if name.as_bytes().ends_with(TRASH.as_bytes()) {
+            // Its cleaner may be removing it at the same time: whatever
+            // one of the two could not remove, the other did, or the next
+            // drill will.
+            let _ = fs::remove_dir_all(entry.path());
+            continue;
+        }
         let running = name
             .to_str()
             .and_then(|n| n.split('-').next())
@@ -120,6 +183,7 @@ pub fn make(repo: &Repo, stamp: &str) -> anyhow::Result<DrillCopy> {
         git_dir,
         made_rollback_dir,
         made: Made::default(),
+        handed_over: false,
     };
     fill(repo, copy)
 }
@@ -227,11 +291,14 @@ fn copy_work_tree(
             continue;
         }
         let target = to.join(rel);
-        let meta = item
-            .path()
-            .symlink_metadata()
-            .with_context(|| format!("could not read {}", item.path().display()))?;
-        let ft = meta.file_type();
+        // The kind comes with the folder's listing: a file that is linked
+        // costs one `link`, and only folders and copied files are stat'ed.
+        let ft = item.file_type();
+        let meta = || {
+            item.path()
+                .symlink_metadata()
+                .with_context(|| format!("could not read {}", item.path().display()))
+        };
         if ft.is_dir() {
             let rel_bytes = rel.as_os_str().as_bytes();
             let ignored = !tracked_dirs.contains(rel_bytes) && repo.is_ignored(rel);
@@ -241,7 +308,7 @@ fn copy_work_tree(
                 continue;
             }
             fs::DirBuilder::new()
-                .mode(meta.mode() & 0o7777)
+                .mode(meta()?.mode() & 0o7777)
                 .create(&target)
                 .with_context(|| format!("could not create {}", target.display()))?;
             // A repository of its own inside (a submodule, a nested clone):
@@ -265,9 +332,10 @@ fn copy_work_tree(
                     Err(_) => can_link = false,
                 }
             }
+            let mode = meta()?.mode();
             fs::copy(item.path(), &target)
                 .with_context(|| format!("could not copy {}", item.path().display()))?;
-            fs::set_permissions(&target, fs::Permissions::from_mode(meta.mode() & 0o7777))
+            fs::set_permissions(&target, fs::Permissions::from_mode(mode & 0o7777))
                 .with_context(|| format!("could not copy {}", item.path().display()))?;
         }
         // Sockets, FIFOs and devices are no one's work: left out.

@@ -14,7 +14,8 @@
 mod copy;
 
 use std::ffi::OsString;
-use std::path::Path;
+use std::fmt;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -28,6 +29,7 @@ use crate::error::{user, Exit};
 use crate::git::state::State;
 use crate::git::{Oid, Repo, RepoPath};
 use crate::metrics::{self, DrillEntry, DrillLevel};
+use crate::plan::{self, carry_out, Carried, Execute, Phase, Plan};
 use crate::settings;
 use crate::testrun::{self, VerifyCache};
 use crate::ui::Outcome;
@@ -75,9 +77,12 @@ impl Level {
 }
 
 /// What a level rehearses: the command run in the copy, or why not.
+#[derive(Debug, Clone)]
 struct Rehearsal {
     level: Level,
     args: Result<Vec<OsString>, String>,
+    /// How the rolled-back tree is verified, as the plan says it.
+    verify: String,
 }
 
 impl Rehearsal {
@@ -98,6 +103,58 @@ fn shown_command(args: &[OsString]) -> String {
     words.join(" ")
 }
 
+/// A drill's steps, as its dry run lists them. None changes the user's
+/// repository: the copy, the rehearsals in it and the metrics entry are
+/// outside what the journal saves, so every step runs unjournaled.
+#[derive(Debug, Clone)]
+enum DrillStep {
+    /// Make the disposable copy in `root` (removing any a stopped drill left).
+    MakeCopy { root: String },
+    /// Roll back, verify, undo and compare one level on the copy.
+    Rehearse(Rehearsal),
+    /// Hold each rehearsed level's time to roll back and verify to the RTO.
+    HoldToRto { rto: u64 },
+    /// Remove the copy.
+    RemoveCopy,
+    /// Add the drill's entry to `<reports>/metrics.json`.
+    RecordMetrics { reports_dir: String },
+}
+
+impl plan::Step for DrillStep {
+    fn phase(&self) -> Phase {
+        Phase::Unjournaled
+    }
+}
+
+impl fmt::Display for DrillStep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DrillStep::MakeCopy { root } => write!(
+                f,
+                "copy the repository's current state (HEAD, refs, index, uncommitted and untracked files) to {root}/"
+            ),
+            DrillStep::Rehearse(r) => match &r.args {
+                Ok(args) => write!(
+                    f,
+                    "{}: `{}`, {}, `git rollback-sprint undo`, check the copy is back exactly",
+                    r.level.name(),
+                    shown_command(args),
+                    r.verify
+                ),
+                Err(why) => write!(f, "{}: skipped ({why})", r.level.name()),
+            },
+            DrillStep::HoldToRto { rto } => write!(
+                f,
+                "hold each level's time to roll back and verify against the RTO of {rto} seconds"
+            ),
+            DrillStep::RemoveCopy => f.write_str("remove the copy"),
+            DrillStep::RecordMetrics { reports_dir } => {
+                write!(f, "add a drill entry to {reports_dir}/metrics.json")
+            }
+        }
+    }
+}
+
 /// The JSON fields of `drill`.
 #[derive(Serialize)]
 struct Drilled<'a> {
@@ -111,12 +168,11 @@ struct Drilled<'a> {
     metrics_set_aside: Option<String>,
 }
 
-/// The JSON fields of `drill --dry-run`.
+/// The JSON fields of `drill --dry-run` before its `plan`.
 #[derive(Serialize)]
 struct Planned<'a> {
     rto_seconds: u64,
     test_command: Option<&'a str>,
-    plan: Vec<String>,
 }
 
 /// One level's row of the table.
@@ -186,131 +242,22 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
     crate::reports_folder::check(repo.workdir(), &ctx.settings.reports_dir)?;
     let head_tree = repo.commit_tree(head)?;
     let baseline_tree = repo.commit_tree(baseline.commit)?;
-    let rehearsals = plan(ctx, args.level, head_tree, baseline_tree)?;
     let test_command =
         testrun::test_command(repo, ctx.settings.test_command.as_deref(), baseline_tree).ok();
+    let trees = (head_tree, baseline_tree);
+    let steps = plan(ctx, args.level, trees, rto, test_command.as_deref())?;
     let mut outcome = Outcome::new();
     if ctx.ui.dry_run {
-        return Ok(dry_run(
-            ctx,
-            &rehearsals,
-            rto,
-            test_command.as_deref(),
-            outcome,
-        ));
+        outcome.data(&Planned {
+            rto_seconds: rto,
+            test_command: test_command.as_deref(),
+        });
     }
-    let started = Instant::now();
-    let now = clock::now();
-    let stamp = clock::stamp(&now);
-    let removed = copy::remove_leftovers(repo)?;
-    if removed > 0 {
-        ctx.ui.warn(&format!(
-            "removed {removed} copy(ies) left by a drill that was stopped"
-        ));
-    }
-    let copying = Instant::now();
-    let bar = ctx.ui.progress(0, "copying the repository for the drill");
-    crate::trace::phase("drill: making the copy");
-    let copy = copy::make(repo, &stamp)?;
-    crate::trace::phase("drill: capturing the copy");
-    bar.finish_and_clear();
-    let copy_seconds = copying.elapsed().as_secs_f64();
-    let reports = settings::reports_path(&ctx.settings.reports_dir);
-    let copy_repo = Repo::open_ignoring_env(&copy.work)?;
-    let mut state = State::capture(&copy.git_dir, &copy.work, &reports, None)?;
-    let mut verifier = Verifier {
-        cache: VerifyCache::load(repo),
-        command: test_command.clone(),
-        timeout: Duration::from_secs(ctx.settings.test_timeout_secs),
-        runs: Vec::new(),
+    let exec = Drill::new(ctx, rto, test_command.clone());
+    let Carried::Unjournaled(report) = carry_out(ctx, &steps, exec, &mut outcome)? else {
+        return Ok(outcome);
     };
-    crate::trace::phase("drill: copy captured");
-    let mut results = Vec::new();
-    let mut blocked: Option<String> = None;
-    for rehearsal in &rehearsals {
-        let mut result = LevelResult::new(rehearsal.level, rehearsal.shown());
-        let args = match (&rehearsal.args, &blocked) {
-            (Err(why), _) => {
-                result.detail = Some(why.clone());
-                results.push(result);
-                continue;
-            }
-            (Ok(_), Some(why)) => {
-                result.detail = Some(why.clone());
-                results.push(result);
-                continue;
-            }
-            (Ok(args), None) => args,
-        };
-        let bar = ctx
-            .ui
-            .progress(0, &format!("rehearsing {}", rehearsal.level.name()));
-        rehearse(
-            &copy,
-            &copy_repo,
-            args,
-            &mut verifier,
-            &reports,
-            &mut state,
-            rto,
-            &mut result,
-        )?;
-        bar.finish_and_clear();
-        crate::fault::point("drill-level");
-        if result.undo_exact != Some(true) && result.rollback_seconds.is_some() {
-            blocked = Some(format!(
-                "the copy was not back as it was after the {} level",
-                rehearsal.level.name()
-            ));
-        }
-        results.push(result);
-    }
-    let made = copy.made.clone();
-    crate::trace::phase("drill: removing the copy");
-    drop(copy);
-    crate::trace::phase("drill: copy removed");
-    let passed = !results.iter().any(LevelResult::failed);
-    let entry = DrillEntry {
-        timestamp: clock::rfc3339(&now),
-        kind: metrics::DRILL_KIND,
-        rto_seconds: rto,
-        verdict: if passed { "pass" } else { "fail" },
-        duration_seconds: started.elapsed().as_secs_f64(),
-        levels: results
-            .iter()
-            .map(|r| DrillLevel {
-                level: r.level,
-                verdict: r.verdict,
-                rollback_seconds: r.rollback_seconds,
-                verify_seconds: r.verify_seconds,
-                undo_exact: r.undo_exact,
-            })
-            .collect(),
-    };
-    let set_aside = metrics::record_drill(repo, &ctx.settings.reports_dir, &stamp, &entry)?;
-    if let Some(path) = &set_aside {
-        ctx.ui.warn(&format!(
-            "{} was corrupt: it was moved to {} and a new one was started",
-            metrics::MetricsFile::new(repo.workdir(), &ctx.settings.reports_dir)
-                .path
-                .display(),
-            path.display()
-        ));
-    }
-    table(ctx, &mut outcome, &results, rto, &made, copy_seconds);
-    verdict_line(ctx, &mut outcome, &results, passed);
-    outcome.data(&Drilled {
-        rto_seconds: rto,
-        test_command: test_command.as_deref(),
-        copy: &made,
-        copy_seconds: metrics::round2(copy_seconds),
-        levels: &rounded(&results),
-        passed,
-        metrics_set_aside: set_aside.map(|p| p.display().to_string()),
-    });
-    if !passed {
-        outcome.exit_with(Exit::SafetyCheck);
-    }
+    report.print(ctx, &mut outcome, rto, test_command.as_deref());
     Ok(outcome)
 }
 
@@ -319,54 +266,79 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
 fn plan(
     ctx: &Context,
     wanted: LevelArg,
-    head_tree: Oid,
-    baseline_tree: Oid,
-) -> anyhow::Result<Vec<Rehearsal>> {
-    let repo = &ctx.repo;
+    (head_tree, baseline_tree): (Oid, Oid),
+    rto: u64,
+    test_command: Option<&str>,
+) -> anyhow::Result<Plan<DrillStep>> {
     let levels: &[Level] = match wanted {
         LevelArg::Emergency => &[Level::Emergency],
         LevelArg::Sprint => &[Level::Sprint],
         LevelArg::Files => &[Level::Files],
         LevelArg::All => &[Level::Emergency, Level::Sprint, Level::Files],
     };
+    let verify = match test_command {
+        Some(cmd) => format!("run `{}` on the rolled-back tree", crate::ui::one_line(cmd)),
+        None => "no test command is configured or detected: no verification".to_string(),
+    };
+    let mut plan = Plan::new();
+    plan.push(DrillStep::MakeCopy {
+        root: crate::ui::quote(&drill_root(&ctx.repo).display().to_string()).into_owned(),
+    });
+    for &level in levels {
+        let args = level_args(&ctx.repo, level, head_tree, baseline_tree)?;
+        plan.push(DrillStep::Rehearse(Rehearsal {
+            level,
+            args,
+            verify: verify.clone(),
+        }));
+    }
+    plan.push(DrillStep::HoldToRto { rto });
+    plan.push(DrillStep::RemoveCopy);
+    plan.push(DrillStep::RecordMetrics {
+        reports_dir: ctx.settings.reports_dir.trim_end_matches('/').to_string(),
+    });
+    Ok(plan)
+}
+
+/// The command a level runs in the copy, or why it is skipped.
+fn level_args(
+    repo: &Repo,
+    level: Level,
+    head_tree: Oid,
+    baseline_tree: Oid,
+) -> anyhow::Result<Result<Vec<OsString>, String>> {
     let reason = |level: &str| -> Vec<OsString> {
         vec!["--reason".into(), format!("drill: {level}").into()]
     };
-    let mut out = Vec::new();
-    for &level in levels {
-        let args = match level {
-            Level::Emergency => {
-                let mut a: Vec<OsString> = vec!["emergency".into()];
-                a.extend(reason("emergency"));
+    Ok(match level {
+        Level::Emergency => {
+            let mut a: Vec<OsString> = vec!["emergency".into()];
+            a.extend(reason("emergency"));
+            Ok(a)
+        }
+        Level::Sprint => {
+            let mut a: Vec<OsString> = vec!["sprint".into(), "rollback".into()];
+            // Not on a sprint branch: the number a user would pass,
+            // one no sprint has yet.
+            let current = repo.current_branch()?;
+            if current.as_deref().and_then(sprint_number).is_none() {
+                a.push(next_sprint(repo)?.to_string().into());
+            }
+            a.push("--no-tests".into());
+            a.extend(reason("sprint"));
+            Ok(a)
+        }
+        Level::Files => {
+            let paths = repo.files_differing(baseline_tree, head_tree, FILES)?;
+            if paths.is_empty() {
+                Err("no file of the baseline differs at HEAD".to_string())
+            } else {
+                let mut a: Vec<OsString> = vec!["files".into(), "--no-tests".into(), "--".into()];
+                a.extend(paths.iter().map(|p| p.as_os_str().to_os_string()));
                 Ok(a)
             }
-            Level::Sprint => {
-                let mut a: Vec<OsString> = vec!["sprint".into(), "rollback".into()];
-                // Not on a sprint branch: the number a user would pass,
-                // one no sprint has yet.
-                let current = repo.current_branch()?;
-                if current.as_deref().and_then(sprint_number).is_none() {
-                    a.push(next_sprint(repo)?.to_string().into());
-                }
-                a.push("--no-tests".into());
-                a.extend(reason("sprint"));
-                Ok(a)
-            }
-            Level::Files => {
-                let paths = repo.files_differing(baseline_tree, head_tree, FILES)?;
-                if paths.is_empty() {
-                    Err("no file of the baseline differs at HEAD".to_string())
-                } else {
-                    let mut a: Vec<OsString> =
-                        vec!["files".into(), "--no-tests".into(), "--".into()];
-                    a.extend(paths.iter().map(|p| p.as_os_str().to_os_string()));
-                    Ok(a)
-                }
-            }
-        };
-        out.push(Rehearsal { level, args });
-    }
-    Ok(out)
+        }
+    })
 }
 
 /// How many changed paths the files level puts back.
@@ -383,49 +355,242 @@ fn next_sprint(repo: &Repo) -> anyhow::Result<u32> {
     Ok(highest.saturating_add(1))
 }
 
-fn dry_run(
-    ctx: &Context,
-    rehearsals: &[Rehearsal],
+/// The copy a drill works on, once made.
+struct Copied {
+    copy: copy::DrillCopy,
+    repo: Repo,
+    /// The copy as it was before the first level, then after each level
+    /// undone exactly.
+    state: State,
+}
+
+/// Carries out a drill's plan and collects its results.
+struct Drill {
     rto: u64,
-    test_command: Option<&str>,
-    mut outcome: Outcome,
-) -> Outcome {
-    let mut plan = vec![format!(
-        "copy the repository's current state (HEAD, refs, index, uncommitted and untracked files) to {}/",
-        crate::ui::quote(&drill_root(&ctx.repo).display().to_string())
-    )];
-    let verify = match test_command {
-        Some(cmd) => format!("run `{}` on the rolled-back tree", crate::ui::one_line(cmd)),
-        None => "no test command is configured or detected: no verification".to_string(),
-    };
-    for r in rehearsals {
-        match &r.args {
-            Ok(args) => plan.push(format!(
-                "{}: `{}`, {verify}, `git rollback-sprint undo`, check the copy is back exactly",
-                r.level.name(),
-                shown_command(args)
-            )),
-            Err(why) => plan.push(format!("{}: skipped ({why})", r.level.name())),
+    started: Instant,
+    now: chrono::DateTime<chrono::FixedOffset>,
+    stamp: String,
+    reports: RepoPath,
+    verifier: Verifier,
+    made: Option<Copied>,
+    /// How the copy was made, kept once it is removed.
+    copy_made: copy::Made,
+    copy_seconds: f64,
+    results: Vec<LevelResult>,
+    /// Why the remaining levels are not rehearsed (the copy is not back).
+    blocked: Option<String>,
+    set_aside: Option<PathBuf>,
+}
+
+/// What a drill found, for the table, the verdict and the JSON.
+struct Report {
+    made: copy::Made,
+    copy_seconds: f64,
+    results: Vec<LevelResult>,
+    passed: bool,
+    set_aside: Option<PathBuf>,
+}
+
+impl Drill {
+    fn new(ctx: &Context, rto: u64, test_command: Option<String>) -> Drill {
+        let now = clock::now();
+        Drill {
+            rto,
+            started: Instant::now(),
+            stamp: clock::stamp(&now),
+            now,
+            reports: settings::reports_path(&ctx.settings.reports_dir),
+            verifier: Verifier {
+                cache: VerifyCache::load(&ctx.repo),
+                command: test_command,
+                timeout: Duration::from_secs(ctx.settings.test_timeout_secs),
+                runs: Vec::new(),
+            },
+            made: None,
+            copy_made: copy::Made::default(),
+            copy_seconds: 0.0,
+            results: Vec::new(),
+            blocked: None,
+            set_aside: None,
         }
     }
-    plan.push(format!(
-        "hold each level's time to roll back and verify against the RTO of {rto} seconds"
-    ));
-    plan.push("remove the copy".to_string());
-    plan.push(format!(
-        "add a drill entry to {}/metrics.json",
-        ctx.settings.reports_dir.trim_end_matches('/')
-    ));
-    outcome.line("Would:");
-    for line in &plan {
-        outcome.line(format!("  {line}"));
+
+    fn make_copy(&mut self, ctx: &Context) -> anyhow::Result<()> {
+        let repo = &ctx.repo;
+        let removed = copy::remove_leftovers(repo)?;
+        if removed > 0 {
+            ctx.ui.warn(&format!(
+                "removed {removed} copy(ies) left by a drill that was stopped"
+            ));
+        }
+        let copying = Instant::now();
+        let bar = ctx.ui.progress(0, "copying the repository for the drill");
+        crate::trace::phase("drill: making the copy");
+        let copy = copy::make(repo, &self.stamp)?;
+        crate::trace::phase("drill: capturing the copy");
+        bar.finish_and_clear();
+        self.copy_seconds = copying.elapsed().as_secs_f64();
+        self.copy_made = copy.made.clone();
+        let copy_repo = Repo::open_ignoring_env(&copy.work)?;
+        // Every file of the copy a hard link to the user's: its bytes are
+        // read only if a rehearsal replaces it (`State::capture`).
+        let origin = (copy.made.linked == copy.made.files).then(|| repo.workdir());
+        let state = State::capture(&copy.git_dir, &copy.work, &self.reports, None, origin)?;
+        crate::trace::phase("drill: copy captured");
+        self.made = Some(Copied {
+            copy,
+            repo: copy_repo,
+            state,
+        });
+        Ok(())
     }
-    outcome.data(&Planned {
-        rto_seconds: rto,
-        test_command,
-        plan,
-    });
-    outcome
+
+    fn rehearse(&mut self, ctx: &Context, rehearsal: &Rehearsal) -> anyhow::Result<()> {
+        let mut result = LevelResult::new(rehearsal.level, rehearsal.shown());
+        let (args, made) = match (&rehearsal.args, &self.blocked, &mut self.made) {
+            (Err(why), _, _) | (Ok(_), Some(why), _) => {
+                result.detail = Some(why.clone());
+                self.results.push(result);
+                return Ok(());
+            }
+            (Ok(_), None, None) => {
+                anyhow::bail!("internal error: a level rehearsed before the copy was made")
+            }
+            (Ok(args), None, Some(made)) => (args, made),
+        };
+        let bar = ctx
+            .ui
+            .progress(0, &format!("rehearsing {}", rehearsal.level.name()));
+        rehearse(made, args, &mut self.verifier, &self.reports, &mut result)?;
+        bar.finish_and_clear();
+        crate::fault::point("drill-level");
+        if result.undo_exact != Some(true) && result.rollback_seconds.is_some() {
+            self.blocked = Some(format!(
+                "the copy was not back as it was after the {} level",
+                rehearsal.level.name()
+            ));
+        }
+        self.results.push(result);
+        Ok(())
+    }
+
+    /// A level undone exactly and verified passes only if rolling back and
+    /// verifying took no longer than the RTO.
+    fn hold_to_rto(&mut self) {
+        for r in &mut self.results {
+            if r.undo_seconds.is_none() {
+                continue;
+            }
+            let taken = r.rollback_seconds.unwrap_or(0.0) + r.verify_seconds.unwrap_or(0.0);
+            let within = taken <= self.rto as f64;
+            r.within_rto = Some(within);
+            if r.verdict == "pass" && !within {
+                r.verdict = "missed_rto";
+            }
+        }
+    }
+
+    fn record_metrics(&mut self, ctx: &Context) -> anyhow::Result<()> {
+        let repo = &ctx.repo;
+        let entry = DrillEntry {
+            timestamp: clock::rfc3339(&self.now),
+            kind: metrics::DRILL_KIND,
+            rto_seconds: self.rto,
+            verdict: if self.passed() { "pass" } else { "fail" },
+            duration_seconds: self.started.elapsed().as_secs_f64(),
+            levels: self
+                .results
+                .iter()
+                .map(|r| DrillLevel {
+                    level: r.level,
+                    verdict: r.verdict,
+                    rollback_seconds: r.rollback_seconds,
+                    verify_seconds: r.verify_seconds,
+                    undo_exact: r.undo_exact,
+                })
+                .collect(),
+        };
+        let set_aside =
+            metrics::record_drill(repo, &ctx.settings.reports_dir, &self.stamp, &entry)?;
+        if let Some(path) = &set_aside {
+            ctx.ui.warn(&format!(
+                "{} was corrupt: it was moved to {} and a new one was started",
+                metrics::MetricsFile::new(repo.workdir(), &ctx.settings.reports_dir)
+                    .path
+                    .display(),
+                path.display()
+            ));
+        }
+        self.set_aside = set_aside;
+        Ok(())
+    }
+
+    fn passed(&self) -> bool {
+        !self.results.iter().any(LevelResult::failed)
+    }
+}
+
+impl Execute<DrillStep> for Drill {
+    type Done = Report;
+
+    fn outside(
+        &mut self,
+        ctx: &Context,
+        step: &DrillStep,
+        _outcome: &mut Outcome,
+    ) -> anyhow::Result<()> {
+        match step {
+            DrillStep::MakeCopy { .. } => self.make_copy(ctx)?,
+            DrillStep::Rehearse(rehearsal) => self.rehearse(ctx, rehearsal)?,
+            DrillStep::HoldToRto { .. } => self.hold_to_rto(),
+            DrillStep::RemoveCopy => {
+                crate::trace::phase("drill: removing the copy");
+                if let Some(made) = self.made.take() {
+                    made.copy.discard();
+                }
+                crate::trace::phase("drill: copy removed");
+            }
+            DrillStep::RecordMetrics { .. } => self.record_metrics(ctx)?,
+        }
+        Ok(())
+    }
+
+    fn done_outside(&mut self, _ctx: &Context) -> anyhow::Result<Report> {
+        Ok(Report {
+            made: std::mem::take(&mut self.copy_made),
+            copy_seconds: self.copy_seconds,
+            passed: self.passed(),
+            results: std::mem::take(&mut self.results),
+            set_aside: self.set_aside.take(),
+        })
+    }
+}
+
+impl Report {
+    /// The table, the verdict and the JSON; exit 4 when a level failed.
+    fn print(&self, ctx: &Context, outcome: &mut Outcome, rto: u64, test_command: Option<&str>) {
+        table(
+            ctx,
+            outcome,
+            &self.results,
+            rto,
+            &self.made,
+            self.copy_seconds,
+        );
+        verdict_line(ctx, outcome, &self.results, self.passed);
+        outcome.data(&Drilled {
+            rto_seconds: rto,
+            test_command,
+            copy: &self.made,
+            copy_seconds: metrics::round2(self.copy_seconds),
+            levels: &rounded(&self.results),
+            passed: self.passed,
+            metrics_set_aside: self.set_aside.as_ref().map(|p| p.display().to_string()),
+        });
+        if !self.passed {
+            outcome.exit_with(Exit::SafetyCheck);
+        }
+    }
 }
 
 /// The tests of rolled-back trees, by tree: a pass cached by `check` or
@@ -457,18 +622,16 @@ impl Verifier {
     }
 }
 
-/// Roll back, verify, undo and compare: one level on the copy.
-#[allow(clippy::too_many_arguments)]
+/// Roll back, verify, undo and compare: one level on the copy. The
+/// verdict against the RTO is the plan's next step's.
 fn rehearse(
-    copy: &copy::DrillCopy,
-    copy_repo: &Repo,
+    made: &mut Copied,
     args: &[OsString],
     verifier: &mut Verifier,
     reports: &RepoPath,
-    state: &mut State,
-    rto: u64,
     result: &mut LevelResult,
 ) -> anyhow::Result<()> {
+    let copy = &made.copy;
     crate::trace::phase("drill: rolling back");
     let clock = Instant::now();
     let rolled = run_in_copy(&copy.work, args)?;
@@ -478,9 +641,14 @@ fn rehearse(
         result.rollback_seconds = Some(rollback_seconds);
         result.detail = Some(format!("the rollback failed: {}", rolled.message));
         // Whatever it left is checked like an undo's result.
-        let after = State::capture(&copy.git_dir, &copy.work, reports, Some(state))?;
-        let differences = state.differences(&after);
-        if !differences.is_empty() {
+        let after = State::capture(
+            &copy.git_dir,
+            &copy.work,
+            reports,
+            Some(&mut made.state),
+            None,
+        )?;
+        if !made.state.differences(&after).is_empty() {
             result.undo_exact = Some(false);
         }
         return Ok(());
@@ -492,8 +660,8 @@ fn rehearse(
     result.rollback_seconds = Some(rollback_seconds);
     crate::trace::phase("drill: verifying");
     let clock = Instant::now();
-    let tree = copy_repo.index_tree()?;
-    match verifier.verify(copy_repo, tree)? {
+    let tree = made.repo.index_tree()?;
+    match verifier.verify(&made.repo, tree)? {
         None => {
             result.detail = Some("no tests: no test command is configured or detected".into());
         }
@@ -502,18 +670,21 @@ fn rehearse(
             result.cached = cached;
         }
     }
-    let verify_seconds = clock.elapsed().as_secs_f64();
-    result.verify_seconds = Some(verify_seconds);
+    result.verify_seconds = Some(clock.elapsed().as_secs_f64());
     crate::trace::phase("drill: undoing");
     let clock = Instant::now();
     let undone = run_in_copy(&copy.work, &["undo".into()])?;
     result.undo_seconds = Some(clock.elapsed().as_secs_f64());
     crate::trace::phase("drill: comparing");
-    let after = State::capture(&copy.git_dir, &copy.work, reports, Some(state))?;
-    let differences = state.differences(&after);
+    let after = State::capture(
+        &copy.git_dir,
+        &copy.work,
+        reports,
+        Some(&mut made.state),
+        None,
+    )?;
+    let differences = made.state.differences(&after);
     result.undo_exact = Some(undone.ok && differences.is_empty());
-    let within = rollback_seconds + verify_seconds <= rto as f64;
-    result.within_rto = Some(within);
     result.verdict = if result.verified == Some(false) {
         result.detail = Some("the tests failed on the rolled-back tree".into());
         "failed"
@@ -521,23 +692,14 @@ fn rehearse(
         result.detail = Some(format!("undo failed: {}", undone.message));
         "not_exact"
     } else if !differences.is_empty() {
-        result.detail = Some(format!(
-            "undo did not put back: {}",
-            differences
-                .iter()
-                .take(3)
-                .cloned()
-                .collect::<Vec<_>>()
-                .join("; ")
-        ));
+        let shown: Vec<String> = differences.iter().take(3).cloned().collect();
+        result.detail = Some(format!("undo did not put back: {}", shown.join("; ")));
         "not_exact"
-    } else if !within {
-        "missed_rto"
     } else {
         "pass"
     };
     if differences.is_empty() {
-        *state = after;
+        made.state = after;
     }
     Ok(())
 }
