@@ -108,6 +108,28 @@ OPERATIONS = [
         comparable=False,
         note="The undo of the checkpoint has no ratio: git's side only deletes the tag "
              "and does none of the tool's journal work"),
+    Operation(
+        "test-unchanged", "test-unchanged",
+        "`test` (command `true`) on a tree unchanged since the last green state",
+        "test, unchanged tree", "`test`, unchanged tree",
+        "the test command alone (`sh -c true`)", "`sh -c true`",
+        comparable=False,
+        note="`test` on an unchanged tree has no ratio: the other side is the test "
+             "command alone, so the difference is what `test` adds (goal: under 50 ms)"),
+    Operation(
+        "test-green", "test-making-a-green-state-git-column-checkpoint-wip",
+        "`test` making a new green state, against `checkpoint --wip`",
+        "test: new green state", "`test`, new green state",
+        "`checkpoint --wip` (the tool's own, the bound a green snapshot is held to)",
+        "`checkpoint --wip`",
+        goal_ratio=1.0),
+    Operation(
+        "drill", "drill-all-three-levels-no-tests-git-column-one-emergency-yes-of-the-tool",
+        "`drill`, all three levels, no tests, against one `emergency` of the tool",
+        "drill: three levels", "`drill`, three levels",
+        "one `emergency --yes` of the tool (the goal: a drill within three of them)",
+        "one `emergency` of the tool",
+        goal_ratio=3.0),
 ]
 
 
