@@ -369,3 +369,38 @@ fn analysis_md_says_what_the_recovery_time_measures_and_whether_it_was_verified(
         "{md}"
     );
 }
+
+/// Past `diff.renameLimit` git pairs only files of identical content and
+/// leaves similar ones as a deletion and an addition; so does
+/// `changes.txt`. Under the limit (and with 0, git's "no limit") both pair
+/// them by similarity. The exact rename is paired either way and does not
+/// count against the limit.
+#[test]
+fn renames_by_similarity_stop_where_git_stops_at_the_rename_limit() {
+    for limit in ["1", "0", "1000"] {
+        let repo = base_repo();
+        repo.git(&["config", "diff.renameLimit", limit]);
+        for old in ["alpha", "gamma"] {
+            repo.write(format!("old/{old}.txt"), lines(40, old));
+        }
+        repo.write("same/exact.txt", lines(30, "exact"));
+        repo.commit_all("more");
+        let ours = assert_stat_like_git(&repo, |r| {
+            for (old, new) in [("alpha", "beta"), ("gamma", "delta")] {
+                r.remove(format!("old/{old}.txt"));
+                let mut text = lines(40, old);
+                text.push_str("one more line\n");
+                r.write(format!("new/{new}.txt"), text);
+            }
+            r.remove("same/exact.txt");
+            r.write("moved/copied.txt", lines(30, "exact"));
+            r.commit_all("sprint");
+        });
+        assert!(
+            ours.contains("same/exact.txt => moved/copied.txt"),
+            "limit {limit}: {ours}"
+        );
+        let similar = ours.contains("old/alpha.txt => new/beta.txt");
+        assert_eq!(similar, limit != "1", "limit {limit}: {ours}");
+    }
+}

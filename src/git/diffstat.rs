@@ -11,6 +11,8 @@
 //! file taken as text unless git would call it binary (a NUL in its first
 //! 8000 bytes).
 
+use std::collections::HashMap;
+
 use anyhow::Context as _;
 use git2::{Delta, DiffFindOptions, DiffOptions, Oid, Repository};
 
@@ -51,6 +53,14 @@ fn file_stats(repo: &Repository, from: Oid, to: Oid) -> anyhow::Result<Vec<FileS
         .context("could not diff trees")?;
     let mut find = DiffFindOptions::new();
     find.renames(true);
+    // libgit2 caps the sources it tries for each destination at the limit;
+    // git tries them all, so the cap is every source (a comparison of ids
+    // alone, when only exact renames count, costs next to nothing).
+    let candidates = rename_candidates(repo, &diff);
+    find.rename_limit(candidates.sources.max(1));
+    if !candidates.by_similarity {
+        find.exact_match_only(true);
+    }
     diff.find_similar(Some(&mut find))
         .context("could not find renames")?;
     let quote_path = repo
@@ -91,6 +101,59 @@ fn file_stats(repo: &Repository, from: Oid, to: Oid) -> anyhow::Result<Vec<FileS
         });
     }
     Ok(files)
+}
+
+/// What git's rename detection would do with a diff's added and deleted
+/// files.
+struct Candidates {
+    /// Deleted files: the sources a rename may come from.
+    sources: usize,
+    /// Whether git would also pair files by similarity, not only files of
+    /// identical content.
+    by_similarity: bool,
+}
+
+/// Git's `too_many_rename_candidates`: once the exact renames (identical
+/// content) are paired, git compares the rest by similarity only when at
+/// most `diff.renameLimit` (1000; 0 or less means 32767) sources or
+/// destinations remain and their product is at most its square. Past it
+/// only exact renames count — which is also what keeps the stat of a sprint
+/// that added and deleted thousands of files from comparing each with each.
+/// (Git pairs files that kept their name in another folder before this
+/// check; past the limit `changes.txt` does not: see docs/design.md.)
+fn rename_candidates(repo: &Repository, diff: &git2::Diff) -> Candidates {
+    let limit = match repo.config().and_then(|c| c.get_i64("diff.renameLimit")) {
+        Ok(n) if n > 0 => n.unsigned_abs(),
+        Ok(_) => 32_767,
+        Err(_) => 1_000,
+    };
+    let mut deleted: HashMap<Oid, usize> = HashMap::new();
+    let mut added = Vec::new();
+    for delta in diff.deltas() {
+        match delta.status() {
+            Delta::Deleted => *deleted.entry(delta.old_file().id()).or_default() += 1,
+            Delta::Added => added.push(delta.new_file().id()),
+            _ => {}
+        }
+    }
+    let all_sources: usize = deleted.values().sum();
+    let mut sources = all_sources;
+    let mut destinations = 0usize;
+    for id in added {
+        match deleted.get_mut(&id) {
+            Some(n) if *n > 0 => {
+                *n -= 1;
+                sources -= 1;
+            }
+            _ => destinations += 1,
+        }
+    }
+    let (src, dst) = (sources as u64, destinations as u64);
+    Candidates {
+        sources: all_sources,
+        by_similarity: (dst <= limit || src <= limit)
+            && dst.saturating_mul(src) <= limit.saturating_mul(limit),
+    }
 }
 
 /// A side's bytes as git diffs them: a blob's content, a submodule's
