@@ -38,11 +38,8 @@ export HOOK_WORK
 }
 
 bench_log "timing (warm cache, $RUNS runs each)"
-rm -f -- "$BENCH_OUT_DIR/check-hook.json" "$BENCH_OUT_DIR/check-hook.meta.json"
-hyperfine -N --warmup 3 --runs "$RUNS" --export-json "$BENCH_OUT_DIR/check-hook.json" \
-    -n git "bash -c '$GIT_HOOK'" -n tool "bash -c '$TOOL_HOOK'" >&2 || bench_die "hyperfine failed"
-bench_write_meta "$BENCH_OUT_DIR/check-hook.json" "check --hook, 50 staged files (no tests)" \
-    "$TOOL_HOOK" "$GIT_HOOK"
+bench_warm "$BENCH_OUT_DIR/check-hook.json" "check --hook, 50 staged files (no tests)" \
+    3 "$GIT_HOOK" "$TOOL_HOOK"
 python3 - "$BENCH_OUT_DIR/check-hook.json" "$BENCH_RESULTS" <<'PY'
 import json, sys
 r = {x["command"]: x for x in json.load(open(sys.argv[1]))["results"]}

@@ -35,11 +35,8 @@ export TEST_WORK
 
 bench_log "timing the unchanged tree (warm cache, $RUNS runs each)"
 out=$BENCH_OUT_DIR/test-unchanged.json
-rm -f -- "$out" "${out%.json}.meta.json"
-hyperfine -N --warmup 2 --runs "$RUNS" --export-json "$out" \
-    -n git "bash -c '$ALONE'" -n tool "bash -c '$TOOL_UNCHANGED'" >&2 || bench_die "hyperfine failed"
-bench_write_meta "$out" "test, tree unchanged since the last green state (vs the test command alone)" \
-    "$TOOL_UNCHANGED" "$ALONE"
+bench_warm "$out" "test, tree unchanged since the last green state (vs the test command alone)" \
+    2 "$ALONE" "$TOOL_UNCHANGED"
 python3 - "$out" "$BENCH_RESULTS" <<'PY'
 import json, sys
 r = {x["command"]: x for x in json.load(open(sys.argv[1]))["results"]}

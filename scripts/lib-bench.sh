@@ -231,6 +231,19 @@ json.dump({
 PY
 }
 
+# bench_warm JSON NAME WARMUP GIT_CMD TOOL_CMD: time both commands where
+# they stand (no fresh copy between runs: the warm-cache benchmarks), the
+# hyperfine export in JSON (results named "git" and "tool") and its record
+# beside it.
+bench_warm() {
+    local json=$1 name=$2 warmup=$3 git_cmd=$4 tool_cmd=$5
+    rm -f -- "$json" "${json%.json}.meta.json"
+    hyperfine -N --warmup "$warmup" --runs "$RUNS" --export-json "$json" \
+        -n git "bash -c '$git_cmd'" -n tool "bash -c '$tool_cmd'" >&2 \
+        || bench_die "hyperfine failed"
+    bench_write_meta "$json" "$name" "$tool_cmd" "$git_cmd"
+}
+
 # bench_preflight NAME SIDE PREPARE CMD: run one side once, showing its output,
 # and record the resulting state; a failure here stops the script with the
 # command's own error message instead of hyperfine's bare exit code.
