@@ -30,3 +30,4 @@ pub mod signals;
 pub mod testrun;
 pub mod trace;
 pub mod ui;
+pub mod walk;

@@ -11,6 +11,12 @@ fn start() -> Option<&'static Instant> {
         .as_ref()
 }
 
+/// Whether phases are being traced: a child process of ours may then show
+/// its own phases on the same stderr.
+pub fn enabled() -> bool {
+    start().is_some()
+}
+
 /// Print the time since the first phase, and this phase's name.
 pub fn phase(name: &str) {
     if let Some(start) = start() {

@@ -306,6 +306,47 @@ fn ignored_folders_are_left_out_of_the_copy_but_ignored_files_are_kept() {
     assert_eq!(levels(&out)[0]["undo_exact"], true);
 }
 
+/// The copy is made on several threads: untracked folders are copied
+/// unless ignored, at any depth, and an ignored folder holding a tracked
+/// file is copied whole. The count of files copied is exact.
+#[test]
+fn the_copy_holds_every_file_but_those_in_ignored_folders_at_any_depth() {
+    let repo = mid_sprint();
+    repo.write(".gitignore", "target/\nnode_modules/\nbuild/\n");
+    repo.write("build/keep.txt", "tracked in an ignored folder\n");
+    repo.git(&["add", "-f", ".gitignore", "build/keep.txt"]);
+    repo.commit_staged("keep one build file");
+    repo.write("build/other.o", "ignored, beside a tracked file\n");
+    for d in 0..12 {
+        for f in 0..6 {
+            repo.write(
+                format!("scratch/d{d}/deeper/n{f}.txt"),
+                format!("{d} {f}\n"),
+            );
+        }
+        repo.write(format!("scratch/d{d}/node_modules/pkg/index.js"), "x\n");
+        repo.write(format!("target/t{d}.o"), "x\n");
+    }
+    repo.write_exec("scratch/run.sh", "#!/bin/sh\n");
+    std::os::unix::fs::symlink("run.sh", repo.abs("scratch/link")).expect("symlink");
+    let expected = walkdir::WalkDir::new(repo.path())
+        .into_iter()
+        .filter_entry(|e| {
+            let name = e.file_name();
+            name != ".git" && name != "target" && name != "node_modules"
+        })
+        .flatten()
+        .filter(|e| e.file_type().is_file())
+        .count() as u64;
+    let out = repo.tool(&["--json", "drill", "--level", "emergency"]);
+    out.assert_ok();
+    let copy = &out.json()["copy"];
+    assert_eq!(copy["files"], expected, "{out}");
+    // target/ and the twelve node_modules/ are left out; build/ is not.
+    assert_eq!(copy["ignored_dirs_left_out"], 13, "{out}");
+    assert_eq!(levels(&out)[0]["undo_exact"], true, "{out}");
+}
+
 #[test]
 fn a_real_unittest_project_is_verified_on_the_rolled_back_tree() {
     let repo = TestRepo::new();

@@ -208,57 +208,141 @@ fn diff_maps<K: Ord, V: PartialEq>(
     }
 }
 
+/// A work-tree entry as the walk found it, before any file is read.
+enum Found {
+    Dir { mode: u32 },
+    File { mode: u32, stamp: Stamp },
+    Symlink { target: Vec<u8> },
+    Other,
+}
+
+/// An entry, or a file whose content is known once the files to read are.
+enum Placed {
+    Done(Entry),
+    File {
+        mode: u32,
+        stamp: Stamp,
+        pending: Pending,
+    },
+}
+
+/// What a file's content will be, once the files to read are read.
+enum Pending {
+    Known(Content),
+    /// The n-th file to hash.
+    Read(usize),
+}
+
 fn capture_files(
     work: &Path,
     skip: &RepoPath,
-    mut earlier: Option<&mut State>,
+    earlier: Option<&mut State>,
     origin: Option<&Path>,
 ) -> anyhow::Result<Files> {
-    let mut files = BTreeMap::new();
-    let mut stamps = BTreeMap::new();
-    let walk = walkdir::WalkDir::new(work)
-        .follow_links(false)
-        .min_depth(1)
-        .into_iter()
-        .filter_entry(|e| {
-            let rel = e.path().strip_prefix(work).unwrap_or(e.path());
-            let rel = RepoPath::from_bytes(rel.as_os_str().as_bytes());
-            let top_git = e.depth() == 1 && e.file_name() == ".git";
-            !top_git && !left_out(&rel, skip)
-        });
-    for item in walk {
-        let item = item.context("could not read the work tree")?;
-        let rel = item
-            .path()
-            .strip_prefix(work)
-            .unwrap_or(item.path())
-            .as_os_str()
-            .as_bytes()
-            .to_vec();
+    // The walk: one `lstat` an entry, on several threads.
+    let threads = crate::walk::threads();
+    let gathered = crate::walk::walk(work, &[Vec::new()], threads, Vec::new, |found, item| {
+        let top_git = item.depth == 1 && item.name == ".git";
+        if top_git || left_out(&RepoPath::from_bytes(item.rel), skip) {
+            return Ok(false);
+        }
         let meta = item
-            .path()
-            .symlink_metadata()
-            .with_context(|| format!("could not read {}", item.path().display()))?;
+            .entry
+            .metadata()
+            .with_context(|| format!("could not read {}", item.path.display()))?;
         let mode = meta.mode() & 0o7777;
         let entry = if meta.is_dir() {
-            Entry::Dir { mode }
+            Found::Dir { mode }
         } else if meta.file_type().is_symlink() {
-            let target = fs::read_link(item.path())
-                .with_context(|| format!("could not read {}", item.path().display()))?;
-            Entry::Symlink {
+            let target = fs::read_link(item.path)
+                .with_context(|| format!("could not read {}", item.path.display()))?;
+            Found::Symlink {
                 target: target.as_os_str().as_bytes().to_vec(),
             }
         } else if meta.is_file() {
-            let stamp = Stamp::of(&meta);
-            let content = match earlier.as_deref_mut() {
-                Some(earlier) => earlier.content_now(&rel, stamp, item.path())?,
-                None if origin.is_some() => Content::Unread(stamp),
-                None => Content::Hash(hash_file(item.path())?),
-            };
-            stamps.insert(rel.clone(), stamp);
-            Entry::File { mode, content }
+            Found::File {
+                mode,
+                stamp: Stamp::of(&meta),
+            }
         } else {
-            Entry::Other
+            Found::Other
+        };
+        found.push((item.rel.to_vec(), entry));
+        Ok(meta.is_dir())
+    })?;
+    // Which files must be read: those an earlier capture did not see with
+    // the same stamp, and, for those, the origin's file an unread entry
+    // stood for.
+    let mut to_hash: Vec<PathBuf> = Vec::new();
+    let mut to_resolve: Vec<(Vec<u8>, Stamp)> = Vec::new();
+    let mut found = Vec::with_capacity(gathered.iter().map(Vec::len).sum());
+    for (rel, entry) in gathered.into_iter().flatten() {
+        let placed = match entry {
+            Found::Dir { mode } => Placed::Done(Entry::Dir { mode }),
+            Found::Symlink { target } => Placed::Done(Entry::Symlink { target }),
+            Found::Other => Placed::Done(Entry::Other),
+            Found::File { mode, stamp } => {
+                let known = earlier
+                    .as_deref()
+                    .map(|e| (e.files.get(&rel), e.stamps.get(&rel)));
+                let pending = match known {
+                    Some((Some(Entry::File { content, .. }), Some(then))) if *then == stamp => {
+                        Pending::Known(*content)
+                    }
+                    Some((was, _)) => {
+                        if let Some(Entry::File {
+                            content: Content::Unread(then),
+                            ..
+                        }) = was
+                        {
+                            to_resolve.push((rel.clone(), *then));
+                        }
+                        to_hash.push(work.join(std::ffi::OsStr::from_bytes(&rel)));
+                        Pending::Read(to_hash.len() - 1)
+                    }
+                    None if origin.is_some() => Pending::Known(Content::Unread(stamp)),
+                    None => {
+                        to_hash.push(work.join(std::ffi::OsStr::from_bytes(&rel)));
+                        Pending::Read(to_hash.len() - 1)
+                    }
+                };
+                Placed::File {
+                    mode,
+                    stamp,
+                    pending,
+                }
+            }
+        };
+        found.push((rel, placed));
+    }
+    let hashes = crate::walk::map(&to_hash, threads, |path| hash_file(path))?;
+    if let Some(earlier) = earlier {
+        let resolved = crate::walk::map(&to_resolve, threads, |(rel, then)| {
+            earlier.resolve(rel, *then)
+        })?;
+        for ((rel, _), content) in to_resolve.iter().zip(resolved) {
+            if let Some(Entry::File { content: c, .. }) = earlier.files.get_mut(rel) {
+                *c = content;
+            }
+        }
+    }
+    let mut files = BTreeMap::new();
+    let mut stamps = BTreeMap::new();
+    for (rel, placed) in found {
+        let entry = match placed {
+            Placed::Done(entry) => entry,
+            Placed::File {
+                mode,
+                stamp,
+                pending,
+            } => {
+                stamps.insert(rel.clone(), stamp);
+                let content = match pending {
+                    Pending::Known(c) => c,
+                    Pending::Read(n) => Content::Hash(hashes[n]),
+                };
+                Entry::File { mode, content }
+            }
         };
         files.insert(rel, entry);
     }
@@ -269,26 +353,6 @@ fn capture_files(
 type Files = (BTreeMap<Vec<u8>, Entry>, BTreeMap<Vec<u8>, Stamp>);
 
 impl State {
-    /// What a later capture knows of the file at `rel`, with `stamp`
-    /// now: what this one knew, when the file did not move; else its
-    /// hash, and this capture's entry read from the origin if it was
-    /// left unread, so that the two compare by their bytes.
-    fn content_now(&mut self, rel: &[u8], stamp: Stamp, path: &Path) -> anyhow::Result<Content> {
-        let Some(Entry::File { content, .. }) = self.files.get(rel) else {
-            return Ok(Content::Hash(hash_file(path)?));
-        };
-        if self.stamps.get(rel) == Some(&stamp) {
-            return Ok(*content);
-        }
-        if let Content::Unread(then) = *content {
-            let resolved = self.resolve(rel, then)?;
-            if let Some(Entry::File { content, .. }) = self.files.get_mut(rel) {
-                *content = resolved;
-            }
-        }
-        Ok(Content::Hash(hash_file(path)?))
-    }
-
     /// The bytes an unread file had, read from the origin: the captured
     /// file was a hard link to the origin's file at the same path, so
     /// while that inode has the same size and modification time, nobody

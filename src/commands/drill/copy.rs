@@ -22,12 +22,14 @@
 //! the copy too, and the drill may then report that level as not exact.
 
 use std::collections::HashSet;
+use std::ffi::OsStr;
 use std::fs;
 use std::io::ErrorKind;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context as _;
 
@@ -269,6 +271,19 @@ fn tracked_dirs(index: &Path) -> HashSet<Vec<u8>> {
     dirs
 }
 
+/// What one thread of the copy did.
+#[derive(Default)]
+struct Linked {
+    files: usize,
+    linked: usize,
+    /// Folders no tracked path is in: copied only if not ignored, which
+    /// the repository (one thread's) decides after the walk.
+    untracked_dirs: Vec<Vec<u8>>,
+}
+
+/// The work tree, copied on several threads (see `crate::walk`): tracked
+/// folders at once, the others once the repository has said they are not
+/// ignored, one walk a depth of untracked folders.
 fn copy_work_tree(
     repo: &Repo,
     to: &Path,
@@ -276,71 +291,97 @@ fn copy_work_tree(
     made: &mut Made,
 ) -> anyhow::Result<()> {
     let from = repo.workdir();
-    let mut can_link = true;
-    let mut walk = walkdir::WalkDir::new(from)
-        .follow_links(false)
-        .min_depth(1)
-        .into_iter();
-    while let Some(item) = walk.next() {
-        let item = item.context("could not read the work tree")?;
-        let rel = item.path().strip_prefix(from).unwrap_or(item.path());
-        if item.depth() == 1 && item.file_name() == ".git" {
-            if item.file_type().is_dir() {
-                walk.skip_current_dir();
-            }
-            continue;
-        }
-        let target = to.join(rel);
-        // The kind comes with the folder's listing: a file that is linked
-        // costs one `link`, and only folders and copied files are stat'ed.
-        let ft = item.file_type();
-        let meta = || {
-            item.path()
-                .symlink_metadata()
-                .with_context(|| format!("could not read {}", item.path().display()))
-        };
-        if ft.is_dir() {
-            let rel_bytes = rel.as_os_str().as_bytes();
-            let ignored = !tracked_dirs.contains(rel_bytes) && repo.is_ignored(rel);
-            if ignored {
-                made.ignored_dirs_left_out += 1;
-                walk.skip_current_dir();
-                continue;
-            }
-            fs::DirBuilder::new()
-                .mode(meta()?.mode() & 0o7777)
-                .create(&target)
-                .with_context(|| format!("could not create {}", target.display()))?;
-            // A repository of its own inside (a submodule, a nested clone):
-            // its folder, not its files; no rollback writes into it.
-            if item.depth() > 0 && fs::symlink_metadata(item.path().join(".git")).is_ok() {
-                walk.skip_current_dir();
-            }
-        } else if ft.is_symlink() {
-            let link = fs::read_link(item.path())
-                .with_context(|| format!("could not read {}", item.path().display()))?;
-            std::os::unix::fs::symlink(&link, &target)
-                .with_context(|| format!("could not create {}", target.display()))?;
-        } else if ft.is_file() {
-            made.files += 1;
-            if can_link {
-                match fs::hard_link(item.path(), &target) {
-                    Ok(()) => {
-                        made.linked += 1;
-                        continue;
-                    }
-                    Err(_) => can_link = false,
+    let can_link = AtomicBool::new(true);
+    let mut starts = vec![Vec::new()];
+    while !starts.is_empty() {
+        let threads = crate::walk::threads();
+        let gathered =
+            crate::walk::walk(from, &starts, threads, Linked::default, |linked, item| {
+                copy_entry(item, to, tracked_dirs, &can_link, linked)
+            })?;
+        starts.clear();
+        for linked in gathered {
+            made.files += linked.files;
+            made.linked += linked.linked;
+            for rel in linked.untracked_dirs {
+                let rel_path = Path::new(OsStr::from_bytes(&rel));
+                if repo.is_ignored(rel_path) {
+                    made.ignored_dirs_left_out += 1;
+                } else if make_dir(&from.join(rel_path), &to.join(rel_path))? {
+                    starts.push(rel);
                 }
             }
-            let mode = meta()?.mode();
-            fs::copy(item.path(), &target)
-                .with_context(|| format!("could not copy {}", item.path().display()))?;
-            fs::set_permissions(&target, fs::Permissions::from_mode(mode & 0o7777))
-                .with_context(|| format!("could not copy {}", item.path().display()))?;
         }
-        // Sockets, FIFOs and devices are no one's work: left out.
     }
     Ok(())
+}
+
+/// Copy one entry; true to go into it (a folder to copy).
+fn copy_entry(
+    item: &crate::walk::Item<'_>,
+    to: &Path,
+    tracked_dirs: &HashSet<Vec<u8>>,
+    can_link: &AtomicBool,
+    linked: &mut Linked,
+) -> anyhow::Result<bool> {
+    let ft = item.file_type;
+    if item.depth == 1 && item.name == ".git" {
+        return Ok(false);
+    }
+    let target = to.join(OsStr::from_bytes(item.rel));
+    if ft.is_dir() {
+        if !tracked_dirs.contains(item.rel) {
+            linked.untracked_dirs.push(item.rel.to_vec());
+            return Ok(false);
+        }
+        return make_dir(item.path, &target);
+    }
+    if ft.is_symlink() {
+        let link = fs::read_link(item.path)
+            .with_context(|| format!("could not read {}", item.path.display()))?;
+        std::os::unix::fs::symlink(&link, &target)
+            .with_context(|| format!("could not create {}", target.display()))?;
+    } else if ft.is_file() {
+        // A file that is linked costs one `link`, and only folders and
+        // copied files are stat'ed.
+        linked.files += 1;
+        if can_link.load(Ordering::Relaxed) {
+            match fs::hard_link(item.path, &target) {
+                Ok(()) => {
+                    linked.linked += 1;
+                    return Ok(false);
+                }
+                Err(_) => can_link.store(false, Ordering::Relaxed),
+            }
+        }
+        let mode = item
+            .entry
+            .metadata()
+            .with_context(|| format!("could not read {}", item.path.display()))?
+            .mode();
+        fs::copy(item.path, &target)
+            .with_context(|| format!("could not copy {}", item.path.display()))?;
+        fs::set_permissions(&target, fs::Permissions::from_mode(mode & 0o7777))
+            .with_context(|| format!("could not copy {}", item.path.display()))?;
+    }
+    // Sockets, FIFOs and devices are no one's work: left out.
+    Ok(false)
+}
+
+/// Create the copy's folder with the same permission bits; true to copy
+/// what it holds — not when it is a repository of its own (a submodule, a
+/// nested clone): its folder, not its files, since no rollback writes
+/// into it.
+fn make_dir(from: &Path, target: &Path) -> anyhow::Result<bool> {
+    let mode = from
+        .symlink_metadata()
+        .with_context(|| format!("could not read {}", from.display()))?
+        .mode();
+    fs::DirBuilder::new()
+        .mode(mode & 0o7777)
+        .create(target)
+        .with_context(|| format!("could not create {}", target.display()))?;
+    Ok(fs::symlink_metadata(from.join(".git")).is_err())
 }
 
 /// Loose refs, the tool's own (`refs/rollback/`) left out.

@@ -603,11 +603,14 @@ struct Verifier {
 }
 
 impl Verifier {
-    /// Whether the tests pass on `tree`, and whether that was known.
-    fn verify(&mut self, repo: &Repo, tree: Oid) -> anyhow::Result<Option<(bool, bool)>> {
+    /// Whether the tests pass on the tree of `repo`'s index, and whether
+    /// that was known; none without a test command (and the tree is then
+    /// not written: on a large index that costs a fifth of a second).
+    fn verify(&mut self, repo: &Repo) -> anyhow::Result<Option<(bool, bool)>> {
         let Some(command) = &self.command else {
             return Ok(None);
         };
+        let tree = repo.index_tree()?;
         if let Some(c) = self.cache.get(tree, command) {
             if c.run.succeeded() {
                 return Ok(Some((true, true)));
@@ -660,8 +663,7 @@ fn rehearse(
     result.rollback_seconds = Some(rollback_seconds);
     crate::trace::phase("drill: verifying");
     let clock = Instant::now();
-    let tree = made.repo.index_tree()?;
-    match verifier.verify(&made.repo, tree)? {
+    match verifier.verify(&made.repo)? {
         None => {
             result.detail = Some("no tests: no test command is configured or detected".into());
         }
@@ -723,7 +725,12 @@ fn run_in_copy(dir: &Path, args: &[OsString]) -> anyhow::Result<Ran> {
         .args(args)
         .current_dir(dir)
         .stdin(Stdio::null())
-        .stderr(Stdio::null());
+        .stderr(if crate::trace::enabled() {
+            // The rehearsed command's own phases, under the drill's.
+            Stdio::inherit()
+        } else {
+            Stdio::null()
+        });
     for var in crate::git::cli::REPO_ENV {
         cmd.env_remove(var);
     }
