@@ -29,5 +29,6 @@ pub mod settings;
 pub mod signals;
 pub mod testrun;
 pub mod trace;
+pub mod trash;
 pub mod ui;
 pub mod walk;

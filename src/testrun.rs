@@ -423,8 +423,17 @@ pub fn verify_tree(
         .prefix("rollback-sprint-verify-")
         .tempdir()
         .context("could not create a temporary directory")?;
+    crate::trace::phase("verify: exporting the tree");
     crate::git::writer::export_tree(repo, tree, dir.path())?;
-    run_tests(command, dir.path(), timeout)
+    crate::trace::phase("verify: running the tests");
+    let run = run_tests(command, dir.path(), timeout);
+    crate::trace::phase("verify: tests run");
+    // Removed in the background (see `crate::trash`); here if that cannot start.
+    let dir = dir.keep();
+    if !crate::trash::remove_detached(&dir, &[]) {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    run
 }
 
 #[cfg(test)]

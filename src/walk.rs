@@ -155,15 +155,36 @@ where
     R: Send,
     F: Fn(&T) -> anyhow::Result<R> + Sync,
 {
+    map_with(items, threads, || Ok(()), |(), item| f(item))
+}
+
+/// `f` of every item, on `threads` threads, in the items' order, each
+/// thread with a state of its own made by `init` (a repository handle,
+/// which cannot be shared between threads).
+pub fn map_with<T, S, R, F>(
+    items: &[T],
+    threads: usize,
+    init: impl Fn() -> anyhow::Result<S> + Sync,
+    f: F,
+) -> anyhow::Result<Vec<R>>
+where
+    T: Sync,
+    R: Send,
+    F: Fn(&mut S, &T) -> anyhow::Result<R> + Sync,
+{
     let threads = threads.clamp(1, items.len().max(1));
+    let run = |part: &[T]| -> anyhow::Result<Vec<R>> {
+        let mut state = init()?;
+        part.iter().map(|item| f(&mut state, item)).collect()
+    };
     if threads == 1 {
-        return items.iter().map(&f).collect();
+        return run(items);
     }
     let chunk = items.len().div_ceil(threads);
     std::thread::scope(|scope| {
         let parts: Vec<_> = items
             .chunks(chunk)
-            .map(|part| scope.spawn(|| part.iter().map(&f).collect::<anyhow::Result<Vec<R>>>()))
+            .map(|part| scope.spawn(|| run(part)))
             .collect();
         let mut out = Vec::with_capacity(items.len());
         for part in parts {

@@ -122,6 +122,75 @@ fn emergency_verify_passes_records_verified_and_undo_is_exact() {
     assert_eq!(last_entry(&repo)["undone"], true);
 }
 
+/// The tests run on the baseline's tree written out whole — nested
+/// folders, an executable, a symlink, many files written on several
+/// threads — and the folder is gone once the command's output has ended.
+#[test]
+fn the_tests_run_on_an_exact_export_that_is_removed_afterwards() {
+    let repo = TestRepo::new();
+    for d in 0..8 {
+        for f in 0..40 {
+            repo.write(
+                format!("src/m{d}/f{f}.txt"),
+                format!("module {d} file {f}\n"),
+            );
+        }
+    }
+    repo.write_exec("run.sh", "#!/bin/sh\necho ok\n");
+    std::os::unix::fs::symlink("run.sh", repo.abs("run-link")).expect("symlink");
+    repo.commit_all("good state");
+    repo.git(&["tag", "-a", "baseline", "-m", "known good"]);
+    repo.git(&["checkout", "-q", "-b", SPRINT]);
+    repo.write("src/m3/f7.txt", "broken\n");
+    repo.commit_all("sprint: break a file");
+    let listing = repo.tmp_dir().join("exported.txt");
+    // What the test command saw: every file's path, kind and bytes.
+    let command = format!(
+        "find . -type f -o -type l | LC_ALL=C sort | while read -r p; do if [ -L \"$p\" ]; then echo \"$p -> $(readlink \"$p\")\"; else echo \"$p $(test -x \"$p\" && echo x) $(cksum < \"$p\")\"; fi; done > '{}'; echo '1 passed'",
+        listing.display()
+    );
+    repo.git(&["config", "rollback.testCommand", &command]);
+    let out = repo.tool(&["--json", "emergency", "--verify"]);
+    out.assert_ok();
+    assert_eq!(json_of(&out)["verification"]["succeeded"], true, "{out}");
+    let seen = std::fs::read_to_string(&listing).expect("the test command ran");
+    // The same listing made from a checkout of the baseline by git.
+    let expected_dir = tempfile::tempdir().expect("tempdir");
+    let status = std::process::Command::new("git")
+        .args([
+            "--work-tree",
+            &expected_dir.path().to_string_lossy(),
+            "checkout",
+            "baseline",
+            "--",
+            ".",
+        ])
+        .current_dir(repo.path())
+        .env("GIT_INDEX_FILE", repo.tmp_dir().join("other-index"))
+        .status()
+        .expect("git checkout");
+    assert!(status.success());
+    let expected = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(
+            command
+                .replace(&listing.display().to_string(), "/dev/stdout")
+                .replace("; echo '1 passed'", ""),
+        )
+        .current_dir(expected_dir.path())
+        .output()
+        .expect("the listing of git's checkout");
+    assert_eq!(seen, String::from_utf8_lossy(&expected.stdout), "{out}");
+    assert_eq!(seen.lines().count(), 322, "{seen}");
+    let left: Vec<_> = std::fs::read_dir(repo.tmp_dir())
+        .expect("the sandbox's TMPDIR")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with("rollback-sprint-verify-"))
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
 #[test]
 fn emergency_verify_prints_the_result_after_the_rollback() {
     let repo = broken_sprint();

@@ -292,35 +292,72 @@ pub fn export_tree(repo: &Repo, tree: Oid, dest: &Path) -> anyhow::Result<usize>
         .inner
         .find_tree(tree)
         .context("could not read the tree")?;
-    let mut count = 0usize;
+    // Folders first, in the walk's order; the files, read here, are
+    // written on other threads (creating a file is a system call that
+    // several threads make at once, while reading an object is quick).
+    let mut files: Vec<(PathBuf, Oid, u32)> = Vec::new();
     let mut failure: Option<anyhow::Error> = None;
     tree.walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
-        let mode = entry.filemode() as u32;
-        let name = OsStr::from_bytes(entry.name_bytes());
-        let full = dest.join(dir).join(name);
-        let result: anyhow::Result<()> = (|| {
-            match entry.kind() {
-                Some(git2::ObjectType::Tree) => fs::create_dir_all(&full)?,
-                Some(git2::ObjectType::Blob) => {
-                    let blob = repo.inner.find_blob(entry.id())?;
-                    count += 1;
-                    write_entry(&full, None, blob.content(), mode, count as u64)?;
+        let full = dest.join(dir).join(OsStr::from_bytes(entry.name_bytes()));
+        match entry.kind() {
+            Some(git2::ObjectType::Tree) => {
+                if let Err(e) = fs::create_dir_all(&full) {
+                    failure = Some(
+                        anyhow::Error::new(e)
+                            .context(format!("could not create {}", full.display())),
+                    );
+                    return git2::TreeWalkResult::Abort;
                 }
-                _ => {}
             }
-            Ok(())
-        })();
-        match result {
-            Ok(()) => git2::TreeWalkResult::Ok,
-            Err(e) => {
-                failure = Some(e.context(format!("could not write {}", full.display())));
-                git2::TreeWalkResult::Abort
-            }
+            Some(git2::ObjectType::Blob) => files.push((full, entry.id(), entry.filemode() as u32)),
+            _ => {}
         }
+        git2::TreeWalkResult::Ok
     })
     .ok();
     if let Some(e) = failure {
         return Err(e);
     }
-    Ok(count)
+    // As many writers as the machine has threads: a writer mostly waits
+    // on the file system.
+    let writers = crate::walk::threads().max(2);
+    let (jobs, inbox) = std::sync::mpsc::sync_channel::<(usize, Vec<u8>)>(256);
+    let inbox = std::sync::Mutex::new(inbox);
+    let files = &files;
+    std::thread::scope(|scope| -> anyhow::Result<()> {
+        let inbox = &inbox;
+        let written: Vec<_> = (0..writers)
+            .map(|_| {
+                scope.spawn(|| -> anyhow::Result<()> {
+                    loop {
+                        let next = inbox.lock().unwrap_or_else(|e| e.into_inner()).recv();
+                        let Ok((n, content)) = next else {
+                            return Ok(());
+                        };
+                        let (full, _, mode) = &files[n];
+                        write_entry(full, None, &content, *mode, n as u64)
+                            .with_context(|| format!("could not write {}", full.display()))?;
+                    }
+                })
+            })
+            .collect();
+        for (n, (full, id, _)) in files.iter().enumerate() {
+            let blob = repo
+                .inner
+                .find_blob(*id)
+                .with_context(|| format!("could not read the content of {}", full.display()))?;
+            if jobs.send((n, blob.content().to_vec())).is_err() {
+                // A writer stopped on an error; it is reported below.
+                break;
+            }
+        }
+        drop(jobs);
+        for writer in written {
+            writer
+                .join()
+                .map_err(|_| anyhow::anyhow!("a file writer thread panicked"))??;
+        }
+        Ok(())
+    })?;
+    Ok(files.len())
 }

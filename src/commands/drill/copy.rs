@@ -27,7 +27,6 @@ use std::fs;
 use std::io::ErrorKind;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -70,16 +69,11 @@ pub struct DrillCopy {
 const TRASH: &str = ".trash";
 
 impl DrillCopy {
-    /// Remove the copy without waiting for it. Deleting a copy is one
-    /// `unlink` a file — on a large work tree, as long as a rollback — and
-    /// nothing the drill reports depends on it, so the copy is renamed
-    /// (one `rename`, on the same filesystem) to a trash name in the drill
-    /// folder and deleted by a process of its own, detached, that outlives
-    /// the drill. It keeps the drill's stderr, to say if it could not
-    /// remove something: whoever reads the drill's errors to their end
-    /// (a test, a CI log) finds the copy gone. Whatever it leaves (a
-    /// power loss) the next drill removes, as it removes a killed drill's
-    /// copy. If the cleaner cannot start, the copy is removed here.
+    /// Remove the copy without waiting for it (`crate::trash`): it is
+    /// renamed (one `rename`, on the same filesystem) to a trash name in
+    /// the drill folder and removed by a process of its own. Whatever that
+    /// leaves (a power loss) the next drill removes, as it removes a killed
+    /// drill's copy. If the remover cannot start, the copy is removed here.
     pub fn discard(mut self) {
         let mut name = self.root.file_name().unwrap_or_default().to_os_string();
         name.push(TRASH);
@@ -93,22 +87,11 @@ impl DrillCopy {
             .parent()
             .map(Path::to_path_buf)
             .unwrap_or_default();
-        let rollback = match (self.made_rollback_dir, drill.parent()) {
-            (true, Some(rollback)) => rollback.to_path_buf(),
-            _ => PathBuf::new(),
-        };
-        let started = std::process::Command::new("sh")
-            .arg("-c")
-            .arg(r#"rm -rf -- "$1" && { rmdir -- "$2" 2>/dev/null; [ -z "$3" ] || rmdir -- "$3" 2>/dev/null; }; exit 0"#)
-            .arg("sh")
-            .arg(&self.root)
-            .arg(&drill)
-            .arg(&rollback)
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .process_group(0)
-            .spawn();
-        self.handed_over = started.is_ok();
+        let mut then = vec![drill.as_path()];
+        if let (true, Some(rollback)) = (self.made_rollback_dir, drill.parent()) {
+            then.push(rollback);
+        }
+        self.handed_over = crate::trash::remove_detached(&self.root, &then);
     }
 }
 
