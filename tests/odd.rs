@@ -1069,3 +1069,27 @@ fn a_read_only_directory_that_must_change_is_refused_or_undone_never_half_done()
         }
     }
 }
+
+/// Files whose bytes on disk are not their blob's (mixed line endings
+/// under `core.autocrlf`), many of them, in a folder whose name is not
+/// UTF-8: the snapshot reads each one's bytes, and undo writes them back.
+#[test]
+fn converted_files_in_a_non_utf8_folder_come_back_byte_for_byte() {
+    let repo = TestRepo::with_commits();
+    repo.git(&["config", "core.autocrlf", "true"]);
+    repo.git(&["tag", "-a", "baseline", "-m", "known good"]);
+    repo.git(&["checkout", "-q", "-b", SPRINT]);
+    let dir = Path::new(std::ffi::OsStr::from_bytes(b"caf\xe9"));
+    for n in 0..80 {
+        repo.write(dir.join(format!("f{n}.txt")), format!("a\r\nb\nc{n}\r\n"));
+    }
+    repo.git(&["add", "-A"]);
+    repo.commit_staged("mixed line endings");
+    assert_eq!(repo.git(&["status", "--porcelain"]), "");
+    let before = repo.capture();
+    repo.tool_ok(&["emergency"]);
+    assert!(!repo.exists(dir.join("f0.txt")));
+    repo.tool_ok(&["undo"]);
+    assert_eq!(repo.read(dir.join("f7.txt")), b"a\r\nb\nc7\r\n");
+    assert_same_except_reports(&before, &repo.capture());
+}

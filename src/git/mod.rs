@@ -62,3 +62,38 @@ pub fn libgit2_version() -> String {
     let (major, minor, rev) = git2::Version::get().libgit2_version();
     format!("{major}.{minor}.{rev}")
 }
+
+/// Visit every entry of `tree` and of the trees under it, folders before
+/// what they hold, with its path from `tree` as bytes. libgit2's own walk
+/// (`Tree::walk`) hands paths over as UTF-8 and stops at the first that is
+/// not, silently: a file under such a folder would be skipped.
+pub fn each_tree_entry(
+    repo: &git2::Repository,
+    tree: &git2::Tree<'_>,
+    visit: &mut dyn FnMut(&[u8], &git2::TreeEntry<'_>) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    fn go(
+        repo: &git2::Repository,
+        tree: &git2::Tree<'_>,
+        path: &mut Vec<u8>,
+        visit: &mut dyn FnMut(&[u8], &git2::TreeEntry<'_>) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        for entry in tree.iter() {
+            let len = path.len();
+            if len > 0 {
+                path.push(b'/');
+            }
+            path.extend_from_slice(entry.name_bytes());
+            visit(path, &entry)?;
+            if entry.kind() == Some(git2::ObjectType::Tree) {
+                let sub = repo
+                    .find_tree(entry.id())
+                    .map_err(|e| anyhow::anyhow!("could not read the tree {}: {e}", entry.id()))?;
+                go(repo, &sub, path, visit)?;
+            }
+            path.truncate(len);
+        }
+        Ok(())
+    }
+    go(repo, tree, &mut Vec::new(), visit)
+}

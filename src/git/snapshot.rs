@@ -588,38 +588,74 @@ pub fn with_disk_bytes(repo: &Repo, tree: Oid, paths: &[RepoPath]) -> anyhow::Re
         .inner
         .find_tree(tree)
         .context("could not read the snapshot tree")?;
-    let mut updates = TreeChanges::default();
-    let mut changed = false;
-    for path in paths {
-        let Ok(entry) = root.get_path(Path::new(path.as_os_str())) else {
-            continue;
-        };
-        let mode = entry.filemode() as u32;
-        if mode != 0o100644 && mode != 0o100755 {
-            continue;
-        }
-        let full = path.under(repo.workdir());
+    let regular: Vec<(&RepoPath, Oid, u32)> = entries_at(repo, &root, paths)?
+        .into_iter()
+        .filter(|(_, _, mode)| *mode == 0o100644 || *mode == 0o100755)
+        .collect();
+    // Most files' bytes are their blob's (the conversion changed nothing):
+    // they are hashed, on several threads, and only the others written.
+    let threads = crate::walk::threads();
+    let workdir = repo.workdir();
+    let differing = crate::walk::map(&regular, threads, |&(path, id, _)| {
+        let full = path.under(workdir);
         if !fs::symlink_metadata(&full).is_ok_and(|m| m.is_file()) {
-            continue;
+            return Ok(None);
         }
         let bytes = fs::read(&full).map_err(|e| {
             anyhow::Error::from(user(format!("cannot read {path}: {e}")).hint(
                 "fix its permissions so the snapshot can save it, then run the command again",
             ))
         })?;
+        let on_disk = Oid::hash_object(git2::ObjectType::Blob, &bytes)
+            .with_context(|| format!("could not hash {path}"))?;
+        Ok((on_disk != id).then_some(bytes))
+    })?;
+    let mut updates = TreeChanges::default();
+    let mut changed = false;
+    for ((path, _, mode), bytes) in regular.iter().zip(differing) {
+        let Some(bytes) = bytes else {
+            continue;
+        };
         let id = repo
             .inner
             .blob(&bytes)
             .with_context(|| format!("could not save {path}"))?;
-        if id != entry.id() {
-            updates.upsert(path, id, super::file_mode(mode));
-            changed = true;
-        }
+        updates.upsert(path, id, super::file_mode(*mode));
+        changed = true;
     }
     if !changed {
         return Ok(tree);
     }
     updates.apply_in(&repo.inner, tree)
+}
+
+/// The blob id and mode `root` has at each of `paths` that it has. A few
+/// paths are looked up one by one; many, by one walk of the tree (a
+/// lookup reads every tree on the way down, again for each path).
+fn entries_at<'p>(
+    repo: &Repo,
+    root: &git2::Tree<'_>,
+    paths: &'p [RepoPath],
+) -> anyhow::Result<Vec<(&'p RepoPath, Oid, u32)>> {
+    if paths.len() <= 64 {
+        return Ok(paths
+            .iter()
+            .filter_map(|path| {
+                let entry = root.get_path(Path::new(path.as_os_str())).ok()?;
+                Some((path, entry.id(), entry.filemode() as u32))
+            })
+            .collect());
+    }
+    let wanted: std::collections::HashMap<&[u8], &RepoPath> =
+        paths.iter().map(|p| (p.as_bytes(), p)).collect();
+    let mut found = Vec::with_capacity(paths.len());
+    super::each_tree_entry(&repo.inner, root, &mut |path, entry| {
+        if let Some(p) = wanted.get(path) {
+            found.push((*p, entry.id(), entry.filemode() as u32));
+        }
+        Ok(())
+    })?;
+    Ok(found)
 }
 
 /// `tree` without `paths`.

@@ -296,28 +296,16 @@ pub fn export_tree(repo: &Repo, tree: Oid, dest: &Path) -> anyhow::Result<usize>
     // written on other threads (creating a file is a system call that
     // several threads make at once, while reading an object is quick).
     let mut files: Vec<(PathBuf, Oid, u32)> = Vec::new();
-    let mut failure: Option<anyhow::Error> = None;
-    tree.walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
-        let full = dest.join(dir).join(OsStr::from_bytes(entry.name_bytes()));
+    super::each_tree_entry(&repo.inner, &tree, &mut |path, entry| {
+        let full = dest.join(OsStr::from_bytes(path));
         match entry.kind() {
-            Some(git2::ObjectType::Tree) => {
-                if let Err(e) = fs::create_dir_all(&full) {
-                    failure = Some(
-                        anyhow::Error::new(e)
-                            .context(format!("could not create {}", full.display())),
-                    );
-                    return git2::TreeWalkResult::Abort;
-                }
-            }
+            Some(git2::ObjectType::Tree) => fs::create_dir_all(&full)
+                .with_context(|| format!("could not create {}", full.display()))?,
             Some(git2::ObjectType::Blob) => files.push((full, entry.id(), entry.filemode() as u32)),
             _ => {}
         }
-        git2::TreeWalkResult::Ok
-    })
-    .ok();
-    if let Some(e) = failure {
-        return Err(e);
-    }
+        Ok(())
+    })?;
     // As many writers as the machine has threads: a writer mostly waits
     // on the file system.
     let writers = crate::walk::threads().max(2);

@@ -937,6 +937,7 @@ fn save_worktree(
     let mut overwrite_changes = Vec::new();
     if let Some(target) = intent.overwrite_with {
         overwrite_changes = changes_to_target(repo, intent, scope, &found, target)?;
+        crate::trace::phase("begin: modes of paths to overwrite");
         let paths: Vec<RepoPath> = overwrite_changes.iter().map(|c| c.path.clone()).collect();
         // A known work tree's scan has the modes of all its paths.
         if intent.known_worktree.is_none() {
@@ -954,6 +955,7 @@ fn save_worktree(
     }
     // A directory the command must write in and cannot is refused
     // now, before anything changes, not part-way.
+    crate::trace::phase("begin: writable folders");
     crate::git::writer::check_writable(
         repo.workdir(),
         intent
@@ -966,7 +968,9 @@ fn save_worktree(
                     .map(|c| (&c.path, crate::git::writer::writes_regular_file(c))),
             ),
     )?;
+    crate::trace::phase("begin: the undo tree");
     let undo_tree = undo_tree(repo, intent, &found, overwritten)?;
+    crate::trace::phase("begin: the snapshot commit");
     let parents: Vec<Oid> = repo.head_commit()?.into_iter().collect();
     let commit = snapshot::commit_snapshot(
         repo,
