@@ -119,14 +119,14 @@ impl Repo {
             .find_tree(tree)
             .context("could not read a tree")?;
         let mut found = false;
-        tree.walk(git2::TreeWalkMode::PreOrder, |_, entry| {
+        // Stopped at the first one found (the walk's error, not reported).
+        let _ = super::each_tree_entry(&self.inner, &tree, &mut |_, entry| {
             if entry.name_bytes() == b".gitattributes" {
                 found = true;
-                return git2::TreeWalkResult::Abort;
+                anyhow::bail!("found");
             }
-            git2::TreeWalkResult::Ok
-        })
-        .ok();
+            Ok(())
+        });
         Ok(found)
     }
 
@@ -191,11 +191,12 @@ impl Repo {
             .find_tree(tree)
             .context("could not read a tree")?;
         let mut found = None;
-        tree.walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
+        // Stopped at the first one found (the walk's error, not reported).
+        let _ = super::each_tree_entry(&self.inner, &tree, &mut |path, entry| {
             if entry.kind() != Some(git2::ObjectType::Blob) {
-                return git2::TreeWalkResult::Ok;
+                return Ok(());
             }
-            let path = RepoPath::from_bytes(&[dir.as_bytes(), entry.name_bytes()].concat());
+            let path = RepoPath::from_bytes(path);
             let attr = self.inner.get_attr_bytes(
                 std::path::Path::new(path.as_os_str()),
                 "filter",
@@ -204,12 +205,11 @@ impl Repo {
             if let Ok(Some(name)) = attr {
                 if let Some(driver) = drivers.iter().find(|d| d.as_bytes() == name) {
                     found = Some((driver.clone(), path));
-                    return git2::TreeWalkResult::Abort;
+                    anyhow::bail!("found");
                 }
             }
-            git2::TreeWalkResult::Ok
-        })
-        .ok();
+            Ok(())
+        });
         Ok(found)
     }
 

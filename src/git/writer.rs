@@ -59,6 +59,9 @@ pub struct Applied {
     pub deleted: usize,
     /// Files changed by another process after the snapshot, moved aside.
     pub changed_meanwhile: Vec<RepoPath>,
+    /// Files written through the checkout filters whose bytes came out
+    /// unchanged: on disk, exactly their blob.
+    pub unconverted: Vec<RepoPath>,
 }
 
 /// The changes that turn tree `from` into tree `to` (submodules left out).

@@ -482,7 +482,10 @@ impl<'r> Transaction<'r> {
             };
             let mut touched = self.touched.borrow_mut();
             for c in changes {
-                let known = (!extras.smudge).then_some(c.new.map(|(oid, mode)| (mode, oid)));
+                // A removal is known either way; a file written through the
+                // filters, once the writer says it came out unconverted.
+                let known = (!extras.smudge || c.new.is_none())
+                    .then_some(c.new.map(|(oid, mode)| (mode, oid)));
                 let was = exact_before.then_some(c.old.map(|(oid, mode)| (mode, oid)));
                 let entry = touched.entry(c.path.clone()).or_insert((None, was));
                 // The first write of a path saw what was there before.
@@ -496,13 +499,27 @@ impl<'r> Transaction<'r> {
                 .chain(extras.target_empty_dirs)
                 .cloned(),
         );
-        super::worktree::apply(
+        let applied = super::worktree::apply(
             self.repo,
             changes,
             extras,
             &mut |p| self.move_aside(p),
             &|n| bar.inc(n),
-        )
+        )?;
+        if !applied.unconverted.is_empty() {
+            let written: std::collections::HashMap<&RepoPath, (Oid, u32)> = changes
+                .iter()
+                .filter_map(|c| Some((&c.path, c.new?)))
+                .collect();
+            let mut touched = self.touched.borrow_mut();
+            for path in &applied.unconverted {
+                if let (Some(entry), Some((oid, mode))) = (touched.get_mut(path), written.get(path))
+                {
+                    entry.0 = Some(Some((*mode, *oid)));
+                }
+            }
+        }
+        Ok(applied)
     }
 
     /// Move a path between the work tree and the aside area, journaled first.

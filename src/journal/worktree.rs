@@ -115,6 +115,7 @@ pub(super) fn apply(
     // Directories verified (by lstat) or created during this pass: parent
     // components are checked once, not once per file.
     let mut known_dirs = std::collections::HashSet::new();
+    let mut unconverted = Vec::new();
     let written = std::thread::scope(|scope| -> anyhow::Result<usize> {
         let (jobs, inbox) = std::sync::mpsc::sync_channel::<WriteJob>(512);
         let writer = scope.spawn(move || -> anyhow::Result<usize> {
@@ -167,7 +168,11 @@ pub(super) fn apply(
                 .with_context(|| format!("could not read the content of {}", change.path))?;
             counter += 1;
             let content = if extras.smudge && mode != u32::from(FileMode::Link) {
-                crate::git::smudge(repo, &blob, &change.path)?
+                let content = crate::git::smudge(repo, &blob, &change.path)?;
+                if matches!(content, std::borrow::Cow::Borrowed(_)) {
+                    unconverted.push(change.path.clone());
+                }
+                content
             } else {
                 std::borrow::Cow::Borrowed(blob.content())
             };
@@ -191,6 +196,7 @@ pub(super) fn apply(
             .map_err(|_| anyhow::anyhow!("the file writer thread panicked"))?
     })?;
     applied.written += written;
+    applied.unconverted.extend(unconverted);
     crate::fault::point("after-write");
 
     // 2b. Untracked files the target's rules do not ignore go now.
