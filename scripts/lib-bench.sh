@@ -51,7 +51,7 @@ export WORK=${WORK:-$BENCH_DATA/work}
 export BENCH_TRASH=$BENCH_DATA/trash
 export PREFLIGHT=${PREFLIGHT:-1}
 export SYNC=${SYNC:-1}
-BENCH_OUT_DIR=$BENCH_SCRIPTS_DIR/out
+BENCH_OUT_DIR=${BENCH_OUT_DIR:-$BENCH_SCRIPTS_DIR/out}
 BENCH_RESULTS=$BENCH_OUT_DIR/results.md
 BENCH_GENERATOR=$BENCH_SCRIPTS_DIR/make-large-repo.sh
 
@@ -122,6 +122,12 @@ bench_template_sum() {
 # into the work copies) matches the generator's checksum.
 template_repo() {
     local sum stamp=$TEMPLATE.stamp
+    # A template made by another script (make-real-repo.sh): used as it is.
+    if [[ ${BENCH_TEMPLATE_READY:-0} == 1 ]]; then
+        [[ -d $TEMPLATE ]] || bench_die "no template at $TEMPLATE"
+        bench_log "template made elsewhere: $TEMPLATE"
+        return 0
+    fi
     sum=$(bench_template_sum)
     if [[ -d $TEMPLATE && -f $stamp && $(<"$stamp") == "$sum" ]]; then
         bench_log "template up to date: $TEMPLATE"

@@ -5,12 +5,15 @@
 # older release, HEAD on refactor/sprint-1 at a newer one, and a dirty work
 # tree of the shape a refactor in progress has: MODIFIED tracked files
 # changed (STAGED of them staged, the rest unstaged), UNTRACKED new files,
-# and IGNORED files that the project's own .gitignore ignores (*.o).
+# and IGNORED files that the project's own .gitignore ignores: *.o files
+# beside the sources, or, with IGNORED_DIR set, files in that folder (for a
+# project that ignores a build folder, not a suffix).
 #
 #   scripts/make-real-repo.sh SOURCE BASELINE HEAD DEST
 #   scripts/make-real-repo.sh /path/to/git.git v2.47.0 v2.49.0 /work/bench-data/real-git
 #
-# Knobs: MODIFIED (150), STAGED (30), UNTRACKED (60), IGNORED (300).
+# Knobs: MODIFIED (150), STAGED (30), UNTRACKED (60), IGNORED (300),
+# IGNORED_DIR (unset).
 # The files changed are chosen by a fixed rule (every n-th tracked file),
 # so two templates made from the same commits are the same.
 set -euo pipefail
@@ -30,7 +33,7 @@ git checkout -q -b refactor/sprint-1 "$head^{commit}"
 
 files=$(git ls-files | wc -l)
 step=$(( files / MODIFIED ))
-git ls-files -z | tr '\0' '\n' | awk -v s="$step" 'NR % s == 0' | head -n "$MODIFIED" > ../modified.list
+git ls-files -z | tr '\0' '\n' | awk -v s="$step" -v m="$MODIFIED" 'NR % s == 0 && n++ < m' > ../modified.list
 n=0
 while IFS= read -r f; do
     [[ -f $f && ! -L $f ]] || continue
@@ -39,7 +42,7 @@ while IFS= read -r f; do
     if (( n <= STAGED )); then git add -- "$f"; fi
 done < ../modified.list
 rm -f ../modified.list
-dirs=$(git ls-files | awk -F/ 'NF > 1 { NF--; print }' OFS=/ | sort -u | head -n 50)
+dirs=$(git ls-files | awk -F/ 'NF > 1 { NF--; print }' OFS=/ | sort -u | awk 'NR <= 50')
 i=0
 while (( i < UNTRACKED )); do
     for d in $dirs; do
@@ -48,16 +51,25 @@ while (( i < UNTRACKED )); do
         i=$((i + 1))
     done
 done
-i=0
-while (( i < IGNORED )); do
-    for d in $dirs; do
-        (( i < IGNORED )) || break
-        printf 'object %d\n' "$i" > "$d/bench-$i.o"
-        i=$((i + 1))
+if [[ -n ${IGNORED_DIR:-} ]]; then
+    mkdir -p "$IGNORED_DIR/bench"
+    for (( i = 0; i < IGNORED; i++ )); do
+        printf 'object %d\n' "$i" > "$IGNORED_DIR/bench/bench-$i.o"
     done
-done
-git check-ignore -q "$(echo $dirs | cut -d' ' -f1)/bench-0.o" || {
-    echo "make-real-repo: *.o is not ignored by $src's .gitignore; pick another pattern" >&2
+    probe=$IGNORED_DIR/bench/bench-0.o
+else
+    i=0
+    while (( i < IGNORED )); do
+        for d in $dirs; do
+            (( i < IGNORED )) || break
+            printf 'object %d\n' "$i" > "$d/bench-$i.o"
+            i=$((i + 1))
+        done
+    done
+    probe=$(echo $dirs | cut -d' ' -f1)/bench-0.o
+fi
+git check-ignore -q "$probe" || {
+    echo "make-real-repo: $probe is not ignored by $src's .gitignore; set IGNORED_DIR" >&2
     exit 1
 }
 git update-index -q --refresh || true

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# bench-real.sh — the emergency, its undo, `sprint rollback` and `files`
+# benchmarks on real repositories instead of the generated one, whose
+# uniform small files flatter the tool: fixed costs and costs per changed
+# path decide a mid-size repository.
+#
+# Each repository is a template made by make-real-repo.sh from a public
+# repository (a clone sharing its objects), the baseline on an older
+# commit, HEAD on a newer one, and the same dirty state (150 modified
+# files, 30 of them staged, 60 untracked, 300 ignored). The sources are
+# local mirrors:
+#
+#   GIT_SRC=/path/to/git.git CARGO_SRC=/path/to/cargo.git scripts/bench-real.sh
+#
+# Results: scripts/out/real-<name>/ (hyperfine's JSON, as the other
+# benchmarks write it), and scripts/out/real-repositories.md, the table
+# BENCHMARKS.md includes. RUNS and the other knobs are lib-bench.sh's.
+set -euo pipefail
+
+here=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
+: "${GIT_SRC:?set GIT_SRC to a clone of https://github.com/git/git}"
+: "${CARGO_SRC:?set CARGO_SRC to a clone of https://github.com/rust-lang/cargo}"
+data=${BENCH_DATA:-/work/bench-data}
+out=$here/out
+mkdir -p -- "$out"
+table=$out/real-repositories.md
+rows=$out/real-repositories.rows
+: > "$rows"
+
+# name, source, baseline, head, folder of ignored files ("" for *.o beside sources)
+REPOS=(
+    "git|$GIT_SRC|v2.47.0|v2.49.0|"
+    "cargo|$CARGO_SRC|af373f761~400|af373f761|target"
+)
+
+for spec in "${REPOS[@]}"; do
+    IFS='|' read -r name src base head ignored <<<"$spec"
+    template=$data/real-$name
+    IGNORED_DIR=$ignored "$here/make-real-repo.sh" "$src" "$base" "$head" "$template"
+    describe="$(git -C "$template" ls-files | wc -l) files; baseline $(git -C "$template" rev-parse --short=10 'baseline^{commit}') ($base), HEAD $(git -C "$template" rev-parse --short=10 HEAD) ($head), $(git -C "$template" diff --name-only baseline HEAD | wc -l) files differ; 150 modified (30 staged), 60 untracked, 300 ignored"
+    for bench in bench-emergency.sh bench-sprint.sh bench-files.sh; do
+        TEMPLATE=$template BENCH_TEMPLATE_READY=1 BENCH_OUT_DIR=$out/real-$name \
+            WORK=$data/work-real "$here/$bench"
+    done
+    python3 - "$out/real-$name" "$name" "$describe" >>"$rows" <<'PY'
+import json, pathlib, sys
+d, name, describe = pathlib.Path(sys.argv[1]), sys.argv[2], sys.argv[3]
+rows = [
+    ("`emergency`", "emergency-yes-Level-1-rollback-to-baseline", 0.5),
+    ("undo of the emergency", "undo-of-emergency", 0.8),
+    ("`sprint rollback --no-tests`", "sprint-rollback-Level-2-WIP-commit-backup-branch-retry-branch-at-the-baseline", 0.6),
+    ("`files`, 200 paths", "files-200-paths-back-to-the-baseline", 1.0),
+]
+print(f"| **{name}** ({describe}) | | | | |")
+for label, stem, goal in rows:
+    f = d / f"{stem}.json"
+    if not f.exists():
+        print(f"| {label} | — | — | — | not run |")
+        continue
+    r = {x["command"]: x for x in json.load(open(f))["results"]}
+    g, t = r["git"]["median"], r["tool"]["median"]
+    ratio = t / g
+    print(f"| {label} | {g * 1000:.0f} ms | {t * 1000:.0f} ms | {ratio:.2f} | ≤ {goal}: {'met' if ratio <= goal else 'not met'} |")
+PY
+done
+
+{
+    echo "| operation | git | tool | tool ÷ git | goal |"
+    echo "| --- | --- | --- | --- | --- |"
+    cat "$rows"
+    echo
+    echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') at $(git -C "$here/.." rev-parse --short HEAD)$(git -C "$here/.." diff --quiet || echo -dirty), RUNS=${RUNS:-5}, git $(git --version | cut -d' ' -f3), $(nproc) cores."
+} >"$table"
+rm -f -- "$rows"
+echo "bench-real: $table"
