@@ -31,6 +31,9 @@ pub struct BlobSink<'a> {
     written: Vec<Oid>,
     /// Roots of trees written to memory since the last flush.
     trees: Vec<Oid>,
+    /// Where the objects that reach the disk are noted (for the journal's
+    /// sync): loose blobs one by one, a batch as its pack.
+    noted: &'a super::written::Written,
 }
 
 impl BlobSink<'_> {
@@ -81,6 +84,8 @@ impl BlobSink<'_> {
             if self.pending >= FLUSH_BYTES {
                 self.flush()?;
             }
+        } else {
+            self.noted.object(id);
         }
         Ok(id)
     }
@@ -130,10 +135,20 @@ impl BlobSink<'_> {
         crate::trace::phase("batch: writing the pack");
         // A pack with no object is a 12-byte header and a 20-byte checksum.
         if buf.len() > 32 {
-            let mut writer = self.odb.packwriter().context("could not write a pack")?;
+            // libgit2's indexer, as the object database's pack writer uses
+            // it, but one that names the pack it wrote.
+            let dir = repo.path().join("objects").join("pack");
+            let mut writer =
+                git2::Indexer::new(None, &dir, 0, false).context("could not write a pack")?;
             writer.write_all(&buf).context("could not write a pack")?;
             crate::trace::phase("batch: indexing the pack");
-            writer.commit().context("could not write a pack")?;
+            let name = writer.commit().context("could not write a pack")?;
+            self.noted.pack(&name);
+            // Readers find it on their next lookup; now, to be sure.
+            self.odb.refresh().context("could not read the new pack")?;
+            if let Some(disk) = self.disk {
+                disk.refresh().context("could not read the new pack")?;
+            }
         }
         crate::trace::phase("batch: reset");
         mempack
@@ -163,6 +178,7 @@ pub fn with_blob_sink<T>(
             pending: 0,
             written: Vec::new(),
             trees: Vec::new(),
+            noted: repo.written(),
         };
         return f(&mut sink);
     }
@@ -184,6 +200,7 @@ pub fn with_blob_sink<T>(
         pending: 0,
         written: Vec::new(),
         trees: Vec::new(),
+        noted: repo.written(),
     };
     let value = f(&mut sink)?;
     sink.flush()?;

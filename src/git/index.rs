@@ -134,6 +134,7 @@ pub fn index_trees(repo: &Repo) -> anyhow::Result<IndexTrees> {
     let stage0 = index
         .write_tree_to(&repo.inner)
         .context("could not write the index as a tree")?;
+    repo.written().tree(stage0);
     let keepalive = if extra.is_empty() {
         stage0
     } else {
@@ -145,7 +146,9 @@ pub fn index_trees(repo: &Repo) -> anyhow::Result<IndexTrees> {
         let mut top = repo.inner.treebuilder(None)?;
         top.insert("stage0", stage0, FileMode::Tree.into())?;
         top.insert("conflicts", conflicts, FileMode::Tree.into())?;
-        top.write()?
+        let top = top.write()?;
+        repo.written().tree(top);
+        top
     };
     Ok(IndexTrees {
         flagged,

@@ -28,6 +28,7 @@ pub mod staged;
 pub mod stash;
 pub mod state;
 pub mod writer;
+mod written;
 
 pub(crate) use filter::smudge;
 pub use git2::Oid;
@@ -35,6 +36,7 @@ pub use path::RepoPath;
 pub(crate) use refs::describe_id;
 pub use refs::{is_object_id, is_ref_name, HeadState};
 pub use repo::{CommitInfo, InProgress, ReflogEntry, Repo, TagInfo};
+pub use written::WrittenFiles;
 
 /// A tree entry's git mode number as libgit2's file mode.
 pub(crate) fn file_mode(mode: u32) -> git2::FileMode {

@@ -219,9 +219,11 @@ impl Repo {
                 if merged.has_conflicts() {
                     return Ok(Picked::Conflict(self.conflict(&original, &merged)?));
                 }
-                merged
+                let tree = merged
                     .write_tree_to(&self.inner)
-                    .context("could not write a picked tree")?
+                    .context("could not write a picked tree")?;
+                self.written().tree(tree);
+                tree
             }
         };
         if tree == onto_tree {
@@ -282,6 +284,7 @@ impl Repo {
         let id = odb
             .write(ObjectType::Commit, &raw)
             .context("could not write a commit to pick from")?;
+        self.written().object(id);
         Ok(Some(id))
     }
 
@@ -350,7 +353,7 @@ impl Repo {
         if !any {
             return Ok(Some(target));
         }
-        Ok(Some(changes.apply_in(&self.inner, target)?))
+        Ok(Some(changes.apply(self, target)?))
     }
 
     /// A commit with `c`'s author, encoding and message (bytes as they
@@ -383,8 +386,11 @@ impl Repo {
             .inner
             .odb()
             .context("could not open the object database")?;
-        odb.write(ObjectType::Commit, &raw)
-            .context("could not write a picked commit")
+        let id = odb
+            .write(ObjectType::Commit, &raw)
+            .context("could not write a picked commit")?;
+        self.written().object(id);
+        Ok(id)
     }
 
     /// The conflict of a merged index as git leaves it.
@@ -488,6 +494,7 @@ impl Repo {
                             e.id = odb
                                 .write(ObjectType::Blob, b"")
                                 .context("could not write an empty file")?;
+                            self.written().object(e.id);
                             e.mode = 0o100644;
                             e
                         }
@@ -499,6 +506,7 @@ impl Repo {
                     let id = odb
                         .write(ObjectType::Blob, result.content())
                         .context("could not write a conflicting file")?;
+                    self.written().object(id);
                     let mut e = copy_entry(o);
                     e.id = id;
                     e.flags &= !STAGE_MASK;
@@ -518,6 +526,7 @@ impl Repo {
         let worktree_tree = worktree
             .write_tree_to(&self.inner)
             .context("could not write the conflicted work tree")?;
+        self.written().tree(worktree_tree);
         Ok(Conflict {
             worktree_tree,
             entries,
@@ -544,6 +553,7 @@ impl Repo {
         let tree = index
             .write_tree_to(&self.inner)
             .context("could not write the index's tree")?;
+        self.written().tree(tree);
         let c = self
             .inner
             .find_commit(commit)

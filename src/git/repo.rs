@@ -17,6 +17,8 @@ pub struct Repo {
     common_dir: PathBuf,
     /// `git -c` settings, which outrank every config file.
     cmdline: CommandLineConfig,
+    /// The objects written through this handle, for the journal's sync.
+    written: super::written::Written,
 }
 
 /// A git operation in progress that blocks ours.
@@ -130,6 +132,7 @@ impl Repo {
             git_dir,
             common_dir,
             cmdline,
+            written: Default::default(),
         };
         repo.validate_work_tree_owner(&location)?;
         Ok(repo)
@@ -228,9 +231,11 @@ impl Repo {
         // libgit2 keeps the index it read first: another process (the
         // rehearsed command) has written the file since.
         index.read(true).context("could not read the index")?;
-        index
+        let tree = index
             .write_tree()
-            .context("could not make a tree of the index")
+            .context("could not make a tree of the index")?;
+        self.written.tree(tree);
+        Ok(tree)
     }
 
     /// Whether git ignores `rel` (a path relative to the work tree).
@@ -626,9 +631,12 @@ impl Repo {
         if !message.ends_with('\n') {
             message.push('\n');
         }
-        self.inner
+        let tag = self
+            .inner
             .tag_annotation_create(name, &object, &sig, &message)
-            .with_context(|| format!("could not write tag object {name}"))
+            .with_context(|| format!("could not write tag object {name}"))?;
+        self.written.object(tag);
+        Ok(tag)
     }
 
     /// Read a tag by short name.
@@ -699,6 +707,19 @@ impl Repo {
     /// Whether the object database has this object.
     pub fn has_object(&self, id: Oid) -> bool {
         self.inner.odb().map(|odb| odb.exists(id)).unwrap_or(false)
+    }
+
+    /// What this process wrote to the object store (see
+    /// [`super::written`]): noted by every writer in `git/`.
+    pub(crate) fn written(&self) -> &super::written::Written {
+        &self.written
+    }
+
+    /// The files and folders of the objects written since the last call,
+    /// for the journal to sync before a record names them.
+    pub fn take_written_files(&self) -> anyhow::Result<super::written::WrittenFiles> {
+        self.written
+            .take_files(&self.inner, &self.common_dir.join("objects"))
     }
 }
 

@@ -406,7 +406,10 @@ fn snapshot_tree(
     base: Oid,
 ) -> anyhow::Result<Oid> {
     crate::trace::phase("scan: tree");
-    let tree = updates.apply_in(sink.object_repo().unwrap_or(&repo.inner), base)?;
+    let tree = match sink.object_repo() {
+        Some(side) => updates.apply_in(side, base)?,
+        None => updates.apply(repo, base)?,
+    };
     sink.add_tree(tree);
     Ok(tree)
 }
@@ -620,13 +623,14 @@ pub fn with_disk_bytes(repo: &Repo, tree: Oid, paths: &[RepoPath]) -> anyhow::Re
             .inner
             .blob(&bytes)
             .with_context(|| format!("could not save {path}"))?;
+        repo.written().object(id);
         updates.upsert(path, id, super::file_mode(*mode));
         changed = true;
     }
     if !changed {
         return Ok(tree);
     }
-    updates.apply_in(&repo.inner, tree)
+    updates.apply(repo, tree)
 }
 
 /// The blob id and mode `root` has at each of `paths` that it has. A few
@@ -667,7 +671,7 @@ pub fn without_paths(repo: &Repo, tree: Oid, paths: &[RepoPath]) -> anyhow::Resu
     for path in paths {
         updates.remove(path);
     }
-    updates.apply_in(&repo.inner, tree)
+    updates.apply(repo, tree)
 }
 
 /// `tree` with whatever it holds at `folder` replaced by what `base` holds
@@ -701,7 +705,7 @@ pub fn with_folder_from(
     if let Some((id, mode)) = wanted {
         updates.upsert_mode(folder, id, mode as u32);
     }
-    updates.apply_in(&repo.inner, tree)
+    updates.apply(repo, tree)
 }
 
 impl WorktreeScan {
@@ -766,11 +770,13 @@ impl TreeChanges {
     }
 
     pub fn apply(self, repo: &Repo, base: Oid) -> anyhow::Result<Oid> {
-        self.apply_in(&repo.inner, base)
+        let tree = self.apply_in(&repo.inner, base)?;
+        repo.written().tree(tree);
+        Ok(tree)
     }
 
     /// [`TreeChanges::apply`], writing the trees through `repo` (a handle
-    /// whose new objects go to a batch).
+    /// whose new objects go to a batch, which notes its own pack).
     pub(super) fn apply_in(self, repo: &git2::Repository, base: Oid) -> anyhow::Result<Oid> {
         let write = |base: Oid,
                      removals: &[RepoPath],
@@ -1021,9 +1027,12 @@ pub fn commit_snapshot(
         .collect::<Result<_, _>>()
         .context("could not read the snapshot's parent")?;
     let parent_refs: Vec<&git2::Commit> = parents.iter().collect();
-    repo.inner
+    let commit = repo
+        .inner
         .commit(None, &author, &committer, message, &tree, &parent_refs)
-        .context("could not write the snapshot commit")
+        .context("could not write the snapshot commit")?;
+    repo.written().object(commit);
+    Ok(commit)
 }
 
 /// What a scan would find, without writing any object (for dry runs).

@@ -45,6 +45,7 @@ pub fn build_stash_commit(
         .context("could not read HEAD's tree")?;
     if !scan.untracked.is_empty() {
         let empty = repo.inner.treebuilder(None)?.write()?;
+        repo.written().tree(empty);
         let empty = repo.inner.find_tree(empty)?;
         let mut only_untracked = TreeUpdateBuilder::new();
         for path in &scan.untracked {
@@ -64,6 +65,7 @@ pub fn build_stash_commit(
             }
         }
         let u_tree = only_untracked.create_updated(&repo.inner, &empty)?;
+        repo.written().tree(u_tree);
         let u = commit_snapshot(
             repo,
             u_tree,
@@ -75,7 +77,9 @@ pub fn build_stash_commit(
     let w_tree = if scan.untracked.is_empty() {
         scan.tree
     } else {
-        tracked.create_updated(&repo.inner, &snapshot)?
+        let tree = tracked.create_updated(&repo.inner, &snapshot)?;
+        repo.written().tree(tree);
+        tree
     };
     commit_snapshot(repo, w_tree, &parents, &format!("On {branch}: {message}\n"))
 }

@@ -18,7 +18,7 @@ use std::path::Path;
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 
-use super::{sync_dir, write_durable, Journal};
+use super::{write_durable, Journal};
 use crate::git::{Oid, Repo, RepoPath};
 
 /// A file's git mode and blob, or `None` for no file.
@@ -292,10 +292,9 @@ pub fn read_worktree(journal: &Journal, id: &str) -> anyhow::Result<Vec<PathAfte
 pub fn save_index(repo: &Repo, journal: &Journal, id: &str) -> anyhow::Result<bool> {
     let dest = journal.op_dir(id).join("index-after");
     let _ = fs::remove_file(&dest);
-    let saved = super::transaction::save_index_copy(repo, &dest)?;
-    if saved {
-        sync_dir(&journal.op_dir(id))?;
-    }
+    let mut durable = super::Durable::default();
+    let saved = super::transaction::save_index_copy(repo, &dest, &mut durable)?;
+    durable.sync()?;
     Ok(saved)
 }
 

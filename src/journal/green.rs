@@ -221,6 +221,7 @@ pub fn make_green(
     )?;
     let id = commit.to_string()[..12].to_string();
     let name = ref_name(repo);
+    let mut durable = super::Durable::default();
     keep::append_to(
         repo,
         &name,
@@ -229,10 +230,12 @@ pub fn make_green(
             op: id.clone(),
             what: WHAT.to_string(),
         }],
+        &mut durable,
     )?;
-    // The objects and the keep line are on disk before a record names them.
-    super::sync_filesystem(repo.common_dir())?;
-    keep::sync_ref(repo, &name)?;
+    // The objects (the scan's and the two commits) and the keep line are
+    // on disk before a record names them.
+    durable.objects(repo)?;
+    durable.sync()?;
     Ok((
         GreenState {
             id,

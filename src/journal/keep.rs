@@ -29,8 +29,8 @@
 //! deleting the ref, drops them; `log prune` is the way to release them.
 //!
 //! Appends happen under the ref's lock (`<ref>.lock`, created exclusively,
-//! as git does) and are made durable by the transaction's filesystem sync
-//! before the `begin` record; rewrites (removing entries) write a new log
+//! as git does) and are made durable with the rest of what the `begin`
+//! record names, just before it (`Durable`); rewrites (removing entries) write a new log
 //! next to the old one, sync it and rename it over.
 
 use std::collections::HashSet;
@@ -40,6 +40,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
+use super::Durable;
 use crate::error::user;
 use crate::git::{parse_oid, Oid, Repo};
 
@@ -187,24 +188,35 @@ fn line(entry: &Entry) -> String {
 }
 
 /// Keep `entries` alive: append them to this journal's keep reflog,
-/// creating the ref when it does not exist. Not synced here: the caller
-/// syncs the filesystem (or calls [`sync`]) before relying on them.
-pub fn append(repo: &Repo, entries: &[Entry]) -> anyhow::Result<()> {
-    append_to(repo, &ref_name(repo), entries)
+/// creating the ref when it does not exist. Not synced here: what was
+/// written is noted in `durable`, which the caller syncs before relying on
+/// the entries.
+pub(crate) fn append(repo: &Repo, entries: &[Entry], durable: &mut Durable) -> anyhow::Result<()> {
+    append_to(repo, &ref_name(repo), entries, durable)
 }
 
 /// [`append`] to the keep ref `name` (the journal's, or the green states'
 /// of `crate::journal::green`).
-pub fn append_to(repo: &Repo, name: &str, entries: &[Entry]) -> anyhow::Result<()> {
+pub(crate) fn append_to(
+    repo: &Repo,
+    name: &str,
+    entries: &[Entry],
+    durable: &mut Durable,
+) -> anyhow::Result<()> {
     if entries.is_empty() {
         return Ok(());
     }
     let name = name.to_string();
-    let lock = RefLock::acquire(repo, &name)?;
     let log = log_path(repo, &name);
-    if let Some(dir) = log.parent() {
-        fs::create_dir_all(dir).with_context(|| format!("could not create {}", dir.display()))?;
+    let refs = ref_path(repo, &name);
+    // The folders first, so that each one made is noted (the lock makes
+    // the ref's when it is missing).
+    for path in [&log, &refs] {
+        if let Some(dir) = path.parent() {
+            durable.create_dir_all(dir)?;
+        }
     }
+    let lock = RefLock::acquire(repo, &name)?;
     let text: String = entries.iter().map(line).collect();
     let mut file = OpenOptions::new()
         .create(true)
@@ -214,6 +226,7 @@ pub fn append_to(repo: &Repo, name: &str, entries: &[Entry]) -> anyhow::Result<(
     file.write_all(text.as_bytes())
         .with_context(|| format!("could not write {}", log.display()))?;
     drop(file);
+    durable.file(&log);
     if repo.ref_target(&name)?.is_none() {
         let empty = repo
             .inner
@@ -221,26 +234,9 @@ pub fn append_to(repo: &Repo, name: &str, entries: &[Entry]) -> anyhow::Result<(
             .and_then(|b| b.write())
             .context("could not write the empty tree")?;
         debug_assert_eq!(empty.to_string(), EMPTY_TREE);
-        lock.commit(format!("{empty}\n").as_bytes(), &ref_path(repo, &name))?;
-    }
-    Ok(())
-}
-
-/// Make the keep reflog (and the ref) durable now.
-pub fn sync(repo: &Repo) -> anyhow::Result<()> {
-    sync_ref(repo, &ref_name(repo))
-}
-
-/// Make the keep ref `name` and its reflog durable now.
-pub fn sync_ref(repo: &Repo, name: &str) -> anyhow::Result<()> {
-    for path in [log_path(repo, name), ref_path(repo, name)] {
-        if let Ok(f) = fs::File::open(&path) {
-            f.sync_all()
-                .with_context(|| format!("could not sync {}", path.display()))?;
-        }
-        if let Some(dir) = path.parent() {
-            let _ = super::sync_dir(dir);
-        }
+        repo.written().tree(empty);
+        lock.commit(format!("{empty}\n").as_bytes(), &refs)?;
+        durable.file(&refs);
     }
     Ok(())
 }
@@ -380,8 +376,10 @@ pub fn migrate_legacy(repo: &Repo, recorded: &dyn Fn(&str) -> bool) -> anyhow::R
     if entries.is_empty() {
         return Ok(0);
     }
-    append(repo, &entries)?;
-    sync(repo)?;
+    let mut durable = Durable::default();
+    append(repo, &entries, &mut durable)?;
+    durable.objects(repo)?;
+    durable.sync()?;
     for name in &names {
         repo.force_ref(name, None, "rollback-sprint: moved into the keep reflog")?;
     }

@@ -28,6 +28,7 @@
 
 pub mod after;
 mod door;
+mod durable;
 pub mod green;
 pub mod history;
 pub mod keep;
@@ -52,6 +53,7 @@ use crate::git::snapshot::ModeRecord;
 use crate::git::{HeadState, Repo, RepoPath};
 
 pub use door::forget_fetched;
+pub(crate) use durable::Durable;
 pub use history::History;
 pub use lock::{acquire as acquire_lock, lock_holder, Lock, LockInfo};
 pub(crate) use transaction::refuse_aside_across_filesystems;
@@ -838,16 +840,13 @@ fn drop_torn_tail(file: &mut File, path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Create a directory (and its parents), syncing the parent when created.
+/// Create a directory (and its parents), syncing the parent of each one
+/// created.
 pub(crate) fn create_dir_durable(dir: &Path) -> anyhow::Result<bool> {
-    if dir.is_dir() {
-        return Ok(false);
-    }
-    fs::create_dir_all(dir).with_context(|| format!("could not create {}", dir.display()))?;
-    if let Some(parent) = dir.parent() {
-        sync_dir(parent)?;
-    }
-    Ok(true)
+    let mut durable = Durable::default();
+    let created = durable.create_dir_all(dir)?;
+    durable.sync()?;
+    Ok(created)
 }
 
 pub(crate) fn sync_dir(dir: &Path) -> anyhow::Result<()> {
@@ -867,22 +866,6 @@ pub(crate) fn write_durable(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         .with_context(|| format!("could not write {}", path.display()))?;
     f.sync_all()
         .with_context(|| format!("could not sync {}", path.display()))
-}
-
-/// Flush everything written to the repository's filesystem (the snapshot's
-/// objects and refs) in one call: cheaper than an fsync per object.
-pub(crate) fn sync_filesystem(dir: &Path) -> anyhow::Result<()> {
-    let f = File::open(dir).with_context(|| format!("could not open {}", dir.display()))?;
-    #[cfg(target_os = "linux")]
-    rustix::fs::syncfs(&f)
-        .map_err(std::io::Error::from)
-        .context("could not sync the filesystem")?;
-    #[cfg(not(target_os = "linux"))]
-    {
-        drop(f);
-        rustix::fs::sync();
-    }
-    Ok(())
 }
 
 /// Refuse when another git process holds `index.lock` — but not when the

@@ -4,7 +4,7 @@
 //! progress, saves everything the [`Scope`] names (HEAD, refs, index, work
 //! tree, stash), keeps the saved objects alive in the journal's keep reflog
 //! (`refs/rollback/keep/<name>`, see [`super::keep`]),
-//! flushes them to disk and appends the fsynced `begin` record. Only then may
+//! fsyncs what it wrote ([`Durable`]) and appends the fsynced `begin` record. Only then may
 //! the command change anything, through the transaction's methods, which
 //! check that each ref is in scope and move it with a compare-and-swap.
 
@@ -17,9 +17,8 @@ use super::door::IndexLock;
 use super::keep;
 use super::lock::{self, Lock};
 use super::{
-    create_dir_durable, sync_filesystem, write_durable, Begin, End, EndOutcome, Journal, Location,
-    Moved, Operation, Record, RefValue, SavedFile, SavedIndex, SavedStash, SavedWorktree, Scope,
-    VERSION,
+    create_dir_durable, write_durable, Begin, Durable, End, EndOutcome, Journal, Location, Moved,
+    Operation, Record, RefValue, SavedFile, SavedIndex, SavedStash, SavedWorktree, Scope, VERSION,
 };
 use crate::error::{user, Exit};
 use crate::git::index;
@@ -834,11 +833,14 @@ fn save_and_record(
     id: &str,
 ) -> anyhow::Result<(Begin, Option<WorktreeScan>, Vec<Change>)> {
     // Everything to keep alive, appended to the keep reflog in one go
-    // before the filesystem sync that precedes the `begin` record.
+    // before the sync that precedes the `begin` record.
     let mut kept = Kept {
         op: id.to_string(),
         entries: Vec::new(),
     };
+    // What the record will name, synced just before it; the objects are
+    // noted by the repository as they are written.
+    let mut durable = Durable::default();
     let head = repo.head_state()?;
     let refs = save_refs(repo, scope, &mut kept)?;
     let (worktree, scan, overwrite_changes) = if scope.worktree {
@@ -853,21 +855,28 @@ fn save_and_record(
     };
     crate::trace::phase("begin: saving the index");
     let saved_index = match scope.index {
-        true => Some(save_index(repo, scan.as_ref(), journal, &mut kept)?),
+        true => Some(save_index(
+            repo,
+            scan.as_ref(),
+            journal,
+            &mut kept,
+            &mut durable,
+        )?),
         false => None,
     };
     let stash = match scope.stash {
-        true => Some(save_stash(repo, journal, &mut kept)?),
+        true => Some(save_stash(repo, journal, &mut kept, &mut durable)?),
         false => None,
     };
-    let files = save_files(scope, journal, id)?;
-    let recorded_scope = scope_as_recorded(scope, journal, id)?;
+    let files = save_files(scope, journal, id, &mut durable)?;
+    let recorded_scope = scope_as_recorded(scope, journal, id, &mut durable)?;
     crate::fault::point("after-save");
     crate::trace::phase("begin: keep");
-    keep::append(repo, &kept.entries)?;
+    keep::append(repo, &kept.entries, &mut durable)?;
     crate::fault::point("after-keep");
     crate::trace::phase("begin: sync");
-    sync_filesystem(repo.git_dir())?;
+    durable.objects(repo)?;
+    durable.sync()?;
     crate::trace::phase("begin: journal");
     let begin = Begin {
         v: VERSION,
@@ -1109,13 +1118,14 @@ fn save_index(
     scan: Option<&WorktreeScan>,
     journal: &Journal,
     kept: &mut Kept,
+    durable: &mut Durable,
 ) -> anyhow::Result<SavedIndex> {
     let keepalive = match scan {
         Some(s) => s.index_keepalive,
         None => index::index_trees(repo)?.keepalive,
     };
     kept.keep("index", keepalive_commit(repo, keepalive)?);
-    let existed = save_index_copy(repo, &journal.op_dir(&kept.op).join("index"))?;
+    let existed = save_index_copy(repo, &journal.op_dir(&kept.op).join("index"), durable)?;
     Ok(SavedIndex {
         existed,
         keepalive: Some(keepalive.to_string()),
@@ -1123,12 +1133,17 @@ fn save_index(
 }
 
 /// `refs/stash` and a byte copy of its reflog, every entry kept alive.
-fn save_stash(repo: &Repo, journal: &Journal, kept: &mut Kept) -> anyhow::Result<SavedStash> {
+fn save_stash(
+    repo: &Repo,
+    journal: &Journal,
+    kept: &mut Kept,
+    durable: &mut Durable,
+) -> anyhow::Result<SavedStash> {
     let value = repo.ref_target("refs/stash")?;
     let reflog_path = repo.common_dir().join("logs/refs/stash");
     let reflog = match fs::read(&reflog_path) {
         Ok(bytes) => {
-            write_durable(&journal.op_dir(&kept.op).join("stash-reflog"), &bytes)?;
+            durable.write(&journal.op_dir(&kept.op).join("stash-reflog"), &bytes)?;
             keep_stash_entries(repo, &bytes, &mut |what: &str, oid: Oid| {
                 kept.keep(what, oid)
             });
@@ -1144,13 +1159,18 @@ fn save_stash(repo: &Repo, journal: &Journal, kept: &mut Kept) -> anyhow::Result
 }
 
 /// A byte copy of each of the tool's own files in scope.
-fn save_files(scope: &Scope, journal: &Journal, id: &str) -> anyhow::Result<Vec<SavedFile>> {
+fn save_files(
+    scope: &Scope,
+    journal: &Journal,
+    id: &str,
+    durable: &mut Durable,
+) -> anyhow::Result<Vec<SavedFile>> {
     let mut files = Vec::new();
     for name in &scope.files {
         let path = journal.dir().join(name);
         let existed = match fs::read(&path) {
             Ok(bytes) => {
-                write_durable(&journal.op_dir(id).join("files").join(name), &bytes)?;
+                durable.write(&journal.op_dir(id).join("files").join(name), &bytes)?;
                 true
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
@@ -1166,7 +1186,12 @@ fn save_files(scope: &Scope, journal: &Journal, id: &str) -> anyhow::Result<Vec<
 
 /// The scope as the `begin` record holds it: a long path list goes to a
 /// file of its own, durable with the rest.
-fn scope_as_recorded(scope: &Scope, journal: &Journal, id: &str) -> anyhow::Result<Scope> {
+fn scope_as_recorded(
+    scope: &Scope,
+    journal: &Journal,
+    id: &str,
+    durable: &mut Durable,
+) -> anyhow::Result<Scope> {
     let mut recorded = scope.clone();
     if scope.paths.len() > super::INLINE_PATHS {
         let mut bytes = Vec::new();
@@ -1174,7 +1199,7 @@ fn scope_as_recorded(scope: &Scope, journal: &Journal, id: &str) -> anyhow::Resu
             bytes.extend_from_slice(p.as_bytes());
             bytes.push(0);
         }
-        write_durable(&journal.op_dir(id).join(super::PATHS_FILE), &bytes)?;
+        durable.write(&journal.op_dir(id).join(super::PATHS_FILE), &bytes)?;
         recorded.paths = Vec::new();
         recorded.paths_file = true;
     }
@@ -1359,11 +1384,15 @@ pub fn dismiss(repo: &Repo, op: &Operation, command: &str) -> anyhow::Result<()>
 /// A hard link when possible: git, libgit2 and this tool never write an
 /// index in place but write a new file and rename it over the old one, so
 /// the linked file keeps the old bytes once the index is replaced, at no
-/// cost for a large index. Its directory entry and (through the
-/// transaction's filesystem sync) its data are durable before the `begin`
-/// record. Where a link cannot be made (another filesystem, no hard links,
-/// the index a symlink), the bytes are copied and synced.
-pub(super) fn save_index_copy(repo: &Repo, dest: &std::path::Path) -> anyhow::Result<bool> {
+/// cost for a large index. Where a link cannot be made (another
+/// filesystem, no hard links, the index a symlink), the bytes are copied.
+/// Either way the file (the index's own data, when linked: git does not
+/// sync it) and its directory entry are noted in `durable`.
+pub(super) fn save_index_copy(
+    repo: &Repo,
+    dest: &std::path::Path,
+    durable: &mut Durable,
+) -> anyhow::Result<bool> {
     let path = repo.git_dir().join("index");
     let regular = match fs::symlink_metadata(&path) {
         Ok(meta) => meta.file_type().is_file(),
@@ -1371,18 +1400,16 @@ pub(super) fn save_index_copy(repo: &Repo, dest: &std::path::Path) -> anyhow::Re
         Err(e) => return Err(e).context("could not read the index"),
     };
     if let Some(dir) = dest.parent() {
-        create_dir_durable(dir)?;
+        durable.create_dir_all(dir)?;
     }
     if regular && fs::hard_link(&path, dest).is_ok() {
-        if let Some(dir) = dest.parent() {
-            super::sync_dir(dir)?;
-        }
+        durable.file(dest);
         return Ok(true);
     }
     let _ = fs::remove_file(dest);
     match index::read_index_file(repo)? {
         Some(bytes) => {
-            write_durable(dest, &bytes)?;
+            durable.write(dest, &bytes)?;
             Ok(true)
         }
         None => Ok(false),
