@@ -1,0 +1,1052 @@
+//! `rescue [--since WHEN]` and `rescue restore ID… [--to DIR] [--as-stash]`
+//! (README: Rescue): work plain git lost — a `reset --hard` over staged
+//! files, a dropped or cleared stash, a deleted branch, an amend or a
+//! rebase — found while git still holds it, and brought back.
+//!
+//! The listing only reads (`crate::git::lost` finds the objects no ref
+//! reaches without reading every object); it writes nothing, not even to
+//! the journal. A restore is one journaled operation like any other: its
+//! branches, the stash entry it puts back and the files it writes are
+//! what `undo` takes away again. It writes only new files, in a folder of
+//! their own, never over a file of the work tree.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use super::Context;
+use crate::clock;
+use crate::error::{user, Exit};
+use crate::git::lost::{self, Certainty, Entry, Item, Kind};
+use crate::git::{writer, Oid, RepoPath};
+use crate::journal::{Intent, Journal, KnownPath, KnownWorktree, Scope, Transaction, RESCUE_KIND};
+use crate::plan::{carry_out, Carried, Execute, Plan, RefStep, Rev, Step};
+use crate::ui::Outcome;
+
+#[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct Args {
+    #[command(subcommand)]
+    pub action: Option<Action>,
+    /// List only what was lost since WHEN ("2 hours ago", "3.days", "2026-11-20 14:00")
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Action {
+    /// Bring lost items back: commits and stash entries as branches, files into a folder
+    Restore(RestoreArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RestoreArgs {
+    /// The items to bring back, as `rescue` lists them (a unique prefix will do); none: pick them on the terminal
+    #[arg(value_name = "ID")]
+    pub ids: Vec<String>,
+    /// Write the files into DIR, inside the work tree (default: <reports dir>/rescued-<ts>/)
+    #[arg(long, value_name = "DIR", value_hint = clap::ValueHint::DirPath)]
+    pub to: Option<PathBuf>,
+    /// Put a stash entry back on the stash list too (it gets a branch either way)
+    #[arg(long)]
+    pub as_stash: bool,
+}
+
+impl Args {
+    pub fn reads_only(&self) -> bool {
+        self.action.is_none()
+    }
+}
+
+pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
+    match &args.action {
+        None => list(ctx, args.since.as_deref()),
+        Some(Action::Restore(r)) => restore(ctx, r),
+    }
+}
+
+// ----- rescue: the listing ------------------------------------------------------
+
+/// One item in JSON (every field on every item; null where it does not
+/// apply).
+#[derive(Serialize)]
+struct ItemJson<'a> {
+    id: String,
+    kind: &'static str,
+    time: String,
+    time_source: &'static str,
+    summary: &'a str,
+    branch: Option<&'a str>,
+    commits: usize,
+    files: &'a [RepoPath],
+    reflogs: &'a [String],
+    size: u64,
+    path: Option<&'a RepoPath>,
+    certainty: Option<&'static str>,
+    similarity: Option<u8>,
+    matched: Option<&'static str>,
+}
+
+impl<'a> ItemJson<'a> {
+    fn of(item: &'a Item) -> ItemJson<'a> {
+        ItemJson {
+            id: item.id.to_string(),
+            kind: item.kind.name(),
+            time: time_json(item.time),
+            time_source: item.time_source.key(),
+            summary: &item.summary,
+            branch: item.branch.as_deref(),
+            commits: item.commits,
+            files: &item.files,
+            reflogs: &item.reflogs,
+            size: item.size,
+            path: item.path.as_ref(),
+            certainty: item.certainty.map(Certainty::name),
+            similarity: item.similarity,
+            matched: item.matched,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct LeftOut {
+    /// Lost, but their content is still reachable (an amend of the
+    /// message only, a stash entry whose trees were committed).
+    same_as_reachable: usize,
+    /// Lost, but in the work tree as they hold it (unstaged, popped).
+    in_work_tree: usize,
+    /// Files a `rescue restore` that is not undone brought back.
+    restored: usize,
+    /// Older than `--since`.
+    older: usize,
+}
+
+/// The JSON fields of `rescue`.
+#[derive(Serialize)]
+struct Listing<'a> {
+    items: Vec<ItemJson<'a>>,
+    since: Option<String>,
+    objects: usize,
+    unreachable: usize,
+    journal_only: usize,
+    left_out: LeftOut,
+    nothing_found: Option<String>,
+}
+
+fn time_json(secs: i64) -> String {
+    clock::format_unix(secs, clock::now().offset().local_minus_utc() / 60)
+}
+
+/// `2026-11-21 10:04` in the local time zone.
+fn time_shown(secs: i64) -> String {
+    chrono::DateTime::from_timestamp(secs, 0)
+        .map(|t| {
+            t.with_timezone(&chrono::Local)
+                .format("%Y-%m-%d %H:%M")
+                .to_string()
+        })
+        .unwrap_or_else(|| secs.to_string())
+}
+
+/// `--since`, read against the tool's clock.
+fn since(text: Option<&str>) -> anyhow::Result<Option<i64>> {
+    let Some(text) = text else { return Ok(None) };
+    match clock::parse_since(text, &clock::now()) {
+        Some(t) => Ok(Some(t)),
+        None => Err(user(format!(
+            "--since {}: not a time this tool reads",
+            crate::ui::quote(text)
+        ))
+        .hint("give one such as \"2 hours ago\", \"3.days\", \"yesterday\", \"2026-11-20\" or \"2026-11-20 14:00\"")
+        .exit(Exit::Usage)
+        .into()),
+    }
+}
+
+fn list(ctx: &Context, since_text: Option<&str>) -> anyhow::Result<Outcome> {
+    let since = since(since_text)?;
+    let repo = &ctx.repo;
+    // A split index cannot be read whole: its blobs would look lost.
+    repo.refuse_split_index()?;
+    let found = lost::find(repo)?;
+    let restored = restored_blobs(repo)?;
+    let recent: Vec<Entry> = found
+        .items
+        .iter()
+        .filter(|e| !restored.contains(&e.id))
+        .filter(|e| since.is_none_or(|t| e.time >= t))
+        .cloned()
+        .collect();
+    let already = found
+        .items
+        .iter()
+        .filter(|e| restored.contains(&e.id))
+        .count();
+    let older = found.items.len() - already - recent.len();
+    let (items, in_work_tree) = found.details(&recent, false)?;
+    let left_out = LeftOut {
+        same_as_reachable: found.same_as_reachable,
+        in_work_tree,
+        restored: already,
+        older,
+    };
+    let since_shown = since.map(time_json);
+    let mut outcome = Outcome::new();
+    let nothing = items
+        .is_empty()
+        .then(|| why_nothing(&found, &left_out, since_shown.as_deref()));
+    match &nothing {
+        Some(why) => {
+            outcome.line(format!("Nothing to rescue: {why}."));
+        }
+        None => show_items(ctx, &items, &mut outcome),
+    }
+    if !items.is_empty() {
+        show_left_out(&left_out, since_shown.as_deref(), &mut outcome);
+    }
+    outcome.data(&Listing {
+        items: items.iter().map(ItemJson::of).collect(),
+        since: since_shown,
+        objects: found.objects,
+        unreachable: found.unreachable,
+        journal_only: found.journal_only,
+        left_out,
+        nothing_found: nothing,
+    });
+    Ok(outcome)
+}
+
+/// Why the listing is empty, in the words a user needs.
+fn why_nothing(found: &lost::Found<'_>, left: &LeftOut, since: Option<&str>) -> String {
+    if left.older > 0 {
+        return format!(
+            "nothing was lost since {} ({} older item(s): run it without --since to see them)",
+            since.unwrap_or("then"),
+            left.older
+        );
+    }
+    if found.unreachable == 0 && found.items.is_empty() {
+        let journal = match found.journal_only {
+            0 => String::new(),
+            n => format!(
+                ", or kept by this tool's journal ({n} objects: its snapshots, and what `undo` took away — `git rollback-sprint log` lists the operations, `redo` brings back what the last undo took)"
+            ),
+        };
+        return format!(
+            "every one of the {} objects in the store is reachable from a branch, a tag, HEAD, the index or the stash{journal}, and no reflog names a lost commit: git holds nothing else, so whatever was lost before has been pruned (`git gc` prunes unreachable objects, for good), or nothing was lost",
+            found.objects
+        );
+    }
+    format!(
+        "the {} unreachable object(s) hold nothing the repository does not have: {} lost commit(s) or stash entries whose content is still reachable, {} file(s) or stash entries still in the work tree as they were, {} file(s) `rescue restore` brought back",
+        found.unreachable, left.same_as_reachable, left.in_work_tree, left.restored
+    )
+}
+
+/// The end-record detail of a restore naming the blobs it wrote.
+const RESCUED_FILES: &str = "rescued_files";
+
+/// The contents written by the restores of this work tree's journal that
+/// stand (not undone, or redone): still unreachable, but not lost.
+fn restored_blobs(repo: &crate::git::Repo) -> anyhow::Result<HashSet<Oid>> {
+    let history = Journal::for_repo(repo).history()?;
+    let mut blobs = HashSet::new();
+    for op in history.ops() {
+        if op.begin.kind != RESCUE_KIND || !stands(&history, op) {
+            continue;
+        }
+        let Some(end) = &op.end else { continue };
+        let Some(serde_json::Value::Array(ids)) = end.details.get(RESCUED_FILES) else {
+            continue;
+        };
+        blobs.extend(
+            ids.iter()
+                .filter_map(|v| v.as_str())
+                .filter_map(|id| crate::git::parse_oid(id).ok()),
+        );
+    }
+    Ok(blobs)
+}
+
+/// Whether an operation's effect stands: nothing undoes it, or what
+/// undoes it is undone itself (a redo).
+fn stands(history: &crate::journal::History, op: &crate::journal::Operation) -> bool {
+    match history.undone_by(op) {
+        None => true,
+        Some(undo) => !stands(history, undo),
+    }
+}
+
+fn show_items(ctx: &Context, items: &[Item], outcome: &mut Outcome) {
+    let repo = &ctx.repo;
+    outcome.line(ctx.ui.bold("Lost work git still holds, newest first:"));
+    for item in items {
+        let short = repo.short_id(item.id);
+        let what = match item.kind {
+            Kind::Blob => item
+                .path
+                .as_ref()
+                .map(|p| p.quoted())
+                .unwrap_or_else(|| "(path unknown)".to_string()),
+            _ => crate::ui::one_line(&item.summary),
+        };
+        outcome.line(format!(
+            "  {short}  {:<6}  {}  {what}",
+            item.kind.name(),
+            time_shown(item.time)
+        ));
+        outcome.line(format!(
+            "  {:width$}  {}",
+            "",
+            detail(item),
+            width = short.len()
+        ));
+    }
+    let first = items
+        .first()
+        .map(|i| repo.short_id(i.id))
+        .unwrap_or_default();
+    outcome.line(format!(
+        "Restore with: git rollback-sprint rescue restore {first} (more ids to bring back more; none to pick on a terminal)"
+    ));
+    outcome.line("Times: a commit's is when a reflog last named it, else its date; a stash entry's is its date; a file's is when git wrote its object (its loose object file, or the pack holding it).");
+}
+
+/// The second line of an item: what it holds.
+fn detail(item: &Item) -> String {
+    match item.kind {
+        Kind::Commit => {
+            let mut text = format!("{} commit(s)", item.commits);
+            if let Some(b) = &item.branch {
+                text.push_str(&format!(" on {}", crate::ui::quote(b)));
+            }
+            text.push_str(&format!(", {}", files_text(&item.files)));
+            text.push_str(&match item.reflogs.as_slice() {
+                [] => "; only in the object store".to_string(),
+                logs => format!("; in the reflog of {}", logs.join(", ")),
+            });
+            text
+        }
+        Kind::Stash => {
+            let branch = item
+                .branch
+                .as_deref()
+                .map(|b| format!("stash entry on {}, ", crate::ui::quote(b)))
+                .unwrap_or_else(|| "stash entry, ".to_string());
+            format!("{branch}{}", files_text(&item.files))
+        }
+        Kind::Blob => {
+            let sure = match (item.certainty, item.similarity, &item.path) {
+                (Some(Certainty::Exact), _, _) => "path exact (a lost tree names it)".to_string(),
+                (Some(c @ (Certainty::Likely | Certainty::Possible)), Some(sim), Some(p)) => {
+                    format!(
+                        "path {} ({sim}% like {} in {})",
+                        c.name(),
+                        p.quoted(),
+                        match item.matched {
+                            Some("lost_commit") => "a lost commit",
+                            Some("history") => "HEAD's history",
+                            _ => "the index",
+                        }
+                    )
+                }
+                _ => "path unknown (nothing in the repository is like it)".to_string(),
+            };
+            let first = if item.summary.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", in_quotes(&item.summary))
+            };
+            format!("{sure}, {} byte(s){first}", item.size)
+        }
+    }
+}
+
+/// A subject or message in double quotes, on one line and cut at 60
+/// characters.
+fn in_quotes(text: &str) -> String {
+    format!(
+        "\"{}\"",
+        crate::ui::one_line(&shorten(text.lines().next().unwrap_or_default(), 60))
+    )
+}
+
+fn shorten(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let cut: String = text.chars().take(max).collect();
+    format!("{cut}…")
+}
+
+/// `3 file(s): a, b, c` (the first five).
+fn files_text(files: &[RepoPath]) -> String {
+    const SHOWN: usize = 5;
+    let names: Vec<String> = files.iter().take(SHOWN).map(RepoPath::quoted).collect();
+    let more = if files.len() > SHOWN {
+        format!(", … {} more", files.len() - SHOWN)
+    } else {
+        String::new()
+    };
+    match files.len() {
+        0 => "no file changed".to_string(),
+        n => format!("{n} file(s): {}{more}", names.join(", ")),
+    }
+}
+
+fn show_left_out(left: &LeftOut, since: Option<&str>, outcome: &mut Outcome) {
+    if left.older > 0 {
+        outcome.line(format!(
+            "{} older item(s) left out (--since {}).",
+            left.older,
+            since.unwrap_or("")
+        ));
+    }
+    let same = left.same_as_reachable + left.in_work_tree;
+    if same > 0 {
+        outcome.line(format!(
+            "{same} more left out: what they hold is still reachable or in the work tree."
+        ));
+    }
+    if left.restored > 0 {
+        outcome.line(format!(
+            "{} file(s) left out: `rescue restore` brought them back (undo it to see them here again).",
+            left.restored
+        ));
+    }
+}
+
+// ----- rescue restore -------------------------------------------------------------
+
+/// The steps of a restore, as the dry run shows them and as they run.
+#[derive(Debug, Clone)]
+enum RescueStep {
+    /// A branch at a lost commit or stash entry.
+    Branch { create: RefStep, what: String },
+    /// A dropped stash entry back on the stash list (`--as-stash`).
+    Stash { w: Rev, message: String },
+    /// A lost file's content written to a new file.
+    File {
+        path: RepoPath,
+        blob: Oid,
+        what: String,
+    },
+}
+
+impl Step for RescueStep {}
+
+impl fmt::Display for RescueStep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RescueStep::Branch { create, what } => write!(f, "{create} ({what})"),
+            RescueStep::Stash { w, message } => write!(
+                f,
+                "put the stash entry {} {} back on the stash list",
+                w.short,
+                in_quotes(message)
+            ),
+            RescueStep::File { path, what, .. } => write!(f, "write {} ({what})", path.quoted()),
+        }
+    }
+}
+
+/// The JSON fields of `rescue restore` (and of its dry run).
+#[derive(Serialize)]
+struct Restore {
+    branches: Vec<BranchJson>,
+    stash_entries: Vec<String>,
+    dir: Option<RepoPath>,
+    files: Vec<FileJson>,
+}
+
+#[derive(Serialize)]
+struct BranchJson {
+    id: String,
+    branch: String,
+}
+
+#[derive(Serialize)]
+struct FileJson {
+    id: String,
+    path: RepoPath,
+    certainty: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+struct Done<'a> {
+    operation_id: &'a str,
+}
+
+/// The content of the `.gitignore` a default rescue folder gets when
+/// nothing ignores it yet: its files stay out of `git status`.
+const IGNORE_ALL: &[u8] =
+    b"# Written by git-rollback-sprint rescue: rescued copies, kept out of `git status`.\n*\n";
+
+fn restore(ctx: &Context, args: &RestoreArgs) -> anyhow::Result<Outcome> {
+    let repo = &ctx.repo;
+    let cwd = std::env::current_dir()
+        .map_err(|e| user(format!("cannot read the current directory: {e}")))?;
+    let to = match &args.to {
+        Some(dir) => Some(super::files::repo_path(repo.workdir(), &cwd, dir)?),
+        None => None,
+    };
+    if to.is_none() {
+        crate::reports_folder::check(repo.workdir(), &ctx.settings.reports_dir)?;
+    }
+    repo.refuse_split_index()?;
+    let found = lost::find(repo)?;
+    let chosen = if args.ids.is_empty() {
+        pick(ctx, &found)?
+    } else {
+        resolve(ctx, &found, &args.ids)?
+    };
+    let (items, _) = found.details(&chosen, true)?;
+    if args.as_stash && !items.iter().any(|i| i.kind == Kind::Stash) {
+        return Err(user("--as-stash puts stash entries back, and none of these items is one")
+            .hint("leave --as-stash out, or name a stash entry `git rollback-sprint rescue` lists")
+            .exit(Exit::Usage)
+            .into());
+    }
+    let stamp = clock::stamp(&clock::now());
+    let plan = plan(ctx, &items, to, &stamp, args.as_stash)?;
+    let mut outcome = Outcome::new();
+    outcome.data(&plan.json);
+    if args.ids.is_empty() && !ctx.ui.dry_run && !confirmed(ctx, &plan)? {
+        outcome.line("Nothing was changed.");
+        return Ok(outcome);
+    }
+    let exec = Restorer {
+        files: plan.files.clone(),
+        ignore: plan.ignore.clone(),
+        stash: plan.stash,
+        refs: plan.refs.clone(),
+    };
+    match carry_out(ctx, &plan.plan, exec, &mut outcome)? {
+        Carried::Done { id, .. } => {
+            outcome.data(&Done { operation_id: &id });
+            outcome.line(format!(
+                "{} {} item(s):",
+                ctx.ui.good("Restored"),
+                items.len()
+            ));
+            for line in plan.plan.lines() {
+                outcome.line(format!("  {line}"));
+            }
+            if let Some(dir) = &plan.json.dir {
+                outcome.line(format!(
+                    "The files are in {}/; the work tree's other files were not touched.",
+                    dir.quoted()
+                ));
+            }
+            outcome.line(format!("Undo with: git rollback-sprint undo {id}"));
+        }
+        Carried::Nothing | Carried::DryRun | Carried::Unjournaled(_) => {}
+    }
+    Ok(outcome)
+}
+
+/// The items the ids name: each id a unique prefix (4 digits at least) of
+/// an item of the listing, or of a lost commit inside one.
+fn resolve(ctx: &Context, found: &lost::Found<'_>, ids: &[String]) -> anyhow::Result<Vec<Entry>> {
+    let repo = &ctx.repo;
+    let mut chosen: Vec<Entry> = Vec::new();
+    for id in ids {
+        let wanted = id.to_ascii_lowercase();
+        if wanted.len() < 4 || wanted.len() > 40 || !wanted.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(user(format!(
+                "{} is not an item id: ids are 4 to 40 hexadecimal digits",
+                crate::ui::quote(id)
+            ))
+            .hint("copy the ids `git rollback-sprint rescue` lists")
+            .exit(Exit::Usage)
+            .into());
+        }
+        let mut matches: Vec<Entry> = found
+            .items
+            .iter()
+            .filter(|e| e.id.to_string().starts_with(&wanted))
+            .cloned()
+            .collect();
+        if matches.is_empty() {
+            let mut others: Vec<Oid> = found
+                .other_commits
+                .iter()
+                .filter(|c| c.to_string().starts_with(&wanted))
+                .copied()
+                .collect();
+            others.sort();
+            matches = others
+                .into_iter()
+                .filter_map(|c| found.other_entry(c))
+                .collect();
+        }
+        match matches.as_slice() {
+            [] => {
+                return Err(user(format!(
+                    "{}: no lost item has this id",
+                    crate::ui::quote(id)
+                ))
+                .hint("`git rollback-sprint rescue` lists what can be restored (a pruned object is gone for good)")
+                .into())
+            }
+            [one] => {
+                if !chosen.iter().any(|c| c.id == one.id) {
+                    chosen.push(one.clone());
+                }
+            }
+            many => {
+                let names: Vec<String> = many
+                    .iter()
+                    .take(5)
+                    .map(|e| format!("{} ({})", e.id, e.kind.name()))
+                    .collect();
+                return Err(user(format!(
+                    "{} is ambiguous: it begins {}",
+                    crate::ui::quote(id),
+                    names.join(", ")
+                ))
+                .hint(format!(
+                    "type more of it (at least {} digits)",
+                    repo.short_id(many[0].id).len().max(wanted.len() + 1)
+                ))
+                .exit(Exit::Usage)
+                .into());
+            }
+        }
+    }
+    // Newest first, as listed.
+    chosen.sort_by(|a, b| {
+        b.time
+            .cmp(&a.time)
+            .then(a.kind.cmp(&b.kind))
+            .then(a.id.cmp(&b.id))
+    });
+    Ok(chosen)
+}
+
+/// On a terminal without ids: the user picks among the listing's items.
+fn pick(ctx: &Context, found: &lost::Found<'_>) -> anyhow::Result<Vec<Entry>> {
+    if !ctx.ui.can_prompt() {
+        return Err(user("name the items to restore: there is no terminal to pick them on")
+            .hint("pass their ids, as `git rollback-sprint rescue` lists them: `rescue restore ID…`")
+            .exit(Exit::Usage)
+            .into());
+    }
+    let (items, _) = found.details(&found.items, false)?;
+    if items.is_empty() {
+        return Err(user(
+            "there is nothing to restore: `git rollback-sprint rescue` finds no lost work",
+        )
+        .hint("run `git rollback-sprint rescue` to see why")
+        .into());
+    }
+    let repo = &ctx.repo;
+    let shown: Vec<String> = items
+        .iter()
+        .map(|i| {
+            let what = match i.kind {
+                Kind::Blob => i
+                    .path
+                    .as_ref()
+                    .map(RepoPath::quoted)
+                    .unwrap_or_else(|| "(path unknown)".to_string()),
+                _ => crate::ui::one_line(&i.summary),
+            };
+            format!(
+                "{} {:<6} {} {}",
+                repo.short_id(i.id),
+                i.kind.name(),
+                time_shown(i.time),
+                shorten(&what, 48)
+            )
+        })
+        .collect();
+    let picked = ctx.prompter.multi_select(
+        "Lost work to restore (space selects, enter confirms), newest first",
+        &shown,
+    )?;
+    if picked.is_empty() {
+        return Err(user("no item was chosen, so nothing was restored")
+            .hint("select items with space before pressing enter, or pass their ids")
+            .into());
+    }
+    let ids: HashSet<Oid> = picked
+        .iter()
+        .filter_map(|n| items.get(*n))
+        .map(|i| i.id)
+        .collect();
+    Ok(found
+        .items
+        .iter()
+        .filter(|e| ids.contains(&e.id))
+        .cloned()
+        .collect())
+}
+
+/// Before a picked restore: a preview of each item on stderr, then yes or
+/// no.
+fn confirmed(ctx: &Context, plan: &Planned) -> anyhow::Result<bool> {
+    for preview in &plan.previews {
+        for line in preview {
+            ctx.ui.note(line);
+        }
+    }
+    ctx.ui.confirm(
+        ctx.prompter.as_ref(),
+        &format!("Restore these {} item(s)?", plan.previews.len()),
+    )
+}
+
+/// A restore decided: its steps, what the transaction needs, and what it
+/// reports.
+struct Planned {
+    plan: Plan<RescueStep>,
+    json: Restore,
+    refs: Vec<String>,
+    stash: bool,
+    /// Each file to write and its blob.
+    files: Vec<(RepoPath, Oid)>,
+    /// The rescue folder's `.gitignore`, when it gets one.
+    ignore: Option<RepoPath>,
+    previews: Vec<Vec<String>>,
+}
+
+fn plan(
+    ctx: &Context,
+    items: &[Item],
+    to: Option<RepoPath>,
+    stamp: &str,
+    as_stash: bool,
+) -> anyhow::Result<Planned> {
+    let repo = &ctx.repo;
+    let mut plan = Plan::new();
+    let mut json = Restore {
+        branches: Vec::new(),
+        stash_entries: Vec::new(),
+        dir: None,
+        files: Vec::new(),
+    };
+    let mut refs = Vec::new();
+    let mut previews = Vec::new();
+    let commits: Vec<&Item> = items.iter().filter(|i| i.kind != Kind::Blob).collect();
+    let names = branch_names(ctx, stamp, commits.len())?;
+    for (item, name) in commits.iter().zip(names) {
+        let what = match item.kind {
+            Kind::Stash => format!("the stash entry {}", in_quotes(&item.summary)),
+            _ => format!(
+                "the lost commit {}{}",
+                in_quotes(&item.summary),
+                if item.commits > 1 {
+                    format!(" and {} before it", item.commits - 1)
+                } else {
+                    String::new()
+                }
+            ),
+        };
+        plan.push(RescueStep::Branch {
+            create: RefStep::CreateBranch {
+                name: name.clone(),
+                at: Rev::new(repo, item.id),
+            },
+            what,
+        });
+        refs.push(format!("refs/heads/{name}"));
+        json.branches.push(BranchJson {
+            id: item.id.to_string(),
+            branch: name,
+        });
+        if item.kind == Kind::Stash && as_stash {
+            plan.push(RescueStep::Stash {
+                w: Rev::new(repo, item.id),
+                message: item.summary.clone(),
+            });
+            json.stash_entries.push(item.id.to_string());
+        }
+        let mut preview = vec![format!(
+            "{} {} {}",
+            repo.short_id(item.id),
+            item.kind.name(),
+            in_quotes(&item.summary)
+        )];
+        preview.push(format!("    {}", detail(item)));
+        previews.push(preview);
+    }
+    let blobs: Vec<&Item> = items.iter().filter(|i| i.kind == Kind::Blob).collect();
+    let mut files = Vec::new();
+    let mut ignore = None;
+    if !blobs.is_empty() {
+        let (dir, default) = match to {
+            Some(dir) => (dir, false),
+            None => (default_dir(ctx, stamp)?, true),
+        };
+        let placed = place_files(repo, &dir, &blobs);
+        refuse_existing(repo, placed.iter().map(|(p, _)| p))?;
+        let probe = dir.join(b"x");
+        if default && !repo.is_ignored(std::path::Path::new(probe.as_os_str())) {
+            let path = dir.join(b".gitignore");
+            refuse_existing(repo, std::iter::once(&path))?;
+            let blob = lost::blob_id(IGNORE_ALL)?;
+            plan.push(RescueStep::File {
+                path: path.clone(),
+                blob,
+                what: "`*`: the rescued files stay out of `git status`".to_string(),
+            });
+            ignore = Some(path);
+        }
+        for (path, item) in &placed {
+            let what = match (item.certainty, item.similarity) {
+                (Some(Certainty::Exact), _) => {
+                    format!("lost file {}, path exact", repo.short_id(item.id))
+                }
+                (Some(c @ (Certainty::Likely | Certainty::Possible)), Some(sim)) => format!(
+                    "lost file {}, path {} ({sim}% alike)",
+                    repo.short_id(item.id),
+                    c.name()
+                ),
+                _ => format!("lost file {}, path unknown", repo.short_id(item.id)),
+            };
+            plan.push(RescueStep::File {
+                path: path.clone(),
+                blob: item.id,
+                what,
+            });
+            files.push((path.clone(), item.id));
+            json.files.push(FileJson {
+                id: item.id.to_string(),
+                path: path.clone(),
+                certainty: item.certainty.map(Certainty::name),
+            });
+            let mut preview = vec![format!(
+                "{} file → {} ({})",
+                repo.short_id(item.id),
+                path.quoted(),
+                detail(item)
+            )];
+            preview.extend(
+                lost::preview_lines(repo, item.id, 6)
+                    .into_iter()
+                    .map(|l| format!("    | {l}")),
+            );
+            previews.push(preview);
+        }
+        json.dir = Some(dir);
+    }
+    Ok(Planned {
+        plan,
+        json,
+        refs,
+        stash: as_stash && items.iter().any(|i| i.kind == Kind::Stash),
+        files,
+        ignore,
+        previews,
+    })
+}
+
+/// `rescue/<ts>`, then `rescue/<ts>-2`, … for each commit or stash entry,
+/// none of them taken (docs/design.md, Names).
+fn branch_names(ctx: &Context, stamp: &str, count: usize) -> anyhow::Result<Vec<String>> {
+    let mut names = Vec::new();
+    if count == 0 {
+        return Ok(names);
+    }
+    let first = super::new_branch_name(ctx, &format!("rescue/{stamp}"))?;
+    names.push(first.clone());
+    let mut n = 2;
+    while names.len() < count {
+        let candidate = format!("{first}-{n}");
+        if ctx
+            .repo
+            .ref_name_available(&format!("refs/heads/{candidate}"))?
+        {
+            names.push(candidate);
+        }
+        n += 1;
+    }
+    Ok(names)
+}
+
+/// `<reports dir>/rescued-<ts>`, or `-2`, `-3`… when that folder exists.
+fn default_dir(ctx: &Context, stamp: &str) -> anyhow::Result<RepoPath> {
+    let reports = crate::settings::reports_path(&ctx.settings.reports_dir);
+    let mut n = 1;
+    loop {
+        let name = if n == 1 {
+            format!("rescued-{stamp}")
+        } else {
+            format!("rescued-{stamp}-{n}")
+        };
+        let dir = reports.join(name.as_bytes());
+        if std::fs::symlink_metadata(dir.under(ctx.repo.workdir())).is_err() {
+            return Ok(dir);
+        }
+        n += 1;
+    }
+}
+
+/// Where each lost file goes under `dir`: its guessed path, or
+/// `unnamed/<id>` when there is none; a path taken by another of them
+/// (two versions of one file) gets `~<id>` after it.
+fn place_files<'a>(
+    repo: &crate::git::Repo,
+    dir: &RepoPath,
+    blobs: &[&'a Item],
+) -> Vec<(RepoPath, &'a Item)> {
+    let mut files: HashSet<Vec<u8>> = HashSet::new();
+    let mut dirs: HashSet<Vec<u8>> = HashSet::new();
+    let mut out = Vec::new();
+    for item in blobs {
+        let short = repo.short_id(item.id);
+        let base = match &item.path {
+            Some(p) => p.clone(),
+            None => RepoPath::from_bytes(format!("unnamed/{short}").as_bytes()),
+        };
+        let free = |p: &RepoPath| {
+            !files.contains(p.as_bytes())
+                && !dirs.contains(p.as_bytes())
+                && !p.ancestors().iter().any(|a| files.contains(a.as_bytes()))
+        };
+        let rel = if free(&base) {
+            base
+        } else {
+            let mut bytes = base.as_bytes().to_vec();
+            bytes.extend_from_slice(format!("~{short}").as_bytes());
+            RepoPath::from_bytes(&bytes)
+        };
+        let path = if dir.as_bytes().is_empty() {
+            rel.clone()
+        } else {
+            dir.join(rel.as_bytes())
+        };
+        files.insert(rel.as_bytes().to_vec());
+        dirs.extend(rel.ancestors().into_iter().map(|a| a.as_bytes().to_vec()));
+        out.push((path, *item));
+    }
+    out
+}
+
+/// A restore writes only new files: one in the way (or a file where a
+/// folder must go) is refused before anything changes.
+fn refuse_existing<'a>(
+    repo: &crate::git::Repo,
+    paths: impl Iterator<Item = &'a RepoPath>,
+) -> anyhow::Result<()> {
+    for path in paths {
+        let full = path.under(repo.workdir());
+        let blocked = if std::fs::symlink_metadata(&full).is_ok() {
+            Some(path.clone())
+        } else {
+            path.ancestors().into_iter().find(|a| {
+                std::fs::symlink_metadata(a.under(repo.workdir())).is_ok_and(|m| !m.is_dir())
+            })
+        };
+        if let Some(blocked) = blocked {
+            return Err(user(format!(
+                "{} is in the way: rescue restore writes only new files, never over one",
+                blocked.quoted()
+            ))
+            .hint("choose an empty or new folder with --to DIR, or leave --to out for a folder of its own")
+            .into());
+        }
+    }
+    Ok(())
+}
+
+/// Carries out a restore: branches, the stash entry, the files.
+struct Restorer {
+    files: Vec<(RepoPath, Oid)>,
+    ignore: Option<RepoPath>,
+    stash: bool,
+    refs: Vec<String>,
+}
+
+impl Execute<RescueStep> for Restorer {
+    type Done = ();
+
+    fn intent(&self, ctx: &Context) -> anyhow::Result<Intent> {
+        let repo = &ctx.repo;
+        let looked_at = std::time::SystemTime::now();
+        let mut written: Vec<(RepoPath, Oid)> = Vec::new();
+        if let Some(path) = &self.ignore {
+            written.push((path.clone(), lost::write_blob(repo, IGNORE_ALL)?));
+        }
+        written.extend(self.files.iter().cloned());
+        let paths: Vec<RepoPath> = written.iter().map(|(p, _)| p.clone()).collect();
+        let mut dirs: Vec<RepoPath> = paths.iter().flat_map(RepoPath::ancestors).collect();
+        dirs.sort();
+        dirs.dedup();
+        let scope = Scope {
+            refs: self.refs.clone(),
+            stash: self.stash,
+            worktree: !written.is_empty(),
+            paths: paths.clone(),
+            dirs: dirs.clone(),
+            ..Scope::default()
+        };
+        let mut intent = Intent::new(RESCUE_KIND, &ctx.command_line, scope);
+        if !written.is_empty() {
+            intent.writes = paths.iter().map(|p| (p.clone(), true)).collect();
+            intent.known_worktree = Some(KnownWorktree {
+                files: written
+                    .iter()
+                    .map(|(path, blob)| KnownPath {
+                        path: path.clone(),
+                        now: None,
+                        target: Some((0o100644, *blob)),
+                    })
+                    .collect(),
+                dirs,
+                since: looked_at,
+            });
+        }
+        Ok(intent)
+    }
+
+    fn step(
+        &mut self,
+        ctx: &Context,
+        tx: &mut Transaction<'_>,
+        step: &RescueStep,
+    ) -> anyhow::Result<()> {
+        match step {
+            RescueStep::Branch { create, .. } => tx.apply_ref_step(create),
+            RescueStep::Stash { w, message } => {
+                let first = message.lines().next().unwrap_or_default();
+                tx.push_stash(w.id, first)
+            }
+            RescueStep::File { path, blob, .. } => {
+                let changes: Vec<writer::Change> = tx
+                    .overwrite_changes()
+                    .iter()
+                    .filter(|c| &c.path == path && c.new.map(|(id, _)| id) == Some(*blob))
+                    .cloned()
+                    .collect();
+                anyhow::ensure!(
+                    changes.len() == 1,
+                    "internal error: the restore of {path} is not in the operation's plan"
+                );
+                let extras = writer::Extras {
+                    changed_after: Some(tx.scan_started()),
+                    ..writer::Extras::default()
+                };
+                let bar = ctx.ui.progress(0, "writing");
+                tx.apply_changes(&changes, &extras, &bar)?;
+                bar.finish_and_clear();
+                Ok(())
+            }
+        }
+    }
+
+    /// The files' contents stay unreachable after a restore: the end
+    /// record names them, so that `rescue` leaves them out while the
+    /// restore stands.
+    fn done(&mut self, _ctx: &Context, tx: &mut Transaction<'_>) -> anyhow::Result<()> {
+        let mut blobs: Vec<String> = self.files.iter().map(|(_, b)| b.to_string()).collect();
+        if self.ignore.is_some() {
+            blobs.push(lost::blob_id(IGNORE_ALL)?.to_string());
+        }
+        tx.detail(RESCUED_FILES, blobs);
+        Ok(())
+    }
+}
