@@ -659,7 +659,7 @@ fn pick(ctx: &Context, found: &lost::Found<'_>) -> anyhow::Result<Vec<Entry>> {
                 repo.short_id(i.id),
                 i.kind.name(),
                 time_shown(i.time),
-                shorten(&what, 48)
+                shorten(&what, 40)
             )
         })
         .collect();
@@ -732,6 +732,9 @@ fn plan(
     let mut previews = Vec::new();
     let commits: Vec<&Item> = items.iter().filter(|i| i.kind != Kind::Blob).collect();
     let names = branch_names(ctx, stamp, commits.len())?;
+    // Stash entries go back oldest first, so that they stand in the list
+    // in the order they had.
+    let mut stashes = Vec::new();
     for (item, name) in commits.iter().zip(names) {
         let what = match item.kind {
             Kind::Stash => format!("the stash entry {}", in_quotes(&item.summary)),
@@ -758,7 +761,7 @@ fn plan(
             branch: name,
         });
         if item.kind == Kind::Stash && as_stash {
-            plan.push(RescueStep::Stash {
+            stashes.push(RescueStep::Stash {
                 w: Rev::new(repo, item.id),
                 message: item.summary.clone(),
             });
@@ -772,6 +775,9 @@ fn plan(
         )];
         preview.push(format!("    {}", detail(item)));
         previews.push(preview);
+    }
+    for step in stashes.into_iter().rev() {
+        plan.push(step);
     }
     let blobs: Vec<&Item> = items.iter().filter(|i| i.kind == Kind::Blob).collect();
     let mut files = Vec::new();
