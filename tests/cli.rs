@@ -15,6 +15,7 @@ const SPEC_COMMANDS: &[&str] = &[
     "sprint",
     "files",
     "recover",
+    "rescue",
     "check",
     "hook",
     "analyze",

@@ -239,9 +239,33 @@ fn why_nothing(found: &lost::Found<'_>, left: &LeftOut, since: Option<&str>) -> 
             found.objects
         );
     }
+    let mut why = Vec::new();
+    if left.same_as_reachable > 0 {
+        why.push(format!(
+            "{} lost commit(s) or stash entries whose content is still reachable",
+            left.same_as_reachable
+        ));
+    }
+    if left.in_work_tree > 0 {
+        why.push(format!(
+            "{} file(s) or stash entries the work tree holds as they were",
+            left.in_work_tree
+        ));
+    }
+    if left.restored > 0 {
+        why.push(format!(
+            "{} file(s) `rescue restore` brought back (undo it to see them here again)",
+            left.restored
+        ));
+    }
     format!(
-        "the {} unreachable object(s) hold nothing the repository does not have: {} lost commit(s) or stash entries whose content is still reachable, {} file(s) or stash entries still in the work tree as they were, {} file(s) `rescue restore` brought back",
-        found.unreachable, left.same_as_reachable, left.in_work_tree, left.restored
+        "the {} unreachable object(s) hold nothing the repository lacks: {}",
+        found.unreachable,
+        if why.is_empty() {
+            "trees and objects no lost commit, stash entry or file needs".to_string()
+        } else {
+            why.join("; ")
+        }
     )
 }
 
