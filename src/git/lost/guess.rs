@@ -28,7 +28,7 @@ pub const ALL_INDEX_UP_TO: usize = 5_000;
 /// At most this many candidate files are read.
 const MAX_CANDIDATES: usize = 6_000;
 /// Larger files are neither read as candidates nor compared.
-const MAX_FILE_BYTES: usize = 1 << 20;
+pub const MAX_FILE_BYTES: usize = 1 << 20;
 /// A line or word held by more candidates than this is not used to look.
 const COMMON: usize = 24;
 /// How many of the best-looking candidates are compared in full.
@@ -54,6 +54,9 @@ pub struct Candidate {
     pub path: Vec<u8>,
     pub blob: Oid,
     pub source: Source,
+    /// When the index entry was written (0 for a path from history):
+    /// among the files a command rewrote, the most recent come first.
+    pub written: i64,
 }
 
 /// The best match of a lost blob.
@@ -68,13 +71,13 @@ pub struct Match {
 /// What a content is made of, for comparing: its distinct lines and its
 /// distinct words, hashed and sorted.
 #[derive(Debug, Default)]
-struct Features {
+pub struct Features {
     lines: Vec<u64>,
     words: Vec<u64>,
 }
 
 /// The features of a text, or `None` for a binary or a very large file.
-fn features(content: &[u8]) -> Option<Features> {
+pub fn features(content: &[u8]) -> Option<Features> {
     if content.len() > MAX_FILE_BYTES || content[..content.len().min(8000)].contains(&0) {
         return None;
     }
@@ -136,11 +139,11 @@ fn similarity(a: &Features, b: &Features) -> u8 {
     ((ratio(&a.lines, &b.lines) + ratio(&a.words, &b.words)) / 2) as u8
 }
 
-/// The best candidate for each of `blobs` (same order), `None` where
+/// The best candidate for each lost content (same order), `None` where
 /// nothing shares anything rare with it.
 pub fn best_matches(
     repo: &Repository,
-    blobs: &[Oid],
+    lost: &[&Features],
     mut candidates: Vec<Candidate>,
 ) -> Vec<Option<Match>> {
     let read = |id: Oid| -> Option<Features> {
@@ -151,15 +154,20 @@ pub fn best_matches(
         }
         features(repo.find_blob(id).ok()?.content())
     };
-    let lost: Vec<Option<Features>> = blobs.iter().map(|b| read(*b)).collect();
-    if lost.iter().all(Option::is_none) {
-        return vec![None; blobs.len()];
+    if lost.is_empty() {
+        return Vec::new();
     }
     // One reading per content; the first source (the strongest) names it.
-    candidates.sort_by(|a, b| a.source.cmp(&b.source).then_with(|| a.path.cmp(&b.path)));
+    candidates.sort_by(|a, b| {
+        a.source
+            .cmp(&b.source)
+            .then(b.written.cmp(&a.written))
+            .then_with(|| a.path.cmp(&b.path))
+    });
     let mut seen_paths = std::collections::HashSet::new();
     candidates.retain(|c| seen_paths.insert((c.path.clone(), c.blob)));
     candidates.truncate(MAX_CANDIDATES);
+    crate::trace::phase("rescue: reading the candidates");
     let mut by_content: HashMap<Oid, usize> = HashMap::new();
     let mut contents: Vec<Option<Features>> = Vec::new();
     let mut of: Vec<usize> = Vec::with_capacity(candidates.len());
@@ -170,6 +178,7 @@ pub fn best_matches(
         });
         of.push(n);
     }
+    crate::trace::phase("rescue: indexing the candidates");
     // Each rare line or word → the candidates holding it.
     let mut postings: HashMap<u64, Vec<u32>> = HashMap::new();
     for (n, content) in contents.iter().enumerate() {
@@ -181,12 +190,9 @@ pub fn best_matches(
             }
         }
     }
-    let mut matches = Vec::with_capacity(blobs.len());
-    for f in &lost {
-        let Some(f) = f else {
-            matches.push(None);
-            continue;
-        };
+    crate::trace::phase("rescue: matching");
+    let mut matches = Vec::with_capacity(lost.len());
+    for f in lost {
         let mut hits: HashMap<u32, u32> = HashMap::new();
         for key in f.lines.iter().chain(&f.words) {
             if let Some(list) = postings.get(key).filter(|l| l.len() <= COMMON) {

@@ -202,6 +202,8 @@ pub struct Found<'r> {
     /// Lost blobs a lost tree names, with the path there.
     named: OidMap<RepoPath>,
     index_entries: Vec<reach::IndexEntry>,
+    /// The size of each lost blob, from its header.
+    sizes: OidMap<u64>,
     /// Objects in the store.
     pub objects: usize,
     /// Of those, reached by nothing (reflogs of HEAD and branches aside).
@@ -228,18 +230,22 @@ pub fn find(repo: &Repo) -> anyhow::Result<Found<'_>> {
     let mut lost_commits: OidSet = OidSet::default();
     let mut lost_trees: Vec<Oid> = Vec::new();
     let mut lost_blobs: Vec<Oid> = Vec::new();
+    let mut sizes: OidMap<u64> = OidMap::default();
     let mut unreachable = 0;
     for id in written.keys() {
         if reachable.contains(id) {
             continue;
         }
         unreachable += 1;
-        match odb.read_header(*id).map(|(_, kind)| kind) {
-            Ok(ObjectType::Commit) => {
+        match odb.read_header(*id) {
+            Ok((_, ObjectType::Commit)) => {
                 lost_commits.insert(*id);
             }
-            Ok(ObjectType::Tree) => lost_trees.push(*id),
-            Ok(ObjectType::Blob) => lost_blobs.push(*id),
+            Ok((_, ObjectType::Tree)) => lost_trees.push(*id),
+            Ok((size, ObjectType::Blob)) => {
+                lost_blobs.push(*id);
+                sizes.insert(*id, size as u64);
+            }
             _ => {}
         }
     }
@@ -281,6 +287,7 @@ pub fn find(repo: &Repo) -> anyhow::Result<Found<'_>> {
         other_commits: OidSet::default(),
         named,
         index_entries: roots.index_entries,
+        sizes,
         objects: written.len(),
         unreachable,
         journal_only,
@@ -624,23 +631,73 @@ impl Found<'_> {
         chosen: &[Entry],
         keep_present: bool,
     ) -> anyhow::Result<(Vec<Item>, usize)> {
-        let blobs: Vec<Oid> = chosen
+        // Each lost file is read once: its size, first line and features.
+        crate::trace::phase("rescue: reading the lost files");
+        let mut texts: OidMap<Text> = OidMap::default();
+        for f in chosen.iter().filter(|f| f.kind == Kind::Blob) {
+            let size = self.sizes.get(&f.id).copied().unwrap_or(0);
+            // A very large file is neither read nor compared.
+            if size > guess::MAX_FILE_BYTES as u64 {
+                texts.insert(
+                    f.id,
+                    Text {
+                        size,
+                        first_line: String::new(),
+                        features: None,
+                    },
+                );
+                continue;
+            }
+            let blob = self
+                .repo
+                .inner
+                .find_blob(f.id)
+                .with_context(|| format!("could not read the lost file {}", f.id))?;
+            let content = blob.content();
+            let guess = !self.named.contains_key(&f.id);
+            texts.insert(
+                f.id,
+                Text {
+                    size: content.len() as u64,
+                    first_line: first_line(content),
+                    features: if guess {
+                        guess::features(content)
+                    } else {
+                        None
+                    },
+                },
+            );
+        }
+        let guessed: Vec<(Oid, &guess::Features)> = chosen
             .iter()
-            .filter(|f| f.kind == Kind::Blob && !self.named.contains_key(&f.id))
-            .map(|f| f.id)
+            .filter_map(|f| {
+                texts
+                    .get(&f.id)
+                    .and_then(|t| t.features.as_ref())
+                    .map(|x| (f.id, x))
+            })
             .collect();
-        let guesses: OidMap<guess::Match> = if blobs.is_empty() {
+        let guesses: OidMap<guess::Match> = if guessed.is_empty() {
             OidMap::default()
         } else {
             crate::trace::phase("rescue: guessing paths");
-            let candidates = self.candidates(&blobs)?;
-            blobs
+            let oldest = chosen
                 .iter()
-                .copied()
-                .zip(guess::best_matches(&self.repo.inner, &blobs, candidates))
+                .filter(|f| texts.contains_key(&f.id))
+                .map(|f| f.time)
+                .min()
+                .unwrap_or(0);
+            let candidates = self.candidates(oldest)?;
+            crate::trace::phase("rescue: candidates listed");
+            let lost: Vec<&guess::Features> = guessed.iter().map(|(_, f)| *f).collect();
+            guessed
+                .iter()
+                .map(|(id, _)| *id)
+                .zip(guess::best_matches(&self.repo.inner, &lost, candidates))
                 .filter_map(|(id, m)| m.map(|m| (id, m)))
                 .collect()
         };
+        crate::trace::phase("rescue: describing");
         let mut items = Vec::new();
         let mut in_worktree = 0;
         for f in chosen {
@@ -655,7 +712,7 @@ impl Found<'_> {
                     item
                 }
                 Kind::Blob => {
-                    let item = self.describe_blob(f, guesses.get(&f.id))?;
+                    let item = self.describe_blob(f, texts.get(&f.id), guesses.get(&f.id));
                     if !keep_present
                         && item.certainty != Some(Certainty::Unknown)
                         && item
@@ -762,18 +819,17 @@ impl Found<'_> {
         Ok(item)
     }
 
-    fn describe_blob(&self, f: &Entry, guessed: Option<&guess::Match>) -> anyhow::Result<Item> {
+    fn describe_blob(
+        &self,
+        f: &Entry,
+        text: Option<&Text>,
+        guessed: Option<&guess::Match>,
+    ) -> Item {
         let mut item = Self::blank(f);
-        let odb = self
-            .repo
-            .inner
-            .odb()
-            .context("could not open the object store")?;
-        let (size, _) = odb
-            .read_header(f.id)
-            .with_context(|| format!("could not read the lost file {}", f.id))?;
-        item.size = size as u64;
-        item.commits = 0;
+        if let Some(text) = text {
+            item.size = text.size;
+            item.summary = text.first_line.clone();
+        }
         if let Some(path) = self.named.get(&f.id) {
             item.path = Some(path.clone());
             item.certainty = Some(Certainty::Exact);
@@ -793,19 +849,12 @@ impl Found<'_> {
         } else {
             item.certainty = Some(Certainty::Unknown);
         }
-        item.summary = first_line(&self.repo.inner, f.id);
-        Ok(item)
+        item
     }
 
-    /// The paths a lost file may have had (see [`guess`]).
-    fn candidates(&self, blobs: &[Oid]) -> anyhow::Result<Vec<guess::Candidate>> {
-        let oldest = self
-            .items
-            .iter()
-            .filter(|f| blobs.contains(&f.id))
-            .map(|f| f.time)
-            .min()
-            .unwrap_or(0);
+    /// The paths a lost file may have had (see [`guess`]); `oldest` is the
+    /// time of the oldest lost file to place.
+    fn candidates(&self, oldest: i64) -> anyhow::Result<Vec<guess::Candidate>> {
         let all = self.index_entries.len() <= guess::ALL_INDEX_UP_TO;
         let mut out = Vec::new();
         for e in &self.index_entries {
@@ -821,6 +870,7 @@ impl Found<'_> {
                     path: e.path.clone(),
                     blob: e.id,
                     source,
+                    written: e.mtime,
                 });
             }
         }
@@ -831,6 +881,7 @@ impl Found<'_> {
                     path: path.as_bytes().to_vec(),
                     blob,
                     source,
+                    written: 0,
                 });
             }
             Ok(())
@@ -959,12 +1010,8 @@ fn stash_branch(message: &str) -> Option<String> {
     (branch != "(no branch)").then(|| branch.to_string())
 }
 
-/// A text file's first line that is not blank (empty for a binary).
-fn first_line(repo: &git2::Repository, id: Oid) -> String {
-    let Ok(blob) = repo.find_blob(id) else {
-        return String::new();
-    };
-    let content = blob.content();
+/// A text's first line that is not blank (empty for a binary).
+fn first_line(content: &[u8]) -> String {
     if content[..content.len().min(8000)].contains(&0) {
         return String::new();
     }
@@ -973,6 +1020,15 @@ fn first_line(repo: &git2::Repository, id: Oid) -> String {
         .map(|l| String::from_utf8_lossy(l).trim().to_string())
         .find(|l| !l.is_empty())
         .unwrap_or_default()
+}
+
+/// What a lost file's one reading gives.
+struct Text {
+    size: u64,
+    first_line: String,
+    /// For the guess of its path (none when a lost tree names it, or for
+    /// a binary or very large file).
+    features: Option<guess::Features>,
 }
 
 /// The first `max` lines of a lost file, for a preview.
