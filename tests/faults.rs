@@ -480,15 +480,8 @@ fn rescue_restore_killed_at_every_step() {
     t.commit_all("feature");
     t.git(&["switch", "-q", "main"]);
     t.git(&["branch", "-q", "-D", "feature"]);
-    let listed = t.tool(&["--json", "rescue"]);
-    listed.assert_ok();
-    let ids: Vec<String> = listed.json()["items"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|i| i["id"].as_str().map(str::to_string))
-        .collect();
-    assert_eq!(ids.len(), 3, "{listed}");
+    let ids = crate::common::rescue_ids(&t);
+    assert_eq!(ids.len(), 3, "{ids:?}");
     let mut args = vec!["rescue", "restore"];
     args.extend(ids.iter().map(String::as_str));
     args.extend(["--to", "rescued", "--as-stash"]);

@@ -17,8 +17,8 @@ use serde_json::Value;
 
 use crate::common::pty::Pty;
 use crate::common::{
-    assert_nothing_changed, assert_same_state, everything, without_reports, TestRepo, ToolOutput,
-    DEFAULT_NOW,
+    assert_nothing_changed, assert_same_state, everything, set_object_times, without_reports,
+    TestRepo, DEFAULT_NOW,
 };
 
 /// The folder and branch a restore makes at the harness clock
@@ -103,22 +103,6 @@ fn written(restored: &Value) -> BTreeMap<String, String> {
             )
         })
         .collect()
-}
-
-/// Panics unless the run failed with one `error: …` line on stderr,
-/// nothing on stdout, and no panic.
-#[track_caller]
-fn assert_one_line_error(out: &ToolOutput) {
-    assert!(out.code != 0 && out.code != -1, "expected a failure\n{out}");
-    assert!(!out.stderr.contains("panicked"), "the tool panicked\n{out}");
-    let lines: Vec<&str> = out
-        .stderr
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .collect();
-    assert_eq!(lines.len(), 1, "expected a one-line error\n{out}");
-    assert!(lines[0].starts_with("error: "), "{out}");
-    assert_eq!(out.stdout, "", "errors go to stderr only\n{out}");
 }
 
 // ----- reset --hard over staged files ------------------------------------------
@@ -501,37 +485,12 @@ fn after_gc_prunes_what_was_lost_nothing_is_found_and_it_says_why() {
 
     let before = everything(&repo);
     let gone = repo.tool(&["rescue", "restore", &tip]);
-    assert_one_line_error(&gone);
+    gone.assert_one_line_error();
     assert!(gone.stderr.contains("no lost item has this id"), "{gone}");
     assert_nothing_changed(&repo, &before);
 }
 
 // ----- many objects, --since ----------------------------------------------------------
-
-/// `touch -m -d @SECS` on every file of the object store.
-fn age_objects(repo: &TestRepo, secs: i64) {
-    let objects = repo.git_dir().join("objects");
-    let out = Command::new("find")
-        .arg(&objects)
-        .args([
-            "-type",
-            "f",
-            "-exec",
-            "touch",
-            "-m",
-            "-d",
-            &format!("@{secs}"),
-            "{}",
-            "+",
-        ])
-        .output()
-        .expect("run find");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 fn now_secs() -> i64 {
     chrono::DateTime::parse_from_rfc3339(DEFAULT_NOW)
@@ -549,7 +508,7 @@ fn ten_thousand_unrelated_objects_stay_usable_and_since_lists_only_the_recent() 
                 .expect("write a blob");
         }
     }
-    age_objects(&repo, now_secs() - 30 * 86_400);
+    set_object_times(&repo, &format!("@{}", now_secs() - 30 * 86_400));
     repo.write(PARSER, PARSER_V2);
     repo.git(&["add", PARSER]);
     repo.git(&["reset", "-q", "--hard"]);
@@ -597,7 +556,7 @@ fn ten_thousand_unrelated_objects_stay_usable_and_since_lists_only_the_recent() 
         .expect("two ids sharing 4 digits");
     let before = everything(&repo);
     let ambiguous = repo.tool(&["rescue", "restore", &prefix]);
-    assert_one_line_error(&ambiguous);
+    ambiguous.assert_one_line_error();
     assert_eq!(ambiguous.code, 2, "{ambiguous}");
     assert!(ambiguous.stderr.contains("ambiguous"), "{ambiguous}");
     assert_nothing_changed(&repo, &before);
@@ -740,7 +699,7 @@ fn bad_input_is_one_line_and_changes_nothing() {
     ];
     for (args, code, says) in cases {
         let out = repo.tool(&args);
-        assert_one_line_error(&out);
+        out.assert_one_line_error();
         assert_eq!(out.code, code, "{args:?}\n{out}");
         assert!(
             out.stderr.contains(says),

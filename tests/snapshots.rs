@@ -792,7 +792,13 @@ fn human_output_of_drill() {
 /// README's table as the main sequence's is.
 #[test]
 fn json_output_of_drill_and_its_readme_rows() {
-    let runs = drill_sequence(Mode::Json).runs;
+    assert_rows_of(&drill_sequence(Mode::Json).runs, &["drill"]);
+}
+
+/// The README's rows of the commands a sequence of its own ran, held to
+/// what they printed; each of `names` must have its row.
+#[track_caller]
+fn assert_rows_of(runs: &[JsonRun], names: &[&str]) {
     let rows: Vec<Row> = readme_rows()
         .into_iter()
         .filter(|row| {
@@ -801,11 +807,13 @@ fn json_output_of_drill_and_its_readme_rows() {
                 .any(|n| n == MUTATING_ROW || runs.iter().any(|r| r.doc == n))
         })
         .collect();
-    assert!(
-        rows.iter().any(|r| r.names.iter().any(|n| n == "drill")),
-        "the README has no row for `drill`"
-    );
-    assert_eq!(readme_mismatches(&rows, &runs), Vec::<String>::new());
+    for name in names {
+        assert!(
+            rows.iter().any(|r| r.names.iter().any(|n| n == name)),
+            "the README has no row for `{name}`"
+        );
+    }
+    assert_eq!(readme_mismatches(&rows, runs), Vec::<String>::new());
 }
 
 /// `rescue` and `rescue restore` after plain git lost work three ways (a
@@ -829,32 +837,12 @@ fn rescue_sequence(mode: Mode) -> Sequence {
     repo.commit_all("try a spike");
     repo.git(&["switch", "-q", "main"]);
     repo.git(&["branch", "-q", "-D", "spike"]);
-    let objects = repo.git_dir().join("objects");
-    let touched = std::process::Command::new("find")
-        .arg(&objects)
-        .args([
-            "-type",
-            "f",
-            "-exec",
-            "touch",
-            "-m",
-            "-d",
-            "2026-11-21T09:30:00Z",
-            "{}",
-            "+",
-        ])
-        .output()
-        .expect("run find");
-    assert!(touched.status.success());
-    let listed = repo.tool(&["--json", "rescue"]);
-    listed.assert_ok();
-    let ids: Vec<String> = listed.json()["items"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|i| i["id"].as_str().map(|id| id[..8].to_string()))
+    crate::common::set_object_times(repo, "2026-11-21T09:30:00Z");
+    let ids: Vec<String> = crate::common::rescue_ids(repo)
+        .iter()
+        .map(|id| id[..8].to_string())
         .collect();
-    assert_eq!(ids.len(), 3, "{listed}");
+    assert_eq!(ids.len(), 3, "{ids:?}");
     s.run("rescue", "rescue", &["rescue"]);
     s.run(
         "rescue_since",
@@ -881,22 +869,10 @@ fn human_output_of_rescue() {
 /// the main sequence's is.
 #[test]
 fn json_output_of_rescue_and_its_readme_rows() {
-    let runs = rescue_sequence(Mode::Json).runs;
-    let rows: Vec<Row> = readme_rows()
-        .into_iter()
-        .filter(|row| {
-            row.names
-                .iter()
-                .any(|n| n == MUTATING_ROW || runs.iter().any(|r| r.doc == n))
-        })
-        .collect();
-    for name in ["rescue", "rescue restore"] {
-        assert!(
-            rows.iter().any(|r| r.names.iter().any(|n| n == name)),
-            "the README has no row for `{name}`"
-        );
-    }
-    assert_eq!(readme_mismatches(&rows, &runs), Vec::<String>::new());
+    assert_rows_of(
+        &rescue_sequence(Mode::Json).runs,
+        &["rescue", "rescue restore"],
+    );
 }
 
 #[test]

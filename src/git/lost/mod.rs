@@ -746,6 +746,13 @@ impl Found<'_> {
         })
     }
 
+    fn read_commit(&self, id: Oid, what: &str) -> anyhow::Result<git2::Commit<'_>> {
+        self.repo
+            .inner
+            .find_commit(id)
+            .with_context(|| format!("could not read the lost {what} {id}"))
+    }
+
     fn blank(f: &Entry) -> Item {
         Item {
             id: f.id,
@@ -768,11 +775,7 @@ impl Found<'_> {
 
     fn describe_commit(&self, f: &Entry) -> anyhow::Result<Item> {
         let mut item = Self::blank(f);
-        let commit = self
-            .repo
-            .inner
-            .find_commit(f.id)
-            .with_context(|| format!("could not read the lost commit {}", f.id))?;
+        let commit = self.read_commit(f.id, "commit")?;
         item.summary =
             String::from_utf8_lossy(commit.summary_bytes().unwrap_or_default()).into_owned();
         let (base, tip) = match self.tips.get(&f.id) {
@@ -792,11 +795,7 @@ impl Found<'_> {
 
     fn describe_stash(&self, f: &Entry) -> anyhow::Result<Item> {
         let mut item = Self::blank(f);
-        let w = self
-            .repo
-            .inner
-            .find_commit(f.id)
-            .with_context(|| format!("could not read the lost stash entry {}", f.id))?;
+        let w = self.read_commit(f.id, "stash entry")?;
         let message = String::from_utf8_lossy(w.message_bytes())
             .trim_end()
             .to_string();

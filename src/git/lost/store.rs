@@ -84,10 +84,8 @@ fn mtime(meta: &fs::Metadata) -> i64 {
 
 /// `objects/xx/<38 hex digits>`.
 fn list_loose(objects: &Path, add: &mut impl FnMut(Oid, Written)) -> anyhow::Result<()> {
-    let entries = match fs::read_dir(objects) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(e).with_context(|| format!("could not list {}", objects.display())),
+    let Some(entries) = read_dir_if_any(objects)? else {
+        return Ok(());
     };
     for dir in entries.flatten() {
         let name = dir.file_name();
@@ -121,16 +119,24 @@ fn list_loose(objects: &Path, add: &mut impl FnMut(Oid, Written)) -> anyhow::Res
     Ok(())
 }
 
+/// A folder's entries; `None` when there is no such folder (a new
+/// repository has no `pack/`).
+fn read_dir_if_any(dir: &Path) -> anyhow::Result<Option<fs::ReadDir>> {
+    match fs::read_dir(dir) {
+        Ok(e) => Ok(Some(e)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("could not list {}", dir.display())),
+    }
+}
+
 fn is_hex(text: &str, len: usize) -> bool {
     text.len() == len && text.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// The ids of every `pack-*.idx` in `pack_dir`.
 fn list_packed(pack_dir: &Path, add: &mut impl FnMut(Oid, Written)) -> anyhow::Result<()> {
-    let entries = match fs::read_dir(pack_dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(e).with_context(|| format!("could not list {}", pack_dir.display())),
+    let Some(entries) = read_dir_if_any(pack_dir)? else {
+        return Ok(());
     };
     for entry in entries.flatten() {
         let path = entry.path();
