@@ -163,7 +163,6 @@ impl Found<'_> {
             certainty: None,
             similarity: None,
             matched: None,
-            stash_parts: Vec::new(),
         }
     }
 
@@ -204,9 +203,6 @@ impl Found<'_> {
         files.extend(changed_paths(self.repo, shape.base, shape.index)?);
         if let Some(u) = shape.untracked {
             files.extend(changed_paths(self.repo, None, u)?);
-            item.stash_parts = vec![shape.index, u];
-        } else {
-            item.stash_parts = vec![shape.index];
         }
         item.files = files.into_iter().collect();
         Ok(item)

@@ -168,8 +168,6 @@ pub struct Item {
     pub similarity: Option<u8>,
     /// Where the guessed path comes from.
     pub matched: Option<&'static str>,
-    /// A stash entry's index and untracked-files commits.
-    pub stash_parts: Vec<Oid>,
 }
 
 /// One lost line of work: a commit no other lost commit has as a parent.

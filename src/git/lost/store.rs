@@ -34,14 +34,6 @@ pub enum Stamp {
 }
 
 impl Stamp {
-    pub fn describe(self) -> &'static str {
-        match self {
-            Stamp::Loose => "loose object file's time",
-            Stamp::CruftPack => "cruft pack's time for it",
-            Stamp::Pack => "pack file's time",
-        }
-    }
-
     pub fn key(self) -> &'static str {
         match self {
             Stamp::Loose => "loose_object_mtime",
