@@ -124,6 +124,12 @@ OPERATIONS = [
         "`checkpoint --wip`",
         goal_ratio=1.0),
     Operation(
+        "rescue", "rescue-list-5000-unreachable-objects",
+        "list lost work among 5,000 unreachable objects (`rescue`)",
+        "rescue: 5,000 unreachable", "`rescue`, 5,000 unreachable objects",
+        "`git fsck --unreachable --no-reflogs`", "`git fsck --unreachable --no-reflogs`",
+        goal_ratio=1.0),
+    Operation(
         "drill", "drill-all-three-levels-no-tests-git-column-one-emergency-yes-of-the-tool",
         "`drill`, all three levels, no tests, against one `emergency` of the tool",
         "drill: three levels", "`drill`, three levels",

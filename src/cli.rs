@@ -77,6 +77,8 @@ pub enum Command {
     Files(commands::files::Args),
     /// Cherry-pick the good commits out of a failed branch
     Recover(commands::recover::Args),
+    /// Find work plain git lost (reset, dropped stash, deleted branch) and bring it back
+    Rescue(commands::rescue::Args),
     /// Pre-sprint safety checks (and the pre-commit hook's fast mode)
     Check(commands::check::Args),
     /// Run the project's tests; a pass becomes the last green state
@@ -118,6 +120,7 @@ impl Command {
             Command::Sprint(_) => "sprint",
             Command::Files(_) => "files",
             Command::Recover(_) => "recover",
+            Command::Rescue(_) => "rescue",
             Command::Check(_) => "check",
             Command::Hook(_) => "hook",
             Command::Analyze(_) => "analyze",
@@ -155,6 +158,7 @@ impl Command {
                 true
             }
             Command::Metrics(a) => a.reads_only(),
+            Command::Rescue(a) => a.reads_only(),
             _ => false,
         }
     }
@@ -336,6 +340,7 @@ fn dispatch(cli: &Cli, ui: &Ui, args: &[OsString]) -> anyhow::Result<Outcome> {
         Command::Sprint(a) => commands::sprint::run(&ctx, a),
         Command::Files(a) => commands::files::run(&ctx, a),
         Command::Recover(a) => commands::recover::run(&ctx, a),
+        Command::Rescue(a) => commands::rescue::run(&ctx, a),
         Command::Check(a) => commands::check::run(&ctx, a),
         Command::Hook(a) => commands::hook::run(&ctx, a),
         Command::Analyze(a) => commands::reports::analyze(&ctx, a),

@@ -15,6 +15,7 @@ const SPEC_COMMANDS: &[&str] = &[
     "sprint",
     "files",
     "recover",
+    "rescue",
     "check",
     "hook",
     "analyze",
@@ -33,18 +34,7 @@ const SPEC_COMMANDS: &[&str] = &[
 /// nothing on stdout, and no panic.
 #[track_caller]
 fn assert_one_line_error(out: &ToolOutput) {
-    assert!(!out.stderr.contains("panicked"), "the tool panicked\n{out}");
-    let lines: Vec<&str> = out
-        .stderr
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .collect();
-    assert_eq!(lines.len(), 1, "expected a one-line error\n{out}");
-    assert!(
-        lines[0].starts_with("error: "),
-        "expected the line to start with `error: `\n{out}"
-    );
-    assert_eq!(out.stdout, "", "errors go to stderr only\n{out}");
+    out.assert_one_line_error();
 }
 
 /// Panics unless stdout is exactly one line holding one JSON object.

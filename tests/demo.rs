@@ -15,6 +15,9 @@ const TOUR: &[&str] = &[
     "$ git rollback-sprint sprint rollback --reason \"tests fail\"",
     "$ git rollback-sprint files src/greet.sh",
     "$ git rollback-sprint recover refactor/sprint-1 --all",
+    "$ git rollback-sprint rescue",
+    // The lost README change's id: that of its content, fixed by the demo.
+    "$ git rollback-sprint rescue restore 6c80609e3bd1",
     "$ git rollback-sprint metrics",
     "$ git rollback-sprint log",
 ];
@@ -30,6 +33,9 @@ const STEP_NAMES: &[&str] = &[
     "experiment",
     "files",
     "recover",
+    "lose",
+    "rescue",
+    "rescue restore",
     "metrics",
     "log",
 ];
@@ -93,13 +99,15 @@ fn the_tour_runs_every_step_and_verifies_each() {
         "src/greet.sh equals the baseline's",
         "good commits on the baseline",
         "marked undone",
-        "the journal lists all 7 operations",
+        "the journal lists all 8 operations",
+        "the lost change is listed as",
+        "holds the lost change byte for byte",
     ] {
         assert!(out.stdout.contains(promise), "missing {promise:?}\n{out}");
     }
     assert!(
         out.stdout
-            .contains("✓ Done: every one of the 11 steps verified"),
+            .contains("✓ Done: every one of the 14 steps verified"),
         "{out}"
     );
     assert!(out.stdout.contains("(removed when the demo ends)"), "{out}");

@@ -460,6 +460,35 @@ fn recover_killed_at_every_step() {
     );
 }
 
+/// `rescue restore` of a staged file lost to `reset --hard`, a dropped
+/// stash entry (put back on the list) and a deleted branch, into a folder
+/// of the work tree (compared, unlike the reports folder).
+#[test]
+fn rescue_restore_killed_at_every_step() {
+    let t = clean_template();
+    t.write(
+        "src/lib.rs",
+        "pub fn add(a: i32, b: i32) -> i32 {\n    b + a\n}\n",
+    );
+    t.git(&["add", "-A"]);
+    t.git(&["reset", "-q", "--hard"]);
+    t.write("docs/guide.md", "# Guide\n\nStep two.\n");
+    t.git(&["stash", "-q"]);
+    t.git(&["stash", "drop", "-q"]);
+    t.git(&["switch", "-q", "-c", "feature"]);
+    t.write("feature.txt", "a feature\n");
+    t.commit_all("feature");
+    t.git(&["switch", "-q", "main"]);
+    t.git(&["branch", "-q", "-D", "feature"]);
+    let ids = crate::common::rescue_ids(&t);
+    assert_eq!(ids.len(), 3, "{ids:?}");
+    let mut args = vec!["rescue", "restore"];
+    args.extend(ids.iter().map(String::as_str));
+    args.extend(["--to", "rescued", "--as-stash"]);
+    let points = kill_at_every_point(&t, &args, 0);
+    assert!(points.iter().any(|p| p == "after-write"), "{points:?}");
+}
+
 #[test]
 fn recover_stopping_at_a_conflict_killed_at_every_step() {
     let t = recover_template(true);

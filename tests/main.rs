@@ -32,6 +32,7 @@ mod recover;
 mod reports;
 mod reports_folder;
 mod reports_truth;
+mod rescue;
 mod seams;
 mod signals;
 mod snapshots;

@@ -95,20 +95,11 @@ fn without_analyses(state: &(RepoState, DirState)) -> (RepoState, DirState) {
 
 #[track_caller]
 fn assert_one_line_error(out: &ToolOutput, code: i32, needle: &str) {
-    out.assert_code(code);
-    assert!(!out.stderr.contains("panicked"), "{out}");
-    let lines: Vec<&str> = out
-        .stderr
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .collect();
-    assert_eq!(lines.len(), 1, "expected a one-line error\n{out}");
-    assert!(lines[0].starts_with("error: "), "{out}");
+    out.assert_code(code).assert_one_line_error();
     assert!(
-        lines[0].contains(needle),
+        out.stderr.contains(needle),
         "expected {needle:?} in the error\n{out}"
     );
-    assert_eq!(out.stdout, "", "{out}");
 }
 
 /// Graph rows of `git_graph.txt`: lines whose graph part holds a `*`.

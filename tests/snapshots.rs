@@ -281,7 +281,7 @@ impl Sequence {
         }
         let text = redact_measured(&redact_machine(&text));
         if self.own_repo {
-            redact_ids(&redact_minutes(&text))
+            redact_ids(&redact_minutes(&redact_file_times(&text)))
         } else {
             text
         }
@@ -351,6 +351,37 @@ fn redact_measured(text: &str) -> String {
         }
     }
     out.push_str(rest);
+    out
+}
+
+/// In the demo's own repository, the time `rescue` shows for a lost
+/// file is when its object was written, on the real clock
+/// (`2026-12-04 12:31` → `[time]`); the times its tool clock pins
+/// (`2026-11-21 10:45:00`, with seconds) stay.
+fn redact_file_times(text: &str) -> String {
+    let shape = |w: &[u8]| {
+        w.len() == 16
+            && w.iter().enumerate().all(|(i, b)| match i {
+                4 | 7 => *b == b'-',
+                10 => *b == b' ',
+                13 => *b == b':',
+                _ => b.is_ascii_digit(),
+            })
+    };
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let seconds_follow = bytes.get(i + 16) == Some(&b':');
+        if i + 16 <= bytes.len() && shape(&bytes[i..i + 16]) && !seconds_follow {
+            out.push_str("[time]");
+            i += 16;
+        } else {
+            let c = text[i..].chars().next().unwrap_or_default();
+            out.push(c);
+            i += c.len_utf8();
+        }
+    }
     out
 }
 
@@ -761,7 +792,13 @@ fn human_output_of_drill() {
 /// README's table as the main sequence's is.
 #[test]
 fn json_output_of_drill_and_its_readme_rows() {
-    let runs = drill_sequence(Mode::Json).runs;
+    assert_rows_of(&drill_sequence(Mode::Json).runs, &["drill"]);
+}
+
+/// The README's rows of the commands a sequence of its own ran, held to
+/// what they printed; each of `names` must have its row.
+#[track_caller]
+fn assert_rows_of(runs: &[JsonRun], names: &[&str]) {
     let rows: Vec<Row> = readme_rows()
         .into_iter()
         .filter(|row| {
@@ -770,11 +807,72 @@ fn json_output_of_drill_and_its_readme_rows() {
                 .any(|n| n == MUTATING_ROW || runs.iter().any(|r| r.doc == n))
         })
         .collect();
-    assert!(
-        rows.iter().any(|r| r.names.iter().any(|n| n == "drill")),
-        "the README has no row for `drill`"
+    for name in names {
+        assert!(
+            rows.iter().any(|r| r.names.iter().any(|n| n == name)),
+            "the README has no row for `{name}`"
+        );
+    }
+    assert_eq!(readme_mismatches(&rows, runs), Vec::<String>::new());
+}
+
+/// `rescue` and `rescue restore` after plain git lost work three ways (a
+/// staged change reset away, a stash entry dropped, a branch deleted): a
+/// sequence of its own, so that the main one keeps its numbering. The lost
+/// objects' files get a fixed time, which the listing shows.
+fn rescue_sequence(mode: Mode) -> Sequence {
+    let mut s = Sequence::new(mode);
+    let repo = &s.repo;
+    repo.write(
+        "src/lib.rs",
+        "pub fn add(a: i32, b: i32) -> i32 {\n    a.wrapping_add(b)\n}\n",
     );
-    assert_eq!(readme_mismatches(&rows, &runs), Vec::<String>::new());
+    repo.git(&["add", "-A"]);
+    repo.git(&["reset", "-q", "--hard"]);
+    repo.write("docs/guide.md", "# Guide\n\nStep one.\nStep two.\n");
+    repo.git(&["stash", "push", "-q", "-m", "guide, half done"]);
+    repo.git(&["stash", "drop", "-q"]);
+    repo.git(&["switch", "-q", "-c", "spike"]);
+    repo.write("src/spike.rs", "pub fn spike() {}\n");
+    repo.commit_all("try a spike");
+    repo.git(&["switch", "-q", "main"]);
+    repo.git(&["branch", "-q", "-D", "spike"]);
+    crate::common::set_object_times(repo, "2026-11-21T09:30:00Z");
+    let ids: Vec<String> = crate::common::rescue_ids(repo)
+        .iter()
+        .map(|id| id[..8].to_string())
+        .collect();
+    assert_eq!(ids.len(), 3, "{ids:?}");
+    s.run("rescue", "rescue", &["rescue"]);
+    s.run(
+        "rescue_since",
+        "rescue",
+        &["rescue", "--since", "2026-11-21 10:00"],
+    );
+    let mut restore = vec!["rescue", "restore"];
+    restore.extend(ids.iter().map(String::as_str));
+    restore.push("--as-stash");
+    let mut dry = vec!["--dry-run"];
+    dry.extend_from_slice(&restore);
+    s.run("rescue_restore_dry_run", "rescue restore", &dry);
+    s.run("rescue_restore", "rescue restore", &restore);
+    s.run("rescue_after_restore", "rescue", &["rescue"]);
+    s
+}
+
+#[test]
+fn human_output_of_rescue() {
+    rescue_sequence(Mode::Human);
+}
+
+/// `rescue`'s and `rescue restore`'s JSON, held to the README's table as
+/// the main sequence's is.
+#[test]
+fn json_output_of_rescue_and_its_readme_rows() {
+    assert_rows_of(
+        &rescue_sequence(Mode::Json).runs,
+        &["rescue", "rescue restore"],
+    );
 }
 
 #[test]
@@ -807,9 +905,11 @@ const MUTATING_ROW: &str = "every mutating command";
 /// README's row names after the flag (`` `--abort`: `undoes`, … ``).
 const VARIANT_FLAGS: &[&str] = &["--abort", "--dismiss"];
 
-/// README rows this sequence does not run: `drill` has a sequence of its
-/// own, whose test holds its row (`json_output_of_drill_and_its_readme_rows`).
-const ROWS_NOT_RUN: &[&str] = &["drill"];
+/// README rows this sequence does not run: `drill` and `rescue` have a
+/// sequence of their own, whose test holds their rows
+/// (`json_output_of_drill_and_its_readme_rows`,
+/// `json_output_of_rescue_and_its_readme_rows`).
+const ROWS_NOT_RUN: &[&str] = &["drill", "rescue", "rescue restore"];
 
 /// Where the README and the real output disagree, as the check below words
 /// it. Each is a README fix to make; once made, its line goes.

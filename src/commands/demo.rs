@@ -3,7 +3,8 @@
 //! The demo builds a small shell project with a baseline, then walks
 //! through a failed sprint the way a user would: `check`, `sprint start`,
 //! some work that breaks the tests, `emergency`, `undo`, `sprint
-//! rollback`, `files`, `recover --all`, `metrics`, `log`.
+//! rollback`, `files`, `recover --all`, then staged work lost to a plain
+//! `git reset --hard` and brought back by `rescue`, `metrics`, `log`.
 //!
 //! Each step runs this very binary as a child process, started in the
 //! sandbox with the arguments the user would type (plus `--yes`), so the
@@ -87,6 +88,9 @@ const SETTINGS_WIP: &str = "greeting = \"casual\"\n";
 const TODO: &str = "- make the greeting casual\n- fix the greeting test\n";
 const CACHE: &str = "cached build output\n";
 
+/// A README change staged and then lost to `git reset --hard`.
+const README_LOST: &str = "# Greeter\n\nA tiny shell project for the git-rollback-sprint demo.\nRun the tests with `sh tests/run.sh`.\n\n`greet NAME` says hello; `farewell NAME` says goodbye.\n\n## Ideas\n\n- greet in French: `greet --fr NAME`\n";
+
 // ----- the tour's commands, as the user types them -----------------------------------
 
 const CHECK: &[&str] = &["check"];
@@ -96,20 +100,45 @@ const UNDO: &[&str] = &["undo"];
 const SPRINT_ROLLBACK: &[&str] = &["sprint", "rollback", "--reason", REASON];
 const FILES: &[&str] = &["files", "src/greet.sh"];
 const RECOVER: &[&str] = &["recover", SPRINT_BRANCH, "--all"];
+const RESCUE: &[&str] = &["rescue"];
 const METRICS: &[&str] = &["metrics"];
 const LOG: &[&str] = &["log"];
+
+/// `rescue restore <id>` of the lost README change: its id is that of its
+/// content, known before the tour runs.
+fn rescue_restore() -> anyhow::Result<Vec<String>> {
+    let id = crate::git::lost::blob_id(README_LOST.as_bytes())?.to_string();
+    Ok(vec![
+        "rescue".into(),
+        "restore".into(),
+        id[..12].to_string(),
+    ])
+}
+
 /// For `--dry-run`; [`Tour::walk`] runs them in this order.
-const TOUR: [&[&str]; 9] = [
-    CHECK,
-    SPRINT_START,
-    EMERGENCY,
-    UNDO,
-    SPRINT_ROLLBACK,
-    FILES,
-    RECOVER,
-    METRICS,
-    LOG,
-];
+fn tour() -> anyhow::Result<Vec<Vec<String>>> {
+    let restore = rescue_restore()?;
+    let mut commands: Vec<Vec<String>> = [
+        CHECK,
+        SPRINT_START,
+        EMERGENCY,
+        UNDO,
+        SPRINT_ROLLBACK,
+        FILES,
+        RECOVER,
+        RESCUE,
+    ]
+    .iter()
+    .map(|a| a.iter().map(|w| w.to_string()).collect())
+    .collect();
+    commands.push(restore);
+    commands.extend(
+        [METRICS, LOG]
+            .iter()
+            .map(|a| a.iter().map(|w| w.to_string()).collect()),
+    );
+    Ok(commands)
+}
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Dirt {
@@ -237,7 +266,10 @@ fn plan(args: &Args) -> anyhow::Result<Outcome> {
         }
         None => "a temporary directory (removed afterwards)".to_string(),
     };
-    let commands: Vec<String> = TOUR.iter().map(|a| shown_command(a)).collect();
+    let commands: Vec<String> = tour()?
+        .iter()
+        .map(|a| shown_command(&a.iter().map(String::as_str).collect::<Vec<_>>()))
+        .collect();
     let mut outcome = Outcome::new();
     outcome.line(format!(
         "Would build a sample repository in {place}, commit some sprint work and dirty its work tree along the way, and run in it:"
@@ -480,6 +512,33 @@ impl Tour {
             RECOVER,
             |r| verify_recover(r, baseline),
         )?;
+        let lost = self.edit(
+            "lose",
+            "Lose staged work with plain git, outside the tool",
+            vec![
+                "edit README.md and stage it (`git add README.md`)".into(),
+                "then `git reset --hard`: the staged change is gone from the index and the work tree".into(),
+            ],
+            lose_staged_work,
+            verify_lost,
+        )?;
+        self.tool_seeing(
+            "rescue",
+            "Find the work git still holds",
+            RESCUE,
+            |r, out| verify_rescue_listed(r, out, lost),
+        )?;
+        let restore = rescue_restore().map_err(|e| Failure {
+            step: "rescue restore".to_string(),
+            message: format!("{e:#}"),
+        })?;
+        let restore: Vec<&str> = restore.iter().map(String::as_str).collect();
+        self.tool(
+            "rescue restore",
+            "Bring the lost README change back, beside the work tree's files",
+            &restore,
+            verify_rescued,
+        )?;
         self.tool("metrics", "Rollback metrics", METRICS, verify_metrics)?;
         self.tool("log", "The operation journal", LOG, verify_log)?;
         Ok(())
@@ -492,6 +551,18 @@ impl Tour {
         title: &str,
         args: &[&str],
         verify: impl FnOnce(&Repo) -> anyhow::Result<String>,
+    ) -> Result<(), Failure> {
+        self.tool_seeing(name, title, args, |repo, _| verify(repo))
+    }
+
+    /// [`Tour::tool`] for a step that only shows something: `verify` also
+    /// reads what it printed.
+    fn tool_seeing(
+        &mut self,
+        name: &str,
+        title: &str,
+        args: &[&str],
+        verify: impl FnOnce(&Repo, &str) -> anyhow::Result<String>,
     ) -> Result<(), Failure> {
         let mut step = Step {
             name: name.to_string(),
@@ -517,7 +588,7 @@ impl Tour {
                     .unwrap_or("no output");
                 anyhow::bail!("{}: {why}", ran.ended);
             }
-            verify(&self.open()?)
+            verify(&self.open()?, &ran.stdout)
         });
         self.finish(step, checked)
     }
@@ -688,6 +759,16 @@ fn do_sprint_work(dir: &Path) -> anyhow::Result<Oid> {
         }
     }
     Ok(tip)
+}
+
+/// Stage a README change, then `git reset --hard` as plain git does;
+/// returns the lost content's blob id.
+fn lose_staged_work(dir: &Path) -> anyhow::Result<Oid> {
+    let sample = Sample::open(dir)?;
+    write_files(dir, &[("README.md", README_LOST)])?;
+    sample.stage(&["README.md"])?;
+    sample.reset_hard()?;
+    crate::git::lost::blob_id(README_LOST.as_bytes())
 }
 
 // ----- verifications -----------------------------------------------------------------
@@ -956,6 +1037,59 @@ fn verify_recover(repo: &Repo, baseline: Oid) -> anyhow::Result<String> {
     ))
 }
 
+fn verify_lost(repo: &Repo, lost: &Oid) -> anyhow::Result<String> {
+    let head = repo.head_commit()?.context("HEAD has no commit")?;
+    let committed = repo.file_in_commit(head, "README.md")?;
+    ensure!(
+        read_worktree(repo, "README.md")? == committed
+            && repo.file_in_index("README.md")? == committed,
+        "README.md is not back to HEAD's in the work tree and the index"
+    );
+    ensure!(
+        repo.has_object(*lost),
+        "the staged content {} is not in the object store",
+        repo.short_id(*lost)
+    );
+    Ok(format!(
+        "README.md is HEAD's again; the staged content ({}) is an object no ref, index or stash reaches",
+        repo.short_id(*lost)
+    ))
+}
+
+fn verify_rescue_listed(repo: &Repo, out: &str, lost: Oid) -> anyhow::Result<String> {
+    let short = repo.short_id(lost);
+    let line = out
+        .lines()
+        .find(|l| l.contains(&short))
+        .with_context(|| format!("the lost README change {short} is not listed"))?;
+    ensure!(
+        line.contains("README.md"),
+        "the lost README change is listed without its path: {line}"
+    );
+    Ok(format!(
+        "the lost change is listed as {short}, its path guessed: README.md"
+    ))
+}
+
+fn verify_rescued(repo: &Repo) -> anyhow::Result<String> {
+    let reports = repo.workdir().join(settings::DEFAULT_REPORTS_DIR);
+    let folder = fs::read_dir(&reports)
+        .context("could not read the reports folder")?
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .find(|n| n.starts_with("rescued-"))
+        .context("no rescued-… folder in the reports folder")?;
+    let path = format!("{}/{folder}/README.md", settings::DEFAULT_REPORTS_DIR);
+    ensure!(
+        read_worktree(repo, &path)?.as_deref() == Some(README_LOST.as_bytes()),
+        "{path} does not hold the lost change byte for byte"
+    );
+    ensure_clean(repo)?;
+    Ok(format!(
+        "{path} holds the lost change byte for byte; README.md itself is untouched"
+    ))
+}
+
 fn verify_metrics(repo: &Repo) -> anyhow::Result<String> {
     let path = repo.workdir().join("rollbacks/metrics.json");
     let text = fs::read_to_string(&path).context("could not read rollbacks/metrics.json")?;
@@ -991,6 +1125,7 @@ fn verify_log(repo: &Repo) -> anyhow::Result<String> {
         "sprint rollback",
         "files",
         "recover",
+        crate::journal::RESCUE_KIND,
     ];
     let mut wanted = expected.iter().peekable();
     for op in &ops {

@@ -18,6 +18,7 @@ pub mod man;
 pub mod metrics;
 pub mod recover;
 pub mod reports;
+pub mod rescue;
 pub mod sprint;
 pub mod status;
 pub mod test;

@@ -18,6 +18,7 @@ mod formats;
 pub mod hooks;
 pub mod ident;
 pub mod index;
+pub mod lost;
 mod path;
 pub mod pick;
 mod refs;

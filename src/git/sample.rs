@@ -60,6 +60,22 @@ impl Sample {
         index.write().context("could not write the index")
     }
 
+    /// `git reset --hard`: the index and the tracked files back to HEAD,
+    /// dropping what was staged, as plain git does (the demo shows what
+    /// `rescue` finds afterwards).
+    pub fn reset_hard(&self) -> anyhow::Result<()> {
+        let head = self
+            .inner
+            .head()
+            .and_then(|h| h.peel(git2::ObjectType::Commit))
+            .context("HEAD is not a commit")?;
+        // The demo's own sample repository, which it creates in a sandbox.
+        #[allow(clippy::disallowed_methods)]
+        self.inner
+            .reset(&head, git2::ResetType::Hard, None)
+            .context("could not reset the sample repository")
+    }
+
     /// `git commit -m <message>` of the index on the current branch.
     pub fn commit(&self, message: &str, who: (&str, &str)) -> anyhow::Result<Oid> {
         let sig = Signature::now(who.0, who.1).context("invalid signature")?;

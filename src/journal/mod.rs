@@ -62,6 +62,11 @@ pub use transaction::{dismiss, take_lock, Intent, KnownPath, KnownWorktree, Tran
 /// The journal format version this build writes and reads.
 pub const VERSION: u32 = 1;
 
+/// The kind of the operations of `rescue restore`, which write only new
+/// files of their own (in the reports folder unless `--to` says): their
+/// undo takes those files away again, reports folder or not.
+pub const RESCUE_KIND: &str = "rescue";
+
 /// `ops/<id>/paths`: a long [`Scope::paths`] list, NUL-separated.
 pub const PATHS_FILE: &str = "paths";
 

@@ -75,8 +75,10 @@ pub struct Intent {
     /// index file was replaced in the meantime.
     pub index_source: Option<index::IndexSource>,
     /// The work tree at the scope's paths is already known (a three-way
-    /// undo compared each path it writes with what the operation left):
-    /// the snapshot is made from it, and nothing else is scanned.
+    /// undo compared each path it writes with what the operation left; a
+    /// rescue writes only paths it found free): the snapshot is made from
+    /// it, and nothing else is scanned. Its targets are what the command
+    /// writes, with or without `overwrite_with`.
     pub known_worktree: Option<KnownWorktree>,
 }
 
@@ -961,8 +963,8 @@ fn save_worktree(
     let mut extra_modes = intent.extra_modes.clone();
     let mut overwritten = intent.overwrite_paths.clone();
     let mut overwrite_changes = Vec::new();
-    if let Some(target) = intent.overwrite_with {
-        overwrite_changes = changes_to_target(repo, intent, scope, &found, target)?;
+    if intent.overwrite_with.is_some() || intent.known_worktree.is_some() {
+        overwrite_changes = changes_to_target(repo, intent, scope, &found)?;
         crate::trace::phase("begin: modes of paths to overwrite");
         let paths: Vec<RepoPath> = overwrite_changes.iter().map(|c| c.path.clone()).collect();
         // A known work tree's scan has the modes of all its paths.
@@ -1064,7 +1066,6 @@ fn changes_to_target(
     intent: &Intent,
     scope: &Scope,
     found: &WorktreeScan,
-    target: Oid,
 ) -> anyhow::Result<Vec<Change>> {
     let mut changes = match &intent.known_worktree {
         // Only the known paths can change: looked up one by one.
@@ -1080,7 +1081,12 @@ fn changes_to_target(
                 old: k.now.map(|(mode, oid)| (oid, mode)),
             })
             .collect(),
-        None => changes_within(repo, found.tree, target, &scope.paths, &intent.preserve)?,
+        None => {
+            let target = intent
+                .overwrite_with
+                .context("internal error: an overwrite without a target")?;
+            changes_within(repo, found.tree, target, &scope.paths, &intent.preserve)?
+        }
     };
     if let Some(only) = &intent.overwrite_only {
         changes.retain(|c| only.contains(&c.path));

@@ -591,7 +591,13 @@ fn undo_intent(
     intent.allow_interrupted = true;
     intent.known_worktree = known;
     if let Some(wt) = &target.begin.worktree {
-        intent.preserve = vec![crate::settings::reports_path(reports_dir)];
+        // `rescue restore` wrote only new files of its own, by default in
+        // the reports folder: undo takes exactly those away (its scope's
+        // paths), and a redo writes them again. Every other operation's
+        // undo leaves the reports folder as it is (docs/invariants.md, I8).
+        if history.original_of(target).0.begin.kind != super::RESCUE_KIND {
+            intent.preserve = vec![crate::settings::reports_path(reports_dir)];
+        }
         match analysis {
             Some(a) if a.paths.is_empty() => {}
             Some(a) => {
@@ -630,12 +636,14 @@ impl Execute<UndoStep> for Undoing<'_> {
         match step {
             UndoStep::RestorePaths(chosen) => {
                 if let (Some(saved), Some(_)) = (&target.begin.worktree, tx.scan()) {
-                    write_worktree(tx, saved, Some(chosen), &ctx.ui)?;
+                    let exact = self.undoes_rescue();
+                    write_worktree(tx, saved, Some(chosen), exact, &ctx.ui)?;
                 }
             }
             UndoStep::RestoreSnapshot { .. } => {
                 if let Some(saved) = &target.begin.worktree {
-                    write_worktree(tx, saved, None, &ctx.ui)?;
+                    let exact = self.undoes_rescue();
+                    write_worktree(tx, saved, None, exact, &ctx.ui)?;
                 }
             }
             UndoStep::MoveBack { .. } => move_back(tx, target)?,
@@ -666,6 +674,11 @@ impl Execute<UndoStep> for Undoing<'_> {
 }
 
 impl Undoing<'_> {
+    /// Whether the operation undone (or redone) is a `rescue restore`.
+    fn undoes_rescue(&self) -> bool {
+        self.history.original_of(self.target).0.begin.kind == super::RESCUE_KIND
+    }
+
     /// The stash entries gathered from the steps before, dropped and put
     /// back in one pass over the stash list, each where it was.
     fn write_stash(&mut self, tx: &Transaction<'_>) -> anyhow::Result<()> {
@@ -718,10 +731,16 @@ fn restore_index(
 /// three-way undo found unchanged since. A three-way undo keeps the empty
 /// directories made since and puts back the saved ones, unless something
 /// else than a directory is in their place now.
+///
+/// Untracked files to remove wait until the snapshot's `.gitignore`s are
+/// written, and one they ignore stays (ignored files are never deleted) —
+/// except for a `rescue restore` (`exact`), whose files are its own,
+/// ignored or not: they go, and only they (the scope's paths).
 fn write_worktree(
     tx: &mut Transaction<'_>,
     saved: &super::SavedWorktree,
     chosen: Option<&ChosenPaths>,
+    exact: bool,
     ui: &Ui,
 ) -> anyhow::Result<()> {
     let current = tx
@@ -760,7 +779,7 @@ fn write_worktree(
         current_empty_dirs: &current_empty_dirs,
         target_empty_dirs: &target_empty_dirs,
         target_modes: &target_modes,
-        current_untracked: &current.untracked,
+        current_untracked: if exact { &[] } else { &current.untracked },
         smudge: false,
         changed_after: Some(tx.scan_started()),
     };

@@ -168,3 +168,33 @@ pub fn commit_history(repo: &TestRepo, n: usize) -> Vec<String> {
     }
     oids
 }
+
+/// Give every file of the object store the modification time `when`
+/// (anything `touch -d` reads: `@<seconds>`, `2026-11-21T09:30:00Z`), so
+/// that the times `rescue` shows for lost objects are fixed.
+pub fn set_object_times(repo: &TestRepo, when: &str) {
+    let objects = repo.git_dir().join("objects");
+    let out = std::process::Command::new("find")
+        .arg(&objects)
+        .args(["-type", "f", "-exec", "touch", "-m", "-d", when, "{}", "+"])
+        .output()
+        .expect("run find");
+    assert!(
+        out.status.success(),
+        "touch the objects: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The ids of the items `rescue --json` lists, newest first.
+#[track_caller]
+pub fn rescue_ids(repo: &TestRepo) -> Vec<String> {
+    let listed = repo.tool(&["--json", "rescue"]);
+    listed.assert_ok();
+    listed.json()["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|i| i["id"].as_str().map(str::to_string))
+        .collect()
+}

@@ -57,6 +57,30 @@ impl ToolOutput {
         self
     }
 
+    /// Panics unless the run failed (a non-zero exit, not a signal) with
+    /// exactly one `error: …` line on stderr, nothing on stdout, and no
+    /// panic.
+    #[track_caller]
+    pub fn assert_one_line_error(&self) -> &Self {
+        self.assert_failure();
+        assert!(
+            !self.stderr.contains("panicked"),
+            "the tool panicked\n{self}"
+        );
+        let lines: Vec<&str> = self
+            .stderr
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .collect();
+        assert_eq!(lines.len(), 1, "expected a one-line error\n{self}");
+        assert!(
+            lines[0].starts_with("error: "),
+            "expected the line to start with `error: `\n{self}"
+        );
+        assert_eq!(self.stdout, "", "errors go to stderr only\n{self}");
+        self
+    }
+
     /// Panics unless stdout contains `needle`.
     #[track_caller]
     pub fn assert_stdout_contains(&self, needle: &str) -> &Self {
