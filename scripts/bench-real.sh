@@ -18,8 +18,10 @@
 set -euo pipefail
 
 here=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
-: "${GIT_SRC:?set GIT_SRC to a clone of https://github.com/git/git}"
-: "${CARGO_SRC:?set CARGO_SRC to a clone of https://github.com/rust-lang/cargo}"
+if [[ -z ${GIT_SRC:-} || -z ${CARGO_SRC:-} ]]; then
+    echo "bench-real: skipped: set GIT_SRC and CARGO_SRC to clones of https://github.com/git/git and https://github.com/rust-lang/cargo" >&2
+    exit 0
+fi
 data=${BENCH_DATA:-/work/bench-data}
 out=$here/out
 mkdir -p -- "$out"
