@@ -191,6 +191,46 @@ fn round_trip(repo: &TestRepo, dir: &Path, envs: Envs) {
             .is_some_and(|ops| ops.iter().all(|o| o["id"] != id.as_str())),
         "the emergency was released: {log}"
     );
+
+    // Rescue in this layout: staged work lost to a plain `git reset
+    // --hard` is found in this layout's object store, brought back into
+    // its reports folder, and the restore undone; nothing outside moves.
+    // Content of its own for each call: a test may round-trip twice.
+    let staged = format!("staged from {}, then lost", dir.display());
+    fs::write(work_tree.join("README.md"), format!("{staged}\n")).unwrap();
+    git(repo, dir, envs, &["add", ":/README.md"]);
+    git(repo, dir, envs, &["reset", "-q", "--hard"]);
+    let lost = capture_repo_with_env(dir, envs);
+    let list = tool(repo, dir, envs, &["--json", "rescue"]);
+    list.assert_ok();
+    let list = list.json();
+    assert_same_except_reports(&lost, &capture_repo_with_env(dir, envs));
+    let item = list["items"]
+        .as_array()
+        .and_then(|items| {
+            items
+                .iter()
+                .find(|i| i["kind"] == "file" && i["summary"] == staged.as_str())
+        })
+        .cloned()
+        .unwrap_or_else(|| panic!("the lost staged file is not listed: {list}"));
+    let id = item["id"].as_str().unwrap_or_default();
+    let restored = tool(repo, dir, envs, &["--json", "rescue", "restore", id]);
+    restored.assert_ok();
+    let restored = restored.json();
+    let path = restored["files"][0]["path"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no restored file: {restored}"));
+    assert_eq!(
+        fs::read_to_string(work_tree.join(path)).unwrap(),
+        format!("{staged}\n"),
+        "{restored}"
+    );
+    assert_same_dir(&root_before, &outside(repo.root(), &inside));
+    tool(repo, dir, envs, &["undo"]).assert_ok();
+    assert!(!work_tree.join(path).exists(), "{restored}");
+    assert_same_except_reports(&lost, &capture_repo_with_env(dir, envs));
+    assert_same_dir(&root_before, &outside(repo.root(), &inside));
 }
 
 fn s(p: &Path) -> &str {
