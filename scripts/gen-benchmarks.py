@@ -83,6 +83,13 @@ OPERATIONS = [
         "`git checkout baseline -- <200 paths>`", "`git checkout baseline -- <paths>`",
         goal_ratio=1.0),
     Operation(
+        "files-dirs", "files-200-directories-back-to-the-baseline",
+        "Level 3: 200 directories back to the baseline (`files`)", "files: 200 directories",
+        "`files`, 200 directories",
+        "`git checkout baseline -- <200 directories>`",
+        "`git checkout baseline -- <directories>`",
+        goal_ratio=1.0),
+    Operation(
         "recover", "recover-all-200-commits-onto-the-baseline",
         "recover 200 commits onto the baseline (`recover --all`)", "recover: 200 commits",
         "`recover --all`, 200 commits",

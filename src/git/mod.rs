@@ -11,6 +11,7 @@
 mod batch;
 pub mod cli;
 mod cmdline_config;
+pub mod contents;
 pub mod diffstat;
 pub mod discover;
 mod filter;
