@@ -101,7 +101,7 @@ OPERATIONS = [
         "pre-commit check, 50 staged files (`check --hook`)", "check --hook: 50 staged",
         "`check --hook`, 50 staged files",
         "`git diff --cached --quiet`", "`git diff --cached --quiet`",
-        goal_ratio=1.5, goal_seconds=0.050),
+        goal_ratio=1.0, goal_seconds=0.020),
     Operation(
         "checkpoint", "checkpoint-wip",
         "checkpoint of the working tree (`checkpoint --wip`)", "checkpoint --wip",

@@ -15,6 +15,8 @@ pub mod contents;
 pub mod diffstat;
 pub mod discover;
 mod filter;
+#[cfg(test)]
+mod fixture;
 mod formats;
 pub mod hooks;
 pub mod ident;
