@@ -83,6 +83,13 @@ OPERATIONS = [
         "`git checkout baseline -- <200 paths>`", "`git checkout baseline -- <paths>`",
         goal_ratio=1.0),
     Operation(
+        "files-dirs", "files-200-directories-back-to-the-baseline",
+        "Level 3: 200 directories back to the baseline (`files`)", "files: 200 directories",
+        "`files`, 200 directories",
+        "`git checkout baseline -- <200 directories>`",
+        "`git checkout baseline -- <directories>`",
+        goal_ratio=1.0),
+    Operation(
         "recover", "recover-all-200-commits-onto-the-baseline",
         "recover 200 commits onto the baseline (`recover --all`)", "recover: 200 commits",
         "`recover --all`, 200 commits",
@@ -94,7 +101,7 @@ OPERATIONS = [
         "pre-commit check, 50 staged files (`check --hook`)", "check --hook: 50 staged",
         "`check --hook`, 50 staged files",
         "`git diff --cached --quiet`", "`git diff --cached --quiet`",
-        goal_ratio=1.5, goal_seconds=0.050),
+        goal_ratio=1.0, goal_seconds=0.020),
     Operation(
         "checkpoint", "checkpoint-wip",
         "checkpoint of the working tree (`checkpoint --wip`)", "checkpoint --wip",

@@ -311,14 +311,21 @@ fn dispatch(cli: &Cli, ui: &Ui, args: &[OsString]) -> anyhow::Result<Outcome> {
         crate::git::ident::check_dates()?;
     }
     crate::trace::phase("repository and settings loaded");
-    if let Some(op) = crate::journal::interrupted(&repo)? {
+    // `check` reports an interrupted operation itself, as a failed check
+    // (the pre-commit hook too): read once, there.
+    let reports_it = matches!(&cli.command, Command::Check(_));
+    if let Some(op) = (!reports_it)
+        .then(|| crate::journal::interrupted(&repo))
+        .transpose()?
+        .flatten()
+    {
         let message = crate::journal::interrupted_message(&op);
         if cli.command.reads_only() {
             ui.warn(&message);
         } else if !matches!(
             cli.command,
             // `log prune` releases old operations, never the interrupted one.
-            Command::Undo(_) | Command::Check(_) | Command::Log(_)
+            Command::Undo(_) | Command::Log(_)
         ) {
             // Before the command's own checks: an interrupted operation can
             // leave what they look at half-done (HEAD naming a branch the

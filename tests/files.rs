@@ -380,3 +380,128 @@ fn undo_of_files_restores_the_index_file_byte_for_byte() {
         "undo did not restore the index bytes"
     );
 }
+
+/// Five folders at the baseline, each with a file the sprint changed and
+/// one it added, plus a loose file at the top.
+fn folders_repo() -> TestRepo {
+    let repo = TestRepo::with_commits();
+    for n in 0..5 {
+        repo.write(format!("lib/d{n}/f.txt"), format!("f{n}\n"));
+    }
+    repo.write("top.txt", "top\n");
+    repo.commit_all("folders");
+    repo.git(&["tag", "-a", "-m", "known good", "baseline"]);
+    for n in 0..5 {
+        repo.write(format!("lib/d{n}/f.txt"), format!("f{n}, sprint\n"));
+        repo.write(format!("lib/d{n}/new.txt"), format!("new {n}\n"));
+    }
+    repo.write("top.txt", "top, sprint\n");
+    repo.commit_all("sprint");
+    repo.write("lib/d1/f.txt", "f1, unstaged\n");
+    repo
+}
+
+/// The lines of the tool's stderr that are warnings.
+fn warnings(stderr: &str) -> Vec<&str> {
+    stderr
+        .lines()
+        .filter(|l| l.starts_with("warning"))
+        .collect()
+}
+
+#[test]
+fn files_new_in_many_folders_are_one_warning_line() {
+    let repo = folders_repo();
+    let before = repo.capture();
+    let dirs = ["lib/d0", "lib/d1", "lib/d2", "lib/d3", "lib/d4"];
+    let out = repo.tool_ok(&[&["--json", "files", "--no-tests"][..], &dirs[..]].concat());
+    assert_eq!(
+        warnings(&out.stderr),
+        [
+            "warning: 5 paths do not exist in baseline `baseline`: left as they are \
+             (pass --delete-new to remove them): lib/d0/new.txt, lib/d1/new.txt, \
+             lib/d2/new.txt and 2 more (--json lists them all)"
+        ],
+        "{}",
+        out.stderr
+    );
+    let listed: Vec<String> = serde_json::from_value(out.json()["new_paths"].clone()).unwrap();
+    assert_eq!(
+        listed,
+        (0..5)
+            .map(|n| format!("lib/d{n}/new.txt"))
+            .collect::<Vec<_>>()
+    );
+    for n in 0..5 {
+        assert_eq!(
+            repo.read_string(format!("lib/d{n}/f.txt")),
+            format!("f{n}\n")
+        );
+        assert!(
+            repo.exists(format!("lib/d{n}/new.txt")),
+            "new files are left"
+        );
+    }
+    repo.tool_ok(&["undo"]);
+    assert_same_state(&before, &repo.capture());
+
+    // Two are both named, with nothing more to list.
+    let out = repo.tool_ok(&["files", "--no-tests", "lib/d3", "lib/d4"]);
+    assert_eq!(
+        warnings(&out.stderr),
+        [
+            "warning: 2 paths do not exist in baseline `baseline`: left as they are \
+             (pass --delete-new to remove them): lib/d3/new.txt, lib/d4/new.txt"
+        ],
+        "{}",
+        out.stderr
+    );
+    repo.tool_ok(&["undo"]);
+    assert_same_state(&before, &repo.capture());
+}
+
+#[test]
+fn folders_and_files_named_together_are_like_git_checkout() {
+    let repo = folders_repo();
+    // Folders beside files, a file inside a named folder, and the top.
+    differential(&repo, &["lib/d0", "top.txt", "lib/d2/f.txt", "lib/d1"]);
+    differential(&repo, &["lib", "lib/d3/f.txt", "README.md"]);
+    differential(&repo, &["lib/d4/f.txt", "lib"]);
+    differential(&repo, &[".", "lib/d0"]);
+}
+
+#[test]
+fn undo_of_files_of_many_folders_with_delete_new_restores_everything() {
+    let repo = folders_repo();
+    repo.write("lib/d2/untracked.txt", "mine\n");
+    repo.git(&["add", "lib/d3/f.txt"]);
+    let before = repo.capture();
+    let out = repo.tool_ok(&[
+        "--json",
+        "files",
+        "--no-tests",
+        "--delete-new",
+        "lib/d0",
+        "lib/d1",
+        "lib/d2",
+        "lib/d3",
+        "top.txt",
+    ]);
+    let deleted: Vec<String> = serde_json::from_value(out.json()["deleted"].clone()).unwrap();
+    // The files git tracks; an untracked one in a named folder stays, as
+    // with `git checkout`.
+    assert_eq!(
+        deleted,
+        [
+            "lib/d0/new.txt",
+            "lib/d1/new.txt",
+            "lib/d2/new.txt",
+            "lib/d3/new.txt"
+        ]
+    );
+    assert!(warnings(&out.stderr).is_empty(), "{}", out.stderr);
+    assert!(!repo.exists("lib/d0/new.txt"));
+    assert!(repo.exists("lib/d2/untracked.txt"));
+    repo.tool_ok(&["undo"]);
+    assert_same_state(&before, &repo.capture());
+}

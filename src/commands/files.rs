@@ -18,6 +18,7 @@ use serde::Serialize;
 
 use super::Context;
 use crate::error::{user, Exit};
+use crate::git::contents::Contents;
 use crate::git::index::EditableIndex;
 use crate::git::{snapshot, writer, Oid, RepoPath};
 use crate::journal::{Intent, Scope, Transaction};
@@ -189,7 +190,10 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
     let source_tree = repo.commit_tree(source)?;
     super::refuse_filter_drivers(repo, source_tree)?;
     crate::trace::phase("files: plan");
-    let mut plan = plan(ctx, &paths, source_tree, &source_name, args.delete_new)?;
+    // What the source and the index hold at and under every path, found
+    // in one pass over each (whole folders are the common case).
+    let contents = repo.contents_under(source_tree, edited.index_mut(), &paths)?;
+    let mut plan = plan(&paths, &contents, &source_name, args.delete_new, repo)?;
 
     let mut outcome = Outcome::new();
     report_plan(ctx, &plan, &source_name, &mut outcome);
@@ -197,7 +201,7 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
     if !args.no_tests {
         check_mapped_tests_runnable(ctx, &restored_paths, &restored_paths)?;
     }
-    plan.nothing = nothing_to_do(ctx, &plan, &paths, &mut edited, &source_name)?;
+    plan.nothing = nothing_to_do(ctx, &plan, &paths, &contents, &source_name)?;
     let exec = Restoring::new(&plan, &paths, source_tree, edited);
     match carry_out(ctx, &plan, exec, &mut outcome)? {
         // The mapped tests still say whether those files are good: running
@@ -246,8 +250,8 @@ fn source(ctx: &Context, args: &Args) -> anyhow::Result<(Oid, String)> {
     Ok((source, source_name))
 }
 
-/// What the plan restores and finds new, in JSON, and a warning for each
-/// new path left as it is.
+/// What the plan restores and finds new, in JSON, and one warning about
+/// the new paths left as they are.
 fn report_plan(ctx: &Context, plan: &Plan<FilesStep>, source_name: &str, outcome: &mut Outcome) {
     let names = |v: Vec<&RepoPath>| v.iter().map(|p| p.display()).collect::<Vec<_>>();
     outcome.data(&Planned {
@@ -257,12 +261,48 @@ fn report_plan(ctx: &Context, plan: &Plan<FilesStep>, source_name: &str, outcome
         deleted: names(removals(plan).collect()),
         changed: plan.nothing.is_none(),
     });
-    for step in &plan.steps {
-        if let FilesStep::Leave { path, .. } = step {
-            ctx.ui.warn(&format!(
-                "{} does not exist in {source_name}: left as it is (pass --delete-new to remove it)",
-                path.quoted(),
-            ));
+    let left: Vec<&RepoPath> = plan
+        .steps
+        .iter()
+        .filter_map(|s| match s {
+            FilesStep::Leave { path, .. } => Some(path),
+            _ => None,
+        })
+        .collect();
+    if let Some(warning) = left_warning(&left, source_name) {
+        ctx.ui.warn(&warning);
+    }
+}
+
+/// How many paths a summary of the new paths names; `--json` lists all.
+const NEW_PATHS_SHOWN: usize = 3;
+
+/// The warning about the paths new since the source that are left as
+/// they are: the path itself when there is one, else one line that counts
+/// them and names the first few (a folder of a new file each would
+/// otherwise print a line per folder).
+fn left_warning(left: &[&RepoPath], source_name: &str) -> Option<String> {
+    match left {
+        [] => None,
+        [path] => Some(format!(
+            "{} does not exist in {source_name}: left as it is (pass --delete-new to remove it)",
+            path.quoted(),
+        )),
+        _ => {
+            let shown: Vec<String> = left
+                .iter()
+                .take(NEW_PATHS_SHOWN)
+                .map(|p| p.quoted())
+                .collect();
+            let more = match left.len().saturating_sub(NEW_PATHS_SHOWN) {
+                0 => String::new(),
+                n => format!(" and {n} more (--json lists them all)"),
+            };
+            Some(format!(
+                "{} paths do not exist in {source_name}: left as they are (pass --delete-new to remove them): {}{more}",
+                left.len(),
+                shown.join(", "),
+            ))
         }
     }
 }
@@ -312,7 +352,7 @@ fn nothing_to_do(
     ctx: &Context,
     plan: &Plan<FilesStep>,
     paths: &[RepoPath],
-    edited: &mut EditableIndex,
+    contents: &[Contents],
     source_name: &str,
 ) -> anyhow::Result<Option<String>> {
     if removals(plan).next().is_some() {
@@ -320,7 +360,10 @@ fn nothing_to_do(
     }
     let set: Vec<(RepoPath, Oid, u32)> = restored(plan).cloned().collect();
     let written: HashSet<&RepoPath> = set.iter().map(|(p, _, _)| p).collect();
-    let matches = crate::git::index::holds_entries(edited.index_mut(), &set)
+    // The index entries of every restored file are among those found at
+    // and under the named paths.
+    let in_index = contents.iter().flat_map(|c| &c.in_index);
+    let matches = crate::git::contents::holds(in_index, &set)
         && snapshot::worktree_matches_index(&ctx.repo, paths, &written)?;
     Ok(matches.then(|| {
         format!(
@@ -499,13 +542,14 @@ fn announce(
 /// differs in the source is refused rather than half-restored (the
 /// submodule's own work tree is never touched either way).
 fn refuse_submodule_change(
-    repo: &crate::git::Repo,
-    source_tree: Oid,
     source_name: &str,
     path: &RepoPath,
+    found: &Contents,
 ) -> anyhow::Result<()> {
-    let (in_source, in_index) = repo.gitlinks_under(source_tree, path)?;
-    if in_source == in_index {
+    let in_source = &found.tree_links;
+    let mut in_index = found.index_links();
+    in_index.sort();
+    if *in_source == in_index {
         return Ok(());
     }
     let sub = in_source
@@ -520,32 +564,36 @@ fn refuse_submodule_change(
     .into())
 }
 
+/// The steps for `paths`, from what the source and the index hold at and
+/// under each (`contents`, in the same order).
 fn plan(
-    ctx: &Context,
     paths: &[RepoPath],
-    source_tree: Oid,
+    contents: &[Contents],
     source_name: &str,
     delete_new: bool,
+    repo: &crate::git::Repo,
 ) -> anyhow::Result<Plan<FilesStep>> {
-    let repo = &ctx.repo;
     let mut plan = Plan::new();
+    // A file is restored, or found new, once: only a path inside another
+    // named one can meet the same files again.
+    let nested = any_nested(paths);
     let mut in_set = HashSet::new();
     // Paths the source does not have, and whether each is an index entry.
     let mut new: Vec<(RepoPath, bool)> = Vec::new();
     let mut in_new = HashSet::new();
-    for path in paths {
-        refuse_submodule_change(repo, source_tree, source_name, path)?;
-        let from_source = repo.entries_under(source_tree, path)?;
+    for (path, found) in paths.iter().zip(contents) {
+        refuse_submodule_change(source_name, path, found)?;
+        let from_source = found.in_tree.as_deref();
         // What the index has at and under the path, to find what is new since.
-        let tracked = repo.index_paths_under(path)?;
-        match &from_source {
+        let tracked = found.tracked();
+        match from_source {
             Some(entries) => plan.push(FilesStep::Restore {
                 path: path.clone(),
                 source: source_name.to_string(),
                 count: entries.len(),
                 files: entries
                     .iter()
-                    .filter(|e| in_set.insert(e.0.clone()))
+                    .filter(|e| !nested || in_set.insert(e.0.clone()))
                     .cloned()
                     .collect(),
             }),
@@ -557,20 +605,42 @@ fn plan(
             }
         }
         // Tracked paths under it that the source does not have.
-        let in_source: HashSet<&RepoPath> =
-            from_source.iter().flatten().map(|(p, _, _)| p).collect();
-        for p in &tracked {
-            if !in_source.contains(p) && in_new.insert(p.clone()) {
+        for p in not_in_source(&tracked, from_source.unwrap_or_default()) {
+            if !nested || in_new.insert(p.clone()) {
                 new.push((p.clone(), true));
             }
         }
-        if from_source.is_none() && tracked.is_empty() && in_new.insert(path.clone()) {
+        if from_source.is_none() && tracked.is_empty() && (!nested || in_new.insert(path.clone())) {
             // Untracked, and not in the source.
             new.push((path.clone(), false));
         }
     }
     plan_new_paths(&mut plan, new, source_name, delete_new);
     Ok(plan)
+}
+
+/// Whether one of `paths` (each once) is inside another.
+fn any_nested(paths: &[RepoPath]) -> bool {
+    let named: HashSet<&RepoPath> = paths.iter().collect();
+    let whole = named.contains(&RepoPath::from_bytes(b""));
+    paths.len() > 1
+        && (whole
+            || paths
+                .iter()
+                .any(|p| p.ancestors().iter().any(|a| named.contains(a))))
+}
+
+/// The `tracked` paths (in path order) that are not among the source's
+/// files `in_source` (in path order too): one merge of the two lists.
+fn not_in_source<'a>(
+    tracked: &'a [RepoPath],
+    in_source: &'a [(RepoPath, Oid, u32)],
+) -> impl Iterator<Item = &'a RepoPath> {
+    let mut source = in_source.iter().map(|(p, _, _)| p).peekable();
+    tracked.iter().filter(move |p| {
+        while source.next_if(|s| *s < *p).is_some() {}
+        source.peek() != Some(p)
+    })
 }
 
 /// A named path the source does not have: refused when the work tree does
@@ -612,6 +682,9 @@ fn plan_new_paths(
     source_name: &str,
     delete_new: bool,
 ) {
+    if new.is_empty() {
+        return;
+    }
     let files: HashSet<&RepoPath> = restored(plan).map(|(p, _, _)| p).collect();
     let dirs: HashSet<RepoPath> = restored(plan).flat_map(|(p, _, _)| p.ancestors()).collect();
     let in_the_way: Vec<bool> = new
@@ -709,20 +782,39 @@ pub fn repo_path(workdir: &Path, cwd: &Path, arg: &Path) -> anyhow::Result<RepoP
 /// The test files `rollback.testPattern` maps `paths` to, among the index
 /// entries and files on disk, plus `coming`: files about to be written,
 /// counted as present.
+///
+/// Paths of a folder share most expansions (`tests/unit/test_{name}` of
+/// `a/x.rs` and `b/x.rs`): each expansion is looked for once, and the
+/// index's paths are listed only when a pattern has a wildcard.
 fn mapped_tests(
     ctx: &Context,
     paths: &[RepoPath],
     coming: &[RepoPath],
 ) -> anyhow::Result<Vec<String>> {
     let repo = &ctx.repo;
-    let mut candidates = current_paths(repo)?;
-    candidates.extend(coming.iter().cloned());
-    let coming: std::collections::HashSet<String> = coming.iter().map(|p| p.display()).collect();
-    let exists = |rel: &str| coming.contains(rel) || repo.workdir().join(rel).is_file();
+    let candidates = std::cell::OnceCell::new();
+    let coming_names: HashSet<String> = coming.iter().map(|p| p.display()).collect();
+    let exists = |rel: &str| coming_names.contains(rel) || repo.workdir().join(rel).is_file();
+    let mut looked_up: HashSet<String> = HashSet::new();
     let mut tests: Vec<String> = Vec::new();
     for path in paths {
         for pattern in &ctx.settings.test_patterns {
-            for t in map_pattern(pattern, path, &candidates, &exists) {
+            let expanded = expand_pattern(pattern, path);
+            if !looked_up.insert(expanded.clone()) {
+                continue;
+            }
+            let found = if has_wildcards(&expanded) {
+                if candidates.get().is_none() {
+                    let mut all = current_paths(repo)?;
+                    all.extend(coming.iter().cloned());
+                    let _ = candidates.set(all);
+                }
+                let all = candidates.get().map(Vec::as_slice).unwrap_or_default();
+                matching(&expanded, all, &exists)
+            } else {
+                exists(&expanded).then_some(expanded).into_iter().collect()
+            };
+            for t in found {
                 if !tests.contains(&t) {
                     tests.push(t);
                 }
@@ -828,16 +920,12 @@ pub(crate) fn run_mapped_tests(
     Ok(())
 }
 
-/// The test files a pattern maps a source file to: placeholders `{path}`
-/// (`src/a/foo.py`), `{dir}` (`src/a`), `{name}` (`foo.py`), `{stem}`
-/// (`foo`), `{ext}` (`py`); `*` and `?` match within one path component,
-/// against tracked files and files on disk.
-pub fn map_pattern(
-    pattern: &str,
-    path: &RepoPath,
-    candidates: &[RepoPath],
-    exists: &dyn Fn(&str) -> bool,
-) -> Vec<String> {
+/// A test pattern with its placeholders filled in for `path`, relative to
+/// the work tree's root: `{path}` (`src/a/foo.py`), `{dir}` (`src/a`),
+/// `{name}` (`foo.py`), `{stem}` (`foo`), `{ext}` (`py`). Without `*` or
+/// `?` it names one test file; with them ([`matching`]) it matches within
+/// one path component, against tracked files and files on disk.
+fn expand_pattern(pattern: &str, path: &RepoPath) -> String {
     let text = path.display();
     let (dir, name) = match text.rsplit_once('/') {
         Some((d, n)) => (d.to_string(), n.to_string()),
@@ -853,21 +941,22 @@ pub fn map_pattern(
         .replace("{name}", &name)
         .replace("{stem}", &stem)
         .replace("{ext}", &ext);
-    let expanded = expanded
+    expanded
         .trim_start_matches("./")
         .trim_start_matches('/')
-        .to_string();
-    if !expanded.contains(['*', '?']) {
-        return if exists(&expanded) {
-            vec![expanded]
-        } else {
-            Vec::new()
-        };
-    }
+        .to_string()
+}
+
+fn has_wildcards(expanded: &str) -> bool {
+    expanded.contains(['*', '?'])
+}
+
+/// The candidates an expanded pattern with wildcards matches that exist.
+fn matching(expanded: &str, candidates: &[RepoPath], exists: &dyn Fn(&str) -> bool) -> Vec<String> {
     let mut found: Vec<String> = candidates
         .iter()
         .map(|c| c.display())
-        .filter(|c| glob_match(&expanded, c) && exists(c))
+        .filter(|c| glob_match(expanded, c) && exists(c))
         .collect();
     found.sort();
     found.dedup();
@@ -916,7 +1005,37 @@ fn as_operand(path: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::glob_match;
+    use super::{any_nested, glob_match, not_in_source};
+    use crate::git::{Oid, RepoPath};
+
+    fn paths(list: &[&str]) -> Vec<RepoPath> {
+        list.iter()
+            .map(|p| RepoPath::from_bytes(p.as_bytes()))
+            .collect()
+    }
+
+    #[test]
+    fn a_path_inside_another_is_found_whatever_sorts_between_them() {
+        // `a.txt` sorts between `a` and `a/b`.
+        assert!(any_nested(&paths(&["a/b", "a.txt", "a"])));
+        assert!(any_nested(&paths(&["x", ""])));
+        assert!(!any_nested(&paths(&["a", "a.txt", "ab/c", "b"])));
+        assert!(!any_nested(&paths(&[""])));
+    }
+
+    #[test]
+    fn tracked_paths_the_source_lacks_come_from_one_merge() {
+        let tracked = paths(&["a/1", "a/2", "a/3.txt", "a/4", "a/5"]);
+        let in_source: Vec<(RepoPath, Oid, u32)> = paths(&["a/0", "a/2", "a/3", "a/5"])
+            .into_iter()
+            .map(|p| (p, Oid::ZERO_SHA1, 0o100644))
+            .collect();
+        let new: Vec<&RepoPath> = not_in_source(&tracked, &in_source).collect();
+        assert_eq!(
+            new,
+            paths(&["a/1", "a/3.txt", "a/4"]).iter().collect::<Vec<_>>()
+        );
+    }
 
     #[test]
     fn globs_stay_within_one_component() {

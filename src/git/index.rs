@@ -582,20 +582,6 @@ impl Repo {
     }
 }
 
-/// Whether `index` holds exactly these entries (path, object, mode) at
-/// stage 0: no conflict stage, not intent-to-add. `files` then has nothing
-/// to write in the index.
-pub fn holds_entries(index: &Index, entries: &[(super::RepoPath, Oid, u32)]) -> bool {
-    const INTENT_TO_ADD: u16 = 1 << 13;
-    entries.iter().all(|(path, oid, mode)| {
-        let p = Path::new(path.as_os_str());
-        let staged = index.get_path(p, 0).is_some_and(|e| {
-            e.id == *oid && e.mode == *mode && e.flags_extended & INTENT_TO_ADD == 0
-        });
-        staged && (1..=3).all(|stage| index.get_path(p, stage).is_none())
-    })
-}
-
 /// A copy of an index entry (`git2::IndexEntry` is not `Clone`).
 pub(crate) fn copy_entry(e: &git2::IndexEntry) -> git2::IndexEntry {
     git2::IndexEntry {

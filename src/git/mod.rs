@@ -11,9 +11,12 @@
 mod batch;
 pub mod cli;
 mod cmdline_config;
+pub mod contents;
 pub mod diffstat;
 pub mod discover;
 mod filter;
+#[cfg(test)]
+mod fixture;
 mod formats;
 pub mod hooks;
 pub mod ident;

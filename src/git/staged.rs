@@ -4,10 +4,11 @@
 //! libgit2's tree-to-index diff ignores the index's cache-tree and compares
 //! all 100,000 entries of a large repository (docs/design.md, Performance:
 //! 138 ms, against 12 ms for `git diff --cached`). A pre-commit hook runs on
-//! every commit, so it reads the index file itself (versions 2–4, SHA-1)
-//! and walks HEAD's tree and the index side by side, as git does, taking a
-//! directory as unchanged when its cache-tree entry is valid and names the
-//! same tree as HEAD's. Anything it does not understand falls back to
+//! every commit, so it reads the index file itself (versions 2–4, SHA-1),
+//! a chunk at a time and keeping only paths, objects and modes, and walks
+//! HEAD's tree and the index side by side in one merge, as git does, taking
+//! a directory as unchanged when its cache-tree entry is valid and names
+//! the same tree as HEAD's. Anything it does not understand falls back to
 //! libgit2's diff.
 
 use std::collections::HashMap;
@@ -27,11 +28,62 @@ pub struct Staged {
     pub stage: u8,
 }
 
-struct Entry<'a> {
-    path: std::borrow::Cow<'a, [u8]>,
-    id: Oid,
+/// An index entry as the comparison needs it: where its path is in
+/// [`Parsed::paths`], its object, mode and stage.
+struct Entry {
+    start: u32,
+    len: u32,
+    id: [u8; 20],
     mode: u32,
     stage: u8,
+}
+
+/// The index as read: every entry's path in one buffer, the entries in
+/// index order, and the cache-tree.
+struct Parsed {
+    paths: Vec<u8>,
+    entries: Vec<Entry>,
+    cache: CacheNode,
+}
+
+/// A run of entries (all under one folder, or all with one path), with the
+/// buffer their paths are in.
+#[derive(Clone, Copy)]
+struct Entries<'a> {
+    paths: &'a [u8],
+    list: &'a [Entry],
+}
+
+impl<'a> Entries<'a> {
+    fn path(&self, n: usize) -> &'a [u8] {
+        let e = &self.list[n];
+        &self.paths[e.start as usize..(e.start + e.len) as usize]
+    }
+
+    /// The entries from `n` while `keep` holds for their paths (it holds
+    /// for a prefix of the run: they are sorted).
+    fn run_from(&self, n: usize, keep: impl Fn(&[u8]) -> bool) -> usize {
+        n + self.list[n..]
+            .partition_point(|e| keep(&self.paths[e.start as usize..(e.start + e.len) as usize]))
+    }
+
+    fn slice(&self, range: std::ops::Range<usize>) -> Entries<'a> {
+        Entries {
+            paths: self.paths,
+            list: &self.list[range],
+        }
+    }
+
+    /// Entry `n` as [`Staged`], with its content in the index.
+    fn staged(&self, n: usize) -> anyhow::Result<Staged> {
+        let e = &self.list[n];
+        Ok(Staged {
+            path: RepoPath::from_bytes(self.path(n)),
+            id: Some(Oid::from_bytes(&e.id).context("could not read the index")?),
+            mode: e.mode,
+            stage: e.stage,
+        })
+    }
 }
 
 /// A node of the cache-tree extension.
@@ -55,10 +107,14 @@ impl Repo {
                 .join(file),
             _ => self.git_dir().join("index"),
         };
-        let bytes = match std::fs::read(&path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        let file = match std::fs::File::open(&path) {
+            Ok(f) => Some(f),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => return Err(e).context("could not read the index"),
+        };
+        let len = match &file {
+            Some(f) => f.metadata().context("could not read the index")?.len(),
+            None => 0,
         };
         let head_tree = match self.head_commit()? {
             Some(h) => Some(
@@ -69,24 +125,29 @@ impl Repo {
             ),
             None => None,
         };
-        if bytes.is_empty() {
+        let Some(file) = file.filter(|_| len > 0) else {
             let mut out = Vec::new();
             if let Some(tree) = &head_tree {
                 self.all_deleted(tree, b"", &mut out)?;
             }
             return Ok(out);
-        }
+        };
         crate::trace::phase("staged: parse the index");
-        let parsed = parse(&bytes);
+        let parsed = parse(std::io::BufReader::with_capacity(READ_CHUNK, file), len);
         crate::trace::phase("staged: compare");
         match parsed {
-            Some((entries, cache)) => {
+            Some(parsed) => {
                 let mut out = Vec::new();
+                let entries = Entries {
+                    paths: &parsed.paths,
+                    list: &parsed.entries,
+                };
+                let cache = &parsed.cache;
                 self.compare(
                     head_tree.as_ref(),
                     b"",
-                    &entries,
-                    Some(&cache).filter(|c| c.id.is_some() || !c.children.is_empty()),
+                    entries,
+                    Some(cache).filter(|c| c.id.is_some() || !c.children.is_empty()),
                     &mut out,
                 )?;
                 Ok(out)
@@ -98,13 +159,16 @@ impl Repo {
     /// `tree` (at `dir`, `None` when HEAD has nothing there) against the
     /// index entries under `dir` (sorted, contiguous).
     ///
-    /// Long because it is one merge-join of two sorted lists (tree entries
-    /// and index entries), with a branch for each way they can differ.
+    /// One merge of two sorted lists, as git walks them: the tree's entries
+    /// (a folder sorts as `name/`) and the index's, grouped by their first
+    /// name under `dir` (a group of paths inside a folder as `name/`). A
+    /// folder whose cache-tree entry names HEAD's tree there is skipped
+    /// without being read.
     fn compare(
         &self,
         tree: Option<&git2::Tree<'_>>,
         dir: &[u8],
-        entries: &[Entry<'_>],
+        entries: Entries<'_>,
         cache: Option<&CacheNode>,
         out: &mut Vec<Staged>,
     ) -> anyhow::Result<()> {
@@ -113,96 +177,83 @@ impl Repo {
                 return Ok(());
             }
         }
-        // The index side, grouped by first component under `dir`.
+        let mut head = tree.into_iter().flat_map(|t| t.iter()).peekable();
         let mut i = 0;
-        let mut seen: Vec<Vec<u8>> = Vec::new();
-        while i < entries.len() {
-            let rest = &entries[i].path[dir.len()..];
-            match rest.iter().position(|&b| b == b'/') {
-                None => {
-                    // Files (all stages) named `rest` directly in `dir`.
-                    let name = rest.to_vec();
-                    let mut j = i;
-                    while j < entries.len() && entries[j].path[dir.len()..] == name[..] {
-                        j += 1;
+        loop {
+            // The next index group: its name, whether it is a folder, its end.
+            let group = (i < entries.list.len()).then(|| {
+                let path = entries.path(i);
+                let rest = &path[dir.len()..];
+                match rest.iter().position(|&b| b == b'/') {
+                    None => (rest, false, entries.run_from(i, |p| p == path)),
+                    Some(slash) => {
+                        let prefix = &path[..dir.len() + slash + 1];
+                        (
+                            &rest[..slash],
+                            true,
+                            entries.run_from(i, |p| p.starts_with(prefix)),
+                        )
                     }
-                    let here = tree.and_then(|t| t.get_name_bytes(&name));
-                    let head = here
-                        .as_ref()
-                        .map(|e| (e.id(), e.filemode() as u32, e.kind()));
-                    for e in &entries[i..j] {
-                        let same = e.stage == 0
-                            && head.is_some_and(|(id, mode, _)| id == e.id && mode == e.mode);
-                        if !same {
-                            out.push(Staged {
-                                path: RepoPath::from_bytes(&e.path),
-                                id: Some(e.id),
-                                mode: e.mode,
-                                stage: e.stage,
-                            });
+                }
+            });
+            let order = match (head.peek(), &group) {
+                (None, None) => return Ok(()),
+                (Some(_), None) => std::cmp::Ordering::Less,
+                (None, Some(_)) => std::cmp::Ordering::Greater,
+                (Some(h), Some((name, is_dir, _))) => git_order(
+                    h.name_bytes(),
+                    h.kind() == Some(ObjectType::Tree),
+                    name,
+                    *is_dir,
+                ),
+            };
+            match (order, group) {
+                // HEAD has it, the index does not: deleted.
+                (std::cmp::Ordering::Less, _) => {
+                    if let Some(h) = head.next() {
+                        self.deleted(&h, dir, out)?;
+                    }
+                }
+                // The index has it, HEAD does not: added (a folder, all of it).
+                (std::cmp::Ordering::Greater, Some((name, is_dir, end))) => {
+                    if is_dir {
+                        let prefix = [dir, name, b"/"].concat();
+                        let child = cache.and_then(|c| c.children.get(name));
+                        self.compare(None, &prefix, entries.slice(i..end), child, out)?;
+                    } else {
+                        for n in i..end {
+                            out.push(entries.staged(n)?);
                         }
                     }
-                    // A directory in HEAD replaced by this file: all deleted.
-                    if let Some(here) = &here {
-                        if here.kind() == Some(ObjectType::Tree) {
-                            let sub = here
+                    i = end;
+                }
+                // Both: a file (every stage against HEAD's), or a folder.
+                (std::cmp::Ordering::Equal, Some((name, is_dir, end))) => {
+                    let Some(h) = head.next() else { break };
+                    if is_dir {
+                        let child = cache.and_then(|c| c.children.get(name));
+                        let unchanged = child.and_then(|c| c.id).is_some_and(|id| id == h.id());
+                        if !unchanged {
+                            let sub = h
                                 .to_object(&self.inner)
                                 .and_then(|o| o.peel_to_tree())
                                 .context("could not read a tree")?;
-                            let mut prefix = entries[i].path.to_vec();
-                            prefix.push(b'/');
-                            self.all_deleted(&sub, &prefix, out)?;
+                            let prefix = [dir, name, b"/"].concat();
+                            self.compare(Some(&sub), &prefix, entries.slice(i..end), child, out)?;
+                        }
+                    } else {
+                        let (id, mode) = (h.id(), h.filemode() as u32);
+                        for n in i..end {
+                            let e = &entries.list[n];
+                            let same = e.stage == 0 && e.mode == mode && e.id == id.as_bytes();
+                            if !same {
+                                out.push(entries.staged(n)?);
+                            }
                         }
                     }
-                    seen.push(name);
-                    i = j;
+                    i = end;
                 }
-                Some(slash) => {
-                    let name = rest[..slash].to_vec();
-                    let mut prefix = dir.to_vec();
-                    prefix.extend_from_slice(&name);
-                    prefix.push(b'/');
-                    let j = i + entries[i..].partition_point(|e| e.path.starts_with(&prefix));
-                    let here = tree.and_then(|t| t.get_name_bytes(&name));
-                    let child = cache.and_then(|c| c.children.get(&name));
-                    // Unchanged by the cache-tree: not even loaded.
-                    if let (Some(e), Some(CacheNode { id: Some(id), .. })) = (&here, child) {
-                        if e.id() == *id && e.kind() == Some(ObjectType::Tree) {
-                            seen.push(name);
-                            i = j;
-                            continue;
-                        }
-                    }
-                    let sub = match &here {
-                        Some(e) if e.kind() == Some(ObjectType::Tree) => Some(
-                            e.to_object(&self.inner)
-                                .and_then(|o| o.peel_to_tree())
-                                .context("could not read a tree")?,
-                        ),
-                        Some(e) => {
-                            // A file in HEAD where the index has a directory.
-                            out.push(Staged {
-                                path: RepoPath::from_bytes(&prefix[..prefix.len() - 1]),
-                                id: None,
-                                mode: e.filemode() as u32,
-                                stage: 0,
-                            });
-                            None
-                        }
-                        None => None,
-                    };
-                    self.compare(sub.as_ref(), &prefix, &entries[i..j], child, out)?;
-                    seen.push(name);
-                    i = j;
-                }
-            }
-        }
-        // What HEAD has here that the index does not: deleted.
-        if let Some(tree) = tree {
-            for e in tree.iter() {
-                if !seen.iter().any(|s| s == e.name_bytes()) {
-                    self.deleted(&e, dir, out)?;
-                }
+                (_, None) => break,
             }
         }
         Ok(())
@@ -293,88 +344,159 @@ impl Repo {
     }
 }
 
-/// The index's entries and its cache-tree; `None` for what this reader
-/// does not handle (another version, SHA-256, a split or sparse index, a
-/// damaged file).
-fn parse(bytes: &[u8]) -> Option<(Vec<Entry<'_>>, CacheNode)> {
-    if bytes.len() < 12 + 20 || &bytes[..4] != b"DIRC" {
+/// Two sibling names in git's order, where a folder sorts as `name/`.
+fn git_order(a: &[u8], a_dir: bool, b: &[u8], b_dir: bool) -> std::cmp::Ordering {
+    let n = a.len().min(b.len());
+    a[..n].cmp(&b[..n]).then_with(|| {
+        let end = |dir: bool| if dir { b'/' } else { 0 };
+        let next_a = a.get(n).copied().unwrap_or_else(|| end(a_dir));
+        let next_b = b.get(n).copied().unwrap_or_else(|| end(b_dir));
+        next_a.cmp(&next_b)
+    })
+}
+
+/// How much of the index is read at a time. Read whole, a 9 MB index
+/// of 100,000 files cost more in fresh memory (a page fault for every 4 KB)
+/// than the parse itself; the entries keep only what the comparison needs.
+const READ_CHUNK: usize = 256 << 10;
+
+/// The fixed part of an index entry: stat data, mode, object id, flags.
+const ENTRY_HEADER: usize = 62;
+
+/// The index's entries and its cache-tree, read from `file` (`len`
+/// bytes); `None` for what this reader does not handle (another version,
+/// SHA-256, a split or sparse index, a damaged file), and when reading
+/// fails: libgit2's diff then reads it.
+///
+/// Long because it is one pass over the file, entry by entry, with a
+/// branch for each version's way of storing the path.
+fn parse(mut file: impl std::io::BufRead, len: u64) -> Option<Parsed> {
+    const TRAILER: u64 = 20;
+    let mut head = [0u8; 12];
+    file.read_exact(&mut head).ok()?;
+    if &head[..4] != b"DIRC" || len < 12 + TRAILER {
         return None;
     }
-    let version = u32::from_be_bytes(bytes[4..8].try_into().ok()?);
+    let version = u32::from_be_bytes(head[4..8].try_into().ok()?);
     if !(2..=4).contains(&version) {
         return None;
     }
-    let count = u32::from_be_bytes(bytes[8..12].try_into().ok()?) as usize;
-    let end = bytes.len() - 20;
-    let mut pos = 12;
-    let mut entries: Vec<Entry<'_>> = Vec::with_capacity(count);
-    let mut previous: Vec<u8> = Vec::new();
+    let count = u32::from_be_bytes(head[8..12].try_into().ok()?) as usize;
+    // Every path once: what the file holds beside the entries' headers
+    // (version 4 shares prefixes, so its paths grow from this guess).
+    let beside_headers = len.saturating_sub(12 + (count * ENTRY_HEADER) as u64);
+    let mut paths: Vec<u8> = Vec::with_capacity(usize::try_from(beside_headers).ok()?);
+    let mut entries: Vec<Entry> = Vec::with_capacity(count);
+    let mut pos: u64 = 12;
+    let mut previous: (usize, usize) = (0, 0);
     for _ in 0..count {
-        let start = pos;
-        let fixed = bytes.get(pos..pos + 62)?;
-        let mode = u32::from_be_bytes(fixed[24..28].try_into().ok()?);
-        let id = Oid::from_bytes(&fixed[40..60]).ok()?;
-        let flags = u16::from_be_bytes(fixed[60..62].try_into().ok()?);
-        pos += 62;
+        // Most entries lie whole in the buffer: taken from it directly.
+        if version < 4 {
+            let buf = file.fill_buf().ok()?;
+            if let Some((used, entry)) = plain_entry(buf, &mut paths) {
+                file.consume(used);
+                pos += used as u64;
+                entries.push(entry);
+                continue;
+            }
+        }
+        let mut header = [0u8; ENTRY_HEADER];
+        file.read_exact(&mut header).ok()?;
+        let mut used = ENTRY_HEADER;
+        let mode = u32::from_be_bytes(header[24..28].try_into().ok()?);
+        let flags = u16::from_be_bytes(header[60..62].try_into().ok()?);
         if flags & 0x4000 != 0 {
             if version < 3 {
                 return None;
             }
-            let extended = u16::from_be_bytes(bytes.get(pos..pos + 2)?.try_into().ok()?);
+            let mut extended = [0u8; 2];
+            file.read_exact(&mut extended).ok()?;
             // A sparse-index directory entry: not handled here.
-            if extended & (1 << 15) != 0 {
+            if u16::from_be_bytes(extended) & (1 << 15) != 0 {
                 return None;
             }
-            pos += 2;
+            used += 2;
         }
-        let path = if version == 4 {
-            let (strip, used) = varint(bytes.get(pos..end)?)?;
-            pos += used;
-            let nul = bytes.get(pos..end)?.iter().position(|&b| b == 0)?;
-            let keep = previous.len().checked_sub(strip)?;
-            previous.truncate(keep);
-            previous.extend_from_slice(&bytes[pos..pos + nul]);
-            pos += nul + 1;
-            std::borrow::Cow::Owned(previous.clone())
-        } else {
-            let nul = bytes.get(pos..end)?.iter().position(|&b| b == 0)?;
-            let path = std::borrow::Cow::Borrowed(&bytes[pos..pos + nul]);
-            // Padded with 1–8 NULs to a multiple of 8.
-            let len = pos + nul - start;
-            pos = start + (len + 8) / 8 * 8;
-            path
-        };
         if mode == 0o040000 {
             return None;
         }
+        let start = paths.len();
+        if version == 4 {
+            // The previous path, less `strip` bytes, then this one's end.
+            let (strip, varint_len) = read_varint(&mut file)?;
+            let keep = previous.1.checked_sub(strip)?;
+            paths.extend_from_within(previous.0..previous.0 + keep);
+            let read = file.read_until(0, &mut paths).ok()?;
+            if paths.pop() != Some(0) {
+                return None;
+            }
+            used += varint_len + read;
+        } else {
+            // The flags hold the name's length when it is under 0xfff;
+            // the entry is padded with 1–8 NULs to a multiple of 8.
+            let name = usize::from(flags & 0xfff);
+            if name < 0xfff {
+                paths.resize(start + name, 0);
+                file.read_exact(&mut paths[start..]).ok()?;
+                used += name;
+            } else {
+                let read = file.read_until(0, &mut paths).ok()?;
+                if paths.pop() != Some(0) {
+                    return None;
+                }
+                used += read - 1;
+            }
+            let padded = (used + 8) / 8 * 8;
+            let mut pad = [0u8; 8];
+            let pad = &mut pad[..padded - used];
+            file.read_exact(pad).ok()?;
+            if pad.iter().any(|&b| b != 0) {
+                return None;
+            }
+            used = padded;
+        }
+        pos += used as u64;
+        previous = (start, paths.len() - start);
         entries.push(Entry {
-            path,
-            id,
+            start: u32::try_from(start).ok()?,
+            len: u32::try_from(paths.len() - start).ok()?,
+            id: header[40..60].try_into().ok()?,
             mode,
             stage: ((flags >> 12) & 3) as u8,
         });
     }
-    // Extensions.
+    // Extensions, then the trailer.
+    let mut rest = Vec::new();
+    file.read_to_end(&mut rest).ok()?;
+    if pos + rest.len() as u64 != len || (rest.len() as u64) < TRAILER {
+        return None;
+    }
+    let extensions = &rest[..rest.len() - TRAILER as usize];
     let mut cache = CacheNode {
         id: None,
         children: HashMap::new(),
     };
-    while pos + 8 <= end {
-        let sig = &bytes[pos..pos + 4];
-        let size = u32::from_be_bytes(bytes[pos + 4..pos + 8].try_into().ok()?) as usize;
-        let data = bytes.get(pos + 8..pos + 8 + size)?;
+    let mut at = 0;
+    while at + 8 <= extensions.len() {
+        let sig = &extensions[at..at + 4];
+        let size = u32::from_be_bytes(extensions[at + 4..at + 8].try_into().ok()?) as usize;
+        let data = extensions.get(at + 8..at + 8 + size)?;
         match sig {
             b"TREE" => {
-                let mut at = 0;
-                cache = cache_node(data, &mut at)?;
+                let mut node_at = 0;
+                cache = cache_node(data, &mut node_at)?;
             }
             // A split index keeps its entries elsewhere.
             b"link" | b"sdir" => return None,
             _ => {}
         }
-        pos += 8 + size;
+        at += 8 + size;
     }
-    Some((entries, cache))
+    Some(Parsed {
+        paths,
+        entries,
+        cache,
+    })
 }
 
 fn cache_node(data: &[u8], at: &mut usize) -> Option<CacheNode> {
@@ -409,15 +531,159 @@ fn cache_node(data: &[u8], at: &mut usize) -> Option<CacheNode> {
     Some(CacheNode { id, children })
 }
 
-/// The offset encoding of index version 4.
-fn varint(bytes: &[u8]) -> Option<(usize, usize)> {
-    let mut i = 0;
-    let mut b = *bytes.first()?;
-    let mut value = (b & 0x7f) as usize;
-    while b & 0x80 != 0 {
-        i += 1;
-        b = *bytes.get(i)?;
-        value = ((value + 1) << 7) | (b & 0x7f) as usize;
+/// A version 2 or 3 entry at the start of `buf` without extended flags, a
+/// long name or a directory mode, when it lies whole in `buf`: its size,
+/// and the entry (its path appended to `paths`). `None` for anything else,
+/// which the general reader then takes (or refuses).
+fn plain_entry(buf: &[u8], paths: &mut Vec<u8>) -> Option<(usize, Entry)> {
+    let header: &[u8; ENTRY_HEADER] = buf.get(..ENTRY_HEADER)?.try_into().ok()?;
+    let mode = u32::from_be_bytes(header[24..28].try_into().ok()?);
+    let flags = u16::from_be_bytes(header[60..62].try_into().ok()?);
+    let name = usize::from(flags & 0xfff);
+    if flags & 0x4000 != 0 || name == 0xfff || mode == 0o040000 {
+        return None;
     }
-    Some((value, i + 1))
+    let used = (ENTRY_HEADER + name + 8) / 8 * 8;
+    let padded = buf.get(ENTRY_HEADER..used)?;
+    if padded[name..].iter().any(|&b| b != 0) {
+        return None;
+    }
+    let start = paths.len();
+    paths.extend_from_slice(&padded[..name]);
+    Some((
+        used,
+        Entry {
+            start: u32::try_from(start).ok()?,
+            len: u32::try_from(name).ok()?,
+            id: header[40..60].try_into().ok()?,
+            mode,
+            stage: ((flags >> 12) & 3) as u8,
+        },
+    ))
+}
+
+/// The offset encoding of index version 4: the value and how many bytes
+/// it took.
+fn read_varint(file: &mut impl std::io::Read) -> Option<(usize, usize)> {
+    let mut byte = [0u8; 1];
+    file.read_exact(&mut byte).ok()?;
+    let mut used = 1;
+    let mut value = (byte[0] & 0x7f) as usize;
+    while byte[0] & 0x80 != 0 {
+        file.read_exact(&mut byte).ok()?;
+        used += 1;
+        value = value.checked_add(1)?.checked_shl(7)? | (byte[0] & 0x7f) as usize;
+    }
+    Some((value, used))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::path::Path;
+
+    use git2::{IndexAddOption, Oid, Repository};
+
+    use crate::git::Repo;
+
+    /// Names that sort around `/`: `a`, `a-b`, `a.b`, `a/…`, `ab`.
+    const COMMITTED: &[&str] = &[
+        "a-b", "a.b", "a/c", "a/z/deep", "ab", "dir/x", "dir2/y", "gone/x", "same/s", "swap",
+    ];
+
+    fn write(root: &Path, path: &str, text: &str) {
+        let full = root.join(path);
+        std::fs::create_dir_all(full.parent().expect("a folder")).expect("mkdir");
+        std::fs::write(full, text).expect("write");
+    }
+
+    /// A commit of [`COMMITTED`], then an index that changes it in every
+    /// way a path can change, written with a cache-tree for what it left
+    /// alone (as `git add` leaves it), in index version `version`.
+    #[allow(clippy::disallowed_methods)] // the fixture plays git, writing its index
+    fn changed_index(version: u32) -> (tempfile::TempDir, Repository) {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let git = Repository::init(dir.path()).expect("git init");
+        for p in COMMITTED {
+            write(dir.path(), p, p);
+        }
+        let mut index = crate::git::fixture::commit_everything(&git, "first");
+        // Modified, deleted, a folder become a file and a file a folder, a
+        // file added beside and deep, a mode changed.
+        write(dir.path(), "a.b", "changed");
+        std::fs::remove_file(dir.path().join("a-b")).expect("rm");
+        std::fs::remove_dir_all(dir.path().join("gone")).expect("rm");
+        write(dir.path(), "gone", "now a file");
+        std::fs::remove_file(dir.path().join("swap")).expect("rm");
+        write(dir.path(), "swap/inner", "now a folder");
+        write(dir.path(), "a/d", "added beside");
+        write(dir.path(), "new/deep/f", "added deep");
+        write(dir.path(), "a0", "sorts after a/");
+        std::fs::remove_file(dir.path().join("dir2/y")).expect("rm");
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(
+            dir.path().join("ab"),
+            std::fs::Permissions::from_mode(0o755),
+        )
+        .expect("chmod");
+        index
+            .add_all(["*"], IndexAddOption::DEFAULT, None)
+            .expect("add");
+        index.update_all(["*"], None).expect("stage the deletions");
+        index.set_version(version).expect("index version");
+        index.write_tree().expect("the cache-tree");
+        index.write().expect("write the index");
+        drop(index);
+        (dir, git)
+    }
+
+    /// What is staged as (path, content) pairs.
+    type Changes = BTreeSet<(Vec<u8>, Option<Oid>)>;
+
+    fn as_set(staged: Vec<super::Staged>) -> Changes {
+        staged
+            .into_iter()
+            .map(|s| (s.path.as_bytes().to_vec(), s.id))
+            .collect()
+    }
+
+    #[test]
+    fn the_index_reader_finds_what_libgit2_s_diff_finds() {
+        for version in [2, 3, 4] {
+            let (dir, _git) = changed_index(version);
+            let repo = Repo::open_ignoring_env(dir.path()).expect("open");
+            let fast = as_set(repo.staged().expect("staged"));
+            let head = repo
+                .inner
+                .head()
+                .and_then(|h| h.peel_to_tree())
+                .expect("HEAD's tree");
+            let by_diff = as_set(
+                repo.staged_by_diff(Some(&head), &dir.path().join(".git/index"))
+                    .expect("libgit2's diff"),
+            );
+            assert_eq!(fast, by_diff, "index version {version}");
+            let paths: Vec<String> = fast
+                .iter()
+                .map(|(p, _)| String::from_utf8_lossy(p).into_owned())
+                .collect();
+            assert_eq!(
+                paths,
+                [
+                    "a-b",
+                    "a.b",
+                    "a/d",
+                    "a0",
+                    "ab",
+                    "dir2/y",
+                    "gone",
+                    "gone/x",
+                    "new/deep/f",
+                    "swap",
+                    "swap/inner",
+                ],
+                "index version {version}"
+            );
+        }
+    }
 }

@@ -155,17 +155,7 @@ mod tests {
             std::fs::create_dir_all(full.parent().expect("a folder")).expect("mkdir");
             std::fs::write(full, format!("file {n}\n")).expect("write");
         }
-        let mut index = git.index().expect("index");
-        index
-            .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
-            .expect("add");
-        index.write().expect("write the index");
-        let tree = git
-            .find_tree(index.write_tree().expect("tree"))
-            .expect("tree");
-        let sig = git2::Signature::now("T", "t@example.com").expect("signature");
-        git.commit(Some("HEAD"), &sig, &sig, "first", &tree, &[])
-            .expect("commit");
+        let mut index = crate::git::fixture::commit_everything(&git, "first");
         for n in 0..changed {
             std::fs::write(dir.path().join(path(n)), format!("changed {n}\n")).expect("write");
         }
