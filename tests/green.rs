@@ -681,3 +681,163 @@ fn a_run_that_times_out_is_stopped_and_fails() {
     assert_eq!(v["exit_code"], Value::Null);
     assert_eq!(status_json(&repo)["failures_since_green"], 1);
 }
+
+/// Whether the run's trace says the state came from the scan cache.
+fn from_cache(out: &crate::common::ToolOutput) -> bool {
+    out.stderr.contains("test: unchanged since the cached scan")
+}
+
+fn traced_test(repo: &TestRepo) -> crate::common::ToolOutput {
+    repo.tool_with_env(&["--json", "test"], &[("GIT_ROLLBACK_SPRINT_TRACE", "1")])
+}
+
+/// Remove the scan cache: the next run scans the whole tree.
+fn forget_scan_cache(repo: &TestRepo) {
+    let cache = repo.git_dir().join("rollback/scan-cache");
+    std::fs::remove_file(&cache).expect("a scan cache was written");
+}
+
+/// Set `rel`'s modification time back to what it was (content changed,
+/// size and mtime as before: only the ctime tells).
+fn restore_mtime(repo: &TestRepo, rel: &str, mtime: (i64, i64)) {
+    let stamp = format!("@{}.{:09}", mtime.0, mtime.1);
+    let status = std::process::Command::new("touch")
+        .args(["-h", "-m", "-d", &stamp])
+        .arg(repo.abs(rel))
+        .status()
+        .expect("touch runs");
+    assert!(status.success());
+}
+
+#[test]
+fn an_unchanged_tree_is_known_from_the_scan_cache_and_every_change_is_seen() {
+    use std::os::unix::fs::MetadataExt;
+    let repo = repo_with_tests();
+    dirty(&repo);
+    repo.write(".gitignore", "*.log\ntarget/\n.env\n*.o\nbuild/\n");
+    // A folder holding only ignored files: a scan does not list it, and a
+    // new file in it must still be seen.
+    repo.write("gen/part.o", "object\n");
+    repo.write("build/out.bin", "ignored bulk\n");
+    type Change = Box<dyn Fn(&TestRepo)>;
+    let changes: Vec<(&str, Change)> = vec![
+        (
+            "same size and mtime, other bytes",
+            Box::new(|r: &TestRepo| {
+                let m = std::fs::symlink_metadata(r.abs("docs/guide.md")).expect("a file");
+                let before = (m.mtime(), m.mtime_nsec());
+                let old = r.read("docs/guide.md");
+                let mut new = old.clone();
+                new[0] = b'!';
+                r.write("docs/guide.md", new);
+                restore_mtime(r, "docs/guide.md", before);
+            }),
+        ),
+        (
+            "a new untracked file",
+            Box::new(|r| r.write("notes/more.txt", "more\n")),
+        ),
+        (
+            "a new folder",
+            Box::new(|r| r.write("fresh/dir/file.txt", "fresh\n")),
+        ),
+        (
+            "a file in a folder of ignored files",
+            Box::new(|r| r.write("gen/source.c", "int x;\n")),
+        ),
+        (
+            "a deleted tracked file",
+            Box::new(|r| r.remove("README.md")),
+        ),
+        (
+            "a deleted untracked file",
+            Box::new(|r| r.remove("notes/idea.txt")),
+        ),
+        (
+            "an executable bit",
+            Box::new(|r| r.chmod("src/lib.rs", 0o755)),
+        ),
+        (
+            "a file made a symlink",
+            Box::new(|r| {
+                r.remove("docs/guide.md");
+                r.symlink("docs/guide.md", "../src/lib.rs");
+            }),
+        ),
+        (
+            "a staged change",
+            Box::new(|r| {
+                r.git(&["add", "-A", "src"]);
+            }),
+        ),
+        (
+            "a commit",
+            Box::new(|r| {
+                r.git(&["commit", "-q", "-m", "more"]);
+            }),
+        ),
+        (
+            "an ignore rule of .git/info/exclude",
+            Box::new(|r| {
+                std::fs::write(r.git_dir().join("info/exclude"), "").expect("write exclude");
+            }),
+        ),
+    ];
+    std::fs::create_dir_all(repo.git_dir().join("info")).expect("info folder");
+    // Ignored by .git/info/exclude until the rule goes.
+    repo.write("scratch.tmp", "scratch\n");
+    std::fs::write(repo.git_dir().join("info/exclude"), "*.tmp\n").expect("write exclude");
+    for (what, change) in changes {
+        // A cache stamped well after the last change is used as it is.
+        std::thread::sleep(Duration::from_millis(30));
+        traced_test(&repo);
+        let cached = traced_test(&repo);
+        assert!(from_cache(&cached), "before {what}: {}", cached.stderr);
+        assert_eq!(cached.json()["new_green_state"], false, "before {what}");
+        let green = cached.json()["last_green"]["snapshot"].clone();
+
+        change(&repo);
+        let after = traced_test(&repo);
+        assert!(
+            !from_cache(&after),
+            "{what}: the cache was used:\n{}",
+            after.stderr
+        );
+        let v = after.json();
+        assert_eq!(v["new_green_state"], true, "{what}: {v}");
+        assert_ne!(v["last_green"]["snapshot"], green, "{what}");
+        // What the cache then holds is what a scan of the whole tree finds.
+        std::thread::sleep(Duration::from_millis(30));
+        traced_test(&repo);
+        forget_scan_cache(&repo);
+        let scanned = traced_test(&repo);
+        assert!(!from_cache(&scanned));
+        assert_eq!(scanned.json()["new_green_state"], false, "{what}");
+        assert_eq!(scanned.json()["last_green"], v["last_green"], "{what}");
+    }
+}
+
+#[test]
+fn a_tree_the_tests_change_is_scanned_again_each_run() {
+    let repo = TestRepo::with_commits();
+    // The tests write a tracked file while they run, before or after the
+    // cache is stamped: the state scanned before them is the one tested,
+    // and the next run scans again either way.
+    repo.git(&[
+        "config",
+        "rollback.testCommand",
+        "echo run >> docs/guide.md",
+    ]);
+    let first = traced_test(&repo);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let second = traced_test(&repo);
+    assert!(!from_cache(&second), "{}", second.stderr);
+    assert_eq!(second.json()["new_green_state"], true);
+    // The green state is the tree before this run's write: one line.
+    let snapshot = second.json()["last_green"]["snapshot"]
+        .as_str()
+        .expect("a snapshot")
+        .to_string();
+    let guide = repo.git(&["show", &format!("{snapshot}:docs/guide.md")]);
+    assert_eq!(guide.matches("run").count(), 1, "{guide}");
+}

@@ -29,7 +29,7 @@ use serde::Serialize;
 use super::Context;
 use crate::clock;
 use crate::error::user;
-use crate::journal::{green, take_lock, Journal};
+use crate::journal::{green, scancache, take_lock, Journal};
 use crate::plan::{carry_out, Carried, Execute, Phase, Plan, Step};
 use crate::settings::{self, TriggerAction};
 use crate::testrun;
@@ -86,11 +86,25 @@ impl Execute<TestStep> for Testing {
                 // under the tests.
                 crate::journal::check_not_running(repo)?;
                 let reports = settings::reports_path(&ctx.settings.reports_dir);
-                self.tested = green::scan(repo, &reports)?;
+                let (tested, pending) = tested_state(repo, &reports)?;
+                self.tested = tested;
                 ctx.ui
                     .note(&format!("Running `{}`…", crate::ui::one_line(command)));
                 let timeout = Duration::from_secs(ctx.settings.test_timeout_secs);
-                let run = testrun::run_streamed(command, repo.workdir(), timeout, ctx.ui.json)?;
+                let json = ctx.ui.json;
+                // The scan cache is stamped while the tests run (the
+                // repository handle stays on this thread).
+                let workdir = repo.workdir();
+                let run = std::thread::scope(|scope| {
+                    let tests =
+                        scope.spawn(|| testrun::run_streamed(command, workdir, timeout, json));
+                    if let (Some(p), Some(t)) = (pending, &self.tested) {
+                        stamp_scan(repo, p, t, &reports);
+                    }
+                    tests
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })?;
                 let passed = !run.timed_out && run.exit_code == Some(0);
                 self.run = Some((run, passed));
             }
@@ -245,6 +259,55 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
     });
     outcome.exit_with_code(exit_code(&run, passed));
     Ok(outcome)
+}
+
+/// The state the tests are about to run on: the scan cache's when nothing
+/// changed since the scan it remembers, else a new scan, with the cache to
+/// stamp for it while the tests run.
+fn tested_state(
+    repo: &crate::git::Repo,
+    reports: &crate::git::RepoPath,
+) -> anyhow::Result<(Option<green::Tested>, Option<scancache::Pending>)> {
+    crate::trace::phase("test: scan cache");
+    if let Some(c) = scancache::lookup(repo, reports) {
+        crate::trace::phase("test: unchanged since the cached scan");
+        let tested = green::Tested {
+            head: c.head,
+            tree: c.tree,
+            index_tree: c.index_tree,
+            cacheable: true,
+        };
+        return Ok((Some(tested), None));
+    }
+    let pending = scancache::start(repo);
+    let tested = green::scan(repo, reports)?;
+    match (&tested, pending) {
+        (Some(t), Some(p)) if t.cacheable => Ok((tested, Some(p))),
+        (_, p) => {
+            scancache::abandon(repo, p);
+            Ok((tested, None))
+        }
+    }
+}
+
+/// Write the scan cache for `tested`; a failure only costs the next run a
+/// scan.
+fn stamp_scan(
+    repo: &crate::git::Repo,
+    pending: scancache::Pending,
+    tested: &green::Tested,
+    reports: &crate::git::RepoPath,
+) {
+    let cached = scancache::Cached {
+        head: tested.head,
+        tree: tested.tree,
+        index_tree: tested.index_tree,
+    };
+    match scancache::finish(repo, pending, cached, reports) {
+        Ok(None) => crate::trace::phase("test: scan cache written"),
+        Ok(Some(why)) => crate::trace::phase(&format!("test: no scan cache: {why}")),
+        Err(e) => crate::trace::phase(&format!("test: no scan cache: {e:#}")),
+    }
 }
 
 /// The record of this run, for the state scanned before it ran.

@@ -169,6 +169,10 @@ pub struct Tested {
     pub head: Oid,
     pub tree: Oid,
     pub index_tree: Oid,
+    /// Whether the scan cache can describe this scan: not with nested
+    /// repositories, unreadable folders, conflicts or a sparse index
+    /// (docs/journal.md, The scan cache).
+    pub cacheable: bool,
 }
 
 /// The state the tests are about to run on, the reports folder left as
@@ -179,11 +183,18 @@ pub fn scan(repo: &Repo, reports: &crate::git::RepoPath) -> anyhow::Result<Optio
         return Ok(None);
     };
     let head_tree = repo.commit_tree(head)?;
-    let scan = snapshot::scan_worktree(repo)?.without_folder(repo, Some(head_tree), reports)?;
+    let scan = snapshot::scan_worktree(repo)?;
+    let cacheable = scan.nested_repos.is_empty()
+        && scan.unreadable.is_empty()
+        && scan.absent_flagged.is_empty()
+        && !scan.has_conflicts
+        && !scan.sparse;
+    let scan = scan.without_folder(repo, Some(head_tree), reports)?;
     Ok(Some(Tested {
         head,
         tree: scan.tree,
         index_tree: scan.index_tree,
+        cacheable,
     }))
 }
 

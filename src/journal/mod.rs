@@ -34,6 +34,7 @@ pub mod history;
 pub mod keep;
 mod lock;
 pub mod prune;
+pub mod scancache;
 pub mod threeway;
 mod transaction;
 pub mod undo;

@@ -1,0 +1,509 @@
+//! The last scan of the work tree, remembered with the file-system stamps
+//! of everything it depended on, so that `test` on a tree unchanged since
+//! its last run does not scan it again (docs/journal.md, The scan cache).
+//!
+//! Scanning a 100,000-file tree reads the index, compares every file with
+//! it and walks every folder for untracked files: half a second. Knowing
+//! nothing changed needs only an `lstat` of each file and folder the scan
+//! saw, compared with the stamps taken after it: a tenth of that, on
+//! several threads.
+//!
+//! `<git-dir>/rollback/scan-cache` holds HEAD, the two trees of the scan,
+//! the reports folder, a hash of the environment's git settings, and one
+//! stamp (inode, mode, size, mtime, ctime) per path: every file of the work
+//! tree's tree, every folder of the work tree that is not ignored (an added
+//! or removed entry changes its folder's mtime, so a new untracked file or
+//! a deleted one shows there), the index file, and the files holding
+//! settings and ignore rules. The cache holds while every stamp and HEAD
+//! are the same; any difference means a full scan.
+//!
+//! The stamps are taken after the scan, while the tests run. A file changed
+//! after the scan began could be stamped with content the scan did not
+//! see, so a cache any of whose stamps is not older than the scan's start
+//! (the mtime of a file created just before it, on the file system's own
+//! clock) is not written at all: the next run scans.
+
+use std::collections::HashSet;
+use std::ffi::OsStr;
+use std::fs;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::Context as _;
+
+use super::Journal;
+use crate::git::{parse_oid, Oid, Repo, RepoPath};
+
+const FILE: &str = "scan-cache";
+const MAGIC: &[u8] = b"rollback-sprint scan cache 1\n";
+const END: &[u8] = b"end\n";
+
+/// What a cached scan found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cached {
+    pub head: Oid,
+    pub tree: Oid,
+    pub index_tree: Oid,
+}
+
+/// A path's stamp: inode, mode, size, mtime and ctime (seconds and
+/// nanoseconds). All -1: the path did not exist.
+type Stamp = [i64; 7];
+
+const ABSENT: Stamp = [-1; 7];
+
+fn stamp_of(meta: &fs::Metadata) -> Stamp {
+    [
+        meta.ino() as i64,
+        i64::from(meta.mode()),
+        meta.size() as i64,
+        meta.mtime(),
+        meta.mtime_nsec(),
+        meta.ctime(),
+        meta.ctime_nsec(),
+    ]
+}
+
+fn stamp(path: &Path) -> Stamp {
+    fs::symlink_metadata(path).map_or(ABSENT, |m| stamp_of(&m))
+}
+
+/// Whether `s` was changed at or after `since` (seconds, nanoseconds).
+fn not_older(s: &Stamp, since: (i64, i64)) -> bool {
+    s != &ABSENT && ((s[3], s[4]) >= since || (s[5], s[6]) >= since)
+}
+
+/// One path the cache depends on: relative to the work tree, or absolute
+/// for the files outside it.
+struct Entry {
+    path: PathBuf,
+    stamp: Stamp,
+}
+
+/// The cache as read back, and what it must match.
+struct Contents {
+    cached: Cached,
+    reports: Vec<u8>,
+    settings: Oid,
+    entries: Vec<Entry>,
+}
+
+fn file(repo: &Repo) -> PathBuf {
+    Journal::for_repo(repo).dir().join(FILE)
+}
+
+/// The index file, the settings and ignore files outside the work tree:
+/// changing any of them can change what a scan finds without touching a
+/// file of the work tree.
+fn outside_files(repo: &Repo) -> Vec<PathBuf> {
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let xdg = std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .or_else(|| home.as_ref().map(|h| h.join(".config")));
+    let mut files = vec![
+        repo.git_dir().join("index"),
+        repo.git_dir().join("config.worktree"),
+        repo.common_dir().join("config"),
+        repo.common_dir().join("config.worktree"),
+        repo.common_dir().join("info").join("exclude"),
+        repo.common_dir().join("info").join("attributes"),
+        repo.common_dir().join("info").join("sparse-checkout"),
+    ];
+    if let Some(h) = &home {
+        files.push(h.join(".gitconfig"));
+    }
+    if let Some(x) = &xdg {
+        files.extend([
+            x.join("git/config"),
+            x.join("git/ignore"),
+            x.join("git/attributes"),
+        ]);
+    }
+    for key in ["core.excludesFile", "core.attributesFile"] {
+        if let Ok(Some(value)) = repo.config_string(key) {
+            let path = match (value.strip_prefix("~/"), &home) {
+                (Some(rest), Some(h)) => h.join(rest),
+                _ => PathBuf::from(value),
+            };
+            files.push(path);
+        }
+    }
+    files
+}
+
+/// A hash of the environment variables that change git's settings (`git
+/// -c` among them) and of where its global files are.
+fn settings_hash() -> Oid {
+    let mut vars: Vec<(std::ffi::OsString, std::ffi::OsString)> = std::env::vars_os()
+        .filter(|(k, _)| {
+            let k = k.as_bytes();
+            k.starts_with(b"GIT_CONFIG") || k == b"HOME" || k == b"XDG_CONFIG_HOME"
+        })
+        .collect();
+    vars.sort();
+    let mut bytes = Vec::new();
+    for (k, v) in vars {
+        bytes.extend_from_slice(k.as_bytes());
+        bytes.push(0);
+        bytes.extend_from_slice(v.as_bytes());
+        bytes.push(0);
+    }
+    Oid::hash_object(git2::ObjectType::Blob, &bytes).unwrap_or(Oid::ZERO_SHA1)
+}
+
+/// The cached scan, when HEAD, the settings and every stamp are as the
+/// cache has them and its trees are still in the object store; `None`
+/// otherwise (and on any error: the caller scans).
+pub fn lookup(repo: &Repo, reports: &RepoPath) -> Option<Cached> {
+    let bytes = fs::read(file(repo)).ok()?;
+    let contents = parse(&bytes)?;
+    if contents.reports != reports.as_bytes()
+        || contents.settings != settings_hash()
+        || repo.head_commit().ok()?? != contents.cached.head
+        || !repo.has_object(contents.cached.tree)
+        || !repo.has_object(contents.cached.index_tree)
+    {
+        return None;
+    }
+    let mut root = repo.workdir().as_os_str().as_bytes().to_vec();
+    if !root.ends_with(b"/") {
+        root.push(b'/');
+    }
+    let changed = AtomicBool::new(false);
+    let chunks: Vec<&[Entry]> = contents.entries.chunks(2048).collect();
+    crate::walk::map(&chunks, crate::walk::threads(), |chunk| {
+        // One buffer for every path of the chunk: no allocation a stat.
+        let mut full = Vec::with_capacity(root.len() + 256);
+        for e in chunk.iter() {
+            if changed.load(Ordering::Relaxed) {
+                break;
+            }
+            let rel = e.path.as_os_str().as_bytes();
+            full.clear();
+            if !rel.starts_with(b"/") {
+                full.extend_from_slice(&root);
+            }
+            full.extend_from_slice(rel);
+            if stamp(Path::new(OsStr::from_bytes(&full))) != e.stamp {
+                changed.store(true, Ordering::Relaxed);
+            }
+        }
+        Ok(())
+    })
+    .ok()?;
+    (!changed.into_inner()).then_some(contents.cached)
+}
+
+/// A cache being made: its file is created before the scan, so that its
+/// mtime is the scan's start on the file system's clock.
+pub struct Pending {
+    tmp: PathBuf,
+    since: (i64, i64),
+}
+
+/// Start a cache: before the scan it will describe.
+pub fn start(repo: &Repo) -> Option<Pending> {
+    let dir = Journal::for_repo(repo).dir().to_path_buf();
+    fs::create_dir_all(&dir).ok()?;
+    let tmp = dir.join(format!("{FILE}.{}.tmp", std::process::id()));
+    fs::write(&tmp, b"").ok()?;
+    match fs::metadata(&tmp) {
+        Ok(m) => Some(Pending {
+            tmp,
+            since: (m.mtime(), m.mtime_nsec()),
+        }),
+        Err(_) => {
+            let _ = fs::remove_file(&tmp);
+            None
+        }
+    }
+}
+
+/// Why no cache was written, for the trace.
+pub enum Skipped {
+    /// Something the scan read changed after it began.
+    Changed(PathBuf),
+    /// A scan the cache cannot describe (nested repositories, conflicts…).
+    Unsupported(&'static str),
+}
+
+impl std::fmt::Display for Skipped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Skipped::Changed(p) => write!(f, "{} changed after the scan began", p.display()),
+            Skipped::Unsupported(what) => write!(f, "not with {what}"),
+        }
+    }
+}
+
+/// No cache for this scan: the old one no longer describes the tree.
+pub fn abandon(repo: &Repo, pending: Option<Pending>) {
+    if let Some(p) = pending {
+        let _ = fs::remove_file(&p.tmp);
+    }
+    forget(repo);
+}
+
+/// Stamp everything the scan found and write the cache, unless something
+/// changed since the scan began. Returns why not, when not.
+pub fn finish(
+    repo: &Repo,
+    pending: Pending,
+    cached: Cached,
+    reports: &RepoPath,
+) -> anyhow::Result<Option<Skipped>> {
+    let written = stamp_all(repo, &pending, cached, reports).and_then(|result| match result {
+        Ok(bytes) => {
+            fs::write(&pending.tmp, bytes).context("could not write the scan cache")?;
+            fs::rename(&pending.tmp, file(repo)).context("could not write the scan cache")?;
+            Ok(None)
+        }
+        Err(skipped) => Ok(Some(skipped)),
+    });
+    if !matches!(written, Ok(None)) {
+        let _ = fs::remove_file(&pending.tmp);
+        // A cache of an older scan no longer describes the tree.
+        forget(repo);
+    }
+    written
+}
+
+/// Remove the cache (nothing to do when there is none).
+pub fn forget(repo: &Repo) {
+    let _ = fs::remove_file(file(repo));
+}
+
+/// The cache's bytes, or why there is none.
+fn stamp_all(
+    repo: &Repo,
+    pending: &Pending,
+    cached: Cached,
+    reports: &RepoPath,
+) -> anyhow::Result<Result<Vec<u8>, Skipped>> {
+    let root = repo.workdir();
+    // The files of the scan's tree, and the folders that hold them.
+    let mut files: Vec<Vec<u8>> = Vec::new();
+    let mut tree_dirs: HashSet<Vec<u8>> = HashSet::new();
+    let mut gitlink = false;
+    let tree = repo
+        .inner
+        .find_tree(cached.tree)
+        .context("could not read the scan's tree")?;
+    crate::git::each_tree_entry(&repo.inner, &tree, &mut |path, entry| {
+        match entry.filemode() {
+            0o040000 => {
+                tree_dirs.insert(path.to_vec());
+            }
+            0o160000 => gitlink = true,
+            _ => files.push(path.to_vec()),
+        }
+        Ok(())
+    })?;
+    if gitlink {
+        return Ok(Err(Skipped::Unsupported("submodules")));
+    }
+    // Every folder a scan for untracked files goes into: those of the tree,
+    // and the others git does not ignore (checked here, on this thread,
+    // after each round of the walk: they are few).
+    let git_dir = repo.git_dir().to_path_buf();
+    let common_dir = repo.common_dir().to_path_buf();
+    let mut dirs: Vec<Vec<u8>> = vec![Vec::new()];
+    let mut starts: Vec<Vec<u8>> = vec![Vec::new()];
+    while !starts.is_empty() {
+        let states = crate::walk::walk(
+            root,
+            &starts,
+            crate::walk::threads(),
+            || (Vec::<Vec<u8>>::new(), Vec::<Vec<u8>>::new(), false),
+            |(inside, other, nested), item| {
+                if !item.file_type.is_dir() {
+                    return Ok(false);
+                }
+                if item.name == OsStr::new(".git") {
+                    // A nested repository (its folder is not the scan's).
+                    *nested |= item.depth > 1 || item.path != git_dir;
+                    return Ok(false);
+                }
+                if item.path == git_dir
+                    || item.path == common_dir
+                    || RepoPath::from_bytes(item.rel).is_at_or_under(reports)
+                {
+                    return Ok(false);
+                }
+                if tree_dirs.contains(item.rel) {
+                    inside.push(item.rel.to_vec());
+                    Ok(true)
+                } else {
+                    other.push(item.rel.to_vec());
+                    Ok(false)
+                }
+            },
+        )?;
+        starts = Vec::new();
+        for (inside, other, nested) in states {
+            if nested {
+                return Ok(Err(Skipped::Unsupported("nested repositories")));
+            }
+            dirs.extend(inside);
+            for rel in other {
+                let mut slash = rel.clone();
+                slash.push(b'/');
+                if !repo.is_ignored(Path::new(OsStr::from_bytes(&slash))) {
+                    dirs.push(rel.clone());
+                    starts.push(rel);
+                }
+            }
+        }
+    }
+    dirs.sort();
+    let mut paths: Vec<PathBuf> = files
+        .iter()
+        .chain(dirs.iter())
+        .map(|p| PathBuf::from(OsStr::from_bytes(p)))
+        .collect();
+    paths.extend(outside_files(repo));
+    let stamps = crate::walk::map(&paths, crate::walk::threads(), |p| Ok(stamp(&root.join(p))))?;
+    if let Some((p, _)) = paths
+        .iter()
+        .zip(&stamps)
+        .find(|(_, s)| not_older(s, pending.since))
+    {
+        return Ok(Err(Skipped::Changed(p.clone())));
+    }
+    let mut out = Vec::with_capacity(paths.len() * 96);
+    out.extend_from_slice(MAGIC);
+    for (name, oid) in [
+        ("head", cached.head),
+        ("tree", cached.tree),
+        ("index", cached.index_tree),
+        ("settings", settings_hash()),
+    ] {
+        out.extend_from_slice(format!("{name} {oid}\n").as_bytes());
+    }
+    out.extend_from_slice(format!("reports {}\n", reports.as_bytes().len()).as_bytes());
+    out.extend_from_slice(reports.as_bytes());
+    out.extend_from_slice(format!("\nentries {}\n", paths.len()).as_bytes());
+    for (p, s) in paths.iter().zip(&stamps) {
+        let bytes = p.as_os_str().as_bytes();
+        out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+        out.extend_from_slice(bytes);
+        for v in s {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+    out.extend_from_slice(END);
+    Ok(Ok(out))
+}
+
+/// A small reader over the cache's bytes: `None` at anything unexpected.
+struct Reader<'a> {
+    bytes: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        if self.bytes.len() < n {
+            return None;
+        }
+        let (head, rest) = self.bytes.split_at(n);
+        self.bytes = rest;
+        Some(head)
+    }
+
+    fn line(&mut self) -> Option<&'a [u8]> {
+        let end = self.bytes.iter().position(|b| *b == b'\n')?;
+        let line = self.take(end)?;
+        self.take(1)?;
+        Some(line)
+    }
+
+    fn field(&mut self, name: &str) -> Option<&'a str> {
+        let line = std::str::from_utf8(self.line()?).ok()?;
+        line.strip_prefix(name)?.strip_prefix(' ')
+    }
+
+    fn oid(&mut self, name: &str) -> Option<Oid> {
+        parse_oid(self.field(name)?).ok()
+    }
+
+    fn u32(&mut self) -> Option<u32> {
+        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
+    }
+
+    fn i64(&mut self) -> Option<i64> {
+        Some(i64::from_le_bytes(self.take(8)?.try_into().ok()?))
+    }
+}
+
+fn parse(bytes: &[u8]) -> Option<Contents> {
+    let mut r = Reader {
+        bytes: bytes.strip_prefix(MAGIC)?,
+    };
+    let cached = Cached {
+        head: r.oid("head")?,
+        tree: r.oid("tree")?,
+        index_tree: r.oid("index")?,
+    };
+    let settings = r.oid("settings")?;
+    let len: usize = r.field("reports")?.parse().ok()?;
+    let reports = r.take(len)?.to_vec();
+    r.take(1)?;
+    let count: usize = r.field("entries")?.parse().ok()?;
+    let mut entries = Vec::with_capacity(count.min(bytes.len() / 60));
+    for _ in 0..count {
+        let len = r.u32()? as usize;
+        let path = PathBuf::from(OsStr::from_bytes(r.take(len)?));
+        let mut stamp = ABSENT;
+        for v in &mut stamp {
+            *v = r.i64()?;
+        }
+        entries.push(Entry { path, stamp });
+    }
+    (r.bytes == END).then_some(Contents {
+        cached,
+        reports,
+        settings,
+        entries,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stamp_taken_at_or_after_the_start_is_not_older() {
+        let s: Stamp = [1, 0o100644, 3, 100, 5, 100, 7];
+        assert!(!not_older(&s, (100, 8)));
+        assert!(not_older(&s, (100, 7)));
+        assert!(not_older(&s, (100, 6)));
+        assert!(!not_older(&ABSENT, (0, 0)));
+    }
+
+    #[test]
+    fn a_torn_or_foreign_file_is_no_cache() {
+        assert!(parse(b"").is_none());
+        assert!(parse(b"something else\n").is_none());
+        let mut good = MAGIC.to_vec();
+        let oid = "0123456789012345678901234567890123456789";
+        for name in ["head", "tree", "index", "settings"] {
+            good.extend_from_slice(format!("{name} {oid}\n").as_bytes());
+        }
+        good.extend_from_slice(b"reports 8\nrollbacks\nentries 1\n");
+        good.extend_from_slice(&3u32.to_le_bytes());
+        good.extend_from_slice(b"a/b");
+        for v in [1i64, 2, 3, 4, 5, 6, 7] {
+            good.extend_from_slice(&v.to_le_bytes());
+        }
+        good.extend_from_slice(END);
+        let contents = parse(&good).expect("a whole file parses");
+        assert_eq!(contents.reports, b"rollbacks");
+        assert_eq!(contents.entries[0].path, Path::new("a/b"));
+        assert_eq!(contents.entries[0].stamp, [1, 2, 3, 4, 5, 6, 7]);
+        for cut in [1, 10, good.len() - 1] {
+            assert!(parse(&good[..good.len() - cut]).is_none(), "cut {cut}");
+        }
+    }
+}
