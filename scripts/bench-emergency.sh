@@ -2,7 +2,9 @@
 # bench-emergency.sh — time the Level 1 rollback (`emergency --yes`) and its
 # `undo` against the git command line, on fresh copies of the generated
 # 100k-file repository (HEAD on refactor/sprint-1 with a dirty work tree;
-# the emergency goes back to the `baseline` tag, the tool's default).
+# the emergency goes back to the `baseline` tag, the tool's default). Each
+# also times the floor (scripts/floor.c): only the lstat of every file and
+# the file writes and removals that the rollback, or its undo, must do.
 #
 #   scripts/bench-emergency.sh
 #   RUNS=3 ONLY=git scripts/bench-emergency.sh   # git side only (no tool needed)
@@ -15,6 +17,7 @@ set -euo pipefail
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib-bench.sh"
 
 bench_setup "bench-emergency"
+bench_floor_setup
 
 # HEAD before the rollback: the same in every copy (the template is fixed).
 OLD_HEAD=$(git -C "$TEMPLATE" rev-parse --verify HEAD)
@@ -31,17 +34,24 @@ export OLD_HEAD
     GIT_UNDO='cd "$WORK" && git reset -q --hard "$OLD_HEAD" && git stash pop -q --index'
     TOOL_EMERGENCY='"$TOOL" -C "$WORK" emergency --yes'
     TOOL_UNDO='"$TOOL" -C "$WORK" undo'
+    # the work tree's files to the baseline's, and back (floor-plan.py)
+    FLOOR_EMERGENCY='"$FLOOR_DIR/floor" "$WORK" "$FLOOR_DIR/to-target.plan" "$FLOOR_DIR/to-target.data"'
+    FLOOR_UNDO='"$FLOOR_DIR/floor" "$WORK" "$FLOOR_DIR/from-target.plan" "$FLOOR_DIR/from-target.data"'
 }
 
 bench_pair "emergency --yes (Level 1 rollback to baseline)" \
     "$COPY" \
     "$TOOL_EMERGENCY" \
-    "$GIT_EMERGENCY"
+    "$GIT_EMERGENCY" \
+    "" \
+    "$FLOOR_EMERGENCY"
 
+# The floor's undo starts, as the tool's, from the tool's emergency.
 bench_pair "undo of emergency" \
     "$COPY && $TOOL_EMERGENCY >/dev/null" \
     "$TOOL_UNDO" \
     "$GIT_UNDO" \
-    "$COPY && ( $GIT_EMERGENCY )"
+    "$COPY && ( $GIT_EMERGENCY )" \
+    "$FLOOR_UNDO"
 
 bench_log "results appended to $BENCH_RESULTS"

@@ -6,7 +6,10 @@
 #   git add -A && git commit -m WIP && git branch backup/… &&
 #   git checkout baseline && git checkout -b refactor/sprint-1-retry
 #
-# Neither side runs the tests (they would dominate both).
+# Neither side runs the tests (they would dominate both). The floor
+# (scripts/floor.c) is timed beside them: only the lstat of every file and
+# the file writes and removals that moving the work tree to the baseline
+# must do (the WIP commit takes the untracked files, so they go too).
 #
 #   scripts/bench-sprint.sh
 #   FILES_DIRS=20 FILES_PER_DIR=20 RUNS=2 scripts/bench-sprint.sh   # smoke test
@@ -18,6 +21,7 @@ set -euo pipefail
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib-bench.sh"
 
 bench_setup "bench-sprint"
+bench_floor_setup
 
 # Run by hyperfine's bash, which expands the exported variables: single
 # quotes are intended.
@@ -26,11 +30,14 @@ bench_setup "bench-sprint"
     COPY='fresh_copy "$TEMPLATE" "$WORK"'
     GIT_SPRINT='cd "$WORK" && git add -A && git commit -q -m "WIP: Sprint 1 before rollback" && git branch backup/sprint-1-bench && git checkout -q baseline && git checkout -q -b refactor/sprint-1-retry'
     TOOL_SPRINT='"$TOOL" -C "$WORK" sprint rollback 1 --no-tests >/dev/null'
+    FLOOR_SPRINT='"$FLOOR_DIR/floor" "$WORK" "$FLOOR_DIR/to-target.plan" "$FLOOR_DIR/to-target.data"'
 }
 
 bench_pair "sprint rollback (Level 2: WIP commit, backup branch, retry branch at the baseline)" \
     "$COPY" \
     "$TOOL_SPRINT" \
-    "$GIT_SPRINT"
+    "$GIT_SPRINT" \
+    "" \
+    "$FLOOR_SPRINT"
 
 bench_log "results appended to $BENCH_RESULTS"

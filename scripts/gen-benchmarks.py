@@ -4,6 +4,10 @@ from the hyperfine results in scripts/out/.
 
 Run by scripts/benchmarks.sh; python3's standard library only.
 
+Where a bench script also timed the floor (a command named `floor`:
+scripts/floor.c, only the file-system work the operation must do), the
+results table shows it and tool ÷ floor, held to FLOOR_GOAL.
+
 Why it is shaped so: the numbers must never be copied by hand. Every timing
 comes from a hyperfine export (scripts/out/<name>.json, whose commands are
 named `git` and `tool` by the bench scripts); what the operation is, which
@@ -38,6 +42,9 @@ from pathlib import Path
 # The repository every result must come from (make-large-repo.sh defaults);
 # results of a smoke test on a smaller one are left out.
 FULL_REPOSITORY = "1000x100"
+
+# The goal behind the goals: the tool within this factor of the floor.
+FLOOR_GOAL = 1.5
 
 
 @dataclass
@@ -151,6 +158,7 @@ class Result:
     op: Operation
     git: dict | None = None       # hyperfine's result for the command named `git`
     tool: dict | None = None
+    floor: dict | None = None     # the floor program, where it was timed
     run: dict = field(default_factory=dict)   # measured, script, runs, tool_commit, git, source
     problem: str = ""             # why the result is left out
 
@@ -163,6 +171,12 @@ class Result:
         if not self.ok or not self.op.comparable:
             return None
         return self.tool["median"] / self.git["median"]
+
+    @property
+    def floor_ratio(self):
+        if not self.ok or self.floor is None:
+            return None
+        return self.tool["median"] / self.floor["median"]
 
     def goal_met(self):
         """True/False for an operation with a goal, None otherwise."""
@@ -250,7 +264,7 @@ def load_results(out_dir):
         except (ValueError, KeyError) as e:
             r.problem = f"unreadable {path.name}: {e}"
             continue
-        r.git, r.tool = by_cmd.get("git"), by_cmd.get("tool")
+        r.git, r.tool, r.floor = by_cmd.get("git"), by_cmd.get("tool"), by_cmd.get("floor")
         meta_path = out_dir / f"{op.stem}.meta.json"
         if meta_path.exists():
             r.run = json.loads(meta_path.read_text()) | {"source": meta_path.name}
@@ -335,13 +349,14 @@ def fmt_goal(op):
 
 
 def results_table(results):
-    lines = ["| operation | git command line | git | git-rollback-sprint | ratio | goal | runs |",
-             "| --- | --- | --- | --- | --- | --- | --- |"]
+    lines = ["| operation | git command line | git | git-rollback-sprint | ratio | goal "
+             "| floor | tool ÷ floor | runs |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     notes = []
     for r in results:
         op = r.op
         if not r.ok:
-            lines.append(f"| {op.label} | {op.git} | — | — | — | {fmt_goal(op)} | — |")
+            lines.append(f"| {op.label} | {op.git} | — | — | — | {fmt_goal(op)} | — | — | — |")
             notes.append(f"{op.label}: {r.problem}.")
             continue
         ratio = r.ratio
@@ -353,8 +368,15 @@ def results_table(results):
         met = r.goal_met()
         goal = fmt_goal(op) + ("" if met is None else (": met" if met else ": not met"))
         n = len(r.tool["times"])
+        floor_cell, floor_ratio = "—", "—"
+        if r.floor_ratio is not None:
+            floor_cell = fmt(r.floor["median"])
+            floor_ratio = f"{r.floor_ratio:.2f}"
+            if r.floor_ratio <= FLOOR_GOAL:
+                floor_ratio = f"**{floor_ratio}**"
         lines.append(f"| {op.label} | {op.git} | {fmt(r.git['median'])} | "
-                     f"{fmt(r.tool['median'])} | {ratio_cell} | {goal} | {n} |")
+                     f"{fmt(r.tool['median'])} | {ratio_cell} | {goal} | {floor_cell} | "
+                     f"{floor_ratio} | {n} |")
     out = "\n".join(lines)
     if notes:
         out += "\n\n" + "\n".join(f"* {n}" for n in notes)
@@ -375,6 +397,11 @@ def goals_list(results):
             measured = f"{fmt(r.tool['median'])}, {measured}"
         lines.append(f"* {r.op.label}: goal {fmt_goal(r.op)}, measured {measured} — "
                      + ("**met**." if met else "not met yet."))
+    for r in results:
+        if r.floor_ratio is not None:
+            met = r.floor_ratio <= FLOOR_GOAL
+            lines.append(f"* {r.op.label}: within {FLOOR_GOAL:.1f}× of the floor, measured "
+                         f"{r.floor_ratio:.2f} — " + ("**met**." if met else "not met yet."))
     return "\n".join(lines)
 
 

@@ -20,6 +20,10 @@
 #                  the copy does not land in the timed run
 #   INTERLEAVE     1 (default): with both sides, alternate git and tool run by
 #                  run (one hyperfine call per round); 0: one hyperfine call
+#   FLOOR          1 (default): where a bench script gives one, also time the
+#                  floor (scripts/floor.c: only the lstat walk and the file
+#                  writes and removals the operation must do), unless ONLY=git;
+#                  0: leave it out
 #
 # Results: scripts/out/results.md (markdown rows), scripts/out/<name>.json
 # (hyperfine export), scripts/out/<name>.meta.json (what was run, when, on
@@ -50,6 +54,7 @@ export TEMPLATE
 export WORK=${WORK:-$BENCH_DATA/work}
 export BENCH_TRASH=$BENCH_DATA/trash
 export PREFLIGHT=${PREFLIGHT:-1}
+export FLOOR=${FLOOR:-1}
 export SYNC=${SYNC:-1}
 BENCH_OUT_DIR=${BENCH_OUT_DIR:-$BENCH_SCRIPTS_DIR/out}
 BENCH_RESULTS=$BENCH_OUT_DIR/results.md
@@ -63,6 +68,7 @@ case $ONLY in
     *) bench_die "ONLY must be both, git or tool (got '$ONLY')" ;;
 esac
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] || bench_die "RUNS must be a positive integer (got '$RUNS')"
+[[ $FLOOR == [01] ]] || bench_die "FLOOR must be 0 or 1 (got '$FLOOR')"
 
 # The same, empty git configuration for git and the tool (libgit2 reads
 # $HOME/.gitconfig, git also honours GIT_CONFIG_GLOBAL), so that neither side
@@ -212,27 +218,31 @@ bench_results_header() {
     } >>"$BENCH_RESULTS"
 }
 
-# bench_write_meta JSON NAME TOOL_CMD GIT_CMD: record beside JSON (as
-# <name>.meta.json) what produced it, so that BENCHMARKS.md can say which run
-# each number comes from and refuse numbers from a smaller smoke-test repository.
+# bench_write_meta JSON NAME TOOL_CMD GIT_CMD [FLOOR_CMD]: record beside JSON
+# (as <name>.meta.json) what produced it, so that BENCHMARKS.md can say which
+# run each number comes from and refuse numbers from a smaller smoke-test
+# repository.
 bench_write_meta() {
-    local json=$1 name=$2 tool_cmd=$3 git_cmd=$4 tool_commit=-
+    local json=$1 name=$2 tool_cmd=$3 git_cmd=$4 floor_cmd=${5:-} tool_commit=-
     if [[ $ONLY != git ]]; then
         tool_commit=$(git -C "$BENCH_REPO_ROOT" describe --always --dirty 2>/dev/null || echo '?')
     fi
     python3 - "${json%.json}.meta.json" "$name" "${0##*/}" "$RUNS" "$ONLY" \
         "${FILES_DIRS}x${FILES_PER_DIR}" "$(git --version | cut -d' ' -f3)" \
-        "$tool_commit" "$TOOL" "$tool_cmd" "$git_cmd" "$(nproc)" <<'PY' \
+        "$tool_commit" "$TOOL" "$tool_cmd" "$git_cmd" "$(nproc)" "$floor_cmd" <<'PY' \
         || bench_die "could not write the record of $json"
 import json, sys, time
 (out, name, script, runs, only, size, git, commit, tool, tool_cmd, git_cmd,
- cores) = sys.argv[1:]
+ cores, floor_cmd) = sys.argv[1:]
+commands = {"tool": tool_cmd, "git": git_cmd}
+if floor_cmd:
+    commands["floor"] = floor_cmd
 json.dump({
     "name": name, "script": script,
     "measured": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     "runs": int(runs), "only": only, "repository": size, "git": git,
     "tool_commit": commit, "tool": tool, "cores": int(cores),
-    "commands": {"tool": tool_cmd, "git": git_cmd},
+    "commands": commands,
 }, open(out, "w"), indent=2)
 PY
 }
@@ -283,26 +293,66 @@ bench_hyperfine_quiet() {
 }
 BENCH_WARNED_5MS=
 
-# bench_pair NAME PREPARE_CMD TOOL_CMD GIT_CMD [GIT_PREPARE_CMD]
+# bench_floor_setup: for a bench script that times the floor, compile
+# scripts/floor.c into $BENCH_DATA/floor/ and plan there, untimed and with
+# the git command line, the changes to the files that a rollback of a fresh
+# copy of the template to its baseline makes, and those its undo makes
+# (scripts/floor-plan.py: to-target.* and from-target.*). Exports FLOOR_DIR.
+# With FLOOR=0 or ONLY=git it does nothing and sets FLOOR=0.
+bench_floor_setup() {
+    if [[ $FLOOR != 1 || $ONLY == git ]]; then
+        FLOOR=0
+        return 0
+    fi
+    command -v cc >/dev/null 2>&1 \
+        || bench_die "no C compiler (cc) for scripts/floor.c: install one, or run FLOOR=0 ${0##*/}"
+    export FLOOR_DIR=$BENCH_DATA/floor
+    mkdir -p -- "$FLOOR_DIR"
+    cc -O2 -pthread -o "$FLOOR_DIR/floor" "$BENCH_SCRIPTS_DIR/floor.c" \
+        || bench_die "could not compile scripts/floor.c"
+    bench_log "floor: planning the changes to the files on a copy of $TEMPLATE"
+    fresh_copy "$TEMPLATE" "$FLOOR_DIR/plan-copy" || bench_die "could not copy $TEMPLATE"
+    python3 "$BENCH_SCRIPTS_DIR/floor-plan.py" "$FLOOR_DIR/plan-copy" "$FLOOR_DIR" \
+        || bench_die "scripts/floor-plan.py failed"
+    bench_discard "$FLOOR_DIR/plan-copy"
+}
+
+# bench_manifest DIR: every directory, file and symlink of DIR's work tree
+# with its content (scripts/floor-plan.py --manifest).
+bench_manifest() {
+    python3 "$BENCH_SCRIPTS_DIR/floor-plan.py" --manifest "$1"
+}
+
+# bench_pair NAME PREPARE_CMD TOOL_CMD GIT_CMD [GIT_PREPARE_CMD] [FLOOR_CMD]
 #
 # Times GIT_CMD and TOOL_CMD with hyperfine ($RUNS runs each, bash as the
 # shell), re-creating the starting copy with a prepare command before every
-# single run: PREPARE_CMD before each tool run, GIT_PREPARE_CMD (default:
-# PREPARE_CMD) before each git run. Commands can use $WORK, $TEMPLATE, $TOOL
-# and the exported functions fresh_copy/bench_discard.
+# single run: PREPARE_CMD before each tool run, GIT_PREPARE_CMD (default, or
+# when empty: PREPARE_CMD) before each git run. Commands can use $WORK,
+# $TEMPLATE, $TOOL, $FLOOR_DIR and the exported functions
+# fresh_copy/bench_discard.
 #
-# With both sides and INTERLEAVE=1 (the default) the two commands really
+# FLOOR_CMD (with FLOOR=1 and ONLY other than git) is timed as a third
+# command, named `floor`, after the tool's PREPARE_CMD: the floor program
+# doing only the file-system work the tool's command must do. Its preflight
+# also checks that it leaves the work tree exactly as the tool's did.
+#
+# With both sides and INTERLEAVE=1 (the default) the commands really
 # alternate: hyperfine is called once per round with --runs 1 for each
-# command, git first in odd rounds and the tool first in even ones, so that
-# the machine's slow spells (disk I/O here is noisy) hit both sides alike;
-# the rounds are merged into out/NAME.json. INTERLEAVE=0 makes it one
-# hyperfine call (all git runs, then all tool runs).
+# command, git first in odd rounds and the tool first in even ones (with the
+# floor: the three take turns at going first), so that the machine's slow
+# spells (disk I/O here is noisy) hit every side alike; the rounds are
+# merged into out/NAME.json. INTERLEAVE=0 makes it one hyperfine call (all
+# git runs, then all tool runs, then all floor runs).
 #
 # Prints and appends `| NAME | git median | tool median | ratio tool/git |`
-# to results.md. ONLY=git / ONLY=tool time one side only ("—" for the other).
+# to results.md (the tool's cell ends with the floor's median and tool ÷
+# floor when the floor was timed). ONLY=git / ONLY=tool time one side only
+# ("—" for the other).
 bench_pair() {
-    local name=$1 prepare=$2 tool_cmd=$3 git_cmd=$4 git_prepare=${5:-$2}
+    local name=$1 prepare=$2 tool_cmd=$3 git_cmd=$4 git_prepare=${5:-$2} floor_cmd=${6:-}
     local slug json state row
+    if [[ $FLOOR != 1 || $ONLY == git ]]; then floor_cmd=; fi
     slug=$(bench_slug "$name")
     mkdir -p -- "$BENCH_OUT_DIR"
     json=$BENCH_OUT_DIR/$slug.json
@@ -314,30 +364,51 @@ bench_pair() {
         { printf '%s\n' "$name"; printf 'template:\n'; bench_state "$TEMPLATE"; } >>"$state"
         if [[ $ONLY != tool ]]; then bench_preflight "$name" git "$git_prepare" "$git_cmd" "$state"; fi
         if [[ $ONLY != git ]]; then bench_preflight "$name" tool "$prepare" "$tool_cmd" "$state"; fi
+        if [[ -n $floor_cmd ]]; then
+            local tool_tree floor_tree
+            tool_tree=$(bench_manifest "$WORK") || bench_die "could not list the tool's result"
+            bench_preflight "$name" floor "$prepare" "$floor_cmd" "$state"
+            floor_tree=$(bench_manifest "$WORK") || bench_die "could not list the floor's result"
+            if [[ $floor_tree != "$tool_tree" ]]; then
+                diff <(printf '%s\n' "$tool_tree") <(printf '%s\n' "$floor_tree") | head -20 >&2
+                bench_die "preflight of '$name': the floor left the work tree otherwise than the tool (< tool, > floor)"
+            fi
+            printf 'floor: the same directories, files, contents and modes as the tool (%s entries)\n' \
+                "$(printf '%s\n' "$floor_tree" | wc -l)" >>"$state"
+        fi
         sed 's/^/    /' "$state" >&2
     fi
 
     local -a git_args=(--prepare "$git_prepare" -n git "$git_cmd")
     local -a tool_args=(--prepare "$prepare" -n tool "$tool_cmd")
+    local -a floor_args=()
+    if [[ -n $floor_cmd ]]; then floor_args=(--prepare "$prepare" -n floor "$floor_cmd"); fi
     local -a common=(--shell=bash --warmup 0)
     rm -f -- "$json" "${json%.json}.meta.json" "$BENCH_OUT_DIR/$slug".round*.json
     if [[ $ONLY == both && ${INTERLEAVE:-1} == 1 ]]; then
         local i round
-        local -a rounds=()
+        local -a rounds=() order=()
         for (( i = 1; i <= RUNS; i++ )); do
             round=$BENCH_OUT_DIR/$slug.round$i.json
             rounds+=("$round")
-            if (( i % 2 )); then
-                bench_hyperfine_quiet "$name (round $i)" "${common[@]}" --style basic --runs 1 \
-                    --export-json "$round" "${git_args[@]}" "${tool_args[@]}"
+            if [[ -n $floor_cmd ]]; then
+                case $(( i % 3 )) in
+                    1) order=("${git_args[@]}" "${tool_args[@]}" "${floor_args[@]}") ;;
+                    2) order=("${tool_args[@]}" "${floor_args[@]}" "${git_args[@]}") ;;
+                    0) order=("${floor_args[@]}" "${git_args[@]}" "${tool_args[@]}") ;;
+                esac
+            elif (( i % 2 )); then
+                order=("${git_args[@]}" "${tool_args[@]}")
             else
-                bench_hyperfine_quiet "$name (round $i)" "${common[@]}" --style basic --runs 1 \
-                    --export-json "$round" "${tool_args[@]}" "${git_args[@]}"
+                order=("${tool_args[@]}" "${git_args[@]}")
             fi
+            bench_hyperfine_quiet "$name (round $i)" "${common[@]}" --style basic --runs 1 \
+                --export-json "$round" "${order[@]}"
             python3 - "$round" "$i" "$RUNS" >&2 <<'PY'
 import json, sys
 r = {x["command"]: x["times"][0] for x in json.load(open(sys.argv[1]))["results"]}
-print(f"  round {sys.argv[2]}/{sys.argv[3]}: git {r['git']:.3f} s, tool {r['tool']:.3f} s")
+floor = f", floor {r['floor']:.3f} s" if "floor" in r else ""
+print(f"  round {sys.argv[2]}/{sys.argv[3]}: git {r['git']:.3f} s, tool {r['tool']:.3f} s{floor}")
 PY
         done
         python3 - "$json" "${rounds[@]}" <<'PY' || bench_die "could not merge the rounds of '$name'"
@@ -352,7 +423,9 @@ for p in paths:
         d["system"].append(r["system"])
         d["exit_codes"] += r.get("exit_codes", [])
 results = []
-for cmd in ("git", "tool"):
+for cmd in ("git", "tool", "floor"):
+    if cmd not in runs:
+        continue
     d = runs[cmd]
     t = d["times"]
     results.append({
@@ -372,10 +445,10 @@ PY
             tool) sides=("${tool_args[@]}") ;;
             both) sides=("${git_args[@]}" "${tool_args[@]}") ;;
         esac
-        hyperfine "${common[@]}" --runs "$RUNS" --export-json "$json" "${sides[@]}" \
+        hyperfine "${common[@]}" --runs "$RUNS" --export-json "$json" "${sides[@]}" "${floor_args[@]}" \
             || bench_die "hyperfine failed for '$name'"
     fi
-    bench_write_meta "$json" "$name" "$tool_cmd" "$git_cmd"
+    bench_write_meta "$json" "$name" "$tool_cmd" "$git_cmd" "$floor_cmd"
 
     row=$(python3 - "$json" "$name" <<'PY'
 import json, sys
@@ -400,6 +473,9 @@ def cell(side):
 g, gm = cell("git")
 t, tm = cell("tool")
 ratio = f"{tm / gm:.2f}" if gm and tm is not None else "—"
+if "floor" in res and tm is not None:
+    f = res["floor"]["median"]
+    t += f"; floor {fmt(f)}, tool ÷ floor {tm / f:.2f}"
 print(f"| {name} | {g} | {t} | {ratio} |")
 PY
     ) || bench_die "could not read $json"
