@@ -61,6 +61,7 @@ impl Step for TestStep {
 /// then remembers the result.
 struct Testing {
     tested: Option<green::Tested>,
+    stamping: Option<std::thread::JoinHandle<anyhow::Result<Option<scancache::Skipped>>>>,
     run: Option<(testrun::TestRun, bool)>,
     remembered: (Vec<green::Run>, bool),
 }
@@ -73,6 +74,22 @@ struct Ran {
     passed: bool,
     runs: Vec<green::Run>,
     new_green: bool,
+}
+
+impl Testing {
+    /// Wait for the scan cache's stamping; a failure only costs the next
+    /// run a scan.
+    fn joined_stamping(&mut self) {
+        let Some(handle) = self.stamping.take() else {
+            return;
+        };
+        match handle.join() {
+            Ok(Ok(None)) => crate::trace::phase("test: scan cache written"),
+            Ok(Ok(Some(why))) => crate::trace::phase(&format!("test: no scan cache: {why}")),
+            Ok(Err(e)) => crate::trace::phase(&format!("test: no scan cache: {e:#}")),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    }
 }
 
 impl Execute<TestStep> for Testing {
@@ -91,20 +108,16 @@ impl Execute<TestStep> for Testing {
                 ctx.ui
                     .note(&format!("Running `{}`…", crate::ui::one_line(command)));
                 let timeout = Duration::from_secs(ctx.settings.test_timeout_secs);
-                let json = ctx.ui.json;
-                // The scan cache is stamped while the tests run (the
-                // repository handle stays on this thread).
-                let workdir = repo.workdir();
-                let run = std::thread::scope(|scope| {
-                    let tests =
-                        scope.spawn(|| testrun::run_streamed(command, workdir, timeout, json));
-                    if let (Some(p), Some(t)) = (pending, &self.tested) {
-                        stamp_scan(repo, p, t, &reports);
-                    }
-                    tests
-                        .join()
-                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-                })?;
+                // The scan cache is stamped on a thread of its own while
+                // the tests run and their result is remembered.
+                if let (Some(p), Some(t)) = (pending, &self.tested) {
+                    self.stamping = Some(stamp_scan(repo, p, t, &reports));
+                }
+                let run = testrun::run_streamed(command, repo.workdir(), timeout, ctx.ui.json);
+                if run.is_err() {
+                    self.joined_stamping();
+                }
+                let run = run?;
                 let passed = !run.timed_out && run.exit_code == Some(0);
                 self.run = Some((run, passed));
             }
@@ -115,12 +128,14 @@ impl Execute<TestStep> for Testing {
                     .context("internal error: nothing ran to remember")?;
                 let record = run_record(&run.command, run, *passed, self.tested.as_ref());
                 self.remembered = remember_or_warn(ctx, record, self.tested.as_ref());
+                self.joined_stamping();
             }
         }
         Ok(())
     }
 
     fn done_outside(&mut self, _ctx: &Context) -> anyhow::Result<Ran> {
+        self.joined_stamping();
         let (run, passed) = self
             .run
             .take()
@@ -211,6 +226,7 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
     plan.push(TestStep::Remember);
     let exec = Testing {
         tested: None,
+        stamping: None,
         run: None,
         remembered: (Vec::new(), false),
     };
@@ -290,24 +306,19 @@ fn tested_state(
     }
 }
 
-/// Write the scan cache for `tested`; a failure only costs the next run a
-/// scan.
+/// Start writing the scan cache for `tested`.
 fn stamp_scan(
     repo: &crate::git::Repo,
     pending: scancache::Pending,
     tested: &green::Tested,
     reports: &crate::git::RepoPath,
-) {
+) -> std::thread::JoinHandle<anyhow::Result<Option<scancache::Skipped>>> {
     let cached = scancache::Cached {
         head: tested.head,
         tree: tested.tree,
         index_tree: tested.index_tree,
     };
-    match scancache::finish(repo, pending, cached, reports) {
-        Ok(None) => crate::trace::phase("test: scan cache written"),
-        Ok(Some(why)) => crate::trace::phase(&format!("test: no scan cache: {why}")),
-        Err(e) => crate::trace::phase(&format!("test: no scan cache: {e:#}")),
-    }
+    scancache::finish_in_background(repo, pending, cached, reports.clone())
 }
 
 /// The record of this run, for the state scanned before it ran.

@@ -66,6 +66,61 @@ fn stamp_of(meta: &fs::Metadata) -> Stamp {
     ]
 }
 
+fn stamp_of_stat(st: &rustix::fs::Stat) -> Stamp {
+    [
+        st.st_ino as i64,
+        i64::from(st.st_mode),
+        st.st_size,
+        st.st_mtime,
+        st.st_mtime_nsec as i64,
+        st.st_ctime,
+        st.st_ctime_nsec as i64,
+    ]
+}
+
+/// Stamps of paths relative to a work tree (or absolute), a folder's
+/// entries through one handle on the folder: resolving each whole path
+/// again is most of an `lstat`'s cost in the kernel. Paths in the same
+/// folder should come one after the other.
+struct Stamper<'a> {
+    root: &'a Path,
+    dir: Option<Vec<u8>>,
+    fd: Option<rustix::fd::OwnedFd>,
+}
+
+impl<'a> Stamper<'a> {
+    fn new(root: &'a Path) -> Self {
+        Stamper {
+            root,
+            dir: None,
+            fd: None,
+        }
+    }
+
+    fn stamp(&mut self, rel: &[u8]) -> Stamp {
+        use rustix::fs::{AtFlags, Mode, OFlags};
+        let (dir, name) = match rel.iter().rposition(|b| *b == b'/') {
+            Some(i) if !rel.starts_with(b"/") => (&rel[..i], &rel[i + 1..]),
+            _ => return stamp(&self.root.join(OsStr::from_bytes(rel))),
+        };
+        if self.dir.as_deref() != Some(dir) {
+            let full = self.root.join(OsStr::from_bytes(dir));
+            self.fd = rustix::fs::open(
+                &full,
+                OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                Mode::empty(),
+            )
+            .ok();
+            self.dir = Some(dir.to_vec());
+        }
+        match &self.fd {
+            Some(fd) => rustix::fs::statat(fd, OsStr::from_bytes(name), AtFlags::SYMLINK_NOFOLLOW)
+                .map_or(ABSENT, |st| stamp_of_stat(&st)),
+            None => ABSENT,
+        }
+    }
+}
+
 fn stamp(path: &Path) -> Stamp {
     fs::symlink_metadata(path).map_or(ABSENT, |m| stamp_of(&m))
 }
@@ -158,7 +213,9 @@ fn settings_hash() -> Oid {
 /// otherwise (and on any error: the caller scans).
 pub fn lookup(repo: &Repo, reports: &RepoPath) -> Option<Cached> {
     let bytes = fs::read(file(repo)).ok()?;
+    crate::trace::phase("scan cache: read");
     let contents = parse(&bytes)?;
+    crate::trace::phase("scan cache: parsed");
     if contents.reports != reports.as_bytes()
         || contents.settings != settings_hash()
         || repo.head_commit().ok()?? != contents.cached.head
@@ -167,26 +224,16 @@ pub fn lookup(repo: &Repo, reports: &RepoPath) -> Option<Cached> {
     {
         return None;
     }
-    let mut root = repo.workdir().as_os_str().as_bytes().to_vec();
-    if !root.ends_with(b"/") {
-        root.push(b'/');
-    }
+    let root = repo.workdir();
     let changed = AtomicBool::new(false);
     let chunks: Vec<&[Entry]> = contents.entries.chunks(2048).collect();
     crate::walk::map(&chunks, crate::walk::threads(), |chunk| {
-        // One buffer for every path of the chunk: no allocation a stat.
-        let mut full = Vec::with_capacity(root.len() + 256);
+        let mut stamper = Stamper::new(root);
         for e in chunk.iter() {
             if changed.load(Ordering::Relaxed) {
                 break;
             }
-            let rel = e.path.as_os_str().as_bytes();
-            full.clear();
-            if !rel.starts_with(b"/") {
-                full.extend_from_slice(&root);
-            }
-            full.extend_from_slice(rel);
-            if stamp(Path::new(OsStr::from_bytes(&full))) != e.stamp {
+            if stamper.stamp(e.path.as_os_str().as_bytes()) != e.stamp {
                 changed.store(true, Ordering::Relaxed);
             }
         }
@@ -201,6 +248,13 @@ pub fn lookup(repo: &Repo, reports: &RepoPath) -> Option<Cached> {
 pub struct Pending {
     tmp: PathBuf,
     since: (i64, i64),
+    /// What the stamping needs of the repository, owned, for a thread of
+    /// its own.
+    file: PathBuf,
+    root: PathBuf,
+    git_dir: PathBuf,
+    common_dir: PathBuf,
+    outside: Vec<PathBuf>,
 }
 
 /// Start a cache: before the scan it will describe.
@@ -213,6 +267,11 @@ pub fn start(repo: &Repo) -> Option<Pending> {
         Ok(m) => Some(Pending {
             tmp,
             since: (m.mtime(), m.mtime_nsec()),
+            file: file(repo),
+            root: repo.workdir().to_path_buf(),
+            git_dir: repo.git_dir().to_path_buf(),
+            common_dir: repo.common_dir().to_path_buf(),
+            outside: outside_files(repo),
         }),
         Err(_) => {
             let _ = fs::remove_file(&tmp);
@@ -247,27 +306,34 @@ pub fn abandon(repo: &Repo, pending: Option<Pending>) {
 }
 
 /// Stamp everything the scan found and write the cache, unless something
-/// changed since the scan began. Returns why not, when not.
-pub fn finish(
+/// changed since the scan began, on a thread of its own (while the tests
+/// run and their result is remembered). Joining it says why no cache was
+/// written, when none was.
+pub fn finish_in_background(
     repo: &Repo,
     pending: Pending,
     cached: Cached,
-    reports: &RepoPath,
-) -> anyhow::Result<Option<Skipped>> {
-    let written = stamp_all(repo, &pending, cached, reports).and_then(|result| match result {
-        Ok(bytes) => {
-            fs::write(&pending.tmp, bytes).context("could not write the scan cache")?;
-            fs::rename(&pending.tmp, file(repo)).context("could not write the scan cache")?;
-            Ok(None)
+    reports: RepoPath,
+) -> std::thread::JoinHandle<anyhow::Result<Option<Skipped>>> {
+    let handle = repo.reopen();
+    std::thread::spawn(move || {
+        let written = handle.and_then(|h| stamp_all(&h, &pending, cached, &reports));
+        let written = written.and_then(|result| match result {
+            Ok(bytes) => {
+                fs::write(&pending.tmp, bytes).context("could not write the scan cache")?;
+                fs::rename(&pending.tmp, &pending.file)
+                    .context("could not write the scan cache")?;
+                Ok(None)
+            }
+            Err(skipped) => Ok(Some(skipped)),
+        });
+        if !matches!(written, Ok(None)) {
+            let _ = fs::remove_file(&pending.tmp);
+            // A cache of an older scan no longer describes the tree.
+            let _ = fs::remove_file(&pending.file);
         }
-        Err(skipped) => Ok(Some(skipped)),
-    });
-    if !matches!(written, Ok(None)) {
-        let _ = fs::remove_file(&pending.tmp);
-        // A cache of an older scan no longer describes the tree.
-        forget(repo);
-    }
-    written
+        written
+    })
 }
 
 /// Remove the cache (nothing to do when there is none).
@@ -275,23 +341,40 @@ pub fn forget(repo: &Repo) {
     let _ = fs::remove_file(file(repo));
 }
 
+/// What one thread of the stamping walk gathers.
+#[derive(Default)]
+struct Gathered {
+    /// Folders and files to stamp, a folder's files one after the other.
+    paths: Vec<Vec<u8>>,
+    /// How many of the tree's files are among `paths`.
+    files_met: usize,
+    /// Folders outside the scan's tree, to ask git whether it ignores them.
+    other: Vec<Vec<u8>>,
+    nested: bool,
+}
+
 /// The cache's bytes, or why there is none.
+///
+/// One walk of the work tree lists every folder a scan for untracked files
+/// goes into and stamps what it finds there through the folder's handle:
+/// the folders of the scan's tree, and the others git does not ignore
+/// (asked here, on this thread, after each round of the walk: they are
+/// few).
 fn stamp_all(
-    repo: &Repo,
+    repo: &git2::Repository,
     pending: &Pending,
     cached: Cached,
     reports: &RepoPath,
 ) -> anyhow::Result<Result<Vec<u8>, Skipped>> {
-    let root = repo.workdir();
-    // The files of the scan's tree, and the folders that hold them.
+    let root = pending.root.as_path();
+    crate::trace::phase("scan cache: tree");
     let mut files: Vec<Vec<u8>> = Vec::new();
     let mut tree_dirs: HashSet<Vec<u8>> = HashSet::new();
     let mut gitlink = false;
     let tree = repo
-        .inner
         .find_tree(cached.tree)
         .context("could not read the scan's tree")?;
-    crate::git::each_tree_entry(&repo.inner, &tree, &mut |path, entry| {
+    crate::git::each_tree_entry(repo, &tree, &mut |path, entry| {
         match entry.filemode() {
             0o040000 => {
                 tree_dirs.insert(path.to_vec());
@@ -304,75 +387,102 @@ fn stamp_all(
     if gitlink {
         return Ok(Err(Skipped::Unsupported("submodules")));
     }
-    // Every folder a scan for untracked files goes into: those of the tree,
-    // and the others git does not ignore (checked here, on this thread,
-    // after each round of the walk: they are few).
-    let git_dir = repo.git_dir().to_path_buf();
-    let common_dir = repo.common_dir().to_path_buf();
-    let mut dirs: Vec<Vec<u8>> = vec![Vec::new()];
+    let file_set: HashSet<&[u8]> = files.iter().map(Vec::as_slice).collect();
+
+    crate::trace::phase("scan cache: walk");
+    let (git_dir, common_dir) = (&pending.git_dir, &pending.common_dir);
+    let mut paths: Vec<Vec<u8>> = vec![Vec::new()];
+    let mut files_met = 0;
     let mut starts: Vec<Vec<u8>> = vec![Vec::new()];
     while !starts.is_empty() {
-        let states = crate::walk::walk(
+        let gathered = crate::walk::walk(
             root,
             &starts,
             crate::walk::threads(),
-            || (Vec::<Vec<u8>>::new(), Vec::<Vec<u8>>::new(), false),
-            |(inside, other, nested), item| {
+            Gathered::default,
+            |g, item| {
                 if !item.file_type.is_dir() {
+                    if file_set.contains(item.rel) {
+                        g.paths.push(item.rel.to_vec());
+                        g.files_met += 1;
+                    }
                     return Ok(false);
                 }
                 if item.name == OsStr::new(".git") {
                     // A nested repository (its folder is not the scan's).
-                    *nested |= item.depth > 1 || item.path != git_dir;
+                    g.nested |= item.depth > 1 || item.path != git_dir.as_path();
                     return Ok(false);
                 }
-                if item.path == git_dir
-                    || item.path == common_dir
+                if item.path == git_dir.as_path()
+                    || item.path == common_dir.as_path()
                     || RepoPath::from_bytes(item.rel).is_at_or_under(reports)
                 {
                     return Ok(false);
                 }
                 if tree_dirs.contains(item.rel) {
-                    inside.push(item.rel.to_vec());
+                    g.paths.push(item.rel.to_vec());
                     Ok(true)
                 } else {
-                    other.push(item.rel.to_vec());
+                    g.other.push(item.rel.to_vec());
                     Ok(false)
                 }
             },
         )?;
         starts = Vec::new();
-        for (inside, other, nested) in states {
-            if nested {
+        for g in gathered {
+            if g.nested {
                 return Ok(Err(Skipped::Unsupported("nested repositories")));
             }
-            dirs.extend(inside);
-            for rel in other {
+            paths.extend(g.paths);
+            files_met += g.files_met;
+            for rel in g.other {
                 let mut slash = rel.clone();
                 slash.push(b'/');
-                if !repo.is_ignored(Path::new(OsStr::from_bytes(&slash))) {
-                    dirs.push(rel.clone());
+                let ignored = repo
+                    .is_path_ignored(Path::new(OsStr::from_bytes(&slash)))
+                    .unwrap_or(false);
+                if !ignored {
+                    paths.push(rel.clone());
                     starts.push(rel);
                 }
             }
         }
     }
-    dirs.sort();
-    let mut paths: Vec<PathBuf> = files
-        .iter()
-        .chain(dirs.iter())
-        .map(|p| PathBuf::from(OsStr::from_bytes(p)))
-        .collect();
-    paths.extend(outside_files(repo));
-    let stamps = crate::walk::map(&paths, crate::walk::threads(), |p| Ok(stamp(&root.join(p))))?;
+    crate::trace::phase("scan cache: stamps");
+    // Files of the tree the walk did not meet (the reports folder as HEAD
+    // has it), and the files outside the work tree.
+    if files_met < files.len() {
+        let met: HashSet<&[u8]> = paths.iter().map(Vec::as_slice).collect();
+        let rest: Vec<Vec<u8>> = files
+            .iter()
+            .filter(|f| !met.contains(f.as_slice()))
+            .cloned()
+            .collect();
+        drop(met);
+        paths.extend(rest);
+    }
+    paths.extend(
+        pending
+            .outside
+            .iter()
+            .map(|p| p.as_os_str().as_bytes().to_vec()),
+    );
+    let chunks: Vec<&[Vec<u8>]> = paths.chunks(2048).collect();
+    let stamps: Vec<Stamp> = crate::walk::map(&chunks, crate::walk::threads(), |chunk| {
+        let mut stamper = Stamper::new(root);
+        Ok(chunk.iter().map(|p| stamper.stamp(p)).collect::<Vec<_>>())
+    })?
+    .into_iter()
+    .flatten()
+    .collect();
     if let Some((p, _)) = paths
         .iter()
         .zip(&stamps)
         .find(|(_, s)| not_older(s, pending.since))
     {
-        return Ok(Err(Skipped::Changed(p.clone())));
+        return Ok(Err(Skipped::Changed(PathBuf::from(OsStr::from_bytes(p)))));
     }
-    let mut out = Vec::with_capacity(paths.len() * 96);
+    let mut out = Vec::with_capacity(stamps.len() * 96);
     out.extend_from_slice(MAGIC);
     for (name, oid) in [
         ("head", cached.head),
@@ -384,11 +494,10 @@ fn stamp_all(
     }
     out.extend_from_slice(format!("reports {}\n", reports.as_bytes().len()).as_bytes());
     out.extend_from_slice(reports.as_bytes());
-    out.extend_from_slice(format!("\nentries {}\n", paths.len()).as_bytes());
+    out.extend_from_slice(format!("\nentries {}\n", stamps.len()).as_bytes());
     for (p, s) in paths.iter().zip(&stamps) {
-        let bytes = p.as_os_str().as_bytes();
-        out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
-        out.extend_from_slice(bytes);
+        out.extend_from_slice(&(p.len() as u32).to_le_bytes());
+        out.extend_from_slice(p);
         for v in s {
             out.extend_from_slice(&v.to_le_bytes());
         }
@@ -491,7 +600,7 @@ mod tests {
         for name in ["head", "tree", "index", "settings"] {
             good.extend_from_slice(format!("{name} {oid}\n").as_bytes());
         }
-        good.extend_from_slice(b"reports 8\nrollbacks\nentries 1\n");
+        good.extend_from_slice(b"reports 9\nrollbacks\nentries 1\n");
         good.extend_from_slice(&3u32.to_le_bytes());
         good.extend_from_slice(b"a/b");
         for v in [1i64, 2, 3, 4, 5, 6, 7] {
