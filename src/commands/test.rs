@@ -61,7 +61,7 @@ impl Step for TestStep {
 /// then remembers the result.
 struct Testing {
     tested: Option<green::Tested>,
-    stamping: Option<std::thread::JoinHandle<anyhow::Result<Option<scancache::Skipped>>>>,
+    stamping: Option<scancache::Stamping>,
     run: Option<(testrun::TestRun, bool)>,
     remembered: (Vec<green::Run>, bool),
 }
@@ -80,14 +80,13 @@ impl Testing {
     /// Wait for the scan cache's stamping; a failure only costs the next
     /// run a scan.
     fn joined_stamping(&mut self) {
-        let Some(handle) = self.stamping.take() else {
+        let Some(stamping) = self.stamping.take() else {
             return;
         };
-        match handle.join() {
-            Ok(Ok(None)) => crate::trace::phase("test: scan cache written"),
-            Ok(Ok(Some(why))) => crate::trace::phase(&format!("test: no scan cache: {why}")),
-            Ok(Err(e)) => crate::trace::phase(&format!("test: no scan cache: {e:#}")),
-            Err(panic) => std::panic::resume_unwind(panic),
+        match stamping.join() {
+            Ok(None) => crate::trace::phase("test: scan cache written"),
+            Ok(Some(why)) => crate::trace::phase(&format!("test: no scan cache: {why}")),
+            Err(e) => crate::trace::phase(&format!("test: no scan cache: {e:#}")),
         }
     }
 }
@@ -103,16 +102,14 @@ impl Execute<TestStep> for Testing {
                 // under the tests.
                 crate::journal::check_not_running(repo)?;
                 let reports = settings::reports_path(&ctx.settings.reports_dir);
-                let (tested, pending) = tested_state(repo, &reports)?;
+                let (tested, stamping) = tested_state(repo, &reports)?;
                 self.tested = tested;
+                // The scan cache is written on its own thread while the
+                // tests run and their result is remembered.
+                self.stamping = stamping;
                 ctx.ui
                     .note(&format!("Running `{}`…", crate::ui::one_line(command)));
                 let timeout = Duration::from_secs(ctx.settings.test_timeout_secs);
-                // The scan cache is stamped on a thread of its own while
-                // the tests run and their result is remembered.
-                if let (Some(p), Some(t)) = (pending, &self.tested) {
-                    self.stamping = Some(stamp_scan(repo, p, t, &reports));
-                }
                 let run = testrun::run_streamed(command, repo.workdir(), timeout, ctx.ui.json);
                 if run.is_err() {
                     self.joined_stamping();
@@ -278,12 +275,12 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
 }
 
 /// The state the tests are about to run on: the scan cache's when nothing
-/// changed since the scan it remembers, else a new scan, with the cache to
-/// stamp for it while the tests run.
+/// changed since the scan it remembers, else a new scan, with the cache
+/// for it being stamped on a thread of its own from the scan's start.
 fn tested_state(
     repo: &crate::git::Repo,
     reports: &crate::git::RepoPath,
-) -> anyhow::Result<(Option<green::Tested>, Option<scancache::Pending>)> {
+) -> anyhow::Result<(Option<green::Tested>, Option<scancache::Stamping>)> {
     crate::trace::phase("test: scan cache");
     if let Some(c) = scancache::lookup(repo, reports) {
         crate::trace::phase("test: unchanged since the cached scan");
@@ -295,30 +292,24 @@ fn tested_state(
         };
         return Ok((Some(tested), None));
     }
-    let pending = scancache::start(repo);
-    let tested = green::scan(repo, reports)?;
-    match (&tested, pending) {
-        (Some(t), Some(p)) if t.cacheable => Ok((tested, Some(p))),
-        (_, p) => {
-            scancache::abandon(repo, p);
-            Ok((tested, None))
-        }
+    let mut stamping = scancache::start(repo, reports);
+    if stamping.is_none() {
+        scancache::forget(repo);
     }
-}
-
-/// Start writing the scan cache for `tested`.
-fn stamp_scan(
-    repo: &crate::git::Repo,
-    pending: scancache::Pending,
-    tested: &green::Tested,
-    reports: &crate::git::RepoPath,
-) -> std::thread::JoinHandle<anyhow::Result<Option<scancache::Skipped>>> {
-    let cached = scancache::Cached {
-        head: tested.head,
-        tree: tested.tree,
-        index_tree: tested.index_tree,
-    };
-    scancache::finish_in_background(repo, pending, cached, reports.clone())
+    let tested = green::scan(repo, reports)?;
+    if let Some(s) = &mut stamping {
+        s.scanned(
+            tested
+                .as_ref()
+                .filter(|t| t.cacheable)
+                .map(|t| scancache::Cached {
+                    head: t.head,
+                    tree: t.tree,
+                    index_tree: t.index_tree,
+                }),
+        );
+    }
+    Ok((tested, stamping))
 }
 
 /// The record of this run, for the state scanned before it ran.

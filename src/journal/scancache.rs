@@ -10,18 +10,19 @@
 //!
 //! `<git-dir>/rollback/scan-cache` holds HEAD, the two trees of the scan,
 //! the reports folder, a hash of the environment's git settings, and one
-//! stamp (inode, mode, size, mtime, ctime) per path: every file of the work
-//! tree's tree, every folder of the work tree that is not ignored (an added
-//! or removed entry changes its folder's mtime, so a new untracked file or
-//! a deleted one shows there), the index file, and the files holding
-//! settings and ignore rules. The cache holds while every stamp and HEAD
-//! are the same; any difference means a full scan.
+//! stamp (inode, mode, size, mtime, ctime) per path: every folder a scan
+//! for untracked files goes into (those holding a tracked file and the
+//! others git does not ignore: an added or removed entry changes its
+//! folder's mtime, so a new untracked file or a deleted one shows there),
+//! every file in them, the index file, and the files holding settings and
+//! ignore rules. The cache holds while every stamp and HEAD are the same;
+//! any difference means a full scan.
 //!
-//! The stamps are taken after the scan, while the tests run. A file changed
-//! after the scan began could be stamped with content the scan did not
-//! see, so a cache any of whose stamps is not older than the scan's start
-//! (the mtime of a file created just before it, on the file system's own
-//! clock) is not written at all: the next run scans.
+//! The stamps are taken on a thread of their own from the scan's start,
+//! beside it and while the tests run ([`Stamping`]). A stamp not older than
+//! the scan's start (the mtime of a file created just before it, on the
+//! file system's own clock) could describe bytes the scan did not see, so
+//! then no cache is written at all: the next run scans.
 
 use std::collections::HashSet;
 use std::ffi::OsStr;
@@ -30,6 +31,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
 
 use anyhow::Context as _;
 
@@ -243,39 +245,110 @@ pub fn lookup(repo: &Repo, reports: &RepoPath) -> Option<Cached> {
     (!changed.into_inner()).then_some(contents.cached)
 }
 
-/// A cache being made: its file is created before the scan, so that its
-/// mtime is the scan's start on the file system's clock.
-pub struct Pending {
+/// What the stamping needs of the repository, owned, for a thread of its
+/// own.
+struct Place {
+    /// The cache's temporary file, created before the scan: its mtime is
+    /// the scan's start on the file system's clock.
     tmp: PathBuf,
     since: (i64, i64),
-    /// What the stamping needs of the repository, owned, for a thread of
-    /// its own.
     file: PathBuf,
     root: PathBuf,
     git_dir: PathBuf,
     common_dir: PathBuf,
     outside: Vec<PathBuf>,
+    reports: RepoPath,
 }
 
-/// Start a cache: before the scan it will describe.
-pub fn start(repo: &Repo) -> Option<Pending> {
+/// A cache being made: the stamps are taken on a thread of their own from
+/// the start of the scan (beside it, and while the tests run), and written
+/// with the scan's result once [`Stamping::scanned`] gives it.
+///
+/// Stamping beside the scan is safe: a stamp older than the scan's start
+/// says the file did not change from then until it was stamped, and one
+/// that changes after it was stamped differs from its stamp at the next
+/// run, which then scans.
+pub struct Stamping {
+    scanned: Option<mpsc::Sender<Option<Cached>>>,
+    thread: Option<std::thread::JoinHandle<anyhow::Result<Option<Skipped>>>>,
+}
+
+/// Start a cache for the scan about to begin. `None` when there is no
+/// room for one (the journal's folder cannot be written).
+pub fn start(repo: &Repo, reports: &RepoPath) -> Option<Stamping> {
     let dir = Journal::for_repo(repo).dir().to_path_buf();
     fs::create_dir_all(&dir).ok()?;
     let tmp = dir.join(format!("{FILE}.{}.tmp", std::process::id()));
     fs::write(&tmp, b"").ok()?;
-    match fs::metadata(&tmp) {
-        Ok(m) => Some(Pending {
-            tmp,
-            since: (m.mtime(), m.mtime_nsec()),
-            file: file(repo),
-            root: repo.workdir().to_path_buf(),
-            git_dir: repo.git_dir().to_path_buf(),
-            common_dir: repo.common_dir().to_path_buf(),
-            outside: outside_files(repo),
-        }),
+    let since = match fs::metadata(&tmp) {
+        Ok(m) => (m.mtime(), m.mtime_nsec()),
         Err(_) => {
             let _ = fs::remove_file(&tmp);
-            None
+            return None;
+        }
+    };
+    let place = Place {
+        tmp,
+        since,
+        file: file(repo),
+        root: repo.workdir().to_path_buf(),
+        git_dir: repo.git_dir().to_path_buf(),
+        common_dir: repo.common_dir().to_path_buf(),
+        outside: outside_files(repo),
+        reports: reports.clone(),
+    };
+    let handle = repo.reopen();
+    let (tx, rx) = mpsc::channel();
+    let thread = std::thread::spawn(move || {
+        let stamped = handle.and_then(|h| stamp_all(&h, &place));
+        // The scan's result, or `None` (no cache for it; also when the
+        // command ended before giving it).
+        let cached = rx.recv().ok().flatten();
+        let written = match (stamped, cached) {
+            (Ok(Ok(stamps)), Some(cached)) => write(&place, cached, &stamps).map(|()| None),
+            (Ok(Ok(_)), None) => Ok(Some(Skipped::Unsupported("this scan"))),
+            (Ok(Err(skipped)), _) => Ok(Some(skipped)),
+            (Err(e), _) => Err(e),
+        };
+        if !matches!(written, Ok(None)) {
+            let _ = fs::remove_file(&place.tmp);
+            // A cache of an older scan no longer describes the tree.
+            let _ = fs::remove_file(&place.file);
+        }
+        written
+    });
+    Some(Stamping {
+        scanned: Some(tx),
+        thread: Some(thread),
+    })
+}
+
+impl Stamping {
+    /// The scan is done: `Some` of what it found to cache, `None` when no
+    /// cache can describe it (nested repositories, conflicts…).
+    pub fn scanned(&mut self, cached: Option<Cached>) {
+        if let Some(tx) = self.scanned.take() {
+            let _ = tx.send(cached);
+        }
+    }
+
+    /// Wait for the cache to be written; says why none was, when none was.
+    pub fn join(mut self) -> anyhow::Result<Option<Skipped>> {
+        self.scanned.take();
+        match self.thread.take().map(std::thread::JoinHandle::join) {
+            Some(Ok(result)) => result,
+            Some(Err(panic)) => std::panic::resume_unwind(panic),
+            None => Ok(None),
+        }
+    }
+}
+
+impl Drop for Stamping {
+    /// A command that ends early writes no cache (and leaves no file).
+    fn drop(&mut self) {
+        self.scanned.take();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
         }
     }
 }
@@ -297,102 +370,46 @@ impl std::fmt::Display for Skipped {
     }
 }
 
-/// No cache for this scan: the old one no longer describes the tree.
-pub fn abandon(repo: &Repo, pending: Option<Pending>) {
-    if let Some(p) = pending {
-        let _ = fs::remove_file(&p.tmp);
-    }
-    forget(repo);
-}
-
-/// Stamp everything the scan found and write the cache, unless something
-/// changed since the scan began, on a thread of its own (while the tests
-/// run and their result is remembered). Joining it says why no cache was
-/// written, when none was.
-pub fn finish_in_background(
-    repo: &Repo,
-    pending: Pending,
-    cached: Cached,
-    reports: RepoPath,
-) -> std::thread::JoinHandle<anyhow::Result<Option<Skipped>>> {
-    let handle = repo.reopen();
-    std::thread::spawn(move || {
-        let written = handle.and_then(|h| stamp_all(&h, &pending, cached, &reports));
-        let written = written.and_then(|result| match result {
-            Ok(bytes) => {
-                fs::write(&pending.tmp, bytes).context("could not write the scan cache")?;
-                fs::rename(&pending.tmp, &pending.file)
-                    .context("could not write the scan cache")?;
-                Ok(None)
-            }
-            Err(skipped) => Ok(Some(skipped)),
-        });
-        if !matches!(written, Ok(None)) {
-            let _ = fs::remove_file(&pending.tmp);
-            // A cache of an older scan no longer describes the tree.
-            let _ = fs::remove_file(&pending.file);
-        }
-        written
-    })
-}
-
-/// Remove the cache (nothing to do when there is none).
-pub fn forget(repo: &Repo) {
-    let _ = fs::remove_file(file(repo));
-}
-
 /// What one thread of the stamping walk gathers.
 #[derive(Default)]
 struct Gathered {
-    /// Folders and files to stamp, a folder's files one after the other.
+    /// Folders and files to stamp, a folder's entries one after the other.
     paths: Vec<Vec<u8>>,
-    /// How many of the tree's files are among `paths`.
-    files_met: usize,
-    /// Folders outside the scan's tree, to ask git whether it ignores them.
+    /// Folders holding no tracked file, to ask git whether it ignores them.
     other: Vec<Vec<u8>>,
     nested: bool,
 }
 
-/// The cache's bytes, or why there is none.
-///
-/// One walk of the work tree lists every folder a scan for untracked files
-/// goes into and stamps what it finds there through the folder's handle:
-/// the folders of the scan's tree, and the others git does not ignore
-/// (asked here, on this thread, after each round of the walk: they are
-/// few).
-fn stamp_all(
-    repo: &git2::Repository,
-    pending: &Pending,
-    cached: Cached,
-    reports: &RepoPath,
-) -> anyhow::Result<Result<Vec<u8>, Skipped>> {
-    let root = pending.root.as_path();
-    crate::trace::phase("scan cache: tree");
-    let mut files: Vec<Vec<u8>> = Vec::new();
-    let mut tree_dirs: HashSet<Vec<u8>> = HashSet::new();
-    let mut gitlink = false;
-    let tree = repo
-        .find_tree(cached.tree)
-        .context("could not read the scan's tree")?;
-    crate::git::each_tree_entry(repo, &tree, &mut |path, entry| {
-        match entry.filemode() {
-            0o040000 => {
-                tree_dirs.insert(path.to_vec());
-            }
-            0o160000 => gitlink = true,
-            _ => files.push(path.to_vec()),
-        }
-        Ok(())
-    })?;
-    if gitlink {
-        return Ok(Err(Skipped::Unsupported("submodules")));
-    }
-    let file_set: HashSet<&[u8]> = files.iter().map(Vec::as_slice).collect();
+/// The paths a scan depends on, and their stamps; or why there is no cache.
+type Stamps = (Vec<Vec<u8>>, Vec<Stamp>);
 
-    crate::trace::phase("scan cache: walk");
-    let (git_dir, common_dir) = (&pending.git_dir, &pending.common_dir);
+/// Stamp every folder a scan for untracked files goes into — those holding
+/// a tracked file, and the others git does not ignore (asked here after
+/// each round of the walk: they are few) — and every file in them (ignored
+/// ones too: one of them changing only costs the next run a scan), then
+/// the files outside the work tree.
+fn stamp_all(repo: &git2::Repository, place: &Place) -> anyhow::Result<Result<Stamps, Skipped>> {
+    let root = place.root.as_path();
+    let index = repo.index().context("could not read the index")?;
+    if index.has_conflicts() {
+        return Ok(Err(Skipped::Unsupported("conflicts")));
+    }
+    let mut tracked_dirs: HashSet<Vec<u8>> = HashSet::new();
+    for entry in index.iter() {
+        if entry.mode == 0o160000 {
+            return Ok(Err(Skipped::Unsupported("submodules")));
+        }
+        let mut path = entry.path.as_slice();
+        while let Some(i) = path.iter().rposition(|b| *b == b'/') {
+            path = &path[..i];
+            if !tracked_dirs.insert(path.to_vec()) {
+                break;
+            }
+        }
+    }
+    drop(index);
+    let (git_dir, common_dir, reports) = (&place.git_dir, &place.common_dir, &place.reports);
     let mut paths: Vec<Vec<u8>> = vec![Vec::new()];
-    let mut files_met = 0;
     let mut starts: Vec<Vec<u8>> = vec![Vec::new()];
     while !starts.is_empty() {
         let gathered = crate::walk::walk(
@@ -402,10 +419,7 @@ fn stamp_all(
             Gathered::default,
             |g, item| {
                 if !item.file_type.is_dir() {
-                    if file_set.contains(item.rel) {
-                        g.paths.push(item.rel.to_vec());
-                        g.files_met += 1;
-                    }
+                    g.paths.push(item.rel.to_vec());
                     return Ok(false);
                 }
                 if item.name == OsStr::new(".git") {
@@ -419,7 +433,7 @@ fn stamp_all(
                 {
                     return Ok(false);
                 }
-                if tree_dirs.contains(item.rel) {
+                if tracked_dirs.contains(item.rel) {
                     g.paths.push(item.rel.to_vec());
                     Ok(true)
                 } else {
@@ -434,7 +448,6 @@ fn stamp_all(
                 return Ok(Err(Skipped::Unsupported("nested repositories")));
             }
             paths.extend(g.paths);
-            files_met += g.files_met;
             for rel in g.other {
                 let mut slash = rel.clone();
                 slash.push(b'/');
@@ -448,21 +461,8 @@ fn stamp_all(
             }
         }
     }
-    crate::trace::phase("scan cache: stamps");
-    // Files of the tree the walk did not meet (the reports folder as HEAD
-    // has it), and the files outside the work tree.
-    if files_met < files.len() {
-        let met: HashSet<&[u8]> = paths.iter().map(Vec::as_slice).collect();
-        let rest: Vec<Vec<u8>> = files
-            .iter()
-            .filter(|f| !met.contains(f.as_slice()))
-            .cloned()
-            .collect();
-        drop(met);
-        paths.extend(rest);
-    }
     paths.extend(
-        pending
+        place
             .outside
             .iter()
             .map(|p| p.as_os_str().as_bytes().to_vec()),
@@ -478,11 +478,17 @@ fn stamp_all(
     if let Some((p, _)) = paths
         .iter()
         .zip(&stamps)
-        .find(|(_, s)| not_older(s, pending.since))
+        .find(|(_, s)| not_older(s, place.since))
     {
         return Ok(Err(Skipped::Changed(PathBuf::from(OsStr::from_bytes(p)))));
     }
-    let mut out = Vec::with_capacity(stamps.len() * 96);
+    Ok(Ok((paths, stamps)))
+}
+
+/// Write the cache: to the temporary file, then renamed over the old one.
+fn write(place: &Place, cached: Cached, (paths, stamps): &Stamps) -> anyhow::Result<()> {
+    let reports = place.reports.as_bytes();
+    let mut out = Vec::with_capacity(paths.len() * 96);
     out.extend_from_slice(MAGIC);
     for (name, oid) in [
         ("head", cached.head),
@@ -492,10 +498,10 @@ fn stamp_all(
     ] {
         out.extend_from_slice(format!("{name} {oid}\n").as_bytes());
     }
-    out.extend_from_slice(format!("reports {}\n", reports.as_bytes().len()).as_bytes());
-    out.extend_from_slice(reports.as_bytes());
-    out.extend_from_slice(format!("\nentries {}\n", stamps.len()).as_bytes());
-    for (p, s) in paths.iter().zip(&stamps) {
+    out.extend_from_slice(format!("reports {}\n", reports.len()).as_bytes());
+    out.extend_from_slice(reports);
+    out.extend_from_slice(format!("\nentries {}\n", paths.len()).as_bytes());
+    for (p, s) in paths.iter().zip(stamps) {
         out.extend_from_slice(&(p.len() as u32).to_le_bytes());
         out.extend_from_slice(p);
         for v in s {
@@ -503,7 +509,13 @@ fn stamp_all(
         }
     }
     out.extend_from_slice(END);
-    Ok(Ok(out))
+    fs::write(&place.tmp, out).context("could not write the scan cache")?;
+    fs::rename(&place.tmp, &place.file).context("could not write the scan cache")
+}
+
+/// Remove the cache (nothing to do when there is none).
+pub fn forget(repo: &Repo) {
+    let _ = fs::remove_file(file(repo));
 }
 
 /// A small reader over the cache's bytes: `None` at anything unexpected.
