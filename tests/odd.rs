@@ -1093,3 +1093,55 @@ fn converted_files_in_a_non_utf8_folder_come_back_byte_for_byte() {
     assert_eq!(repo.read(dir.join("f7.txt")), b"a\r\nb\nc7\r\n");
     assert_same_except_reports(&before, &repo.capture());
 }
+
+#[test]
+fn a_replaced_file_in_a_non_utf8_folder_of_the_baseline_is_refused() {
+    let repo = TestRepo::with_commits();
+    let dir = Path::new(std::ffi::OsStr::from_bytes(b"caf\xe9"));
+    repo.write(dir.join("deep/menu.txt"), "soup\n");
+    repo.commit_all("a folder whose name is not UTF-8");
+    repo.git(&["tag", "-a", "baseline", "-m", "known good"]);
+    repo.write("README.md", "changed since\n");
+    // git's checkout would write the replacement; the check must see the
+    // replaced file under the folder libgit2's own walk stops at.
+    let mut path = b"baseline:".to_vec();
+    path.extend_from_slice(b"caf\xe9/deep/menu.txt");
+    let blob = repo.git_bytes(&[
+        std::ffi::OsStr::from_bytes(b"rev-parse"),
+        std::ffi::OsStr::from_bytes(&path),
+    ]);
+    let blob = String::from_utf8_lossy(&blob).trim().to_string();
+    let other = repo.git_with_stdin(&["hash-object", "-w", "--stdin"], b"replaced\n");
+    repo.git(&["replace", &blob, &other]);
+    let before = crate::common::everything(&repo);
+    let out = repo.tool(&["--yes", "emergency"]);
+    assert_ne!(out.code, 0, "{}", out.stdout);
+    assert!(out.stderr.contains("replace ref"), "{}", out.stderr);
+    crate::common::assert_nothing_changed(&repo, &before);
+}
+
+#[test]
+fn the_empty_folder_of_a_submodule_not_checked_out_stays_as_with_git_reset_hard() {
+    // After a plain clone a submodule is a gitlink and an empty folder.
+    let (repo, _, _) = with_submodule();
+    repo.git(&["submodule", "deinit", "-q", "-f", "sub"]);
+    assert!(fs::read_dir(repo.abs("sub")).is_ok_and(|mut d| d.next().is_none()));
+    repo.write("README.md", "work since the baseline\n");
+    let copy = repo.copy();
+    let before = repo.capture();
+    repo.tool_ok(&["--yes", "emergency"]);
+    copy.git(&["stash", "-q", "-u"]);
+    copy.git(&["reset", "-q", "--hard", "baseline"]);
+    assert!(copy.exists("sub"), "git's reset keeps the folder");
+    assert!(
+        repo.exists("sub"),
+        "the rollback removed the submodule's folder"
+    );
+    assert_eq!(ls_files(&repo), ls_files(&copy));
+    assert_eq!(
+        repo.git(&["status", "--porcelain"]),
+        copy.git(&["status", "--porcelain"])
+    );
+    repo.tool_ok(&["--yes", "undo"]);
+    assert_same_except_reports(&before, &repo.capture());
+}

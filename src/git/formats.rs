@@ -130,18 +130,19 @@ impl Repo {
             .inner
             .find_tree(tree)
             .context("could not read a tree")?;
-        root.walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
-            let path = format!("{dir}{}", String::from_utf8_lossy(entry.name_bytes()));
+        // The project's walk: libgit2's stops at a folder whose name is not
+        // UTF-8, and what is under it would go unchecked.
+        super::each_tree_entry(&self.inner, &root, &mut |rel, entry| {
+            let path = || String::from_utf8_lossy(rel).into_owned();
             if replaced_path.is_none() && replaced.contains_key(&entry.id()) {
-                replaced_path = Some(path.clone());
+                replaced_path = Some(path());
             }
             if partial && entry.kind() == Some(git2::ObjectType::Blob) && !odb.exists(entry.id()) {
                 missing += 1;
-                first_missing.get_or_insert(path);
+                first_missing.get_or_insert_with(path);
             }
-            git2::TreeWalkResult::Ok
-        })
-        .context("could not walk a tree")?;
+            Ok(())
+        })?;
         if let Some(path) = replaced_path {
             let what_is = if path.is_empty() {
                 "its tree".to_string()

@@ -803,20 +803,19 @@ impl Repo {
             }
         };
         let mut out = Vec::new();
-        subtree
-            .walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
-                if entry.kind() == Some(ObjectType::Blob) {
-                    let rel = [dir.as_bytes(), entry.name_bytes()].concat();
-                    let full = if path.as_bytes().is_empty() {
-                        super::RepoPath::from_bytes(&rel)
-                    } else {
-                        path.join(&rel)
-                    };
-                    out.push((full, entry.id(), entry.filemode() as u32));
-                }
-                git2::TreeWalkResult::Ok
-            })
-            .context("could not walk a tree")?;
+        // The project's walk: libgit2's stops at a folder whose name is not
+        // UTF-8 and would leave out what is under it.
+        super::each_tree_entry(&self.inner, &subtree, &mut |rel, entry| {
+            if entry.kind() == Some(ObjectType::Blob) {
+                let full = if path.as_bytes().is_empty() {
+                    super::RepoPath::from_bytes(rel)
+                } else {
+                    path.join(rel)
+                };
+                out.push((full, entry.id(), entry.filemode() as u32));
+            }
+            Ok(())
+        })?;
         Ok(Some(out))
     }
 }
