@@ -327,6 +327,7 @@ fn scan(repo: &Repo, with_ignored: bool, paths: &[RepoPath]) -> anyhow::Result<W
     } else {
         empty_dirs_at(repo, paths, &mut unreadable)?
     };
+    without_submodules(repo, &mut scan.empty_dirs);
     // A directory that cannot be listed hides its files from the status
     // scan: tracked ones would look deleted (and be saved so), untracked
     // ones are simply not seen. The first is refused; the second is left
@@ -510,6 +511,7 @@ pub fn scan_known(
         .collect();
     let mut unreadable = Vec::new();
     scan.empty_dirs = empty_dirs_at(repo, &around, &mut unreadable)?;
+    without_submodules(repo, &mut scan.empty_dirs);
     for dir in empty_among(repo, dirs) {
         if !scan.empty_dirs.contains(&dir) {
             scan.empty_dirs.push(dir);
@@ -984,6 +986,24 @@ fn empty_dirs(
         }
     }
     Ok(found)
+}
+
+/// Leave out the empty directories that are submodules the index names
+/// (not initialized, as after a plain clone): they are the submodule's
+/// place in the work tree, which git's reset keeps and a rollback never
+/// removes (README, Submodules).
+fn without_submodules(repo: &Repo, dirs: &mut Vec<RepoPath>) {
+    if dirs.is_empty() {
+        return;
+    }
+    let Ok(index) = repo.inner.index() else {
+        return;
+    };
+    dirs.retain(|d| {
+        index
+            .get_path(Path::new(d.as_os_str()), 0)
+            .is_none_or(|e| e.mode != 0o160000)
+    });
 }
 
 /// The directory above `path` that cannot be listed, when that is why
