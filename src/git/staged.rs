@@ -86,6 +86,23 @@ impl<'a> Entries<'a> {
     }
 }
 
+/// Visit every entry of the index file at `path` (its path, mode and
+/// stage), read as the pre-commit check reads it, without libgit2's parse
+/// of the whole file. `None` when the file is missing or not understood.
+pub fn each_index_entry(
+    path: &std::path::Path,
+    mut visit: impl FnMut(&[u8], u32, u8),
+) -> Option<()> {
+    let file = std::fs::File::open(path).ok()?;
+    let len = file.metadata().ok()?.len();
+    let parsed = parse(std::io::BufReader::with_capacity(READ_CHUNK, file), len)?;
+    for e in &parsed.entries {
+        let at = e.start as usize;
+        visit(&parsed.paths[at..at + e.len as usize], e.mode, e.stage);
+    }
+    Some(())
+}
+
 /// A node of the cache-tree extension.
 struct CacheNode {
     /// `None` when the node is invalid (entry count -1).

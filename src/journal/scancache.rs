@@ -196,7 +196,15 @@ fn settings_hash() -> Oid {
     let mut vars: Vec<(std::ffi::OsString, std::ffi::OsString)> = std::env::vars_os()
         .filter(|(k, _)| {
             let k = k.as_bytes();
-            k.starts_with(b"GIT_CONFIG") || k == b"HOME" || k == b"XDG_CONFIG_HOME"
+            k.starts_with(b"GIT_CONFIG")
+                || [
+                    &b"HOME"[..],
+                    b"XDG_CONFIG_HOME",
+                    b"GIT_INDEX_FILE",
+                    b"GIT_DIR",
+                    b"GIT_WORK_TREE",
+                ]
+                .contains(&k)
         })
         .collect();
     vars.sort();
@@ -390,24 +398,31 @@ type Stamps = (Vec<Vec<u8>>, Vec<Stamp>);
 /// the files outside the work tree.
 fn stamp_all(repo: &git2::Repository, place: &Place) -> anyhow::Result<Result<Stamps, Skipped>> {
     let root = place.root.as_path();
-    let index = repo.index().context("could not read the index")?;
-    if index.has_conflicts() {
-        return Ok(Err(Skipped::Unsupported("conflicts")));
-    }
+    // The index's paths, read with the pre-commit check's reader (a
+    // fraction of libgit2's parse, on this thread beside the scan's).
     let mut tracked_dirs: HashSet<Vec<u8>> = HashSet::new();
-    for entry in index.iter() {
-        if entry.mode == 0o160000 {
-            return Ok(Err(Skipped::Unsupported("submodules")));
+    let mut unsupported = None;
+    let index = place.git_dir.join("index");
+    let read = crate::git::staged::each_index_entry(&index, |path, mode, stage| {
+        if mode == 0o160000 {
+            unsupported = Some("submodules");
+        } else if stage != 0 {
+            unsupported = Some("conflicts");
         }
-        let mut path = entry.path.as_slice();
+        let mut path = path;
         while let Some(i) = path.iter().rposition(|b| *b == b'/') {
             path = &path[..i];
             if !tracked_dirs.insert(path.to_vec()) {
                 break;
             }
         }
+    });
+    if read.is_none() && index.exists() {
+        return Ok(Err(Skipped::Unsupported("this index")));
     }
-    drop(index);
+    if let Some(what) = unsupported {
+        return Ok(Err(Skipped::Unsupported(what)));
+    }
     let (git_dir, common_dir, reports) = (&place.git_dir, &place.common_dir, &place.reports);
     let mut paths: Vec<Vec<u8>> = vec![Vec::new()];
     let mut starts: Vec<Vec<u8>> = vec![Vec::new()];
