@@ -18,7 +18,8 @@ The work tree's state is the tree `git add -A` makes of it in a temporary
 index (tracked, modified, deleted and untracked files; not the ignored
 ones). The changes are `git diff-tree` between that tree and TARGET's:
 a file only on the side left is removed, any other difference is written
-with the bytes of the side reached (`git cat-file --batch`). Directories
+with the bytes of the side reached (`git cat-file --batch`). An untracked
+file that TARGET's .gitignore files ignore stays, as the tool keeps it. Directories
 left empty by the removals are removed, deepest first. The plan format is
 described in floor.c.
 
@@ -33,6 +34,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 
@@ -99,9 +101,44 @@ def contents(repo, writes):
     return [(path, mode, chmod, got[path]) for path, mode, _, chmod in writes]
 
 
-def plan(repo, frm, to, files, dirs, out):
+def ignored_at(repo, target, paths):
+    """Those of `paths` (untracked files) that TARGET's .gitignore files
+    ignore, with the repository's own exclude files: the tool keeps them
+    (README, "An untracked file that the target's .gitignore ignores is
+    kept"). Asked of `git check-ignore` in a scratch repository holding
+    only TARGET's .gitignore files."""
+    if not paths:
+        return set()
+    names = git(repo, "ls-tree", "-r", "-z", "--name-only", target).split(b"\0")
+    scratch = tempfile.mkdtemp(prefix="floor-plan-")
+    try:
+        subprocess.run(["git", "init", "-q", scratch], check=True)
+        exclude = git(repo, "rev-parse", "--git-path", "info/exclude").decode().strip()
+        exclude = os.path.join(repo, exclude)
+        if os.path.isfile(exclude):
+            shutil.copyfile(exclude, os.path.join(scratch, ".git", "info", "exclude"))
+        for name in names:
+            if name == b".gitignore" or name.endswith(b"/.gitignore"):
+                text = git(repo, "cat-file", "blob", f"{target}:".encode() + name)
+                dest = os.path.join(scratch.encode(), name)
+                os.makedirs(os.path.dirname(dest), exist_ok=True)
+                with open(dest, "wb") as f:
+                    f.write(text)
+        run = subprocess.run(
+            ["git", "-C", scratch, "check-ignore", "--no-index", "-z", "--stdin"],
+            input="\0".join(paths).encode("utf-8", "surrogateescape"),
+            capture_output=True)
+        if run.returncode not in (0, 1):
+            sys.exit(f"floor-plan.py: git check-ignore failed: {run.stderr.decode(errors='replace')}")
+        return {p.decode("utf-8", "surrogateescape") for p in run.stdout.split(b"\0") if p}
+    finally:
+        shutil.rmtree(scratch)
+
+
+def plan(repo, frm, to, files, dirs, out, keep=frozenset()):
     """Write out.plan and out.data for the change frm -> to of the work tree
-    whose entries are `files` and `dirs`; return the entries after it."""
+    whose entries are `files` and `dirs`, leaving the files of `keep` as
+    they are; return the entries after it."""
     raw = git(repo, "diff-tree", "-r", "-z", "--no-renames", frm, to).split(b"\0")
     removes, writes = [], []            # paths; (path, mode, oid, chmod)
     for meta, path in zip(raw[0::2], raw[1::2]):
@@ -111,6 +148,8 @@ def plan(repo, frm, to, files, dirs, out):
         path = path.decode("utf-8", "surrogateescape")
         if "\t" in path or "\n" in path:
             sys.exit(f"floor-plan.py: a path with a tab or newline is not supported: {path!r}")
+        if path in keep:
+            continue
         if status == "D":
             removes.append(path)
             continue
@@ -176,8 +215,10 @@ def main():
     work = worktree_tree(repo)
     goal = git(repo, "rev-parse", "--verify", f"{target}^{{tree}}").decode().strip()
     files, dirs = on_disk(repo)
-    files, dirs = plan(repo, work, goal, files, dirs, str(outdir / "to-target"))
-    plan(repo, goal, work, files, dirs, str(outdir / "from-target"))
+    untracked = git(repo, "ls-files", "-z", "--others", "--exclude-standard").split(b"\0")
+    keep = ignored_at(repo, goal, [p.decode("utf-8", "surrogateescape") for p in untracked if p])
+    files, dirs = plan(repo, work, goal, files, dirs, str(outdir / "to-target"), keep)
+    plan(repo, goal, work, files, dirs, str(outdir / "from-target"), keep)
 
 
 if __name__ == "__main__":
