@@ -67,7 +67,8 @@ OPERATIONS = [
         "emergency", "emergency-yes-Level-1-rollback-to-baseline",
         "Level 1 rollback (`emergency`)", "emergency (Level 1)", "`emergency`",
         "`git stash push -u && git reset --hard baseline && git clean -fd`",
-        "`git stash push -u && git reset --hard baseline && git clean -fd`"),
+        "`git stash push -u && git reset --hard baseline && git clean -fd`",
+        goal_ratio=0.5),
     Operation(
         "emergency-undo", "undo-of-emergency",
         "undo of the rollback", "undo of emergency", "its `undo`",
@@ -82,7 +83,7 @@ OPERATIONS = [
         "`git add -A && git commit && git branch backup/… && git checkout baseline"
         " && git checkout -b refactor/sprint-1-retry`",
         "`git add -A && git commit && git branch … && git checkout baseline && git checkout -b …`",
-        goal_ratio=0.7),
+        goal_ratio=0.6),
     Operation(
         "files", "files-200-paths-back-to-the-baseline",
         "Level 3: 200 paths back to the baseline (`files`)", "files: 200 paths (Level 3)",
@@ -102,7 +103,7 @@ OPERATIONS = [
         "`recover --all`, 200 commits",
         "`git checkout -b … && git cherry-pick baseline..failed-200`",
         "`git cherry-pick baseline..failed`",
-        goal_ratio=0.5),
+        goal_ratio=0.2),
     Operation(
         "hook", "check-hook",
         "pre-commit check, 50 staged files (`check --hook`)", "check --hook: 50 staged",
@@ -114,7 +115,8 @@ OPERATIONS = [
         "checkpoint of the working tree (`checkpoint --wip`)", "checkpoint --wip",
         "`checkpoint --wip`",
         "`GIT_INDEX_FILE=tmp git add -A && git write-tree && git commit-tree && git tag -a`",
-        "`git add -A` to a temporary index, `write-tree`, `commit-tree`, `tag -a`"),
+        "`git add -A` to a temporary index, `write-tree`, `commit-tree`, `tag -a`",
+        goal_ratio=1.0),
     Operation(
         "checkpoint-undo", "undo-of-checkpoint-wip-rough-git-side-is-only-tag-d",
         "undo of that checkpoint", "undo of checkpoint", "its `undo`",
