@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench-hook.sh — time the pre-commit check (`check --hook`, no tests) against
-# `git diff --cached --quiet` on the generated 100k-file repository with 50
-# staged files. Both only read, so one prepared copy serves every run.
+# `git diff --cached --quiet` on the generated 100k-file repository: with 50
+# staged files in a clean tree, and with 200 staged files and 5,000 modified
+# unstaged ones. Both only read, so one prepared copy serves every run.
 #
 #   scripts/bench-hook.sh
 #   FILES_DIRS=20 FILES_PER_DIR=20 RUNS=20 scripts/bench-hook.sh   # smoke test
@@ -49,6 +50,51 @@ r = {x["command"]: x for x in json.load(open(sys.argv[1]))["results"]}
 g, t = r["git"], r["tool"]
 ms = lambda x: f"{x * 1000:.1f} ms"
 row = (f"| check --hook, 50 staged files (no tests) | {ms(g['median'])} (min {ms(g['min'])}, n={len(g['times'])}) "
+       f"| {ms(t['median'])} (min {ms(t['min'])}, n={len(t['times'])}) | {t['median'] / g['median']:.2f} |")
+print(row)
+open(sys.argv[2], "a").write(row + "\n")
+PY
+
+# The second copy: 200 staged files and 5,000 modified but not staged (the
+# pre-commit check looks at what is staged; the unstaged changes must not
+# cost it).
+HOOK_DIRTY=$BENCH_DATA/work-hook-dirty
+fresh_copy "$TEMPLATE" "$HOOK_DIRTY"
+(
+    cd "$HOOK_DIRTY"
+    git checkout -q -f main
+    git clean -q -fdx
+    total=$(git ls-files | wc -l)
+    step=$(( total / 5200 > 0 ? total / 5200 : 1 ))
+    git ls-files | awk -v step="$step" 'NR % step == 0' | head -n 5200 > ../hook-dirty-files.txt
+    head -n 200 ../hook-dirty-files.txt | while IFS= read -r f; do
+        printf 'staged change\n' >>"$f"
+    done
+    head -n 200 ../hook-dirty-files.txt | tr '\n' '\0' | xargs -0 git add --
+    tail -n +201 ../hook-dirty-files.txt | while IFS= read -r f; do
+        printf 'unstaged change\n' >>"$f"
+    done
+    git update-index -q --refresh >/dev/null || true
+    git diff --cached --name-only | wc -l | sed 's/^/staged files: /'
+    git diff --name-only | wc -l | sed 's/^/modified, not staged: /'
+)
+export HOOK_DIRTY
+
+# shellcheck disable=SC2016
+{
+    GIT_DIRTY='git -C "$HOOK_DIRTY" diff --cached --quiet; test $? -eq 1'
+    TOOL_DIRTY='"$TOOL" -C "$HOOK_DIRTY" check --hook >/dev/null'
+}
+
+bench_warm "$BENCH_OUT_DIR/check-hook-dirty.json" \
+    "check --hook, 200 staged files, 5,000 modified not staged (no tests)" \
+    3 "$GIT_DIRTY" "$TOOL_DIRTY"
+python3 - "$BENCH_OUT_DIR/check-hook-dirty.json" "$BENCH_RESULTS" <<'PY'
+import json, sys
+r = {x["command"]: x for x in json.load(open(sys.argv[1]))["results"]}
+g, t = r["git"], r["tool"]
+ms = lambda x: f"{x * 1000:.1f} ms"
+row = (f"| check --hook, 200 staged, 5,000 modified not staged (no tests) | {ms(g['median'])} (min {ms(g['min'])}, n={len(g['times'])}) "
        f"| {ms(t['median'])} (min {ms(t['min'])}, n={len(t['times'])}) | {t['median'] / g['median']:.2f} |")
 print(row)
 open(sys.argv[2], "a").write(row + "\n")

@@ -111,6 +111,13 @@ OPERATIONS = [
         "`git diff --cached --quiet`", "`git diff --cached --quiet`",
         goal_ratio=1.0, goal_seconds=0.020),
     Operation(
+        "hook-dirty", "check-hook-dirty",
+        "pre-commit check, 200 staged and 5,000 modified files (`check --hook`)",
+        "check --hook: 200 staged, 5,000 modified",
+        "`check --hook`, 200 staged, 5,000 modified",
+        "`git diff --cached --quiet`", "`git diff --cached --quiet`",
+        goal_ratio=1.0),
+    Operation(
         "checkpoint", "checkpoint-wip",
         "checkpoint of the working tree (`checkpoint --wip`)", "checkpoint --wip",
         "`checkpoint --wip`",
