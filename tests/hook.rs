@@ -702,3 +702,44 @@ fn without_the_tool_on_path_the_hook_stops_the_commit_and_says_how_to_bypass() {
     assert!(out.success(), "{out}");
     assert_ne!(repo.head(), head);
 }
+
+#[test]
+fn conflict_markers_are_found_in_every_one_of_many_staged_files() {
+    // Many staged files are read on two threads: the markers of a file in
+    // the first half and of one in the second are all reported, in order,
+    // each with its line.
+    let repo = setup();
+    for n in 0..120 {
+        let text = if n == 3 || n == 117 {
+            CONFLICTED.to_string()
+        } else {
+            format!("fn f{n}() {{}}\n")
+        };
+        repo.write(format!("src/many/f{n:03}.rs"), text);
+    }
+    repo.git(&["add", "src/many"]);
+    let before = crate::common::everything(&repo);
+    let out = repo.tool(&["--json", "check", "--hook"]);
+    assert_ne!(out.code, 0, "{}", out.stdout);
+    let v = out.json();
+    let markers: Vec<&str> = v["conflict_markers"]
+        .as_array()
+        .expect("a list of markers")
+        .iter()
+        .filter_map(|m| m.as_str())
+        .collect();
+    assert_eq!(
+        markers,
+        [
+            "src/many/f003.rs:2",
+            "src/many/f003.rs:4",
+            "src/many/f003.rs:6",
+            "src/many/f117.rs:2",
+            "src/many/f117.rs:4",
+            "src/many/f117.rs:6"
+        ],
+        "{}",
+        out.stdout
+    );
+    crate::common::assert_nothing_changed(&repo, &before);
+}

@@ -8,6 +8,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use anyhow::Context as _;
 use serde::Serialize;
 
 use super::{baseline, checkpoint, files, Context};
@@ -217,6 +218,48 @@ struct StagedProblems {
     unmerged_shown: Vec<String>,
 }
 
+/// The lines with conflict markers of each staged file. Each blob is
+/// inflated to be read: many of them are read half on this thread, half on
+/// a second one with a repository handle of its own.
+fn marker_lines(
+    ctx: &Context,
+    files: &[(&crate::git::staged::Staged, git2::Oid)],
+) -> anyhow::Result<Vec<Vec<usize>>> {
+    const ON_TWO_THREADS_FROM: usize = 64;
+    let here = |part: &[(&crate::git::staged::Staged, git2::Oid)]| {
+        part.iter()
+            .map(|(_, id)| Ok(conflict_markers(&ctx.repo.blob_bytes(*id)?)))
+            .collect::<anyhow::Result<Vec<_>>>()
+    };
+    if files.len() < ON_TWO_THREADS_FROM || crate::walk::threads() < 2 {
+        return here(files);
+    }
+    let (first, second) = files.split_at(files.len() / 2);
+    let ids: Vec<git2::Oid> = second.iter().map(|(_, id)| *id).collect();
+    let git_dir = ctx.repo.git_dir().to_path_buf();
+    std::thread::scope(|scope| {
+        let other = scope.spawn(move || -> anyhow::Result<Vec<Vec<usize>>> {
+            let repo =
+                crate::git::discover::open_git_dir(&git_dir, crate::git::discover::Env::Process)
+                    .context("could not open the repository")?;
+            ids.iter()
+                .map(|id| {
+                    let blob = repo
+                        .find_blob(*id)
+                        .context("could not read a staged file")?;
+                    Ok(conflict_markers(blob.content()))
+                })
+                .collect()
+        });
+        let mut lines = here(first)?;
+        match other.join() {
+            Ok(rest) => lines.extend(rest?),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+        Ok(lines)
+    })
+}
+
 impl StagedProblems {
     fn find(
         ctx: &Context,
@@ -228,6 +271,7 @@ impl StagedProblems {
             unmerged: Vec::new(),
             unmerged_shown: Vec::new(),
         };
+        let mut files = Vec::new();
         for s in staged {
             if s.stage != 0 {
                 let p = s.path.display();
@@ -241,8 +285,10 @@ impl StagedProblems {
             if s.mode == 0o120000 || s.mode == 0o160000 {
                 continue;
             }
-            let bytes = ctx.repo.blob_bytes(id)?;
-            for line in conflict_markers(&bytes) {
+            files.push((s, id));
+        }
+        for ((s, _), lines) in files.iter().zip(marker_lines(ctx, &files)?) {
+            for line in lines {
                 found.markers.push(format!("{}:{line}", s.path.display()));
                 found
                     .markers_shown
