@@ -191,33 +191,16 @@ fn range_of<T>(
 /// The index entries at and under `path`: the run that starts with it
 /// (the index is sorted by path), found by bisection.
 fn index_entries_under(index: &Index, path: &RepoPath) -> anyhow::Result<Vec<IndexEntry>> {
-    let prefix = path.as_bytes();
-    let start = if prefix.is_empty() {
-        0
-    } else {
-        match index.find_prefix(prefix) {
-            Ok(pos) => pos,
-            Err(e) if e.code() == git2::ErrorCode::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(e).context("could not read the index"),
-        }
-    };
     let mut out = Vec::new();
-    for pos in start..index.len() {
-        let Some(e) = index.get(pos) else { break };
-        if !e.path.starts_with(prefix) {
-            break;
-        }
-        let p = RepoPath::from_bytes(&e.path);
-        if p.is_at_or_under(path) {
-            out.push(IndexEntry {
-                path: p,
-                stage: (e.flags >> 12) & 3,
-                id: e.id,
-                mode: e.mode,
-                intent_to_add: e.flags_extended & INTENT_TO_ADD != 0,
-            });
-        }
-    }
+    super::index::each_entry_under(index, path, |p, e| {
+        out.push(IndexEntry {
+            path: p,
+            stage: (e.flags >> 12) & 3,
+            id: e.id,
+            mode: e.mode,
+            intent_to_add: e.flags_extended & INTENT_TO_ADD != 0,
+        });
+    })?;
     Ok(out)
 }
 

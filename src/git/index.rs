@@ -555,31 +555,46 @@ impl Repo {
         }
         let mut index = self.inner.index().context("could not read the index")?;
         index.read(false).context("could not read the index")?;
-        let prefix = path.as_bytes();
-        // Entries are sorted by path: those starting with `path` (the path
-        // itself, `path.x`, `path/…`) are one run, found by bisection.
-        let start = if prefix.is_empty() {
-            0
-        } else {
-            match index.find_prefix(prefix) {
-                Ok(pos) => pos,
-                Err(e) if e.code() == git2::ErrorCode::NotFound => return Ok(Vec::new()),
-                Err(e) => return Err(e).context("could not read the index"),
-            }
-        };
         let mut out: Vec<super::RepoPath> = Vec::new();
-        for pos in start..index.len() {
-            let Some(entry) = index.get(pos) else { break };
-            if !entry.path.starts_with(prefix) {
-                break;
-            }
-            let p = super::RepoPath::from_bytes(&entry.path);
-            if p.is_at_or_under(path) && out.last() != Some(&p) {
+        each_entry_under(&index, path, |p, _| {
+            if out.last() != Some(&p) {
                 out.push(p);
             }
-        }
+        })?;
         Ok(out)
     }
+}
+
+/// Visit the entries of `index` at and under `path` (all of them for the
+/// empty path), in index order. Entries are sorted by path: those starting
+/// with `path` (the path itself, `path.x`, `path/…`) are one run, found by
+/// bisection.
+pub(crate) fn each_entry_under(
+    index: &git2::Index,
+    path: &super::RepoPath,
+    mut visit: impl FnMut(super::RepoPath, &git2::IndexEntry),
+) -> anyhow::Result<()> {
+    let prefix = path.as_bytes();
+    let start = if prefix.is_empty() {
+        0
+    } else {
+        match index.find_prefix(prefix) {
+            Ok(pos) => pos,
+            Err(e) if e.code() == git2::ErrorCode::NotFound => return Ok(()),
+            Err(e) => return Err(e).context("could not read the index"),
+        }
+    };
+    for pos in start..index.len() {
+        let Some(entry) = index.get(pos) else { break };
+        if !entry.path.starts_with(prefix) {
+            break;
+        }
+        let p = super::RepoPath::from_bytes(&entry.path);
+        if p.is_at_or_under(path) {
+            visit(p, &entry);
+        }
+    }
+    Ok(())
 }
 
 /// A copy of an index entry (`git2::IndexEntry` is not `Clone`).
