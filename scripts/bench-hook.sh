@@ -16,6 +16,20 @@ source "$(dirname -- "${BASH_SOURCE[0]}")/lib-bench.sh"
 RUNS=${HOOK_RUNS:-30}
 bench_setup "bench-hook"
 
+# hook_row JSON LABEL: the results.md row of a warm-cache timing.
+hook_row() {
+    python3 - "$1" "$BENCH_RESULTS" "$2" <<'PY'
+import json, sys
+r = {x["command"]: x for x in json.load(open(sys.argv[1]))["results"]}
+g, t = r["git"], r["tool"]
+ms = lambda x: f"{x * 1000:.1f} ms"
+row = (f"| {sys.argv[3]} | {ms(g['median'])} (min {ms(g['min'])}, n={len(g['times'])}) "
+       f"| {ms(t['median'])} (min {ms(t['min'])}, n={len(t['times'])}) | {t['median'] / g['median']:.2f} |")
+print(row)
+open(sys.argv[2], "a").write(row + "\n")
+PY
+}
+
 HOOK_WORK=$BENCH_DATA/work-hook
 fresh_copy "$TEMPLATE" "$HOOK_WORK"
 (
@@ -44,16 +58,7 @@ export HOOK_WORK
 bench_log "timing (warm cache, $RUNS runs each)"
 bench_warm "$BENCH_OUT_DIR/check-hook.json" "check --hook, 50 staged files (no tests)" \
     3 "$GIT_HOOK" "$TOOL_HOOK"
-python3 - "$BENCH_OUT_DIR/check-hook.json" "$BENCH_RESULTS" <<'PY'
-import json, sys
-r = {x["command"]: x for x in json.load(open(sys.argv[1]))["results"]}
-g, t = r["git"], r["tool"]
-ms = lambda x: f"{x * 1000:.1f} ms"
-row = (f"| check --hook, 50 staged files (no tests) | {ms(g['median'])} (min {ms(g['min'])}, n={len(g['times'])}) "
-       f"| {ms(t['median'])} (min {ms(t['min'])}, n={len(t['times'])}) | {t['median'] / g['median']:.2f} |")
-print(row)
-open(sys.argv[2], "a").write(row + "\n")
-PY
+hook_row "$BENCH_OUT_DIR/check-hook.json" "check --hook, 50 staged files (no tests)"
 
 # The second copy: 200 staged files and 5,000 modified but not staged (the
 # pre-commit check looks at what is staged; the unstaged changes must not
@@ -89,13 +94,4 @@ export HOOK_DIRTY
 bench_warm "$BENCH_OUT_DIR/check-hook-dirty.json" \
     "check --hook, 200 staged files, 5,000 modified not staged (no tests)" \
     3 "$GIT_DIRTY" "$TOOL_DIRTY"
-python3 - "$BENCH_OUT_DIR/check-hook-dirty.json" "$BENCH_RESULTS" <<'PY'
-import json, sys
-r = {x["command"]: x for x in json.load(open(sys.argv[1]))["results"]}
-g, t = r["git"], r["tool"]
-ms = lambda x: f"{x * 1000:.1f} ms"
-row = (f"| check --hook, 200 staged, 5,000 modified not staged (no tests) | {ms(g['median'])} (min {ms(g['min'])}, n={len(g['times'])}) "
-       f"| {ms(t['median'])} (min {ms(t['min'])}, n={len(t['times'])}) | {t['median'] / g['median']:.2f} |")
-print(row)
-open(sys.argv[2], "a").write(row + "\n")
-PY
+hook_row "$BENCH_OUT_DIR/check-hook-dirty.json" "check --hook, 200 staged, 5,000 modified not staged (no tests)"
