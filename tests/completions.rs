@@ -212,28 +212,7 @@ fn zsh_completes_the_git_subcommand_form() {
     let fpath = repo.tmp_dir().join("zfunc");
     std::fs::create_dir_all(&fpath).expect("mkdir");
     std::fs::copy(&path, fpath.join("_git-rollback-sprint")).expect("copy the script");
-    let complete = |typed: &str| -> String {
-        // TAB, then go to the start of the line and make it print itself;
-        // `DONE-$((1+1))` tells the output from the echo of the input.
-        let driver = format!(
-            r#"zmodload zsh/zpty
-zpty z 'zsh -f -i'
-zpty -w z 'PS1="> "; fpath=({fpath} $fpath); autoload -U compinit; compinit -u -d {dump}; setopt nobeep'
-zpty -w -n z '{typed}'$'\t\C-aprint -r -- DONE-$((1+1)) \n'
-zpty -r z out "*DONE-2 *"$'\n'
-zpty -d z
-print -r -- "${{${{out##*DONE-2 }}%%$'\r'*}}""#,
-            fpath = path_str(&fpath),
-            dump = path_str(&repo.tmp_dir().join("zcompdump")),
-        );
-        let mut cmd = Command::new("timeout");
-        cmd.args(["60", "zsh", "-f", "-c", &driver])
-            .current_dir(repo.path());
-        repo.apply_env(&mut cmd);
-        let out = ToolOutput::from_output(cmd.stdin(Stdio::null()).output().expect("run zsh"));
-        out.assert_ok();
-        out.stdout.trim_end().to_string()
-    };
+    let complete = |typed: &str| zsh_tab(&repo, repo.path(), &fpath, typed).0;
     assert_eq!(
         complete("git rollback-sprint spr"),
         "git rollback-sprint sprint"
@@ -509,11 +488,15 @@ fn git_bash_completion() -> Option<&'static Path> {
 
 /// Types `typed` into an interactive zsh (zsh's zpty) in `dir`, presses
 /// TAB, and returns the line as completed, and everything zsh printed.
+/// Types `typed` and TAB into an interactive zsh with the completion
+/// script on its `fpath`, then goes to the start of the line and makes it
+/// print itself; `DONE-$((1+1))` tells the output from the echo of the
+/// input. Returns the completed line and the whole output.
 fn zsh_tab(repo: &TestRepo, dir: &Path, fpath: &Path, typed: &str) -> (String, ToolOutput) {
     let driver = format!(
         r#"zmodload zsh/zpty
 zpty z 'zsh -f -i'
-zpty -w z 'PS1="> "; fpath=({fpath} $fpath); autoload -U compinit; compinit -u -d {dump}; setopt nobeep'
+zpty -w z 'PS1="> "; fpath=({fpath} $fpath); autoload -U compinit; compinit -u -d {dump}; setopt nobeep; unsetopt listambiguous'
 zpty -w -n z '{typed}'$'\t\C-aprint -r -- DONE-$((1+1)) \n'
 zpty -r z out "*DONE-2 *"$'\n'
 zpty -d z
@@ -568,7 +551,9 @@ fn zsh_completes_branches_and_operations_from_the_repository() {
             format!("git rollback-sprint log show {id}")
         );
     }
-    // Both at once: TAB on an empty word lists them.
+    // Both at once: TAB on an empty word lists them, also when the ids
+    // share a first character (TAB inserts it; the driver unsets
+    // `listambiguous` so that the list comes with it).
     let (_, out) = zsh_tab(&repo, repo.path(), &fpath, "git rollback-sprint undo ");
     for id in &ids {
         assert!(
