@@ -54,17 +54,21 @@ REAL_TOOL=$TOOL
 export REAL_TOOL
 
 # scale_pair NAME PREPARE TOOL_CMD GIT_CMD [GIT_PREPARE]: bench_pair, then
-# one traced run of the tool (untimed) into out/scale-<size>/<slug>.trace.txt.
+# one traced run of the tool (untimed) into out/scale-<size>/<slug>.trace.txt,
+# then the copies are deleted: at 300,000 files each is about 1.7 GB, and
+# the nine of one operation are as many as the disk should hold at once.
 scale_pair() {
     local name=$1 prepare=$2 tool_cmd=$3 trace
     bench_pair "$@"
-    [[ $TRACE == 1 && $ONLY != git ]] || return 0
-    trace=$BENCH_OUT_DIR/$(bench_slug "$name").trace.txt
-    bench_log "traced run of the tool: $name"
-    bash -c "$prepare" >/dev/null || bench_die "traced run of '$name': prepare command failed"
-    : >"$trace"
-    TOOL=$TRACE_TOOL TRACE_FILE=$trace bash -c "$tool_cmd" >/dev/null \
-        || bench_die "traced run of '$name' failed (its stderr: $trace)"
+    if [[ $TRACE == 1 && $ONLY != git ]]; then
+        trace=$BENCH_OUT_DIR/$(bench_slug "$name").trace.txt
+        bench_log "traced run of the tool: $name"
+        bash -c "$prepare" >/dev/null || bench_die "traced run of '$name': prepare command failed"
+        : >"$trace"
+        TOOL=$TRACE_TOOL TRACE_FILE=$trace bash -c "$tool_cmd" >/dev/null \
+            || bench_die "traced run of '$name' failed (its stderr: $trace)"
+    fi
+    bench_empty_trash
 }
 
 for size in "${sizes[@]}"; do
