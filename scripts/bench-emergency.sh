@@ -19,28 +19,20 @@ source "$(dirname -- "${BASH_SOURCE[0]}")/lib-bench.sh"
 bench_setup "bench-emergency"
 bench_floor_setup
 
-# HEAD before the rollback: the same in every copy (the template is fixed).
-OLD_HEAD=$(git -C "$TEMPLATE" rev-parse --verify HEAD)
-export OLD_HEAD
+# The commands (GIT_EMERGENCY, …) are lib-bench.sh's, shared with bench-scale.sh.
+bench_operation_inputs
 
 # Run by hyperfine's bash, which expands the exported variables: single
 # quotes are intended.
 # shellcheck disable=SC2016
 {
-    COPY='fresh_copy "$TEMPLATE" "$WORK"'
-    # stash everything incl. untracked, hard reset to baseline, remove leftovers
-    GIT_EMERGENCY='cd "$WORK" && git stash push -u -q && git reset -q --hard baseline && git clean -fdq'
-    # back to the old HEAD, then re-apply the stash with its index
-    GIT_UNDO='cd "$WORK" && git reset -q --hard "$OLD_HEAD" && git stash pop -q --index'
-    TOOL_EMERGENCY='"$TOOL" -C "$WORK" emergency --yes'
-    TOOL_UNDO='"$TOOL" -C "$WORK" undo'
     # the work tree's files to the baseline's, and back (floor-plan.py)
     FLOOR_EMERGENCY='"$FLOOR_DIR/floor" "$WORK" "$FLOOR_DIR/to-target.plan" "$FLOOR_DIR/to-target.data"'
     FLOOR_UNDO='"$FLOOR_DIR/floor" "$WORK" "$FLOOR_DIR/from-target.plan" "$FLOOR_DIR/from-target.data"'
 }
 
 bench_pair "emergency --yes (Level 1 rollback to baseline)" \
-    "$COPY" \
+    "$BENCH_COPY" \
     "$TOOL_EMERGENCY" \
     "$GIT_EMERGENCY" \
     "" \
@@ -48,10 +40,10 @@ bench_pair "emergency --yes (Level 1 rollback to baseline)" \
 
 # The floor's undo starts, as the tool's, from the tool's emergency.
 bench_pair "undo of emergency" \
-    "$COPY && $TOOL_EMERGENCY >/dev/null" \
+    "$BENCH_COPY && $TOOL_EMERGENCY >/dev/null" \
     "$TOOL_UNDO" \
-    "$GIT_UNDO" \
-    "$COPY && ( $GIT_EMERGENCY )" \
+    "$GIT_EMERGENCY_UNDO" \
+    "$BENCH_COPY && ( $GIT_EMERGENCY )" \
     "$FLOOR_UNDO"
 
 bench_log "results appended to $BENCH_RESULTS"

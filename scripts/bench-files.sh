@@ -17,31 +17,17 @@ source "$(dirname -- "${BASH_SOURCE[0]}")/lib-bench.sh"
 
 bench_setup "bench-files"
 
-PATHS_FILE=$BENCH_DATA/files-200.txt
-git -C "$TEMPLATE" diff --name-only --diff-filter=M baseline HEAD > "$PATHS_FILE.all"
-head -n 200 "$PATHS_FILE.all" > "$PATHS_FILE"
-DIRS_FILE=$BENCH_DATA/files-200-dirs.txt
-sed -n 's,/[^/]*$,,p' "$PATHS_FILE.all" | sort -u | head -n 200 > "$DIRS_FILE"
-export PATHS_FILE DIRS_FILE
-
-# Run by hyperfine's bash, which expands the exported variables: single
-# quotes are intended.
-# shellcheck disable=SC2016
-{
-    COPY='fresh_copy "$TEMPLATE" "$WORK"'
-    TOOL_FILES='xargs -a "$PATHS_FILE" "$TOOL" -C "$WORK" files --no-tests >/dev/null 2>&1'
-    GIT_FILES='cd "$WORK" && xargs -a "$PATHS_FILE" git checkout -q baseline --'
-    TOOL_DIRS='xargs -a "$DIRS_FILE" "$TOOL" -C "$WORK" files --no-tests >/dev/null 2>&1'
-    GIT_DIRS='cd "$WORK" && xargs -a "$DIRS_FILE" git checkout -q baseline --'
-}
+# The paths, the directories and the commands (GIT_FILES, …) are
+# lib-bench.sh's, shared with bench-scale.sh.
+bench_operation_inputs
 
 bench_pair "files: 200 paths back to the baseline" \
-    "$COPY" \
+    "$BENCH_COPY" \
     "$TOOL_FILES" \
     "$GIT_FILES"
 
 bench_pair "files: 200 directories back to the baseline" \
-    "$COPY" \
+    "$BENCH_COPY" \
     "$TOOL_DIRS" \
     "$GIT_DIRS"
 

@@ -23,18 +23,16 @@ source "$(dirname -- "${BASH_SOURCE[0]}")/lib-bench.sh"
 bench_setup "bench-sprint"
 bench_floor_setup
 
+# GIT_SPRINT and TOOL_SPRINT are lib-bench.sh's, shared with bench-scale.sh.
 # Run by hyperfine's bash, which expands the exported variables: single
 # quotes are intended.
 # shellcheck disable=SC2016
 {
-    COPY='fresh_copy "$TEMPLATE" "$WORK"'
-    GIT_SPRINT='cd "$WORK" && git add -A && git commit -q -m "WIP: Sprint 1 before rollback" && git branch backup/sprint-1-bench && git checkout -q baseline && git checkout -q -b refactor/sprint-1-retry'
-    TOOL_SPRINT='"$TOOL" -C "$WORK" sprint rollback 1 --no-tests >/dev/null'
     FLOOR_SPRINT='"$FLOOR_DIR/floor" "$WORK" "$FLOOR_DIR/to-target.plan" "$FLOOR_DIR/to-target.data"'
 }
 
 bench_pair "sprint rollback (Level 2: WIP commit, backup branch, retry branch at the baseline)" \
-    "$COPY" \
+    "$BENCH_COPY" \
     "$TOOL_SPRINT" \
     "$GIT_SPRINT" \
     "" \

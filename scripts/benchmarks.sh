@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# benchmarks.sh — rebuild BENCHMARKS.md, docs/benchmarks.svg and the summary
+# benchmarks.sh — rebuild BENCHMARKS.md, docs/benchmarks.svg (and
+# docs/benchmarks-scale.svg once bench-scale.sh has run) and the summary
 # in README.md (between <!-- benchmarks:start --> and <!-- benchmarks:end -->)
 # from the benchmark results in scripts/out/*.json; with --run, first build
 # the release binary and run the bench-*.sh scripts that produce them.
@@ -98,5 +99,8 @@ fi
 
 log "generating BENCHMARKS.md, docs/benchmarks.svg and README.md's summary"
 python3 "$SCRIPTS/gen-benchmarks.py"
-python3 -c 'import sys, xml.etree.ElementTree as ET; ET.parse(sys.argv[1])' "$ROOT/docs/benchmarks.svg" \
-    || die "docs/benchmarks.svg is not well-formed XML"
+for svg in "$ROOT/docs/benchmarks.svg" "$ROOT/docs/benchmarks-scale.svg"; do
+    [[ -f $svg ]] || continue
+    python3 -c 'import sys, xml.etree.ElementTree as ET; ET.parse(sys.argv[1])' "$svg" \
+        || die "${svg#"$ROOT"/} is not well-formed XML"
+done

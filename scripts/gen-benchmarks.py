@@ -17,7 +17,7 @@ scripts write beside it (or, for results older than those records, from the
 matching row of scripts/out/results.md). The prose lives in
 scripts/BENCHMARKS.in.md, whose placeholders this script fills:
 
-  {{chart}} {{results}} {{goals}} {{machine}} {{runs}}
+  {{chart}} {{results}} {{goals}} {{machine}} {{runs}} {{scale}}
   {{ratio:KEY}} {{tool:KEY}} {{git:KEY}} {{goal:KEY}}
   {{include:FILE}}                          scripts/out/FILE as it is
   <!-- if missed: KEY --> … <!-- end -->   kept only while KEY misses its goal
@@ -25,11 +25,17 @@ scripts/BENCHMARKS.in.md, whose placeholders this script fills:
 
 The machine section is read when the file is generated, on the machine the
 bench scripts run on.
+
+The scale section ({{scale}}, and its chart docs/benchmarks-scale.svg) comes
+from scripts/out/scale-<files>/, written by scripts/bench-scale.sh: for each
+size, the median time and peak resident memory of each operation and of its
+git command line, and one traced run of the tool (its phases).
 """
 
 import argparse
 import html
 import json
+import math
 import os
 import platform
 import re
@@ -561,6 +567,313 @@ def svg_chart(results, info):
     return "\n".join(out) + "\n"
 
 
+# ---------------------------------------------------------------- scale
+
+# The sizes BENCHMARKS.md shows (scripts/bench-scale.sh's default SIZES);
+# others (a smoke test's) are left out unless --scale-sizes names them.
+SCALE_SIZES = (10_000, 100_000, 300_000)
+
+# Peak memory: the tool's at most this many times git's for the same operation.
+SCALE_MEMORY_GOAL = 1.5
+
+
+@dataclass
+class ScaleOperation:
+    stem: str           # scripts/out/scale-<files>/<stem>.json (bench-scale.sh's slug)
+    label: str
+    key: str            # the Operation whose git command line it is compared with
+    colour: str
+
+
+SCALE_OPERATIONS = [
+    ScaleOperation("emergency", "`emergency`", "emergency", "#2b6cb0"),
+    ScaleOperation("undo-of-emergency", "undo of the emergency", "emergency-undo", "#2f855a"),
+    ScaleOperation("sprint-rollback-no-tests", "`sprint rollback --no-tests`", "sprint", "#c05621"),
+    ScaleOperation("files-200-paths", "`files`, 200 paths", "files", "#6b46c1"),
+    ScaleOperation("checkpoint-wip", "`checkpoint --wip`", "checkpoint", "#b83280"),
+]
+
+
+@dataclass
+class ScaleResult:
+    op: ScaleOperation
+    size: int
+    git: dict
+    tool: dict
+    run: dict
+    phases: dict        # the tool's traced run: phase name -> milliseconds
+
+    def median(self, side):
+        return getattr(self, side)["median"]
+
+    def peak_mib(self, side):
+        return max(getattr(self, side)["max_rss_kib"]) / 1024
+
+
+def parse_trace(path):
+    """Phase name -> ms from a GIT_ROLLBACK_SPRINT_TRACE=1 stderr: each phase
+    lasts until the next line (the last one, the end, counts nothing);
+    repeated names add up."""
+    marks = []
+    if path.exists():
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            m = re.match(r"^\[trace\s+([0-9.]+) ms\] (.*)$", line)
+            if m:
+                marks.append((float(m.group(1)), m.group(2)))
+    phases = {}
+    for (t, name), (t_next, _) in zip(marks, marks[1:]):
+        phases[name] = phases.get(name, 0.0) + (t_next - t)
+    return phases
+
+
+def load_scale(out_dir, sizes):
+    """ScaleResults by (stem, size), and warnings about what is left out."""
+    results, problems = {}, []
+    for size in sizes:
+        d = out_dir / f"scale-{size}"
+        if not d.is_dir():
+            problems.append(f"scale-{size}/ is missing")
+            continue
+        for op in SCALE_OPERATIONS:
+            path = d / f"{op.stem}.json"
+            where = f"scale-{size}/{path.name}"
+            if not path.exists():
+                problems.append(f"{where} is missing")
+                continue
+            try:
+                by_cmd = {x["command"]: x for x in json.loads(path.read_text())["results"]}
+                meta = json.loads((d / f"{op.stem}.meta.json").read_text())
+            except (OSError, ValueError, KeyError) as e:
+                problems.append(f"{where}: unreadable: {e}")
+                continue
+            if meta.get("repository") != f"{size // 100}x100":
+                problems.append(f"{where} was measured on a {meta.get('repository')} repository")
+                continue
+            git, tool = by_cmd.get("git"), by_cmd.get("tool")
+            if git is None or tool is None or "max_rss_kib" not in git \
+                    or "max_rss_kib" not in tool:
+                problems.append(f"{where} lacks a side or its peak memory")
+                continue
+            results[op.stem, size] = ScaleResult(
+                op, size, git, tool, meta | {"source": f"scale-{size}/{op.stem}.meta.json"},
+                parse_trace(d / f"{op.stem}.trace.txt"))
+    return results, problems
+
+
+def fmt_mib(mib):
+    return f"{mib:.0f} MiB" if mib >= 10 else f"{mib:.1f} MiB"
+
+
+def scale_growth(results, sizes):
+    """Per operation: (op, tool time growth, git time growth, tool memory
+    growth, git memory growth) from the smallest to the largest size."""
+    lo, hi = sizes[0], sizes[-1]
+    rows = []
+    for op in SCALE_OPERATIONS:
+        a, b = results.get((op.stem, lo)), results.get((op.stem, hi))
+        if a is None or b is None:
+            continue
+        rows.append((op, b.median("tool") / a.median("tool"), b.median("git") / a.median("git"),
+                     b.peak_mib("tool") / a.peak_mib("tool"), b.peak_mib("git") / a.peak_mib("git")))
+    return rows
+
+
+def scale_steps(results, sizes):
+    """The tool's phases, in the traced runs, whose time grows faster than the
+    number of files and that take at least 5% of the operation, and 10 ms,
+    at the largest size: (op, phase, ms at the smallest, ms at the largest)."""
+    lo, hi = sizes[0], sizes[-1]
+    factor = hi / lo
+    steps = []
+    for op in SCALE_OPERATIONS:
+        a, b = results.get((op.stem, lo)), results.get((op.stem, hi))
+        if a is None or b is None or not b.phases:
+            continue
+        total = sum(b.phases.values())
+        for name, ms in sorted(b.phases.items(), key=lambda kv: -kv[1]):
+            small = a.phases.get(name)
+            if small is None or ms < max(0.05 * total, 10.0):
+                continue
+            if ms > factor * max(small, 0.1):
+                steps.append((op, name, small, ms))
+    return steps
+
+
+def scale_section(results, problems, sizes, svg_rel):
+    if not results:
+        return ("(not measured yet: run `scripts/benchmarks.sh --run --only scale`; "
+                "results go to `scripts/out/scale-<files>/`)")
+    present = sorted({size for _, size in results})
+    lines = [f"![median time and peak memory against the number of files]({svg_rel})", "",
+             "| files | operation | tool | git | tool ÷ git | tool peak | git peak "
+             f"| peak tool ÷ git (goal ≤ {SCALE_MEMORY_GOAL:.1f}) |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for size in present:
+        for op in SCALE_OPERATIONS:
+            r = results.get((op.stem, size))
+            if r is None:
+                lines.append(f"| {size:,} | {op.label} | — | — | — | — | — | — |")
+                continue
+            ratio = r.median("tool") / r.median("git")
+            mem = r.peak_mib("tool") / r.peak_mib("git")
+            ratio_cell = f"**{ratio:.2f}**" if ratio < 1 else f"{ratio:.2f}"
+            mem_cell = f"{mem:.2f}" + (": met" if mem <= SCALE_MEMORY_GOAL else ": **not met**")
+            lines.append(f"| {size:,} | {op.label} | {fmt(r.median('tool'))} | "
+                         f"{fmt(r.median('git'))} | {ratio_cell} | {fmt_mib(r.peak_mib('tool'))} | "
+                         f"{fmt_mib(r.peak_mib('git'))} | {mem_cell} |")
+    growth = scale_growth(results, present)
+    if len(present) >= 2 and growth:
+        lo, hi = present[0], present[-1]
+        factor = hi / lo
+        lines += ["", f"Growth from {lo:,} to {hi:,} files ({factor:g}× the files): "
+                  "the time (and the peak memory) at the largest size ÷ at the smallest.", "",
+                  "| operation | tool time | git time | tool grows | tool peak | git peak |",
+                  "| --- | --- | --- | --- | --- | --- |"]
+        for op, tg, gg, tm, gm in growth:
+            verdict = ("no faster than git's" if tg <= gg else "**faster than git's**")
+            if tg > factor:
+                verdict += ", **faster than the files**"
+            lines.append(f"| {op.label} | {tg:.1f}× | {gg:.1f}× | {verdict} | {tm:.1f}× | {gm:.1f}× |")
+        steps = scale_steps(results, present)
+        lines.append("")
+        if steps:
+            lines.append(f"Steps of the tool whose time grows faster than the number of files "
+                         f"(one traced run each, `GIT_ROLLBACK_SPRINT_TRACE=1`; at least 5% of "
+                         f"the operation, and 10 ms, at {hi:,} files):")
+            lines.append("")
+            for op, name, small, big in steps:
+                lines.append(f"* {op.label}: “{name}”: {small:.1f} ms at {lo:,} files, "
+                             f"{big:.1f} ms at {hi:,} ({big / max(small, 0.1):.0f}×)")
+        else:
+            lines.append(f"No step of the tool that takes at least 5% of an operation, and "
+                         f"10 ms, at {hi:,} files grows faster than the number of files (one traced "
+                         f"run each, `GIT_ROLLBACK_SPRINT_TRACE=1`).")
+    missing = [s for s in sizes if s not in present]
+    notes = [f"not measured at {s:,} files" for s in missing] + \
+        [p for p in problems if not any(p.startswith(f"scale-{s}/") for s in missing)]
+    measured = sorted({r.run.get("measured", "?") for r in results.values()})
+    commits = sorted({r.run.get("tool_commit", "?") for r in results.values()})
+    runs = sorted({r.run.get("runs", "?") for r in results.values()}, key=str)
+    when = measured[0] if len(measured) == 1 else f"from {measured[0]} to {measured[-1]}"
+    lines += ["", f"Measured {when} by `scripts/bench-scale.sh`, tool {', '.join(commits)}, "
+              f"{', '.join(map(str, runs))} runs a side."]
+    if notes:
+        lines += [""] + [f"* {n}." for n in notes]
+    return "\n".join(lines)
+
+
+def svg_scale_chart(results, info):
+    """Two panels, time and peak memory against the number of files, both on
+    log scales; the tool solid, git dashed, one colour an operation."""
+    sizes = sorted({size for _, size in results})
+    panel_w, panel_h, gap = 400, 300, 110
+    left, top = 80, 96
+    width = left + 2 * panel_w + gap + 40
+    legend_y = top + panel_h + 70
+    height = legend_y + 24 * ((len(SCALE_OPERATIONS) + 1) // 2) + 60
+    subtitle = (f"generated repositories · {info['cores'].split()[0]} cores · "
+                f"{info['filesystem'].split()[0]} · git {info['git']} · "
+                f"libgit2 {info['libgit2'].split()[0]} · medians, peaks of every run")
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+           f'viewBox="0 0 {width} {height}" font-family="{FONT}" role="img">',
+           '<title>git-rollback-sprint and git against the number of files</title>',
+           f'<rect width="{width}" height="{height}" fill="#ffffff"/>',
+           '<text x="24" y="34" font-size="20" font-weight="bold" fill="#1a202c">'
+           'git-rollback-sprint and git against the number of files</text>',
+           f'<text x="24" y="58" font-size="13" fill="#4a5568">{esc(subtitle)}</text>']
+
+    def log_ticks(lo, hi):
+        ticks, p = [], 10 ** math.floor(math.log10(lo))
+        while p <= hi * 1.0001:
+            for m in (1, 2, 5):
+                if lo / 1.0001 <= m * p <= hi * 1.0001:
+                    ticks.append(m * p)
+            p *= 10
+        return ticks
+
+    def panel(x0, title, value, unit_fmt):
+        values = [value(r, side) for r in results.values() for side in ("tool", "git")]
+        lo, hi = min(values), max(values)
+        lo_t, hi_t = 10 ** math.floor(math.log10(lo)), 10 ** math.ceil(math.log10(hi))
+        if hi_t / lo_t < 10:
+            hi_t = lo_t * 10
+        xs_lo, xs_hi = sizes[0], sizes[-1]
+        if xs_hi == xs_lo:
+            xs_lo, xs_hi = xs_lo / 2, xs_hi * 2
+        pad = (math.log(xs_hi) - math.log(xs_lo)) * 0.06
+
+        def px(files):
+            f = (math.log(files) - math.log(xs_lo) + pad) / (math.log(xs_hi) - math.log(xs_lo) + 2 * pad)
+            return x0 + panel_w * f
+
+        def py(v):
+            f = (math.log(v) - math.log(lo_t)) / (math.log(hi_t) - math.log(lo_t))
+            return top + panel_h * (1 - f)
+
+        o = [f'<text x="{x0}" y="{top - 16}" font-size="15" font-weight="bold" '
+             f'fill="#1a202c">{esc(title)}</text>',
+             f'<rect x="{x0}" y="{top}" width="{panel_w}" height="{panel_h}" fill="#f7fafc" '
+             f'stroke="#cbd5e0"/>']
+        for t in log_ticks(lo_t, hi_t):
+            y = py(t)
+            o.append(f'<line x1="{x0}" y1="{y:.1f}" x2="{x0 + panel_w}" y2="{y:.1f}" '
+                     f'stroke="#e2e8f0"/>')
+            o.append(f'<text x="{x0 - 8}" y="{y + 4:.1f}" font-size="12" fill="#4a5568" '
+                     f'text-anchor="end">{esc(unit_fmt(t))}</text>')
+        for s in sizes:
+            x = px(s)
+            o.append(f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{top + panel_h}" '
+                     f'stroke="#e2e8f0"/>')
+            o.append(f'<text x="{x:.1f}" y="{top + panel_h + 18}" font-size="12" fill="#4a5568" '
+                     f'text-anchor="middle">{s:,}</text>')
+        o.append(f'<text x="{x0 + panel_w / 2}" y="{top + panel_h + 40}" font-size="13" '
+                 f'fill="#2d3748" text-anchor="middle">files (log scale)</text>')
+        for op in SCALE_OPERATIONS:
+            for side, dash in (("git", ' stroke-dasharray="6 4"'), ("tool", "")):
+                pts = [(px(s), py(value(results[op.stem, s], side))) for s in sizes
+                       if (op.stem, s) in results]
+                if not pts:
+                    continue
+                path = " ".join(f"{x:.1f},{y:.1f}" for x, y in pts)
+                o.append(f'<polyline points="{path}" fill="none" stroke="{op.colour}" '
+                         f'stroke-width="2.5"{dash}/>')
+                for x, y in pts:
+                    shape = (f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{op.colour}"/>'
+                             if side == "tool" else
+                             f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="#ffffff" '
+                             f'stroke="{op.colour}" stroke-width="2"/>')
+                    o.append(shape)
+        return o
+
+    def seconds(v):
+        return f"{v * 1000:g} ms" if v < 1 else f"{v:g} s"
+
+    out += panel(left, "median time", lambda r, side: r.median(side), seconds)
+    out += panel(left + panel_w + gap, "peak resident memory",
+                 lambda r, side: r.peak_mib(side), lambda v: f"{v:g} MiB")
+    for i, op in enumerate(SCALE_OPERATIONS):
+        x = 24 + (i % 2) * 360
+        y = legend_y + 24 * (i // 2)
+        out.append(f'<line x1="{x}" y1="{y - 4}" x2="{x + 28}" y2="{y - 4}" '
+                   f'stroke="{op.colour}" stroke-width="3"/>')
+        out.append(f'<text x="{x + 36}" y="{y}" font-size="13" fill="#2d3748">'
+                   f'{esc(op.label.replace("`", ""))}</text>')
+    ky = legend_y + 24 * ((len(SCALE_OPERATIONS) + 1) // 2)
+    out.append(f'<line x1="24" y1="{ky - 4}" x2="52" y2="{ky - 4}" stroke="#1a202c" '
+               f'stroke-width="2.5"/><circle cx="38" cy="{ky - 4}" r="3.5" fill="#1a202c"/>')
+    out.append(f'<text x="60" y="{ky}" font-size="13" fill="#2d3748">git-rollback-sprint</text>')
+    out.append(f'<line x1="224" y1="{ky - 4}" x2="252" y2="{ky - 4}" stroke="#1a202c" '
+               f'stroke-width="2.5" stroke-dasharray="6 4"/><circle cx="238" cy="{ky - 4}" '
+               f'r="3.5" fill="#ffffff" stroke="#1a202c" stroke-width="2"/>')
+    out.append(f'<text x="260" y="{ky}" font-size="13" fill="#2d3748">git</text>')
+    measured = sorted({r.run.get("measured", "?")[:10] for r in results.values()})
+    out.append(f'<text x="24" y="{ky + 28}" font-size="12" fill="#718096">'
+               f'{esc("measured " + ", ".join(measured) + " by scripts/bench-scale.sh · see BENCHMARKS.md, Scale")}'
+               f'</text>')
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
 # ---------------------------------------------------------------- filling in
 
 def fill(template, results, blocks, out_dir):
@@ -630,8 +943,16 @@ def main():
     ap.add_argument("--output", type=Path, default=root / "BENCHMARKS.md")
     ap.add_argument("--svg", type=Path, default=root / "docs/benchmarks.svg")
     ap.add_argument("--readme", type=Path, default=root / "README.md")
+    ap.add_argument("--scale-svg", type=Path, default=root / "docs/benchmarks-scale.svg")
+    ap.add_argument("--scale-sizes", default=",".join(map(str, SCALE_SIZES)),
+                    help="the sizes (files, comma-separated) of the scale section")
     ap.add_argument("--bench-data", default=os.environ.get("BENCH_DATA", "/work/bench-data"))
     args = ap.parse_args()
+    try:
+        scale_sizes = sorted(int(s) for s in args.scale_sizes.split(","))
+    except ValueError:
+        sys.exit(f"gen-benchmarks.py: --scale-sizes takes numbers of files separated by "
+                 f"commas (got '{args.scale_sizes}')")
 
     results = load_results(args.out_dir)
     for r in results:
@@ -640,7 +961,11 @@ def main():
     if not any(r.ratio is not None for r in results):
         sys.exit(f"gen-benchmarks.py: no usable results in {args.out_dir}; "
                  "run scripts/benchmarks.sh --run first")
-    outputs = [os.path.relpath(p.resolve(), root) for p in (args.output, args.svg, args.readme)]
+    scale, scale_problems = load_scale(args.out_dir, scale_sizes)
+    for p in scale_problems:
+        print(f"gen-benchmarks.py: warning: scale: {p}", file=sys.stderr)
+    written = [args.output, args.svg, args.readme] + ([args.scale_svg] if scale else [])
+    outputs = [os.path.relpath(p.resolve(), root) for p in written]
     info = machine(root, args.bench_data, outputs)
     svg_rel = os.path.relpath(args.svg, args.output.parent)
     blocks = {
@@ -649,18 +974,23 @@ def main():
         "goals": goals_list(results),
         "machine": machine_list(info),
         "runs": runs_table(results),
+        "scale": scale_section(scale, scale_problems, scale_sizes,
+                               os.path.relpath(args.scale_svg, args.output.parent)),
     }
     generated = ("<!-- Generated by scripts/benchmarks.sh from scripts/BENCHMARKS.in.md and "
                  "scripts/out/*.json; edit those, not this file. -->\n")
     args.svg.parent.mkdir(parents=True, exist_ok=True)
     args.svg.write_text(svg_chart(results, info), encoding="utf-8")
+    if scale:
+        args.scale_svg.parent.mkdir(parents=True, exist_ok=True)
+        args.scale_svg.write_text(svg_scale_chart(scale, info), encoding="utf-8")
     args.output.write_text(generated + fill(args.template.read_text(encoding="utf-8"),
                                             results, blocks, args.out_dir), encoding="utf-8")
     if args.readme.exists():
         replace_between_markers(args.readme, "<!-- benchmarks:start -->", "<!-- benchmarks:end -->",
                                 readme_block(results, info,
                                              os.path.relpath(args.svg, args.readme.parent)))
-    for p in (args.output, args.svg, args.readme):
+    for p in written:
         p = p.resolve()
         print(f"wrote {p.relative_to(root) if p.is_relative_to(root) else p}")
 

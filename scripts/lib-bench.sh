@@ -24,6 +24,11 @@
 #                  floor (scripts/floor.c: only the lstat walk and the file
 #                  writes and removals the operation must do), unless ONLY=git;
 #                  0: leave it out
+#   PEAK_MEMORY    0 (default); 1: also record each timed run's peak resident
+#                  memory (GNU time's %M: the largest maximum RSS among the
+#                  processes the command ran and waited for), which adds
+#                  GNU time and a second bash to every timed run, alike on
+#                  both sides
 #
 # Results: scripts/out/results.md (markdown rows), scripts/out/<name>.json
 # (hyperfine export), scripts/out/<name>.meta.json (what was run, when, on
@@ -41,21 +46,25 @@ export BENCH_DATA=${BENCH_DATA:-/work/bench-data}
 export RUNS=${RUNS:-5}
 export ONLY=${ONLY:-both}
 export TOOL=${TOOL:-$BENCH_REPO_ROOT/target/release/git-rollback-sprint}
-export FILES_DIRS=${FILES_DIRS:-1000}
-export FILES_PER_DIR=${FILES_PER_DIR:-100}
-if [[ -z ${TEMPLATE:-} ]]; then
+# bench_set_size DIRS PER_DIR: the generated repository's size, and its
+# template (the default 1000 x 100 shares $BENCH_DATA/template).
+bench_set_size() {
+    export FILES_DIRS=$1 FILES_PER_DIR=$2
     if [[ $FILES_DIRS == 1000 && $FILES_PER_DIR == 100 ]]; then
-        TEMPLATE=$BENCH_DATA/template
+        export TEMPLATE=$BENCH_DATA/template
     else
-        TEMPLATE=$BENCH_DATA/template-${FILES_DIRS}x${FILES_PER_DIR}
+        export TEMPLATE=$BENCH_DATA/template-${FILES_DIRS}x${FILES_PER_DIR}
     fi
-fi
-export TEMPLATE
+}
+bench_given_template=${TEMPLATE:-}
+bench_set_size "${FILES_DIRS:-1000}" "${FILES_PER_DIR:-100}"
+if [[ -n $bench_given_template ]]; then export TEMPLATE=$bench_given_template; fi
 export WORK=${WORK:-$BENCH_DATA/work}
 export BENCH_TRASH=$BENCH_DATA/trash
 export PREFLIGHT=${PREFLIGHT:-1}
 export FLOOR=${FLOOR:-1}
 export SYNC=${SYNC:-1}
+export PEAK_MEMORY=${PEAK_MEMORY:-0}
 BENCH_OUT_DIR=${BENCH_OUT_DIR:-$BENCH_SCRIPTS_DIR/out}
 BENCH_RESULTS=$BENCH_OUT_DIR/results.md
 BENCH_GENERATOR=$BENCH_SCRIPTS_DIR/make-large-repo.sh
@@ -69,6 +78,10 @@ case $ONLY in
 esac
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] || bench_die "RUNS must be a positive integer (got '$RUNS')"
 [[ $FLOOR == [01] ]] || bench_die "FLOOR must be 0 or 1 (got '$FLOOR')"
+[[ $PEAK_MEMORY == [01] ]] || bench_die "PEAK_MEMORY must be 0 or 1 (got '$PEAK_MEMORY')"
+if [[ $PEAK_MEMORY == 1 && ! -x /usr/bin/time ]]; then
+    bench_die "PEAK_MEMORY=1 needs GNU time at /usr/bin/time: apt-get install time"
+fi
 
 # The same, empty git configuration for git and the tool (libgit2 reads
 # $HOME/.gitconfig, git also honours GIT_CONFIG_GLOBAL), so that neither side
@@ -197,7 +210,65 @@ bench_state() {
     printf '  files in target/: %s\n' "$(find "$dir/target" -type f 2>/dev/null | wc -l)"
 }
 
-export -f bench_discard fresh_copy
+# bench_rss SIDE CMD: run CMD, appending its peak resident memory in KiB to
+# $BENCH_RSS_DIR/SIDE. GNU time reports the child's maximum RSS from wait4(),
+# which on Linux is the largest among the child and every descendant it
+# waited for: for a sequence of git commands, that of the largest of them.
+bench_rss() {
+    exec /usr/bin/time -f %M -a -o "$BENCH_RSS_DIR/$1" bash -c "$2"
+}
+
+export -f bench_discard fresh_copy bench_rss
+
+# The operations timed on the generated repository, and the git command lines
+# each is compared with, shared by bench-emergency.sh, bench-sprint.sh,
+# bench-files.sh, bench-foundation.sh and bench-scale.sh (which times them at
+# several sizes). Run by hyperfine's bash, which expands the exported
+# variables: single quotes are intended. OLD_HEAD, PATHS_FILE and DIRS_FILE
+# come from bench_operation_inputs. (Used by the scripts that source this.)
+# shellcheck disable=SC2016,SC2034
+{
+    BENCH_COPY='fresh_copy "$TEMPLATE" "$WORK"'
+    # Level 1: stash everything incl. untracked, hard reset to baseline,
+    # remove leftovers; its undo: back to the old HEAD, then re-apply the
+    # stash with its index.
+    GIT_EMERGENCY='cd "$WORK" && git stash push -u -q && git reset -q --hard baseline && git clean -fdq'
+    GIT_EMERGENCY_UNDO='cd "$WORK" && git reset -q --hard "$OLD_HEAD" && git stash pop -q --index'
+    TOOL_EMERGENCY='"$TOOL" -C "$WORK" emergency --yes'
+    TOOL_UNDO='"$TOOL" -C "$WORK" undo'
+    # Level 2: the runbook's shell sequence.
+    GIT_SPRINT='cd "$WORK" && git add -A && git commit -q -m "WIP: Sprint 1 before rollback" && git branch backup/sprint-1-bench && git checkout -q baseline && git checkout -q -b refactor/sprint-1-retry'
+    TOOL_SPRINT='"$TOOL" -C "$WORK" sprint rollback 1 --no-tests >/dev/null'
+    # Level 3: 200 files the failed sprint changed, and 200 directories
+    # holding such files.
+    GIT_FILES='cd "$WORK" && xargs -a "$PATHS_FILE" git checkout -q baseline --'
+    TOOL_FILES='xargs -a "$PATHS_FILE" "$TOOL" -C "$WORK" files --no-tests >/dev/null 2>&1'
+    GIT_DIRS='cd "$WORK" && xargs -a "$DIRS_FILE" git checkout -q baseline --'
+    TOOL_DIRS='xargs -a "$DIRS_FILE" "$TOOL" -C "$WORK" files --no-tests >/dev/null 2>&1'
+    # `checkpoint --wip`: a commit of the whole working tree, untracked files
+    # included, with HEAD as parent, tagged; the work tree and the real index
+    # are not touched (git add -A works on a copy of the index).
+    GIT_WIP_CHECKPOINT='cd "$WORK" || exit 1
+export GIT_INDEX_FILE="$(mktemp)"
+cp .git/index "$GIT_INDEX_FILE" && git add -A && t=$(git write-tree) && c=$(git commit-tree "$t" -p HEAD -m wip) && git tag -a -m wip checkpoint-x "$c"
+rc=$?; rm -f "$GIT_INDEX_FILE"; exit "$rc"'
+    TOOL_CHECKPOINT='"$TOOL" -C "$WORK" checkpoint --wip'
+    GIT_CHECKPOINT_UNDO='git -C "$WORK" tag -d checkpoint-x >/dev/null'
+}
+
+# bench_operation_inputs: what the commands above read from the template:
+# OLD_HEAD (HEAD before the rollback, the same in every copy), and the 200
+# paths and 200 directories of `files` (beside the template, as its stamp).
+bench_operation_inputs() {
+    OLD_HEAD=$(git -C "$TEMPLATE" rev-parse --verify HEAD) || bench_die "no HEAD in $TEMPLATE"
+    PATHS_FILE=$TEMPLATE.files-200.txt
+    DIRS_FILE=$TEMPLATE.files-200-dirs.txt
+    git -C "$TEMPLATE" diff --name-only --diff-filter=M baseline HEAD >"$PATHS_FILE.all" \
+        || bench_die "could not list the files the sprint changed in $TEMPLATE"
+    head -n 200 "$PATHS_FILE.all" >"$PATHS_FILE"
+    sed -n 's,/[^/]*$,,p' "$PATHS_FILE.all" | sort -u | head -n 200 >"$DIRS_FILE"
+    export OLD_HEAD PATHS_FILE DIRS_FILE
+}
 
 bench_slug() { printf '%s' "$1" | tr -c 'A-Za-z0-9._-' '-' | tr -s '-' | sed 's/^-//; s/-$//'; }
 
@@ -345,9 +416,13 @@ bench_manifest() {
 # merged into out/NAME.json. INTERLEAVE=0 makes it one hyperfine call (all
 # git runs, then all tool runs, then all floor runs).
 #
+# With PEAK_MEMORY=1 the git and tool commands run under bench_rss, and each
+# result in out/NAME.json gets `max_rss_kib`, one peak a run.
+#
 # Prints and appends `| NAME | git median | tool median | ratio tool/git |`
 # to results.md (the tool's cell ends with the floor's median and tool ÷
-# floor when the floor was timed). ONLY=git / ONLY=tool time one side only
+# floor when the floor was timed; each cell with its peak memory when it was
+# recorded). ONLY=git / ONLY=tool time one side only
 # ("—" for the other).
 bench_pair() {
     local name=$1 prepare=$2 tool_cmd=$3 git_cmd=$4 git_prepare=${5:-$2} floor_cmd=${6:-}
@@ -379,8 +454,16 @@ bench_pair() {
         sed 's/^/    /' "$state" >&2
     fi
 
-    local -a git_args=(--prepare "$git_prepare" -n git "$git_cmd")
-    local -a tool_args=(--prepare "$prepare" -n tool "$tool_cmd")
+    local timed_git=$git_cmd timed_tool=$tool_cmd
+    if [[ $PEAK_MEMORY == 1 ]]; then
+        export BENCH_RSS_DIR=$BENCH_OUT_DIR/$slug.rss
+        rm -rf -- "$BENCH_RSS_DIR"
+        mkdir -p -- "$BENCH_RSS_DIR"
+        printf -v timed_git 'bench_rss git %q' "$git_cmd"
+        printf -v timed_tool 'bench_rss tool %q' "$tool_cmd"
+    fi
+    local -a git_args=(--prepare "$git_prepare" -n git "$timed_git")
+    local -a tool_args=(--prepare "$prepare" -n tool "$timed_tool")
     local -a floor_args=()
     if [[ -n $floor_cmd ]]; then floor_args=(--prepare "$prepare" -n floor "$floor_cmd"); fi
     local -a common=(--shell=bash --warmup 0)
@@ -448,6 +531,24 @@ PY
         hyperfine "${common[@]}" --runs "$RUNS" --export-json "$json" "${sides[@]}" "${floor_args[@]}" \
             || bench_die "hyperfine failed for '$name'"
     fi
+    if [[ $PEAK_MEMORY == 1 ]]; then
+        python3 - "$json" "$BENCH_RSS_DIR" <<'PY' || bench_die "could not record the peak memory of '$name'"
+import json, os, sys
+path, rss_dir = sys.argv[1], sys.argv[2]
+data = json.load(open(path))
+for r in data["results"]:
+    f = os.path.join(rss_dir, r["command"])
+    if not os.path.exists(f):
+        continue
+    # GNU time writes "Command exited with non-zero status N" before %M on a failure
+    kib = [int(line) for line in open(f).read().split("\n") if line.strip().isdigit()]
+    if len(kib) != len(r["times"]):
+        sys.exit(f"{f}: {len(kib)} peaks for {len(r['times'])} runs")
+    r["max_rss_kib"] = kib
+json.dump(data, open(path, "w"), indent=2)
+PY
+        rm -rf -- "$BENCH_RSS_DIR"
+    fi
     bench_write_meta "$json" "$name" "$tool_cmd" "$git_cmd" "$floor_cmd"
 
     row=$(python3 - "$json" "$name" <<'PY'
@@ -468,7 +569,8 @@ def cell(side):
     if r is None:
         return "—", None
     m = r["median"]
-    return f"{fmt(m)} (min {fmt(r['min'])}, max {fmt(r['max'])}, n={len(r['times'])})", m
+    peak = f", peak {max(r['max_rss_kib']) / 1024:.1f} MiB" if r.get("max_rss_kib") else ""
+    return f"{fmt(m)} (min {fmt(r['min'])}, max {fmt(r['max'])}, n={len(r['times'])}{peak})", m
 
 g, gm = cell("git")
 t, tm = cell("tool")
