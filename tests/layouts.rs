@@ -486,6 +486,128 @@ fn a_broken_git_file_is_refused_in_one_line() {
     crate::common::assert_same_state(&before, &repo.capture());
 }
 
+// ----- the scan cache of `test` ---------------------------------------------------
+
+/// `test` in `dir` with `envs`, traced: it passes, and says whether the
+/// scan came from the cache. Returns (from the cache, the green snapshot).
+fn test_run(repo: &TestRepo, dir: &Path, envs: Envs) -> (bool, String) {
+    // A cache is written only for files older than the scan's start.
+    std::thread::sleep(std::time::Duration::from_millis(30));
+    let mut traced = envs.to_vec();
+    traced.push(("GIT_ROLLBACK_SPRINT_TRACE", "1"));
+    let out = tool(repo, dir, &traced, &["--json", "test"]);
+    assert_eq!(out.code, 0, "{out}");
+    let snapshot = out.json()["last_green"]["snapshot"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no green snapshot: {out}"))
+        .to_string();
+    (
+        out.stderr.contains("test: unchanged since the cached scan"),
+        snapshot,
+    )
+}
+
+/// A second `test` on an unchanged tree comes from the cache; after `edit`
+/// (which writes `file` with `content`) it does not, and the new green
+/// state holds the edit: the cache and the scan are this work tree's.
+fn assert_cache_sees_edit(
+    repo: &TestRepo,
+    dir: &Path,
+    envs: Envs,
+    work_tree: &Path,
+    file: &str,
+    content: &str,
+) {
+    test_run(repo, dir, envs);
+    let (cached, before) = test_run(repo, dir, envs);
+    assert!(
+        cached,
+        "an unchanged {} was scanned again",
+        work_tree.display()
+    );
+    fs::write(work_tree.join(file), content).unwrap();
+    let (cached, after) = test_run(repo, dir, envs);
+    assert!(!cached, "an edit in {} was not seen", work_tree.display());
+    assert_ne!(before, after);
+    let green = git(repo, dir, envs, &["show", &format!("{after}:{file}")]);
+    assert_eq!(format!("{green}\n"), content);
+}
+
+/// The scan cache lives in the git directory of the work tree it stamps,
+/// and stamps that work tree's files and index, in every layout: behind a
+/// `.git` file, in a linked worktree beside the main one, and through
+/// `GIT_DIR`/`GIT_WORK_TREE` from outside the work tree.
+#[test]
+fn the_scan_cache_of_test_is_the_work_trees_own_in_every_layout() {
+    // A `.git` file.
+    let repo = TestRepo::new();
+    let git_dir = repo.root().join("store/sep.git");
+    fs::create_dir_all(repo.root().join("store")).unwrap();
+    let wt = init_separate_git_dir(&repo, &git_dir);
+    history_and_dirt(&repo, &wt, &wt, &[]);
+    git(&repo, &wt, &[], &["config", "rollback.testCommand", "true"]);
+    assert_cache_sees_edit(&repo, &wt.join("src"), &[], &wt, "README.md", "v4\n");
+    assert!(git_dir.join("rollback/scan-cache").is_file());
+    assert!(!wt.join("rollback").exists());
+
+    // A linked worktree and the main one: each has its own cache, and an
+    // edit in one is not the other's.
+    let repo = TestRepo::new();
+    let main = repo.path().to_path_buf();
+    history_and_dirt(&repo, &main, &main, &[]);
+    git(
+        &repo,
+        &main,
+        &[],
+        &["config", "rollback.testCommand", "true"],
+    );
+    git(
+        &repo,
+        &main,
+        &[],
+        &["worktree", "add", "-q", "../linked", "-b", "feature"],
+    );
+    let linked = repo.root().join("linked");
+    fs::write(linked.join("untracked.txt"), "linked's own\n").unwrap();
+    assert_cache_sees_edit(&repo, &linked, &[], &linked, "README.md", "linked v4\n");
+    assert!(main
+        .join(".git/worktrees/linked/rollback/scan-cache")
+        .is_file());
+    assert_cache_sees_edit(&repo, &main, &[], &main, "README.md", "main v4\n");
+    let (cached, _) = test_run(&repo, &linked, &[]);
+    assert!(
+        cached,
+        "an edit in the main work tree changed the linked one's"
+    );
+    fs::write(linked.join("src/lib.rs"), "lib in linked\n").unwrap();
+    let (cached, _) = test_run(&repo, &linked, &[]);
+    assert!(!cached, "an edit in the linked work tree was not seen");
+    let (cached, _) = test_run(&repo, &main, &[]);
+    assert!(
+        cached,
+        "an edit in the linked work tree changed the main one's"
+    );
+
+    // GIT_DIR and GIT_WORK_TREE from outside the work tree.
+    let repo = TestRepo::new();
+    history_and_dirt(&repo, repo.path(), repo.path(), &[]);
+    repo.git(&["config", "rollback.testCommand", "true"]);
+    let elsewhere = repo.root().join("elsewhere");
+    fs::create_dir_all(&elsewhere).unwrap();
+    let git_dir = repo.path().join(".git");
+    let envs = [("GIT_DIR", s(&git_dir)), ("GIT_WORK_TREE", s(repo.path()))];
+    assert_cache_sees_edit(
+        &repo,
+        &elsewhere,
+        &envs,
+        repo.path(),
+        "src/new.rs",
+        "newer\n",
+    );
+    assert!(!elsewhere.join(".git").exists());
+    assert_eq!(fs::read_dir(&elsewhere).unwrap().count(), 0);
+}
+
 // ----- settings from git's command line and environment ------------------------
 
 /// The tool in `dir` with `envs` set and `removed` unset.
