@@ -197,6 +197,64 @@ where
     })
 }
 
+/// `produce` on this thread, handing each job it `send`s to one of
+/// `threads` workers that run `work` on it: a producer that checks paths
+/// and reads objects in order, and writers that create the files, which
+/// mostly wait in the file system. `send` says false once a worker has
+/// failed (the producer should stop); a worker that failed takes no more
+/// jobs, and once every worker has stopped the queue is dropped, so the
+/// producer is never left waiting on a full queue. Returns how many jobs
+/// were done, or the producer's error, else the first worker's.
+pub fn pipeline<J: Send>(
+    threads: usize,
+    work: impl Fn(J) -> anyhow::Result<()> + Sync,
+    produce: impl FnOnce(&mut dyn FnMut(J) -> bool) -> anyhow::Result<()>,
+) -> anyhow::Result<usize> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let (jobs, inbox) = std::sync::mpsc::sync_channel::<J>(512);
+    let inbox = Arc::new(Mutex::new(inbox));
+    let failed = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let (work, failed) = (&work, &failed);
+        let workers: Vec<_> = (0..threads.max(1))
+            .map(|_| {
+                let inbox = Arc::clone(&inbox);
+                scope.spawn(move || -> anyhow::Result<usize> {
+                    let mut done = 0;
+                    while !failed.load(Ordering::Relaxed) {
+                        let next = inbox.lock().unwrap_or_else(|e| e.into_inner()).recv();
+                        let Ok(job) = next else { break };
+                        if let Err(e) = work(job) {
+                            failed.store(true, Ordering::Relaxed);
+                            return Err(e);
+                        }
+                        done += 1;
+                    }
+                    Ok(done)
+                })
+            })
+            .collect();
+        drop(inbox);
+        let produced = {
+            let mut send = |job: J| !failed.load(Ordering::Relaxed) && jobs.send(job).is_ok();
+            produce(&mut send)
+        };
+        drop(jobs);
+        let mut done = 0;
+        let mut first_error = None;
+        for worker in workers {
+            match worker.join() {
+                Ok(Ok(n)) => done += n,
+                Ok(Err(e)) => first_error = first_error.or(Some(e)),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        produced?;
+        first_error.map_or(Ok(done), Err)
+    })
+}
+
 fn lock(queue: &Mutex<Queue>) -> std::sync::MutexGuard<'_, Queue> {
     queue.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -252,6 +310,56 @@ fn join(root: &Path, rel: &[u8]) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pipeline_does_every_job_once() {
+        let seen = Mutex::new(Vec::new());
+        let done = pipeline(
+            3,
+            |n: usize| {
+                seen.lock().expect("lock").push(n);
+                Ok(())
+            },
+            |send| {
+                for n in 0..5_000 {
+                    assert!(send(n));
+                }
+                Ok(())
+            },
+        )
+        .expect("no error");
+        assert_eq!(done, 5_000);
+        let mut seen = seen.into_inner().expect("lock");
+        seen.sort_unstable();
+        assert_eq!(seen, (0..5_000).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_failed_worker_stops_the_producer_and_its_error_is_returned() {
+        // Every worker fails: far more jobs than the queue holds must not
+        // leave the producer waiting forever.
+        let mut sent = 0;
+        let result = pipeline(
+            2,
+            |n: usize| anyhow::bail!("job {n} failed"),
+            |send| {
+                for n in 0..100_000 {
+                    if !send(n) {
+                        break;
+                    }
+                    sent += 1;
+                }
+                Ok(())
+            },
+        );
+        let err = result.expect_err("the worker's error");
+        assert!(err.to_string().ends_with("failed"), "{err}");
+        assert!(sent < 100_000, "the producer was not told to stop");
+        // The producer's own error comes first.
+        let err = pipeline(2, |_: usize| Ok(()), |_| anyhow::bail!("producer"))
+            .expect_err("the producer's error");
+        assert_eq!(err.to_string(), "producer");
+    }
 
     #[test]
     fn every_entry_is_visited_once_and_skipped_folders_are_not_entered() {

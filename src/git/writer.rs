@@ -311,44 +311,27 @@ pub fn export_tree(repo: &Repo, tree: Oid, dest: &Path) -> anyhow::Result<usize>
     })?;
     // As many writers as the machine has threads: a writer mostly waits
     // on the file system.
-    let writers = crate::walk::threads().max(2);
-    let (jobs, inbox) = std::sync::mpsc::sync_channel::<(usize, Vec<u8>)>(256);
-    let inbox = std::sync::Mutex::new(inbox);
     let files = &files;
-    std::thread::scope(|scope| -> anyhow::Result<()> {
-        let inbox = &inbox;
-        let written: Vec<_> = (0..writers)
-            .map(|_| {
-                scope.spawn(|| -> anyhow::Result<()> {
-                    loop {
-                        let next = inbox.lock().unwrap_or_else(|e| e.into_inner()).recv();
-                        let Ok((n, content)) = next else {
-                            return Ok(());
-                        };
-                        let (full, _, mode) = &files[n];
-                        write_entry(full, None, &content, *mode, n as u64)
-                            .with_context(|| format!("could not write {}", full.display()))?;
-                    }
-                })
-            })
-            .collect();
-        for (n, (full, id, _)) in files.iter().enumerate() {
-            let blob = repo
-                .inner
-                .find_blob(*id)
-                .with_context(|| format!("could not read the content of {}", full.display()))?;
-            if jobs.send((n, blob.content().to_vec())).is_err() {
-                // A writer stopped on an error; it is reported below.
-                break;
+    crate::walk::pipeline(
+        crate::walk::threads().max(2),
+        |(n, content): (usize, Vec<u8>)| {
+            let (full, _, mode) = &files[n];
+            write_entry(full, None, &content, *mode, n as u64)
+                .with_context(|| format!("could not write {}", full.display()))
+        },
+        |send| {
+            for (n, (full, id, _)) in files.iter().enumerate() {
+                let blob = repo
+                    .inner
+                    .find_blob(*id)
+                    .with_context(|| format!("could not read the content of {}", full.display()))?;
+                if !send((n, blob.content().to_vec())) {
+                    // A writer stopped on an error; it is reported.
+                    break;
+                }
             }
-        }
-        drop(jobs);
-        for writer in written {
-            writer
-                .join()
-                .map_err(|_| anyhow::anyhow!("a file writer thread panicked"))??;
-        }
-        Ok(())
-    })?;
+            Ok(())
+        },
+    )?;
     Ok(files.len())
 }

@@ -106,95 +106,90 @@ pub(super) fn apply(
     remove_empty_dirs(root, touched_dirs)?;
     crate::fault::point("after-remove");
 
-    // 2. Writes. This thread checks each path and reads its content; a
-    // second thread writes the files (the two overlap on two cores). Every
-    // check and directory creation happens here, in order, before the file
-    // is handed over, and the writer only ever creates or rewrites that one
-    // file.
+    // 2. Writes. This thread checks each path and reads its content;
+    // writer threads write the files (as many as the machine has threads:
+    // creating a file mostly waits in the file system, so writers overlap
+    // with each other and with this thread). Every check and directory
+    // creation happens here, in order, before the file is handed over, and
+    // a writer only ever creates or rewrites that one file.
     let mut counter = 0u64;
     // Directories verified (by lstat) or created during this pass: parent
     // components are checked once, not once per file.
     let mut known_dirs = std::collections::HashSet::new();
     let mut unconverted = Vec::new();
-    let written = std::thread::scope(|scope| -> anyhow::Result<usize> {
-        let (jobs, inbox) = std::sync::mpsc::sync_channel::<WriteJob>(512);
-        let writer = scope.spawn(move || -> anyhow::Result<usize> {
-            let mut n = 0;
-            for job in inbox {
-                write_entry(
-                    &job.full,
-                    job.existing.as_ref(),
-                    &job.content,
-                    job.mode,
-                    job.counter,
-                )
-                .with_context(|| format!("could not write {}", job.path))?;
-                n += 1;
-            }
-            Ok(n)
-        });
-        for change in changes {
-            let Some((id, mode)) = change.new else {
-                continue;
-            };
-            ensure_parent_dirs(root, &change.path, aside, &mut known_dirs)?;
-            let full = change.path.under(root);
-            let mut existing = fs::symlink_metadata(&full).ok();
-            if let Some(meta) = &existing {
-                if meta.is_dir() {
-                    if fs::remove_dir(&full).is_err() {
+    let written = crate::walk::pipeline(
+        crate::walk::threads().max(2),
+        |job: WriteJob| {
+            write_entry(
+                &job.full,
+                job.existing.as_ref(),
+                &job.content,
+                job.mode,
+                job.counter,
+            )
+            .with_context(|| format!("could not write {}", job.path))
+        },
+        |send| {
+            for change in changes {
+                let Some((id, mode)) = change.new else {
+                    continue;
+                };
+                ensure_parent_dirs(root, &change.path, aside, &mut known_dirs)?;
+                let full = change.path.under(root);
+                let mut existing = fs::symlink_metadata(&full).ok();
+                if let Some(meta) = &existing {
+                    if meta.is_dir() {
+                        if fs::remove_dir(&full).is_err() {
+                            aside(&change.path)?;
+                        }
+                        existing = None;
+                    } else if !change.old_present {
+                        // Not in the snapshot (an ignored file): keep it aside.
                         aside(&change.path)?;
+                        existing = None;
+                    } else if aside_if_changed(
+                        repo,
+                        extras,
+                        &olds,
+                        &change.path,
+                        meta,
+                        aside,
+                        &mut meanwhile,
+                    )? {
+                        existing = None;
                     }
-                    existing = None;
-                } else if !change.old_present {
-                    // Not in the snapshot (an ignored file): keep it aside.
-                    aside(&change.path)?;
-                    existing = None;
-                } else if aside_if_changed(
-                    repo,
-                    extras,
-                    &olds,
-                    &change.path,
-                    meta,
-                    aside,
-                    &mut meanwhile,
-                )? {
-                    existing = None;
                 }
-            }
-            let blob = repo
-                .inner
-                .find_blob(id)
-                .with_context(|| format!("could not read the content of {}", change.path))?;
-            counter += 1;
-            let content = if extras.smudge && mode != u32::from(FileMode::Link) {
-                let content = crate::git::smudge(repo, &blob, &change.path)?;
-                if matches!(content, std::borrow::Cow::Borrowed(_)) {
-                    unconverted.push(change.path.clone());
+                let blob = repo
+                    .inner
+                    .find_blob(id)
+                    .with_context(|| format!("could not read the content of {}", change.path))?;
+                counter += 1;
+                let content = if extras.smudge && mode != u32::from(FileMode::Link) {
+                    let content = crate::git::smudge(repo, &blob, &change.path)?;
+                    if matches!(content, std::borrow::Cow::Borrowed(_)) {
+                        unconverted.push(change.path.clone());
+                    }
+                    content
+                } else {
+                    std::borrow::Cow::Borrowed(blob.content())
+                };
+                let job = WriteJob {
+                    path: change.path.clone(),
+                    full,
+                    existing,
+                    content: content.into_owned(),
+                    mode,
+                    counter,
+                };
+                if !send(job) {
+                    // A writer stopped on an error; it is reported below.
+                    break;
                 }
-                content
-            } else {
-                std::borrow::Cow::Borrowed(blob.content())
-            };
-            let job = WriteJob {
-                path: change.path.clone(),
-                full,
-                existing,
-                content: content.into_owned(),
-                mode,
-                counter,
-            };
-            if jobs.send(job).is_err() {
-                // The writer stopped on an error; it is reported below.
-                break;
+                progress(1);
             }
-            progress(1);
-        }
-        drop(jobs);
-        writer
-            .join()
-            .map_err(|_| anyhow::anyhow!("the file writer thread panicked"))?
-    })?;
+            Ok(())
+        },
+    )?;
     applied.written += written;
     applied.unconverted.extend(unconverted);
     crate::fault::point("after-write");
