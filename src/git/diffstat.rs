@@ -11,10 +11,10 @@
 //! file taken as text unless git would call it binary (a NUL in its first
 //! 8000 bytes).
 
-use std::collections::HashMap;
-
 use anyhow::Context as _;
-use git2::{Delta, DiffFindOptions, DiffOptions, Oid, Repository};
+use git2::{Delta, DiffOptions, Oid, Repository};
+
+use super::renames;
 
 /// git's stat width when its output is not a terminal.
 pub const WIDTH: usize = 80;
@@ -42,49 +42,58 @@ pub fn diff_stat(
     Ok((layout(&files, width), files.len()))
 }
 
-fn file_stats(repo: &Repository, from: Oid, to: Oid) -> anyhow::Result<Vec<FileStat>> {
-    let a = repo.find_tree(from).context("could not read a tree")?;
-    let b = repo.find_tree(to).context("could not read a tree")?;
-    let mut opts = DiffOptions::new();
-    // A path that changes between file and symlink is one line, as in git.
-    opts.include_typechange(true);
-    let mut diff = repo
-        .diff_tree_to_tree(Some(&a), Some(&b), Some(&mut opts))
-        .context("could not diff trees")?;
-    let mut find = DiffFindOptions::new();
-    find.renames(true);
-    // libgit2 caps the sources it tries for each destination at the limit;
-    // git tries them all, so the cap is every source (a comparison of ids
-    // alone, when only exact renames count, costs next to nothing).
-    let candidates = rename_candidates(repo, &diff);
-    find.rename_limit(candidates.sources.max(1));
-    if !candidates.by_similarity {
-        find.exact_match_only(true);
+/// One path of the tree-to-tree diff, before renames are paired.
+struct Change {
+    status: Delta,
+    old: Side,
+    new: Side,
+}
+
+/// One side of a change: what libgit2 says of it.
+struct Side {
+    path: Vec<u8>,
+    id: Oid,
+    mode: git2::FileMode,
+}
+
+impl Side {
+    fn of(file: git2::DiffFile<'_>) -> Self {
+        Side {
+            path: file.path_bytes().unwrap_or_default().to_vec(),
+            id: file.id(),
+            mode: file.mode(),
+        }
     }
-    diff.find_similar(Some(&mut find))
-        .context("could not find renames")?;
+
+    fn as_rename_file(&self) -> renames::File<'_> {
+        renames::File {
+            path: &self.path,
+            id: self.id,
+            mode: u32::from(self.mode),
+        }
+    }
+}
+
+fn file_stats(repo: &Repository, from: Oid, to: Oid) -> anyhow::Result<Vec<FileStat>> {
     let quote_path = repo
         .config()
         .and_then(|c| c.get_bool("core.quotepath"))
         .unwrap_or(true);
     let mut files = Vec::new();
-    for delta in diff.deltas() {
-        let old = delta.old_file();
-        let new = delta.new_file();
-        let old_path = old.path_bytes().unwrap_or_default();
-        let new_path = new.path_bytes().unwrap_or_default();
-        let name = if delta.status() == Delta::Renamed && old_path != new_path {
-            rename_name(old_path, new_path, quote_path)
+    for change in changes_with_renames(repo, from, to)? {
+        let (old, new) = (&change.old, &change.new);
+        let name = if change.status == Delta::Renamed {
+            rename_name(&old.path, &new.path, quote_path)
         } else {
-            let path = if delta.status() == Delta::Deleted {
-                old_path
+            let path = if change.status == Delta::Deleted {
+                &old.path
             } else {
-                new_path
+                &new.path
             };
             quoted(path, quote_path).unwrap_or_else(|| String::from_utf8_lossy(path).into_owned())
         };
-        let before = content(repo, old.id(), old.mode(), delta.status() != Delta::Added)?;
-        let after = content(repo, new.id(), new.mode(), delta.status() != Delta::Deleted)?;
+        let before = content(repo, old.id, old.mode, change.status != Delta::Added)?;
+        let after = content(repo, new.id, new.mode, change.status != Delta::Deleted)?;
         let binary = is_binary(&before) || is_binary(&after);
         let (added, deleted) = if before == after {
             (0, 0)
@@ -103,57 +112,70 @@ fn file_stats(repo: &Repository, from: Oid, to: Oid) -> anyhow::Result<Vec<FileS
     Ok(files)
 }
 
-/// What git's rename detection would do with a diff's added and deleted
-/// files.
-struct Candidates {
-    /// Deleted files: the sources a rename may come from.
-    sources: usize,
-    /// Whether git would also pair files by similarity, not only files of
-    /// identical content.
-    by_similarity: bool,
+/// The changed paths in git's order (libgit2's tree-to-tree diff), with
+/// renames paired as `git diff -M` pairs them (`renames`): a rename
+/// takes its added file's place, and its deleted file is gone.
+fn changes_with_renames(repo: &Repository, from: Oid, to: Oid) -> anyhow::Result<Vec<Change>> {
+    let a = repo.find_tree(from).context("could not read a tree")?;
+    let b = repo.find_tree(to).context("could not read a tree")?;
+    let mut opts = DiffOptions::new();
+    // A path that changes between file and symlink is one line, as in git.
+    opts.include_typechange(true);
+    let diff = repo
+        .diff_tree_to_tree(Some(&a), Some(&b), Some(&mut opts))
+        .context("could not diff trees")?;
+    let mut changes: Vec<Option<Change>> = diff
+        .deltas()
+        .map(|delta| {
+            Some(Change {
+                status: delta.status(),
+                old: Side::of(delta.old_file()),
+                new: Side::of(delta.new_file()),
+            })
+        })
+        .collect();
+    let with = |status: Delta| -> Vec<usize> {
+        changes
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.as_ref().is_some_and(|c| c.status == status))
+            .map(|(i, _)| i)
+            .collect()
+    };
+    let (deleted, added) = (with(Delta::Deleted), with(Delta::Added));
+    let side = |i: usize, old: bool| {
+        let change = changes[i].as_ref().expect("every change is still there");
+        if old {
+            change.old.as_rename_file()
+        } else {
+            change.new.as_rename_file()
+        }
+    };
+    let sources: Vec<_> = deleted.iter().map(|&i| side(i, true)).collect();
+    let destinations: Vec<_> = added.iter().map(|&i| side(i, false)).collect();
+    let pairs = renames::find_renames(repo, &sources, &destinations, rename_limit(repo))?;
+    let renamed: Vec<(usize, usize)> = pairs
+        .iter()
+        .enumerate()
+        .filter_map(|(d, pair)| pair.map(|p| (deleted[p.source], added[d])))
+        .collect();
+    for (deleted, added) in renamed {
+        let source = changes[deleted]
+            .take()
+            .context("internal error: a deleted file renamed twice")?;
+        if let Some(dst) = changes[added].as_mut() {
+            dst.status = Delta::Renamed;
+            dst.old = source.old;
+        }
+    }
+    Ok(changes.into_iter().flatten().collect())
 }
 
-/// Git's `too_many_rename_candidates`: once the exact renames (identical
-/// content) are paired, git compares the rest by similarity only when at
-/// most `diff.renameLimit` (1000; 0 or less means 32767) sources or
-/// destinations remain and their product is at most its square. Past it
-/// only exact renames count — which is also what keeps the stat of a sprint
-/// that added and deleted thousands of files from comparing each with each.
-/// (Git pairs files that kept their name in another folder before this
-/// check; past the limit `changes.txt` does not: see docs/design.md.)
-fn rename_candidates(repo: &Repository, diff: &git2::Diff) -> Candidates {
-    let limit = match repo.config().and_then(|c| c.get_i64("diff.renameLimit")) {
-        Ok(n) if n > 0 => n.unsigned_abs(),
-        Ok(_) => 32_767,
-        Err(_) => 1_000,
-    };
-    let mut deleted: HashMap<Oid, usize> = HashMap::new();
-    let mut added = Vec::new();
-    for delta in diff.deltas() {
-        match delta.status() {
-            Delta::Deleted => *deleted.entry(delta.old_file().id()).or_default() += 1,
-            Delta::Added => added.push(delta.new_file().id()),
-            _ => {}
-        }
-    }
-    let all_sources: usize = deleted.values().sum();
-    let mut sources = all_sources;
-    let mut destinations = 0usize;
-    for id in added {
-        match deleted.get_mut(&id) {
-            Some(n) if *n > 0 => {
-                *n -= 1;
-                sources -= 1;
-            }
-            _ => destinations += 1,
-        }
-    }
-    let (src, dst) = (sources as u64, destinations as u64);
-    Candidates {
-        sources: all_sources,
-        by_similarity: (dst <= limit || src <= limit)
-            && dst.saturating_mul(src) <= limit.saturating_mul(limit),
-    }
+/// `diff.renameLimit`, git's default when unset (0 or less: no limit).
+fn rename_limit(repo: &Repository) -> i64 {
+    repo.config()
+        .and_then(|c| c.get_i64("diff.renameLimit"))
+        .unwrap_or(1_000)
 }
 
 /// A side's bytes as git diffs them: a blob's content, a submodule's
