@@ -609,3 +609,30 @@ fn past_the_rename_limit_same_named_files_are_still_paired() {
     assert!(ours.contains(" old/renamed.txt "), "{ours}");
     assert!(ours.contains(" new/new-name.txt "), "{ours}");
 }
+
+/// A sprint that touches many files: the stat's lines are counted on two
+/// threads and put back in git's order.
+#[test]
+fn a_stat_of_many_files_keeps_gits_order() {
+    let repo = base_repo();
+    for i in 0..80 {
+        repo.write(format!("many/f{i:02}.txt"), lines(10 + i, "many"));
+    }
+    repo.commit_all("many files");
+    let ours = assert_stat_like_git(&repo, |r| {
+        for i in 0..80 {
+            match i % 4 {
+                0 => r.write(format!("many/f{i:02}.txt"), lines(12 + i, "many")),
+                1 => r.remove(format!("many/f{i:02}.txt")),
+                2 => {
+                    r.remove(format!("many/f{i:02}.txt"));
+                    r.write(format!("moved/f{i:02}.txt"), lines(10 + i, "many") + "x\n");
+                }
+                _ => r.write(format!("fresh/g{i:02}.txt"), lines(i, "fresh")),
+            }
+        }
+        r.commit_all("sprint");
+    });
+    // More than the stat counts on one thread (64 files).
+    assert_eq!(ours.lines().count(), 81, "{ours}");
+}

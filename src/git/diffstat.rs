@@ -74,42 +74,75 @@ impl Side {
     }
 }
 
+/// Changes are counted half on this thread and half on a second one (with
+/// a repository handle of its own) from this many: inflating and diffing
+/// the blobs is what a stat spends its time on.
+const ON_TWO_THREADS_FROM: usize = 64;
+
 fn file_stats(repo: &Repository, from: Oid, to: Oid) -> anyhow::Result<Vec<FileStat>> {
     let quote_path = repo
         .config()
         .and_then(|c| c.get_bool("core.quotepath"))
         .unwrap_or(true);
-    let mut files = Vec::new();
-    for change in changes_with_renames(repo, from, to)? {
-        let (old, new) = (&change.old, &change.new);
-        let name = if change.status == Delta::Renamed {
-            rename_name(&old.path, &new.path, quote_path)
-        } else {
-            let path = if change.status == Delta::Deleted {
-                &old.path
-            } else {
-                &new.path
-            };
-            quoted(path, quote_path).unwrap_or_else(|| String::from_utf8_lossy(path).into_owned())
-        };
-        let before = content(repo, old.id, old.mode, change.status != Delta::Added)?;
-        let after = content(repo, new.id, new.mode, change.status != Delta::Deleted)?;
-        let binary = is_binary(&before) || is_binary(&after);
-        let (added, deleted) = if before == after {
-            (0, 0)
-        } else if binary {
-            (after.len() as u64, before.len() as u64)
-        } else {
-            line_counts(&before, &after)?
-        };
-        files.push(FileStat {
-            name,
-            added,
-            deleted,
-            binary,
-        });
+    let changes = changes_with_renames(repo, from, to)?;
+    let here = |part: &[Change]| -> anyhow::Result<Vec<FileStat>> {
+        part.iter()
+            .map(|change| file_stat(repo, change, quote_path))
+            .collect()
+    };
+    if changes.len() < ON_TWO_THREADS_FROM || crate::walk::threads() < 2 {
+        return here(&changes);
     }
-    Ok(files)
+    let (first, second) = changes.split_at(changes.len() / 2);
+    let git_dir = repo.path().to_path_buf();
+    std::thread::scope(|scope| {
+        let other = scope.spawn(move || -> anyhow::Result<Vec<FileStat>> {
+            let repo = super::discover::open_git_dir(&git_dir, super::discover::Env::Process)
+                .context("could not open the repository")?;
+            second
+                .iter()
+                .map(|change| file_stat(&repo, change, quote_path))
+                .collect()
+        });
+        let mut files = here(first)?;
+        match other.join() {
+            Ok(rest) => files.extend(rest?),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+        Ok(files)
+    })
+}
+
+/// One line of the stat: the name git shows, and the lines (or bytes)
+/// added and deleted.
+fn file_stat(repo: &Repository, change: &Change, quote_path: bool) -> anyhow::Result<FileStat> {
+    let (old, new) = (&change.old, &change.new);
+    let name = if change.status == Delta::Renamed {
+        rename_name(&old.path, &new.path, quote_path)
+    } else {
+        let path = if change.status == Delta::Deleted {
+            &old.path
+        } else {
+            &new.path
+        };
+        quoted(path, quote_path).unwrap_or_else(|| String::from_utf8_lossy(path).into_owned())
+    };
+    let before = content(repo, old.id, old.mode, change.status != Delta::Added)?;
+    let after = content(repo, new.id, new.mode, change.status != Delta::Deleted)?;
+    let binary = is_binary(before.bytes()) || is_binary(after.bytes());
+    let (added, deleted) = if before.bytes() == after.bytes() {
+        (0, 0)
+    } else if binary {
+        (after.bytes().len() as u64, before.bytes().len() as u64)
+    } else {
+        line_counts(repo, &before, &after)?
+    };
+    Ok(FileStat {
+        name,
+        added,
+        deleted,
+        binary,
+    })
 }
 
 /// The changed paths in git's order (libgit2's tree-to-tree diff), with
@@ -180,31 +213,96 @@ fn rename_limit(repo: &Repository) -> i64 {
 
 /// A side's bytes as git diffs them: a blob's content, a submodule's
 /// `Subproject commit <id>` line, nothing for a side that does not exist.
+enum Content<'r> {
+    Blob(git2::Blob<'r>),
+    Text(Vec<u8>),
+    Nothing,
+}
+
+impl Content<'_> {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Content::Blob(blob) => blob.content(),
+            Content::Text(text) => text,
+            Content::Nothing => &[],
+        }
+    }
+
+    fn as_blob(&self) -> Option<&git2::Blob<'_>> {
+        match self {
+            Content::Blob(blob) => Some(blob),
+            _ => None,
+        }
+    }
+}
+
 fn content(
     repo: &Repository,
     id: Oid,
     mode: git2::FileMode,
     exists: bool,
-) -> anyhow::Result<Vec<u8>> {
+) -> anyhow::Result<Content<'_>> {
     if !exists || id.is_zero() {
-        return Ok(Vec::new());
+        return Ok(Content::Nothing);
     }
     if mode == git2::FileMode::Commit {
-        return Ok(format!("Subproject commit {id}\n").into_bytes());
+        return Ok(Content::Text(
+            format!("Subproject commit {id}\n").into_bytes(),
+        ));
     }
     let blob = repo.find_blob(id).context("could not read a blob")?;
-    Ok(blob.content().to_vec())
+    Ok(Content::Blob(blob))
+}
+
+/// The lines xdiff sees in a text: a last line without a newline counts.
+fn line_count(text: &[u8]) -> u64 {
+    let newlines = text.iter().filter(|&&b| b == b'\n').count() as u64;
+    newlines + u64::from(text.last().is_some_and(|&b| b != b'\n'))
 }
 
 fn is_binary(bytes: &[u8]) -> bool {
     bytes[..bytes.len().min(FIRST_FEW_BYTES)].contains(&0)
 }
 
-/// Lines added and deleted between two texts (xdiff, as git).
-fn line_counts(before: &[u8], after: &[u8]) -> anyhow::Result<(u64, u64)> {
+/// Lines added and deleted between two texts (xdiff, as git). Two blobs
+/// are diffed as blobs, counting hunks (given bytes, libgit2 hashes them
+/// for their ids; a patch keeps every line); a side that is empty needs no
+/// diff: every line of the other changed.
+fn line_counts(
+    repo: &Repository,
+    before: &Content<'_>,
+    after: &Content<'_>,
+) -> anyhow::Result<(u64, u64)> {
+    let (old, new) = (before.bytes(), after.bytes());
+    if old.is_empty() || new.is_empty() {
+        return Ok((line_count(new), line_count(old)));
+    }
     let mut opts = DiffOptions::new();
-    opts.force_text(true).context_lines(0);
-    let patch = git2::Patch::from_buffers(before, None, after, None, Some(&mut opts))
+    opts.force_text(true).context_lines(0).interhunk_lines(0);
+    if let (Some(old), Some(new)) = (before.as_blob(), after.as_blob()) {
+        let (mut added, mut deleted) = (0u64, 0u64);
+        let mut hunk = |_: git2::DiffDelta<'_>, hunk: git2::DiffHunk<'_>| {
+            added += u64::from(hunk.new_lines());
+            deleted += u64::from(hunk.old_lines());
+            true
+        };
+        // An empty name: libgit2 would otherwise look up the attributes
+        // of a file named "file" for its diff driver, twice a file.
+        repo.diff_blobs(
+            Some(old),
+            Some(""),
+            Some(new),
+            Some(""),
+            Some(&mut opts),
+            None,
+            None,
+            Some(&mut hunk),
+            None,
+        )
+        .context("could not count the changed lines")?;
+        return Ok((added, deleted));
+    }
+    let patch = git2::Patch::from_buffers(old, None, new, None, Some(&mut opts))
         .context("could not count the changed lines")?;
     let (_, added, deleted) = patch
         .line_stats()
