@@ -7,7 +7,8 @@
 # Each line of the ranges file: <repository> <from> <to> (blank lines and
 # `#` comments skipped). Without one, the ranges below, over the mirrors
 # of git and cargo in $MIRRORS (default /work/.mirror). The stat is the
-# `diffstat` example, built in release mode.
+# `diffstat` example, built in release mode. RENAME_LIMIT=n sets
+# diff.renameLimit for both sides (0: no limit).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MIRRORS=${MIRRORS:-/work/.mirror}
@@ -27,11 +28,15 @@ $GIT_REPO 81b50f3ce4^ 81b50f3ce4
 $GIT_REPO v1.5.0 v1.7.0
 $GIT_REPO v2.10.0 v2.20.0
 $GIT_REPO v2.49.0 v2.47.0
+$GIT_REPO v2.0.0 v2.49.0
+$GIT_REPO v1.0.0 v2.0.0
+$GIT_REPO v2.25.0 v2.26.0
 $CARGO_REPO 0.90.0 0.99.0
 $CARGO_REPO 0.80.0 0.90.0
 $CARGO_REPO 0.60.0 0.70.0
 $CARGO_REPO 0.40.0 0.60.0
 $CARGO_REPO 0.20.0 0.40.0
+$CARGO_REPO 0.50.0 0.99.0
 RANGES
 }
 
@@ -43,6 +48,9 @@ ours_bin=$target/release/examples/diffstat
 empty_home=$(mktemp -d)
 trap 'rm -rf "$empty_home"' EXIT
 export HOME=$empty_home XDG_CONFIG_HOME=$empty_home GIT_CONFIG_NOSYSTEM=1
+if [[ -n "${RENAME_LIMIT:-}" ]]; then
+    git config --file "$empty_home/.gitconfig" diff.renameLimit "$RENAME_LIMIT"
+fi
 unset COLUMNS
 
 total=0
