@@ -636,3 +636,27 @@ fn a_stat_of_many_files_keeps_gits_order() {
     // More than the stat counts on one thread (64 files).
     assert_eq!(ours.lines().count(), 81, "{ours}");
 }
+
+/// Many renames by similarity, in groups of near twins: the matrix (more
+/// than 20,000 pairs, computed on two threads) breaks every tie as git
+/// does.
+#[test]
+fn a_large_matrix_of_near_twins_is_paired_as_git_pairs_it() {
+    let repo = base_repo();
+    let group = |i: usize| lines(20, &format!("group {}", i % 7));
+    for i in 0..150 {
+        repo.write(format!("old/a{i:03}.txt"), group(i) + &format!("{i}\n"));
+    }
+    repo.commit_all("twins");
+    let ours = assert_stat_like_git(&repo, |r| {
+        for i in 0..150 {
+            r.remove(format!("old/a{i:03}.txt"));
+            r.write(
+                format!("new/b{i:03}.txt"),
+                group(i * 3) + &format!("new {i}\n"),
+            );
+        }
+        r.commit_all("sprint");
+    });
+    assert!(ours.contains(" => new/b"), "{ours}");
+}

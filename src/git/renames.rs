@@ -299,9 +299,16 @@ fn record_if_better(slots: &mut [Score; CANDIDATES_PER_DESTINATION], new: Score)
     }
 }
 
+/// The matrix is computed on two threads from this many pairs.
+const ON_TWO_THREADS_FROM: usize = 20_000;
+
 /// Every open destination against every remaining source, four best
 /// kept per destination, all of them sorted best first (stably: ties
 /// keep destination order, then slot order, as git's stable sort does).
+///
+/// Sizes first: the blobs of pairs that sizes alone rule out are never
+/// read; the others are read and hashed once, and the rows are then plain
+/// arithmetic, split between two threads when there are many.
 fn similarity_matrix(
     blobs: &mut Blobs<'_>,
     sources: &[File<'_>],
@@ -309,13 +316,64 @@ fn similarity_matrix(
     remaining: &[usize],
     open: &[usize],
 ) -> anyhow::Result<Vec<Score>> {
-    let mut matrix = Vec::with_capacity(open.len() * CANDIDATES_PER_DESTINATION);
-    for &d in open {
+    let sizes = |blobs: &mut Blobs<'_>, files: &mut dyn Iterator<Item = &File<'_>>| {
+        files
+            .map(|f| {
+                Ok(if is_regular(f.mode) {
+                    Some(blobs.size(f.id)?)
+                } else {
+                    None
+                })
+            })
+            .collect::<anyhow::Result<Vec<Option<u64>>>>()
+    };
+    let src_sizes = sizes(blobs, &mut remaining.iter().map(|&s| &sources[s]))?;
+    let dst_sizes = sizes(blobs, &mut open.iter().map(|&d| &destinations[d]))?;
+    let mut src_needed = vec![false; remaining.len()];
+    for dst_size in dst_sizes.iter().flatten() {
+        for (k, src_size) in src_sizes.iter().enumerate() {
+            if let Some(src_size) = src_size {
+                src_needed[k] |= !ruled_out(*src_size, *dst_size, MINIMUM_SCORE);
+            }
+        }
+    }
+    for (k, &s) in remaining.iter().enumerate() {
+        if src_needed[k] {
+            blobs.span_hash(sources[s].id)?;
+        }
+    }
+    for (i, &d) in open.iter().enumerate() {
+        let Some(dst_size) = dst_sizes[i] else {
+            continue;
+        };
+        let needed = src_sizes
+            .iter()
+            .flatten()
+            .any(|&src_size| !ruled_out(src_size, dst_size, MINIMUM_SCORE));
+        if needed {
+            blobs.span_hash(destinations[d].id)?;
+        }
+    }
+
+    let hashes = &blobs.hashes;
+    let row = |i: usize| -> [Score; CANDIDATES_PER_DESTINATION] {
+        let d = open[i];
         let dst = &destinations[d];
         let mut slots = [EMPTY_SLOT; CANDIDATES_PER_DESTINATION];
-        for &s in remaining {
+        for (k, &s) in remaining.iter().enumerate() {
             let src = &sources[s];
-            let score = blobs.estimate_similarity(src, dst, MINIMUM_SCORE)?;
+            let score = match (src_sizes[k], dst_sizes[i]) {
+                (Some(src_size), Some(dst_size))
+                    if !ruled_out(src_size, dst_size, MINIMUM_SCORE) =>
+                {
+                    score(
+                        hashes[&src.id].copied_into(&hashes[&dst.id]),
+                        src_size,
+                        dst_size,
+                    )
+                }
+                _ => 0,
+            };
             record_if_better(
                 &mut slots,
                 Score {
@@ -327,10 +385,42 @@ fn similarity_matrix(
                 },
             );
         }
-        matrix.extend_from_slice(&slots);
-    }
+        slots
+    };
+    let rows = |range: std::ops::Range<usize>| -> Vec<Score> { range.flat_map(row).collect() };
+    let mut matrix =
+        if open.len() * remaining.len() < ON_TWO_THREADS_FROM || crate::walk::threads() < 2 {
+            rows(0..open.len())
+        } else {
+            let half = open.len() / 2;
+            std::thread::scope(|scope| {
+                let other = scope.spawn(|| rows(half..open.len()));
+                let mut matrix = rows(0..half);
+                match other.join() {
+                    Ok(rest) => matrix.extend(rest),
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+                matrix
+            })
+        };
     matrix.sort_by(score_order);
     Ok(matrix)
+}
+
+/// Whether sizes alone rule out `minimum_score`: the difference is more
+/// than the share of the larger size the score allows to change. An empty
+/// destination scores 0.
+fn ruled_out(src_size: u64, dst_size: u64, minimum_score: i32) -> bool {
+    let max_size = src_size.max(dst_size);
+    let delta_size = max_size - src_size.min(dst_size);
+    (max_size as f64) * (MAX_SCORE - f64::from(minimum_score)) < (delta_size as f64) * MAX_SCORE
+        || dst_size == 0
+}
+
+/// The bytes of the destination copied from the source, over the larger
+/// size, on git's scale.
+fn score(copied: u64, src_size: u64, dst_size: u64) -> i32 {
+    (copied as f64 * MAX_SCORE / src_size.max(dst_size) as f64) as i32
 }
 
 /// Sizes and span hashes of the blobs compared, each read at most once.
@@ -385,20 +475,13 @@ impl<'r> Blobs<'r> {
             return Ok(0);
         }
         let (src_size, dst_size) = (self.size(src.id)?, self.size(dst.id)?);
-        let max_size = src_size.max(dst_size);
-        let delta_size = max_size - src_size.min(dst_size);
-        if (max_size as f64) * (MAX_SCORE - f64::from(minimum_score))
-            < (delta_size as f64) * MAX_SCORE
-        {
-            return Ok(0);
-        }
-        if dst_size == 0 {
+        if ruled_out(src_size, dst_size, minimum_score) {
             return Ok(0);
         }
         self.span_hash(src.id)?;
         self.span_hash(dst.id)?;
         let copied = self.hashes[&src.id].copied_into(&self.hashes[&dst.id]);
-        Ok((copied as f64 * MAX_SCORE / max_size as f64) as i32)
+        Ok(score(copied, src_size, dst_size))
     }
 }
 
@@ -407,7 +490,7 @@ impl<'r> Blobs<'r> {
 /// value covers; sorted by value.
 #[derive(Debug, PartialEq, Eq)]
 struct SpanHash {
-    spans: Vec<(u32, u64)>,
+    spans: Vec<(u32, u32)>,
 }
 
 /// The modulus of span hashes: a prime between 2^16 and 2^17.
@@ -416,9 +499,9 @@ const HASHBASE: u32 = 107_927;
 impl SpanHash {
     fn of(data: &[u8]) -> Self {
         let is_text = !data[..data.len().min(FIRST_FEW_BYTES)].contains(&0);
-        let mut raw: Vec<(u32, u64)> = Vec::new();
+        let mut raw: Vec<(u32, u32)> = Vec::new();
         let (mut accum1, mut accum2): (u32, u32) = (0, 0);
-        let mut n: u64 = 0;
+        let mut n: u32 = 0;
         let mut i = 0;
         while i < data.len() {
             let c = data[i];
@@ -444,10 +527,11 @@ impl SpanHash {
             raw.push((hash_value(accum1, accum2), n));
         }
         raw.sort_unstable_by_key(|&(h, _)| h);
-        let mut spans: Vec<(u32, u64)> = Vec::with_capacity(raw.len());
+        let mut spans: Vec<(u32, u32)> = Vec::with_capacity(raw.len());
         for (h, count) in raw {
             match spans.last_mut() {
-                Some((last, total)) if *last == h => *total += count,
+                // Counts wrap as git's `unsigned int` does.
+                Some((last, total)) if *last == h => *total = total.wrapping_add(count),
                 _ => spans.push((h, count)),
             }
         }
@@ -457,12 +541,15 @@ impl SpanHash {
     /// git's `diffcore_count_changes`, the part rename detection uses:
     /// the bytes of `dst` found in `self`, span by span.
     fn copied_into(&self, dst: &SpanHash) -> u64 {
+        let (dst, mut d) = (&dst.spans, 0);
         let mut copied = 0;
-        let mut d = dst.spans.iter().peekable();
         for &(hash, src_count) in &self.spans {
-            while d.next_if(|&&(h, _)| h < hash).is_some() {}
-            if let Some(&(_, dst_count)) = d.next_if(|&&(h, _)| h == hash) {
-                copied += src_count.min(dst_count);
+            while d < dst.len() && dst[d].0 < hash {
+                d += 1;
+            }
+            if d < dst.len() && dst[d].0 == hash {
+                copied += u64::from(src_count.min(dst[d].1));
+                d += 1;
             }
         }
         copied
@@ -497,14 +584,20 @@ mod tests {
         let unix = SpanHash::of(b"one\ntwo\none\n");
         let dos = SpanHash::of(b"one\r\ntwo\r\none\r\n");
         assert_eq!(unix, dos);
-        assert_eq!(unix.spans.iter().map(|&(_, n)| n).sum::<u64>(), 12);
+        assert_eq!(
+            unix.spans.iter().map(|&(_, n)| u64::from(n)).sum::<u64>(),
+            12
+        );
         assert_eq!(unix.spans.len(), 2);
         // In a binary file, the CR is a byte like any other.
         let binary = SpanHash::of(b"\0ne\r\ntwo\r\n");
-        assert_eq!(binary.spans.iter().map(|&(_, n)| n).sum::<u64>(), 10);
+        assert_eq!(
+            binary.spans.iter().map(|&(_, n)| u64::from(n)).sum::<u64>(),
+            10
+        );
         // Long lines are cut every 64 bytes.
         let long = SpanHash::of(&[b'x'; 130]);
-        let mut counts: Vec<u64> = long.spans.iter().map(|&(_, n)| n).collect();
+        let mut counts: Vec<u32> = long.spans.iter().map(|&(_, n)| n).collect();
         counts.sort_unstable();
         assert_eq!(counts, [2, 128]);
     }
