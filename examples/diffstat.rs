@@ -24,6 +24,9 @@ fn main() -> anyhow::Result<()> {
         Ok(object.peel_to_tree()?.id())
     };
     let (stat, _) = diffstat::diff_stat(&repo, tree(from)?, tree(to)?, diffstat::WIDTH)?;
-    std::io::stdout().write_all(stat.as_bytes())?;
-    Ok(())
+    match std::io::stdout().write_all(stat.as_bytes()) {
+        // A reader that stopped early (`| head`, `cmp`) is not an error.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
 }
