@@ -4,12 +4,15 @@
 //! the name and graph widths, the scaling of the graph and the summary
 //! line all as in git's `show_stats` (diff.c).
 //!
-//! libgit2 finds the changed paths and the renames (its similarity
-//! threshold is git's, 50%); what it prints for a stat differs from git
-//! (no rename names, other widths, its own binary test), so the text is
-//! made here. Line counts come from the same xdiff git uses, with every
-//! file taken as text unless git would call it binary (a NUL in its first
-//! 8000 bytes).
+//! libgit2 finds the changed paths (its tree-to-tree diff, in git's order);
+//! the renames are paired by `renames.rs`, which follows git's own
+//! rename detection step by step, because libgit2's (`find_similar`)
+//! measures similarity differently and pairs other files on real
+//! histories (docs/design.md, "The diff stat of `changes.txt`"). What
+//! libgit2 prints for a stat differs from git too (no rename names, other
+//! widths, its own binary test), so the text is made here. Line counts
+//! come from the same xdiff git uses, with every file taken as text unless
+//! git would call it binary (a NUL in its first 8000 bytes).
 
 use anyhow::Context as _;
 use git2::{Delta, DiffOptions, Oid, Repository};
