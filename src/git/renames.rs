@@ -106,7 +106,8 @@ pub(super) fn find_renames(
     }
     let matrix = similarity_matrix(&mut blobs, sources, destinations, &remaining, &open)?;
     for score in matrix {
-        if score.score < MINIMUM_SCORE {
+        // Empty slots and scores under the minimum sort last.
+        if !score.valid || score.score < MINIMUM_SCORE {
             break;
         }
         if pairs[score.dst].is_some() || used[score.src] {
