@@ -404,3 +404,259 @@ fn renames_by_similarity_stop_where_git_stops_at_the_rename_limit() {
         assert_eq!(similar, limit != "1", "limit {limit}: {ours}");
     }
 }
+
+// ----- renames paired as git pairs them ---------------------------------------------------
+
+/// `lines(n, word)` with the lines at `changed` rewritten (same length
+/// give or take a byte).
+fn edited(n: usize, word: &str, changed: &[usize]) -> String {
+    (0..n)
+        .map(|i| {
+            if changed.contains(&i) {
+                format!("{word} LINE {i}!\n")
+            } else {
+                format!("{word} line {i}\n")
+            }
+        })
+        .collect()
+}
+
+/// A file that kept its name in another folder is paired with it when
+/// 75% similar, before a more similar file of another name is looked at
+/// (git's basename step; libgit2 would take the most similar).
+#[test]
+fn a_file_that_kept_its_name_in_another_folder_is_paired_first() {
+    let repo = base_repo();
+    repo.write("old/widget.c", lines(40, "widget"));
+    repo.commit_all("widget");
+    let ours = assert_stat_like_git(&repo, |r| {
+        r.remove("old/widget.c");
+        // 80% the same: enough for a file of the same name.
+        r.write(
+            "new/widget.c",
+            edited(40, "widget", &[1, 5, 9, 13, 17, 21, 25, 29]),
+        );
+        // Nearly identical, but another name.
+        let mut gadget = lines(40, "widget");
+        gadget.push_str("one more line\n");
+        r.write("new/gadget.c", gadget);
+        r.commit_all("sprint");
+    });
+    assert!(ours.contains(" {old => new}/widget.c "), "{ours}");
+    assert!(ours.contains(" new/gadget.c "), "{ours}");
+}
+
+/// Files of the same name only 70% alike are not paired by name (75%),
+/// but by the matrix (50%), which still prefers the same name on a tie.
+#[test]
+fn a_same_named_file_under_three_quarters_alike_waits_for_the_matrix() {
+    let repo = base_repo();
+    repo.write("old/config.toml", lines(20, "config"));
+    repo.write("old/other.toml", lines(20, "config"));
+    repo.commit_all("config");
+    let ours = assert_stat_like_git(&repo, |r| {
+        r.remove("old/config.toml");
+        r.remove("old/other.toml");
+        r.write(
+            "new/config.toml",
+            edited(20, "config", &[0, 3, 6, 9, 12, 15]),
+        );
+        r.commit_all("sprint");
+    });
+    assert!(ours.contains(" {old => new}/config.toml "), "{ours}");
+    assert!(ours.contains(" old/other.toml "), "{ours}");
+}
+
+/// Sizes alone rule a pair out when the difference exceeds half the
+/// larger file: a file that grew from 10 lines to 22 is a new file, one
+/// that grew to 19 a rename.
+#[test]
+fn files_too_different_in_size_are_not_renames() {
+    let repo = base_repo();
+    repo.write("grew/a_lot.txt", lines(10, "small"));
+    repo.write("grew/a_little.txt", lines(10, "tiny"));
+    repo.commit_all("small files");
+    let ours = assert_stat_like_git(&repo, |r| {
+        r.remove("grew/a_lot.txt");
+        r.remove("grew/a_little.txt");
+        r.write("big/lot.txt", lines(10, "small") + &lines(12, "added"));
+        r.write("big/little.txt", lines(10, "tiny") + &lines(9, "extra"));
+        r.commit_all("sprint");
+    });
+    assert!(ours.contains(" grew/a_lot.txt "), "{ours}");
+    assert!(ours.contains(" big/lot.txt "), "{ours}");
+    assert!(
+        ours.contains(" grew/a_little.txt => big/little.txt "),
+        "{ours}"
+    );
+}
+
+/// Equally similar sources: the one with the destination's file name
+/// wins, and among those the first in path order; equally similar
+/// destinations: the first in path order gets the source.
+#[test]
+fn ties_go_to_the_same_file_name_then_to_path_order() {
+    let repo = base_repo();
+    for path in ["a/x.txt", "b/z.txt", "c/z.txt"] {
+        repo.write(path, lines(30, "tie"));
+    }
+    repo.write("s/m.txt", lines(30, "shared"));
+    repo.commit_all("twins");
+    let ours = assert_stat_like_git(&repo, |r| {
+        for path in ["a/x.txt", "b/z.txt", "c/z.txt", "s/m.txt"] {
+            r.remove(path);
+        }
+        r.write("d/z.txt", lines(30, "tie") + "extra\n");
+        r.write("t/one.txt", lines(30, "shared") + "one\n");
+        r.write("t/two.txt", lines(30, "shared") + "two\n");
+        r.commit_all("sprint");
+    });
+    assert!(ours.contains(" {b => d}/z.txt "), "{ours}");
+    assert!(ours.contains(" s/m.txt => t/one.txt "), "{ours}");
+    assert!(ours.contains(" t/two.txt "), "{ours}");
+}
+
+/// Several deleted files with the content of one added file: the one with
+/// its file name wins, else the first in path order; each is used once.
+/// Empty files are renamed like any other.
+#[test]
+fn an_exact_rename_among_identical_sources_prefers_the_same_name() {
+    let repo = base_repo();
+    for path in ["a/data.txt", "b/data.txt", "c/other.txt"] {
+        repo.write(path, lines(8, "same"));
+    }
+    repo.write("e/empty1", "");
+    repo.write("e/empty2", "");
+    repo.commit_all("identical files");
+    let ours = assert_stat_like_git(&repo, |r| {
+        for path in [
+            "a/data.txt",
+            "b/data.txt",
+            "c/other.txt",
+            "e/empty1",
+            "e/empty2",
+        ] {
+            r.remove(path);
+        }
+        r.write("y/new.txt", lines(8, "same"));
+        r.write("z/other.txt", lines(8, "same"));
+        r.write("f/empty2", "");
+        r.commit_all("sprint");
+    });
+    assert!(ours.contains(" a/data.txt => y/new.txt "), "{ours}");
+    assert!(ours.contains(" {c => z}/other.txt "), "{ours}");
+    assert!(ours.contains(" b/data.txt "), "{ours}");
+    assert!(
+        ours.contains(" e/{empty2 => f/empty2} ") || ours.contains(" {e => f}/empty2 "),
+        "{ours}"
+    );
+}
+
+/// Moves between folders of any depth, with edits; a symlink is renamed
+/// only unchanged, and never paired with a file that holds its target.
+#[test]
+fn renames_across_folders_and_symlinks_match_git() {
+    let repo = base_repo();
+    repo.write("src/net/http/client.rs", lines(50, "client"));
+    repo.write("a/b/c/deep.txt", lines(20, "deep"));
+    repo.write("top.txt", lines(20, "top"));
+    repo.symlink("links/to-readme", "README.md");
+    repo.symlink("links/to-lib", "src/lib.rs");
+    repo.commit_all("folders");
+    let ours = assert_stat_like_git(&repo, |r| {
+        r.remove("src/net/http/client.rs");
+        r.write("lib/http/client.rs", edited(50, "client", &[10, 20]));
+        r.remove("a/b/c/deep.txt");
+        r.write("deep.txt", lines(20, "deep") + "more\n");
+        r.remove("top.txt");
+        r.write("x/y/z/top.txt", lines(20, "top"));
+        r.remove("links/to-readme");
+        r.symlink("moved/to-readme", "README.md");
+        r.remove("links/to-lib");
+        r.write("lib-path.txt", "src/lib.rs");
+        r.commit_all("sprint");
+    });
+    assert!(ours.contains("{src/net => lib}/http/client.rs"), "{ours}");
+    assert!(ours.contains("{links => moved}/to-readme"), "{ours}");
+    assert!(ours.contains(" links/to-lib "), "{ours}");
+}
+
+/// Past `diff.renameLimit` git still pairs identical files and files that
+/// kept their name in another folder (both come before the limit); only
+/// the matrix is skipped.
+#[test]
+fn past_the_rename_limit_same_named_files_are_still_paired() {
+    let repo = base_repo();
+    repo.git(&["config", "diff.renameLimit", "1"]);
+    for name in ["one", "two", "three"] {
+        repo.write(format!("old/{name}.txt"), lines(30, name));
+    }
+    repo.write("old/renamed.txt", lines(30, "renamed"));
+    repo.write("old/other.txt", lines(30, "other"));
+    repo.commit_all("files");
+    let ours = assert_stat_like_git(&repo, |r| {
+        for name in ["one", "two", "three"] {
+            r.remove(format!("old/{name}.txt"));
+            r.write(format!("new/{name}.txt"), lines(30, name) + "edit\n");
+        }
+        r.remove("old/renamed.txt");
+        r.write("new/new-name.txt", lines(30, "renamed") + "edit\n");
+        r.remove("old/other.txt");
+        r.write("new/other-name.txt", lines(30, "other") + "edit\n");
+        r.commit_all("sprint");
+    });
+    assert!(ours.contains(" {old => new}/two.txt "), "{ours}");
+    assert!(ours.contains(" old/renamed.txt "), "{ours}");
+    assert!(ours.contains(" new/new-name.txt "), "{ours}");
+}
+
+/// A sprint that touches many files: the stat's lines are counted on two
+/// threads and put back in git's order.
+#[test]
+fn a_stat_of_many_files_keeps_gits_order() {
+    let repo = base_repo();
+    for i in 0..80 {
+        repo.write(format!("many/f{i:02}.txt"), lines(10 + i, "many"));
+    }
+    repo.commit_all("many files");
+    let ours = assert_stat_like_git(&repo, |r| {
+        for i in 0..80 {
+            match i % 4 {
+                0 => r.write(format!("many/f{i:02}.txt"), lines(12 + i, "many")),
+                1 => r.remove(format!("many/f{i:02}.txt")),
+                2 => {
+                    r.remove(format!("many/f{i:02}.txt"));
+                    r.write(format!("moved/f{i:02}.txt"), lines(10 + i, "many") + "x\n");
+                }
+                _ => r.write(format!("fresh/g{i:02}.txt"), lines(i, "fresh")),
+            }
+        }
+        r.commit_all("sprint");
+    });
+    // More than the stat counts on one thread (64 files).
+    assert_eq!(ours.lines().count(), 81, "{ours}");
+}
+
+/// Many renames by similarity, in groups of near twins: the matrix (more
+/// than 20,000 pairs, computed on two threads) breaks every tie as git
+/// does.
+#[test]
+fn a_large_matrix_of_near_twins_is_paired_as_git_pairs_it() {
+    let repo = base_repo();
+    let group = |i: usize| lines(20, &format!("group {}", i % 7));
+    for i in 0..150 {
+        repo.write(format!("old/a{i:03}.txt"), group(i) + &format!("{i}\n"));
+    }
+    repo.commit_all("twins");
+    let ours = assert_stat_like_git(&repo, |r| {
+        for i in 0..150 {
+            r.remove(format!("old/a{i:03}.txt"));
+            r.write(
+                format!("new/b{i:03}.txt"),
+                group(i * 3) + &format!("new {i}\n"),
+            );
+        }
+        r.commit_all("sprint");
+    });
+    assert!(ours.contains(" => new/b"), "{ours}");
+}

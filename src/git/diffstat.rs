@@ -4,17 +4,20 @@
 //! the name and graph widths, the scaling of the graph and the summary
 //! line all as in git's `show_stats` (diff.c).
 //!
-//! libgit2 finds the changed paths and the renames (its similarity
-//! threshold is git's, 50%); what it prints for a stat differs from git
-//! (no rename names, other widths, its own binary test), so the text is
-//! made here. Line counts come from the same xdiff git uses, with every
-//! file taken as text unless git would call it binary (a NUL in its first
-//! 8000 bytes).
-
-use std::collections::HashMap;
+//! libgit2 finds the changed paths (its tree-to-tree diff, in git's order);
+//! the renames are paired by `renames.rs`, which follows git's own
+//! rename detection step by step, because libgit2's (`find_similar`)
+//! measures similarity differently and pairs other files on real
+//! histories (docs/design.md, "The diff stat of `changes.txt`"). What
+//! libgit2 prints for a stat differs from git too (no rename names, other
+//! widths, its own binary test), so the text is made here. Line counts
+//! come from the same xdiff git uses, with every file taken as text unless
+//! git would call it binary (a NUL in its first 8000 bytes).
 
 use anyhow::Context as _;
-use git2::{Delta, DiffFindOptions, DiffOptions, Oid, Repository};
+use git2::{Delta, DiffOptions, Oid, Repository};
+
+use super::renames;
 
 /// git's stat width when its output is not a terminal.
 pub const WIDTH: usize = 80;
@@ -42,147 +45,267 @@ pub fn diff_stat(
     Ok((layout(&files, width), files.len()))
 }
 
+/// One path of the tree-to-tree diff, before renames are paired.
+struct Change {
+    status: Delta,
+    old: Side,
+    new: Side,
+}
+
+/// One side of a change: what libgit2 says of it.
+struct Side {
+    path: Vec<u8>,
+    id: Oid,
+    mode: git2::FileMode,
+}
+
+impl Side {
+    fn of(file: git2::DiffFile<'_>) -> Self {
+        Side {
+            path: file.path_bytes().unwrap_or_default().to_vec(),
+            id: file.id(),
+            mode: file.mode(),
+        }
+    }
+
+    fn as_rename_file(&self) -> renames::File<'_> {
+        renames::File {
+            path: &self.path,
+            id: self.id,
+            mode: u32::from(self.mode),
+        }
+    }
+}
+
+/// Changes are counted half on this thread and half on a second one (with
+/// a repository handle of its own) from this many: inflating and diffing
+/// the blobs is what a stat spends its time on.
+const ON_TWO_THREADS_FROM: usize = 64;
+
 fn file_stats(repo: &Repository, from: Oid, to: Oid) -> anyhow::Result<Vec<FileStat>> {
+    let quote_path = repo
+        .config()
+        .and_then(|c| c.get_bool("core.quotepath"))
+        .unwrap_or(true);
+    let changes = changes_with_renames(repo, from, to)?;
+    let here = |part: &[Change]| -> anyhow::Result<Vec<FileStat>> {
+        part.iter()
+            .map(|change| file_stat(repo, change, quote_path))
+            .collect()
+    };
+    if changes.len() < ON_TWO_THREADS_FROM || crate::walk::threads() < 2 {
+        return here(&changes);
+    }
+    let (first, second) = changes.split_at(changes.len() / 2);
+    let git_dir = repo.path().to_path_buf();
+    std::thread::scope(|scope| {
+        let other = scope.spawn(move || -> anyhow::Result<Vec<FileStat>> {
+            let repo = super::discover::open_git_dir(&git_dir, super::discover::Env::Process)
+                .context("could not open the repository")?;
+            second
+                .iter()
+                .map(|change| file_stat(&repo, change, quote_path))
+                .collect()
+        });
+        let mut files = here(first)?;
+        match other.join() {
+            Ok(rest) => files.extend(rest?),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+        Ok(files)
+    })
+}
+
+/// One line of the stat: the name git shows, and the lines (or bytes)
+/// added and deleted.
+fn file_stat(repo: &Repository, change: &Change, quote_path: bool) -> anyhow::Result<FileStat> {
+    let (old, new) = (&change.old, &change.new);
+    let name = if change.status == Delta::Renamed {
+        rename_name(&old.path, &new.path, quote_path)
+    } else {
+        let path = if change.status == Delta::Deleted {
+            &old.path
+        } else {
+            &new.path
+        };
+        quoted(path, quote_path).unwrap_or_else(|| String::from_utf8_lossy(path).into_owned())
+    };
+    let before = content(repo, old.id, old.mode, change.status != Delta::Added)?;
+    let after = content(repo, new.id, new.mode, change.status != Delta::Deleted)?;
+    let binary = is_binary(before.bytes()) || is_binary(after.bytes());
+    let (added, deleted) = if before.bytes() == after.bytes() {
+        (0, 0)
+    } else if binary {
+        (after.bytes().len() as u64, before.bytes().len() as u64)
+    } else {
+        line_counts(repo, &before, &after)?
+    };
+    Ok(FileStat {
+        name,
+        added,
+        deleted,
+        binary,
+    })
+}
+
+/// The changed paths in git's order (libgit2's tree-to-tree diff), with
+/// renames paired as `git diff -M` pairs them (`renames`): a rename
+/// takes its added file's place, and its deleted file is gone.
+fn changes_with_renames(repo: &Repository, from: Oid, to: Oid) -> anyhow::Result<Vec<Change>> {
     let a = repo.find_tree(from).context("could not read a tree")?;
     let b = repo.find_tree(to).context("could not read a tree")?;
     let mut opts = DiffOptions::new();
     // A path that changes between file and symlink is one line, as in git.
     opts.include_typechange(true);
-    let mut diff = repo
+    let diff = repo
         .diff_tree_to_tree(Some(&a), Some(&b), Some(&mut opts))
         .context("could not diff trees")?;
-    let mut find = DiffFindOptions::new();
-    find.renames(true);
-    // libgit2 caps the sources it tries for each destination at the limit;
-    // git tries them all, so the cap is every source (a comparison of ids
-    // alone, when only exact renames count, costs next to nothing).
-    let candidates = rename_candidates(repo, &diff);
-    find.rename_limit(candidates.sources.max(1));
-    if !candidates.by_similarity {
-        find.exact_match_only(true);
-    }
-    diff.find_similar(Some(&mut find))
-        .context("could not find renames")?;
-    let quote_path = repo
-        .config()
-        .and_then(|c| c.get_bool("core.quotepath"))
-        .unwrap_or(true);
-    let mut files = Vec::new();
-    for delta in diff.deltas() {
-        let old = delta.old_file();
-        let new = delta.new_file();
-        let old_path = old.path_bytes().unwrap_or_default();
-        let new_path = new.path_bytes().unwrap_or_default();
-        let name = if delta.status() == Delta::Renamed && old_path != new_path {
-            rename_name(old_path, new_path, quote_path)
-        } else {
-            let path = if delta.status() == Delta::Deleted {
-                old_path
-            } else {
-                new_path
-            };
-            quoted(path, quote_path).unwrap_or_else(|| String::from_utf8_lossy(path).into_owned())
-        };
-        let before = content(repo, old.id(), old.mode(), delta.status() != Delta::Added)?;
-        let after = content(repo, new.id(), new.mode(), delta.status() != Delta::Deleted)?;
-        let binary = is_binary(&before) || is_binary(&after);
-        let (added, deleted) = if before == after {
-            (0, 0)
-        } else if binary {
-            (after.len() as u64, before.len() as u64)
-        } else {
-            line_counts(&before, &after)?
-        };
-        files.push(FileStat {
-            name,
-            added,
-            deleted,
-            binary,
-        });
-    }
-    Ok(files)
-}
-
-/// What git's rename detection would do with a diff's added and deleted
-/// files.
-struct Candidates {
-    /// Deleted files: the sources a rename may come from.
-    sources: usize,
-    /// Whether git would also pair files by similarity, not only files of
-    /// identical content.
-    by_similarity: bool,
-}
-
-/// Git's `too_many_rename_candidates`: once the exact renames (identical
-/// content) are paired, git compares the rest by similarity only when at
-/// most `diff.renameLimit` (1000; 0 or less means 32767) sources or
-/// destinations remain and their product is at most its square. Past it
-/// only exact renames count — which is also what keeps the stat of a sprint
-/// that added and deleted thousands of files from comparing each with each.
-/// (Git pairs files that kept their name in another folder before this
-/// check; past the limit `changes.txt` does not: see docs/design.md.)
-fn rename_candidates(repo: &Repository, diff: &git2::Diff) -> Candidates {
-    let limit = match repo.config().and_then(|c| c.get_i64("diff.renameLimit")) {
-        Ok(n) if n > 0 => n.unsigned_abs(),
-        Ok(_) => 32_767,
-        Err(_) => 1_000,
+    let mut changes: Vec<Option<Change>> = diff
+        .deltas()
+        .map(|delta| {
+            Some(Change {
+                status: delta.status(),
+                old: Side::of(delta.old_file()),
+                new: Side::of(delta.new_file()),
+            })
+        })
+        .collect();
+    let with = |status: Delta| -> Vec<usize> {
+        changes
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.as_ref().is_some_and(|c| c.status == status))
+            .map(|(i, _)| i)
+            .collect()
     };
-    let mut deleted: HashMap<Oid, usize> = HashMap::new();
-    let mut added = Vec::new();
-    for delta in diff.deltas() {
-        match delta.status() {
-            Delta::Deleted => *deleted.entry(delta.old_file().id()).or_default() += 1,
-            Delta::Added => added.push(delta.new_file().id()),
-            _ => {}
+    let (deleted, added) = (with(Delta::Deleted), with(Delta::Added));
+    let side = |i: usize, old: bool| {
+        let change = changes[i].as_ref().expect("every change is still there");
+        if old {
+            change.old.as_rename_file()
+        } else {
+            change.new.as_rename_file()
+        }
+    };
+    let sources: Vec<_> = deleted.iter().map(|&i| side(i, true)).collect();
+    let destinations: Vec<_> = added.iter().map(|&i| side(i, false)).collect();
+    let pairs = renames::find_renames(repo, &sources, &destinations, rename_limit(repo))?;
+    let renamed: Vec<(usize, usize)> = pairs
+        .iter()
+        .enumerate()
+        .filter_map(|(d, pair)| pair.map(|p| (deleted[p.source], added[d])))
+        .collect();
+    for (deleted, added) in renamed {
+        let source = changes[deleted]
+            .take()
+            .context("internal error: a deleted file renamed twice")?;
+        if let Some(dst) = changes[added].as_mut() {
+            dst.status = Delta::Renamed;
+            dst.old = source.old;
         }
     }
-    let all_sources: usize = deleted.values().sum();
-    let mut sources = all_sources;
-    let mut destinations = 0usize;
-    for id in added {
-        match deleted.get_mut(&id) {
-            Some(n) if *n > 0 => {
-                *n -= 1;
-                sources -= 1;
-            }
-            _ => destinations += 1,
-        }
-    }
-    let (src, dst) = (sources as u64, destinations as u64);
-    Candidates {
-        sources: all_sources,
-        by_similarity: (dst <= limit || src <= limit)
-            && dst.saturating_mul(src) <= limit.saturating_mul(limit),
-    }
+    Ok(changes.into_iter().flatten().collect())
+}
+
+/// `diff.renameLimit`, git's default when unset (0 or less: no limit).
+fn rename_limit(repo: &Repository) -> i64 {
+    repo.config()
+        .and_then(|c| c.get_i64("diff.renameLimit"))
+        .unwrap_or(1_000)
 }
 
 /// A side's bytes as git diffs them: a blob's content, a submodule's
 /// `Subproject commit <id>` line, nothing for a side that does not exist.
+enum Content<'r> {
+    Blob(git2::Blob<'r>),
+    Text(Vec<u8>),
+    Nothing,
+}
+
+impl Content<'_> {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Content::Blob(blob) => blob.content(),
+            Content::Text(text) => text,
+            Content::Nothing => &[],
+        }
+    }
+
+    fn as_blob(&self) -> Option<&git2::Blob<'_>> {
+        match self {
+            Content::Blob(blob) => Some(blob),
+            _ => None,
+        }
+    }
+}
+
 fn content(
     repo: &Repository,
     id: Oid,
     mode: git2::FileMode,
     exists: bool,
-) -> anyhow::Result<Vec<u8>> {
+) -> anyhow::Result<Content<'_>> {
     if !exists || id.is_zero() {
-        return Ok(Vec::new());
+        return Ok(Content::Nothing);
     }
     if mode == git2::FileMode::Commit {
-        return Ok(format!("Subproject commit {id}\n").into_bytes());
+        return Ok(Content::Text(
+            format!("Subproject commit {id}\n").into_bytes(),
+        ));
     }
     let blob = repo.find_blob(id).context("could not read a blob")?;
-    Ok(blob.content().to_vec())
+    Ok(Content::Blob(blob))
+}
+
+/// The lines xdiff sees in a text: a last line without a newline counts.
+fn line_count(text: &[u8]) -> u64 {
+    let newlines = text.iter().filter(|&&b| b == b'\n').count() as u64;
+    newlines + u64::from(text.last().is_some_and(|&b| b != b'\n'))
 }
 
 fn is_binary(bytes: &[u8]) -> bool {
     bytes[..bytes.len().min(FIRST_FEW_BYTES)].contains(&0)
 }
 
-/// Lines added and deleted between two texts (xdiff, as git).
-fn line_counts(before: &[u8], after: &[u8]) -> anyhow::Result<(u64, u64)> {
+/// Lines added and deleted between two texts (xdiff, as git). Two blobs
+/// are diffed as blobs, counting hunks (given bytes, libgit2 hashes them
+/// for their ids; a patch keeps every line); a side that is empty needs no
+/// diff: every line of the other changed.
+fn line_counts(
+    repo: &Repository,
+    before: &Content<'_>,
+    after: &Content<'_>,
+) -> anyhow::Result<(u64, u64)> {
+    let (old, new) = (before.bytes(), after.bytes());
+    if old.is_empty() || new.is_empty() {
+        return Ok((line_count(new), line_count(old)));
+    }
     let mut opts = DiffOptions::new();
-    opts.force_text(true).context_lines(0);
-    let patch = git2::Patch::from_buffers(before, None, after, None, Some(&mut opts))
+    opts.force_text(true).context_lines(0).interhunk_lines(0);
+    if let (Some(old), Some(new)) = (before.as_blob(), after.as_blob()) {
+        let (mut added, mut deleted) = (0u64, 0u64);
+        let mut hunk = |_: git2::DiffDelta<'_>, hunk: git2::DiffHunk<'_>| {
+            added += u64::from(hunk.new_lines());
+            deleted += u64::from(hunk.old_lines());
+            true
+        };
+        // An empty name: libgit2 would otherwise look up the attributes
+        // of a file named "file" for its diff driver, twice a file.
+        repo.diff_blobs(
+            Some(old),
+            Some(""),
+            Some(new),
+            Some(""),
+            Some(&mut opts),
+            None,
+            None,
+            Some(&mut hunk),
+            None,
+        )
+        .context("could not count the changed lines")?;
+        return Ok((added, deleted));
+    }
+    let patch = git2::Patch::from_buffers(old, None, new, None, Some(&mut opts))
         .context("could not count the changed lines")?;
     let (_, added, deleted) = patch
         .line_stats()

@@ -25,6 +25,7 @@ pub mod lost;
 mod path;
 pub mod pick;
 mod refs;
+mod renames;
 mod repo;
 pub mod sample;
 pub mod snapshot;
