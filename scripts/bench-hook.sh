@@ -39,7 +39,7 @@ fresh_copy "$TEMPLATE" "$HOOK_WORK"
     # 50 files spread over the whole tree, whatever its size.
     total=$(git ls-files | wc -l)
     step=$(( total / 50 > 0 ? total / 50 : 1 ))
-    git ls-files | awk -v step="$step" 'NR % step == 0' | head -n 50 | while IFS= read -r f; do
+    git ls-files | awk -v step="$step" 'NR % step == 0 && ++n <= 50' | while IFS= read -r f; do
         printf 'staged change\n' >>"$f"
         git add -- "$f"
     done
@@ -71,7 +71,7 @@ fresh_copy "$TEMPLATE" "$HOOK_DIRTY"
     git clean -q -fdx
     total=$(git ls-files | wc -l)
     step=$(( total / 5200 > 0 ? total / 5200 : 1 ))
-    git ls-files | awk -v step="$step" 'NR % step == 0' | head -n 5200 > ../hook-dirty-files.txt
+    git ls-files | awk -v step="$step" 'NR % step == 0 && ++n <= 5200' > ../hook-dirty-files.txt
     head -n 200 ../hook-dirty-files.txt | while IFS= read -r f; do
         printf 'staged change\n' >>"$f"
     done

@@ -266,7 +266,7 @@ bench_operation_inputs() {
     git -C "$TEMPLATE" diff --name-only --diff-filter=M baseline HEAD >"$PATHS_FILE.all" \
         || bench_die "could not list the files the sprint changed in $TEMPLATE"
     head -n 200 "$PATHS_FILE.all" >"$PATHS_FILE"
-    sed -n 's,/[^/]*$,,p' "$PATHS_FILE.all" | sort -u | head -n 200 >"$DIRS_FILE"
+    sed -n 's,/[^/]*$,,p' "$PATHS_FILE.all" | sort -u | sed -n '1,200p' >"$DIRS_FILE"
     export OLD_HEAD PATHS_FILE DIRS_FILE
 }
 
