@@ -255,6 +255,26 @@ pub fn pipeline<J: Send>(
     })
 }
 
+/// `here` on the first half of `items` on this thread, and `there` on the
+/// second half on another (which opens what it cannot share, such as a
+/// repository handle); the results in the items' order.
+pub fn in_two_halves<T: Sync, R: Send>(
+    items: &[T],
+    here: impl FnOnce(&[T]) -> anyhow::Result<Vec<R>>,
+    there: impl FnOnce(&[T]) -> anyhow::Result<Vec<R>> + Send,
+) -> anyhow::Result<Vec<R>> {
+    let (first, second) = items.split_at(items.len() / 2);
+    std::thread::scope(|scope| {
+        let other = scope.spawn(move || there(second));
+        let mut out = here(first)?;
+        match other.join() {
+            Ok(rest) => out.extend(rest?),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+        Ok(out)
+    })
+}
+
 fn lock(queue: &Mutex<Queue>) -> std::sync::MutexGuard<'_, Queue> {
     queue.lock().unwrap_or_else(|e| e.into_inner())
 }

@@ -234,29 +234,18 @@ fn marker_lines(
     if files.len() < ON_TWO_THREADS_FROM || crate::walk::threads() < 2 {
         return here(files);
     }
-    let (first, second) = files.split_at(files.len() / 2);
-    let ids: Vec<git2::Oid> = second.iter().map(|(_, id)| *id).collect();
     let git_dir = ctx.repo.git_dir().to_path_buf();
-    std::thread::scope(|scope| {
-        let other = scope.spawn(move || -> anyhow::Result<Vec<Vec<usize>>> {
-            let repo =
-                crate::git::discover::open_git_dir(&git_dir, crate::git::discover::Env::Process)
-                    .context("could not open the repository")?;
-            ids.iter()
-                .map(|id| {
-                    let blob = repo
-                        .find_blob(*id)
-                        .context("could not read a staged file")?;
-                    Ok(conflict_markers(blob.content()))
-                })
-                .collect()
-        });
-        let mut lines = here(first)?;
-        match other.join() {
-            Ok(rest) => lines.extend(rest?),
-            Err(panic) => std::panic::resume_unwind(panic),
-        }
-        Ok(lines)
+    crate::walk::in_two_halves(files, here, |part| {
+        let repo = crate::git::discover::open_git_dir(&git_dir, crate::git::discover::Env::Process)
+            .context("could not open the repository")?;
+        part.iter()
+            .map(|(_, id)| {
+                let blob = repo
+                    .find_blob(*id)
+                    .context("could not read a staged file")?;
+                Ok(conflict_markers(blob.content()))
+            })
+            .collect()
     })
 }
 

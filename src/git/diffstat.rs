@@ -96,23 +96,13 @@ fn file_stats(repo: &Repository, from: Oid, to: Oid) -> anyhow::Result<Vec<FileS
     if changes.len() < ON_TWO_THREADS_FROM || crate::walk::threads() < 2 {
         return here(&changes);
     }
-    let (first, second) = changes.split_at(changes.len() / 2);
     let git_dir = repo.path().to_path_buf();
-    std::thread::scope(|scope| {
-        let other = scope.spawn(move || -> anyhow::Result<Vec<FileStat>> {
-            let repo = super::discover::open_git_dir(&git_dir, super::discover::Env::Process)
-                .context("could not open the repository")?;
-            second
-                .iter()
-                .map(|change| file_stat(&repo, change, quote_path))
-                .collect()
-        });
-        let mut files = here(first)?;
-        match other.join() {
-            Ok(rest) => files.extend(rest?),
-            Err(panic) => std::panic::resume_unwind(panic),
-        }
-        Ok(files)
+    crate::walk::in_two_halves(&changes, here, |part| {
+        let repo = super::discover::open_git_dir(&git_dir, super::discover::Env::Process)
+            .context("could not open the repository")?;
+        part.iter()
+            .map(|change| file_stat(&repo, change, quote_path))
+            .collect()
     })
 }
 
