@@ -6,6 +6,7 @@
 //! again. `rollbacks/` (metrics and reports) survives emergency and undo by
 //! design (docs/invariants.md, I8), so the round-trip comparisons leave it out.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -666,6 +667,110 @@ fn conflicted_index_without_a_merge_is_restored_exactly() {
     round_trip(&repo, &[], |_| {
         assert_eq!(porcelain(&repo), Vec::<String>::new());
     });
+}
+
+/// Every path of `git ls-files --stage` with the stages it has.
+fn stages_by_path(repo: &TestRepo) -> BTreeMap<String, Vec<String>> {
+    let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for line in repo.git(&["ls-files", "--stage"]).lines() {
+        let (meta, path) = line.split_once('\t').expect("a tab in ls-files --stage");
+        let stage = meta.rsplit(' ').next().unwrap_or_default().to_string();
+        map.entry(path.to_string()).or_default().push(stage);
+    }
+    map
+}
+
+/// A sprint that turned the file `d` into the folder `d/`, an edit of
+/// `d/e`, an emergency back to the baseline (where `d` is a file), then a
+/// `git stash pop` that stops on a modify/delete and a file/directory
+/// conflict. The undo sees `d/e` in a merge conflict since, names it and
+/// changes nothing; forced, it gives `d/e` back its one entry (no merged
+/// entry beside conflict stages, which git refuses to read), and undoing
+/// that brings the conflict back exactly.
+#[test]
+fn undo_after_a_stash_pop_that_stopped_on_a_conflict() {
+    let repo = TestRepo::with_commits();
+    repo.write("d", "d is a file\n");
+    let base = repo.commit_all("d is a file");
+    tag_baseline(&repo, &base);
+    repo.git(&["checkout", "-q", "-b", "refactor/sprint-1"]);
+    repo.remove("d");
+    repo.write("d/e", "one\n");
+    repo.commit_all("d is a folder");
+    repo.write("d/e", "two\nlines\n");
+    emergency(&repo, &[]);
+    let pop = repo.git_output(&["stash", "pop", "-q"]);
+    assert!(!pop.status.success(), "expected a conflicting stash pop");
+    let popped = repo.capture();
+    assert_eq!(
+        stages_by_path(&repo).get("d/e"),
+        Some(&vec!["1".to_string(), "3".to_string()])
+    );
+
+    let out = repo.tool(&["undo"]);
+    out.assert_code(1);
+    assert_eq!(out.stderr.trim_end().lines().count(), 1, "{out}");
+    assert!(
+        out.stderr.contains("d/e is in a merge conflict since"),
+        "{out}"
+    );
+    assert!(out.stderr.contains("--force"), "{out}");
+    assert_same_state(&popped, &repo.capture());
+
+    let forced = repo.tool_ok(&["--json", "undo", "--force"]).json();
+    let stages = stages_by_path(&repo);
+    assert_eq!(
+        stages.get("d/e"),
+        Some(&vec!["0".to_string()]),
+        "{stages:?}"
+    );
+    for (path, stages) in &stages {
+        assert!(
+            stages.len() == 1 || !stages.contains(&"0".to_string()),
+            "{path} has a merged entry beside conflict stages: {stages:?}"
+        );
+    }
+    let fsck = repo.git_output(&["fsck", "--no-dangling"]);
+    assert!(
+        fsck.status.success(),
+        "{}",
+        String::from_utf8_lossy(&fsck.stderr)
+    );
+    assert_eq!(repo.read_string("d/e"), "two\nlines\n");
+    repo.tool_ok(&["undo", forced["operation_id"].as_str().unwrap()]);
+    assert_same_except_reports(&popped, &repo.capture());
+}
+
+/// The emergency removed `d/e` from the index (the baseline has no `d`),
+/// then the user staged a file `d`. Putting `d/e` back would need a
+/// folder where that staged file is: the undo names it and changes
+/// nothing; forced, it puts `d/e` back in place of it, and undoing that
+/// brings the staged `d` back.
+#[test]
+fn undo_names_a_file_staged_since_where_a_folder_it_puts_back_goes() {
+    let repo = TestRepo::with_commits();
+    let base = repo.head();
+    tag_baseline(&repo, &base);
+    repo.git(&["checkout", "-q", "-b", "refactor/sprint-1"]);
+    repo.write("d/e", "one\n");
+    repo.commit_all("add d/e");
+    repo.write("d/e", "two\n");
+    let original = repo.capture();
+    emergency(&repo, &[]);
+    repo.write("d", "staged since\n");
+    repo.git(&["add", "d"]);
+    let staged = repo.capture();
+
+    let out = repo.tool(&["undo"]);
+    out.assert_code(1);
+    assert_eq!(out.stderr.trim_end().lines().count(), 1, "{out}");
+    assert!(out.stderr.contains("d is in the way of d/e"), "{out}");
+    assert_same_state(&staged, &repo.capture());
+
+    let forced = repo.tool_ok(&["--json", "undo", "--force"]).json();
+    assert_same_except_reports(&original, &repo.capture());
+    repo.tool_ok(&["undo", forced["operation_id"].as_str().unwrap()]);
+    assert_same_except_reports(&staged, &repo.capture());
 }
 
 /// 3,000 tracked files, a sprint that touched 150 of them, and 300 dirty

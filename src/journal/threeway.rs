@@ -10,7 +10,7 @@
 //! Things the operation did not change are never looked at, so work done
 //! since — a commit on another branch, a path staged that the operation did
 //! not touch, a stash entry pushed since — is kept. The things are HEAD, each
-//! ref in scope, each index entry (path and stage), each work-tree path the
+//! ref in scope, each index path (all its stages together), each work-tree path the
 //! operation wrote, each stash entry it pushed or removed, and each path it
 //! moved aside. What the operation left is in its `end` record
 //! ([`super::after`]).
@@ -61,9 +61,9 @@ pub enum IndexPlan {
     /// Every entry the operation changed is as it left it, and nothing
     /// else changed: write the saved index back byte for byte.
     Exact,
-    /// Entries changed since: set these (path, stage) back to what they
-    /// were before (`None`: remove), keep the rest as they are now.
-    Merge(Vec<(Vec<u8>, u16, Option<git2::IndexEntry>)>),
+    /// Entries changed since: set these paths back to the entries they
+    /// had before, every stage (none: remove), keep the rest as they are.
+    Merge(Vec<(Vec<u8>, Vec<git2::IndexEntry>)>),
 }
 
 #[derive(Debug, Default)]
@@ -369,7 +369,8 @@ fn describe_head(repo: &Repo, head: &HeadState) -> String {
     }
 }
 
-type EntryKey = (Vec<u8>, u16);
+/// What a path has in the index: one entry, or the stages of a conflict.
+type PathEntries = BTreeMap<u16, git2::IndexEntry>;
 type EntryValue = (u32, Oid, u16, u16);
 
 const EXTENDED_KEPT: u16 = (1 << 13) | (1 << 14); // intent-to-add, skip-worktree
@@ -388,15 +389,27 @@ fn value(entry: &git2::IndexEntry) -> EntryValue {
     )
 }
 
-fn read_entries(path: &Path) -> anyhow::Result<BTreeMap<EntryKey, git2::IndexEntry>> {
-    let mut map = BTreeMap::new();
+/// A path's entries compared as a whole: a conflict (stages 1–3) is
+/// never "as it was" because its stage 0 once was.
+fn values(entries: Option<&PathEntries>) -> Vec<(u16, EntryValue)> {
+    entries.map_or_else(Vec::new, |e| {
+        e.iter()
+            .map(|(stage, entry)| (*stage, value(entry)))
+            .collect()
+    })
+}
+
+fn read_entries(path: &Path) -> anyhow::Result<BTreeMap<Vec<u8>, PathEntries>> {
+    let mut map: BTreeMap<Vec<u8>, PathEntries> = BTreeMap::new();
     if !path.exists() {
         return Ok(map);
     }
     let index = git2::Index::open(path)
         .with_context(|| format!("could not read the index {}", path.display()))?;
     for entry in index.iter() {
-        map.insert((entry.path.clone(), stage(&entry)), entry);
+        map.entry(entry.path.clone())
+            .or_default()
+            .insert(stage(&entry), entry);
     }
     Ok(map)
 }
@@ -413,6 +426,33 @@ fn same_file(a: &Path, b: &Path) -> bool {
         (Err(_), Err(_)) => true,
         _ => false,
     }
+}
+
+/// Each ancestor of `path` (`a/b/c` → `a/b`, `a`), nearest first.
+fn ancestors(path: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = path;
+    std::iter::from_fn(move || {
+        let cut = rest.iter().rposition(|&b| b == b'/')?;
+        rest = &rest[..cut];
+        Some(rest)
+    })
+}
+
+/// The paths of `index` that a file at `path` cannot live beside: a file
+/// where one of its folders goes, or anything inside it.
+fn in_the_way<'a>(index: &'a BTreeMap<Vec<u8>, PathEntries>, path: &'a [u8]) -> Vec<&'a [u8]> {
+    let mut found: Vec<&[u8]> = ancestors(path)
+        .filter(|dir| index.contains_key(*dir))
+        .collect();
+    let mut inside = path.to_vec();
+    inside.push(b'/');
+    found.extend(
+        index
+            .range(inside.clone()..)
+            .map(|(k, _)| k.as_slice())
+            .take_while(|k| k.starts_with(&inside)),
+    );
+    found
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -451,56 +491,87 @@ fn index_plan(
         BTreeMap::new()
     };
     let now = read_entries(&now_path)?;
-    let keys: std::collections::BTreeSet<&EntryKey> = before.keys().chain(left.keys()).collect();
-    let mut set = Vec::new();
-    let mut unchanged_since = now.len() == left.len();
-    for (key, entry) in &now {
-        if left.get(key).map(value) != Some(value(entry)) {
-            unchanged_since = false;
-            break;
-        }
-    }
+    let unchanged_since = now.len() == left.len()
+        && now
+            .iter()
+            .all(|(path, entries)| values(left.get(path)) == values(Some(entries)));
     if unchanged_since {
         return Ok(IndexPlan::Exact);
     }
-    for key in keys {
-        let b = before.get(key);
-        let a = left.get(key);
-        if b.map(value) == a.map(value) {
+    // Path by path, all stages together: git never keeps a merged entry
+    // beside the stages of a conflict on the same path.
+    let paths: std::collections::BTreeSet<&Vec<u8>> = before.keys().chain(left.keys()).collect();
+    let mut set: BTreeMap<Vec<u8>, Vec<git2::IndexEntry>> = BTreeMap::new();
+    for path in paths {
+        let b = values(before.get(path));
+        let a = values(left.get(path));
+        if b == a {
             continue;
         }
-        let n = now.get(key);
-        if n.map(value) == b.map(value) {
+        let n = values(now.get(path));
+        if n == b {
             continue;
         }
-        if n.map(value) != a.map(value) {
-            let name = crate::git::RepoPath::from_bytes(&key.0).quoted();
-            conflicts.push(if key.1 == 0 {
-                format!("the index entry of {name} was changed since")
+        if n != a {
+            let name = RepoPath::from_bytes(path).quoted();
+            conflicts.push(if now.get(path).is_some_and(|e| !e.contains_key(&0)) {
+                format!("the index entry of {name} is in a merge conflict since")
             } else {
-                format!(
-                    "the index entry of {name} (stage {}) was changed since",
-                    key.1
-                )
+                format!("the index entry of {name} was changed since")
             });
             if !force {
                 continue;
             }
         }
-        set.push((key.0.clone(), key.1, b.map(crate::git::index::copy_entry)));
+        let entries = before
+            .get(path)
+            .map(|e| e.values().map(crate::git::index::copy_entry).collect())
+            .unwrap_or_default();
+        set.insert(path.clone(), entries);
+    }
+    // A path put back must fit beside what stays: a file kept where one
+    // of its folders goes (or kept inside it) was put there since.
+    let mut after_merge = now;
+    for (path, entries) in &set {
+        after_merge.remove(path);
+        if !entries.is_empty() {
+            after_merge.insert(path.clone(), PathEntries::new());
+        }
+    }
+    let mut blocked = Vec::new();
+    for (path, entries) in &set {
+        if entries.is_empty() {
+            continue;
+        }
+        for other in in_the_way(&after_merge, path) {
+            conflicts.push(format!(
+                "the index entry of {} is in the way of {} since",
+                RepoPath::from_bytes(other).quoted(),
+                RepoPath::from_bytes(path).quoted()
+            ));
+            blocked.push((path.clone(), other.to_vec()));
+        }
+    }
+    for (path, other) in blocked {
+        if force {
+            set.insert(other, Vec::new());
+        } else {
+            set.remove(&path);
+        }
     }
     Ok(if set.is_empty() {
         IndexPlan::Keep
     } else {
-        IndexPlan::Merge(set)
+        IndexPlan::Merge(set.into_iter().collect())
     })
 }
 
-/// The current index with `entries` set back, written to `dest` (a file
-/// in the journal's folder, on the index's filesystem).
+/// The current index with each path's entries set back (every stage of
+/// the path replaced), written to `dest` (a file in the journal's folder,
+/// on the index's filesystem).
 pub fn write_merged_index(
     repo: &Repo,
-    entries: &[(Vec<u8>, u16, Option<git2::IndexEntry>)],
+    entries: &[(Vec<u8>, Vec<git2::IndexEntry>)],
     dest: &Path,
 ) -> anyhow::Result<()> {
     let now = repo.git_dir().join("index");
@@ -512,14 +583,16 @@ pub fn write_merged_index(
         Err(e) => return Err(e).context("could not read the index"),
     }
     let mut index = git2::Index::open(dest).context("could not read the index")?;
-    for (path, stage, entry) in entries {
+    for (path, back) in entries {
         let p = Path::new(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(path));
-        match index.remove(p, i32::from(*stage)) {
-            Ok(()) => {}
-            Err(e) if e.code() == git2::ErrorCode::NotFound => {}
-            Err(e) => return Err(e).context("could not update the index"),
+        for stage in 0..=3 {
+            match index.remove(p, stage) {
+                Ok(()) => {}
+                Err(e) if e.code() == git2::ErrorCode::NotFound => {}
+                Err(e) => return Err(e).context("could not update the index"),
+            }
         }
-        if let Some(entry) = entry {
+        for entry in back {
             index.add(entry).with_context(|| {
                 format!(
                     "could not put back the index entry of {}",

@@ -155,8 +155,8 @@ pub enum IndexStep {
     Keep,
     /// Three-way: the saved index, linked into place (`existed`: there was one).
     Exact { existed: bool },
-    /// Three-way: these entries (path, stage) set back, the others kept.
-    Merge(Vec<(Vec<u8>, u16, Option<git2::IndexEntry>)>),
+    /// Three-way: these paths' entries set back, the others kept.
+    Merge(Vec<(Vec<u8>, Vec<git2::IndexEntry>)>),
     /// Whole: the saved index written back byte for byte, or removed.
     Whole { existed: bool },
 }
@@ -192,9 +192,9 @@ impl fmt::Display for UndoStep {
             }
             UndoStep::Index(IndexStep::Merge(entries)) => write!(
                 f,
-                "restore {} index entr{} the operation changed, keeping the others as they are now",
+                "restore the index entries of {} path{} the operation changed, keeping the others as they are now",
                 entries.len(),
-                if entries.len() == 1 { "y" } else { "ies" }
+                if entries.len() == 1 { "" } else { "s" }
             ),
             UndoStep::DropStash(oid) => {
                 write!(f, "drop the stash entry it pushed ({})", short(oid))
