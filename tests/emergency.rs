@@ -773,6 +773,33 @@ fn undo_names_a_file_staged_since_where_a_folder_it_puts_back_goes() {
     assert_same_except_reports(&staged, &repo.capture());
 }
 
+/// Two emergencies in the same second (the tests pin the clock) over the
+/// same work — a deletion the baseline puts back, made again — build the
+/// same stash commit: git does not log an update of refs/stash to the
+/// value it has, so the second entry went missing and its undo dropped
+/// the first. Each gets its own entry, and undoing them newest first
+/// takes back exactly one each.
+#[test]
+fn two_emergencies_in_one_second_over_the_same_work_make_two_entries() {
+    let repo = TestRepo::with_commits();
+    let base = repo.head();
+    tag_baseline(&repo, &base);
+    repo.remove("README.md");
+    let first = repo.capture();
+    emergency(&repo, &[]);
+    repo.remove("README.md");
+    let second = repo.capture();
+    emergency(&repo, &[]);
+    let list = repo.git(&["stash", "list", "--format=%H"]);
+    let ids: Vec<&str> = list.lines().collect();
+    assert_eq!(ids.len(), 2, "{list}");
+    assert_ne!(ids[0], ids[1]);
+    undo(&repo);
+    assert_same_except_reports(&second, &repo.capture());
+    undo(&repo);
+    assert_same_except_reports(&first, &repo.capture());
+}
+
 /// 3,000 tracked files, a sprint that touched 150 of them, and 300 dirty
 /// paths: 150 modified (50 of them staged), 50 deleted, 100 new.
 fn big_repo() -> TestRepo {

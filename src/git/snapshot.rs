@@ -1035,8 +1035,29 @@ pub fn commit_snapshot(
     parents: &[Oid],
     message: &str,
 ) -> anyhow::Result<Oid> {
-    let author = repo.identity(super::ident::Role::Author)?;
-    let committer = repo.identity(super::ident::Role::Committer)?;
+    commit_snapshot_later(repo, tree, parents, message, 0)
+}
+
+/// [`commit_snapshot`] dated `seconds` after now (author and committer).
+pub fn commit_snapshot_later(
+    repo: &Repo,
+    tree: Oid,
+    parents: &[Oid],
+    message: &str,
+    seconds: i64,
+) -> anyhow::Result<Oid> {
+    let later = |sig: git2::Signature<'static>| -> anyhow::Result<git2::Signature<'static>> {
+        if seconds == 0 {
+            return Ok(sig);
+        }
+        let when = sig.when();
+        let time = git2::Time::new(when.seconds() + seconds, when.offset_minutes());
+        let name = String::from_utf8_lossy(sig.name_bytes()).into_owned();
+        let email = String::from_utf8_lossy(sig.email_bytes()).into_owned();
+        git2::Signature::new(&name, &email, &time).context("could not date the snapshot commit")
+    };
+    let author = later(repo.identity(super::ident::Role::Author)?)?;
+    let committer = later(repo.identity(super::ident::Role::Committer)?)?;
     let tree = repo
         .inner
         .find_tree(tree)

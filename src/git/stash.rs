@@ -10,7 +10,7 @@ use anyhow::Context as _;
 use git2::build::TreeUpdateBuilder;
 use git2::Oid;
 
-use super::snapshot::{commit_snapshot, WorktreeScan};
+use super::snapshot::{commit_snapshot, commit_snapshot_later, WorktreeScan};
 use super::Repo;
 
 /// Write the stash commits for `scan`; returns W.
@@ -81,5 +81,30 @@ pub fn build_stash_commit(
         repo.written().tree(tree);
         tree
     };
-    commit_snapshot(repo, w_tree, &parents, &format!("On {branch}: {message}\n"))
+    // Two emergencies in one second over the same work build the same W:
+    // git would not log an update of refs/stash to the value it has, and
+    // the second entry would be missing from the list (and its undo would
+    // drop the first). W is then dated a second later, as often as needed.
+    let listed = stash_commits(repo);
+    let message = format!("On {branch}: {message}\n");
+    let mut later = 0;
+    loop {
+        let w = commit_snapshot_later(repo, w_tree, &parents, &message, later)?;
+        if !listed.contains(&w) {
+            return Ok(w);
+        }
+        later += 1;
+    }
+}
+
+/// The commits of the stash list's entries (none when it cannot be read).
+fn stash_commits(repo: &Repo) -> std::collections::HashSet<Oid> {
+    let mut listed = std::collections::HashSet::new();
+    if let Ok(reflog) = repo.inner.reflog("refs/stash") {
+        listed.extend(reflog.iter().map(|e| e.id_new()));
+    }
+    if let Ok(tip) = repo.inner.refname_to_id("refs/stash") {
+        listed.insert(tip);
+    }
+    listed
 }
