@@ -36,9 +36,9 @@ pub struct BlobSink<'a> {
     noted: &'a super::written::Written,
 }
 
-impl BlobSink<'_> {
+impl<'a> BlobSink<'a> {
     /// The handle to write other objects (trees) through, when batching.
-    pub fn object_repo(&self) -> Option<&git2::Repository> {
+    pub fn object_repo(&self) -> Option<&'a git2::Repository> {
         self.batch.map(|(repo, _)| repo)
     }
 

@@ -60,20 +60,33 @@ pub struct IndexTrees {
 }
 
 /// The trees of the index, read once: stage 0, the keep-alive tree of
-/// every stage, the flagged entries.
-///
-/// Long because it is one pass over the index entries filling every tree
-/// and list at once; the index is read only once per operation.
+/// every stage, the flagged entries. New trees are written loose.
 pub fn index_trees(repo: &Repo) -> anyhow::Result<IndexTrees> {
+    prepare_index_trees(repo)?.write(repo, None)
+}
+
+/// The index read and its entries sorted out, its trees not written yet.
+pub enum PreparedTrees {
+    /// The tree of an index this process wrote: nothing to read.
+    Remembered(Oid),
+    Read {
+        index: Index,
+        flagged: Vec<(Vec<u8>, Oid, u32)>,
+        /// Objects of the conflict stages, kept alive beside stage 0.
+        extra: Vec<Oid>,
+        has_conflicts: bool,
+        sparse: bool,
+    },
+}
+
+/// Read the index for [`PreparedTrees::write`].
+///
+/// Long because it is one pass over the index entries filling every list
+/// at once; the index is read only once per operation.
+pub fn prepare_index_trees(repo: &Repo) -> anyhow::Result<PreparedTrees> {
     let path = repo.git_dir().join("index");
     if let Some(tree) = remembered_tree(repo) {
-        return Ok(IndexTrees {
-            flagged: Vec::new(),
-            stage0: tree,
-            keepalive: tree,
-            has_conflicts: false,
-            sparse: false,
-        });
+        return Ok(PreparedTrees::Remembered(tree));
     }
     // The repository's own index (status reads the same one); with
     // conflicts, a separate in-memory copy, whose conflicts are cleared
@@ -126,37 +139,82 @@ pub fn index_trees(repo: &Repo) -> anyhow::Result<IndexTrees> {
                 .context("could not read the index's conflicts")?;
         }
     }
-    crate::trace::phase("index trees: write tree");
-    // Strict object creation is off for the whole process (see
-    // `Repo::discover`): the entries' objects are the index's own, and
-    // checking each (a pack header read per entry) costs 60 ms for the
-    // 20,000 entries of 200 changed directories.
-    let stage0 = index
-        .write_tree_to(&repo.inner)
-        .context("could not write the index as a tree")?;
-    repo.written().tree(stage0);
-    let keepalive = if extra.is_empty() {
-        stage0
-    } else {
-        let mut conflicts = repo.inner.treebuilder(None)?;
-        for (n, id) in extra.iter().enumerate() {
-            conflicts.insert(format!("{n:06}"), *id, FileMode::Blob.into())?;
-        }
-        let conflicts = conflicts.write()?;
-        let mut top = repo.inner.treebuilder(None)?;
-        top.insert("stage0", stage0, FileMode::Tree.into())?;
-        top.insert("conflicts", conflicts, FileMode::Tree.into())?;
-        let top = top.write()?;
-        repo.written().tree(top);
-        top
-    };
-    Ok(IndexTrees {
+    Ok(PreparedTrees::Read {
+        index,
         flagged,
-        stage0,
-        keepalive,
+        extra,
         has_conflicts,
         sparse,
     })
+}
+
+impl PreparedTrees {
+    /// How many stage-0 entries status does not look at.
+    pub fn flagged_len(&self) -> usize {
+        match self {
+            PreparedTrees::Remembered(_) => 0,
+            PreparedTrees::Read { flagged, .. } => flagged.len(),
+        }
+    }
+
+    /// Write the index's trees: loose (`side` `None`), or through the
+    /// handle of a batch of objects (`BlobSink::object_repo`), which
+    /// packs the new ones with the snapshot's blobs. A new tree written
+    /// loose costs a file of its own, and the index of a large tree with
+    /// staged changes in many folders has hundreds.
+    pub fn write(self, repo: &Repo, side: Option<&git2::Repository>) -> anyhow::Result<IndexTrees> {
+        let (mut index, flagged, extra, has_conflicts, sparse) = match self {
+            PreparedTrees::Remembered(tree) => {
+                return Ok(IndexTrees {
+                    flagged: Vec::new(),
+                    stage0: tree,
+                    keepalive: tree,
+                    has_conflicts: false,
+                    sparse: false,
+                })
+            }
+            PreparedTrees::Read {
+                index,
+                flagged,
+                extra,
+                has_conflicts,
+                sparse,
+            } => (index, flagged, extra, has_conflicts, sparse),
+        };
+        let objects = side.unwrap_or(&repo.inner);
+        crate::trace::phase("index trees: write tree");
+        // Strict object creation is off for the whole process (see
+        // `Repo::discover`): the entries' objects are the index's own, and
+        // checking each (a pack header read per entry) costs 60 ms for the
+        // 20,000 entries of 200 changed directories.
+        let stage0 = index
+            .write_tree_to(objects)
+            .context("could not write the index as a tree")?;
+        let keepalive = if extra.is_empty() {
+            stage0
+        } else {
+            let mut conflicts = objects.treebuilder(None)?;
+            for (n, id) in extra.iter().enumerate() {
+                conflicts.insert(format!("{n:06}"), *id, FileMode::Blob.into())?;
+            }
+            let conflicts = conflicts.write()?;
+            let mut top = objects.treebuilder(None)?;
+            top.insert("stage0", stage0, FileMode::Tree.into())?;
+            top.insert("conflicts", conflicts, FileMode::Tree.into())?;
+            top.write()?
+        };
+        if side.is_none() {
+            repo.written().tree(stage0);
+            repo.written().tree(keepalive);
+        }
+        Ok(IndexTrees {
+            flagged,
+            stage0,
+            keepalive,
+            has_conflicts,
+            sparse,
+        })
+    }
 }
 
 /// The stage-0 paths git's status does not look at: skip-worktree or

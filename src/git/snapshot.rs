@@ -11,6 +11,7 @@
 //! files inside untracked directories (docs/libgit2-pitfalls.md P1;
 //! docs/design.md, Performance).
 
+use std::ffi::OsStr;
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
@@ -181,27 +182,30 @@ pub fn scan_worktree_with_ignored(repo: &Repo) -> anyhow::Result<WorktreeScan> {
 /// Performance).
 fn scan(repo: &Repo, with_ignored: bool, paths: &[RepoPath]) -> anyhow::Result<WorktreeScan> {
     crate::trace::phase("scan: index trees");
-    let trees = index::index_trees(repo)?;
+    let prepared = index::prepare_index_trees(repo)?;
     crate::trace::phase("scan: status");
     // Index against work tree only: whether the index differs from HEAD is
     // one comparison of tree ids, not a second walk (git's status does both).
     let diff = worktree_diff(repo, with_ignored, paths)?;
-    let mut scan = WorktreeScan::of_index(repo, &trees)?;
-
-    crate::trace::phase("scan: blobs");
     let root = repo.workdir();
-    let mut updates = TreeChanges::default();
-    let batch = diff.deltas().len() + trees.flagged.len() >= BATCH_FROM;
-    // libgit2's diff does not honour these flags: a skip-worktree file
-    // absent from disk (outside a sparse cone) is not a deletion. They are
-    // read below, as git's status would treat them.
-    let flagged: std::collections::HashSet<&[u8]> =
-        trees.flagged.iter().map(|(p, _, _)| p.as_slice()).collect();
-    let index_stage0 = repo
-        .inner
-        .find_tree(trees.stage0)
-        .context("could not read the index's tree")?;
-    with_blob_sink(repo, batch, |sink| {
+    let batch = diff.deltas().len() + prepared.flagged_len() >= BATCH_FROM;
+    // The index's new trees go into the batch's pack with the blobs.
+    let (trees, mut scan) = with_blob_sink(repo, batch, |sink| {
+        let trees = prepared.write(repo, sink.object_repo())?;
+        sink.add_tree(trees.keepalive);
+        let mut scan = WorktreeScan::of_index(repo, &trees)?;
+        crate::trace::phase("scan: blobs");
+        let mut updates = TreeChanges::default();
+        // libgit2's diff does not honour these flags: a skip-worktree file
+        // absent from disk (outside a sparse cone) is not a deletion. They
+        // are read below, as git's status would treat them.
+        let flagged: std::collections::HashSet<&[u8]> =
+            trees.flagged.iter().map(|(p, _, _)| p.as_slice()).collect();
+        let index_stage0 = sink
+            .object_repo()
+            .unwrap_or(&repo.inner)
+            .find_tree(trees.stage0)
+            .context("could not read the index's tree")?;
         let mut changes = 0usize;
         let mut real_dirs = std::collections::HashMap::new();
         for delta in diff.deltas() {
@@ -318,7 +322,7 @@ fn scan(repo: &Repo, with_ignored: bool, paths: &[RepoPath]) -> anyhow::Result<W
         if changes > 0 {
             scan.tree = snapshot_tree(sink, repo, updates, trees.stage0)?;
         }
-        Ok(changes)
+        Ok((trees, scan))
     })?;
     crate::trace::phase("scan: empty directories");
     let mut unreadable = Vec::new();
@@ -937,6 +941,11 @@ pub fn unusual_modes(root: &Path, paths: &[RepoPath]) -> Vec<ModeRecord> {
 /// Empty directories outside ignored ones, nested repositories and `.git`,
 /// under `under` (and `under` itself with `with_self`).
 /// Directories that cannot be listed go to `unreadable`.
+///
+/// Each directory is listed once: whether it is empty, and whether it
+/// holds a `.git` (a nested repository, left alone), come from that one
+/// listing, and only its subdirectories are checked against the ignore
+/// rules (an ignored one is not entered).
 fn empty_dirs(
     repo: &Repo,
     under: &Path,
@@ -944,45 +953,70 @@ fn empty_dirs(
     unreadable: &mut Vec<RepoPath>,
 ) -> anyhow::Result<Vec<RepoPath>> {
     let root = repo.workdir();
+    let rel = |path: &Path| -> Vec<u8> {
+        path.strip_prefix(root)
+            .unwrap_or(path)
+            .as_os_str()
+            .as_bytes()
+            .to_vec()
+    };
+    let outside = |path: &Path| {
+        let r = rel(path);
+        r == b".git"
+            || repo
+                .inner
+                .is_path_ignored(Path::new(OsStr::from_bytes(&r)))
+                .unwrap_or(false)
+    };
     let mut found = Vec::new();
-    let min_depth = if with_self { 0 } else { 1 };
-    let mut walk = walkdir::WalkDir::new(under)
-        .min_depth(min_depth)
-        .into_iter();
-    while let Some(entry) = walk.next() {
-        let entry = match entry {
-            Ok(e) => e,
+    // Directories to list, each found to be neither `.git` nor ignored,
+    // and whether the walk started there (`under` without `with_self` is
+    // only looked into).
+    let mut stack = Vec::new();
+    if !with_self {
+        stack.push((under.to_path_buf(), true));
+    } else if fs::symlink_metadata(under).is_ok_and(|m| m.is_dir()) && !outside(under) {
+        stack.push((under.to_path_buf(), false));
+    }
+    while let Some((dir, start)) = stack.pop() {
+        let listing = match fs::read_dir(&dir) {
+            Ok(listing) => listing,
             Err(e) => {
-                let denied = e
-                    .io_error()
-                    .is_some_and(|io| io.kind() == std::io::ErrorKind::PermissionDenied);
-                if let (true, Some(path)) = (denied, e.path()) {
-                    if let Ok(rel) = path.strip_prefix(root) {
-                        if !rel.as_os_str().is_empty() {
-                            unreadable.push(RepoPath::from_bytes(rel.as_os_str().as_bytes()));
-                        }
-                    }
+                let r = rel(&dir);
+                if e.kind() == std::io::ErrorKind::PermissionDenied && !r.is_empty() {
+                    unreadable.push(RepoPath::from_bytes(&r));
                 }
                 continue;
             }
         };
-        if !entry.file_type().is_dir() {
+        let mut empty = true;
+        let mut subdirs = Vec::new();
+        let mut has_git = false;
+        for entry in listing {
+            let Ok(entry) = entry else { continue };
+            empty = false;
+            if entry.file_name() == ".git" {
+                has_git = true;
+            }
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                subdirs.push(entry.path());
+            }
+        }
+        if !start && has_git && dir.join(".git").exists() {
             continue;
         }
-        let rel = entry.path().strip_prefix(root).unwrap_or(entry.path());
-        if rel.as_os_str().as_bytes() == b".git" || entry.path().join(".git").exists() {
-            walk.skip_current_dir();
+        if empty {
+            if !start {
+                found.push(RepoPath::from_bytes(&rel(&dir)));
+            }
             continue;
         }
-        if repo.inner.is_path_ignored(rel).unwrap_or(false) {
-            walk.skip_current_dir();
-            continue;
-        }
-        let is_empty = fs::read_dir(entry.path())
-            .map(|mut d| d.next().is_none())
-            .unwrap_or(false);
-        if is_empty {
-            found.push(RepoPath::from_bytes(rel.as_os_str().as_bytes()));
+        // Listed in reverse, so that the walk goes depth first in the
+        // listing's order.
+        for sub in subdirs.into_iter().rev() {
+            if !outside(&sub) {
+                stack.push((sub, false));
+            }
         }
     }
     Ok(found)

@@ -43,10 +43,16 @@ pub fn build_stash_commit(
         .find_commit(head)
         .and_then(|c| c.tree())
         .context("could not read HEAD's tree")?;
-    if !scan.untracked.is_empty() {
-        let empty = repo.inner.treebuilder(None)?.write()?;
-        repo.written().tree(empty);
-        let empty = repo.inner.find_tree(empty)?;
+    // The trees of U and W are new wherever an untracked file is: with
+    // many, they go into one pack rather than a loose file each.
+    let batch = scan.untracked.len() >= super::batch::BATCH_FROM;
+    let (u_tree, w_tree) = super::batch::with_blob_sink(repo, batch, |sink| {
+        if scan.untracked.is_empty() {
+            return Ok((None, scan.tree));
+        }
+        let objects = sink.object_repo().unwrap_or(&repo.inner);
+        let empty = objects.treebuilder(None)?.write()?;
+        let empty = objects.find_tree(empty)?;
         let mut only_untracked = TreeUpdateBuilder::new();
         for path in &scan.untracked {
             let entry = snapshot
@@ -64,8 +70,19 @@ pub fn build_stash_commit(
                 tracked.remove(path.as_bytes());
             }
         }
-        let u_tree = only_untracked.create_updated(&repo.inner, &empty)?;
-        repo.written().tree(u_tree);
+        let u_tree = only_untracked.create_updated(objects, &empty)?;
+        let w_tree = tracked.create_updated(objects, &snapshot)?;
+        if sink.object_repo().is_some() {
+            sink.add_tree(u_tree);
+            sink.add_tree(w_tree);
+        } else {
+            repo.written().tree(empty.id());
+            repo.written().tree(u_tree);
+            repo.written().tree(w_tree);
+        }
+        Ok((Some(u_tree), w_tree))
+    })?;
+    if let Some(u_tree) = u_tree {
         let u = commit_snapshot(
             repo,
             u_tree,
@@ -74,13 +91,6 @@ pub fn build_stash_commit(
         )?;
         parents.push(u);
     }
-    let w_tree = if scan.untracked.is_empty() {
-        scan.tree
-    } else {
-        let tree = tracked.create_updated(&repo.inner, &snapshot)?;
-        repo.written().tree(tree);
-        tree
-    };
     // Two emergencies in one second over the same work build the same W:
     // git would not log an update of refs/stash to the value it has, and
     // the second entry would be missing from the list (and its undo would
