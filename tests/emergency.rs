@@ -800,6 +800,44 @@ fn two_emergencies_in_one_second_over_the_same_work_make_two_entries() {
     assert_same_except_reports(&first, &repo.capture());
 }
 
+fn packs(repo: &TestRepo) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(repo.git_dir().join("objects/pack"))
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".pack"))
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+/// Many changes but few new objects (70 deleted files need no blob, only
+/// the trees that lack them): the batch writes those loose rather than a
+/// pack of a few objects, the snapshot is whole, and undo is exact.
+#[test]
+fn a_batch_with_few_new_objects_writes_them_loose() {
+    let repo = TestRepo::with_commits();
+    for n in 0..70 {
+        repo.write(format!("many/f{n:02}.txt"), format!("file {n}\n"));
+    }
+    let base = repo.commit_all("70 files");
+    tag_baseline(&repo, &base);
+    for n in 0..70 {
+        repo.remove(format!("many/f{n:02}.txt"));
+    }
+    let packs_before = packs(&repo);
+    round_trip(&repo, &[], |v| {
+        assert_eq!(v["stash"], "stash@{0}", "{v}");
+        assert_eq!(packs(&repo), packs_before, "no pack for a few objects");
+        let fsck = repo.git_output(&["fsck", "--no-dangling"]);
+        assert!(fsck.status.success(), "{}", String::from_utf8_lossy(&fsck.stderr));
+        let stat = repo.git(&["stash", "show", "--stat"]);
+        assert!(stat.contains("70 files changed, 70 deletions(-)"), "{stat}");
+    });
+}
+
 /// 3,000 tracked files, a sprint that touched 150 of them, and 300 dirty
 /// paths: 150 modified (50 of them staged), 50 deleted, 100 new.
 fn big_repo() -> TestRepo {

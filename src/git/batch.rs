@@ -114,6 +114,26 @@ impl<'a> BlobSink<'a> {
                 .collect(),
             None => self.written.drain(..).collect(),
         };
+        // A few objects are written loose, as git would: a pack of its own
+        // for each would pile up packs (git's `gc --auto` counts them).
+        if blobs.len() + trees.len() < BATCH_FROM {
+            crate::trace::phase("batch: loose");
+            let disk = self.disk.unwrap_or(self.odb);
+            for id in blobs.into_iter().chain(trees) {
+                let object = self
+                    .odb
+                    .read(id)
+                    .context("could not read an object of the snapshot")?;
+                disk.write(object.kind(), object.data())
+                    .context("could not write an object of the snapshot")?;
+                self.noted.object(id);
+            }
+            mempack
+                .reset()
+                .context("could not reset the in-memory objects")?;
+            self.pending = 0;
+            return Ok(());
+        }
         // libgit2's mempack dump packs commits only: build the pack of the
         // blobs ourselves (the side handle's object database reads them
         // from memory).

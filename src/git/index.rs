@@ -149,6 +149,14 @@ pub fn prepare_index_trees(repo: &Repo) -> anyhow::Result<PreparedTrees> {
 }
 
 impl PreparedTrees {
+    /// How many entries the index has (none read: 0).
+    pub fn entries(&self) -> usize {
+        match self {
+            PreparedTrees::Remembered(_) => 0,
+            PreparedTrees::Read { index, .. } => index.len(),
+        }
+    }
+
     /// How many stage-0 entries status does not look at.
     pub fn flagged_len(&self) -> usize {
         match self {

@@ -168,6 +168,10 @@ fn is_empty_dir_now(root: &Path, dir: &RepoPath) -> bool {
         && fs::read_dir(&full).is_ok_and(|mut d| d.next().is_none())
 }
 
+/// An index with this many entries has its new trees written through the
+/// batch (packed when there are many).
+const LARGE_INDEX: usize = 10_000;
+
 /// Scan, also listing ignored paths (an ignored directory as one path).
 pub fn scan_worktree_with_ignored(repo: &Repo) -> anyhow::Result<WorktreeScan> {
     scan(repo, true, &[])
@@ -188,8 +192,11 @@ fn scan(repo: &Repo, with_ignored: bool, paths: &[RepoPath]) -> anyhow::Result<W
     // one comparison of tree ids, not a second walk (git's status does both).
     let diff = worktree_diff(repo, with_ignored, paths)?;
     let root = repo.workdir();
-    let batch = diff.deltas().len() + prepared.flagged_len() >= BATCH_FROM;
-    // The index's new trees go into the batch's pack with the blobs.
+    // The index's new trees go into the batch with the blobs: a large
+    // index may need hundreds (one per folder with staged changes), which
+    // the batch packs, where a few are written loose all the same.
+    let batch = diff.deltas().len() + prepared.flagged_len() >= BATCH_FROM
+        || prepared.entries() >= LARGE_INDEX;
     let (trees, mut scan) = with_blob_sink(repo, batch, |sink| {
         let trees = prepared.write(repo, sink.object_repo())?;
         sink.add_tree(trees.keepalive);
