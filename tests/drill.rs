@@ -306,6 +306,28 @@ fn ignored_folders_are_left_out_of_the_copy_but_ignored_files_are_kept() {
     assert_eq!(levels(&out)[0]["undo_exact"], true);
 }
 
+/// The files every level rewrites — HEAD and the baseline both have them,
+/// with other content — are copied, not linked, so that the rehearsed
+/// rollback writes them in place as the real one would; every other file
+/// is a link to the user's. The copy's first capture reads the copied
+/// files, and the undo is still found exact.
+#[test]
+fn the_files_a_rollback_rewrites_are_copied_and_the_rest_linked() {
+    let repo = mid_sprint();
+    let rewritten = repo
+        .git(&["diff", "--name-only", "--diff-filter=M", "baseline", "HEAD"])
+        .lines()
+        .count() as u64;
+    assert!(rewritten > 0, "the sprint modified files of the baseline");
+    let out = repo.tool(&["--json", "drill", "--level", "emergency"]);
+    out.assert_ok();
+    let copy = &out.json()["copy"];
+    let files = copy["files"].as_u64().unwrap_or_default();
+    let linked = copy["linked"].as_u64().unwrap_or_default();
+    assert_eq!(files - linked, rewritten, "{out}");
+    assert_eq!(levels(&out)[0]["undo_exact"], true, "{out}");
+}
+
 /// The copy is made on several threads: untracked folders are copied
 /// unless ignored, at any depth, and an ignored folder holding a tracked
 /// file is copied whole. The count of files copied is exact.

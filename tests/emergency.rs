@@ -832,7 +832,11 @@ fn a_batch_with_few_new_objects_writes_them_loose() {
         assert_eq!(v["stash"], "stash@{0}", "{v}");
         assert_eq!(packs(&repo), packs_before, "no pack for a few objects");
         let fsck = repo.git_output(&["fsck", "--no-dangling"]);
-        assert!(fsck.status.success(), "{}", String::from_utf8_lossy(&fsck.stderr));
+        assert!(
+            fsck.status.success(),
+            "{}",
+            String::from_utf8_lossy(&fsck.stderr)
+        );
         let stat = repo.git(&["stash", "show", "--stat"]);
         assert!(stat.contains("70 files changed, 70 deletions(-)"), "{stat}");
     });

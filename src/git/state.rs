@@ -7,10 +7,10 @@
 //! `drill` captures its disposable copy before a rehearsed rollback and
 //! again after its undo. A later capture hashes only the files whose
 //! inode, size or times moved, since a file nobody wrote still has all of
-//! them. When every file of the copy is a hard link to the user's (its
-//! origin), the first capture hashes nothing: a file's bytes are then
-//! known by its stamp, and read from the origin only if a rehearsal
-//! replaced the copy's file (see [`Content::Unread`]).
+//! them. A file of the copy that is a hard link to the user's (its
+//! origin) is not hashed by the first capture: its bytes are then known by
+//! its stamp, and read from the origin only if a rehearsal replaced the
+//! copy's file (see [`Content::Unread`]). A file of one link is read.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -210,9 +210,18 @@ fn diff_maps<K: Ord, V: PartialEq>(
 
 /// A work-tree entry as the walk found it, before any file is read.
 enum Found {
-    Dir { mode: u32 },
-    File { mode: u32, stamp: Stamp },
-    Symlink { target: Vec<u8> },
+    Dir {
+        mode: u32,
+    },
+    /// `links`: the inode's number of hard links.
+    File {
+        mode: u32,
+        stamp: Stamp,
+        links: u64,
+    },
+    Symlink {
+        target: Vec<u8>,
+    },
     Other,
 }
 
@@ -263,6 +272,7 @@ fn capture_files(
             Found::File {
                 mode,
                 stamp: Stamp::of(&meta),
+                links: meta.nlink(),
             }
         } else {
             Found::Other
@@ -281,7 +291,7 @@ fn capture_files(
             Found::Dir { mode } => Placed::Done(Entry::Dir { mode }),
             Found::Symlink { target } => Placed::Done(Entry::Symlink { target }),
             Found::Other => Placed::Done(Entry::Other),
-            Found::File { mode, stamp } => {
+            Found::File { mode, stamp, links } => {
                 let known = earlier
                     .as_deref()
                     .map(|e| (e.files.get(&rel), e.stamps.get(&rel)));
@@ -300,7 +310,8 @@ fn capture_files(
                         to_hash.push(work.join(std::ffi::OsStr::from_bytes(&rel)));
                         Pending::Read(to_hash.len() - 1)
                     }
-                    None if origin.is_some() => Pending::Known(Content::Unread(stamp)),
+                    // A file of one link is not the origin's: read.
+                    None if origin.is_some() && links > 1 => Pending::Known(Content::Unread(stamp)),
                     None => {
                         to_hash.push(work.join(std::ffi::OsStr::from_bytes(&rel)));
                         Pending::Read(to_hash.len() - 1)

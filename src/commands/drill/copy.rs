@@ -20,6 +20,12 @@
 //! over), so nothing the rehearsal does reaches the user's files. The
 //! other way, a file the user edits in place while a drill runs changes in
 //! the copy too, and the drill may then report that level as not exact.
+//!
+//! The files every level rewrites (HEAD and the rollback's target both
+//! have them, with other content) are copied instead: a rollback writes a
+//! file with one link in place, as in the user's work tree, so the
+//! rehearsed rollback takes the time the real one would, where a new file
+//! and a rename for each linked one took twice as long.
 
 use std::collections::HashSet;
 use std::ffi::OsStr;
@@ -155,7 +161,7 @@ pub fn remove_leftovers(repo: &Repo) -> anyhow::Result<usize> {
 }
 
 /// Make the copy of `repo`'s current state.
-pub fn make(repo: &Repo, stamp: &str) -> anyhow::Result<DrillCopy> {
+pub fn make(repo: &Repo, stamp: &str, copied: &HashSet<Vec<u8>>) -> anyhow::Result<DrillCopy> {
     let rollback_dir = repo.common_dir().join("rollback");
     let made_rollback_dir = !rollback_dir.exists();
     let root = drill_root(repo).join(format!("{}-{stamp}", std::process::id()));
@@ -170,10 +176,10 @@ pub fn make(repo: &Repo, stamp: &str) -> anyhow::Result<DrillCopy> {
         made: Made::default(),
         handed_over: false,
     };
-    fill(repo, copy)
+    fill(repo, copy, copied)
 }
 
-fn fill(repo: &Repo, mut copy: DrillCopy) -> anyhow::Result<DrillCopy> {
+fn fill(repo: &Repo, mut copy: DrillCopy, copied: &HashSet<Vec<u8>>) -> anyhow::Result<DrillCopy> {
     let git = copy.git_dir.clone();
     for dir in [
         "objects/info",
@@ -212,7 +218,7 @@ fn fill(repo: &Repo, mut copy: DrillCopy) -> anyhow::Result<DrillCopy> {
     let index = crate::git::discover::index_file(repo.git_dir())?;
     copy_if_there(&index, &git.join("index"))?;
     let tracked_dirs = tracked_dirs(&index);
-    copy_work_tree(repo, &copy.work, &tracked_dirs, &mut copy.made)?;
+    copy_work_tree(repo, &copy.work, &tracked_dirs, copied, &mut copy.made)?;
     crate::fault::point("drill-copied");
     Ok(copy)
 }
@@ -271,6 +277,7 @@ fn copy_work_tree(
     repo: &Repo,
     to: &Path,
     tracked_dirs: &HashSet<Vec<u8>>,
+    copied: &HashSet<Vec<u8>>,
     made: &mut Made,
 ) -> anyhow::Result<()> {
     let from = repo.workdir();
@@ -280,7 +287,7 @@ fn copy_work_tree(
         let threads = crate::walk::threads();
         let gathered =
             crate::walk::walk(from, &starts, threads, Linked::default, |linked, item| {
-                copy_entry(item, to, tracked_dirs, &can_link, linked)
+                copy_entry(item, to, tracked_dirs, copied, &can_link, linked)
             })?;
         starts.clear();
         for linked in gathered {
@@ -304,6 +311,7 @@ fn copy_entry(
     item: &crate::walk::Item<'_>,
     to: &Path,
     tracked_dirs: &HashSet<Vec<u8>>,
+    copied: &HashSet<Vec<u8>>,
     can_link: &AtomicBool,
     linked: &mut Linked,
 ) -> anyhow::Result<bool> {
@@ -328,7 +336,7 @@ fn copy_entry(
         // A file that is linked costs one `link`, and only folders and
         // copied files are stat'ed.
         linked.files += 1;
-        if can_link.load(Ordering::Relaxed) {
+        if can_link.load(Ordering::Relaxed) && !copied.contains(item.rel) {
             match fs::hard_link(item.path, &target) {
                 Ok(()) => {
                     linked.linked += 1;
