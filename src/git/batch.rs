@@ -42,11 +42,14 @@ impl<'a> BlobSink<'a> {
         self.batch.map(|(repo, _)| repo)
     }
 
-    /// A tree written through [`BlobSink::object_repo`]: its new subtrees
-    /// go into the pack with the blobs.
+    /// A tree written through [`BlobSink::object_repo`] (or, without a
+    /// batch, loose): its new subtrees go into the pack with the blobs, or
+    /// are noted for the journal's sync.
     pub fn add_tree(&mut self, root: Oid) {
         if self.batch.is_some() {
             self.trees.push(root);
+        } else {
+            self.noted.tree(root);
         }
     }
 

@@ -72,13 +72,8 @@ pub fn build_stash_commit(
         }
         let u_tree = only_untracked.create_updated(objects, &empty)?;
         let w_tree = tracked.create_updated(objects, &snapshot)?;
-        if sink.object_repo().is_some() {
-            sink.add_tree(u_tree);
-            sink.add_tree(w_tree);
-        } else {
-            repo.written().tree(empty.id());
-            repo.written().tree(u_tree);
-            repo.written().tree(w_tree);
+        for tree in [empty.id(), u_tree, w_tree] {
+            sink.add_tree(tree);
         }
         Ok((Some(u_tree), w_tree))
     })?;
