@@ -2015,3 +2015,33 @@ fn recover_killed_while_stopping_at_a_conflict_is_undone_exactly() {
         recover_crash_at(point, true);
     }
 }
+
+/// A recovery that puts a symlink to a folder where a folder was (`b/`
+/// becomes `b -> a`, and `a/x` is the same symlink `b/x` was): after it,
+/// `b/x` resolves through the symlink to `a/x`, which looks like the old
+/// `b/x`. Undo must see `b/x` as gone, not as already back, and make the
+/// folder and its symlink again.
+#[test]
+fn undo_puts_back_a_folder_a_recovery_replaced_with_a_symlink() {
+    let repo = TestRepo::new();
+    repo.symlink("b/x", "x/../b");
+    repo.write("c/d/e", "one\n");
+    repo.commit_all("base");
+    tag_baseline(&repo, "HEAD");
+    repo.git(&["checkout", "-q", "-b", "failed"]);
+    repo.git(&["rm", "-q", "-r", "b"]);
+    repo.symlink("b", "a");
+    repo.commit_all("b is a link now");
+    repo.remove("b");
+    repo.symlink("a/x", "x/../b");
+    repo.symlink("b", "a");
+    repo.commit_all("a/x as b/x was");
+    repo.git(&["checkout", "-q", "main"]);
+    let before = repo.capture();
+    let out = repo.tool(&["recover", "failed", "--all", "--no-tests"]);
+    out.assert_ok();
+    assert!(repo.read_link("b").ends_with("a"), "the recovery made b a link");
+    repo.tool_ok(&["undo"]);
+    assert_same_state(&before, &repo.capture());
+    assert_eq!(repo.read_link("b/x"), std::path::PathBuf::from("x/../b"));
+}

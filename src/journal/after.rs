@@ -140,11 +140,34 @@ impl PathAfter {
     }
 }
 
+/// The folders above the paths looked at, remembered: whether each is a
+/// real folder. A path under a symlink, a file or nothing is not in the
+/// work tree, whatever `lstat` finds through the symlink (git never
+/// follows one to a tracked path).
+#[derive(Default)]
+pub struct Parents(std::collections::HashMap<RepoPath, bool>);
+
+impl Parents {
+    fn all_real_dirs(&mut self, root: &Path, path: &RepoPath) -> bool {
+        path.ancestors().into_iter().all(|parent| {
+            *self.0.entry(parent).or_insert_with_key(|p| {
+                fs::symlink_metadata(p.under(root)).is_ok_and(|m| m.is_dir())
+            })
+        })
+    }
+}
+
 /// The file at `path` under `root` as git would record it, with its stat
-/// data; `None` when there is no file (nothing, or a directory).
-pub fn disk_file(root: &Path, path: &RepoPath) -> anyhow::Result<Option<(DiskFile, Stat)>> {
+/// data; `None` when there is no file (nothing, a directory, or a path
+/// beyond a symlink or a file).
+pub fn disk_file(
+    root: &Path,
+    path: &RepoPath,
+    parents: &mut Parents,
+) -> anyhow::Result<Option<(DiskFile, Stat)>> {
     let full = path.under(root);
     let meta = match fs::symlink_metadata(&full) {
+        Ok(_) if !parents.all_real_dirs(root, path) => return Ok(None),
         Ok(meta) => meta,
         Err(e)
             if e.kind() == std::io::ErrorKind::NotFound
@@ -184,8 +207,12 @@ fn known_file(
     root: &Path,
     path: &RepoPath,
     known: Option<(u32, Oid)>,
+    parents: &mut Parents,
 ) -> anyhow::Result<Option<Option<(DiskFile, Stat)>>> {
     let meta = match fs::symlink_metadata(path.under(root)) {
+        Ok(_) if !parents.all_real_dirs(root, path) => {
+            return Ok(known.is_none().then_some(None));
+        }
         Ok(meta) => meta,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Ok(known.is_none().then_some(None));
@@ -211,6 +238,7 @@ pub fn disk_file_if_changed(
     root: &Path,
     path: &RepoPath,
     known: Option<&PathAfter>,
+    parents: &mut Parents,
 ) -> anyhow::Result<Option<DiskFile>> {
     if let Some(known) = known {
         let full = path.under(root);
@@ -224,7 +252,7 @@ pub fn disk_file_if_changed(
             _ => {}
         }
     }
-    Ok(disk_file(root, path)?.map(|(file, _)| file))
+    Ok(disk_file(root, path, parents)?.map(|(file, _)| file))
 }
 
 /// Write `ops/<id>/worktree-after` for `paths`; returns how many. A path
@@ -237,18 +265,19 @@ pub fn save_worktree(
     paths: &Touched,
 ) -> anyhow::Result<usize> {
     let mut out = Vec::with_capacity(paths.len() * 96);
+    let mut parents = Parents::default();
     for (path, (known, was)) in paths {
         let before = was.map(|w| match w {
             Some((mode, oid)) => (mode, Some(oid.to_string())),
             None => (0, None),
         });
         let found = match known {
-            Some(known) => known_file(repo.workdir(), path, *known)?,
+            Some(known) => known_file(repo.workdir(), path, *known, &mut parents)?,
             None => None,
         };
         let found = match found {
             Some(found) => found,
-            None => disk_file(repo.workdir(), path)?,
+            None => disk_file(repo.workdir(), path, &mut parents)?,
         };
         let line = match found {
             Some((file, stat)) => PathAfter {

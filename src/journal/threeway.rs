@@ -194,6 +194,7 @@ pub fn analyze(
             .inner
             .find_tree(parse_oid(&saved.tree)?)
             .context("could not read the snapshot tree")?;
+        let mut parents = after::Parents::default();
         for path in after::read_worktree(journal, op.id())? {
             let known_before = match &path.before {
                 Some((0, _)) => Some(None),
@@ -225,7 +226,12 @@ pub fn analyze(
             if before == left_there {
                 continue;
             }
-            let now = after::disk_file_if_changed(repo.workdir(), &path.path, Some(&path))?;
+            let now = after::disk_file_if_changed(
+                repo.workdir(),
+                &path.path,
+                Some(&path),
+                &mut parents,
+            )?;
             if now == before {
                 continue;
             }
