@@ -17,6 +17,7 @@ mod green;
 mod harness;
 mod hook;
 mod hostile;
+mod indexfile;
 mod interleave;
 mod journal;
 mod keepalive;

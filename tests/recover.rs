@@ -2040,7 +2040,10 @@ fn undo_puts_back_a_folder_a_recovery_replaced_with_a_symlink() {
     let before = repo.capture();
     let out = repo.tool(&["recover", "failed", "--all", "--no-tests"]);
     out.assert_ok();
-    assert!(repo.read_link("b").ends_with("a"), "the recovery made b a link");
+    assert!(
+        repo.read_link("b").ends_with("a"),
+        "the recovery made b a link"
+    );
     repo.tool_ok(&["undo"]);
     assert_same_state(&before, &repo.capture());
     assert_eq!(repo.read_link("b/x"), std::path::PathBuf::from("x/../b"));

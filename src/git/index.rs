@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use git2::{FileMode, Index, Oid};
 
+use super::indexfile::{self, IndexFile};
 use super::Repo;
 use crate::error::user;
 
@@ -70,13 +71,21 @@ pub enum PreparedTrees {
     /// The tree of an index this process wrote: nothing to read.
     Remembered(Oid),
     Read {
-        index: Index,
+        index: TreeSource,
         flagged: Vec<(Vec<u8>, Oid, u32)>,
         /// Objects of the conflict stages, kept alive beside stage 0.
         extra: Vec<Oid>,
         has_conflicts: bool,
         sparse: bool,
     },
+}
+
+/// What the index's trees are written from.
+pub enum TreeSource {
+    /// Our own reading of the index file (`indexfile`).
+    Own(IndexFile),
+    /// libgit2's, conflicts removed: an index our reader refuses.
+    Libgit2(Index),
 }
 
 /// Read the index for [`PreparedTrees::write`].
@@ -96,6 +105,39 @@ pub fn prepare_index_trees(repo: &Repo) -> anyhow::Result<PreparedTrees> {
     // read it again.
     shared.read(false).context("could not read the index")?;
     crate::trace::phase("index trees: index read");
+    // The trees are written from our own reading of the same file: where
+    // libgit2's cache-tree is partly invalid, it rewrites the tree and
+    // then reads all of it back to rebuild that cache.
+    if let Some(own) = shared.path().and_then(|p| IndexFile::read_path(p).ok()) {
+        let mut extra = Vec::new();
+        let mut flagged = Vec::new();
+        let mut sparse = false;
+        let mut has_conflicts = false;
+        for entry in &own.entries {
+            let stage = entry.stage();
+            if entry.flags_extended & SKIP_WORKTREE != 0 {
+                sparse = true;
+            }
+            if stage == 0
+                && (entry.flags_extended & SKIP_WORKTREE != 0 || entry.flags & ASSUME_VALID != 0)
+            {
+                flagged.push((entry.path.clone(), entry.oid(), entry.mode()));
+            }
+            if stage != 0 {
+                has_conflicts = true;
+                if entry.mode() != u32::from(FileMode::Commit) {
+                    extra.push(entry.oid());
+                }
+            }
+        }
+        return Ok(PreparedTrees::Read {
+            index: TreeSource::Own(own),
+            flagged,
+            extra,
+            has_conflicts,
+            sparse,
+        });
+    }
     let has_conflicts = shared.has_conflicts();
     let mut index = if !has_conflicts {
         shared
@@ -140,7 +182,7 @@ pub fn prepare_index_trees(repo: &Repo) -> anyhow::Result<PreparedTrees> {
         }
     }
     Ok(PreparedTrees::Read {
-        index,
+        index: TreeSource::Libgit2(index),
         flagged,
         extra,
         has_conflicts,
@@ -153,7 +195,14 @@ impl PreparedTrees {
     pub fn entries(&self) -> usize {
         match self {
             PreparedTrees::Remembered(_) => 0,
-            PreparedTrees::Read { index, .. } => index.len(),
+            PreparedTrees::Read {
+                index: TreeSource::Own(own),
+                ..
+            } => own.entries.len(),
+            PreparedTrees::Read {
+                index: TreeSource::Libgit2(index),
+                ..
+            } => index.len(),
         }
     }
 
@@ -171,7 +220,7 @@ impl PreparedTrees {
     /// loose costs a file of its own, and the index of a large tree with
     /// staged changes in many folders has hundreds.
     pub fn write(self, repo: &Repo, side: Option<&git2::Repository>) -> anyhow::Result<IndexTrees> {
-        let (mut index, flagged, extra, has_conflicts, sparse) = match self {
+        let (index, flagged, extra, has_conflicts, sparse) = match self {
             PreparedTrees::Remembered(tree) => {
                 return Ok(IndexTrees {
                     flagged: Vec::new(),
@@ -195,9 +244,16 @@ impl PreparedTrees {
         // `Repo::discover`): the entries' objects are the index's own, and
         // checking each (a pack header read per entry) costs 60 ms for the
         // 20,000 entries of 200 changed directories.
-        let stage0 = index
-            .write_tree_to(objects)
-            .context("could not write the index as a tree")?;
+        let stage0 = match index {
+            TreeSource::Own(own) => own.write_tree(
+                &objects
+                    .odb()
+                    .context("could not open the object database")?,
+            )?,
+            TreeSource::Libgit2(mut index) => index
+                .write_tree_to(objects)
+                .context("could not write the index as a tree")?,
+        };
         let keepalive = if extra.is_empty() {
             stage0
         } else {
@@ -262,6 +318,11 @@ pub fn index_for_tree(
     written: &std::collections::HashSet<Vec<u8>>,
 ) -> anyhow::Result<Vec<u8>> {
     let old_path = repo.git_dir().join("index");
+    // Our own reader and writer (`indexfile`); libgit2 for an index they
+    // refuse (a split or sparse index).
+    if let Ok(old) = IndexFile::read_path(&old_path) {
+        return Ok(IndexFile::from_tree(repo, tree, &old, written)?.to_bytes());
+    }
     // The repository's cached index is the current one (read-only here).
     let old = if old_path.exists() {
         Some(repo.inner.index().context("could not read the index")?)
@@ -288,6 +349,9 @@ pub fn index_for_entries(
     entries: Vec<git2::IndexEntry>,
     written: &std::collections::HashSet<Vec<u8>>,
 ) -> anyhow::Result<Vec<u8>> {
+    if let Ok(old) = IndexFile::read(repo) {
+        return Ok(entries_index(repo, &entries, &old, written).to_bytes());
+    }
     let old = if repo.git_dir().join("index").exists() {
         Some(repo.inner.index().context("could not read the index")?)
     } else {
@@ -299,6 +363,33 @@ pub fn index_for_entries(
         }
         fill_stat(repo, index, entries, old.as_ref(), written)
     })
+}
+
+/// [`index_for_entries`] by our own writer: the entries in git's order
+/// (a later entry of the same path and stage replacing an earlier one, as
+/// libgit2's add does), stat data filled as [`fill_stat`] fills them.
+fn entries_index(
+    repo: &Repo,
+    entries: &[git2::IndexEntry],
+    old: &IndexFile,
+    written: &std::collections::HashSet<Vec<u8>>,
+) -> IndexFile {
+    let mut new: Vec<indexfile::Entry> = entries.iter().map(indexfile::Entry::from_git2).collect();
+    // Stable: of equal keys the last added ends up last, and is kept.
+    new.sort_by(|a, b| (&a.path, a.stage()).cmp(&(&b.path, b.stage())));
+    let mut kept: Vec<indexfile::Entry> = Vec::with_capacity(new.len());
+    for e in new {
+        match kept.last_mut() {
+            Some(last) if last.path == e.path && last.stage() == e.stage() => *last = e,
+            _ => kept.push(e),
+        }
+    }
+    indexfile::fill_stat(&mut kept, old, repo.workdir(), written);
+    IndexFile {
+        version: 2,
+        entries: kept,
+        extensions: Vec::new(),
+    }
 }
 
 /// Stat data for stage-0 entries: from the work tree for `written` paths,
@@ -581,6 +672,52 @@ impl EditableIndex {
 
     pub fn index_mut(&mut self) -> &mut Index {
         &mut self.index
+    }
+
+    /// Set and remove paths as [`set_paths`] does, by our own reader and
+    /// writer when they take the index (the in-memory index is not
+    /// changed then: it is not used after this), write the result to the
+    /// private file and sync it, and return that file's path for the
+    /// transaction to rename over the index.
+    pub fn write_with(
+        &mut self,
+        workdir: &Path,
+        set: &[(Vec<u8>, Oid, u32)],
+        remove: &[Vec<u8>],
+    ) -> anyhow::Result<&Path> {
+        let Ok(mut file) = IndexFile::read_path(&self.source.path) else {
+            set_paths(&mut self.index, workdir, set, remove)?;
+            return self.write();
+        };
+        let mut changes: Vec<(Vec<u8>, Vec<indexfile::Entry>)> =
+            remove.iter().map(|p| (p.clone(), Vec::new())).collect();
+        for (path, id, mode) in set {
+            let mut e = indexfile::Entry::new(path.clone(), *id, *mode);
+            if let Ok(meta) = fs::symlink_metadata(workdir.join(std::ffi::OsStr::from_bytes(path)))
+            {
+                e.set_stat(&meta);
+            }
+            changes.push((path.clone(), vec![e]));
+        }
+        // A path both removed and set is set (set_paths removes first).
+        changes.reverse();
+        file.replace_paths(changes);
+        let mut tmp = self.source.path.clone().into_os_string();
+        tmp.push(".new");
+        let tmp = PathBuf::from(tmp);
+        let written = (|| -> anyhow::Result<()> {
+            use std::io::Write as _;
+            let mut f = File::create(&tmp)?;
+            f.write_all(&file.to_bytes())?;
+            f.sync_all()?;
+            fs::rename(&tmp, &self.source.path)?;
+            Ok(())
+        })();
+        if let Err(e) = written {
+            let _ = fs::remove_file(&tmp);
+            return Err(e).context("could not write the index");
+        }
+        Ok(&self.source.path)
     }
 
     /// Write the changed index to its private file (libgit2 writes a new

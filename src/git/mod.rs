@@ -21,6 +21,7 @@ mod formats;
 pub mod hooks;
 pub mod ident;
 pub mod index;
+pub mod indexfile;
 pub mod lost;
 mod path;
 pub mod pick;

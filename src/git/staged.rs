@@ -11,11 +11,10 @@
 //! the same tree as HEAD's. Anything it does not understand falls back to
 //! libgit2's diff.
 
-use std::collections::HashMap;
-
 use anyhow::Context as _;
 use git2::{ObjectType, Oid};
 
+use super::indexfile::CacheTree;
 use super::{Repo, RepoPath};
 
 /// One staged path: its content in the index (`None` when deleted), and its
@@ -43,7 +42,7 @@ struct Entry {
 struct Parsed {
     paths: Vec<u8>,
     entries: Vec<Entry>,
-    cache: CacheNode,
+    cache: CacheTree,
 }
 
 /// A run of entries (all under one folder, or all with one path), with the
@@ -103,13 +102,6 @@ pub fn each_index_entry(
     Some(())
 }
 
-/// A node of the cache-tree extension.
-struct CacheNode {
-    /// `None` when the node is invalid (entry count -1).
-    id: Option<Oid>,
-    children: HashMap<Vec<u8>, CacheNode>,
-}
-
 impl Repo {
     /// The paths whose index version differs from HEAD's (all of them when
     /// HEAD is unborn), conflicts included, in index order.
@@ -164,7 +156,7 @@ impl Repo {
                     head_tree.as_ref(),
                     b"",
                     entries,
-                    Some(cache).filter(|c| c.id.is_some() || !c.children.is_empty()),
+                    Some(cache).filter(|c| c.id().is_some() || c.has_children()),
                     &mut out,
                 )?;
                 Ok(out)
@@ -186,11 +178,11 @@ impl Repo {
         tree: Option<&git2::Tree<'_>>,
         dir: &[u8],
         entries: Entries<'_>,
-        cache: Option<&CacheNode>,
+        cache: Option<&CacheTree>,
         out: &mut Vec<Staged>,
     ) -> anyhow::Result<()> {
-        if let (Some(tree), Some(CacheNode { id: Some(id), .. })) = (tree, cache) {
-            if *id == tree.id() {
+        if let (Some(tree), Some(id)) = (tree, cache.and_then(CacheTree::id)) {
+            if id == tree.id() {
                 return Ok(());
             }
         }
@@ -235,7 +227,7 @@ impl Repo {
                 (std::cmp::Ordering::Greater, Some((name, is_dir, end))) => {
                     if is_dir {
                         let prefix = [dir, name, b"/"].concat();
-                        let child = cache.and_then(|c| c.children.get(name));
+                        let child = cache.and_then(|c| c.child(name));
                         self.compare(None, &prefix, entries.slice(i..end), child, out)?;
                     } else {
                         for n in i..end {
@@ -248,8 +240,9 @@ impl Repo {
                 (std::cmp::Ordering::Equal, Some((name, is_dir, end))) => {
                     let Some(h) = head.next() else { break };
                     if is_dir {
-                        let child = cache.and_then(|c| c.children.get(name));
-                        let unchanged = child.and_then(|c| c.id).is_some_and(|id| id == h.id());
+                        let child = cache.and_then(|c| c.child(name));
+                        let unchanged =
+                            child.and_then(CacheTree::id).is_some_and(|id| id == h.id());
                         if !unchanged {
                             let sub = h
                                 .to_object(&self.inner)
@@ -489,20 +482,14 @@ fn parse(mut file: impl std::io::BufRead, len: u64) -> Option<Parsed> {
         return None;
     }
     let extensions = &rest[..rest.len() - TRAILER as usize];
-    let mut cache = CacheNode {
-        id: None,
-        children: HashMap::new(),
-    };
+    let mut cache = CacheTree::unknown();
     let mut at = 0;
     while at + 8 <= extensions.len() {
         let sig = &extensions[at..at + 4];
         let size = u32::from_be_bytes(extensions[at + 4..at + 8].try_into().ok()?) as usize;
         let data = extensions.get(at + 8..at + 8 + size)?;
         match sig {
-            b"TREE" => {
-                let mut node_at = 0;
-                cache = cache_node(data, &mut node_at)?;
-            }
+            b"TREE" => cache = CacheTree::parse(data)?,
             // A split index keeps its entries elsewhere.
             b"link" | b"sdir" => return None,
             _ => {}
@@ -514,38 +501,6 @@ fn parse(mut file: impl std::io::BufRead, len: u64) -> Option<Parsed> {
         entries,
         cache,
     })
-}
-
-fn cache_node(data: &[u8], at: &mut usize) -> Option<CacheNode> {
-    let nul = data.get(*at..)?.iter().position(|&b| b == 0)?;
-    *at += nul + 1;
-    let sp = data.get(*at..)?.iter().position(|&b| b == b' ')?;
-    let count: i64 = std::str::from_utf8(&data[*at..*at + sp])
-        .ok()?
-        .parse()
-        .ok()?;
-    *at += sp + 1;
-    let nl = data.get(*at..)?.iter().position(|&b| b == b'\n')?;
-    let subtrees: usize = std::str::from_utf8(&data[*at..*at + nl])
-        .ok()?
-        .parse()
-        .ok()?;
-    *at += nl + 1;
-    let id = if count >= 0 {
-        let id = Oid::from_bytes(data.get(*at..*at + 20)?).ok()?;
-        *at += 20;
-        Some(id)
-    } else {
-        None
-    };
-    let mut children = HashMap::new();
-    for _ in 0..subtrees {
-        let name_end = data.get(*at..)?.iter().position(|&b| b == 0)?;
-        let name = data[*at..*at + name_end].to_vec();
-        let node = cache_node(data, at)?;
-        children.insert(name, node);
-    }
-    Some(CacheNode { id, children })
 }
 
 /// A version 2 or 3 entry at the start of `buf` without extended flags, a

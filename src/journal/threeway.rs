@@ -226,12 +226,8 @@ pub fn analyze(
             if before == left_there {
                 continue;
             }
-            let now = after::disk_file_if_changed(
-                repo.workdir(),
-                &path.path,
-                Some(&path),
-                &mut parents,
-            )?;
+            let now =
+                after::disk_file_if_changed(repo.workdir(), &path.path, Some(&path), &mut parents)?;
             if now == before {
                 continue;
             }
@@ -580,13 +576,37 @@ pub fn write_merged_index(
     entries: &[(Vec<u8>, Vec<git2::IndexEntry>)],
     dest: &Path,
 ) -> anyhow::Result<()> {
+    use crate::git::indexfile::{Entry, IndexFile};
     let now = repo.git_dir().join("index");
-    match fs::read(&now) {
-        Ok(bytes) => super::write_durable(dest, &bytes)?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+    let bytes = match fs::read(&now) {
+        Ok(bytes) => Some(bytes),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e).context("could not read the index"),
+    };
+    // Our own reader and writer (`indexfile`); libgit2 for an index they
+    // refuse.
+    let own = match &bytes {
+        Some(bytes) => IndexFile::parse(bytes).ok(),
+        None => Some(IndexFile::empty()),
+    };
+    if let Some(mut file) = own {
+        file.replace_paths(
+            entries
+                .iter()
+                .map(|(path, back)| {
+                    let mut back: Vec<Entry> = back.iter().map(Entry::from_git2).collect();
+                    back.sort_by_key(Entry::stage);
+                    (path.clone(), back)
+                })
+                .collect(),
+        );
+        return super::write_durable(dest, &file.to_bytes());
+    }
+    match bytes {
+        Some(bytes) => super::write_durable(dest, &bytes)?,
+        None => {
             let _ = fs::remove_file(dest);
         }
-        Err(e) => return Err(e).context("could not read the index"),
     }
     let mut index = git2::Index::open(dest).context("could not read the index")?;
     for (path, back) in entries {

@@ -1489,8 +1489,7 @@ impl Transaction<'_> {
             self.begin.scope.index,
             "internal error: the index is not in scope"
         );
-        crate::git::index::set_paths(edited.index_mut(), self.repo.workdir(), set, remove)?;
-        let path = edited.write()?;
+        let path = edited.write_with(self.repo.workdir(), set, remove)?;
         self.write_index_file(path)
     }
 }
