@@ -66,6 +66,17 @@ pub struct Applied {
 
 /// The changes that turn tree `from` into tree `to` (submodules left out).
 pub fn tree_changes(repo: &Repo, from: Oid, to: Oid) -> anyhow::Result<Vec<Change>> {
+    tree_changes_under(repo, from, to, &[])
+}
+
+/// [`tree_changes`] at and under `paths` only (everywhere for none): the
+/// trees outside them are not read.
+pub fn tree_changes_under(
+    repo: &Repo,
+    from: Oid,
+    to: Oid,
+    paths: &[RepoPath],
+) -> anyhow::Result<Vec<Change>> {
     if from == to {
         return Ok(Vec::new());
     }
@@ -76,6 +87,12 @@ pub fn tree_changes(repo: &Repo, from: Oid, to: Oid) -> anyhow::Result<Vec<Chang
     let b = repo.inner.find_tree(to).context("could not read a tree")?;
     let mut opts = DiffOptions::new();
     opts.ignore_submodules(true);
+    if !paths.is_empty() {
+        opts.disable_pathspec_match(true);
+        for p in paths {
+            opts.pathspec(p.as_bytes());
+        }
+    }
     let diff = repo
         .inner
         .diff_tree_to_tree(Some(&a), Some(&b), Some(&mut opts))

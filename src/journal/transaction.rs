@@ -1106,9 +1106,11 @@ fn undo_tree(
 ) -> anyhow::Result<Oid> {
     let mut tree = found.tree;
     // Known files are known by the blob of their bytes on disk already.
+    // Only attribute files above the overwritten paths can apply to them:
+    // walking the whole tree for one costs 25 ms per 100,000 files.
     if !overwritten.is_empty()
         && intent.known_worktree.is_none()
-        && repo.has_checkout_filters(found.tree)?
+        && repo.has_checkout_filters_for(found.tree, &overwritten)?
     {
         let read: std::collections::HashSet<&RepoPath> =
             found.modified.iter().chain(&found.untracked).collect();
@@ -1285,6 +1287,10 @@ fn sweep_unrecorded(repo: &Repo, journal: &Journal, history: &super::History) {
 }
 
 /// `from` → `to`, kept to `paths` (all when empty) and away from `preserve`.
+/// Up to this many paths, a comparison of trees is given them as a
+/// pathspec (libgit2 matches each path against each of them).
+const PATHSPEC_UP_TO: usize = 1_000;
+
 fn changes_within(
     repo: &Repo,
     from: Oid,
@@ -1292,11 +1298,16 @@ fn changes_within(
     paths: &[RepoPath],
     preserve: &[RepoPath],
 ) -> anyhow::Result<Vec<crate::git::writer::Change>> {
-    let mut changes = crate::git::writer::tree_changes(repo, from, to)?;
     // Thousands of paths (an undo of a large rollback): looked up by each
-    // change's path and its parents, not compared one by one.
+    // change's path and its parents, not compared one by one. A few (files
+    // restoring some paths): only their trees are compared.
     let within: std::collections::HashSet<&RepoPath> = paths.iter().collect();
     let whole = paths.is_empty() || paths.iter().any(|p| p.as_bytes().is_empty());
+    let mut changes = if !whole && paths.len() <= PATHSPEC_UP_TO {
+        crate::git::writer::tree_changes_under(repo, from, to, paths)?
+    } else {
+        crate::git::writer::tree_changes(repo, from, to)?
+    };
     changes.retain(|c| {
         (whole || within.contains(&c.path) || c.path.ancestors().iter().any(|a| within.contains(a)))
             && !preserve.iter().any(|p| c.path.is_at_or_under(p))
