@@ -185,8 +185,9 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<Outcome> {
     super::refuse_operation_in_progress(repo)?;
     crate::journal::check_index_unlocked(repo)?;
     // The index is parsed once, for the plan, the snapshot and the new
-    // index alike (checked under the lock to be still the index).
-    let mut edited = EditableIndex::open(repo)?;
+    // index alike (checked under the lock to be still the index); libgit2
+    // gets the part under the named paths.
+    let mut edited = EditableIndex::open_under(repo, &paths)?;
     let source_tree = repo.commit_tree(source)?;
     super::refuse_filter_drivers(repo, source_tree)?;
     crate::trace::phase("files: plan");

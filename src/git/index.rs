@@ -12,6 +12,7 @@ use std::fs::{self, File};
 use std::io::ErrorKind;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use anyhow::Context as _;
 use git2::{FileMode, Index, Oid};
@@ -80,10 +81,17 @@ pub enum PreparedTrees {
     },
 }
 
+/// The whole index, read by our own reader, beside the part of it libgit2
+/// was given (the file `part`).
+pub struct WholeIndex {
+    pub(crate) part: PathBuf,
+    pub(crate) whole: Rc<IndexFile>,
+}
+
 /// What the index's trees are written from.
 pub enum TreeSource {
     /// Our own reading of the index file (`indexfile`).
-    Own(IndexFile),
+    Own(Rc<IndexFile>),
     /// libgit2's, conflicts removed: an index our reader refuses.
     Libgit2(Index),
 }
@@ -107,8 +115,20 @@ pub fn prepare_index_trees(repo: &Repo) -> anyhow::Result<PreparedTrees> {
     crate::trace::phase("index trees: index read");
     // The trees are written from our own reading of the same file: where
     // libgit2's cache-tree is partly invalid, it rewrites the tree and
-    // then reads all of it back to rebuild that cache.
-    if let Some(own) = shared.path().and_then(|p| IndexFile::read_path(p).ok()) {
+    // then reads all of it back to rebuild that cache. (Where libgit2 holds
+    // only part of the index, the whole was read already.)
+    let whole = repo
+        .index_file
+        .borrow()
+        .as_ref()
+        .filter(|w| shared.path() == Some(w.part.as_path()))
+        .map(|w| Rc::clone(&w.whole));
+    if let Some(own) = whole.or_else(|| {
+        shared
+            .path()
+            .and_then(|p| IndexFile::read_path(p).ok())
+            .map(Rc::new)
+    }) {
         let mut extra = Vec::new();
         let mut flagged = Vec::new();
         let mut sparse = false;
@@ -618,10 +638,25 @@ impl IndexSource {
 pub struct EditableIndex {
     source: IndexSource,
     index: Index,
+    /// The whole index as our own reader read it, when libgit2 holds only
+    /// the part under the command's paths (in the file `part`).
+    whole: Option<Rc<IndexFile>>,
+    part: Option<PathBuf>,
 }
 
 impl EditableIndex {
     pub fn open(repo: &Repo) -> anyhow::Result<EditableIndex> {
+        Self::open_under(repo, &[])
+    }
+
+    /// [`EditableIndex::open`] for a command that looks only at `paths`
+    /// (all of them for none): libgit2, which parses an index several
+    /// times slower than git (docs/design.md, Performance: "The index
+    /// file"), is given only the entries at and under them (and the
+    /// attribute and submodule files it may look up), for the status and
+    /// the lookups of those paths; the whole index, read by our own
+    /// reader, serves the index's tree and the index written at the end.
+    pub fn open_under(repo: &Repo, paths: &[super::RepoPath]) -> anyhow::Result<EditableIndex> {
         use std::os::unix::fs::MetadataExt;
         let dir = repo.git_dir().join("rollback");
         fs::create_dir_all(&dir).context("could not create the rollback folder")?;
@@ -636,7 +671,8 @@ impl EditableIndex {
             linked: None,
             existed: false,
         };
-        let opened = (|| -> anyhow::Result<Index> {
+        let mut part = None;
+        let opened = (|| -> anyhow::Result<(Index, Option<Rc<IndexFile>>)> {
             let index_path = repo.git_dir().join("index");
             match fs::symlink_metadata(&index_path) {
                 Ok(meta) => {
@@ -651,16 +687,47 @@ impl EditableIndex {
                 Err(e) if e.kind() == ErrorKind::NotFound => {}
                 Err(e) => return Err(e).context("could not read the index"),
             }
-            let mut index = Index::open(&path).context("could not read the index")?;
+            let whole = if paths.is_empty() || !source.existed {
+                None
+            } else {
+                IndexFile::read_path(&path).ok().map(Rc::new)
+            };
+            let mut index = match &whole {
+                Some(whole) => {
+                    let mut part_path = path.clone().into_os_string();
+                    part_path.push(".part");
+                    let part_path = PathBuf::from(part_path);
+                    part = Some(part_path.clone());
+                    fs::write(&part_path, part_of(whole, paths).to_bytes())
+                        .context("could not write a temporary index")?;
+                    Index::open(&part_path).context("could not read the index")?
+                }
+                None => Index::open(&path).context("could not read the index")?,
+            };
             repo.inner
                 .set_index(&mut index)
                 .context("could not read the index")?;
-            Ok(index)
+            *repo.index_file.borrow_mut() = match (&whole, &part) {
+                (Some(whole), Some(part)) => Some(WholeIndex {
+                    part: part.clone(),
+                    whole: Rc::clone(whole),
+                }),
+                _ => None,
+            };
+            Ok((index, whole))
         })();
         match opened {
-            Ok(index) => Ok(EditableIndex { source, index }),
+            Ok((index, whole)) => Ok(EditableIndex {
+                source,
+                index,
+                whole,
+                part,
+            }),
             Err(e) => {
                 let _ = fs::remove_file(&path);
+                if let Some(part) = part {
+                    let _ = fs::remove_file(part);
+                }
                 Err(e)
             }
         }
@@ -685,7 +752,13 @@ impl EditableIndex {
         set: &[(Vec<u8>, Oid, u32)],
         remove: &[Vec<u8>],
     ) -> anyhow::Result<&Path> {
-        let Ok(mut file) = IndexFile::read_path(&self.source.path) else {
+        // The whole index read at the start (no one else holds it by now:
+        // the scan is over), or read now.
+        let read = match self.whole.take() {
+            Some(whole) => Ok(Rc::try_unwrap(whole).unwrap_or_else(|shared| (*shared).clone())),
+            None => IndexFile::read_path(&self.source.path),
+        };
+        let Ok(mut file) = read else {
             set_paths(&mut self.index, workdir, set, remove)?;
             return self.write();
         };
@@ -734,8 +807,57 @@ impl EditableIndex {
     }
 }
 
+/// The entries of `whole` at and under `paths`, with every `.gitattributes`
+/// and `.gitmodules` entry (libgit2 may look those up for these paths).
+fn part_of(whole: &IndexFile, paths: &[super::RepoPath]) -> IndexFile {
+    let all = &whole.entries;
+    let mut keep = vec![false; all.len()];
+    // Entries are sorted: the path itself is one run, the entries under
+    // `path/` another.
+    for path in paths {
+        let path = path.as_bytes();
+        if path.is_empty() {
+            keep.fill(true);
+            break;
+        }
+        let mut under = path.to_vec();
+        under.push(b'/');
+        let from = all.partition_point(|e| e.path.as_slice() < path);
+        for (n, e) in all.iter().enumerate().skip(from) {
+            if e.path != path {
+                break;
+            }
+            keep[n] = true;
+        }
+        let from = all.partition_point(|e| e.path < under);
+        for (n, e) in all.iter().enumerate().skip(from) {
+            if !e.path.starts_with(&under) {
+                break;
+            }
+            keep[n] = true;
+        }
+    }
+    let entries = all
+        .iter()
+        .zip(keep)
+        .filter(|(e, keep)| {
+            let name = e.path.rsplit(|&c| c == b'/').next().unwrap_or(&e.path);
+            *keep || name == b".gitattributes" || name == b".gitmodules"
+        })
+        .map(|(e, _)| e.clone())
+        .collect();
+    IndexFile {
+        version: 2,
+        entries,
+        extensions: Vec::new(),
+    }
+}
+
 impl Drop for EditableIndex {
     fn drop(&mut self) {
+        if let Some(part) = &self.part {
+            let _ = fs::remove_file(part);
+        }
         // Gone once renamed into place; removed here on any other way out.
         let _ = fs::remove_file(&self.source.path);
         let mut lock = self.source.path.clone().into_os_string();

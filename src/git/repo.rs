@@ -19,6 +19,10 @@ pub struct Repo {
     cmdline: CommandLineConfig,
     /// The objects written through this handle, for the journal's sync.
     written: super::written::Written,
+    /// The whole index as our own reader read it, when libgit2 was given
+    /// only part of it (`EditableIndex::open_under`): the file of that part,
+    /// and the whole.
+    pub(crate) index_file: std::cell::RefCell<Option<super::index::WholeIndex>>,
 }
 
 /// A git operation in progress that blocks ours.
@@ -133,6 +137,7 @@ impl Repo {
             common_dir,
             cmdline,
             written: Default::default(),
+            index_file: Default::default(),
         };
         repo.validate_work_tree_owner(&location)?;
         Ok(repo)

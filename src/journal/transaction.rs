@@ -1500,6 +1500,8 @@ impl Transaction<'_> {
             self.begin.scope.index,
             "internal error: the index is not in scope"
         );
+        // The whole index is the edited index's own from here.
+        self.repo.index_file.borrow_mut().take();
         let path = edited.write_with(self.repo.workdir(), set, remove)?;
         self.write_index_file(path)
     }
