@@ -505,3 +505,48 @@ fn undo_of_files_of_many_folders_with_delete_new_restores_everything() {
     repo.tool_ok(&["undo"]);
     assert_same_state(&before, &repo.capture());
 }
+
+/// Restoring a folder keeps the index's stat data of the files it did not
+/// rewrite (as git's checkout keeps them), and takes the rewritten ones'
+/// from disk: git then sees every file clean without reading it again.
+#[test]
+fn a_restored_folder_keeps_the_stat_data_of_files_it_did_not_rewrite() {
+    let repo = TestRepo::with_commits();
+    for n in 0..5 {
+        repo.write(format!("dir/same{n}.txt"), format!("same {n}\n"));
+    }
+    repo.write("dir/changed.txt", "baseline\n");
+    repo.commit_all("folder");
+    repo.git(&["tag", "-a", "-m", "known good", "baseline"]);
+    repo.write("dir/changed.txt", "sprint\n");
+    repo.commit_all("sprint");
+    repo.git(&["update-index", "--refresh"]);
+    // A file touched since: its entry is unchanged, so its (now stale)
+    // stat data stays too, as git's checkout leaves it; git compares the
+    // content when it next looks.
+    let touched = std::fs::File::options()
+        .write(true)
+        .open(repo.abs("dir/same0.txt"))
+        .expect("open");
+    touched
+        .set_modified(
+            std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000),
+        )
+        .expect("set mtime");
+    drop(touched);
+    let debug = |path: &str| repo.git(&["ls-files", "--debug", "--", path]);
+    let before: Vec<String> = (0..5).map(|n| debug(&format!("dir/same{n}.txt"))).collect();
+    repo.tool_ok(&["files", "--no-tests", "dir"]);
+    let after: Vec<String> = (0..5).map(|n| debug(&format!("dir/same{n}.txt"))).collect();
+    assert_eq!(before, after, "untouched entries keep their stat data");
+    assert_eq!(repo.read_string("dir/changed.txt"), "baseline\n");
+    // The rewritten file's stat data is the file's: nothing to refresh.
+    let changed = debug("dir/changed.txt");
+    assert!(changed.contains("size: 9\t"), "{changed}");
+    // Only the touched file needs a look (its content is the same).
+    assert_eq!(repo.git(&["diff-files", "--name-only"]), "dir/same0.txt");
+    assert_eq!(
+        repo.git(&["status", "--porcelain", "--", "dir"]),
+        "M  dir/changed.txt"
+    );
+}

@@ -508,7 +508,9 @@ impl Execute<FilesStep> for Restoring<'_> {
         super::warn_changed_meanwhile(ctx, tx.id(), &applied.changed_meanwhile);
         bar.finish_and_clear();
         crate::trace::phase("files: building and writing the index");
-        tx.write_edited_index(&mut self.edited, &self.set, &self.remove)?;
+        let written: std::collections::HashSet<&[u8]> =
+            changes.iter().map(|c| c.path.as_bytes()).collect();
+        tx.write_edited_index(&mut self.edited, &self.set, &self.remove, &written)?;
         crate::trace::phase("files: end record");
         Ok(changes.len())
     }

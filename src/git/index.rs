@@ -751,6 +751,7 @@ impl EditableIndex {
         workdir: &Path,
         set: &[(Vec<u8>, Oid, u32)],
         remove: &[Vec<u8>],
+        written: &std::collections::HashSet<&[u8]>,
     ) -> anyhow::Result<&Path> {
         // The whole index read at the start (no one else holds it by now:
         // the scan is over), or read now.
@@ -766,9 +767,21 @@ impl EditableIndex {
             remove.iter().map(|p| (p.clone(), Vec::new())).collect();
         for (path, id, mode) in set {
             let mut e = indexfile::Entry::new(path.clone(), *id, *mode);
-            if let Ok(meta) = fs::symlink_metadata(workdir.join(std::ffi::OsStr::from_bytes(path)))
-            {
-                e.set_stat(&meta);
+            let unchanged = if written.contains(path.as_slice()) {
+                None
+            } else {
+                file.stage0(path)
+                    .filter(|old| old.oid() == *id && old.mode() == *mode)
+            };
+            match unchanged {
+                Some(old) => e.copy_stat_from(old),
+                None => {
+                    if let Ok(meta) =
+                        fs::symlink_metadata(workdir.join(std::ffi::OsStr::from_bytes(path)))
+                    {
+                        e.set_stat(&meta);
+                    }
+                }
             }
             changes.push((path.clone(), vec![e]));
         }

@@ -118,7 +118,7 @@ impl Entry {
     }
 
     /// Take another entry's stat data (its mode stays).
-    fn copy_stat_from(&mut self, from: &Entry) {
+    pub fn copy_stat_from(&mut self, from: &Entry) {
         let mode = self.stat[MODE];
         self.stat = from.stat;
         self.stat[MODE] = mode;
@@ -513,6 +513,14 @@ impl IndexFile {
 }
 
 impl IndexFile {
+    /// The stage-0 entry of `path`, found by bisection.
+    pub fn stage0(&self, path: &[u8]) -> Option<&Entry> {
+        let at = self.entries.partition_point(|e| e.path.as_slice() < path);
+        self.entries
+            .get(at)
+            .filter(|e| e.path == path && e.stage() == 0)
+    }
+
     /// The cache-tree extension, when there is one and it is well formed.
     pub fn cache_tree(&self) -> Option<CacheTree> {
         let (_, data) = self.extensions.iter().find(|(sig, _)| sig == b"TREE")?;

@@ -151,6 +151,9 @@ fn unwritable_dir<'a>(
     use std::os::unix::fs::MetadataExt;
     let may = |full: &Path, what: Access| rustix::fs::access(full, what).is_ok();
     let mut writable = std::collections::HashSet::new();
+    // Folders looked at and found not writable (or not folders): their
+    // entries are checked one by one.
+    let mut not_writable = std::collections::HashSet::new();
     for (path, writes_file) in paths {
         let parent = path
             .ancestors()
@@ -158,6 +161,18 @@ fn unwritable_dir<'a>(
             .unwrap_or_else(|| RepoPath::from_bytes(b""));
         if writable.contains(&parent) {
             continue;
+        }
+        // A real folder we may write in takes any entry: checked once,
+        // not once a file (whole folders restored by `files`).
+        if !not_writable.contains(&parent) {
+            let dir = parent.under(root);
+            if fs::symlink_metadata(&dir).is_ok_and(|m| m.is_dir())
+                && may(&dir, Access::WRITE_OK | Access::EXEC_OK)
+            {
+                writable.insert(parent);
+                continue;
+            }
+            not_writable.insert(parent.clone());
         }
         let full = path.under(root);
         let existing = fs::symlink_metadata(&full).ok();

@@ -1489,12 +1489,15 @@ impl Transaction<'_> {
     /// Set and remove entries of an index read before the operation began
     /// (the one `Intent::index_source` names), write it to its private file
     /// and replace the index with it, releasing our lock. `set` holds path,
-    /// object and mode; the entries' stat data is read from the work tree.
+    /// object and mode; the entries' stat data is read from the work tree,
+    /// or kept from the index where the entry is unchanged and the file
+    /// was not `written` (as git's checkout keeps it).
     pub fn write_edited_index(
         &mut self,
         edited: &mut crate::git::index::EditableIndex,
         set: &[(Vec<u8>, Oid, u32)],
         remove: &[Vec<u8>],
+        written: &std::collections::HashSet<&[u8]>,
     ) -> anyhow::Result<()> {
         anyhow::ensure!(
             self.begin.scope.index,
@@ -1502,7 +1505,7 @@ impl Transaction<'_> {
         );
         // The whole index is the edited index's own from here.
         self.repo.index_file.borrow_mut().take();
-        let path = edited.write_with(self.repo.workdir(), set, remove)?;
+        let path = edited.write_with(self.repo.workdir(), set, remove, written)?;
         self.write_index_file(path)
     }
 }
