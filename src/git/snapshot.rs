@@ -810,10 +810,11 @@ impl TreeChanges {
         // libgit2 fails on the removal of a path the tree does not have
         // (say, under what is now a file): there is nothing to remove.
         let base_tree = repo.find_tree(base).context("could not read a tree")?;
+        let mut in_base = Folders::new(repo, base_tree);
         let removals: Vec<RepoPath> = self
             .removals
             .into_iter()
-            .filter(|p| base_tree.get_path(Path::new(p.as_os_str())).is_ok())
+            .filter(|p| in_base.kind(p.as_bytes()).is_some())
             .collect();
         if !removals.is_empty() {
             tree = write(tree, &removals, &[])?;
@@ -822,19 +823,19 @@ impl TreeChanges {
         // is needed, or a directory where a file goes.
         crate::trace::phase("tree: blocking");
         let current = repo.find_tree(tree).context("could not read a tree")?;
+        let mut in_current = Folders::new(repo, current);
         let mut blocking = Vec::new();
         for (path, _, _) in &self.upserts {
             for parent in path.ancestors() {
-                if let Ok(entry) = current.get_path(std::path::Path::new(parent.as_os_str())) {
-                    if entry.kind() != Some(git2::ObjectType::Tree) {
-                        blocking.push(parent);
-                    }
+                if in_current
+                    .kind(parent.as_bytes())
+                    .is_some_and(|k| k != git2::ObjectType::Tree)
+                {
+                    blocking.push(parent);
                 }
             }
-            if let Ok(entry) = current.get_path(std::path::Path::new(path.as_os_str())) {
-                if entry.kind() == Some(git2::ObjectType::Tree) {
-                    blocking.push(path.clone());
-                }
+            if in_current.kind(path.as_bytes()) == Some(git2::ObjectType::Tree) {
+                blocking.push(path.clone());
             }
         }
         if !blocking.is_empty() {
@@ -847,6 +848,51 @@ impl TreeChanges {
             tree = write(tree, &[], &self.upserts)?;
         }
         Ok(tree)
+    }
+}
+
+/// The folders of one tree, each read once: libgit2 keeps parsed trees in
+/// its cache only up to 4 KB, so looking paths up one by one parses a
+/// large folder (git's own top folder, 24 KB) again for every path.
+struct Folders<'r> {
+    repo: &'r git2::Repository,
+    /// A folder's path (empty: the top) and its tree, `None` when that
+    /// path is not a folder of the tree.
+    trees: std::collections::HashMap<Vec<u8>, Option<git2::Tree<'r>>>,
+}
+
+impl<'r> Folders<'r> {
+    fn new(repo: &'r git2::Repository, top: git2::Tree<'r>) -> Folders<'r> {
+        let mut trees = std::collections::HashMap::new();
+        trees.insert(Vec::new(), Some(top));
+        Folders { repo, trees }
+    }
+
+    /// The kind of the entry at `path`, `None` when there is none.
+    fn kind(&mut self, path: &[u8]) -> Option<git2::ObjectType> {
+        let (dir, name) = match path.iter().rposition(|&c| c == b'/') {
+            Some(slash) => (&path[..slash], &path[slash + 1..]),
+            None => (&path[..0], path),
+        };
+        self.folder(dir)?.get_name_bytes(name)?.kind()
+    }
+
+    fn folder(&mut self, dir: &[u8]) -> Option<&git2::Tree<'r>> {
+        if !self.trees.contains_key(dir) {
+            let tree = match self.kind(dir) {
+                Some(git2::ObjectType::Tree) => {
+                    let (parent, name) = match dir.iter().rposition(|&c| c == b'/') {
+                        Some(slash) => (&dir[..slash], &dir[slash + 1..]),
+                        None => (&dir[..0], dir),
+                    };
+                    let id = self.folder(parent)?.get_name_bytes(name)?.id();
+                    self.repo.find_tree(id).ok()
+                }
+                _ => None,
+            };
+            self.trees.insert(dir.to_vec(), tree);
+        }
+        self.trees.get(dir)?.as_ref()
     }
 }
 
