@@ -870,10 +870,7 @@ impl<'r> Folders<'r> {
 
     /// The kind of the entry at `path`, `None` when there is none.
     fn kind(&mut self, path: &[u8]) -> Option<git2::ObjectType> {
-        let (dir, name) = match path.iter().rposition(|&c| c == b'/') {
-            Some(slash) => (&path[..slash], &path[slash + 1..]),
-            None => (&path[..0], path),
-        };
+        let (dir, name) = split_last(path);
         self.folder(dir)?.get_name_bytes(name)?.kind()
     }
 
@@ -881,10 +878,7 @@ impl<'r> Folders<'r> {
         if !self.trees.contains_key(dir) {
             let tree = match self.kind(dir) {
                 Some(git2::ObjectType::Tree) => {
-                    let (parent, name) = match dir.iter().rposition(|&c| c == b'/') {
-                        Some(slash) => (&dir[..slash], &dir[slash + 1..]),
-                        None => (&dir[..0], dir),
-                    };
+                    let (parent, name) = split_last(dir);
                     let id = self.folder(parent)?.get_name_bytes(name)?.id();
                     self.repo.find_tree(id).ok()
                 }
@@ -893,6 +887,14 @@ impl<'r> Folders<'r> {
             self.trees.insert(dir.to_vec(), tree);
         }
         self.trees.get(dir)?.as_ref()
+    }
+}
+
+/// A path's folder (empty at the top) and its last name.
+fn split_last(path: &[u8]) -> (&[u8], &[u8]) {
+    match path.iter().rposition(|&c| c == b'/') {
+        Some(slash) => (&path[..slash], &path[slash + 1..]),
+        None => (&path[..0], path),
     }
 }
 
