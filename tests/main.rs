@@ -3,6 +3,7 @@
 
 mod common;
 
+mod attributes;
 mod baseline;
 mod check;
 mod checkpoint;

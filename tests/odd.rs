@@ -613,6 +613,107 @@ fn eol_and_ident_conversions_are_written_like_git_writes_them() {
     }
 }
 
+/// Conversions chosen by attribute rules alone, with no end-of-line
+/// setting: a few files convert, most do not, in folders of their own and
+/// with rules in a nested `.gitattributes`. Each file must come out as
+/// git writes it, whichever rule applies.
+fn rules_fixture() -> TestRepo {
+    let repo = TestRepo::with_commits();
+    repo.write(
+        ".gitattributes",
+        "* whitespace=trail\n*.bat text eol=crlf\n*.sh text eol=lf\n/docs/**/*.md eol=crlf\n# *.txt eol=crlf\n",
+    );
+    repo.write(
+        "conv/.gitattributes",
+        "*.id ident\ndeep/[ab]*.txt eol=crlf\nlf.txt -eol\n",
+    );
+    let files = [
+        "run.bat",
+        "tools/run.bat",
+        "run.sh",
+        "docs/guide.md",
+        "docs/a/b/deep.md",
+        "notes.md",
+        "plain.txt",
+        "conv/x.id",
+        "conv/deep/a1.txt",
+        "conv/deep/c1.txt",
+        "conv/lf.txt",
+        "conv/sub/deep/b.txt",
+        "other/x.id",
+    ];
+    let content = |round: &str| format!("one {round}\ntwo\n$Id$\n");
+    for f in files {
+        repo.write(f, content("base"));
+    }
+    repo.commit_all("converted and plain files");
+    repo.git(&["tag", "-a", "baseline", "-m", "known good"]);
+    repo.git(&["checkout", "-q", "-b", SPRINT]);
+    for f in files {
+        repo.write(f, content("sprint"));
+    }
+    repo.commit_all("sprint: every file changed");
+    // The work tree as git writes it.
+    repo.git(&["rm", "-q", "-r", "--cached", "."]);
+    for f in files {
+        repo.remove(f);
+    }
+    repo.git(&["reset", "-q", "--hard"]);
+    assert_eq!(repo.read_string("run.bat"), "one sprint\r\ntwo\r\n$Id$\r\n");
+    assert!(repo.read_string("conv/x.id").contains("$Id: "));
+    assert_eq!(repo.read_string("plain.txt"), content("sprint"));
+    repo
+}
+
+#[test]
+fn files_that_attribute_rules_convert_are_written_like_git_writes_them() {
+    let repo = rules_fixture();
+    let cases: Vec<(Vec<&str>, Vec<&str>)> = vec![
+        (vec!["emergency"], vec!["reset", "-q", "--hard", "baseline"]),
+        (
+            vec!["sprint", "rollback", "--no-tests"],
+            vec!["reset", "-q", "--hard", "baseline"],
+        ),
+        (
+            vec![
+                "files",
+                "--no-tests",
+                "conv",
+                "docs",
+                "run.bat",
+                "plain.txt",
+            ],
+            vec![
+                "checkout",
+                "baseline",
+                "--",
+                "conv",
+                "docs",
+                "run.bat",
+                "plain.txt",
+            ],
+        ),
+    ];
+    for (tool, git) in cases {
+        let copy = repo.copy();
+        let before = repo.capture();
+        repo.tool_ok(&tool);
+        copy.git(&git);
+        let tracked = copy.git(&["ls-files"]);
+        for p in tracked.lines() {
+            assert_eq!(repo.read(p), copy.read(p), "{tool:?} {p}");
+        }
+        assert_eq!(ls_files(&repo), ls_files(&copy), "{tool:?}");
+        let status = repo.git(&["status", "--porcelain"]);
+        assert!(
+            status.lines().all(|l| l.as_bytes().get(1) == Some(&b' ')),
+            "{tool:?}: {status}"
+        );
+        repo.tool_ok(&["undo"]);
+        assert_same_except_reports(&before, &repo.capture());
+    }
+}
+
 #[test]
 fn recover_writes_converted_files_like_git_cherry_pick() {
     let repo = eol_fixture();

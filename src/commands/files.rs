@@ -7,7 +7,7 @@
 //! work tree, never through a symlink, never into `.git`. Then the tests
 //! mapped from those paths run.
 
-use std::cell::Cell;
+use std::cell::RefCell;
 use std::collections::HashSet;
 use std::fmt;
 use std::os::unix::ffi::OsStrExt;
@@ -387,9 +387,9 @@ struct Restoring<'a> {
     paths: &'a [RepoPath],
     source_tree: Oid,
     edited: EditableIndex,
-    /// Whether a checkout filter applies to a path written: found with the
-    /// intent, before the operation begins.
-    filters: Cell<bool>,
+    /// Which paths written go through the checkout filters: found with
+    /// the intent, before the operation begins.
+    filters: RefCell<crate::git::Smudge>,
     /// The work tree as it should be: the snapshot with these paths set.
     edit: snapshot::TreeChanges,
     /// The index entries to set, and to remove.
@@ -409,7 +409,7 @@ impl<'a> Restoring<'a> {
             paths,
             source_tree,
             edited,
-            filters: Cell::new(true),
+            filters: RefCell::new(crate::git::Smudge::All),
             edit: snapshot::TreeChanges::default(),
             set: Vec::new(),
             remove: Vec::new(),
@@ -449,8 +449,8 @@ impl Execute<FilesStep> for Restoring<'_> {
             .map(|(p, _, mode)| (p.clone(), writer::is_regular_mode(*mode)))
             .chain(removed.iter().map(|p| ((*p).clone(), false)))
             .collect();
-        self.filters
-            .set(repo.has_checkout_filters_for(self.source_tree, &touched)?);
+        *self.filters.borrow_mut() =
+            repo.checkout_conversions(&[self.source_tree], true, &touched)?;
         intent.preserve = vec![settings::reports_path(&ctx.settings.reports_dir)];
         intent.index_source = Some(self.edited.source().clone());
         Ok(intent)
@@ -501,7 +501,7 @@ impl Execute<FilesStep> for Restoring<'_> {
             target_empty_dirs: &[],
             target_modes: &[],
             current_untracked: &[],
-            smudge: self.filters.get(),
+            smudge: self.filters.borrow().clone(),
             changed_after: Some(tx.scan_started()),
         };
         let applied = tx.apply_changes(&changes, &extras, &bar)?;

@@ -168,12 +168,18 @@ pub(crate) fn reset_to_trees(
     let changes = tx.overwrite_changes().to_vec();
     crate::trace::phase("reset: writing the work tree");
     let bar = ctx.ui.progress(changes.len() as u64, what);
+    let smudge = if index_tree.is_none() && repo.has_checkout_filters(target)? {
+        let written = changes.iter().filter(|c| c.new.is_some()).map(|c| &c.path);
+        repo.checkout_conversions(&[target, scan.index_tree], false, written)?
+    } else {
+        crate::git::Smudge::Never
+    };
     let extras = writer::Extras {
         current_empty_dirs: &scan.empty_dirs,
         target_empty_dirs: &[],
         target_modes: &[],
         current_untracked: &scan.untracked,
-        smudge: index_tree.is_none() && repo.has_checkout_filters(target)?,
+        smudge,
         changed_after: Some(tx.scan_started()),
     };
     let applied = tx.apply_changes(&changes, &extras, &bar)?;

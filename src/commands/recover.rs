@@ -890,12 +890,18 @@ fn write_out(
     let untracked: HashSet<&[u8]> = scan.untracked.iter().map(|p| p.as_bytes()).collect();
     let mut changes = tx.changes_to(target)?;
     changes.retain(|c| c.new.is_some() || !untracked.contains(c.path.as_bytes()));
+    let smudge = if repo.has_checkout_filters(target)? {
+        let written = changes.iter().filter(|c| c.new.is_some()).map(|c| &c.path);
+        repo.checkout_conversions(&[target, scan.index_tree], false, written)?
+    } else {
+        crate::git::Smudge::Never
+    };
     let extras = writer::Extras {
         current_empty_dirs: &[],
         target_empty_dirs: &scan.empty_dirs,
         target_modes: &[],
         current_untracked: &[],
-        smudge: repo.has_checkout_filters(target)?,
+        smudge,
         changed_after: Some(tx.scan_started()),
     };
     let bar = ctx

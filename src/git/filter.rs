@@ -130,51 +130,6 @@ impl Repo {
         Ok(found)
     }
 
-    /// Whether writing these paths from `tree` may convert content: the
-    /// settings above, or a `.gitattributes` in a directory above one of
-    /// them, in `tree`, on disk or in the index (where libgit2's filters
-    /// look). Attribute files elsewhere cannot apply to these paths, so the
-    /// whole tree is not walked.
-    pub fn has_checkout_filters_for(
-        &self,
-        tree: git2::Oid,
-        paths: &[RepoPath],
-    ) -> anyhow::Result<bool> {
-        if self.has_filter_settings()? {
-            return Ok(true);
-        }
-        let tree = self
-            .inner
-            .find_tree(tree)
-            .context("could not read a tree")?;
-        let index = self.inner.index().context("could not read the index")?;
-        let mut dirs = std::collections::HashSet::new();
-        for path in paths {
-            let bytes = path.as_bytes();
-            dirs.insert(&bytes[..0]);
-            for (i, b) in bytes.iter().enumerate() {
-                if *b == b'/' {
-                    dirs.insert(&bytes[..i]);
-                }
-            }
-        }
-        for dir in dirs {
-            let file = if dir.is_empty() {
-                RepoPath::from_bytes(b".gitattributes")
-            } else {
-                RepoPath::from_bytes(dir).join(b".gitattributes")
-            };
-            let as_path = std::path::Path::new(file.as_os_str());
-            if tree.get_path(as_path).is_ok()
-                || index.get_path(as_path, 0).is_some()
-                || std::fs::symlink_metadata(file.under(self.workdir())).is_ok()
-            {
-                return Ok(true);
-            }
-        }
-        Ok(false)
-    }
-
     /// A path of `tree` whose `filter` attribute names a filter driver
     /// configured in git config (`filter.<name>.clean`, `.smudge` or
     /// `.process`), with that driver's name. git runs such a command when
@@ -242,21 +197,167 @@ impl Repo {
         Ok(names)
     }
 
-    /// Settings that convert content whatever the attribute files say.
+    /// Settings that may make checkouts convert content: end-of-line
+    /// settings, or attribute files outside the work tree.
     fn has_filter_settings(&self) -> anyhow::Result<bool> {
-        let autocrlf = self.config_string("core.autocrlf")?;
-        if autocrlf.is_some_and(|v| v != "false") {
-            return Ok(true);
-        }
-        if self.config_string("core.eol")?.is_some()
-            || self.config_string("core.attributesFile")?.is_some()
+        if self
+            .config_string("core.autocrlf")?
+            .is_some_and(|v| v != "false")
+            || self.config_string("core.eol")?.is_some()
         {
             return Ok(true);
         }
-        if self.common_dir().join("info/attributes").exists() {
-            return Ok(true);
+        Ok(self.attribute_files()?.iter().any(|f| f.exists()))
+    }
+
+    /// End-of-line settings under which checkout converts every text file.
+    fn converts_every_text_file(&self) -> anyhow::Result<bool> {
+        let autocrlf = self.config_string("core.autocrlf")?;
+        let autocrlf = autocrlf.as_deref().map(str::to_ascii_lowercase);
+        let no = ["false", "input", "no", "off", "0"];
+        Ok(autocrlf.is_some_and(|v| !no.contains(&v.as_str()))
+            || self
+                .config_string("core.eol")?
+                .is_some_and(|v| v.eq_ignore_ascii_case("crlf")))
+    }
+
+    /// The attribute files outside the work tree that git and libgit2
+    /// read: `core.attributesFile` (else `$XDG_CONFIG_HOME/git/attributes`
+    /// or `~/.config/git/attributes`), the repository's `info/attributes`,
+    /// and the system's `/etc/gitattributes`.
+    fn attribute_files(&self) -> anyhow::Result<Vec<std::path::PathBuf>> {
+        let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
+        let mut files = Vec::new();
+        let global = match self.command_line_config("core.attributesFile") {
+            Some(value) => value.map(|v| match (v.strip_prefix("~/"), &home) {
+                (Some(rest), Some(home)) => home.join(rest),
+                _ => std::path::PathBuf::from(v),
+            }),
+            None => {
+                let config = self.inner.config().context("could not read git config")?;
+                config.get_path("core.attributesFile").ok()
+            }
+        };
+        let xdg = std::env::var_os("XDG_CONFIG_HOME")
+            .filter(|v| !v.is_empty())
+            .map(std::path::PathBuf::from)
+            .or_else(|| home.map(|h| h.join(".config")))
+            .map(|d| d.join("git").join("attributes"));
+        files.extend(global.or(xdg));
+        files.push(self.common_dir().join("info").join("attributes"));
+        files.push(std::path::PathBuf::from("/etc/gitattributes"));
+        Ok(files)
+    }
+
+    /// Which of `paths`, written from a commit, checkout may convert: the
+    /// attribute files of the folders above each (on disk, in each of
+    /// `trees`, and in the index when `with_index`) and those outside the
+    /// work tree are read, and a path no converting rule can apply to is
+    /// written as its blob without asking libgit2 (src/git/attributes.rs).
+    pub fn checkout_conversions<'p>(
+        &self,
+        trees: &[git2::Oid],
+        with_index: bool,
+        paths: impl IntoIterator<Item = &'p RepoPath>,
+    ) -> anyhow::Result<Smudge> {
+        if self.converts_every_text_file()? {
+            return Ok(Smudge::All);
         }
-        Ok(false)
+        let paths: Vec<&RepoPath> = paths.into_iter().collect();
+        let ignore_case = self.config_bool("core.ignoreCase")?.unwrap_or(false);
+        let mut rules = super::attributes::ConvertingRules::new(ignore_case);
+        for file in self.attribute_files()? {
+            if let Ok(content) = std::fs::read(&file) {
+                rules.add_file(b"", &content);
+            }
+        }
+        let mut dirs: Vec<&[u8]> = paths
+            .iter()
+            .flat_map(|p| super::attributes::dirs_above(p.as_bytes()))
+            .collect();
+        dirs.sort_unstable();
+        dirs.dedup();
+        let mut folders = Vec::new();
+        for tree in trees {
+            let tree = self
+                .inner
+                .find_tree(*tree)
+                .context("could not read a tree")?;
+            folders.push(super::snapshot::Folders::new(&self.inner, tree));
+        }
+        let index = if with_index {
+            Some(self.inner.index().context("could not read the index")?)
+        } else {
+            None
+        };
+        for dir in dirs {
+            let file = if dir.is_empty() {
+                RepoPath::from_bytes(b".gitattributes")
+            } else {
+                RepoPath::from_bytes(dir).join(b".gitattributes")
+            };
+            if let Ok(content) = std::fs::read(file.under(self.workdir())) {
+                rules.add_file(dir, &content);
+            }
+            let mut ids: Vec<git2::Oid> = folders
+                .iter_mut()
+                .filter_map(|f| f.blob_in(dir, b".gitattributes"))
+                .collect();
+            if let Some(index) = &index {
+                let as_path = std::path::Path::new(file.as_os_str());
+                ids.extend(index.get_path(as_path, 0).map(|e| e.id));
+            }
+            ids.sort_unstable();
+            ids.dedup();
+            for id in ids {
+                if let Ok(blob) = self.inner.find_blob(id) {
+                    rules.add_file(dir, blob.content());
+                }
+            }
+        }
+        Ok(if rules.everything {
+            Smudge::All
+        } else if rules.is_empty() {
+            Smudge::Never
+        } else {
+            let set: std::collections::HashSet<Vec<u8>> = paths
+                .iter()
+                .filter(|p| rules.may_convert(p.as_bytes()))
+                .map(|p| p.as_bytes().to_vec())
+                .collect();
+            if set.is_empty() {
+                Smudge::Never
+            } else {
+                Smudge::Paths(std::sync::Arc::new(set))
+            }
+        })
+    }
+}
+
+/// Which files written from a commit go through git's checkout
+/// conversions (snapshots are always written raw).
+#[derive(Debug, Default, Clone)]
+pub enum Smudge {
+    /// None: nothing in this repository converts them.
+    #[default]
+    Never,
+    /// Every one (an end-of-line setting, or an attribute macro).
+    All,
+    /// These paths, which a converting attribute rule may apply to.
+    Paths(std::sync::Arc<std::collections::HashSet<Vec<u8>>>),
+}
+
+impl Smudge {
+    pub fn applies(&self, path: &RepoPath) -> bool {
+        match self {
+            Smudge::Never => false,
+            Smudge::All => true,
+            Smudge::Paths(set) => set.contains(path.as_bytes()),
+        }
+    }
+
+    pub fn is_never(&self) -> bool {
+        matches!(self, Smudge::Never)
     }
 }
 

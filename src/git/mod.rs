@@ -8,6 +8,7 @@
 //! snapshots from objects we write ourselves and [`writer`] changes exactly
 //! the paths a plan names, one by one.
 
+pub mod attributes;
 mod batch;
 pub mod cli;
 mod cmdline_config;
@@ -36,7 +37,7 @@ pub mod state;
 pub mod writer;
 mod written;
 
-pub(crate) use filter::smudge;
+pub(crate) use filter::{smudge, Smudge};
 pub use git2::Oid;
 pub use path::RepoPath;
 pub(crate) use refs::describe_id;

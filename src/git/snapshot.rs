@@ -854,7 +854,7 @@ impl TreeChanges {
 /// The folders of one tree, each read once: libgit2 keeps parsed trees in
 /// its cache only up to 4 KB, so looking paths up one by one parses a
 /// large folder (git's own top folder, 24 KB) again for every path.
-struct Folders<'r> {
+pub(crate) struct Folders<'r> {
     repo: &'r git2::Repository,
     /// A folder's path (empty: the top) and its tree, `None` when that
     /// path is not a folder of the tree.
@@ -862,7 +862,7 @@ struct Folders<'r> {
 }
 
 impl<'r> Folders<'r> {
-    fn new(repo: &'r git2::Repository, top: git2::Tree<'r>) -> Folders<'r> {
+    pub(crate) fn new(repo: &'r git2::Repository, top: git2::Tree<'r>) -> Folders<'r> {
         let mut trees = std::collections::HashMap::new();
         trees.insert(Vec::new(), Some(top));
         Folders { repo, trees }
@@ -872,6 +872,12 @@ impl<'r> Folders<'r> {
     fn kind(&mut self, path: &[u8]) -> Option<git2::ObjectType> {
         let (dir, name) = split_last(path);
         self.folder(dir)?.get_name_bytes(name)?.kind()
+    }
+
+    /// The blob `name` in folder `dir`, if the tree has one there.
+    pub(crate) fn blob_in(&mut self, dir: &[u8], name: &[u8]) -> Option<git2::Oid> {
+        let entry = self.folder(dir)?.get_name_bytes(name)?;
+        (entry.kind() == Some(git2::ObjectType::Blob)).then(|| entry.id())
     }
 
     fn folder(&mut self, dir: &[u8]) -> Option<&git2::Tree<'r>> {

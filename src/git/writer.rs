@@ -43,9 +43,9 @@ pub struct Extras<'a> {
     /// target's files (its `.gitignore`s) are written, and a file the
     /// target's rules ignore is kept — ignored files are never deleted.
     pub current_untracked: &'a [RepoPath],
-    /// Write content taken from a commit through git's checkout filters
+    /// Which files taken from a commit go through git's checkout filters
     /// (end-of-line conversion); snapshots are always written raw.
-    pub smudge: bool,
+    pub smudge: super::Smudge,
     /// When the snapshot was started: a file about to be overwritten or
     /// removed whose inode changed since then (ctime) and whose content is
     /// no longer the snapshot's was changed by another process meanwhile.

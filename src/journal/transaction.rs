@@ -485,7 +485,7 @@ impl<'r> Transaction<'r> {
             for c in changes {
                 // A removal is known either way; a file written through the
                 // filters, once the writer says it came out unconverted.
-                let known = (!extras.smudge || c.new.is_none())
+                let known = (!extras.smudge.applies(&c.path) || c.new.is_none())
                     .then_some(c.new.map(|(oid, mode)| (mode, oid)));
                 let was = exact_before.then_some(c.old.map(|(oid, mode)| (mode, oid)));
                 let entry = touched.entry(c.path.clone()).or_insert((None, was));
@@ -1106,16 +1106,18 @@ fn undo_tree(
 ) -> anyhow::Result<Oid> {
     let mut tree = found.tree;
     // Known files are known by the blob of their bytes on disk already.
-    // Only attribute files above the overwritten paths can apply to them:
-    // walking the whole tree for one costs 25 ms per 100,000 files.
-    if !overwritten.is_empty()
-        && intent.known_worktree.is_none()
-        && repo.has_checkout_filters_for(found.tree, &overwritten)?
-    {
-        let read: std::collections::HashSet<&RepoPath> =
-            found.modified.iter().chain(&found.untracked).collect();
-        overwritten.retain(|p| !read.contains(p));
-        tree = snapshot::with_disk_bytes(repo, found.tree, &overwritten)?;
+    // Only attribute files above the overwritten paths can apply to them
+    // (walking the whole tree for one costs 25 ms per 100,000 files), and
+    // only the files a converting rule may apply to are read.
+    if !overwritten.is_empty() && intent.known_worktree.is_none() {
+        let smudge =
+            repo.checkout_conversions(&[found.tree, found.index_tree], false, &overwritten)?;
+        if !smudge.is_never() {
+            let read: std::collections::HashSet<&RepoPath> =
+                found.modified.iter().chain(&found.untracked).collect();
+            overwritten.retain(|p| smudge.applies(p) && !read.contains(p));
+            tree = snapshot::with_disk_bytes(repo, found.tree, &overwritten)?;
+        }
     }
     snapshot::without_paths(repo, tree, &found.absent_flagged)
 }

@@ -780,7 +780,7 @@ fn write_worktree(
         target_empty_dirs: &target_empty_dirs,
         target_modes: &target_modes,
         current_untracked: if exact { &[] } else { &current.untracked },
-        smudge: false,
+        smudge: crate::git::Smudge::Never,
         changed_after: Some(tx.scan_started()),
     };
     let applied = tx.apply_changes(&changes, &extras, &bar)?;

@@ -164,15 +164,16 @@ pub(super) fn apply(
                     .find_blob(id)
                     .with_context(|| format!("could not read the content of {}", change.path))?;
                 counter += 1;
-                let content = if extras.smudge && mode != u32::from(FileMode::Link) {
-                    let content = crate::git::smudge(repo, &blob, &change.path)?;
-                    if matches!(content, std::borrow::Cow::Borrowed(_)) {
-                        unconverted.push(change.path.clone());
-                    }
-                    content
-                } else {
-                    std::borrow::Cow::Borrowed(blob.content())
-                };
+                let content =
+                    if extras.smudge.applies(&change.path) && mode != u32::from(FileMode::Link) {
+                        let content = crate::git::smudge(repo, &blob, &change.path)?;
+                        if matches!(content, std::borrow::Cow::Borrowed(_)) {
+                            unconverted.push(change.path.clone());
+                        }
+                        content
+                    } else {
+                        std::borrow::Cow::Borrowed(blob.content())
+                    };
                 let job = WriteJob {
                     path: change.path.clone(),
                     full,
@@ -277,7 +278,7 @@ fn aside_if_changed(
     // checkout filters (end-of-line conversion) may make differ from the
     // bytes on disk: compare through the filters before calling it changed.
     let full = path.under(repo.workdir());
-    if extras.smudge
+    if extras.smudge.applies(path)
         && meta.is_file()
         && old.is_some_and(|(id, _)| repo.inner.blob_path(&full).ok() == Some(id))
     {
