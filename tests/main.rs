@@ -28,6 +28,7 @@ mod log;
 mod man;
 mod metrics;
 mod odd;
+mod packfile;
 mod properties;
 mod readme;
 mod recover;

@@ -5,11 +5,9 @@
 //! each costs a new file (a compressed temporary file and a rename), and new
 //! inodes dominate the cost on ext4. Batched, they go to an in-memory object
 //! backend (libgit2's mempack) on a second handle of the repository, and are
-//! written to disk as one pack (indexed by libgit2) before any tree, commit
-//! or ref that names them is written. Few blobs are written loose, as git
+//! written to disk as one pack (`packfile.rs`) before any tree, commit or
+//! ref that names them is written. Few blobs are written loose, as git
 //! does.
-
-use std::io::Write;
 
 use anyhow::Context as _;
 use git2::{ObjectType, Oid};
@@ -60,7 +58,7 @@ impl<'a> BlobSink<'a> {
         let mut seen = std::collections::HashSet::new();
         let mut stack = self.trees.clone();
         while let Some(id) = stack.pop() {
-            if !seen.insert(id) || disk.exists(id) {
+            if !seen.insert(id) || on_disk(disk, id) {
                 continue;
             }
             found.push(id);
@@ -113,7 +111,7 @@ impl<'a> BlobSink<'a> {
             Some(disk) => self
                 .written
                 .drain(..)
-                .filter(|id| !disk.exists(*id))
+                .filter(|id| !on_disk(disk, *id))
                 .collect(),
             None => self.written.drain(..).collect(),
         };
@@ -137,41 +135,31 @@ impl<'a> BlobSink<'a> {
             self.pending = 0;
             return Ok(());
         }
-        // libgit2's mempack dump packs commits only: build the pack of the
-        // blobs ourselves (the side handle's object database reads them
-        // from memory).
+        // libgit2's mempack dump packs commits only, and its pack builder
+        // is slow at this (`git/packfile.rs`): the objects are read back
+        // from memory and packed here.
         crate::trace::phase("batch: packing");
-        let mut builder = repo
-            .packbuilder()
-            .context("could not pack the snapshot's objects")?;
-        builder.set_threads(1);
+        let mut objects = Vec::with_capacity(blobs.len() + trees.len());
         for id in blobs.into_iter().chain(trees) {
-            builder
-                .insert_object(id, None)
-                .context("could not pack the snapshot's objects")?;
+            let object = self
+                .odb
+                .read(id)
+                .context("could not read an object of the snapshot")?;
+            objects.push(super::packfile::Object {
+                id,
+                kind: object.kind(),
+                data: object.data().to_vec(),
+            });
         }
-        let mut buf = git2::Buf::new();
-        builder
-            .write_buf(&mut buf)
-            .context("could not pack the snapshot's objects")?;
-        drop(builder);
-        crate::trace::phase("batch: writing the pack");
-        // A pack with no object is a 12-byte header and a 20-byte checksum.
-        if buf.len() > 32 {
-            // libgit2's indexer, as the object database's pack writer uses
-            // it, but one that names the pack it wrote.
-            let dir = repo.path().join("objects").join("pack");
-            let mut writer =
-                git2::Indexer::new(None, &dir, 0, false).context("could not write a pack")?;
-            writer.write_all(&buf).context("could not write a pack")?;
-            crate::trace::phase("batch: indexing the pack");
-            let name = writer.commit().context("could not write a pack")?;
-            self.noted.pack(&name);
-            // Readers find it on their next lookup; now, to be sure.
-            self.odb.refresh().context("could not read the new pack")?;
-            if let Some(disk) = self.disk {
-                disk.refresh().context("could not read the new pack")?;
-            }
+        let dir = repo.path().join("objects").join("pack");
+        std::fs::create_dir_all(&dir).context("could not write a pack")?;
+        let name = super::packfile::write(&dir, &objects)?;
+        drop(objects);
+        self.noted.pack(&name);
+        // Readers find it on their next lookup; now, to be sure.
+        self.odb.refresh().context("could not read the new pack")?;
+        if let Some(disk) = self.disk {
+            disk.refresh().context("could not read the new pack")?;
         }
         crate::trace::phase("batch: reset");
         mempack
@@ -207,7 +195,6 @@ pub fn with_blob_sink<T>(
     }
     let side = super::discover::open_git_dir(repo.common_dir(), super::discover::Env::Process)
         .context("could not open the object database")?;
-    without_delta_search(&side);
     let odb = side.odb().context("could not open the object database")?;
     let mempack = odb
         .add_new_mempack_backend(1000)
@@ -230,22 +217,10 @@ pub fn with_blob_sink<T>(
     Ok(value)
 }
 
-/// Pack the snapshot's blobs without searching for deltas: the search is
-/// most of the packing time (0.36 s of 0.96 s for 1,700 files) and saves
-/// little on a pack the next `git gc` repacks anyway. libgit2 leaves objects
-/// larger than its big-file threshold out of the search, and reads that
-/// threshold from `pack.deltaCacheSize`; a configuration of its own on the
-/// side handle (never the user's files) sets it to one byte. Should this
-/// not apply, packing is slower, never wrong.
-fn without_delta_search(side: &git2::Repository) {
-    let set = || -> anyhow::Result<()> {
-        let mut file = tempfile::NamedTempFile::new()?;
-        file.write_all(b"[pack]\n\tdeltaCacheSize = 1\n")?;
-        file.flush()?;
-        let mut config = git2::Config::new()?;
-        config.add_file(file.path(), git2::ConfigLevel::App, false)?;
-        side.set_config(&config)?;
-        Ok(())
-    };
-    let _ = set();
+/// Whether the object is on disk, as far as the packs libgit2 has seen
+/// say: a miss does not make it read every pack folder again (as a plain
+/// lookup does), so a new object costs no folder listing. An object a
+/// concurrent process packed meanwhile is then packed again: harmless.
+fn on_disk(disk: &git2::Odb<'_>, id: Oid) -> bool {
+    disk.exists_ext(id, git2::OdbLookupFlags::NO_REFRESH)
 }

@@ -24,6 +24,7 @@ pub mod ident;
 pub mod index;
 pub mod indexfile;
 pub mod lost;
+pub mod packfile;
 mod path;
 pub mod pick;
 mod refs;
