@@ -163,7 +163,7 @@ mod tests {
     #[test]
     fn sizes_are_written_in_git_s_variable_length_header() {
         let object = |n: usize| Object {
-            id: Oid::zero(),
+            id: Oid::ZERO_SHA1,
             kind: ObjectType::Blob,
             data: vec![b'x'; n],
         };
