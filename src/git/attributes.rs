@@ -5,8 +5,8 @@
 //! `stat` of each folder's `.gitattributes` up the path, a `realpath`):
 //! on git's own repository, whose root `.gitattributes` converts only
 //! `*.bat` files, that was a seventh of an `emergency` spent finding that
-//! the other 1,900 files convert to themselves. On Unix, with neither
-//! `core.autocrlf=true` nor `core.eol=crlf`, only these attributes change
+//! the other 2,400 files it writes convert to themselves. On Unix, with
+//! neither `core.autocrlf=true` nor `core.eol=crlf`, only these change
 //! bytes on checkout: `eol` other than `lf`, the old `crlf`, `ident`,
 //! `filter` and `working-tree-encoding` (`text` alone writes LF as LF).
 //!
