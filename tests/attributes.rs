@@ -133,6 +133,27 @@ fn a_macro_definition_makes_every_path_a_candidate() {
 }
 
 #[test]
+fn with_core_ignorecase_rules_match_whatever_the_case() {
+    let repo = TestRepo::new();
+    repo.git(&["config", "core.ignorecase", "true"]);
+    let files = vec![("Docs", "*.BAT eol=crlf\n".to_string())];
+    write_files(&repo, &files);
+    let paths = vec!["Docs/run.bat".to_string(), "docs/RUN.bat".to_string()];
+    let git = git_converts(&repo, &paths);
+    assert!(!git.is_empty(), "git converts none of {paths:?}");
+    let mut rules = ConvertingRules::new(true);
+    for (dir, content) in &files {
+        rules.add_file(dir.as_bytes(), content.as_bytes());
+    }
+    for path in &git {
+        assert!(
+            rules.may_convert(path.as_bytes()),
+            "{path}: git converts it"
+        );
+    }
+}
+
+#[test]
 fn files_without_converting_rules_convert_nothing() {
     let files = vec![
         (

@@ -52,8 +52,14 @@ impl ConvertingRules {
                     } else {
                         pattern
                     };
+                    // Looked up by the path's folders, lowered alike.
+                    let dir = if self.ignore_case {
+                        dir.to_ascii_lowercase()
+                    } else {
+                        dir.to_vec()
+                    };
                     self.by_dir
-                        .entry(dir.to_vec())
+                        .entry(dir)
                         .or_default()
                         .push(Pattern::new(pattern));
                 }
