@@ -743,3 +743,44 @@ fn conflict_markers_are_found_in_every_one_of_many_staged_files() {
     );
     crate::common::assert_nothing_changed(&repo, &before);
 }
+
+#[test]
+fn conflict_markers_are_found_in_staged_files_packed_or_loose() {
+    // Blobs staged long ago may sit in a pack (after `git gc`), those just
+    // added are loose files: both are read, on both threads.
+    let repo = setup();
+    let write = |range: std::ops::Range<usize>| {
+        for n in range {
+            let text = if n % 40 == 3 {
+                CONFLICTED.to_string()
+            } else {
+                format!("fn f{n}() {{}}\n")
+            };
+            repo.write(format!("src/many/f{n:03}.rs"), text);
+        }
+    };
+    write(0..60);
+    repo.git(&["add", "src/many"]);
+    repo.git(&["repack", "-a", "-d", "-q"]);
+    let loose = repo.git(&["count-objects", "-v"]);
+    write(60..120);
+    repo.git(&["add", "src/many"]);
+    let before = crate::common::everything(&repo);
+    let out = repo.tool(&["--json", "check", "--hook"]);
+    assert_ne!(out.code, 0, "{}", out.stdout);
+    let v = out.json();
+    let files: Vec<&str> = v["conflict_markers"]
+        .as_array()
+        .expect("a list of markers")
+        .iter()
+        .filter_map(|m| m.as_str()?.split(':').next())
+        .collect();
+    let mut expected: Vec<String> = [3, 43, 83]
+        .iter()
+        .flat_map(|n| std::iter::repeat_n(format!("src/many/f{n:03}.rs"), 3))
+        .collect();
+    expected.sort();
+    assert_eq!(files, expected, "{}", out.stdout);
+    assert!(loose.contains("count: 0"), "{loose}");
+    crate::common::assert_nothing_changed(&repo, &before);
+}

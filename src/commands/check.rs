@@ -8,7 +8,6 @@
 use std::path::Path;
 use std::time::Duration;
 
-use anyhow::Context as _;
 use serde::Serialize;
 
 use super::{baseline, checkpoint, files, Context};
@@ -218,35 +217,36 @@ struct StagedProblems {
     unmerged_shown: Vec<String>,
 }
 
-/// The lines with conflict markers of each staged file. Each blob is
-/// inflated to be read: many of them are read half on this thread, half on
-/// a second one with a repository handle of its own.
+/// The lines with conflict markers of each staged file. The blobs `git
+/// add` just wrote are loose: they are read straight from their files
+/// (`git/loose.rs`), half on this thread and half on a second one when
+/// there are many; the rest (packed ones) through the repository.
 fn marker_lines(
     ctx: &Context,
     files: &[(&crate::git::staged::Staged, git2::Oid)],
 ) -> anyhow::Result<Vec<Vec<usize>>> {
     const ON_TWO_THREADS_FROM: usize = 64;
-    let here = |part: &[(&crate::git::staged::Staged, git2::Oid)]| {
-        part.iter()
-            .map(|(_, id)| Ok(conflict_markers(&ctx.repo.blob_bytes(*id)?)))
-            .collect::<anyhow::Result<Vec<_>>>()
-    };
-    if files.len() < ON_TWO_THREADS_FROM || crate::walk::threads() < 2 {
-        return here(files);
-    }
-    let git_dir = ctx.repo.git_dir().to_path_buf();
-    crate::walk::in_two_halves(files, here, |part| {
-        let repo = crate::git::discover::open_git_dir(&git_dir, crate::git::discover::Env::Process)
-            .context("could not open the repository")?;
+    let objects = ctx.repo.common_dir().join("objects");
+    let loose = |part: &[(&crate::git::staged::Staged, git2::Oid)]| {
         part.iter()
             .map(|(_, id)| {
-                let blob = repo
-                    .find_blob(*id)
-                    .context("could not read a staged file")?;
-                Ok(conflict_markers(blob.content()))
+                Ok(crate::git::loose::read(&objects, *id, "blob")?.map(|b| conflict_markers(&b)))
             })
-            .collect()
-    })
+            .collect::<anyhow::Result<Vec<_>>>()
+    };
+    let found = if files.len() < ON_TWO_THREADS_FROM || crate::walk::threads() < 2 {
+        loose(files)?
+    } else {
+        crate::walk::in_two_halves(files, loose, loose)?
+    };
+    found
+        .into_iter()
+        .zip(files)
+        .map(|(lines, (_, id))| match lines {
+            Some(lines) => Ok(lines),
+            None => Ok(conflict_markers(&ctx.repo.blob_bytes(*id)?)),
+        })
+        .collect()
 }
 
 impl StagedProblems {

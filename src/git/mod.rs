@@ -23,6 +23,7 @@ pub mod hooks;
 pub mod ident;
 pub mod index;
 pub mod indexfile;
+pub mod loose;
 pub mod lost;
 pub mod packfile;
 mod path;
