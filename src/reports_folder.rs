@@ -99,8 +99,23 @@ pub fn prepare(repo: &Repo, reports_dir: &str) -> anyhow::Result<PathBuf> {
 }
 
 /// Whether git tracks anything at or under `folder` (the index or HEAD).
+///
+/// The index file is read by the pre-commit check's reader, which keeps
+/// only paths: right after a rollback wrote a new index, libgit2 would
+/// parse it whole again (40 ms of an `emergency` on 100,000 files). An
+/// index that reader does not know is read by libgit2.
 fn is_tracked(repo: &Repo, folder: &RepoPath) -> anyhow::Result<bool> {
-    if !repo.index_paths_under(folder)?.is_empty() {
+    let index = crate::git::discover::index_file(repo.git_dir())?;
+    let mut found = false;
+    let under = folder.as_bytes();
+    let read = crate::git::staged::each_index_entry(&index, |path, _, _| {
+        found |= path.starts_with(under)
+            && (under.is_empty() || path.len() == under.len() || path[under.len()] == b'/');
+    });
+    if read.is_none() && index.exists() {
+        found = !repo.index_paths_under(folder)?.is_empty();
+    }
+    if found {
         return Ok(true);
     }
     Ok(match repo.head_commit()? {

@@ -683,3 +683,27 @@ fn reports_dir_spelled_with_dot_slash_is_the_same_folder() {
     assert_eq!(metrics_causes(&repo), ["earlier", "emergency rollback"]);
     assert!(repo.exists("rollbacks/.gitignore"));
 }
+
+#[test]
+fn a_folder_only_staged_counts_as_tracked_in_every_index_version() {
+    // Staged but never committed: the index alone says git tracks it, in
+    // whichever version git wrote the index.
+    for version in ["2", "3", "4"] {
+        let repo = repo_one_past_baseline();
+        repo.write("rollbacks/notes.md", "kept by the team\n");
+        repo.git(&["add", "rollbacks/notes.md"]);
+        repo.git(&["update-index", "--index-version", version]);
+        record_metrics(&repo, "staged folder");
+        assert!(!repo.exists("rollbacks/.gitignore"), "index v{version}");
+        assert_eq!(metrics_causes(&repo), ["staged folder"]);
+    }
+    // Nothing of it anywhere: the folder is kept out of git's way.
+    let repo = repo_one_past_baseline();
+    repo.write(
+        "rollbacksx/other.md",
+        "a folder whose name only starts the same\n",
+    );
+    repo.git(&["add", "rollbacksx"]);
+    record_metrics(&repo, "untracked folder");
+    assert!(repo.exists("rollbacks/.gitignore"));
+}
