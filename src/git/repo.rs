@@ -25,6 +25,16 @@ pub struct Repo {
     pub(crate) index_file: std::cell::RefCell<Option<super::index::WholeIndex>>,
 }
 
+/// A libgit2 handle on `git_dir` with the work tree `workdir`: what
+/// [`Repo::reopen`] opens, for a thread that cannot borrow the [`Repo`].
+pub(crate) fn open_beside(git_dir: &Path, workdir: &Path) -> anyhow::Result<Repository> {
+    let repo =
+        discover::open_git_dir(git_dir, Env::Process).context("could not open the repository")?;
+    repo.set_workdir(workdir, false)
+        .context("could not open the repository")?;
+    Ok(repo)
+}
+
 /// A git operation in progress that blocks ours.
 #[derive(Debug, Clone)]
 pub struct InProgress {
@@ -222,11 +232,7 @@ impl Repo {
     /// Another libgit2 handle on the same git directory and work tree (for
     /// work on a thread of its own).
     pub(crate) fn reopen(&self) -> anyhow::Result<Repository> {
-        let repo = discover::open_git_dir(&self.git_dir, Env::Process)
-            .context("could not open the repository")?;
-        repo.set_workdir(&self.workdir, false)
-            .context("could not open the repository")?;
-        Ok(repo)
+        open_beside(&self.git_dir, &self.workdir)
     }
 
     /// The tree the index holds, written to this repository's object

@@ -187,176 +187,199 @@ pub fn scan_worktree_with_ignored(repo: &Repo) -> anyhow::Result<WorktreeScan> {
 fn scan(repo: &Repo, with_ignored: bool, paths: &[RepoPath]) -> anyhow::Result<WorktreeScan> {
     crate::trace::phase("scan: index trees");
     let prepared = index::prepare_index_trees(repo)?;
-    crate::trace::phase("scan: status");
-    // Index against work tree only: whether the index differs from HEAD is
-    // one comparison of tree ids, not a second walk (git's status does both).
-    let diff = worktree_diff(repo, with_ignored, paths)?;
-    let root = repo.workdir();
-    // The index's new trees go into the batch with the blobs: a large
-    // index may need hundreds (one per folder with staged changes), which
-    // the batch packs, where a few are written loose all the same.
-    let batch = diff.deltas().len() + prepared.flagged_len() >= BATCH_FROM
-        || prepared.entries() >= LARGE_INDEX;
-    let (trees, mut scan) = with_blob_sink(repo, batch, |sink| {
-        let trees = prepared.write(repo, sink.object_repo())?;
-        sink.add_tree(trees.keepalive);
-        let mut scan = WorktreeScan::of_index(repo, &trees)?;
-        crate::trace::phase("scan: blobs");
-        let mut updates = TreeChanges::default();
-        // libgit2's diff does not honour these flags: a skip-worktree file
-        // absent from disk (outside a sparse cone) is not a deletion. They
-        // are read below, as git's status would treat them.
-        let flagged: std::collections::HashSet<&[u8]> =
-            trees.flagged.iter().map(|(p, _, _)| p.as_slice()).collect();
-        let index_stage0 = sink
-            .object_repo()
-            .unwrap_or(&repo.inner)
-            .find_tree(trees.stage0)
-            .context("could not read the index's tree")?;
-        let mut changes = 0usize;
-        let mut real_dirs = std::collections::HashMap::new();
-        for delta in diff.deltas() {
-            let status = delta.status();
-            let Some(bytes) = delta
-                .new_file()
-                .path_bytes()
-                .or(delta.old_file().path_bytes())
-            else {
-                continue;
-            };
-            if flagged.contains(bytes) {
-                continue;
-            }
-            let path = RepoPath::from_bytes(bytes);
-            match status {
-                Delta::Ignored => {
-                    scan.ignored.push(without_slash(bytes));
+    // The empty directories of the whole work tree are looked for on a
+    // thread of its own (with its own libgit2 handle, for the ignore
+    // rules) while libgit2's status walks the work tree on this one.
+    let (git_dir, root) = (repo.git_dir(), repo.workdir());
+    std::thread::scope(|threads| {
+        let beside = (paths.is_empty() && crate::walk::threads() >= 2).then(|| {
+            threads.spawn(move || -> anyhow::Result<(Vec<RepoPath>, Vec<RepoPath>)> {
+                let other = super::repo::open_beside(git_dir, root)?;
+                let mut unreadable = Vec::new();
+                let found = empty_dirs(&other, root, root, false, &mut unreadable)?;
+                Ok((found, unreadable))
+            })
+        });
+        crate::trace::phase("scan: status");
+        // Index against work tree only: whether the index differs from HEAD is
+        // one comparison of tree ids, not a second walk (git's status does both).
+        let diff = worktree_diff(repo, with_ignored, paths)?;
+        let root = repo.workdir();
+        // The index's new trees go into the batch with the blobs: a large
+        // index may need hundreds (one per folder with staged changes), which
+        // the batch packs, where a few are written loose all the same.
+        let batch = diff.deltas().len() + prepared.flagged_len() >= BATCH_FROM
+            || prepared.entries() >= LARGE_INDEX;
+        let (trees, mut scan) = with_blob_sink(repo, batch, |sink| {
+            let trees = prepared.write(repo, sink.object_repo())?;
+            sink.add_tree(trees.keepalive);
+            let mut scan = WorktreeScan::of_index(repo, &trees)?;
+            crate::trace::phase("scan: blobs");
+            let mut updates = TreeChanges::default();
+            // libgit2's diff does not honour these flags: a skip-worktree file
+            // absent from disk (outside a sparse cone) is not a deletion. They
+            // are read below, as git's status would treat them.
+            let flagged: std::collections::HashSet<&[u8]> =
+                trees.flagged.iter().map(|(p, _, _)| p.as_slice()).collect();
+            let index_stage0 = sink
+                .object_repo()
+                .unwrap_or(&repo.inner)
+                .find_tree(trees.stage0)
+                .context("could not read the index's tree")?;
+            let mut changes = 0usize;
+            let mut real_dirs = std::collections::HashMap::new();
+            for delta in diff.deltas() {
+                let status = delta.status();
+                let Some(bytes) = delta
+                    .new_file()
+                    .path_bytes()
+                    .or(delta.old_file().path_bytes())
+                else {
+                    continue;
+                };
+                if flagged.contains(bytes) {
                     continue;
                 }
-                Delta::Unreadable => {
-                    return Err(user(format!("cannot read {path}"))
+                let path = RepoPath::from_bytes(bytes);
+                match status {
+                    Delta::Ignored => {
+                        scan.ignored.push(without_slash(bytes));
+                        continue;
+                    }
+                    Delta::Unreadable => {
+                        return Err(user(format!("cannot read {path}"))
                         .hint("fix its permissions so the snapshot can save it, then run the command again")
                         .into());
-                }
-                Delta::Deleted => {
-                    if let Some(dir) = unreadable_dir_above(root, &path) {
-                        return Err(unreadable_tracked(&dir));
                     }
-                    updates.remove(&path);
-                    scan.deleted.push(path);
-                    changes += 1;
+                    Delta::Deleted => {
+                        if let Some(dir) = unreadable_dir_above(root, &path) {
+                            return Err(unreadable_tracked(&dir));
+                        }
+                        updates.remove(&path);
+                        scan.deleted.push(path);
+                        changes += 1;
+                        continue;
+                    }
+                    Delta::Untracked | Delta::Modified | Delta::Typechange | Delta::Conflicted => {}
+                    _ => continue,
+                }
+                if bytes.ends_with(b"/") {
+                    // libgit2 reports an untracked nested repository as `dir/`.
+                    scan.nested_repos.push(without_slash(bytes));
                     continue;
                 }
-                Delta::Untracked | Delta::Modified | Delta::Typechange | Delta::Conflicted => {}
-                _ => continue,
+                // A conflicted entry is looked up by name, not found by the
+                // walk: under a symlink or a file it is not in the work tree
+                // (git never follows a symlink to a tracked path).
+                let found =
+                    if status == Delta::Conflicted && beyond_non_dir(root, &path, &mut real_dirs) {
+                        None
+                    } else {
+                        snapshot_file(sink, root, &path)?
+                    };
+                match found {
+                    Some((id, mode, perms)) => {
+                        updates.upsert(&path, id, mode);
+                        if let Some(perms) = perms {
+                            scan.modes.push(ModeRecord {
+                                path: path.clone(),
+                                mode: perms,
+                            });
+                        }
+                        changes += 1;
+                        if status == Delta::Untracked {
+                            scan.untracked.push(path);
+                        } else {
+                            scan.modified.push(path);
+                        }
+                    }
+                    None => {
+                        // Gone since the scan, or a conflict with no file. A
+                        // conflicted `c/d` next to a resolved `c/d/e` (a
+                        // file/directory conflict) is a directory in the
+                        // index's tree: removing it would drop `c/d/e`.
+                        let subtree = status == Delta::Conflicted
+                            && index_stage0
+                                .get_path(Path::new(path.as_os_str()))
+                                .is_ok_and(|e| e.kind() == Some(git2::ObjectType::Tree));
+                        if !subtree {
+                            updates.remove(&path);
+                        }
+                        if status == Delta::Conflicted {
+                            scan.deleted.push(path);
+                        }
+                    }
+                }
             }
-            if bytes.ends_with(b"/") {
-                // libgit2 reports an untracked nested repository as `dir/`.
-                scan.nested_repos.push(without_slash(bytes));
-                continue;
-            }
-            // A conflicted entry is looked up by name, not found by the
-            // walk: under a symlink or a file it is not in the work tree
-            // (git never follows a symlink to a tracked path).
-            let found =
-                if status == Delta::Conflicted && beyond_non_dir(root, &path, &mut real_dirs) {
+            // Entries status does not look at (skip-worktree, assume-unchanged):
+            // what is on disk is saved all the same, or it could be overwritten.
+            for (bytes, id, mode) in &trees.flagged {
+                let path = RepoPath::from_bytes(bytes);
+                if !paths.is_empty() && !paths.iter().any(|p| path.is_at_or_under(p)) {
+                    continue;
+                }
+                let on_disk = if beyond_non_dir(root, &path, &mut real_dirs) {
                     None
                 } else {
                     snapshot_file(sink, root, &path)?
                 };
-            match found {
-                Some((id, mode, perms)) => {
-                    updates.upsert(&path, id, mode);
+                let Some((disk_id, disk_mode, perms)) = on_disk else {
+                    scan.absent_flagged.push(path);
+                    continue;
+                };
+                if disk_id != *id || u32::from(disk_mode) != *mode {
+                    updates.upsert(&path, disk_id, disk_mode);
                     if let Some(perms) = perms {
                         scan.modes.push(ModeRecord {
                             path: path.clone(),
                             mode: perms,
                         });
                     }
+                    scan.modified.push(path);
                     changes += 1;
-                    if status == Delta::Untracked {
-                        scan.untracked.push(path);
-                    } else {
-                        scan.modified.push(path);
-                    }
-                }
-                None => {
-                    // Gone since the scan, or a conflict with no file. A
-                    // conflicted `c/d` next to a resolved `c/d/e` (a
-                    // file/directory conflict) is a directory in the
-                    // index's tree: removing it would drop `c/d/e`.
-                    let subtree = status == Delta::Conflicted
-                        && index_stage0
-                            .get_path(Path::new(path.as_os_str()))
-                            .is_ok_and(|e| e.kind() == Some(git2::ObjectType::Tree));
-                    if !subtree {
-                        updates.remove(&path);
-                    }
-                    if status == Delta::Conflicted {
-                        scan.deleted.push(path);
-                    }
                 }
             }
-        }
-        // Entries status does not look at (skip-worktree, assume-unchanged):
-        // what is on disk is saved all the same, or it could be overwritten.
-        for (bytes, id, mode) in &trees.flagged {
-            let path = RepoPath::from_bytes(bytes);
-            if !paths.is_empty() && !paths.iter().any(|p| path.is_at_or_under(p)) {
-                continue;
+            if changes > 0 {
+                scan.tree = snapshot_tree(sink, repo, updates, trees.stage0)?;
             }
-            let on_disk = if beyond_non_dir(root, &path, &mut real_dirs) {
-                None
-            } else {
-                snapshot_file(sink, root, &path)?
-            };
-            let Some((disk_id, disk_mode, perms)) = on_disk else {
-                scan.absent_flagged.push(path);
-                continue;
-            };
-            if disk_id != *id || u32::from(disk_mode) != *mode {
-                updates.upsert(&path, disk_id, disk_mode);
-                if let Some(perms) = perms {
-                    scan.modes.push(ModeRecord {
-                        path: path.clone(),
-                        mode: perms,
-                    });
+            Ok((trees, scan))
+        })?;
+        crate::trace::phase("scan: empty directories");
+        let mut unreadable = Vec::new();
+        scan.empty_dirs = match beside {
+            Some(thread) => {
+                let (found, cannot_list) = thread
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+                unreadable = cannot_list;
+                found
+            }
+            None if paths.is_empty() => {
+                let root = repo.workdir();
+                empty_dirs(&repo.inner, root, root, false, &mut unreadable)?
+            }
+            None => empty_dirs_at(repo, paths, &mut unreadable)?,
+        };
+        without_submodules(repo, &mut scan.empty_dirs);
+        // A directory that cannot be listed hides its files from the status
+        // scan: tracked ones would look deleted (and be saved so), untracked
+        // ones are simply not seen. The first is refused; the second is left
+        // where it is, and the command says so.
+        if !unreadable.is_empty() {
+            let index_tree = repo
+                .inner
+                .find_tree(trees.stage0)
+                .context("could not read the index's tree")?;
+            for dir in unreadable {
+                if index_tree.get_path(Path::new(dir.as_os_str())).is_ok() {
+                    return Err(unreadable_tracked(&dir));
                 }
-                scan.modified.push(path);
-                changes += 1;
+                scan.unreadable.push(dir);
             }
         }
-        if changes > 0 {
-            scan.tree = snapshot_tree(sink, repo, updates, trees.stage0)?;
-        }
-        Ok((trees, scan))
-    })?;
-    crate::trace::phase("scan: empty directories");
-    let mut unreadable = Vec::new();
-    scan.empty_dirs = if paths.is_empty() {
-        empty_dirs(repo, repo.workdir(), false, &mut unreadable)?
-    } else {
-        empty_dirs_at(repo, paths, &mut unreadable)?
-    };
-    without_submodules(repo, &mut scan.empty_dirs);
-    // A directory that cannot be listed hides its files from the status
-    // scan: tracked ones would look deleted (and be saved so), untracked
-    // ones are simply not seen. The first is refused; the second is left
-    // where it is, and the command says so.
-    if !unreadable.is_empty() {
-        let index_tree = repo
-            .inner
-            .find_tree(trees.stage0)
-            .context("could not read the index's tree")?;
-        for dir in unreadable {
-            if index_tree.get_path(Path::new(dir.as_os_str())).is_ok() {
-                return Err(unreadable_tracked(&dir));
-            }
-            scan.unreadable.push(dir);
-        }
-    }
-    crate::trace::phase("scan: done");
-    Ok(scan)
+        crate::trace::phase("scan: done");
+        Ok(scan)
+    })
 }
 
 /// The empty directories at and under `paths` (directories), and the
@@ -375,7 +398,7 @@ fn empty_dirs_at(
         let dir = p.under(repo.workdir());
         if fs::symlink_metadata(&dir).is_ok_and(|m| m.is_dir()) {
             // The named directory itself may be the empty one.
-            for d in empty_dirs(repo, &dir, true, unreadable)? {
+            for d in empty_dirs(&repo.inner, repo.workdir(), &dir, true, unreadable)? {
                 if !found.contains(&d) {
                     found.push(d);
                 }
@@ -983,17 +1006,32 @@ fn snapshot_file(
 /// The current permission bits of paths (for files an operation overwrites
 /// or deletes), when they are not what a fresh write would give.
 pub fn unusual_modes(root: &Path, paths: &[RepoPath]) -> Vec<ModeRecord> {
+    // Many paths are looked at on every thread (one `lstat` each).
+    const ON_THREADS_FROM: usize = 1024;
+    let unusual = |path: &RepoPath| -> anyhow::Result<Option<u32>> {
+        let Ok(meta) = fs::symlink_metadata(path.under(root)) else {
+            return Ok(None);
+        };
+        let perms = meta.permissions().mode() & 0o7777;
+        let usual = !meta.file_type().is_file() || perms == default_perms(perms & 0o100 != 0);
+        Ok((!usual).then_some(perms))
+    };
+    let threads = if paths.len() < ON_THREADS_FROM {
+        1
+    } else {
+        crate::walk::threads()
+    };
+    // `unusual` never fails (a path it cannot stat has no mode to keep), so
+    // neither does the map; were it to, the paths are looked at here.
+    let found = crate::walk::map(paths, threads, unusual)
+        .unwrap_or_else(|_| paths.iter().map(|p| unusual(p).ok().flatten()).collect());
     paths
         .iter()
-        .filter_map(|path| {
-            let meta = fs::symlink_metadata(path.under(root)).ok()?;
-            if !meta.file_type().is_file() {
-                return None;
-            }
-            let perms = meta.permissions().mode() & 0o7777;
-            (perms != default_perms(perms & 0o100 != 0)).then(|| ModeRecord {
+        .zip(found)
+        .filter_map(|(path, perms)| {
+            Some(ModeRecord {
                 path: path.clone(),
-                mode: perms,
+                mode: perms?,
             })
         })
         .collect()
@@ -1008,12 +1046,12 @@ pub fn unusual_modes(root: &Path, paths: &[RepoPath]) -> Vec<ModeRecord> {
 /// listing, and only its subdirectories are checked against the ignore
 /// rules (an ignored one is not entered).
 fn empty_dirs(
-    repo: &Repo,
+    repo: &git2::Repository,
+    root: &Path,
     under: &Path,
     with_self: bool,
     unreadable: &mut Vec<RepoPath>,
 ) -> anyhow::Result<Vec<RepoPath>> {
-    let root = repo.workdir();
     let rel = |path: &Path| -> Vec<u8> {
         path.strip_prefix(root)
             .unwrap_or(path)
@@ -1025,7 +1063,6 @@ fn empty_dirs(
         let r = rel(path);
         r == b".git"
             || repo
-                .inner
                 .is_path_ignored(Path::new(OsStr::from_bytes(&r)))
                 .unwrap_or(false)
     };

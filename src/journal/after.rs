@@ -264,38 +264,54 @@ pub fn save_worktree(
     id: &str,
     paths: &Touched,
 ) -> anyhow::Result<usize> {
+    // One `lstat` (or more) per path: many paths are looked at on every
+    // thread, each with its own cache of the folders found real.
+    const ON_THREADS_FROM: usize = 1024;
+    let items: Vec<_> = paths.iter().collect();
+    let root = repo.workdir();
+    let threads = if items.len() < ON_THREADS_FROM {
+        1
+    } else {
+        crate::walk::threads()
+    };
+    let lines = crate::walk::map_with(
+        &items,
+        threads,
+        || Ok(Parents::default()),
+        |parents, (path, (known, was))| {
+            let before = was.map(|w| match w {
+                Some((mode, oid)) => (mode, Some(oid.to_string())),
+                None => (0, None),
+            });
+            let found = match known {
+                Some(known) => known_file(root, path, *known, parents)?,
+                None => None,
+            };
+            let found = match found {
+                Some(found) => found,
+                None => disk_file(root, path, parents)?,
+            };
+            Ok(match found {
+                Some((file, stat)) => PathAfter {
+                    path: (*path).clone(),
+                    before,
+                    mode: file.mode,
+                    oid: Some(file.oid.to_string()),
+                    stat: Some(stat),
+                },
+                None => PathAfter {
+                    path: (*path).clone(),
+                    before,
+                    mode: 0,
+                    oid: None,
+                    stat: None,
+                },
+            })
+        },
+    )?;
     let mut out = Vec::with_capacity(paths.len() * 96);
-    let mut parents = Parents::default();
-    for (path, (known, was)) in paths {
-        let before = was.map(|w| match w {
-            Some((mode, oid)) => (mode, Some(oid.to_string())),
-            None => (0, None),
-        });
-        let found = match known {
-            Some(known) => known_file(repo.workdir(), path, *known, &mut parents)?,
-            None => None,
-        };
-        let found = match found {
-            Some(found) => found,
-            None => disk_file(repo.workdir(), path, &mut parents)?,
-        };
-        let line = match found {
-            Some((file, stat)) => PathAfter {
-                path: path.clone(),
-                before,
-                mode: file.mode,
-                oid: Some(file.oid.to_string()),
-                stat: Some(stat),
-            },
-            None => PathAfter {
-                path: path.clone(),
-                before,
-                mode: 0,
-                oid: None,
-                stat: None,
-            },
-        };
-        serde_json::to_writer(&mut out, &line).context("could not encode a path")?;
+    for line in &lines {
+        serde_json::to_writer(&mut out, line).context("could not encode a path")?;
         out.write_all(b"\n")?;
     }
     write_durable(&journal.op_dir(id).join("worktree-after"), &out)?;

@@ -643,6 +643,7 @@ impl<'r> Transaction<'r> {
                 out.index = Some(after::save_index(self.repo, &self.journal, id)?);
             }
             if scope.worktree {
+                crate::trace::phase("end: the paths written");
                 let mut touched = self.touched.borrow().clone();
                 touched.retain(|p, _| !self.preserve.iter().any(|k| p.is_at_or_under(k)));
                 out.worktree = Some(after::save_worktree(
