@@ -44,6 +44,18 @@ pub fn threads() -> usize {
         .clamp(1, 8)
 }
 
+/// How many threads `n` paths looked at one system call each (an `lstat`)
+/// are worth: one below a thousand, where starting threads costs about
+/// what they save; [`threads`] from there.
+pub fn threads_for_stats(n: usize) -> usize {
+    const ON_THREADS_FROM: usize = 1024;
+    if n < ON_THREADS_FROM {
+        1
+    } else {
+        threads()
+    }
+}
+
 struct Queue {
     /// Folders to list: full path, path relative to the root, depth.
     dirs: Vec<(PathBuf, Vec<u8>, usize)>,

@@ -1007,7 +1007,6 @@ fn snapshot_file(
 /// or deletes), when they are not what a fresh write would give.
 pub fn unusual_modes(root: &Path, paths: &[RepoPath]) -> Vec<ModeRecord> {
     // Many paths are looked at on every thread (one `lstat` each).
-    const ON_THREADS_FROM: usize = 1024;
     let unusual = |path: &RepoPath| -> anyhow::Result<Option<u32>> {
         let Ok(meta) = fs::symlink_metadata(path.under(root)) else {
             return Ok(None);
@@ -1016,11 +1015,7 @@ pub fn unusual_modes(root: &Path, paths: &[RepoPath]) -> Vec<ModeRecord> {
         let usual = !meta.file_type().is_file() || perms == default_perms(perms & 0o100 != 0);
         Ok((!usual).then_some(perms))
     };
-    let threads = if paths.len() < ON_THREADS_FROM {
-        1
-    } else {
-        crate::walk::threads()
-    };
+    let threads = crate::walk::threads_for_stats(paths.len());
     // `unusual` never fails (a path it cannot stat has no mode to keep), so
     // neither does the map; were it to, the paths are looked at here.
     let found = crate::walk::map(paths, threads, unusual)

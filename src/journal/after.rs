@@ -266,17 +266,11 @@ pub fn save_worktree(
 ) -> anyhow::Result<usize> {
     // One `lstat` (or more) per path: many paths are looked at on every
     // thread, each with its own cache of the folders found real.
-    const ON_THREADS_FROM: usize = 1024;
     let items: Vec<_> = paths.iter().collect();
     let root = repo.workdir();
-    let threads = if items.len() < ON_THREADS_FROM {
-        1
-    } else {
-        crate::walk::threads()
-    };
     let lines = crate::walk::map_with(
         &items,
-        threads,
+        crate::walk::threads_for_stats(items.len()),
         || Ok(Parents::default()),
         |parents, (path, (known, was))| {
             let before = was.map(|w| match w {
