@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::common::lingering::{alive, lingering, started};
+use crate::common::lingering::{ends, lingering, started};
 use crate::common::pty::Pty;
 use crate::common::{
     assert_nothing_changed, assert_same_except_reports, assert_same_state, everything, TestRepo,
@@ -577,7 +577,7 @@ fn sigterm_during_test_ends_the_tests_process_group_and_records_nothing() {
         "{stderr}"
     );
     for p in &group {
-        assert!(!alive(*p), "process {p} of the tests still runs");
+        assert!(ends(*p), "process {p} of the tests still runs");
     }
     assert!(!repo.git_dir().join("rollback/tests.jsonl").exists());
     assert_same_state(&before, &repo.capture());
@@ -604,7 +604,7 @@ fn ctrl_c_during_test_ends_the_tests_process_group_and_records_nothing() {
         pty.transcript()
     );
     for p in &group {
-        assert!(!alive(*p), "process {p} of the tests still runs");
+        assert!(ends(*p), "process {p} of the tests still runs");
     }
     assert!(!repo.git_dir().join("rollback/tests.jsonl").exists());
     assert_same_state(&before, &repo.capture());

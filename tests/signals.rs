@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-use crate::common::lingering::{alive, lingering, started};
+use crate::common::lingering::{ends, lingering, started};
 use crate::common::pty::Pty;
 use crate::common::{assert_nothing_changed, everything, TestRepo};
 
@@ -60,7 +60,7 @@ fn interrupt(
         "{name}: the error is one line\n{stderr}"
     );
     for p in &group {
-        assert!(!alive(*p), "{name}: process {p} of the tests still runs");
+        assert!(ends(*p), "{name}: process {p} of the tests still runs");
     }
     assert_nothing_changed(repo, &before);
 }

@@ -32,8 +32,22 @@ pub fn started(pids: &Path) -> Vec<i32> {
     }
 }
 
+/// Whether `pid` ends within a few seconds. A process sent SIGKILL is
+/// gone only once the kernel has torn it down, which can finish a moment
+/// after the tool that sent the signal has exited.
+pub fn ends(pid: i32) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while alive(pid) {
+        if Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    true
+}
+
 /// Whether `pid` still runs (a zombie waiting for its parent has ended).
-pub fn alive(pid: i32) -> bool {
+fn alive(pid: i32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
         Ok(stat) => stat
             .rsplit_once(')')
