@@ -359,6 +359,38 @@ fn a_submodules_work_tree_is_never_touched_and_undo_restores_the_gitlink() {
     }
 }
 
+/// A commit that moves a submodule, picked alone onto a tree its parent
+/// is not: the pick keeps the new gitlink, as `git cherry-pick` does (an
+/// in-memory replay that overlooked the gitlink made the pick empty).
+#[test]
+fn recover_picks_a_submodule_move_like_git_cherry_pick() {
+    let (repo, _, v2) = with_submodule();
+    let bump = repo.git(&["rev-parse", "HEAD"]);
+    repo.git(&["checkout", "-q", "main"]);
+    repo.git(&[
+        "-c",
+        "protocol.file.allow=always",
+        "submodule",
+        "update",
+        "-q",
+    ]);
+    let copy = repo.copy();
+    round_trip(
+        &repo,
+        &["recover", SPRINT, "--no-tests", "--pick", &bump],
+        |v| assert_eq!(v["picked"].as_array().map(Vec::len), Some(1), "{v}"),
+    );
+    copy.git(&["checkout", "-q", "-b", "picked"]);
+    copy.git(&["cherry-pick", &bump]);
+    repo.tool_ok(&["redo"]);
+    assert_eq!(gitlink(&repo), v2);
+    assert_eq!(
+        repo.git(&["rev-parse", "HEAD^{tree}"]),
+        copy.git(&["rev-parse", "HEAD^{tree}"]),
+        "the picked tree is git's"
+    );
+}
+
 #[test]
 fn emergency_index_of_a_submodule_is_like_git_reset_hard() {
     let (repo, _, _) = with_submodule();

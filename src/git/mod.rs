@@ -36,6 +36,7 @@ pub mod snapshot;
 pub mod staged;
 pub mod stash;
 pub mod state;
+pub mod treediff;
 pub mod writer;
 mod written;
 

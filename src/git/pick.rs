@@ -13,7 +13,7 @@
 use std::collections::HashSet;
 
 use anyhow::Context as _;
-use git2::{Delta, DiffOptions, ObjectType, Oid};
+use git2::{DiffOptions, ObjectType, Oid};
 
 use super::index::copy_entry;
 use super::snapshot::TreeChanges;
@@ -108,12 +108,15 @@ impl Repo {
                 .find_commit(id)
                 .context("could not read a commit")?;
             let merge = commit.parent_count() > 1;
-            let (files, insertions, deletions) = if merge {
-                (0, 0, 0)
-            } else {
-                let diff = self.commit_diff(&commit)?;
-                let stats = diff.stats().context("could not count a commit's changes")?;
-                (stats.files_changed(), stats.insertions(), stats.deletions())
+            let (files, insertions, deletions) = match merge {
+                true => (0, 0, 0),
+                false => match self.commit_diff(&commit)? {
+                    None => (0, 0, 0),
+                    Some(diff) => {
+                        let stats = diff.stats().context("could not count a commit's changes")?;
+                        (stats.files_changed(), stats.insertions(), stats.deletions())
+                    }
+                },
             };
             let already_applied = !merge
                 && !upstream.is_empty()
@@ -136,15 +139,20 @@ impl Repo {
         Ok(out)
     }
 
-    fn commit_diff(&self, commit: &git2::Commit<'_>) -> anyhow::Result<git2::Diff<'_>> {
+    fn commit_diff(&self, commit: &git2::Commit<'_>) -> anyhow::Result<Option<git2::Diff<'_>>> {
         self.commit_diff_with(commit, false)
     }
 
+    /// libgit2's diff of a commit against its first parent, for its stats
+    /// and patch id; none when it changes nothing. libgit2 reads every
+    /// file of both trees, so it is given the paths that differ
+    /// (`treediff`, which skips the folders both share) and reads only
+    /// the folders on their way.
     fn commit_diff_with(
         &self,
         commit: &git2::Commit<'_>,
         binary: bool,
-    ) -> anyhow::Result<git2::Diff<'_>> {
+    ) -> anyhow::Result<Option<git2::Diff<'_>>> {
         let tree = commit.tree().context("could not read a commit's tree")?;
         let parent = match commit.parent_count() {
             0 => None,
@@ -155,11 +163,39 @@ impl Repo {
                     .context("could not read a commit's parent")?,
             ),
         };
+        let differs = self.commit_changes(commit)?;
+        if differs.is_empty() {
+            return Ok(None);
+        }
         let mut opts = DiffOptions::new();
-        opts.ignore_submodules(true).show_binary(binary);
+        opts.ignore_submodules(true)
+            .show_binary(binary)
+            .disable_pathspec_match(true);
+        for d in &differs {
+            opts.pathspec(&d.path);
+        }
         self.inner
             .diff_tree_to_tree(parent.as_ref(), Some(&tree), Some(&mut opts))
+            .map(Some)
             .context("could not diff a commit")
+    }
+
+    /// What a commit changes against its first parent (everything, for a
+    /// root commit).
+    fn commit_changes(
+        &self,
+        commit: &git2::Commit<'_>,
+    ) -> anyhow::Result<Vec<super::treediff::Differ>> {
+        let parent = match commit.parent_count() {
+            0 => None,
+            _ => Some(
+                commit
+                    .parent(0)
+                    .context("could not read a commit's parent")?
+                    .tree_id(),
+            ),
+        };
+        super::treediff::changes(&self.inner, parent, Some(commit.tree_id()))
     }
 
     /// git's patch id of a (non-merge) commit's change.
@@ -173,7 +209,9 @@ impl Repo {
         }
         // Binary data in the patch, so that two different changes to the
         // same binary file do not share the id of "Binary files differ".
-        let diff = self.commit_diff_with(&commit, true)?;
+        let Some(diff) = self.commit_diff_with(&commit, true)? else {
+            return Ok(None);
+        };
         if diff.deltas().len() == 0 {
             return Ok(None);
         }
@@ -301,30 +339,16 @@ impl Repo {
         if parent_tree == target {
             return Ok(Some(c.tree_id()));
         }
-        let diff = self.commit_diff(c)?;
+        let differs = self.commit_changes(c)?;
         let target_tree = self
             .inner
             .find_tree(target)
             .context("could not read a tree")?;
         let mut changes = TreeChanges::default();
         let mut any = false;
-        for delta in diff.deltas() {
-            let old = delta.old_file();
-            let new = delta.new_file();
-            let Some(path) = new.path_bytes().or(old.path_bytes()) else {
-                continue;
-            };
-            let entry_of = |f: &git2::DiffFile<'_>| -> Option<(Oid, u32)> {
-                (!f.id().is_zero()).then(|| (f.id(), u32::from(f.mode())))
-            };
-            let before = match delta.status() {
-                Delta::Added => None,
-                _ => entry_of(&old),
-            };
-            let after = match delta.status() {
-                Delta::Deleted => None,
-                _ => entry_of(&new),
-            };
+        for d in &differs {
+            let path = &d.path[..];
+            let (before, after) = (d.old, d.new);
             let p = std::path::Path::new(std::ffi::OsStr::from_bytes(path));
             let there = match target_tree.get_path(p) {
                 Ok(e) if e.kind() == Some(ObjectType::Tree) => return Ok(None),

@@ -80,6 +80,9 @@ pub fn tree_changes_under(
     if from == to {
         return Ok(Vec::new());
     }
+    if paths.is_empty() {
+        return everywhere(repo, from, to);
+    }
     let a = repo
         .inner
         .find_tree(from)
@@ -135,6 +138,26 @@ pub fn tree_changes_under(
         }
     }
     Ok(changes)
+}
+
+/// [`tree_changes`] everywhere: the trees both sides share are skipped
+/// (`treediff`), where libgit2's diff would read every file of both.
+fn everywhere(repo: &Repo, from: Oid, to: Oid) -> anyhow::Result<Vec<Change>> {
+    let gitlink = u32::from(FileMode::Commit);
+    let differs = super::treediff::changes(&repo.inner, Some(from), Some(to))?;
+    Ok(differs
+        .into_iter()
+        .filter(|d| match d.new {
+            None => d.old.is_some_and(|(_, mode)| mode != gitlink),
+            Some((_, mode)) => mode != gitlink,
+        })
+        .map(|d| Change {
+            path: RepoPath::from_bytes(&d.path),
+            new: d.new,
+            old_present: d.old.is_some(),
+            old: d.old,
+        })
+        .collect())
 }
 
 /// The first directory that writing `paths` would change and this process
