@@ -12,7 +12,7 @@
 //! its stamp, and read from the origin only if a rehearsal replaced the
 //! copy's file (see [`Content::Unread`]). A file of one link is read.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fs;
 use std::hash::Hasher as _;
 use std::io::Read as _;
@@ -66,13 +66,31 @@ impl Stamp {
     }
 }
 
+/// An index entry as compared: everything but its stat data (an undo
+/// rewrites files, so their stat data moves).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct IndexLine {
+    mode: u32,
+    id: [u8; 20],
+    /// Assume-valid, extended and stage bits.
+    flags: u16,
+    /// Intent-to-add and skip-worktree.
+    flags_extended: u16,
+    path: Vec<u8>,
+}
+
+/// The flag bits compared (the name length is left out: it follows the path).
+const FLAGS: u16 = 0xf000;
+/// The extended flag bits git writes to the file.
+const FLAGS_EXTENDED: u16 = 0x6000;
+
 /// Everything compared.
 #[derive(Debug, Clone, Default)]
 pub struct State {
     head: String,
     refs: BTreeMap<String, String>,
     stash: Vec<String>,
-    index: Vec<String>,
+    index: Vec<IndexLine>,
     files: BTreeMap<Vec<u8>, Entry>,
     /// When each file was last written.
     stamps: BTreeMap<Vec<u8>, Stamp>,
@@ -125,25 +143,7 @@ impl State {
                 ));
             }
         }
-        let mut index = Vec::new();
-        let index_path = git_dir.join("index");
-        if index_path.exists() {
-            let file = git2::Index::open(&index_path).context("could not read the index")?;
-            for e in file.iter() {
-                let path = RepoPath::from_bytes(&e.path);
-                if left_out(&path, skip) {
-                    continue;
-                }
-                index.push(format!(
-                    "{:o} {} {:#x} {:#x} {}",
-                    e.mode,
-                    e.id,
-                    e.flags,
-                    e.flags_extended,
-                    path.quoted()
-                ));
-            }
-        }
+        let index = index_entries(&git_dir.join("index"), skip)?;
         let origin = match &earlier {
             Some(e) => e.origin.clone(),
             None => origin.map(Path::to_path_buf),
@@ -175,12 +175,9 @@ impl State {
             ));
         }
         if self.index != other.index {
-            let changed = self
-                .index
-                .iter()
-                .filter(|l| !other.index.contains(l))
-                .chain(other.index.iter().filter(|l| !self.index.contains(l)))
-                .count();
+            let (mine, theirs): (HashSet<_>, HashSet<_>) =
+                (self.index.iter().collect(), other.index.iter().collect());
+            let changed = mine.symmetric_difference(&theirs).count();
             out.push(format!("the index: {changed} entr(ies) differ"));
         }
         diff_maps(&self.files, &other.files, &mut out, |k| {
@@ -188,6 +185,47 @@ impl State {
         });
         out
     }
+}
+
+/// The entries of the index file at `path` but those at or under `skip`:
+/// read by the tool's own reader (libgit2 checksums the whole file with a
+/// collision-detecting SHA-1 and hashes every entry into a map first), or
+/// by libgit2 where that reader does not know the file's extensions.
+fn index_entries(path: &Path, skip: &RepoPath) -> anyhow::Result<Vec<IndexLine>> {
+    let keep = |p: &[u8]| !left_out(&RepoPath::from_bytes(p), skip);
+    if !path.exists() {
+        return Ok(Vec::new());
+    }
+    if let Ok(file) = super::indexfile::IndexFile::read_path(path) {
+        return Ok(file
+            .entries
+            .into_iter()
+            .filter(|e| keep(&e.path))
+            .map(|e| IndexLine {
+                mode: e.mode(),
+                id: e.id,
+                flags: e.flags & FLAGS,
+                flags_extended: e.flags_extended & FLAGS_EXTENDED,
+                path: e.path,
+            })
+            .collect());
+    }
+    let file = git2::Index::open(path).context("could not read the index")?;
+    Ok(file
+        .iter()
+        .filter(|e| keep(&e.path))
+        .map(|e| {
+            let mut id = [0; 20];
+            id.copy_from_slice(e.id.as_bytes());
+            IndexLine {
+                mode: e.mode,
+                id,
+                flags: e.flags & FLAGS,
+                flags_extended: e.flags_extended & FLAGS_EXTENDED,
+                path: e.path,
+            }
+        })
+        .collect())
 }
 
 fn diff_maps<K: Ord, V: PartialEq>(
@@ -498,5 +536,67 @@ mod tests {
         fs::rename(work2.join("tmp"), work2.join("c.txt")).expect("rename");
         let after = State::capture(&git2, &work2, &skip, Some(&mut first), None).expect("capture");
         assert_eq!(first.differences(&after), ["c.txt differs"]);
+    }
+
+    fn git(work: &Path, args: &[&str]) {
+        let out = std::process::Command::new("git")
+            .args(args)
+            .current_dir(work)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("HOME", work)
+            .output()
+            .expect("git runs");
+        assert!(out.status.success(), "git {args:?}: {out:?}");
+    }
+
+    /// The index is compared entry by entry, stat data left out: what is
+    /// staged and the skip-worktree flag count, a refreshed stat does not,
+    /// and neither does an entry under the left-out folder.
+    #[test]
+    fn index_entries_are_compared_but_their_stat_data() {
+        let (_dir, work) = repo();
+        for (name, text) in [
+            ("a.txt", "one\n"),
+            ("b.txt", "two\n"),
+            ("rollbacks/m.json", "{}"),
+        ] {
+            fs::create_dir_all(work.join(name).parent().expect("a parent")).expect("mkdir");
+            fs::write(work.join(name), text).expect("write");
+        }
+        git(&work, &["add", "-A"]);
+        let skip = RepoPath::from_bytes(b"rollbacks");
+        let git_dir = work.join(".git");
+        let capture = |earlier: &mut State| {
+            State::capture(&git_dir, &work, &skip, Some(earlier), None).expect("capture")
+        };
+        let mut first = State::capture(&git_dir, &work, &skip, None, None).expect("capture");
+        assert_eq!(first.index.len(), 2, "{:?}", first.index);
+
+        // New stat data for the same content: no difference.
+        fs::write(work.join("tmp"), "one\n").expect("write");
+        fs::rename(work.join("tmp"), work.join("a.txt")).expect("rename");
+        git(&work, &["update-index", "--refresh"]);
+        let after = capture(&mut first);
+        assert!(first.differences(&after).is_empty());
+
+        // Under the left-out folder: no difference.
+        fs::write(work.join("rollbacks/m.json"), "[]").expect("write");
+        git(&work, &["add", "rollbacks"]);
+        let after = capture(&mut first);
+        assert!(first.differences(&after).is_empty());
+
+        git(&work, &["update-index", "--skip-worktree", "b.txt"]);
+        let after = capture(&mut first);
+        assert_eq!(first.differences(&after), ["the index: 2 entr(ies) differ"]);
+        git(&work, &["update-index", "--no-skip-worktree", "b.txt"]);
+        let after = capture(&mut first);
+        assert!(first.differences(&after).is_empty());
+
+        fs::write(work.join("a.txt"), "ONE\n").expect("write");
+        git(&work, &["add", "a.txt"]);
+        let after = capture(&mut first);
+        let mut found = first.differences(&after);
+        found.sort();
+        assert_eq!(found, ["a.txt differs", "the index: 2 entr(ies) differ"]);
     }
 }
