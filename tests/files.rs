@@ -109,6 +109,16 @@ fn several_paths_and_the_whole_app_folder_are_like_git_checkout() {
     differential(&setup(), &["app", "README.md"]);
 }
 
+/// A named folder inside another named one, with an empty folder in it:
+/// looked at once, with the outer one, and the empty folder kept.
+#[test]
+fn nested_folders_with_an_empty_one_are_like_git_checkout() {
+    let repo = setup();
+    std::fs::create_dir_all(repo.abs("app/sub/hollow")).expect("mkdir");
+    differential(&repo, &["app", "app/sub"]);
+    assert!(repo.abs("app/sub/hollow").is_dir());
+}
+
 #[test]
 fn glob_characters_are_literal() {
     let repo = setup();

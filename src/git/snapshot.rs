@@ -394,9 +394,17 @@ fn empty_dirs_at(
     let mut parents_seen = std::collections::HashSet::new();
     // Paths in one directory share the answer about it.
     let mut dirs_of_seen = std::collections::HashSet::new();
+    let is_dir =
+        |p: &RepoPath| fs::symlink_metadata(p.under(repo.workdir())).is_ok_and(|m| m.is_dir());
+    let named_dirs: std::collections::HashSet<&RepoPath> =
+        paths.iter().filter(|p| is_dir(p)).collect();
     for p in paths {
         let dir = p.under(repo.workdir());
-        if fs::symlink_metadata(&dir).is_ok_and(|m| m.is_dir()) {
+        if named_dirs.contains(p) {
+            // A directory inside another named one was walked with it.
+            if p.ancestors().iter().any(|a| named_dirs.contains(a)) {
+                continue;
+            }
             // The named directory itself may be the empty one.
             for d in empty_dirs(&repo.inner, repo.workdir(), &dir, true, unreadable)? {
                 if !found.contains(&d) {
