@@ -228,22 +228,58 @@ fn index_entries(path: &Path, skip: &RepoPath) -> anyhow::Result<Vec<IndexLine>>
         .collect())
 }
 
+/// The entry of a sorted map's iterator at `key`, the iterator moved past
+/// every smaller key: called with keys in increasing order, one pass over
+/// the map finds them all.
+fn seek<'m, K: Ord, V>(
+    entries: &mut std::iter::Peekable<std::collections::btree_map::Iter<'m, K, V>>,
+    key: &K,
+) -> Option<&'m V> {
+    while entries.next_if(|(k, _)| *k < key).is_some() {}
+    entries.next_if(|(k, _)| *k == key).map(|(_, v)| v)
+}
+
+/// What differs between two maps, in one pass over both (in key order:
+/// what only `a` has is gone, what only `b` has is new).
 fn diff_maps<K: Ord, V: PartialEq>(
     a: &BTreeMap<K, V>,
     b: &BTreeMap<K, V>,
     out: &mut Vec<String>,
     show: impl Fn(&K) -> String,
 ) {
-    for (k, v) in a {
-        match b.get(k) {
-            None => out.push(format!("{} is gone", show(k))),
-            Some(w) if w != v => out.push(format!("{} differs", show(k))),
-            Some(_) => {}
+    let mut new = Vec::new();
+    let (mut x, mut y) = (a.iter().peekable(), b.iter().peekable());
+    loop {
+        match (x.peek(), y.peek()) {
+            (None, None) => break,
+            (Some((k, _)), None) => {
+                out.push(format!("{} is gone", show(k)));
+                x.next();
+            }
+            (None, Some((k, _))) => {
+                new.push(show(k));
+                y.next();
+            }
+            (Some((k, v)), Some((l, w))) => match k.cmp(l) {
+                std::cmp::Ordering::Less => {
+                    out.push(format!("{} is gone", show(k)));
+                    x.next();
+                }
+                std::cmp::Ordering::Greater => {
+                    new.push(show(l));
+                    y.next();
+                }
+                std::cmp::Ordering::Equal => {
+                    if v != w {
+                        out.push(format!("{} differs", show(k)));
+                    }
+                    x.next();
+                    y.next();
+                }
+            },
         }
     }
-    for k in b.keys().filter(|k| !a.contains_key(*k)) {
-        out.push(format!("{} is new", show(k)));
-    }
+    out.extend(new.into_iter().map(|k| format!("{k} is new")));
 }
 
 /// A work-tree entry as the walk found it, before any file is read.
@@ -323,16 +359,24 @@ fn capture_files(
     // stood for.
     let mut to_hash: Vec<PathBuf> = Vec::new();
     let mut to_resolve: Vec<(Vec<u8>, Stamp)> = Vec::new();
-    let mut found = Vec::with_capacity(gathered.iter().map(Vec::len).sum());
-    for (rel, entry) in gathered.into_iter().flatten() {
+    let mut walked: Vec<(Vec<u8>, Found)> = gathered.into_iter().flatten().collect();
+    // In path order, the earlier capture's maps are read alongside in one
+    // pass (a lookup of each of 100,000 paths in them was most of a
+    // comparison's time), and the new maps are built from sorted entries.
+    walked.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let mut earlier_files = earlier.as_deref().map(|e| e.files.iter().peekable());
+    let mut earlier_stamps = earlier.as_deref().map(|e| e.stamps.iter().peekable());
+    let mut found = Vec::with_capacity(walked.len());
+    for (rel, entry) in walked {
         let placed = match entry {
             Found::Dir { mode } => Placed::Done(Entry::Dir { mode }),
             Found::Symlink { target } => Placed::Done(Entry::Symlink { target }),
             Found::Other => Placed::Done(Entry::Other),
             Found::File { mode, stamp, links } => {
-                let known = earlier
-                    .as_deref()
-                    .map(|e| (e.files.get(&rel), e.stamps.get(&rel)));
+                let known = match (&mut earlier_files, &mut earlier_stamps) {
+                    (Some(files), Some(stamps)) => Some((seek(files, &rel), seek(stamps, &rel))),
+                    _ => None,
+                };
                 let pending = match known {
                     Some((Some(Entry::File { content, .. }), Some(then))) if *then == stamp => {
                         Pending::Known(*content)
@@ -375,8 +419,8 @@ fn capture_files(
             }
         }
     }
-    let mut files = BTreeMap::new();
-    let mut stamps = BTreeMap::new();
+    let mut files = Vec::with_capacity(found.len());
+    let mut stamps = Vec::with_capacity(found.len());
     for (rel, placed) in found {
         let entry = match placed {
             Placed::Done(entry) => entry,
@@ -385,7 +429,7 @@ fn capture_files(
                 stamp,
                 pending,
             } => {
-                stamps.insert(rel.clone(), stamp);
+                stamps.push((rel.clone(), stamp));
                 let content = match pending {
                     Pending::Known(c) => c,
                     Pending::Read(n) => Content::Hash(hashes[n]),
@@ -393,9 +437,10 @@ fn capture_files(
                 Entry::File { mode, content }
             }
         };
-        files.insert(rel, entry);
+        files.push((rel, entry));
     }
-    Ok((files, stamps))
+    // Sorted already: collected into the maps without a search each.
+    Ok((files.into_iter().collect(), stamps.into_iter().collect()))
 }
 
 /// The work tree's entries, and the stamps of its files.
@@ -495,6 +540,37 @@ mod tests {
         let mut found = first.differences(&after);
         found.sort();
         assert_eq!(found, ["link differs", "run.sh differs"]);
+    }
+
+    /// Files gone, new and changed, in one pass over both captures: what
+    /// differs or is gone in path order, then what is new.
+    #[test]
+    fn gone_new_and_changed_files_are_listed_in_path_order() {
+        let (_dir, work) = repo();
+        for name in ["a.txt", "b.txt", "c.txt", "d/e.txt"] {
+            fs::create_dir_all(work.join(name).parent().expect("a parent")).expect("mkdir");
+            fs::write(work.join(name), name).expect("write");
+        }
+        let skip = RepoPath::from_bytes(b"rollbacks");
+        let git = work.join(".git");
+        let mut first = State::capture(&git, &work, &skip, None, None).expect("capture");
+        fs::remove_file(work.join("a.txt")).expect("rm");
+        fs::write(work.join("b.txt"), "other").expect("write");
+        fs::write(work.join("aa.txt"), "new").expect("write");
+        fs::remove_file(work.join("d/e.txt")).expect("rm");
+        fs::write(work.join("d/f.txt"), "new").expect("write");
+        let after = State::capture(&git, &work, &skip, Some(&mut first), None).expect("capture");
+        assert_eq!(
+            first.differences(&after),
+            [
+                "a.txt is gone",
+                "b.txt differs",
+                "d/e.txt is gone",
+                "aa.txt is new",
+                "d/f.txt is new"
+            ]
+        );
+        assert!(after.differences(&after.clone()).is_empty());
     }
 
     /// A copy of hard links is captured without reading a file; a file a
