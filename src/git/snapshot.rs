@@ -11,11 +11,13 @@
 //! files inside untracked directories (docs/libgit2-pitfalls.md P1;
 //! docs/design.md, Performance).
 
+use std::collections::HashSet;
 use std::ffi::OsStr;
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
+use std::rc::Rc;
 
 use anyhow::Context as _;
 use git2::build::TreeUpdateBuilder;
@@ -196,7 +198,8 @@ fn scan(repo: &Repo, with_ignored: bool, paths: &[RepoPath]) -> anyhow::Result<W
             threads.spawn(move || -> anyhow::Result<(Vec<RepoPath>, Vec<RepoPath>)> {
                 let other = super::repo::open_beside(git_dir, root)?;
                 let mut unreadable = Vec::new();
-                let found = empty_dirs(&other, root, root, false, &mut unreadable)?;
+                let found =
+                    empty_dirs(&other, root, root, false, &HashSet::new(), &mut unreadable)?;
                 Ok((found, unreadable))
             })
         });
@@ -356,7 +359,14 @@ fn scan(repo: &Repo, with_ignored: bool, paths: &[RepoPath]) -> anyhow::Result<W
             }
             None if paths.is_empty() => {
                 let root = repo.workdir();
-                empty_dirs(&repo.inner, root, root, false, &mut unreadable)?
+                empty_dirs(
+                    &repo.inner,
+                    root,
+                    root,
+                    false,
+                    &HashSet::new(),
+                    &mut unreadable,
+                )?
             }
             None => empty_dirs_at(repo, paths, &mut unreadable)?,
         };
@@ -398,6 +408,7 @@ fn empty_dirs_at(
         |p: &RepoPath| fs::symlink_metadata(p.under(repo.workdir())).is_ok_and(|m| m.is_dir());
     let named_dirs: std::collections::HashSet<&RepoPath> =
         paths.iter().filter(|p| is_dir(p)).collect();
+    let tracked = tracked_dirs_under(repo, &named_dirs);
     for p in paths {
         let dir = p.under(repo.workdir());
         if named_dirs.contains(p) {
@@ -406,7 +417,14 @@ fn empty_dirs_at(
                 continue;
             }
             // The named directory itself may be the empty one.
-            for d in empty_dirs(&repo.inner, repo.workdir(), &dir, true, unreadable)? {
+            for d in empty_dirs(
+                &repo.inner,
+                repo.workdir(),
+                &dir,
+                true,
+                &tracked,
+                unreadable,
+            )? {
                 if !found.contains(&d) {
                     found.push(d);
                 }
@@ -438,6 +456,40 @@ fn empty_dirs_at(
         }
     }
     Ok(found)
+}
+
+/// The folders at and under `dirs` that hold a file of the index, from
+/// the whole index read for this command (none known without it).
+fn tracked_dirs_under(repo: &Repo, dirs: &HashSet<&RepoPath>) -> HashSet<Vec<u8>> {
+    let mut found = HashSet::new();
+    let Some(whole) = repo
+        .index_file
+        .borrow()
+        .as_ref()
+        .map(|w| Rc::clone(&w.whole))
+    else {
+        return found;
+    };
+    let all = &whole.entries;
+    for dir in dirs {
+        let mut under = dir.as_bytes().to_vec();
+        under.push(b'/');
+        let from = all.partition_point(|e| e.path < under);
+        for e in all[from..]
+            .iter()
+            .take_while(|e| e.path.starts_with(&under))
+        {
+            // Each folder from the named one down to the file's.
+            let mut end = e.path.len();
+            while let Some(slash) = e.path[..end].iter().rposition(|&c| c == b'/') {
+                if slash < dir.as_bytes().len() || !found.insert(e.path[..slash].to_vec()) {
+                    break;
+                }
+                end = slash;
+            }
+        }
+    }
+    found
 }
 
 /// `base` with `updates`, its trees written into the same pack as the
@@ -1053,6 +1105,7 @@ fn empty_dirs(
     root: &Path,
     under: &Path,
     with_self: bool,
+    tracked: &HashSet<Vec<u8>>,
     unreadable: &mut Vec<RepoPath>,
 ) -> anyhow::Result<Vec<RepoPath>> {
     let rel = |path: &Path| -> Vec<u8> {
@@ -1062,12 +1115,17 @@ fn empty_dirs(
             .as_bytes()
             .to_vec()
     };
+    // A folder git tracks files in is walked whatever the ignore rules
+    // say of it: an empty folder has no tracked file, so it is checked
+    // itself, and libgit2's check takes in the rules of every folder
+    // above it. Only folders without tracked files cost a check.
     let outside = |path: &Path| {
         let r = rel(path);
         r == b".git"
-            || repo
-                .is_path_ignored(Path::new(OsStr::from_bytes(&r)))
-                .unwrap_or(false)
+            || (!tracked.contains(&r)
+                && repo
+                    .is_path_ignored(Path::new(OsStr::from_bytes(&r)))
+                    .unwrap_or(false))
     };
     let mut found = Vec::new();
     // Directories to list, each found to be neither `.git` nor ignored,
@@ -1321,4 +1379,67 @@ pub fn worktree_matches_index(
     Ok(!statuses
         .iter()
         .any(|e| e.status().intersects(wt) && only.contains(&RepoPath::from_bytes(e.path_bytes()))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Knowing which folders hold tracked files spares their ignore check
+    /// and changes nothing found: an empty folder inside an ignored folder
+    /// that holds tracked files is still ignored, one inside a tracked
+    /// folder is found, and nothing is looked for under an ignored folder
+    /// without tracked files.
+    #[test]
+    fn empty_folders_are_the_same_with_the_tracked_folders_known() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let root = dir.path();
+        let repo = git2::Repository::init(root).expect("git init");
+        fs::write(root.join(".gitignore"), "build/\nlogs/\n").expect("write");
+        for d in [
+            "src/empty",
+            "build/out/empty",
+            "logs/empty",
+            "src/deep/er/empty",
+        ] {
+            fs::create_dir_all(root.join(d)).expect("mkdir");
+        }
+        for f in ["src/a.rs", "build/out/kept.txt", "src/deep/er/b.rs"] {
+            fs::write(root.join(f), "x").expect("write");
+        }
+        let tracked: HashSet<Vec<u8>> = ["src", "src/deep", "src/deep/er", "build", "build/out"]
+            .iter()
+            .map(|d| d.as_bytes().to_vec())
+            .collect();
+        let found = |under: &str, tracked: &HashSet<Vec<u8>>| {
+            let mut unreadable = Vec::new();
+            let mut found = empty_dirs(
+                &repo,
+                root,
+                &root.join(under),
+                true,
+                tracked,
+                &mut unreadable,
+            )
+            .expect("the walk");
+            found.sort();
+            found
+        };
+        for under in ["src", "build", "logs"] {
+            assert_eq!(
+                found(under, &tracked),
+                found(under, &HashSet::new()),
+                "{under}"
+            );
+        }
+        assert_eq!(
+            found("src", &tracked),
+            [
+                RepoPath::from_bytes(b"src/deep/er/empty"),
+                RepoPath::from_bytes(b"src/empty")
+            ]
+        );
+        assert!(found("build", &tracked).is_empty());
+        assert!(found("logs", &tracked).is_empty());
+    }
 }
