@@ -108,7 +108,7 @@ fn is_tracked(repo: &Repo, folder: &RepoPath) -> anyhow::Result<bool> {
     let index = crate::git::discover::index_file(repo.git_dir())?;
     let mut found = false;
     let under = folder.as_bytes();
-    let read = crate::git::staged::each_index_entry(&index, |path, _, _| {
+    let read = crate::git::staged::each_index_entry(&index, |path, _, _, _| {
         found |= path.starts_with(under)
             && (under.is_empty() || path.len() == under.len() || path[under.len()] == b'/');
     });

@@ -841,3 +841,57 @@ fn a_tree_the_tests_change_is_scanned_again_each_run() {
     let guide = repo.git(&["show", &format!("{snapshot}:docs/guide.md")]);
     assert_eq!(guide.matches("run").count(), 1, "{guide}");
 }
+
+#[test]
+fn a_tracked_file_touched_without_a_change_costs_a_scan_never_a_wrong_state() {
+    let repo = repo_with_tests();
+    dirty(&repo);
+    // Files modified long before the index was written: its stat data is
+    // not racy, so the cache stamps the clean tracked files from it.
+    set_mtimes(&repo, "@1600000000");
+    repo.git(&["update-index", "-q", "--refresh"]);
+    std::thread::sleep(Duration::from_millis(30));
+    let first = traced_test(&repo);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let green = first.json()["last_green"].clone();
+    std::thread::sleep(Duration::from_millis(30));
+    assert!(from_cache(&traced_test(&repo)), "an unchanged tree");
+
+    // Same bytes, new times: the index's stat data no longer describes
+    // the file (libgit2's status compares the bytes and keeps it).
+    restore_mtime(&repo, "README.md", (1_600_000_100, 0));
+    let after = traced_test(&repo);
+    assert!(!from_cache(&after), "{}", after.stderr);
+    assert_eq!(after.json()["new_green_state"], false);
+    assert_eq!(after.json()["last_green"], green);
+    // The cache stamps the file from the index, whose stat data is stale
+    // until git refreshes it: each run scans again meanwhile.
+    std::thread::sleep(Duration::from_millis(30));
+    let again = traced_test(&repo);
+    assert!(!from_cache(&again), "{}", again.stderr);
+    assert_eq!(again.json()["last_green"], green);
+
+    // git's status refreshes the index's stat data: the cache holds again
+    // once a run has stamped the tree.
+    repo.git(&["status", "--porcelain"]);
+    std::thread::sleep(Duration::from_millis(30));
+    let scanned = traced_test(&repo);
+    assert!(!from_cache(&scanned), "{}", scanned.stderr);
+    std::thread::sleep(Duration::from_millis(30));
+    let cached = traced_test(&repo);
+    assert!(from_cache(&cached), "{}\n{}", scanned.stderr, cached.stderr);
+    assert_eq!(cached.json()["last_green"], green);
+}
+
+/// Set the modification time of every tracked file (`touch -d` syntax).
+fn set_mtimes(repo: &TestRepo, when: &str) {
+    let files = repo.git(&["ls-files"]);
+    for file in files.lines() {
+        let status = std::process::Command::new("touch")
+            .args(["-h", "-m", "-d", when])
+            .arg(repo.abs(file))
+            .status()
+            .expect("touch runs");
+        assert!(status.success());
+    }
+}

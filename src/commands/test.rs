@@ -289,6 +289,7 @@ fn tested_state(
             tree: c.tree,
             index_tree: c.index_tree,
             cacheable: true,
+            differing: Vec::new(),
         };
         return Ok((Some(tested), None));
     }
@@ -298,16 +299,16 @@ fn tested_state(
     }
     let tested = green::scan(repo, reports)?;
     if let Some(s) = &mut stamping {
-        s.scanned(
-            tested
-                .as_ref()
-                .filter(|t| t.cacheable)
-                .map(|t| scancache::Cached {
+        s.scanned(tested.as_ref().filter(|t| t.cacheable).map(|t| {
+            (
+                scancache::Cached {
                     head: t.head,
                     tree: t.tree,
                     index_tree: t.index_tree,
-                }),
-        );
+                },
+                t.differing.as_slice(),
+            )
+        }));
     }
     Ok((tested, stamping))
 }

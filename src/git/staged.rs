@@ -28,13 +28,26 @@ pub struct Staged {
 }
 
 /// An index entry as the comparison needs it: where its path is in
-/// [`Parsed::paths`], its object, mode and stage.
+/// [`Parsed::paths`], its object, mode and stage, and the stat data git
+/// recorded for it.
 struct Entry {
     start: u32,
     len: u32,
     id: [u8; 20],
     mode: u32,
     stage: u8,
+    stat: IndexStat,
+}
+
+/// The stat data of an index entry as git stores it (each field cut to 32
+/// bits): ctime seconds and nanoseconds, mtime seconds and nanoseconds,
+/// inode, size.
+pub type IndexStat = [u32; 6];
+
+fn index_stat(header: &[u8; ENTRY_HEADER]) -> IndexStat {
+    let at =
+        |i: usize| u32::from_be_bytes([header[i], header[i + 1], header[i + 2], header[i + 3]]);
+    [at(0), at(4), at(8), at(12), at(20), at(36)]
 }
 
 /// The index as read: every entry's path in one buffer, the entries in
@@ -85,19 +98,25 @@ impl<'a> Entries<'a> {
     }
 }
 
-/// Visit every entry of the index file at `path` (its path, mode and
-/// stage), read as the pre-commit check reads it, without libgit2's parse
-/// of the whole file. `None` when the file is missing or not understood.
+/// Visit every entry of the index file at `path` (its path, mode, stage
+/// and stat data), read as the pre-commit check reads it, without
+/// libgit2's parse of the whole file. `None` when the file is missing or
+/// not understood.
 pub fn each_index_entry(
     path: &std::path::Path,
-    mut visit: impl FnMut(&[u8], u32, u8),
+    mut visit: impl FnMut(&[u8], u32, u8, &IndexStat),
 ) -> Option<()> {
     let file = std::fs::File::open(path).ok()?;
     let len = file.metadata().ok()?.len();
     let parsed = parse(std::io::BufReader::with_capacity(READ_CHUNK, file), len)?;
     for e in &parsed.entries {
         let at = e.start as usize;
-        visit(&parsed.paths[at..at + e.len as usize], e.mode, e.stage);
+        visit(
+            &parsed.paths[at..at + e.len as usize],
+            e.mode,
+            e.stage,
+            &e.stat,
+        );
     }
     Some(())
 }
@@ -473,6 +492,7 @@ fn parse(mut file: impl std::io::BufRead, len: u64) -> Option<Parsed> {
             id: header[40..60].try_into().ok()?,
             mode,
             stage: ((flags >> 12) & 3) as u8,
+            stat: index_stat(&header),
         });
     }
     // Extensions, then the trailer.
@@ -530,6 +550,7 @@ fn plain_entry(buf: &[u8], paths: &mut Vec<u8>) -> Option<(usize, Entry)> {
             id: header[40..60].try_into().ok()?,
             mode,
             stage: ((flags >> 12) & 3) as u8,
+            stat: index_stat(header),
         },
     ))
 }

@@ -173,6 +173,10 @@ pub struct Tested {
     /// repositories, unreadable folders, conflicts or a sparse index
     /// (docs/journal.md, The scan cache).
     pub cacheable: bool,
+    /// The tracked paths whose work-tree file differs from the index (or
+    /// is gone): the scan cache stamps these from the disk, the others
+    /// from the index's stat data.
+    pub differing: Vec<crate::git::RepoPath>,
 }
 
 /// The state the tests are about to run on, the reports folder left as
@@ -190,11 +194,14 @@ pub fn scan(repo: &Repo, reports: &crate::git::RepoPath) -> anyhow::Result<Optio
         && !scan.has_conflicts
         && !scan.sparse;
     let scan = scan.without_folder(repo, Some(head_tree), reports)?;
+    let mut differing = scan.modified;
+    differing.extend(scan.deleted);
     Ok(Some(Tested {
         head,
         tree: scan.tree,
         index_tree: scan.index_tree,
         cacheable,
+        differing,
     }))
 }
 

@@ -10,19 +10,31 @@
 //!
 //! `<git-dir>/rollback/scan-cache` holds HEAD, the two trees of the scan,
 //! the reports folder, a hash of the environment's git settings, and one
-//! stamp (inode, mode, size, mtime, ctime) per path: every folder a scan
-//! for untracked files goes into (those holding a tracked file and the
-//! others git does not ignore: an added or removed entry changes its
+//! stamp (inode, file type, size, mtime, ctime) per path: every folder a
+//! scan for untracked files goes into (those holding a tracked file and
+//! the others git does not ignore: an added or removed entry changes its
 //! folder's mtime, so a new untracked file or a deleted one shows there),
-//! every file in them, the index file, and the files holding settings and
-//! ignore rules. The cache holds while every stamp and HEAD are the same;
-//! any difference means a full scan.
+//! every file in them, every tracked file, the index file, and the files
+//! holding settings and ignore rules. The cache holds while every stamp
+//! and HEAD are the same; any difference means a full scan.
 //!
 //! The stamps are taken on a thread of their own from the scan's start,
 //! beside it and while the tests run ([`Stamping`]). A stamp not older than
 //! the scan's start (the mtime of a file created just before it, on the
 //! file system's own clock) could describe bytes the scan did not see, so
 //! then no cache is written at all: the next run scans.
+//!
+//! A tracked file the scan found as the index has it is not stamped from
+//! the disk: its stamp is the stat data the index holds for it, which the
+//! scan's status has just compared with the file, unless the entry is
+//! racy (modified no earlier than the index was written, in whole
+//! seconds: git's own rule).
+//! That leaves an `lstat` for the folders, the untracked files and the
+//! tracked files that differ, instead of one for each of 100,000 files
+//! competing with the scan. Where the index's stat data is stale (a file
+//! touched without a change, which git's status refreshes and libgit2's
+//! does not), the next run finds a different stamp and scans: slower, never
+//! wrong.
 
 use std::collections::HashSet;
 use std::ffi::OsStr;
@@ -36,10 +48,11 @@ use std::sync::mpsc;
 use anyhow::Context as _;
 
 use super::Journal;
+use crate::git::staged::IndexStat;
 use crate::git::{parse_oid, Oid, Repo, RepoPath};
 
 const FILE: &str = "scan-cache";
-const MAGIC: &[u8] = b"rollback-sprint scan cache 1\n";
+const MAGIC: &[u8] = b"rollback-sprint scan cache 2\n";
 const END: &[u8] = b"end\n";
 
 /// What a cached scan found.
@@ -50,34 +63,61 @@ pub struct Cached {
     pub index_tree: Oid,
 }
 
-/// A path's stamp: inode, mode, size, mtime and ctime (seconds and
-/// nanoseconds). All -1: the path did not exist.
+/// A path's stamp, in the terms of git's index so that an index entry's
+/// stat data is one too: inode, file type, size, mtime and ctime (seconds
+/// and nanoseconds), the inode, size and seconds cut to 32 bits as the
+/// index keeps them. The permission bits are left out: changing them
+/// changes the ctime. All -1: the path did not exist.
 type Stamp = [i64; 7];
 
 const ABSENT: Stamp = [-1; 7];
 
-fn stamp_of(meta: &fs::Metadata) -> Stamp {
+/// Seconds as the index keeps them (and as stamps compare them).
+fn seconds(s: i64) -> i64 {
+    i64::from(s as u32)
+}
+
+fn stamp_from(ino: u64, mode: u32, size: u64, mtime: (i64, i64), ctime: (i64, i64)) -> Stamp {
     [
-        meta.ino() as i64,
-        i64::from(meta.mode()),
-        meta.size() as i64,
-        meta.mtime(),
-        meta.mtime_nsec(),
-        meta.ctime(),
-        meta.ctime_nsec(),
+        i64::from(ino as u32),
+        i64::from(mode & 0o170000),
+        i64::from(size as u32),
+        seconds(mtime.0),
+        mtime.1,
+        seconds(ctime.0),
+        ctime.1,
     ]
 }
 
+fn stamp_of(meta: &fs::Metadata) -> Stamp {
+    stamp_from(
+        meta.ino(),
+        meta.mode(),
+        meta.size(),
+        (meta.mtime(), meta.mtime_nsec()),
+        (meta.ctime(), meta.ctime_nsec()),
+    )
+}
+
 fn stamp_of_stat(st: &rustix::fs::Stat) -> Stamp {
-    [
-        st.st_ino as i64,
-        i64::from(st.st_mode),
-        st.st_size,
-        st.st_mtime,
-        st.st_mtime_nsec as i64,
-        st.st_ctime,
-        st.st_ctime_nsec as i64,
-    ]
+    stamp_from(
+        st.st_ino,
+        st.st_mode,
+        st.st_size as u64,
+        (st.st_mtime, st.st_mtime_nsec as i64),
+        (st.st_ctime, st.st_ctime_nsec as i64),
+    )
+}
+
+/// An index entry's stat data as a stamp.
+fn stamp_of_index(mode: u32, stat: &IndexStat) -> Stamp {
+    stamp_from(
+        u64::from(stat[4]),
+        mode,
+        u64::from(stat[5]),
+        (i64::from(stat[2]), i64::from(stat[3])),
+        (i64::from(stat[0]), i64::from(stat[1])),
+    )
 }
 
 /// Stamps of paths relative to a work tree (or absolute), a folder's
@@ -243,8 +283,10 @@ pub fn lookup(repo: &Repo, reports: &RepoPath) -> Option<Cached> {
             if changed.load(Ordering::Relaxed) {
                 break;
             }
-            if stamper.stamp(e.path.as_os_str().as_bytes()) != e.stamp {
-                changed.store(true, Ordering::Relaxed);
+            if stamper.stamp(e.path.as_os_str().as_bytes()) != e.stamp
+                && !changed.swap(true, Ordering::Relaxed)
+            {
+                crate::trace::phase(&format!("scan cache: {} changed", e.path.display()));
             }
         }
         Ok(())
@@ -277,9 +319,13 @@ struct Place {
 /// that changes after it was stamped differs from its stamp at the next
 /// run, which then scans.
 pub struct Stamping {
-    scanned: Option<mpsc::Sender<Option<Cached>>>,
+    scanned: Option<mpsc::Sender<Option<Scanned>>>,
     thread: Option<std::thread::JoinHandle<anyhow::Result<Option<Skipped>>>>,
 }
+
+/// What the scan found, and the tracked paths whose file differs from the
+/// index (or is gone).
+type Scanned = (Cached, HashSet<Vec<u8>>);
 
 /// Start a cache for the scan about to begin. `None` when there is no
 /// room for one (the journal's folder cannot be written).
@@ -289,7 +335,7 @@ pub fn start(repo: &Repo, reports: &RepoPath) -> Option<Stamping> {
     let tmp = dir.join(format!("{FILE}.{}.tmp", std::process::id()));
     fs::write(&tmp, b"").ok()?;
     let since = match fs::metadata(&tmp) {
-        Ok(m) => (m.mtime(), m.mtime_nsec()),
+        Ok(m) => (seconds(m.mtime()), m.mtime_nsec()),
         Err(_) => {
             let _ = fs::remove_file(&tmp);
             return None;
@@ -309,11 +355,18 @@ pub fn start(repo: &Repo, reports: &RepoPath) -> Option<Stamping> {
     let (tx, rx) = mpsc::channel();
     let thread = std::thread::spawn(move || {
         let stamped = handle.and_then(|h| stamp_all(&h, &place));
-        // The scan's result, or `None` (no cache for it; also when the
-        // command ended before giving it).
-        let cached = rx.recv().ok().flatten();
-        let written = match (stamped, cached) {
-            (Ok(Ok(stamps)), Some(cached)) => write(&place, cached, &stamps).map(|()| None),
+        // The scan's result and the tracked files it found differing from
+        // the index, or `None` (no cache for it; also when the command
+        // ended before giving it).
+        let scanned = rx.recv().ok().flatten();
+        let written = match (stamped, scanned) {
+            (Ok(Ok(partial)), Some((cached, differing))) => {
+                match finish(&place, partial, &differing) {
+                    Ok(Ok(stamps)) => write(&place, cached, &stamps).map(|()| None),
+                    Ok(Err(skipped)) => Ok(Some(skipped)),
+                    Err(e) => Err(e),
+                }
+            }
             (Ok(Ok(_)), None) => Ok(Some(Skipped::Unsupported("this scan"))),
             (Ok(Err(skipped)), _) => Ok(Some(skipped)),
             (Err(e), _) => Err(e),
@@ -332,11 +385,16 @@ pub fn start(repo: &Repo, reports: &RepoPath) -> Option<Stamping> {
 }
 
 impl Stamping {
-    /// The scan is done: `Some` of what it found to cache, `None` when no
-    /// cache can describe it (nested repositories, conflicts…).
-    pub fn scanned(&mut self, cached: Option<Cached>) {
+    /// The scan is done: `Some` of what it found to cache and of the
+    /// tracked paths whose file differs from the index (or is gone),
+    /// `None` when no cache can describe it (nested repositories,
+    /// conflicts…).
+    pub fn scanned(&mut self, scanned: Option<(Cached, &[RepoPath])>) {
         if let Some(tx) = self.scanned.take() {
-            let _ = tx.send(cached);
+            let _ = tx.send(scanned.map(|(cached, differing)| {
+                let differing = differing.iter().map(|p| p.as_bytes().to_vec()).collect();
+                (cached, differing)
+            }));
         }
     }
 
@@ -391,23 +449,53 @@ struct Gathered {
 /// The paths a scan depends on, and their stamps; or why there is no cache.
 type Stamps = (Vec<Vec<u8>>, Vec<Stamp>);
 
+/// The stamps taken beside the scan, and the tracked files to stamp once
+/// the scan has said which of them differ from the index.
+struct Partial {
+    paths: Vec<Vec<u8>>,
+    stamps: Vec<Stamp>,
+    /// Tracked files outside the reports folder, in index order, each with
+    /// its index stat data as a stamp when that is not racy.
+    tracked: Vec<(Vec<u8>, Option<Stamp>)>,
+}
+
 /// Stamp every folder a scan for untracked files goes into — those holding
 /// a tracked file, and the others git does not ignore (asked here after
-/// each round of the walk: they are few) — and every file in them (ignored
-/// ones too: one of them changing only costs the next run a scan), then
-/// the files outside the work tree.
-fn stamp_all(repo: &git2::Repository, place: &Place) -> anyhow::Result<Result<Stamps, Skipped>> {
+/// each round of the walk: they are few) — and every untracked file in
+/// them (ignored ones too: one of them changing only costs the next run a
+/// scan), then the files outside the work tree; and read the index's stat
+/// data of the tracked files.
+///
+/// Long because the index's entries, the rounds of the walk and the
+/// stamping of what it found are one pass each over shared lists.
+fn stamp_all(repo: &git2::Repository, place: &Place) -> anyhow::Result<Result<Partial, Skipped>> {
     let root = place.root.as_path();
-    // The index's paths, read with the pre-commit check's reader (a
-    // fraction of libgit2's parse, on this thread beside the scan's).
+    let reports = place.reports.as_bytes();
+    let under_reports = |path: &[u8]| {
+        reports.is_empty()
+            || path == reports
+            || (path.starts_with(reports) && path.get(reports.len()) == Some(&b'/'))
+    };
+    // The index's paths and stat data, read with the pre-commit check's
+    // reader (a fraction of libgit2's parse, on this thread beside the
+    // scan's). An entry modified no earlier than the index file was
+    // written may describe bytes written after its stat: racy, as git
+    // calls it, and stamped from the disk. Whole seconds, as git built
+    // without nanosecond times compares them (it then smudges such an
+    // entry's size, and its stamp would never match).
     let mut tracked_dirs: HashSet<Vec<u8>> = HashSet::new();
+    let mut tracked: Vec<(Vec<u8>, Option<Stamp>)> = Vec::new();
     let mut unsupported = None;
     let index = place.git_dir.join("index");
-    let read = crate::git::staged::each_index_entry(&index, |path, mode, stage| {
+    let written = fs::metadata(&index).ok().map(|m| seconds(m.mtime()));
+    let read = crate::git::staged::each_index_entry(&index, |path, mode, stage, stat| {
         if mode == 0o160000 {
             unsupported = Some("submodules");
         } else if stage != 0 {
             unsupported = Some("conflicts");
+        }
+        if !under_reports(path) {
+            tracked.push((path.to_vec(), trusted_stamp(mode, stat, written)));
         }
         let mut path = path;
         while let Some(i) = path.iter().rposition(|b| *b == b'/') {
@@ -423,6 +511,7 @@ fn stamp_all(repo: &git2::Repository, place: &Place) -> anyhow::Result<Result<St
     if let Some(what) = unsupported {
         return Ok(Err(Skipped::Unsupported(what)));
     }
+    let tracked_files: HashSet<&[u8]> = tracked.iter().map(|(p, _)| p.as_slice()).collect();
     let (git_dir, common_dir, reports) = (&place.git_dir, &place.common_dir, &place.reports);
     let mut paths: Vec<Vec<u8>> = vec![Vec::new()];
     let mut starts: Vec<Vec<u8>> = vec![Vec::new()];
@@ -434,7 +523,9 @@ fn stamp_all(repo: &git2::Repository, place: &Place) -> anyhow::Result<Result<St
             Gathered::default,
             |g, item| {
                 if !item.file_type.is_dir() {
-                    g.paths.push(item.rel.to_vec());
+                    if !tracked_files.contains(item.rel) {
+                        g.paths.push(item.rel.to_vec());
+                    }
                     return Ok(false);
                 }
                 if item.name == OsStr::new(".git") {
@@ -482,20 +573,83 @@ fn stamp_all(repo: &git2::Repository, place: &Place) -> anyhow::Result<Result<St
             .iter()
             .map(|p| p.as_os_str().as_bytes().to_vec()),
     );
-    let chunks: Vec<&[Vec<u8>]> = paths.chunks(2048).collect();
-    let stamps: Vec<Stamp> = crate::walk::map(&chunks, crate::walk::threads(), |chunk| {
+    let stamps = stamps_from_disk(root, &paths)?;
+    if let Some(changed) = first_not_older(&paths, &stamps, place.since) {
+        return Ok(Err(changed));
+    }
+    Ok(Ok(Partial {
+        paths,
+        stamps,
+        tracked,
+    }))
+}
+
+/// An index entry's stat data as its file's stamp, unless the entry is
+/// racy: modified in the second the index (last modified at `written`)
+/// was written, or later.
+fn trusted_stamp(mode: u32, stat: &IndexStat, written: Option<i64>) -> Option<Stamp> {
+    let stamp = stamp_of_index(mode, stat);
+    written.is_some_and(|w| stamp[3] < w).then_some(stamp)
+}
+
+/// Stamps of `paths`, on every thread.
+fn stamps_from_disk<P: AsRef<[u8]> + Sync>(root: &Path, paths: &[P]) -> anyhow::Result<Vec<Stamp>> {
+    let chunks: Vec<&[P]> = paths.chunks(2048).collect();
+    Ok(crate::walk::map(&chunks, crate::walk::threads(), |chunk| {
         let mut stamper = Stamper::new(root);
-        Ok(chunk.iter().map(|p| stamper.stamp(p)).collect::<Vec<_>>())
+        Ok(chunk
+            .iter()
+            .map(|p| stamper.stamp(p.as_ref()))
+            .collect::<Vec<_>>())
     })?
     .into_iter()
     .flatten()
-    .collect();
-    if let Some((p, _)) = paths
+    .collect())
+}
+
+/// The first path whose stamp is not older than the scan's start.
+fn first_not_older(paths: &[Vec<u8>], stamps: &[Stamp], since: (i64, i64)) -> Option<Skipped> {
+    paths
         .iter()
-        .zip(&stamps)
-        .find(|(_, s)| not_older(s, place.since))
-    {
-        return Ok(Err(Skipped::Changed(PathBuf::from(OsStr::from_bytes(p)))));
+        .zip(stamps)
+        .find(|(_, s)| not_older(s, since))
+        .map(|(p, _)| Skipped::Changed(PathBuf::from(OsStr::from_bytes(p))))
+}
+
+/// The stamps of the tracked files, once the scan has said which differ
+/// from the index (`differing`): those, and the racy ones, from the disk;
+/// the others are the index's.
+fn finish(
+    place: &Place,
+    partial: Partial,
+    differing: &HashSet<Vec<u8>>,
+) -> anyhow::Result<Result<Stamps, Skipped>> {
+    let Partial {
+        mut paths,
+        mut stamps,
+        tracked,
+    } = partial;
+    let from_disk =
+        |(path, stamp): &(Vec<u8>, Option<Stamp>)| stamp.is_none() || differing.contains(path);
+    let disk_paths: Vec<&[u8]> = tracked
+        .iter()
+        .filter(|t| from_disk(t))
+        .map(|(p, _)| p.as_slice())
+        .collect();
+    let mut disk = stamps_from_disk(&place.root, &disk_paths)?.into_iter();
+    let first = paths.len();
+    for t in tracked {
+        let stamp = match t.1 {
+            Some(stamp) if !from_disk(&t) => stamp,
+            _ => disk
+                .next()
+                .context("internal error: a tracked file was not stamped")?,
+        };
+        paths.push(t.0);
+        stamps.push(stamp);
+    }
+    if let Some(changed) = first_not_older(&paths[first..], &stamps[first..], place.since) {
+        return Ok(Err(changed));
     }
     Ok(Ok((paths, stamps)))
 }
@@ -616,6 +770,80 @@ mod tests {
         assert!(not_older(&s, (100, 7)));
         assert!(not_older(&s, (100, 6)));
         assert!(!not_older(&ABSENT, (0, 0)));
+    }
+
+    fn git(dir: &Path, args: &[&str]) {
+        let status = std::process::Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@t"])
+            .args(args)
+            .current_dir(dir)
+            .status()
+            .expect("git runs");
+        assert!(status.success(), "git {args:?}");
+    }
+
+    /// The stat data git records in the index for a file, read as a
+    /// stamp, is the stamp `lstat` gives for it: otherwise no cache whose
+    /// tracked files are stamped from the index would ever hold.
+    #[test]
+    fn the_index_stat_data_git_writes_is_the_files_stamp() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let root = dir.path();
+        git(root, &["init", "-q"]);
+        fs::create_dir_all(root.join("src/deep")).expect("mkdir");
+        fs::write(root.join("plain.txt"), "plain\n").expect("write");
+        fs::write(root.join("src/deep/run.sh"), "#!/bin/sh\n").expect("write");
+        fs::set_permissions(
+            root.join("src/deep/run.sh"),
+            fs::Permissions::from_mode(0o775),
+        )
+        .expect("chmod");
+        std::os::unix::fs::symlink("plain.txt", root.join("link")).expect("symlink");
+        // An mtime far from the ctime, nanoseconds included: a swapped
+        // field shows.
+        let touched = std::process::Command::new("touch")
+            .args(["-m", "-d", "@1000000000.123456789", "plain.txt"])
+            .current_dir(root)
+            .status()
+            .expect("touch runs");
+        assert!(touched.success());
+        git(root, &["add", "-A"]);
+        git(root, &["update-index", "--refresh"]);
+        let mut from_index = Vec::new();
+        crate::git::staged::each_index_entry(&root.join(".git/index"), |path, mode, _, stat| {
+            from_index.push((path.to_vec(), stamp_of_index(mode, stat)));
+        })
+        .expect("git's index is read");
+        assert_eq!(from_index.len(), 3);
+        let mut stamper = Stamper::new(root);
+        for (path, indexed) in from_index {
+            let name = String::from_utf8_lossy(&path).into_owned();
+            // Both ways the cache stamps a file: through its folder's
+            // handle, and by its whole path.
+            assert_eq!(stamper.stamp(&path), indexed, "{name}");
+            assert_eq!(
+                stamp(&root.join(OsStr::from_bytes(&path))),
+                indexed,
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_racy_index_entry_is_not_a_stamp() {
+        // ctime s, ns; mtime s, ns; inode; size.
+        let stat: IndexStat = [1_700_000_300, 5, 1_700_000_200, 7, 42, 9];
+        let stamp = trusted_stamp(0o100644, &stat, Some(1_700_000_201));
+        assert_eq!(
+            stamp,
+            Some([42, 0o100000, 9, 1_700_000_200, 7, 1_700_000_300, 5])
+        );
+        // Modified in the index's second (whatever the nanoseconds), or
+        // after it, or with no index time known: stamped from the disk.
+        assert_eq!(trusted_stamp(0o100644, &stat, Some(1_700_000_200)), None);
+        assert_eq!(trusted_stamp(0o100644, &stat, Some(1_700_000_100)), None);
+        assert_eq!(trusted_stamp(0o100644, &stat, None), None);
     }
 
     #[test]
