@@ -792,9 +792,8 @@ impl EditableIndex {
         tmp.push(".new");
         let tmp = PathBuf::from(tmp);
         let written = (|| -> anyhow::Result<()> {
-            use std::io::Write as _;
             let mut f = File::create(&tmp)?;
-            f.write_all(&file.to_bytes())?;
+            file.write_to(&mut f)?;
             f.sync_all()?;
             fs::rename(&tmp, &self.source.path)?;
             Ok(())
