@@ -56,13 +56,28 @@ fn objects() -> Vec<Object> {
     out
 }
 
+/// Pack `objects`, handing them to the writer `per_chunk` at a time.
+fn pack(dir: &std::path::Path, objects: Vec<Object>, per_chunk: usize) -> anyhow::Result<String> {
+    let count = objects.len();
+    let mut rest = objects.into_iter();
+    let chunks = std::iter::from_fn(move || {
+        let chunk: Vec<Object> = rest.by_ref().take(per_chunk).collect();
+        (!chunk.is_empty()).then_some(Ok(chunk))
+    });
+    packfile::write(dir, count, chunks)
+}
+
 #[test]
 fn git_indexes_the_pack_exactly_as_the_tool_does_and_reads_every_object() {
     let repo = TestRepo::new();
     let dir = repo.git_dir().join("objects").join("pack");
     std::fs::create_dir_all(&dir).unwrap();
     let objects = objects();
-    let name = packfile::write(&dir, &objects).unwrap();
+    let count = objects.len();
+    // Several chunks, the last one short.
+    assert!(count > 5 && count % 5 != 0, "{count}");
+    let name = pack(&dir, objects, 5).unwrap();
+    let objects = self::objects();
     let pack = dir.join(format!("pack-{name}.pack"));
     let idx = dir.join(format!("pack-{name}.idx"));
     let ours = std::fs::read(&idx).unwrap();
@@ -112,10 +127,22 @@ fn packing_the_same_objects_again_keeps_the_pack_there() {
     let repo = TestRepo::new();
     let dir = repo.git_dir().join("objects").join("pack");
     std::fs::create_dir_all(&dir).unwrap();
-    let objects = objects();
-    let first = packfile::write(&dir, &objects).unwrap();
-    let second = packfile::write(&dir, &objects).unwrap();
+    let first = pack(&dir, objects(), usize::MAX).unwrap();
+    let second = pack(&dir, objects(), 2).unwrap();
     assert_eq!(first, second);
     assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 2);
     repo.git(&["fsck", "--no-dangling"]);
+}
+
+#[test]
+fn fewer_objects_than_announced_is_an_error_and_leaves_no_pack() {
+    let repo = TestRepo::new();
+    let dir = repo.git_dir().join("objects").join("pack");
+    std::fs::create_dir_all(&dir).unwrap();
+    let objects = objects();
+    let count = objects.len();
+    let mut chunks = vec![Ok(objects)].into_iter();
+    let err = packfile::write(&dir, count + 1, &mut chunks).unwrap_err();
+    assert!(format!("{err:#}").contains("announced"), "{err:#}");
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
 }

@@ -18,6 +18,8 @@ use super::Repo;
 pub const BATCH_FROM: usize = 64;
 /// Flush the in-memory objects to a pack once they hold this many bytes.
 const FLUSH_BYTES: usize = 256 << 20;
+/// Objects are read back from memory and packed this many bytes at a time.
+const PACK_CHUNK_BYTES: usize = 4 << 20;
 
 pub struct BlobSink<'a> {
     odb: &'a git2::Odb<'a>,
@@ -139,22 +141,36 @@ impl<'a> BlobSink<'a> {
         // is slow at this (`git/packfile.rs`): the objects are read back
         // from memory and packed here.
         crate::trace::phase("batch: packing");
-        let mut objects = Vec::with_capacity(blobs.len() + trees.len());
-        for id in blobs.into_iter().chain(trees) {
-            let object = self
-                .odb
-                .read(id)
-                .context("could not read an object of the snapshot")?;
-            objects.push(super::packfile::Object {
-                id,
-                kind: object.kind(),
-                data: object.data().to_vec(),
-            });
-        }
+        // Read back a few megabytes at a time: the objects are not copied
+        // out of memory all at once beside the in-memory store.
+        let ids: Vec<Oid> = blobs.into_iter().chain(trees).collect();
+        let odb = self.odb;
+        let mut next = ids.iter().peekable();
+        let chunks = std::iter::from_fn(|| {
+            next.peek()?;
+            let mut chunk = Vec::new();
+            let mut bytes = 0;
+            while bytes < PACK_CHUNK_BYTES {
+                let Some(&id) = next.next() else { break };
+                let object = match odb.read(id) {
+                    Ok(object) => object,
+                    Err(e) => {
+                        return Some(Err(anyhow::Error::from(e)
+                            .context("could not read an object of the snapshot")))
+                    }
+                };
+                bytes += object.len();
+                chunk.push(super::packfile::Object {
+                    id,
+                    kind: object.kind(),
+                    data: object.data().to_vec(),
+                });
+            }
+            Some(Ok(chunk))
+        });
         let dir = repo.path().join("objects").join("pack");
         std::fs::create_dir_all(&dir).context("could not write a pack")?;
-        let name = super::packfile::write(&dir, &objects)?;
-        drop(objects);
+        let name = super::packfile::write(&dir, ids.len(), chunks)?;
         self.noted.pack(&name);
         // Readers find it on their next lookup; now, to be sure.
         self.odb.refresh().context("could not read the new pack")?;

@@ -25,12 +25,18 @@ pub struct Object {
     pub data: Vec<u8>,
 }
 
-/// Write `objects` (no two with the same id) as one pack and its index in
-/// `dir` (an `objects/pack` folder); returns the pack's name, the hex of
-/// its checksum, as git and libgit2 name packs. The index is renamed into
-/// place last: readers find a pack by its index.
-pub fn write(dir: &Path, objects: &[Object]) -> anyhow::Result<String> {
-    let entries = crate::walk::map(objects, crate::walk::threads(), entry)?;
+/// Write the objects `chunks` yields (`count` in all, no two with the
+/// same id) as one pack and its index in `dir` (an `objects/pack` folder);
+/// returns the pack's name, the hex of its checksum, as git and libgit2
+/// name packs. Each chunk is compressed on every thread and written before
+/// the next is taken, so only one chunk's objects are in memory beside
+/// their source. The index is renamed into place last: readers find a pack
+/// by its index.
+pub fn write(
+    dir: &Path,
+    count: usize,
+    chunks: impl Iterator<Item = anyhow::Result<Vec<Object>>>,
+) -> anyhow::Result<String> {
     let mut pack = tempfile::Builder::new()
         .prefix("tmp_pack_")
         .tempfile_in(dir)
@@ -39,19 +45,28 @@ pub fn write(dir: &Path, objects: &[Object]) -> anyhow::Result<String> {
     let mut header = Vec::with_capacity(12);
     header.extend_from_slice(b"PACK");
     header.extend_from_slice(&2u32.to_be_bytes());
-    let count = u32::try_from(objects.len()).context("too many objects for one pack")?;
-    header.extend_from_slice(&count.to_be_bytes());
+    let count_field = u32::try_from(count).context("too many objects for one pack")?;
+    header.extend_from_slice(&count_field.to_be_bytes());
     let mut out = std::io::BufWriter::with_capacity(1 << 20, pack.as_file_mut());
     out.write_all(&header).context("could not write a pack")?;
     hash.update(&header);
     let mut offset = header.len() as u64;
-    let mut index: Vec<(Oid, u32, u64)> = Vec::with_capacity(objects.len());
-    for (object, (bytes, crc)) in objects.iter().zip(&entries) {
-        out.write_all(bytes).context("could not write a pack")?;
-        hash.update(bytes);
-        index.push((object.id, *crc, offset));
-        offset += bytes.len() as u64;
+    let mut index: Vec<(Oid, u32, u64)> = Vec::with_capacity(count);
+    for chunk in chunks {
+        let objects = chunk?;
+        let entries = crate::walk::map(&objects, crate::walk::threads(), entry)?;
+        for (object, (bytes, crc)) in objects.iter().zip(&entries) {
+            out.write_all(bytes).context("could not write a pack")?;
+            hash.update(bytes);
+            index.push((object.id, *crc, offset));
+            offset += bytes.len() as u64;
+        }
     }
+    anyhow::ensure!(
+        index.len() == count,
+        "internal error: {} objects packed, {count} announced",
+        index.len()
+    );
     let checksum: [u8; 20] = hash.finalize().into();
     out.write_all(&checksum).context("could not write a pack")?;
     out.flush().context("could not write a pack")?;
