@@ -42,7 +42,7 @@ mod written;
 
 pub(crate) use filter::{smudge, Smudge};
 pub use git2::Oid;
-pub use path::RepoPath;
+pub use path::{bytes_at_or_under, RepoPath};
 pub(crate) use refs::describe_id;
 pub use refs::{is_object_id, is_ref_name, HeadState};
 pub use repo::{CommitInfo, InProgress, ReflogEntry, Repo, TagInfo};

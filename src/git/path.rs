@@ -45,9 +45,7 @@ impl RepoPath {
     /// Whether this path is `prefix` or inside it (the empty prefix is the
     /// whole tree).
     pub fn is_at_or_under(&self, prefix: &RepoPath) -> bool {
-        prefix.0.is_empty()
-            || self.0 == prefix.0
-            || (self.0.starts_with(&prefix.0) && self.0.get(prefix.0.len()) == Some(&b'/'))
+        bytes_at_or_under(&self.0, &prefix.0)
     }
 
     /// `self/name`.
@@ -119,6 +117,13 @@ impl<'de> Deserialize<'de> for RepoPath {
         }
         Ok(path)
     }
+}
+
+/// [`RepoPath::is_at_or_under`] for a path as bytes, without copying it.
+pub fn bytes_at_or_under(path: &[u8], prefix: &[u8]) -> bool {
+    prefix.is_empty()
+        || path == prefix
+        || (path.starts_with(prefix) && path.get(prefix.len()) == Some(&b'/'))
 }
 
 #[cfg(test)]

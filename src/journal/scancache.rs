@@ -471,11 +471,6 @@ struct Partial {
 fn stamp_all(repo: &git2::Repository, place: &Place) -> anyhow::Result<Result<Partial, Skipped>> {
     let root = place.root.as_path();
     let reports = place.reports.as_bytes();
-    let under_reports = |path: &[u8]| {
-        reports.is_empty()
-            || path == reports
-            || (path.starts_with(reports) && path.get(reports.len()) == Some(&b'/'))
-    };
     // The index's paths and stat data, read with the pre-commit check's
     // reader (a fraction of libgit2's parse, on this thread beside the
     // scan's). An entry modified no earlier than the index file was
@@ -494,7 +489,7 @@ fn stamp_all(repo: &git2::Repository, place: &Place) -> anyhow::Result<Result<Pa
         } else if stage != 0 {
             unsupported = Some("conflicts");
         }
-        if !under_reports(path) {
+        if !crate::git::bytes_at_or_under(path, reports) {
             tracked.push((path.to_vec(), trusted_stamp(mode, stat, written)));
         }
         let mut path = path;
