@@ -883,6 +883,43 @@ fn a_tracked_file_touched_without_a_change_costs_a_scan_never_a_wrong_state() {
     assert_eq!(cached.json()["last_green"], green);
 }
 
+#[test]
+fn a_change_to_a_file_stamped_from_the_index_is_seen() {
+    use std::os::unix::fs::MetadataExt;
+    let repo = repo_with_tests();
+    dirty(&repo);
+    // Not racy: the cache takes the clean tracked files' stamps from the
+    // index and does not write them down again.
+    set_mtimes(&repo, "@1600000000");
+    repo.git(&["update-index", "-q", "--refresh"]);
+    std::thread::sleep(Duration::from_millis(30));
+    let first = traced_test(&repo);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let green = first.json()["last_green"]["snapshot"].clone();
+    std::thread::sleep(Duration::from_millis(30));
+    assert!(from_cache(&traced_test(&repo)), "an unchanged tree");
+
+    // Other bytes of the same size, the mtime put back: only the ctime
+    // tells, against the index's stat data.
+    let m = std::fs::symlink_metadata(repo.abs("README.md")).expect("a file");
+    let before = (m.mtime(), m.mtime_nsec());
+    let mut bytes = repo.read("README.md");
+    bytes[0] = b'!';
+    repo.write("README.md", bytes);
+    restore_mtime(&repo, "README.md", before);
+    let after = traced_test(&repo);
+    assert!(!from_cache(&after), "{}", after.stderr);
+    let v = after.json();
+    assert_eq!(v["new_green_state"], true, "{v}");
+    assert_ne!(v["last_green"]["snapshot"], green);
+    let snapshot = v["last_green"]["snapshot"].as_str().expect("a snapshot");
+    assert_eq!(
+        repo.git(&["show", &format!("{snapshot}:README.md")])
+            .as_bytes()[0],
+        b'!'
+    );
+}
+
 /// Set the modification time of every tracked file (`touch -d` syntax).
 fn set_mtimes(repo: &TestRepo, when: &str) {
     let files = repo.git(&["ls-files"]);

@@ -115,6 +115,7 @@ impl Execute<TestStep> for Testing {
                     self.joined_stamping();
                 }
                 let run = run?;
+                crate::trace::phase("test: ran");
                 let passed = !run.timed_out && run.exit_code == Some(0);
                 self.run = Some((run, passed));
             }
@@ -125,6 +126,7 @@ impl Execute<TestStep> for Testing {
                     .context("internal error: nothing ran to remember")?;
                 let record = run_record(&run.command, run, *passed, self.tested.as_ref());
                 self.remembered = remember_or_warn(ctx, record, self.tested.as_ref());
+                crate::trace::phase("test: remembered");
                 self.joined_stamping();
             }
         }

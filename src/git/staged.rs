@@ -106,19 +106,48 @@ pub fn each_index_entry(
     path: &std::path::Path,
     mut visit: impl FnMut(&[u8], u32, u8, &IndexStat),
 ) -> Option<()> {
-    let file = std::fs::File::open(path).ok()?;
-    let len = file.metadata().ok()?.len();
-    let parsed = parse(std::io::BufReader::with_capacity(READ_CHUNK, file), len)?;
-    for e in &parsed.entries {
+    let entries = IndexEntries::read(path)?;
+    for n in 0..entries.len() {
+        let (path, mode, stage, stat) = entries.get(n);
+        visit(path, mode, stage, stat);
+    }
+    Some(())
+}
+
+/// The entries of an index file, read as [`each_index_entry`] reads them,
+/// kept for looking at in any order.
+pub struct IndexEntries {
+    parsed: Parsed,
+}
+
+impl IndexEntries {
+    /// `None` when the file is missing or not understood.
+    pub fn read(path: &std::path::Path) -> Option<IndexEntries> {
+        let file = std::fs::File::open(path).ok()?;
+        let len = file.metadata().ok()?.len();
+        let parsed = parse(std::io::BufReader::with_capacity(READ_CHUNK, file), len)?;
+        Some(IndexEntries { parsed })
+    }
+
+    pub fn len(&self) -> usize {
+        self.parsed.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.parsed.entries.is_empty()
+    }
+
+    /// Entry `n` in index order: its path, mode, stage and stat data.
+    pub fn get(&self, n: usize) -> (&[u8], u32, u8, &IndexStat) {
+        let e = &self.parsed.entries[n];
         let at = e.start as usize;
-        visit(
-            &parsed.paths[at..at + e.len as usize],
+        (
+            &self.parsed.paths[at..at + e.len as usize],
             e.mode,
             e.stage,
             &e.stat,
-        );
+        )
     }
-    Some(())
 }
 
 impl Repo {

@@ -34,7 +34,10 @@
 //! competing with the scan. Where the index's stat data is stale (a file
 //! touched without a change, which git's status refreshes and libgit2's
 //! does not), the next run finds a different stamp and scans: slower, never
-//! wrong.
+//! wrong. Those stamps are not written again: the cache keeps the index's
+//! number of entries and the positions of the tracked files it stamped
+//! from the disk, and a lookup takes every other one from the index, whose
+//! own stamp it has checked first.
 
 use std::collections::HashSet;
 use std::ffi::OsStr;
@@ -48,12 +51,14 @@ use std::sync::mpsc;
 use anyhow::Context as _;
 
 use super::Journal;
-use crate::git::staged::IndexStat;
+use crate::git::staged::{IndexEntries, IndexStat};
 use crate::git::{parse_oid, Oid, Repo, RepoPath};
 
 const FILE: &str = "scan-cache";
-const MAGIC: &[u8] = b"rollback-sprint scan cache 2\n";
+const MAGIC: &[u8] = b"rollback-sprint scan cache 3\n";
 const END: &[u8] = b"end\n";
+/// The index file, in the git folder.
+const INDEX: &str = "index";
 
 /// What a cached scan found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -184,7 +189,14 @@ struct Contents {
     cached: Cached,
     reports: Vec<u8>,
     settings: Oid,
+    /// Folders, untracked files, the files outside the work tree, and the
+    /// tracked files stamped from the disk.
     entries: Vec<Entry>,
+    /// How many entries the index had; the positions (in index order) of
+    /// those stamped from the disk, ascending. Every other tracked file's
+    /// stamp is its index entry's stat data.
+    index_entries: u32,
+    from_disk: Vec<u32>,
 }
 
 fn file(repo: &Repo) -> PathBuf {
@@ -200,7 +212,7 @@ fn outside_files(repo: &Repo) -> Vec<PathBuf> {
         .map(PathBuf::from)
         .or_else(|| home.as_ref().map(|h| h.join(".config")));
     let mut files = vec![
-        repo.git_dir().join("index"),
+        repo.git_dir().join(INDEX),
         repo.git_dir().join("config.worktree"),
         repo.common_dir().join("config"),
         repo.common_dir().join("config.worktree"),
@@ -275,24 +287,56 @@ pub fn lookup(repo: &Repo, reports: &RepoPath) -> Option<Cached> {
         return None;
     }
     let root = repo.workdir();
+    let explicit: Vec<(&[u8], Stamp)> = contents
+        .entries
+        .iter()
+        .map(|e| (e.path.as_os_str().as_bytes(), e.stamp))
+        .collect();
+    // The index file is among these: while its stamp holds, so does every
+    // entry's stat data read below.
+    if !unchanged(root, &explicit) {
+        return None;
+    }
+    let index = IndexEntries::read(&repo.git_dir().join(INDEX))?;
+    crate::trace::phase("scan cache: index read");
+    if index.len() != contents.index_entries as usize {
+        return None;
+    }
+    let mut from_disk = contents.from_disk.iter().peekable();
+    let mut tracked: Vec<(&[u8], Stamp)> = Vec::with_capacity(index.len());
+    for n in 0..index.len() {
+        if from_disk.next_if(|d| **d as usize == n).is_some() {
+            continue;
+        }
+        let (path, mode, _, stat) = index.get(n);
+        if !crate::git::bytes_at_or_under(path, reports.as_bytes()) {
+            tracked.push((path, stamp_of_index(mode, stat)));
+        }
+    }
+    unchanged(root, &tracked).then_some(contents.cached)
+}
+
+/// Whether every path still has its stamp, looked at on every thread and
+/// stopping at the first that does not.
+fn unchanged(root: &Path, entries: &[(&[u8], Stamp)]) -> bool {
     let changed = AtomicBool::new(false);
-    let chunks: Vec<&[Entry]> = contents.entries.chunks(2048).collect();
-    crate::walk::map(&chunks, crate::walk::threads(), |chunk| {
+    let chunks: Vec<&[(&[u8], Stamp)]> = entries.chunks(2048).collect();
+    let looked = crate::walk::map(&chunks, crate::walk::threads(), |chunk| {
         let mut stamper = Stamper::new(root);
-        for e in chunk.iter() {
+        for (path, stamp) in chunk.iter() {
             if changed.load(Ordering::Relaxed) {
                 break;
             }
-            if stamper.stamp(e.path.as_os_str().as_bytes()) != e.stamp
-                && !changed.swap(true, Ordering::Relaxed)
-            {
-                crate::trace::phase(&format!("scan cache: {} changed", e.path.display()));
+            if stamper.stamp(path) != *stamp && !changed.swap(true, Ordering::Relaxed) {
+                crate::trace::phase(&format!(
+                    "scan cache: {} changed",
+                    Path::new(OsStr::from_bytes(path)).display()
+                ));
             }
         }
         Ok(())
-    })
-    .ok()?;
-    (!changed.into_inner()).then_some(contents.cached)
+    });
+    looked.is_ok() && !changed.into_inner()
 }
 
 /// What the stamping needs of the repository, owned, for a thread of its
@@ -355,14 +399,20 @@ pub fn start(repo: &Repo, reports: &RepoPath) -> Option<Stamping> {
     let (tx, rx) = mpsc::channel();
     let thread = std::thread::spawn(move || {
         let stamped = handle.and_then(|h| stamp_all(&h, &place));
+        crate::trace::phase("scan cache: folders and untracked files stamped");
         // The scan's result and the tracked files it found differing from
         // the index, or `None` (no cache for it; also when the command
         // ended before giving it).
         let scanned = rx.recv().ok().flatten();
         let written = match (stamped, scanned) {
             (Ok(Ok(partial)), Some((cached, differing))) => {
-                match finish(&place, partial, &differing) {
-                    Ok(Ok(stamps)) => write(&place, cached, &stamps).map(|()| None),
+                let finished = finish(&place, partial, &differing);
+                crate::trace::phase("scan cache: tracked files stamped");
+                match finished {
+                    Ok(Ok(stamps)) => write(&place, cached, &stamps).map(|()| {
+                        crate::trace::phase("scan cache: written");
+                        None
+                    }),
                     Ok(Err(skipped)) => Ok(Some(skipped)),
                     Err(e) => Err(e),
                 }
@@ -446,8 +496,19 @@ struct Gathered {
     nested: bool,
 }
 
-/// The paths a scan depends on, and their stamps; or why there is no cache.
-type Stamps = (Vec<Vec<u8>>, Vec<Stamp>);
+/// What the cache keeps of a scan: the paths it depends on that are
+/// stamped from the disk (folders, untracked files, the files outside the
+/// work tree, tracked files that differ from the index or are racy) with
+/// their stamps; how many entries the index has; and the positions in it of
+/// the tracked files among those paths. Every other tracked file's stamp is
+/// its index entry's stat data, which is not written again: it holds as long
+/// as the index file's own stamp does.
+struct Stamps {
+    paths: Vec<Vec<u8>>,
+    stamps: Vec<Stamp>,
+    index_entries: u32,
+    from_disk: Vec<u32>,
+}
 
 /// The stamps taken beside the scan, and the tracked files to stamp once
 /// the scan has said which of them differ from the index.
@@ -455,8 +516,19 @@ struct Partial {
     paths: Vec<Vec<u8>>,
     stamps: Vec<Stamp>,
     /// Tracked files outside the reports folder, in index order, each with
-    /// its index stat data as a stamp when that is not racy.
-    tracked: Vec<(Vec<u8>, Option<Stamp>)>,
+    /// its position in the index and its index stat data as a stamp when
+    /// that is not racy.
+    tracked: Vec<Tracked>,
+    /// How many entries the index has.
+    index_entries: u32,
+}
+
+/// A tracked file: its path, its position in the index, and its stat data
+/// there as a stamp unless that is racy.
+struct Tracked {
+    path: Vec<u8>,
+    at: u32,
+    indexed: Option<Stamp>,
 }
 
 /// Stamp every folder a scan for untracked files goes into — those holding
@@ -479,9 +551,10 @@ fn stamp_all(repo: &git2::Repository, place: &Place) -> anyhow::Result<Result<Pa
     // without nanosecond times compares them (it then smudges such an
     // entry's size, and its stamp would never match).
     let mut tracked_dirs: HashSet<Vec<u8>> = HashSet::new();
-    let mut tracked: Vec<(Vec<u8>, Option<Stamp>)> = Vec::new();
+    let mut tracked: Vec<Tracked> = Vec::new();
+    let mut index_entries: u32 = 0;
     let mut unsupported = None;
-    let index = place.git_dir.join("index");
+    let index = place.git_dir.join(INDEX);
     let written = fs::metadata(&index).ok().map(|m| seconds(m.mtime()));
     let read = crate::git::staged::each_index_entry(&index, |path, mode, stage, stat| {
         if mode == 0o160000 {
@@ -490,8 +563,13 @@ fn stamp_all(repo: &git2::Repository, place: &Place) -> anyhow::Result<Result<Pa
             unsupported = Some("conflicts");
         }
         if !crate::git::bytes_at_or_under(path, reports) {
-            tracked.push((path.to_vec(), trusted_stamp(mode, stat, written)));
+            tracked.push(Tracked {
+                path: path.to_vec(),
+                at: index_entries,
+                indexed: trusted_stamp(mode, stat, written),
+            });
         }
+        index_entries = index_entries.saturating_add(1);
         let mut path = path;
         while let Some(i) = path.iter().rposition(|b| *b == b'/') {
             path = &path[..i];
@@ -506,7 +584,7 @@ fn stamp_all(repo: &git2::Repository, place: &Place) -> anyhow::Result<Result<Pa
     if let Some(what) = unsupported {
         return Ok(Err(Skipped::Unsupported(what)));
     }
-    let tracked_files: HashSet<&[u8]> = tracked.iter().map(|(p, _)| p.as_slice()).collect();
+    let tracked_files: HashSet<&[u8]> = tracked.iter().map(|t| t.path.as_slice()).collect();
     let (git_dir, common_dir, reports) = (&place.git_dir, &place.common_dir, &place.reports);
     let mut paths: Vec<Vec<u8>> = vec![Vec::new()];
     let mut starts: Vec<Vec<u8>> = vec![Vec::new()];
@@ -569,13 +647,16 @@ fn stamp_all(repo: &git2::Repository, place: &Place) -> anyhow::Result<Result<Pa
             .map(|p| p.as_os_str().as_bytes().to_vec()),
     );
     let stamps = stamps_from_disk(root, &paths)?;
-    if let Some(changed) = first_not_older(&paths, &stamps, place.since) {
+    if let Some(changed) =
+        first_not_older(paths.iter().map(Vec::as_slice).zip(&stamps), place.since)
+    {
         return Ok(Err(changed));
     }
     Ok(Ok(Partial {
         paths,
         stamps,
         tracked,
+        index_entries,
     }))
 }
 
@@ -603,10 +684,12 @@ fn stamps_from_disk<P: AsRef<[u8]> + Sync>(root: &Path, paths: &[P]) -> anyhow::
 }
 
 /// The first path whose stamp is not older than the scan's start.
-fn first_not_older(paths: &[Vec<u8>], stamps: &[Stamp], since: (i64, i64)) -> Option<Skipped> {
-    paths
-        .iter()
-        .zip(stamps)
+fn first_not_older<'a>(
+    stamped: impl IntoIterator<Item = (&'a [u8], &'a Stamp)>,
+    since: (i64, i64),
+) -> Option<Skipped> {
+    stamped
+        .into_iter()
         .find(|(_, s)| not_older(s, since))
         .map(|(p, _)| Skipped::Changed(PathBuf::from(OsStr::from_bytes(p))))
 }
@@ -623,34 +706,36 @@ fn finish(
         mut paths,
         mut stamps,
         tracked,
+        index_entries,
     } = partial;
-    let from_disk =
-        |(path, stamp): &(Vec<u8>, Option<Stamp>)| stamp.is_none() || differing.contains(path);
-    let disk_paths: Vec<&[u8]> = tracked
+    let (disk, indexed): (Vec<Tracked>, Vec<Tracked>) = tracked
+        .into_iter()
+        .partition(|t| t.indexed.is_none() || differing.contains(&t.path));
+    let disk_stamps = stamps_from_disk(
+        &place.root,
+        &disk.iter().map(|t| &t.path[..]).collect::<Vec<_>>(),
+    )?;
+    let from_index = indexed
         .iter()
-        .filter(|t| from_disk(t))
-        .map(|(p, _)| p.as_slice())
-        .collect();
-    let mut disk = stamps_from_disk(&place.root, &disk_paths)?.into_iter();
-    let first = paths.len();
-    for t in tracked {
-        let stamp = match t.1 {
-            Some(stamp) if !from_disk(&t) => stamp,
-            _ => disk
-                .next()
-                .context("internal error: a tracked file was not stamped")?,
-        };
-        paths.push(t.0);
-        stamps.push(stamp);
-    }
-    if let Some(changed) = first_not_older(&paths[first..], &stamps[first..], place.since) {
+        .filter_map(|t| Some((t.path.as_slice(), t.indexed.as_ref()?)));
+    let from_disk = disk.iter().map(|t| t.path.as_slice()).zip(&disk_stamps);
+    if let Some(changed) = first_not_older(from_index.chain(from_disk), place.since) {
         return Ok(Err(changed));
     }
-    Ok(Ok((paths, stamps)))
+    let positions = disk.iter().map(|t| t.at).collect();
+    paths.extend(disk.into_iter().map(|t| t.path));
+    stamps.extend(disk_stamps);
+    Ok(Ok(Stamps {
+        paths,
+        stamps,
+        index_entries,
+        from_disk: positions,
+    }))
 }
 
 /// Write the cache: to the temporary file, then renamed over the old one.
-fn write(place: &Place, cached: Cached, (paths, stamps): &Stamps) -> anyhow::Result<()> {
+fn write(place: &Place, cached: Cached, kept: &Stamps) -> anyhow::Result<()> {
+    let (paths, stamps) = (&kept.paths, &kept.stamps);
     let reports = place.reports.as_bytes();
     let mut out = Vec::with_capacity(paths.len() * 96);
     out.extend_from_slice(MAGIC);
@@ -671,6 +756,17 @@ fn write(place: &Place, cached: Cached, (paths, stamps): &Stamps) -> anyhow::Res
         for v in s {
             out.extend_from_slice(&v.to_le_bytes());
         }
+    }
+    out.extend_from_slice(
+        format!(
+            "index {}\nfrom disk {}\n",
+            kept.index_entries,
+            kept.from_disk.len()
+        )
+        .as_bytes(),
+    );
+    for at in &kept.from_disk {
+        out.extend_from_slice(&at.to_le_bytes());
     }
     out.extend_from_slice(END);
     fs::write(&place.tmp, out).context("could not write the scan cache")?;
@@ -746,11 +842,24 @@ fn parse(bytes: &[u8]) -> Option<Contents> {
         }
         entries.push(Entry { path, stamp });
     }
+    let index_entries: u32 = r.field("index")?.parse().ok()?;
+    let count: usize = r.field("from disk")?.parse().ok()?;
+    let mut from_disk = Vec::with_capacity(count.min(r.bytes.len() / 4));
+    for _ in 0..count {
+        let at = r.u32()?;
+        // Ascending positions of the index's entries.
+        if at >= index_entries || from_disk.last().is_some_and(|last| *last >= at) {
+            return None;
+        }
+        from_disk.push(at);
+    }
     (r.bytes == END).then_some(Contents {
         cached,
         reports,
         settings,
         entries,
+        index_entries,
+        from_disk,
     })
 }
 
@@ -856,13 +965,30 @@ mod tests {
         for v in [1i64, 2, 3, 4, 5, 6, 7] {
             good.extend_from_slice(&v.to_le_bytes());
         }
+        good.extend_from_slice(b"index 5\nfrom disk 2\n");
+        let positions = good.len();
+        for at in [1u32, 4] {
+            good.extend_from_slice(&at.to_le_bytes());
+        }
         good.extend_from_slice(END);
         let contents = parse(&good).expect("a whole file parses");
         assert_eq!(contents.reports, b"rollbacks");
         assert_eq!(contents.entries[0].path, Path::new("a/b"));
         assert_eq!(contents.entries[0].stamp, [1, 2, 3, 4, 5, 6, 7]);
+        assert_eq!(
+            (contents.index_entries, contents.from_disk),
+            (5, vec![1, 4])
+        );
         for cut in [1, 10, good.len() - 1] {
             assert!(parse(&good[..good.len() - cut]).is_none(), "cut {cut}");
+        }
+        // Positions out of order, repeated or past the index's end are no
+        // cache: they would pick the wrong entries' stamps.
+        for wrong in [[4u32, 1], [1, 1], [1, 5]] {
+            let mut bad = good.clone();
+            bad[positions..positions + 4].copy_from_slice(&wrong[0].to_le_bytes());
+            bad[positions + 4..positions + 8].copy_from_slice(&wrong[1].to_le_bytes());
+            assert!(parse(&bad).is_none(), "{wrong:?}");
         }
     }
 }
