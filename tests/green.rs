@@ -845,17 +845,7 @@ fn a_tree_the_tests_change_is_scanned_again_each_run() {
 #[test]
 fn a_tracked_file_touched_without_a_change_costs_a_scan_never_a_wrong_state() {
     let repo = repo_with_tests();
-    dirty(&repo);
-    // Files modified long before the index was written: its stat data is
-    // not racy, so the cache stamps the clean tracked files from it.
-    set_mtimes(&repo, "@1600000000");
-    repo.git(&["update-index", "-q", "--refresh"]);
-    std::thread::sleep(Duration::from_millis(30));
-    let first = traced_test(&repo);
-    assert_eq!(first.code, 0, "{}", first.stderr);
-    let green = first.json()["last_green"].clone();
-    std::thread::sleep(Duration::from_millis(30));
-    assert!(from_cache(&traced_test(&repo)), "an unchanged tree");
+    let green = cached_with_stamps_from_the_index(&repo);
 
     // Same bytes, new times: the index's stat data no longer describes
     // the file (libgit2's status compares the bytes and keeps it).
@@ -887,17 +877,9 @@ fn a_tracked_file_touched_without_a_change_costs_a_scan_never_a_wrong_state() {
 fn a_change_to_a_file_stamped_from_the_index_is_seen() {
     use std::os::unix::fs::MetadataExt;
     let repo = repo_with_tests();
-    dirty(&repo);
-    // Not racy: the cache takes the clean tracked files' stamps from the
-    // index and does not write them down again.
-    set_mtimes(&repo, "@1600000000");
-    repo.git(&["update-index", "-q", "--refresh"]);
-    std::thread::sleep(Duration::from_millis(30));
-    let first = traced_test(&repo);
-    assert_eq!(first.code, 0, "{}", first.stderr);
-    let green = first.json()["last_green"]["snapshot"].clone();
-    std::thread::sleep(Duration::from_millis(30));
-    assert!(from_cache(&traced_test(&repo)), "an unchanged tree");
+    // The cache does not write those stamps down again: it reads them
+    // from the index.
+    let green = cached_with_stamps_from_the_index(&repo)["snapshot"].clone();
 
     // Other bytes of the same size, the mtime put back: only the ctime
     // tells, against the index's stat data.
@@ -918,6 +900,22 @@ fn a_change_to_a_file_stamped_from_the_index_is_seen() {
             .as_bytes()[0],
         b'!'
     );
+}
+
+/// Dirty `repo` with every kind of work, with files modified long before
+/// the index was written: its stat data is not racy, so the scan cache
+/// stamps the clean tracked files from it. Runs the tests until the cache
+/// holds; returns the last green state.
+fn cached_with_stamps_from_the_index(repo: &TestRepo) -> Value {
+    dirty(repo);
+    set_mtimes(repo, "@1600000000");
+    repo.git(&["update-index", "-q", "--refresh"]);
+    std::thread::sleep(Duration::from_millis(30));
+    let first = traced_test(repo);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    std::thread::sleep(Duration::from_millis(30));
+    assert!(from_cache(&traced_test(repo)), "an unchanged tree");
+    first.json()["last_green"].clone()
 }
 
 /// Set the modification time of every tracked file (`touch -d` syntax).
