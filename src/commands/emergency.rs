@@ -516,6 +516,10 @@ fn plan(ctx: &Context, args: &Args) -> anyhow::Result<(Decided, Plan<EmergencySt
     let head_state = repo.head_state()?;
     let head = head_commit(repo)?;
     let (target, target_name, green) = resolve_target(ctx, args)?;
+    // Counted beside the checks below, which read the index.
+    let counting = green
+        .is_none()
+        .then(|| repo.count_files_changed(head, target));
     // Verified is the tree the work tree is left with: the green state's
     // files with `--to last-green`.
     let verified_tree = match green {
@@ -564,7 +568,7 @@ fn plan(ctx: &Context, args: &Args) -> anyhow::Result<(Decided, Plan<EmergencySt
         green,
         verify,
     };
-    push_steps(ctx, args, &decided, preview.as_ref(), &mut plan)?;
+    push_steps(ctx, args, &decided, preview.as_ref(), counting, &mut plan)?;
     Ok((decided, plan))
 }
 
@@ -675,6 +679,7 @@ fn push_steps(
     args: &Args,
     d: &Decided,
     preview: Option<&snapshot::Preview>,
+    counting: Option<crate::git::Counting>,
     plan: &mut Plan<EmergencyStep>,
 ) -> anyhow::Result<()> {
     let repo = &ctx.repo;
@@ -696,11 +701,12 @@ fn push_steps(
         from: Rev::new(repo, d.head),
         to: Rev::new(repo, d.target),
         target_name: d.target_name.clone(),
-        differ: match d.green {
-            Some((tree, _)) => {
+        differ: match (d.green, counting) {
+            (Some((tree, _)), _) => {
                 crate::git::writer::tree_changes(repo, repo.commit_tree(d.head)?, tree)?.len()
             }
-            None => repo.files_changed(d.head, d.target)?,
+            (None, Some(counting)) => counting.join(repo)?,
+            (None, None) => repo.files_changed(d.head, d.target)?,
         },
     });
     match preview {

@@ -909,7 +909,12 @@ fn announce_rollback(
 }
 
 /// Refuse what cannot be rolled back, and decide names and folders.
-fn decide_rollback(ctx: &Context, args: &RollbackArgs) -> anyhow::Result<Decided> {
+/// What the plan decides, and the count of files between HEAD and the
+/// baseline, made beside the checks that read the index.
+fn decide_rollback(
+    ctx: &Context,
+    args: &RollbackArgs,
+) -> anyhow::Result<(Decided, crate::git::Counting)> {
     let repo = &ctx.repo;
     super::refuse_operation_in_progress(repo)?;
     crate::journal::check_index_unlocked(repo)?;
@@ -918,6 +923,7 @@ fn decide_rollback(ctx: &Context, args: &RollbackArgs) -> anyhow::Result<Decided
     let n = sprint_of(args.n, branch.as_deref(), "sprint rollback")?;
     crate::reports_folder::check(repo.workdir(), &ctx.settings.reports_dir)?;
     let baseline = baseline::resolve(repo, &ctx.settings)?;
+    let counting = repo.count_files_changed(head, baseline.commit);
     super::refuse_sparse(repo, "sprint rollback")?;
     let head_tree = repo.commit_tree(head)?;
     let baseline_tree = repo.commit_tree(baseline.commit)?;
@@ -944,7 +950,7 @@ fn decide_rollback(ctx: &Context, args: &RollbackArgs) -> anyhow::Result<Decided
             }
         }
     };
-    Ok(Decided {
+    let decided = Decided {
         n,
         head,
         head_tree,
@@ -957,7 +963,8 @@ fn decide_rollback(ctx: &Context, args: &RollbackArgs) -> anyhow::Result<Decided
         test_command,
         stamp,
         verify,
-    })
+    };
+    Ok((decided, counting))
 }
 
 fn plan_rollback(
@@ -965,7 +972,7 @@ fn plan_rollback(
     args: &RollbackArgs,
 ) -> anyhow::Result<(Decided, Plan<RollbackStep>)> {
     let repo = &ctx.repo;
-    let d = decide_rollback(ctx, args)?;
+    let (d, counting) = decide_rollback(ctx, args)?;
     let head_state = repo.head_state()?;
     let head = Rev::new(repo, d.head);
     // Counting the changes costs a status scan; a real run commits them
@@ -990,7 +997,7 @@ fn plan_rollback(
         retry: d.retry.clone(),
         baseline_name: d.baseline.name.clone(),
         at: Rev::new(repo, d.baseline.commit),
-        differ: repo.files_changed(d.head, d.baseline.commit)?,
+        differ: counting.join(repo)?,
     });
     plan.push(RollbackStep::RemoveUntracked);
     plan.push(RollbackStep::RecordMetrics {
