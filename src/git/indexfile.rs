@@ -117,6 +117,33 @@ impl Entry {
         ];
     }
 
+    /// Whether this entry's stat data is that of the file at `meta`, every
+    /// field git records (times to the nanosecond, inode, owner, size) and
+    /// the kind of file and executable bit of its mode: git's and libgit2's
+    /// sign that the file still holds the entry's content. A racy entry
+    /// (changed in the second its index was written) is for the caller to
+    /// tell apart.
+    pub fn describes(&self, meta: &std::fs::Metadata) -> bool {
+        let stat = [
+            meta.ctime() as u32,
+            meta.ctime_nsec() as u32,
+            meta.mtime() as u32,
+            meta.mtime_nsec() as u32,
+        ];
+        let kind_and_exec = |mode: u32| (mode & 0o170000, mode & 0o100);
+        self.stat[..4] == stat
+            && self.stat[5] == meta.ino() as u32
+            && self.stat[7] == meta.uid()
+            && self.stat[8] == meta.gid()
+            && self.stat[9] == meta.size() as u32
+            && kind_and_exec(self.mode()) == kind_and_exec(meta.mode())
+    }
+
+    /// The entry's mtime in whole seconds.
+    pub fn mtime_seconds(&self) -> u32 {
+        self.stat[2]
+    }
+
     /// Take another entry's stat data (its mode stays).
     pub fn copy_stat_from(&mut self, from: &Entry) {
         let mode = self.stat[MODE];

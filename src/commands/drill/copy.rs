@@ -66,6 +66,9 @@ pub struct DrillCopy {
     /// when nothing else is in it.
     made_rollback_dir: bool,
     pub made: Made,
+    /// The copied files whose index entries took their stat data
+    /// ([`restamp_copied`]): known to hold their entry's content.
+    restamped: HashSet<Vec<u8>>,
     /// Handed to a cleaner process: nothing left to remove here.
     handed_over: bool,
 }
@@ -75,6 +78,15 @@ pub struct DrillCopy {
 const TRASH: &str = ".trash";
 
 impl DrillCopy {
+    /// Once the copy was found back exactly as it was made (every file's
+    /// bytes, every index entry but its stat data), give the index entries
+    /// of the files [`restamp_copied`] took as unchanged the stat data of
+    /// those files again: an undo rewrote them, and the next rehearsed
+    /// rollback would otherwise hash each one again.
+    pub fn restamp_after_exact_undo(&self) -> anyhow::Result<()> {
+        restamp(&self.work, |entry| self.restamped.contains(&entry.path)).map(|_| ())
+    }
+
     /// Remove the copy without waiting for it (`crate::trash`): it is
     /// renamed (one `rename`, on the same filesystem) to a trash name in
     /// the drill folder and removed by a process of its own. Whatever that
@@ -174,6 +186,7 @@ pub fn make(repo: &Repo, stamp: &str, copied: &HashSet<Vec<u8>>) -> anyhow::Resu
         git_dir,
         made_rollback_dir,
         made: Made::default(),
+        restamped: HashSet::new(),
         handed_over: false,
     };
     fill(repo, copy, copied)
@@ -219,8 +232,69 @@ fn fill(repo: &Repo, mut copy: DrillCopy, copied: &HashSet<Vec<u8>>) -> anyhow::
     copy_if_there(&index, &git.join("index"))?;
     let tracked_dirs = tracked_dirs(&index);
     copy_work_tree(repo, &copy.work, &tracked_dirs, copied, &mut copy.made)?;
+    copy.restamped = restamp_copied(repo.workdir(), &index, &copy.work, copied)?;
     crate::fault::point("drill-copied");
     Ok(copy)
+}
+
+/// Give the copy's index the stat data of the files copied (not linked)
+/// where the user's index entry describes the user's file: each copy is a
+/// new file (inode, times), which libgit2's status would otherwise read
+/// and hash again before the rehearsed rollback — thousands of files the
+/// user's own rollback takes as unchanged from their stat data
+/// (docs/design.md, the drill's copy). An entry that does not describe the
+/// user's file, or is racy, keeps its stat data and is compared by
+/// content, as in the user's repository. The user's file is looked at
+/// after it was copied, so one that changed during the copy no longer
+/// matches its entry. An index the tool's reader refuses (a split index)
+/// is left as copied: the rehearsal is then only slower.
+fn restamp_copied(
+    root: &Path,
+    user_index: &Path,
+    work: &Path,
+    copied: &HashSet<Vec<u8>>,
+) -> anyhow::Result<HashSet<Vec<u8>>> {
+    let Ok(written) = fs::metadata(user_index) else {
+        return Ok(HashSet::new());
+    };
+    let written = written.mtime() as u32;
+    restamp(work, |entry| {
+        copied.contains(&entry.path)
+            && entry.mtime_seconds() < written
+            && fs::symlink_metadata(root.join(OsStr::from_bytes(&entry.path)))
+                .is_ok_and(|m| entry.describes(&m))
+    })
+}
+
+/// Give the copy's merged index entries for which `which` holds the stat
+/// data of the copy's file at their path, and write the index if any
+/// changed. Returns their paths.
+fn restamp(
+    work: &Path,
+    which: impl Fn(&crate::git::indexfile::Entry) -> bool,
+) -> anyhow::Result<HashSet<Vec<u8>>> {
+    use crate::git::indexfile::IndexFile;
+    let target = work.join(".git").join("index");
+    let mut restamped = HashSet::new();
+    let Ok(mut index) = IndexFile::read_path(&target) else {
+        return Ok(restamped);
+    };
+    for entry in &mut index.entries {
+        if entry.stage() != 0 || !which(entry) {
+            continue;
+        }
+        if let Ok(meta) = fs::symlink_metadata(work.join(OsStr::from_bytes(&entry.path))) {
+            entry.set_stat(&meta);
+            restamped.insert(entry.path.clone());
+        }
+    }
+    if !restamped.is_empty() {
+        let tmp = work.join(".git").join("index.drill.tmp");
+        write(&tmp, &index.to_bytes())?;
+        fs::rename(&tmp, &target)
+            .with_context(|| format!("could not write {}", target.display()))?;
+    }
+    Ok(restamped)
 }
 
 /// The copy's config is the user's, as a repository with its own work
@@ -246,14 +320,19 @@ fn own_config(path: &Path) -> anyhow::Result<()> {
 /// is copied all the same.
 fn tracked_dirs(index: &Path) -> HashSet<Vec<u8>> {
     let mut dirs = HashSet::new();
-    let Ok(index) = git2::Index::open(index) else {
-        return dirs;
-    };
-    for entry in index.iter() {
-        let path = entry.path;
+    // The tool's own reader, a fraction of libgit2's parse; libgit2's for
+    // an index it refuses (a split index).
+    let mut add = |path: &[u8]| {
         for (i, b) in path.iter().enumerate() {
             if *b == b'/' {
                 dirs.insert(path[..i].to_vec());
+            }
+        }
+    };
+    if crate::git::staged::each_index_entry(index, |path, _, _, _| add(path)).is_none() {
+        if let Ok(index) = git2::Index::open(index) {
+            for entry in index.iter() {
+                add(&entry.path);
             }
         }
     }
@@ -445,4 +524,108 @@ fn copy_file(from: &Path, to: &Path) -> anyhow::Result<()> {
 
 fn write(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     fs::write(path, bytes).with_context(|| format!("could not write {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::git::indexfile::IndexFile;
+
+    fn run(dir: &Path, program: &str, args: &[&str]) {
+        let status = std::process::Command::new(program)
+            .args(args)
+            .current_dir(dir)
+            .status()
+            .expect("the command runs");
+        assert!(status.success(), "{program} {args:?}");
+    }
+
+    fn entry_stat(index: &Path, path: &[u8]) -> [u32; 10] {
+        let index = IndexFile::read_path(index).expect("the index is read");
+        let entry = index.stage0(path).expect("the path is in the index");
+        entry.stat
+    }
+
+    /// A copied file's entry takes the copy's stat data only where the
+    /// user's entry describes the user's file and is not racy; after an
+    /// undo rewrote such a file, its entry takes the new stat data again.
+    #[test]
+    fn copied_files_are_restamped_only_where_the_users_entry_describes_the_file() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let user = dir.path().join("user");
+        fs::create_dir_all(&user).expect("mkdir");
+        run(&user, "git", &["init", "-q"]);
+        for name in ["same.txt", "edited.txt", "racy.txt", "linked.txt"] {
+            fs::write(user.join(name), format!("{name}\n")).expect("write");
+        }
+        // Modified long before the index is written, but for one in the
+        // future: its entry is racy.
+        run(
+            &user,
+            "touch",
+            &[
+                "-m",
+                "-d",
+                "@1000000000",
+                "same.txt",
+                "edited.txt",
+                "linked.txt",
+            ],
+        );
+        run(&user, "touch", &["-m", "-d", "@4000000000", "racy.txt"]);
+        run(&user, "git", &["add", "-A"]);
+        // Changed after the index was written: its entry no longer
+        // describes it.
+        fs::write(user.join("edited.txt"), "edited.txt, edited\n").expect("write");
+
+        let work = dir.path().join("copy");
+        fs::create_dir_all(work.join(".git")).expect("mkdir");
+        let user_index = user.join(".git/index");
+        let copy_index = work.join(".git/index");
+        fs::copy(&user_index, &copy_index).expect("copy the index");
+        for name in ["same.txt", "edited.txt", "racy.txt", "linked.txt"] {
+            fs::copy(user.join(name), work.join(name)).expect("copy a file");
+        }
+        let copied: HashSet<Vec<u8>> = ["same.txt", "edited.txt", "racy.txt"]
+            .iter()
+            .map(|n| n.as_bytes().to_vec())
+            .collect();
+        let before = |name: &str| entry_stat(&user_index, name.as_bytes());
+
+        let restamped = restamp_copied(&user, &user_index, &work, &copied).expect("restamped");
+        assert_eq!(restamped, HashSet::from([b"same.txt".to_vec()]));
+        let meta = fs::symlink_metadata(work.join("same.txt")).expect("the copy");
+        let index = IndexFile::read_path(&copy_index).expect("the copy's index");
+        let same = index.stage0(b"same.txt").expect("an entry");
+        assert!(same.describes(&meta), "{:?}", same.stat);
+        assert_eq!(
+            same.oid(),
+            git2::Oid::hash_object(git2::ObjectType::Blob, b"same.txt\n").expect("hash")
+        );
+        for name in ["edited.txt", "racy.txt", "linked.txt"] {
+            assert_eq!(
+                entry_stat(&copy_index, name.as_bytes()),
+                before(name),
+                "{name}"
+            );
+        }
+
+        // An undo writes the file anew (another inode, other times).
+        fs::remove_file(work.join("same.txt")).expect("remove");
+        fs::write(work.join("same.txt"), "same.txt\n").expect("write");
+        let meta = fs::symlink_metadata(work.join("same.txt")).expect("the copy");
+        let stale = IndexFile::read_path(&copy_index).expect("the copy's index");
+        assert!(!stale
+            .stage0(b"same.txt")
+            .expect("an entry")
+            .describes(&meta));
+        let again = restamp(&work, |e| restamped.contains(&e.path)).expect("restamped");
+        assert_eq!(again, restamped);
+        let index = IndexFile::read_path(&copy_index).expect("the copy's index");
+        assert!(index
+            .stage0(b"same.txt")
+            .expect("an entry")
+            .describes(&meta));
+        assert_eq!(entry_stat(&copy_index, b"racy.txt"), before("racy.txt"));
+    }
 }
