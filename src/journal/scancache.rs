@@ -292,14 +292,13 @@ pub fn lookup(repo: &Repo, reports: &RepoPath) -> Option<Cached> {
         .iter()
         .map(|e| (e.path.as_os_str().as_bytes(), e.stamp))
         .collect();
-    // The index file is among these: while its stamp holds, so does every
-    // entry's stat data read below.
-    if !unchanged(root, &explicit) {
-        return None;
-    }
+    // Read before the stamps are checked, the index file's among them: if
+    // its stamp still holds once it was read, the entries read are the
+    // ones the cache was made with (an index replaced in between has
+    // another stamp), and so is every entry's stat data.
     let index = IndexEntries::read(&repo.git_dir().join(INDEX))?;
     crate::trace::phase("scan cache: index read");
-    if index.len() != contents.index_entries as usize {
+    if index.len() != contents.index_entries as usize || !unchanged(root, &explicit) {
         return None;
     }
     let mut from_disk = contents.from_disk.iter().peekable();
