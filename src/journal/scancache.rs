@@ -36,8 +36,8 @@
 //! does not), the next run finds a different stamp and scans: slower, never
 //! wrong. Those stamps are not written again: the cache keeps the index's
 //! number of entries and the positions of the tracked files it stamped
-//! from the disk, and a lookup takes every other one from the index, whose
-//! own stamp it has checked first.
+//! from the disk, and a lookup takes every other one from the index, read
+//! before its own stamp is checked.
 
 use std::collections::HashSet;
 use std::ffi::OsStr;
