@@ -289,10 +289,14 @@ fn restamp(
         }
     }
     if !restamped.is_empty() {
-        let tmp = work.join(".git").join("index.drill.tmp");
-        write(&tmp, &index.to_bytes())?;
-        fs::rename(&tmp, &target)
-            .with_context(|| format!("could not write {}", target.display()))?;
+        // The copy is disposable: nothing to sync.
+        crate::atomic::write_atomic(
+            &target,
+            &index.to_bytes(),
+            crate::atomic::Durability::None,
+            crate::atomic::Mode::Umask(0o666),
+        )
+        .with_context(|| format!("could not write {}", target.display()))?;
     }
     Ok(restamped)
 }
