@@ -24,7 +24,7 @@ use git2::build::TreeUpdateBuilder;
 use git2::{Delta, FileMode, Oid, Status, StatusOptions};
 use serde::{Deserialize, Serialize};
 
-use super::batch::{with_blob_sink, BlobSink, BATCH_FROM};
+use super::batch::{with_blob_sink, BlobSink, LOOSE_BELOW};
 use super::{index, Repo, RepoPath};
 use crate::error::user;
 
@@ -170,10 +170,6 @@ fn is_empty_dir_now(root: &Path, dir: &RepoPath) -> bool {
         && fs::read_dir(&full).is_ok_and(|mut d| d.next().is_none())
 }
 
-/// An index with this many entries has its new trees written through the
-/// batch (packed when there are many).
-const LARGE_INDEX: usize = 10_000;
-
 /// Scan, also listing ignored paths (an ignored directory as one path).
 pub fn scan_worktree_with_ignored(repo: &Repo) -> anyhow::Result<WorktreeScan> {
     scan(repo, true, &[])
@@ -208,12 +204,11 @@ fn scan(repo: &Repo, with_ignored: bool, paths: &[RepoPath]) -> anyhow::Result<W
         // one comparison of tree ids, not a second walk (git's status does both).
         let diff = worktree_diff(repo, with_ignored, paths)?;
         let root = repo.workdir();
-        // The index's new trees go into the batch with the blobs: a large
-        // index may need hundreds (one per folder with staged changes), which
-        // the batch packs, where a few are written loose all the same.
-        let batch = diff.deltas().len() + prepared.flagged_len() >= BATCH_FROM
-            || prepared.entries() >= LARGE_INDEX;
-        let (trees, mut scan) = with_blob_sink(repo, batch, |sink| {
+        // The index's new trees go into the batch with the blobs: one per
+        // folder with staged changes, which can be many with few changed
+        // files in the work tree. The batch packs them when there are
+        // enough (`LOOSE_BELOW`).
+        let (trees, mut scan) = with_blob_sink(repo, true, |sink| {
             let trees = prepared.write(repo, sink.object_repo())?;
             sink.add_tree(trees.keepalive);
             let mut scan = WorktreeScan::of_index(repo, &trees)?;
@@ -866,6 +861,18 @@ impl TreeChanges {
     }
 
     pub fn apply(self, repo: &Repo, base: Oid) -> anyhow::Result<Oid> {
+        // Many paths make many new trees (a folder each, and the folders
+        // above): through a batch, they are packed when there are enough.
+        if self.upserts.len() + self.removals.len() >= LOOSE_BELOW {
+            return with_blob_sink(repo, true, |sink| {
+                let side = sink
+                    .object_repo()
+                    .context("internal error: a batch without its handle")?;
+                let tree = self.apply_in(side, base)?;
+                sink.add_tree(tree);
+                Ok(tree)
+            });
+        }
         let tree = self.apply_in(&repo.inner, base)?;
         repo.written().tree(tree);
         Ok(tree)
