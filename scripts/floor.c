@@ -254,7 +254,10 @@ static void write_file(const struct action *a)
 		return;
 	}
 	mode_t perm = a->mode == 0100755 ? 0777 : 0666;
-	int flags = O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC;
+	/* Over the old bytes, then cut to length, as the tool writes: not
+	 * truncated to nothing first (on ext4 that frees the blocks and makes
+	 * close() start writing the file back). */
+	int flags = O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC;
 	int fd = open(a->path, flags, perm);
 	if (fd < 0 && errno == ENOENT) {
 		make_parents(a->path);
@@ -268,6 +271,11 @@ static void write_file(const struct action *a)
 			die("could not write", a->path);
 		done += (size_t)n;
 	}
+	struct stat st;
+	if (fstat(fd, &st))
+		die("could not stat", a->path);
+	if ((size_t)st.st_size != a->length && ftruncate(fd, (off_t)a->length))
+		die("could not cut to length", a->path);
 	if (a->chmod) {
 		mode_t mask = umask(0);
 		umask(mask);
