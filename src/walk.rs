@@ -222,6 +222,17 @@ pub fn pipeline<J: Send>(
     work: impl Fn(J) -> anyhow::Result<()> + Sync,
     produce: impl FnOnce(&mut dyn FnMut(J) -> bool) -> anyhow::Result<()>,
 ) -> anyhow::Result<usize> {
+    pipeline_with(threads, |_: &mut (), job| work(job), produce)
+}
+
+/// [`pipeline`] where each worker keeps a state of its own across its
+/// jobs (starting from `S::default()`): say, a repository handle it opens
+/// on its first job that needs one, to read objects on its own thread.
+pub fn pipeline_with<S: Default, J: Send>(
+    threads: usize,
+    work: impl Fn(&mut S, J) -> anyhow::Result<()> + Sync,
+    produce: impl FnOnce(&mut dyn FnMut(J) -> bool) -> anyhow::Result<()>,
+) -> anyhow::Result<usize> {
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Arc;
     let (jobs, inbox) = std::sync::mpsc::sync_channel::<J>(512);
@@ -234,10 +245,11 @@ pub fn pipeline<J: Send>(
                 let inbox = Arc::clone(&inbox);
                 scope.spawn(move || -> anyhow::Result<usize> {
                     let mut done = 0;
+                    let mut state = S::default();
                     while !failed.load(Ordering::Relaxed) {
                         let next = inbox.lock().unwrap_or_else(|e| e.into_inner()).recv();
                         let Ok(job) = next else { break };
-                        if let Err(e) = work(job) {
+                        if let Err(e) = work(&mut state, job) {
                             failed.store(true, Ordering::Relaxed);
                             return Err(e);
                         }

@@ -350,6 +350,12 @@ fn temp_name(full: &Path, counter: u64) -> PathBuf {
     full.with_file_name(name)
 }
 
+/// From this many files to write, the writer threads read their objects
+/// themselves, each on a repository handle of its own, instead of the
+/// thread that hands them the files inflating every object in turn: opening
+/// a handle costs about as much as reading a few dozen objects.
+pub(crate) const READ_ON_WRITERS_FROM: usize = 128;
+
 /// Write a tree's files into an empty directory outside the repository
 /// (the baseline's tests run there; submodules are left out).
 pub fn export_tree(repo: &Repo, tree: Oid, dest: &Path) -> anyhow::Result<usize> {
@@ -357,9 +363,9 @@ pub fn export_tree(repo: &Repo, tree: Oid, dest: &Path) -> anyhow::Result<usize>
         .inner
         .find_tree(tree)
         .context("could not read the tree")?;
-    // Folders first, in the walk's order; the files, read here, are
-    // written on other threads (creating a file is a system call that
-    // several threads make at once, while reading an object is quick).
+    // Folders first, in the walk's order; the files are written on other
+    // threads (creating a file is a system call that several threads make
+    // at once).
     let mut files: Vec<(PathBuf, Oid, u32)> = Vec::new();
     super::each_tree_entry(&repo.inner, &tree, &mut |path, entry| {
         let full = dest.join(OsStr::from_bytes(path));
@@ -372,22 +378,43 @@ pub fn export_tree(repo: &Repo, tree: Oid, dest: &Path) -> anyhow::Result<usize>
         Ok(())
     })?;
     // As many writers as the machine has threads: a writer mostly waits
-    // on the file system.
+    // on the file system. With many files each writer reads the objects of
+    // its own files on a repository handle of its own (`None` below).
     let files = &files;
-    crate::walk::pipeline(
+    let read_on_writers = files.len() >= READ_ON_WRITERS_FROM;
+    let (git_dir, workdir) = (repo.git_dir(), repo.workdir());
+    crate::walk::pipeline_with(
         crate::walk::threads().max(2),
-        |(n, content): (usize, Vec<u8>)| {
-            let (full, _, mode) = &files[n];
-            write_entry(full, None, &content, *mode, n as u64)
+        |handle: &mut Option<git2::Repository>, (n, content): (usize, Option<Vec<u8>>)| {
+            let (full, id, mode) = &files[n];
+            let blob;
+            let content: &[u8] = match &content {
+                Some(bytes) => bytes,
+                None => {
+                    let handle = match handle {
+                        Some(handle) => handle,
+                        None => handle.insert(super::open_beside(git_dir, workdir)?),
+                    };
+                    blob = handle.find_blob(*id).with_context(|| {
+                        format!("could not read the content of {}", full.display())
+                    })?;
+                    blob.content()
+                }
+            };
+            write_entry(full, None, content, *mode, n as u64)
                 .with_context(|| format!("could not write {}", full.display()))
         },
         |send| {
             for (n, (full, id, _)) in files.iter().enumerate() {
-                let blob = repo
-                    .inner
-                    .find_blob(*id)
-                    .with_context(|| format!("could not read the content of {}", full.display()))?;
-                if !send((n, blob.content().to_vec())) {
+                let content = if read_on_writers {
+                    None
+                } else {
+                    let blob = repo.inner.find_blob(*id).with_context(|| {
+                        format!("could not read the content of {}", full.display())
+                    })?;
+                    Some(blob.content().to_vec())
+                };
+                if !send((n, content)) {
                     // A writer stopped on an error; it is reported.
                     break;
                 }
@@ -402,6 +429,43 @@ pub fn export_tree(repo: &Repo, tree: Oid, dest: &Path) -> anyhow::Result<usize>
 mod tests {
     use super::*;
     use std::os::unix::fs::MetadataExt;
+
+    /// Few files are read by the thread that hands them out, many by the
+    /// writers on handles of their own: both come out byte for byte, with
+    /// their modes.
+    #[test]
+    fn an_exported_tree_has_every_file_whoever_reads_its_objects() {
+        use std::os::unix::fs::PermissionsExt;
+        for count in [10, READ_ON_WRITERS_FROM + 50] {
+            let dir = tempfile::tempdir().unwrap();
+            let git = git2::Repository::init(dir.path().join("repo")).unwrap();
+            let mut top = git.treebuilder(None).unwrap();
+            let mut sub = git.treebuilder(None).unwrap();
+            for n in 0..count {
+                let id = git.blob(format!("file {n}\n").as_bytes()).unwrap();
+                let mode = if n % 7 == 0 { 0o100755 } else { 0o100644 };
+                sub.insert(format!("f{n:03}"), id, mode).unwrap();
+            }
+            let target = git.blob(b"f001").unwrap();
+            sub.insert("link", target, 0o120000).unwrap();
+            top.insert("sub", sub.write().unwrap(), 0o040000).unwrap();
+            let tree = top.write().unwrap();
+            let repo = Repo::open_ignoring_env(&dir.path().join("repo")).unwrap();
+            let dest = dir.path().join("out");
+            fs::create_dir(&dest).unwrap();
+            assert_eq!(export_tree(&repo, tree, &dest).unwrap(), count + 1);
+            for n in 0..count {
+                let path = dest.join(format!("sub/f{n:03}"));
+                assert_eq!(fs::read(&path).unwrap(), format!("file {n}\n").as_bytes());
+                let executable = fs::metadata(&path).unwrap().permissions().mode() & 0o111 != 0;
+                assert_eq!(executable, n % 7 == 0, "{}", path.display());
+            }
+            assert_eq!(
+                fs::read_link(dest.join("sub/link")).unwrap(),
+                Path::new("f001")
+            );
+        }
+    }
 
     #[test]
     fn an_existing_file_is_overwritten_in_place_and_cut_to_length() {

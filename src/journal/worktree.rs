@@ -117,13 +117,33 @@ pub(super) fn apply(
     // components are checked once, not once per file.
     let mut known_dirs = std::collections::HashSet::new();
     let mut unconverted = Vec::new();
-    let written = crate::walk::pipeline(
+    // Many files: each writer reads the objects of its own files, on a
+    // repository handle of its own, rather than this thread inflating them
+    // all one after the other (docs/design.md, Performance).
+    let writes = changes.iter().filter(|c| c.new.is_some()).count();
+    let read_on_writers = writes >= crate::git::writer::READ_ON_WRITERS_FROM;
+    let (git_dir, workdir) = (repo.git_dir(), repo.workdir());
+    let written = crate::walk::pipeline_with(
         crate::walk::threads().max(2),
-        |job: WriteJob| {
+        |handle: &mut Option<git2::Repository>, job: WriteJob| {
+            let blob;
+            let content: &[u8] = match &job.content {
+                Content::Bytes(bytes) => bytes,
+                Content::Object(id) => {
+                    let handle = match handle {
+                        Some(handle) => handle,
+                        None => handle.insert(crate::git::open_beside(git_dir, workdir)?),
+                    };
+                    blob = handle
+                        .find_blob(*id)
+                        .with_context(|| format!("could not read the content of {}", job.path))?;
+                    blob.content()
+                }
+            };
             write_entry(
                 &job.full,
                 job.existing.as_ref(),
-                &job.content,
+                content,
                 job.mode,
                 job.counter,
             )
@@ -159,26 +179,30 @@ pub(super) fn apply(
                         existing = None;
                     }
                 }
-                let blob = repo
-                    .inner
-                    .find_blob(id)
-                    .with_context(|| format!("could not read the content of {}", change.path))?;
                 counter += 1;
-                let content =
-                    if extras.smudge.applies(&change.path) && mode != u32::from(FileMode::Link) {
+                let converted =
+                    extras.smudge.applies(&change.path) && mode != u32::from(FileMode::Link);
+                let content = if read_on_writers && !converted {
+                    Content::Object(id)
+                } else {
+                    let blob = repo.inner.find_blob(id).with_context(|| {
+                        format!("could not read the content of {}", change.path)
+                    })?;
+                    if converted {
                         let content = crate::git::smudge(repo, &blob, &change.path)?;
                         if matches!(content, std::borrow::Cow::Borrowed(_)) {
                             unconverted.push(change.path.clone());
                         }
-                        content
+                        Content::Bytes(content.into_owned())
                     } else {
-                        std::borrow::Cow::Borrowed(blob.content())
-                    };
+                        Content::Bytes(blob.content().to_vec())
+                    }
+                };
                 let job = WriteJob {
                     path: change.path.clone(),
                     full,
                     existing,
-                    content: content.into_owned(),
+                    content,
                     mode,
                     counter,
                 };
@@ -400,12 +424,19 @@ fn remove_empty_dirs(root: &Path, dirs: BTreeSet<RepoPath>) -> anyhow::Result<()
     Ok(())
 }
 
-/// One file for the writer thread.
+/// One file for a writer thread.
 struct WriteJob {
     path: RepoPath,
     full: PathBuf,
     existing: Option<fs::Metadata>,
-    content: Vec<u8>,
+    content: Content,
     mode: u32,
     counter: u64,
+}
+
+/// What a writer writes: bytes read (and converted by the filters) by the
+/// thread that checks the paths, or an object the writer reads itself.
+enum Content {
+    Bytes(Vec<u8>),
+    Object(Oid),
 }
