@@ -45,7 +45,6 @@ pub use git2::Oid;
 pub use path::{bytes_at_or_under, RepoPath};
 pub(crate) use refs::describe_id;
 pub use refs::{is_object_id, is_ref_name, HeadState};
-pub(crate) use repo::open_beside;
 pub use repo::{CommitInfo, Counting, InProgress, ReflogEntry, Repo, TagInfo};
 pub use written::WrittenFiles;
 

@@ -356,6 +356,21 @@ fn temp_name(full: &Path, counter: u64) -> PathBuf {
 /// a handle costs about as much as reading a few dozen objects.
 pub(crate) const READ_ON_WRITERS_FROM: usize = 128;
 
+/// The blob `id` read on a writer thread's own repository handle, which
+/// it opens on its first read (`git_dir` and `workdir`: the repository's).
+pub(crate) fn read_on_own_handle<'h>(
+    handle: &'h mut Option<git2::Repository>,
+    git_dir: &Path,
+    workdir: &Path,
+    id: Oid,
+) -> anyhow::Result<git2::Blob<'h>> {
+    let handle = match handle {
+        Some(handle) => handle,
+        None => handle.insert(super::repo::open_beside(git_dir, workdir)?),
+    };
+    Ok(handle.find_blob(id)?)
+}
+
 /// Write a tree's files into an empty directory outside the repository
 /// (the baseline's tests run there; submodules are left out).
 pub fn export_tree(repo: &Repo, tree: Oid, dest: &Path) -> anyhow::Result<usize> {
@@ -391,13 +406,10 @@ pub fn export_tree(repo: &Repo, tree: Oid, dest: &Path) -> anyhow::Result<usize>
             let content: &[u8] = match &content {
                 Some(bytes) => bytes,
                 None => {
-                    let handle = match handle {
-                        Some(handle) => handle,
-                        None => handle.insert(super::open_beside(git_dir, workdir)?),
-                    };
-                    blob = handle.find_blob(*id).with_context(|| {
-                        format!("could not read the content of {}", full.display())
-                    })?;
+                    blob =
+                        read_on_own_handle(handle, git_dir, workdir, *id).with_context(|| {
+                            format!("could not read the content of {}", full.display())
+                        })?;
                     blob.content()
                 }
             };

@@ -130,12 +130,7 @@ pub(super) fn apply(
             let content: &[u8] = match &job.content {
                 Content::Bytes(bytes) => bytes,
                 Content::Object(id) => {
-                    let handle = match handle {
-                        Some(handle) => handle,
-                        None => handle.insert(crate::git::open_beside(git_dir, workdir)?),
-                    };
-                    blob = handle
-                        .find_blob(*id)
+                    blob = crate::git::writer::read_on_own_handle(handle, git_dir, workdir, *id)
                         .with_context(|| format!("could not read the content of {}", job.path))?;
                     blob.content()
                 }
