@@ -800,19 +800,6 @@ fn two_emergencies_in_one_second_over_the_same_work_make_two_entries() {
     assert_same_except_reports(&first, &repo.capture());
 }
 
-fn packs(repo: &TestRepo) -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(repo.git_dir().join("objects/pack"))
-        .map(|d| {
-            d.filter_map(Result::ok)
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| n.ends_with(".pack"))
-                .collect()
-        })
-        .unwrap_or_default();
-    names.sort();
-    names
-}
-
 /// Many changes but few new objects (70 deleted files need no blob, only
 /// the trees that lack them): the batch writes those loose rather than a
 /// pack of a few objects, the snapshot is whole, and undo is exact.
@@ -827,10 +814,10 @@ fn a_batch_with_few_new_objects_writes_them_loose() {
     for n in 0..70 {
         repo.remove(format!("many/f{n:02}.txt"));
     }
-    let packs_before = packs(&repo);
+    let packs_before = repo.packs();
     round_trip(&repo, &[], |v| {
         assert_eq!(v["stash"], "stash@{0}", "{v}");
-        assert_eq!(packs(&repo), packs_before, "no pack for a few objects");
+        assert_eq!(repo.packs(), packs_before, "no pack for a few objects");
         let fsck = repo.git_output(&["fsck", "--no-dangling"]);
         assert!(
             fsck.status.success(),

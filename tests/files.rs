@@ -561,26 +561,6 @@ fn a_restored_folder_keeps_the_stat_data_of_files_it_did_not_rewrite() {
     );
 }
 
-/// The object files under `.git/objects` (loose objects and pack files).
-fn object_files(repo: &TestRepo) -> (usize, usize) {
-    let objects = repo.git_dir().join("objects");
-    let mut loose = 0;
-    for dir in std::fs::read_dir(&objects).unwrap().filter_map(Result::ok) {
-        let name = dir.file_name().to_string_lossy().into_owned();
-        if name.len() == 2 && name.bytes().all(|b| b.is_ascii_hexdigit()) {
-            loose += std::fs::read_dir(dir.path()).unwrap().count();
-        }
-    }
-    let packs = std::fs::read_dir(objects.join("pack"))
-        .map(|d| {
-            d.filter_map(Result::ok)
-                .filter(|e| e.file_name().to_string_lossy().ends_with(".pack"))
-                .count()
-        })
-        .unwrap_or(0);
-    (loose, packs)
-}
-
 /// Staged changes in many folders and paths restored in many others make
 /// many new trees (the index's for the snapshot, the restored tree's for
 /// the journal): they are packed, not written as a loose file each (in a
@@ -610,14 +590,14 @@ fn many_new_trees_are_packed_not_written_loose() {
     repo.git(&["add", "-A"]);
     repo.git(&["repack", "-adq"]);
     repo.git(&["prune-packed"]);
-    let (loose_before, packs_before) = object_files(&repo);
-    assert_eq!(loose_before, 0);
+    let packs_before = repo.packs().len();
+    assert_eq!(repo.loose_objects(), 0);
     let before = repo.capture();
     let mut args = vec!["files".to_string(), "--no-tests".to_string()];
     args.extend((20..40).map(|d| format!("src/m{d:02}")));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     repo.tool_ok(&args);
-    let (loose, packs) = object_files(&repo);
+    let (loose, packs) = (repo.loose_objects(), repo.packs().len());
     assert!(packs > packs_before, "no new pack");
     // The snapshot's commit and the like go loose, not the 20 trees of
     // each side.

@@ -397,6 +397,35 @@ impl TestRepo {
         PathBuf::from(self.git(&["rev-parse", "--absolute-git-dir"]))
     }
 
+    /// The names of the packs in the object store, sorted.
+    pub fn packs(&self) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(self.git_dir().join("objects/pack"))
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|n| n.ends_with(".pack"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+    }
+
+    /// How many loose objects the object store holds.
+    pub fn loose_objects(&self) -> usize {
+        let objects = self.git_dir().join("objects");
+        fs::read_dir(&objects)
+            .expect("the object store")
+            .filter_map(Result::ok)
+            .filter(|d| {
+                let name = d.file_name();
+                let name = name.to_string_lossy();
+                name.len() == 2 && name.bytes().all(|b| b.is_ascii_hexdigit())
+            })
+            .map(|d| fs::read_dir(d.path()).map_or(0, |files| files.count()))
+            .sum()
+    }
+
     /// Absolute path of `rel` inside the work tree. Panics on absolute or
     /// `..`-escaping paths so that a typo can never touch files elsewhere.
     #[track_caller]
