@@ -93,9 +93,23 @@ fn assert_same_view(repo: &TestRepo, dir: &Path, envs: Envs) -> (PathBuf, PathBu
 /// Two commits in `work_tree` (the baseline tag on the first), then a
 /// staged change, a modified file and an untracked file.
 fn history_and_dirt(repo: &TestRepo, dir: &Path, work_tree: &Path, envs: Envs) {
+    // Enough files that the rollback's writers read objects on handles of
+    // their own, and staged edits in enough folders that the snapshot
+    // packs the index's trees: both open the repository again, which must
+    // be this layout's.
+    let many = |d: usize, f: usize| work_tree.join(format!("many/d{d:02}/f{f}.txt"));
+    let write_many = |text: &str| {
+        for d in 0..20 {
+            fs::create_dir_all(work_tree.join(format!("many/d{d:02}"))).unwrap();
+            for f in 0..8 {
+                fs::write(many(d, f), format!("{text} {d} {f}\n")).unwrap();
+            }
+        }
+    };
     fs::create_dir_all(work_tree.join("src")).unwrap();
     fs::write(work_tree.join("README.md"), "v1\n").unwrap();
     fs::write(work_tree.join("src/lib.rs"), "lib v1\n").unwrap();
+    write_many("v1");
     git(repo, dir, envs, &["add", "-A"]);
     git(repo, dir, envs, &["commit", "-q", "-m", "first"]);
     git(
@@ -106,8 +120,13 @@ fn history_and_dirt(repo: &TestRepo, dir: &Path, work_tree: &Path, envs: Envs) {
     );
     fs::write(work_tree.join("README.md"), "v2\n").unwrap();
     fs::write(work_tree.join("src/new.rs"), "new\n").unwrap();
+    write_many("v2");
     git(repo, dir, envs, &["add", "-A"]);
     git(repo, dir, envs, &["commit", "-q", "-m", "second"]);
+    for d in 0..20 {
+        fs::write(many(d, 0), format!("staged {d}\n")).unwrap();
+    }
+    git(repo, dir, envs, &["add", "-A"]);
     fs::write(work_tree.join("src/lib.rs"), "lib staged\n").unwrap();
     git(repo, dir, envs, &["add", "src/lib.rs"]);
     fs::write(work_tree.join("README.md"), "v3 edited\n").unwrap();
