@@ -1634,6 +1634,24 @@ fn skip_worktree_file_with_local_changes_is_not_lost() {
     }
 }
 
+/// The refusal reads the index with the tool's own reader, not libgit2's
+/// parse: a skip-worktree entry is refused in every index format git
+/// writes one in (asked for version 2, git writes version 3), before
+/// anything is changed.
+#[test]
+fn skip_worktree_is_refused_in_every_index_format() {
+    for version in ["2", "3", "4"] {
+        let Setup { repo, .. } = setup();
+        repo.git(&["update-index", "--index-version", version]);
+        repo.git(&["update-index", "--skip-worktree", "config/settings.toml"]);
+        repo.write("untracked.txt", "x\n");
+        let before = repo.capture();
+        let out = repo.tool(&["emergency"]);
+        assert_refusal(&out, "skip-worktree");
+        assert_same_state(&before, &repo.capture());
+    }
+}
+
 #[test]
 fn assume_unchanged_file_with_local_changes_is_not_lost() {
     let Setup { repo, .. } = setup();

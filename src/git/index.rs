@@ -304,20 +304,37 @@ impl PreparedTrees {
 /// The stage-0 paths git's status does not look at: skip-worktree or
 /// assume-unchanged entries.
 pub fn flagged_paths(repo: &Repo) -> anyhow::Result<std::collections::HashSet<Vec<u8>>> {
+    let flagged = |flags: u16, flags_extended: u16| {
+        (flags >> 12) & 3 == 0 && (flags_extended & SKIP_WORKTREE != 0 || flags & ASSUME_VALID != 0)
+    };
+    // The tool's own reader, a fraction of libgit2's parse of a large
+    // index; libgit2's for an index it refuses (a split index).
+    if let Ok(index) = IndexFile::read(repo) {
+        return Ok(index
+            .entries
+            .into_iter()
+            .filter(|e| flagged(e.flags, e.flags_extended))
+            .map(|e| e.path)
+            .collect());
+    }
     let index = repo.inner.index().context("could not read the index")?;
     Ok(index
         .iter()
-        .filter(|e| {
-            (e.flags >> 12) & 3 == 0
-                && (e.flags_extended & SKIP_WORKTREE != 0 || e.flags & ASSUME_VALID != 0)
-        })
+        .filter(|e| flagged(e.flags, e.flags_extended))
         .map(|e| e.path)
         .collect())
 }
 
 /// Whether any index entry is marked skip-worktree (a sparse checkout, or
-/// `git update-index --skip-worktree`).
+/// `git update-index --skip-worktree`). Asked before every rollback: read
+/// as [`flagged_paths`] reads the index, not by libgit2's parse.
 pub fn has_skip_worktree(repo: &Repo) -> anyhow::Result<bool> {
+    if let Ok(index) = IndexFile::read(repo) {
+        return Ok(index
+            .entries
+            .iter()
+            .any(|e| e.flags_extended & SKIP_WORKTREE != 0));
+    }
     let index = repo.inner.index().context("could not read the index")?;
     let found = index.iter().any(|e| e.flags_extended & SKIP_WORKTREE != 0);
     Ok(found)
