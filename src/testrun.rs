@@ -419,20 +419,43 @@ pub fn verify_tree(
     command: &str,
     timeout: Duration,
 ) -> anyhow::Result<TestRun> {
-    let dir = tempfile::Builder::new()
-        .prefix("rollback-sprint-verify-")
-        .tempdir()
-        .context("could not create a temporary directory")?;
     crate::trace::phase("verify: exporting the tree");
-    crate::git::writer::export_tree(repo, tree, dir.path())?;
+    let export = crate::git::export::Export::new(repo, tree, false)?;
     crate::trace::phase("verify: running the tests");
-    let run = run_tests(command, dir.path(), timeout);
+    let run = run_tests(command, export.path(), timeout);
     crate::trace::phase("verify: tests run");
-    // Removed in the background (see `crate::trash`); here if that cannot start.
-    let dir = dir.keep();
-    if !crate::trash::remove_detached(&dir, &[]) {
-        let _ = std::fs::remove_dir_all(&dir);
+    run
+}
+
+/// [`verify_tree`] in `export`: a directory exported before is brought to
+/// `tree` (only what differs, and what the earlier tests changed, is
+/// written), and kept there for the next tree.
+pub fn verify_tree_in(
+    export: &mut Option<crate::git::export::Export>,
+    repo: &Repo,
+    tree: Oid,
+    command: &str,
+    timeout: Duration,
+) -> anyhow::Result<TestRun> {
+    crate::trace::phase("verify: exporting the tree");
+    // What the earlier tests did may keep the directory from being
+    // brought to the tree (a folder they made unwritable): a new one then.
+    if let Some(e) = export {
+        if let Err(e) = e.switch_to(repo, tree) {
+            crate::trace::phase(&format!("verify: exported anew: {e:#}"));
+            *export = None;
+        }
     }
+    let dir = match export {
+        Some(e) => e.path().to_path_buf(),
+        None => export
+            .insert(crate::git::export::Export::new(repo, tree, true)?)
+            .path()
+            .to_path_buf(),
+    };
+    crate::trace::phase("verify: running the tests");
+    let run = run_tests(command, &dir, timeout);
+    crate::trace::phase("verify: tests run");
     run
 }
 

@@ -615,3 +615,45 @@ fn a_held_index_lock_or_a_merge_in_progress_is_refused_before_any_copy() {
     assert!(out.stderr.contains("merge"), "{out}");
     assert_nothing_changed(&repo, &before);
 }
+
+/// The tests of each level run on exactly that level's tree: whatever the
+/// tests of an earlier level wrote there (a build folder, a log, a tracked
+/// file edited in place or made executable) is gone before the next
+/// level's tests start, as in a fresh export of its tree.
+#[test]
+fn what_one_levels_tests_leave_behind_is_gone_before_the_next_levels_tests() {
+    let repo = mid_sprint();
+    let outside = tempfile::tempdir().expect("a temporary directory");
+    let log = outside.path().join("runs.log");
+    let script = format!(
+        "{{ echo '== run'; find . | LC_ALL=C sort; cat src/lib.rs; ls -l src/lib.rs | cut -c1-10; }} >> '{}'; \
+         echo junk >> src/lib.rs; chmod +x src/lib.rs; mkdir -p target/debug; \
+         echo out > target/debug/out; echo log > leftover.log",
+        log.display()
+    );
+    repo.git(&["config", "rollback.testCommand", &script]);
+    let out = repo.tool(&["--json", "drill"]);
+    out.assert_code(0);
+    let levels = levels(&out);
+    assert_eq!(levels[0]["verified"], true, "{out}");
+    assert_eq!(levels[1]["cached"], true, "{out}");
+    assert_eq!(levels[2]["verified"], true, "{out}");
+    assert_eq!(levels[2]["cached"], false, "{out}");
+    let text = std::fs::read_to_string(&log).expect("the tests ran");
+    let runs: Vec<&str> = text.split("== run\n").filter(|r| !r.is_empty()).collect();
+    assert_eq!(runs.len(), 2, "{text}");
+    for run in &runs {
+        for left in ["./leftover.log", "./target", "junk", "-rwx"] {
+            assert!(
+                !run.contains(left),
+                "{left} was left for the next tests:\n{run}"
+            );
+        }
+        assert!(run.contains("./src/lib.rs\n"), "{run}");
+    }
+    // The second tree is the files level's: the baseline's src/lib.rs
+    // back, the sprint's new file kept.
+    assert!(runs[1].contains("a + b"), "{}", runs[1]);
+    assert!(runs[1].contains("./src/feature.rs\n"), "{}", runs[1]);
+    assert!(!runs[0].contains("./src/feature.rs\n"), "{}", runs[0]);
+}

@@ -15,6 +15,7 @@ mod cmdline_config;
 pub mod contents;
 pub mod diffstat;
 pub mod discover;
+pub mod export;
 mod filter;
 #[cfg(test)]
 mod fixture;

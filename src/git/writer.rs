@@ -372,7 +372,8 @@ pub(crate) fn read_on_own_handle<'h>(
 }
 
 /// Write a tree's files into an empty directory outside the repository
-/// (the baseline's tests run there; submodules are left out).
+/// (submodules are left out). Tests run in one kept as an
+/// [`super::export::Export`].
 pub fn export_tree(repo: &Repo, tree: Oid, dest: &Path) -> anyhow::Result<usize> {
     let tree = repo
         .inner
@@ -392,10 +393,16 @@ pub fn export_tree(repo: &Repo, tree: Oid, dest: &Path) -> anyhow::Result<usize>
         }
         Ok(())
     })?;
+    write_new_files(repo, &files)?;
+    Ok(files.len())
+}
+
+/// Write each blob at its full path, with its mode, outside the work tree:
+/// none of the paths exists, their folders do.
+pub(crate) fn write_new_files(repo: &Repo, files: &[(PathBuf, Oid, u32)]) -> anyhow::Result<()> {
     // As many writers as the machine has threads: a writer mostly waits
     // on the file system. With many files each writer reads the objects of
     // its own files on a repository handle of its own (`None` below).
-    let files = &files;
     let read_on_writers = files.len() >= READ_ON_WRITERS_FROM;
     let (git_dir, workdir) = (repo.git_dir(), repo.workdir());
     crate::walk::pipeline_with(
@@ -434,7 +441,7 @@ pub fn export_tree(repo: &Repo, tree: Oid, dest: &Path) -> anyhow::Result<usize>
             Ok(())
         },
     )?;
-    Ok(files.len())
+    Ok(())
 }
 
 #[cfg(test)]
