@@ -294,8 +294,8 @@ pub fn carry_out<S: Step, E: Execute<S>>(
         ran_before = true;
     }
     let carried = (|| {
-        let intent = exec.intent(ctx)?.plan(plan.lines());
-        let tx = Transaction::begin(&ctx.repo, &ctx.ui, intent)?;
+        let intent = exec.intent(ctx)?;
+        let tx = Transaction::begin(&ctx.repo, &ctx.ui, intent, &|| plan.lines())?;
         tx.run(|tx| {
             for step in in_phase(Phase::Journaled) {
                 exec.step(ctx, tx, step)?;

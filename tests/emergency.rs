@@ -1981,3 +1981,54 @@ fn stash_of_a_file_removed_from_the_index_and_written_again_is_gits() {
         );
     }
 }
+
+/// The count of paths that differ is made on a thread of its own and
+/// shown once the snapshot is saved: the journal's record of a real run
+/// gives the count the dry run gave, for `emergency` and for `sprint
+/// rollback` alike.
+#[test]
+fn the_journal_records_the_plan_the_dry_run_showed_with_its_count() {
+    for args in [
+        &["emergency"][..],
+        &["sprint", "rollback", "1", "--no-tests"][..],
+    ] {
+        let Setup { repo, .. } = setup();
+        if args[0] == "sprint" {
+            repo.git(&["switch", "-q", "-c", "refactor/sprint-1"]);
+        }
+        repo.write("src/extra.rs", "pub fn extra() {}\n");
+        repo.git(&["add", "src/extra.rs"]);
+        repo.git(&["commit", "-q", "-m", "one more path"]);
+        let differ = repo
+            .git(&["diff", "--name-only", "baseline", "HEAD"])
+            .lines()
+            .count();
+        assert!(differ >= 2, "{args:?}");
+        let dry = repo
+            .tool_ok(&[&["--dry-run", "--json"][..], args].concat())
+            .json();
+        let shows = format!("{differ} tracked path(s) differ");
+        // The line of the count (a dry run also counts what it would
+        // stash, which a real run leaves to its snapshot).
+        let counted = |plan: &Value| -> Vec<String> {
+            plan.as_array()
+                .unwrap()
+                .iter()
+                .map(|l| l.as_str().unwrap().to_string())
+                .filter(|l| l.contains("tracked path(s) differ"))
+                .collect()
+        };
+        let dry_line = counted(&dry["plan"]);
+        assert_eq!(dry_line.len(), 1, "{args:?}: {dry}");
+        assert!(dry_line[0].contains(&shows), "{args:?}: {dry}");
+        repo.tool_ok(args);
+        let journal =
+            std::fs::read_to_string(repo.git_dir().join("rollback/journal.jsonl")).unwrap();
+        let begin: Value = journal
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .find(|r| r["type"] == "begin")
+            .unwrap();
+        assert_eq!(counted(&begin["plan"]), dry_line, "{args:?}");
+    }
+}

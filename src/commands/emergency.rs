@@ -66,7 +66,9 @@ enum EmergencyStep {
         from: Rev,
         to: Rev,
         target_name: String,
-        differ: usize,
+        /// Waited for only when the line is shown (the journal's record
+        /// is written after the snapshot scan).
+        differ: crate::git::Count,
     },
     /// 5a. Untracked files go in the reset's own pass: it writes the target
     ///    tree over the snapshot tree, which holds them.
@@ -702,11 +704,11 @@ fn push_steps(
         to: Rev::new(repo, d.target),
         target_name: d.target_name.clone(),
         differ: match (d.green, counting) {
-            (Some((tree, _)), _) => {
-                crate::git::writer::tree_changes(repo, repo.commit_tree(d.head)?, tree)?.len()
-            }
-            (None, Some(counting)) => counting.join(repo)?,
-            (None, None) => repo.files_changed(d.head, d.target)?,
+            (Some((tree, _)), _) => crate::git::Count::known(
+                crate::git::writer::tree_changes(repo, repo.commit_tree(d.head)?, tree)?.len(),
+            ),
+            (None, Some(counting)) => counting.later(repo)?,
+            (None, None) => crate::git::Count::known(repo.files_changed(d.head, d.target)?),
         },
     });
     match preview {

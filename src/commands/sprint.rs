@@ -337,7 +337,9 @@ enum RollbackStep {
         retry: String,
         baseline_name: String,
         at: Rev,
-        differ: usize,
+        /// Waited for only when the line is shown (the journal's record
+        /// is written after the snapshot scan).
+        differ: crate::git::Count,
     },
     /// 5. Untracked files go in the switch's own pass (they are in the WIP
     ///    commit).
@@ -997,7 +999,7 @@ fn plan_rollback(
         retry: d.retry.clone(),
         baseline_name: d.baseline.name.clone(),
         at: Rev::new(repo, d.baseline.commit),
-        differ: counting.join(repo)?,
+        differ: counting.later(repo)?,
     });
     plan.push(RollbackStep::RemoveUntracked);
     plan.push(RollbackStep::RecordMetrics {

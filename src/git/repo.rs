@@ -1,6 +1,7 @@
 //! Opening a repository, reading config, resolving revisions, commits and tags.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use anyhow::Context as _;
 use git2::{ErrorCode, ObjectType, Oid, Repository, RepositoryState};
@@ -865,6 +866,61 @@ impl Counting {
             Some(Ok(counted)) => counted,
             Some(Err(panic)) => std::panic::resume_unwind(panic),
             None => repo.files_changed(self.from, self.to),
+        }
+    }
+
+    /// The count, waited for only when it is shown: a plan's line that
+    /// the journal records after the snapshot scan, which the count then
+    /// no longer holds up. Made here when no thread could make it.
+    pub fn later(self, repo: &Repo) -> anyhow::Result<Count> {
+        Ok(match self.handle {
+            Some(handle) => Count {
+                counted: Arc::new(OnceLock::new()),
+                handle: Arc::new(Mutex::new(Some(handle))),
+            },
+            None => Count::known(repo.files_changed(self.from, self.to)?),
+        })
+    }
+}
+
+/// A count of [`Counting::later`]: joined the first time it is shown.
+#[derive(Debug, Clone)]
+pub struct Count {
+    /// `None`: the count failed (it is shown as unknown).
+    counted: Arc<OnceLock<Option<usize>>>,
+    handle: Arc<Mutex<Option<std::thread::JoinHandle<anyhow::Result<usize>>>>>,
+}
+
+impl Count {
+    pub fn known(n: usize) -> Count {
+        Count {
+            counted: Arc::new(OnceLock::from(Some(n))),
+            handle: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    /// The count, once its thread is done; `None` if it failed.
+    pub fn get(&self) -> Option<usize> {
+        *self.counted.get_or_init(|| {
+            let handle = self
+                .handle
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .take();
+            match handle.map(std::thread::JoinHandle::join) {
+                Some(Ok(Ok(n))) => Some(n),
+                Some(Err(panic)) => std::panic::resume_unwind(panic),
+                Some(Ok(Err(_))) | None => None,
+            }
+        })
+    }
+}
+
+impl std::fmt::Display for Count {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.get() {
+            Some(n) => write!(f, "{n}"),
+            None => f.write_str("an unknown number of"),
         }
     }
 }

@@ -43,7 +43,6 @@ pub struct Intent {
     pub kind: String,
     pub command: String,
     pub scope: Scope,
-    pub plan: Vec<String>,
     pub undoes: Option<String>,
     /// `undo` may run while an operation is interrupted (that is its job).
     pub allow_interrupted: bool,
@@ -108,7 +107,6 @@ impl Intent {
             kind: kind.to_string(),
             command: command.to_string(),
             scope,
-            plan: Vec::new(),
             undoes: None,
             allow_interrupted: false,
             extra_modes: Vec::new(),
@@ -121,11 +119,6 @@ impl Intent {
             index_source: None,
             known_worktree: None,
         }
-    }
-
-    pub fn plan(mut self, plan: Vec<String>) -> Intent {
-        self.plan = plan;
-        self
     }
 }
 
@@ -156,8 +149,16 @@ pub struct Transaction<'r> {
 
 impl<'r> Transaction<'r> {
     /// Refuse, lock, tidy, lock the index, save and record: steps 1–4 of
-    /// docs/design.md, One transaction for every change.
-    pub fn begin(repo: &'r Repo, ui: &Ui, intent: Intent) -> anyhow::Result<Transaction<'r>> {
+    /// docs/design.md, One transaction for every change. `plan` gives the
+    /// plan's lines for the `begin` record, asked for only once the
+    /// snapshot is saved (a line may show a count made meanwhile on
+    /// another thread).
+    pub fn begin(
+        repo: &'r Repo,
+        ui: &Ui,
+        intent: Intent,
+        plan: &dyn Fn() -> Vec<String>,
+    ) -> anyhow::Result<Transaction<'r>> {
         let started = Instant::now();
         let scan_started = match &intent.known_worktree {
             Some(known) => known.since,
@@ -202,7 +203,7 @@ impl<'r> Transaction<'r> {
             return Err(e);
         }
         let (begin, scan, overwrite_changes) =
-            match save_and_record(repo, ui, &intent, &scope, &journal, &id) {
+            match save_and_record(repo, ui, &intent, plan, &scope, &journal, &id) {
                 Ok(saved) => saved,
                 Err(e) => {
                     // A refusal (or failure) before the `begin` record
@@ -831,6 +832,7 @@ fn save_and_record(
     repo: &Repo,
     ui: &Ui,
     intent: &Intent,
+    plan: &dyn Fn() -> Vec<String>,
     scope: &Scope,
     journal: &Journal,
     id: &str,
@@ -894,7 +896,7 @@ fn save_and_record(
         index: saved_index,
         worktree,
         stash,
-        plan: intent.plan.clone(),
+        plan: plan(),
         undoes: intent.undoes.clone(),
         files,
     };
