@@ -657,3 +657,41 @@ fn what_one_levels_tests_leave_behind_is_gone_before_the_next_levels_tests() {
     assert!(runs[1].contains("./src/feature.rs\n"), "{}", runs[1]);
     assert!(!runs[0].contains("./src/feature.rs\n"), "{}", runs[0]);
 }
+
+/// Linking a file changes its inode's change time, which git compares
+/// with the index: on a large work tree the drill says so and how to
+/// refresh the index, and that command does put every entry back in step.
+#[test]
+fn on_a_large_work_tree_the_drill_says_how_to_refresh_the_index() {
+    let repo = mid_sprint();
+    for d in 0..100 {
+        for f in 0..100 {
+            repo.write(format!("bulk/d{d:02}/f{f:02}.txt"), format!("{d} {f}\n"));
+        }
+    }
+    repo.git(&["add", "bulk"]);
+    repo.git(&["commit", "-q", "-m", "bulk"]);
+    repo.git(&["update-index", "-q", "--refresh"]);
+    let stale = || {
+        repo.git(&["diff-files", "--name-only"])
+            .lines()
+            .filter(|l| l.starts_with("bulk/"))
+            .count()
+    };
+    assert_eq!(stale(), 0);
+    let out = repo.tool(&["drill", "--level", "files"]);
+    out.assert_code(0);
+    assert!(
+        out.stdout.contains("git update-index -q --refresh"),
+        "{out}"
+    );
+    // What the line says: git now sees every linked file as changed
+    // until the index is refreshed, which finds nothing changed.
+    assert_eq!(stale(), 10_000, "{out}");
+    repo.git(&["update-index", "-q", "--refresh"]);
+    assert_eq!(stale(), 0);
+    // A small work tree is not told.
+    let small = mid_sprint();
+    let out = small.tool(&["drill", "--level", "files"]);
+    assert!(!out.stdout.contains("update-index"), "{out}");
+}

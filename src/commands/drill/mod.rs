@@ -596,6 +596,12 @@ impl Report {
             self.copy_seconds,
         );
         verdict_line(ctx, outcome, &self.results, self.passed);
+        if self.made.linked >= REFRESH_HINT_FROM {
+            outcome.line(format!(
+                "Linking changed the change time (ctime) of {} of your files, which git compares with the index: run `git update-index -q --refresh` before your next rollback, or it reads each of them once to see that nothing changed (so does the next `git status`).",
+                self.made.linked
+            ));
+        }
         outcome.data(&Drilled {
             rto_seconds: rto,
             test_command,
@@ -847,6 +853,11 @@ fn table(
         }
     }
 }
+
+/// From this many linked files the drill says how to refresh the index:
+/// on 10,000 files, reading them all again costs the next command about
+/// 0.2 s; on 100,000, the next `emergency` took 4.1 s instead of 1.1 s.
+const REFRESH_HINT_FROM: usize = 10_000;
 
 fn verdict_line(ctx: &Context, outcome: &mut Outcome, results: &[LevelResult], passed: bool) {
     let rehearsed = results
