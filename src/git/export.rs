@@ -9,7 +9,8 @@
 //! what the tests left (new files, files written or re-moded) is removed
 //! or written again, and of the rest only what differs between the two
 //! trees is written. The directory then holds exactly the new tree's
-//! files, as a fresh export would (docs/design.md, verification).
+//! files, as a fresh export would (docs/design.md, One shape for every
+//! mutating command: the drill's paragraph).
 
 use std::collections::{HashMap, HashSet};
 use std::ffi::OsStr;

@@ -272,7 +272,7 @@ fn unwritable_error(dir: &RepoPath) -> anyhow::Error {
 /// file with other hard links, is replaced through a temporary name.
 ///
 /// `existing` is the path's `lstat` when it exists (`None` when it does not).
-/// The work tree is written only by `journal::worktree`; `export_tree`
+/// The work tree is written only by `journal::worktree`; `export`
 /// writes into a directory outside the repository.
 pub(crate) fn write_entry(
     full: &Path,
@@ -371,32 +371,6 @@ pub(crate) fn read_on_own_handle<'h>(
     Ok(handle.find_blob(id)?)
 }
 
-/// Write a tree's files into an empty directory outside the repository
-/// (submodules are left out). Tests run in one kept as an
-/// [`super::export::Export`].
-pub fn export_tree(repo: &Repo, tree: Oid, dest: &Path) -> anyhow::Result<usize> {
-    let tree = repo
-        .inner
-        .find_tree(tree)
-        .context("could not read the tree")?;
-    // Folders first, in the walk's order; the files are written on other
-    // threads (creating a file is a system call that several threads make
-    // at once).
-    let mut files: Vec<(PathBuf, Oid, u32)> = Vec::new();
-    super::each_tree_entry(&repo.inner, &tree, &mut |path, entry| {
-        let full = dest.join(OsStr::from_bytes(path));
-        match entry.kind() {
-            Some(git2::ObjectType::Tree) => fs::create_dir_all(&full)
-                .with_context(|| format!("could not create {}", full.display()))?,
-            Some(git2::ObjectType::Blob) => files.push((full, entry.id(), entry.filemode() as u32)),
-            _ => {}
-        }
-        Ok(())
-    })?;
-    write_new_files(repo, &files)?;
-    Ok(files.len())
-}
-
 /// Write each blob at its full path, with its mode, outside the work tree:
 /// none of the paths exists, their folders do.
 pub(crate) fn write_new_files(repo: &Repo, files: &[(PathBuf, Oid, u32)]) -> anyhow::Result<()> {
@@ -470,9 +444,8 @@ mod tests {
             top.insert("sub", sub.write().unwrap(), 0o040000).unwrap();
             let tree = top.write().unwrap();
             let repo = Repo::open_ignoring_env(&dir.path().join("repo")).unwrap();
-            let dest = dir.path().join("out");
-            fs::create_dir(&dest).unwrap();
-            assert_eq!(export_tree(&repo, tree, &dest).unwrap(), count + 1);
+            let export = crate::git::export::Export::new(&repo, tree, false).unwrap();
+            let dest = export.path();
             for n in 0..count {
                 let path = dest.join(format!("sub/f{n:03}"));
                 assert_eq!(fs::read(&path).unwrap(), format!("file {n}\n").as_bytes());
