@@ -421,8 +421,16 @@ pub fn verify_tree(
 ) -> anyhow::Result<TestRun> {
     crate::trace::phase("verify: exporting the tree");
     let export = crate::git::export::Export::new(repo, tree, false)?;
+    run_exported(command, export.path(), timeout)
+}
+
+fn run_exported(
+    command: &str,
+    dir: &std::path::Path,
+    timeout: Duration,
+) -> anyhow::Result<TestRun> {
     crate::trace::phase("verify: running the tests");
-    let run = run_tests(command, export.path(), timeout);
+    let run = run_tests(command, dir, timeout);
     crate::trace::phase("verify: tests run");
     run
 }
@@ -453,10 +461,7 @@ pub fn verify_tree_in(
             .path()
             .to_path_buf(),
     };
-    crate::trace::phase("verify: running the tests");
-    let run = run_tests(command, &dir, timeout);
-    crate::trace::phase("verify: tests run");
-    run
+    run_exported(command, &dir, timeout)
 }
 
 #[cfg(test)]

@@ -16,43 +16,21 @@ use std::collections::{HashMap, HashSet};
 use std::ffi::OsStr;
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use git2::Oid;
 
+use super::state::Stamp;
 use super::Repo;
-
-/// What changes whenever an entry is written, re-moded or replaced: an
-/// exported file whose stamp is the one it had after the export still
-/// holds the bytes written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Stamp {
-    ino: u64,
-    size: u64,
-    mode: u32,
-    mtime: (i64, i64),
-    ctime: (i64, i64),
-}
-
-impl Stamp {
-    fn of(meta: &fs::Metadata) -> Stamp {
-        Stamp {
-            ino: meta.ino(),
-            size: meta.size(),
-            mode: meta.mode(),
-            mtime: (meta.mtime(), meta.mtime_nsec()),
-            ctime: (meta.ctime(), meta.ctime_nsec()),
-        }
-    }
-}
 
 /// A tree exported into a temporary directory, removed when dropped.
 pub struct Export {
     dir: Option<tempfile::TempDir>,
     tree: Oid,
-    /// Every file the export wrote (or kept): its blob, mode and stamp.
+    /// Every file the export wrote (or kept): its blob, mode and stamp (a
+    /// file written, replaced or re-moded since has another: its ctime
+    /// moved).
     files: HashMap<Vec<u8>, (Oid, u32, Stamp)>,
 }
 
@@ -245,7 +223,7 @@ impl Drop for Export {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
 
     /// Every entry under `root`: kind, executable bit, bytes or target.
     fn listing(root: &Path) -> Vec<(Vec<u8>, String)> {

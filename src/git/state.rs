@@ -56,7 +56,7 @@ pub struct Stamp {
 }
 
 impl Stamp {
-    fn of(meta: &fs::Metadata) -> Stamp {
+    pub(crate) fn of(meta: &fs::Metadata) -> Stamp {
         Stamp {
             ino: meta.ino(),
             size: meta.size(),
