@@ -145,20 +145,24 @@ impl Export {
             .collect();
         let mut keep: HashSet<Vec<u8>> = HashSet::new();
         // In path order, a folder before what it holds: once a folder is
-        // removed, nothing under it is looked at.
-        let mut removed_dir: Option<Vec<u8>> = None;
+        // removed, nothing under it is looked at (`a.txt` sorts between
+        // `a` and `a/b`, so every removed folder is remembered).
+        let mut removed_dirs: HashSet<Vec<u8>> = HashSet::new();
+        let under_removed = |rel: &[u8], removed: &HashSet<Vec<u8>>| {
+            rel.iter()
+                .enumerate()
+                .any(|(i, b)| *b == b'/' && removed.contains(&rel[..i]))
+        };
         for (rel, is_dir, stamp) in &found {
-            if let Some(gone) = &removed_dir {
-                if rel.len() > gone.len() && rel.starts_with(gone) && rel[gone.len()] == b'/' {
-                    continue;
-                }
+            if under_removed(rel, &removed_dirs) {
+                continue;
             }
             let full = root.join(OsStr::from_bytes(rel));
             if *is_dir {
                 if !wanted.dirs.contains(rel) {
                     fs::remove_dir_all(&full)
                         .with_context(|| format!("could not remove {}", full.display()))?;
-                    removed_dir = Some(rel.clone());
+                    removed_dirs.insert(rel.clone());
                 }
                 continue;
             }
@@ -325,6 +329,12 @@ mod tests {
         .unwrap();
         fs::create_dir_all(root.join("target/debug")).unwrap();
         fs::write(root.join("target/debug/out"), "build output\n").unwrap();
+        // Two folders of the tests' own, one sorting inside the other's
+        // files: `out`, `out.d`, `out.d/x`, `out/x`.
+        for d in ["out", "out.d"] {
+            fs::create_dir_all(root.join(d)).unwrap();
+            fs::write(root.join(d).join("x"), "x\n").unwrap();
+        }
         fs::write(root.join("leftover.log"), "log\n").unwrap();
 
         let written = export.switch_to(&repo, second).unwrap();
