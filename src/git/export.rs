@@ -66,6 +66,31 @@ fn tree_files(repo: &Repo, tree: Oid) -> anyhow::Result<TreeFiles> {
     Ok(out)
 }
 
+/// Create the folders of `wanted` under `root` and write its files but
+/// those in `keep` (none of them exists). Returns how many were written.
+fn lay_out(
+    repo: &Repo,
+    root: &Path,
+    wanted: &TreeFiles,
+    keep: &HashSet<Vec<u8>>,
+) -> anyhow::Result<usize> {
+    let mut dirs: Vec<&Vec<u8>> = wanted.dirs.iter().collect();
+    dirs.sort();
+    for d in dirs {
+        let full = root.join(OsStr::from_bytes(d));
+        fs::create_dir_all(&full)
+            .with_context(|| format!("could not create {}", full.display()))?;
+    }
+    let to_write: Vec<(PathBuf, Oid, u32)> = wanted
+        .files
+        .iter()
+        .filter(|(p, _, _)| !keep.contains(p))
+        .map(|(p, id, mode)| (root.join(OsStr::from_bytes(p)), *id, *mode))
+        .collect();
+    super::writer::write_new_files(repo, &to_write)?;
+    Ok(to_write.len())
+}
+
 /// Every entry under `root`: its path, whether it is a folder, its stamp.
 fn walk(root: &Path) -> anyhow::Result<Vec<(Vec<u8>, bool, Stamp)>> {
     let gathered = crate::walk::walk(
@@ -96,19 +121,7 @@ impl Export {
             .tempdir()
             .context("could not create a temporary directory")?;
         let wanted = tree_files(repo, tree)?;
-        let mut dirs: Vec<&Vec<u8>> = wanted.dirs.iter().collect();
-        dirs.sort();
-        for d in dirs {
-            let full = dir.path().join(OsStr::from_bytes(d));
-            fs::create_dir_all(&full)
-                .with_context(|| format!("could not create {}", full.display()))?;
-        }
-        let to_write: Vec<(PathBuf, Oid, u32)> = wanted
-            .files
-            .iter()
-            .map(|(p, id, mode)| (dir.path().join(OsStr::from_bytes(p)), *id, *mode))
-            .collect();
-        super::writer::write_new_files(repo, &to_write)?;
+        lay_out(repo, dir.path(), &wanted, &HashSet::new())?;
         let mut export = Export {
             dir: Some(dir),
             tree,
@@ -177,23 +190,10 @@ impl Export {
                     .with_context(|| format!("could not remove {}", full.display()))?;
             }
         }
-        let mut dirs: Vec<&Vec<u8>> = wanted.dirs.iter().collect();
-        dirs.sort();
-        for d in dirs {
-            let full = root.join(OsStr::from_bytes(d));
-            fs::create_dir_all(&full)
-                .with_context(|| format!("could not create {}", full.display()))?;
-        }
-        let to_write: Vec<(PathBuf, Oid, u32)> = wanted
-            .files
-            .iter()
-            .filter(|(p, _, _)| !keep.contains(p))
-            .map(|(p, id, mode)| (root.join(OsStr::from_bytes(p)), *id, *mode))
-            .collect();
-        super::writer::write_new_files(repo, &to_write)?;
+        let written = lay_out(repo, &root, &wanted, &keep)?;
         self.tree = tree;
         self.record(&wanted.files)?;
-        Ok(to_write.len())
+        Ok(written)
     }
 
     /// Remember the stamp of every file of the tree, as written.

@@ -564,8 +564,8 @@ impl Repo {
 
     /// [`Repo::files_changed`] on a thread of its own, through a handle of
     /// its own: a rollback's plan counts the files between HEAD and the
-    /// target (tens of milliseconds on a large tree) while it reads the
-    /// index (as long again) on this one.
+    /// target (tens of milliseconds on a large tree) while its snapshot
+    /// scan goes on here ([`Counting::later`]).
     pub fn count_files_changed(&self, from: Oid, to: Oid) -> Counting {
         let handle = self
             .reopen()
@@ -860,15 +860,6 @@ pub struct Counting {
 }
 
 impl Counting {
-    /// The count; made here when no thread could make it.
-    pub fn join(self, repo: &Repo) -> anyhow::Result<usize> {
-        match self.handle.map(std::thread::JoinHandle::join) {
-            Some(Ok(counted)) => counted,
-            Some(Err(panic)) => std::panic::resume_unwind(panic),
-            None => repo.files_changed(self.from, self.to),
-        }
-    }
-
     /// The count, waited for only when it is shown: a plan's line that
     /// the journal records after the snapshot scan, which the count then
     /// no longer holds up. Made here when no thread could make it.
