@@ -166,6 +166,7 @@ impl Command {
 
 /// The whole program; returns the exit code.
 pub fn main() -> i32 {
+    crate::git::limit_memory();
     let args: Vec<OsString> = std::env::args_os().collect();
     run_with_args(args)
 }

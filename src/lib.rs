@@ -8,9 +8,11 @@
 //! Reading a repository through libgit2 lives in [`git`], so it can be
 //! audited in one place.
 
-// Safe code only, but for the one place that must call C itself: the
-// libgit2 filter call (`git::filter`), allowed where it stands and pinned
-// to the libgit2-sys release its options struct was declared against.
+// Safe code only, but for two places, each allowed where it stands: the
+// libgit2 filter call (`git::filter`), which must call C itself and is
+// pinned to the libgit2-sys release its options struct was declared
+// against, and libgit2's process-wide memory settings (`git::limit_memory`),
+// set once at start-up.
 #![deny(unsafe_code)]
 
 pub mod atomic;

@@ -2032,3 +2032,64 @@ fn the_journal_records_the_plan_the_dry_run_showed_with_its_count() {
         assert_eq!(counted(&begin["plan"]), dry_line, "{args:?}");
     }
 }
+
+/// Bytes zlib cannot shrink, different for every `seed`.
+fn noise(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+/// The tool maps packs a few megabytes at a time, with a cap on what is
+/// mapped at once (docs/design.md, Performance: Memory): an object larger
+/// than a window, and a pack larger than the cap read by several writer
+/// threads at once, still come back byte for byte, and undo puts the
+/// sprint's files back.
+#[test]
+fn objects_larger_than_a_pack_window_and_packs_larger_than_the_cap_come_back_whole() {
+    let repo = TestRepo::with_commits();
+    let big = noise(1, 9 << 20);
+    repo.write("assets/big.bin", &big);
+    let small: Vec<Vec<u8>> = (0..400).map(|n| noise(100 + n, 64 << 10)).collect();
+    for (n, bytes) in small.iter().enumerate() {
+        repo.write(format!("assets/s{n:03}.bin"), bytes);
+    }
+    let base = repo.commit_all("assets");
+    tag_baseline(&repo, &base);
+    repo.write("assets/big.bin", noise(2, 9 << 20));
+    for n in 0..small.len() {
+        repo.write(
+            format!("assets/s{n:03}.bin"),
+            noise(1000 + n as u64, 64 << 10),
+        );
+    }
+    repo.commit_all("sprint: new assets");
+    // Everything in one pack of about 70 MB, the baseline's objects too.
+    repo.git(&["repack", "-a", "-d", "-q"]);
+    assert!(
+        !repo
+            .git(&["count-objects", "-v"])
+            .contains("\nsize-pack: 0\n"),
+        "the objects are packed"
+    );
+    let before = repo.capture();
+    emergency(&repo, &[]);
+    assert!(
+        repo.read("assets/big.bin") == big,
+        "big.bin is the baseline's"
+    );
+    for (n, bytes) in small.iter().enumerate() {
+        assert!(
+            &repo.read(format!("assets/s{n:03}.bin")) == bytes,
+            "s{n:03}.bin is the baseline's"
+        );
+    }
+    undo(&repo);
+    assert_same_except_reports(&before, &repo.capture());
+}

@@ -8,6 +8,30 @@
 //! snapshots from objects we write ourselves and [`writer`] changes exactly
 //! the paths a plan names, one by one.
 
+/// Bytes of a pack libgit2 maps at a time (a window), and in all.
+const PACK_WINDOW: usize = 4 << 20;
+const PACK_MAPPED_LIMIT: usize = 32 << 20;
+
+/// How much of the object store libgit2 holds in memory, set once when
+/// the process starts, before any repository is opened (docs/design.md,
+/// Performance: Memory). Its defaults map each pack whole, every page
+/// read staying in the process (125 MB of the 100,000-file benchmark's
+/// pack after an `emergency`), and keep each folder read, up to 4 KB a
+/// folder, for the life of the process.
+// libgit2's settings are process-wide globals, hence `unsafe` in git2:
+// called from `cli::main` alone, before any other thread exists.
+#[allow(unsafe_code)]
+pub fn limit_memory() {
+    // SAFETY: no other thread uses libgit2 yet (see above). The calls only
+    // fail for an unknown option, which these are not for this libgit2;
+    // the defaults are then kept, which is only slower to free memory.
+    unsafe {
+        let _ = git2::opts::set_mwindow_size(PACK_WINDOW);
+        let _ = git2::opts::set_mwindow_mapped_limit(PACK_MAPPED_LIMIT);
+        let _ = git2::opts::set_cache_object_limit(git2::ObjectType::Tree, 0);
+    }
+}
+
 pub mod attributes;
 mod batch;
 pub mod cli;

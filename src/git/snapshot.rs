@@ -899,13 +899,18 @@ impl TreeChanges {
         let mut tree = base;
         // libgit2 fails on the removal of a path the tree does not have
         // (say, under what is now a file): there is nothing to remove.
+        // Both lookups below go through the paths in order, keeping only
+        // the folders above the current one: the trees of a whole large
+        // work tree would otherwise stay in memory until the trees are
+        // written (docs/design.md, Performance: Memory).
         let base_tree = repo.find_tree(base).context("could not read a tree")?;
-        let mut in_base = Folders::new(repo, base_tree);
-        let removals: Vec<RepoPath> = self
-            .removals
-            .into_iter()
-            .filter(|p| in_base.kind(p.as_bytes()).is_some())
-            .collect();
+        let mut in_base = Folders::along_paths(repo, base_tree);
+        let mut removals = self.removals;
+        if !removals.is_sorted() {
+            removals.sort();
+        }
+        removals.retain(|p| in_base.kind(p.as_bytes()).is_some());
+        drop(in_base);
         if !removals.is_empty() {
             tree = write(tree, &removals, &[])?;
         }
@@ -913,9 +918,13 @@ impl TreeChanges {
         // is needed, or a directory where a file goes.
         crate::trace::phase("tree: blocking");
         let current = repo.find_tree(tree).context("could not read a tree")?;
-        let mut in_current = Folders::new(repo, current);
+        let mut in_current = Folders::along_paths(repo, current);
+        let mut order: Vec<usize> = (0..self.upserts.len()).collect();
+        if !self.upserts.is_sorted_by(|a, b| a.0 <= b.0) {
+            order.sort_by(|&a, &b| self.upserts[a].0.cmp(&self.upserts[b].0));
+        }
         let mut blocking = Vec::new();
-        for (path, _, _) in &self.upserts {
+        for path in order.into_iter().map(|n| &self.upserts[n].0) {
             for parent in path.ancestors() {
                 if in_current
                     .kind(parent.as_bytes())
@@ -928,6 +937,7 @@ impl TreeChanges {
                 blocking.push(path.clone());
             }
         }
+        drop(in_current);
         if !blocking.is_empty() {
             blocking.sort();
             blocking.dedup();
@@ -949,13 +959,30 @@ pub(crate) struct Folders<'r> {
     /// A folder's path (empty: the top) and its tree, `None` when that
     /// path is not a folder of the tree.
     trees: std::collections::HashMap<Vec<u8>, Option<git2::Tree<'r>>>,
+    /// Keep only the folders above the last one read ([`Folders::along_paths`]).
+    along_paths: bool,
 }
 
 impl<'r> Folders<'r> {
     pub(crate) fn new(repo: &'r git2::Repository, top: git2::Tree<'r>) -> Folders<'r> {
         let mut trees = std::collections::HashMap::new();
         trees.insert(Vec::new(), Some(top));
-        Folders { repo, trees }
+        Folders {
+            repo,
+            trees,
+            along_paths: false,
+        }
+    }
+
+    /// For lookups made in path order: a folder read drops those that are
+    /// not above it, so no more than one folder per level is held. The
+    /// paths under a folder come one after another in that order, so each
+    /// folder is still read once.
+    pub(crate) fn along_paths(repo: &'r git2::Repository, top: git2::Tree<'r>) -> Folders<'r> {
+        Folders {
+            along_paths: true,
+            ..Folders::new(repo, top)
+        }
     }
 
     /// The kind of the entry at `path`, `None` when there is none.
@@ -980,6 +1007,12 @@ impl<'r> Folders<'r> {
                 }
                 _ => None,
             };
+            if self.along_paths {
+                self.trees.retain(|above, _| {
+                    above.is_empty()
+                        || (dir.starts_with(above) && dir.get(above.len()) == Some(&b'/'))
+                });
+            }
             self.trees.insert(dir.to_vec(), tree);
         }
         self.trees.get(dir)?.as_ref()
@@ -1448,5 +1481,65 @@ mod tests {
         );
         assert!(found("build", &tracked).is_empty());
         assert!(found("logs", &tracked).is_empty());
+    }
+
+    /// Looked up in path order, the folders give the same answers as when
+    /// every folder is kept, while holding only the folders above the
+    /// last one read.
+    #[test]
+    fn folders_along_paths_answer_as_all_folders_do_and_hold_one_per_level() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let repo = git2::Repository::init(dir.path()).expect("git init");
+        let blob = repo.blob(b"x").expect("a blob");
+        let mut top = git2::build::TreeUpdateBuilder::new();
+        let files = [
+            "a.txt", "a/b.txt", "a/b/c/d", "a/b/c/e", "a/b/f", "a/g", "h/i/j", "h/k", "l",
+        ];
+        for f in files {
+            top.upsert(f, blob, FileMode::Blob);
+        }
+        let empty = repo
+            .treebuilder(None)
+            .expect("a tree")
+            .write()
+            .expect("write");
+        let empty = repo.find_tree(empty).expect("the empty tree");
+        let tree = top.create_updated(&repo, &empty).expect("the tree");
+        let tree = || repo.find_tree(tree).expect("the tree");
+        let mut asked: Vec<&str> = files.to_vec();
+        asked.extend([
+            "a",
+            "a/b",
+            "a/b/c",
+            "h",
+            "h/i",
+            "a/b/c/d/z",
+            "a.txt/z",
+            "m/n",
+        ]);
+        asked.sort();
+        let mut all = Folders::new(&repo, tree());
+        let mut along = Folders::along_paths(&repo, tree());
+        for path in asked {
+            assert_eq!(
+                along.kind(path.as_bytes()),
+                all.kind(path.as_bytes()),
+                "{path}"
+            );
+            // One chain of folders, each above the next: one per level.
+            let deepest = along.trees.keys().max_by_key(|k| k.len()).expect("the top");
+            assert!(
+                along.trees.keys().all(|k| k.is_empty()
+                    || k == deepest
+                    || (deepest.starts_with(k) && deepest[k.len()] == b'/')),
+                "{path}: {:?}",
+                along.trees.keys()
+            );
+        }
+        assert!(
+            all.trees.len() > 5,
+            "every folder kept: {:?}",
+            all.trees.keys()
+        );
     }
 }
