@@ -18,7 +18,9 @@ use crate::common::{
     assert_same_dir, assert_same_state, capture_dir, dirty_everything, odd_names, RepoState,
     TestRepo, ToolOutput,
 };
-use crate::common::{assert_same_except_reports, capture_after_early_kill, without_reports};
+use crate::common::{
+    assert_same_except_reports, capture_after_early_kill, incompressible, without_reports,
+};
 
 /// `GIT_ROLLBACK_SPRINT_NOW` of the harness (`DEFAULT_NOW`) as a name stamp.
 const STAMP: &str = "20261121_100405";
@@ -2033,19 +2035,6 @@ fn the_journal_records_the_plan_the_dry_run_showed_with_its_count() {
     }
 }
 
-/// Bytes zlib cannot shrink, different for every `seed`.
-fn noise(seed: u64, len: usize) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
-}
-
 /// The tool maps packs a few megabytes at a time, with a cap on what is
 /// mapped at once (docs/design.md, Performance: Memory): an object larger
 /// than a window, and a pack larger than the cap read by several writer
@@ -2054,19 +2043,21 @@ fn noise(seed: u64, len: usize) -> Vec<u8> {
 #[test]
 fn objects_larger_than_a_pack_window_and_packs_larger_than_the_cap_come_back_whole() {
     let repo = TestRepo::with_commits();
-    let big = noise(1, 9 << 20);
+    let big = incompressible(1, 9 << 20);
     repo.write("assets/big.bin", &big);
-    let small: Vec<Vec<u8>> = (0..400).map(|n| noise(100 + n, 64 << 10)).collect();
+    let small: Vec<Vec<u8>> = (0..400)
+        .map(|n| incompressible(100 + n, 64 << 10))
+        .collect();
     for (n, bytes) in small.iter().enumerate() {
         repo.write(format!("assets/s{n:03}.bin"), bytes);
     }
     let base = repo.commit_all("assets");
     tag_baseline(&repo, &base);
-    repo.write("assets/big.bin", noise(2, 9 << 20));
+    repo.write("assets/big.bin", incompressible(2, 9 << 20));
     for n in 0..small.len() {
         repo.write(
             format!("assets/s{n:03}.bin"),
-            noise(1000 + n as u64, 64 << 10),
+            incompressible(1000 + n as u64, 64 << 10),
         );
     }
     repo.commit_all("sprint: new assets");

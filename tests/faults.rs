@@ -710,19 +710,6 @@ impl Drop for SmallObjectStore {
     }
 }
 
-/// Random bytes git cannot compress.
-fn incompressible(n: usize) -> Vec<u8> {
-    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
-
 /// The snapshot cannot be written: the command stops before anything is
 /// changed, with one line saying why, and leaves no operation to undo, no
 /// lock and no `index.lock`.
@@ -763,7 +750,10 @@ fn assert_refused_before_anything(repo: &TestRepo, before: &State, args: &[&str]
 fn snapshot_that_cannot_be_written_changes_nothing() {
     let t = sprint_template();
     let repo = t.copy();
-    repo.write("assets/big.bin", incompressible(1024 * 1024));
+    repo.write(
+        "assets/big.bin",
+        crate::common::incompressible(1, 1024 * 1024),
+    );
     let Some(store) = SmallObjectStore::mount(&repo) else {
         crate::common::skip("mounting a tmpfs is not allowed here", false);
         return;

@@ -906,9 +906,7 @@ impl TreeChanges {
         let base_tree = repo.find_tree(base).context("could not read a tree")?;
         let mut in_base = Folders::along_paths(repo, base_tree);
         let mut removals = self.removals;
-        if !removals.is_sorted() {
-            removals.sort();
-        }
+        removals.sort();
         removals.retain(|p| in_base.kind(p.as_bytes()).is_some());
         drop(in_base);
         if !removals.is_empty() {
@@ -919,12 +917,10 @@ impl TreeChanges {
         crate::trace::phase("tree: blocking");
         let current = repo.find_tree(tree).context("could not read a tree")?;
         let mut in_current = Folders::along_paths(repo, current);
-        let mut order: Vec<usize> = (0..self.upserts.len()).collect();
-        if !self.upserts.is_sorted_by(|a, b| a.0 <= b.0) {
-            order.sort_by(|&a, &b| self.upserts[a].0.cmp(&self.upserts[b].0));
-        }
+        let mut paths: Vec<&RepoPath> = self.upserts.iter().map(|(p, _, _)| p).collect();
+        paths.sort();
         let mut blocking = Vec::new();
-        for path in order.into_iter().map(|n| &self.upserts[n].0) {
+        for path in paths {
             for parent in path.ancestors() {
                 if in_current
                     .kind(parent.as_bytes())

@@ -198,3 +198,16 @@ pub fn rescue_ids(repo: &TestRepo) -> Vec<String> {
         .filter_map(|i| i["id"].as_str().map(str::to_string))
         .collect()
 }
+
+/// Bytes zlib cannot shrink, different for every `seed`.
+pub fn incompressible(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}

@@ -30,7 +30,9 @@ pub use capture::{
     orphan_id, show_bytes, without_reports, DirState, EntryKind, FsEntry, IndexEntryState,
     IndexState, RepoState, IGNORED_REF_PREFIX, KEEP_REF_PREFIX,
 };
-pub use fixtures::{commit_history, dirty_everything, odd_names, rescue_ids, set_object_times};
+pub use fixtures::{
+    commit_history, dirty_everything, incompressible, odd_names, rescue_ids, set_object_times,
+};
 pub use repo::{
     plain_git, scrub_env, TestRepo, BASE_COMMIT_DATE, DEFAULT_NOW, TOOL_BIN, USER_EMAIL, USER_NAME,
 };
