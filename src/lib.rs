@@ -15,6 +15,12 @@
 // set once at start-up.
 #![deny(unsafe_code)]
 
+// zlib's functions, as libgit2 and `flate2` call them, from zlib-rs: linked
+// here, its exported `inflate`, `deflate`… come before the system's
+// libz, and inflating blobs is most of a rollback's work on a real
+// repository's packs (docs/design.md, Performance: "zlib").
+use libz_rs_sys as _;
+
 pub mod atomic;
 pub mod cli;
 pub mod clock;
