@@ -538,7 +538,7 @@ fn rollback(ctx: &Context, args: &RollbackArgs) -> anyhow::Result<Outcome> {
 /// The failure's record while the switch runs: the commits since the
 /// baseline, and the diff stat being computed beside it.
 struct Record {
-    log: Vec<String>,
+    log: std::thread::JoinHandle<anyhow::Result<Vec<String>>>,
     stat: std::thread::JoinHandle<anyhow::Result<(String, usize)>>,
 }
 
@@ -663,7 +663,7 @@ impl RollingBack<'_> {
             .context("internal error: sprint rollback has no snapshot of the work tree")
     }
 
-    /// Step 2, first half: the log, and the diff stat set going.
+    /// Step 2, first half: the log and the diff stat set going.
     fn start_record(&mut self, ctx: &Context) -> anyhow::Result<()> {
         crate::trace::phase("sprint: log");
         let d = self.decided;
@@ -681,7 +681,9 @@ impl RollingBack<'_> {
             without_reports(d.baseline_tree)?,
             without_reports(work.tree)?,
         );
-        let log = ctx.repo.log_oneline(d.baseline.commit, d.head)?;
+        let log = ctx
+            .repo
+            .log_oneline_in_background(d.baseline.commit, d.head);
         self.work = Some(work);
         self.record = Some(Record { log, stat });
         Ok(())
@@ -768,6 +770,24 @@ impl RollingBack<'_> {
             ),
         };
         self.done.files_changed = files_changed;
+        // The work tree is already switched: a log that cannot be read is
+        // said in the report, as a stat that cannot be computed is.
+        let (log, commits) = match record.log.join() {
+            Ok(Ok(lines)) => {
+                let n = lines.len();
+                (lines, n)
+            }
+            Ok(Err(e)) => (
+                vec![format!(
+                    "The commits since the baseline could not be listed: {e:#}"
+                )],
+                0,
+            ),
+            Err(_) => (
+                vec!["The commits since the baseline could not be listed.".to_string()],
+                0,
+            ),
+        };
         let op_id = tx.id().to_string();
         let report = Report {
             plan: d,
@@ -775,18 +795,12 @@ impl RollingBack<'_> {
             severity: self.severity,
             tests: self.tests.as_ref(),
             files_changed,
-            commits: record.log.len(),
+            commits,
             operation_id: &op_id,
             time: clock::rfc3339(&clock::now()),
         };
         crate::reports_folder::prepare(&ctx.repo, &ctx.settings.reports_dir)?;
-        write_reports(
-            ctx.repo.workdir(),
-            &d.report_dir,
-            &report,
-            &record.log,
-            &stat,
-        )?;
+        write_reports(ctx.repo.workdir(), &d.report_dir, &report, &log, &stat)?;
         crate::fault::point("after-reports");
         tx.detail("reports_dir", d.report_dir.display().to_string());
         Ok(report.time)

@@ -576,16 +576,19 @@ impl Repo {
 
     /// `git log --oneline from..to`: short id and subject, newest first.
     pub fn log_oneline(&self, from: Oid, to: Oid) -> anyhow::Result<Vec<String>> {
-        let mut walk = self.inner.revwalk().context("could not walk history")?;
-        walk.push(to).context("could not walk history")?;
-        walk.hide(from).context("could not walk history")?;
-        let mut lines = Vec::new();
-        for id in walk {
-            let id = id.context("could not walk history")?;
-            let info = self.commit_info(id)?;
-            lines.push(format!("{} {}", self.short_id(id), info.summary));
-        }
-        Ok(lines)
+        log_oneline_of(&self.inner, from, to)
+    }
+
+    /// [`Repo::log_oneline`] on a thread of its own, with its own handle of
+    /// the repository (a long sprint's log parses every commit; it can run
+    /// while the work tree is written).
+    pub fn log_oneline_in_background(
+        &self,
+        from: Oid,
+        to: Oid,
+    ) -> std::thread::JoinHandle<anyhow::Result<Vec<String>>> {
+        let inner = self.reopen();
+        std::thread::spawn(move || log_oneline_of(&inner?, from, to))
     }
 
     /// `git diff --stat -M` between two trees, as git prints it at 80
@@ -614,8 +617,7 @@ impl Repo {
     }
 
     pub fn short_id(&self, id: Oid) -> String {
-        let text = id.to_string();
-        text[..text.len().min(8)].to_string()
+        short_hex(id)
     }
 
     /// The committer signature, which git also puts on tag objects (see
@@ -840,6 +842,30 @@ impl Repo {
 
 fn diff_stat_of(repo: &Repository, from: Oid, to: Oid) -> anyhow::Result<(String, usize)> {
     super::diffstat::diff_stat(repo, from, to, super::diffstat::WIDTH)
+}
+
+/// The first eight hex digits of an id, as the reports print it.
+fn short_hex(id: Oid) -> String {
+    let text = id.to_string();
+    text[..text.len().min(8)].to_string()
+}
+
+/// `git log --oneline from..to` through `repo`: a short id and the summary
+/// of each commit, newest first.
+fn log_oneline_of(repo: &Repository, from: Oid, to: Oid) -> anyhow::Result<Vec<String>> {
+    let mut walk = repo.revwalk().context("could not walk history")?;
+    walk.push(to).context("could not walk history")?;
+    walk.hide(from).context("could not walk history")?;
+    let mut lines = Vec::new();
+    for id in walk {
+        let id = id.context("could not walk history")?;
+        let commit = repo
+            .find_commit(id)
+            .with_context(|| format!("could not find commit {id}"))?;
+        let summary = String::from_utf8_lossy(commit.summary_bytes().unwrap_or_default());
+        lines.push(format!("{} {summary}", short_hex(id)));
+    }
+    Ok(lines)
 }
 
 /// Files that differ between two commits' trees, through `repo`.
