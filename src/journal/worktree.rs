@@ -309,10 +309,9 @@ fn aside_if_changed(
 }
 
 /// Whether the file at `path` (its `lstat` is `meta`) is no longer what the
-/// snapshot saved (`old`). Only an inode changed at or after `since` is
-/// read, so a run with no concurrent writer reads nothing more than before;
-/// `since` is rounded down to the second, for filesystems with coarse
-/// timestamps.
+/// snapshot saved (`old`). Only an inode changed at or after `since` (see
+/// [`changed_at_or_after`]) is read, so a run with no concurrent writer
+/// reads nothing more than before.
 fn changed_since_snapshot(
     root: &Path,
     path: &RepoPath,
@@ -321,10 +320,7 @@ fn changed_since_snapshot(
     since: std::time::SystemTime,
 ) -> bool {
     use std::os::unix::fs::MetadataExt;
-    let since = since
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
-    if meta.ctime() < since {
+    if !changed_at_or_after((meta.ctime(), meta.ctime_nsec()), since) {
         return false;
     }
     let Some((id, mode)) = old else {
@@ -347,6 +343,31 @@ fn changed_since_snapshot(
     };
     now != Some(id)
 }
+
+/// Whether an inode whose change time is `ctime` (seconds, nanoseconds)
+/// may have been changed at or after `since`, which was read from the
+/// system clock. The kernel stamps inodes from a clock that trails that one
+/// by up to a tick, and each file system keeps its own precision: a time
+/// with nanoseconds is compared to within [`CTIME_SLACK`] (a tick, and the
+/// hundredths of a second a few file systems keep); one without, from a
+/// file system that keeps whole seconds (two on FAT), from the second
+/// before `since`'s.
+fn changed_at_or_after(ctime: (i64, i64), since: std::time::SystemTime) -> bool {
+    let since = since
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let (secs, nanos) = ctime;
+    if nanos == 0 {
+        return secs >= since.as_secs() as i64 - 1;
+    }
+    let Some(bound) = since.checked_sub(CTIME_SLACK) else {
+        return true;
+    };
+    (secs, nanos) >= (bound.as_secs() as i64, i64::from(bound.subsec_nanos()))
+}
+
+/// See [`changed_at_or_after`].
+const CTIME_SLACK: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// Refuse to touch a path whose parent is not a real directory (a symlink
 /// could lead out of the work tree).
@@ -434,4 +455,53 @@ struct WriteJob {
 enum Content {
     Bytes(Vec<u8>),
     Object(Oid),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    fn at(secs: u64, millis: u64) -> std::time::SystemTime {
+        UNIX_EPOCH + Duration::from_secs(secs) + Duration::from_millis(millis)
+    }
+
+    #[test]
+    fn change_times_with_nanoseconds_are_compared_to_within_the_slack() {
+        let since = at(1_000, 500);
+        let ms = |m: i64| 1_000_000 * m;
+        // Later, or trailing `since` by less than the slack: read.
+        assert!(changed_at_or_after((1_000, ms(500)), since));
+        assert!(changed_at_or_after((1_001, 1), since));
+        assert!(changed_at_or_after((1_000, ms(451)), since));
+        // Older than the slack: trusted, even within the same second.
+        assert!(!changed_at_or_after((1_000, ms(449)), since));
+        assert!(!changed_at_or_after((1_000, 1), since));
+        assert!(!changed_at_or_after((999, ms(999)), since));
+    }
+
+    #[test]
+    fn whole_second_change_times_count_from_the_second_before() {
+        let since = at(1_000, 500);
+        assert!(changed_at_or_after((1_000, 0), since));
+        assert!(changed_at_or_after((1_001, 0), since));
+        // Two-second steps (FAT) can put a later change a second back.
+        assert!(changed_at_or_after((999, 0), since));
+        assert!(!changed_at_or_after((998, 0), since));
+    }
+
+    #[test]
+    fn a_file_written_after_the_clock_was_read_is_seen_on_this_file_system() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let path = dir.path().join("f");
+        fs::write(&path, b"before").expect("write");
+        let since = std::time::SystemTime::now();
+        fs::write(&path, b"after").expect("write");
+        let meta = fs::symlink_metadata(&path).expect("lstat");
+        assert!(changed_at_or_after(
+            (meta.ctime(), meta.ctime_nsec()),
+            since
+        ));
+    }
 }
