@@ -81,6 +81,19 @@ pub enum PreparedTrees {
     },
 }
 
+impl PreparedTrees {
+    /// The index as our own reader read it, when the trees come from it.
+    pub fn own_index(&self) -> Option<&Rc<IndexFile>> {
+        match self {
+            PreparedTrees::Read {
+                index: TreeSource::Own(own),
+                ..
+            } => Some(own),
+            _ => None,
+        }
+    }
+}
+
 /// The whole index, read by our own reader, beside the part of it libgit2
 /// was given (the file `part`).
 pub struct WholeIndex {

@@ -189,13 +189,19 @@ fn scan(repo: &Repo, with_ignored: bool, paths: &[RepoPath]) -> anyhow::Result<W
     // thread of its own (with its own libgit2 handle, for the ignore
     // rules) while libgit2's status walks the work tree on this one.
     let (git_dir, root) = (repo.git_dir(), repo.workdir());
+    let walk_beside = paths.is_empty() && crate::walk::threads() >= 2;
+    let tracked = if walk_beside {
+        all_tracked_dirs(repo, prepared.own_index())
+    } else {
+        HashSet::new()
+    };
     std::thread::scope(|threads| {
-        let beside = (paths.is_empty() && crate::walk::threads() >= 2).then(|| {
+        let beside = walk_beside.then(|| {
+            let tracked = &tracked;
             threads.spawn(move || -> anyhow::Result<(Vec<RepoPath>, Vec<RepoPath>)> {
                 let other = super::repo::open_beside(git_dir, root)?;
                 let mut unreadable = Vec::new();
-                let found =
-                    empty_dirs(&other, root, root, false, &HashSet::new(), &mut unreadable)?;
+                let found = empty_dirs(&other, root, root, false, tracked, &mut unreadable)?;
                 Ok((found, unreadable))
             })
         });
@@ -481,6 +487,46 @@ fn tracked_dirs_under(repo: &Repo, dirs: &HashSet<&RepoPath>) -> HashSet<Vec<u8>
                     break;
                 }
                 end = slash;
+            }
+        }
+    }
+    found
+}
+
+/// Every folder that holds a file of the index, at any depth, from the
+/// whole index read for this command (`read`, or the one read before; none
+/// known without it): the walk
+/// for empty folders goes into these without asking the ignore rules,
+/// which libgit2 answers by reading every `.gitignore` above the folder.
+fn all_tracked_dirs(
+    repo: &Repo,
+    read: Option<&Rc<super::indexfile::IndexFile>>,
+) -> HashSet<Vec<u8>> {
+    let mut found = HashSet::new();
+    let Some(whole) = read.map(Rc::clone).or_else(|| {
+        repo.index_file
+            .borrow()
+            .as_ref()
+            .map(|w| Rc::clone(&w.whole))
+    }) else {
+        return found;
+    };
+    let mut last: &[u8] = b"";
+    for e in &whole.entries {
+        let Some(slash) = e.path.iter().rposition(|&c| c == b'/') else {
+            continue;
+        };
+        let dir = &e.path[..slash];
+        // The index is sorted: a file's folder is most often the last one's.
+        if dir == last {
+            continue;
+        }
+        last = dir;
+        let mut end = dir.len();
+        while found.insert(dir[..end].to_vec()) {
+            match dir[..end].iter().rposition(|&c| c == b'/') {
+                Some(slash) => end = slash,
+                None => break,
             }
         }
     }
