@@ -495,9 +495,9 @@ fn tracked_dirs_under(repo: &Repo, dirs: &HashSet<&RepoPath>) -> HashSet<Vec<u8>
 
 /// Every folder that holds a file of the index, at any depth, from the
 /// whole index read for this command (`read`, or the one read before; none
-/// known without it): the walk
-/// for empty folders goes into these without asking the ignore rules,
-/// which libgit2 answers by reading every `.gitignore` above the folder.
+/// known without it): the walk for empty folders goes into these without
+/// asking the ignore rules, which libgit2 answers by reading every
+/// `.gitignore` above the folder.
 fn all_tracked_dirs(
     repo: &Repo,
     read: Option<&Rc<super::indexfile::IndexFile>>,
