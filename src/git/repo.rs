@@ -587,8 +587,7 @@ impl Repo {
         from: Oid,
         to: Oid,
     ) -> std::thread::JoinHandle<anyhow::Result<Vec<String>>> {
-        let inner = self.reopen();
-        std::thread::spawn(move || log_oneline_of(&inner?, from, to))
+        self.between_in_background(log_oneline_of, from, to)
     }
 
     /// `git diff --stat -M` between two trees, as git prints it at 80
@@ -605,8 +604,19 @@ impl Repo {
         from: Oid,
         to: Oid,
     ) -> std::thread::JoinHandle<anyhow::Result<(String, usize)>> {
+        self.between_in_background(diff_stat_of, from, to)
+    }
+
+    /// `read` of what lies between `from` and `to`, on a thread of its own
+    /// through a handle of the repository of its own.
+    fn between_in_background<T: Send + 'static>(
+        &self,
+        read: fn(&Repository, Oid, Oid) -> anyhow::Result<T>,
+        from: Oid,
+        to: Oid,
+    ) -> std::thread::JoinHandle<anyhow::Result<T>> {
         let inner = self.reopen();
-        std::thread::spawn(move || diff_stat_of(&inner?, from, to))
+        std::thread::spawn(move || read(&inner?, from, to))
     }
 
     pub fn is_descendant_of(&self, commit: Oid, ancestor: Oid) -> anyhow::Result<bool> {
