@@ -11,8 +11,8 @@
 /// Bytes of a pack libgit2 maps at a time (a window), and in all.
 const PACK_WINDOW: usize = 4 << 20;
 const PACK_MAPPED_LIMIT: usize = 32 << 20;
-/// Bytes of parsed objects libgit2 keeps (folders and commits of up to
-/// 4 KB each; blobs never): beyond it, it drops some as it adds others.
+/// Bytes of parsed objects libgit2 keeps (commits; folders and blobs
+/// never): beyond it, it drops some as it adds others.
 const OBJECT_CACHE: isize = 16 << 20;
 
 /// How much of the object store libgit2 holds in memory, set once when
@@ -20,7 +20,9 @@ const OBJECT_CACHE: isize = 16 << 20;
 /// Performance: Memory). Its defaults map each pack whole, every page
 /// read staying in the process (125 MB of the 100,000-file benchmark's
 /// pack after an `emergency`), and keep up to 256 MB of parsed folders
-/// and commits for the life of the process.
+/// and commits for the life of the process. Folders are kept by the code
+/// that reads many paths of one tree (`snapshot::Folders`), only as long
+/// as it needs them.
 // libgit2's settings are process-wide globals, hence `unsafe` in git2:
 // called from `cli::main` alone, before any other thread exists.
 #[allow(unsafe_code)]
@@ -32,6 +34,7 @@ pub fn limit_memory() {
         let _ = git2::opts::set_mwindow_size(PACK_WINDOW);
         let _ = git2::opts::set_mwindow_mapped_limit(PACK_MAPPED_LIMIT);
         let _ = git2::opts::set_cache_max_size(OBJECT_CACHE);
+        let _ = git2::opts::set_cache_object_limit(git2::ObjectType::Tree, 0);
     }
 }
 

@@ -579,11 +579,25 @@ pub fn scan_known(
         .odb()
         .context("could not open the object store")?;
     // The index's tree, not the index: a lookup reads only the trees on
-    // the way, where the index would be read whole.
+    // the way, where the index would be read whole. The paths are looked
+    // up in path order, each folder read once and only those above the
+    // current path held.
     let index_stage0 = repo
         .inner
         .find_tree(trees.stage0)
         .context("could not read the index's tree")?;
+    let mut order: Vec<usize> = (0..known.len()).collect();
+    order.sort_by(|&a, &b| known[a].0.cmp(&known[b].0));
+    let mut in_index_of = vec![None; known.len()];
+    let mut folders = Folders::along_paths(&repo.inner, index_stage0);
+    for i in order {
+        in_index_of[i] = folders
+            .entry(known[i].0.as_bytes())
+            .map(|(id, mode)| (id, mode as u32))
+            .filter(|(_, mode)| *mode != u32::from(FileMode::Commit))
+            .filter(|(_, mode)| *mode != u32::from(FileMode::Tree));
+    }
+    drop(folders);
     let root = repo.workdir();
     let present: Vec<RepoPath> = known
         .iter()
@@ -594,13 +608,7 @@ pub fn scan_known(
     with_blob_sink(repo, false, |sink| {
         let mut updates = TreeChanges::default();
         let mut changes = 0usize;
-        for (path, file) in known {
-            let in_index = index_stage0
-                .get_path(Path::new(path.as_os_str()))
-                .ok()
-                .map(|e| (e.id(), e.filemode() as u32))
-                .filter(|(_, mode)| *mode != u32::from(FileMode::Commit))
-                .filter(|(_, mode)| *mode != u32::from(FileMode::Tree));
+        for ((path, file), in_index) in known.iter().zip(in_index_of) {
             // The index's blob is in the object store; another one may not be.
             let now = match file {
                 Some((mode, oid)) if in_index.is_some_and(|(id, _)| id == *oid) => {
@@ -1031,6 +1039,13 @@ impl<'r> Folders<'r> {
     fn kind(&mut self, path: &[u8]) -> Option<git2::ObjectType> {
         let (dir, name) = split_last(path);
         self.folder(dir)?.get_name_bytes(name)?.kind()
+    }
+
+    /// The id and git mode of the entry at `path`, `None` when there is none.
+    fn entry(&mut self, path: &[u8]) -> Option<(git2::Oid, i32)> {
+        let (dir, name) = split_last(path);
+        let entry = self.folder(dir)?.get_name_bytes(name)?;
+        Some((entry.id(), entry.filemode()))
     }
 
     /// The blob `name` in folder `dir`, if the tree has one there.
