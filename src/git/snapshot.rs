@@ -1555,6 +1555,7 @@ mod tests {
         for f in files {
             top.upsert(f, blob, FileMode::Blob);
         }
+        top.upsert("h/run", blob, FileMode::BlobExecutable);
         let empty = repo
             .treebuilder(None)
             .expect("a tree")
@@ -1570,6 +1571,7 @@ mod tests {
             "a/b/c",
             "h",
             "h/i",
+            "h/run",
             "a/b/c/d/z",
             "a.txt/z",
             "m/n",
@@ -1581,6 +1583,16 @@ mod tests {
             assert_eq!(
                 along.kind(path.as_bytes()),
                 all.kind(path.as_bytes()),
+                "{path}"
+            );
+            // The entry itself, as libgit2's lookup of the whole path
+            // finds it (an undo's lookups in the index's tree).
+            assert_eq!(
+                along.entry(path.as_bytes()),
+                tree()
+                    .get_path(std::path::Path::new(path))
+                    .ok()
+                    .map(|e| (e.id(), e.filemode())),
                 "{path}"
             );
             // One chain of folders, each above the next: one per level.
