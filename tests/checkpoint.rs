@@ -232,6 +232,51 @@ fn wip_checkpoint_holds_the_whole_working_tree_and_touches_nothing() {
     assert_eq!(repo.rev(&format!("{commit}^{{tree}}")), expected_tree);
 }
 
+/// A snapshot's new objects are packed a megabyte at a time
+/// (`git/batch.rs`): 60 new and changed files of 100 KB that do not
+/// compress, several chunks' worth, all reach the pack with their exact
+/// bytes, the repository checks clean, and undo leaves it as it was.
+#[test]
+fn wip_checkpoint_of_more_than_one_pack_chunk_keeps_every_byte() {
+    use crate::common::incompressible;
+    let repo = TestRepo::with_commits();
+    let files: Vec<(String, Vec<u8>)> = (0..60u64)
+        .map(|n| {
+            (
+                format!("big/f{n:02}.bin"),
+                incompressible(500 + n, 100 << 10),
+            )
+        })
+        .collect();
+    for (path, bytes) in &files[..30] {
+        repo.write(path, bytes);
+    }
+    repo.commit_all("big files");
+    // Half changed since the commit, half new and untracked.
+    for (n, (path, _)) in files.iter().enumerate() {
+        let bytes = incompressible(900 + n as u64, 100 << 10);
+        repo.write(path, &bytes);
+    }
+    let copy = repo.copy();
+    copy.git(&["add", "-A"]);
+    let expected_tree = copy.git(&["write-tree"]);
+    drop(copy);
+
+    let before = repo.capture();
+    let v = repo.tool_ok(&["--json", "checkpoint", "--wip"]).json();
+    let name = v["tag"].as_str().unwrap();
+    assert_eq!(repo.rev(&format!("{name}^{{tree}}")), expected_tree);
+    for (path, _) in &files {
+        assert!(
+            repo.git_bytes(&["show", &format!("{name}:{path}")]) == repo.read(path),
+            "{path}: other bytes in the checkpoint"
+        );
+    }
+    repo.git(&["fsck", "--strict", "--no-dangling"]);
+    repo.tool_ok(&["undo"]);
+    assert_same_state(&before, &repo.capture());
+}
+
 #[test]
 fn dry_runs_change_nothing_at_all() {
     let repo = TestRepo::with_commits();
