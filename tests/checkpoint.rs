@@ -6,6 +6,14 @@ use crate::common::{
     assert_nothing_changed, assert_same_state, dirty_everything, everything, odd_names, TestRepo,
 };
 
+/// The tree `git add -A` would stage, computed in a copy: what a WIP
+/// checkpoint must hold.
+fn staged_by_add_all(repo: &TestRepo) -> String {
+    let copy = repo.copy();
+    copy.git(&["add", "-A"]);
+    copy.git(&["write-tree"])
+}
+
 /// Create a checkpoint with the tool's clock at `now`; returns its JSON.
 #[track_caller]
 fn checkpoint_at(repo: &TestRepo, now: &str, args: &[&str]) -> serde_json::Value {
@@ -161,11 +169,7 @@ fn wip_checkpoint_holds_the_whole_working_tree_and_touches_nothing() {
     odd_names(&repo);
     let head = repo.head();
 
-    // The expected tree: what `git add -A` would stage, in a copy.
-    let copy = repo.copy();
-    copy.git(&["add", "-A"]);
-    let expected_tree = copy.git(&["write-tree"]);
-    drop(copy);
+    let expected_tree = staged_by_add_all(&repo);
 
     let before = repo.capture();
     let v = repo.tool_ok(&["--json", "checkpoint", "--wip"]).json();
@@ -257,10 +261,7 @@ fn wip_checkpoint_of_more_than_one_pack_chunk_keeps_every_byte() {
         let bytes = incompressible(900 + n as u64, 100 << 10);
         repo.write(path, &bytes);
     }
-    let copy = repo.copy();
-    copy.git(&["add", "-A"]);
-    let expected_tree = copy.git(&["write-tree"]);
-    drop(copy);
+    let expected_tree = staged_by_add_all(&repo);
 
     let before = repo.capture();
     let v = repo.tool_ok(&["--json", "checkpoint", "--wip"]).json();

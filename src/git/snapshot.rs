@@ -1001,9 +1001,10 @@ impl TreeChanges {
     }
 }
 
-/// The folders of one tree, each read once: libgit2 keeps parsed trees in
-/// its cache only up to 4 KB, so looking paths up one by one parses a
-/// large folder (git's own top folder, 24 KB) again for every path.
+/// The folders of one tree, each read once: libgit2 keeps no parsed
+/// folders (`git::limit_memory`; by default only those up to 4 KB), so
+/// looking paths up one by one would read and parse every folder on the
+/// way again for every path (git's own top folder is 24 KB).
 pub(crate) struct Folders<'r> {
     repo: &'r git2::Repository,
     /// A folder's path (empty: the top) and its tree, `None` when that
