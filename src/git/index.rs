@@ -109,6 +109,30 @@ pub enum TreeSource {
     Libgit2(Index),
 }
 
+/// Let go of libgit2's parse of the repository's index; its next use
+/// reads the file again. For a snapshot whose command reads nothing more
+/// of the index through libgit2 once the status is read (`checkpoint
+/// --wip`, `test`): on a 100,000-file tree the parse is 15 MB of the
+/// snapshot's peak (docs/design.md, Performance: Memory).
+// git2 cannot unset a repository's index; libgit2's own call can.
+#[allow(unsafe_code)]
+pub(crate) fn forget_libgit2_index(repo: &Repo) {
+    use git2::Binding as _;
+    // SAFETY: `repo.inner.raw()` is a valid repository for the length of
+    // the call (borrowed from `repo`, used on this thread only).
+    // `git_repository_set_index` takes a null index to clear the
+    // repository's (include/git2/sys/repository.h of the libgit2 that
+    // Cargo.toml pins): it drops the repository's own reference and
+    // clears the index's owner. An `Index` still held elsewhere keeps its
+    // own reference, so it stays valid; only its calls that need the
+    // repository (none here: trees are written with `write_tree_to`)
+    // would fail, with an error. libgit2 loads the index from disk again
+    // when it is next asked for. The call returns 0 for any repository.
+    unsafe {
+        libgit2_sys::git_repository_set_index(repo.inner.raw(), std::ptr::null_mut());
+    }
+}
+
 /// Read the index for [`PreparedTrees::write`].
 ///
 /// Long because it is one pass over the index entries filling every list
@@ -979,5 +1003,47 @@ pub(crate) fn copy_entry(e: &git2::IndexEntry) -> git2::IndexEntry {
         flags: e.flags,
         flags_extended: e.flags_extended,
         path: e.path.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Once let go, libgit2 reads the index from disk again when asked
+    /// (what was written since included), and an `Index` held from before
+    /// stays readable and still writes its tree.
+    #[test]
+    #[allow(clippy::disallowed_methods)] // it plays another git process: it writes the index
+    fn a_forgotten_index_is_read_again_and_one_held_stays_usable() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let git = git2::Repository::init(dir.path()).expect("git init");
+        for name in ["a.txt", "b/c.txt"] {
+            let full = dir.path().join(name);
+            fs::create_dir_all(full.parent().expect("a folder")).expect("mkdir");
+            fs::write(full, name).expect("write");
+        }
+        crate::git::fixture::commit_everything(&git, "first");
+        let repo = Repo::open_ignoring_env(dir.path()).expect("open");
+        let mut held = repo.inner.index().expect("the index");
+        assert_eq!(held.len(), 2);
+        let tree = held.write_tree_to(&repo.inner).expect("its tree");
+
+        forget_libgit2_index(&repo);
+        // Another process stages a file meanwhile.
+        fs::write(dir.path().join("d.txt"), "d").expect("write");
+        let other_repo = git2::Repository::open(dir.path()).expect("open");
+        let mut other = other_repo.index().expect("the index");
+        other.add_path(Path::new("d.txt")).expect("add");
+        other.write().expect("write the index");
+
+        let again = repo.inner.index().expect("the index, read again");
+        assert_eq!(again.len(), 3, "read from disk, not the old parse");
+        assert!(again.get_path(Path::new("d.txt"), 0).is_some());
+        assert_eq!(held.len(), 2, "the one held is still the old parse");
+        assert_eq!(
+            held.write_tree_to(&repo.inner).expect("its tree again"),
+            tree
+        );
     }
 }

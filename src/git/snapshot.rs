@@ -126,16 +126,19 @@ pub fn default_perms(executable: bool) -> u32 {
     (if executable { 0o777 } else { 0o666 }) & !umask()
 }
 
-/// Scan the work tree and write its snapshot objects.
+/// Scan the work tree and write its snapshot objects, for a command that
+/// reads nothing more of the index through libgit2 afterwards
+/// (`checkpoint --wip`, `test`): libgit2's parse of the index is let go
+/// once the status is read ([`index::forget_libgit2_index`]).
 pub fn scan_worktree(repo: &Repo) -> anyhow::Result<WorktreeScan> {
-    scan(repo, false, &[])
+    scan(repo, ScanMode::ForgettingTheIndex, &[])
 }
 
 /// Scan only at and under `paths` (all of it when empty): the snapshot tree
 /// is the index's tree with the work-tree changes of those paths, so a
 /// command that touches a few paths does not read the whole work tree.
 pub fn scan_paths(repo: &Repo, paths: &[RepoPath]) -> anyhow::Result<WorktreeScan> {
-    scan(repo, false, paths)
+    scan(repo, ScanMode::Files, paths)
 }
 
 /// [`scan_paths`], also saying which of `dirs` are empty directories now
@@ -145,7 +148,7 @@ pub fn scan_paths_and_dirs(
     paths: &[RepoPath],
     dirs: &[RepoPath],
 ) -> anyhow::Result<WorktreeScan> {
-    let mut scan = scan(repo, false, paths)?;
+    let mut scan = scan(repo, ScanMode::Files, paths)?;
     if !paths.is_empty() {
         for dir in empty_among(repo, dirs) {
             if !scan.empty_dirs.contains(&dir) {
@@ -172,7 +175,19 @@ fn is_empty_dir_now(root: &Path, dir: &RepoPath) -> bool {
 
 /// Scan, also listing ignored paths (an ignored directory as one path).
 pub fn scan_worktree_with_ignored(repo: &Repo) -> anyhow::Result<WorktreeScan> {
-    scan(repo, true, &[])
+    scan(repo, ScanMode::WithIgnored, &[])
+}
+
+/// What a [`scan`] lists, and what it keeps.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ScanMode {
+    /// Changed and untracked files.
+    Files,
+    /// Ignored paths too (an ignored directory as one path).
+    WithIgnored,
+    /// [`ScanMode::Files`], letting go of libgit2's parse of the index
+    /// once the status is read ([`scan_worktree`]).
+    ForgettingTheIndex,
 }
 
 /// The one walk of the work tree behind every snapshot.
@@ -182,7 +197,8 @@ pub fn scan_worktree_with_ignored(repo: &Repo) -> anyhow::Result<WorktreeScan> {
 /// untracked walk and the blobs written for what changed share buffers and
 /// counters that a split would have to hand around (docs/design.md,
 /// Performance).
-fn scan(repo: &Repo, with_ignored: bool, paths: &[RepoPath]) -> anyhow::Result<WorktreeScan> {
+fn scan(repo: &Repo, mode: ScanMode, paths: &[RepoPath]) -> anyhow::Result<WorktreeScan> {
+    let with_ignored = mode == ScanMode::WithIgnored;
     crate::trace::phase("scan: index trees");
     let prepared = index::prepare_index_trees(repo)?;
     // The empty directories of the whole work tree are looked for on a
@@ -209,6 +225,10 @@ fn scan(repo: &Repo, with_ignored: bool, paths: &[RepoPath]) -> anyhow::Result<W
         // Index against work tree only: whether the index differs from HEAD is
         // one comparison of tree ids, not a second walk (git's status does both).
         let diff = worktree_diff(repo, with_ignored, paths)?;
+        // The status holds its own copy of what it found.
+        if mode == ScanMode::ForgettingTheIndex {
+            index::forget_libgit2_index(repo);
+        }
         let root = repo.workdir();
         // The index's new trees go into the batch with the blobs: one per
         // folder with staged changes, which can be many with few changed
