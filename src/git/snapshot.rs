@@ -391,7 +391,7 @@ fn scan(repo: &Repo, mode: ScanMode, paths: &[RepoPath]) -> anyhow::Result<Workt
             }
             None => empty_dirs_at(repo, paths, &mut unreadable)?,
         };
-        without_submodules(repo, &mut scan.empty_dirs);
+        without_submodules(repo, trees.stage0, &mut scan.empty_dirs);
         // A directory that cannot be listed hides its files from the status
         // scan: tracked ones would look deleted (and be saved so), untracked
         // ones are simply not seen. The first is refused; the second is left
@@ -674,7 +674,7 @@ pub fn scan_known(
         .collect();
     let mut unreadable = Vec::new();
     scan.empty_dirs = empty_dirs_at(repo, &around, &mut unreadable)?;
-    without_submodules(repo, &mut scan.empty_dirs);
+    without_submodules(repo, trees.stage0, &mut scan.empty_dirs);
     for dir in empty_among(repo, dirs) {
         if !scan.empty_dirs.contains(&dir) {
             scan.empty_dirs.push(dir);
@@ -1303,18 +1303,31 @@ fn empty_dirs(
 /// (not initialized, as after a plain clone): they are the submodule's
 /// place in the work tree, which git's reset keeps and a rollback never
 /// removes (README, Submodules).
-fn without_submodules(repo: &Repo, dirs: &mut Vec<RepoPath>) {
+///
+/// Looked up in the index's tree (its stage-0 entries, `index_tree`)
+/// rather than in libgit2's index, which a scan may have let go of
+/// ([`ScanMode::ForgettingTheIndex`]) and would otherwise parse again.
+fn without_submodules(repo: &Repo, index_tree: Oid, dirs: &mut Vec<RepoPath>) {
     if dirs.is_empty() {
         return;
     }
-    let Ok(index) = repo.inner.index() else {
+    let Ok(top) = repo.inner.find_tree(index_tree) else {
         return;
     };
-    dirs.retain(|d| {
-        index
-            .get_path(Path::new(d.as_os_str()), 0)
-            .is_none_or(|e| e.mode != 0o160000)
-    });
+    let mut sorted: Vec<&RepoPath> = dirs.iter().collect();
+    sorted.sort();
+    let mut folders = Folders::along_paths(&repo.inner, top);
+    let submodules: HashSet<RepoPath> = sorted
+        .into_iter()
+        .filter(|d| {
+            folders
+                .entry(d.as_bytes())
+                .is_some_and(|(_, mode)| mode == i32::from(FileMode::Commit))
+        })
+        .cloned()
+        .collect();
+    drop(folders);
+    dirs.retain(|d| !submodules.contains(d));
 }
 
 /// The directory above `path` that cannot be listed, when that is why
