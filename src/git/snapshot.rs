@@ -606,18 +606,16 @@ pub fn scan_known(
         .inner
         .find_tree(trees.stage0)
         .context("could not read the index's tree")?;
-    let mut order: Vec<usize> = (0..known.len()).collect();
-    order.sort_by(|&a, &b| known[a].0.cmp(&known[b].0));
-    let mut in_index_of = vec![None; known.len()];
-    let mut folders = Folders::along_paths(&repo.inner, index_stage0);
-    for i in order {
-        in_index_of[i] = folders
-            .entry(known[i].0.as_bytes())
-            .map(|(id, mode)| (id, mode as u32))
-            .filter(|(_, mode)| *mode != u32::from(FileMode::Commit))
-            .filter(|(_, mode)| *mode != u32::from(FileMode::Tree));
-    }
-    drop(folders);
+    let paths: Vec<&RepoPath> = known.iter().map(|(p, _)| p).collect();
+    let in_index_of: Vec<Option<(Oid, u32)>> = Folders::entries(&repo.inner, index_stage0, &paths)
+        .into_iter()
+        .map(|entry| {
+            entry
+                .map(|(id, mode)| (id, mode as u32))
+                .filter(|(_, mode)| *mode != u32::from(FileMode::Commit))
+                .filter(|(_, mode)| *mode != u32::from(FileMode::Tree))
+        })
+        .collect();
     let root = repo.workdir();
     let present: Vec<RepoPath> = known
         .iter()
@@ -1062,6 +1060,24 @@ impl<'r> Folders<'r> {
         self.folder(dir)?.get_name_bytes(name)?.kind()
     }
 
+    /// The id and git mode of the entry at each of `paths` (in their
+    /// order), `None` where there is none: looked up in path order, each
+    /// folder read once and only those above the current path held.
+    pub(crate) fn entries(
+        repo: &'r git2::Repository,
+        top: git2::Tree<'r>,
+        paths: &[&RepoPath],
+    ) -> Vec<Option<(git2::Oid, i32)>> {
+        let mut order: Vec<usize> = (0..paths.len()).collect();
+        order.sort_by(|&a, &b| paths[a].cmp(paths[b]));
+        let mut found = vec![None; paths.len()];
+        let mut folders = Folders::along_paths(repo, top);
+        for i in order {
+            found[i] = folders.entry(paths[i].as_bytes());
+        }
+        found
+    }
+
     /// The id and git mode of the entry at `path`, `None` when there is none.
     fn entry(&mut self, path: &[u8]) -> Option<(git2::Oid, i32)> {
         let (dir, name) = split_last(path);
@@ -1314,20 +1330,13 @@ fn without_submodules(repo: &Repo, index_tree: Oid, dirs: &mut Vec<RepoPath>) {
     let Ok(top) = repo.inner.find_tree(index_tree) else {
         return;
     };
-    let mut sorted: Vec<&RepoPath> = dirs.iter().collect();
-    sorted.sort();
-    let mut folders = Folders::along_paths(&repo.inner, top);
-    let submodules: HashSet<RepoPath> = sorted
+    let listed: Vec<&RepoPath> = dirs.iter().collect();
+    let mut submodule = Folders::entries(&repo.inner, top, &listed)
         .into_iter()
-        .filter(|d| {
-            folders
-                .entry(d.as_bytes())
-                .is_some_and(|(_, mode)| mode == i32::from(FileMode::Commit))
-        })
-        .cloned()
-        .collect();
-    drop(folders);
-    dirs.retain(|d| !submodules.contains(d));
+        .map(|entry| entry.is_some_and(|(_, mode)| mode == i32::from(FileMode::Commit)))
+        .collect::<Vec<bool>>()
+        .into_iter();
+    dirs.retain(|_| !submodule.next().unwrap_or(false));
 }
 
 /// The directory above `path` that cannot be listed, when that is why
