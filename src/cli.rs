@@ -299,6 +299,7 @@ fn dispatch(cli: &Cli, ui: &Ui, args: &[OsString]) -> anyhow::Result<Outcome> {
     let cwd = std::env::current_dir()
         .map_err(|e| user(format!("cannot read the current directory: {e}")))?;
     let repo = Repo::discover(&cwd)?;
+    crate::git::fit_pack_windows(&repo);
     let settings = Settings::load(&repo)?;
     // Read-only commands (and `check --hook`, which reads the index git is
     // about to commit) work with GIT_INDEX_FILE; nothing that changes the

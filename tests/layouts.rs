@@ -278,6 +278,51 @@ fn plain_repository_from_a_subdirectory_and_with_dash_c() {
     round_trip(&repo, &sub, &[]);
 }
 
+/// libgit2 keeps at most half the packs the repository can read mapped,
+/// its alternates' included, between 8 and 32 MB: a small repository's
+/// whole pack no longer stays in the command's memory, a large one keeps
+/// the windows its writer threads share.
+#[test]
+fn pack_windows_are_fitted_to_the_packs_of_the_store_and_its_alternates() {
+    let repo = TestRepo::new();
+    history_and_dirt(&repo, repo.path(), repo.path(), &[]);
+    repo.git(&["gc", "-q"]);
+    let mapped = |repo: &TestRepo| {
+        let out = tool(
+            repo,
+            repo.path(),
+            &[("GIT_ROLLBACK_SPRINT_TRACE", "1")],
+            &["status"],
+        );
+        out.assert_ok();
+        let line = out
+            .stderr
+            .lines()
+            .find(|l| l.contains("pack windows"))
+            .unwrap_or_else(|| panic!("no pack windows in the trace: {out}"));
+        line.split("at most ").nth(1).unwrap_or(line).to_string()
+    };
+    assert_eq!(mapped(&repo), "8 MB mapped");
+    // A store it borrows from with 40 MB of packs (a sparse file: only
+    // the size of a pack is read; without its index libgit2 skips it).
+    let shared = repo.root().join("shared/objects");
+    fs::create_dir_all(shared.join("pack")).unwrap();
+    fs::File::create(shared.join("pack/pack-large.pack"))
+        .and_then(|f| f.set_len(40 << 20))
+        .unwrap();
+    fs::create_dir_all(repo.git_dir().join("objects/info")).unwrap();
+    fs::write(
+        repo.git_dir().join("objects/info/alternates"),
+        format!("{}\n", shared.display()),
+    )
+    .unwrap();
+    assert_eq!(mapped(&repo), "20 MB mapped");
+    fs::File::create(shared.join("pack/pack-large.pack"))
+        .and_then(|f| f.set_len(400 << 20))
+        .unwrap();
+    assert_eq!(mapped(&repo), "32 MB mapped");
+}
+
 /// `git init --separate-git-dir`: the `.git` in the work tree is a file.
 /// The work tree is the directory holding it, never the git directory's
 /// parent (where libgit2 put it: a rollback there deleted files outside
