@@ -278,10 +278,10 @@ fn plain_repository_from_a_subdirectory_and_with_dash_c() {
     round_trip(&repo, &sub, &[]);
 }
 
-/// libgit2 keeps at most half the packs the repository can read mapped,
-/// its alternates' included, between 8 and 32 MB: a small repository's
-/// whole pack no longer stays in the command's memory, a large one keeps
-/// the windows its writer threads share.
+/// libgit2 keeps at most a quarter of the packs the repository can read
+/// mapped, its alternates' included, between 8 and 128 MB: a small
+/// repository's whole pack no longer stays in the command's memory, a
+/// large one keeps the windows its writer threads share.
 #[test]
 fn pack_windows_are_fitted_to_the_packs_of_the_store_and_its_alternates() {
     let repo = TestRepo::new();
@@ -303,12 +303,12 @@ fn pack_windows_are_fitted_to_the_packs_of_the_store_and_its_alternates() {
         line.split("at most ").nth(1).unwrap_or(line).to_string()
     };
     assert_eq!(mapped(&repo), "8 MB mapped");
-    // A store it borrows from with 40 MB of packs (a sparse file: only
+    // A store it borrows from with 80 MB of packs (a sparse file: only
     // the size of a pack is read; without its index libgit2 skips it).
     let shared = repo.root().join("shared/objects");
     fs::create_dir_all(shared.join("pack")).unwrap();
     fs::File::create(shared.join("pack/pack-large.pack"))
-        .and_then(|f| f.set_len(40 << 20))
+        .and_then(|f| f.set_len(80 << 20))
         .unwrap();
     fs::create_dir_all(repo.git_dir().join("objects/info")).unwrap();
     fs::write(
@@ -318,9 +318,9 @@ fn pack_windows_are_fitted_to_the_packs_of_the_store_and_its_alternates() {
     .unwrap();
     assert_eq!(mapped(&repo), "20 MB mapped");
     fs::File::create(shared.join("pack/pack-large.pack"))
-        .and_then(|f| f.set_len(400 << 20))
+        .and_then(|f| f.set_len(2 << 30))
         .unwrap();
-    assert_eq!(mapped(&repo), "32 MB mapped");
+    assert_eq!(mapped(&repo), "128 MB mapped");
 }
 
 /// `git init --separate-git-dir`: the `.git` in the work tree is a file.

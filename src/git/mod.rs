@@ -8,12 +8,13 @@
 //! snapshots from objects we write ourselves and [`writer`] changes exactly
 //! the paths a plan names, one by one.
 
-/// Bytes of a pack libgit2 maps at a time (a window), and in all: at
-/// most 32 MB, at least 8 MB, half the repository's packs in between
-/// ([`fit_pack_windows`]).
+/// Bytes of a pack libgit2 maps at a time (a window), and in all: 32 MB
+/// until the repository is found, then a quarter of its packs, at least
+/// 8 MB and at most 128 MB ([`fit_pack_windows`]).
 const PACK_WINDOW: usize = 4 << 20;
 const PACK_MAPPED_LIMIT: usize = 32 << 20;
 const PACK_MAPPED_LEAST: usize = 8 << 20;
+const PACK_MAPPED_MOST: usize = 128 << 20;
 /// How deep git follows alternates that name alternates.
 const ALTERNATES_DEPTH: usize = 5;
 
@@ -49,16 +50,18 @@ pub fn limit_memory() {
 }
 
 /// The most of its packs libgit2 keeps mapped, fitted to `repo` once it
-/// is found: half the size of the packs it can read (its own and its
-/// alternates'), between 8 and 32 MB. Pages of a window stay in the
-/// process's resident memory until the window is unmapped, and the
-/// kernel maps the cached pages around each one read, so a command on a
-/// repository whose packs fit in 32 MB held nearly all of them: 14 of an
-/// `emergency`'s 39 MB on the 10,000-file benchmark repository (15 MB of
-/// packs), where 8 MB mapped took the same time. On large packs a lower
-/// limit makes the writer threads unmap each other's windows (a `sprint
-/// rollback` of the 100,000-file repository, 149 MB of packs: 16 MB
-/// mapped 6% slower, 8 MB 16%), so they keep 32 MB.
+/// is found: a quarter of the size of the packs it can read (its own and
+/// its alternates'), between 8 and 128 MB (docs/design.md, Performance:
+/// Memory). Pages of a window stay in the process's resident memory
+/// until the window is unmapped, and the kernel maps the cached pages
+/// around each one read: with 32 MB, an `emergency` on the 10,000-file
+/// benchmark repository (15 MB of packs) held 14 of its 39 MB in them,
+/// where 8 MB took the same time. Below a quarter of the packs the
+/// writer threads unmap and map again each other's windows: `sprint
+/// rollback` on the 100,000-file repository (149 MB of packs) was 6%
+/// slower with 16 MB mapped and 16% with 8, and the undo of an
+/// `emergency` on the 300,000-file one (445 MB) 25% slower with 32 MB
+/// than with 112.
 // Called by `cli::dispatch` on the main thread as soon as the repository
 // is found, before any command starts a thread; only when `cli::main` set
 // the settings, so never while a test's threads use libgit2.
@@ -73,18 +76,18 @@ pub fn fit_pack_windows(repo: &Repo) {
         return;
     }
     // SAFETY: no other thread of this process exists yet (see above).
-    // Failing leaves the limit at 32 MB, which is only more memory.
+    // Failing leaves the limit at 32 MB: more memory or more remapping.
     unsafe {
         let _ = git2::opts::set_mwindow_mapped_limit(limit);
     }
 }
 
-/// Half of `packs` bytes, between [`PACK_MAPPED_LEAST`] and
-/// [`PACK_MAPPED_LIMIT`].
+/// A quarter of `packs` bytes, between [`PACK_MAPPED_LEAST`] and
+/// [`PACK_MAPPED_MOST`].
 fn mapped_limit_for(packs: u64) -> usize {
-    usize::try_from(packs / 2)
+    usize::try_from(packs / 4)
         .unwrap_or(usize::MAX)
-        .clamp(PACK_MAPPED_LEAST, PACK_MAPPED_LIMIT)
+        .clamp(PACK_MAPPED_LEAST, PACK_MAPPED_MOST)
 }
 
 /// The bytes of the packs in `objects` and in the object stores it names
@@ -232,12 +235,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_mapped_limit_is_half_the_packs_between_8_and_32_mb() {
+    fn the_mapped_limit_is_a_quarter_of_the_packs_between_8_and_128_mb() {
         assert_eq!(mapped_limit_for(0), PACK_MAPPED_LEAST);
         assert_eq!(mapped_limit_for(15 << 20), PACK_MAPPED_LEAST);
-        assert_eq!(mapped_limit_for(40 << 20), 20 << 20);
-        assert_eq!(mapped_limit_for(149 << 20), PACK_MAPPED_LIMIT);
-        assert_eq!(mapped_limit_for(u64::MAX), PACK_MAPPED_LIMIT);
+        assert_eq!(mapped_limit_for(40 << 20), 10 << 20);
+        assert_eq!(mapped_limit_for(149 << 20), (149 << 20) / 4);
+        assert_eq!(mapped_limit_for(445 << 20), (445 << 20) / 4);
+        assert_eq!(mapped_limit_for(4 << 30), PACK_MAPPED_MOST);
+        assert_eq!(mapped_limit_for(u64::MAX), PACK_MAPPED_MOST);
     }
 
     #[test]
