@@ -21,6 +21,7 @@ const ALTERNATES_DEPTH: usize = 5;
 /// Whether this process set libgit2's settings in `cli::main` (and may
 /// then change them before its commands start threads): not in a test.
 static SETTINGS_OWNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// Bytes of parsed objects libgit2 keeps (commits; folders and blobs
 /// never): beyond it, it drops some as it adds others.
 const OBJECT_CACHE: isize = 16 << 20;
