@@ -8,6 +8,9 @@
 //! snapshots from objects we write ourselves and [`writer`] changes exactly
 //! the paths a plan names, one by one.
 
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
 /// Bytes of a pack libgit2 maps at a time (a window), and in all: 32 MB
 /// until the repository is found, then a quarter of its packs, at least
 /// 8 MB and at most 128 MB ([`fit_pack_windows`]).
@@ -20,7 +23,7 @@ const ALTERNATES_DEPTH: usize = 5;
 
 /// Whether this process set libgit2's settings in `cli::main` (and may
 /// then change them before its commands start threads): not in a test.
-static SETTINGS_OWNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+static SETTINGS_OWNED: AtomicBool = AtomicBool::new(false);
 
 /// Bytes of parsed objects libgit2 keeps (commits; folders and blobs
 /// never): beyond it, it drops some as it adds others.
@@ -47,7 +50,7 @@ pub fn limit_memory() {
         let _ = git2::opts::set_cache_max_size(OBJECT_CACHE);
         let _ = git2::opts::set_cache_object_limit(git2::ObjectType::Tree, 0);
     }
-    SETTINGS_OWNED.store(true, std::sync::atomic::Ordering::Relaxed);
+    SETTINGS_OWNED.store(true, Ordering::Relaxed);
 }
 
 /// The most of its packs libgit2 keeps mapped, fitted to `repo` once it
@@ -68,7 +71,7 @@ pub fn limit_memory() {
 // the settings, so never while a test's threads use libgit2.
 #[allow(unsafe_code)]
 pub fn fit_pack_windows(repo: &Repo) {
-    if !SETTINGS_OWNED.load(std::sync::atomic::Ordering::Relaxed) {
+    if !SETTINGS_OWNED.load(Ordering::Relaxed) {
         return;
     }
     let limit = mapped_limit_for(packs_size(&repo.common_dir().join("objects")));
@@ -94,8 +97,8 @@ fn mapped_limit_for(packs: u64) -> usize {
 /// The bytes of the packs in `objects` and in the object stores it names
 /// as alternates (`info/alternates`, followed as git does, five deep), each
 /// store counted once. What cannot be read counts as nothing.
-fn packs_size(objects: &std::path::Path) -> u64 {
-    let mut seen: Vec<std::path::PathBuf> = Vec::new();
+fn packs_size(objects: &Path) -> u64 {
+    let mut seen: Vec<PathBuf> = Vec::new();
     let mut stores = vec![(objects.to_path_buf(), 0)];
     let mut total = 0;
     while let Some((store, depth)) = stores.pop() {

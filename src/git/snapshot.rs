@@ -1333,9 +1333,7 @@ fn without_submodules(repo: &Repo, index_tree: Oid, dirs: &mut Vec<RepoPath>) {
     let listed: Vec<&RepoPath> = dirs.iter().collect();
     let mut submodule = Folders::entries(&repo.inner, top, &listed)
         .into_iter()
-        .map(|entry| entry.is_some_and(|(_, mode)| mode == i32::from(FileMode::Commit)))
-        .collect::<Vec<bool>>()
-        .into_iter();
+        .map(|entry| entry.is_some_and(|(_, mode)| mode == i32::from(FileMode::Commit)));
     dirs.retain(|_| !submodule.next().unwrap_or(false));
 }
 
