@@ -16,6 +16,7 @@
 //! extension is refused, and the caller falls back to libgit2.
 
 use std::collections::HashSet;
+use std::io::{BufRead, BufReader, Read};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
@@ -31,6 +32,10 @@ const EXTENDED: u16 = 0x4000;
 const EXTENDED_ON_DISK: u16 = 0x6000;
 /// Bytes of an entry before its path (without extended flags).
 const FIXED: usize = 62;
+/// Entries a folder's tree is first given room for.
+const FOLDER_ROOM: usize = 256;
+/// The buffer an index file is read through.
+const READ_BUFFER: usize = 64 * 1024;
 
 /// One index entry as the file holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -161,32 +166,44 @@ pub struct IndexFile {
     pub extensions: Vec<([u8; 4], Vec<u8>)>,
 }
 
+/// [`IndexFile::plan_replacing`]'s answer.
+struct Replacing {
+    changes: Vec<(Vec<u8>, Vec<Entry>)>,
+    /// One flag per old entry: whether it goes.
+    drop: Vec<bool>,
+    removed: Vec<Vec<u8>>,
+}
+
+impl Replacing {
+    /// Every path whose folders' cached trees no longer hold.
+    fn changed_paths(&self) -> Vec<&[u8]> {
+        self.changes
+            .iter()
+            .map(|(p, _)| p.as_slice())
+            .chain(self.removed.iter().map(Vec::as_slice))
+            .collect()
+    }
+}
+
 fn be32(b: &[u8], at: usize) -> anyhow::Result<u32> {
     let s = b.get(at..at + 4).context("the index is cut short")?;
     Ok(u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
 }
 
-fn be16(b: &[u8], at: usize) -> anyhow::Result<u16> {
-    let s = b.get(at..at + 2).context("the index is cut short")?;
-    Ok(u16::from_be_bytes([s[0], s[1]]))
-}
-
 /// git's offset varint (`decode_varint`): big-endian groups of 7 bits,
-/// each continuation adding one.
-fn read_varint(b: &[u8], at: &mut usize) -> anyhow::Result<u64> {
-    let mut c = *b.get(*at).context("the index is cut short")?;
-    *at += 1;
-    let mut value = u64::from(c & 127);
-    while c & 128 != 0 {
-        c = *b.get(*at).context("the index is cut short")?;
-        *at += 1;
-        value = value
-            .checked_add(1)
-            .and_then(|v| v.checked_mul(128))
-            .context("a path length in the index is too large")?
-            + u64::from(c & 127);
+/// each continuation adding one. The value and how many bytes it took;
+/// `None` when the reader ends or the value overflows.
+pub(super) fn read_varint(r: &mut impl Read) -> Option<(u64, usize)> {
+    let mut c = [0u8; 1];
+    r.read_exact(&mut c).ok()?;
+    let mut used = 1;
+    let mut value = u64::from(c[0] & 127);
+    while c[0] & 128 != 0 {
+        r.read_exact(&mut c).ok()?;
+        used += 1;
+        value = value.checked_add(1)?.checked_mul(128)? + u64::from(c[0] & 127);
     }
-    Ok(value)
+    Some((value, used))
 }
 
 fn write_varint(out: &mut Vec<u8>, mut value: u64) {
@@ -220,40 +237,62 @@ impl IndexFile {
         Self::read_path(&repo.git_dir().join("index"))
     }
 
+    /// Read an index file, streaming: the file's bytes are never held
+    /// whole beside the entries parsed from them (on a 100,000-file index,
+    /// 9 MB more at the peak of a snapshot).
     pub fn read_path(path: &Path) -> anyhow::Result<IndexFile> {
-        match std::fs::read(path) {
-            Ok(bytes) => IndexFile::parse(&bytes),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(IndexFile::empty()),
-            Err(e) => Err(e).context("could not read the index"),
-        }
+        let file = match std::fs::File::open(path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(IndexFile::empty()),
+            Err(e) => return Err(e).context("could not read the index"),
+        };
+        let len = file.metadata().context("could not read the index")?.len();
+        let len = usize::try_from(len).context("the index is too large")?;
+        IndexFile::parse_from(BufReader::with_capacity(READ_BUFFER, file), len)
     }
 
     /// Parse an index file. The trailing checksum is not verified (git
     /// verifies it only in `git fsck`); a repository of SHA-256 objects or a
     /// required extension this reader does not know is an error.
     pub fn parse(b: &[u8]) -> anyhow::Result<IndexFile> {
-        ensure!(b.len() >= 12 + 20, "the index is cut short");
-        ensure!(&b[..4] == b"DIRC", "the index has no index signature");
-        let version = be32(b, 4)?;
+        IndexFile::parse_from(b, b.len())
+    }
+
+    /// [`IndexFile::parse`] from a reader of the `len` bytes of a file.
+    ///
+    /// Long because it is one pass over the file, entry by entry, with a
+    /// branch for each version's way of storing the path.
+    fn parse_from(mut r: impl BufRead, len: usize) -> anyhow::Result<IndexFile> {
+        const CUT: &str = "the index is cut short";
+        ensure!(len >= 12 + 20, CUT);
+        let mut head = [0u8; 12];
+        r.read_exact(&mut head).context(CUT)?;
+        ensure!(&head[..4] == b"DIRC", "the index has no index signature");
+        let version = be32(&head, 4)?;
         ensure!(
             (2..=4).contains(&version),
             "index version {version} is not supported"
         );
-        let count = be32(b, 8)? as usize;
-        let end = b.len() - 20;
+        let count = be32(&head, 8)? as usize;
+        let end = len - 20;
         let mut at = 12;
-        let mut entries = Vec::with_capacity(count);
+        // Never more entries than the file has room for, whatever its
+        // header says.
+        let mut entries = Vec::with_capacity(count.min((end - at) / FIXED));
         let mut last: Vec<u8> = Vec::new();
+        let mut name: Vec<u8> = Vec::new();
         for _ in 0..count {
             let start = at;
-            ensure!(start + FIXED <= end, "the index is cut short");
+            ensure!(start + FIXED <= end, CUT);
+            let mut fixed = [0u8; FIXED];
+            r.read_exact(&mut fixed).context(CUT)?;
             let mut stat = [0u32; 10];
             for (i, s) in stat.iter_mut().enumerate() {
-                *s = be32(b, start + 4 * i)?;
+                *s = be32(&fixed, 4 * i)?;
             }
             let mut id = [0u8; 20];
-            id.copy_from_slice(&b[start + 40..start + 60]);
-            let raw_flags = be16(b, start + 60)?;
+            id.copy_from_slice(&fixed[40..60]);
+            let raw_flags = u16::from_be_bytes([fixed[60], fixed[61]]);
             at = start + FIXED;
             let mut flags_extended = 0;
             if raw_flags & EXTENDED != 0 {
@@ -261,35 +300,52 @@ impl IndexFile {
                     version >= 3,
                     "an index entry has extended flags in version 2"
                 );
-                flags_extended = be16(b, at)?;
+                ensure!(at + 2 <= end, CUT);
+                let mut extended = [0u8; 2];
+                r.read_exact(&mut extended).context(CUT)?;
+                flags_extended = u16::from_be_bytes(extended);
                 at += 2;
                 ensure!(
                     flags_extended & !EXTENDED_ON_DISK == 0,
                     "an index entry has extended flags this reader does not know"
                 );
             }
-            let path = if version == 4 {
-                let strip = read_varint(b, &mut at)? as usize;
+            let strip = if version == 4 {
+                let (strip, used) = read_varint(&mut r).context(CUT)?;
+                at += used;
+                let strip = usize::try_from(strip).context("a path in the index is malformed")?;
                 ensure!(strip <= last.len(), "a path in the index is malformed");
-                let nul = b[at..end]
-                    .iter()
-                    .position(|&c| c == 0)
-                    .context("a path in the index is not terminated")?;
-                let mut path = Vec::with_capacity(last.len() - strip + nul);
-                path.extend_from_slice(&last[..last.len() - strip]);
-                path.extend_from_slice(&b[at..at + nul]);
-                at += nul + 1;
-                path
+                Some(strip)
             } else {
-                let nul = b[at..end]
-                    .iter()
-                    .position(|&c| c == 0)
-                    .context("a path in the index is not terminated")?;
-                let path = b[at..at + nul].to_vec();
-                // Padded with one to eight NULs to a multiple of eight.
-                at = start + ((at - start + nul + 8) & !7);
-                ensure!(at <= end, "the index is cut short");
-                path
+                None
+            };
+            // The name up to its NUL, which must lie before the trailer.
+            name.clear();
+            let read = r
+                .read_until(0, &mut name)
+                .context("could not read the index")?;
+            ensure!(
+                name.pop() == Some(0) && at + read <= end,
+                "a path in the index is not terminated"
+            );
+            at += read;
+            let path = match strip {
+                Some(strip) => {
+                    let mut path = Vec::with_capacity(last.len() - strip + name.len());
+                    path.extend_from_slice(&last[..last.len() - strip]);
+                    path.extend_from_slice(&name);
+                    path
+                }
+                None => {
+                    // Padded with one to eight NULs to a multiple of eight:
+                    // the NUL read above and what follows it.
+                    let padded = start + ((at - 1 - start + 8) & !7);
+                    ensure!(padded <= end, CUT);
+                    let mut pad = [0u8; 8];
+                    r.read_exact(&mut pad[..padded - at]).context(CUT)?;
+                    at = padded;
+                    name.clone()
+                }
             };
             ensure!(
                 !path.is_empty() && stat[MODE] != 0o040000,
@@ -309,9 +365,11 @@ impl IndexFile {
         let mut extensions = Vec::new();
         while at < end {
             ensure!(at + 8 <= end, "an index extension is cut short");
+            let mut head = [0u8; 8];
+            r.read_exact(&mut head).context(CUT)?;
             let mut sig = [0u8; 4];
-            sig.copy_from_slice(&b[at..at + 4]);
-            let size = be32(b, at + 4)? as usize;
+            sig.copy_from_slice(&head[..4]);
+            let size = be32(&head, 4)? as usize;
             ensure!(at + 8 + size <= end, "an index extension is cut short");
             if !sig[0].is_ascii_uppercase() {
                 bail!(
@@ -319,7 +377,9 @@ impl IndexFile {
                     String::from_utf8_lossy(&sig)
                 );
             }
-            extensions.push((sig, b[at + 8..at + 8 + size].to_vec()));
+            let mut data = vec![0u8; size];
+            r.read_exact(&mut data).context(CUT)?;
+            extensions.push((sig, data));
             at += 8 + size;
         }
         Ok(IndexFile {
@@ -452,9 +512,85 @@ impl IndexFile {
     /// given (none: the path leaves the index). The cache-tree is
     /// invalidated along each path; the extensions that describe the work
     /// tree or the entries' positions are dropped (git rebuilds them).
-    pub fn replace_paths(&mut self, mut changes: Vec<(Vec<u8>, Vec<Entry>)>) {
-        if changes.is_empty() {
+    pub fn replace_paths(&mut self, changes: Vec<(Vec<u8>, Vec<Entry>)>) {
+        let Some(plan) = self.plan_replacing(changes) else {
             return;
+        };
+        // In place: the entries are never held twice (9 MB for 100,000).
+        // The dropped ones go, then the new ones are merged in from the
+        // back into room that the dropped ones mostly leave.
+        let mut dropped = plan.drop.iter();
+        self.entries
+            .retain(|_| !dropped.next().copied().unwrap_or(false));
+        let mut new: Vec<Entry> = plan
+            .changes
+            .iter()
+            .flat_map(|(_, entries)| entries.iter().cloned())
+            .collect();
+        let mut old_end = self.entries.len();
+        self.entries.reserve_exact(new.len());
+        self.entries.resize_with(old_end + new.len(), || {
+            Entry::new(Vec::new(), Oid::ZERO_SHA1, 0)
+        });
+        let mut at = self.entries.len();
+        // The new entries are sorted; no kept entry has a path of theirs.
+        while let Some(e) = new.pop() {
+            while old_end > 0 && self.entries[old_end - 1].path > e.path {
+                old_end -= 1;
+                at -= 1;
+                self.entries.swap(old_end, at);
+            }
+            at -= 1;
+            self.entries[at] = e;
+        }
+        let paths = plan.changed_paths();
+        self.changed(&paths);
+    }
+
+    /// The tree [`IndexFile::write_tree`] would write after
+    /// [`IndexFile::replace_paths`] with `changes`, without changing this
+    /// index: the kept and the new entries are merged as references, so
+    /// the entries are not copied (nor their vector grown) for one tree.
+    pub fn write_tree_with(
+        &self,
+        changes: Vec<(Vec<u8>, Vec<Entry>)>,
+        objects: &git2::Odb<'_>,
+    ) -> anyhow::Result<Oid> {
+        let Some(plan) = self.plan_replacing(changes) else {
+            return self.write_tree(objects);
+        };
+        let added: usize = plan.changes.iter().map(|(_, entries)| entries.len()).sum();
+        let mut new = plan
+            .changes
+            .iter()
+            .flat_map(|(_, entries)| entries.iter())
+            .peekable();
+        let mut merged: Vec<&Entry> = Vec::with_capacity(self.entries.len() + added);
+        for (e, _) in self.entries.iter().zip(&plan.drop).filter(|(_, &d)| !d) {
+            while let Some(n) = new.next_if(|n| n.path < e.path) {
+                merged.push(n);
+            }
+            merged.push(e);
+        }
+        merged.extend(new);
+        merged.retain(|e| e.stage() == 0);
+        let mut cache = self.cache_tree();
+        if let Some(cache) = cache.as_mut() {
+            for p in plan.changed_paths() {
+                cache.invalidate(p);
+            }
+        }
+        let mut buf = Vec::new();
+        write_folder(&merged, 0, cache.as_ref(), objects, &mut buf)
+    }
+
+    /// What replacing `changes` (path, its new entries) does to this
+    /// index: the changes sorted by path (the first of equal paths kept),
+    /// which old entries go, and the paths of those that go because a new
+    /// entry is in their way. `None` when there is nothing to change.
+    fn plan_replacing(&self, mut changes: Vec<(Vec<u8>, Vec<Entry>)>) -> Option<Replacing> {
+        if changes.is_empty() {
+            return None;
         }
         changes.sort_by(|a, b| a.0.cmp(&b.0));
         changes.dedup_by(|later, earlier| later.0 == earlier.0);
@@ -497,37 +633,11 @@ impl IndexFile {
                 }
             }
         }
-        // In place: the entries are never held twice (9 MB for 100,000).
-        // The dropped ones go, then the new ones are merged in from the
-        // back into room that the dropped ones mostly leave.
-        let mut dropped = drop.into_iter();
-        self.entries.retain(|_| !dropped.next().unwrap_or(false));
-        let mut new: Vec<Entry> = changes
-            .iter()
-            .flat_map(|(_, entries)| entries.iter().cloned())
-            .collect();
-        let mut old_end = self.entries.len();
-        self.entries.reserve_exact(new.len());
-        self.entries.resize_with(old_end + new.len(), || {
-            Entry::new(Vec::new(), Oid::ZERO_SHA1, 0)
-        });
-        let mut at = self.entries.len();
-        // The new entries are sorted; no kept entry has a path of theirs.
-        while let Some(e) = new.pop() {
-            while old_end > 0 && self.entries[old_end - 1].path > e.path {
-                old_end -= 1;
-                at -= 1;
-                self.entries.swap(old_end, at);
-            }
-            at -= 1;
-            self.entries[at] = e;
-        }
-        let paths: Vec<&[u8]> = changes
-            .iter()
-            .map(|(p, _)| p.as_slice())
-            .chain(removed.iter().map(Vec::as_slice))
-            .collect();
-        self.changed(&paths);
+        Some(Replacing {
+            changes,
+            drop,
+            removed,
+        })
     }
 
     /// After entries changed at `paths`: invalidate the cache-tree along
@@ -623,7 +733,9 @@ fn write_folder(
     if let Some(id) = cache.and_then(CacheTree::id) {
         return Ok(id);
     }
-    let mut data = Vec::with_capacity(entries.len() * 40);
+    // Room for this folder's own entries, not for everything under it
+    // (the root's would be 4 MB on a 100,000-file index).
+    let mut data = Vec::with_capacity(entries.len().min(FOLDER_ROOM) * 40);
     let mut i = 0;
     while i < entries.len() {
         let rest = &entries[i].path[skip..];
@@ -865,9 +977,7 @@ mod tests {
         for value in [0u64, 1, 127, 128, 129, 255, 16_511, 16_512, 1 << 40] {
             let mut out = Vec::new();
             write_varint(&mut out, value);
-            let mut at = 0;
-            assert_eq!(read_varint(&out, &mut at).unwrap(), value);
-            assert_eq!(at, out.len());
+            assert_eq!(read_varint(&mut &out[..]), Some((value, out.len())));
         }
         // git's encoding of 128 is 0x80 0x00, not 0x81 0x00.
         let mut out = Vec::new();
@@ -930,6 +1040,47 @@ mod tests {
         .map(|(p, s)| (p.to_string(), *s))
         .collect();
         assert_eq!(got, want);
+    }
+
+    /// However the reader's buffer cuts the file (an entry, a path or an
+    /// extension across two reads), streaming reads what parsing the whole
+    /// file reads, in every version.
+    #[test]
+    fn an_index_read_through_any_buffer_is_the_index_parsed_whole() {
+        for version in [2, 3, 4] {
+            let mut entries: Vec<Entry> = (0..40)
+                .map(|n| {
+                    let path = format!("dir{}/{}file-{n}", n % 3, "long-".repeat(n % 5));
+                    Entry::new(path.into_bytes(), Oid::ZERO_SHA1, 0o100644)
+                })
+                .collect();
+            entries.sort_by(|a, b| a.path.cmp(&b.path));
+            for (n, e) in entries.iter_mut().enumerate() {
+                e.stat[0] = n as u32;
+                e.id[0] = n as u8;
+            }
+            if version == 3 {
+                // Intent-to-add: written as version 3.
+                entries[5].flags_extended = 0x2000;
+            }
+            let index = IndexFile {
+                version,
+                entries,
+                extensions: vec![(*b"REUC", b"some bytes".to_vec())],
+            };
+            let bytes = index.to_bytes();
+            let whole = IndexFile::parse(&bytes).expect("the index");
+            assert_eq!(whole, index, "version {version}");
+            for room in [1, 7, 64, 4096] {
+                let read = BufReader::with_capacity(room, &bytes[..]);
+                let streamed = IndexFile::parse_from(read, bytes.len()).expect("the index");
+                assert_eq!(streamed, whole, "version {version}, {room} bytes a read");
+            }
+            let dir = tempfile::tempdir().expect("a temporary directory");
+            let file = dir.path().join("index");
+            std::fs::write(&file, &bytes).expect("write");
+            assert_eq!(IndexFile::read_path(&file).expect("the index"), whole);
+        }
     }
 
     #[test]

@@ -25,6 +25,7 @@ use git2::{Delta, FileMode, Oid, Status, StatusOptions};
 use serde::{Deserialize, Serialize};
 
 use super::batch::{with_blob_sink, BlobSink, LOOSE_BELOW};
+use super::indexfile::{Entry, IndexFile};
 use super::{index, Repo, RepoPath};
 use crate::error::user;
 
@@ -235,7 +236,7 @@ fn scan(repo: &Repo, mode: ScanMode, paths: &[RepoPath]) -> anyhow::Result<Workt
         // files in the work tree. The batch packs them when there are
         // enough (`LOOSE_BELOW`).
         let (trees, mut scan) = with_blob_sink(repo, true, |sink| {
-            let trees = prepared.write(repo, sink.object_repo())?;
+            let (trees, own_index) = prepared.write_keeping_index(repo, sink.object_repo())?;
             sink.add_tree(trees.keepalive);
             let mut scan = WorktreeScan::of_index(repo, &trees)?;
             crate::trace::phase("scan: blobs");
@@ -364,7 +365,14 @@ fn scan(repo: &Repo, mode: ScanMode, paths: &[RepoPath]) -> anyhow::Result<Workt
                 }
             }
             if changes > 0 {
-                scan.tree = snapshot_tree(sink, repo, updates, trees.stage0)?;
+                // The changes are merged with the entries the index's tree
+                // was just written from: no tree is read back (each read
+                // goes through libgit2's cache of delta bases, up to 16 MB
+                // per pack, kept to the end).
+                scan.tree = match own_index.as_deref() {
+                    Some(index) => snapshot_tree_of_index(sink, repo, index, updates)?,
+                    None => snapshot_tree(sink, repo, updates, trees.stage0)?,
+                };
             }
             Ok((trees, scan))
         })?;
@@ -566,6 +574,27 @@ fn snapshot_tree(
         Some(side) => updates.apply_in(side, base)?,
         None => updates.apply(repo, base)?,
     };
+    sink.add_tree(tree);
+    Ok(tree)
+}
+
+/// The tree of `index` (the index the scan's base tree was written from)
+/// with `updates`: the same tree as [`snapshot_tree`] on that base, from
+/// the entries in memory. Only the folders along the changed paths are
+/// written again (the cache-tree is invalidated along them).
+fn snapshot_tree_of_index(
+    sink: &mut BlobSink<'_>,
+    repo: &Repo,
+    index: &IndexFile,
+    updates: TreeChanges,
+) -> anyhow::Result<Oid> {
+    crate::trace::phase("scan: tree from the index");
+    let odb = sink
+        .object_repo()
+        .unwrap_or(&repo.inner)
+        .odb()
+        .context("could not open the object database")?;
+    let tree = index.write_tree_with(updates.into_index_changes(), &odb)?;
     sink.add_tree(tree);
     Ok(tree)
 }
@@ -930,6 +959,22 @@ impl TreeChanges {
 
     pub fn upsert(&mut self, path: &RepoPath, id: Oid, mode: FileMode) {
         self.upserts.push((path.clone(), id, mode));
+    }
+
+    /// The changes as [`IndexFile::replace_paths`] takes them: an upsert
+    /// is one stage-0 entry, a removal none. An upsert wins over a removal
+    /// of the same path, as in [`TreeChanges::apply`] (removals first).
+    fn into_index_changes(self) -> Vec<(Vec<u8>, Vec<Entry>)> {
+        let upserts = self.upserts.into_iter().map(|(path, id, mode)| {
+            let bytes = path.as_bytes().to_vec();
+            let entry = Entry::new(bytes.clone(), id, u32::from(mode));
+            (bytes, vec![entry])
+        });
+        let removals = self
+            .removals
+            .into_iter()
+            .map(|path| (path.as_bytes().to_vec(), Vec::new()));
+        upserts.chain(removals).collect()
     }
 
     pub fn apply(self, repo: &Repo, base: Oid) -> anyhow::Result<Oid> {
@@ -1579,6 +1624,115 @@ mod tests {
         );
         assert!(found("build", &tracked).is_empty());
         assert!(found("logs", &tracked).is_empty());
+    }
+
+    /// The snapshot tree merged from the index's own entries is the tree
+    /// the tree updater writes on the index's tree, for every kind of
+    /// change a scan makes: files changed, removed and added, a mode
+    /// changed, a file where a folder was and a folder where a file was,
+    /// a removal of what is not there, a conflict resolved, a removal and
+    /// an upsert of one path; with the cache-tree as git left it and
+    /// without one.
+    #[test]
+    fn the_tree_from_the_index_is_the_tree_the_updater_writes() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let repo = git2::Repository::init(dir.path()).expect("git init");
+        let blob = |text: &str| repo.blob(text.as_bytes()).expect("a blob");
+        let mut index = repo.index().expect("the index");
+        let files = [
+            ("a/b/c", 0o100644),
+            ("a/b/d", 0o100755),
+            ("a/e", 0o120000),
+            ("f", 0o100644),
+            ("g/h", 0o100644),
+            ("g/i/j", 0o100644),
+            ("k", 0o100644),
+            ("m/n", 0o100644),
+            ("z/y", 0o100644),
+        ];
+        for (path, mode) in files {
+            let entry = git2::IndexEntry {
+                ctime: git2::IndexTime::new(0, 0),
+                mtime: git2::IndexTime::new(0, 0),
+                dev: 0,
+                ino: 0,
+                mode,
+                uid: 0,
+                gid: 0,
+                file_size: 0,
+                id: blob(path),
+                flags: 0,
+                flags_extended: 0,
+                path: path.as_bytes().to_vec(),
+            };
+            index.add(&entry).expect("an entry");
+        }
+        let libgit2_tree = index.write_tree().expect("the index's tree");
+        #[allow(clippy::disallowed_methods)] // a test repository's index, no journal
+        index.write().expect("the index written");
+        let mut own = IndexFile::read_path(&dir.path().join(".git/index")).expect("the index");
+        assert!(
+            own.cache_tree().and_then(|c| c.id()).is_some(),
+            "a valid cache-tree"
+        );
+        // A conflict on `q`: three stages, none at stage 0.
+        for stage in 1..=3u16 {
+            let mut e = Entry::new(b"q".to_vec(), blob(&format!("q{stage}")), 0o100644);
+            e.flags = stage << 12;
+            own.entries.push(e);
+        }
+        own.entries
+            .sort_by(|a, b| (&a.path, a.stage()).cmp(&(&b.path, b.stage())));
+        let odb = repo.odb().expect("the object store");
+        let base = own.write_tree(&odb).expect("the base tree");
+        assert_eq!(base, libgit2_tree);
+        let changes = || {
+            let mut c = TreeChanges::default();
+            let p = |s: &str| RepoPath::from_bytes(s.as_bytes());
+            c.upsert(&p("a/b/c"), blob("changed"), FileMode::Blob);
+            c.remove(&p("f"));
+            c.upsert(&p("new/dir/file"), blob("new"), FileMode::Blob);
+            c.upsert(
+                &p("k/inside"),
+                blob("folder where a file was"),
+                FileMode::Blob,
+            );
+            c.upsert(&p("g"), blob("file where a folder was"), FileMode::Blob);
+            c.remove(&p("not/there"));
+            c.upsert(&p("q"), blob("resolved"), FileMode::Blob);
+            c.upsert(&p("m/n"), blob("m/n"), FileMode::BlobExecutable);
+            c.remove(&p("a/e"));
+            c.upsert(&p("a/e"), blob("a link"), FileMode::Link);
+            c
+        };
+        let updated = changes().apply_in(&repo, base).expect("the updater's tree");
+        let merged = own
+            .write_tree_with(changes().into_index_changes(), &odb)
+            .expect("the merged tree");
+        assert_eq!(merged, updated);
+        own.extensions.clear();
+        let merged = own
+            .write_tree_with(changes().into_index_changes(), &odb)
+            .expect("the merged tree");
+        assert_eq!(merged, updated, "without a cache-tree");
+        // The tree holds what the changes say, not just the same mistakes.
+        let tree = repo.find_tree(updated).expect("the tree");
+        let at = |p: &str| {
+            tree.get_path(Path::new(p))
+                .ok()
+                .map(|e| (e.id(), e.filemode()))
+        };
+        assert_eq!(at("g"), Some((blob("file where a folder was"), 0o100644)));
+        assert_eq!(
+            at("k/inside"),
+            Some((blob("folder where a file was"), 0o100644))
+        );
+        assert_eq!(at("a/e"), Some((blob("a link"), 0o120000)));
+        assert_eq!(at("m/n"), Some((blob("m/n"), 0o100755)));
+        assert_eq!(at("q"), Some((blob("resolved"), 0o100644)));
+        assert_eq!(at("f"), None);
+        assert_eq!(at("g/h"), None);
+        assert_eq!(at("z/y"), Some((blob("z/y"), 0o100644)));
     }
 
     /// Looked up in path order, the folders give the same answers as when

@@ -14,7 +14,7 @@
 use anyhow::Context as _;
 use git2::{ObjectType, Oid};
 
-use super::indexfile::CacheTree;
+use super::indexfile::{read_varint, CacheTree};
 use super::{Repo, RepoPath};
 
 /// One staged path: its content in the index (`None` when deleted), and its
@@ -482,7 +482,7 @@ fn parse(mut file: impl std::io::BufRead, len: u64) -> Option<Parsed> {
         if version == 4 {
             // The previous path, less `strip` bytes, then this one's end.
             let (strip, varint_len) = read_varint(&mut file)?;
-            let keep = previous.1.checked_sub(strip)?;
+            let keep = previous.1.checked_sub(usize::try_from(strip).ok()?)?;
             paths.extend_from_within(previous.0..previous.0 + keep);
             let read = file.read_until(0, &mut paths).ok()?;
             if paths.pop() != Some(0) {
@@ -582,21 +582,6 @@ fn plain_entry(buf: &[u8], paths: &mut Vec<u8>) -> Option<(usize, Entry)> {
             stat: index_stat(header),
         },
     ))
-}
-
-/// The offset encoding of index version 4: the value and how many bytes
-/// it took.
-fn read_varint(file: &mut impl std::io::Read) -> Option<(usize, usize)> {
-    let mut byte = [0u8; 1];
-    file.read_exact(&mut byte).ok()?;
-    let mut used = 1;
-    let mut value = (byte[0] & 0x7f) as usize;
-    while byte[0] & 0x80 != 0 {
-        file.read_exact(&mut byte).ok()?;
-        used += 1;
-        value = value.checked_add(1)?.checked_shl(7)? | (byte[0] & 0x7f) as usize;
-    }
-    Some((value, used))
 }
 
 #[cfg(test)]
