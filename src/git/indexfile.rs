@@ -513,7 +513,7 @@ impl IndexFile {
     /// invalidated along each path; the extensions that describe the work
     /// tree or the entries' positions are dropped (git rebuilds them).
     pub fn replace_paths(&mut self, changes: Vec<(Vec<u8>, Vec<Entry>)>) {
-        let Some(plan) = self.plan_replacing(changes) else {
+        let Some(mut plan) = self.plan_replacing(changes) else {
             return;
         };
         // In place: the entries are never held twice (9 MB for 100,000).
@@ -522,10 +522,11 @@ impl IndexFile {
         let mut dropped = plan.drop.iter();
         self.entries
             .retain(|_| !dropped.next().copied().unwrap_or(false));
+        // Taken out of the plan, which keeps their paths.
         let mut new: Vec<Entry> = plan
             .changes
-            .iter()
-            .flat_map(|(_, entries)| entries.iter().cloned())
+            .iter_mut()
+            .flat_map(|(_, entries)| std::mem::take(entries))
             .collect();
         let mut old_end = self.entries.len();
         self.entries.reserve_exact(new.len());

@@ -365,14 +365,7 @@ fn scan(repo: &Repo, mode: ScanMode, paths: &[RepoPath]) -> anyhow::Result<Workt
                 }
             }
             if changes > 0 {
-                // The changes are merged with the entries the index's tree
-                // was just written from: no tree is read back (each read
-                // goes through libgit2's cache of delta bases, up to 16 MB
-                // per pack, kept to the end).
-                scan.tree = match own_index.as_deref() {
-                    Some(index) => snapshot_tree_of_index(sink, repo, index, updates)?,
-                    None => snapshot_tree(sink, repo, updates, trees.stage0)?,
-                };
+                scan.tree = snapshot_tree(sink, repo, updates, trees.stage0, own_index.as_deref())?;
             }
             Ok((trees, scan))
         })?;
@@ -562,39 +555,36 @@ fn all_tracked_dirs(
 }
 
 /// `base` with `updates`, its trees written into the same pack as the
-/// blobs.
+/// blobs. With `index`, the index `base` was written from, the tree is
+/// written from its entries with the changes merged in: only the folders
+/// along the changed paths are hashed, and no folder is read back (each
+/// read goes through libgit2's cache of delta bases, up to 16 MB per
+/// pack, kept to the end).
 fn snapshot_tree(
     sink: &mut BlobSink<'_>,
     repo: &Repo,
     updates: TreeChanges,
     base: Oid,
+    index: Option<&IndexFile>,
 ) -> anyhow::Result<Oid> {
-    crate::trace::phase("scan: tree");
-    let tree = match sink.object_repo() {
-        Some(side) => updates.apply_in(side, base)?,
-        None => updates.apply(repo, base)?,
+    let tree = match index {
+        Some(index) => {
+            crate::trace::phase("scan: tree from the index");
+            let odb = sink
+                .object_repo()
+                .unwrap_or(&repo.inner)
+                .odb()
+                .context("could not open the object database")?;
+            index.write_tree_with(updates.into_index_changes(), &odb)?
+        }
+        None => {
+            crate::trace::phase("scan: tree");
+            match sink.object_repo() {
+                Some(side) => updates.apply_in(side, base)?,
+                None => updates.apply(repo, base)?,
+            }
+        }
     };
-    sink.add_tree(tree);
-    Ok(tree)
-}
-
-/// The tree of `index` (the index the scan's base tree was written from)
-/// with `updates`: the same tree as [`snapshot_tree`] on that base, from
-/// the entries in memory. Only the folders along the changed paths are
-/// written again (the cache-tree is invalidated along them).
-fn snapshot_tree_of_index(
-    sink: &mut BlobSink<'_>,
-    repo: &Repo,
-    index: &IndexFile,
-    updates: TreeChanges,
-) -> anyhow::Result<Oid> {
-    crate::trace::phase("scan: tree from the index");
-    let odb = sink
-        .object_repo()
-        .unwrap_or(&repo.inner)
-        .odb()
-        .context("could not open the object database")?;
-    let tree = index.write_tree_with(updates.into_index_changes(), &odb)?;
     sink.add_tree(tree);
     Ok(tree)
 }
@@ -685,7 +675,7 @@ pub fn scan_known(
             }
         }
         if changes > 0 {
-            scan.tree = snapshot_tree(sink, repo, updates, trees.stage0)?;
+            scan.tree = snapshot_tree(sink, repo, updates, trees.stage0, None)?;
         }
         Ok(changes)
     })?;
