@@ -1984,6 +1984,87 @@ fn stash_of_a_file_removed_from_the_index_and_written_again_is_gits() {
     }
 }
 
+/// Untracked files of every shape — beside tracked ones, alone in new
+/// nested folders, named to sort around a folder (`src.rs`, `src-old/`,
+/// `src0`), executable, a symlink, one where HEAD has a file — give the
+/// stash entry git's own trees: W without them, U with only them.
+#[test]
+fn stash_trees_are_gits_for_untracked_files_of_every_shape() {
+    let Setup { repo, .. } = setup();
+    repo.write("src/new_beside.rs", "beside tracked files\n");
+    repo.write("deep/a/b/c.txt", "alone in new folders\n");
+    repo.write("deep/a/d.txt", "one level up\n");
+    repo.write("src.rs", "sorts before the folder src\n");
+    repo.write("src-old/x.rs", "a folder sorting before src\n");
+    repo.write("src0", "sorts after src/\n");
+    repo.write_exec("bin/new.sh", "#!/bin/sh\n");
+    repo.symlink("link-to-readme", "README.md");
+    repo.git(&["rm", "-q", "--cached", "docs/guide.md"]);
+    repo.write("docs/guide.md", "untracked again, HEAD has it\n");
+    repo.write("README.md", "# Demo project\n\nModified.\n");
+    let by_git = repo.copy();
+    by_git.git(&["stash", "push", "-q", "--include-untracked"]);
+    emergency(&repo, &[]);
+    for rev in [
+        "stash@{0}^{tree}",
+        "stash@{0}^2^{tree}",
+        "stash@{0}^3^{tree}",
+    ] {
+        assert_eq!(
+            repo.git(&["ls-tree", "-r", "-t", rev]),
+            by_git.git(&["ls-tree", "-r", "-t", rev]),
+            "{rev}"
+        );
+    }
+}
+
+/// Every tracked file removed from the index and left on disk: W has
+/// them all back (HEAD has each), U has them too.
+#[test]
+fn stash_trees_are_gits_when_every_file_is_untracked() {
+    let Setup { repo, .. } = setup();
+    repo.git(&["rm", "-r", "-q", "--cached", "."]);
+    let by_git = repo.copy();
+    by_git.git(&["stash", "push", "-q", "--include-untracked"]);
+    emergency(&repo, &[]);
+    for rev in [
+        "stash@{0}^{tree}",
+        "stash@{0}^2^{tree}",
+        "stash@{0}^3^{tree}",
+    ] {
+        assert_eq!(
+            repo.git(&["ls-tree", "-r", "-t", rev]),
+            by_git.git(&["ls-tree", "-r", "-t", rev]),
+            "{rev}"
+        );
+    }
+}
+
+/// HEAD's tree empty (a root commit of nothing) and every file
+/// untracked: W is the empty tree, as in git's entry.
+#[test]
+fn stash_trees_are_gits_when_head_has_no_file() {
+    let Setup { repo, .. } = setup();
+    repo.git(&["checkout", "-q", "--orphan", "nothing"]);
+    repo.git(&["rm", "-r", "-q", "--cached", "."]);
+    repo.git(&["commit", "-q", "--allow-empty", "-m", "root of nothing"]);
+    assert!(repo.git(&["status", "--porcelain"]).contains("?? src/"));
+    let by_git = repo.copy();
+    by_git.git(&["stash", "push", "-q", "--include-untracked"]);
+    emergency(&repo, &[]);
+    for rev in [
+        "stash@{0}^{tree}",
+        "stash@{0}^2^{tree}",
+        "stash@{0}^3^{tree}",
+    ] {
+        assert_eq!(
+            repo.git(&["rev-parse", rev]),
+            by_git.git(&["rev-parse", rev]),
+            "{rev}"
+        );
+    }
+}
+
 /// The count of paths that differ is made on a thread of its own and
 /// shown once the snapshot is saved: the journal's record of a real run
 /// gives the count the dry run gave, for `emergency` and for `sprint

@@ -7,9 +7,9 @@
 //! and, when there are untracked files, U (only the untracked files).
 
 use anyhow::Context as _;
-use git2::build::TreeUpdateBuilder;
 use git2::Oid;
 
+use super::indexfile::{Entry, IndexFile};
 use super::snapshot::{commit_snapshot, commit_snapshot_later, Folders, WorktreeScan};
 use super::{Repo, RepoPath};
 
@@ -29,12 +29,7 @@ pub fn build_stash_commit(
         &[head],
         &format!("index on {branch}: {summary}\n"),
     )?;
-    let snapshot = repo
-        .inner
-        .find_tree(scan.tree)
-        .context("could not read the snapshot tree")?;
     let mut parents = vec![head, i];
-    let mut tracked = TreeUpdateBuilder::new();
     // git's W tree takes every path that differs from HEAD, so an untracked
     // file where HEAD has one (deleted from the index, then written again)
     // is in W as well as in U.
@@ -51,26 +46,39 @@ pub fn build_stash_commit(
             return Ok((None, scan.tree));
         }
         let objects = sink.object_repo().unwrap_or(&repo.inner);
-        let empty = objects.treebuilder(None)?.write()?;
-        let empty = objects.find_tree(empty)?;
-        let mut only_untracked = TreeUpdateBuilder::new();
-        // Each folder of the two trees read once, not once per path
-        // (`Folders`): an emergency over thousands of untracked files
-        // spent most of its stash here.
-        let paths: Vec<&RepoPath> = scan.untracked.iter().collect();
-        let in_snapshot = Folders::entries(&repo.inner, snapshot.clone(), &paths);
+        let odb = objects
+            .odb()
+            .context("could not open the object database")?;
+        let mut paths: Vec<&RepoPath> = scan.untracked.iter().collect();
+        paths.sort_unstable_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+        // HEAD's folders read once each, not once per path (`Folders`).
         let in_head = Folders::entries(&repo.inner, head_tree.clone(), &paths);
-        for ((path, entry), head) in paths.iter().zip(in_snapshot).zip(in_head) {
-            let (id, mode) =
-                entry.with_context(|| format!("{path} is missing from the snapshot"))?;
-            only_untracked.upsert(path.as_bytes(), id, super::file_mode(mode as u32));
-            if !head.is_some_and(|(_, mode)| is_blob_mode(mode)) {
-                tracked.remove(path.as_bytes());
-            }
-        }
-        let u_tree = only_untracked.create_updated(objects, &empty)?;
-        let w_tree = tracked.create_updated(objects, &snapshot)?;
-        for tree in [empty.id(), u_tree, w_tree] {
+        let split: Vec<Split<'_>> = paths
+            .iter()
+            .zip(&in_head)
+            .map(|(path, head)| Split {
+                rest: path.as_bytes(),
+                drop: !head.is_some_and(|(_, mode)| is_blob_mode(mode)),
+            })
+            .collect();
+        // One pass over the snapshot's folders along the untracked files:
+        // their entries for U, and the snapshot without them for W.
+        let mut found = Vec::with_capacity(paths.len());
+        let w_tree = match split_folder(&repo.inner, &odb, scan.tree, &split, &mut found)? {
+            Some(tree) => tree,
+            None => write_tree(&odb, &[])?,
+        };
+        let untracked = IndexFile {
+            version: 2,
+            entries: paths
+                .iter()
+                .zip(found)
+                .map(|(path, (id, mode))| Entry::new(path.as_bytes().to_vec(), id, mode))
+                .collect(),
+            extensions: Vec::new(),
+        };
+        let u_tree = untracked.write_tree(&odb)?;
+        for tree in [u_tree, w_tree] {
             sink.add_tree(tree);
         }
         Ok((Some(u_tree), w_tree))
@@ -98,6 +106,106 @@ pub fn build_stash_commit(
         }
         later += 1;
     }
+}
+
+/// An untracked file on the way down the snapshot's folders: its path
+/// below the folder at hand, and whether W leaves it out (HEAD has no
+/// file there).
+struct Split<'p> {
+    rest: &'p [u8],
+    drop: bool,
+}
+
+/// The folder `tree` of the snapshot with the files of `paths` (sorted,
+/// all in it, relative to it) that are to be dropped left out, written to
+/// `odb`; the entry (id, mode) of every path is pushed onto `found`, in
+/// their order. `None` when nothing is left in the folder (git keeps no
+/// empty folder in a tree). Each folder along the paths is read once, and
+/// only the folders that lose an entry are written again.
+fn split_folder(
+    repo: &git2::Repository,
+    odb: &git2::Odb<'_>,
+    tree: Oid,
+    paths: &[Split<'_>],
+    found: &mut Vec<(Oid, u32)>,
+) -> anyhow::Result<Option<Oid>> {
+    let folder = repo
+        .find_tree(tree)
+        .context("could not read the snapshot tree")?;
+    let missing = |path: &[u8]| {
+        anyhow::anyhow!(
+            "internal error: the untracked file {} is missing from the snapshot",
+            String::from_utf8_lossy(path)
+        )
+    };
+    let mut data = Vec::with_capacity(folder.len() * 40);
+    let mut changed = false;
+    let mut at = 0;
+    for entry in folder.iter() {
+        let name = entry.name_bytes();
+        let mode = entry.filemode() as u32;
+        let mut id = entry.id();
+        // The paths sort as the entries do (a folder's name as if followed
+        // by a slash), so those at this entry come next.
+        let here = |p: &Split<'_>| {
+            p.rest == name || (p.rest.starts_with(name) && p.rest.get(name.len()) == Some(&b'/'))
+        };
+        let end = at + paths[at..].iter().take_while(|p| here(p)).count();
+        let mine = &paths[at..end];
+        at = end;
+        match mine {
+            [] => {}
+            [file] if file.rest == name => {
+                if entry.kind() == Some(git2::ObjectType::Tree) {
+                    return Err(missing(file.rest));
+                }
+                found.push((id, mode));
+                if file.drop {
+                    changed = true;
+                    continue;
+                }
+            }
+            _ if entry.kind() == Some(git2::ObjectType::Tree) => {
+                let inside: Vec<Split<'_>> = mine
+                    .iter()
+                    .map(|p| Split {
+                        rest: &p.rest[name.len() + 1..],
+                        drop: p.drop,
+                    })
+                    .collect();
+                match split_folder(repo, odb, id, &inside, found)? {
+                    Some(new) => {
+                        changed |= new != id;
+                        id = new;
+                    }
+                    None => {
+                        changed = true;
+                        continue;
+                    }
+                }
+            }
+            _ => return Err(missing(mine[0].rest)),
+        }
+        data.extend_from_slice(format!("{mode:o} ").as_bytes());
+        data.extend_from_slice(name);
+        data.push(0);
+        data.extend_from_slice(id.as_bytes());
+    }
+    if let Some(p) = paths.get(at) {
+        return Err(missing(p.rest));
+    }
+    if !changed {
+        return Ok(Some(tree));
+    }
+    if data.is_empty() {
+        return Ok(None);
+    }
+    write_tree(odb, &data).map(Some)
+}
+
+fn write_tree(odb: &git2::Odb<'_>, data: &[u8]) -> anyhow::Result<Oid> {
+    odb.write(git2::ObjectType::Tree, data)
+        .context("could not write the stash's tree")
 }
 
 /// Whether a tree entry's mode is a blob's: a file, an executable or a
