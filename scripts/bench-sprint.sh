@@ -38,4 +38,13 @@ bench_pair "sprint rollback (Level 2: WIP commit, backup branch, retry branch at
     "" \
     "$FLOOR_SPRINT"
 
+# With SPRINT_REPORT=1 (bench-real.sh): the tool against git's sequence
+# plus the report's log and diff stat, which the row above leaves out.
+if [[ ${SPRINT_REPORT:-0} == 1 ]]; then
+    bench_pair "sprint rollback with its report (git column: the sequence plus git log and git diff --stat -M)" \
+        "$BENCH_COPY" \
+        "$TOOL_SPRINT" \
+        "$GIT_SPRINT_REPORT"
+fi
+
 bench_log "results appended to $BENCH_RESULTS"

@@ -239,6 +239,11 @@ export -f bench_discard fresh_copy bench_rss
     # Level 2: the runbook's shell sequence.
     GIT_SPRINT='cd "$WORK" && git add -A && git commit -q -m "WIP: Sprint 1 before rollback" && git branch backup/sprint-1-bench && git checkout -q baseline && git checkout -q -b refactor/sprint-1-retry'
     TOOL_SPRINT='"$TOOL" -C "$WORK" sprint rollback 1 --no-tests >/dev/null'
+    # The same sequence with what the tool's failure report holds beside
+    # it: the commits since the baseline and the diff stat of the whole
+    # work tree against it (`changes.txt`), written outside the work tree.
+    # Context for the row above, not its goal (bench-real.sh).
+    GIT_SPRINT_REPORT='cd "$WORK" && git add -A && git log --oneline baseline..HEAD >"$WORK.log.txt" && git diff --cached --stat -M baseline >"$WORK.changes.txt" && git commit -q -m "WIP: Sprint 1 before rollback" && git branch backup/sprint-1-bench && git checkout -q baseline && git checkout -q -b refactor/sprint-1-retry'
     # Level 3: 200 files the failed sprint changed, and 200 directories
     # holding such files.
     GIT_FILES='cd "$WORK" && xargs -a "$PATHS_FILE" git checkout -q baseline --'
