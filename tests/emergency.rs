@@ -1960,6 +1960,23 @@ fn without_index_entry(mut state: RepoState, path: &str) -> RepoState {
     state
 }
 
+/// The newest stash entry's three trees (W, I, U) in `ours` are those of
+/// `by_git`'s, folder for folder.
+#[track_caller]
+fn assert_same_stash_trees(ours: &TestRepo, by_git: &TestRepo) {
+    for rev in [
+        "stash@{0}^{tree}",
+        "stash@{0}^2^{tree}",
+        "stash@{0}^3^{tree}",
+    ] {
+        assert_eq!(
+            ours.git(&["ls-tree", "-r", "-t", rev]),
+            by_git.git(&["ls-tree", "-r", "-t", rev]),
+            "{rev}"
+        );
+    }
+}
+
 /// A tracked file deleted from the index and written again is untracked,
 /// yet HEAD has it: git's stash keeps it in W as well as in U, and so does
 /// the emergency's entry (found by the workflow test).
@@ -1971,17 +1988,7 @@ fn stash_of_a_file_removed_from_the_index_and_written_again_is_gits() {
     let by_git = repo.copy();
     by_git.git(&["stash", "push", "-q", "--include-untracked"]);
     emergency(&repo, &[]);
-    for rev in [
-        "stash@{0}^{tree}",
-        "stash@{0}^2^{tree}",
-        "stash@{0}^3^{tree}",
-    ] {
-        assert_eq!(
-            repo.git(&["ls-tree", "-r", rev]),
-            by_git.git(&["ls-tree", "-r", rev]),
-            "{rev}"
-        );
-    }
+    assert_same_stash_trees(&repo, &by_git);
 }
 
 /// Untracked files of every shape — beside tracked ones, alone in new
@@ -2005,17 +2012,7 @@ fn stash_trees_are_gits_for_untracked_files_of_every_shape() {
     let by_git = repo.copy();
     by_git.git(&["stash", "push", "-q", "--include-untracked"]);
     emergency(&repo, &[]);
-    for rev in [
-        "stash@{0}^{tree}",
-        "stash@{0}^2^{tree}",
-        "stash@{0}^3^{tree}",
-    ] {
-        assert_eq!(
-            repo.git(&["ls-tree", "-r", "-t", rev]),
-            by_git.git(&["ls-tree", "-r", "-t", rev]),
-            "{rev}"
-        );
-    }
+    assert_same_stash_trees(&repo, &by_git);
 }
 
 /// Every tracked file removed from the index and left on disk: W has
@@ -2027,17 +2024,7 @@ fn stash_trees_are_gits_when_every_file_is_untracked() {
     let by_git = repo.copy();
     by_git.git(&["stash", "push", "-q", "--include-untracked"]);
     emergency(&repo, &[]);
-    for rev in [
-        "stash@{0}^{tree}",
-        "stash@{0}^2^{tree}",
-        "stash@{0}^3^{tree}",
-    ] {
-        assert_eq!(
-            repo.git(&["ls-tree", "-r", "-t", rev]),
-            by_git.git(&["ls-tree", "-r", "-t", rev]),
-            "{rev}"
-        );
-    }
+    assert_same_stash_trees(&repo, &by_git);
 }
 
 /// HEAD's tree empty (a root commit of nothing) and every file
@@ -2052,17 +2039,7 @@ fn stash_trees_are_gits_when_head_has_no_file() {
     let by_git = repo.copy();
     by_git.git(&["stash", "push", "-q", "--include-untracked"]);
     emergency(&repo, &[]);
-    for rev in [
-        "stash@{0}^{tree}",
-        "stash@{0}^2^{tree}",
-        "stash@{0}^3^{tree}",
-    ] {
-        assert_eq!(
-            repo.git(&["rev-parse", rev]),
-            by_git.git(&["rev-parse", rev]),
-            "{rev}"
-        );
-    }
+    assert_same_stash_trees(&repo, &by_git);
 }
 
 /// The count of paths that differ is made on a thread of its own and
