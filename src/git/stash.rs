@@ -68,6 +68,9 @@ pub fn build_stash_commit(
             Some(tree) => tree,
             None => write_tree(&odb, &[])?,
         };
+        if found.len() != paths.len() {
+            anyhow::bail!("internal error: not every untracked file was found in the snapshot");
+        }
         let untracked = IndexFile {
             version: 2,
             entries: paths
@@ -166,13 +169,13 @@ fn split_folder(
                 }
             }
             _ if entry.kind() == Some(git2::ObjectType::Tree) => {
-                let inside: Vec<Split<'_>> = mine
+                let inside = mine
                     .iter()
-                    .map(|p| Split {
-                        rest: &p.rest[name.len() + 1..],
-                        drop: p.drop,
+                    .map(|p| match p.rest.get(name.len() + 1..) {
+                        Some(rest) => Ok(Split { rest, drop: p.drop }),
+                        None => Err(missing(p.rest)),
                     })
-                    .collect();
+                    .collect::<anyhow::Result<Vec<Split<'_>>>>()?;
                 match split_folder(repo, odb, id, &inside, found)? {
                     Some(new) => {
                         changed |= new != id;
@@ -224,4 +227,68 @@ fn stash_commits(repo: &Repo) -> std::collections::HashSet<Oid> {
         listed.insert(tip);
     }
     listed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A tree of `files` (path, content) written to a new repository.
+    fn tree_of(repo: &git2::Repository, files: &[(&str, &str)]) -> Oid {
+        let mut index = IndexFile::empty();
+        for (path, content) in files {
+            let id = repo.blob(content.as_bytes()).expect("a blob");
+            index
+                .entries
+                .push(Entry::new(path.as_bytes().to_vec(), id, 0o100644));
+        }
+        index.entries.sort_by(|a, b| a.path.cmp(&b.path));
+        let odb = repo.odb().expect("the object store");
+        index.write_tree(&odb).expect("the tree")
+    }
+
+    /// Splitting keeps what is not dropped, drops empty folders, finds
+    /// every entry in path order, and refuses — without a panic — a path
+    /// that is not in the tree or that is a file and a folder at once.
+    #[test]
+    fn split_folder_drops_files_and_empty_folders_and_refuses_odd_paths() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let repo = git2::Repository::init(dir.path()).expect("a repository");
+        let odb = repo.odb().expect("the object store");
+        let tree = tree_of(
+            &repo,
+            &[("a/x", "x"), ("a/y", "y"), ("b", "b"), ("c/d/e", "e")],
+        );
+        let split = |rest: &'static str, drop: bool| Split {
+            rest: rest.as_bytes(),
+            drop,
+        };
+        let mut found = Vec::new();
+        let paths = [split("a/y", false), split("b", true), split("c/d/e", true)];
+        let w = split_folder(&repo, &odb, tree, &paths, &mut found)
+            .expect("a split")
+            .expect("a tree with something left");
+        assert_eq!(w, tree_of(&repo, &[("a/x", "x"), ("a/y", "y")]));
+        let ids: Vec<Oid> = found.iter().map(|(id, _)| *id).collect();
+        let blob = |s: &str| repo.blob(s.as_bytes()).expect("a blob");
+        assert_eq!(ids, [blob("y"), blob("b"), blob("e")]);
+
+        let all = [
+            split("a/x", true),
+            split("a/y", true),
+            split("b", true),
+            split("c/d/e", true),
+        ];
+        let nothing = split_folder(&repo, &odb, tree, &all, &mut Vec::new()).expect("a split");
+        assert_eq!(nothing, None);
+
+        for odd in [
+            vec![split("a", true), split("a/x", true)],
+            vec![split("a/z", true)],
+            vec![split("zz", false)],
+            vec![split("b/x", true)],
+        ] {
+            assert!(split_folder(&repo, &odb, tree, &odd, &mut Vec::new()).is_err());
+        }
+    }
 }
