@@ -287,18 +287,28 @@ pub fn lookup(repo: &Repo, reports: &RepoPath) -> Option<Cached> {
         return None;
     }
     let root = repo.workdir();
-    let explicit: Vec<(&[u8], Stamp)> = contents
+    let index_path = repo.git_dir().join(INDEX);
+    let (index_file, explicit): (Vec<Stamped<'_>>, Vec<Stamped<'_>>) = contents
         .entries
         .iter()
         .map(|e| (e.path.as_os_str().as_bytes(), e.stamp))
-        .collect();
-    // Read before the stamps are checked, the index file's among them: if
-    // its stamp still holds once it was read, the entries read are the
-    // ones the cache was made with (an index replaced in between has
-    // another stamp), and so is every entry's stat data.
-    let index = IndexEntries::read(&repo.git_dir().join(INDEX))?;
-    crate::trace::phase("scan cache: index read");
-    if index.len() != contents.index_entries as usize || !unchanged(root, &explicit) {
+        .partition(|(path, _)| *path == index_path.as_os_str().as_bytes());
+    // The other stamps (folders, untracked files, settings files) are
+    // checked while the index is read. The index file's own is checked
+    // after: if it still holds once the file was read, the entries read
+    // are the ones the cache was made with (an index replaced in between
+    // has another stamp), and so is every entry's stat data.
+    let (index, others) = std::thread::scope(|threads| {
+        let others = threads.spawn(|| unchanged(root, &explicit));
+        let index = IndexEntries::read(&index_path);
+        crate::trace::phase("scan cache: index read");
+        (index, others.join().unwrap_or(false))
+    });
+    let index = index?;
+    if !others
+        || index.len() != contents.index_entries as usize
+        || !unchanged(root, &index_file)
+    {
         return None;
     }
     let mut from_disk = contents.from_disk.iter().peekable();
@@ -314,6 +324,9 @@ pub fn lookup(repo: &Repo, reports: &RepoPath) -> Option<Cached> {
     }
     unchanged(root, &tracked).then_some(contents.cached)
 }
+
+/// A path and the stamp it had.
+type Stamped<'a> = (&'a [u8], Stamp);
 
 /// Whether every path still has its stamp, looked at on every thread and
 /// stopping at the first that does not.
