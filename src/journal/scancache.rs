@@ -305,10 +305,7 @@ pub fn lookup(repo: &Repo, reports: &RepoPath) -> Option<Cached> {
         (index, others.join().unwrap_or(false))
     });
     let index = index?;
-    if !others
-        || index.len() != contents.index_entries as usize
-        || !unchanged(root, &index_file)
-    {
+    if !others || index.len() != contents.index_entries as usize || !unchanged(root, &index_file) {
         return None;
     }
     let mut from_disk = contents.from_disk.iter().peekable();
