@@ -581,8 +581,7 @@ impl IndexFile {
                 cache.invalidate(p);
             }
         }
-        let mut buf = Vec::new();
-        write_folder(&merged, 0, cache.as_ref(), objects, &mut buf)
+        write_folder(&merged, 0, cache.as_ref(), objects)
     }
 
     /// What replacing `changes` (path, its new entries) does to this
@@ -717,8 +716,7 @@ impl IndexFile {
     pub fn write_tree(&self, objects: &git2::Odb<'_>) -> anyhow::Result<Oid> {
         let stage0: Vec<&Entry> = self.entries.iter().filter(|e| e.stage() == 0).collect();
         let cache = self.cache_tree();
-        let mut buf = Vec::new();
-        write_folder(&stage0, 0, cache.as_ref(), objects, &mut buf)
+        write_folder(&stage0, 0, cache.as_ref(), objects)
     }
 }
 
@@ -729,7 +727,6 @@ fn write_folder(
     skip: usize,
     cache: Option<&CacheTree>,
     objects: &git2::Odb<'_>,
-    buf: &mut Vec<u8>,
 ) -> anyhow::Result<Oid> {
     if let Some(id) = cache.and_then(CacheTree::id) {
         return Ok(id);
@@ -749,22 +746,13 @@ fn write_folder(
                 };
                 let end = i + entries[i..].partition_point(inside);
                 let sub = cache.and_then(|c| c.child(name));
-                let id = write_folder(&entries[i..end], skip + slash + 1, sub, objects, buf)?;
-                data.extend_from_slice(b"40000 ");
-                data.extend_from_slice(name);
-                data.push(0);
-                data.extend_from_slice(id.as_bytes());
+                let id = write_folder(&entries[i..end], skip + slash + 1, sub, objects)?;
+                push_tree_entry(&mut data, 0o040000, name, id.as_bytes());
                 i = end;
             }
             None => {
                 let e = entries[i];
-                buf.clear();
-                use std::io::Write as _;
-                let _ = write!(buf, "{:o} ", e.mode());
-                data.extend_from_slice(buf);
-                data.extend_from_slice(rest);
-                data.push(0);
-                data.extend_from_slice(&e.id);
+                push_tree_entry(&mut data, e.mode(), rest, &e.id);
                 i += 1;
             }
         }
@@ -772,6 +760,18 @@ fn write_folder(
     objects
         .write(git2::ObjectType::Tree, &data)
         .context("could not write the index as a tree")
+}
+
+/// One entry of a tree object as git writes it: the mode in octal
+/// without a leading zero (`40000` for a folder), a space, the name, a NUL
+/// and the raw id.
+pub(super) fn push_tree_entry(data: &mut Vec<u8>, mode: u32, name: &[u8], id: &[u8]) {
+    use std::io::Write as _;
+    // Writing to a vector cannot fail.
+    let _ = write!(data, "{mode:o} ");
+    data.extend_from_slice(name);
+    data.push(0);
+    data.extend_from_slice(id);
 }
 
 /// Stat data for the stage-0 entries of `entries` (in index order): from

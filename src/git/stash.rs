@@ -9,7 +9,7 @@
 use anyhow::Context as _;
 use git2::Oid;
 
-use super::indexfile::{Entry, IndexFile};
+use super::indexfile::{push_tree_entry, Entry, IndexFile};
 use super::snapshot::{commit_snapshot, commit_snapshot_later, Folders, WorktreeScan};
 use super::{Repo, RepoPath};
 
@@ -189,10 +189,7 @@ fn split_folder(
             }
             _ => return Err(missing(mine[0].rest)),
         }
-        data.extend_from_slice(format!("{mode:o} ").as_bytes());
-        data.extend_from_slice(name);
-        data.push(0);
-        data.extend_from_slice(id.as_bytes());
+        push_tree_entry(&mut data, mode, name, id.as_bytes());
     }
     if let Some(p) = paths.get(at) {
         return Err(missing(p.rest));

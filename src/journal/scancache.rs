@@ -309,7 +309,7 @@ pub fn lookup(repo: &Repo, reports: &RepoPath) -> Option<Cached> {
         return None;
     }
     let mut from_disk = contents.from_disk.iter().peekable();
-    let mut tracked: Vec<(&[u8], Stamp)> = Vec::with_capacity(index.len());
+    let mut tracked: Vec<Stamped<'_>> = Vec::with_capacity(index.len());
     for n in 0..index.len() {
         if from_disk.next_if(|d| **d as usize == n).is_some() {
             continue;
@@ -327,9 +327,9 @@ type Stamped<'a> = (&'a [u8], Stamp);
 
 /// Whether every path still has its stamp, looked at on every thread and
 /// stopping at the first that does not.
-fn unchanged(root: &Path, entries: &[(&[u8], Stamp)]) -> bool {
+fn unchanged(root: &Path, entries: &[Stamped<'_>]) -> bool {
     let changed = AtomicBool::new(false);
-    let chunks: Vec<&[(&[u8], Stamp)]> = entries.chunks(2048).collect();
+    let chunks: Vec<&[Stamped<'_>]> = entries.chunks(2048).collect();
     let looked = crate::walk::map(&chunks, crate::walk::threads(), |chunk| {
         let mut stamper = Stamper::new(root);
         for (path, stamp) in chunk.iter() {
