@@ -69,6 +69,7 @@ scale_pair() {
             || bench_die "traced run of '$name' failed (its stderr: $trace)"
     fi
     bench_empty_trash
+    bench_settle
 }
 
 for size in "${sizes[@]}"; do

@@ -24,6 +24,13 @@
 #                  floor (scripts/floor.c: only the lstat walk and the file
 #                  writes and removals the operation must do), unless ONLY=git;
 #                  0: leave it out
+#   SETTLE         seconds to wait, after old copies were deleted, before the
+#                  next timed run (default 65; 0: do not wait). On an ext4
+#                  without a journal, as this machine's, a new inode skips
+#                  every inode freed in the last 60 seconds (longer while
+#                  their inode table is unwritten): after a 100k-file copy
+#                  was deleted, whatever creates many files or folders runs
+#                  slower for a minute (see BENCHMARKS.md, "The machine")
 #   PEAK_MEMORY    0 (default); 1: also record each timed run's peak resident
 #                  memory (GNU time's %M: the largest maximum RSS among the
 #                  processes the command ran and waited for), which adds
@@ -177,6 +184,20 @@ bench_empty_trash() {
     # attempt, then a warning, never a failed run.
     rm -rf -- "$BENCH_TRASH" 2>/dev/null || rm -rf -- "$BENCH_TRASH" \
         || bench_log "warning: could not empty $BENCH_TRASH"
+    touch -- "$BENCH_DATA/.deleted"
+}
+
+# bench_settle: before timing, let the inodes the last deletion freed stop
+# counting as recently deleted (SETTLE above): their inode tables written
+# out, then the rest of SETTLE seconds since that deletion waited.
+bench_settle() {
+    local settle=${SETTLE:-65} since
+    [[ $settle -gt 0 && -e $BENCH_DATA/.deleted ]] || return 0
+    since=$(( $(date +%s) - $(stat -c %Y -- "$BENCH_DATA/.deleted") ))
+    (( since < settle )) || return 0
+    sync
+    bench_log "waiting $(( settle - since )) s: files deleted $since s ago still slow down new ones"
+    sleep $(( settle - since ))
 }
 
 # fresh_copy SRC DST: DST becomes an identical copy of SRC, with a valid index.
@@ -601,6 +622,7 @@ bench_setup() {
     fi
     bench_empty_trash
     template_repo
+    bench_settle
     trap bench_empty_trash EXIT
     bench_results_header "$1"
 }
