@@ -14,6 +14,8 @@ set -euo pipefail
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib-bench.sh"
 
 RUNS=${HOOK_RUNS:-30}
+# The branch whose clean tree the staged changes are made on.
+HOOK_BRANCH=${HOOK_BRANCH:-main}
 bench_setup "bench-hook"
 
 # hook_row JSON LABEL: the results.md row of a warm-cache timing.
@@ -34,7 +36,7 @@ HOOK_WORK=$BENCH_DATA/work-hook
 fresh_copy "$TEMPLATE" "$HOOK_WORK"
 (
     cd "$HOOK_WORK"
-    git checkout -q -f main
+    git checkout -q -f "$HOOK_BRANCH"
     git clean -q -fdx
     # 50 files spread over the whole tree, whatever its size.
     total=$(git ls-files | wc -l)
@@ -67,7 +69,7 @@ HOOK_DIRTY=$BENCH_DATA/work-hook-dirty
 fresh_copy "$TEMPLATE" "$HOOK_DIRTY"
 (
     cd "$HOOK_DIRTY"
-    git checkout -q -f main
+    git checkout -q -f "$HOOK_BRANCH"
     git clean -q -fdx
     total=$(git ls-files | wc -l)
     step=$(( total / 5200 > 0 ? total / 5200 : 1 ))

@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
-# bench-real.sh — the emergency, its undo, `sprint rollback` and `files`
-# benchmarks on real repositories instead of the generated one, whose
-# uniform small files flatter the tool: fixed costs and costs per changed
-# path decide a mid-size repository. `sprint rollback` is also timed
+# bench-real.sh — the emergency, its undo, `sprint rollback`, `files` (200
+# paths, 200 folders), `checkpoint --wip` and `check --hook` benchmarks on
+# real repositories instead of the generated one, whose uniform small
+# files flatter the tool: fixed costs and costs per changed path decide a
+# mid-size repository. (`recover --all` is not among them: its benchmark
+# replays a branch of 200 generated commits onto the baseline, which a
+# real history with merges does not give.) `check --hook` stages its
+# changes on the clean tree of refactor/sprint-1 (HOOK_BRANCH), and its
+# second case modifies every tracked file when there are fewer than 5,200.
+# `sprint rollback` is also timed
 # against the sequence with what its failure report holds (`git log
 # baseline..HEAD` and `git diff --cached --stat -M baseline`): a row of
 # context beside the goal's.
@@ -43,9 +49,9 @@ for spec in "${REPOS[@]}"; do
     template=$data/real-$name
     IGNORED_DIR=$ignored "$here/make-real-repo.sh" "$src" "$base" "$head" "$template"
     describe="$(git -C "$template" ls-files | wc -l) files; baseline $(git -C "$template" rev-parse --short=10 'baseline^{commit}') ($base), HEAD $(git -C "$template" rev-parse --short=10 HEAD) ($head), $(git -C "$template" diff --name-only baseline HEAD | wc -l) files differ; 150 modified (30 staged), 60 untracked, 300 ignored"
-    for bench in bench-emergency.sh bench-sprint.sh bench-files.sh; do
+    for bench in bench-emergency.sh bench-sprint.sh bench-files.sh bench-foundation.sh bench-hook.sh; do
         TEMPLATE=$template BENCH_TEMPLATE_READY=1 BENCH_OUT_DIR=$out/real-$name \
-            WORK=$data/work-real SPRINT_REPORT=1 "$here/$bench"
+            WORK=$data/work-real SPRINT_REPORT=1 HOOK_BRANCH=refactor/sprint-1 "$here/$bench"
     done
     python3 - "$out/real-$name" "$name" "$describe" >>"$rows" <<'PY'
 import json, pathlib, sys
@@ -55,6 +61,10 @@ rows = [
     ("undo of the emergency", "undo-of-emergency", 0.8),
     ("`sprint rollback --no-tests`", "sprint-rollback-Level-2-WIP-commit-backup-branch-retry-branch-at-the-baseline", 0.6),
     ("`files`, 200 paths", "files-200-paths-back-to-the-baseline", 1.0),
+    ("`files`, 200 directories", "files-200-directories-back-to-the-baseline", 1.0),
+    ("`checkpoint --wip`", "checkpoint-wip", 1.0),
+    ("`check --hook`, 50 staged, clean tree", "check-hook", 1.0),
+    ("`check --hook`, 200 staged, every other file modified", "check-hook-dirty", 1.0),
     ("`sprint rollback --no-tests` against the sequence with its report's `git log` and `git diff --stat -M` (context)",
      "sprint-rollback-with-its-report-git-column-the-sequence-plus-git-log-and-git-diff-stat-M", None),
 ]
