@@ -16,6 +16,12 @@ source "$(dirname -- "${BASH_SOURCE[0]}")/lib-bench.sh"
 RUNS=${HOOK_RUNS:-30}
 # The branch whose clean tree the staged changes are made on.
 HOOK_BRANCH=${HOOK_BRANCH:-main}
+
+# The tracked regular files, one a line: not symlinks, and not submodules
+# (git's own repository has one), which the changes below cannot append to.
+regular_files() {
+    git -c core.quotePath=false ls-files -s | awk -F '\t' '$1 ~ /^100/ { print $2 }'
+}
 bench_setup "bench-hook"
 
 # hook_row JSON LABEL: the results.md row of a warm-cache timing.
@@ -39,9 +45,9 @@ fresh_copy "$TEMPLATE" "$HOOK_WORK"
     git checkout -q -f "$HOOK_BRANCH"
     git clean -q -fdx
     # 50 files spread over the whole tree, whatever its size.
-    total=$(git ls-files | wc -l)
+    total=$(regular_files | wc -l)
     step=$(( total / 50 > 0 ? total / 50 : 1 ))
-    git ls-files | awk -v step="$step" 'NR % step == 0 && ++n <= 50' | while IFS= read -r f; do
+    regular_files | awk -v step="$step" 'NR % step == 0 && ++n <= 50' | while IFS= read -r f; do
         printf 'staged change\n' >>"$f"
         git add -- "$f"
     done
@@ -71,9 +77,9 @@ fresh_copy "$TEMPLATE" "$HOOK_DIRTY"
     cd "$HOOK_DIRTY"
     git checkout -q -f "$HOOK_BRANCH"
     git clean -q -fdx
-    total=$(git ls-files | wc -l)
+    total=$(regular_files | wc -l)
     step=$(( total / 5200 > 0 ? total / 5200 : 1 ))
-    git ls-files | awk -v step="$step" 'NR % step == 0 && ++n <= 5200' > ../hook-dirty-files.txt
+    regular_files | awk -v step="$step" 'NR % step == 0 && ++n <= 5200' > ../hook-dirty-files.txt
     head -n 200 ../hook-dirty-files.txt | while IFS= read -r f; do
         printf 'staged change\n' >>"$f"
     done

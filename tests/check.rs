@@ -356,6 +356,126 @@ fn hook_warns_when_head_leaves_the_baseline() {
     assert_eq!(out.json()["descends_from_baseline"], false);
 }
 
+/// The commit `<git-dir>/rollback/descends` names as known to descend from
+/// the baseline, if the file is there.
+fn remembered_descendant(repo: &TestRepo) -> Option<String> {
+    let text = fs::read_to_string(repo.git_dir().join("rollback").join("descends")).ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix("commit "))
+        .map(str::to_string)
+}
+
+fn hook_says_descends(repo: &TestRepo) -> bool {
+    let out = repo.tool_ok(&["--json", "check", "--hook"]);
+    let descends = out.json()["descends_from_baseline"].as_bool();
+    assert_eq!(
+        out.stderr.contains("does not descend"),
+        descends == Some(false),
+        "{out}"
+    );
+    descends.unwrap_or_else(|| panic!("no answer: {out}"))
+}
+
+#[test]
+fn hook_remembers_the_last_head_found_to_descend_from_the_baseline() {
+    let repo = TestRepo::with_commits();
+    repo.tool_ok(&["baseline", "set"]);
+    for n in 0..3 {
+        repo.write("x.txt", format!("{n}\n"));
+        repo.commit_all(&format!("sprint {n}"));
+    }
+    assert_eq!(remembered_descendant(&repo), None);
+    assert!(hook_says_descends(&repo));
+    assert_eq!(remembered_descendant(&repo), Some(repo.head()));
+
+    // One commit on, and a merge of a side branch that forked before the
+    // remembered commit: both found by the short walk, and remembered.
+    repo.write("x.txt", "next\n");
+    repo.commit_all("next");
+    assert!(hook_says_descends(&repo));
+    assert_eq!(remembered_descendant(&repo), Some(repo.head()));
+    let main = repo.head();
+    repo.git(&["checkout", "-q", "-b", "side", "HEAD~2"]);
+    repo.write("side.txt", "side\n");
+    repo.commit_all("side");
+    repo.git(&["checkout", "-q", "-"]);
+    repo.git(&["merge", "-q", "--no-edit", "side"]);
+    assert_ne!(repo.head(), main);
+    assert!(hook_says_descends(&repo));
+    assert_eq!(remembered_descendant(&repo), Some(repo.head()));
+
+    // HEAD elsewhere: the file is out of date, not taken as an answer.
+    repo.git(&["checkout", "-q", "baseline~1"]);
+    assert!(!hook_says_descends(&repo));
+    let remembered = remembered_descendant(&repo);
+    assert!(remembered.is_some(), "a no is not remembered");
+    repo.git(&["checkout", "-q", "-"]);
+    assert!(hook_says_descends(&repo));
+}
+
+#[test]
+fn hook_walks_the_history_again_past_a_long_way_or_another_baseline() {
+    let repo = TestRepo::with_commits();
+    repo.tool_ok(&["baseline", "set"]);
+    let first_baseline = repo.head();
+    repo.write("x.txt", "0\n");
+    repo.commit_all("sprint 0");
+    assert!(hook_says_descends(&repo));
+    // More commits since the remembered one than the short walk reads.
+    for n in 1..80 {
+        repo.write("x.txt", format!("{n}\n"));
+        repo.git(&["commit", "-q", "-am", &format!("sprint {n}")]);
+    }
+    assert!(hook_says_descends(&repo));
+    assert_eq!(remembered_descendant(&repo), Some(repo.head()));
+
+    // A new baseline ahead of HEAD's branch: the remembered commit
+    // descends from the old one only.
+    repo.git(&["checkout", "-q", "-b", "other", &first_baseline]);
+    repo.write("y.txt", "other\n");
+    repo.commit_all("other");
+    repo.tool_ok(&["baseline", "set", "--force"]);
+    repo.git(&["checkout", "-q", "-"]);
+    assert!(!hook_says_descends(&repo));
+    repo.git(&["checkout", "-q", "other"]);
+    repo.write("y.txt", "after the new baseline\n");
+    repo.commit_all("after the new baseline");
+    assert!(hook_says_descends(&repo));
+    assert_eq!(remembered_descendant(&repo), Some(repo.head()));
+}
+
+#[test]
+fn hook_takes_a_damaged_ancestry_file_as_none() {
+    let repo = TestRepo::with_commits();
+    repo.tool_ok(&["baseline", "set"]);
+    repo.write("x.txt", "x\n");
+    repo.commit_all("ahead");
+    let file = repo.git_dir().join("rollback").join("descends");
+    for damaged in [
+        "",
+        "not this file\n",
+        "rollback-sprint descends 1\nbaseline zzzz\ncommit zzzz\n",
+        // Well formed, naming a commit that does not exist.
+        "rollback-sprint descends 1\nbaseline 1111111111111111111111111111111111111111\ncommit 2222222222222222222222222222222222222222\n",
+    ] {
+        fs::create_dir_all(file.parent().expect("a folder")).expect("mkdir");
+        fs::write(&file, damaged).expect("write");
+        assert!(hook_says_descends(&repo), "with {damaged:?}");
+        assert_eq!(remembered_descendant(&repo), Some(repo.head()));
+    }
+    // A file naming the real baseline and a commit that is not there.
+    let baseline = repo.rev("baseline^{commit}");
+    fs::write(
+        &file,
+        format!("rollback-sprint descends 1\nbaseline {baseline}\ncommit 2222222222222222222222222222222222222222\n"),
+    )
+    .expect("write");
+    assert!(hook_says_descends(&repo));
+    repo.git(&["checkout", "-q", "HEAD~1"]);
+    repo.git(&["checkout", "-q", "HEAD~1"]);
+    assert!(!hook_says_descends(&repo));
+}
+
 #[test]
 fn hook_runs_the_mapped_tests_when_asked() {
     let repo = TestRepo::with_commits();

@@ -313,7 +313,7 @@ fn descends_from_baseline(ctx: &Context) -> anyhow::Result<Option<bool>> {
     let (Some(b), Some(head)) = (baseline::find(repo, &ctx.settings)?, repo.head_commit()?) else {
         return Ok(None);
     };
-    let descends = repo.is_descendant_of(head, b.commit)?;
+    let descends = crate::journal::descends::descends(repo, head, b.commit)?;
     if !descends {
         ctx.ui.warn(&format!(
             "HEAD does not descend from the baseline `{}` ({})",

@@ -27,6 +27,7 @@
 #![allow(clippy::disallowed_methods)]
 
 pub mod after;
+pub mod descends;
 mod door;
 mod durable;
 pub mod green;
