@@ -17,10 +17,12 @@ RUNS=${HOOK_RUNS:-30}
 # The branch whose clean tree the staged changes are made on.
 HOOK_BRANCH=${HOOK_BRANCH:-main}
 
-# The tracked regular files, one a line: not symlinks, and not submodules
-# (git's own repository has one), which the changes below cannot append to.
+# The tracked regular files, one a line: not symlinks, not submodules (git's
+# own repository has one), which the changes below cannot append to, and not
+# the files git reads rules from (.gitmodules, .gitattributes, .gitignore).
 regular_files() {
-    git -c core.quotePath=false ls-files -s | awk -F '\t' '$1 ~ /^100/ { print $2 }'
+    git -c core.quotePath=false ls-files -s \
+        | awk -F '\t' '$1 ~ /^100/ && $2 !~ /(^|\/)\.git[a-z]*$/ { print $2 }'
 }
 bench_setup "bench-hook"
 

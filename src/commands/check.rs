@@ -220,7 +220,8 @@ struct StagedProblems {
 /// The lines with conflict markers of each staged file. The blobs `git
 /// add` just wrote are loose: they are read straight from their files
 /// (`git/loose.rs`), half on this thread and half on a second one when
-/// there are many; the rest (packed ones) through the repository.
+/// there are many, and a binary one only as far as its first bytes, which
+/// say it is binary; the rest (packed ones) through the repository.
 fn marker_lines(
     ctx: &Context,
     files: &[(&crate::git::staged::Staged, git2::Oid)],
@@ -230,7 +231,15 @@ fn marker_lines(
     let loose = |part: &[(&crate::git::staged::Staged, git2::Oid)]| {
         part.iter()
             .map(|(_, id)| {
-                Ok(crate::git::loose::read(&objects, *id, "blob")?.map(|b| conflict_markers(&b)))
+                use crate::git::loose::{read_unless, Read};
+                Ok(
+                    read_unless(&objects, *id, "blob", BINARY_PROBE, is_binary)?.map(|read| {
+                        match read {
+                            Read::Whole(bytes) => conflict_markers(&bytes),
+                            Read::Stopped => Vec::new(),
+                        }
+                    }),
+                )
             })
             .collect::<anyhow::Result<Vec<_>>>()
     };
@@ -324,12 +333,20 @@ fn descends_from_baseline(ctx: &Context) -> anyhow::Result<Option<bool>> {
     Ok(Some(descends))
 }
 
+/// How many first bytes of a file git looks at to call it binary.
+const BINARY_PROBE: usize = 8000;
+
+/// git's test for binary content, on a file's first [`BINARY_PROBE`] bytes.
+fn is_binary(first: &[u8]) -> bool {
+    first.contains(&0)
+}
+
 /// Line numbers (1-based) of conflict markers in a text file's bytes: a
 /// line starting with `<<<<<<<` or `>>>>>>>` (then a space or the end of
 /// the line), and `=======` after an opening marker. Binary content (a NUL
 /// in the first 8,000 bytes, as git decides) has none.
 pub fn conflict_markers(bytes: &[u8]) -> Vec<usize> {
-    if bytes[..bytes.len().min(8000)].contains(&0) {
+    if is_binary(&bytes[..bytes.len().min(BINARY_PROBE)]) {
         return Vec::new();
     }
     let marker = |line: &[u8], c: u8| {

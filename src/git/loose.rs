@@ -17,6 +17,34 @@ use git2::Oid;
 /// `objects` folder), or `None` when there is no such file. A file that is
 /// there but does not read as an object of `kind` is an error.
 pub fn read(objects: &Path, id: Oid, kind: &str) -> anyhow::Result<Option<Vec<u8>>> {
+    Ok(
+        read_unless(objects, id, kind, 0, |_| false)?.map(|read| match read {
+            Read::Whole(bytes) => bytes,
+            Read::Stopped => Vec::new(),
+        }),
+    )
+}
+
+/// A loose object's content, or where reading it stopped.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Read {
+    Whole(Vec<u8>),
+    /// The first bytes made the caller stop: the rest was not inflated.
+    Stopped,
+}
+
+/// As [`read`], but once the first `first` bytes of the content (or all
+/// of it, when shorter) are inflated, `stop` looks at them; when it says
+/// so the rest is left unread. A binary file's first bytes say it is one
+/// (a NUL, git's test), and a megabyte of it need not be inflated to
+/// know it holds no text to look at.
+pub fn read_unless(
+    objects: &Path,
+    id: Oid,
+    kind: &str,
+    first: usize,
+    stop: impl Fn(&[u8]) -> bool,
+) -> anyhow::Result<Option<Read>> {
     let hex = id.to_string();
     let path = objects.join(&hex[..2]).join(&hex[2..]);
     let file = match std::fs::File::open(&path) {
@@ -24,11 +52,17 @@ pub fn read(objects: &Path, id: Oid, kind: &str) -> anyhow::Result<Option<Vec<u8
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(anyhow::anyhow!("could not read the object {hex}: {e}")),
     };
-    let mut raw = Vec::new();
-    flate2::read::ZlibDecoder::new(std::io::BufReader::new(file))
-        .read_to_end(&mut raw)
-        .map_err(|e| anyhow::anyhow!("could not read the object {hex}: {e}"))?;
+    let failed = |e: std::io::Error| anyhow::anyhow!("could not read the object {hex}: {e}");
     let bad = || anyhow::anyhow!("the object {hex} is damaged: run `git fsck`");
+    let mut stream = flate2::read::ZlibDecoder::new(std::io::BufReader::new(file));
+    // The header (`<kind> <size>`, at most a few dozen bytes) and the
+    // first bytes of the content.
+    const HEADER_MOST: usize = 64;
+    let mut raw = Vec::new();
+    (&mut stream)
+        .take((HEADER_MOST + first) as u64)
+        .read_to_end(&mut raw)
+        .map_err(failed)?;
     let nul = raw.iter().position(|&b| b == 0).ok_or_else(bad)?;
     let header = std::str::from_utf8(&raw[..nul]).map_err(|_| bad())?;
     let (found, size) = header.split_once(' ').ok_or_else(bad)?;
@@ -38,11 +72,16 @@ pub fn read(objects: &Path, id: Oid, kind: &str) -> anyhow::Result<Option<Vec<u8
             "the object {hex} is a {found}, not a {kind}"
         ));
     }
+    let content = &raw[nul + 1..];
+    if stop(&content[..content.len().min(first)]) {
+        return Ok(Some(Read::Stopped));
+    }
+    stream.read_to_end(&mut raw).map_err(failed)?;
     if raw.len() - nul - 1 != size {
         return Err(bad());
     }
     raw.drain(..=nul);
-    Ok(Some(raw))
+    Ok(Some(Read::Whole(raw)))
 }
 
 #[cfg(test)]
@@ -80,6 +119,23 @@ mod tests {
             );
             let err = read(&objects, id, "tree").unwrap_err().to_string();
             assert!(err.contains("is a blob, not a tree"), "{err}");
+        }
+        // Stopped after the first bytes, or read whole when `stop` says no;
+        // content shorter than `first` is looked at whole.
+        let big: Vec<u8> = (0..100_000u32).map(|n| (n % 251) as u8).collect();
+        for content in [&big[..], b"short\n"] {
+            let id = git(&["hash-object", "-w", "--stdin"], Some(content));
+            let id = Oid::from_str(&id).unwrap();
+            let seen = std::cell::RefCell::new(Vec::new());
+            let stopped = read_unless(&objects, id, "blob", 8000, |first| {
+                seen.borrow_mut().extend_from_slice(first);
+                true
+            })
+            .unwrap();
+            assert_eq!(stopped, Some(Read::Stopped));
+            assert_eq!(&seen.borrow()[..], &content[..content.len().min(8000)]);
+            let whole = read_unless(&objects, id, "blob", 8000, |_| false).unwrap();
+            assert_eq!(whole, Some(Read::Whole(content.to_vec())));
         }
         let missing = Oid::from_str("0123456789abcdef0123456789abcdef01234567").unwrap();
         assert!(read(&objects, missing, "blob").unwrap().is_none());
