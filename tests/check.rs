@@ -476,6 +476,63 @@ fn hook_takes_a_damaged_ancestry_file_as_none() {
     assert!(!hook_says_descends(&repo));
 }
 
+/// The hook changes nothing of the repository: HEAD, refs, stash, index,
+/// every file (untracked and ignored ones too) and `git status` are as
+/// they were; its one write is the ancestry file in the git folder `git
+/// rev-parse` names, and a dry run does not even make that.
+#[test]
+fn hook_changes_nothing_but_its_ancestry_file_and_a_dry_run_not_that() {
+    let repo = TestRepo::with_commits();
+    repo.tool_ok(&["baseline", "set"]);
+    repo.write("x.txt", "x\n");
+    repo.commit_all("ahead");
+    repo.write("src/lib.rs", "staged\n");
+    repo.git(&["add", "src/lib.rs"]);
+    repo.write("README.md", "modified, not staged\n");
+    repo.write("notes.txt", "untracked\n");
+    repo.write(".env", "SECRET=1\n");
+    repo.git(&["stash", "push", "-q", "--", "README.md"]);
+    repo.write("README.md", "modified again\n");
+    let status = |repo: &TestRepo| repo.git(&["status", "--porcelain=v1", "--ignored"]);
+    let (before, status_before) = (repo.capture(), status(&repo));
+    let file = PathBuf::from(repo.git(&["rev-parse", "--absolute-git-dir"]))
+        .join("rollback")
+        .join("descends");
+
+    repo.tool_ok(&["--dry-run", "check", "--hook"]);
+    assert!(!file.exists(), "a dry run wrote {}", file.display());
+    assert_same_state(&before, &repo.capture());
+
+    for _ in 0..2 {
+        assert!(hook_says_descends(&repo));
+        assert_same_state(&before, &repo.capture());
+        assert_eq!(status(&repo), status_before);
+    }
+    assert!(file.exists());
+}
+
+/// In a linked worktree the ancestry file is that worktree's (its own
+/// HEAD): in the git folder `git rev-parse` names there, not the main
+/// one's.
+#[test]
+fn hook_in_a_linked_worktree_keeps_its_ancestry_file_in_that_worktree() {
+    let repo = TestRepo::with_commits();
+    repo.tool_ok(&["baseline", "set"]);
+    repo.git(&["worktree", "add", "-q", "-b", "wt", "../wt", "HEAD"]);
+    let wt = repo.root().join("wt");
+    fs::write(wt.join("y.txt"), "y\n").expect("write");
+    repo.git_in(&wt, &["add", "y.txt"]);
+    repo.git_in(&wt, &["commit", "-q", "-m", "in the worktree"]);
+    let out = repo.tool_in(&wt, &["--json", "check", "--hook"]);
+    out.assert_ok();
+    assert_eq!(out.json()["descends_from_baseline"], true, "{out}");
+    let git_dir = PathBuf::from(repo.git_in(&wt, &["rev-parse", "--absolute-git-dir"]));
+    let text = fs::read_to_string(git_dir.join("rollback").join("descends")).expect("the file");
+    let head = repo.git_in(&wt, &["rev-parse", "HEAD"]);
+    assert!(text.contains(&format!("commit {head}")), "{text}");
+    assert!(!repo.git_dir().join("rollback").join("descends").exists());
+}
+
 #[test]
 fn hook_runs_the_mapped_tests_when_asked() {
     let repo = TestRepo::with_commits();

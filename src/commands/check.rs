@@ -322,7 +322,7 @@ fn descends_from_baseline(ctx: &Context) -> anyhow::Result<Option<bool>> {
     let (Some(b), Some(head)) = (baseline::find(repo, &ctx.settings)?, repo.head_commit()?) else {
         return Ok(None);
     };
-    let descends = crate::journal::descends::descends(repo, head, b.commit)?;
+    let descends = crate::journal::descends::descends(repo, head, b.commit, !ctx.ui.dry_run)?;
     if !descends {
         ctx.ui.warn(&format!(
             "HEAD does not descend from the baseline `{}` ({})",

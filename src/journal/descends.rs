@@ -31,8 +31,9 @@ const MAGIC: &str = "rollback-sprint descends 1";
 const WALK_AT_MOST: usize = 64;
 
 /// Whether `head` descends from `baseline` (or is it), as
-/// [`Repo::is_descendant_of`] says, remembering the answer when it is yes.
-pub fn descends(repo: &Repo, head: Oid, baseline: Oid) -> anyhow::Result<bool> {
+/// [`Repo::is_descendant_of`] says, remembering the answer when it is yes
+/// and `keep` (not in a dry run, which writes nothing).
+pub fn descends(repo: &Repo, head: Oid, baseline: Oid, keep: bool) -> anyhow::Result<bool> {
     if head == baseline {
         return Ok(true);
     }
@@ -42,12 +43,14 @@ pub fn descends(repo: &Repo, head: Oid, baseline: Oid) -> anyhow::Result<bool> {
             return Ok(true);
         }
         if reaches(repo, head, &[known, baseline]) {
-            remember(repo, baseline, head);
+            if keep {
+                remember(repo, baseline, head);
+            }
             return Ok(true);
         }
     }
     let descends = repo.is_descendant_of(head, baseline)?;
-    if descends {
+    if descends && keep {
         remember(repo, baseline, head);
     }
     Ok(descends)
