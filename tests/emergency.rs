@@ -1960,10 +1960,14 @@ fn without_index_entry(mut state: RepoState, path: &str) -> RepoState {
     state
 }
 
-/// The newest stash entry's three trees (W, I, U) in `ours` are those of
-/// `by_git`'s, folder for folder.
+/// An `emergency` in `ours` leaves the stash entry `git stash push -u`
+/// leaves in a copy made before it: the three trees (W, I, U), folder for
+/// folder.
 #[track_caller]
-fn assert_same_stash_trees(ours: &TestRepo, by_git: &TestRepo) {
+fn assert_emergency_stashes_as_git(ours: &TestRepo) {
+    let by_git = ours.copy();
+    by_git.git(&["stash", "push", "-q", "--include-untracked"]);
+    emergency(ours, &[]);
     for rev in [
         "stash@{0}^{tree}",
         "stash@{0}^2^{tree}",
@@ -1985,10 +1989,7 @@ fn stash_of_a_file_removed_from_the_index_and_written_again_is_gits() {
     let Setup { repo, .. } = setup();
     repo.git(&["rm", "-q", "--cached", "src/lib.rs"]);
     repo.write("src/lib.rs", "one");
-    let by_git = repo.copy();
-    by_git.git(&["stash", "push", "-q", "--include-untracked"]);
-    emergency(&repo, &[]);
-    assert_same_stash_trees(&repo, &by_git);
+    assert_emergency_stashes_as_git(&repo);
 }
 
 /// Untracked files of every shape — beside tracked ones, alone in new
@@ -2009,10 +2010,7 @@ fn stash_trees_are_gits_for_untracked_files_of_every_shape() {
     repo.git(&["rm", "-q", "--cached", "docs/guide.md"]);
     repo.write("docs/guide.md", "untracked again, HEAD has it\n");
     repo.write("README.md", "# Demo project\n\nModified.\n");
-    let by_git = repo.copy();
-    by_git.git(&["stash", "push", "-q", "--include-untracked"]);
-    emergency(&repo, &[]);
-    assert_same_stash_trees(&repo, &by_git);
+    assert_emergency_stashes_as_git(&repo);
 }
 
 /// Every tracked file removed from the index and left on disk: W has
@@ -2021,10 +2019,7 @@ fn stash_trees_are_gits_for_untracked_files_of_every_shape() {
 fn stash_trees_are_gits_when_every_file_is_untracked() {
     let Setup { repo, .. } = setup();
     repo.git(&["rm", "-r", "-q", "--cached", "."]);
-    let by_git = repo.copy();
-    by_git.git(&["stash", "push", "-q", "--include-untracked"]);
-    emergency(&repo, &[]);
-    assert_same_stash_trees(&repo, &by_git);
+    assert_emergency_stashes_as_git(&repo);
 }
 
 /// HEAD's tree empty (a root commit of nothing) and every file
@@ -2036,10 +2031,7 @@ fn stash_trees_are_gits_when_head_has_no_file() {
     repo.git(&["rm", "-r", "-q", "--cached", "."]);
     repo.git(&["commit", "-q", "--allow-empty", "-m", "root of nothing"]);
     assert!(repo.git(&["status", "--porcelain"]).contains("?? src/"));
-    let by_git = repo.copy();
-    by_git.git(&["stash", "push", "-q", "--include-untracked"]);
-    emergency(&repo, &[]);
-    assert_same_stash_trees(&repo, &by_git);
+    assert_emergency_stashes_as_git(&repo);
 }
 
 /// The count of paths that differ is made on a thread of its own and

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::{baseline, checkpoint, files, Context};
 use crate::error::Exit;
-use crate::git::snapshot;
+use crate::git::{looks_binary, snapshot, BINARY_PROBE};
 use crate::testrun::{self, VerifyCache};
 use crate::ui::{Outcome, Ui};
 
@@ -233,7 +233,7 @@ fn marker_lines(
             .map(|(_, id)| {
                 use crate::git::loose::{read_unless, Read};
                 Ok(
-                    read_unless(&objects, *id, "blob", BINARY_PROBE, is_binary)?.map(|read| {
+                    read_unless(&objects, *id, "blob", BINARY_PROBE, looks_binary)?.map(|read| {
                         match read {
                             Read::Whole(bytes) => conflict_markers(&bytes),
                             Read::Stopped => Vec::new(),
@@ -333,20 +333,12 @@ fn descends_from_baseline(ctx: &Context) -> anyhow::Result<Option<bool>> {
     Ok(Some(descends))
 }
 
-/// How many first bytes of a file git looks at to call it binary.
-const BINARY_PROBE: usize = 8000;
-
-/// git's test for binary content, on a file's first [`BINARY_PROBE`] bytes.
-fn is_binary(first: &[u8]) -> bool {
-    first.contains(&0)
-}
-
 /// Line numbers (1-based) of conflict markers in a text file's bytes: a
 /// line starting with `<<<<<<<` or `>>>>>>>` (then a space or the end of
 /// the line), and `=======` after an opening marker. Binary content (a NUL
 /// in the first 8,000 bytes, as git decides) has none.
 pub fn conflict_markers(bytes: &[u8]) -> Vec<usize> {
-    if is_binary(&bytes[..bytes.len().min(BINARY_PROBE)]) {
+    if looks_binary(bytes) {
         return Vec::new();
     }
     let marker = |line: &[u8], c: u8| {

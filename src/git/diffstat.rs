@@ -22,9 +22,6 @@ use super::renames;
 /// git's stat width when its output is not a terminal.
 pub const WIDTH: usize = 80;
 
-/// What git looks at to decide that a file is binary.
-const FIRST_FEW_BYTES: usize = 8000;
-
 /// One line of the stat, before it is laid out.
 struct FileStat {
     name: String,
@@ -122,7 +119,7 @@ fn file_stat(repo: &Repository, change: &Change, quote_path: bool) -> anyhow::Re
     };
     let before = content(repo, old.id, old.mode, change.status != Delta::Added)?;
     let after = content(repo, new.id, new.mode, change.status != Delta::Deleted)?;
-    let binary = is_binary(before.bytes()) || is_binary(after.bytes());
+    let binary = super::looks_binary(before.bytes()) || super::looks_binary(after.bytes());
     let (added, deleted) = if before.bytes() == after.bytes() {
         (0, 0)
     } else if binary {
@@ -251,10 +248,6 @@ fn content(
 fn line_count(text: &[u8]) -> u64 {
     let newlines = text.iter().filter(|&&b| b == b'\n').count() as u64;
     newlines + u64::from(text.last().is_some_and(|&b| b != b'\n'))
-}
-
-fn is_binary(bytes: &[u8]) -> bool {
-    bytes[..bytes.len().min(FIRST_FEW_BYTES)].contains(&0)
 }
 
 /// Lines added and deleted between two texts (xdiff, as git). Two blobs

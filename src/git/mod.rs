@@ -188,6 +188,15 @@ pub fn short(id: &str) -> &str {
     id.get(..8).unwrap_or(id)
 }
 
+/// How many first bytes of a file git looks at to call it binary.
+pub const BINARY_PROBE: usize = 8000;
+
+/// git's test for binary content: a NUL among the first
+/// [`BINARY_PROBE`] bytes.
+pub fn looks_binary(bytes: &[u8]) -> bool {
+    bytes[..bytes.len().min(BINARY_PROBE)].contains(&0)
+}
+
 /// Parse a full object id recorded in the journal.
 pub fn parse_oid(text: &str) -> anyhow::Result<Oid> {
     Oid::from_str(text).map_err(|_| anyhow::anyhow!("not an object id: {text:?}"))

@@ -48,9 +48,6 @@ const CANDIDATES_PER_DESTINATION: usize = 4;
 /// same file name.
 const IDENTICAL_ALTERNATIVES: usize = 100;
 
-/// What git looks at to decide that a file is binary.
-const FIRST_FEW_BYTES: usize = 8000;
-
 /// One side of a deleted or added file.
 pub(super) struct File<'a> {
     pub path: &'a [u8],
@@ -499,7 +496,7 @@ const HASHBASE: u32 = 107_927;
 
 impl SpanHash {
     fn of(data: &[u8]) -> Self {
-        let is_text = !data[..data.len().min(FIRST_FEW_BYTES)].contains(&0);
+        let is_text = !super::looks_binary(data);
         let mut raw: Vec<(u32, u32)> = Vec::new();
         let (mut accum1, mut accum2): (u32, u32) = (0, 0);
         let mut n: u32 = 0;
