@@ -897,13 +897,21 @@ fn big_work_tree_round_trip_is_exact() {
 fn sigkill_at_arbitrary_moments_on_a_large_tree_is_always_recoverable() {
     // How long a whole emergency takes here, so that the kills land at
     // spread-out moments inside it whatever the machine's speed.
+    // The faster of two runs: a first run on a cold cache can take several
+    // times what the later ones take, and kills spread over it would all
+    // land before the journal entry or after the end.
     let template = big_repo();
-    let probe = template.copy();
-    // A copy's index has stale stat data; git status refreshes it.
-    probe.git(&["status", "--porcelain"]);
-    let started = std::time::Instant::now();
-    probe.tool_ok(&["emergency"]);
-    let whole = started.elapsed();
+    let whole = (0..2)
+        .map(|_| {
+            let probe = template.copy();
+            // A copy's index has stale stat data; git status refreshes it.
+            probe.git(&["status", "--porcelain"]);
+            let started = std::time::Instant::now();
+            probe.tool_ok(&["emergency"]);
+            started.elapsed()
+        })
+        .min()
+        .expect("two probes");
     // Kill at k × step for k = 1, 2, … until a run completes before its
     // kill: the kills sweep the whole run even when this machine is slower
     // now than during the probe.
