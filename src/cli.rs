@@ -300,6 +300,9 @@ fn dispatch(cli: &Cli, ui: &Ui, args: &[OsString]) -> anyhow::Result<Outcome> {
         .map_err(|e| user(format!("cannot read the current directory: {e}")))?;
     let repo = Repo::discover(&cwd)?;
     crate::git::fit_pack_windows(&repo);
+    if matches!(&cli.command, Command::Files(_)) {
+        crate::git::keep_parsed_folders();
+    }
     let settings = Settings::load(&repo)?;
     // Read-only commands (and `check --hook`, which reads the index git is
     // about to commit) work with GIT_INDEX_FILE; nothing that changes the

@@ -86,6 +86,29 @@ pub fn fit_pack_windows(repo: &Repo) {
     }
 }
 
+/// Parsed folders libgit2 keeps for `files`, each up to this size.
+const FOLDER_CACHE_LIMIT: usize = 64 << 10;
+
+/// Let libgit2 keep parsed folders (up to 64 KB each, within the 16 MB of
+/// parsed objects it keeps in all) for a command that reads the same
+/// folders several times: `files` reads the folders on the way to and under
+/// its paths for its plan, the attribute rules of the source and of the
+/// snapshot, the undo tree and the target tree; kept, each is read once.
+/// Other commands keep none (docs/design.md, Performance: Memory): a
+/// whole-tree scan would fill the cache with folders read once.
+// Called by `cli::dispatch` on the main thread, as `fit_pack_windows`.
+#[allow(unsafe_code)]
+pub fn keep_parsed_folders() {
+    if !SETTINGS_OWNED.load(Ordering::Relaxed) {
+        return;
+    }
+    // SAFETY: no other thread of this process exists yet (see above).
+    // Failing keeps no folders: only slower.
+    unsafe {
+        let _ = git2::opts::set_cache_object_limit(git2::ObjectType::Tree, FOLDER_CACHE_LIMIT);
+    }
+}
+
 /// A quarter of `packs` bytes, between [`PACK_MAPPED_LEAST`] and
 /// [`PACK_MAPPED_MOST`].
 fn mapped_limit_for(packs: u64) -> usize {
