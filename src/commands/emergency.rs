@@ -315,6 +315,7 @@ impl Execute<EmergencyStep> for Emergency<'_> {
                         tree,
                         Some(index),
                         "resetting the work tree",
+                        None,
                     )?,
                     None => reset_to_tree(
                         ctx,

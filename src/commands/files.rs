@@ -503,6 +503,7 @@ impl Execute<FilesStep> for Restoring<'_> {
             current_untracked: &[],
             smudge: self.filters.borrow().clone(),
             changed_after: Some(tx.scan_started()),
+            shared: None,
         };
         let applied = tx.apply_changes(&changes, &extras, &bar)?;
         super::warn_changed_meanwhile(ctx, tx.id(), &applied.changed_meanwhile);

@@ -148,13 +148,15 @@ pub(crate) fn reset_to_tree(
     target: crate::git::Oid,
     what: &str,
 ) -> anyhow::Result<usize> {
-    reset_to_trees(ctx, tx, scan, target, None, what)
+    reset_to_trees(ctx, tx, scan, target, None, what, None)
 }
 
 /// [`reset_to_tree`], with the index set to `index` when given: a saved
 /// state (the last green state) whose index differed from its work tree.
 /// The work tree's tree is then a snapshot, written raw; the index's
 /// entries that differ from it get no stat data, so git reads those files.
+/// The blobs written are read once with another reader when `shared` is
+/// given (`git::shared_blobs`).
 pub(crate) fn reset_to_trees(
     ctx: &Context,
     tx: &mut crate::journal::Transaction<'_>,
@@ -162,6 +164,7 @@ pub(crate) fn reset_to_trees(
     target: crate::git::Oid,
     index_tree: Option<crate::git::Oid>,
     what: &str,
+    shared: Option<std::sync::Arc<crate::git::shared_blobs::SharedBlobs>>,
 ) -> anyhow::Result<usize> {
     use crate::git::{index, writer};
     let repo = &ctx.repo;
@@ -181,6 +184,7 @@ pub(crate) fn reset_to_trees(
         current_untracked: &scan.untracked,
         smudge,
         changed_after: Some(tx.scan_started()),
+        shared,
     };
     let applied = tx.apply_changes(&changes, &extras, &bar)?;
     bar.finish_and_clear();

@@ -903,6 +903,7 @@ fn write_out(
         current_untracked: &[],
         smudge,
         changed_after: Some(tx.scan_started()),
+        shared: None,
     };
     let bar = ctx
         .ui

@@ -19,7 +19,7 @@ use serde::Serialize;
 
 use super::after_rollback::{self, AfterArgs, Verified, Verify};
 use super::reports::markdown::{md_cell, md_code, md_text, recover_command};
-use super::{baseline, check, new_branch_name, reset_to_tree, status::sprint_number, Context};
+use super::{baseline, check, new_branch_name, status::sprint_number, Context};
 use crate::clock;
 use crate::error::{user, Exit};
 use crate::git::{self, snapshot, HeadState, Oid, RepoPath};
@@ -524,6 +524,7 @@ fn rollback(ctx: &Context, args: &RollbackArgs) -> anyhow::Result<Outcome> {
         scan: None,
         work: None,
         record: None,
+        shared: crate::git::shared_blobs::SharedBlobs::new(),
         done: RollbackDone::default(),
     };
     if let Carried::Done { done, id } = carry_out(ctx, &plan, &mut exec, &mut outcome)? {
@@ -560,6 +561,9 @@ struct RollingBack<'a> {
     /// The scan without the reports folder: what the WIP commit saves.
     work: Option<snapshot::WorktreeScan>,
     record: Option<Record>,
+    /// The baseline's blobs, read once by the report's diff stat and the
+    /// switch to the baseline, which run side by side.
+    shared: std::sync::Arc<crate::git::shared_blobs::SharedBlobs>,
     done: RollbackDone,
 }
 
@@ -680,6 +684,7 @@ impl RollingBack<'_> {
         let stat = ctx.repo.diff_stat_in_background(
             without_reports(d.baseline_tree)?,
             without_reports(work.tree)?,
+            self.shared.clone(),
         );
         let log = ctx
             .repo
@@ -732,12 +737,14 @@ impl RollingBack<'_> {
         retry: &str,
         at: &Rev,
     ) -> anyhow::Result<()> {
-        let written = reset_to_tree(
+        let written = super::reset_to_trees(
             ctx,
             tx,
             self.scan()?,
             self.decided.baseline_tree,
+            None,
             "switching to the baseline",
+            Some(self.shared.clone()),
         )?;
         self.done.written = written;
         crate::trace::phase("sprint: refs and metrics");

@@ -18,6 +18,7 @@ use anyhow::Context as _;
 use git2::{Delta, DiffOptions, Oid, Repository};
 
 use super::renames;
+use super::shared_blobs::SharedBlobs;
 
 /// git's stat width when its output is not a terminal.
 pub const WIDTH: usize = 80;
@@ -38,7 +39,19 @@ pub fn diff_stat(
     to: Oid,
     width: usize,
 ) -> anyhow::Result<(String, usize)> {
-    let files = file_stats(repo, from, to)?;
+    diff_stat_sharing(repo, from, to, width, None)
+}
+
+/// [`diff_stat`], the blobs of `from` read once with another reader of
+/// them (`shared_blobs`): the writer of the work tree beside it.
+pub fn diff_stat_sharing(
+    repo: &Repository,
+    from: Oid,
+    to: Oid,
+    width: usize,
+    shared: Option<&SharedBlobs>,
+) -> anyhow::Result<(String, usize)> {
+    let files = file_stats(repo, from, to, shared)?;
     Ok((layout(&files, width), files.len()))
 }
 
@@ -79,7 +92,12 @@ impl Side {
 /// the blobs is what a stat spends its time on.
 const ON_TWO_THREADS_FROM: usize = 64;
 
-fn file_stats(repo: &Repository, from: Oid, to: Oid) -> anyhow::Result<Vec<FileStat>> {
+fn file_stats(
+    repo: &Repository,
+    from: Oid,
+    to: Oid,
+    shared: Option<&SharedBlobs>,
+) -> anyhow::Result<Vec<FileStat>> {
     let quote_path = repo
         .config()
         .and_then(|c| c.get_bool("core.quotepath"))
@@ -87,7 +105,7 @@ fn file_stats(repo: &Repository, from: Oid, to: Oid) -> anyhow::Result<Vec<FileS
     let changes = changes_with_renames(repo, from, to)?;
     let here = |part: &[Change]| -> anyhow::Result<Vec<FileStat>> {
         part.iter()
-            .map(|change| file_stat(repo, change, quote_path))
+            .map(|change| file_stat(repo, change, quote_path, shared))
             .collect()
     };
     if changes.len() < ON_TWO_THREADS_FROM || crate::walk::threads() < 2 {
@@ -98,14 +116,19 @@ fn file_stats(repo: &Repository, from: Oid, to: Oid) -> anyhow::Result<Vec<FileS
         let repo = super::discover::open_git_dir(&git_dir, super::discover::Env::Process)
             .context("could not open the repository")?;
         part.iter()
-            .map(|change| file_stat(&repo, change, quote_path))
+            .map(|change| file_stat(&repo, change, quote_path, shared))
             .collect()
     })
 }
 
 /// One line of the stat: the name git shows, and the lines (or bytes)
 /// added and deleted.
-fn file_stat(repo: &Repository, change: &Change, quote_path: bool) -> anyhow::Result<FileStat> {
+fn file_stat(
+    repo: &Repository,
+    change: &Change,
+    quote_path: bool,
+    shared: Option<&SharedBlobs>,
+) -> anyhow::Result<FileStat> {
     let (old, new) = (&change.old, &change.new);
     let name = if change.status == Delta::Renamed {
         rename_name(&old.path, &new.path, quote_path)
@@ -117,8 +140,20 @@ fn file_stat(repo: &Repository, change: &Change, quote_path: bool) -> anyhow::Re
         };
         quoted(path, quote_path).unwrap_or_else(|| String::from_utf8_lossy(path).into_owned())
     };
-    let before = content(repo, old.id, old.mode, change.status != Delta::Added)?;
-    let after = content(repo, new.id, new.mode, change.status != Delta::Deleted)?;
+    let before = content(
+        repo,
+        old.id,
+        old.mode,
+        change.status != Delta::Added,
+        shared,
+    )?;
+    let after = content(
+        repo,
+        new.id,
+        new.mode,
+        change.status != Delta::Deleted,
+        None,
+    )?;
     let binary = super::looks_binary(before.bytes()) || super::looks_binary(after.bytes());
     let (added, deleted) = if before.bytes() == after.bytes() {
         (0, 0)
@@ -205,6 +240,8 @@ fn rename_limit(repo: &Repository) -> i64 {
 /// `Subproject commit <id>` line, nothing for a side that does not exist.
 enum Content<'r> {
     Blob(git2::Blob<'r>),
+    /// A copy another reader left (`shared_blobs`).
+    Shared(std::sync::Arc<[u8]>),
     Text(Vec<u8>),
     Nothing,
 }
@@ -213,6 +250,7 @@ impl Content<'_> {
     fn bytes(&self) -> &[u8] {
         match self {
             Content::Blob(blob) => blob.content(),
+            Content::Shared(bytes) => bytes,
             Content::Text(text) => text,
             Content::Nothing => &[],
         }
@@ -226,12 +264,15 @@ impl Content<'_> {
     }
 }
 
-fn content(
-    repo: &Repository,
+/// A side's content; a blob is taken from `shared` when the other reader
+/// left it there, or left there for it once read.
+fn content<'r>(
+    repo: &'r Repository,
     id: Oid,
     mode: git2::FileMode,
     exists: bool,
-) -> anyhow::Result<Content<'_>> {
+    shared: Option<&SharedBlobs>,
+) -> anyhow::Result<Content<'r>> {
     if !exists || id.is_zero() {
         return Ok(Content::Nothing);
     }
@@ -240,7 +281,13 @@ fn content(
             format!("Subproject commit {id}\n").into_bytes(),
         ));
     }
+    if let Some(copy) = shared.and_then(|s| s.take(id)) {
+        return Ok(Content::Shared(copy));
+    }
     let blob = repo.find_blob(id).context("could not read a blob")?;
+    if let Some(shared) = shared {
+        shared.leave(id, blob.content());
+    }
     Ok(Content::Blob(blob))
 }
 
@@ -262,6 +309,9 @@ fn line_counts(
     let (old, new) = (before.bytes(), after.bytes());
     if old.is_empty() || new.is_empty() {
         return Ok((line_count(new), line_count(old)));
+    }
+    if let Some(counts) = super::xdiff::line_counts(old, new) {
+        return Ok(counts);
     }
     let mut opts = DiffOptions::new();
     opts.force_text(true).context_lines(0).interhunk_lines(0);

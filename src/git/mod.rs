@@ -179,6 +179,7 @@ mod refs;
 mod renames;
 mod repo;
 pub mod sample;
+pub mod shared_blobs;
 pub mod snapshot;
 pub mod staged;
 pub mod stash;
@@ -186,6 +187,7 @@ pub mod state;
 pub mod treediff;
 pub mod writer;
 mod written;
+mod xdiff;
 
 pub(crate) use filter::{smudge, Smudge};
 pub use git2::Oid;

@@ -598,13 +598,24 @@ impl Repo {
 
     /// [`Repo::diff_stat`] on a thread of its own, with its own handle of
     /// the repository (the diff reads every changed blob twice; it can run
-    /// while the work tree is written).
+    /// while the work tree is written, and read `from`'s blobs once with
+    /// that writing through `shared`).
     pub fn diff_stat_in_background(
         &self,
         from: Oid,
         to: Oid,
+        shared: std::sync::Arc<super::shared_blobs::SharedBlobs>,
     ) -> std::thread::JoinHandle<anyhow::Result<(String, usize)>> {
-        self.between_in_background(diff_stat_of, from, to)
+        let inner = self.reopen();
+        std::thread::spawn(move || {
+            super::diffstat::diff_stat_sharing(
+                &inner?,
+                from,
+                to,
+                super::diffstat::WIDTH,
+                Some(&shared),
+            )
+        })
     }
 
     /// `read` of what lies between `from` and `to`, on a thread of its own

@@ -51,6 +51,9 @@ pub struct Extras<'a> {
     /// no longer the snapshot's was changed by another process meanwhile.
     /// It is moved aside instead (undo puts it back) and reported.
     pub changed_after: Option<std::time::SystemTime>,
+    /// Blobs another reader (the diff stat of a report, beside the writing)
+    /// reads too: each read once, by whichever of the two comes first.
+    pub shared: Option<std::sync::Arc<super::shared_blobs::SharedBlobs>>,
 }
 
 #[derive(Debug, Default, Clone)]

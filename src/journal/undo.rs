@@ -782,6 +782,7 @@ fn write_worktree(
         current_untracked: if exact { &[] } else { &current.untracked },
         smudge: crate::git::Smudge::Never,
         changed_after: Some(tx.scan_started()),
+        shared: None,
     };
     let applied = tx.apply_changes(&changes, &extras, &bar)?;
     for path in &applied.changed_meanwhile {

@@ -126,14 +126,26 @@ pub(super) fn apply(
     let written = crate::walk::pipeline_with(
         crate::walk::threads().max(2),
         |handle: &mut Option<git2::Repository>, job: WriteJob| {
-            let blob;
+            let (blob, left);
             let content: &[u8] = match &job.content {
                 Content::Bytes(bytes) => bytes,
-                Content::Object(id) => {
-                    blob = crate::git::writer::read_on_own_handle(handle, git_dir, workdir, *id)
-                        .with_context(|| format!("could not read the content of {}", job.path))?;
-                    blob.content()
-                }
+                Content::Object(id) => match extras.shared.as_ref().and_then(|s| s.take(*id)) {
+                    Some(copy) => {
+                        left = copy;
+                        &left
+                    }
+                    None => {
+                        blob =
+                            crate::git::writer::read_on_own_handle(handle, git_dir, workdir, *id)
+                                .with_context(|| {
+                                format!("could not read the content of {}", job.path)
+                            })?;
+                        if let Some(shared) = &extras.shared {
+                            shared.leave(*id, blob.content());
+                        }
+                        blob.content()
+                    }
+                },
             };
             write_entry(
                 &job.full,
