@@ -660,3 +660,76 @@ fn a_large_matrix_of_near_twins_is_paired_as_git_pairs_it() {
     });
     assert!(ours.contains(" => new/b"), "{ours}");
 }
+
+/// A sprint over hundreds of files: the switch to the baseline reads the
+/// blobs on its writer threads (from 128 files) while the stat counts on
+/// two threads (from 64), and each baseline blob is read once for both
+/// (`git/shared_blobs.rs`). The stat is still git's, every file is back
+/// at the baseline's bytes, and undo puts the sprint back exactly.
+#[test]
+fn a_sprint_of_hundreds_of_files_is_stated_as_git_and_written_as_the_baseline() {
+    let repo = base_repo();
+    for i in 0..240 {
+        repo.write(
+            format!("mod{}/file{i:03}.txt", i % 12),
+            lines(30 + i % 17, &format!("file {i}")),
+        );
+    }
+    repo.commit_all("many files");
+    repo.git(&["tag", "-a", "baseline", "-m", "known good"]);
+    repo.git(&["checkout", "-q", "-b", SPRINT]);
+    for i in 0..240 {
+        let path = format!("mod{}/file{i:03}.txt", i % 12);
+        match i % 6 {
+            // Deleted, or moved to another folder (a rename).
+            0 => repo.remove(&path),
+            1 => {
+                repo.remove(&path);
+                repo.write(
+                    format!("moved/file{i:03}.txt"),
+                    lines(30 + i % 17, &format!("file {i}")),
+                );
+            }
+            // Three lines edited.
+            _ => repo.write(
+                &path,
+                edited(30 + i % 17, &format!("file {i}"), &[i % 7, 12, 20]),
+            ),
+        }
+    }
+    repo.commit_all("sprint");
+    // Work in progress on top: edits, and new files.
+    for i in (2..240).step_by(6) {
+        repo.write(
+            format!("mod{}/file{i:03}.txt", i % 12),
+            lines(8, "in progress"),
+        );
+    }
+    repo.write("new/draft.txt", lines(5, "draft"));
+    let before = repo.capture();
+    let out = repo.tool(&["--json", "sprint", "rollback", "--no-tests"]);
+    out.assert_ok();
+    let v: Value = out.json();
+    let dir = v["reports_dir"].as_str().expect("reports_dir").to_string();
+    let backup = v["backup_branch"]
+        .as_str()
+        .expect("backup_branch")
+        .to_string();
+    let ours = repo.read_string(format!("{dir}/changes.txt"));
+    assert_eq!(ours, git_stat(&repo, "baseline", &backup));
+    assert!(ours.lines().count() > 200, "{ours}");
+    // The work tree and the index are the baseline's, the reports aside.
+    let status = repo.git(&["status", "--porcelain", "--untracked-files=all"]);
+    let left: Vec<&str> = status
+        .lines()
+        .filter(|l| !l.contains("rollbacks/"))
+        .collect();
+    assert!(left.is_empty(), "not the baseline: {left:?}");
+    assert_eq!(
+        repo.git(&["rev-parse", "HEAD^{tree}"]),
+        repo.git(&["rev-parse", "baseline^{tree}"])
+    );
+    let undone = repo.tool(&["undo"]);
+    undone.assert_ok();
+    crate::common::assert_same_except_reports(&before, &repo.capture());
+}

@@ -140,27 +140,16 @@ fn file_stat(
         };
         quoted(path, quote_path).unwrap_or_else(|| String::from_utf8_lossy(path).into_owned())
     };
-    let before = content(
-        repo,
-        old.id,
-        old.mode,
-        change.status != Delta::Added,
-        shared,
-    )?;
-    let after = content(
-        repo,
-        new.id,
-        new.mode,
-        change.status != Delta::Deleted,
-        None,
-    )?;
+    // Only the old side's blobs are read by the writer beside the stat.
+    let before = content(repo, old, change.status != Delta::Added, shared)?;
+    let after = content(repo, new, change.status != Delta::Deleted, None)?;
     let binary = super::looks_binary(before.bytes()) || super::looks_binary(after.bytes());
     let (added, deleted) = if before.bytes() == after.bytes() {
         (0, 0)
     } else if binary {
         (after.bytes().len() as u64, before.bytes().len() as u64)
     } else {
-        line_counts(repo, &before, &after)?
+        line_counts(before.bytes(), after.bytes())?
     };
     Ok(FileStat {
         name,
@@ -255,24 +244,17 @@ impl Content<'_> {
             Content::Nothing => &[],
         }
     }
-
-    fn as_blob(&self) -> Option<&git2::Blob<'_>> {
-        match self {
-            Content::Blob(blob) => Some(blob),
-            _ => None,
-        }
-    }
 }
 
 /// A side's content; a blob is taken from `shared` when the other reader
 /// left it there, or left there for it once read.
 fn content<'r>(
     repo: &'r Repository,
-    id: Oid,
-    mode: git2::FileMode,
+    side: &Side,
     exists: bool,
     shared: Option<&SharedBlobs>,
 ) -> anyhow::Result<Content<'r>> {
+    let (id, mode) = (side.id, side.mode);
     if !exists || id.is_zero() {
         return Ok(Content::Nothing);
     }
@@ -297,53 +279,14 @@ fn line_count(text: &[u8]) -> u64 {
     newlines + u64::from(text.last().is_some_and(|&b| b != b'\n'))
 }
 
-/// Lines added and deleted between two texts (xdiff, as git). Two blobs
-/// are diffed as blobs, counting hunks (given bytes, libgit2 hashes them
-/// for their ids; a patch keeps every line); a side that is empty needs no
-/// diff: every line of the other changed.
-fn line_counts(
-    repo: &Repository,
-    before: &Content<'_>,
-    after: &Content<'_>,
-) -> anyhow::Result<(u64, u64)> {
-    let (old, new) = (before.bytes(), after.bytes());
+/// Lines added and deleted between two texts (git's xdiff, `xdiff.rs`);
+/// a side that is empty needs no diff: every line of the other changed.
+fn line_counts(old: &[u8], new: &[u8]) -> anyhow::Result<(u64, u64)> {
     if old.is_empty() || new.is_empty() {
         return Ok((line_count(new), line_count(old)));
     }
-    if let Some(counts) = super::xdiff::line_counts(old, new) {
-        return Ok(counts);
-    }
-    let mut opts = DiffOptions::new();
-    opts.force_text(true).context_lines(0).interhunk_lines(0);
-    if let (Some(old), Some(new)) = (before.as_blob(), after.as_blob()) {
-        let (mut added, mut deleted) = (0u64, 0u64);
-        let mut hunk = |_: git2::DiffDelta<'_>, hunk: git2::DiffHunk<'_>| {
-            added += u64::from(hunk.new_lines());
-            deleted += u64::from(hunk.old_lines());
-            true
-        };
-        // An empty name: libgit2 would otherwise look up the attributes
-        // of a file named "file" for its diff driver, twice a file.
-        repo.diff_blobs(
-            Some(old),
-            Some(""),
-            Some(new),
-            Some(""),
-            Some(&mut opts),
-            None,
-            None,
-            Some(&mut hunk),
-            None,
-        )
-        .context("could not count the changed lines")?;
-        return Ok((added, deleted));
-    }
-    let patch = git2::Patch::from_buffers(old, None, new, None, Some(&mut opts))
-        .context("could not count the changed lines")?;
-    let (_, added, deleted) = patch
-        .line_stats()
-        .context("could not count the changed lines")?;
-    Ok((added as u64, deleted as u64))
+    super::xdiff::line_counts(old, new)
+        .context("could not count the changed lines (a side over 1 GB, or out of memory)")
 }
 
 /// A path as git's `quote_c_style` writes it when it must be quoted:
