@@ -25,8 +25,9 @@ const ALTERNATES_DEPTH: usize = 5;
 /// then change them before its commands start threads): not in a test.
 static SETTINGS_OWNED: AtomicBool = AtomicBool::new(false);
 
-/// Bytes of parsed objects libgit2 keeps (commits; folders and blobs
-/// never): beyond it, it drops some as it adds others.
+/// Bytes of parsed objects libgit2 keeps (commits; folders only for
+/// `files`, [`keep_parsed_folders`]; blobs never): beyond it, it drops
+/// some as it adds others.
 const OBJECT_CACHE: isize = 16 << 20;
 
 /// How much of the object store libgit2 holds in memory, set once when
