@@ -376,6 +376,15 @@ fn hook_says_descends(repo: &TestRepo) -> bool {
     descends.unwrap_or_else(|| panic!("no answer: {out}"))
 }
 
+/// A repository with the baseline set at HEAD and one commit made since.
+fn one_commit_past_the_baseline() -> TestRepo {
+    let repo = TestRepo::with_commits();
+    repo.tool_ok(&["baseline", "set"]);
+    repo.write("x.txt", "x\n");
+    repo.commit_all("ahead");
+    repo
+}
+
 #[test]
 fn hook_remembers_the_last_head_found_to_descend_from_the_baseline() {
     let repo = TestRepo::with_commits();
@@ -446,10 +455,7 @@ fn hook_walks_the_history_again_past_a_long_way_or_another_baseline() {
 
 #[test]
 fn hook_takes_a_damaged_ancestry_file_as_none() {
-    let repo = TestRepo::with_commits();
-    repo.tool_ok(&["baseline", "set"]);
-    repo.write("x.txt", "x\n");
-    repo.commit_all("ahead");
+    let repo = one_commit_past_the_baseline();
     let file = repo.git_dir().join("rollback").join("descends");
     for damaged in [
         "",
@@ -482,10 +488,7 @@ fn hook_takes_a_damaged_ancestry_file_as_none() {
 /// rev-parse` names, and a dry run does not even make that.
 #[test]
 fn hook_changes_nothing_but_its_ancestry_file_and_a_dry_run_not_that() {
-    let repo = TestRepo::with_commits();
-    repo.tool_ok(&["baseline", "set"]);
-    repo.write("x.txt", "x\n");
-    repo.commit_all("ahead");
+    let repo = one_commit_past_the_baseline();
     repo.write("src/lib.rs", "staged\n");
     repo.git(&["add", "src/lib.rs"]);
     repo.write("README.md", "modified, not staged\n");

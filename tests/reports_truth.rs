@@ -34,15 +34,9 @@ fn git_stat(repo: &TestRepo, from: &str, to: &str) -> String {
     String::from_utf8(out.stdout).expect("UTF-8")
 }
 
-/// A baseline tagged at the current commit, and the sprint branch checked
-/// out from it; `work` then changes the tree (committed, or left in the
-/// work tree), and `sprint rollback` writes `changes.txt`, which must be
-/// what git prints for the baseline against the backup branch (the
-/// sprint's commits and its work in progress).
-fn assert_stat_like_git(repo: &TestRepo, work: impl FnOnce(&TestRepo)) -> String {
-    repo.git(&["tag", "-a", "baseline", "-m", "known good"]);
-    repo.git(&["checkout", "-q", "-b", SPRINT]);
-    work(repo);
+/// `sprint rollback --no-tests`, which must succeed: its JSON, the
+/// `changes.txt` it wrote, and its backup branch.
+fn rollback(repo: &TestRepo) -> (Value, String, String) {
     let out = repo.tool(&["--json", "sprint", "rollback", "--no-tests"]);
     out.assert_ok();
     let v: Value = out.json();
@@ -52,6 +46,19 @@ fn assert_stat_like_git(repo: &TestRepo, work: impl FnOnce(&TestRepo)) -> String
         .expect("backup_branch")
         .to_string();
     let ours = repo.read_string(format!("{dir}/changes.txt"));
+    (v, ours, backup)
+}
+
+/// A baseline tagged at the current commit, and the sprint branch checked
+/// out from it; `work` then changes the tree (committed, or left in the
+/// work tree), and `sprint rollback` writes `changes.txt`, which must be
+/// what git prints for the baseline against the backup branch (the
+/// sprint's commits and its work in progress).
+fn assert_stat_like_git(repo: &TestRepo, work: impl FnOnce(&TestRepo)) -> String {
+    repo.git(&["tag", "-a", "baseline", "-m", "known good"]);
+    repo.git(&["checkout", "-q", "-b", SPRINT]);
+    work(repo);
+    let (v, ours, backup) = rollback(repo);
     let git = git_stat(repo, "baseline", &backup);
     assert!(!git.is_empty(), "the fixture changed nothing");
     assert_eq!(ours, git, "changes.txt differs from git diff --stat -M");
@@ -707,15 +714,7 @@ fn a_sprint_of_hundreds_of_files_is_stated_as_git_and_written_as_the_baseline() 
     }
     repo.write("new/draft.txt", lines(5, "draft"));
     let before = repo.capture();
-    let out = repo.tool(&["--json", "sprint", "rollback", "--no-tests"]);
-    out.assert_ok();
-    let v: Value = out.json();
-    let dir = v["reports_dir"].as_str().expect("reports_dir").to_string();
-    let backup = v["backup_branch"]
-        .as_str()
-        .expect("backup_branch")
-        .to_string();
-    let ours = repo.read_string(format!("{dir}/changes.txt"));
+    let (_, ours, backup) = rollback(&repo);
     assert_eq!(ours, git_stat(&repo, "baseline", &backup));
     assert!(ours.lines().count() > 200, "{ours}");
     // The work tree and the index are the baseline's, the reports aside.
