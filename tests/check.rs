@@ -160,7 +160,7 @@ fn a_merge_in_progress_fails_without_a_checkpoint() {
 
 #[test]
 fn a_full_disk_fails_without_a_checkpoint() {
-    let repo = ready_repo();
+    let repo = crate::common::on_disk(ready_repo);
     repo.git(&["config", "rollback.diskThreshold", "1"]);
     assert_check_fails(&repo, "threshold");
 }

@@ -493,7 +493,7 @@ fn an_interrupted_operation_stops_the_start() {
 
 #[test]
 fn disk_usage_over_the_threshold_stops_the_start() {
-    let repo = start_repo();
+    let repo = crate::common::on_disk(start_repo);
     repo.git(&["config", "rollback.diskThreshold", "1"]);
     assert_check_fails(&repo, &["sprint", "start", "3"], "disk");
     repo.git(&["config", "rollback.diskThreshold", "100"]);

@@ -34,7 +34,8 @@ pub use fixtures::{
     commit_history, dirty_everything, incompressible, odd_names, rescue_ids, set_object_times,
 };
 pub use repo::{
-    plain_git, scrub_env, TestRepo, BASE_COMMIT_DATE, DEFAULT_NOW, TOOL_BIN, USER_EMAIL, USER_NAME,
+    on_disk, plain_git, scrub_env, TestRepo, BASE_COMMIT_DATE, DEFAULT_NOW, TOOL_BIN, USER_EMAIL,
+    USER_NAME,
 };
 pub use tool::ToolOutput;
 

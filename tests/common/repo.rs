@@ -18,7 +18,10 @@
 //! that records a date (`commit`, `merge`, `stash`, `tag`, ...), so the same
 //! sequence of harness calls always yields the same commit ids.
 //!
-//! Set `GRS_TEST_KEEP=1` to keep the temporary directories for inspection.
+//! The temporary roots are in memory (`/dev/shm`) where the machine has a
+//! tmpfs there with room, else in the usual temporary directory; see
+//! [`temp_base`]. Set `GRS_TEST_TMPDIR` to choose the directory, and
+//! `GRS_TEST_KEEP=1` to keep the temporary directories for inspection.
 
 use std::ffi::OsStr;
 use std::fs;
@@ -181,7 +184,7 @@ fn make_root() -> (TempDir, PathBuf, PathBuf, PathBuf) {
     let dir = tempfile::Builder::new()
         .prefix("grs-test-")
         .disable_cleanup(keep)
-        .tempdir()
+        .tempdir_in(temp_base())
         .expect("create temporary directory");
     let root = fs::canonicalize(dir.path()).expect("canonicalize temporary directory");
     if keep {
@@ -200,6 +203,72 @@ fn make_root() -> (TempDir, PathBuf, PathBuf, PathBuf) {
     }
     fs::write(home.join(".gitconfig"), b"").expect("write empty global gitconfig");
     (dir, root, home, tmp)
+}
+
+thread_local! {
+    static ON_DISK: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Run `build` with every temporary root it makes in the usual temporary
+/// directory (on disk), not in memory: for the tests of the tool's reading
+/// of its file system's usage, which an almost empty tmpfs would not trip.
+pub fn on_disk<T>(build: impl FnOnce() -> T) -> T {
+    ON_DISK.with(|d| d.set(true));
+    let built = build();
+    ON_DISK.with(|d| d.set(false));
+    built
+}
+
+/// Where the temporary roots go: `GRS_TEST_TMPDIR` when set; else
+/// `/dev/shm` when it is a tmpfs with 4 GiB free (the suite holds a few
+/// hundred MB at a time); else the usual temporary directory.
+///
+/// Memory first because of what a disk costs the suite on some machines:
+/// on ext4 without a journal (the CI machine's file system), creating a file
+/// skips, one buffer lookup each, every free inode of its block group freed
+/// in the last minute (five when not yet written back), and on a `discard`
+/// mount every removal waits for the device. With each test removing its
+/// repository while the next ones create theirs, those two were most of the
+/// suite's time there (570 s against 235 s in memory, same machine).
+fn temp_base() -> PathBuf {
+    if ON_DISK.with(std::cell::Cell::get) {
+        return std::env::temp_dir();
+    }
+    static BASE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BASE.get_or_init(|| {
+        if let Some(dir) = std::env::var_os("GRS_TEST_TMPDIR").filter(|d| !d.is_empty()) {
+            return PathBuf::from(dir);
+        }
+        memory_dir().unwrap_or_else(std::env::temp_dir)
+    })
+    .clone()
+}
+
+/// `/dev/shm` when it is a writable tmpfs with 4 GiB free.
+#[cfg(target_os = "linux")]
+fn memory_dir() -> Option<PathBuf> {
+    use std::os::unix::ffi::OsStrExt;
+    let shm = Path::new("/dev/shm");
+    let c_path = std::ffi::CString::new(shm.as_os_str().as_bytes()).ok()?;
+    // SAFETY: `statfs` writes only into `stat`, a plain C struct for which
+    // all zeroes is a valid value; `c_path` is a NUL-terminated string.
+    let mut stat: libc::statfs = unsafe { std::mem::zeroed() };
+    if unsafe { libc::statfs(c_path.as_ptr(), &mut stat) } != 0 {
+        return None;
+    }
+    let free = stat
+        .f_bavail
+        .saturating_mul(u64::try_from(stat.f_bsize).ok()?);
+    let writable = tempfile::Builder::new()
+        .prefix("grs-test-probe-")
+        .tempdir_in(shm)
+        .is_ok();
+    (stat.f_type == libc::TMPFS_MAGIC && free >= 4 << 30 && writable).then(|| shm.to_path_buf())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn memory_dir() -> Option<PathBuf> {
+    None
 }
 
 fn path_str(p: &Path) -> &str {
