@@ -224,12 +224,12 @@ pub fn on_disk<T>(build: impl FnOnce() -> T) -> T {
 /// hundred MB at a time); else the usual temporary directory.
 ///
 /// Memory first because of what a disk costs the suite on some machines:
-/// on ext4 without a journal (the CI machine's file system), creating a file
+/// on ext4 without a journal (as on the machines CI runs on), creating a file
 /// skips, one buffer lookup each, every free inode of its block group freed
 /// in the last minute (five when not yet written back), and on a `discard`
 /// mount every removal waits for the device. With each test removing its
 /// repository while the next ones create theirs, those two were most of the
-/// suite's time there (570 s against 235 s in memory, same machine).
+/// suite's time there (570 s against about 230 s in memory, same machine).
 fn temp_base() -> PathBuf {
     if ON_DISK.with(std::cell::Cell::get) {
         return std::env::temp_dir();
