@@ -20,7 +20,7 @@ work=$(mktemp -d)
 trap 'rm -rf -- "$work"' EXIT
 
 (cd "$root" && cargo build --release --locked --quiet)
-bin=$root/target/release/git-rollback-sprint
+bin=${CARGO_TARGET_DIR:-$root/target}/release/git-rollback-sprint
 FILES_DIRS=100 FILES_PER_DIR=100 bash "$here/make-large-repo.sh" "$work/template" >/dev/null
 
 run() {
