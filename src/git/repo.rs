@@ -587,7 +587,7 @@ impl Repo {
         from: Oid,
         to: Oid,
     ) -> std::thread::JoinHandle<anyhow::Result<Vec<String>>> {
-        self.between_in_background(log_oneline_of, from, to)
+        self.in_background(move |repo| log_oneline_of(repo, from, to))
     }
 
     /// `git diff --stat -M` between two trees, as git prints it at 80
@@ -606,10 +606,9 @@ impl Repo {
         to: Oid,
         shared: std::sync::Arc<super::shared_blobs::SharedBlobs>,
     ) -> std::thread::JoinHandle<anyhow::Result<(String, usize)>> {
-        let inner = self.reopen();
-        std::thread::spawn(move || {
+        self.in_background(move |repo| {
             super::diffstat::diff_stat_sharing(
-                &inner?,
+                repo,
                 from,
                 to,
                 super::diffstat::WIDTH,
@@ -618,16 +617,14 @@ impl Repo {
         })
     }
 
-    /// `read` of what lies between `from` and `to`, on a thread of its own
-    /// through a handle of the repository of its own.
-    fn between_in_background<T: Send + 'static>(
+    /// `read` on a thread of its own, through a handle of the repository
+    /// of its own.
+    fn in_background<T: Send + 'static>(
         &self,
-        read: fn(&Repository, Oid, Oid) -> anyhow::Result<T>,
-        from: Oid,
-        to: Oid,
+        read: impl FnOnce(&Repository) -> anyhow::Result<T> + Send + 'static,
     ) -> std::thread::JoinHandle<anyhow::Result<T>> {
         let inner = self.reopen();
-        std::thread::spawn(move || read(&inner?, from, to))
+        std::thread::spawn(move || read(&inner?))
     }
 
     pub fn is_descendant_of(&self, commit: Oid, ancestor: Oid) -> anyhow::Result<bool> {

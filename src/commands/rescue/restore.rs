@@ -634,7 +634,6 @@ impl Execute<RescueStep> for Restorer {
                 );
                 let extras = writer::Extras {
                     changed_after: Some(tx.scan_started()),
-                    shared: None,
                     ..writer::Extras::default()
                 };
                 let bar = ctx.ui.progress(0, "writing");
