@@ -202,23 +202,30 @@ fn scan(repo: &Repo, mode: ScanMode, paths: &[RepoPath]) -> anyhow::Result<Workt
     let with_ignored = mode == ScanMode::WithIgnored;
     crate::trace::phase("scan: index trees");
     let prepared = index::prepare_index_trees(repo)?;
-    // The empty directories of the whole work tree are looked for on a
-    // thread of its own (with its own libgit2 handle, for the ignore
-    // rules) while libgit2's status walks the work tree on this one.
+    // The empty directories of the whole work tree, or of the folders a
+    // command names, are looked for on a thread of its own (with its own
+    // libgit2 handle, for the ignore rules) while libgit2's status walks
+    // the work tree on this one. Named files alone are not worth a thread:
+    // their search lists a folder or two.
     let (git_dir, root) = (repo.git_dir(), repo.workdir());
-    let walk_beside = paths.is_empty() && crate::walk::threads() >= 2;
-    let tracked = if walk_beside {
+    let named = (!paths.is_empty()).then(|| NamedDirs::of(repo, paths));
+    let walk_beside =
+        crate::walk::threads() >= 2 && named.as_ref().is_none_or(|n| !n.named.is_empty());
+    let tracked = if walk_beside && paths.is_empty() {
         all_tracked_dirs(repo, prepared.own_index())
     } else {
         HashSet::new()
     };
     std::thread::scope(|threads| {
         let beside = walk_beside.then(|| {
-            let tracked = &tracked;
+            let (tracked, named) = (&tracked, &named);
             threads.spawn(move || -> anyhow::Result<(Vec<RepoPath>, Vec<RepoPath>)> {
                 let other = super::repo::open_beside(git_dir, root)?;
                 let mut unreadable = Vec::new();
-                let found = empty_dirs(&other, root, root, false, tracked, &mut unreadable)?;
+                let found = match named {
+                    Some(named) => empty_dirs_at(&other, root, paths, named, &mut unreadable)?,
+                    None => empty_dirs(&other, root, root, false, tracked, &mut unreadable)?,
+                };
                 Ok((found, unreadable))
             })
         });
@@ -379,18 +386,20 @@ fn scan(repo: &Repo, mode: ScanMode, paths: &[RepoPath]) -> anyhow::Result<Workt
                 unreadable = cannot_list;
                 found
             }
-            None if paths.is_empty() => {
+            None => {
                 let root = repo.workdir();
-                empty_dirs(
-                    &repo.inner,
-                    root,
-                    root,
-                    false,
-                    &HashSet::new(),
-                    &mut unreadable,
-                )?
+                match &named {
+                    Some(named) => empty_dirs_at(&repo.inner, root, paths, named, &mut unreadable)?,
+                    None => empty_dirs(
+                        &repo.inner,
+                        root,
+                        root,
+                        false,
+                        &HashSet::new(),
+                        &mut unreadable,
+                    )?,
+                }
             }
-            None => empty_dirs_at(repo, paths, &mut unreadable)?,
         };
         without_submodules(repo, trees.stage0, &mut scan.empty_dirs);
         // A directory that cannot be listed hides its files from the status
@@ -414,39 +423,52 @@ fn scan(repo: &Repo, mode: ScanMode, paths: &[RepoPath]) -> anyhow::Result<Workt
     })
 }
 
+/// The named directories among a command's paths, and the folders under
+/// them that hold a file of the index: what the search for empty
+/// directories at those paths ([`empty_dirs_at`]) needs from the
+/// command's own handle, gathered first so that the search can run on a
+/// thread of its own beside the status.
+struct NamedDirs {
+    named: HashSet<RepoPath>,
+    tracked: HashSet<Vec<u8>>,
+}
+
+impl NamedDirs {
+    fn of(repo: &Repo, paths: &[RepoPath]) -> NamedDirs {
+        let named: HashSet<RepoPath> = paths
+            .iter()
+            .filter(|p| fs::symlink_metadata(p.under(repo.workdir())).is_ok_and(|m| m.is_dir()))
+            .cloned()
+            .collect();
+        let tracked = tracked_dirs_under(repo, &named);
+        NamedDirs { named, tracked }
+    }
+}
+
 /// The empty directories at and under `paths` (directories), and the
 /// directory a path that is not one is in, when that is empty now (an undo
 /// would prune it). Each parent is looked at once.
 fn empty_dirs_at(
-    repo: &Repo,
+    repo: &git2::Repository,
+    root: &Path,
     paths: &[RepoPath],
+    dirs: &NamedDirs,
     unreadable: &mut Vec<RepoPath>,
 ) -> anyhow::Result<Vec<RepoPath>> {
     let mut found = Vec::new();
     let mut parents_seen = std::collections::HashSet::new();
     // Paths in one directory share the answer about it.
     let mut dirs_of_seen = std::collections::HashSet::new();
-    let is_dir =
-        |p: &RepoPath| fs::symlink_metadata(p.under(repo.workdir())).is_ok_and(|m| m.is_dir());
-    let named_dirs: std::collections::HashSet<&RepoPath> =
-        paths.iter().filter(|p| is_dir(p)).collect();
-    let tracked = tracked_dirs_under(repo, &named_dirs);
+    let named_dirs = &dirs.named;
     for p in paths {
-        let dir = p.under(repo.workdir());
+        let dir = p.under(root);
         if named_dirs.contains(p) {
             // A directory inside another named one was walked with it.
             if p.ancestors().iter().any(|a| named_dirs.contains(a)) {
                 continue;
             }
             // The named directory itself may be the empty one.
-            for d in empty_dirs(
-                &repo.inner,
-                repo.workdir(),
-                &dir,
-                true,
-                &tracked,
-                unreadable,
-            )? {
+            for d in empty_dirs(repo, root, &dir, true, &dirs.tracked, unreadable)? {
                 if !found.contains(&d) {
                     found.push(d);
                 }
@@ -457,20 +479,16 @@ fn empty_dirs_at(
             .ancestors()
             .into_iter()
             .rev()
-            .find(|a| fs::symlink_metadata(a.under(repo.workdir())).is_ok_and(|m| m.is_dir()))
+            .find(|a| fs::symlink_metadata(a.under(root)).is_ok_and(|m| m.is_dir()))
         {
             if !parents_seen.insert(parent.clone()) {
                 continue;
             }
             // A path that is not a directory: the directory it is in may
             // be empty now (and be pruned by an undo).
-            let empty =
-                fs::read_dir(parent.under(repo.workdir())).is_ok_and(|mut d| d.next().is_none());
+            let empty = fs::read_dir(parent.under(root)).is_ok_and(|mut d| d.next().is_none());
             if empty
-                && !repo
-                    .inner
-                    .is_path_ignored(parent.as_os_str())
-                    .unwrap_or(false)
+                && !repo.is_path_ignored(parent.as_os_str()).unwrap_or(false)
                 && !found.contains(&parent)
             {
                 found.push(parent);
@@ -482,7 +500,7 @@ fn empty_dirs_at(
 
 /// The folders at and under `dirs` that hold a file of the index, from
 /// the whole index read for this command (none known without it).
-fn tracked_dirs_under(repo: &Repo, dirs: &HashSet<&RepoPath>) -> HashSet<Vec<u8>> {
+fn tracked_dirs_under(repo: &Repo, dirs: &HashSet<RepoPath>) -> HashSet<Vec<u8>> {
     let mut found = HashSet::new();
     let Some(whole) = repo
         .index_file
@@ -690,7 +708,8 @@ pub fn scan_known(
         .map(|(p, _)| p.clone())
         .collect();
     let mut unreadable = Vec::new();
-    scan.empty_dirs = empty_dirs_at(repo, &around, &mut unreadable)?;
+    let named = NamedDirs::of(repo, &around);
+    scan.empty_dirs = empty_dirs_at(&repo.inner, root, &around, &named, &mut unreadable)?;
     without_submodules(repo, trees.stage0, &mut scan.empty_dirs);
     for dir in empty_among(repo, dirs) {
         if !scan.empty_dirs.contains(&dir) {
