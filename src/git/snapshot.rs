@@ -216,18 +216,19 @@ fn scan(repo: &Repo, mode: ScanMode, paths: &[RepoPath]) -> anyhow::Result<Workt
     } else {
         HashSet::new()
     };
+    // The empty directories found, and those that could not be listed.
+    let search = |handle: &git2::Repository| -> anyhow::Result<(Vec<RepoPath>, Vec<RepoPath>)> {
+        let mut unreadable = Vec::new();
+        let found = match &named {
+            Some(named) => empty_dirs_at(handle, root, paths, named, &mut unreadable)?,
+            None => empty_dirs(handle, root, root, false, &tracked, &mut unreadable)?,
+        };
+        Ok((found, unreadable))
+    };
     std::thread::scope(|threads| {
         let beside = walk_beside.then(|| {
-            let (tracked, named) = (&tracked, &named);
-            threads.spawn(move || -> anyhow::Result<(Vec<RepoPath>, Vec<RepoPath>)> {
-                let other = super::repo::open_beside(git_dir, root)?;
-                let mut unreadable = Vec::new();
-                let found = match named {
-                    Some(named) => empty_dirs_at(&other, root, paths, named, &mut unreadable)?,
-                    None => empty_dirs(&other, root, root, false, tracked, &mut unreadable)?,
-                };
-                Ok((found, unreadable))
-            })
+            let search = &search;
+            threads.spawn(move || search(&super::repo::open_beside(git_dir, root)?))
         });
         crate::trace::phase("scan: status");
         // Index against work tree only: whether the index differs from HEAD is
@@ -377,30 +378,13 @@ fn scan(repo: &Repo, mode: ScanMode, paths: &[RepoPath]) -> anyhow::Result<Workt
             Ok((trees, scan))
         })?;
         crate::trace::phase("scan: empty directories");
-        let mut unreadable = Vec::new();
-        scan.empty_dirs = match beside {
-            Some(thread) => {
-                let (found, cannot_list) = thread
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
-                unreadable = cannot_list;
-                found
-            }
-            None => {
-                let root = repo.workdir();
-                match &named {
-                    Some(named) => empty_dirs_at(&repo.inner, root, paths, named, &mut unreadable)?,
-                    None => empty_dirs(
-                        &repo.inner,
-                        root,
-                        root,
-                        false,
-                        &HashSet::new(),
-                        &mut unreadable,
-                    )?,
-                }
-            }
+        let (found, unreadable) = match beside {
+            Some(thread) => thread
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?,
+            None => search(&repo.inner)?,
         };
+        scan.empty_dirs = found;
         without_submodules(repo, trees.stage0, &mut scan.empty_dirs);
         // A directory that cannot be listed hides its files from the status
         // scan: tracked ones would look deleted (and be saved so), untracked
