@@ -432,6 +432,70 @@ fn linked_worktree_uses_its_own_git_dir_and_the_common_one() {
     round_trip(&repo, &wt, &[]);
 }
 
+/// `files` of a whole folder from `dir`: its empty folder is looked for
+/// on a handle of its own beside the status, which must be this layout's
+/// (its ignore rules included); the folder goes back to the baseline, the
+/// empty and the ignored folders stay, and undo gives back the whole state
+/// without touching anything outside the work tree and the git folders.
+fn files_of_a_folder_round_trip(repo: &TestRepo, dir: &Path, envs: Envs) {
+    let (work_tree, git_dir) = assert_same_view(repo, dir, envs);
+    let common = canonical(&git(
+        repo,
+        dir,
+        envs,
+        &["rev-parse", "--path-format=absolute", "--git-common-dir"],
+    ));
+    fs::create_dir_all(work_tree.join("many/d03/hollow")).unwrap();
+    fs::create_dir_all(work_tree.join("many/d04/build")).unwrap();
+    fs::write(work_tree.join("many/d04/build/out.o"), "object\n").unwrap();
+    fs::write(work_tree.join("many/.gitignore"), "build/\n").unwrap();
+    let inside = [work_tree.as_path(), git_dir.as_path(), common.as_path()];
+    let root_before = outside(repo.root(), &inside);
+    let before = capture_repo_with_env(dir, envs);
+
+    // Named as git would take it from `dir`, which may be outside the
+    // work tree: by its absolute path.
+    let many = work_tree.join("many");
+    tool(repo, dir, envs, &["files", "--no-tests", s(&many)]).assert_ok();
+    assert_eq!(
+        fs::read_to_string(work_tree.join("many/d01/f0.txt")).unwrap(),
+        "v1 1 0\n"
+    );
+    assert!(work_tree.join("many/d03/hollow").is_dir());
+    assert!(work_tree.join("many/d04/build/out.o").is_file());
+    assert_same_dir(&root_before, &outside(repo.root(), &inside));
+
+    tool(repo, dir, envs, &["--yes", "undo"]).assert_ok();
+    assert_same_except_reports(&before, &capture_repo_with_env(dir, envs));
+    assert_same_dir(&root_before, &outside(repo.root(), &inside));
+}
+
+#[test]
+fn files_of_a_folder_in_a_linked_worktree_and_from_outside_with_git_dir() {
+    let repo = TestRepo::new();
+    history_and_dirt(&repo, repo.path(), repo.path(), &[]);
+    let elsewhere = repo.root().join("elsewhere");
+    fs::create_dir_all(&elsewhere).unwrap();
+    let git_dir = repo.path().join(".git");
+    let envs = [("GIT_DIR", s(&git_dir)), ("GIT_WORK_TREE", s(repo.path()))];
+    files_of_a_folder_round_trip(&repo, &elsewhere, &envs);
+
+    git(&repo, repo.path(), &[], &["stash", "-u", "-q"]);
+    git(
+        &repo,
+        repo.path(),
+        &[],
+        &["worktree", "add", "-q", "../linked", "-b", "feature"],
+    );
+    let wt = repo.root().join("linked");
+    fs::write(
+        wt.join("many/d01/f0.txt"),
+        "edited in the linked worktree\n",
+    )
+    .unwrap();
+    files_of_a_folder_round_trip(&repo, &wt, &[]);
+}
+
 #[test]
 fn submodule_git_file_points_into_the_superprojects_modules() {
     let repo = TestRepo::new();
