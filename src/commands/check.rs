@@ -155,19 +155,25 @@ fn hook(ctx: &Context) -> anyhow::Result<Outcome> {
     let mut outcome = Outcome::new();
     crate::trace::phase("hook: staged paths");
     let staged = repo.staged()?;
-    crate::trace::phase("hook: conflict markers");
-    let found = StagedProblems::find(ctx, &staged)?;
+    crate::trace::phase("hook: conflict markers, journal, baseline");
+    // The journal and the baseline are looked at while a second thread
+    // starts on the staged files' markers.
+    let (found, (interrupted, descends_from_baseline)) =
+        StagedProblems::find(ctx, &staged, || {
+            (
+                crate::journal::interrupted(repo),
+                descends_from_baseline(ctx),
+            )
+        })?;
     let mut failures = found.failures();
-    crate::trace::phase("hook: journal");
-    if let Some(op) = crate::journal::interrupted(repo)? {
+    if let Some(op) = interrupted? {
         failures.push(format!(
             "operation {} (`{}`) was interrupted; run `git rollback-sprint undo` or `undo --dismiss`",
             op.id(),
             crate::ui::one_line(&op.begin.command)
         ));
     }
-    crate::trace::phase("hook: baseline");
-    let descends_from_baseline = descends_from_baseline(ctx)?;
+    let descends_from_baseline = descends_from_baseline?;
     outcome.data(&Hooked {
         descends_from_baseline,
         staged: staged.len(),
@@ -217,52 +223,77 @@ struct StagedProblems {
     unmerged_shown: Vec<String>,
 }
 
-/// The lines with conflict markers of each staged file. The blobs `git
-/// add` just wrote are loose: they are read straight from their files
-/// (`git/loose.rs`), half on this thread and half on a second one when
-/// there are many, and a binary one only as far as its first bytes, which
-/// say it is binary; the rest (packed ones) through the repository.
-fn marker_lines(
+/// The lines with conflict markers of each staged file, and what
+/// `meanwhile` returns. The blobs `git add` just wrote are loose: they are
+/// read straight from their files (`git/loose.rs`), a binary one only as
+/// far as its first bytes, which say it is binary; a second thread takes
+/// them one at a time from the start, and this one joins it once
+/// `meanwhile` is done, so that one large file does not leave a thread
+/// idle. The rest (packed ones) are read through the repository here.
+fn marker_lines<R>(
     ctx: &Context,
     files: &[(&crate::git::staged::Staged, git2::Oid)],
-) -> anyhow::Result<Vec<Vec<usize>>> {
-    const ON_TWO_THREADS_FROM: usize = 64;
+    meanwhile: impl FnOnce() -> R,
+) -> anyhow::Result<(Vec<Vec<usize>>, R)> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
     let objects = ctx.repo.common_dir().join("objects");
-    let loose = |part: &[(&crate::git::staged::Staged, git2::Oid)]| {
-        part.iter()
-            .map(|(_, id)| {
-                use crate::git::loose::{read_unless, Read};
-                Ok(
-                    read_unless(&objects, *id, "blob", BINARY_PROBE, looks_binary)?.map(|read| {
-                        match read {
-                            Read::Whole(bytes) => conflict_markers(&bytes),
-                            Read::Stopped => Vec::new(),
-                        }
-                    }),
-                )
-            })
-            .collect::<anyhow::Result<Vec<_>>>()
+    let next = AtomicUsize::new(0);
+    // Lines found, by the file's place in `files`; `None`: not loose.
+    let take = || -> anyhow::Result<Vec<(usize, Option<Vec<usize>>)>> {
+        use crate::git::loose::{read_unless, Read};
+        let mut found = Vec::new();
+        loop {
+            let n = next.fetch_add(1, Ordering::Relaxed);
+            let Some((_, id)) = files.get(n) else {
+                return Ok(found);
+            };
+            let lines =
+                read_unless(&objects, *id, "blob", BINARY_PROBE, looks_binary)?.map(|read| {
+                    match read {
+                        Read::Whole(bytes) => conflict_markers(&bytes),
+                        Read::Stopped => Vec::new(),
+                    }
+                });
+            found.push((n, lines));
+        }
     };
-    let found = if files.len() < ON_TWO_THREADS_FROM || crate::walk::threads() < 2 {
-        loose(files)?
+    let (mut found, also) = if files.is_empty() || crate::walk::threads() < 2 {
+        let also = meanwhile();
+        (take()?, also)
     } else {
-        crate::walk::in_two_halves(files, loose, loose)?
+        std::thread::scope(|scope| {
+            let other = scope.spawn(take);
+            let also = meanwhile();
+            let here = take();
+            let there = match other.join() {
+                Ok(there) => there,
+                Err(panic) => std::panic::resume_unwind(panic),
+            };
+            let mut found = here?;
+            found.extend(there?);
+            anyhow::Ok((found, also))
+        })?
     };
-    found
+    found.sort_unstable_by_key(|(n, _)| *n);
+    let lines = found
         .into_iter()
         .zip(files)
-        .map(|(lines, (_, id))| match lines {
+        .map(|((_, lines), (_, id))| match lines {
             Some(lines) => Ok(lines),
             None => Ok(conflict_markers(&ctx.repo.blob_bytes(*id)?)),
         })
-        .collect()
+        .collect::<anyhow::Result<_>>()?;
+    Ok((lines, also))
 }
 
 impl StagedProblems {
-    fn find(
+    /// The problems of `staged`, and what `meanwhile` returns, run while
+    /// the files are read ([`marker_lines`]).
+    fn find<R>(
         ctx: &Context,
         staged: &[crate::git::staged::Staged],
-    ) -> anyhow::Result<StagedProblems> {
+        meanwhile: impl FnOnce() -> R,
+    ) -> anyhow::Result<(StagedProblems, R)> {
         let mut found = StagedProblems {
             markers: Vec::new(),
             markers_shown: Vec::new(),
@@ -285,7 +316,8 @@ impl StagedProblems {
             }
             files.push((s, id));
         }
-        for ((s, _), lines) in files.iter().zip(marker_lines(ctx, &files)?) {
+        let (lines, also) = marker_lines(ctx, &files, meanwhile)?;
+        for ((s, _), lines) in files.iter().zip(lines) {
             for line in lines {
                 found.markers.push(format!("{}:{line}", s.path.display()));
                 found
@@ -293,7 +325,7 @@ impl StagedProblems {
                     .push(format!("{}:{line}", s.path.quoted()));
             }
         }
-        Ok(found)
+        Ok((found, also))
     }
 
     /// What stops the commit, one line each.
@@ -341,6 +373,24 @@ pub fn conflict_markers(bytes: &[u8]) -> Vec<usize> {
     if looks_binary(bytes) {
         return Vec::new();
     }
+    // Only a line starting with one of the three marker runs can be one:
+    // each run is searched for at the start of the bytes and after every
+    // newline (a vectorised search, where a test of every line costs a
+    // megabyte of `po/` text a millisecond), and only those lines are
+    // looked at, in order.
+    let mut starts: Vec<usize> = Vec::new();
+    for run in [b"<<<<<<<", b">>>>>>>", b"======="] {
+        if bytes.starts_with(run) {
+            starts.push(0);
+        }
+        let mut after_newline = [b'\n'; 8];
+        after_newline[1..].copy_from_slice(run);
+        starts.extend(memchr::memmem::find_iter(bytes, &after_newline).map(|at| at + 1));
+    }
+    if starts.is_empty() {
+        return Vec::new();
+    }
+    starts.sort_unstable();
     let marker = |line: &[u8], c: u8| {
         line.len() >= 7
             && line[..7].iter().all(|&b| b == c)
@@ -348,15 +398,24 @@ pub fn conflict_markers(bytes: &[u8]) -> Vec<usize> {
     };
     let mut found = Vec::new();
     let mut open = false;
-    for (n, line) in bytes.split(|&b| b == b'\n').enumerate() {
+    // Line numbers: the newlines before each start, counted from the last.
+    let (mut counted_to, mut line_no) = (0, 1);
+    for start in starts {
+        line_no += bytes[counted_to..start]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count();
+        counted_to = start;
+        let end = memchr::memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |n| start + n);
+        let line = &bytes[start..end];
         if marker(line, b'<') {
             open = true;
-            found.push(n + 1);
+            found.push(line_no);
         } else if marker(line, b'>') {
             open = false;
-            found.push(n + 1);
+            found.push(line_no);
         } else if open && marker(line, b'=') && line.len() <= 8 {
-            found.push(n + 1);
+            found.push(line_no);
         }
     }
     found
@@ -690,6 +749,70 @@ mod tests {
     fn markers_are_found_by_line() {
         let text = b"a\n<<<<<<< HEAD\nours\n=======\ntheirs\n>>>>>>> 1234567 (x)\n";
         assert_eq!(conflict_markers(text), vec![2, 4, 6]);
+    }
+
+    /// The rule spelled out line by line: what the search must agree with.
+    fn markers_line_by_line(bytes: &[u8]) -> Vec<usize> {
+        if crate::git::looks_binary(bytes) {
+            return Vec::new();
+        }
+        let marker = |line: &[u8], c: u8| {
+            line.len() >= 7
+                && line[..7].iter().all(|&b| b == c)
+                && matches!(line.get(7), None | Some(b' ') | Some(b'\r') | Some(b'\t'))
+        };
+        let mut found = Vec::new();
+        let mut open = false;
+        for (n, line) in bytes.split(|&b| b == b'\n').enumerate() {
+            if marker(line, b'<') {
+                open = true;
+                found.push(n + 1);
+            } else if marker(line, b'>') {
+                open = false;
+                found.push(n + 1);
+            } else if open && marker(line, b'=') && line.len() <= 8 {
+                found.push(n + 1);
+            }
+        }
+        found
+    }
+
+    proptest::proptest! {
+        /// Text made of marker runs, their near misses and ordinary lines,
+        /// with LF and CRLF endings: the search finds what a look at every
+        /// line finds.
+        #[test]
+        fn the_search_finds_what_every_line_shows(
+            lines in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "<<<<<<< HEAD", "<<<<<<<", "<<<<<<<<", "=======", "=======\r",
+                    "======== ", ">>>>>>> theirs", ">>>>>>>\t", ">>>>>>", "text",
+                    " <<<<<<< indented", "", "a=======", "=======x",
+                ]),
+                0..40,
+            ),
+            crlf in proptest::bool::ANY,
+            last_newline in proptest::bool::ANY,
+        ) {
+            let end = if crlf { "\r\n" } else { "\n" };
+            let mut text = lines.join(end);
+            if last_newline {
+                text.push_str(end);
+            }
+            proptest::prop_assert_eq!(
+                conflict_markers(text.as_bytes()),
+                markers_line_by_line(text.as_bytes())
+            );
+        }
+    }
+
+    #[test]
+    fn markers_at_the_start_and_end_without_a_newline() {
+        assert_eq!(
+            conflict_markers(b"<<<<<<< a\nx\n=======\ny\n>>>>>>> b"),
+            vec![1, 3, 5]
+        );
+        assert_eq!(conflict_markers(b"=======\n<<<<<<<\n"), vec![2]);
     }
 
     #[test]

@@ -76,12 +76,21 @@ pub fn read_unless(
     if stop(&content[..content.len().min(first)]) {
         return Ok(Some(Read::Stopped));
     }
-    stream.read_to_end(&mut raw).map_err(failed)?;
-    if raw.len() - nul - 1 != size {
+    // The rest straight into a buffer of the size the header gives (a
+    // damaged header's size is not trusted beyond 64 MB), reading at most
+    // one byte more, to see a stream longer than it says.
+    const RESERVE_AT_MOST: usize = 64 << 20;
+    let limit = size.saturating_add(1);
+    let mut whole = Vec::with_capacity(limit.min(RESERVE_AT_MOST).max(content.len()));
+    whole.extend_from_slice(content);
+    (&mut stream)
+        .take(limit.saturating_sub(whole.len()) as u64)
+        .read_to_end(&mut whole)
+        .map_err(failed)?;
+    if whole.len() != size {
         return Err(bad());
     }
-    raw.drain(..=nul);
-    Ok(Some(Read::Whole(raw)))
+    Ok(Some(Read::Whole(whole)))
 }
 
 #[cfg(test)]

@@ -173,24 +173,41 @@ impl Repo {
             Some(f) => f.metadata().context("could not read the index")?.len(),
             None => 0,
         };
-        let head_tree = match self.head_commit()? {
-            Some(h) => Some(
-                self.inner
+        let file = file.filter(|_| len > 0);
+        // The index is parsed on a second thread while this one finds
+        // HEAD's tree (the first read of a pack: its index opened and
+        // mapped); each takes a millisecond or two.
+        let (head_tree, parsed) = std::thread::scope(|scope| {
+            let parsing = file.map(|file| {
+                scope.spawn(move || {
+                    crate::trace::phase("staged: parse the index");
+                    parse(std::io::BufReader::with_capacity(READ_CHUNK, file), len)
+                })
+            });
+            let head_tree = match self.head_commit() {
+                Ok(Some(h)) => self
+                    .inner
                     .find_commit(h)
                     .and_then(|c| c.tree())
-                    .context("could not read HEAD's tree")?,
-            ),
-            None => None,
-        };
-        let Some(file) = file.filter(|_| len > 0) else {
+                    .map(Some)
+                    .context("could not read HEAD's tree"),
+                Ok(None) => Ok(None),
+                Err(e) => Err(e),
+            };
+            let parsed = parsing.map(|p| match p.join() {
+                Ok(parsed) => parsed,
+                Err(panic) => std::panic::resume_unwind(panic),
+            });
+            (head_tree, parsed)
+        });
+        let head_tree = head_tree?;
+        let Some(parsed) = parsed else {
             let mut out = Vec::new();
             if let Some(tree) = &head_tree {
                 self.all_deleted(tree, b"", &mut out)?;
             }
             return Ok(out);
         };
-        crate::trace::phase("staged: parse the index");
-        let parsed = parse(std::io::BufReader::with_capacity(READ_CHUNK, file), len);
         crate::trace::phase("staged: compare");
         match parsed {
             Some(parsed) => {
