@@ -732,3 +732,47 @@ fn a_sprint_of_hundreds_of_files_is_stated_as_git_and_written_as_the_baseline() 
     undone.assert_ok();
     crate::common::assert_same_except_reports(&before, &repo.capture());
 }
+
+/// The stat of what the sprint committed is computed while the work tree
+/// is read, and the report's stat reuses its line counts and rename
+/// hashes: uncommitted work that undoes, breaks and re-pairs the committed
+/// renames, additions and edits must still be stated as git states it.
+#[test]
+fn uncommitted_work_that_repairs_the_committed_renames_is_stated_as_git_states_it() {
+    let repo = base_repo();
+    repo.write("old/alpha.txt", lines(40, "alpha"));
+    repo.write("old/gamma.txt", lines(40, "gamma"));
+    repo.write("keep.txt", lines(20, "keep"));
+    repo.commit_all("more");
+    let ours = assert_stat_like_git(&repo, |r| {
+        // Committed: a rename with an edit, a deletion, an addition, an
+        // edit.
+        r.remove("old/alpha.txt");
+        let mut beta = lines(40, "alpha");
+        beta.push_str("one more line\n");
+        r.write("new/beta.txt", beta);
+        r.remove("gone.txt");
+        r.write("added.txt", lines(9, "added"));
+        let mut keep = lines(20, "keep");
+        keep.push_str("kept more\nand more\n");
+        r.write("keep.txt", keep);
+        r.commit_all("sprint: committed half");
+        // Uncommitted: the renamed file rewritten (no longer a rename),
+        // the old file back under a new name (an exact rename), the edit
+        // undone, the deleted file's content back under a new name, the
+        // added file deleted, another file edited.
+        r.write("new/beta.txt", lines(12, "unrelated"));
+        r.write("new/alpha_copy.txt", lines(40, "alpha"));
+        r.write("keep.txt", lines(20, "keep"));
+        r.write("restored.txt", lines(7, "gone"));
+        r.remove("added.txt");
+        r.write("old/gamma.txt", edited(40, "gamma", &[3, 9]));
+    });
+    assert!(
+        ours.contains("old/alpha.txt => new/alpha_copy.txt"),
+        "{ours}"
+    );
+    assert!(ours.contains("gone.txt => restored.txt"), "{ours}");
+    assert!(!ours.contains("keep.txt"), "{ours}");
+    assert!(!ours.contains("added.txt"), "{ours}");
+}

@@ -525,6 +525,7 @@ fn rollback(ctx: &Context, args: &RollbackArgs) -> anyhow::Result<Outcome> {
         work: None,
         record: None,
         shared: crate::git::shared_blobs::SharedBlobs::new(),
+        learning: None,
         done: RollbackDone::default(),
     };
     if let Carried::Done { done, id } = carry_out(ctx, &plan, &mut exec, &mut outcome)? {
@@ -564,6 +565,10 @@ struct RollingBack<'a> {
     /// The baseline's blobs, read once by the report's diff stat and the
     /// switch to the baseline, which run side by side.
     shared: std::sync::Arc<crate::git::shared_blobs::SharedBlobs>,
+    /// The stat of HEAD's commit against the baseline, started before the
+    /// work tree is read: the report's stat (of the work tree) then only
+    /// reads and diffs what the uncommitted changes add to it.
+    learning: Option<crate::git::Learning>,
     done: RollbackDone,
 }
 
@@ -606,13 +611,25 @@ impl Execute<RollbackStep> for RollingBack<'_> {
         _outcome: &mut Outcome,
     ) -> anyhow::Result<()> {
         match step {
-            RollbackStep::RunTests(Some(cmd)) => {
-                ctx.ui
-                    .note(&format!("Running `{cmd}` for the failure report…"));
-                let timeout = Duration::from_secs(ctx.settings.test_timeout_secs);
-                self.tests = Some(testrun::run_tests(cmd, ctx.repo.workdir(), timeout)?);
+            RollbackStep::RunTests(cmd) => {
+                if let Some(cmd) = cmd {
+                    ctx.ui
+                        .note(&format!("Running `{cmd}` for the failure report…"));
+                    let timeout = Duration::from_secs(ctx.settings.test_timeout_secs);
+                    self.tests = Some(testrun::run_tests(cmd, ctx.repo.workdir(), timeout)?);
+                }
+                // The operation comes next: what the sprint committed is
+                // diffed against the baseline while the work tree is read
+                // and saved, which leaves a core idle.
+                let d = self.decided;
+                if !ctx.ui.dry_run && d.head_tree != d.baseline_tree {
+                    self.learning = Some(ctx.repo.learn_diff_stat_in_background(
+                        d.baseline_tree,
+                        d.head_tree,
+                        self.shared.clone(),
+                    ));
+                }
             }
-            RollbackStep::RunTests(None) => {}
             // Only a rollback that was carried out is verified.
             RollbackStep::Verify(v) if self.completed => {
                 self.verified = Some(after_rollback::run_verify(ctx, v));
@@ -685,6 +702,7 @@ impl RollingBack<'_> {
             without_reports(d.baseline_tree)?,
             without_reports(work.tree)?,
             self.shared.clone(),
+            self.learning.take(),
         );
         let log = ctx
             .repo

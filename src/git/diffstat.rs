@@ -14,6 +14,8 @@
 //! come from the same xdiff git uses, with every file taken as text unless
 //! git would call it binary (a NUL in its first 8000 bytes).
 
+use std::collections::HashMap;
+
 use anyhow::Context as _;
 use git2::{Delta, DiffOptions, Oid, Repository};
 
@@ -39,20 +41,82 @@ pub fn diff_stat(
     to: Oid,
     width: usize,
 ) -> anyhow::Result<(String, usize)> {
-    diff_stat_sharing(repo, from, to, width, None)
+    diff_stat_sharing(repo, from, to, width, None, &mut Known::default())
 }
 
 /// [`diff_stat`], the blobs of `from` read once with another reader of
-/// them (`shared_blobs`): the writer of the work tree beside it.
+/// them (`shared_blobs`): the writer of the work tree beside it. What an
+/// earlier stat learned (`known`, see [`learn`]) is used, not computed
+/// again.
 pub fn diff_stat_sharing(
     repo: &Repository,
     from: Oid,
     to: Oid,
     width: usize,
     shared: Option<&SharedBlobs>,
+    known: &mut Known,
 ) -> anyhow::Result<(String, usize)> {
-    let files = file_stats(repo, from, to, shared)?;
+    let files = file_stats(
+        repo,
+        from,
+        to,
+        shared,
+        known,
+        rename_limit(repo),
+        Pass::Stat,
+    )?;
     Ok((layout(&files, width), files.len()))
+}
+
+/// What computing a stat learns that does not depend on the trees, only
+/// on the blobs: the sizes and span hashes of rename candidates, and the
+/// lines added and deleted between two contents. A stat of trees that
+/// share most of their changes with an earlier one (the work tree's
+/// against the baseline, after HEAD's) reads and diffs only the rest.
+#[derive(Debug, Default)]
+pub struct Known {
+    renames: renames::Known,
+    counts: HashMap<(SideKey, SideKey), Counted>,
+}
+
+/// Whether a stat is wanted, or only what computing it teaches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pass {
+    Stat,
+    Learning,
+}
+
+/// What a side's content is made of: nothing, or a blob or a submodule
+/// commit ([`content`] reads nothing else).
+type SideKey = Option<(Oid, bool)>;
+
+/// A file's lines added and deleted (bytes when binary).
+#[derive(Debug, Clone, Copy)]
+struct Counted {
+    added: u64,
+    deleted: u64,
+    binary: bool,
+}
+
+/// The stat of `from` → `to` computed for what it teaches a later stat
+/// ([`Known`]); the blobs of `from` shared as [`diff_stat_sharing`] does.
+pub fn learn(
+    repo: &Repository,
+    from: Oid,
+    to: Oid,
+    shared: Option<&SharedBlobs>,
+) -> anyhow::Result<Known> {
+    let mut known = Known::default();
+    // The similarity matrix itself is not learned (only the blobs' span
+    // hashes), and a later stat with a few more added or deleted files can
+    // pass the limit and need none of it: it is computed only far below
+    // the limit, at half of it (a quarter of the pairs).
+    let limit = match rename_limit(repo) {
+        limit if limit > 0 => (limit / 2).max(1),
+        none => none,
+    };
+    file_stats(repo, from, to, shared, &mut known, limit, Pass::Learning)?;
+    Ok(known)
 }
 
 /// One path of the tree-to-tree diff, before renames are paired.
@@ -97,28 +161,60 @@ fn file_stats(
     from: Oid,
     to: Oid,
     shared: Option<&SharedBlobs>,
+    known: &mut Known,
+    rename_limit: i64,
+    pass: Pass,
 ) -> anyhow::Result<Vec<FileStat>> {
     let quote_path = repo
         .config()
         .and_then(|c| c.get_bool("core.quotepath"))
         .unwrap_or(true);
-    let changes = changes_with_renames(repo, from, to)?;
+    let mut changes = changes_with_renames(repo, from, to, &mut known.renames, rename_limit)?;
+    if pass == Pass::Learning {
+        // An added or deleted file left unpaired may well be one of a
+        // rename in the later stat, whose counts are of the pair.
+        changes.retain(|c| !matches!(c.status, Delta::Added | Delta::Deleted));
+    }
+    let counts = &known.counts;
     let here = |part: &[Change]| -> anyhow::Result<Vec<FileStat>> {
         part.iter()
-            .map(|change| file_stat(repo, change, quote_path, shared))
+            .map(|change| file_stat(repo, change, quote_path, shared, counts))
             .collect()
     };
-    if changes.len() < ON_TWO_THREADS_FROM || crate::walk::threads() < 2 {
-        return here(&changes);
+    let files = if changes.len() < ON_TWO_THREADS_FROM || crate::walk::threads() < 2 {
+        here(&changes)?
+    } else {
+        let git_dir = repo.path().to_path_buf();
+        crate::walk::in_two_halves(&changes, here, |part| {
+            let repo = super::discover::open_git_dir(&git_dir, super::discover::Env::Process)
+                .context("could not open the repository")?;
+            part.iter()
+                .map(|change| file_stat(&repo, change, quote_path, shared, counts))
+                .collect()
+        })?
+    };
+    for (change, file) in changes.iter().zip(&files) {
+        known.counts.insert(
+            sides_key(change),
+            Counted {
+                added: file.added,
+                deleted: file.deleted,
+                binary: file.binary,
+            },
+        );
     }
-    let git_dir = repo.path().to_path_buf();
-    crate::walk::in_two_halves(&changes, here, |part| {
-        let repo = super::discover::open_git_dir(&git_dir, super::discover::Env::Process)
-            .context("could not open the repository")?;
-        part.iter()
-            .map(|change| file_stat(&repo, change, quote_path, shared))
-            .collect()
-    })
+    Ok(files)
+}
+
+/// The contents a change's line counts depend on ([`content`]).
+fn sides_key(change: &Change) -> (SideKey, SideKey) {
+    let side = |side: &Side, exists: bool| {
+        (exists && !side.id.is_zero()).then(|| (side.id, side.mode == git2::FileMode::Commit))
+    };
+    (
+        side(&change.old, change.status != Delta::Added),
+        side(&change.new, change.status != Delta::Deleted),
+    )
 }
 
 /// One line of the stat: the name git shows, and the lines (or bytes)
@@ -128,6 +224,7 @@ fn file_stat(
     change: &Change,
     quote_path: bool,
     shared: Option<&SharedBlobs>,
+    counts: &HashMap<(SideKey, SideKey), Counted>,
 ) -> anyhow::Result<FileStat> {
     let (old, new) = (&change.old, &change.new);
     let name = if change.status == Delta::Renamed {
@@ -140,6 +237,14 @@ fn file_stat(
         };
         quoted(path, quote_path).unwrap_or_else(|| String::from_utf8_lossy(path).into_owned())
     };
+    if let Some(counted) = counts.get(&sides_key(change)) {
+        return Ok(FileStat {
+            name,
+            added: counted.added,
+            deleted: counted.deleted,
+            binary: counted.binary,
+        });
+    }
     // Only the old side's blobs are read by the writer beside the stat.
     let before = content(repo, old, change.status != Delta::Added, shared)?;
     let after = content(repo, new, change.status != Delta::Deleted, None)?;
@@ -162,7 +267,13 @@ fn file_stat(
 /// The changed paths in git's order (libgit2's tree-to-tree diff), with
 /// renames paired as `git diff -M` pairs them (`renames`): a rename
 /// takes its added file's place, and its deleted file is gone.
-fn changes_with_renames(repo: &Repository, from: Oid, to: Oid) -> anyhow::Result<Vec<Change>> {
+fn changes_with_renames(
+    repo: &Repository,
+    from: Oid,
+    to: Oid,
+    known: &mut renames::Known,
+    rename_limit: i64,
+) -> anyhow::Result<Vec<Change>> {
     let a = repo.find_tree(from).context("could not read a tree")?;
     let b = repo.find_tree(to).context("could not read a tree")?;
     let mut opts = DiffOptions::new();
@@ -200,7 +311,7 @@ fn changes_with_renames(repo: &Repository, from: Oid, to: Oid) -> anyhow::Result
     };
     let sources: Vec<_> = deleted.iter().map(|&i| side(i, true)).collect();
     let destinations: Vec<_> = added.iter().map(|&i| side(i, false)).collect();
-    let pairs = renames::find_renames(repo, &sources, &destinations, rename_limit(repo))?;
+    let pairs = renames::find_renames(repo, &sources, &destinations, rename_limit, known)?;
     let renamed: Vec<(usize, usize)> = pairs
         .iter()
         .enumerate()

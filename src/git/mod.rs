@@ -195,7 +195,7 @@ pub use git2::Oid;
 pub use path::{bytes_at_or_under, RepoPath};
 pub(crate) use refs::describe_id;
 pub use refs::{is_object_id, is_ref_name, HeadState};
-pub use repo::{CommitInfo, Count, Counting, InProgress, ReflogEntry, Repo, TagInfo};
+pub use repo::{CommitInfo, Count, Counting, InProgress, Learning, ReflogEntry, Repo, TagInfo};
 pub use written::WrittenFiles;
 
 /// A tree entry's git mode number as libgit2's file mode.

@@ -65,12 +65,14 @@ pub(super) struct Rename {
 /// For each of `destinations` (added files, in diff order), the one of
 /// `sources` (deleted files, in diff order) git's `diff -M` would say it
 /// was renamed from. `rename_limit` is `diff.renameLimit` (0 or less: no
-/// limit).
+/// limit). The sizes and span hashes of `known` are used, and those read
+/// are added to it.
 pub(super) fn find_renames(
     repo: &Repository,
     sources: &[File<'_>],
     destinations: &[File<'_>],
     rename_limit: i64,
+    known: &mut Known,
 ) -> anyhow::Result<Vec<Option<Rename>>> {
     let mut pairs: Vec<Option<Rename>> = vec![None; destinations.len()];
     if sources.is_empty() || destinations.is_empty() {
@@ -80,7 +82,7 @@ pub(super) fn find_renames(
     find_exact_renames(sources, destinations, &mut used, &mut pairs);
 
     let odb = repo.odb().context("could not open the object database")?;
-    let mut blobs = Blobs::new(&odb);
+    let mut blobs = Blobs::new(&odb, std::mem::take(known));
     let mut remaining: Vec<usize> = (0..sources.len()).filter(|&s| !used[s]).collect();
     find_basename_matches(
         &mut blobs,
@@ -99,9 +101,11 @@ pub(super) fn find_renames(
         || remaining.is_empty()
         || too_many_candidates(open.len(), remaining.len(), rename_limit)
     {
+        *known = blobs.into_known();
         return Ok(pairs);
     }
     let matrix = similarity_matrix(&mut blobs, sources, destinations, &remaining, &open)?;
+    *known = blobs.into_known();
     for score in matrix {
         // Empty slots and scores under the minimum sort last.
         if !score.valid || score.score < MINIMUM_SCORE {
@@ -421,6 +425,15 @@ fn score(copied: u64, src_size: u64, dst_size: u64) -> i32 {
     (copied as f64 * MAX_SCORE / src_size.max(dst_size) as f64) as i32
 }
 
+/// Sizes and span hashes of blobs, kept from one search for renames for
+/// the next (blobs never change: an id's size and spans are always the
+/// same).
+#[derive(Debug, Default)]
+pub(super) struct Known {
+    sizes: HashMap<Oid, u64>,
+    hashes: HashMap<Oid, SpanHash>,
+}
+
 /// Sizes and span hashes of the blobs compared, each read at most once.
 struct Blobs<'r> {
     odb: &'r Odb<'r>,
@@ -429,11 +442,18 @@ struct Blobs<'r> {
 }
 
 impl<'r> Blobs<'r> {
-    fn new(odb: &'r Odb<'r>) -> Self {
+    fn new(odb: &'r Odb<'r>, known: Known) -> Self {
         Self {
             odb,
-            sizes: HashMap::new(),
-            hashes: HashMap::new(),
+            sizes: known.sizes,
+            hashes: known.hashes,
+        }
+    }
+
+    fn into_known(self) -> Known {
+        Known {
+            sizes: self.sizes,
+            hashes: self.hashes,
         }
     }
 
@@ -497,33 +517,14 @@ const HASHBASE: u32 = 107_927;
 impl SpanHash {
     fn of(data: &[u8]) -> Self {
         let is_text = !super::looks_binary(data);
-        let mut raw: Vec<(u32, u32)> = Vec::new();
-        let (mut accum1, mut accum2): (u32, u32) = (0, 0);
-        let mut n: u32 = 0;
-        let mut i = 0;
-        while i < data.len() {
-            let c = data[i];
-            i += 1;
-            // A CR before LF does not count in a text file.
-            if is_text && c == b'\r' && data.get(i) == Some(&b'\n') {
-                continue;
-            }
-            let old_1 = accum1;
-            accum1 = (accum1 << 7) ^ (accum2 >> 25);
-            accum2 = (accum2 << 7) ^ (old_1 >> 25);
-            accum1 = accum1.wrapping_add(u32::from(c));
-            n += 1;
-            if n < 64 && c != b'\n' {
-                continue;
-            }
-            raw.push((hash_value(accum1, accum2), n));
-            n = 0;
-            accum1 = 0;
-            accum2 = 0;
-        }
-        if n > 0 {
-            raw.push((hash_value(accum1, accum2), n));
-        }
+        // A CR before LF does not count in a text file: only such a file
+        // needs the byte-by-byte walk; the rest is cut into spans by a
+        // search for the newline, each hashed in a loop of its own.
+        let mut raw = if is_text && memchr::memmem::find(data, b"\r\n").is_some() {
+            spans_skipping_crlf(data)
+        } else {
+            spans(data)
+        };
         raw.sort_unstable_by_key(|&(h, _)| h);
         let mut spans: Vec<(u32, u32)> = Vec::with_capacity(raw.len());
         for (h, count) in raw {
@@ -554,13 +555,88 @@ impl SpanHash {
     }
 }
 
+/// The spans of a text file with CR LF line ends, as git's `hash_chars`
+/// cuts them: byte by byte, a CR before LF left out (unhashed and
+/// uncounted).
+fn spans_skipping_crlf(data: &[u8]) -> Vec<(u32, u32)> {
+    let mut raw: Vec<(u32, u32)> = Vec::new();
+    let (mut accum1, mut accum2): (u32, u32) = (0, 0);
+    let mut n: u32 = 0;
+    let mut i = 0;
+    while i < data.len() {
+        let c = data[i];
+        i += 1;
+        // A CR before LF does not count in a text file.
+        if c == b'\r' && data.get(i) == Some(&b'\n') {
+            continue;
+        }
+        let old_1 = accum1;
+        accum1 = (accum1 << 7) ^ (accum2 >> 25);
+        accum2 = (accum2 << 7) ^ (old_1 >> 25);
+        accum1 = accum1.wrapping_add(u32::from(c));
+        n += 1;
+        if n < 64 && c != b'\n' {
+            continue;
+        }
+        raw.push((hash_value(accum1, accum2), n));
+        n = 0;
+        accum1 = 0;
+        accum2 = 0;
+    }
+    if n > 0 {
+        raw.push((hash_value(accum1, accum2), n));
+    }
+    raw
+}
+
+/// The spans of a file with no CR LF to leave out (or a binary one, where
+/// every byte counts): up to and including each newline, at most 64 bytes.
+fn spans(data: &[u8]) -> Vec<(u32, u32)> {
+    let mut raw = Vec::with_capacity(data.len() / 32 + 1);
+    let mut rest = data;
+    while !rest.is_empty() {
+        let window = &rest[..rest.len().min(64)];
+        let len = memchr::memchr(b'\n', window).map_or(window.len(), |n| n + 1);
+        let (mut accum1, mut accum2): (u32, u32) = (0, 0);
+        for &c in &window[..len] {
+            let old_1 = accum1;
+            accum1 = (accum1 << 7) ^ (accum2 >> 25);
+            accum2 = (accum2 << 7) ^ (old_1 >> 25);
+            accum1 = accum1.wrapping_add(u32::from(c));
+        }
+        raw.push((hash_value(accum1, accum2), len as u32));
+        rest = &rest[len..];
+    }
+    raw
+}
+
 fn hash_value(accum1: u32, accum2: u32) -> u32 {
     accum1.wrapping_add(accum2.wrapping_mul(0x61)) % HASHBASE
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{basename_same, SpanHash, MINIMUM_BASENAME_SCORE};
+    use super::{basename_same, spans, spans_skipping_crlf, SpanHash, MINIMUM_BASENAME_SCORE};
+
+    proptest::proptest! {
+        /// Without a CR LF in it, a file is cut and hashed by the newline
+        /// search exactly as by the byte-by-byte walk: short and long
+        /// lines (a span ends at 64 bytes), lone CRs, NULs, no newline at
+        /// the end.
+        #[test]
+        fn the_newline_search_cuts_spans_as_the_walk_does(
+            parts in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "a", "line\n", "\n", "\r", "\0", "x\ty ", "é",
+                    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abc",
+                ]),
+                0..120,
+            ),
+        ) {
+            let data = parts.concat().replace("\r\n", "\r.\n");
+            proptest::prop_assert_eq!(spans(data.as_bytes()), spans_skipping_crlf(data.as_bytes()));
+        }
+    }
 
     #[test]
     fn file_names_are_compared_from_the_last_slash() {

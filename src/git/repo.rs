@@ -26,6 +26,10 @@ pub struct Repo {
     pub(crate) index_file: std::cell::RefCell<Option<super::index::WholeIndex>>,
 }
 
+/// A diff stat computed in the background for what it teaches a later
+/// one ([`Repo::learn_diff_stat_in_background`]).
+pub type Learning = std::thread::JoinHandle<anyhow::Result<super::diffstat::Known>>;
+
 /// A libgit2 handle on `git_dir` with the work tree `workdir`: what
 /// [`Repo::reopen`] opens, for a thread that cannot borrow the [`Repo`].
 pub(crate) fn open_beside(git_dir: &Path, workdir: &Path) -> anyhow::Result<Repository> {
@@ -599,22 +603,44 @@ impl Repo {
     /// [`Repo::diff_stat`] on a thread of its own, with its own handle of
     /// the repository (the diff reads every changed blob twice; it can run
     /// while the work tree is written, and read `from`'s blobs once with
-    /// that writing through `shared`).
+    /// that writing through `shared`). With `learning`, a stat started
+    /// earlier by [`Repo::learn_diff_stat_in_background`], what it learned
+    /// is used once it is done; it failing only means computing it all.
     pub fn diff_stat_in_background(
         &self,
         from: Oid,
         to: Oid,
         shared: std::sync::Arc<super::shared_blobs::SharedBlobs>,
+        learning: Option<Learning>,
     ) -> std::thread::JoinHandle<anyhow::Result<(String, usize)>> {
         self.in_background(move |repo| {
+            let mut known = learning
+                .and_then(|l| l.join().ok())
+                .and_then(Result::ok)
+                .unwrap_or_default();
             super::diffstat::diff_stat_sharing(
                 repo,
                 from,
                 to,
                 super::diffstat::WIDTH,
                 Some(&shared),
+                &mut known,
             )
         })
+    }
+
+    /// The stat of `from` → `to` on a thread of its own, for what it
+    /// teaches a later one ([`super::diffstat::learn`]): started before
+    /// the work tree is read, it reads and diffs the blobs a stat of it
+    /// will need while the processor has time, leaving `from`'s blobs in
+    /// `shared` for the writer.
+    pub fn learn_diff_stat_in_background(
+        &self,
+        from: Oid,
+        to: Oid,
+        shared: std::sync::Arc<super::shared_blobs::SharedBlobs>,
+    ) -> Learning {
+        self.in_background(move |repo| super::diffstat::learn(repo, from, to, Some(&shared)))
     }
 
     /// `read` on a thread of its own, through a handle of the repository
