@@ -391,13 +391,8 @@ pub fn conflict_markers(bytes: &[u8]) -> Vec<usize> {
         return Vec::new();
     }
     starts.sort_unstable();
-    let marker = |line: &[u8], c: u8| {
-        line.len() >= 7
-            && line[..7].iter().all(|&b| b == c)
-            && matches!(line.get(7), None | Some(b' ') | Some(b'\r') | Some(b'\t'))
-    };
+    let mut markers = Markers::default();
     let mut found = Vec::new();
-    let mut open = false;
     // Line numbers: the newlines before each start, counted from the last.
     let (mut counted_to, mut line_no) = (0, 1);
     for start in starts {
@@ -407,18 +402,40 @@ pub fn conflict_markers(bytes: &[u8]) -> Vec<usize> {
             .count();
         counted_to = start;
         let end = memchr::memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |n| start + n);
-        let line = &bytes[start..end];
-        if marker(line, b'<') {
-            open = true;
-            found.push(line_no);
-        } else if marker(line, b'>') {
-            open = false;
-            found.push(line_no);
-        } else if open && marker(line, b'=') && line.len() <= 8 {
+        if markers.is_marker(&bytes[start..end]) {
             found.push(line_no);
         }
     }
     found
+}
+
+/// Which lines of a file, taken in order, are conflict markers: one
+/// starting with seven `<` or `>` (then a space, a tab, a CR or the end of
+/// the line), and a line of seven `=` between an opening and a closing one.
+#[derive(Debug, Default)]
+struct Markers {
+    open: bool,
+}
+
+impl Markers {
+    /// Whether `line` (without its newline) is a marker; lines that cannot
+    /// be one may be left out, as none of them changes what follows.
+    fn is_marker(&mut self, line: &[u8]) -> bool {
+        let run = |c: u8| {
+            line.len() >= 7
+                && line[..7].iter().all(|&b| b == c)
+                && matches!(line.get(7), None | Some(b' ') | Some(b'\r') | Some(b'\t'))
+        };
+        if run(b'<') {
+            self.open = true;
+            true
+        } else if run(b'>') {
+            self.open = false;
+            true
+        } else {
+            self.open && run(b'=') && line.len() <= 8
+        }
+    }
 }
 
 /// How one check came out.
@@ -751,30 +768,19 @@ mod tests {
         assert_eq!(conflict_markers(text), vec![2, 4, 6]);
     }
 
-    /// The rule spelled out line by line: what the search must agree with.
+    /// Every line looked at in turn: what the search for the lines that
+    /// can be markers must agree with.
     fn markers_line_by_line(bytes: &[u8]) -> Vec<usize> {
         if crate::git::looks_binary(bytes) {
             return Vec::new();
         }
-        let marker = |line: &[u8], c: u8| {
-            line.len() >= 7
-                && line[..7].iter().all(|&b| b == c)
-                && matches!(line.get(7), None | Some(b' ') | Some(b'\r') | Some(b'\t'))
-        };
-        let mut found = Vec::new();
-        let mut open = false;
-        for (n, line) in bytes.split(|&b| b == b'\n').enumerate() {
-            if marker(line, b'<') {
-                open = true;
-                found.push(n + 1);
-            } else if marker(line, b'>') {
-                open = false;
-                found.push(n + 1);
-            } else if open && marker(line, b'=') && line.len() <= 8 {
-                found.push(n + 1);
-            }
-        }
-        found
+        let mut markers = super::Markers::default();
+        bytes
+            .split(|&b| b == b'\n')
+            .enumerate()
+            .filter(|(_, line)| markers.is_marker(line))
+            .map(|(n, _)| n + 1)
+            .collect()
     }
 
     proptest::proptest! {
