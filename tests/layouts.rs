@@ -409,18 +409,24 @@ fn core_worktree_relative_to_the_git_directory() {
     assert_same_view(&repo, repo.root(), &envs);
 }
 
+/// A linked worktree `../linked` of the main one, on a new branch
+/// `feature`: its path.
+fn add_linked_worktree(repo: &TestRepo) -> PathBuf {
+    git(
+        repo,
+        repo.path(),
+        &[],
+        &["worktree", "add", "-q", "../linked", "-b", "feature"],
+    );
+    repo.root().join("linked")
+}
+
 #[test]
 fn linked_worktree_uses_its_own_git_dir_and_the_common_one() {
     let repo = TestRepo::new();
     history_and_dirt(&repo, repo.path(), repo.path(), &[]);
     git(&repo, repo.path(), &[], &["stash", "-u", "-q"]);
-    git(
-        &repo,
-        repo.path(),
-        &[],
-        &["worktree", "add", "-q", "../linked", "-b", "feature"],
-    );
-    let wt = repo.root().join("linked");
+    let wt = add_linked_worktree(&repo);
     fs::write(wt.join("README.md"), "edited in the linked worktree\n").unwrap();
     fs::write(wt.join("untracked.txt"), "mine\n").unwrap();
     let (_, git_dir) = assert_same_view(&repo, &wt, &[]);
@@ -481,13 +487,7 @@ fn files_of_a_folder_in_a_linked_worktree_and_from_outside_with_git_dir() {
     files_of_a_folder_round_trip(&repo, &elsewhere, &envs);
 
     git(&repo, repo.path(), &[], &["stash", "-u", "-q"]);
-    git(
-        &repo,
-        repo.path(),
-        &[],
-        &["worktree", "add", "-q", "../linked", "-b", "feature"],
-    );
-    let wt = repo.root().join("linked");
+    let wt = add_linked_worktree(&repo);
     fs::write(
         wt.join("many/d01/f0.txt"),
         "edited in the linked worktree\n",
@@ -689,13 +689,7 @@ fn the_scan_cache_of_test_is_the_work_trees_own_in_every_layout() {
         &[],
         &["config", "rollback.testCommand", "true"],
     );
-    git(
-        &repo,
-        &main,
-        &[],
-        &["worktree", "add", "-q", "../linked", "-b", "feature"],
-    );
-    let linked = repo.root().join("linked");
+    let linked = add_linked_worktree(&repo);
     fs::write(linked.join("untracked.txt"), "linked's own\n").unwrap();
     assert_cache_sees_edit(&repo, &linked, &[], &linked, "README.md", "linked v4\n");
     assert!(main
