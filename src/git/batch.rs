@@ -12,6 +12,7 @@
 use anyhow::Context as _;
 use git2::{ObjectType, Oid};
 
+use super::readthrough;
 use super::Repo;
 
 /// Blobs are batched when at least this many may be written.
@@ -224,9 +225,15 @@ pub fn with_blob_sink<T>(
     }
     let side = super::discover::open_git_dir(repo.common_dir(), super::discover::Env::Process)
         .context("could not open the object database")?;
-    let odb = side.odb().context("could not open the object database")?;
+    // New objects go to memory; everything else is read from the
+    // repository's store, whose packs are not listed again for each new
+    // object (`git/readthrough.rs`).
+    let odb = git2::Odb::new().context("could not open an in-memory object store")?;
     let mempack = odb
         .add_new_mempack_backend(1000)
+        .context("could not open an in-memory object store")?;
+    readthrough::add(&odb, &repo.inner, 1)?;
+    side.set_odb(&odb)
         .context("could not open an in-memory object store")?;
     let disk = repo
         .inner
@@ -252,4 +259,107 @@ pub fn with_blob_sink<T>(
 /// concurrent process packed meanwhile is then packed again: harmless.
 fn on_disk(disk: &git2::Odb<'_>, id: Oid) -> bool {
     disk.exists_ext(id, git2::OdbLookupFlags::NO_REFRESH)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{with_blob_sink, LOOSE_BELOW};
+    use crate::git::Repo;
+    use git2::{ObjectType, Oid};
+    use std::time::{Duration, SystemTime};
+
+    /// The batch's store reads what is on disk (HEAD's tree, through its
+    /// own handle), packs what is new, does not write again what is on
+    /// disk (in the repository or its alternate), and freshens that as
+    /// libgit2 would, so that `git gc` does not prune an old loose object
+    /// a new tree names.
+    #[test]
+    fn a_batch_reads_the_disk_packs_new_objects_and_freshens_old_ones() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let shared = git2::Repository::init_bare(dir.path().join("shared.git")).expect("init");
+        let in_alternate = shared.blob(b"in the alternate\n").expect("a blob");
+        let git = git2::Repository::init(dir.path().join("repo")).expect("init");
+        let info = git.path().join("objects/info");
+        std::fs::create_dir_all(&info).expect("mkdir");
+        std::fs::write(
+            info.join("alternates"),
+            format!("{}\n", shared.path().join("objects").display()),
+        )
+        .expect("alternates");
+        let old = git.blob(b"old and loose\n").expect("a blob");
+        let loose = |id: Oid| {
+            let hex = id.to_string();
+            git.path().join("objects").join(&hex[..2]).join(&hex[2..])
+        };
+        let long_ago = SystemTime::now() - Duration::from_secs(30 * 24 * 3600);
+        let file = std::fs::File::options()
+            .write(true)
+            .open(loose(old))
+            .expect("the loose object");
+        file.set_modified(long_ago).expect("set its time");
+        drop(file);
+        std::fs::write(dir.path().join("repo/a.txt"), "a\n").expect("write");
+        crate::git::fixture::commit_everything(&git, "a");
+        let head_tree = git
+            .head()
+            .and_then(|h| h.peel_to_tree())
+            .expect("HEAD's tree")
+            .id();
+
+        let repo = Repo::open_ignoring_env(&dir.path().join("repo")).expect("open");
+        let new: Vec<Vec<u8>> = (0..LOOSE_BELOW * 2)
+            .map(|n| format!("new {n}\n").into_bytes())
+            .collect();
+        let written = with_blob_sink(&repo, true, |sink| {
+            let side = sink.object_repo().expect("a batch has its handle");
+            assert_eq!(
+                side.find_tree(head_tree)
+                    .expect("read through the batch")
+                    .id(),
+                head_tree
+            );
+            assert_eq!(
+                side.find_blob(in_alternate).expect("read").content(),
+                b"in the alternate\n"
+            );
+            let mut ids = Vec::new();
+            for bytes in &new {
+                ids.push(sink.write(bytes)?);
+            }
+            assert_eq!(sink.write(b"old and loose\n")?, old);
+            assert_eq!(sink.write(b"in the alternate\n")?, in_alternate);
+            Ok(ids)
+        })
+        .expect("the batch");
+
+        let packs: Vec<_> = std::fs::read_dir(git.path().join("objects/pack"))
+            .expect("the pack folder")
+            .filter_map(|e| e.ok())
+            .filter(|e| e.path().extension().is_some_and(|x| x == "pack"))
+            .collect();
+        assert_eq!(packs.len(), 1, "the new objects make one pack");
+        let odb = git.odb().expect("the object store");
+        for (id, bytes) in written.iter().zip(&new) {
+            assert_eq!(
+                *id,
+                Oid::hash_object(ObjectType::Blob, bytes).expect("hash")
+            );
+            assert_eq!(odb.read(*id).expect("packed").data(), &bytes[..]);
+        }
+        let idx = packs[0].path().with_extension("idx");
+        let index = std::fs::read(&idx).expect("the pack's index");
+        for id in [old, in_alternate] {
+            assert!(
+                !index.windows(20).any(|w| w == id.as_bytes()),
+                "{id} is on disk already and is not packed again"
+            );
+        }
+        let touched = std::fs::metadata(loose(old))
+            .and_then(|m| m.modified())
+            .expect("the loose object's time");
+        assert!(
+            touched > long_ago + Duration::from_secs(24 * 3600),
+            "the old loose object is freshened"
+        );
+    }
 }

@@ -176,6 +176,7 @@ pub mod lost;
 pub mod packfile;
 mod path;
 pub mod pick;
+mod readthrough;
 mod refs;
 mod renames;
 mod repo;
