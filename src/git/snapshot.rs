@@ -1123,12 +1123,6 @@ impl<'r> Folders<'r> {
         Some((entry.id(), entry.filemode()))
     }
 
-    /// The blob `name` in folder `dir`, if the tree has one there.
-    pub(crate) fn blob_in(&mut self, dir: &[u8], name: &[u8]) -> Option<git2::Oid> {
-        let entry = self.folder(dir)?.get_name_bytes(name)?;
-        (entry.kind() == Some(git2::ObjectType::Blob)).then(|| entry.id())
-    }
-
     fn folder(&mut self, dir: &[u8]) -> Option<&git2::Tree<'r>> {
         if !self.trees.contains_key(dir) {
             let tree = match self.kind(dir) {
@@ -1152,7 +1146,7 @@ impl<'r> Folders<'r> {
 }
 
 /// A path's folder (empty at the top) and its last name.
-fn split_last(path: &[u8]) -> (&[u8], &[u8]) {
+pub(crate) fn split_last(path: &[u8]) -> (&[u8], &[u8]) {
     match path.iter().rposition(|&c| c == b'/') {
         Some(slash) => (&path[..slash], &path[slash + 1..]),
         None => (&path[..0], path),
