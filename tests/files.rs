@@ -277,6 +277,25 @@ fn paths_that_leave_the_work_tree_are_refused_before_anything_changes() {
         assert_eq!(out.stderr.lines().count(), 1, "{bad}: {}", out.stderr);
         assert_same_state(&before, &repo.capture());
     }
+    // Among many paths, one through a symlinked folder beside folders
+    // already checked on the way to the others.
+    repo.symlink("app/out", outside.path());
+    repo.commit_all("a symlink to outside inside app");
+    let before = repo.capture();
+    let out = repo.tool(&[
+        "files",
+        "--no-tests",
+        "app/sub/c.txt",
+        "app/a.txt",
+        "app/out/f.txt",
+    ]);
+    out.assert_code(1);
+    assert!(
+        out.stderr.contains("app/out/f.txt: goes through a symlink"),
+        "{}",
+        out.stderr
+    );
+    assert_same_state(&before, &repo.capture());
     assert_eq!(std::fs::read_to_string(&outside_file).unwrap(), "outside\n");
 }
 
