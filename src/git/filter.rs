@@ -328,8 +328,8 @@ impl Repo {
 /// The attribute files (`.gitattributes` blobs) of `trees` in the folders
 /// `dirs` (sorted, each with the folders above it). A folder's tree is
 /// read once per id: where the trees share a folder, as a commit and the
-/// index mostly do, the second costs nothing (reading each tree's folders
-/// one by one read 3,000 trees for 1,500 folders).
+/// index mostly do, the second costs nothing (a look at each tree's
+/// folders in turn reads 3,000 trees for 1,500 folders).
 fn attribute_blobs_in_trees<'d>(
     repo: &git2::Repository,
     trees: &[git2::Oid],
